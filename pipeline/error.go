@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error by what a caller should do about it. The HTTP
+// API maps each code to one status, the CLI to one exit code.
+type Code string
+
+// The error codes callers act on.
+const (
+	CodeInvalid      Code = "invalid"      // the request or its input is wrong; fix it and retry
+	CodeNotFound     Code = "not_found"    // no such thing, or not visible to this user
+	CodeConflict     Code = "conflict"     // the thing is in a state that does not allow this
+	CodeUnauthorized Code = "unauthorized" // no valid credentials
+	CodeForbidden    Code = "forbidden"    // valid credentials, but this role may not do this
+	CodeTooLarge     Code = "too_large"    // the upload is over a configured limit
+	CodeUnavailable  Code = "unavailable"  // a dependency is down; retry later
+	CodeInternal     Code = "internal"     // a bug or an unexpected failure
+)
+
+// Error is an error with a code and a message meant for the user: what was
+// wrong and what to do.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the input field at fault, when there is one.
+	Field string
+	// Err is the underlying cause, kept for logs; never shown to users.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an invalid-input error about one field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or
+// CodeInternal when there is none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the user-facing message of err: the message of the
+// first *Error in its chain, or a generic sentence that reveals nothing
+// internal.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error. The failure was logged; try again later or tell the administrator."
+}

@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind says whether a segment is radio (audio only) or TV (video with audio).
+type Kind string
+
+// The segment kinds.
+const (
+	KindRadio Kind = "radio"
+	KindTV    Kind = "tv"
+)
+
+// Priority is a bulletin priority as defined by Thông tư 39/2020/TT-BTTTT.
+type Priority string
+
+// The three priorities of Thông tư 39/2020.
+const (
+	PriorityNormal    Priority = "normal"    // the commune chooses whether and when
+	PriorityPriority  Priority = "priority"  // played first within the programme
+	PriorityEmergency Priority = "emergency" // played immediately: disaster, fire, epidemic
+)
+
+// State is where a segment is in the pipeline.
+type State string
+
+// Segment states.
+const (
+	// StateProbed: the original is stored and checked; processing follows.
+	StateProbed State = "probed"
+	// StateWithdrawn: the producer or an admin took the segment back.
+	StateWithdrawn State = "withdrawn"
+)
+
+// Languages Loa works in (ISO 639 codes).
+const (
+	LangVietnamese = "vi"
+	LangThai       = "blt" // Tai Dam, Tai Viet script or Latin
+	LangHmong      = "hnj" // Hmong Njua (Mông Lềnh), Latin script
+)
+
+// KnownLanguages lists the languages a segment may target, in display order.
+var KnownLanguages = []string{LangVietnamese, LangThai, LangHmong}
+
+// Topic is a content topic from §II.1 of the province's 2025 CCHC
+// communication plan.
+type Topic struct {
+	Code   string // stable ASCII code used in the API
+	Letter string // the plan's item letter
+	Name   string // the plan's wording, shortened
+}
+
+// Topics are the plan's content topics (§II.1 a–k).
+var Topics = []Topic{
+	{"importance", "a", "Tầm quan trọng, ý nghĩa, mục tiêu của công tác CCHC"},
+	{"indices", "b", "Các chỉ số PAR INDEX, SIPAS, PAPI, PCI, DTI, POBI"},
+	{"programme", "c", "Chương trình tổng thể CCHC 2021–2030, kế hoạch CCHC của tỉnh"},
+	{"procedures", "d", "Cải cách TTHC, một cửa, một cửa liên thông, dịch vụ công trực tuyến, bưu chính công ích"},
+	{"apparatus", "đ", "Tổ chức bộ máy hành chính, cải cách công vụ, công chức"},
+	{"budget", "e", "Quản lý, điều hành ngân sách, tự chủ tài chính"},
+	{"digital", "g", "Chính phủ điện tử, chính quyền số, chuyển đổi số, Đề án 06"},
+	{"good-practice", "h", "Cách làm hay, gương điển hình, ý kiến của người dân và doanh nghiệp"},
+	{"bulletin", "i", "Bản tin điện tử CCHC"},
+	{"portal", "k", "Tin, bài CCHC trên Cổng thông tin điện tử của tỉnh"},
+}
+
+// TopicByCode returns the topic with the given code.
+func TopicByCode(code string) (Topic, bool) {
+	for _, t := range Topics {
+		if t.Code == code {
+			return t, true
+		}
+	}
+	return Topic{}, false
+}
+
+// Segment is one radio or TV item uploaded by a producer.
+type Segment struct {
+	ID           string     `json:"id"`
+	SHA256       string     `json:"sha256"`
+	Title        string     `json:"title"`
+	Kind         Kind       `json:"kind"`
+	Topic        string     `json:"topic"`
+	Priority     Priority   `json:"priority"`
+	AirFrom      time.Time  `json:"air_from"`
+	AirUntil     time.Time  `json:"air_until"`
+	Languages    []string   `json:"languages"`
+	State        State      `json:"state"`
+	ProducerID   int64      `json:"producer_id"`
+	Producer     string     `json:"producer"`
+	OriginalKey  string     `json:"original_key"`
+	OriginalName string     `json:"original_name"`
+	ContentType  string     `json:"content_type"`
+	Size         int64      `json:"size_bytes"`
+	Probe        ProbeFacts `json:"probe"`
+	SubtitleKey  string     `json:"subtitle_key,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
+}
+
+// ProbeFacts are what ffprobe found in the original.
+type ProbeFacts struct {
+	Format       string  `json:"format"`
+	DurationMS   int64   `json:"duration_ms"`
+	BitRate      int64   `json:"bit_rate"`
+	AudioCodec   string  `json:"audio_codec"`
+	SampleRate   int     `json:"sample_rate"`
+	Channels     int     `json:"channels"`
+	VideoCodec   string  `json:"video_codec,omitempty"`
+	Width        int     `json:"width,omitempty"`
+	Height       int     `json:"height,omitempty"`
+	FrameRate    float64 `json:"frame_rate,omitempty"`
+	MeanVolumeDB float64 `json:"mean_volume_db"`
+	MaxVolumeDB  float64 `json:"max_volume_db"`
+}
+
+// Meta is the metadata a producer sends with an upload.
+type Meta struct {
+	Title     string
+	Kind      Kind
+	Topic     string
+	Priority  Priority
+	AirFrom   time.Time
+	AirUntil  time.Time
+	Languages []string
+	// FileName is the name the producer's file had; kept for display only,
+	// never used in an object key or a command.
+	FileName string
+}
+
+// MaxTitleLen is the longest title accepted, in characters.
+const MaxTitleLen = 200
+
+// Validate checks the metadata and fills defaults: priority normal, all
+// known languages, an air window from now for 30 days. It returns the
+// first problem as a field error.
+func (m *Meta) Validate(now time.Time) error {
+	m.Title = strings.TrimSpace(m.Title)
+	switch {
+	case m.Title == "":
+		return FieldError("title", "The title is empty: give the segment a title.")
+	case !utf8.ValidString(m.Title):
+		return FieldError("title", "The title is not valid UTF-8 text.")
+	case utf8.RuneCountInString(m.Title) > MaxTitleLen:
+		return FieldError("title", "The title is longer than %d characters: shorten it.", MaxTitleLen)
+	case strings.ContainsAny(m.Title, "\x00\r\n"):
+		return FieldError("title", "The title must be one line of text.")
+	}
+	switch m.Kind {
+	case KindRadio, KindTV:
+	case "":
+		return FieldError("kind", "The kind is missing: say radio or tv.")
+	default:
+		return FieldError("kind", "Unknown kind %q: say radio or tv.", m.Kind)
+	}
+	if _, ok := TopicByCode(m.Topic); !ok {
+		codes := make([]string, len(Topics))
+		for i, t := range Topics {
+			codes[i] = t.Code
+		}
+		if m.Topic == "" {
+			return FieldError("topic", "The topic is missing: choose one of %s.", strings.Join(codes, ", "))
+		}
+		return FieldError("topic", "Unknown topic %q: choose one of %s.", m.Topic, strings.Join(codes, ", "))
+	}
+	switch m.Priority {
+	case "":
+		m.Priority = PriorityNormal
+	case PriorityNormal, PriorityPriority, PriorityEmergency:
+	default:
+		return FieldError("priority", "Unknown priority %q: say normal, priority or emergency.", m.Priority)
+	}
+	if m.AirFrom.IsZero() {
+		m.AirFrom = now
+	}
+	if m.AirUntil.IsZero() {
+		m.AirUntil = m.AirFrom.Add(30 * 24 * time.Hour)
+	}
+	if !m.AirUntil.After(m.AirFrom) {
+		return FieldError("air_until", "The air window ends before it starts: air_until must be after air_from.")
+	}
+	if len(m.Languages) == 0 {
+		m.Languages = slices.Clone(KnownLanguages)
+	}
+	seen := map[string]bool{}
+	var langs []string
+	for _, l := range m.Languages {
+		l = strings.TrimSpace(l)
+		if !slices.Contains(KnownLanguages, l) {
+			return FieldError("languages", "Unknown language %q: use vi, blt (Thái) or hnj (Mông).", l)
+		}
+		if !seen[l] {
+			seen[l] = true
+			langs = append(langs, l)
+		}
+	}
+	m.Languages = langs
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package sqlstore is Loa's metadata store: users, tokens, segments and
+// uploads in flight, in SQLite (embedded, pure Go) with versioned,
+// embedded migrations. The SQL is kept to what PostgreSQL also accepts so
+// a second backend can follow; queries use ? placeholders, rebound per
+// dialect in one place.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is the metadata store.
+type DB struct {
+	sql *sql.DB
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// Open opens (creating if needed) the SQLite database at path. The DSN sets
+// WAL and the busy timeout so every connection gets them, and makes
+// transactions take the write lock when they begin. One connection is kept
+// open: SQLite allows one writer, and River's SQLite driver asks for it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		return nil, errors.New("open database: PostgreSQL is not supported yet; set LOA_DB to a SQLite file path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open database: create folder %s: %w", dir, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	dsn := "file:" + path + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &DB{sql: db, Now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SQL returns the connection pool, for River.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// MigrationResult says which versions a migration run applied.
+type MigrationResult struct {
+	Applied []int `json:"applied"`
+	Current int   `json:"current"`
+	River   []int `json:"river_applied"`
+}
+
+// Migrate applies Loa's pending migrations, each in its own transaction,
+// then River's. It is safe to run again: applied versions are skipped.
+func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
+	var res MigrationResult
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return res, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return res, fmt.Errorf("migrate: list migrations: %w", err)
+	}
+	sort.Strings(files)
+	for _, name := range files {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return res, fmt.Errorf("migrate: %s has no version number", base)
+		}
+		applied, err := db.applyMigration(ctx, version, name)
+		if err != nil {
+			return res, err
+		}
+		if applied {
+			res.Applied = append(res.Applied, version)
+		}
+		res.Current = version
+	}
+	migrator, err := rivermigrate.New(riversqlite.New(db.sql), nil)
+	if err != nil {
+		return res, fmt.Errorf("migrate: river: %w", err)
+	}
+	rr, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return res, fmt.Errorf("migrate: river: %w", err)
+	}
+	for _, v := range rr.Versions {
+		res.River = append(res.River, v.Version)
+	}
+	return res, nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, version int, name string) (bool, error) {
+	body, err := migrationFS.ReadFile(name)
+	if err != nil {
+		return false, fmt.Errorf("migrate: read %s: %w", name, err)
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate %d: begin: %w", version, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+		return false, fmt.Errorf("migrate %d: %w", version, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return false, fmt.Errorf("migrate %d (%s): %w", version, filepath.Base(name), err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, db.Now()); err != nil {
+		return false, fmt.Errorf("migrate %d: record: %w", version, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate %d: commit: %w", version, err)
+	}
+	return true, nil
+}
+
+// inTx runs fn in a write transaction and commits it when fn succeeds.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// BeginUpload records that an object is about to be streamed to key, so a
+// crash mid-upload leaves a trace for the sweep to clean up.
+func (db *DB) BeginUpload(ctx context.Context, key string, userID int64) error {
+	_, err := db.sql.ExecContext(ctx, "INSERT INTO uploads (object_key, user_id, started_at) VALUES (?, ?, ?)", key, userID, db.Now())
+	if err != nil {
+		return fmt.Errorf("begin upload %s: %w", key, err)
+	}
+	return nil
+}
+
+// EndUpload forgets an upload whose object has been removed.
+func (db *DB) EndUpload(ctx context.Context, key string) error {
+	if _, err := db.sql.ExecContext(ctx, "DELETE FROM uploads WHERE object_key = ?", key); err != nil {
+		return fmt.Errorf("end upload %s: %w", key, err)
+	}
+	return nil
+}
+
+// StaleUploads lists the object keys of uploads started before t that
+// never became a segment.
+func (db *DB) StaleUploads(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT object_key FROM uploads WHERE started_at < ? ORDER BY started_at", before)
+	if err != nil {
+		return nil, fmt.Errorf("stale uploads: %w", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("stale uploads: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// ObjectKeyKnown reports whether a segment or an upload in flight refers
+// to key, so the orphan sweep never removes a live object.
+func (db *DB) ObjectKeyKnown(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT (SELECT COUNT(*) FROM segments WHERE original_key = ? OR subtitle_key = ?)
+		      + (SELECT COUNT(*) FROM uploads WHERE object_key = ?)`, key, key, key).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("object key %s known: %w", key, err)
+	}
+	return n > 0, nil
+}
+
+// InsertSegment records a probed segment and ends its upload in one
+// transaction. then, when not nil, runs inside the same transaction (to
+// enqueue the segment's processing job atomically with the row). When a
+// segment with the same sha256 exists, it returns that one with
+// created=false, so the caller can remove its own copy of the object.
+func (db *DB) InsertSegment(ctx context.Context, s pipeline.Segment, then func(*sql.Tx) error) (pipeline.Segment, bool, error) {
+	probe, err := json.Marshal(s.Probe)
+	if err != nil {
+		return s, false, fmt.Errorf("insert segment: encode probe: %w", err)
+	}
+	var existing string
+	created := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT id FROM segments WHERE sha256 = ?", s.SHA256).Scan(&existing)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until,
+			languages, state, producer_id, original_key, original_name, content_type, size_bytes, probe, subtitle_key,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.SHA256, s.Title, string(s.Kind), s.Topic, string(s.Priority), s.AirFrom.UTC(), s.AirUntil.UTC(),
+			strings.Join(s.Languages, ","), string(s.State), s.ProducerID, s.OriginalKey, s.OriginalName, s.ContentType,
+			s.Size, string(probe), s.SubtitleKey, s.CreatedAt.UTC(), s.UpdatedAt.UTC())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM uploads WHERE object_key IN (?, ?)", s.OriginalKey, s.SubtitleKey); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, s.ID, s.ProducerID, "upload", s.OriginalName, s.CreatedAt); err != nil {
+			return err
+		}
+		created = true
+		if then != nil {
+			return then(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return s, false, fmt.Errorf("insert segment %s: %w", s.ID, err)
+	}
+	if !created {
+		got, err := db.Segment(ctx, existing)
+		return got, false, err
+	}
+	got, err := db.Segment(ctx, s.ID)
+	return got, true, err
+}
+
+func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, action, detail string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO segment_events (segment_id, at, user_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+		segmentID, at.UTC(), userID, action, detail)
+	if err != nil {
+		return fmt.Errorf("record %s event: %w", action, err)
+	}
+	return nil
+}
+
+const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
+	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.subtitle_key,
+	s.created_at, s.updated_at, s.withdrawn_at`
+
+func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) {
+	var s pipeline.Segment
+	var kind, prio, langs, state, probe string
+	var withdrawn sql.NullTime
+	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
+		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &s.SubtitleKey,
+		&s.CreatedAt, &s.UpdatedAt, &withdrawn)
+	if err != nil {
+		return s, err
+	}
+	s.Kind, s.Priority, s.State = pipeline.Kind(kind), pipeline.Priority(prio), pipeline.State(state)
+	if langs != "" {
+		s.Languages = strings.Split(langs, ",")
+	}
+	if withdrawn.Valid {
+		t := withdrawn.Time
+		s.WithdrawnAt = &t
+	}
+	if err := json.Unmarshal([]byte(probe), &s.Probe); err != nil {
+		return s, fmt.Errorf("decode probe of %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+// Segment returns one segment by id.
+func (db *DB) Segment(ctx context.Context, id string) (pipeline.Segment, error) {
+	s, err := scanSegment(db.sql.QueryRowContext(ctx,
+		"SELECT "+segmentColumns+" FROM segments s JOIN users u ON u.id = s.producer_id WHERE s.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", id)
+	}
+	if err != nil {
+		return s, fmt.Errorf("segment %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// SegmentFilter narrows a segment listing.
+type SegmentFilter struct {
+	// ProducerID, when not zero, keeps only that producer's segments.
+	ProducerID int64
+	// State, when set, keeps only segments in that state.
+	State pipeline.State
+	// Limit caps the number returned; 0 means 100.
+	Limit int
+}
+
+// Segments lists segments, newest first.
+func (db *DB) Segments(ctx context.Context, f SegmentFilter) ([]pipeline.Segment, error) {
+	q := "SELECT " + segmentColumns + " FROM segments s JOIN users u ON u.id = s.producer_id WHERE 1 = 1"
+	var args []any
+	if f.ProducerID != 0 {
+		q += " AND s.producer_id = ?"
+		args = append(args, f.ProducerID)
+	}
+	if f.State != "" {
+		q += " AND s.state = ?"
+		args = append(args, string(f.State))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list segments: %w", err)
+	}
+	defer rows.Close()
+	out := []pipeline.Segment{}
+	for rows.Next() {
+		s, err := scanSegment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list segments: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// WithdrawSegment marks a segment withdrawn by a user, recording why.
+// Withdrawing twice is a conflict.
+func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error) {
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, withdrawn_at = ?, updated_at = ? WHERE id = ? AND state <> ?",
+			string(pipeline.StateWithdrawn), now, now, id, string(pipeline.StateWithdrawn))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var state string
+			err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", id).Scan(&state)
+			if errors.Is(err, sql.ErrNoRows) {
+				return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", id)
+			}
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %q is already withdrawn.", id)
+		}
+		return addEvent(ctx, tx, id, userID, "withdraw", reason, now)
+	})
+	if err != nil {
+		return pipeline.Segment{}, fmt.Errorf("withdraw segment %s: %w", id, err)
+	}
+	return db.Segment(ctx, id)
+}

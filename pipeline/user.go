@@ -1,0 +1,119 @@
+package pipeline
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Role is what a user does in Loa; every endpoint lists the roles it allows.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin      Role = "admin"
+	RoleProducer   Role = "producer"
+	RoleTranslator Role = "translator"
+	RoleReviewer   Role = "reviewer"
+	RoleOperator   Role = "operator"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleProducer, RoleTranslator, RoleReviewer, RoleOperator}
+
+// User is a person (or a commune device) that signs in to Loa.
+type User struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Languages are the languages a translator or reviewer works in.
+	Languages []string `json:"languages,omitempty"`
+	// Commune is the commune an operator answers for.
+	Commune   string    `json:"commune,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewUser is what is needed to create a user.
+type NewUser struct {
+	Name      string
+	Role      Role
+	Password  string
+	Languages []string
+	Commune   string
+}
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 10
+
+// Validate checks a new user's fields.
+func (n *NewUser) Validate() error {
+	n.Name = strings.TrimSpace(n.Name)
+	if n.Name == "" || !utf8.ValidString(n.Name) || utf8.RuneCountInString(n.Name) > 64 || strings.ContainsAny(n.Name, " \t\r\n\x00/") {
+		return FieldError("name", "The user name must be 1 to 64 characters without spaces or slashes.")
+	}
+	if !slices.Contains(Roles, n.Role) {
+		return FieldError("role", "Unknown role %q: use admin, producer, translator, reviewer or operator.", n.Role)
+	}
+	if utf8.RuneCountInString(n.Password) < MinPasswordLen {
+		return FieldError("password", "The password is shorter than %d characters.", MinPasswordLen)
+	}
+	if len(n.Password) > 72 {
+		return FieldError("password", "The password is longer than 72 bytes.")
+	}
+	for _, l := range n.Languages {
+		if !slices.Contains(KnownLanguages, l) {
+			return FieldError("languages", "Unknown language %q: use vi, blt (Thái) or hnj (Mông).", l)
+		}
+	}
+	if (n.Role == RoleTranslator || n.Role == RoleReviewer) && len(n.Languages) == 0 {
+		return FieldError("languages", "A %s needs at least one language (for example blt or hnj).", n.Role)
+	}
+	if n.Role == RoleOperator && strings.TrimSpace(n.Commune) == "" {
+		return FieldError("commune", "An operator needs the commune they answer for.")
+	}
+	return nil
+}
+
+// HashPassword hashes a password with bcrypt.
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// CheckPassword reports whether password matches hash.
+func CheckPassword(hash, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+}
+
+// tokenPrefix marks Loa API tokens so they are easy to spot in logs and
+// secret scanners.
+const tokenPrefix = "loa_"
+
+// NewToken returns a fresh random API token and the hash to store. Only the
+// hash is kept; the token itself is shown once.
+func NewToken() (token, hash string, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", fmt.Errorf("make token: %w", err)
+	}
+	token = tokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	return token, HashToken(token), nil
+}
+
+// HashToken returns the stored form of a token. Tokens carry 256 random
+// bits, so a plain SHA-256 is enough; no slow hash is needed.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
