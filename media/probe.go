@@ -1,0 +1,225 @@
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotMedia means ffprobe or ffmpeg could not read the input as media at
+// all: random bytes, an empty file, a container cut before its index.
+var ErrNotMedia = errors.New("not a readable media file")
+
+// maxProbeOutput bounds ffprobe's JSON held in memory (a hostile file can
+// declare very many streams).
+const maxProbeOutput = 8 << 20
+
+// Tool names looked up on PATH.
+const (
+	ffprobeBin = "ffprobe"
+	ffmpegBin  = "ffmpeg"
+)
+
+// Info is what ffprobe says about one media input.
+type Info struct {
+	FormatName string        // ffprobe format_name, e.g. "mp3", "mov,mp4,m4a,3gp,3g2,mj2", "wav"
+	Duration   time.Duration // to the millisecond
+	BitRate    int64         // bits per second of the whole container, 0 when unknown
+	Audio      *AudioStream  // first audio stream, nil when none
+	Video      *VideoStream  // first real video stream (not an attached picture / cover art), nil when none
+}
+
+// AudioStream describes the first audio stream of an input.
+type AudioStream struct {
+	Codec      string // ffprobe codec_name, e.g. "mp3", "aac", "pcm_s16le"
+	SampleRate int    // Hz
+	Channels   int
+}
+
+// VideoStream describes the first real video stream of an input.
+type VideoStream struct {
+	Codec     string // ffprobe codec_name, e.g. "h264"
+	Width     int    // pixels
+	Height    int    // pixels
+	FrameRate float64
+}
+
+// ffprobeOutput is the subset of `ffprobe -print_format json` we read.
+type ffprobeOutput struct {
+	Streams []struct {
+		CodecType    string `json:"codec_type"`
+		CodecName    string `json:"codec_name"`
+		SampleRate   string `json:"sample_rate"`
+		Channels     int    `json:"channels"`
+		Width        int    `json:"width"`
+		Height       int    `json:"height"`
+		AvgFrameRate string `json:"avg_frame_rate"`
+		RFrameRate   string `json:"r_frame_rate"`
+		Duration     string `json:"duration"`
+		Disposition  struct {
+			AttachedPic     int `json:"attached_pic"`
+			TimedThumbnails int `json:"timed_thumbnails"`
+		} `json:"disposition"`
+	} `json:"streams"`
+	Format struct {
+		FormatName string `json:"format_name"`
+		Duration   string `json:"duration"`
+		BitRate    string `json:"bit_rate"`
+	} `json:"format"`
+}
+
+// Probe asks ffprobe what input holds. input is a local path or an http(s)
+// URL (for example a presigned S3 link). The error wraps [ErrNotMedia] when
+// ffprobe cannot read the input, and carries ffprobe's stderr tail (see
+// [ToolError]).
+func Probe(ctx context.Context, input string) (Info, error) {
+	name := displayName(input)
+	in, err := inputArgs(input)
+	if err != nil {
+		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+	}
+	args := append([]string{"-v", "error", "-hide_banner",
+		"-print_format", "json", "-show_format", "-show_streams"}, in...)
+	out := &capBuffer{max: maxProbeOutput}
+	err = toolCmd{path: ffprobeBin, args: args, stdout: out, redact: redactions(input)}.run(ctx)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil, notStarted(err):
+		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+	default:
+		return Info{}, fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err)
+	}
+	if out.truncated {
+		return Info{}, fmt.Errorf("probe %s: %w: ffprobe output over %d bytes", name, ErrNotMedia, maxProbeOutput)
+	}
+	info, err := parseProbe(out.buf)
+	if err != nil {
+		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+	}
+	return info, nil
+}
+
+// parseProbe turns ffprobe's JSON into an Info.
+func parseProbe(data []byte) (Info, error) {
+	var p ffprobeOutput
+	if err := json.Unmarshal(data, &p); err != nil {
+		return Info{}, fmt.Errorf("%w: decode ffprobe json: %v", ErrNotMedia, err)
+	}
+	if p.Format.FormatName == "" && len(p.Streams) == 0 {
+		return Info{}, fmt.Errorf("%w: ffprobe found no format and no streams", ErrNotMedia)
+	}
+	info := Info{FormatName: p.Format.FormatName}
+	info.BitRate, _ = strconv.ParseInt(p.Format.BitRate, 10, 64)
+	secs := parseSeconds(p.Format.Duration)
+	var longestStream float64
+	for _, s := range p.Streams {
+		longestStream = max(longestStream, parseSeconds(s.Duration))
+		switch s.CodecType {
+		case "audio":
+			if info.Audio == nil {
+				rate, _ := strconv.Atoi(s.SampleRate)
+				info.Audio = &AudioStream{Codec: s.CodecName, SampleRate: rate, Channels: s.Channels}
+			}
+		case "video":
+			if info.Video == nil && s.Disposition.AttachedPic == 0 && s.Disposition.TimedThumbnails == 0 {
+				fps := parseRate(s.AvgFrameRate)
+				if fps == 0 {
+					fps = parseRate(s.RFrameRate)
+				}
+				info.Video = &VideoStream{Codec: s.CodecName, Width: s.Width, Height: s.Height, FrameRate: fps}
+			}
+		}
+	}
+	if secs == 0 {
+		secs = longestStream
+	}
+	info.Duration = secondsToDuration(secs)
+	return info, nil
+}
+
+// parseSeconds parses an ffprobe duration ("7.540045"); "N/A", "" and
+// nonsense give 0.
+func parseSeconds(s string) float64 {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0
+	}
+	return f
+}
+
+// secondsToDuration rounds seconds to the millisecond.
+func secondsToDuration(secs float64) time.Duration {
+	const maxSecs = float64(math.MaxInt64 / int64(time.Second))
+	if secs <= 0 {
+		return 0
+	}
+	if secs > maxSecs {
+		secs = maxSecs
+	}
+	return time.Duration(math.Round(secs*1000)) * time.Millisecond
+}
+
+// parseRate parses an ffprobe rational such as "25/1" or "30000/1001".
+func parseRate(s string) float64 {
+	num, den, ok := strings.Cut(s, "/")
+	if !ok {
+		return parseSeconds(s)
+	}
+	n, err1 := strconv.ParseFloat(num, 64)
+	d, err2 := strconv.ParseFloat(den, 64)
+	if err1 != nil || err2 != nil || d == 0 || n <= 0 {
+		return 0
+	}
+	return n / d
+}
+
+// isURL reports whether input is an http(s) URL rather than a local path.
+func isURL(input string) bool {
+	l := strings.ToLower(input)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// inputArgs returns the ffmpeg/ffprobe arguments that open input and
+// nothing else: a local path is passed as "file:<path>" (so a colon or a
+// leading dash in the name is not read as a protocol or an option) and the
+// protocols the demuxer may open are whitelisted, so a playlist inside an
+// upload cannot make ffmpeg read other files or the network.
+func inputArgs(input string) ([]string, error) {
+	if input == "" {
+		return nil, errors.New("empty input name")
+	}
+	if strings.ContainsRune(input, 0) {
+		return nil, errors.New("input name contains a NUL byte")
+	}
+	if isURL(input) {
+		return []string{"-protocol_whitelist", "http,https,tcp,tls", "-i", input}, nil
+	}
+	return []string{"-protocol_whitelist", "file", "-i", "file:" + input}, nil
+}
+
+// redactions lists the strings to hide from kept stderr: a presigned URL is
+// a bearer credential until it expires.
+func redactions(input string) []string {
+	if isURL(input) {
+		return []string{input}
+	}
+	return nil
+}
+
+// displayName is the name used in error messages: the base name of a local
+// path, the host and path (never the signed query) of a URL.
+func displayName(input string) string {
+	if isURL(input) {
+		if i := strings.IndexByte(input, '?'); i >= 0 {
+			input = input[:i]
+		}
+		return strconv.Quote(input)
+	}
+	return strconv.Quote(filepath.Base(input))
+}

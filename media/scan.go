@@ -1,0 +1,139 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrNoAudio means the input has no audio stream to decode.
+var ErrNoAudio = errors.New("no audio stream")
+
+// NoSamplesDB is the volume [ScanAudio] reports when not a single audio
+// sample could be decoded. It is a finite number so a Scan can be stored as
+// JSON.
+const NoSamplesDB = -120.0
+
+// maxDecodeErrors bounds how many decode error lines a Scan keeps.
+const maxDecodeErrors = 20
+
+// Scan is what decoding the first audio stream fully found.
+type Scan struct {
+	MeanVolumeDB float64  // volumedetect mean_volume, dBFS
+	MaxVolumeDB  float64  // volumedetect max_volume, dBFS; NoSamplesDB when nothing decoded
+	DecodeErrors []string // decoder/demuxer errors (truncation, corruption), at most 20 plus a count
+}
+
+// ScanAudio decodes the first audio stream of input fully (ffmpeg -i input
+// -map 0:a:0 -af volumedetect -f null -), reporting decode errors
+// (truncation, corruption) and the volume, so that the caller can refuse
+// broken or silent uploads with [Validate]. input is a local path or an
+// http(s) URL. The error wraps [ErrNoAudio] when there is no audio stream and
+// [ErrNotMedia] when ffmpeg cannot open the input at all.
+//
+// ScanAudio runs ffmpeg without a concurrency limit; use [Runner.ScanAudio]
+// to share one.
+func ScanAudio(ctx context.Context, input string) (Scan, error) {
+	return scanAudio(ctx, input, toolCmd{path: ffmpegBin})
+}
+
+// volumeLine matches volumedetect's result lines.
+var volumeLine = regexp.MustCompile(`\] \[info\] (mean_volume|max_volume): (\S+) dB`)
+
+// scanAudio is ScanAudio with the tool invocation given (path, grace).
+func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
+	name := displayName(input)
+	in, err := inputArgs(input)
+	if err != nil {
+		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
+	}
+	scan := Scan{MeanVolumeDB: NoSamplesDB, MaxVolumeDB: NoSamplesDB}
+	extraErrors := 0
+	noStream := false
+	lw := &lineWriter{fn: func(line string) {
+		if m := volumeLine.FindStringSubmatch(line); m != nil {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil || math.IsNaN(v) || v < NoSamplesDB {
+				v = NoSamplesDB
+			}
+			if m[1] == "mean_volume" {
+				scan.MeanVolumeDB = v
+			} else {
+				scan.MaxVolumeDB = v
+			}
+			return
+		}
+		if strings.Contains(line, "matches no streams") {
+			noStream = true
+		}
+		if msg, ok := decodeError(line); ok {
+			// ffmpeg names the input in some messages: show the base name
+			// only, never a local directory or a signed URL.
+			msg = strings.ReplaceAll(msg, in[len(in)-1], name)
+			if len(scan.DecodeErrors) < maxDecodeErrors {
+				scan.DecodeErrors = append(scan.DecodeErrors, msg)
+			} else {
+				extraErrors++
+			}
+		}
+	}}
+	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "repeat+level+info"}
+	args = append(args, in...)
+	args = append(args, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", "volumedetect", "-f", "null", "-")
+	cmd := base
+	cmd.args = args
+	cmd.stderr = lw
+	cmd.redact = redactions(input)
+	err = cmd.run(ctx)
+	lw.flush()
+	switch {
+	case err == nil:
+	case ctx.Err() != nil, notStarted(err):
+		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
+	case noStream:
+		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err)
+	default:
+		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNotMedia, err)
+	}
+	if extraErrors > 0 {
+		scan.DecodeErrors = append(scan.DecodeErrors, fmt.Sprintf("... and %d more", extraErrors))
+	}
+	return scan, nil
+}
+
+// ctxPrefix matches ffmpeg's "[aac @ 0x55d1c...] " log context prefix.
+var ctxPrefix = regexp.MustCompile(`^\[([^\]@]+?) @ 0x[0-9a-f]+\] `)
+
+// decodeError reports whether a stderr line logged with -loglevel level+info
+// is a sign of a damaged input, and returns it without pointer noise:
+// everything at error level or worse, and "corrupt" warnings (a truncated
+// WAV only warns "Packet corrupt").
+func decodeError(line string) (string, bool) {
+	component := ""
+	if m := ctxPrefix.FindStringSubmatch(line); m != nil {
+		component = m[1]
+		line = line[len(m[0]):]
+	}
+	level, msg, ok := strings.Cut(line, "] ")
+	if !ok || !strings.HasPrefix(level, "[") {
+		return "", false
+	}
+	switch strings.TrimPrefix(level, "[") {
+	case "error", "fatal", "panic":
+	case "warning":
+		if !strings.Contains(strings.ToLower(msg), "corrupt") {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	msg = strings.TrimSpace(msg)
+	if component != "" {
+		msg = component + ": " + msg
+	}
+	return msg, true
+}
