@@ -54,12 +54,12 @@ func TestScanAudio(t *testing.T) {
 func TestDecodeError(t *testing.T) {
 	t.Parallel()
 	for line, want := range map[string]string{
-		"[aac @ 0x557c6570fb40] [error] Input buffer exhausted before END element found":               "aac: Input buffer exhausted before END element found",
+		"[aac @ 0x557c6570fb40] [error] Input buffer exhausted before END element found":              "aac: Input buffer exhausted before END element found",
 		"[mov,mp4,m4a,3gp,3g2,mj2 @ 0x557c656bd900] [warning] Packet corrupt (stream = 1, dts = 10).": "mov,mp4,m4a,3gp,3g2,mj2: Packet corrupt (stream = 1, dts = 10).",
-		"[error] Error while decoding stream #0:1: Invalid data found when processing input":           "Error while decoding stream #0:1: Invalid data found when processing input",
-		"[warning] Guessed Channel Layout for Input Stream #0.0 : mono":                                "",
-		"[Parsed_volumedetect_0 @ 0x5611dca58480] [info] max_volume: -0.1 dB":                          "",
-		"  Stream #0:0: Audio: pcm_s16le":                                                              "",
+		"[error] Error while decoding stream #0:1: Invalid data found when processing input":          "Error while decoding stream #0:1: Invalid data found when processing input",
+		"[warning] Guessed Channel Layout for Input Stream #0.0 : mono":                               "",
+		"[Parsed_volumedetect_0 @ 0x5611dca58480] [info] max_volume: -0.1 dB":                         "",
+		"  Stream #0:0: Audio: pcm_s16le":                                                             "",
 	} {
 		got, ok := decodeError(line)
 		if ok != (want != "") || got != want {
