@@ -1,0 +1,2 @@
+// Package subtitle reads, writes and checks SRT and WebVTT subtitle files.
+package subtitle

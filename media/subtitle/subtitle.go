@@ -1,0 +1,102 @@
+package subtitle
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Format is a subtitle file format.
+type Format int
+
+// The formats Loa reads and writes.
+const (
+	SRT Format = iota + 1 // SubRip (.srt)
+	VTT                   // WebVTT (.vtt)
+)
+
+// String returns the format's usual name, "SRT" or "WebVTT".
+func (f Format) String() string {
+	switch f {
+	case SRT:
+		return "SRT"
+	case VTT:
+		return "WebVTT"
+	}
+	return "subtitle"
+}
+
+// File is a parsed subtitle file: its cues in file order.
+type File struct {
+	Format Format // the format the file was parsed from; the writers ignore it
+	Cues   []Cue
+}
+
+// Cue is one subtitle event.
+type Cue struct {
+	Index int           // 1-based position of the cue in the file
+	Start time.Duration // when the cue appears
+	End   time.Duration // when the cue disappears
+	// Lines holds the cue's text lines as plain text in NFC: formatting tags
+	// are removed and WebVTT character references decoded. No line is empty.
+	Lines []string
+	Line  int // source line number where the cue starts (0 if not parsed)
+
+	lineNos []int // source line number of each entry in Lines, when parsed
+}
+
+// Duration is how long the cue is shown.
+func (c Cue) Duration() time.Duration { return c.End - c.Start }
+
+// Text returns the cue's lines joined with newlines.
+func (c Cue) Text() string { return strings.Join(c.Lines, "\n") }
+
+// textLine returns the source line number of the cue's j-th text line, or the
+// cue's own line number when it is not known.
+func (c Cue) textLine(j int) int {
+	if j < len(c.lineNos) {
+		return c.lineNos[j]
+	}
+	return c.Line
+}
+
+// ParseError is a refusal of a subtitle file. Its message says what is wrong
+// and what to do, and names the source line when there is one.
+type ParseError struct {
+	Format Format // the format being read; 0 when not yet known
+	Line   int    // 1-based source line; 0 when the problem is the whole file
+	Msg    string // plain-language description and remedy
+	Err    error  // an underlying sentinel such as ErrNotUTF8, or nil
+}
+
+// Error returns "SRT line 12: ..." style text.
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Format.String())
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " line %d", e.Line)
+	} else {
+		b.WriteString(" file")
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying sentinel error, if any.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// FormatTimestamp formats d as an SRT-style timestamp, 00:01:02,500. It is
+// what messages use to show times.
+func FormatTimestamp(d time.Duration) string { return formatTimestamp(d, ',') }
+
+func formatTimestamp(d time.Duration, sep byte) string {
+	sign := ""
+	if d < 0 {
+		sign = "-"
+		d = -d
+	}
+	ms := d.Milliseconds()
+	return fmt.Sprintf("%s%02d:%02d:%02d%c%03d", sign,
+		ms/3_600_000, ms/60_000%60, ms/1000%60, sep, ms%1000)
+}
