@@ -1,0 +1,314 @@
+package schedules
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // Asia/Ho_Chi_Minh without the system's zone files
+)
+
+// DefaultTimeZone is the zone every Sơn La schedule is built in.
+const DefaultTimeZone = "Asia/Ho_Chi_Minh"
+
+// Registry lists the communes and wards, their loudspeaker clusters and
+// the broadcast slots the schedule fills.
+type Registry struct {
+	// TimeZone names the zone slot times are in; empty means DefaultTimeZone.
+	TimeZone string
+	Communes []Commune
+}
+
+// UnitKind tells a commune (xã) from a ward (phường).
+type UnitKind string
+
+// Kinds of commune-level unit.
+const (
+	Xa     UnitKind = "xa"     // xã, commune
+	Phuong UnitKind = "phuong" // phường, ward
+)
+
+// Commune is a commune-level unit (xã or phường) with its clusters.
+type Commune struct {
+	// Code identifies the commune: the statistics office's code where it
+	// is known, otherwise a stable slug such as "muong-lan". Unique.
+	Code string
+	Name string // official name, e.g. "Mường Lạn"
+	Kind UnitKind
+	// Slots are the broadcast slots of every cluster that has none of its own.
+	Slots    []Slot
+	Clusters []Cluster
+}
+
+// Cluster is a group of loudspeakers that plays one programme.
+type Cluster struct {
+	ID   string // unique within the commune, e.g. "trung-tam" or "ban-1"
+	Name string
+	// Languages the cluster plays, most preferred first, e.g. blt then vi.
+	Languages []Language
+	// Slots, when set, replace the commune's slots for this cluster.
+	Slots []Slot
+}
+
+// Slot is a daily broadcast window on some weekdays.
+type Slot struct {
+	Days   Weekdays
+	Start  TimeOfDay
+	Length time.Duration
+	// Reserved is the part at the slot's start that is not ours, such as
+	// the national or provincial relay; items begin after it.
+	Reserved time.Duration
+}
+
+// End returns the time of day the slot ends.
+func (s Slot) End() TimeOfDay { return s.Start + TimeOfDay(s.Length/time.Second) }
+
+// String renders the slot as "Mon-Sat 05:30-06:00 (relay 10m0s)".
+func (s Slot) String() string {
+	out := fmt.Sprintf("%s %s-%s", s.Days, s.Start, s.End())
+	if s.Reserved > 0 {
+		out += fmt.Sprintf(" (relay %s)", s.Reserved)
+	}
+	return out
+}
+
+// SlotsOf returns the slots a cluster plays in: its own, or else the
+// commune's.
+func (c *Commune) SlotsOf(cl *Cluster) []Slot {
+	if len(cl.Slots) > 0 {
+		return cl.Slots
+	}
+	return c.Slots
+}
+
+// Location loads the registry's time zone.
+func (r *Registry) Location() (*time.Location, error) {
+	name := r.TimeZone
+	if name == "" {
+		name = DefaultTimeZone
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", name, err)
+	}
+	return loc, nil
+}
+
+// Commune returns the commune with the given code, or nil.
+func (r *Registry) Commune(code string) *Commune {
+	for i := range r.Communes {
+		if r.Communes[i].Code == code {
+			return &r.Communes[i]
+		}
+	}
+	return nil
+}
+
+// RegistryError is one problem in a registry. Line is set when the
+// registry came from a file.
+type RegistryError struct {
+	Source string // file name, if known
+	Line   int    // 1-based line, 0 if unknown
+	Where  string // e.g. `commune "muong-lan" cluster "ban-1" slot 2`
+	Err    error
+}
+
+func (e *RegistryError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		b.WriteString(":")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "%d:", e.Line)
+	}
+	if b.Len() > 0 {
+		b.WriteString(" ")
+	}
+	if e.Where != "" {
+		b.WriteString(e.Where)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *RegistryError) Unwrap() error { return e.Err }
+
+// Errors callers can test for with errors.Is.
+var (
+	ErrUnknownLanguage = errors.New("unknown language")
+	ErrDuplicateCode   = errors.New("duplicate code")
+	ErrSlotOverlap     = errors.New("slots overlap")
+	ErrBadSlot         = errors.New("bad slot")
+	ErrMissing         = errors.New("missing value")
+)
+
+// issue is a validation problem located by element indices, so a parser
+// can turn it into a line number. -1 means "not this level".
+type issue struct {
+	commune, cluster, slot int // slot indexes the commune's slots when cluster is -1
+	err                    error
+}
+
+// Validate checks the registry: codes present and unique, names present,
+// known languages without repeats, slots of positive length that end by
+// midnight, a reserved part shorter than its slot, and no two slots of a
+// cluster overlapping on a shared weekday. It returns all problems joined.
+func (r *Registry) Validate() error {
+	return r.joinIssues(r.validate(), nil)
+}
+
+func (r *Registry) joinIssues(issues []issue, lineOf func(issue) int) error {
+	var errs []error
+	for _, is := range issues {
+		e := &RegistryError{Where: r.where(is), Err: is.err}
+		if lineOf != nil {
+			e.Line = lineOf(is)
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Registry) where(is issue) string {
+	if is.commune < 0 {
+		return ""
+	}
+	c := &r.Communes[is.commune]
+	w := fmt.Sprintf("commune %q", c.Code)
+	if c.Code == "" {
+		w = fmt.Sprintf("commune #%d", is.commune+1)
+	}
+	if is.cluster >= 0 {
+		w += fmt.Sprintf(" cluster %q", c.Clusters[is.cluster].ID)
+	}
+	if is.slot >= 0 {
+		w += fmt.Sprintf(" slot %d", is.slot+1)
+	}
+	return w
+}
+
+func (r *Registry) validate() []issue {
+	var out []issue
+	add := func(ci, cj, sk int, format string, args ...any) {
+		out = append(out, issue{ci, cj, sk, fmt.Errorf(format, args...)})
+	}
+	if _, err := r.Location(); err != nil {
+		out = append(out, issue{-1, -1, -1, err})
+	}
+	if len(r.Communes) == 0 {
+		add(-1, -1, -1, "no communes: %w", ErrMissing)
+	}
+	seen := map[string]int{}
+	for i := range r.Communes {
+		c := &r.Communes[i]
+		if c.Code == "" {
+			add(i, -1, -1, "code: %w", ErrMissing)
+		} else if j, dup := seen[c.Code]; dup {
+			add(i, -1, -1, "code %q already used by commune #%d: %w", c.Code, j+1, ErrDuplicateCode)
+		} else {
+			seen[c.Code] = i
+		}
+		if strings.TrimSpace(c.Name) == "" {
+			add(i, -1, -1, "name: %w", ErrMissing)
+		}
+		if c.Kind != "" && c.Kind != Xa && c.Kind != Phuong {
+			add(i, -1, -1, "kind %q: want xa or phuong", c.Kind)
+		}
+		if len(c.Clusters) == 0 {
+			add(i, -1, -1, "no clusters: %w", ErrMissing)
+		}
+		for k, s := range c.Slots {
+			if err := s.check(); err != nil {
+				add(i, -1, k, "%w", err)
+			}
+		}
+		clusterSeen := map[string]int{}
+		communeOverlapSaid := false
+		for j := range c.Clusters {
+			cl := &c.Clusters[j]
+			if cl.ID == "" {
+				add(i, j, -1, "cluster id: %w", ErrMissing)
+			} else if k, dup := clusterSeen[cl.ID]; dup {
+				add(i, j, -1, "cluster id %q already used by cluster #%d: %w", cl.ID, k+1, ErrDuplicateCode)
+			} else {
+				clusterSeen[cl.ID] = j
+			}
+			if len(cl.Languages) == 0 {
+				add(i, j, -1, "languages: %w", ErrMissing)
+			}
+			langSeen := map[Language]bool{}
+			for _, l := range cl.Languages {
+				if !l.Known() {
+					add(i, j, -1, "language %q: %w (want vi, blt or hnj)", l, ErrUnknownLanguage)
+				} else if langSeen[l] {
+					add(i, j, -1, "language %q listed twice", l)
+				}
+				langSeen[l] = true
+			}
+			for k, s := range cl.Slots {
+				if err := s.check(); err != nil {
+					add(i, j, k, "%w", err)
+				}
+			}
+			slots := c.SlotsOf(cl)
+			if len(slots) == 0 {
+				add(i, j, -1, "no slots for this cluster or its commune: %w", ErrMissing)
+			}
+			if a, b, ok := overlapping(slots); ok {
+				switch {
+				case len(cl.Slots) > 0:
+					add(i, j, b, "%s overlaps slot %d (%s): %w", slots[b], a+1, slots[a], ErrSlotOverlap)
+				case !communeOverlapSaid: // the commune's slots: say it once
+					add(i, -1, b, "%s overlaps slot %d (%s): %w", slots[b], a+1, slots[a], ErrSlotOverlap)
+					communeOverlapSaid = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s Slot) check() error {
+	switch {
+	case s.Days == 0:
+		return fmt.Errorf("no weekdays: %w", ErrBadSlot)
+	case s.Length <= 0:
+		return fmt.Errorf("length %s must be positive: %w", s.Length, ErrBadSlot)
+	case s.Start < 0 || s.Start >= 24*3600:
+		return fmt.Errorf("start %d s is not a time of day: %w", int(s.Start), ErrBadSlot)
+	case s.Start.Duration()+s.Length > 24*time.Hour:
+		return fmt.Errorf("%s plus %s runs past midnight: %w", s.Start, s.Length, ErrBadSlot)
+	case s.Reserved < 0 || s.Reserved >= s.Length:
+		return fmt.Errorf("reserved %s must be at least 0 and shorter than the slot (%s): %w", s.Reserved, s.Length, ErrBadSlot)
+	}
+	return nil
+}
+
+// overlapping returns the first pair of slots (a < b) that share a weekday
+// and overlap in time.
+func overlapping(slots []Slot) (int, int, bool) {
+	idx := make([]int, len(slots))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return slots[idx[x]].Start < slots[idx[y]].Start })
+	for x := 0; x < len(idx); x++ {
+		for y := x + 1; y < len(idx); y++ {
+			a, b := slots[idx[x]], slots[idx[y]]
+			if b.Start.Duration() >= a.Start.Duration()+a.Length {
+				break
+			}
+			if a.Days.Overlaps(b.Days) {
+				i, j := idx[x], idx[y]
+				if i > j {
+					i, j = j, i
+				}
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
