@@ -1,0 +1,203 @@
+package subtitle
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rivo/uniseg"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Severity says whether a finding blocks a submission.
+type Severity int
+
+// Severities, from least to most serious.
+const (
+	Warning Severity = iota + 1 // shown to the translator and kept with the submission
+	Error                       // blocks the submission until fixed
+)
+
+// String returns "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
+// Finding codes. They are stable: callers and stored reviews may key on them.
+const (
+	CodeEmptyCue     = "empty-cue"      // error: a cue has no text
+	CodeBadTiming    = "bad-timing"     // error: a cue ends at or before its start
+	CodeTooManyLines = "too-many-lines" // error: more than MaxLines lines
+	CodeLineTooLong  = "line-too-long"  // error: a line longer than MaxLineChars
+	CodeCPS          = "cps"            // warning above MaxCPS, error above HardMaxCPS
+	CodeTooShort     = "too-short"      // warning: shorter than MinDuration
+	CodeTooLong      = "too-long"       // warning: longer than MaxDuration
+	CodeOverlap      = "overlap"        // error: a cue starts before the previous one ends
+	CodeGap          = "gap"            // warning: less than MinGap after the previous cue
+	CodeScript       = "script"         // error: letters of a script the language does not use
+	CodeUntranslated = "untranslated"   // a line reads as Vietnamese or repeats the source
+	CodeCueCount     = "cue-count"      // error: cue count differs from the source
+	CodeTiming       = "timing"         // error: a cue's times differ from the source's
+)
+
+// Finding is one problem found in a subtitle file.
+type Finding struct {
+	Severity Severity
+	Code     string // one of the Code constants
+	Cue      int    // 1-based cue index; 0 for the file as a whole
+	Line     int    // source line number; 0 when not known
+	Message  string // what is wrong and what to do, in plain words
+}
+
+// String returns "line 12, cue 3: error line-too-long: ..." style text.
+func (f Finding) String() string {
+	var b strings.Builder
+	if f.Line > 0 {
+		fmt.Fprintf(&b, "line %d, ", f.Line)
+	}
+	if f.Cue > 0 {
+		fmt.Fprintf(&b, "cue %d: ", f.Cue)
+	}
+	fmt.Fprintf(&b, "%s %s: %s", f.Severity, f.Code, f.Message)
+	return b.String()
+}
+
+// HasErrors reports whether any finding is an Error.
+func HasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// CountChars returns the number of characters in s as a reader sees them:
+// grapheme clusters after NFC, so "ệ" is one character however it is
+// encoded, and a Tai Viet consonant with its vowel sign is one.
+func CountChars(s string) int {
+	return uniseg.GraphemeClusterCount(norm.NFC.String(s))
+}
+
+// Check applies the profile to every cue of f and returns the findings in
+// cue order. Errors (block a submission): empty cue, end not after start,
+// overlap with the previous cue, too many lines, a line too long, a reading
+// speed above HardMaxCPS, letters in a script the language does not use,
+// and (for Thái) a line that reads as Vietnamese. Warnings (shown and kept):
+// a reading speed between MaxCPS and HardMaxCPS, a cue shorter than
+// MinDuration or longer than MaxDuration, a gap below MinGap. Durations and
+// gaps are warnings because translations keep the source's timings, which
+// the translator cannot change. Characters are counted with CountChars,
+// spaces included; reading speed counts the characters of all lines.
+func Check(f *File, p Profile) []Finding {
+	var out []Finding
+	add := func(sev Severity, code string, c Cue, line int, format string, args ...any) {
+		out = append(out, Finding{Severity: sev, Code: code, Cue: c.Index, Line: line, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, c := range f.Cues {
+		if i > 0 {
+			prev := f.Cues[i-1]
+			gap := c.Start - prev.End
+			switch {
+			case gap < 0:
+				add(Error, CodeOverlap, c, c.Line,
+					"cue %d starts at %s, before cue %d ends at %s; make it start after the previous cue ends",
+					c.Index, FormatTimestamp(c.Start), prev.Index, FormatTimestamp(prev.End))
+			case p.MinGap > 0 && gap < p.MinGap:
+				add(Warning, CodeGap, c, c.Line,
+					"cue %d starts %d ms after cue %d ends; leave at least %d ms between cues so viewers see the change",
+					c.Index, gap.Milliseconds(), prev.Index, p.MinGap.Milliseconds())
+			}
+		}
+
+		if len(c.Lines) == 0 {
+			add(Error, CodeEmptyCue, c, c.Line, "cue %d has no text; add the text or remove the cue", c.Index)
+		}
+		if p.MaxLines > 0 && len(c.Lines) > p.MaxLines {
+			add(Error, CodeTooManyLines, c, c.textLine(p.MaxLines),
+				"cue %d has %d lines; the limit is %d, so shorten the text or split the cue", c.Index, len(c.Lines), p.MaxLines)
+		}
+		chars := 0
+		for j, l := range c.Lines {
+			n := CountChars(l)
+			chars += n
+			if p.MaxLineChars > 0 && n > p.MaxLineChars {
+				add(Error, CodeLineTooLong, c, c.textLine(j),
+					"line %d of cue %d has %d characters; the limit is %d, so shorten it or break it into two lines",
+					j+1, c.Index, n, p.MaxLineChars)
+			}
+			out = append(out, checkScript(p, c, j)...)
+		}
+
+		d := c.Duration()
+		if d <= 0 {
+			add(Error, CodeBadTiming, c, c.Line, "cue %d ends at %s, not after it starts at %s; fix the times",
+				c.Index, FormatTimestamp(c.End), FormatTimestamp(c.Start))
+			continue
+		}
+		if p.MinDuration > 0 && d < p.MinDuration {
+			add(Warning, CodeTooShort, c, c.Line, "cue %d is shown for %d ms; at least %d ms lets viewers read it",
+				c.Index, d.Milliseconds(), p.MinDuration.Milliseconds())
+		}
+		if p.MaxDuration > 0 && d > p.MaxDuration {
+			add(Warning, CodeTooLong, c, c.Line, "cue %d is shown for %.1f s; more than %.0f s is hard to follow, so consider splitting it",
+				c.Index, d.Seconds(), p.MaxDuration.Seconds())
+		}
+		cps := float64(chars) / d.Seconds()
+		switch {
+		case p.HardMaxCPS > 0 && cps > p.HardMaxCPS:
+			add(Error, CodeCPS, c, c.Line,
+				"cue %d needs %.1f characters per second, far above the %.0f viewers can read; shorten the text to at most %d characters",
+				c.Index, cps, p.MaxCPS, maxChars(p, d))
+		case p.MaxCPS > 0 && cps > p.MaxCPS:
+			add(Warning, CodeCPS, c, c.Line,
+				"cue %d needs %.1f characters per second, above the %.0f viewers can comfortably read; shorten the text to at most %d characters if you can",
+				c.Index, cps, p.MaxCPS, maxChars(p, d))
+		}
+	}
+	return out
+}
+
+// maxChars is how many characters fit in d at the profile's reading speed.
+func maxChars(p Profile, d time.Duration) int {
+	return int(p.MaxCPS * d.Seconds())
+}
+
+// checkScript reports the j-th line of c if it uses a script the profile
+// does not allow, or reads as Vietnamese where the profile asks.
+func checkScript(p Profile, c Cue, j int) []Finding {
+	l := c.Lines[j]
+	scripts := scriptsIn(l)
+	var bad []string
+	for _, s := range scripts {
+		if !p.allows(s) {
+			bad = append(bad, string(s))
+		}
+	}
+	if len(bad) > 0 {
+		return []Finding{{Severity: Error, Code: CodeScript, Cue: c.Index, Line: c.textLine(j),
+			Message: fmt.Sprintf("line %d of cue %d has %s letters; %s subtitles are written in %s, so retype the line in %s",
+				j+1, c.Index, strings.Join(bad, " and "), p.LangName, scriptList(p.Scripts), scriptList(p.Scripts))}}
+	}
+	if p.VietnameseLine != 0 && !slices.Contains(scripts, TaiViet) && looksVietnamese(l) {
+		return []Finding{{Severity: p.VietnameseLine, Code: CodeUntranslated, Cue: c.Index, Line: c.textLine(j),
+			Message: fmt.Sprintf("line %d of cue %d reads as Vietnamese; translate it into %s",
+				j+1, c.Index, p.LangName)}}
+	}
+	return nil
+}
+
+func scriptList(scripts []Script) string {
+	names := make([]string, len(scripts))
+	for i, s := range scripts {
+		names[i] = string(s)
+	}
+	return strings.Join(names, " or ")
+}
