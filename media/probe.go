@@ -79,6 +79,11 @@ type ffprobeOutput struct {
 // ffprobe cannot read the input, and carries ffprobe's stderr tail (see
 // [ToolError]).
 func Probe(ctx context.Context, input string) (Info, error) {
+	return probe(ctx, input, toolCmd{path: ffprobeBin})
+}
+
+// probe is Probe with the tool invocation given (path, grace).
+func probe(ctx context.Context, input string, base toolCmd) (Info, error) {
 	name := displayName(input)
 	in, err := inputArgs(input)
 	if err != nil {
@@ -87,7 +92,9 @@ func Probe(ctx context.Context, input string) (Info, error) {
 	args := append([]string{"-v", "error", "-hide_banner",
 		"-print_format", "json", "-show_format", "-show_streams"}, in...)
 	out := &capBuffer{max: maxProbeOutput}
-	err = toolCmd{path: ffprobeBin, args: args, stdout: out, redact: redactions(input)}.run(ctx)
+	cmd := base
+	cmd.args, cmd.stdout, cmd.redact = args, out, redactions(input)
+	err = cmd.run(ctx)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil, notStarted(err):
