@@ -105,10 +105,8 @@ func StreamArgs(s *ffmpeg.Stream) []string { return s.GetArgs() }
 func (r *Runner) Run(ctx context.Context, job Job) (err error) {
 	defer func() {
 		if err != nil {
-			for _, out := range job.Outputs {
-				if rmErr := os.Remove(out); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
-					err = errors.Join(err, fmt.Errorf("remove partial output: %w", rmErr))
-				}
+			if rmErr := removeAll(job.Outputs); rmErr != nil {
+				err = errors.Join(err, rmErr)
 			}
 		}
 	}()
@@ -195,3 +193,14 @@ func fileInput(path string, kwargs ...ffmpeg.KwArgs) *ffmpeg.Stream {
 
 // fileOutput is the ffmpeg output name for a local file.
 func fileOutput(path string) string { return "file:" + path }
+
+// removeAll removes the given files, ignoring ones that do not exist.
+func removeAll(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove partial output: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

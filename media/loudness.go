@@ -1,0 +1,275 @@
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// ErrNotLinear means loudnorm fell back to dynamic (compressing) mode in the
+// second pass although linear mode was asked for; the output is removed.
+var ErrNotLinear = errors.New("loudnorm did not normalize linearly")
+
+// ErrTooQuiet means the input has no audio above loudnorm's gate (silence),
+// so it cannot be normalized.
+var ErrTooQuiet = errors.New("audio too quiet to normalize")
+
+// LoudnessTarget is an EBU R128 loudness target for [Runner.Normalize].
+type LoudnessTarget struct {
+	IntegratedLUFS float64 // integrated loudness, LUFS (-70 to -5)
+	TruePeakDBTP   float64 // true-peak ceiling, dBTP (-9 to 0)
+	LRA            float64 // loudness range allowed, LU (1 to 50); linear mode needs the input's LRA under it
+}
+
+// LoudspeakerLoudness is the target for commune loudspeakers: loud and
+// clear outdoors, -16 LUFS with a -1.5 dBTP ceiling.
+func LoudspeakerLoudness() LoudnessTarget {
+	return LoudnessTarget{IntegratedLUFS: -16, TruePeakDBTP: -1.5, LRA: 20}
+}
+
+// BroadcastLoudness is the EBU R128 broadcast target: -23 LUFS, -1 dBTP.
+func BroadcastLoudness() LoudnessTarget {
+	return LoudnessTarget{IntegratedLUFS: -23, TruePeakDBTP: -1, LRA: 20}
+}
+
+// check reports an out-of-range target.
+func (t LoudnessTarget) check() error {
+	if t.IntegratedLUFS < -70 || t.IntegratedLUFS > -5 || t.TruePeakDBTP < -9 || t.TruePeakDBTP > 0 || t.LRA < 1 || t.LRA > 50 {
+		return fmt.Errorf("loudness target %+v out of range (I -70..-5 LUFS, TP -9..0 dBTP, LRA 1..50 LU)", t)
+	}
+	return nil
+}
+
+// Loudness is what two-pass normalization measured.
+type Loudness struct {
+	InputI    float64 // integrated loudness of the input, LUFS
+	InputTP   float64 // true peak of the input, dBTP
+	InputLRA  float64 // loudness range of the input, LU
+	OutputI   float64 // integrated loudness of the output, LUFS (loudnorm's pass-2 measurement)
+	OutputTP  float64 // true peak of the output, dBTP
+	OutputLRA float64 // loudness range of the output, LU
+	GainDB    float64 // total gain applied
+	Limited   bool    // a peak limiter ran before loudnorm: the target was not reachable under the ceiling by gain alone
+}
+
+// loudnormStats is loudnorm's print_format=json block.
+type loudnormStats struct {
+	InputI, InputTP, InputLRA, InputThresh float64
+	OutputI, OutputTP, OutputLRA           float64
+	NormalizationType                      string
+	TargetOffset                           float64
+}
+
+// loudnormCollector picks loudnorm's JSON block out of ffmpeg's stderr.
+type loudnormCollector struct {
+	in    bool
+	lines []string
+	done  bool
+}
+
+// line is a Job.Stderr callback.
+func (c *loudnormCollector) line(l string) {
+	switch {
+	case c.done:
+	case strings.Contains(l, "Parsed_loudnorm"):
+		c.in, c.lines = true, c.lines[:0]
+	case c.in:
+		c.lines = append(c.lines, l)
+		if strings.TrimSpace(l) == "}" {
+			c.in, c.done = false, true
+		}
+	}
+}
+
+// stats decodes the collected block.
+func (c *loudnormCollector) stats() (loudnormStats, error) {
+	if !c.done {
+		return loudnormStats{}, errors.New("loudnorm printed no JSON statistics")
+	}
+	var raw map[string]string
+	if err := json.Unmarshal([]byte(strings.Join(c.lines, "\n")), &raw); err != nil {
+		return loudnormStats{}, fmt.Errorf("decode loudnorm JSON: %w", err)
+	}
+	num := func(k string) float64 {
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw[k]), 64)
+		if err != nil || math.IsNaN(f) {
+			return math.Inf(-1)
+		}
+		return f
+	}
+	return loudnormStats{
+		InputI: num("input_i"), InputTP: num("input_tp"), InputLRA: num("input_lra"), InputThresh: num("input_thresh"),
+		OutputI: num("output_i"), OutputTP: num("output_tp"), OutputLRA: num("output_lra"),
+		NormalizationType: raw["normalization_type"], TargetOffset: num("target_offset"),
+	}, nil
+}
+
+// ff formats a generated number for a filter graph.
+func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// normPlan is the pass-2 filter chain decided from measurements.
+type normPlan struct {
+	chain   string // complete filter chain (pre-processing + loudnorm), generated numbers only
+	input   loudnormStats
+	gainDB  float64
+	limited bool
+}
+
+// Limiter headroom below the true-peak ceiling, for inter-sample peaks.
+const limiterHeadroomDB = 0.5
+
+// planNormalize runs the measuring pass(es) and returns the pass-2 chain. pre
+// is a fixed chain run before everything (e.g. a mono downmix), or "".
+func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget) (normPlan, error) {
+	join := func(parts ...string) string {
+		var out []string
+		for _, p := range parts {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	target := fmt.Sprintf("I=%s:TP=%s:LRA=%s", ff(t.IntegratedLUFS), ff(t.TruePeakDBTP), ff(t.LRA))
+	first, err := r.measure(ctx, input, join(pre, "loudnorm="+target+":print_format=json"))
+	if err != nil {
+		return normPlan{}, err
+	}
+	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
+		return normPlan{}, fmt.Errorf("%w: integrated loudness %s LUFS", ErrTooQuiet, ff(first.InputI))
+	}
+	plan := normPlan{input: first}
+	measured, lim := first, ""
+	gain := t.IntegratedLUFS - first.InputI
+	// Gain alone would push peaks over the ceiling: raise the level into a
+	// limiter, measure again, and let loudnorm finish linearly. Refine the
+	// pre-gain when limiting ate too much loudness.
+	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
+		plan.limited = true
+		ceiling := math.Pow(10, (t.TruePeakDBTP-limiterHeadroomDB)/20)
+		lim = fmt.Sprintf("volume=%sdB,alimiter=limit=%s:level=false:latency=true", ff(gain), strconv.FormatFloat(ceiling, 'f', 4, 64))
+		measured, err = r.measure(ctx, input, join(pre, lim, "loudnorm="+target+":print_format=json"))
+		if err != nil {
+			return normPlan{}, err
+		}
+		short := t.IntegratedLUFS - linearReach(measured, t)
+		if short < 0.3 {
+			break
+		}
+		gain += short
+	}
+	effective := linearReach(measured, t)
+	plan.gainDB = effective - first.InputI
+	plan.chain = join(pre, lim, fmt.Sprintf(
+		"loudnorm=I=%s:TP=%s:LRA=%s:measured_I=%s:measured_TP=%s:measured_LRA=%s:measured_thresh=%s:offset=%s:linear=true:print_format=json",
+		ff(effective), ff(t.TruePeakDBTP), ff(t.LRA),
+		ff(measured.InputI), ff(measured.InputTP), ff(max(measured.InputLRA, 0.1)), ff(measured.InputThresh), ff(measured.TargetOffset)))
+	return plan, nil
+}
+
+// linearReach is the loudest integrated level loudnorm can reach linearly
+// from measured without passing the true-peak ceiling: the target, or less.
+func linearReach(m loudnormStats, t LoudnessTarget) float64 {
+	return min(t.IntegratedLUFS, m.InputI+(t.TruePeakDBTP-m.InputTP)-0.05)
+}
+
+// measure runs one loudnorm analysis pass over the first audio stream.
+func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStats, error) {
+	in, err := inputArgs(input)
+	if err != nil {
+		return loudnormStats{}, err
+	}
+	var c loudnormCollector
+	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
+	if err := r.Run(ctx, Job{Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
+		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
+	}
+	s, err := c.stats()
+	if err != nil {
+		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
+	}
+	return s, nil
+}
+
+// NormalizeOptions configures [Runner.Normalize].
+type NormalizeOptions struct {
+	Target     LoudnessTarget // zero value: BroadcastLoudness()
+	SampleRate int            // output sample rate; default 48000 (loudnorm itself works at 192 kHz)
+	Mono       bool           // downmix to mono before measuring and normalizing
+	Progress   func(Progress) // optional, for the final pass
+}
+
+// Normalize writes the first audio stream of input to output (a local path;
+// the codec follows its extension, e.g. .wav, .flac, .m4a) normalized to
+// opt.Target by two-pass EBU R128 loudnorm in linear mode. When gain alone
+// would exceed the true-peak ceiling, a peak limiter runs before loudnorm.
+// The output is removed on any error, including [ErrNotLinear].
+func (r *Runner) Normalize(ctx context.Context, input, output string, opt NormalizeOptions) (Loudness, error) {
+	name := displayName(input)
+	if opt.Target == (LoudnessTarget{}) {
+		opt.Target = BroadcastLoudness()
+	}
+	if opt.SampleRate <= 0 {
+		opt.SampleRate = 48000
+	}
+	pre := ""
+	if opt.Mono {
+		pre = "aformat=channel_layouts=mono"
+	}
+	l, err := r.normalizeTo(ctx, input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
+		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
+			"-ar", strconv.Itoa(opt.SampleRate), fileOutput(output)}, []string{output}
+	})
+	if err != nil {
+		return Loudness{}, fmt.Errorf("normalize %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// normalizeTo plans the normalization and runs pass 2 with the output
+// arguments outArgs builds from the final filter chain.
+func (r *Runner) normalizeTo(ctx context.Context, input, pre string, t LoudnessTarget, progress func(Progress),
+	outArgs func(chain string) (args, outputs []string)) (Loudness, error) {
+	if err := t.check(); err != nil {
+		return Loudness{}, err
+	}
+	info, err := r.Probe(ctx, input)
+	if err != nil {
+		return Loudness{}, err
+	}
+	if info.Audio == nil {
+		return Loudness{}, ErrNoAudio
+	}
+	plan, err := r.planNormalize(ctx, input, pre, t)
+	if err != nil {
+		return Loudness{}, err
+	}
+	in, err := inputArgs(input)
+	if err != nil {
+		return Loudness{}, err
+	}
+	out, outputs := outArgs(plan.chain)
+	var c loudnormCollector
+	job := Job{Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
+		Duration: info.Duration, Progress: progress}
+	if err := r.Run(ctx, job); err != nil {
+		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+	}
+	s, err := c.stats()
+	if err == nil && s.NormalizationType != "linear" {
+		err = fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType)
+	}
+	if err != nil {
+		removeAll(outputs)
+		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+	}
+	return Loudness{
+		InputI: plan.input.InputI, InputTP: plan.input.InputTP, InputLRA: plan.input.InputLRA,
+		OutputI: s.OutputI, OutputTP: s.OutputTP, OutputLRA: s.OutputLRA,
+		GainDB: plan.gainDB, Limited: plan.limited,
+	}, nil
+}

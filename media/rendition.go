@@ -1,0 +1,227 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	ffmpeg "github.com/u2takey/ffmpeg-go"
+)
+
+// Rendition is one output file as measured by ffprobe after it was written.
+type Rendition struct {
+	Path string
+	Size int64 // bytes
+	Info       // measured from the rendition itself
+}
+
+// measureRendition probes a written output.
+func (r *Runner) measureRendition(ctx context.Context, path string) (Rendition, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Rendition{}, fmt.Errorf("measure rendition: %w", err)
+	}
+	info, err := r.Probe(ctx, path)
+	if err != nil {
+		return Rendition{}, fmt.Errorf("measure rendition: %w", err)
+	}
+	return Rendition{Path: path, Size: st.Size(), Info: info}, nil
+}
+
+// LoudspeakerOptions configures [Runner.Loudspeaker].
+type LoudspeakerOptions struct {
+	Target      LoudnessTarget // zero value: LoudspeakerLoudness()
+	MP3BitRate  int            // bits per second, CBR; default 64000
+	OpusBitRate int            // bits per second; default 24000
+	Progress    func(Progress) // optional, for the encoding pass
+}
+
+// LoudspeakerResult is what [Runner.Loudspeaker] produced.
+type LoudspeakerResult struct {
+	Loudness Loudness
+	MP3      *Rendition // nil when not asked for
+	Opus     *Rendition // nil when not asked for
+}
+
+// Loudspeaker makes the commune loudspeaker renditions of input's first
+// audio stream: mono, normalized by two-pass loudnorm (linear) to
+// opt.Target, as a CBR MP3 (44.1 kHz) at mp3Path and an Opus file (48 kHz,
+// speech mode; name it .ogg or .opus) at opusPath, both encoded in one
+// ffmpeg pass. Either path may be "" to skip it. Durations, bit rates and
+// channels are measured from the written files. On error no output is left.
+func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath string, opt LoudspeakerOptions) (LoudspeakerResult, error) {
+	name := displayName(input)
+	if mp3Path == "" && opusPath == "" {
+		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: no output asked for", name)
+	}
+	if opt.Target == (LoudnessTarget{}) {
+		opt.Target = LoudspeakerLoudness()
+	}
+	if opt.MP3BitRate <= 0 {
+		opt.MP3BitRate = 64000
+	}
+	if opt.OpusBitRate <= 0 {
+		opt.OpusBitRate = 24000
+	}
+	mp3Rate := "44100"
+	if opt.MP3BitRate < 32000 {
+		mp3Rate = "22050" // MPEG-2 layer III: low bit rates need a low sample rate
+	}
+	// The graph is built here rather than with ffmpeg-go: one loudnorm
+	// feeding two encoders through asplit is clearer as text, and every
+	// value in it is a number this package generated.
+	build := func(chain string) ([]string, []string) {
+		var (
+			labels  []string
+			args    []string
+			outputs []string
+		)
+		if mp3Path != "" {
+			labels = append(labels, "mp3")
+			args = append(args, "-map", "[mp3]", "-c:a", "libmp3lame", "-b:a", strconv.Itoa(opt.MP3BitRate),
+				"-ar", mp3Rate, "-ac", "1", "-map_metadata", "-1", "-write_xing", "1", fileOutput(mp3Path))
+			outputs = append(outputs, mp3Path)
+		}
+		if opusPath != "" {
+			labels = append(labels, "opus")
+			args = append(args, "-map", "[opus]", "-c:a", "libopus", "-b:a", strconv.Itoa(opt.OpusBitRate),
+				"-application", "voip", "-ar", "48000", "-ac", "1", "-map_metadata", "-1", "-f", "ogg", fileOutput(opusPath))
+			outputs = append(outputs, opusPath)
+		}
+		graph := "[0:a:0]" + chain
+		if len(labels) == 1 {
+			graph += "[" + labels[0] + "]"
+		} else {
+			graph += ",asplit=2[" + labels[0] + "][" + labels[1] + "]"
+		}
+		return append([]string{"-filter_complex", graph}, args...), outputs
+	}
+	l, err := r.normalizeTo(ctx, input, "aformat=channel_layouts=mono", opt.Target, opt.Progress, build)
+	if err != nil {
+		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
+	}
+	res := LoudspeakerResult{Loudness: l}
+	for _, o := range []struct {
+		path string
+		dst  **Rendition
+	}{{mp3Path, &res.MP3}, {opusPath, &res.Opus}} {
+		if o.path == "" {
+			continue
+		}
+		rd, err := r.measureRendition(ctx, o.path)
+		if err != nil {
+			removeAll([]string{mp3Path, opusPath})
+			return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
+		}
+		*o.dst = &rd
+	}
+	return res, nil
+}
+
+// PosterOptions configures [Runner.Poster].
+type PosterOptions struct {
+	At       time.Duration // frame time; default a third of the way in, at most 10s
+	MaxWidth int           // default 1280; the height keeps the aspect ratio
+}
+
+// Poster writes one JPEG frame of input's video to output and returns it
+// as measured.
+func (r *Runner) Poster(ctx context.Context, input, output string, opt PosterOptions) (Rendition, error) {
+	name := displayName(input)
+	info, err := r.Probe(ctx, input)
+	if err != nil {
+		return Rendition{}, fmt.Errorf("poster %s: %w", name, err)
+	}
+	if info.Video == nil {
+		return Rendition{}, fmt.Errorf("poster %s: no video stream", name)
+	}
+	if opt.MaxWidth <= 0 {
+		opt.MaxWidth = 1280
+	}
+	at := opt.At
+	if at <= 0 || at >= info.Duration {
+		at = min(info.Duration/3, 10*time.Second)
+	}
+	w, h := fitWidth(info.Video.Width, info.Video.Height, opt.MaxWidth)
+	s := fileInput(input, ffmpeg.KwArgs{"ss": strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}).Video().
+		Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).
+		Output(fileOutput(output), ffmpeg.KwArgs{"frames:v": 1, "q:v": 3, "f": "image2", "update": 1})
+	if err := r.Run(ctx, Job{Args: StreamArgs(s), Outputs: []string{output}}); err != nil {
+		return Rendition{}, fmt.Errorf("poster %s: %w", name, err)
+	}
+	rd, err := r.measureRendition(ctx, output)
+	if err == nil && rd.Video == nil {
+		err = errors.New("poster has no picture")
+	}
+	if err != nil {
+		removeAll([]string{output})
+		return Rendition{}, fmt.Errorf("poster %s: %w", name, err)
+	}
+	return rd, nil
+}
+
+// PreviewOptions configures [Runner.WebPreview].
+type PreviewOptions struct {
+	MaxWidth     int            // default 640
+	CRF          int            // x264 quality, default 28
+	AudioBitRate int            // AAC bits per second, default 96000
+	Progress     func(Progress) // optional
+}
+
+// WebPreview writes a small H.264 + AAC MP4 of input (video scaled to at
+// most opt.MaxWidth wide, yuv420p, +faststart so a browser can start
+// playing before the download ends) and returns it as measured.
+func (r *Runner) WebPreview(ctx context.Context, input, output string, opt PreviewOptions) (Rendition, error) {
+	name := displayName(input)
+	info, err := r.Probe(ctx, input)
+	if err != nil {
+		return Rendition{}, fmt.Errorf("web preview %s: %w", name, err)
+	}
+	if info.Video == nil || info.Audio == nil {
+		return Rendition{}, fmt.Errorf("web preview %s: needs a video and an audio stream", name)
+	}
+	if opt.MaxWidth <= 0 {
+		opt.MaxWidth = 640
+	}
+	if opt.CRF <= 0 {
+		opt.CRF = 28
+	}
+	if opt.AudioBitRate <= 0 {
+		opt.AudioBitRate = 96000
+	}
+	w, h := fitWidth(info.Video.Width, info.Video.Height, opt.MaxWidth)
+	in := fileInput(input)
+	video := in.Get("v:0").Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).Filter("setsar", ffmpeg.Args{"1"})
+	audio := in.Get("a:0")
+	s := ffmpeg.Output([]*ffmpeg.Stream{video, audio}, fileOutput(output), ffmpeg.KwArgs{
+		"c:v": "libx264", "preset": "veryfast", "crf": opt.CRF, "pix_fmt": "yuv420p", "profile:v": "main",
+		"c:a": "aac", "b:a": opt.AudioBitRate, "ac": 2, "ar": 48000,
+		"movflags": "+faststart", "map_metadata": -1, "sn": "", "dn": "",
+	})
+	job := Job{Args: StreamArgs(s), Outputs: []string{output}, Duration: info.Duration, Progress: opt.Progress}
+	if err := r.Run(ctx, job); err != nil {
+		return Rendition{}, fmt.Errorf("web preview %s: %w", name, err)
+	}
+	rd, err := r.measureRendition(ctx, output)
+	if err != nil {
+		removeAll([]string{output})
+		return Rendition{}, fmt.Errorf("web preview %s: %w", name, err)
+	}
+	return rd, nil
+}
+
+// fitWidth scales w x h down to at most maxW wide, keeping the aspect ratio,
+// with both sides even (H.264 4:2:0 needs that).
+func fitWidth(w, h, maxW int) (int, int) {
+	if w <= 0 || h <= 0 {
+		return 2, 2
+	}
+	if w > maxW {
+		h = int(float64(h)*float64(maxW)/float64(w) + 0.5)
+		w = maxW
+	}
+	return max(2, w&^1), max(2, h&^1)
+}
