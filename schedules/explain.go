@@ -1,0 +1,257 @@
+package schedules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// WhyNot says why a segment is not in a cluster's playlists. It answers
+// NotLeftOut when the segment did air there. The answer names the rule
+// that stopped the segment in the slots where it came closest to airing.
+func (s *Schedule) WhyNot(segmentID, commune, cluster string) LeftOut {
+	b := s.in
+	lo := LeftOut{SegmentID: segmentID, Commune: commune, Cluster: cluster}
+	si, ok := b.segIndex[segmentID]
+	if !ok {
+		for _, l := range s.LeftOut {
+			if l.SegmentID == segmentID && l.Commune == "" && l.Languages == nil {
+				lo.Title, lo.Code, lo.Text = l.Title, l.Code, l.Text
+				return lo
+			}
+		}
+		lo.Code, lo.Text = LeftInvalid, "not in the catalog"
+		return lo
+	}
+	seg := &b.segs[si]
+	lo.Title = seg.title
+	if seg.problem != "" {
+		lo.Code, lo.Text = seg.problem, seg.problemTx
+		return lo
+	}
+	ci := slices.IndexFunc(b.reg.Communes, func(c Commune) bool { return c.Code == commune })
+	if ci < 0 {
+		lo.Code, lo.Text = LeftInvalid, fmt.Sprintf("no commune %q in the registry", commune)
+		return lo
+	}
+	c := &b.reg.Communes[ci]
+	cj := slices.IndexFunc(c.Clusters, func(cl Cluster) bool { return cl.ID == cluster })
+	if cj < 0 {
+		lo.Code, lo.Text = LeftInvalid, fmt.Sprintf("no cluster %q in commune %q", cluster, commune)
+		return lo
+	}
+	mine := s.Cluster(commune, cluster)
+	aired := 0
+	var firstAir *Playlist
+	for i := range mine {
+		for _, it := range mine[i].Items {
+			if it.Kind == ItemSegment && it.SegmentID == segmentID {
+				aired++
+				if firstAir == nil {
+					firstAir = &mine[i]
+				}
+			}
+		}
+	}
+	if aired > 0 {
+		lo.Code = NotLeftOut
+		lo.Text = fmt.Sprintf("aired %d times, first on %s at %s", aired, firstAir.Date, firstAir.Slot.Start)
+		return lo
+	}
+	if seg.prio == Emergency && len(seg.targets) > 0 {
+		if _, ok := slices.BinarySearch(seg.targets, commune); !ok {
+			lo.Code, lo.Text = LeftNotTargeted, fmt.Sprintf("emergency meant for %s only", strings.Join(seg.targets, ", "))
+			return lo
+		}
+	}
+	lid := b.listOf[ci][cj]
+	list := b.lists[lid]
+	if !seg.hasAny(list) {
+		lo.Code, lo.Text = LeftNoLanguage, seg.noLanguageText(list)
+		return lo
+	}
+	if len(mine) == 0 {
+		lo.Code, lo.Text = LeftNotReached, "the cluster has no slots in the days built"
+		return lo
+	}
+
+	// Days the segment aired anywhere in the commune, for separation.
+	var airedDays []int
+	for _, h := range s.history[commune] {
+		if h.SegmentID == segmentID && h.Date.Before(s.Start) {
+			airedDays = append(airedDays, h.Date.dayNumber())
+		}
+	}
+	for _, p := range s.Commune(commune) {
+		for _, it := range p.Items {
+			if it.Kind == ItemSegment && it.SegmentID == segmentID {
+				airedDays = append(airedDays, p.Date.dayNumber())
+			}
+		}
+	}
+	sep := b.opts.SeparationDays
+
+	// Grade each slot by how far the segment got.
+	stages := []ReasonCode{LeftOutOfWindow, LeftTooLong, LeftSeparation, LeftNotReached}
+	if seg.prio != Normal {
+		stages[3] = LeftNoRoom
+	}
+	count := make([]int, len(stages))
+	var bestRank, bestOf int
+	var bestDate Date
+	top := -1
+	c0 := cand{vars: [3]int32{-1, -1, -1}}
+	for k, li := range list {
+		c0.vars[k] = seg.vars[li]
+	}
+	for i := range mine {
+		p := &mine[i]
+		from := p.Start.Unix() + int64(p.Slot.Reserved/time.Second)
+		until := p.Start.Unix() + int64(p.Slot.Length/time.Second)
+		v, _ := b.pickVariant(&c0, len(list), from, until)
+		stage := 3
+		switch {
+		case v < 0:
+			stage = 0
+		case b.vars[v].dur > p.Slot.Length-p.Slot.Reserved:
+			stage = 1
+		case seg.prio == Normal && sep > 0 && slices.ContainsFunc(airedDays, func(a int) bool {
+			d := p.Date.dayNumber()
+			return a < d && d-a < sep
+		}):
+			stage = 2
+		}
+		count[stage]++
+		if stage > top {
+			top = stage
+		}
+		if stage == 3 && seg.prio == Normal && bestOf == 0 {
+			d := p.Date.DaysSince(s.Start)
+			pool := &b.pools[lid][d]
+			n := 0
+			for _, tl := range pool.topics {
+				n += len(tl)
+			}
+			for _, cd := range pool.topics[seg.topicIx] {
+				if int(cd.seg) == si {
+					bestRank, bestOf, bestDate = int(cd.rank)+1, n, p.Date
+				}
+			}
+		}
+	}
+	lo.Code = stages[top]
+	var text string
+	switch lo.Code {
+	case LeftOutOfWindow:
+		text = "its air window covers none of the cluster's slots"
+	case LeftTooLong:
+		text = "longer than the free time of every slot it could air in"
+	case LeftSeparation:
+		text = fmt.Sprintf("aired in the commune within the last %d days each time it could have aired", sep)
+	case LeftNoRoom:
+		text = "emergency and priority items before it filled the slots"
+	case LeftNotReached:
+		text = "eligible, but fresher items, items of less-aired topics or a better fit filled the slots"
+		if bestOf > 0 {
+			text += fmt.Sprintf(" (freshness rank %d of %d on %s)", bestRank, bestOf, bestDate)
+		}
+	}
+	var others []string
+	for i := range stages {
+		if count[i] > 0 && i != top {
+			others = append(others, fmt.Sprintf("%s in %d", stages[i], count[i]))
+		}
+	}
+	text += fmt.Sprintf("; %d of %d slots", count[top], len(mine))
+	if len(others) > 0 {
+		text += " (" + strings.Join(others, ", ") + ")"
+	}
+	lo.Text = text
+	return lo
+}
+
+// Explain renders a plain-text account of the schedule of one cluster:
+// every playlist with each item's offset, length and reason, the spare
+// time, and then every catalog segment that did not air there with the
+// reason. An empty cluster means every cluster of the commune; an empty
+// commune, every commune (long for a whole province).
+func Explain(s *Schedule, commune, cluster string) string {
+	var sb strings.Builder
+	b := s.in
+	fmt.Fprintf(&sb, "Schedule %s to %s (%s)\n", s.Start, s.Start.AddDays(s.Days-1), s.Location)
+	for ci := range b.reg.Communes {
+		c := &b.reg.Communes[ci]
+		if commune != "" && c.Code != commune {
+			continue
+		}
+		for _, cl := range c.Clusters {
+			if cluster != "" && cl.ID != cluster {
+				continue
+			}
+			explainCluster(&sb, s, c, &cl)
+		}
+	}
+	return sb.String()
+}
+
+func explainCluster(sb *strings.Builder, s *Schedule, c *Commune, cl *Cluster) {
+	b := s.in
+	fmt.Fprintf(sb, "\n%s (%s), cluster %s", c.Name, c.Code, cl.ID)
+	if cl.Name != "" {
+		fmt.Fprintf(sb, " %q", cl.Name)
+	}
+	fmt.Fprintf(sb, ", languages %s\n", joinLanguages(cl.Languages))
+	aired := map[string]bool{}
+	for _, p := range s.Cluster(c.Code, cl.ID) {
+		fmt.Fprintf(sb, "  %s %s %s-%s\n", p.Date, p.Date.Weekday().String()[:3], p.Slot.Start, p.Slot.End())
+		for i := range p.Items {
+			it := &p.Items[i]
+			at := p.Start.Add(it.Offset).Format(time.TimeOnly)
+			name := it.Kind.String()
+			if it.SegmentID != "" {
+				name = it.SegmentID
+			}
+			if it.Language != "" {
+				name += " [" + string(it.Language) + "]"
+			}
+			if it.Title != "" {
+				name += fmt.Sprintf(" %q", it.Title)
+			}
+			fmt.Fprintf(sb, "    %s %6s  %s: %s\n", at, clock(it.Duration), name, it.Reason())
+			if it.Kind == ItemSegment {
+				aired[it.SegmentID] = true
+			}
+		}
+		if p.Spare > 0 {
+			fmt.Fprintf(sb, "    spare %s after segments, silence %s\n", p.Spare, p.Silence)
+		}
+	}
+	var left []string
+	for _, seg := range b.segs {
+		if aired[seg.id] {
+			continue
+		}
+		lo := s.WhyNot(seg.id, c.Code, cl.ID)
+		left = append(left, fmt.Sprintf("    %s %q: %s: %s\n", seg.id, seg.title, lo.Code, lo.Text))
+	}
+	for _, lo := range s.LeftOut {
+		if lo.Commune == "" && lo.Languages == nil {
+			if _, indexed := b.segIndex[lo.SegmentID]; !indexed || lo.Code == LeftUnknownLanguage || lo.Code == LeftInvalid {
+				left = append(left, fmt.Sprintf("    %s %q: %s: %s\n", lo.SegmentID, lo.Title, lo.Code, lo.Text))
+			}
+		}
+	}
+	if len(left) > 0 {
+		sb.WriteString("  left out:\n")
+		for _, l := range left {
+			sb.WriteString(l)
+		}
+	}
+}
+
+// clock renders a duration as m:ss.
+func clock(d time.Duration) string {
+	sec := int((d + time.Second - 1) / time.Second)
+	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
+}
