@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+)
+
+func runUpload(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "upload", "FILE")
+	c := registerClient(fs, env)
+	title := fs.String("title", "", "title (required)")
+	kind := fs.String("kind", "", "radio or tv (required)")
+	topic := fs.String("topic", "", "CCHC topic code from the plan, e.g. procedures, digital (required)")
+	priority := fs.String("priority", "normal", "normal, priority or emergency (Thông tư 39/2020)")
+	langs := fs.String("languages", "", "target languages, comma-separated (vi, blt, hnj); default all")
+	from := fs.String("air-from", "", "first day on air (2025-03-01 or RFC 3339); default now")
+	until := fs.String("air-until", "", "last moment on air; default 30 days after air-from")
+	subs := fs.String("subtitles", "", "Vietnamese subtitle file (SRT or WebVTT)")
+	asJSON := fs.Bool("json", false, "print the segment as JSON")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give exactly one FILE to upload"}
+	}
+	req := uploadRequest{path: pos[0], subtitles: *subs, fields: [][2]string{
+		{"title", *title}, {"kind", *kind}, {"topic", *topic}, {"priority", *priority},
+		{"languages", *langs}, {"air_from", *from}, {"air_until", *until},
+	}}
+	progress := env.stderr
+	if *quiet {
+		progress = io.Discard
+	}
+	res, err := c.upload(ctx, req, progress)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(env.stdout, res)
+	}
+	if res.Duplicate {
+		fmt.Fprintf(env.stdout, "already uploaded: this file is segment %s\n", res.ID)
+	} else {
+		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
+	}
+	printSegment(env.stdout, res.SegmentView)
+	return nil
+}
+
+func writeJSONTo(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printSegment(w io.Writer, v api.SegmentView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := v.Probe
+	fmt.Fprintf(tw, "id\t%s\n", v.ID)
+	fmt.Fprintf(tw, "title\t%s\n", v.Title)
+	fmt.Fprintf(tw, "kind\t%s\n", v.Kind)
+	fmt.Fprintf(tw, "topic\t%s\n", v.Topic)
+	fmt.Fprintf(tw, "priority\t%s\n", v.Priority)
+	fmt.Fprintf(tw, "state\t%s\n", v.State)
+	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
+	fmt.Fprintf(tw, "air window\t%s – %s\n", v.AirFrom.In(timeZone()).Format("2006-01-02 15:04"), v.AirUntil.In(timeZone()).Format("2006-01-02 15:04"))
+	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)
+	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, mib(v.Size), v.ContentType)
+	fmt.Fprintf(tw, "sha256\t%s\n", v.SHA256)
+	fmt.Fprintf(tw, "probe\t%s, %s, audio %s %d Hz %d ch, max %.1f dB\n", p.Format,
+		(time.Duration(p.DurationMS) * time.Millisecond).String(), p.AudioCodec, p.SampleRate, p.Channels, p.MaxVolumeDB)
+	if p.VideoCodec != "" {
+		fmt.Fprintf(tw, "video\t%s %dx%d %.2f fps\n", p.VideoCodec, p.Width, p.Height, p.FrameRate)
+	}
+	fmt.Fprintf(tw, "stored as\t%s\n", v.OriginalKey)
+	keys := make([]string, 0, len(v.Links))
+	for k := range v.Links {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "link %s\t%s\n", k, v.Links[k])
+	}
+	tw.Flush()
+}
+
+func timeZone() *time.Location { return time.FixedZone("ICT", 7*3600) }
+
+func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "segments list", "")
+	c := registerClient(fs, env)
+	state := fs.String("state", "", "only segments in this state (probed, withdrawn)")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *state != "" {
+		q.Set("state", *state)
+	}
+	var segs []pipeline.Segment
+	if err := c.do(ctx, http.MethodGet, "/api/segments?"+q.Encode(), nil, "", &segs); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(env.stdout, segs)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tPRIORITY\tDURATION\tTITLE")
+	for _, s := range segs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.State, s.Priority,
+			(time.Duration(s.Probe.DurationMS) * time.Millisecond).Round(time.Second), s.Title)
+	}
+	return tw.Flush()
+}
+
+func runSegmentsShow(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "segments show", "ID")
+	c := registerClient(fs, env)
+	asJSON := fs.Bool("json", false, "print as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give exactly one segment ID"}
+	}
+	var v api.SegmentView
+	if err := c.do(ctx, http.MethodGet, "/api/segments/"+url.PathEscape(pos[0]), nil, "", &v); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(env.stdout, v)
+	}
+	printSegment(env.stdout, v)
+	return nil
+}
+
+func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "segments withdraw", "ID")
+	c := registerClient(fs, env)
+	reason := fs.String("reason", "", "why it is withdrawn (kept in the audit log)")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give exactly one segment ID"}
+	}
+	var v api.SegmentView
+	if err := c.do(ctx, http.MethodDelete, "/api/segments/"+url.PathEscape(pos[0])+"?reason="+url.QueryEscape(*reason), nil, "", &v); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(env.stdout, v)
+	}
+	fmt.Fprintf(env.stdout, "segment %s withdrawn\n", v.ID)
+	return nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/subtitle"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/worker"
+)
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	var c serverConfig
+	fs := newFlags(env, "serve", "")
+	c.register(fs, env)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, env, &c, true)
+}
+
+func runWorker(ctx context.Context, env *cliEnv, args []string) error {
+	var c serverConfig
+	fs := newFlags(env, "worker", "")
+	c.register(fs, env)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, env, &c, false)
+}
+
+// serve runs the worker, and the HTTP API when withHTTP, until ctx ends;
+// then it stops taking requests, lets uploads in flight finish for a
+// while, and returns unfinished jobs to the queue.
+func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) error {
+	log := newLogger(env.stderr, c.logLevel)
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := c.openObjects(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(worker.Config{
+		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
+		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := w.Stop(sctx); err != nil {
+			log.Error("stop worker", "err", err)
+		}
+	}()
+	if !withHTTP {
+		log.Info("worker started")
+		<-ctx.Done()
+		log.Info("worker stopping")
+		return nil
+	}
+
+	srv := &api.Server{
+		Catalog: db, Objects: store, Log: log,
+		Ingester: &pipeline.Ingester{
+			Store: db, Objects: store, Log: log,
+			Inspector:        mediaInspector{limits: media.Limits{MaxDuration: c.maxDuration}},
+			CheckSubtitle:    checkSourceSubtitles,
+			MaxBytes:         c.maxUploadMB << 20,
+			MaxSubtitleBytes: 2 << 20,
+		},
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("loa serving", "addr", ln.Addr().String(), "db", c.dbPath(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)
+	fmt.Fprintf(env.stdout, "loa listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		// Uploads still running are cut; their objects are removed by
+		// the ingest cleanup or, after a crash, by the sweep.
+		hs.Close()
+		log.Warn("forced shutdown", "err", err)
+	}
+	return nil
+}
+
+// mediaInspector turns media's probe, scan and checks into ingest's
+// facts and user-facing refusals.
+type mediaInspector struct{ limits media.Limits }
+
+func (m mediaInspector) Inspect(ctx context.Context, url string, kind pipeline.Kind) (pipeline.ProbeFacts, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	info, scan, err := media.Inspect(ctx, url, string(kind), m.limits)
+	var ref *media.Refusal
+	if errors.As(err, &ref) {
+		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Err: ref,
+			Message: "Refused (" + string(ref.Code) + "): " + upperFirst(ref.Reason) + "."}
+	}
+	if err != nil {
+		return pipeline.ProbeFacts{}, fmt.Errorf("inspect upload: %w", err)
+	}
+	f := pipeline.ProbeFacts{
+		Format: info.FormatName, DurationMS: info.Duration.Milliseconds(), BitRate: info.BitRate,
+		MeanVolumeDB: scan.MeanVolumeDB, MaxVolumeDB: scan.MaxVolumeDB,
+	}
+	if a := info.Audio; a != nil {
+		f.AudioCodec, f.SampleRate, f.Channels = a.Codec, a.SampleRate, a.Channels
+	}
+	if v := info.Video; v != nil && kind == pipeline.KindTV {
+		f.VideoCodec, f.Width, f.Height, f.FrameRate = v.Codec, v.Width, v.Height, v.FrameRate
+	}
+	return f, nil
+}
+
+func upperFirst(s string) string {
+	s = strings.TrimRight(s, ". ")
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	return strings.ToUpper(string(r[0])) + string(r[1:])
+}
+
+// checkSourceSubtitles refuses a producer's subtitle file that cannot be
+// parsed; quality findings are for the translation step.
+func checkSourceSubtitles(data []byte) error {
+	if _, err := subtitle.Parse(data); err != nil {
+		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "subtitles", Err: err,
+			Message: "The subtitle file cannot be read: " + err.Error() + "."}
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
+	var c serverConfig
+	fs := newFlags(env, "migrate", "")
+	c.registerStore(fs, env)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, c.dbPath())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(res)
+	}
+	fmt.Fprintf(env.stdout, "database %s at version %d (applied now: %v; queue migrations applied now: %v)\n", c.dbPath(), res.Current, res.Applied, res.River)
+	return nil
+}

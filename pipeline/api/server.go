@@ -1,0 +1,327 @@
+// Package api is Loa's HTTP API: JSON over HTTP with bearer tokens, every
+// route listing the roles it allows and denying all others.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// Catalog is what the API reads and writes in the metadata store.
+type Catalog interface {
+	Ping(ctx context.Context) error
+	UserByToken(ctx context.Context, token string) (pipeline.User, error)
+	UserByName(ctx context.Context, name string) (pipeline.User, error)
+	Users(ctx context.Context) ([]pipeline.User, error)
+	CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User, error)
+	CreateToken(ctx context.Context, userID int64, label string) (string, error)
+	Segment(ctx context.Context, id string) (pipeline.Segment, error)
+	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
+	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
+}
+
+// Objects is what the API needs from the object store.
+type Objects interface {
+	Ready(ctx context.Context) error
+	Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	Catalog  Catalog
+	Objects  Objects
+	Ingester *pipeline.Ingester
+	Log      *slog.Logger
+	// MaxFormBytes caps the metadata fields of an upload.
+	MaxFormBytes int64
+
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	ingested *prometheus.CounterVec
+	routes   []Route
+}
+
+// Route is one endpoint and the roles allowed to call it. A route with no
+// roles is public; there are only a few (health, metrics).
+type Route struct {
+	Method  string
+	Pattern string
+	Roles   []pipeline.Role
+	Public  bool
+	handler func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+}
+
+// Handler builds the http.Handler with all routes.
+func (s *Server) Handler() http.Handler {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.MaxFormBytes == 0 {
+		s.MaxFormBytes = 1 << 20
+	}
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
+	s.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_ingest_total", Help: "Uploads by outcome (created, duplicate, or the refusal code)."}, []string{"outcome"})
+	s.registry.MustRegister(s.requests, s.ingested)
+
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, pipeline.Errorf(pipeline.CodeNotFound, "No such endpoint: %s %s.", r.Method, r.URL.Path))
+	}))
+	return mux
+}
+
+var (
+	allRoles   = pipeline.Roles
+	adminOnly  = []pipeline.Role{pipeline.RoleAdmin}
+	producers  = []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleProducer}
+	publicNone = []pipeline.Role(nil)
+)
+
+// Routes lists every endpoint with its allowed roles; the role tests walk
+// this list, so a route added here is tested against every role.
+func (s *Server) Routes() []Route {
+	if s.routes != nil {
+		return s.routes
+	}
+	s.routes = []Route{
+		{Method: "GET", Pattern: "/healthz", Public: true, Roles: publicNone, handler: s.healthz},
+		{Method: "GET", Pattern: "/readyz", Public: true, Roles: publicNone, handler: s.readyz},
+		{Method: "GET", Pattern: "/metrics", Public: true, Roles: publicNone, handler: s.metrics},
+		{Method: "GET", Pattern: "/api/me", Roles: allRoles, handler: s.me},
+		{Method: "GET", Pattern: "/api/topics", Roles: allRoles, handler: s.topics},
+		{Method: "GET", Pattern: "/api/users", Roles: adminOnly, handler: s.listUsers},
+		{Method: "POST", Pattern: "/api/users", Roles: adminOnly, handler: s.createUser},
+		{Method: "POST", Pattern: "/api/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment},
+		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
+		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
+		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
+	}
+	return s.routes
+}
+
+type ctxKey struct{}
+
+// wrap authenticates the caller, checks the route's roles, runs the
+// handler and turns its error into a JSON error response.
+func (s *Server) wrap(rt Route) http.Handler {
+	name := rt.Method + " " + rt.Pattern
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() { s.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc() }()
+		var user pipeline.User
+		if !rt.Public {
+			u, err := s.authenticate(r)
+			if err != nil {
+				writeError(sw, err)
+				return
+			}
+			if !slices.Contains(rt.Roles, u.Role) {
+				writeError(sw, pipeline.Errorf(pipeline.CodeForbidden, "Your role (%s) may not do this: %s %s.", u.Role, r.Method, r.URL.Path))
+				return
+			}
+			user = u
+		}
+		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
+			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
+				s.Log.Error("request failed", "route", name, "user", user.Name, "err", err)
+			}
+			writeError(sw, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
+	}
+	return s.Catalog.UserByToken(r.Context(), h[len(prefix):])
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// StatusOf maps an error code to its HTTP status.
+func StatusOf(code pipeline.Code) int {
+	switch code {
+	case pipeline.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case pipeline.CodeNotFound:
+		return http.StatusNotFound
+	case pipeline.CodeConflict:
+		return http.StatusConflict
+	case pipeline.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case pipeline.CodeForbidden:
+		return http.StatusForbidden
+	case pipeline.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case pipeline.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    pipeline.Code `json:"code"`
+		Message string        `json:"message"`
+		Field   string        `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var body ErrorBody
+	body.Error.Code = pipeline.ErrorCode(err)
+	body.Error.Message = pipeline.ErrorMessage(err)
+	var e *pipeline.Error
+	if errors.As(err, &e) {
+		body.Error.Field = e.Field
+	}
+	if body.Error.Code == pipeline.CodeUnavailable {
+		w.Header().Set("Retry-After", "30")
+	}
+	if body.Error.Code == pipeline.CodeUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="loa"`)
+	}
+	writeJSON(w, StatusOf(body.Error.Code), body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "objects": "ok"}
+	status := http.StatusOK
+	if err := s.Catalog.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := s.Objects.Ready(ctx); err != nil {
+		checks["objects"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if status != http.StatusOK {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, checks)
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) topics(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	writeJSON(w, http.StatusOK, pipeline.Topics)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	users, err := s.Catalog.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, users)
+	return nil
+}
+
+// NewUserRequest is the body of POST /api/users.
+type NewUserRequest struct {
+	Name      string        `json:"name"`
+	Role      pipeline.Role `json:"role"`
+	Password  string        `json:"password"`
+	Languages []string      `json:"languages"`
+	Commune   string        `json:"commune"`
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	var req NewUserRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := s.Catalog.CreateUser(r.Context(), pipeline.NewUser(req))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+// TokenResponse is the body answering POST /api/users/{name}/tokens.
+type TokenResponse struct {
+	Token string `json:"token"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	u, err := s.Catalog.UserByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	tok, err := s.Catalog.CreateToken(r.Context(), u.ID, r.URL.Query().Get("label"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, TokenResponse{Token: tok})
+	return nil
+}
+
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The request body is not the expected JSON: %v.", err)
+	}
+	return nil
+}
+
+func fmtBytes(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

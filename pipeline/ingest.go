@@ -1,0 +1,284 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrTooLarge is returned by the upload stream when it passes the size limit.
+var ErrTooLarge = errors.New("upload is over the size limit")
+
+// IngestStore is what ingest needs from the catalog.
+type IngestStore interface {
+	BeginUpload(ctx context.Context, key string, userID int64) error
+	EndUpload(ctx context.Context, key string) error
+	InsertSegment(ctx context.Context, s Segment, then func(*sql.Tx) error) (Segment, bool, error)
+}
+
+// ObjectStore is what ingest needs from the object store.
+type ObjectStore interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error)
+	Remove(ctx context.Context, key string) error
+	InternalURL(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+// Inspector probes a stored original (by URL) and refuses bad media. A
+// refusal comes back as *Error with CodeInvalid; anything else is a
+// failure to inspect.
+type Inspector interface {
+	Inspect(ctx context.Context, url string, kind Kind) (ProbeFacts, error)
+}
+
+// SubtitleChecker parses a producer's subtitle file and says what is wrong
+// with it, as a user-facing *Error.
+type SubtitleChecker func(data []byte) error
+
+// Ingester takes an upload from a producer into the catalog: it streams the
+// media into the object store while hashing it, inspects it, stores the
+// optional Vietnamese subtitle file, and records the segment. Whatever it
+// refuses leaves no object and no row behind.
+type Ingester struct {
+	Store     IngestStore
+	Objects   ObjectStore
+	Inspector Inspector
+	// CheckSubtitle validates a subtitle file; nil accepts any non-empty file.
+	CheckSubtitle SubtitleChecker
+	// MaxBytes caps the media size; checked while streaming.
+	MaxBytes int64
+	// MaxSubtitleBytes caps the subtitle file size.
+	MaxSubtitleBytes int64
+	// Enqueue, when not nil, runs in the transaction that records a new
+	// segment, so follow-up work is queued atomically with it.
+	Enqueue func(ctx context.Context, tx *sql.Tx, s Segment) error
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Upload is one producer upload.
+type Upload struct {
+	User        User
+	Meta        Meta
+	Media       io.Reader
+	ContentType string
+	// Subtitles is the optional Vietnamese subtitle file (SRT or WebVTT).
+	Subtitles []byte
+}
+
+// Result is what Ingest returns: the segment, and whether it is new or the
+// same content uploaded before.
+type Result struct {
+	Segment Segment
+	Created bool
+}
+
+// Ingest runs one upload to its end. Refusals are *Error values that say
+// what was wrong and what to do.
+func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
+	now := in.now()
+	if err := up.Meta.Validate(now); err != nil {
+		return Result{}, err
+	}
+	if up.Subtitles != nil {
+		if err := in.checkSubtitle(up.Subtitles); err != nil {
+			return Result{}, err
+		}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Result{}, fmt.Errorf("ingest: new id: %w", err)
+	}
+	seg := Segment{
+		ID: id.String(), Title: up.Meta.Title, Kind: up.Meta.Kind, Topic: up.Meta.Topic, Priority: up.Meta.Priority,
+		AirFrom: up.Meta.AirFrom, AirUntil: up.Meta.AirUntil, Languages: up.Meta.Languages, State: StateProbed,
+		ProducerID: up.User.ID, Producer: up.User.Name, OriginalName: cleanFileName(up.Meta.FileName),
+		ContentType: mediaContentType(up.ContentType, up.Meta.Kind), CreatedAt: now, UpdatedAt: now,
+	}
+	seg.OriginalKey = "segments/" + seg.ID + "/original"
+	var keys []string // objects written so far, removed on any refusal
+	fail := func(err error) (Result, error) {
+		in.cleanup(ctx, keys)
+		return Result{}, err
+	}
+
+	if err := in.Store.BeginUpload(ctx, seg.OriginalKey, up.User.ID); err != nil {
+		return Result{}, fmt.Errorf("ingest %s: %w", seg.ID, err)
+	}
+	keys = append(keys, seg.OriginalKey)
+	body := &hashingReader{r: up.Media, h: sha256.New(), limit: in.MaxBytes}
+	size, err := in.Objects.Put(ctx, seg.OriginalKey, body, -1, seg.ContentType)
+	if err != nil {
+		return fail(in.uploadError(err))
+	}
+	if size == 0 {
+		return fail(FieldError("file", "The file is empty (0 bytes): choose the media file again and upload it."))
+	}
+	seg.Size = size
+	seg.SHA256 = hex.EncodeToString(body.h.Sum(nil))
+
+	url, err := in.Objects.InternalURL(ctx, seg.OriginalKey, time.Hour)
+	if err != nil {
+		return fail(unavailable("link the stored upload for inspection", err))
+	}
+	facts, err := in.Inspector.Inspect(ctx, url, seg.Kind)
+	if err != nil {
+		return fail(err)
+	}
+	seg.Probe = facts
+
+	if up.Subtitles != nil {
+		seg.SubtitleKey = "segments/" + seg.ID + "/subtitles/vi-source"
+		if err := in.Store.BeginUpload(ctx, seg.SubtitleKey, up.User.ID); err != nil {
+			return fail(fmt.Errorf("ingest %s: %w", seg.ID, err))
+		}
+		keys = append(keys, seg.SubtitleKey)
+		if _, err := in.Objects.Put(ctx, seg.SubtitleKey, strings.NewReader(string(up.Subtitles)), int64(len(up.Subtitles)), "text/plain; charset=utf-8"); err != nil {
+			return fail(in.uploadError(err))
+		}
+	}
+
+	var then func(*sql.Tx) error
+	if in.Enqueue != nil {
+		then = func(tx *sql.Tx) error { return in.Enqueue(ctx, tx, seg) }
+	}
+	got, created, err := in.Store.InsertSegment(ctx, seg, then)
+	if err != nil {
+		return fail(fmt.Errorf("ingest %s: %w", seg.ID, err))
+	}
+	if !created {
+		// The same bytes were uploaded before: keep the first copy only.
+		in.cleanup(ctx, keys)
+		in.log().Info("duplicate upload", "segment", got.ID, "sha256", seg.SHA256, "user", up.User.Name)
+		return Result{Segment: got, Created: false}, nil
+	}
+	in.log().Info("segment ingested", "segment", got.ID, "kind", got.Kind, "bytes", got.Size,
+		"duration_ms", got.Probe.DurationMS, "user", up.User.Name)
+	return Result{Segment: got, Created: true}, nil
+}
+
+func (in *Ingester) checkSubtitle(data []byte) error {
+	if len(data) == 0 {
+		return FieldError("subtitles", "The subtitle file is empty: attach the SRT or WebVTT file, or leave the field out.")
+	}
+	if in.MaxSubtitleBytes > 0 && int64(len(data)) > in.MaxSubtitleBytes {
+		return FieldError("subtitles", "The subtitle file is over %d KiB: a segment's subtitles are far smaller; check that it is the right file.", in.MaxSubtitleBytes>>10)
+	}
+	if in.CheckSubtitle != nil {
+		return in.CheckSubtitle(data)
+	}
+	return nil
+}
+
+// uploadError turns a failed Put into what the uploader should hear.
+func (in *Ingester) uploadError(err error) error {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return &Error{Code: CodeTooLarge, Field: "file", Err: err,
+			Message: fmt.Sprintf("The file is larger than the %d MiB limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", in.MaxBytes>>20)}
+	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Code: CodeInvalid, Field: "file", Err: err, Message: "The upload was interrupted before the whole file arrived: upload it again."}
+	default:
+		var e *Error
+		if errors.As(err, &e) {
+			return err
+		}
+		return unavailable("store the upload", err)
+	}
+}
+
+func unavailable(what string, err error) *Error {
+	return &Error{Code: CodeUnavailable, Err: err,
+		Message: fmt.Sprintf("The media store is not available (could not %s). Nothing was kept; try again in a minute.", what)}
+}
+
+// cleanup removes objects of a refused upload and their upload rows. It
+// runs even when ctx is cancelled (the client went away), within a bound.
+func (in *Ingester) cleanup(ctx context.Context, keys []string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for _, k := range keys {
+		if err := in.Objects.Remove(ctx, k); err != nil {
+			// The upload row stays, so the sweep retries the removal later.
+			in.log().Warn("remove refused upload", "key", k, "err", err)
+			continue
+		}
+		if err := in.Store.EndUpload(ctx, k); err != nil {
+			in.log().Warn("end refused upload", "key", k, "err", err)
+		}
+	}
+}
+
+func (in *Ingester) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (in *Ingester) log() *slog.Logger {
+	if in.Log != nil {
+		return in.Log
+	}
+	return slog.Default()
+}
+
+// hashingReader hashes what it reads and fails once more than limit bytes
+// have been read, so an oversized upload is stopped while streaming.
+type hashingReader struct {
+	r     io.Reader
+	h     hash.Hash
+	n     int64
+	limit int64
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.h.Write(p[:n])
+	hr.n += int64(n)
+	if hr.limit > 0 && hr.n > hr.limit {
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+// cleanFileName keeps a display-safe version of a client file name: the
+// base name, printable, at most 120 characters. It is never used in a key
+// or a command line.
+func cleanFileName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, ""))
+	if r := []rune(name); len(r) > 120 {
+		name = string(r[:120])
+	}
+	return name
+}
+
+// mediaContentType keeps a client's audio/* or video/* type and falls back
+// to a generic one for the kind.
+func mediaContentType(ct string, kind Kind) string {
+	ct = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	if strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "video/") {
+		return ct
+	}
+	if kind == KindTV {
+		return "video/mp4"
+	}
+	return "audio/mpeg"
+}
