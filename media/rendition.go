@@ -31,6 +31,10 @@ func (r *Runner) measureRendition(ctx context.Context, path string) (Rendition, 
 	return Rendition{Path: path, Size: st.Size(), Info: info}, nil
 }
 
+// LossyHeadroomDB is how far under the true-peak ceiling [Runner.Loudspeaker]
+// normalizes, so that MP3 and Opus encoding overshoot stays under it.
+const LossyHeadroomDB = 2.0
+
 // LoudspeakerOptions configures [Runner.Loudspeaker].
 type LoudspeakerOptions struct {
 	Target      LoudnessTarget // zero value: LoudspeakerLoudness()
@@ -48,7 +52,7 @@ type LoudspeakerResult struct {
 
 // Loudspeaker makes the commune loudspeaker renditions of input's first
 // audio stream: mono, normalized by two-pass loudnorm (linear) to
-// opt.Target, as a CBR MP3 (44.1 kHz) at mp3Path and an Opus file (48 kHz,
+// opt.Target (with [LossyHeadroomDB] more true-peak headroom), as a CBR MP3 (44.1 kHz) at mp3Path and an Opus file (48 kHz,
 // speech mode; name it .ogg or .opus) at opusPath, both encoded in one
 // ffmpeg pass. Either path may be "" to skip it. Durations, bit rates and
 // channels are measured from the written files. On error no output is left.
@@ -99,7 +103,11 @@ func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath strin
 		}
 		return append([]string{"-filter_complex", graph}, args...), outputs
 	}
-	l, err := r.normalizeTo(ctx, input, "aformat=channel_layouts=mono", opt.Target, opt.Progress, build)
+	// Low-bit-rate encoders overshoot peaks (Opus at 24k by up to about 2 dB on speech):
+	// normalize under a lower ceiling so the encoded files stay under it.
+	t := opt.Target
+	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
+	l, err := r.normalizeTo(ctx, input, "aformat=channel_layouts=mono", t, opt.Progress, build)
 	if err != nil {
 		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
 	}
