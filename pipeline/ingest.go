@@ -31,6 +31,7 @@ type ObjectStore interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error)
 	Remove(ctx context.Context, key string) error
 	InternalURL(ctx context.Context, key string, ttl time.Duration) (string, error)
+	Ready(ctx context.Context) error
 }
 
 // Inspector probes a stored original (by URL) and refuses bad media. A
@@ -132,6 +133,11 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	}
 	facts, err := in.Inspector.Inspect(ctx, url, seg.Kind)
 	if err != nil {
+		// ffprobe reads the original by URL: when the store went away
+		// meanwhile, a good file looks unreadable. Say "retry", not "bad file".
+		if rerr := in.Objects.Ready(ctx); rerr != nil {
+			return fail(unavailable("read the upload back for inspection", rerr))
+		}
 		return fail(err)
 	}
 	seg.Probe = facts
@@ -171,7 +177,7 @@ func (in *Ingester) checkSubtitle(data []byte) error {
 		return FieldError("subtitles", "The subtitle file is empty: attach the SRT or WebVTT file, or leave the field out.")
 	}
 	if in.MaxSubtitleBytes > 0 && int64(len(data)) > in.MaxSubtitleBytes {
-		return FieldError("subtitles", "The subtitle file is over %d KiB: a segment's subtitles are far smaller; check that it is the right file.", in.MaxSubtitleBytes>>10)
+		return FieldError("subtitles", "The subtitle file is over %s: a segment's subtitles are far smaller; check that it is the right file.", sizeText(in.MaxSubtitleBytes))
 	}
 	if in.CheckSubtitle != nil {
 		return in.CheckSubtitle(data)
@@ -184,7 +190,7 @@ func (in *Ingester) uploadError(err error) error {
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return &Error{Code: CodeTooLarge, Field: "file", Err: err,
-			Message: fmt.Sprintf("The file is larger than the %d MiB limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", in.MaxBytes>>20)}
+			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", sizeText(in.MaxBytes))}
 	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return &Error{Code: CodeInvalid, Field: "file", Err: err, Message: "The upload was interrupted before the whole file arrived: upload it again."}
 	default:
@@ -281,4 +287,12 @@ func mediaContentType(ct string, kind Kind) string {
 		return "video/mp4"
 	}
 	return "audio/mpeg"
+}
+
+// sizeText writes a byte count for people: KiB below one MiB, else MiB.
+func sizeText(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }

@@ -1,0 +1,245 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// bundle is one test's server with its real database and bucket.
+type bundle struct {
+	srv    *httptest.Server
+	db     *sqlstore.DB
+	store  *objects.Store
+	api    *api.Server
+	tokens map[pipeline.Role]string
+	users  map[pipeline.Role]pipeline.User
+}
+
+func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	store, _ := objectstest.New(t)
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in := &pipeline.Ingester{
+		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
+	}
+	if tune != nil {
+		tune(in)
+	}
+	s := &api.Server{Catalog: db, Objects: store, Ingester: in}
+	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
+	b.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(b.srv.Close)
+	for _, role := range pipeline.Roles {
+		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"}
+		u, err := db.CreateUser(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := db.CreateToken(ctx, u.ID, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.tokens[role], b.users[role] = tok, u
+	}
+	return b
+}
+
+func (b *bundle) do(t *testing.T, method, path, token string, body io.Reader, contentType string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, b.srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// multipartBody builds an upload: fields in order, then subtitles, then
+// the media file.
+func multipartBody(t *testing.T, fields [][2]string, subtitles []byte, fileName string, media []byte) (*bytes.Buffer, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, kv := range fields {
+		mw.WriteField(kv[0], kv[1])
+	}
+	if subtitles != nil {
+		w, _ := mw.CreateFormFile("subtitles", "vi.srt")
+		w.Write(subtitles)
+	}
+	w, _ := mw.CreateFormFile("file", fileName)
+	w.Write(media)
+	mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+func (b *bundle) upload(t *testing.T, role pipeline.Role, fields [][2]string, subtitles []byte, fileName string, data []byte) (int, api.UploadResponse, api.ErrorBody) {
+	t.Helper()
+	body, ct := multipartBody(t, fields, subtitles, fileName, data)
+	resp, raw := b.do(t, "POST", "/api/segments", b.tokens[role], body, ct)
+	var ok api.UploadResponse
+	var bad api.ErrorBody
+	if resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, &ok); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	} else if err := json.Unmarshal(raw, &bad); err != nil {
+		t.Fatalf("decode error %s: %v", raw, err)
+	}
+	return resp.StatusCode, ok, bad
+}
+
+// leftovers counts what a refused upload could leave: objects, segment
+// rows, and upload rows.
+func (b *bundle) leftovers(t *testing.T) (objs, segs, ups int) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := b.store.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.db.Segments(ctx, sqlstore.SegmentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := b.db.StaleUploads(ctx, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list), len(s), len(u)
+}
+
+func radioFields(title string) [][2]string {
+	return [][2]string{{"title", title}, {"kind", "radio"}, {"topic", "procedures"}, {"priority", "normal"}}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRoutePolicy pins who may call what: a route opened by mistake
+// fails here.
+func TestRoutePolicy(t *testing.T) {
+	want := map[string][]pipeline.Role{
+		"GET /healthz":                  nil,
+		"GET /readyz":                   nil,
+		"GET /metrics":                  nil,
+		"GET /api/me":                   pipeline.Roles,
+		"GET /api/topics":               pipeline.Roles,
+		"GET /api/users":                {pipeline.RoleAdmin},
+		"POST /api/users":               {pipeline.RoleAdmin},
+		"POST /api/users/{name}/tokens": {pipeline.RoleAdmin},
+		"POST /api/segments":            {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"GET /api/segments":             {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"GET /api/segments/{id}":        {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"DELETE /api/segments/{id}":     {pipeline.RoleAdmin, pipeline.RoleProducer},
+	}
+	s := &api.Server{}
+	got := map[string][]pipeline.Role{}
+	for _, r := range s.Routes() {
+		got[r.Method+" "+r.Pattern] = r.Roles
+	}
+	for k, roles := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("route %s is missing", k)
+			continue
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(g)), slices.Sorted(slices.Values(roles))) {
+			t.Errorf("route %s allows %v, want %v", k, g, roles)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("route %s has no pinned policy: add it to this test", k)
+		}
+	}
+}
+
+// TestRoleMatrix calls every route as every role and as nobody, and
+// checks the answer is 401 without a token, 403 for a role the route does
+// not allow, and neither for a role it allows.
+func TestRoleMatrix(t *testing.T) {
+	b := setup(t, nil)
+	for _, rt := range b.api.Routes() {
+		path := strings.NewReplacer("{id}", "no-such-id", "{name}", "u-producer").Replace(rt.Pattern)
+		callers := append([]pipeline.Role{""}, pipeline.Roles...)
+		for _, role := range callers {
+			name := rt.Method + " " + rt.Pattern + " as " + string(role)
+			if role == "" {
+				name = rt.Method + " " + rt.Pattern + " anonymous"
+			}
+			t.Run(name, func(t *testing.T) {
+				resp, body := b.do(t, rt.Method, path, b.tokens[role], strings.NewReader("{}"), "application/json")
+				allowed := rt.Public || slices.Contains(rt.Roles, role)
+				switch {
+				case rt.Public:
+					if resp.StatusCode == 401 || resp.StatusCode == 403 {
+						t.Fatalf("public route answered %d", resp.StatusCode)
+					}
+				case role == "":
+					if resp.StatusCode != http.StatusUnauthorized {
+						t.Fatalf("anonymous got %d %s, want 401", resp.StatusCode, body)
+					}
+				case !allowed:
+					if resp.StatusCode != http.StatusForbidden {
+						t.Fatalf("role %s got %d %s, want 403", role, resp.StatusCode, body)
+					}
+				default:
+					if resp.StatusCode == 401 || resp.StatusCode == 403 {
+						t.Fatalf("allowed role %s got %d %s", role, resp.StatusCode, body)
+					}
+				}
+			})
+		}
+	}
+	t.Run("revoked or unknown token", func(t *testing.T) {
+		resp, _ := b.do(t, "GET", "/api/me", "loa_not-a-token", nil, "")
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("got %d, want 401", resp.StatusCode)
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package api_test
+
+import (
+	"crypto/rand"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// TestUploadRefusals sends the malformed-input corpus and checks each is
+// refused with its own reason and leaves no object, segment or upload row.
+func TestUploadRefusals(t *testing.T) {
+	mediatest.Need(t)
+	dir := t.TempDir()
+	speech := mediatest.SpeechMP3(t, dir)
+	tv := mediatest.TVMP4(t, dir)
+	random := make([]byte, 200_000)
+	rand.Read(random)
+	videoOnly := mediatest.Generate(t, dir, "video-only.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+	silence := mediatest.Generate(t, dir, "silence.mp3", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", "20", "-b:a", "64k")
+	long := mediatest.Generate(t, dir, "long.mp3", "-f", "lavfi", "-i", "anoisesrc=d=660:c=pink:r=8000:a=0.3", "-ac", "1", "-b:a", "8k")
+	huge := mediatest.Generate(t, dir, "huge.mp4", "-f", "lavfi", "-i", "color=c=blue:s=7800x16:d=1", "-f", "lavfi", "-i", "anoisesrc=d=1:a=0.3",
+		"-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
+	cutTV := mediatest.Truncated(t, tv, 0.5)
+	cutMP3 := mediatest.Truncated(t, speech, 0.4)
+
+	tvFields := [][2]string{{"title", "Truyền hình"}, {"kind", "tv"}, {"topic", "digital"}}
+	cases := []struct {
+		name      string
+		fields    [][2]string
+		subtitles []byte
+		fileName  string
+		data      []byte
+		status    int
+		field     string
+		reason    string // a piece of the message the producer reads
+	}{
+		{"random bytes", radioFields("Rác"), nil, "x.mp3", random, 422, "file", "not_media"},
+		{"zero length", radioFields("Rỗng"), nil, "x.mp3", nil, 422, "file", "empty"},
+		{"truncated mp4", tvFields, nil, "cut.mp4", readFile(t, cutTV), 422, "file", "Refused"},
+		{"truncated mp3", radioFields("Cắt"), nil, "cut.mp3", readFile(t, cutMP3), 422, "file", "Refused"},
+		{"no audio stream", tvFields, nil, "v.mp4", readFile(t, videoOnly), 422, "file", "no_audio"},
+		{"tv without video", tvFields, nil, "a.mp3", readFile(t, speech), 422, "file", "no_video"},
+		{"hours of silence", radioFields("Im lặng"), nil, "s.mp3", readFile(t, silence), 422, "file", "silent"},
+		{"over the duration limit", radioFields("Dài"), nil, "l.mp3", readFile(t, long), 422, "file", "too_long"},
+		{"absurd dimensions", tvFields, nil, "h.mp4", readFile(t, huge), 422, "file", "bad_dimensions"},
+		{"over the size limit", radioFields("Lớn"), nil, "big.mp3", append(readFile(t, speech), make([]byte, 1<<20)...), 413, "file", "larger than"},
+		{"broken subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> rubbish\nXin chào\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "subtitle"},
+		{"legacy encoding subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> 00:00:02,000\nC\xe1i c\xe1ch\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "UTF-8"},
+		{"missing title", [][2]string{{"kind", "radio"}, {"topic", "budget"}}, nil, "a.mp3", readFile(t, speech), 422, "title", "title"},
+		{"unknown topic", [][2]string{{"title", "x"}, {"kind", "radio"}, {"topic", "football"}}, nil, "a.mp3", readFile(t, speech), 422, "topic", "football"},
+		{"bad priority", append(radioFields("x"), [2]string{"priority", "urgent"}), nil, "a.mp3", readFile(t, speech), 422, "priority", "urgent"},
+		{"bad air window", append(radioFields("x"), [2]string{"air_from", "2025-03-10"}, [2]string{"air_until", "2025-03-01"}), nil, "a.mp3", readFile(t, speech), 422, "air_until", "ends before"},
+		{"unknown language", append(radioFields("x"), [2]string{"languages", "vi,fr"}), nil, "a.mp3", readFile(t, speech), 422, "languages", "fr"},
+	}
+	b := setup(t, func(in *pipeline.Ingester) { in.MaxBytes = 1 << 20 })
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, bad := b.upload(t, pipeline.RoleProducer, c.fields, c.subtitles, c.fileName, c.data)
+			if status != c.status {
+				t.Fatalf("status %d, want %d (%+v)", status, c.status, bad)
+			}
+			if bad.Error.Field != c.field {
+				t.Errorf("field %q, want %q (%s)", bad.Error.Field, c.field, bad.Error.Message)
+			}
+			if !strings.Contains(bad.Error.Message, c.reason) {
+				t.Errorf("message %q does not mention %q", bad.Error.Message, c.reason)
+			}
+			if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+				t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
+			}
+		})
+	}
+}
+
+// TestUploadAcceptDuplicateAndVisibility covers the good path: a radio and
+// a TV segment with subtitles are stored and described, the same bytes
+// again return the first segment, and producers see only their own.
+func TestUploadAcceptDuplicateAndVisibility(t *testing.T) {
+	mediatest.Need(t)
+	dir := t.TempDir()
+	b := setup(t, nil)
+	srt := []byte("1\n00:00:00,000 --> 00:00:03,000\nCải cách hành chính\n\n2\n00:00:03,200 --> 00:00:06,000\nlà nhiệm vụ trọng tâm\n")
+	tvFields := [][2]string{{"title", "Sơn La: một cửa"}, {"kind", "tv"}, {"topic", "procedures"}, {"priority", "priority"},
+		{"languages", "blt,hnj"}, {"air_from", "2025-03-01"}, {"air_until", "2025-03-31"}}
+	status, res, bad := b.upload(t, pipeline.RoleProducer, tvFields, srt, "../../etc/tv clip's \"best\".mp4", readFile(t, mediatest.TVMP4(t, dir)))
+	if status != http.StatusCreated {
+		t.Fatalf("tv upload: %d %+v", status, bad)
+	}
+	seg := res.Segment
+	if seg.Kind != pipeline.KindTV || seg.Probe.VideoCodec != "h264" || seg.Probe.Width != 320 || seg.Probe.DurationMS < 5000 {
+		t.Fatalf("tv probe facts: %+v", seg.Probe)
+	}
+	if seg.State != pipeline.StateProbed || seg.Priority != pipeline.PriorityPriority || len(seg.Languages) != 2 {
+		t.Fatalf("tv metadata: %+v", seg)
+	}
+	if !strings.HasPrefix(seg.OriginalKey, "segments/"+seg.ID+"/") || strings.Contains(seg.OriginalKey, "etc") {
+		t.Fatalf("object key %q is not generated by Loa", seg.OriginalKey)
+	}
+	if seg.OriginalName != `tv clip's "best".mp4` {
+		t.Fatalf("display name %q", seg.OriginalName)
+	}
+	if res.Links["original"] == "" || res.Links["subtitles_vi"] == "" {
+		t.Fatalf("links missing: %v", res.Links)
+	}
+	obj, err := b.store.Stat(t.Context(), seg.OriginalKey)
+	if err != nil || obj.Size != seg.Size || obj.ContentType != "video/mp4" {
+		t.Fatalf("stored original: %+v %v", obj, err)
+	}
+	// The presigned link really serves the bytes.
+	resp, err := http.Get(res.Links["original"])
+	if err != nil || resp.StatusCode != 200 || resp.ContentLength != seg.Size {
+		t.Fatalf("presigned link: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	speech := readFile(t, mediatest.SpeechMP3(t, dir))
+	status, first, _ := b.upload(t, pipeline.RoleProducer, radioFields("Nộp hồ sơ trực tuyến"), nil, "a.mp3", speech)
+	if status != http.StatusCreated || first.Duplicate {
+		t.Fatalf("radio upload: %d dup=%v", status, first.Duplicate)
+	}
+	status, again, _ := b.upload(t, pipeline.RoleAdmin, radioFields("Lần hai"), nil, "b.mp3", speech)
+	if status != http.StatusOK || !again.Duplicate || again.ID != first.ID {
+		t.Fatalf("duplicate: %d dup=%v id=%s want %s", status, again.Duplicate, again.ID, first.ID)
+	}
+	if objs, segs, ups := b.leftovers(t); objs != 3 || segs != 2 || ups != 0 {
+		t.Fatalf("after two segments (one with subtitles) and a duplicate: %d objects, %d segments, %d upload rows", objs, segs, ups)
+	}
+
+	// Another producer sees neither segment.
+	ctx := t.Context()
+	other, err := b.db.CreateUser(ctx, pipeline.NewUser{Name: "bao-son-la", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherTok, _ := b.db.CreateToken(ctx, other.ID, "")
+	if r, _ := b.do(t, "GET", "/api/segments/"+first.ID, otherTok, nil, ""); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("other producer reads a segment: %d", r.StatusCode)
+	}
+	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID, otherTok, nil, ""); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("other producer withdraws a segment: %d", r.StatusCode)
+	}
+	if r, body := b.do(t, "GET", "/api/segments", otherTok, nil, ""); r.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Fatalf("other producer's list: %d %s", r.StatusCode, body)
+	}
+	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID+"?reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
+		t.Fatalf("owner withdraws: %d", r.StatusCode)
+	}
+	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID, b.tokens[pipeline.RoleAdmin], nil, ""); r.StatusCode != http.StatusConflict {
+		t.Fatalf("withdraw twice: %d", r.StatusCode)
+	}
+}
