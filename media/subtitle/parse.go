@@ -114,7 +114,7 @@ type parser struct {
 	format Format
 	lines  []string
 	cues   []Cue
-	clean  func(string) string
+	clean  func(string) (string, bool)
 }
 
 func (p *parser) errorf(i int, format string, args ...any) *ParseError {
@@ -137,7 +137,10 @@ func (p *parser) startCue(first, i int) error {
 
 // addText cleans the raw text line at index i and adds it to the last cue.
 func (p *parser) addText(i int) error {
-	t := p.clean(p.lines[i])
+	t, ok := p.clean(p.lines[i])
+	if !ok {
+		return p.errorf(i, "the text has formatting tags nested more than %d deep; remove the formatting", maxTagPasses)
+	}
 	if t == "" {
 		return nil
 	}
@@ -333,17 +336,11 @@ func truncate(s string) string {
 // {\an8}-style overrides some editors add.
 var srtTag = regexp.MustCompile(`(?i)</?(?:b|i|u|s|font)(?:\s[^<>]*)?>|\{\\[^{}]*\}`)
 
-// cleanSRT removes formatting from an SRT text line. Removal repeats until
-// nothing changes, so "<<i>i>" cannot leave a tag behind.
-func cleanSRT(s string) string {
-	for {
-		t := srtTag.ReplaceAllString(s, "")
-		if t == s {
-			break
-		}
-		s = t
-	}
-	return finish(s)
+// cleanSRT removes formatting from an SRT text line. It reports false when
+// tags are nested too deep to remove.
+func cleanSRT(s string) (string, bool) {
+	s, ok := stripAll(srtTag, s)
+	return finish(s), ok
 }
 
 // vttTag matches any WebVTT tag: <i>, <c.name>, <v Speaker>, <00:01.000>.
@@ -353,16 +350,30 @@ var vttUnescape = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">",
 	"&nbsp;", "\u00A0", "&lrm;", "\u200E", "&rlm;", "\u200F")
 
 // cleanVTT removes tags from a WebVTT text line and decodes character
-// references. Tags are removed before decoding, so "&lt;i&gt;" stays text.
-func cleanVTT(s string) string {
-	for {
-		t := vttTag.ReplaceAllString(s, "")
+// references. Tags are removed before decoding, so "&lt;i&gt;" is text; but
+// text that SRT would read as a tag is then removed too, since SRT cannot
+// escape it and a File must write to both formats unchanged.
+func cleanVTT(s string) (string, bool) {
+	s, ok1 := stripAll(vttTag, s)
+	s, ok2 := stripAll(srtTag, vttUnescape.Replace(s))
+	return finish(s), ok1 && ok2
+}
+
+// maxTagPasses bounds stripAll: each pass removes one level of nesting, so
+// without a bound hostile input such as "<<<…i>i>i>" takes quadratic time.
+const maxTagPasses = 8
+
+// stripAll removes matches of re until none are left, so "<<i>i>" cannot
+// leave a tag behind. It reports false if tags remain after maxTagPasses.
+func stripAll(re *regexp.Regexp, s string) (string, bool) {
+	for range maxTagPasses {
+		t := re.ReplaceAllString(s, "")
 		if t == s {
-			break
+			return s, true
 		}
 		s = t
 	}
-	return finish(vttUnescape.Replace(s))
+	return s, !re.MatchString(s)
 }
 
 func finish(s string) string {

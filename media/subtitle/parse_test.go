@@ -104,9 +104,9 @@ func TestParseGood(t *testing.T) {
 			},
 		},
 		{
-			name: "WebVTT escapes stay text", format: VTT,
-			in:   "WEBVTT\n\n00:01.000 --> 00:02.000\n&lt;i&gt; a &amp;amp; b <b>c</b>\n",
-			want: []wantCue{{ms(1000), ms(2000), []string{"<i> a &amp; b c"}, 3}},
+			name: "WebVTT escapes stay text unless SRT would read a tag", format: VTT,
+			in:   "WEBVTT\n\n00:01.000 --> 00:02.000\n&lt;i&gt; a &amp;amp; b <b>c</b> &lt;v x&gt; &amp;lt;\n",
+			want: []wantCue{{ms(1000), ms(2000), []string{"a &amp; b c <v x> &lt;"}, 3}},
 		},
 	}
 	for _, tt := range tests {
@@ -151,6 +151,8 @@ func TestParseBad(t *testing.T) {
 		{"no cues in WebVTT", "WEBVTT\n\nNOTE nothing here\n", 0, "no cues", false},
 		{"WebVTT cue in header", "WEBVTT\n00:01.000 --> 00:02.000\nx\n", 2, "blank line must follow", false},
 		{"WebVTT stray text", "WEBVTT\n\n00:01.000 --> 00:02.000\nx\n\ny\n", 6, "expected a timing line", false},
+		{"tags nested too deep", "1\n00:00:01,000 --> 00:00:02,000\n" + strings.Repeat("<", 9) + "i>" + strings.Repeat("i>", 9) + "\n", 3, "nested", false},
+		{"tags nested too deep, hostile size", "1\n00:00:01,000 --> 00:00:02,000\n" + strings.Repeat("<", 500_000) + "i>" + strings.Repeat("i>", 500_000) + "\n", 3, "nested", false},
 		{"hours too large", "1\n1000:00:01,000 --> 1000:00:02,000\na\n", 2, "not a valid time", false},
 	}
 	for _, tt := range tests {
@@ -204,5 +206,14 @@ func TestParseFormatSpecific(t *testing.T) {
 	}
 	if _, err := ParseSRT([]byte("B\xb6o")); err == nil || !strings.HasPrefix(err.Error(), "SRT line 1:") {
 		t.Errorf("ParseSRT of TCVN3: err = %v, want an SRT line 1 error", err)
+	}
+}
+
+func TestParseNestedTagsWithinLimit(t *testing.T) {
+	t.Parallel()
+	in := "1\n00:00:01,000 --> 00:00:02,000\n" + strings.Repeat("<", 8) + strings.Repeat("i>", 8) + "x\n"
+	f := mustParse(t, in)
+	if got := f.Cues[0].Lines; !slices.Equal(got, []string{"x"}) {
+		t.Errorf("lines = %q, want [\"x\"]", got)
 	}
 }

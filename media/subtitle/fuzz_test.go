@@ -1,0 +1,52 @@
+package subtitle
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics, refuses only with a
+// *ParseError, and that whatever it accepts writes as SRT and WebVTT and
+// reads back to the same cues. Seeds: the files in testdata and the corpus
+// in testdata/fuzz/FuzzParse.
+func FuzzParse(f *testing.F) {
+	names, err := filepath.Glob("testdata/*.*")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse(data)
+		if err != nil {
+			var perr *ParseError
+			if !errors.As(err, &perr) {
+				t.Fatalf("error %v is %T, want *ParseError", err, err)
+			}
+			return
+		}
+		for _, c := range file.Cues {
+			if len(c.lineNos) != len(c.Lines) || c.Line < 1 {
+				t.Fatalf("cue %d has line %d and line numbers %v for %d lines", c.Index, c.Line, c.lineNos, len(c.Lines))
+			}
+		}
+		roundTrip(t, file)
+		for _, lang := range []string{"vi", "blt", "hnj"} {
+			Check(file, ProfileFor(lang))
+		}
+		CompareTiming(file, file, 0)
+		CompareText(file, file)
+		var buf bytes.Buffer
+		if err := WriteVTT(&buf, file); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
