@@ -124,8 +124,8 @@ type built struct {
 	segs     []segment
 	segIndex map[string]int
 	topics   []Topic
-	lists    [][]int   // language lists, as language indices
-	listOf   [][]int   // [commune][cluster] -> list
+	lists    [][]int     // language lists, as language indices
+	listOf   [][]int     // [commune][cluster] -> list
 	pools    [][]dayPool // [list][day]
 	dayStart []int64     // Unix second of each date's midnight
 	filler   []Clip      // longest first
@@ -521,7 +521,8 @@ type worker struct {
 	lastDay []int32 // day number of a segment's last airing in the commune
 	stamp   []int32 // lastDay is valid when stamp == gen
 	gen     int32
-	items   []Item
+	items   []Item // the playlist being built
+	chunk   []Item // storage for finished playlists' items
 
 	cursor  []int
 	eff     []int
@@ -531,7 +532,16 @@ type worker struct {
 	secs    []int
 	take    []bool
 	pending []int32
+	misses  []miss // this commune's priority items that found no room
 }
+
+type miss struct {
+	seg   int32
+	at, n int
+	why   string
+}
+
+const itemChunk = 4096
 
 type pickT struct {
 	c          *cand
@@ -566,6 +576,7 @@ func (w *worker) commune(ci int) communeResult {
 	b := w.b
 	c := &b.reg.Communes[ci]
 	w.gen++
+	w.misses = w.misses[:0]
 	sep := int32(b.opts.SeparationDays)
 	start := int32(b.opts.Start.dayNumber())
 
@@ -647,7 +658,8 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 	until := p.Start.Unix() + int64(s.Length/time.Second)
 	capSecs := int(usable / time.Second)
 	nlang := len(cs.list)
-	first := len(w.items)
+	w.items = w.items[:0]
+	first := 0
 	if s.Reserved > 0 {
 		w.items = append(w.items, Item{Kind: ItemRelay, Duration: s.Reserved, Why: ChosenRelay})
 	}
@@ -666,12 +678,7 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 			continue
 		}
 		if b.vars[v].secs > capSecs {
-			code, text := LeftNoRoom, fmt.Sprintf("%s item of %s did not fit: %ds left after the items before it", seg.prio, b.vars[v].dur, capSecs)
-			if b.vars[v].dur > usable {
-				code, text = LeftTooLong, fmt.Sprintf("%s item of %s is longer than the slot's %s of free time", seg.prio, b.vars[v].dur, usable)
-			}
-			left = append(left, LeftOut{SegmentID: seg.id, Title: seg.title, Commune: c.Code, Cluster: p.Cluster,
-				Date: p.Date, Slot: s.Start, Code: code, Text: text})
+			left = w.missed(left, cd.seg, c, p, b.vars[v].dur > usable)
 			continue
 		}
 		capSecs -= b.vars[v].secs
@@ -738,7 +745,13 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 			Title: ident.Title, Language: ident.Language, Why: ChosenIdent})
 	}
 	p.Silence = room
-	p.Items = w.items[first:len(w.items):len(w.items)]
+	// Playlists share big chunks of items rather than one slice each.
+	if n := len(w.items); len(w.chunk)+n > cap(w.chunk) {
+		w.chunk = make([]Item, 0, max(itemChunk, n))
+	}
+	at := len(w.chunk)
+	w.chunk = append(w.chunk, w.items...)
+	p.Items = w.chunk[at:len(w.chunk):len(w.chunk)]
 	return left
 }
 
@@ -801,6 +814,29 @@ func (w *worker) advance(t int, pool *dayPool, nlang int, from, until int64, cap
 		return
 	}
 	w.cursor[t], w.headV[t] = len(list), -1
+}
+
+// missed reports a priority or emergency item that found no room. It
+// reports once per segment and cluster, at the first slot, and counts the
+// slots it missed in the text.
+func (w *worker) missed(left []LeftOut, si int32, c *Commune, p *Playlist, tooLong bool) []LeftOut {
+	seg := &w.b.segs[si]
+	for i := range w.misses {
+		m := &w.misses[i]
+		if m.seg == si && left[m.at].Cluster == p.Cluster {
+			m.n++
+			left[m.at].Text = fmt.Sprintf("%s item did not fit in %d slots from %s %s on: %s", seg.prio, m.n, left[m.at].Date, left[m.at].Slot, m.why)
+			return left
+		}
+	}
+	code, why := LeftNoRoom, "emergency and priority items before it took the time"
+	if tooLong {
+		code, why = LeftTooLong, "longer than the slot's free time"
+	}
+	w.misses = append(w.misses, miss{seg: si, at: len(left), n: 1, why: why})
+	return append(left, LeftOut{SegmentID: seg.id, Title: seg.title, Commune: c.Code, Cluster: p.Cluster,
+		Date: p.Date, Slot: p.Slot.Start, Code: code,
+		Text: fmt.Sprintf("%s item did not fit in 1 slot from %s %s on: %s", seg.prio, p.Date, p.Slot.Start, why)})
 }
 
 func (w *worker) segmentItem(seg *segment, v int32, k int, cs *clusterState, why ReasonCode, rank, aired int) Item {
