@@ -42,7 +42,7 @@ run: deps tools build ## start MinIO and loa serve on .local/, load the demo; Ct
 
 test: deps tools ## run every test against a real MinIO, ffmpeg and SQLite, with the race detector
 	@rm -rf $(LOCAL)/test-minio && mkdir -p $(LOCAL)
-	LOA_TEST_REQUIRE_SERVICES=1 .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio \
+	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio \
 	  $(GO) test -race -count=1 -timeout 25m ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 

@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sonla-cchc/loa/media"
-	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -81,8 +78,8 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Catalog: db, Objects: store, Log: log,
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
-			Inspector:        mediaInspector{limits: media.Limits{MaxDuration: c.maxDuration}},
-			CheckSubtitle:    checkSourceSubtitles,
+			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
+			CheckSubtitle:    pipeline.CheckSourceSubtitles,
 			MaxBytes:         c.maxUploadMB << 20,
 			MaxSubtitleBytes: 2 << 20,
 		},
@@ -114,54 +111,6 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		// the ingest cleanup or, after a crash, by the sweep.
 		hs.Close()
 		log.Warn("forced shutdown", "err", err)
-	}
-	return nil
-}
-
-// mediaInspector turns media's probe, scan and checks into ingest's
-// facts and user-facing refusals.
-type mediaInspector struct{ limits media.Limits }
-
-func (m mediaInspector) Inspect(ctx context.Context, url string, kind pipeline.Kind) (pipeline.ProbeFacts, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	info, scan, err := media.Inspect(ctx, url, string(kind), m.limits)
-	var ref *media.Refusal
-	if errors.As(err, &ref) {
-		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Err: ref,
-			Message: "Refused (" + string(ref.Code) + "): " + upperFirst(ref.Reason) + "."}
-	}
-	if err != nil {
-		return pipeline.ProbeFacts{}, fmt.Errorf("inspect upload: %w", err)
-	}
-	f := pipeline.ProbeFacts{
-		Format: info.FormatName, DurationMS: info.Duration.Milliseconds(), BitRate: info.BitRate,
-		MeanVolumeDB: scan.MeanVolumeDB, MaxVolumeDB: scan.MaxVolumeDB,
-	}
-	if a := info.Audio; a != nil {
-		f.AudioCodec, f.SampleRate, f.Channels = a.Codec, a.SampleRate, a.Channels
-	}
-	if v := info.Video; v != nil && kind == pipeline.KindTV {
-		f.VideoCodec, f.Width, f.Height, f.FrameRate = v.Codec, v.Width, v.Height, v.FrameRate
-	}
-	return f, nil
-}
-
-func upperFirst(s string) string {
-	s = strings.TrimRight(s, ". ")
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	return strings.ToUpper(string(r[0])) + string(r[1:])
-}
-
-// checkSourceSubtitles refuses a producer's subtitle file that cannot be
-// parsed; quality findings are for the translation step.
-func checkSourceSubtitles(data []byte) error {
-	if _, err := subtitle.Parse(data); err != nil {
-		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "subtitles", Err: err,
-			Message: "The subtitle file cannot be read: " + err.Error() + "."}
 	}
 	return nil
 }
