@@ -140,8 +140,8 @@ type built struct {
 //     takes (falling back along the cluster's list), inside its air window
 //     (the whole free part of the slot must lie in the window).
 //  2. Emergencies first, then priority items, in every slot; then normal
-//     items ranked by topic rotation (topics least aired in the cluster
-//     come first) and freshness (newest ReadyAt first).
+//     items by topic rotation (the plan's topics take turns slot by slot,
+//     least aired first) and freshness (newest ReadyAt first).
 //  3. A normal segment does not return to a commune within
 //     Options.SeparationDays.
 //  4. Items never overrun the slot: the normal items are a best fit of the
@@ -564,8 +564,9 @@ func newWorker(b *built) *worker {
 
 // clusterState is what a worker tracks for one cluster over the build.
 type clusterState struct {
-	slots      []Slot // sorted by start
-	topicCount []int
+	slots      []Slot  // sorted by start
+	topicCount []int   // airings per topic in the week before the build
+	turn       int     // slots filled so far: whose turn it is in the rotation
 	today      []int32 // segments aired today
 	list       []int
 	langs      []Language
@@ -691,6 +692,7 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 
 	// Normal items: gather candidates by topic rotation, then fit.
 	w.gather(cs, pool, nlang, from, until, capSecs, day, sep)
+	cs.turn++
 	w.secs = w.secs[:0]
 	for _, pk := range w.picks {
 		w.secs = append(w.secs, b.vars[pk.v].secs)
@@ -706,7 +708,6 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 		}
 		seg := &b.segs[pk.c.seg]
 		w.items = append(w.items, w.segmentItem(seg, pk.v, pk.k, cs, ChosenRanked, int(pk.c.rank)+1, pk.topicAired))
-		cs.topicCount[seg.topicIx]++
 		cs.today = append(cs.today, pk.c.seg)
 		w.pending = append(w.pending, pk.c.seg)
 	}
@@ -756,8 +757,13 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 }
 
 // gather fills w.picks with up to Options.Candidates normal candidates in
-// order of preference: each next pick comes from the topic aired least
-// in the cluster so far (counting picks already made), freshest first.
+// order of preference. Topics take turns: each next pick comes from the
+// topic with the fewest airings (in the week of history before the build,
+// plus picks already made for this slot); among equals, the topic whose
+// turn it is, the turn moving on by one topic each slot. Within a topic
+// the freshest eligible segment comes first. The turn depends only on
+// the slot's place in the week, not on earlier picks, which keeps the
+// schedule stable when a segment is added.
 func (w *worker) gather(cs *clusterState, pool *dayPool, nlang int, from, until int64, capSecs int, day, sep int32) {
 	b := w.b
 	w.picks = w.picks[:0]
@@ -766,6 +772,8 @@ func (w *worker) gather(cs *clusterState, pool *dayPool, nlang int, from, until 
 		w.eff[t] = cs.topicCount[t]
 		w.headV[t] = -2 // not looked at yet
 	}
+	nt := len(pool.topics)
+	turnOf := func(t int) int { return (t - cs.turn%nt + nt) % nt }
 	for len(w.picks) < b.opts.Candidates {
 		best := -1
 		for t := range pool.topics {
@@ -775,8 +783,7 @@ func (w *worker) gather(cs *clusterState, pool *dayPool, nlang int, from, until 
 			if w.headV[t] < 0 {
 				continue
 			}
-			if best < 0 || w.eff[t] < w.eff[best] ||
-				(w.eff[t] == w.eff[best] && pool.topics[t][w.cursor[t]].rank < pool.topics[best][w.cursor[best]].rank) {
+			if best < 0 || w.eff[t] < w.eff[best] || (w.eff[t] == w.eff[best] && turnOf(t) < turnOf(best)) {
 				best = t
 			}
 		}

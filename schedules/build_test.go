@@ -396,9 +396,10 @@ func TestBuildTopicRotation(t *testing.T) {
 	older.Topic = TopicDigital
 	s := bd.build(t, append(cat, old, older), nil)
 	first := aired(s.Playlists[0])
-	// Five 2-minute items fit; rotation puts the lone b and g items in
-	// the first slot, between the freshest d items.
-	want := []string{"d0/vi", "b-old/vi", "g-older/vi", "d1/vi", "d2/vi"}
+	// Five 2-minute items fit; rotation (b's turn comes before d's and
+	// g's in the first slot) puts the lone b and g items in the first
+	// slot, between the freshest d items.
+	want := []string{"b-old/vi", "d0/vi", "g-older/vi", "d1/vi", "d2/vi"}
 	if !slices.Equal(first, want) {
 		t.Errorf("day 1: %v, want %v", first, want)
 	}

@@ -45,14 +45,14 @@ communes:
 	for _, it := range s.Playlists[0].Items {
 		fmt.Printf("+%-5s %-7s %-14s %-3s %s\n", it.Offset, it.Kind, it.SegmentID, it.Language, it.Why)
 	}
-	fmt.Println(s.Playlists[0].Items[1].Reason())
+	fmt.Println(s.Playlists[0].Items[2].Reason())
 	why := s.WhyNot("chi-so-par", "muong-lan", "trung-tam")
 	fmt.Println("chi-so-par:", why.Code, "-", why.Text)
 	// Output:
 	// +0s    relay                      relay
-	// +2m0s  segment de-an-06       vi  ranked
-	// +6m0s  segment dvc-truc-tuyen blt ranked
+	// +2m0s  segment dvc-truc-tuyen blt ranked
+	// +5m0s  segment de-an-06       vi  ranked
 	// +9m0s  ident   ident              ident
-	// normal: freshness rank 1, topic g had aired 0 times in this cluster; in vi, choice 2 of the cluster's languages (no approved variant in the earlier ones for this slot)
+	// normal: freshness rank 1, topic g chosen by rotation with 0 airings before it; in vi, choice 2 of the cluster's languages (no approved variant in the earlier ones for this slot)
 	// chi-so-par: no-language - approved only in hnj; clusters taking blt, vi cannot play it
 }

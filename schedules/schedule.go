@@ -75,9 +75,10 @@ type Item struct {
 	// Rank is the segment's place (1 = freshest) among the day's normal
 	// segments in the cluster's languages; 0 for other items.
 	Rank int
-	// TopicAired counts how often the item's topic had aired in the
-	// cluster during the build (and the week of history before it) when
-	// the item was picked; topic rotation prefers low counts.
+	// TopicAired counts the airings of the item's topic in the commune's
+	// week of history before the build plus the picks made before it for
+	// this slot; topic rotation prefers low counts, then the topic whose
+	// turn it is.
 	TopicAired int
 	// Fallback is the position of Language in the cluster's language list:
 	// 0 when the first choice was played.
@@ -98,7 +99,7 @@ func (it *Item) Reason() string {
 	case ChosenPriority:
 		return "priority: played right after emergencies, in every slot while its air window lasts" + lang
 	case ChosenRanked:
-		return fmt.Sprintf("normal: freshness rank %d, topic %s had aired %d times in this cluster", it.Rank, it.Topic, it.TopicAired) + lang
+		return fmt.Sprintf("normal: freshness rank %d, topic %s chosen by rotation with %d airings before it", it.Rank, it.Topic, it.TopicAired) + lang
 	case ChosenFiller:
 		return "filler for time no segment fitted"
 	case ChosenIdent:
