@@ -430,38 +430,61 @@ func languagesOf(list []int) []Language {
 }
 
 // buildPools ranks, for each language list and date, the segments the
-// list can carry that day.
+// list can carry that day. A segment's freshness for a list is the ready
+// time of its approved variant in the list's most preferred language.
 func (b *built) buildPools() {
 	b.pools = make([][]dayPool, len(b.lists))
-	for l := range b.lists {
-		b.pools[l] = make([]dayPool, b.opts.Days)
-	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
 	for l := range b.lists {
-		for d := range b.opts.Days {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				b.pools[l][d] = b.pool(b.lists[l], d)
-				<-sem
-			}()
-		}
+		b.pools[l] = make([]dayPool, b.opts.Days)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			order := b.ranked(b.lists[l])
+			for d := range b.opts.Days {
+				b.pools[l][d] = b.pool(order, b.lists[l], d)
+			}
+			<-sem
+		}()
 	}
 	wg.Wait()
 }
 
-func (b *built) pool(list []int, d int) dayPool {
-	from, until := b.dayStart[d], b.dayStart[d]+86399
-	var normal, mandatory []cand
+// ranked returns the segments a language list can carry: priorities
+// first (emergency, then priority), then by freshness, newest first.
+func (b *built) ranked(list []int) []int32 {
 	ready := make([]int64, len(b.segs))
+	var order []int32
 	for si := range b.segs {
 		seg := &b.segs[si]
 		if seg.problem != "" {
 			continue
 		}
-		c := cand{seg: int32(si), vars: [3]int32{-1, -1, -1}}
+		for _, li := range list {
+			if v := seg.vars[li]; v >= 0 {
+				ready[si] = b.vars[v].ready
+				order = append(order, int32(si))
+				break
+			}
+		}
+	}
+	// Segments are numbered in id order, so ties fall back to the id.
+	slices.SortFunc(order, func(x, y int32) int {
+		return cmp.Or(cmp.Compare(b.segs[y].prio, b.segs[x].prio), cmp.Compare(ready[y], ready[x]), cmp.Compare(x, y))
+	})
+	return order
+}
+
+// pool keeps the ranked segments with a variant airing on day d.
+func (b *built) pool(order []int32, list []int, d int) dayPool {
+	from, until := b.dayStart[d], b.dayStart[d]+86399
+	p := dayPool{topics: make([][]cand, len(b.topics))}
+	rank := int32(0)
+	for _, si := range order {
+		seg := &b.segs[si]
+		c := cand{seg: si, vars: [3]int32{-1, -1, -1}}
 		found := false
 		for k, li := range list {
 			v := seg.vars[li]
@@ -469,30 +492,18 @@ func (b *built) pool(list []int, d int) dayPool {
 				continue
 			}
 			c.vars[k] = v
-			if !found {
-				ready[c.seg] = b.vars[v].ready
-				found = true
-			}
+			found = true
 		}
 		if !found {
 			continue
 		}
-		if seg.prio == Normal {
-			normal = append(normal, c)
-		} else {
-			mandatory = append(mandatory, c)
+		if seg.prio != Normal {
+			p.mandatory = append(p.mandatory, c)
+			continue
 		}
-	}
-	// Segments are in id order already, so ties fall back to the id.
-	slices.SortStableFunc(normal, func(x, y cand) int { return cmp.Compare(ready[y.seg], ready[x.seg]) })
-	slices.SortStableFunc(mandatory, func(x, y cand) int {
-		return cmp.Or(cmp.Compare(b.segs[y.seg].prio, b.segs[x.seg].prio), cmp.Compare(ready[y.seg], ready[x.seg]))
-	})
-	p := dayPool{mandatory: mandatory, topics: make([][]cand, len(b.topics))}
-	for r := range normal {
-		normal[r].rank = int32(r)
-		t := b.segs[normal[r].seg].topicIx
-		p.topics[t] = append(p.topics[t], normal[r])
+		c.rank = rank
+		rank++
+		p.topics[seg.topicIx] = append(p.topics[seg.topicIx], c)
 	}
 	return p
 }
