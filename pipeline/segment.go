@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type State string
 const (
 	// StateProbed: the original is stored and checked; processing follows.
 	StateProbed State = "probed"
+	// StateProcessed: loudness-normalized renditions exist; the Vietnamese
+	// variant is ready to air and translation can start.
+	StateProcessed State = "processed"
+	// StateFailed: processing gave up; ProcessError says why.
+	StateFailed State = "failed"
 	// StateWithdrawn: the producer or an admin took the segment back.
 	StateWithdrawn State = "withdrawn"
 )
@@ -102,6 +108,34 @@ type Segment struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
+	ProcessError string     `json:"process_error,omitempty"`
+}
+
+// Rendition is one processed file of a segment in one language.
+type Rendition struct {
+	SegmentID   string          `json:"segment_id"`
+	Language    string          `json:"language"`
+	Name        string          `json:"name"` // e.g. loudspeaker_mp3, preview_mp4
+	Key         string          `json:"key"`
+	ContentType string          `json:"content_type"`
+	Size        int64           `json:"size_bytes"`
+	SHA256      string          `json:"sha256"`
+	DurationMS  int64           `json:"duration_ms"`
+	Facts       json.RawMessage `json:"facts,omitempty"` // loudness, bitrate, dimensions
+	CreatedAt   time.Time       `json:"created_at"`
+}
+
+// Variant is a segment ready to air in one language: the loudspeaker audio
+// that schedules play.
+type Variant struct {
+	SegmentID  string    `json:"segment_id"`
+	Language   string    `json:"language"`
+	AudioKey   string    `json:"audio_key"`
+	DurationMS int64     `json:"duration_ms"`
+	SHA256     string    `json:"sha256"`
+	Size       int64     `json:"size_bytes"`
+	ApprovedBy *int64    `json:"approved_by,omitempty"` // nil for the producer's own Vietnamese
+	ReadyAt    time.Time `json:"ready_at"`
 }
 
 // ProbeFacts are what ffprobe found in the original.

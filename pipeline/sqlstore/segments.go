@@ -55,7 +55,9 @@ func (db *DB) ObjectKeyKnown(ctx context.Context, key string) (bool, error) {
 	var n int
 	err := db.sql.QueryRowContext(ctx,
 		`SELECT (SELECT COUNT(*) FROM segments WHERE original_key = ? OR subtitle_key = ?)
-		      + (SELECT COUNT(*) FROM uploads WHERE object_key = ?)`, key, key, key).Scan(&n)
+		      + (SELECT COUNT(*) FROM uploads WHERE object_key = ?)
+		      + (SELECT COUNT(*) FROM renditions WHERE object_key = ?)
+		      + (SELECT COUNT(*) FROM variants WHERE audio_key = ?)`, key, key, key, key, key).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("object key %s known: %w", key, err)
 	}
@@ -125,7 +127,7 @@ func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, a
 
 const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
 	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.subtitle_key,
-	s.created_at, s.updated_at, s.withdrawn_at`
+	s.created_at, s.updated_at, s.withdrawn_at, s.process_error`
 
 func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) {
 	var s pipeline.Segment
@@ -133,7 +135,7 @@ func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) 
 	var withdrawn sql.NullTime
 	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
 		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &s.SubtitleKey,
-		&s.CreatedAt, &s.UpdatedAt, &withdrawn)
+		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError)
 	if err != nil {
 		return s, err
 	}

@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// SaveProcessed records a segment's renditions and, when v is not nil, its
+// variant ready to air, and marks the segment processed, all in one
+// transaction. Rows are replaced, so a re-run after a crash neither fails
+// nor doubles anything. then, when not nil, runs in the same transaction
+// (to open translation jobs atomically with the result).
+func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error {
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
+			return fmt.Errorf("segment %s: %w", segmentID, err)
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn while it was processed.", segmentID)
+		}
+		for _, r := range rs {
+			if err := upsertRendition(ctx, tx, r, now); err != nil {
+				return err
+			}
+		}
+		if v != nil {
+			if err := upsertVariant(ctx, tx, *v, now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, process_error = '', updated_at = ? WHERE id = ?",
+			string(pipeline.StateProcessed), now, segmentID); err != nil {
+			return err
+		}
+		if state != string(pipeline.StateProcessed) {
+			if err := addEvent(ctx, tx, segmentID, 0, "processed", fmt.Sprintf("%d renditions", len(rs)), now); err != nil {
+				return err
+			}
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save processed %s: %w", segmentID, err)
+	}
+	return nil
+}
+
+// SaveRenditionsTx records renditions and, when v is not nil, a variant,
+// inside a transaction the caller holds (approval of a translation uses it
+// so the job's state and the variant change together).
+func (db *DB) SaveRenditionsTx(ctx context.Context, tx *sql.Tx, rs []pipeline.Rendition, v *pipeline.Variant) error {
+	now := db.Now()
+	for _, r := range rs {
+		if err := upsertRendition(ctx, tx, r, now); err != nil {
+			return err
+		}
+	}
+	if v != nil {
+		return upsertVariant(ctx, tx, *v, now)
+	}
+	return nil
+}
+
+func upsertRendition(ctx context.Context, tx *sql.Tx, r pipeline.Rendition, now any) error {
+	facts := string(r.Facts)
+	if facts == "" {
+		facts = "{}"
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO renditions (segment_id, language, name, object_key, content_type, size_bytes, sha256, duration_ms, facts, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (segment_id, language, name) DO UPDATE SET object_key = excluded.object_key,
+			content_type = excluded.content_type, size_bytes = excluded.size_bytes, sha256 = excluded.sha256,
+			duration_ms = excluded.duration_ms, facts = excluded.facts, created_at = excluded.created_at`,
+		r.SegmentID, r.Language, r.Name, r.Key, r.ContentType, r.Size, r.SHA256, r.DurationMS, facts, now)
+	if err != nil {
+		return fmt.Errorf("save rendition %s/%s/%s: %w", r.SegmentID, r.Language, r.Name, err)
+	}
+	return nil
+}
+
+func upsertVariant(ctx context.Context, tx *sql.Tx, v pipeline.Variant, now any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, approved_by, ready_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (segment_id, language) DO UPDATE SET audio_key = excluded.audio_key, duration_ms = excluded.duration_ms,
+			sha256 = excluded.sha256, size_bytes = excluded.size_bytes, approved_by = excluded.approved_by, ready_at = excluded.ready_at`,
+		v.SegmentID, v.Language, v.AudioKey, v.DurationMS, v.SHA256, v.Size, v.ApprovedBy, now)
+	if err != nil {
+		return fmt.Errorf("save variant %s/%s: %w", v.SegmentID, v.Language, err)
+	}
+	return nil
+}
+
+// MarkProcessFailed records why processing gave up on a segment.
+func (db *DB) MarkProcessFailed(ctx context.Context, segmentID, reason string) error {
+	now := db.Now()
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, process_error = ?, updated_at = ? WHERE id = ? AND state <> ?",
+			string(pipeline.StateFailed), reason, now, segmentID, string(pipeline.StateWithdrawn)); err != nil {
+			return fmt.Errorf("mark %s failed: %w", segmentID, err)
+		}
+		return addEvent(ctx, tx, segmentID, 0, "process_failed", reason, now)
+	})
+}
+
+// Renditions lists a segment's renditions by language and name.
+func (db *DB) Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT segment_id, language, name, object_key, content_type, size_bytes, sha256,
+		duration_ms, facts, created_at FROM renditions WHERE segment_id = ? ORDER BY language, name`, segmentID)
+	if err != nil {
+		return nil, fmt.Errorf("renditions of %s: %w", segmentID, err)
+	}
+	defer rows.Close()
+	out := []pipeline.Rendition{}
+	for rows.Next() {
+		var r pipeline.Rendition
+		var facts string
+		if err := rows.Scan(&r.SegmentID, &r.Language, &r.Name, &r.Key, &r.ContentType, &r.Size, &r.SHA256,
+			&r.DurationMS, &facts, &r.CreatedAt); err != nil {
+			return nil, fmt.Errorf("renditions of %s: %w", segmentID, err)
+		}
+		r.Facts = []byte(facts)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SegmentVariants lists the languages a segment is ready to air in.
+func (db *DB) SegmentVariants(ctx context.Context, segmentID string) ([]pipeline.Variant, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT segment_id, language, audio_key, duration_ms, sha256, size_bytes, approved_by, ready_at
+		FROM variants WHERE segment_id = ? ORDER BY language`, segmentID)
+	if err != nil {
+		return nil, fmt.Errorf("variants of %s: %w", segmentID, err)
+	}
+	defer rows.Close()
+	out := []pipeline.Variant{}
+	for rows.Next() {
+		var v pipeline.Variant
+		var by sql.NullInt64
+		if err := rows.Scan(&v.SegmentID, &v.Language, &v.AudioKey, &v.DurationMS, &v.SHA256, &v.Size, &by, &v.ReadyAt); err != nil {
+			return nil, fmt.Errorf("variants of %s: %w", segmentID, err)
+		}
+		if by.Valid {
+			v.ApprovedBy = &by.Int64
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
