@@ -1,0 +1,55 @@
+package worker
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/riverqueue/river"
+)
+
+// ProcessSegmentArgs asks the worker to process a newly ingested segment:
+// loudness, loudspeaker renditions, TV poster and preview, Vietnamese
+// subtitle renditions. Queued in the transaction that records the segment.
+type ProcessSegmentArgs struct {
+	SegmentID string `json:"segment_id"`
+}
+
+// Kind names the job kind.
+func (ProcessSegmentArgs) Kind() string { return "process_segment" }
+
+// RenderVoiceoverArgs asks the worker to turn an approved voice-over into
+// the segment's loudspeaker variant for a language. Queued in the
+// transaction that approves the translation job.
+type RenderVoiceoverArgs struct {
+	SegmentID  string `json:"segment_id"`
+	Language   string `json:"language"`
+	SourceKey  string `json:"source_key"` // the translator's submitted audio
+	JobID      string `json:"job_id"`
+	ApprovedBy int64  `json:"approved_by"`
+}
+
+// Kind names the job kind.
+func (RenderVoiceoverArgs) Kind() string { return "render_voiceover" }
+
+// RenderSubtitlesArgs asks the worker to make the subtitle renditions of an
+// approved subtitle file (WebVTT sidecar, soft-subtitle MP4, burned-in
+// MP4) for a language. Queued in the transaction that approves the job.
+type RenderSubtitlesArgs struct {
+	SegmentID   string `json:"segment_id"`
+	Language    string `json:"language"`
+	SubtitleKey string `json:"subtitle_key"` // the approved SRT or WebVTT
+	JobID       string `json:"job_id"`
+}
+
+// Kind names the job kind.
+func (RenderSubtitlesArgs) Kind() string { return "render_subtitles" }
+
+// EnqueueTx inserts a job inside the caller's catalog transaction, so the
+// job exists exactly when the change that asked for it commits.
+func (w *Worker) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+	if _, err := w.Client.InsertTx(ctx, tx, args, nil); err != nil {
+		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
+}
