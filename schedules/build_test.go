@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -435,7 +436,7 @@ func TestExplain(t *testing.T) {
 		"Mường Lạn (muong-lan), cluster trung-tam, languages blt, vi",
 		"2025-07-07 Mon 05:30-05:40",
 		"05:30:00   3:00  relay: reserved for the relay",
-		"05:33:00   2:00  a [vi] \"Bài a\": normal: freshness rank 1",
+		"05:33:00   2:00  a [vi] \"Bài a\": normal: topic d by rotation (count 0), freshness rank 1",
 		"choice 2 of the cluster's languages",
 		"spare 5m0s after segments, silence 5m0s",
 		"m \"Bài m\": no-language: approved only in hnj",
@@ -443,5 +444,45 @@ func TestExplain(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("Explain lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestBuildDemoRegistry(t *testing.T) {
+	t.Parallel()
+	reg := loadDemo(t)
+	loc := hcm(t)
+	sc := scenario{reg: reg, catalog: genCatalog(rand.New(rand.NewPCG(3, 4)), 120, loc, 0), opts: DefaultOptions(weekStart)}
+	s, err := Build(sc.catalog, reg, nil, sc.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, sc, s)
+	// Mon-Sat, two slots: 12 playlists a week; ban-be plays 17:30 daily.
+	for _, c := range reg.Communes {
+		for _, cl := range c.Clusters {
+			want := 12
+			if c.Code == "ta-xua" && cl.ID == "ban-be" {
+				want = 7
+			}
+			ps := s.Cluster(c.Code, cl.ID)
+			if len(ps) != want {
+				t.Errorf("%s/%s: %d playlists, want %d", c.Code, cl.ID, len(ps), want)
+			}
+			for _, p := range ps {
+				if p.Date.Weekday() == time.Sunday && want == 12 {
+					t.Errorf("%s/%s plays on Sunday %s", c.Code, cl.ID, p.Date)
+				}
+				if p.Segments() == 0 {
+					t.Errorf("%s/%s %s %s: no segments", c.Code, cl.ID, p.Date, p.Slot.Start)
+				}
+			}
+		}
+	}
+	if s.Cluster("to-hieu", "trung-tam")[0].Start.Format(time.RFC3339) != "2025-07-07T05:30:00+07:00" {
+		t.Errorf("first slot starts %s", s.Cluster("to-hieu", "trung-tam")[0].Start)
+	}
+	out := Explain(s, "ta-xua", "ban-ta-xua")
+	if !strings.Contains(out, "Tà Xùa (ta-xua), cluster ban-ta-xua") || !strings.Contains(out, "no-language") {
+		t.Errorf("Explain for a Mông-only cluster:\n%s", out)
 	}
 }

@@ -53,6 +53,6 @@ communes:
 	// +2m0s  segment dvc-truc-tuyen blt ranked
 	// +5m0s  segment de-an-06       vi  ranked
 	// +9m0s  ident   ident              ident
-	// normal: freshness rank 1, topic g chosen by rotation with 0 airings before it; in vi, choice 2 of the cluster's languages (no approved variant in the earlier ones for this slot)
+	// normal: topic g by rotation (count 0), freshness rank 1; in vi, choice 2 of the cluster's languages (no approved variant in the earlier ones for this slot)
 	// chi-so-par: no-language - approved only in hnj; clusters taking blt, vi cannot play it
 }

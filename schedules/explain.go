@@ -250,8 +250,9 @@ func explainCluster(sb *strings.Builder, s *Schedule, c *Commune, cl *Cluster) {
 	}
 }
 
-// clock renders a duration as m:ss.
+// clock renders a duration as m:ss, dropping fractions of a second as the
+// start times do.
 func clock(d time.Duration) string {
-	sec := int((d + time.Second - 1) / time.Second)
+	sec := int(d / time.Second)
 	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
 }

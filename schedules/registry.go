@@ -114,6 +114,7 @@ type RegistryError struct {
 	Err    error
 }
 
+// Error renders the problem as "file:line: where: what".
 func (e *RegistryError) Error() string {
 	var b strings.Builder
 	if e.Source != "" {
@@ -134,6 +135,7 @@ func (e *RegistryError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying problem, for errors.Is.
 func (e *RegistryError) Unwrap() error { return e.Err }
 
 // Errors callers can test for with errors.Is.

@@ -99,7 +99,7 @@ func (it *Item) Reason() string {
 	case ChosenPriority:
 		return "priority: played right after emergencies, in every slot while its air window lasts" + lang
 	case ChosenRanked:
-		return fmt.Sprintf("normal: freshness rank %d, topic %s chosen by rotation with %d airings before it", it.Rank, it.Topic, it.TopicAired) + lang
+		return fmt.Sprintf("normal: topic %s by rotation (count %d), freshness rank %d", it.Topic, it.TopicAired, it.Rank) + lang
 	case ChosenFiller:
 		return "filler for time no segment fitted"
 	case ChosenIdent:
