@@ -486,3 +486,28 @@ func TestBuildDemoRegistry(t *testing.T) {
 		t.Errorf("Explain for a Mông-only cluster:\n%s", out)
 	}
 }
+
+func TestWhyNotSeparationAndRank(t *testing.T) {
+	t.Parallel()
+	bd := setup(t, []Language{Vietnamese}, morning)
+	hist := []Aired{{Commune: "muong-lan", SegmentID: "yesterday", Date: weekStart.AddDays(-1)}}
+	cat := []Variant{
+		bd.v("fresh", Vietnamese, 8*time.Minute, 0),
+		bd.v("older", Vietnamese, 8*time.Minute, 5),
+		bd.v("yesterday", Vietnamese, time.Minute, 1),
+	}
+	s := bd.build(t, cat, hist)
+	if got := aired(s.Playlists[0]); !slices.Equal(got, []string{"fresh/vi"}) {
+		t.Fatalf("aired %v, want [fresh/vi]", got)
+	}
+	if w := s.WhyNot("yesterday", "muong-lan", "trung-tam"); w.Code != LeftSeparation {
+		t.Errorf("yesterday: %s %q, want separation", w.Code, w.Text)
+	}
+	w := s.WhyNot("older", "muong-lan", "trung-tam")
+	if w.Code != LeftNotReached || !strings.Contains(w.Text, "freshness rank 3 of 3") {
+		t.Errorf("older: %s %q, want not-reached at rank 3 of 3", w.Code, w.Text)
+	}
+	if w := s.WhyNot("older", "muong-lan", "nope"); w.Code != LeftInvalid {
+		t.Errorf("unknown cluster: %s", w.Code)
+	}
+}
