@@ -109,6 +109,10 @@ type Segment struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
 	ProcessError string     `json:"process_error,omitempty"`
+	// ProcessStep and Progress say what processing is doing now and how
+	// far it is (0–1), for producers watching the segment.
+	ProcessStep string  `json:"process_step,omitempty"`
+	Progress    float64 `json:"progress"`
 }
 
 // Rendition is one processed file of a segment in one language.

@@ -23,7 +23,12 @@ type serverConfig struct {
 	maxUploadMB int64
 	maxDuration time.Duration
 	cronSweep   string
+	cronOrphans string
 	uploadGrace time.Duration
+	rescueAfter time.Duration
+	mp3Kbps     int64
+	opusKbps    int64
+	mediaJobs   int64
 	logLevel    string
 }
 
@@ -78,7 +83,12 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	fs.Int64Var(&c.maxUploadMB, "max-upload-mb", envInt(env, "LOA_MAX_UPLOAD_MB", 4096), "largest accepted upload in MiB (LOA_MAX_UPLOAD_MB)")
 	fs.DurationVar(&c.maxDuration, "max-duration", envDuration(env, "LOA_MAX_DURATION", 2*time.Hour), "longest accepted segment (LOA_MAX_DURATION)")
 	fs.StringVar(&c.cronSweep, "cron-sweep", envString(env, "LOA_CRON_SWEEP", "*/15 * * * *"), "cron spec (Asia/Ho_Chi_Minh) of the abandoned-upload sweep (LOA_CRON_SWEEP)")
-	fs.DurationVar(&c.uploadGrace, "upload-grace", envDuration(env, "LOA_UPLOAD_GRACE", 6*time.Hour), "age after which an unfinished upload is removed (LOA_UPLOAD_GRACE)")
+	fs.DurationVar(&c.uploadGrace, "upload-grace", envDuration(env, "LOA_UPLOAD_GRACE", 6*time.Hour), "age after which an unfinished upload or an orphan object is removed (LOA_UPLOAD_GRACE)")
+	fs.StringVar(&c.cronOrphans, "cron-orphans", envString(env, "LOA_CRON_ORPHANS", "30 3 * * *"), "cron spec (Asia/Ho_Chi_Minh) of the orphan-object sweep (LOA_CRON_ORPHANS)")
+	fs.DurationVar(&c.rescueAfter, "rescue-after", envDuration(env, "LOA_RESCUE_AFTER", time.Hour), "a job running this long is taken as abandoned by a dead worker and run again (LOA_RESCUE_AFTER)")
+	fs.Int64Var(&c.mp3Kbps, "mp3-kbps", envInt(env, "LOA_MP3_KBPS", 64), "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
+	fs.Int64Var(&c.opusKbps, "opus-kbps", envInt(env, "LOA_OPUS_KBPS", 24), "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
+	fs.Int64Var(&c.mediaJobs, "media-jobs", envInt(env, "LOA_MEDIA_JOBS", 1), "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
 }
 
 func (c *serverConfig) dbPath() string {

@@ -86,6 +86,29 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		fmt.Fprintf(tw, "video\t%s %dx%d %.2f fps\n", p.VideoCodec, p.Width, p.Height, p.FrameRate)
 	}
 	fmt.Fprintf(tw, "stored as\t%s\n", v.OriginalKey)
+	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
+		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)
+	}
+	if v.ProcessError != "" {
+		fmt.Fprintf(tw, "failed\t%s\n", v.ProcessError)
+	}
+	for _, r := range v.Renditions {
+		line := fmt.Sprintf("%s %s, %s", r.Language, r.Name, mib(r.Size))
+		if r.DurationMS > 0 {
+			line += fmt.Sprintf(", %s", time.Duration(r.DurationMS)*time.Millisecond)
+		}
+		var loud struct{ OutputI, OutputTP float64 }
+		if json.Unmarshal(r.Facts, &loud) == nil && loud.OutputI != 0 {
+			line += fmt.Sprintf(", %.1f LUFS, %.1f dBTP", loud.OutputI, loud.OutputTP)
+		}
+		fmt.Fprintf(tw, "rendition\t%s\n", line)
+		if r.URL != "" {
+			fmt.Fprintf(tw, "  link\t%s\n", r.URL)
+		}
+	}
+	for _, va := range v.Variants {
+		fmt.Fprintf(tw, "ready to air\t%s, %s\n", va.Language, time.Duration(va.DurationMS)*time.Millisecond)
+	}
 	keys := make([]string, 0, len(v.Links))
 	for k := range v.Links {
 		keys = append(keys, k)

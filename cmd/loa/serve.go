@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/sonla-cchc/loa/media"
@@ -50,9 +52,22 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	tmp := filepath.Join(c.data, "tmp")
+	if n, err := worker.CleanTemp(tmp); err != nil {
+		log.Warn("clean work folders", "err", err)
+	} else if n > 0 {
+		log.Info("removed work folders of dead workers", "count", n)
+	}
+	runner := media.NewRunner(media.Config{})
 	w, err := worker.New(worker.Config{
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
+		Processor: &worker.Processor{
+			Catalog: db, Objects: store, Runner: runner, TempDir: tmp, Log: log,
+			MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
+		},
+		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
+		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store,
 	})
 	if err != nil {
 		return err
@@ -82,6 +97,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 			CheckSubtitle:    pipeline.CheckSourceSubtitles,
 			MaxBytes:         c.maxUploadMB << 20,
 			MaxSubtitleBytes: 2 << 20,
+			Enqueue: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
+				return w.EnqueueTx(ctx, tx, worker.ProcessSegmentArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS})
+			},
 		},
 	}
 	ln, err := net.Listen("tcp", c.addr)

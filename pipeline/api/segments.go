@@ -16,7 +16,15 @@ import (
 // SegmentView is a segment as the API shows it, with download links.
 type SegmentView struct {
 	pipeline.Segment
-	Links map[string]string `json:"links,omitempty"`
+	Links      map[string]string  `json:"links,omitempty"`
+	Renditions []RenditionView    `json:"renditions,omitempty"`
+	Variants   []pipeline.Variant `json:"variants,omitempty"`
+}
+
+// RenditionView is a processed file with a presigned download link.
+type RenditionView struct {
+	pipeline.Rendition
+	URL string `json:"url,omitempty"`
 }
 
 // UploadResponse answers POST /api/segments.
@@ -217,7 +225,22 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.view(r, seg))
+	v := s.view(r, seg)
+	rs, err := s.Catalog.Renditions(r.Context(), seg.ID)
+	if err != nil {
+		return err
+	}
+	for _, rd := range rs {
+		rv := RenditionView{Rendition: rd}
+		if seg.State != pipeline.StateWithdrawn {
+			rv.URL, _ = s.Objects.Presign(r.Context(), rd.Key, linkTTL, "")
+		}
+		v.Renditions = append(v.Renditions, rv)
+	}
+	if v.Variants, err = s.Catalog.SegmentVariants(r.Context(), seg.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -31,6 +31,8 @@ type Catalog interface {
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
+	Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error)
+	SegmentVariants(ctx context.Context, segmentID string) ([]pipeline.Variant, error)
 }
 
 // Objects is what the API needs from the object store.

@@ -33,7 +33,7 @@ func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, process_error = '', updated_at = ? WHERE id = ?",
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, process_error = '', process_step = '', progress = 1, updated_at = ? WHERE id = ?",
 			string(pipeline.StateProcessed), now, segmentID); err != nil {
 			return err
 		}
@@ -153,4 +153,15 @@ func (db *DB) SegmentVariants(ctx context.Context, segmentID string) ([]pipeline
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// SetProgress records what processing is doing to a segment and how far
+// it is (0–1). Only segments still waiting for processing are touched.
+func (db *DB) SetProgress(ctx context.Context, segmentID, step string, fraction float64) error {
+	_, err := db.sql.ExecContext(ctx, "UPDATE segments SET process_step = ?, progress = ? WHERE id = ? AND state = ?",
+		step, fraction, segmentID, string(pipeline.StateProbed))
+	if err != nil {
+		return fmt.Errorf("progress of %s: %w", segmentID, err)
+	}
+	return nil
 }

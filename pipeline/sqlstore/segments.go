@@ -127,7 +127,7 @@ func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, a
 
 const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
 	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.subtitle_key,
-	s.created_at, s.updated_at, s.withdrawn_at, s.process_error`
+	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress`
 
 func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) {
 	var s pipeline.Segment
@@ -135,7 +135,7 @@ func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) 
 	var withdrawn sql.NullTime
 	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
 		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &s.SubtitleKey,
-		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError)
+		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress)
 	if err != nil {
 		return s, err
 	}

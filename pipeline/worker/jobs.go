@@ -12,7 +12,8 @@ import (
 // loudness, loudspeaker renditions, TV poster and preview, Vietnamese
 // subtitle renditions. Queued in the transaction that records the segment.
 type ProcessSegmentArgs struct {
-	SegmentID string `json:"segment_id"`
+	SegmentID  string `json:"segment_id"`
+	DurationMS int64  `json:"duration_ms"` // sets the job's timeout
 }
 
 // Kind names the job kind.

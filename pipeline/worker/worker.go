@@ -9,10 +9,13 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/sonla-cchc/loa/media/objects"
 	_ "time/tzdata" // Asia/Ho_Chi_Minh even on machines without tzdata
 )
 
@@ -43,6 +46,25 @@ type Config struct {
 	// Work, when false, makes a client that only inserts jobs (for a
 	// process that serves HTTP while separate workers run the jobs).
 	Work bool
+	// Processor runs segment processing; nil means this worker does not
+	// process media.
+	Processor *Processor
+	// MediaWorkers is how many processing jobs run at once; default 1
+	// (each ffmpeg run uses the cores it can get).
+	MediaWorkers int
+	// RescueAfter is how long a job may stay running before it is taken
+	// as abandoned (its worker died) and run again; default 1h. It must
+	// be longer than any job's timeout.
+	RescueAfter time.Duration
+	// OrphanSpec is the cron spec of the sweep that removes processed
+	// objects no catalog row points to.
+	OrphanSpec string
+	// OrphanCatalog answers whether a key is known; needed with OrphanSpec.
+	OrphanCatalog interface {
+		ObjectKeyKnown(ctx context.Context, key string) (bool, error)
+	}
+	// OrphanObjects lists and removes objects; needed with OrphanSpec.
+	OrphanObjects OrphanStore
 }
 
 // Worker is a River client with Loa's job kinds and periodic jobs.
@@ -68,13 +90,35 @@ func New(cfg Config) (*Worker, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sweepUploadsWorker{cfg: cfg})
-	rc := &river.Config{Logger: cfg.Log, Workers: workers}
+	if cfg.MediaWorkers <= 0 {
+		cfg.MediaWorkers = 1
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = time.Hour
+	}
+	if cfg.Processor != nil {
+		river.AddWorker(workers, &processWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
+	}
+	rc := &river.Config{Logger: cfg.Log, Workers: workers, RescueStuckJobsAfter: cfg.RescueAfter}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
+		if cfg.Processor != nil {
+			rc.Queues[QueueMedia] = river.QueueConfig{MaxWorkers: cfg.MediaWorkers}
+		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(sweep, func() (river.JobArgs, *river.InsertOpts) {
 				return SweepUploadsArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
 			}, &river.PeriodicJobOpts{ID: "sweep_uploads", RunOnStart: true}),
+		}
+		if cfg.OrphanSpec != "" {
+			orphan, err := ParseSpec(cfg.OrphanSpec)
+			if err != nil {
+				return nil, fmt.Errorf("orphan sweep schedule (LOA_CRON_ORPHANS): %w", err)
+			}
+			river.AddWorker(workers, &sweepOrphansWorker{cfg: cfg})
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(orphan, func() (river.JobArgs, *river.InsertOpts) {
+				return SweepOrphansArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
+			}, &river.PeriodicJobOpts{ID: "sweep_orphans"}))
 		}
 	}
 	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
@@ -139,6 +183,63 @@ func SweepUploads(ctx context.Context, cat Catalog, obj Objects, before time.Tim
 		}
 		if err := cat.EndUpload(ctx, k); err != nil {
 			return n, fmt.Errorf("sweep uploads: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// OrphanStore lists and removes objects for the orphan sweep.
+type OrphanStore interface {
+	List(ctx context.Context, prefix string) ([]objects.Object, error)
+	Remove(ctx context.Context, key string) error
+}
+
+// SweepOrphansArgs is the periodic job that removes processed objects no
+// catalog row points to (a crash between ffmpeg and the catalog update,
+// or a segment withdrawn while it was processed).
+type SweepOrphansArgs struct{}
+
+// Kind names the job kind.
+func (SweepOrphansArgs) Kind() string { return "sweep_orphans" }
+
+type sweepOrphansWorker struct {
+	river.WorkerDefaults[SweepOrphansArgs]
+	cfg Config
+}
+
+func (w *sweepOrphansWorker) Work(ctx context.Context, job *river.Job[SweepOrphansArgs]) error {
+	n, err := SweepOrphans(ctx, w.cfg.OrphanCatalog, w.cfg.OrphanObjects, w.cfg.Now().Add(-w.cfg.UploadGrace))
+	if n > 0 {
+		w.cfg.Log.Info("swept orphan objects", "removed", n)
+	}
+	return err
+}
+
+// SweepOrphans removes rendition objects older than before that no catalog
+// row refers to. Only keys under segments/*/renditions/ are considered:
+// other objects (originals, submissions) have their own bookkeeping.
+func SweepOrphans(ctx context.Context, cat interface {
+	ObjectKeyKnown(ctx context.Context, key string) (bool, error)
+}, obj OrphanStore, before time.Time) (int, error) {
+	list, err := obj.List(ctx, RenditionPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("sweep orphans: %w", err)
+	}
+	n := 0
+	for _, o := range list {
+		if !strings.Contains(o.Key, "/renditions/") || o.LastModified.After(before) {
+			continue
+		}
+		known, err := cat.ObjectKeyKnown(ctx, o.Key)
+		if err != nil {
+			return n, fmt.Errorf("sweep orphans: %w", err)
+		}
+		if known {
+			continue
+		}
+		if err := obj.Remove(ctx, o.Key); err != nil {
+			return n, fmt.Errorf("sweep orphans: %w", err)
 		}
 		n++
 	}

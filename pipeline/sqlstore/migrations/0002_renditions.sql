@@ -2,6 +2,8 @@
 -- are ready to air.
 
 ALTER TABLE segments ADD COLUMN process_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE segments ADD COLUMN process_step TEXT NOT NULL DEFAULT '';
+ALTER TABLE segments ADD COLUMN progress REAL NOT NULL DEFAULT 0;
 
 -- One processed file of a segment: a loudspeaker MP3 or Opus, a poster, a
 -- web preview, a subtitle rendition... per language ('vi' for the

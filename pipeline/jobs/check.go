@@ -1,0 +1,180 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/sonla-cchc/loa/media/subtitle"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// Finding is one result of checking a submission, in the form the API and
+// the CLI show: errors block the submission, warnings are kept with it.
+type Finding struct {
+	Severity string `json:"severity"` // "error" or "warning"
+	Code     string `json:"code"`     // a media/subtitle code, or "glossary", "duration"
+	Cue      int    `json:"cue,omitempty"`
+	Line     int    `json:"line,omitempty"` // line in the submitted file
+	Message  string `json:"message"`
+}
+
+// String returns "line 12, cue 3: error line-too-long: ..." style text.
+func (f Finding) String() string {
+	var b strings.Builder
+	if f.Line > 0 {
+		fmt.Fprintf(&b, "line %d, ", f.Line)
+	}
+	if f.Cue > 0 {
+		fmt.Fprintf(&b, "cue %d: ", f.Cue)
+	}
+	fmt.Fprintf(&b, "%s %s: %s", f.Severity, f.Code, f.Message)
+	return b.String()
+}
+
+// Finding codes added to media/subtitle's.
+const (
+	CodeGlossary = "glossary" // warning: a glossary term's approved translation is missing
+	CodeDuration = "duration" // error: a voice-over's length is too far from the source's
+	CodeAudio    = "audio"    // error: a voice-over has no sound to play
+)
+
+// Blocking reports whether any finding is an error.
+func Blocking(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == "error" {
+			return true
+		}
+	}
+	return false
+}
+
+// RefusalError is the refusal of a submission with its findings. Its
+// message lists the findings, errors first, each with its line.
+func RefusalError(what string, fs []Finding) error {
+	var errs, warns []string
+	for _, f := range fs {
+		if f.Severity == "error" {
+			errs = append(errs, "  "+f.String())
+		} else {
+			warns = append(warns, "  "+f.String())
+		}
+	}
+	msg := fmt.Sprintf("The %s was not accepted: %d error(s) to fix, then submit again.\n%s", what, len(errs), strings.Join(errs, "\n"))
+	if len(warns) > 0 {
+		msg += "\nWarnings (shown, not blocking):\n" + strings.Join(warns, "\n")
+	}
+	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Message: msg}
+}
+
+func fromSubtitle(fs []subtitle.Finding) []Finding {
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		out[i] = Finding{Severity: f.Severity.String(), Code: f.Code, Cue: f.Cue, Line: f.Line, Message: f.Message}
+	}
+	return out
+}
+
+// ParseSubtitle parses a subtitle file, turning a refusal (not UTF-8, a
+// legacy Vietnamese encoding, broken timing) into a user-facing error
+// that names the line.
+func ParseSubtitle(data []byte, what string) (*subtitle.File, error) {
+	if len(data) == 0 {
+		return nil, pipeline.FieldError("file", "The %s is empty: send the SRT or WebVTT file.", what)
+	}
+	f, err := subtitle.Parse(data)
+	if err != nil {
+		var pe *subtitle.ParseError
+		if errors.As(err, &pe) {
+			return nil, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Err: err,
+				Message: fmt.Sprintf("The %s cannot be read: %s.", what, strings.TrimRight(pe.Error(), "."))}
+		}
+		return nil, fmt.Errorf("parse %s: %w", what, err)
+	}
+	return f, nil
+}
+
+// SubtitleCheck is what checking a translated subtitle file needs.
+type SubtitleCheck struct {
+	Language string
+	// Source is the Vietnamese subtitle file of the segment.
+	Source *subtitle.File
+	// Tolerance is how far a cue's times may move from the source's;
+	// 0 means subtitle.DefaultTolerance.
+	Tolerance time.Duration
+	// Glossary holds the approved translations of terms for Language.
+	Glossary []Term
+}
+
+// Check parses a translated subtitle file and checks it: the language's
+// quality profile (lines, characters by grapheme cluster, reading speed,
+// durations, gaps, overlaps, script), cue count and timings against the
+// source, text left in Vietnamese, and glossary terms. It returns the
+// parsed file and the findings in line order; a file that cannot be
+// parsed is an error.
+func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []Finding, error) {
+	target, err := ParseSubtitle(data, "subtitle file")
+	if err != nil {
+		return nil, nil, err
+	}
+	tol := c.Tolerance
+	if tol <= 0 {
+		tol = subtitle.DefaultTolerance
+	}
+	var fs []subtitle.Finding
+	fs = append(fs, subtitle.Check(target, subtitle.ProfileFor(c.Language))...)
+	if c.Source != nil {
+		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
+		fs = append(fs, subtitle.CompareText(c.Source, target)...)
+	}
+	out := fromSubtitle(fs)
+	if c.Source != nil && len(c.Source.Cues) == len(target.Cues) {
+		out = append(out, GlossaryFindings(c.Glossary, c.Source, target)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Cue < out[j].Cue
+	})
+	return target, out, nil
+}
+
+// GlossaryFindings warns, for each pair of cues at the same position, when
+// the Vietnamese cue contains a glossary term and the translated cue lacks
+// the term's approved translation. Matching ignores case and is done after
+// NFC, on whole words.
+func GlossaryFindings(terms []Term, source, target *subtitle.File) []Finding {
+	var out []Finding
+	for i, sc := range source.Cues {
+		if i >= len(target.Cues) {
+			break
+		}
+		tc := target.Cues[i]
+		src, dst := " "+foldWords(sc.Text())+" ", " "+foldWords(tc.Text())+" "
+		for _, t := range terms {
+			if !strings.Contains(src, " "+foldWords(t.Term)+" ") {
+				continue
+			}
+			if strings.Contains(dst, " "+foldWords(t.Translation)+" ") {
+				continue
+			}
+			out = append(out, Finding{Severity: "warning", Code: CodeGlossary, Cue: tc.Index, Line: tc.Line,
+				Message: fmt.Sprintf("the source says %q; the glossary's approved translation %q is not in this cue: use it, or tell the reviewer why not", t.Term, t.Translation)})
+		}
+	}
+	return out
+}
+
+// foldWords lower-cases s after NFC and reduces it to words separated by
+// single spaces, dropping punctuation.
+func foldWords(s string) string {
+	s = strings.ToLower(norm.NFC.String(s))
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return !isWordRune(r)
+	}), " ")
+}

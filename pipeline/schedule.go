@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// CommuneHead is the little a playlist request needs first: the commune
+// and the id and ETag of its current schedule version (empty before the
+// first build).
+type CommuneHead struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	VersionID string `json:"version,omitempty"`
+	ETag      string `json:"etag,omitempty"`
+}
+
+// Answers reports whether an operator whose user record names commune
+// (by code or official name, any case or Unicode form) answers for c.
+func (c CommuneHead) Answers(commune string) bool {
+	commune = strings.TrimSpace(commune)
+	if commune == "" {
+		return false
+	}
+	if commune == c.Code {
+		return true
+	}
+	fold := func(s string) string { return strings.ToLower(norm.NFC.String(s)) }
+	return fold(commune) == fold(c.Name) || fold(commune) == fold(c.Code)
+}
+
+// CommuneSummary is one line of the commune list.
+type CommuneSummary struct {
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Clusters  int       `json:"clusters"`
+	Slots     int       `json:"slots"`
+	VersionID string    `json:"version,omitempty"`
+	ETag      string    `json:"etag,omitempty"`
+	BuiltAt   time.Time `json:"built_at,omitzero"`
+}
+
+// ScheduleVersion is one stored schedule of one commune.
+type ScheduleVersion struct {
+	ID      string    `json:"id"`
+	Commune string    `json:"commune"`
+	ETag    string    `json:"etag"`
+	Start   string    `json:"start_date"`
+	Days    int       `json:"days"`
+	Reason  string    `json:"reason"` // nightly, rebuild, emergency
+	BuiltAt time.Time `json:"built_at"`
+	Explain string    `json:"-"`
+}
+
+// ScheduleItem is one stored entry of a schedule version.
+type ScheduleItem struct {
+	Cluster    string    `json:"cluster"`
+	Date       string    `json:"date"`
+	SlotStart  int       `json:"slot_start_s"` // seconds after midnight
+	Position   int       `json:"position"`
+	EntryID    string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Start      time.Time `json:"start"`
+	DurationMS int64     `json:"duration_ms"`
+	SegmentID  string    `json:"segment_id,omitempty"`
+	Language   string    `json:"language,omitempty"`
+	Title      string    `json:"title,omitempty"`
+	Topic      string    `json:"topic,omitempty"`
+	Priority   string    `json:"priority,omitempty"`
+	Why        string    `json:"why,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	AudioKey   string    `json:"-"`
+	SHA256     string    `json:"sha256,omitempty"`
+	Size       int64     `json:"size_bytes,omitempty"`
+}
+
+// AirAudio is the loudspeaker audio of a segment in one language.
+type AirAudio struct {
+	Key        string
+	SHA256     string
+	Size       int64
+	DurationMS int64
+}
+
+// PlayRecord is a stored play report.
+type PlayRecord struct {
+	ID         string     `json:"id"`
+	Commune    string     `json:"commune"`
+	Cluster    string     `json:"cluster"`
+	EntryID    string     `json:"item"`
+	SegmentID  string     `json:"segment_id,omitempty"`
+	Status     string     `json:"status"`
+	Started    time.Time  `json:"started"`
+	Finished   *time.Time `json:"finished,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	Date       string     `json:"date"`
+	ReportedBy int64      `json:"reported_by"`
+	ReceivedAt time.Time  `json:"received_at"`
+}
+
+// Emergency is a segment marked emergency for some communes (all when
+// Targets is empty) until a time.
+type Emergency struct {
+	SegmentID string    `json:"segment_id"`
+	Targets   []string  `json:"targets"`
+	Until     time.Time `json:"until"`
+	MarkedBy  int64     `json:"marked_by"`
+	MarkedAt  time.Time `json:"marked_at"`
+}

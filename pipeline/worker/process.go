@@ -1,0 +1,392 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/subtitle"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// ProcessCatalog is what processing needs from the metadata store.
+type ProcessCatalog interface {
+	Segment(ctx context.Context, id string) (pipeline.Segment, error)
+	SetProgress(ctx context.Context, id, step string, fraction float64) error
+	SaveProcessed(ctx context.Context, id string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error
+	MarkProcessFailed(ctx context.Context, id, reason string) error
+}
+
+// ProcessObjects is what processing needs from the object store.
+type ProcessObjects interface {
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error)
+}
+
+// Processor turns a segment's original into its renditions.
+type Processor struct {
+	Catalog ProcessCatalog
+	Objects ProcessObjects
+	Runner  *media.Runner
+	// TempDir is where a job's private working folder is made; each
+	// folder is named after the process so a restarted worker can remove
+	// what a killed one left.
+	TempDir string
+	// MP3BitRate and OpusBitRate set the loudspeaker renditions (bit/s).
+	MP3BitRate, OpusBitRate int
+	// OnProcessed runs in the transaction that records the result: it
+	// opens translation jobs and asks for schedule rebuilds.
+	OnProcessed func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error
+	Log         *slog.Logger
+}
+
+// renditionKey is where a rendition lives: fixed per segment, language
+// and name, so running processing again overwrites instead of doubling.
+func renditionKey(segmentID, lang, file string) string {
+	return "segments/" + segmentID + "/renditions/" + lang + "/" + file
+}
+
+// RenditionPrefix is the key prefix of every processed object; the orphan
+// sweep looks only there.
+const RenditionPrefix = "segments/"
+
+// Process runs processing for one segment to its end. A permanent problem
+// with the media is recorded on the segment and returned wrapped in
+// ErrPermanent; other errors are worth retrying.
+func (p *Processor) Process(ctx context.Context, segmentID string) error {
+	seg, err := p.Catalog.Segment(ctx, segmentID)
+	if err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+			return fmt.Errorf("%w: %v", ErrPermanent, err)
+		}
+		return err
+	}
+	if seg.State == pipeline.StateWithdrawn || seg.State == pipeline.StateProcessed {
+		return nil
+	}
+	dir, err := p.workDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	step := func(name string, done float64) {
+		if err := p.Catalog.SetProgress(ctx, seg.ID, name, done); err != nil {
+			p.log().Warn("record progress", "segment", seg.ID, "err", err)
+		}
+	}
+	step("download", 0)
+	original := filepath.Join(dir, "original")
+	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+		return err
+	}
+	var outs []output
+	// Progress: loudness passes take about a third, the rest is encoding.
+	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.5*pr.Fraction()) })
+	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
+	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
+		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
+	})
+	if err != nil {
+		return p.fail(ctx, seg, "loudspeaker renditions", err)
+	}
+	loud, _ := json.Marshal(res.Loudness)
+	outs = append(outs,
+		output{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
+		output{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud})
+	if seg.Kind == pipeline.KindTV {
+		step("poster", 0.65)
+		poster := filepath.Join(dir, "poster.jpg")
+		r, err := p.Runner.Poster(ctx, original, poster, media.PosterOptions{})
+		if err != nil {
+			return p.fail(ctx, seg, "poster", err)
+		}
+		outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
+		preview := filepath.Join(dir, "preview.mp4")
+		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{
+			Progress: throttle(func(pr media.Progress) { step("preview", 0.7+0.25*pr.Fraction()) }),
+		})
+		if err != nil {
+			return p.fail(ctx, seg, "web preview", err)
+		}
+		outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
+	}
+	if seg.SubtitleKey != "" {
+		vtt := filepath.Join(dir, "subtitles.vtt")
+		if err := p.webVTT(ctx, seg.SubtitleKey, vtt); err != nil {
+			return p.fail(ctx, seg, "subtitles", err)
+		}
+		outs = append(outs, output{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"})
+	}
+
+	step("store", 0.97)
+	var rs []pipeline.Rendition
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	var variant *pipeline.Variant
+	if containsLang(seg.Languages, pipeline.LangVietnamese) {
+		mp3r := rs[0]
+		variant = &pipeline.Variant{SegmentID: seg.ID, Language: pipeline.LangVietnamese, AudioKey: mp3r.Key,
+			DurationMS: mp3r.DurationMS, SHA256: mp3r.SHA256, Size: mp3r.Size}
+	}
+	var then func(*sql.Tx) error
+	if p.OnProcessed != nil {
+		then = func(tx *sql.Tx) error { return p.OnProcessed(ctx, tx, seg) }
+	}
+	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
+			return nil // withdrawn meanwhile; the sweep removes the objects
+		}
+		return err
+	}
+	p.log().Info("segment processed", "segment", seg.ID, "renditions", len(rs),
+		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI)
+	return nil
+}
+
+// ErrPermanent marks a processing failure that retrying cannot fix.
+var ErrPermanent = errors.New("permanent processing failure")
+
+// fail decides whether an error is the media's fault (recorded on the
+// segment, not retried) or the machine's (retried).
+func (p *Processor) fail(ctx context.Context, seg pipeline.Segment, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s of %s: %w", what, seg.ID, ctx.Err())
+	}
+	var tool *media.ToolError
+	permanent := errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
+		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) ||
+		(errors.As(err, &tool) && tool.ExitCode > 0) || errors.Is(err, subtitle.ErrNotUTF8)
+	var perr *subtitle.ParseError
+	if errors.As(err, &perr) {
+		permanent = true
+	}
+	if !permanent {
+		return fmt.Errorf("%s of %s: %w", what, seg.ID, err)
+	}
+	reason := fmt.Sprintf("%s failed: %v", what, err)
+	if len(reason) > 2000 {
+		reason = reason[:2000]
+	}
+	if merr := p.Catalog.MarkProcessFailed(ctx, seg.ID, reason); merr != nil {
+		return fmt.Errorf("%s of %s: %w (and recording the failure: %v)", what, seg.ID, err, merr)
+	}
+	return fmt.Errorf("%w: %s of %s: %v", ErrPermanent, what, seg.ID, err)
+}
+
+type output struct {
+	name, file, path, contentType string
+	r                             *media.Rendition
+	facts                         []byte
+}
+
+// store uploads one output under its fixed key, hashing it on the way.
+func (p *Processor) store(ctx context.Context, segmentID, lang string, o output) (pipeline.Rendition, error) {
+	f, err := os.Open(o.path)
+	if err != nil {
+		return pipeline.Rendition{}, fmt.Errorf("store %s: %w", o.name, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return pipeline.Rendition{}, fmt.Errorf("store %s: %w", o.name, err)
+	}
+	h := sha256.New()
+	key := renditionKey(segmentID, lang, o.file)
+	if _, err := p.Objects.Put(ctx, key, io.TeeReader(f, h), st.Size(), o.contentType); err != nil {
+		return pipeline.Rendition{}, fmt.Errorf("store %s of %s: %w", o.name, segmentID, err)
+	}
+	r := pipeline.Rendition{SegmentID: segmentID, Language: lang, Name: o.name, Key: key, ContentType: o.contentType,
+		Size: st.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), Facts: o.facts}
+	if o.r != nil {
+		if !strings.HasPrefix(o.contentType, "image/") {
+			r.DurationMS = o.r.Duration.Milliseconds()
+		}
+		if r.Facts == nil {
+			facts := map[string]any{"format": o.r.FormatName, "bit_rate": o.r.BitRate}
+			if o.r.Audio != nil {
+				facts["channels"], facts["sample_rate"] = o.r.Audio.Channels, o.r.Audio.SampleRate
+			}
+			if o.r.Video != nil {
+				facts["width"], facts["height"] = o.r.Video.Width, o.r.Video.Height
+			}
+			r.Facts, _ = json.Marshal(facts)
+		}
+	}
+	return r, nil
+}
+
+func (p *Processor) download(ctx context.Context, key, path string) error {
+	rc, err := p.Objects.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", key, err)
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", key, err)
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return fmt.Errorf("download %s: %w", key, err)
+	}
+	return f.Close()
+}
+
+// webVTT converts the producer's subtitle file (SRT or WebVTT, checked at
+// upload) to a WebVTT sidecar for the web player.
+func (p *Processor) webVTT(ctx context.Context, key, path string) error {
+	rc, err := p.Objects.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("read subtitles %s: %w", key, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, subtitle.MaxBytes+1))
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read subtitles %s: %w", key, err)
+	}
+	f, err := subtitle.Parse(data)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := subtitle.WriteVTT(&buf, f); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+// workDir makes this job's private folder, named "<pid>-<random>".
+func (p *Processor) workDir() (string, error) {
+	base := p.TempDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", fmt.Errorf("work folder: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return "", fmt.Errorf("work folder: %w", err)
+	}
+	return dir, nil
+}
+
+// CleanTemp removes the work folders of processes that no longer run,
+// such as a worker killed in the middle of a job.
+func CleanTemp(base string) (int, error) {
+	entries, err := os.ReadDir(base)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("clean temp: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		pidText, _, ok := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(base, e.Name())); err != nil {
+			return n, fmt.Errorf("clean temp: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func containsLang(langs []string, l string) bool {
+	for _, x := range langs {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// throttle calls f at most every two seconds (and always for the end), so
+// progress does not flood the single database connection.
+func throttle(f func(media.Progress)) func(media.Progress) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(pr media.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pr.Done || time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			f(pr)
+		}
+	}
+}
+
+func (p *Processor) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
+
+// processWorker runs ProcessSegmentArgs jobs.
+type processWorker struct {
+	river.WorkerDefaults[ProcessSegmentArgs]
+	p *Processor
+	// maxTimeout keeps every run shorter than the rescue delay, so a slow
+	// but live job is never taken for a dead one and run twice.
+	maxTimeout time.Duration
+}
+
+// Timeout gives processing time in proportion to the segment's length:
+// the loudness passes and the preview each read the whole file.
+func (w *processWorker) Timeout(job *river.Job[ProcessSegmentArgs]) time.Duration {
+	return min(10*time.Minute+4*time.Duration(job.Args.DurationMS)*time.Millisecond, w.maxTimeout)
+}
+
+func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentArgs]) error {
+	err := w.p.Process(ctx, job.Args.SegmentID)
+	if errors.Is(err, ErrPermanent) {
+		w.p.log().Warn("segment processing failed for good", "segment", job.Args.SegmentID, "err", err)
+		return river.JobCancel(err)
+	}
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		_ = w.p.Catalog.MarkProcessFailed(ctx, job.Args.SegmentID, "processing gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error())
+	}
+	return err
+}
+
+// InsertOpts sends processing to its own queue, so heavy ffmpeg work does
+// not hold up light jobs.
+func (ProcessSegmentArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// QueueMedia is the queue of ffmpeg work.
+const QueueMedia = "media"
