@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -60,6 +61,8 @@ type toolCmd struct {
 	stderr io.Writer // extra stderr sink (besides the kept tail), may be nil
 	grace  time.Duration
 	redact []string // strings replaced by "<input>" in the kept stderr
+	dir    string   // working directory; "" is the caller's
+	env    []string // KEY=value added to the inherited environment
 }
 
 // run starts the tool under ctx and waits for it. Cancelling ctx sends
@@ -69,12 +72,19 @@ func (t toolCmd) run(ctx context.Context) error {
 	tail := newTailBuffer(stderrTailSize)
 	cmd := exec.CommandContext(ctx, t.path, t.args...)
 	cmd.Stdin = nil // /dev/null
+	cmd.Dir = t.dir
+	if len(t.env) > 0 {
+		cmd.Env = append(os.Environ(), t.env...)
+	}
 	cmd.Stdout = t.stdout
 	if t.stderr != nil {
 		cmd.Stderr = io.MultiWriter(tail, t.stderr)
 	} else {
 		cmd.Stderr = tail
 	}
+	// A worker killed with SIGKILL cannot stop its children; the kernel
+	// does, so no ffmpeg outlives it writing into a work folder.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = t.grace
 	if cmd.WaitDelay <= 0 {

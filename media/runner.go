@@ -89,6 +89,12 @@ type Job struct {
 	// Outputs are removed when the run fails or is cancelled, so no partial
 	// file is left behind.
 	Outputs []string
+	// Dir is ffmpeg's working directory; "" keeps the caller's. Relative
+	// paths in Args resolve against it.
+	Dir string
+	// Env holds KEY=value pairs added to ffmpeg's environment (for example
+	// FONTCONFIG_FILE), for this process only.
+	Env []string
 }
 
 // StreamArgs returns the arguments ffmpeg-go builds for an output stream,
@@ -141,7 +147,7 @@ func (r *Runner) Run(ctx context.Context, job Job) (err error) {
 			}
 		}
 	}}
-	cmd := toolCmd{path: r.ffmpegPath, args: args, stdout: stdout, grace: r.grace}
+	cmd := toolCmd{path: r.ffmpegPath, args: args, stdout: stdout, grace: r.grace, dir: job.Dir, env: job.Env}
 	var stderr *lineWriter
 	if job.Stderr != nil {
 		stderr = &lineWriter{fn: job.Stderr}
