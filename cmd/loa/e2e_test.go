@@ -401,3 +401,84 @@ func TestObjectStoreDown(t *testing.T) {
 		t.Fatalf("bucket: %d objects, %d partial uploads; want 2 and 0", objs, partial)
 	}
 }
+
+// segmentRow reads a segment's state and step straight from the database.
+func segmentRow(t *testing.T, data, id string) (state, step string) {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(data, "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Segment(context.Background(), id)
+	if err != nil {
+		return "", err.Error()
+	}
+	return string(s.State), s.ProcessStep
+}
+
+// TestProcessingSurvivesKill uploads a TV clip, kills the server with
+// SIGKILL while ffmpeg runs, starts it again, and checks the segment ends
+// processed once: its renditions each stored once, the Vietnamese variant
+// ready, no object outside the catalog, and no work folder left.
+func TestProcessingSurvivesKill(t *testing.T) {
+	mediatest.Need(t)
+	s3 := objectstest.Config(t)
+	t.Cleanup(func() { objectstest.Drop(t, s3) })
+	in := newInstance(t, s3)
+	token := in.bootstrap()
+	in.start("LOA_RESCUE_AFTER=20s")
+	dir := t.TempDir()
+	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+		"-stream_loop", "6", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
+	out, err := in.loa("", "upload", clip, "--title", "Xử lý bị ngắt", "--kind", "tv", "--topic", "digital", "--token", token, "--quiet", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.SplitN(strings.SplitN(out, `"id": "`, 2)[1], `"`, 2)[0]
+	eventually(t, "ffmpeg running on the segment", func() (bool, string) {
+		state, step := segmentRow(t, in.data, id)
+		return step == "loudspeaker" || step == "preview" || step == "poster", state + "/" + step
+	})
+	in.stop(syscall.SIGKILL)
+	if state, _ := segmentRow(t, in.data, id); state != "probed" {
+		t.Fatalf("state after the kill: %s, want probed (unfinished)", state)
+	}
+
+	in.start("LOA_RESCUE_AFTER=20s")
+	eventually(t, "the segment processed after the restart", func() (bool, string) {
+		state, step := segmentRow(t, in.data, id)
+		return state == "processed", state + "/" + step
+	})
+	show, err := in.loa("", "segments", "show", id, "--token", token, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"loudspeaker_mp3", "loudspeaker_opus", "poster_jpg", "preview_mp4"} {
+		if n := strings.Count(show, `"name": "`+name+`"`); n != 1 {
+			t.Errorf("rendition %s listed %d times, want once", name, n)
+		}
+	}
+	if !strings.Contains(show, `"language": "vi"`) || !strings.Contains(show, `"audio_key"`) {
+		t.Errorf("no Vietnamese variant ready to air:\n%s", show)
+	}
+	// Exactly the original and its four renditions are stored.
+	if objs, partial := bucketState(t, s3); objs != 5 || partial != 0 {
+		t.Errorf("bucket holds %d objects and %d partial uploads, want 5 and 0", objs, partial)
+	}
+	entries, _ := os.ReadDir(filepath.Join(in.data, "tmp"))
+	if len(entries) != 0 {
+		t.Errorf("work folders left: %v", entries)
+	}
+	// The job ran to completion once more, not twice: one "processed" event.
+	db, err := sqlstore.Open(context.Background(), filepath.Join(in.data, "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var events int
+	if err := db.SQL().QueryRow("SELECT COUNT(*) FROM segment_events WHERE segment_id = ? AND action = 'processed'", id).Scan(&events); err != nil || events != 1 {
+		t.Errorf("processed events: %d (%v), want 1", events, err)
+	}
+}

@@ -99,7 +99,8 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Processor != nil {
 		river.AddWorker(workers, &processWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
 	}
-	rc := &river.Config{Logger: cfg.Log, Workers: workers, RescueStuckJobsAfter: cfg.RescueAfter}
+	rc := &river.Config{Logger: cfg.Log, Workers: workers, RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout: min(5*time.Minute, cfg.RescueAfter*9/10)}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
 		if cfg.Processor != nil {
