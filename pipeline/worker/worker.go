@@ -65,11 +65,16 @@ type Config struct {
 	}
 	// OrphanObjects lists and removes objects; needed with OrphanSpec.
 	OrphanObjects OrphanStore
+	// Schedules builds the communes' schedules: nightly at ScheduleSpec
+	// (default DefaultScheduleSpec) and on rebuild requests. Nil: no builds.
+	Schedules    ScheduleBuilder
+	ScheduleSpec string
 }
 
 // Worker is a River client with Loa's job kinds and periodic jobs.
 type Worker struct {
 	Client *river.Client[*sql.Tx]
+	clock  func() time.Time
 }
 
 // New checks the config (bad cron specs are refused here, at start-up) and
@@ -122,11 +127,18 @@ func New(cfg Config) (*Worker, error) {
 			}, &river.PeriodicJobOpts{ID: "sweep_orphans"}))
 		}
 	}
+	buildJobs, err := scheduleJobs(cfg, workers)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Work {
+		rc.PeriodicJobs = append(rc.PeriodicJobs, buildJobs...)
+	}
 	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Worker{Client: client}, nil
+	return &Worker{Client: client, clock: cfg.Now}, nil
 }
 
 // Start begins working jobs (when configured to work).

@@ -1,0 +1,199 @@
+package broadcast
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// Import stores a registry and queues a rebuild of the communes in it.
+func (s *Service) Import(ctx context.Context, reg *schedules.Registry) (sqlstore.ImportResult, error) {
+	res, err := s.Store.ImportRegistry(ctx, reg)
+	if err != nil {
+		return res, err
+	}
+	codes := make([]string, len(reg.Communes))
+	for i, c := range reg.Communes {
+		codes[i] = c.Code
+	}
+	s.rebuild(ctx, codes)
+	return res, nil
+}
+
+// SegmentChanged queues a debounced rebuild of every commune after a
+// segment became ready, was withdrawn or changed priority. The lead's
+// processing job calls the worker's EnqueueRebuild inside its own
+// transaction instead.
+func (s *Service) SegmentChanged(ctx context.Context, segmentID string) {
+	s.rebuild(ctx, nil)
+}
+
+func (s *Service) rebuild(ctx context.Context, codes []string) {
+	if s.Rebuilds == nil {
+		return
+	}
+	if err := s.Rebuilds.EnqueueRebuild(ctx, nil, codes); err != nil {
+		// The nightly build catches up; say so rather than fail the request.
+		s.log().Warn("could not queue a schedule rebuild; the nightly build will catch up", "communes", codes, "err", err)
+	}
+}
+
+// EmergencyRequest is what marking a segment emergency takes.
+type EmergencyRequest struct {
+	SegmentID string
+	// Communes lists the target communes' codes; empty with Province true
+	// means every commune.
+	Communes []string
+	Province bool
+	// Until ends the emergency; zero means 24 hours from now.
+	Until time.Time
+	By    pipeline.User
+}
+
+// EmergencyResult says which communes got the emergency.
+type EmergencyResult struct {
+	SegmentID string      `json:"segment_id"`
+	Targets   []string    `json:"targets"`
+	Until     time.Time   `json:"until"`
+	Build     BuildResult `json:"build"`
+}
+
+// Emergency marks a segment emergency (Thông tư 39) for the target
+// communes and rebuilds their schedules at once: the segment leads every
+// slot from now on and an "interrupt now" entry heads the current
+// playlists; their ETags change and connected devices are told.
+// Untargeted communes are not touched.
+func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (EmergencyResult, error) {
+	now := s.now()
+	res := EmergencyResult{SegmentID: req.SegmentID}
+	targets := slices.Compact(slices.Sorted(slices.Values(req.Communes)))
+	if len(targets) == 0 && !req.Province {
+		return res, pipeline.FieldError("communes", "Name the target communes (communes: [codes]) or say province: true for every commune.")
+	}
+	if len(targets) > 0 && req.Province {
+		return res, pipeline.FieldError("province", "Give either communes or province: true, not both.")
+	}
+	for _, c := range targets {
+		if strings.ContainsAny(c, ",\x00") || c == "" {
+			return res, pipeline.FieldError("communes", "Commune code %q is not valid.", c)
+		}
+	}
+	until := req.Until.UTC()
+	if until.IsZero() {
+		until = now.Add(24 * time.Hour)
+	}
+	if !until.After(now) {
+		return res, pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
+	}
+	if err := s.Store.MarkEmergency(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now}); err != nil {
+		return res, err
+	}
+	build, err := s.Build(ctx, now, targets, "emergency")
+	if err != nil {
+		return res, err
+	}
+	res.Targets, res.Until, res.Build = targets, until, build
+	if res.Targets == nil {
+		res.Targets = []string{}
+	}
+	return res, nil
+}
+
+// Report stores the play reports of a commune's devices; each report's
+// cluster must be one of the commune's. It returns how many were new.
+func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipeline.User, reports []schedules.PlayReport) (int, error) {
+	reg, err := s.Store.Registry(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c := reg.Commune(head.Code)
+	if c == nil {
+		return 0, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
+	}
+	for i, r := range reports {
+		if !slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
+			return 0, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
+		}
+	}
+	loc := Location()
+	return s.Store.SavePlayReports(ctx, head.Code, by.ID, reports, func(r schedules.PlayReport) string {
+		if len(r.Entry) >= 10 {
+			if day, err := schedules.ParseDate(r.Entry[:10]); err == nil {
+				return day.String()
+			}
+		}
+		return schedules.DateOf(r.Started.In(loc)).String()
+	})
+}
+
+// ShowRow is one scheduled entry with what was reported about it.
+type ShowRow struct {
+	pipeline.ScheduleItem
+	Reports []pipeline.PlayRecord `json:"reports"`
+}
+
+// ShowDoc puts a commune's schedule for a date beside its play reports.
+type ShowDoc struct {
+	Commune   string                `json:"commune"`
+	Name      string                `json:"name"`
+	Date      string                `json:"date"`
+	Version   string                `json:"version"`
+	ETag      string                `json:"etag"`
+	Rows      []ShowRow             `json:"rows"`
+	Unmatched []pipeline.PlayRecord `json:"unmatched_reports"`
+}
+
+// Show returns the commune's schedule for date (one cluster, or all when
+// cluster is empty) with the play reports matched to each entry.
+func (s *Service) Show(ctx context.Context, head pipeline.CommuneHead, cluster string, date schedules.Date) (ShowDoc, error) {
+	doc := ShowDoc{Commune: head.Code, Name: head.Name, Date: date.String(), Version: head.VersionID, ETag: head.ETag, Rows: []ShowRow{}, Unmatched: []pipeline.PlayRecord{}}
+	var items []pipeline.ScheduleItem
+	if head.VersionID != "" {
+		var err error
+		if items, err = s.Store.VersionItems(ctx, head.VersionID, cluster, date.String()); err != nil {
+			return doc, err
+		}
+	}
+	reports, err := s.Store.PlayReports(ctx, head.Code, date.String())
+	if err != nil {
+		return doc, err
+	}
+	byEntry := map[[2]string][]pipeline.PlayRecord{}
+	for _, r := range reports {
+		if cluster != "" && r.Cluster != cluster {
+			continue
+		}
+		byEntry[[2]string{r.Cluster, r.EntryID}] = append(byEntry[[2]string{r.Cluster, r.EntryID}], r)
+	}
+	for _, it := range orderEntries(items) {
+		k := [2]string{it.Cluster, it.EntryID}
+		row := ShowRow{ScheduleItem: it, Reports: byEntry[k]}
+		if row.Reports == nil {
+			row.Reports = []pipeline.PlayRecord{}
+		}
+		delete(byEntry, k)
+		doc.Rows = append(doc.Rows, row)
+	}
+	for _, rs := range byEntry {
+		doc.Unmatched = append(doc.Unmatched, rs...)
+	}
+	slices.SortFunc(doc.Unmatched, func(a, b pipeline.PlayRecord) int { return a.Started.Compare(b.Started) })
+	return doc, nil
+}
+
+// Explain returns the builder's account of the commune's current version.
+func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead) (string, error) {
+	if head.VersionID == "" {
+		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no schedule yet: run 'loa schedule build'.", head.Code)
+	}
+	v, err := s.Store.Version(ctx, head.VersionID)
+	if err != nil {
+		return "", err
+	}
+	return v.Explain, nil
+}

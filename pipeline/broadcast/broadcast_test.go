@@ -1,0 +1,201 @@
+package broadcast_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+type fixture struct {
+	db       *sqlstore.DB
+	svc      *broadcast.Service
+	producer pipeline.User
+	now      time.Time
+}
+
+// setup opens a real SQLite store with the Sơn La demo registry and a
+// service whose clock stands at Monday 3 March 2025, 04:00 in Sơn La.
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, now: time.Date(2025, 3, 3, 4, 0, 0, 0, broadcast.Location()).UTC()}
+	db.Now = func() time.Time { return f.now }
+	f.svc = &broadcast.Service{Store: db, Now: func() time.Time { return f.now }}
+	broadcasttest.LoadRegistry(t, db, "../../schedules/testdata/sonla-demo.yaml")
+	f.producer = broadcasttest.Producer(t, db)
+	return f
+}
+
+func (f *fixture) heads(t *testing.T) map[string]string {
+	t.Helper()
+	cs, err := f.db.Communes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range cs {
+		out[c.Code] = c.ETag
+	}
+	return out
+}
+
+func TestBuildStoresAVersionOnlyWhenContentChanges(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for i, lang := range [][]string{{"vi"}, {"vi", "blt"}, {"vi", "hnj"}, {"vi", "blt", "hnj"}} {
+		broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Bản tin " + string(rune('A'+i)), Languages: lang, DurationMS: int64(90_000 + 7_000*i)})
+	}
+	res, err := f.svc.Nightly(ctx, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Communes != 7 || len(res.Changed) != 7 || res.Start != "2025-03-03" {
+		t.Fatalf("first build: %+v", res)
+	}
+	first := f.heads(t)
+	// The nightly build runs once per date, however often it is asked.
+	if again, err := f.svc.Nightly(ctx, f.now.Add(time.Minute)); err != nil || !again.Skipped {
+		t.Fatalf("second nightly build of the same date: %+v %v", again, err)
+	}
+	// A rebuild with nothing changed stores nothing and keeps the ETags.
+	res, err = f.svc.Build(ctx, f.now, nil, "rebuild")
+	if err != nil || len(res.Changed) != 0 {
+		t.Fatalf("rebuild without changes: %+v %v", res, err)
+	}
+	if got := f.heads(t); !mapsEqual(got, first) {
+		t.Fatalf("ETags changed without a change: %v -> %v", first, got)
+	}
+	// A new Mông segment changes the communes with Mông clusters.
+	broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Tiếng Mông", Languages: []string{"hnj"}, DurationMS: 45_000})
+	res, err = f.svc.Build(ctx, f.now, nil, "rebuild")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Changed, "suoi-to") || slices.Contains(res.Changed, "to-hieu") {
+		t.Fatalf("after a Mông segment, changed %v: want suoi-to (Mông) and not to-hieu (no Mông cluster)", res.Changed)
+	}
+	// Every stored item fits its slot and has audio.
+	head, _ := f.db.CommuneHead(ctx, "muong-lan")
+	items, err := f.db.VersionItems(ctx, head.VersionID, "", "")
+	if err != nil || len(items) == 0 {
+		t.Fatalf("items: %d %v", len(items), err)
+	}
+	for _, it := range items {
+		if it.Kind == "segment" && (it.SHA256 == "" || it.AudioKey == "") {
+			t.Errorf("segment item without audio: %+v", it)
+		}
+	}
+	expl, err := f.svc.Explain(ctx, head)
+	if err != nil || expl == "" {
+		t.Fatalf("explain: %q %v", expl, err)
+	}
+}
+
+func TestEmergencyChangesOnlyTargetedCommunes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for i := range 6 {
+		broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Thường " + string(rune('A'+i)), Languages: []string{"vi", "blt", "hnj"}, DurationMS: int64(100_000 + 1000*i)})
+	}
+	if _, err := f.svc.Build(ctx, f.now, nil, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	before := f.heads(t)
+	events, stop := f.svc.Subscribe("muong-lan")
+	defer stop()
+	other, stopOther := f.svc.Subscribe("to-hieu")
+	defer stopOther()
+
+	f.now = f.now.Add(2 * time.Hour) // 06:00, after the morning slot
+	fire := broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, By: f.producer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Build.Changed, []string{"muong-lan"}) {
+		t.Fatalf("changed %v, want only muong-lan", res.Build.Changed)
+	}
+	after := f.heads(t)
+	for code, tag := range before {
+		if code == "muong-lan" && tag == after[code] {
+			t.Errorf("targeted commune kept its ETag")
+		}
+		if code != "muong-lan" && tag != after[code] {
+			t.Errorf("untargeted commune %s changed ETag", code)
+		}
+	}
+	select {
+	case e := <-events:
+		if e.ETag != after["muong-lan"] || e.Reason != "emergency" {
+			t.Fatalf("event %+v", e)
+		}
+	default:
+		t.Fatal("no event for the targeted commune")
+	}
+	select {
+	case e := <-other:
+		t.Fatalf("untargeted commune got %+v", e)
+	default:
+	}
+	head, _ := f.db.CommuneHead(ctx, "muong-lan")
+	today := schedules.DateOf(f.now.In(broadcast.Location()))
+	items, err := f.db.VersionItems(ctx, head.VersionID, "trung-tam", today.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First: the interrupt, in Thái (the cluster's first language).
+	var interrupt, evening *pipeline.ScheduleItem
+	for i := range items {
+		it := &items[i]
+		if it.Kind == "interrupt" && interrupt == nil {
+			interrupt = it
+		}
+		if it.SlotStart == 17*3600 && it.Kind == "segment" && evening == nil {
+			evening = it
+		}
+	}
+	if interrupt == nil || interrupt.SegmentID != fire || interrupt.Language != "blt" {
+		t.Fatalf("interrupt entry: %+v", interrupt)
+	}
+	if evening == nil || evening.SegmentID != fire || evening.Priority != "emergency" {
+		t.Fatalf("first segment of the next slot: %+v, want the emergency", evening)
+	}
+	// An untargeted commune does not get it, even after a full rebuild.
+	if _, err := f.svc.Build(ctx, f.now, nil, "rebuild"); err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := f.db.CommuneHead(ctx, "to-hieu")
+	if h2.ETag != before["to-hieu"] {
+		t.Fatalf("a full rebuild changed an untargeted commune")
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

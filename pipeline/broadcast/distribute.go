@@ -1,0 +1,307 @@
+package broadcast
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// PlaylistTag is the ETag of one rendering (format "m3u8" or "json") of
+// one cluster's playlist for one date. It changes exactly when the
+// commune's schedule version does, and costs no database read beyond the
+// commune's head. It is weak: the presigned links inside differ between
+// two renderings of the same version.
+func PlaylistTag(head pipeline.CommuneHead, cluster, date, format string) string {
+	return `W/"` + schedules.ContentTag(head.ETag, cluster, date, format) + `"`
+}
+
+// LinkTTL is how long links in a playlist for date stay valid: through
+// the end of that day (plus an hour), at least an hour, at most the
+// seven days S3 allows.
+func LinkTTL(now time.Time, date schedules.Date) time.Duration {
+	end := date.AddDays(1).In(Location()).Add(time.Hour)
+	return min(max(end.Sub(now), time.Hour), objects.MaxPresign)
+}
+
+// Playlist renders one cluster's playlist for one date of the commune's
+// current version, with presigned links. Emergency interrupts come first.
+func (s *Service) Playlist(ctx context.Context, head pipeline.CommuneHead, cluster string, date schedules.Date) (schedules.PlaylistDoc, error) {
+	doc := schedules.PlaylistDoc{Commune: head.Code, CommuneName: head.Name, Cluster: cluster, Date: date.String(),
+		Version: head.VersionID, ETag: head.ETag, TimeZone: schedules.DefaultTimeZone, Entries: []schedules.Entry{}}
+	if head.VersionID == "" {
+		return doc, pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no schedule yet: an administrator runs 'loa schedule build' (or waits for the nightly build).", head.Code)
+	}
+	items, err := s.Store.VersionItems(ctx, head.VersionID, cluster, date.String())
+	if err != nil {
+		return doc, err
+	}
+	if len(items) == 0 {
+		if err := s.checkCluster(ctx, head.Code, cluster); err != nil {
+			return doc, err
+		}
+	}
+	ttl := LinkTTL(s.now(), date)
+	for _, it := range orderEntries(items) {
+		e := entryOf(it)
+		if it.AudioKey != "" {
+			u, err := s.Objects.Presign(ctx, it.AudioKey, ttl, "")
+			if err != nil {
+				return doc, &pipeline.Error{Code: pipeline.CodeUnavailable, Message: "The object store cannot sign links now; try again shortly.", Err: err}
+			}
+			e.URL = u
+		}
+		doc.Entries = append(doc.Entries, e)
+	}
+	return doc, nil
+}
+
+func (s *Service) checkCluster(ctx context.Context, commune, cluster string) error {
+	reg, err := s.Store.Registry(ctx)
+	if err != nil {
+		return err
+	}
+	c := reg.Commune(commune)
+	if c != nil {
+		for _, cl := range c.Clusters {
+			if cl.ID == cluster {
+				return nil
+			}
+		}
+	}
+	var ids []string
+	if c != nil {
+		for _, cl := range c.Clusters {
+			ids = append(ids, cl.ID)
+		}
+	}
+	return pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no cluster %q; its clusters are: %s.", commune, cluster, strings.Join(ids, ", "))
+}
+
+// orderEntries puts interrupts first, then the programme in time order.
+func orderEntries(items []pipeline.ScheduleItem) []pipeline.ScheduleItem {
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b pipeline.ScheduleItem) int {
+		ai, bi := a.Kind == string(schedules.EntryInterrupt), b.Kind == string(schedules.EntryInterrupt)
+		switch {
+		case ai && !bi:
+			return -1
+		case bi && !ai:
+			return 1
+		}
+		return strings.Compare(a.Cluster+a.Date, b.Cluster+b.Date)*4 + cmpInt(a.SlotStart, b.SlotStart)*2 + cmpInt(a.Position, b.Position)
+	})
+	return out
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func entryOf(it pipeline.ScheduleItem) schedules.Entry {
+	return schedules.Entry{
+		ID: it.EntryID, Kind: schedules.EntryKind(it.Kind), Start: it.Start, DurationMS: it.DurationMS,
+		SegmentID: it.SegmentID, Title: it.Title, Language: schedules.Language(it.Language), Priority: it.Priority,
+		Why: it.Why, SHA256: it.SHA256, Size: it.Size,
+	}
+}
+
+// Bundle is an offline bundle of one commune for some days: the signed
+// manifest and every file it lists.
+type Bundle struct {
+	Manifest  *schedules.Manifest
+	Raw       []byte // the manifest's signed bytes
+	Signature []byte // manifest.sig
+	Files     []BundleFile
+}
+
+// BundleFile is one file of a bundle: a playlist held in memory, or a
+// media object read from the store.
+type BundleFile struct {
+	schedules.ManifestFile
+	Data      []byte // playlists
+	ObjectKey string // media
+}
+
+// MediaPath is where a media file with the given checksum lives in a bundle.
+func MediaPath(sha string) string { return "media/" + sha + ".mp3" }
+
+// Bundle assembles the offline bundle of a commune's current version for
+// days dates from `from`: per cluster and date an M3U8 and a JSON
+// playlist with relative paths, the media they play (each once), and the
+// manifest signed with the service's key.
+func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from schedules.Date, days int) (*Bundle, error) {
+	if len(s.Key) == 0 {
+		return nil, pipeline.Errorf(pipeline.CodeUnavailable, "This server has no signing key, so it cannot make bundles: set LOA_SIGNING_KEY or LOA_DATA.")
+	}
+	if days < 1 || days > 14 {
+		return nil, pipeline.FieldError("days", "days must be 1 to 14.")
+	}
+	if head.VersionID == "" {
+		return nil, pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no schedule yet: an administrator runs 'loa schedule build' (or waits for the nightly build).", head.Code)
+	}
+	v, err := s.Store.Version(ctx, head.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.Store.VersionItems(ctx, head.VersionID, "", "")
+	if err != nil {
+		return nil, err
+	}
+	until := from.AddDays(days - 1)
+	type key struct{ cluster, date string }
+	groups := map[key][]pipeline.ScheduleItem{}
+	var keys []key
+	media := map[string]BundleFile{}
+	for _, it := range items {
+		d, err := schedules.ParseDate(it.Date)
+		if err != nil || d.Before(from) || until.Before(d) {
+			continue
+		}
+		k := key{it.Cluster, it.Date}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], it)
+		if it.AudioKey != "" && it.SHA256 != "" {
+			media[it.SHA256] = BundleFile{ManifestFile: schedules.ManifestFile{Path: MediaPath(it.SHA256), SHA256: it.SHA256, Size: it.Size}, ObjectKey: it.AudioKey}
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.cluster+"\x00"+a.date, b.cluster+"\x00"+b.date) })
+	b := &Bundle{}
+	for _, k := range keys {
+		var entries []schedules.Entry
+		for _, it := range orderEntries(groups[k]) {
+			e := entryOf(it)
+			if it.SHA256 != "" {
+				e.URL = MediaPath(it.SHA256)
+			}
+			entries = append(entries, e)
+		}
+		base := k.date + "_" + safeName(k.cluster)
+		var m3u bytes.Buffer
+		if err := schedules.WriteM3U8(&m3u, fmt.Sprintf("%s — %s — %s", head.Name, k.cluster, k.date), entries); err != nil {
+			return nil, err
+		}
+		doc := schedules.PlaylistDoc{Commune: head.Code, CommuneName: head.Name, Cluster: k.cluster, Date: k.date,
+			Version: v.ID, ETag: v.ETag, TimeZone: schedules.DefaultTimeZone, Entries: entries}
+		js, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		b.Files = append(b.Files, memFile(base+".m3u8", m3u.Bytes()), memFile(base+".json", append(js, '\n')))
+	}
+	shas := make([]string, 0, len(media))
+	for sha := range media {
+		shas = append(shas, sha)
+	}
+	slices.Sort(shas)
+	for _, sha := range shas {
+		b.Files = append(b.Files, media[sha])
+	}
+	m := &schedules.Manifest{
+		Format: schedules.BundleFormat, Commune: head.Code, CommuneName: head.Name, Version: v.ID, ETag: v.ETag,
+		From: from.String(), Until: until.String(), ValidUntil: until.AddDays(1).In(Location()).UTC(),
+		CreatedAt: v.BuiltAt.UTC(), KeyID: schedules.KeyID(s.PublicKey()),
+	}
+	for _, f := range b.Files {
+		m.Files = append(m.Files, f.ManifestFile)
+	}
+	raw, err := schedules.EncodeManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	b.Manifest, b.Raw, b.Signature = m, raw, schedules.SignManifest(s.Key, raw)
+	return b, nil
+}
+
+// PublicKey returns the key that verifies bundle manifests.
+func (s *Service) PublicKey() []byte {
+	if len(s.Key) == 0 {
+		return nil
+	}
+	return s.Key[32:]
+}
+
+func memFile(path string, data []byte) BundleFile {
+	sum := sha256.Sum256(data)
+	return BundleFile{ManifestFile: schedules.ManifestFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}, Data: data}
+}
+
+// safeName keeps a cluster id usable as a portable file name.
+func safeName(s string) string {
+	out := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+	if out == "" {
+		return "_"
+	}
+	return out
+}
+
+// Open returns the content of one bundle file.
+func (s *Service) Open(ctx context.Context, f BundleFile) (io.ReadCloser, error) {
+	if f.ObjectKey == "" {
+		return io.NopCloser(bytes.NewReader(f.Data)), nil
+	}
+	rc, err := s.Objects.Get(ctx, f.ObjectKey)
+	if err != nil {
+		return nil, &pipeline.Error{Code: pipeline.CodeUnavailable, Message: "The object store cannot be read now; try again shortly.", Err: err}
+	}
+	return rc, nil
+}
+
+// WriteTar streams the bundle as one tar archive: manifest.json,
+// manifest.sig, the playlists, then the media.
+func (s *Service) WriteTar(ctx context.Context, w io.Writer, b *Bundle) error {
+	tw := tar.NewWriter(w)
+	mod := b.Manifest.CreatedAt
+	add := func(name string, size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: mod, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		n, err := io.Copy(tw, r)
+		if err == nil && n != size {
+			err = fmt.Errorf("%s: %d bytes, want %d", name, n, size)
+		}
+		return err
+	}
+	if err := add(schedules.ManifestName, int64(len(b.Raw)), bytes.NewReader(b.Raw)); err != nil {
+		return err
+	}
+	if err := add(schedules.SignatureName, int64(len(b.Signature)), bytes.NewReader(b.Signature)); err != nil {
+		return err
+	}
+	for _, f := range b.Files {
+		rc, err := s.Open(ctx, f)
+		if err != nil {
+			return err
+		}
+		err = add(f.Path, f.Size, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("bundle %s: %w", f.Path, err)
+		}
+	}
+	return tw.Close()
+}

@@ -1,0 +1,609 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// ImportResult says what an import of the commune registry changed.
+type ImportResult struct {
+	Communes int `json:"communes"`
+	Clusters int `json:"clusters"`
+	Slots    int `json:"slots"`
+	Created  int `json:"created"` // communes that were not known before
+}
+
+// ImportRegistry stores a validated registry: each commune in it is
+// created or replaced with its clusters and slots, in one transaction.
+// Communes not in reg are left as they are.
+func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (ImportResult, error) {
+	var res ImportResult
+	if err := reg.Validate(); err != nil {
+		return res, &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry is not valid: " + err.Error(), Err: err}
+	}
+	tz := reg.TimeZone
+	if tz == "" {
+		tz = schedules.DefaultTimeZone
+	}
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var next int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) + 1 FROM communes").Scan(&next); err != nil {
+			return err
+		}
+		for _, c := range reg.Communes {
+			var pos int
+			err := tx.QueryRowContext(ctx, "SELECT position FROM communes WHERE code = ?", c.Code).Scan(&pos)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				pos = next
+				next++
+				res.Created++
+				if _, err := tx.ExecContext(ctx, "INSERT INTO communes (code, name, kind, time_zone, position, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+					c.Code, c.Name, string(c.Kind), tz, pos, now); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			default:
+				if _, err := tx.ExecContext(ctx, "UPDATE communes SET name = ?, kind = ?, time_zone = ?, updated_at = ? WHERE code = ?",
+					c.Name, string(c.Kind), tz, now, c.Code); err != nil {
+					return err
+				}
+			}
+			for _, q := range []string{"DELETE FROM slots WHERE commune_code = ?", "DELETE FROM clusters WHERE commune_code = ?"} {
+				if _, err := tx.ExecContext(ctx, q, c.Code); err != nil {
+					return err
+				}
+			}
+			if err := insertSlots(ctx, tx, c.Code, "", c.Slots); err != nil {
+				return err
+			}
+			res.Slots += len(c.Slots)
+			for j, cl := range c.Clusters {
+				langs := make([]string, len(cl.Languages))
+				for k, l := range cl.Languages {
+					langs[k] = string(l)
+				}
+				if _, err := tx.ExecContext(ctx, "INSERT INTO clusters (commune_code, id, name, languages, position) VALUES (?, ?, ?, ?, ?)",
+					c.Code, cl.ID, cl.Name, strings.Join(langs, ","), j); err != nil {
+					return err
+				}
+				if err := insertSlots(ctx, tx, c.Code, cl.ID, cl.Slots); err != nil {
+					return err
+				}
+				res.Slots += len(cl.Slots)
+			}
+			res.Clusters += len(c.Clusters)
+			res.Communes++
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("import registry: %w", err)
+	}
+	return res, nil
+}
+
+func insertSlots(ctx context.Context, tx *sql.Tx, commune, cluster string, slots []schedules.Slot) error {
+	for k, s := range slots {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO slots (commune_code, cluster_id, days, start_s, length_s, reserved_s, position)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, commune, cluster, int(s.Days), int(s.Start), int(s.Length/time.Second), int(s.Reserved/time.Second), k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Registry loads the whole commune registry, communes in import order.
+func (db *DB) Registry(ctx context.Context) (*schedules.Registry, error) {
+	reg := &schedules.Registry{TimeZone: schedules.DefaultTimeZone}
+	index := map[string]int{}
+	rows, err := db.sql.QueryContext(ctx, "SELECT code, name, kind, time_zone FROM communes ORDER BY position, code")
+	if err != nil {
+		return nil, fmt.Errorf("load registry: %w", err)
+	}
+	for rows.Next() {
+		var c schedules.Commune
+		var kind, tz string
+		if err := rows.Scan(&c.Code, &c.Name, &kind, &tz); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load registry: %w", err)
+		}
+		c.Kind = schedules.UnitKind(kind)
+		reg.TimeZone = tz
+		index[c.Code] = len(reg.Communes)
+		reg.Communes = append(reg.Communes, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load registry: %w", err)
+	}
+	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, id, name, languages FROM clusters ORDER BY commune_code, position")
+	if err != nil {
+		return nil, fmt.Errorf("load clusters: %w", err)
+	}
+	for rows.Next() {
+		var code, langs string
+		var cl schedules.Cluster
+		if err := rows.Scan(&code, &cl.ID, &cl.Name, &langs); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load clusters: %w", err)
+		}
+		for _, l := range strings.Split(langs, ",") {
+			if l != "" {
+				cl.Languages = append(cl.Languages, schedules.Language(l))
+			}
+		}
+		if i, ok := index[code]; ok {
+			reg.Communes[i].Clusters = append(reg.Communes[i].Clusters, cl)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load clusters: %w", err)
+	}
+	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, cluster_id, days, start_s, length_s, reserved_s FROM slots ORDER BY commune_code, cluster_id, position")
+	if err != nil {
+		return nil, fmt.Errorf("load slots: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, cluster string
+		var days, start, length, reserved int
+		if err := rows.Scan(&code, &cluster, &days, &start, &length, &reserved); err != nil {
+			return nil, fmt.Errorf("load slots: %w", err)
+		}
+		s := schedules.Slot{Days: schedules.Weekdays(days), Start: schedules.TimeOfDay(start),
+			Length: time.Duration(length) * time.Second, Reserved: time.Duration(reserved) * time.Second}
+		i, ok := index[code]
+		if !ok {
+			continue
+		}
+		c := &reg.Communes[i]
+		if cluster == "" {
+			c.Slots = append(c.Slots, s)
+			continue
+		}
+		for j := range c.Clusters {
+			if c.Clusters[j].ID == cluster {
+				c.Clusters[j].Slots = append(c.Clusters[j].Slots, s)
+			}
+		}
+	}
+	return reg, rows.Err()
+}
+
+// Communes lists the communes with their current schedule version.
+func (db *DB) Communes(ctx context.Context) ([]pipeline.CommuneSummary, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT c.code, c.name, c.kind,
+		(SELECT COUNT(*) FROM clusters k WHERE k.commune_code = c.code),
+		(SELECT COUNT(*) FROM slots s WHERE s.commune_code = c.code),
+		COALESCE(h.version_id, ''), COALESCE(h.etag, ''), h.updated_at
+		FROM communes c LEFT JOIN schedule_heads h ON h.commune_code = c.code ORDER BY c.position, c.code`)
+	if err != nil {
+		return nil, fmt.Errorf("list communes: %w", err)
+	}
+	defer rows.Close()
+	out := []pipeline.CommuneSummary{}
+	for rows.Next() {
+		var s pipeline.CommuneSummary
+		var built sql.NullTime
+		if err := rows.Scan(&s.Code, &s.Name, &s.Kind, &s.Clusters, &s.Slots, &s.VersionID, &s.ETag, &built); err != nil {
+			return nil, fmt.Errorf("list communes: %w", err)
+		}
+		if built.Valid {
+			s.BuiltAt = built.Time
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CommuneHead returns a commune and its current schedule version with one
+// primary-key lookup: all a conditional playlist request costs.
+func (db *DB) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	var h pipeline.CommuneHead
+	err := db.sql.QueryRowContext(ctx, `SELECT c.code, c.name, COALESCE(h.version_id, ''), COALESCE(h.etag, '')
+		FROM communes c LEFT JOIN schedule_heads h ON h.commune_code = c.code WHERE c.code = ?`, code).
+		Scan(&h.Code, &h.Name, &h.VersionID, &h.ETag)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, pipeline.Errorf(pipeline.CodeNotFound, "No commune with code %q: 'loa communes list' shows the codes.", code)
+	}
+	if err != nil {
+		return h, fmt.Errorf("commune %s: %w", code, err)
+	}
+	return h, nil
+}
+
+// ReadyCatalog returns every variant ready to air of the segments that
+// are not withdrawn and whose air window has not ended by now, as the
+// builder takes them, with the audio each one plays. An emergency mark
+// raises the priority, sets the targets and ends the window at its until.
+func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, v.audio_key, v.duration_ms, v.sha256, v.size_bytes, v.ready_at,
+		s.title, s.topic, s.kind, s.priority, s.air_from, s.air_until, e.targets, e.until
+		FROM variants v JOIN segments s ON s.id = v.segment_id
+		LEFT JOIN emergencies e ON e.segment_id = v.segment_id
+		WHERE s.state <> ? AND s.air_until > ?
+		ORDER BY v.segment_id, v.language`, string(pipeline.StateWithdrawn), now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ready catalog: %w", err)
+	}
+	defer rows.Close()
+	var out []schedules.Variant
+	audio := map[string]pipeline.AirAudio{}
+	for rows.Next() {
+		var v schedules.Variant
+		var a pipeline.AirAudio
+		var lang, topic, kind, prio string
+		var targets sql.NullString
+		var until sql.NullTime
+		if err := rows.Scan(&v.SegmentID, &lang, &a.Key, &a.DurationMS, &a.SHA256, &a.Size, &v.ReadyAt,
+			&v.Title, &topic, &kind, &prio, &v.AirFrom, &v.AirUntil, &targets, &until); err != nil {
+			return nil, nil, fmt.Errorf("ready catalog: %w", err)
+		}
+		v.Language = schedules.Language(lang)
+		v.Kind = schedules.Kind(kind)
+		if t, ok := pipeline.TopicByCode(topic); ok {
+			v.Topic = schedules.Topic(t.Letter)
+		} else {
+			v.Topic = schedules.Topic(topic)
+		}
+		v.Priority, _ = schedules.ParsePriority(prio)
+		v.Approved = true // a row in variants is ready to air: reviewed, or the producer's own Vietnamese
+		v.Duration = time.Duration(a.DurationMS) * time.Millisecond
+		if until.Valid {
+			v.Priority = schedules.Emergency
+			if until.Time.Before(v.AirUntil) {
+				v.AirUntil = until.Time
+			}
+			if targets.String != "" {
+				v.Targets = strings.Split(targets.String, ",")
+			}
+		} else if v.Priority == schedules.Emergency {
+			// Marked emergency at upload without targets: a whole-province
+			// emergency as Thông tư 39 means it.
+			v.Targets = nil
+		}
+		audio[AudioKey(v.SegmentID, lang)] = a
+		out = append(out, v)
+	}
+	return out, audio, rows.Err()
+}
+
+// AudioKey is the key of ReadyCatalog's audio map.
+func AudioKey(segmentID, language string) string { return segmentID + "/" + language }
+
+// History returns what was scheduled in communes from `from` up to but
+// not including `to`.
+func (db *DB) History(ctx context.Context, from, to schedules.Date) ([]schedules.Aired, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, segment_id, air_date FROM schedule_history WHERE air_date >= ? AND air_date < ? ORDER BY commune_code, air_date, segment_id",
+		from.String(), to.String())
+	if err != nil {
+		return nil, fmt.Errorf("schedule history: %w", err)
+	}
+	defer rows.Close()
+	var out []schedules.Aired
+	for rows.Next() {
+		var a schedules.Aired
+		var d string
+		if err := rows.Scan(&a.Commune, &a.SegmentID, &d); err != nil {
+			return nil, fmt.Errorf("schedule history: %w", err)
+		}
+		if a.Date, err = schedules.ParseDate(d); err != nil {
+			return nil, fmt.Errorf("schedule history: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SaveVersion stores a commune's newly built schedule as its current
+// version, unless its ETag equals the current one; it reports whether it
+// stored it. The check and the write are one transaction, so two builders
+// racing store one version.
+func (db *DB) SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items []pipeline.ScheduleItem) (pipeline.ScheduleVersion, bool, error) {
+	if v.ID == "" {
+		v.ID = uuid.NewString()
+	}
+	if v.BuiltAt.IsZero() {
+		v.BuiltAt = db.Now()
+	}
+	changed := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var cur, curID string
+		err := tx.QueryRowContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?", v.Commune).Scan(&cur, &curID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if cur == v.ETag {
+			v.ID = curID
+			return nil
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at,
+			duration_ms, segment_id, language, title, topic, priority, why, reason, audio_key, sha256, size_bytes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		aired := map[[2]string]bool{}
+		for _, it := range items {
+			if _, err := stmt.ExecContext(ctx, v.ID, it.Cluster, it.Date, it.SlotStart, it.Position, it.EntryID, it.Kind, it.Start.UTC(),
+				it.DurationMS, it.SegmentID, it.Language, it.Title, it.Topic, it.Priority, it.Why, it.Reason, it.AudioKey, it.SHA256, it.Size); err != nil {
+				return fmt.Errorf("item %s/%s: %w", it.Cluster, it.EntryID, err)
+			}
+			if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
+				aired[[2]string{it.Date, it.SegmentID}] = true
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?", v.Commune, v.Start); err != nil {
+			return err
+		}
+		for k := range aired {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+				v.Commune, k[1], k[0]); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`,
+			v.Commune, v.ID, v.ETag, v.BuiltAt)
+		return err
+	})
+	if err != nil {
+		return v, false, fmt.Errorf("save schedule of %s: %w", v.Commune, err)
+	}
+	return v, changed, nil
+}
+
+// Version returns a stored schedule version.
+func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
+	var v pipeline.ScheduleVersion
+	err := db.sql.QueryRowContext(ctx, "SELECT id, commune_code, etag, start_date, days, reason, built_at, explain FROM schedule_versions WHERE id = ?", id).
+		Scan(&v.ID, &v.Commune, &v.ETag, &v.Start, &v.Days, &v.Reason, &v.BuiltAt, &v.Explain)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, pipeline.Errorf(pipeline.CodeNotFound, "No schedule version %q.", id)
+	}
+	if err != nil {
+		return v, fmt.Errorf("schedule version %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// VersionItems returns the entries of a version, for one cluster and date
+// when they are not empty, ordered by cluster, date, slot and position.
+func (db *DB) VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error) {
+	q := `SELECT cluster_id, air_date, slot_s, position, entry_id, kind, starts_at, duration_ms, segment_id, language, title, topic,
+		priority, why, reason, audio_key, sha256, size_bytes FROM schedule_items WHERE version_id = ?`
+	args := []any{versionID}
+	if cluster != "" {
+		q += " AND cluster_id = ?"
+		args = append(args, cluster)
+	}
+	if date != "" {
+		q += " AND air_date = ?"
+		args = append(args, date)
+	}
+	q += " ORDER BY cluster_id, air_date, slot_s, position"
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule items of %s: %w", versionID, err)
+	}
+	defer rows.Close()
+	out := []pipeline.ScheduleItem{}
+	for rows.Next() {
+		var it pipeline.ScheduleItem
+		if err := rows.Scan(&it.Cluster, &it.Date, &it.SlotStart, &it.Position, &it.EntryID, &it.Kind, &it.Start, &it.DurationMS,
+			&it.SegmentID, &it.Language, &it.Title, &it.Topic, &it.Priority, &it.Why, &it.Reason, &it.AudioKey, &it.SHA256, &it.Size); err != nil {
+			return nil, fmt.Errorf("schedule items of %s: %w", versionID, err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// BeginBuild claims a build by key (such as "nightly/2025-03-03"): it
+// reports false when the build already ran or is running elsewhere.
+func (db *DB) BeginBuild(ctx context.Context, key string) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, "INSERT INTO schedule_builds (build_key, started_at) VALUES (?, ?) ON CONFLICT (build_key) DO NOTHING", key, db.Now())
+	if err != nil {
+		return false, fmt.Errorf("begin build %s: %w", key, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// FinishBuild records a build's outcome; on failure it releases the key
+// so a retry can run it.
+func (db *DB) FinishBuild(ctx context.Context, key string, communes, changed int, failed bool) error {
+	var err error
+	if failed {
+		_, err = db.sql.ExecContext(ctx, "DELETE FROM schedule_builds WHERE build_key = ?", key)
+	} else {
+		_, err = db.sql.ExecContext(ctx, "UPDATE schedule_builds SET finished_at = ?, communes = ?, changed = ? WHERE build_key = ?", db.Now(), communes, changed, key)
+	}
+	if err != nil {
+		return fmt.Errorf("finish build %s: %w", key, err)
+	}
+	return nil
+}
+
+// MarkEmergency marks a segment emergency for the target communes (all
+// when targets is empty) until the given time, raises its priority and
+// logs who did it. The segment must be ready to air in some language.
+func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		var variants int
+		err := tx.QueryRowContext(ctx, "SELECT state, (SELECT COUNT(*) FROM variants v WHERE v.segment_id = s.id) FROM segments s WHERE id = ?", e.SegmentID).Scan(&state, &variants)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", e.SegmentID)
+		}
+		if err != nil {
+			return err
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", e.SegmentID)
+		}
+		if variants == 0 {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is not ready to air in any language yet (still processing?): wait until it is processed, then mark it again.", e.SegmentID)
+		}
+		for _, c := range e.Targets {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM communes WHERE code = ?", c).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emergencies (segment_id, targets, until, marked_by, marked_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (segment_id) DO UPDATE SET targets = excluded.targets, until = excluded.until, marked_by = excluded.marked_by, marked_at = excluded.marked_at`,
+			e.SegmentID, strings.Join(e.Targets, ","), e.Until.UTC(), e.MarkedBy, e.MarkedAt.UTC()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityEmergency), e.MarkedAt.UTC(), e.SegmentID); err != nil {
+			return err
+		}
+		detail := "whole province"
+		if len(e.Targets) > 0 {
+			detail = "communes " + strings.Join(e.Targets, ", ")
+		}
+		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail+" until "+e.Until.UTC().Format(time.RFC3339), e.MarkedAt.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s emergency: %w", e.SegmentID, err)
+	}
+	return nil
+}
+
+// SavePlayReports stores play reports of a commune. A report whose id is
+// already stored is skipped, so a retry counts once; it returns how many
+// were new.
+func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error) {
+	now := db.Now()
+	added := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range reports {
+			var fin any
+			if !r.Finished.IsZero() {
+				fin = r.Finished.UTC()
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO play_reports (id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at,
+				reason, air_date, reported_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				r.ID, commune, r.Cluster, r.Entry, r.SegmentID, string(r.Status), r.Started.UTC(), fin, r.Reason, dateOf(r), userID, now)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", r.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save play reports: %w", err)
+	}
+	return added, nil
+}
+
+// PlayReports lists a commune's play reports for a date (YYYY-MM-DD).
+func (db *DB) PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at, reason, air_date,
+		reported_by, received_at FROM play_reports WHERE commune_code = ? AND air_date = ? ORDER BY cluster_id, started_at, id`, commune, date)
+	if err != nil {
+		return nil, fmt.Errorf("play reports of %s: %w", commune, err)
+	}
+	defer rows.Close()
+	out := []pipeline.PlayRecord{}
+	for rows.Next() {
+		var r pipeline.PlayRecord
+		var fin sql.NullTime
+		if err := rows.Scan(&r.ID, &r.Commune, &r.Cluster, &r.EntryID, &r.SegmentID, &r.Status, &r.Started, &fin, &r.Reason, &r.Date,
+			&r.ReportedBy, &r.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("play reports of %s: %w", commune, err)
+		}
+		if fin.Valid {
+			r.Finished = &fin.Time
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CreateDevice makes the account of a loudspeaker device of a commune: an
+// operator scoped to that commune with a random password nobody knows,
+// and returns it with a fresh API token.
+func (db *DB) CreateDevice(ctx context.Context, commune, label string) (pipeline.User, string, error) {
+	if _, err := db.CommuneHead(ctx, commune); err != nil {
+		return pipeline.User{}, "", err
+	}
+	pw, _, err := pipeline.NewToken()
+	if err != nil {
+		return pipeline.User{}, "", err
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM devices WHERE commune_code = ?", commune).Scan(&n); err != nil {
+		return pipeline.User{}, "", fmt.Errorf("create device: %w", err)
+	}
+	var u pipeline.User
+	for i := n + 1; ; i++ {
+		u, err = db.CreateUser(ctx, pipeline.NewUser{Name: fmt.Sprintf("device-%s-%d", commune, i), Role: pipeline.RoleOperator, Password: pw[:40], Commune: commune})
+		if pipeline.ErrorCode(err) == pipeline.CodeConflict && i < n+100 {
+			continue
+		}
+		if err != nil {
+			return u, "", err
+		}
+		break
+	}
+	if _, err := db.sql.ExecContext(ctx, "INSERT INTO devices (commune_code, user_id, label, created_at) VALUES (?, ?, ?, ?)", commune, u.ID, label, db.Now()); err != nil {
+		return u, "", fmt.Errorf("create device: %w", err)
+	}
+	tok, err := db.CreateToken(ctx, u.ID, "device "+label)
+	if err != nil {
+		return u, "", err
+	}
+	return u, tok, nil
+}
+
+// ActiveEmergencies lists the emergencies raised since the given time
+// whose segment is still on air (not withdrawn).
+func (db *DB) ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, e.targets, e.until, e.marked_by, e.marked_at FROM emergencies e
+		JOIN segments s ON s.id = e.segment_id WHERE e.marked_at >= ? AND s.state <> ? ORDER BY e.marked_at, e.segment_id`,
+		since.UTC(), string(pipeline.StateWithdrawn))
+	if err != nil {
+		return nil, fmt.Errorf("active emergencies: %w", err)
+	}
+	defer rows.Close()
+	var out []pipeline.Emergency
+	for rows.Next() {
+		var e pipeline.Emergency
+		var targets string
+		if err := rows.Scan(&e.SegmentID, &targets, &e.Until, &e.MarkedBy, &e.MarkedAt); err != nil {
+			return nil, fmt.Errorf("active emergencies: %w", err)
+		}
+		if targets != "" {
+			e.Targets = strings.Split(targets, ",")
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
