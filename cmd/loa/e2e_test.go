@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 // instance is one loa deployment for a test: its data folder, database
 // and bucket, and the running server process when started.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	data   string
 	s3     objects.Config
 	cmd    *exec.Cmd
@@ -58,7 +58,7 @@ type instance struct {
 	exited chan error
 }
 
-func newInstance(t *testing.T, s3 objects.Config) *instance {
+func newInstance(t testing.TB, s3 objects.Config) *instance {
 	t.Helper()
 	return &instance{t: t, data: t.TempDir(), s3: s3}
 }
@@ -147,7 +147,7 @@ func (in *instance) bootstrap() string {
 
 // eventually polls cond until it holds or the deadline passes. It waits
 // for an event, it does not measure speed: the deadline is generous.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -162,7 +162,7 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-func rawClient(t *testing.T, cfg objects.Config) *minio.Client {
+func rawClient(t testing.TB, cfg objects.Config) *minio.Client {
 	t.Helper()
 	c, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Region: "us-east-1"})
 	if err != nil {
@@ -284,7 +284,7 @@ func TestRestartMidUpload(t *testing.T) {
 }
 
 // freePort returns a loopback port nobody listens on.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
