@@ -489,7 +489,7 @@ func TestMissingGlyph(t *testing.T) {
 	for line, want := range map[string]rune{
 		"[Parsed_ass_0 @ 0x55] fontselect: failed to find any fallback with glyph 0xAABC for font: (Noto Sans, 400, 0)": 0xAABC,
 		"[Parsed_ass_0 @ 0x55] fontselect: failed to find any fallback with glyph 0x2060 for font: (Noto Sans, 400, 0)": 0, // invisible
-		"[Parsed_ass_0 @ 0x55] Glyph 0xAABC not found, selecting one more font for (Noto Sans, 400, 0)":                  0, // a fallback may still have it
+		"[Parsed_ass_0 @ 0x55] Glyph 0xAABC not found, selecting one more font for (Noto Sans, 400, 0)":                 0, // a fallback may still have it
 	} {
 		got, ok := missingGlyph(line)
 		if got != want || ok != (want != 0) {
