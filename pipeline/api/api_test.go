@@ -176,6 +176,21 @@ func TestRoutePolicy(t *testing.T) {
 		"GET /api/segments":             {pipeline.RoleAdmin, pipeline.RoleProducer},
 		"GET /api/segments/{id}":        {pipeline.RoleAdmin, pipeline.RoleProducer},
 		"DELETE /api/segments/{id}":     {pipeline.RoleAdmin, pipeline.RoleProducer},
+		// Communes, schedules and distribution (pipeline/api/schedules.go).
+		"GET /api/signing-key":                                         nil,
+		"GET /api/communes":                                            {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
+		"POST /api/communes/import":                                    {pipeline.RoleAdmin},
+		"GET /api/communes/{code}":                                     {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
+		"POST /api/communes/{code}/devices":                            {pipeline.RoleAdmin},
+		"POST /api/schedules/build":                                    {pipeline.RoleAdmin},
+		"GET /api/communes/{code}/clusters/{cluster}/playlists/{file}": {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/communes/{code}/bundle":                              {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/communes/{code}/bundle.tar":                          {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/communes/{code}/events":                              {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"POST /api/communes/{code}/plays":                              {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/communes/{code}/schedule":                            {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/communes/{code}/explain":                             {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
+		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
 	}
 	s := &api.Server{}
 	got := map[string][]pipeline.Role{}

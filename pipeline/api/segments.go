@@ -252,6 +252,7 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	if err != nil {
 		return err
 	}
+	s.withdrawn(r.Context(), seg.ID)
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
@@ -49,6 +50,12 @@ type Server struct {
 	Log      *slog.Logger
 	// MaxFormBytes caps the metadata fields of an upload.
 	MaxFormBytes int64
+	// Broadcast serves communes, schedules, playlists and bundles; nil
+	// answers those routes 503.
+	Broadcast *broadcast.Service
+	// EventPoll is how often a device's event stream checks its commune's
+	// head for changes made by other processes; default 15s.
+	EventPoll time.Duration
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -117,6 +124,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
 		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
 	}
+	s.routes = append(s.routes, s.scheduleRoutes()...)
 	return s.routes
 }
 

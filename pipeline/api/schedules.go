@@ -1,0 +1,602 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// Who may use the schedule routes. Operators (people and devices) are
+// further limited to their own commune.
+var (
+	communeReaders = []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator}
+	communeUsers   = []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleOperator}
+)
+
+// scheduleRoutes are the communes, schedules and distribution routes.
+func (s *Server) scheduleRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/api/signing-key", Public: true, Roles: publicNone, handler: s.signingKey},
+		{Method: "GET", Pattern: "/api/communes", Roles: communeReaders, handler: s.listCommunes},
+		{Method: "POST", Pattern: "/api/communes/import", Roles: adminOnly, handler: s.importCommunes},
+		{Method: "GET", Pattern: "/api/communes/{code}", Roles: communeReaders, handler: s.getCommune},
+		{Method: "POST", Pattern: "/api/communes/{code}/devices", Roles: adminOnly, handler: s.createDevice},
+		{Method: "POST", Pattern: "/api/schedules/build", Roles: adminOnly, handler: s.buildSchedules},
+		{Method: "GET", Pattern: "/api/communes/{code}/clusters/{cluster}/playlists/{file}", Roles: communeUsers, handler: s.playlist},
+		{Method: "GET", Pattern: "/api/communes/{code}/bundle", Roles: communeUsers, handler: s.bundleIndex},
+		{Method: "GET", Pattern: "/api/communes/{code}/bundle.tar", Roles: communeUsers, handler: s.bundleTar},
+		{Method: "GET", Pattern: "/api/communes/{code}/events", Roles: communeUsers, handler: s.communeEvents},
+		{Method: "POST", Pattern: "/api/communes/{code}/plays", Roles: communeUsers, handler: s.reportPlays},
+		{Method: "GET", Pattern: "/api/communes/{code}/schedule", Roles: communeUsers, handler: s.showSchedule},
+		{Method: "GET", Pattern: "/api/communes/{code}/explain", Roles: communeReaders, handler: s.explainSchedule},
+		{Method: "POST", Pattern: "/api/segments/{id}/emergency", Roles: producers, handler: s.markEmergency},
+	}
+}
+
+func (s *Server) broadcast() (*broadcast.Service, error) {
+	if s.Broadcast == nil {
+		return nil, pipeline.Errorf(pipeline.CodeUnavailable, "Schedules are not set up on this server.")
+	}
+	return s.Broadcast, nil
+}
+
+// commune returns the commune of the path, if the user may see it: an
+// operator sees only the commune they answer for; any other is "not
+// found", so codes do not leak.
+func (s *Server) commune(r *http.Request, u pipeline.User) (pipeline.CommuneHead, error) {
+	b, err := s.broadcast()
+	if err != nil {
+		return pipeline.CommuneHead{}, err
+	}
+	code := r.PathValue("code")
+	head, err := b.Store.CommuneHead(r.Context(), code)
+	if err != nil {
+		return head, err
+	}
+	if u.Role == pipeline.RoleOperator && !head.Answers(u.Commune) {
+		return pipeline.CommuneHead{}, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q among those you answer for (you answer for %q).", code, u.Commune)
+	}
+	return head, nil
+}
+
+// SigningKey is the body of GET /api/signing-key.
+type SigningKey struct {
+	Algorithm string `json:"algorithm"`
+	PublicKey string `json:"public_key"` // base64
+	KeyID     string `json:"key_id"`
+}
+
+func (s *Server) signingKey(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	pub := b.PublicKey()
+	if pub == nil {
+		return pipeline.Errorf(pipeline.CodeUnavailable, "This server has no signing key.")
+	}
+	writeJSON(w, http.StatusOK, SigningKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: schedules.KeyID(pub)})
+	return nil
+}
+
+func (s *Server) listCommunes(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	all, err := b.Store.Communes(r.Context())
+	if err != nil {
+		return err
+	}
+	if u.Role == pipeline.RoleOperator {
+		mine := []pipeline.CommuneSummary{}
+		for _, c := range all {
+			if (pipeline.CommuneHead{Code: c.Code, Name: c.Name}).Answers(u.Commune) {
+				mine = append(mine, c)
+			}
+		}
+		all = mine
+	}
+	writeJSON(w, http.StatusOK, all)
+	return nil
+}
+
+// importCommunes takes a registry file as the body: YAML (Content-Type
+// application/yaml or text/yaml) or CSV (text/csv), or by ?name=FILE.
+func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch ct {
+		case "text/csv":
+			name = "registry.csv"
+		case "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
+			name = "registry.yaml"
+		default:
+			return pipeline.Errorf(pipeline.CodeInvalid, "Send the registry as YAML (Content-Type: application/yaml) or CSV (text/csv), or name the file with ?name=communes.yaml.")
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 8<<20))
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The registry could not be read (at most 8 MiB): %v.", err)
+	}
+	reg, err := schedules.ParseRegistry(name, bytes.NewReader(data))
+	if err != nil {
+		return &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry has problems; fix them and import again:\n" + err.Error(), Err: err}
+	}
+	res, err := b.Import(r.Context(), reg)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// CommuneView is one commune of the registry as the API shows it.
+type CommuneView struct {
+	Code     string        `json:"code"`
+	Name     string        `json:"name"`
+	Kind     string        `json:"kind"`
+	Version  string        `json:"version,omitempty"`
+	ETag     string        `json:"etag,omitempty"`
+	Slots    []SlotView    `json:"slots"`
+	Clusters []ClusterView `json:"clusters"`
+}
+
+// ClusterView is a loudspeaker cluster.
+type ClusterView struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Languages []string   `json:"languages"`
+	Slots     []SlotView `json:"slots,omitempty"`
+}
+
+// SlotView is a broadcast slot.
+type SlotView struct {
+	Days     string `json:"days"`
+	Start    string `json:"start"`
+	Length   string `json:"length"`
+	Reserved string `json:"reserved,omitempty"`
+}
+
+func slotViews(ss []schedules.Slot) []SlotView {
+	out := []SlotView{}
+	for _, s := range ss {
+		v := SlotView{Days: s.Days.String(), Start: s.Start.String(), Length: s.Length.String()}
+		if s.Reserved > 0 {
+			v.Reserved = s.Reserved.String()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *Server) getCommune(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	reg, err := s.Broadcast.Store.Registry(r.Context())
+	if err != nil {
+		return err
+	}
+	c := reg.Commune(head.Code)
+	if c == nil {
+		return pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
+	}
+	v := CommuneView{Code: c.Code, Name: c.Name, Kind: string(c.Kind), Version: head.VersionID, ETag: head.ETag, Slots: slotViews(c.Slots)}
+	for _, cl := range c.Clusters {
+		cv := ClusterView{ID: cl.ID, Name: cl.Name, Languages: []string{}}
+		for _, l := range cl.Languages {
+			cv.Languages = append(cv.Languages, string(l))
+		}
+		if len(cl.Slots) > 0 {
+			cv.Slots = slotViews(cl.Slots)
+		}
+		v.Clusters = append(v.Clusters, cv)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// DeviceResponse answers POST /api/communes/{code}/devices: the device's
+// account and its token, shown once.
+type DeviceResponse struct {
+	User  pipeline.User `json:"user"`
+	Token string        `json:"token"`
+}
+
+func (s *Server) createDevice(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	dev, tok, err := s.Broadcast.Store.CreateDevice(r.Context(), head.Code, r.URL.Query().Get("label"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, DeviceResponse{User: dev, Token: tok})
+	return nil
+}
+
+func (s *Server) buildSchedules(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	var codes []string
+	if c := r.URL.Query().Get("commune"); c != "" {
+		codes = strings.Split(c, ",")
+	}
+	res, err := b.Build(r.Context(), b.Clock(), codes, "manual")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// ifNoneMatch reports whether the request's If-None-Match names tag
+// (weak comparison, as RFC 9110 asks for GET).
+func ifNoneMatch(r *http.Request, tag string) bool {
+	h := r.Header.Get("If-None-Match")
+	if h == "" {
+		return false
+	}
+	want := strings.TrimPrefix(tag, "W/")
+	for _, t := range strings.Split(h, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheHeaders lets devices keep a copy but ask every time (cheaply, by
+// ETag): an emergency must reach them on the next poll.
+func cacheHeaders(w http.ResponseWriter, tag string) {
+	h := w.Header()
+	h.Set("ETag", tag)
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Authorization")
+}
+
+// playlist serves GET .../clusters/{cluster}/playlists/{date}.m3u8 or
+// .json. A request whose If-None-Match matches is answered 304 after one
+// primary-key lookup, without presigning anything.
+func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	file := r.PathValue("file")
+	dateText, format, ok := strings.Cut(file, ".")
+	if !ok || (format != "m3u8" && format != "json") {
+		return pipeline.Errorf(pipeline.CodeNotFound, "Ask for DATE.m3u8 or DATE.json, e.g. 2025-03-03.m3u8.")
+	}
+	date, err := schedules.ParseDate(dateText)
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
+	}
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	cluster := r.PathValue("cluster")
+	tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
+	if head.VersionID != "" && ifNoneMatch(r, tag) {
+		cacheHeaders(w, tag)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
+	if err != nil {
+		return err
+	}
+	cacheHeaders(w, tag)
+	if format == "json" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		return json.NewEncoder(w).Encode(doc)
+	}
+	w.Header().Set("Content-Type", "audio/x-mpegurl; charset=utf-8")
+	return schedules.WriteM3U8(w, fmt.Sprintf("%s — %s — %s", head.Name, cluster, date), doc.Entries)
+}
+
+// BundleIndex answers GET /api/communes/{code}/bundle: the signed
+// manifest, the small files inline and presigned links to the media, so
+// a client fetches only what it lacks and can resume media downloads.
+type BundleIndex struct {
+	Manifest  string            `json:"manifest"`  // the exact signed bytes of manifest.json
+	Signature string            `json:"signature"` // manifest.sig
+	Inline    map[string]string `json:"inline"`    // path -> content (playlists)
+	Links     map[string]string `json:"links"`     // path -> presigned URL (media)
+}
+
+func bundleArgs(r *http.Request) (schedules.Date, int, error) {
+	q := r.URL.Query()
+	days := 2
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 14 {
+			return schedules.Date{}, 0, pipeline.FieldError("days", "days must be a number from 1 to 14.")
+		}
+		days = n
+	}
+	from := schedules.DateOf(time.Now().In(broadcast.Location()))
+	if v := q.Get("from"); v != "" {
+		d, err := schedules.ParseDate(v)
+		if err != nil {
+			return schedules.Date{}, 0, pipeline.FieldError("from", "from %q is not a date: write YYYY-MM-DD.", v)
+		}
+		from = d
+	}
+	return from, days, nil
+}
+
+func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	from, days, err := bundleArgs(r)
+	if err != nil {
+		return err
+	}
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	tag := broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "index")
+	if head.VersionID != "" && ifNoneMatch(r, tag) {
+		cacheHeaders(w, tag)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	b, err := s.Broadcast.Bundle(r.Context(), head, from, days)
+	if err != nil {
+		return err
+	}
+	idx := BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
+	ttl := broadcast.LinkTTL(time.Now(), from.AddDays(days-1))
+	for _, f := range b.Files {
+		if f.ObjectKey == "" {
+			idx.Inline[f.Path] = string(f.Data)
+			continue
+		}
+		link, err := s.Objects.Presign(r.Context(), f.ObjectKey, ttl, "")
+		if err != nil {
+			return &pipeline.Error{Code: pipeline.CodeUnavailable, Message: "The object store cannot sign links now; try again shortly.", Err: err}
+		}
+		idx.Links[f.Path] = link
+	}
+	cacheHeaders(w, tag)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	return json.NewEncoder(w).Encode(idx)
+}
+
+func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	from, days, err := bundleArgs(r)
+	if err != nil {
+		return err
+	}
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	b, err := s.Broadcast.Bundle(r.Context(), head, from, days)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="loa-%s-%s.tar"`, head.Code, from))
+	cacheHeaders(w, broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "tar"))
+	if err := s.Broadcast.WriteTar(r.Context(), w, b); err != nil {
+		// Headers are gone; the client sees a cut archive, and the
+		// manifest's checksums tell it so.
+		s.Log.Error("bundle archive cut short", "commune", head.Code, "err", err)
+	}
+	return nil
+}
+
+// communeEvents streams server-sent events: a "version" event with the
+// commune's current version at once and after every change. Changes made
+// in this process arrive at once; others are found by a poll of the
+// commune's head every PollEvery.
+func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	events, stop := s.Broadcast.Subscribe(head.Code)
+	defer stop()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(e broadcast.Event) error {
+		data, _ := json.Marshal(e)
+		if _, err := fmt.Fprintf(w, "id: %s\nevent: version\ndata: %s\n\n", e.ETag, data); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	last := head.ETag
+	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
+		return nil
+	}
+	poll := time.NewTicker(s.pollEvery())
+	defer poll.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case e := <-events:
+			if e.ETag == last {
+				continue
+			}
+			last = e.ETag
+			if send(e) != nil {
+				return nil
+			}
+		case <-poll.C:
+			cur, err := s.Broadcast.Store.CommuneHead(r.Context(), head.Code)
+			if err != nil {
+				return nil
+			}
+			if cur.ETag != last {
+				last = cur.ETag
+				if send(broadcast.Event{Commune: cur.Code, Version: cur.VersionID, ETag: cur.ETag, Reason: "changed"}) != nil {
+					return nil
+				}
+				continue
+			}
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func (s *Server) pollEvery() time.Duration {
+	if s.EventPoll > 0 {
+		return s.EventPoll
+	}
+	return 15 * time.Second
+}
+
+// PlayReportResponse answers POST /api/communes/{code}/plays.
+type PlayReportResponse struct {
+	Received int `json:"received"`
+	New      int `json:"new"` // the rest had been received before
+}
+
+func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, schedules.MaxPlayReportBytes+1))
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The body could not be read: %v.", err)
+	}
+	reports, err := schedules.ParsePlayReports(data)
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "Play reports refused: %v.", err)
+	}
+	n, err := s.Broadcast.Report(r.Context(), head, u, reports)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, PlayReportResponse{Received: len(reports), New: n})
+	return nil
+}
+
+func (s *Server) showSchedule(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	date := schedules.DateOf(time.Now().In(broadcast.Location()))
+	if v := r.URL.Query().Get("date"); v != "" {
+		if date, err = schedules.ParseDate(v); err != nil {
+			return pipeline.FieldError("date", "date %q is not a date: write YYYY-MM-DD.", v)
+		}
+	}
+	doc, err := s.Broadcast.Show(r.Context(), head, r.URL.Query().Get("cluster"), date)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+func (s *Server) explainSchedule(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	head, err := s.commune(r, u)
+	if err != nil {
+		return err
+	}
+	text, err := s.Broadcast.Explain(r.Context(), head)
+	if err != nil {
+		return err
+	}
+	if cl := r.URL.Query().Get("cluster"); cl != "" {
+		text = clusterBlocks(text, cl)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = io.WriteString(w, text)
+	return err
+}
+
+// clusterBlocks keeps the header line and the blocks of one cluster from
+// an explanation (blocks start with a blank line).
+func clusterBlocks(text, cluster string) string {
+	blocks := strings.Split(text, "\n\n")
+	out := []string{blocks[0]}
+	for _, b := range blocks[1:] {
+		first, _, _ := strings.Cut(b, "\n")
+		if strings.Contains(first, ", cluster "+cluster+" ") || strings.Contains(first, ", cluster "+cluster+",") {
+			out = append(out, b)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// EmergencyRequest is the body of POST /api/segments/{id}/emergency.
+type EmergencyRequest struct {
+	// Communes lists target commune codes; or Province for every commune.
+	Communes []string `json:"communes"`
+	Province bool     `json:"province"`
+	// Until ends the emergency (RFC 3339); default 24 hours from now.
+	Until time.Time `json:"until,omitzero"`
+	// Confirm must be true: an emergency interrupts the loudspeakers of
+	// the target communes at once.
+	Confirm bool `json:"confirm"`
+}
+
+func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	seg, err := s.visibleSegment(r, u)
+	if err != nil {
+		return err
+	}
+	var req EmergencyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if !req.Confirm {
+		where := "every commune of the province"
+		if len(req.Communes) > 0 {
+			where = "communes " + strings.Join(req.Communes, ", ")
+		}
+		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends. To go ahead, send the same request with \"confirm\": true.", where)
+	}
+	res, err := b.Emergency(r.Context(), broadcast.EmergencyRequest{SegmentID: seg.ID, Communes: req.Communes, Province: req.Province, Until: req.Until, By: u})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// withdrawn tells the schedules a segment left the air; called after a
+// withdrawal is stored.
+func (s *Server) withdrawn(ctx context.Context, id string) {
+	if s.Broadcast != nil {
+		s.Broadcast.SegmentChanged(ctx, id)
+	}
+}

@@ -1,0 +1,389 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// schedBundle is a test server with the Sơn La demo registry, three ready
+// segments with real MP3 audio in MinIO, and a built schedule. The
+// operator user answers for "Mường Lạn" (commune muong-lan).
+type schedBundle struct {
+	*bundle
+	svc   *broadcast.Service
+	today string
+	segs  []string
+}
+
+func setupSchedules(t *testing.T) *schedBundle { return setupSchedulesB(t) }
+
+// setupSchedulesB is setup for tests and benchmarks alike: a real SQLite
+// store, a fresh bucket, one user and token per role.
+func setupSchedulesB(t testing.TB) *schedBundle {
+	t.Helper()
+	mediatest.Need(t)
+	ctx := context.Background()
+	store, _ := objectstest.New(t)
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
+	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
+	b.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(b.srv.Close)
+	for _, role := range pipeline.Roles {
+		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"}
+		u, err := db.CreateUser(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := db.CreateToken(ctx, u.ID, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.tokens[role], b.users[role] = tok, u
+	}
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
+	clip := mediatest.SpeechMP3(t, t.TempDir())
+	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(time.Now().In(broadcast.Location())).String()}
+	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}, {"vi", "blt", "hnj"}} {
+		sb.segs = append(sb.segs, broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer],
+			broadcasttest.Segment{Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip,
+				AirFrom: time.Now().Add(-48 * time.Hour)}))
+	}
+	if _, err := svc.Build(ctx, time.Now(), nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// TestScheduleRouteScope calls every schedule route for the operator's
+// own commune and for another one: operators get their own and a 404 for
+// the other; admins get both; other roles are refused as the policy says.
+func TestScheduleRouteScope(t *testing.T) {
+	sb := setupSchedules(t)
+	paths := map[string]string{
+		"GET /api/communes/{code}":                                     "/api/communes/%s",
+		"POST /api/communes/{code}/devices":                            "/api/communes/%s/devices?label=x",
+		"GET /api/communes/{code}/clusters/{cluster}/playlists/{file}": "/api/communes/%s/clusters/trung-tam/playlists/" + sb.today + ".m3u8",
+		"GET /api/communes/{code}/bundle":                              "/api/communes/%s/bundle?days=1",
+		"GET /api/communes/{code}/bundle.tar":                          "/api/communes/%s/bundle.tar?days=1",
+		"GET /api/communes/{code}/events":                              "/api/communes/%s/events",
+		"POST /api/communes/{code}/plays":                              "/api/communes/%s/plays",
+		"GET /api/communes/{code}/schedule":                            "/api/communes/%s/schedule",
+		"GET /api/communes/{code}/explain":                             "/api/communes/%s/explain",
+	}
+	bodies := map[string]string{
+		"POST /api/communes/{code}/plays": `{"id":"r-%s-%s","item":"` + sb.today + `T05:30#1","cluster":"trung-tam","status":"failed","started":"2025-03-03T05:41:00+07:00","reason":"mất điện"}`,
+	}
+	for _, rt := range sb.api.Routes() {
+		key := rt.Method + " " + rt.Pattern
+		tmpl, ok := paths[key]
+		if !ok {
+			continue
+		}
+		for _, role := range pipeline.Roles {
+			for _, commune := range []string{"muong-lan", "to-hieu"} {
+				t.Run(fmt.Sprintf("%s as %s for %s", key, role, commune), func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					body := strings.NewReader(fmt.Sprintf(bodies[key], role, commune))
+					req, _ := http.NewRequestWithContext(ctx, rt.Method, sb.srv.URL+fmt.Sprintf(tmpl, commune), body)
+					req.Header.Set("Authorization", "Bearer "+sb.tokens[role])
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close() // an event stream is cut here
+					allowed := slices.Contains(rt.Roles, role)
+					own := role != pipeline.RoleOperator || commune == "muong-lan"
+					switch {
+					case !allowed && resp.StatusCode != http.StatusForbidden:
+						t.Fatalf("got %d, want 403", resp.StatusCode)
+					case allowed && own && resp.StatusCode >= 400:
+						t.Fatalf("got %d, want success", resp.StatusCode)
+					case allowed && !own && resp.StatusCode != http.StatusNotFound:
+						t.Fatalf("operator of Mường Lạn got %d for %s, want 404", resp.StatusCode, commune)
+					}
+				})
+			}
+		}
+	}
+	// The commune list shows an operator only their own.
+	_, data := sb.do(t, "GET", "/api/communes", sb.tokens[pipeline.RoleOperator], nil, "")
+	var list []pipeline.CommuneSummary
+	if err := json.Unmarshal(data, &list); err != nil || len(list) != 1 || list[0].Code != "muong-lan" {
+		t.Fatalf("operator's commune list: %s", data)
+	}
+	// A device token is scoped to its commune like an operator.
+	_, data = sb.do(t, "POST", "/api/communes/phieng-khoai/devices?label=loa-1", sb.tokens[pipeline.RoleAdmin], nil, "")
+	var dev api.DeviceResponse
+	if err := json.Unmarshal(data, &dev); err != nil || dev.Token == "" {
+		t.Fatalf("device: %s", data)
+	}
+	if resp, _ := sb.do(t, "GET", "/api/communes/phieng-khoai/clusters/ban-mong/playlists/"+sb.today+".json", dev.Token, nil, ""); resp.StatusCode != 200 {
+		t.Fatalf("device for its commune: %d", resp.StatusCode)
+	}
+	if resp, _ := sb.do(t, "GET", "/api/communes/muong-lan/clusters/trung-tam/playlists/"+sb.today+".json", dev.Token, nil, ""); resp.StatusCode != 404 {
+		t.Fatalf("device for another commune: %d, want 404", resp.StatusCode)
+	}
+}
+
+func (sb *schedBundle) get(t *testing.T, path, token string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", sb.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// TestPlaylistConditional checks the M3U8 and JSON playlists, their
+// ETags and Cache-Control, and the 304 answer to a matching If-None-Match.
+func TestPlaylistConditional(t *testing.T) {
+	sb := setupSchedules(t)
+	op := sb.tokens[pipeline.RoleOperator]
+	path := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today
+	resp, m3u := sb.get(t, path+".m3u8", op)
+	tag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || tag == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-cache") {
+		t.Fatalf("m3u8: %d ETag=%q Cache-Control=%q %s", resp.StatusCode, tag, resp.Header.Get("Cache-Control"), m3u)
+	}
+	text := string(m3u)
+	if !strings.HasPrefix(text, "#EXTM3U\n") || !strings.Contains(text, "#EXTINF:") || !strings.Contains(text, "X-Amz-Signature=") {
+		t.Fatalf("m3u8 body:\n%s", text)
+	}
+	resp, body := sb.get(t, path+".m3u8", op, "If-None-Match", tag)
+	if resp.StatusCode != http.StatusNotModified || len(body) != 0 || resp.Header.Get("ETag") != tag {
+		t.Fatalf("conditional GET: %d ETag=%q body %q", resp.StatusCode, resp.Header.Get("ETag"), body)
+	}
+	resp, js := sb.get(t, path+".json", op)
+	var doc schedules.PlaylistDoc
+	if err := json.Unmarshal(js, &doc); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("json: %d %v %s", resp.StatusCode, err, js)
+	}
+	if resp.Header.Get("ETag") == tag {
+		t.Fatal("the JSON and M3U8 renderings share an ETag")
+	}
+	segs := 0
+	for _, e := range doc.Entries {
+		if e.Kind == schedules.EntrySegment {
+			segs++
+			if len(e.SHA256) != 64 || e.URL == "" || e.DurationMS <= 0 || e.Start.IsZero() {
+				t.Errorf("entry %+v lacks checksum, link, duration or start", e)
+			}
+			if !strings.Contains(text, fmt.Sprintf("#EXTINF:%.3f,%s\n", float64(e.DurationMS)/1000, e.Title)) {
+				t.Errorf("m3u8 has no exact #EXTINF for %s (%d ms)", e.Title, e.DurationMS)
+			}
+		}
+	}
+	if segs == 0 {
+		t.Fatalf("no segments in %s", js)
+	}
+	if resp, _ := sb.get(t, path+".json", op, "If-None-Match", resp.Header.Get("ETag")); resp.StatusCode != 304 {
+		t.Fatalf("json conditional: %d", resp.StatusCode)
+	}
+}
+
+// TestEmergencyThroughAPI marks a segment emergency for Mường Lạn: the
+// request needs confirm; then Mường Lạn's ETag changes at once, its
+// playlist starts with the interrupt, its event stream says so, and Tô
+// Hiệu's ETag stays.
+func TestEmergencyThroughAPI(t *testing.T) {
+	sb := setupSchedules(t)
+	op, admin := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleAdmin]
+	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
+	other := "/api/communes/to-hieu/clusters/trung-tam/playlists/" + sb.today + ".json"
+	r1, _ := sb.get(t, mine, op)
+	r2, _ := sb.get(t, other, admin)
+	tagMine, tagOther := r1.Header.Get("ETag"), r2.Header.Get("ETag")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+op)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := bufio.NewScanner(stream.Body)
+	nextEvent := func() broadcast.Event {
+		for events.Scan() {
+			if data, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+				var e broadcast.Event
+				if err := json.Unmarshal([]byte(data), &e); err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+		}
+		t.Fatalf("event stream ended: %v", events.Err())
+		return broadcast.Event{}
+	}
+	if e := nextEvent(); e.Reason != "current" {
+		t.Fatalf("first event %+v", e)
+	}
+
+	fire := sb.segs[2]
+	url := "/api/segments/" + fire + "/emergency"
+	resp, body := sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"]}`), "application/json")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "confirm") {
+		t.Fatalf("without confirm: %d %s", resp.StatusCode, body)
+	}
+	resp, body = sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"],"confirm":true}`), "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
+	}
+	if e := nextEvent(); e.Reason != "emergency" || e.Commune != "muong-lan" {
+		t.Fatalf("event after the emergency: %+v", e)
+	}
+	r1, js := sb.get(t, mine, op, "If-None-Match", tagMine)
+	if r1.StatusCode != 200 || r1.Header.Get("ETag") == tagMine {
+		t.Fatalf("targeted commune: %d, ETag %q (was %q)", r1.StatusCode, r1.Header.Get("ETag"), tagMine)
+	}
+	var doc schedules.PlaylistDoc
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Entries) == 0 || doc.Entries[0].Kind != schedules.EntryInterrupt || doc.Entries[0].SegmentID != fire {
+		t.Fatalf("first entry of the targeted playlist: %+v", doc.Entries[:min(1, len(doc.Entries))])
+	}
+	if r2, _ := sb.get(t, other, admin, "If-None-Match", tagOther); r2.StatusCode != 304 {
+		t.Fatalf("untargeted commune: %d, want 304 (unchanged)", r2.StatusCode)
+	}
+}
+
+// TestPlayReports posts a report twice (it counts once), refuses a bad
+// one with a reason, and shows it beside the scheduled entry.
+func TestPlayReports(t *testing.T) {
+	sb := setupSchedules(t)
+	op := sb.tokens[pipeline.RoleOperator]
+	_, js := sb.get(t, "/api/communes/muong-lan/clusters/trung-tam/playlists/"+sb.today+".json", op)
+	var doc schedules.PlaylistDoc
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var e schedules.Entry
+	for _, x := range doc.Entries {
+		if x.Kind == schedules.EntrySegment {
+			e = x
+			break
+		}
+	}
+	if e.ID == "" {
+		t.Skip("no segment airs today (Sunday): the slots are Monday to Saturday")
+	}
+	report := fmt.Sprintf(`[{"id":"dev1-0001","item":%q,"cluster":"trung-tam","segment_id":%q,"status":"played","started":%q,"finished":%q}]`,
+		e.ID, e.SegmentID, e.Start.Format(time.RFC3339), e.Start.Add(time.Duration(e.DurationMS)*time.Millisecond).Format(time.RFC3339))
+	for i, want := range []int{1, 0} {
+		resp, body := sb.do(t, "POST", "/api/communes/muong-lan/plays", op, strings.NewReader(report), "application/json")
+		var got api.PlayReportResponse
+		if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 || got.New != want {
+			t.Fatalf("post %d: %d %s, want %d new", i+1, resp.StatusCode, body, want)
+		}
+	}
+	resp, body := sb.do(t, "POST", "/api/communes/muong-lan/plays", op, strings.NewReader(`{"id":"x","item":"a","cluster":"trung-tam","status":"failed","started":"2025-03-03T05:00:00Z"}`), "application/json")
+	if resp.StatusCode != 422 || !strings.Contains(string(body), "reason is missing") {
+		t.Fatalf("bad report: %d %s", resp.StatusCode, body)
+	}
+	resp, body = sb.do(t, "POST", "/api/communes/muong-lan/plays", op, strings.NewReader(`{"id":"y","item":"a","cluster":"ban-khac","status":"failed","reason":"x","started":"2025-03-03T05:00:00Z"}`), "application/json")
+	if resp.StatusCode != 422 || !strings.Contains(string(body), "no cluster") {
+		t.Fatalf("report for an unknown cluster: %d %s", resp.StatusCode, body)
+	}
+	_, body = sb.get(t, "/api/communes/muong-lan/schedule?cluster=trung-tam&date="+sb.today, op)
+	var show broadcast.ShowDoc
+	if err := json.Unmarshal(body, &show); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range show.Rows {
+		if r.EntryID == e.ID {
+			found = len(r.Reports) == 1 && r.Reports[0].Status == "played"
+		}
+	}
+	if !found {
+		t.Fatalf("the report is not beside its entry: %s", body)
+	}
+}
+
+// BenchmarkPlaylist measures serving a playlist over loopback HTTP: a
+// full M3U8 (one head lookup, one items query, presigning) and a 304.
+func BenchmarkPlaylist(b *testing.B) {
+	sb := setupSchedulesB(b)
+	path := sb.srv.URL + "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".m3u8"
+	op := sb.tokens[pipeline.RoleOperator]
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	fetch := func(tag string) (string, int) {
+		req, _ := http.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+op)
+		if tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("ETag"), resp.StatusCode
+	}
+	tag, code := fetch("")
+	if code != 200 {
+		b.Fatalf("full: %d", code)
+	}
+	b.Run("full", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, c := fetch(""); c != 200 {
+					b.Fatalf("full: %d", c)
+				}
+			}
+		})
+	})
+	b.Run("304", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, c := fetch(tag); c != 304 {
+					b.Fatalf("conditional: %d", c)
+				}
+			}
+		})
+	})
+}
