@@ -314,3 +314,6 @@ func (j Jobs) Rebuild(ctx context.Context, now time.Time, communes []string) err
 	_, err := j.S.Build(ctx, now, communes, "rebuild")
 	return err
 }
+
+// Clock returns the service's current time.
+func (s *Service) Clock() time.Time { return s.now() }
