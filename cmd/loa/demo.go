@@ -87,6 +87,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "demo segment %s (%s): %s\n", res.ID, res.Kind, res.Title)
 	}
+	if err := demoSchedules(ctx, env, db, cl); err != nil {
+		return fmt.Errorf("demo schedules: %w", err)
+	}
 	envFile := filepath.Join(c.data, "demo.env")
 	body := fmt.Sprintf("export LOA_SERVER=%s\nexport LOA_TOKEN=%s\n", cl.server, token)
 	if err := os.WriteFile(envFile, []byte(body), 0o600); err != nil {

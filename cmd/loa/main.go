@@ -36,7 +36,7 @@ type cliEnv struct {
 }
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{"serve", "run the HTTP API and the worker in one process", runServe},
 		{"worker", "run the background worker alone", runWorker},
 		{"migrate", "apply database migrations", runMigrate},
@@ -49,7 +49,7 @@ func commands() []command {
 		{"segments show", "show one segment", runSegmentsShow},
 		{"segments withdraw", "withdraw a segment", runSegmentsWithdraw},
 		{"demo", "load the demo data into a running server", runDemo},
-	}
+	}, scheduleCommands()...)
 }
 
 func main() {

@@ -14,6 +14,7 @@ import (
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -59,7 +60,12 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		log.Info("removed work folders of dead workers", "count", n)
 	}
 	runner := media.NewRunner(media.Config{})
+	sched, err := c.sched.service(c, db, store, log)
+	if err != nil {
+		return err
+	}
 	w, err := worker.New(worker.Config{
+		Schedules: broadcast.Jobs{S: sched}, ScheduleSpec: c.sched.cron,
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
 		Processor: &worker.Processor{
@@ -89,8 +95,10 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		return nil
 	}
 
+	sched.Rebuilds = w
 	srv := &api.Server{
 		Catalog: db, Objects: store, Log: log,
+		Broadcast: sched,
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
 			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/worker"
+)
+
+// scheduleConfig configures schedule builds and bundle signing.
+type scheduleConfig struct {
+	cron       string
+	days       int64
+	separation int64
+	signingKey string
+}
+
+func (s *scheduleConfig) register(fs *flag.FlagSet, env *cliEnv) {
+	fs.StringVar(&s.cron, "cron-schedules", envString(env, "LOA_CRON_SCHEDULES", worker.DefaultScheduleSpec), "cron spec (Asia/Ho_Chi_Minh) of the nightly schedule build (LOA_CRON_SCHEDULES)")
+	fs.Int64Var(&s.days, "schedule-days", envInt(env, "LOA_SCHEDULE_DAYS", 7), "days each schedule build covers (LOA_SCHEDULE_DAYS)")
+	fs.Int64Var(&s.separation, "separation-days", envInt(env, "LOA_SEPARATION_DAYS", 3), "days before a normal segment may return to a commune (LOA_SEPARATION_DAYS)")
+	fs.StringVar(&s.signingKey, "signing-key", env.getenv("LOA_SIGNING_KEY"), "ed25519 key (PKCS #8 PEM) that signs offline bundles; default DATA/signing-key.pem, made at first start (LOA_SIGNING_KEY)")
+}
+
+// service makes the schedule service. A key file named by --signing-key
+// must exist; the default one is made at first start.
+func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *objects.Store, log *slog.Logger) (*broadcast.Service, error) {
+	path, create := s.signingKey, false
+	if path == "" {
+		path, create = filepath.Join(c.data, "signing-key.pem"), true
+	}
+	key, err := broadcast.LoadOrCreateKey(path, create)
+	if err != nil {
+		return nil, err
+	}
+	return &broadcast.Service{Store: db, Objects: store, Key: key, Log: log, Days: int(s.days), SeparationDays: int(s.separation)}, nil
+}
