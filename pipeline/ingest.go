@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -116,16 +114,14 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 		return Result{}, fmt.Errorf("ingest %s: %w", seg.ID, err)
 	}
 	keys = append(keys, seg.OriginalKey)
-	body := &hashingReader{r: up.Media, h: sha256.New(), limit: in.MaxBytes}
-	size, err := in.Objects.Put(ctx, seg.OriginalKey, body, -1, seg.ContentType)
+	stored, err := StreamToStore(ctx, in.Objects, seg.OriginalKey, up.Media, in.MaxBytes, seg.ContentType)
 	if err != nil {
 		return fail(in.uploadError(err))
 	}
-	if size == 0 {
+	if stored.Size == 0 {
 		return fail(FieldError("file", "The file is empty (0 bytes): choose the media file again and upload it."))
 	}
-	seg.Size = size
-	seg.SHA256 = hex.EncodeToString(body.h.Sum(nil))
+	seg.Size, seg.SHA256 = stored.Size, stored.SHA256
 
 	url, err := in.Objects.InternalURL(ctx, seg.OriginalKey, time.Hour)
 	if err != nil {
@@ -185,21 +181,14 @@ func (in *Ingester) checkSubtitle(data []byte) error {
 	return nil
 }
 
-// uploadError turns a failed Put into what the uploader should hear.
+// uploadError turns a failed Put into what the uploader should hear,
+// naming the setting that raises the limit.
 func (in *Ingester) uploadError(err error) error {
-	switch {
-	case errors.Is(err, ErrTooLarge):
+	if errors.Is(err, ErrTooLarge) {
 		return &Error{Code: CodeTooLarge, Field: "file", Err: err,
 			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", sizeText(in.MaxBytes))}
-	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
-		return &Error{Code: CodeInvalid, Field: "file", Err: err, Message: "The upload was interrupted before the whole file arrived: upload it again."}
-	default:
-		var e *Error
-		if errors.As(err, &e) {
-			return err
-		}
-		return unavailable("store the upload", err)
 	}
+	return uploadError(err, in.MaxBytes)
 }
 
 func unavailable(what string, err error) *Error {

@@ -56,6 +56,10 @@ type Server struct {
 	// EventPoll is how often a device's event stream checks its commune's
 	// head for changes made by other processes; default 15s.
 	EventPoll time.Duration
+	// Session, when set, signs in a request that has no bearer token by
+	// its browser session cookie, refusing cross-origin requests (CSRF);
+	// the web pages call the API this way.
+	Session func(r *http.Request) (pipeline.User, error)
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -161,6 +165,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 
 func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	h := r.Header.Get("Authorization")
+	if h == "" && s.Session != nil {
+		return s.Session(r)
+	}
 	const prefix = "Bearer "
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")

@@ -209,8 +209,9 @@ func (db *DB) Segments(ctx context.Context, f SegmentFilter) ([]pipeline.Segment
 	return out, rows.Err()
 }
 
-// WithdrawSegment marks a segment withdrawn by a user, recording why.
-// Withdrawing twice is a conflict.
+// WithdrawSegment marks a segment withdrawn by a user, recording why, and
+// cancels its translation jobs that are not done yet. Withdrawing twice is
+// a conflict.
 func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error) {
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -227,7 +228,10 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 			}
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %q is already withdrawn.", id)
 		}
-		return addEvent(ctx, tx, id, userID, "withdraw", reason, now)
+		if err := addEvent(ctx, tx, id, userID, "withdraw", reason, now); err != nil {
+			return err
+		}
+		return cancelSegmentJobsTx(ctx, tx, id, reason, now)
 	})
 	if err != nil {
 		return pipeline.Segment{}, fmt.Errorf("withdraw segment %s: %w", id, err)

@@ -1,0 +1,87 @@
+// Package notify tells translators and reviewers what needs them: new
+// jobs in their languages, deadlines within a day, submissions to review,
+// requests for changes. A Notice names its audience (one user, or a role
+// in a language); the worker expands it into one Message per person and
+// channel and hands each to a Sender through the job queue, so a failed
+// delivery is retried and never holds up the job it is about.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Notice is something that happened, addressed to an audience.
+type Notice struct {
+	ID    int64  `json:"id"`
+	Kind  string `json:"kind"` // one of the Kind constants
+	JobID string `json:"job_id,omitempty"`
+	// Audience: UserID when not zero, else every user with Role who works
+	// in Language.
+	UserID    int64     `json:"user_id,omitempty"`
+	Role      string    `json:"role,omitempty"`
+	Language  string    `json:"language,omitempty"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Notice kinds.
+const (
+	KindNewJob          = "new_job"           // translators of the language
+	KindDeadlineSoon    = "deadline_soon"     // the holder, or translators of the language
+	KindSubmitted       = "submitted"         // reviewers of the language
+	KindChangesRequired = "changes_requested" // the translator
+	KindApproved        = "approved"          // the translator
+	KindLeaseExpired    = "lease_expired"     // the translator who held it
+	KindCancelled       = "cancelled"         // whoever held it
+	KindDigest          = "digest"            // one person's daily summary
+)
+
+// Recipient is one person a message goes to.
+type Recipient struct {
+	UserID    int64    `json:"user_id"`
+	Name      string   `json:"name"`
+	Role      string   `json:"role"`
+	Languages []string `json:"languages,omitempty"`
+	Email     string   `json:"email,omitempty"`
+}
+
+// Message is one notice for one person.
+type Message struct {
+	To      Recipient `json:"to"`
+	Kind    string    `json:"kind"`
+	JobID   string    `json:"job_id,omitempty"`
+	Subject string    `json:"subject"`
+	Body    string    `json:"body"`
+}
+
+// Sender delivers a message through one channel. An error means "try
+// again later"; ErrNoAddress means this channel cannot reach the person.
+type Sender interface {
+	// Name is the channel's name, stable across restarts ("webhook", "smtp").
+	Name() string
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrNoAddress reports that a sender has no address for the recipient;
+// retrying will not help.
+var ErrNoAddress = fmt.Errorf("no address for this recipient on this channel")
+
+// Digest writes one person's daily summary: the jobs waiting in their
+// languages and their own jobs with deadlines. It returns false when there
+// is nothing to say.
+func Digest(to Recipient, lines []string, day time.Time) (Message, bool) {
+	if len(lines) == 0 {
+		return Message{}, false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Chào %s,\n\nLoa, %s — what needs you today:\n\n", to.Name, day.Format("2006-01-02"))
+	for _, l := range lines {
+		b.WriteString("  - " + l + "\n")
+	}
+	b.WriteString("\nSee them with: loa jobs list\n")
+	return Message{To: to, Kind: KindDigest, Subject: fmt.Sprintf("Loa: %d item(s) for you today", len(lines)), Body: b.String()}, true
+}

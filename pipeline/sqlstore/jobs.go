@@ -1,0 +1,437 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/notify"
+)
+
+// JobOptions says which translation jobs a processed segment gets and
+// their deadlines per priority; the zero value means jobs.DefaultOpenOptions.
+type JobOptions = jobs.OpenOptions
+
+// OpenJobsTx opens a processed segment's translation jobs inside the
+// caller's transaction (the one that records the processing result): per
+// target language among blt and hnj in the segment's languages, a
+// voice-over, and for TV with a Vietnamese subtitle file a subtitle job,
+// each due by the priority's deadline. Running it again for the same
+// segment opens nothing new. A withdrawn segment gets no jobs. The
+// translators of each language are notified.
+func (db *DB) OpenJobsTx(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, opts JobOptions) error {
+	if seg.State == pipeline.StateWithdrawn {
+		return nil
+	}
+	now := db.Now().UTC()
+	for _, j := range jobs.Plan(seg, opts, now) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (id, segment_id, language, kind, state, deadline, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (segment_id, language, kind) DO NOTHING`,
+			j.ID, j.SegmentID, j.Language, string(j.Kind), string(j.State), j.Deadline.UTC(), now, now)
+		if err != nil {
+			return fmt.Errorf("open %s %s job of %s: %w", j.Language, j.Kind, seg.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		ev := jobs.Event{JobID: j.ID, At: now, Action: jobs.ActionOpen, From: "", To: jobs.StateOpen,
+			Reason: fmt.Sprintf("segment processed; due in %s (%s)", opts.DeadlineFor(seg.Priority), seg.Priority)}
+		if err := addJobEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := addNotices(ctx, tx, jobs.NoticesFor(jobs.Job{}, j, ev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const jobColumns = `j.id, j.segment_id, j.language, j.kind, j.state, COALESCE(j.translator_id, 0), COALESCE(t.name, ''),
+	COALESCE(j.reviewer_id, 0), COALESCE(r.name, ''), j.lease_until, j.deadline, j.overdue, j.extensions, j.submissions,
+	j.reason, s.priority, s.title, j.created_at, j.updated_at`
+
+const jobFrom = ` FROM jobs j JOIN segments s ON s.id = j.segment_id
+	LEFT JOIN users t ON t.id = j.translator_id LEFT JOIN users r ON r.id = j.reviewer_id`
+
+func scanJob(row interface{ Scan(...any) error }) (jobs.Job, error) {
+	var j jobs.Job
+	var kind, state string
+	var lease sql.NullTime
+	var overdue int
+	err := row.Scan(&j.ID, &j.SegmentID, &j.Language, &kind, &state, &j.TranslatorID, &j.Translator,
+		&j.ReviewerID, &j.Reviewer, &lease, &j.Deadline, &overdue, &j.Extensions, &j.Submissions,
+		&j.Reason, &j.Priority, &j.Title, &j.CreatedAt, &j.UpdatedAt)
+	if err != nil {
+		return j, err
+	}
+	j.Kind, j.State, j.Overdue = jobs.Kind(kind), jobs.State(state), overdue != 0
+	if lease.Valid {
+		j.LeaseUntil = lease.Time
+	}
+	return j, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func jobBy(ctx context.Context, q querier, id string) (jobs.Job, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE j.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, pipeline.Errorf(pipeline.CodeNotFound, "No job %q.", id)
+	}
+	if err != nil {
+		return j, fmt.Errorf("job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Job returns one job by id.
+func (db *DB) Job(ctx context.Context, id string) (jobs.Job, error) { return jobBy(ctx, db.sql, id) }
+
+// Jobs lists jobs matching f: soonest deadline first.
+func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
+	q := "SELECT " + jobColumns + jobFrom + " WHERE 1 = 1"
+	var args []any
+	if f.Languages != nil {
+		if len(f.Languages) == 0 {
+			return []jobs.Job{}, nil
+		}
+		q += " AND j.language IN (?" + strings.Repeat(", ?", len(f.Languages)-1) + ")"
+		for _, l := range f.Languages {
+			args = append(args, l)
+		}
+	}
+	if f.State != "" {
+		q += " AND j.state = ?"
+		args = append(args, string(f.State))
+	}
+	if f.Kind != "" {
+		q += " AND j.kind = ?"
+		args = append(args, string(f.Kind))
+	}
+	if f.SegmentID != "" {
+		q += " AND j.segment_id = ?"
+		args = append(args, f.SegmentID)
+	}
+	if f.HolderID != 0 {
+		q += " AND (j.translator_id = ? OR j.reviewer_id = ?)"
+		args = append(args, f.HolderID, f.HolderID)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
+	}
+	q += " ORDER BY j.deadline, j.id LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []jobs.Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// JobEvents returns a job's history, oldest first.
+func (db *DB) JobEvents(ctx context.Context, id string) ([]jobs.Event, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT e.job_id, e.at, e.actor_id, COALESCE(u.name, ''), e.action, e.from_state, e.to_state, e.reason
+		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.job_id = ? ORDER BY e.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("events of job %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []jobs.Event{}
+	for rows.Next() {
+		var e jobs.Event
+		var action, from, to string
+		if err := rows.Scan(&e.JobID, &e.At, &e.ActorID, &e.Actor, &action, &from, &to, &e.Reason); err != nil {
+			return nil, fmt.Errorf("events of job %s: %w", id, err)
+		}
+		e.Action, e.From, e.To = jobs.Action(action), jobs.State(from), jobs.State(to)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func addJobEvent(ctx context.Context, tx *sql.Tx, e jobs.Event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO job_events (job_id, at, actor_id, action, from_state, to_state, reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.JobID, e.At.UTC(), e.ActorID, string(e.Action), string(e.From), string(e.To), e.Reason)
+	if err != nil {
+		return fmt.Errorf("record %s of job %s: %w", e.Action, e.JobID, err)
+	}
+	return nil
+}
+
+func addNotices(ctx context.Context, tx *sql.Tx, ns []notify.Notice) error {
+	for _, n := range ns {
+		_, err := tx.ExecContext(ctx, `INSERT INTO notices (kind, job_id, language, role, user_id, subject, body, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, n.Kind, n.JobID, n.Language, n.Role, n.UserID, n.Subject, n.Body, n.CreatedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("queue %s notice: %w", n.Kind, err)
+		}
+	}
+	return nil
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// ApplyJob runs one transition in a write transaction: it reads the job,
+// counts the jobs the actor holds (for a claim), lets the policy decide,
+// writes the new row with an UPDATE guarded by the state it read (so of
+// any number of claimers only one moves an open job), records the event
+// and its notices, and runs then in the same transaction. The connection
+// takes the write lock at BEGIN (_txlock=immediate), so claims are
+// serialized by SQLite itself; the guard keeps the rule explicit.
+func (db *DB) ApplyJob(ctx context.Context, id string, p jobs.Policy, r jobs.Request, then func(tx *sql.Tx, j jobs.Job) error) (jobs.Job, error) {
+	var out jobs.Job
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		j, err := jobBy(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if r.Action == jobs.ActionClaim {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE translator_id = ? AND state IN (?, ?)`,
+				r.By.ID, string(jobs.StateClaimed), string(jobs.StateChangesRequested)).Scan(&r.Held); err != nil {
+				return fmt.Errorf("count claims of %s: %w", r.By.Name, err)
+			}
+		}
+		next, ev, err := p.Apply(j, r)
+		if err != nil {
+			return err
+		}
+		if err := writeJob(ctx, tx, j.State, next); err != nil {
+			return err
+		}
+		if err := addJobEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := addNotices(ctx, tx, jobs.NoticesFor(j, next, ev)); err != nil {
+			return err
+		}
+		out = next
+		if then != nil {
+			return then(tx, next)
+		}
+		return nil
+	})
+	if err != nil {
+		return jobs.Job{}, fmt.Errorf("%s job %s: %w", r.Action, id, err)
+	}
+	return out, nil
+}
+
+// writeJob stores a job's new state only if its state is still from.
+func writeJob(ctx context.Context, tx *sql.Tx, from jobs.State, j jobs.Job) error {
+	overdue := 0
+	if j.Overdue {
+		overdue = 1
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, translator_id = ?, reviewer_id = ?, lease_until = ?,
+		overdue = ?, extensions = ?, submissions = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		string(j.State), nullID(j.TranslatorID), nullID(j.ReviewerID), nullTime(j.LeaseUntil), overdue,
+		j.Extensions, j.Submissions, j.Reason, j.UpdatedAt.UTC(), j.ID, string(from))
+	if err != nil {
+		return fmt.Errorf("write job %s: %w", j.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return pipeline.Errorf(pipeline.CodeConflict, "Job %s changed meanwhile: look at it again.", j.ID)
+	}
+	return nil
+}
+
+// cancelSegmentJobsTx cancels every job of a segment that is not done
+// yet, as the system, recording why; it runs in the withdrawal's
+// transaction.
+func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE j.segment_id = ? AND j.state NOT IN (?, ?)",
+		segmentID, string(jobs.StateApproved), string(jobs.StateCancelled))
+	if err != nil {
+		return fmt.Errorf("jobs of %s: %w", segmentID, err)
+	}
+	var open []jobs.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("jobs of %s: %w", segmentID, err)
+		}
+		open = append(open, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("jobs of %s: %w", segmentID, err)
+	}
+	why := "segment withdrawn"
+	if reason = strings.TrimSpace(reason); reason != "" {
+		why += ": " + reason
+	}
+	for _, j := range open {
+		next, ev, err := jobs.Policy{}.Apply(j, jobs.Request{Action: jobs.ActionCancel, Reason: why, Now: now})
+		if err != nil {
+			return err
+		}
+		if err := writeJob(ctx, tx, j.State, next); err != nil {
+			return err
+		}
+		if err := addJobEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := addNotices(ctx, tx, jobs.NoticesFor(j, next, ev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Submissions lists a job's submissions, first first.
+func (db *DB) Submissions(ctx context.Context, jobID string) ([]jobs.Submission, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT job_id, n, object_key, file_name, content_type, size_bytes, sha256,
+		duration_ms, findings, user_id, at FROM job_submissions WHERE job_id = ? ORDER BY n`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("submissions of %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	out := []jobs.Submission{}
+	for rows.Next() {
+		var s jobs.Submission
+		var findings string
+		if err := rows.Scan(&s.JobID, &s.N, &s.Key, &s.FileName, &s.ContentType, &s.Size, &s.SHA256,
+			&s.DurationMS, &findings, &s.By, &s.At); err != nil {
+			return nil, fmt.Errorf("submissions of %s: %w", jobID, err)
+		}
+		if err := json.Unmarshal([]byte(findings), &s.Findings); err != nil {
+			return nil, fmt.Errorf("submissions of %s: findings: %w", jobID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// AddSubmissionTx records a submission and ends its upload, in the
+// transaction that marks the job submitted.
+func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s jobs.Submission) error {
+	findings, err := json.Marshal(s.Findings)
+	if err != nil {
+		return fmt.Errorf("add submission: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO job_submissions (job_id, n, object_key, file_name, content_type, size_bytes,
+		sha256, duration_ms, findings, user_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.JobID, s.N, s.Key, s.FileName, s.ContentType, s.Size, s.SHA256, s.DurationMS, string(findings), s.By, s.At.UTC()); err != nil {
+		return fmt.Errorf("add submission %d of %s: %w", s.N, s.JobID, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM uploads WHERE object_key = ?", s.Key); err != nil {
+		return fmt.Errorf("add submission %d of %s: %w", s.N, s.JobID, err)
+	}
+	return nil
+}
+
+// Memory returns up to limit translation-memory entries of a language,
+// most recent first.
+func (db *DB) Memory(ctx context.Context, lang string, limit int) ([]jobs.MemoryEntry, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT language, source_key, source, target, job_id, updated_at
+		FROM translation_memory WHERE language = ? ORDER BY updated_at DESC LIMIT ?`, lang, limit)
+	if err != nil {
+		return nil, fmt.Errorf("memory %s: %w", lang, err)
+	}
+	defer rows.Close()
+	out := []jobs.MemoryEntry{}
+	for rows.Next() {
+		var m jobs.MemoryEntry
+		if err := rows.Scan(&m.Language, &m.Key, &m.Source, &m.Target, &m.JobID, &m.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("memory %s: %w", lang, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AddMemoryTx adds approved cue translations; a later approval of the
+// same Vietnamese text replaces the earlier one.
+func (db *DB) AddMemoryTx(ctx context.Context, tx *sql.Tx, es []jobs.MemoryEntry) error {
+	now := db.Now().UTC()
+	for _, m := range es {
+		if m.Key == "" {
+			m.Key = jobs.MemoryKey(m.Source)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO translation_memory (language, source_key, source, target, job_id, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (language, source_key) DO UPDATE SET source = excluded.source,
+			target = excluded.target, job_id = excluded.job_id, updated_at = excluded.updated_at`,
+			m.Language, m.Key, m.Source, m.Target, m.JobID, now); err != nil {
+			return fmt.Errorf("add memory: %w", err)
+		}
+	}
+	return nil
+}
+
+// Glossary returns a language's glossary in term order.
+func (db *DB) Glossary(ctx context.Context, lang string) ([]jobs.Term, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT language, term, translation, note, updated_at FROM glossary
+		WHERE language = ? ORDER BY term_key`, lang)
+	if err != nil {
+		return nil, fmt.Errorf("glossary %s: %w", lang, err)
+	}
+	defer rows.Close()
+	out := []jobs.Term{}
+	for rows.Next() {
+		var t jobs.Term
+		if err := rows.Scan(&t.Language, &t.Term, &t.Translation, &t.Note, &t.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("glossary %s: %w", lang, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ImportGlossary adds or updates terms of a language; with replace, terms
+// not in the import are removed. It returns how many terms the language
+// has afterwards.
+func (db *DB) ImportGlossary(ctx context.Context, lang string, terms []jobs.Term, replace bool) (int, error) {
+	now := db.Now().UTC()
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if replace {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM glossary WHERE language = ?", lang); err != nil {
+				return err
+			}
+		}
+		for _, t := range terms {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO glossary (language, term_key, term, translation, note, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (language, term_key) DO UPDATE SET term = excluded.term,
+				translation = excluded.translation, note = excluded.note, updated_at = excluded.updated_at`,
+				lang, jobs.MemoryKey(t.Term), t.Term, t.Translation, t.Note, now); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM glossary WHERE language = ?", lang).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import glossary %s: %w", lang, err)
+	}
+	return n, nil
+}

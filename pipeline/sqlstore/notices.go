@@ -1,0 +1,221 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/notify"
+)
+
+// JobSweep counts what one sweep of the jobs did.
+type JobSweep struct {
+	Expired int `json:"expired"` // leases that ran out: the jobs are open again
+	Overdue int `json:"overdue"` // jobs newly past their deadline
+	Warned  int `json:"warned"`  // deadline warnings queued
+}
+
+// SweepJobs, at now: returns to open every job whose lease ran out, flags
+// every job newly past its deadline, and queues one warning for each job
+// due within warn. Each change is a recorded transition; all happen in one
+// transaction.
+func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) (JobSweep, error) {
+	var res JobSweep
+	now = now.UTC()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		live := " AND j.state NOT IN ('" + string(jobs.StateApproved) + "', '" + string(jobs.StateCancelled) + "')"
+		expired, err := jobsWhere(ctx, tx, "j.lease_until IS NOT NULL AND j.lease_until <= ?"+live, now)
+		if err != nil {
+			return err
+		}
+		for _, j := range expired {
+			if err := systemApply(ctx, tx, j, jobs.Request{Action: jobs.ActionExpire, Now: now}); err != nil {
+				return err
+			}
+			res.Expired++
+		}
+		due, err := jobsWhere(ctx, tx, "j.overdue = 0 AND j.deadline <= ?"+live, now)
+		if err != nil {
+			return err
+		}
+		for _, j := range due {
+			if err := systemApply(ctx, tx, j, jobs.Request{Action: jobs.ActionFlagOverdue, Now: now}); err != nil {
+				return err
+			}
+			res.Overdue++
+		}
+		if warn <= 0 {
+			return nil
+		}
+		soon, err := jobsWhere(ctx, tx, "j.warned = 0 AND j.overdue = 0 AND j.deadline <= ?"+live, now.Add(warn))
+		if err != nil {
+			return err
+		}
+		for _, j := range soon {
+			if err := addNotices(ctx, tx, []notify.Notice{jobs.DeadlineNotice(j, now)}); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE jobs SET warned = 1 WHERE id = ?", j.ID); err != nil {
+				return fmt.Errorf("mark %s warned: %w", j.ID, err)
+			}
+			res.Warned++
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("sweep jobs: %w", err)
+	}
+	return res, nil
+}
+
+func jobsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]jobs.Job, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE "+where+" ORDER BY j.deadline, j.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("select jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("select jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func systemApply(ctx context.Context, tx *sql.Tx, j jobs.Job, r jobs.Request) error {
+	next, ev, err := jobs.Policy{}.Apply(j, r)
+	if err != nil {
+		return err
+	}
+	if err := writeJob(ctx, tx, j.State, next); err != nil {
+		return err
+	}
+	if err := addJobEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	return addNotices(ctx, tx, jobs.NoticesFor(j, next, ev))
+}
+
+// Recipients lists the people notices can go to: translators and
+// reviewers (with their languages), and admins, with their email address
+// when one is known.
+func (db *DB) Recipients(ctx context.Context) ([]notify.Recipient, error) {
+	return recipients(ctx, db.sql)
+}
+
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func recipients(ctx context.Context, q rowsQuerier) ([]notify.Recipient, error) {
+	rows, err := q.QueryContext(ctx, `SELECT u.id, u.name, u.role, u.languages, COALESCE(c.email, '')
+		FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.role IN (?, ?, ?) ORDER BY u.id`,
+		string(pipeline.RoleTranslator), string(pipeline.RoleReviewer), string(pipeline.RoleAdmin))
+	if err != nil {
+		return nil, fmt.Errorf("recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []notify.Recipient
+	for rows.Next() {
+		var r notify.Recipient
+		var langs string
+		if err := rows.Scan(&r.UserID, &r.Name, &r.Role, &langs, &r.Email); err != nil {
+			return nil, fmt.Errorf("recipients: %w", err)
+		}
+		if langs != "" {
+			r.Languages = strings.Split(langs, ",")
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// TakeNotices hands up to limit pending notices to queue, one Message per
+// person in each notice's audience, and marks them queued, all in one
+// transaction: queue inserts the delivery jobs in that transaction, so a
+// notice is queued exactly once. It returns how many notices it took.
+func (db *DB) TakeNotices(ctx context.Context, limit int, queue func(tx *sql.Tx, m notify.Message) error) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, kind, job_id, language, role, user_id, subject, body, created_at
+			FROM notices WHERE queued_at IS NULL ORDER BY id LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		var ns []notify.Notice
+		for rows.Next() {
+			var x notify.Notice
+			if err := rows.Scan(&x.ID, &x.Kind, &x.JobID, &x.Language, &x.Role, &x.UserID, &x.Subject, &x.Body, &x.CreatedAt); err != nil {
+				rows.Close()
+				return err
+			}
+			ns = append(ns, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ns) == 0 {
+			return nil
+		}
+		people, err := recipients(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := db.Now().UTC()
+		for _, x := range ns {
+			for _, p := range people {
+				if !audience(x, p) {
+					continue
+				}
+				if err := queue(tx, notify.Message{To: p, Kind: x.Kind, JobID: x.JobID, Subject: x.Subject, Body: x.Body}); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE notices SET queued_at = ? WHERE id = ?", now, x.ID); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("take notices: %w", err)
+	}
+	return n, nil
+}
+
+// audience reports whether p is among the people notice x is for.
+func audience(x notify.Notice, p notify.Recipient) bool {
+	if x.UserID != 0 {
+		return p.UserID == x.UserID
+	}
+	return p.Role == x.Role && (x.Language == "" || slices.Contains(p.Languages, x.Language))
+}
+
+// SetContact records the email address notices are mailed to for a user;
+// an empty address removes it.
+func (db *DB) SetContact(ctx context.Context, name, email string) error {
+	email = strings.TrimSpace(email)
+	if email != "" && (strings.ContainsAny(email, " \t\r\n<>,;") || !strings.Contains(email, "@") || len(email) > 254) {
+		return pipeline.FieldError("email", "%q is not an email address: write it as name@example.vn.", email)
+	}
+	u, err := db.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = db.sql.ExecContext(ctx, `INSERT INTO user_contacts (user_id, email) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET email = excluded.email`, u.ID, email)
+	if err != nil {
+		return fmt.Errorf("set contact of %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// SessionPolicy says how long a browser session lives.
+type SessionPolicy struct {
+	// Idle ends a session not used for this long.
+	Idle time.Duration
+	// Max ends a session this long after sign-in, used or not.
+	Max time.Duration
+}
+
+// seenEvery is how stale last_seen_at may get before a lookup writes it
+// again, so reading a page does not write to the database every time.
+const seenEvery = 10 * time.Minute
+
+// CreateSession starts a browser session for a user and returns its
+// token, which goes in the cookie; only the token's hash is stored.
+// Expired sessions of all users are removed on the way.
+func (db *DB) CreateSession(ctx context.Context, userID int64, p SessionPolicy) (string, error) {
+	token, hash, err := pipeline.NewToken()
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	now := db.Now()
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?", now, now.Add(-p.Idle)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO sessions (hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			hash, userID, now, now, now.Add(p.Max))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("create session for user %d: %w", userID, err)
+	}
+	return token, nil
+}
+
+// UserBySession returns the user of a live session and notes that the
+// session was used. An unknown, idle or expired session is CodeUnauthorized.
+func (db *DB) UserBySession(ctx context.Context, token string, p SessionPolicy) (pipeline.User, error) {
+	hash := pipeline.HashToken(token)
+	var seen time.Time
+	u, err := scanUser(db.sql.QueryRowContext(ctx,
+		"SELECT "+userColumns+", s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ? AND s.expires_at > ?",
+		hash, db.Now()), &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "The session has ended: sign in again.")
+	}
+	if err != nil {
+		return pipeline.User{}, fmt.Errorf("look up session: %w", err)
+	}
+	now := db.Now()
+	if now.Sub(seen) > p.Idle {
+		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "The session has ended: sign in again.")
+	}
+	if now.Sub(seen) > seenEvery {
+		if _, err := db.sql.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE hash = ?", now, hash); err != nil {
+			return pipeline.User{}, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// DeleteSession ends a session (sign-out). Ending an unknown session is
+// not an error.
+func (db *DB) DeleteSession(ctx context.Context, token string) error {
+	if _, err := db.sql.ExecContext(ctx, "DELETE FROM sessions WHERE hash = ?", pipeline.HashToken(token)); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// userForm is the create-user form as typed, kept to show it again with
+// the error next to the field at fault.
+type userForm struct {
+	Name, Role, Commune string
+	Languages           []string
+}
+
+type usersData struct {
+	Users     []pipeline.User
+	Roles     []pipeline.Role
+	Languages []string
+	Form      userForm
+	// Errors maps a field to its message.
+	Errors map[string]string
+	// Token is a token just made, shown once, and whose it is.
+	Token, TokenUser string
+	Notice           string
+}
+
+func (s *Server) usersData(r *http.Request) (usersData, error) {
+	d := usersData{Roles: pipeline.Roles, Languages: pipeline.KnownLanguages, Errors: map[string]string{}}
+	err := s.callAPI(r, "GET", "/api/users", nil, &d.Users)
+	return d, err
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := s.usersData(r)
+	if err != nil {
+		return err
+	}
+	d.Form.Role = string(pipeline.RoleProducer)
+	if name := r.URL.Query().Get("created"); name != "" {
+		d.Notice = name
+	}
+	s.render(w, r, c, http.StatusOK, "users", "title_users", d)
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	f := userForm{
+		Name: strings.TrimSpace(r.PostForm.Get("name")), Role: r.PostForm.Get("role"),
+		Commune: strings.TrimSpace(r.PostForm.Get("commune")), Languages: r.PostForm["languages"],
+	}
+	req := api.NewUserRequest{Name: f.Name, Role: pipeline.Role(f.Role), Password: r.PostForm.Get("password"), Languages: f.Languages, Commune: f.Commune}
+	err := s.callAPI(r, "POST", "/api/users", req, nil)
+	if err == nil {
+		http.Redirect(w, r, "/admin/users?created="+url.QueryEscape(f.Name), http.StatusSeeOther)
+		return nil
+	}
+	var pe *pipeline.Error
+	if !asError(err, &pe) || (pe.Code != pipeline.CodeInvalid && pe.Code != pipeline.CodeConflict) {
+		return err
+	}
+	d, lerr := s.usersData(r)
+	if lerr != nil {
+		return lerr
+	}
+	d.Form = f
+	field := pe.Field
+	if pe.Code == pipeline.CodeConflict {
+		field = "name"
+	}
+	if field == "" {
+		field = "form"
+	}
+	d.Errors[field] = fieldMessage(c, field, pe)
+	s.render(w, r, c, statusOf(pe.Code), "users", "title_users", d)
+	return nil
+}
+
+// fieldMessage is the text shown next to a field for an API refusal: the
+// catalogue's text for the field in the page's language, with the API's
+// own (English) explanation when the page is in English.
+func fieldMessage(c *call, field string, pe *pipeline.Error) string {
+	if c.lang == "en" {
+		return pe.Message
+	}
+	key := "fe_" + field
+	if pe.Code == pipeline.CodeConflict {
+		key = "fe_name_taken"
+	}
+	if m, ok := c.msgs[key]; ok {
+		return m
+	}
+	return c.msgs["err_invalid"]
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	name := r.PathValue("name")
+	var tr api.TokenResponse
+	if err := s.callAPI(r, "POST", "/api/users/"+url.PathEscape(name)+"/tokens?label="+url.QueryEscape(r.PostForm.Get("label")), nil, &tr); err != nil {
+		return err
+	}
+	d, err := s.usersData(r)
+	if err != nil {
+		return err
+	}
+	d.Form.Role = string(pipeline.RoleProducer)
+	d.Token, d.TokenUser = tr.Token, name
+	s.render(w, r, c, http.StatusCreated, "users", "title_users", d)
+	return nil
+}

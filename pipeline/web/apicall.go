@@ -1,0 +1,82 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+)
+
+// recorder is an in-memory http.ResponseWriter for calling the API in
+// process.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (rec *recorder) Header() http.Header { return rec.header }
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.code == 0 {
+		rec.code = code
+	}
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	return rec.body.Write(p)
+}
+
+// callAPI calls Loa's HTTP API in process as the page's user: the request
+// carries the browser's session cookie, so the API applies the same roles
+// and visibility as for any other client. body, when not nil, is sent as
+// JSON; out, when not nil, receives the JSON answer. An API error comes
+// back as a *pipeline.Error with its code, message and field.
+func (s *Server) callAPI(r *http.Request, method, target string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("api %s %s: encode: %w", method, target, err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, target, rd)
+	if err != nil {
+		return fmt.Errorf("api %s %s: %w", method, target, err)
+	}
+	req.Host = r.Host
+	req.RemoteAddr = r.RemoteAddr
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		req.AddCookie(ck)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := &recorder{header: http.Header{}}
+	s.cfg.API.ServeHTTP(rec, req)
+	if rec.code >= 400 {
+		var eb api.ErrorBody
+		if err := json.Unmarshal(rec.body.Bytes(), &eb); err != nil || eb.Error.Code == "" {
+			return fmt.Errorf("api %s %s: status %d: %s", method, target, rec.code, rec.body.String())
+		}
+		return &pipeline.Error{Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
+	}
+	if out != nil {
+		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+			return fmt.Errorf("api %s %s: decode answer: %w", method, target, err)
+		}
+	}
+	return nil
+}
+
+// asError finds the *pipeline.Error in err's chain.
+func asError(err error, target **pipeline.Error) bool { return errors.As(err, target) }

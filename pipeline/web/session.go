@@ -1,0 +1,109 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// sessionCookie holds the session token. HttpOnly keeps scripts from
+// reading it; SameSite=Lax keeps other sites' forms from sending it, and
+// http.CrossOriginProtection refuses their requests anyway.
+const sessionCookie = "loa_session"
+
+// secure reports whether cookies for this request should be Secure.
+func (s *Server) secure(r *http.Request) bool {
+	return s.cfg.SecureCookies || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// sessionUser returns the user of the request's session cookie.
+func (s *Server) sessionUser(r *http.Request) (pipeline.User, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>', or sign in on the web pages.")
+	}
+	return s.cfg.Store.UserBySession(r.Context(), ck.Value, s.cfg.Sessions)
+}
+
+// SessionUser signs an API request in by its session cookie, for the
+// api.Server's Session field. A non-safe request from another origin is
+// refused (CSRF): the pages' own scripts are same-origin.
+func (s *Server) SessionUser(r *http.Request) (pipeline.User, error) {
+	if err := s.cop.Check(r); err != nil {
+		return pipeline.User{}, pipeline.Errorf(pipeline.CodeForbidden, "Cross-origin requests with a session cookie are refused; use an API token.")
+	}
+	return s.sessionUser(r)
+}
+
+type signInData struct {
+	Name  string
+	Next  string
+	Error string
+}
+
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	next := localPath(r.URL.Query().Get("next"), "/")
+	if c.signedIn {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	s.render(w, r, c, http.StatusOK, "signin", "title_signin", signInData{Next: next})
+	return nil
+}
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The sign-in form could not be read.")
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	password := r.PostForm.Get("password")
+	next := localPath(r.PostForm.Get("next"), "/")
+	d := signInData{Name: name, Next: next}
+	if name == "" || password == "" || !utf8.ValidString(name) || len(name) > 256 || len(password) > 256 {
+		d.Error = c.msgs["signin_missing"]
+		s.render(w, r, c, http.StatusUnprocessableEntity, "signin", "title_signin", d)
+		return nil
+	}
+	u, err := s.cfg.Store.Authenticate(r.Context(), name, password)
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
+		s.log.Info("sign-in refused", "name", name, "remote", r.RemoteAddr)
+		d.Error = c.msgs["signin_wrong"]
+		s.render(w, r, c, http.StatusUnauthorized, "signin", "title_signin", d)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		// A new sign-in replaces the old session on this browser.
+		_ = s.cfg.Store.DeleteSession(r.Context(), ck.Value)
+	}
+	tok, err := s.cfg.Store.CreateSession(r.Context(), u.ID, s.cfg.Sessions)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: tok, Path: "/", MaxAge: int(s.cfg.Sessions.Max.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r),
+	})
+	s.log.Info("signed in", "user", u.Name, "role", u.Role)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.cfg.Store.DeleteSession(r.Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r),
+	})
+	http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+	return nil
+}

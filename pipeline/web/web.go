@@ -1,0 +1,491 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+//go:embed templates/*.html static/* messages/*.json
+var files embed.FS
+
+// Store is what the pages need from the metadata store directly: signing
+// in and the sessions. Everything else goes through the HTTP API.
+type Store interface {
+	Authenticate(ctx context.Context, name, password string) (pipeline.User, error)
+	CreateSession(ctx context.Context, userID int64, p sqlstore.SessionPolicy) (string, error)
+	UserBySession(ctx context.Context, token string, p sqlstore.SessionPolicy) (pipeline.User, error)
+	DeleteSession(ctx context.Context, token string) error
+}
+
+// Config is what a Server is built from.
+type Config struct {
+	Store Store
+	// API is Loa's HTTP API handler; pages call it in process with the
+	// browser's session. The api.Server's Session must be set to
+	// Server.SessionUser for that to work.
+	API http.Handler
+	Log *slog.Logger
+	// SecureCookies marks the session cookie Secure even on a plain http
+	// request, for a server behind a proxy that terminates https. Requests
+	// that arrive over TLS, or with X-Forwarded-Proto: https, get Secure
+	// cookies anyway.
+	SecureCookies bool
+	// Sessions is how long sessions live; zero fields get the defaults
+	// (7 days idle, 30 days at most).
+	Sessions sqlstore.SessionPolicy
+	// MaxUploadBytes is the largest upload the API takes; the upload page
+	// refuses bigger files before sending them. Zero: no check.
+	MaxUploadBytes int64
+}
+
+// Server serves the web pages.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	pages  []Page
+	tmpl   map[string]*template.Template
+	cat    catalog
+	assets map[string]asset
+	cop    *http.CrossOriginProtection
+	// zone is where all of Loa's local times are: Asia/Ho_Chi_Minh
+	// (UTC+7, no daylight saving).
+	zone *time.Location
+}
+
+// Page is one page (or form target) and the roles allowed to use it,
+// like the API's Route. A page that is not Public denies every role it
+// does not list.
+type Page struct {
+	Method  string
+	Pattern string
+	Roles   []pipeline.Role
+	// Public pages need no sign-in: sign-in itself, the language switch,
+	// the style sheet and scripts.
+	Public bool
+	// Nav is the catalogue key of the page's menu link; pages without it
+	// are not in the menu. The menu shows only pages the user may open.
+	Nav     string
+	handler func(w http.ResponseWriter, r *http.Request, c *call) error
+}
+
+// call is one request's context: who asks and in which language.
+type call struct {
+	user     pipeline.User
+	signedIn bool
+	lang     string
+	msgs     map[string]string
+}
+
+// asset is one embedded static file.
+type asset struct {
+	data    []byte
+	ctype   string
+	version string
+}
+
+// New parses the templates and the message catalogue once and returns
+// the Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.API == nil {
+		return nil, errors.New("web: Store and API are required")
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, cop: http.NewCrossOriginProtection(), zone: time.FixedZone("ICT", 7*3600)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.cfg.Sessions.Idle <= 0 {
+		s.cfg.Sessions.Idle = 7 * 24 * time.Hour
+	}
+	if s.cfg.Sessions.Max <= 0 {
+		s.cfg.Sessions.Max = 30 * 24 * time.Hour
+	}
+	var err error
+	if s.cat, err = loadCatalog(files); err != nil {
+		return nil, err
+	}
+	if err := s.loadAssets(); err != nil {
+		return nil, err
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.newCall(r)
+		s.renderError(w, r, c, http.StatusForbidden, c.msgs["err_cross_origin"])
+	}))
+	s.pages = s.buildPages()
+	return s, nil
+}
+
+func (s *Server) loadAssets() error {
+	s.assets = map[string]asset{}
+	entries, err := fs.ReadDir(files, "static")
+	if err != nil {
+		return fmt.Errorf("web: read assets: %w", err)
+	}
+	for _, e := range entries {
+		data, err := files.ReadFile("static/" + e.Name())
+		if err != nil {
+			return fmt.Errorf("web: read asset %s: %w", e.Name(), err)
+		}
+		sum := sha256.Sum256(data)
+		ct := mime.TypeByExtension(path.Ext(e.Name()))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		s.assets[e.Name()] = asset{data: data, ctype: ct, version: hex.EncodeToString(sum[:6])}
+	}
+	return nil
+}
+
+// assetURL is the URL of an embedded file, versioned by its content so it
+// can be cached for good.
+func (s *Server) assetURL(name string) (string, error) {
+	a, ok := s.assets[name]
+	if !ok {
+		return "", fmt.Errorf("web: no asset %q", name)
+	}
+	return "/static/" + name + "?v=" + a.version, nil
+}
+
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{
+		"asset": s.assetURL,
+		// msg formats a catalogue message with arguments.
+		"msg": func(m map[string]string, key string, args ...any) (string, error) {
+			f, ok := m[key]
+			if !ok {
+				return "", fmt.Errorf("no message %q", key)
+			}
+			if len(args) == 0 {
+				return f, nil
+			}
+			return fmt.Sprintf(f, args...), nil
+		},
+		"bytes": humanBytes,
+		"duration": func(ms int64) string {
+			return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
+		},
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.zone).Format("02/01/2006 15:04")
+		},
+		"day": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.zone).Format("2006-01-02")
+		},
+		"percent": func(f float64) int { return int(f*100 + 0.5) },
+	}
+	base, err := template.New("layout.html").Option("missingkey=error").Funcs(funcs).ParseFS(files, "templates/layout.html")
+	if err != nil {
+		return fmt.Errorf("web: parse layout: %w", err)
+	}
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return fmt.Errorf("web: list templates: %w", err)
+	}
+	s.tmpl = map[string]*template.Template{}
+	for _, n := range names {
+		name := path.Base(n)
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(files, n)
+		if err != nil {
+			return fmt.Errorf("web: parse %s: %w", name, err)
+		}
+		s.tmpl[strings.TrimSuffix(name, ".html")] = t
+	}
+	return nil
+}
+
+// Pages lists every page with its allowed roles; the role tests walk this
+// list, so a page added here is tested against every role.
+func (s *Server) Pages() []Page { return s.pages }
+
+func (s *Server) buildPages() []Page {
+	allRoles := pipeline.Roles
+	producers := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleProducer}
+	adminOnly := []pipeline.Role{pipeline.RoleAdmin}
+	return []Page{
+		{Method: "GET", Pattern: "/static/{name}", Public: true, handler: s.static},
+		{Method: "GET", Pattern: "/lang/{lang}", Public: true, handler: s.switchLang},
+		{Method: "GET", Pattern: "/sign-in", Public: true, handler: s.signInPage},
+		{Method: "POST", Pattern: "/sign-in", Public: true, handler: s.signIn},
+		{Method: "POST", Pattern: "/sign-out", Roles: allRoles, handler: s.signOut},
+		{Method: "GET", Pattern: "/{$}", Roles: allRoles, handler: s.home},
+		{Method: "GET", Pattern: "/account", Roles: allRoles, Nav: "nav_account", handler: s.account},
+
+		{Method: "GET", Pattern: "/producer", Roles: producers, Nav: "nav_segments", handler: s.segmentList},
+		{Method: "GET", Pattern: "/producer/upload", Roles: producers, Nav: "nav_upload", handler: s.uploadPage},
+		{Method: "GET", Pattern: "/producer/segments/{id}", Roles: producers, handler: s.segmentPage},
+		{Method: "POST", Pattern: "/producer/segments/{id}/withdraw", Roles: producers, handler: s.withdraw},
+
+		{Method: "GET", Pattern: "/admin/users", Roles: adminOnly, Nav: "nav_users", handler: s.usersPage},
+		{Method: "POST", Pattern: "/admin/users", Roles: adminOnly, handler: s.createUser},
+		{Method: "POST", Pattern: "/admin/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+	}
+}
+
+// Handler returns the pages' handler. Paths it does not know get a "not
+// found" page; every non-safe request from another origin is refused.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range s.pages {
+		mux.Handle(p.Method+" "+p.Pattern, s.wrap(p))
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.newCall(r)
+		if u, err := s.sessionUser(r); err == nil {
+			c.user, c.signedIn = u, true
+		}
+		s.renderError(w, r, c, http.StatusNotFound, c.msgs["err_not_found"])
+	}))
+	return s.cop.Handler(mux)
+}
+
+func (s *Server) newCall(r *http.Request) *call {
+	lang := langOf(r)
+	return &call{lang: lang, msgs: s.cat[lang]}
+}
+
+// wrap signs the caller in from the session cookie, checks the page's
+// roles and runs the page; an error becomes an error page.
+func (s *Server) wrap(p Page) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.newCall(r)
+		u, err := s.sessionUser(r)
+		switch {
+		case err == nil:
+			c.user, c.signedIn = u, true
+		case p.Public:
+		case pipeline.ErrorCode(err) == pipeline.CodeUnauthorized:
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/sign-in?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.renderError(w, r, c, http.StatusUnauthorized, c.msgs["err_unauthorized"])
+			return
+		default:
+			s.fail(w, r, c, err)
+			return
+		}
+		if !p.Public && !slices.Contains(p.Roles, c.user.Role) {
+			s.log.Info("page refused", "page", p.Method+" "+p.Pattern, "user", c.user.Name, "role", c.user.Role)
+			s.renderError(w, r, c, http.StatusForbidden, c.msgs["err_forbidden"])
+			return
+		}
+		if err := p.handler(w, r, c); err != nil {
+			s.fail(w, r, c, err)
+		}
+	})
+}
+
+// fail shows an error page for err: a refusal with its message in the
+// user's language when the catalogue has one for its code.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	code := pipeline.ErrorCode(err)
+	if code == pipeline.CodeInternal || code == pipeline.CodeUnavailable {
+		s.log.Error("page failed", "path", r.URL.Path, "user", c.user.Name, "err", err)
+	}
+	msg := c.msgs["err_"+string(code)]
+	if msg == "" {
+		msg = c.msgs["err_internal"]
+	}
+	if code != pipeline.CodeInternal && c.lang == "en" {
+		msg = pipeline.ErrorMessage(err)
+	}
+	if code == pipeline.CodeUnavailable {
+		w.Header().Set("Retry-After", "30")
+	}
+	s.renderError(w, r, c, statusOf(code), msg)
+}
+
+func statusOf(code pipeline.Code) int {
+	switch code {
+	case pipeline.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case pipeline.CodeNotFound:
+		return http.StatusNotFound
+	case pipeline.CodeConflict:
+		return http.StatusConflict
+	case pipeline.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case pipeline.CodeForbidden:
+		return http.StatusForbidden
+	case pipeline.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case pipeline.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// view is what every template gets.
+type view struct {
+	M        map[string]string
+	Lang     string
+	Other    string
+	User     pipeline.User
+	SignedIn bool
+	Title    string
+	Nav      []navLink
+	Here     string
+	Scripts  []string
+	JS       map[string]string
+	D        any
+}
+
+type navLink struct {
+	Href, Label string
+	Current     bool
+}
+
+// render writes a page. title is a catalogue key; scripts are embedded
+// script names the page loads.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status int, name, title string, data any, scripts ...string) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		s.log.Error("no template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	v := view{
+		M: c.msgs, Lang: c.lang, Other: otherLang(c.lang), User: c.user, SignedIn: c.signedIn,
+		Title: c.msgs[title], Here: r.URL.RequestURI(), Scripts: scripts, D: data,
+	}
+	if v.Title == "" {
+		v.Title = title
+	}
+	if c.signedIn {
+		for _, p := range s.pages {
+			if p.Nav != "" && slices.Contains(p.Roles, c.user.Role) {
+				v.Nav = append(v.Nav, navLink{Href: p.Pattern, Label: c.msgs[p.Nav], Current: r.URL.Path == p.Pattern})
+			}
+		}
+	}
+	if len(scripts) > 0 {
+		v.JS = map[string]string{}
+		for k, m := range c.msgs {
+			if strings.HasPrefix(k, "js_") {
+				v.JS[k] = m
+			}
+		}
+	}
+	var buf strings.Builder
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		s.log.Error("render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", c.lang)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// renderError shows a message page with a status: not allowed, not
+// found, failed.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, status int, msg string) {
+	title := "title_error"
+	switch status {
+	case http.StatusForbidden:
+		title = "title_forbidden"
+	case http.StatusNotFound:
+		title = "title_not_found"
+	}
+	s.render(w, r, c, status, "error", title, struct {
+		Status  int
+		Message string
+		Home    string
+	}{status, msg, "/"})
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, ok := s.assets[r.PathValue("name")]
+	if !ok {
+		return pipeline.Errorf(pipeline.CodeNotFound, "No such file.")
+	}
+	w.Header().Set("Content-Type", a.ctype)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("ETag", `"`+a.version+`"`)
+	if r.URL.Query().Get("v") == a.version {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	if inm := r.Header.Get("If-None-Match"); inm == `"`+a.version+`"` {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	_, _ = w.Write(a.data)
+	return nil
+}
+
+// home sends each role to its first page.
+func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
+	for _, p := range s.pages {
+		if p.Nav != "" && p.Nav != "nav_account" && slices.Contains(p.Roles, c.user.Role) {
+			http.Redirect(w, r, p.Pattern, http.StatusSeeOther)
+			return nil
+		}
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request, c *call) error {
+	s.render(w, r, c, http.StatusOK, "account", "title_account", nil)
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d B", n)
+	}
+}
+
+// Site is the whole of Loa's HTTP surface: the API's paths (/api/,
+// /healthz, /readyz, /metrics) go to the API handler, every other path
+// to the pages.
+func (s *Server) Site() http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, s.cfg.API)
+	}
+	mux.Handle("/", s.Handler())
+	return mux
+}

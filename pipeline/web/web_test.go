@@ -1,0 +1,263 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/web"
+)
+
+// bundle is one test's site: the pages and the API on a real database
+// and a real bucket, with a user of every role.
+type bundle struct {
+	srv   *httptest.Server
+	db    *sqlstore.DB
+	pages *web.Server
+	users map[pipeline.Role]pipeline.User
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	store, _ := objectstest.New(t)
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in := &pipeline.Ingester{
+		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
+	}
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in}
+	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Session = pages.SessionUser
+	b := &bundle{db: db, pages: pages, users: map[pipeline.Role]pipeline.User{}}
+	b.srv = httptest.NewServer(pages.Site())
+	t.Cleanup(b.srv.Close)
+	for _, role := range pipeline.Roles {
+		u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.users[role] = u
+	}
+	return b
+}
+
+// session signs a user of the role in and returns the session cookie.
+func (b *bundle) session(t *testing.T, role pipeline.Role) *http.Cookie {
+	t.Helper()
+	tok, err := b.db.CreateSession(context.Background(), b.users[role].ID, sqlstore.SessionPolicy{Idle: time.Hour, Max: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: "loa_session", Value: tok}
+}
+
+// do sends a request as a same-origin browser would and does not follow
+// redirects.
+func (b *bundle) do(t *testing.T, method, path string, ck *http.Cookie, form url.Values, site string) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
+	}
+	if ck != nil {
+		req.AddCookie(ck)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, string(data)
+}
+
+// fill puts sample values into a page pattern's wildcards.
+func fill(pattern string) string {
+	r := strings.NewReplacer("{$}", "", "{id}", "no-such-segment", "{name}", "u-producer", "{lang}", "en", "{code}", "muong-lan")
+	p := r.Replace(pattern)
+	if strings.HasPrefix(pattern, "/static/") {
+		p = "/static/loa.css"
+	}
+	return p
+}
+
+// TestEveryPageAsEveryRole walks every page as every role and as nobody:
+// a role the page does not list gets the "not allowed" page, a listed
+// role never does, and nobody is sent to sign in.
+func TestEveryPageAsEveryRole(t *testing.T) {
+	b := setup(t)
+	for _, p := range b.pages.Pages() {
+		path := fill(p.Pattern)
+		var form url.Values
+		if p.Method == "POST" {
+			form = url.Values{}
+		}
+		t.Run(p.Method+" "+p.Pattern, func(t *testing.T) {
+			resp, body := b.do(t, p.Method, path, nil, form, "same-origin")
+			switch {
+			case p.Public:
+				if resp.StatusCode == http.StatusForbidden || resp.StatusCode >= 500 {
+					t.Errorf("anonymous on a public page: %d\n%s", resp.StatusCode, body)
+				}
+			case p.Method == "GET":
+				if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign-in?next=") {
+					t.Errorf("anonymous: %d Location=%q, want 303 to /sign-in", resp.StatusCode, loc)
+				}
+			default:
+				if resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("anonymous: %d, want 401", resp.StatusCode)
+				}
+			}
+			for _, role := range pipeline.Roles {
+				resp, body := b.do(t, p.Method, path, b.session(t, role), form, "same-origin")
+				allowed := p.Public || slices.Contains(p.Roles, role)
+				switch {
+				case !allowed && resp.StatusCode != http.StatusForbidden:
+					t.Errorf("%s: %d, want 403", role, resp.StatusCode)
+				case !allowed && !strings.Contains(body, `id="error-message"`):
+					t.Errorf("%s: the 403 is not the not-allowed page:\n%s", role, body)
+				case allowed && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500):
+					t.Errorf("%s: %d on a page the role may use\n%s", role, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
+
+// TestCrossOriginRefused checks CSRF protection: a form posted from
+// another site is refused by the pages, and the API refuses a session
+// cookie on a cross-origin request while a same-origin one works.
+func TestCrossOriginRefused(t *testing.T) {
+	b := setup(t)
+	admin := b.session(t, pipeline.RoleAdmin)
+	form := url.Values{"name": {"ke-xau"}, "role": {"admin"}, "password": {"mat-khau-dai-du"}}
+	resp, _ := b.do(t, "POST", "/admin/users", admin, form, "cross-site")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site form: %d, want 403", resp.StatusCode)
+	}
+	if _, err := b.db.UserByName(context.Background(), "ke-xau"); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+		t.Fatalf("the cross-site form created a user: %v", err)
+	}
+	resp, body := b.do(t, "DELETE", "/api/segments/x", b.session(t, pipeline.RoleProducer), nil, "cross-site")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"forbidden"`) {
+		t.Fatalf("cross-site API call with a session: %d %s", resp.StatusCode, body)
+	}
+	resp, body = b.do(t, "GET", "/api/me", b.session(t, pipeline.RoleProducer), nil, "same-origin")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"u-producer"`) {
+		t.Fatalf("same-origin API call with a session: %d %s", resp.StatusCode, body)
+	}
+	resp, body = b.do(t, "POST", "/admin/users", admin, form, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same-origin form: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestSignInAndOut signs in with a password, checks the cookie's
+// attributes, signs out and checks the session no longer works.
+func TestSignInAndOut(t *testing.T) {
+	b := setup(t)
+	resp, body := b.do(t, "POST", "/sign-in", nil, url.Values{"name": {"u-producer"}, "password": {"sai-mat-khau-roi"}}, "same-origin")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sai tên người dùng hoặc mật khẩu") {
+		t.Fatalf("wrong password: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = b.do(t, "POST", "/sign-in", nil, url.Values{"name": {"u-producer"}, "password": {"mat-khau-dai-du"}, "next": {"https://evil.example/"}}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("sign-in: %d Location=%q, want 303 to / (never to another site)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "loa_session" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure {
+		t.Fatalf("session cookie over plain http: %+v; want HttpOnly, SameSite=Lax, not Secure", ck)
+	}
+	resp, _ = b.do(t, "GET", "/", ck, nil, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/producer" {
+		t.Fatalf("home of a producer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body = b.do(t, "GET", "/producer", ck, nil, "same-origin")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<title>Bản tin của tôi — Loa</title>") {
+		t.Fatalf("producer page: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = b.do(t, "POST", "/sign-out", ck, url.Values{}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	resp, _ = b.do(t, "GET", "/producer", ck, nil, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/sign-in") {
+		t.Fatalf("after sign-out: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Behind an https proxy the cookie is Secure.
+	req, _ := http.NewRequest("POST", b.srv.URL+"/sign-in", strings.NewReader("name=u-admin&password=mat-khau-dai-du"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r2, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if cs := r2.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Fatalf("cookie behind https: %+v, want Secure", cs)
+	}
+}
+
+// TestLanguageSwitch checks Vietnamese is the default and the switch
+// keeps English in a cookie and returns to the same page.
+func TestLanguageSwitch(t *testing.T) {
+	b := setup(t)
+	resp, body := b.do(t, "GET", "/sign-in", nil, nil, "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `<html lang="vi">`) || !strings.Contains(body, "Đăng nhập") {
+		t.Fatalf("default page: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = b.do(t, "GET", "/lang/en?next=/sign-in", nil, nil, "")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/sign-in" {
+		t.Fatalf("switch: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	ck := resp.Cookies()[0]
+	_, body = b.do(t, "GET", "/sign-in", ck, nil, "")
+	if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "<title>Sign in — Loa</title>") {
+		t.Fatalf("English page:\n%s", body)
+	}
+	resp, _ = b.do(t, "GET", "/lang/en?next=//evil.example/", nil, nil, "")
+	if resp.Header.Get("Location") != "/" {
+		t.Fatalf("switch to another site: %q", resp.Header.Get("Location"))
+	}
+}
