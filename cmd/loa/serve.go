@@ -16,7 +16,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
-	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
@@ -61,6 +60,12 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		log.Info("removed work folders of dead workers", "count", n)
 	}
 	runner := media.NewRunner(media.Config{})
+	fonts := filepath.Join(c.data, "fonts")
+	if err := media.PrepareFonts(fonts); err != nil {
+		// Vietnamese and Mông still render; Thái burn-in is refused until
+		// a Tai Viet font is installed (make deps installs fonts-noto-core).
+		log.Error("fonts for burned-in subtitles", "dir", fonts, "err", err)
+	}
 	sched, err := c.sched.service(c, db, store, log)
 	if err != nil {
 		return err
@@ -70,7 +75,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
 		Processor: &worker.Processor{
-			Catalog: db, Objects: store, Runner: runner, TempDir: tmp, Log: log,
+			Catalog: db, Objects: store, Runner: runner, TempDir: tmp, FontsDir: fonts, Log: log,
 			MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
 		},
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
@@ -111,18 +116,12 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 			},
 		},
 	}
-	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
-		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES")})
-	if err != nil {
-		return err
-	}
-	srv.Session = pages.SessionUser
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	hs := &http.Server{
-		Handler:           pages.Site(),
+		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

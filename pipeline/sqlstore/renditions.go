@@ -165,3 +165,38 @@ func (db *DB) SetProgress(ctx context.Context, segmentID, step string, fraction 
 	}
 	return nil
 }
+
+// SaveTranslated records the renditions of an approved translation and,
+// when v is not nil, the variant that makes the segment ready to air in
+// that language. A withdrawn segment is refused. then, when not nil, runs
+// in the same transaction (to ask for schedule rebuilds).
+func (db *DB) SaveTranslated(ctx context.Context, segmentID, lang string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error {
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
+			return fmt.Errorf("segment %s: %w", segmentID, err)
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn.", segmentID)
+		}
+		if err := db.SaveRenditionsTx(ctx, tx, rs, v); err != nil {
+			return err
+		}
+		what := "subtitles_ready"
+		if v != nil {
+			what = "variant_ready"
+		}
+		if err := addEvent(ctx, tx, segmentID, 0, what, lang, now); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save %s translation of %s: %w", lang, segmentID, err)
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -54,7 +53,13 @@ type Processor struct {
 	// OnProcessed runs in the transaction that records the result: it
 	// opens translation jobs and asks for schedule rebuilds.
 	OnProcessed func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error
-	Log         *slog.Logger
+	// OnVariantReady runs in the transaction that makes a translated
+	// variant ready to air (to ask for schedule rebuilds).
+	OnVariantReady func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, lang string) error
+	// FontsDir holds the fonts burned-in subtitles may use (see
+	// media.PrepareFonts); Thái needs a Tai Viet font there.
+	FontsDir string
+	Log      *slog.Logger
 }
 
 // renditionKey is where a rendition lives: fixed per segment, language
@@ -85,7 +90,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeDir(dir)
 
 	step := func(name string, done float64) {
 		if err := p.Catalog.SetProgress(ctx, seg.ID, name, done); err != nil {
@@ -129,11 +134,16 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
 	}
 	if seg.SubtitleKey != "" {
-		vtt := filepath.Join(dir, "subtitles.vtt")
-		if err := p.webVTT(ctx, seg.SubtitleKey, vtt); err != nil {
+		step("subtitles", 0.95)
+		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
+		if err != nil {
 			return p.fail(ctx, seg, "subtitles", err)
 		}
-		outs = append(outs, output{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"})
+		subs, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
+		if err != nil {
+			return p.fail(ctx, seg, "subtitles", err)
+		}
+		outs = append(outs, subs...)
 	}
 
 	step("store", 0.97)
@@ -255,29 +265,6 @@ func (p *Processor) download(ctx context.Context, key, path string) error {
 	return f.Close()
 }
 
-// webVTT converts the producer's subtitle file (SRT or WebVTT, checked at
-// upload) to a WebVTT sidecar for the web player.
-func (p *Processor) webVTT(ctx context.Context, key, path string) error {
-	rc, err := p.Objects.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("read subtitles %s: %w", key, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, subtitle.MaxBytes+1))
-	rc.Close()
-	if err != nil {
-		return fmt.Errorf("read subtitles %s: %w", key, err)
-	}
-	f, err := subtitle.Parse(data)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := subtitle.WriteVTT(&buf, f); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o600)
-}
-
 // workDir makes this job's private folder, named "<pid>-<random>".
 func (p *Processor) workDir() (string, error) {
 	base := p.TempDir
@@ -318,6 +305,10 @@ func CleanTemp(base string) (int, error) {
 	}
 	return n, nil
 }
+
+// removeDir removes a work folder; a failure is only logged by callers'
+// deferred cleanup, and CleanTemp catches what is left.
+func removeDir(dir string) { _ = os.RemoveAll(dir) }
 
 func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)

@@ -103,6 +103,8 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Processor != nil {
 		river.AddWorker(workers, &processWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
+		river.AddWorker(workers, &renderSubtitlesWorker{p: cfg.Processor})
+		river.AddWorker(workers, &renderVoiceoverWorker{p: cfg.Processor})
 	}
 	rc := &river.Config{Logger: cfg.Log, Workers: workers, RescueStuckJobsAfter: cfg.RescueAfter,
 		JobTimeout: min(5*time.Minute, cfg.RescueAfter*9/10)}

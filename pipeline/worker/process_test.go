@@ -1,0 +1,264 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+type procBundle struct {
+	db    *sqlstore.DB
+	store *objects.Store
+	p     *Processor
+	user  pipeline.User
+	dir   string
+}
+
+func setupProcessor(t *testing.T) *procBundle {
+	t.Helper()
+	mediatest.Need(t)
+	ctx := context.Background()
+	store, _ := objectstest.New(t)
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "p", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fonts := filepath.Join(t.TempDir(), "fonts")
+	if err := media.PrepareFonts(fonts); err != nil {
+		t.Fatalf("fonts: %v (make deps installs fonts-noto-core)", err)
+	}
+	tmp := t.TempDir()
+	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{}), TempDir: tmp, FontsDir: fonts}
+	return &procBundle{db: db, store: store, p: p, user: u, dir: t.TempDir()}
+}
+
+// seed stores a file as a segment's original (and optional subtitles) and
+// records the segment as ingest would.
+func (b *procBundle) seed(t *testing.T, id, path string, kind pipeline.Kind, srt string, langs ...string) pipeline.Segment {
+	t.Helper()
+	ctx := context.Background()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Thử " + id, Kind: kind, Topic: "digital", Priority: pipeline.PriorityNormal,
+		Languages: langs, State: pipeline.StateProbed, ProducerID: b.user.ID, OriginalKey: "segments/" + id + "/original",
+		OriginalName: "x", ContentType: "application/octet-stream", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+	seg.AirFrom, seg.AirUntil = seg.CreatedAt, seg.CreatedAt.Add(time.Hour)
+	if _, err := b.store.Put(ctx, seg.OriginalKey, f, -1, seg.ContentType); err != nil {
+		t.Fatal(err)
+	}
+	if srt != "" {
+		seg.SubtitleKey = "segments/" + id + "/subtitles/vi-source"
+		if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(srt), int64(len(srt)), "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := b.db.InsertSegment(ctx, seg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func renditionNames(t *testing.T, db *sqlstore.DB, id string) map[string]pipeline.Rendition {
+	t.Helper()
+	rs, err := db.Renditions(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]pipeline.Rendition{}
+	for _, r := range rs {
+		out[r.Language+"/"+r.Name] = r
+	}
+	return out
+}
+
+// ffprobeStreams returns "codec:language" of each stream of a stored object.
+func ffprobeStreams(t *testing.T, store *objects.Store, key string) string {
+	t.Helper()
+	url, err := store.InternalURL(context.Background(), key, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:stream_tags=language", "-of", "csv=p=0", url).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", key, err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
+}
+
+const viSRT = "1\n00:00:00,500 --> 00:00:03,500\nCải cách hành chính\n\n2\n00:00:03,700 --> 00:00:06,500\nlà nhiệm vụ trọng tâm\n"
+
+// Tai Viet text (Thái) timed like the Vietnamese source.
+const bltSRT = "1\n00:00:00,500 --> 00:00:03,500\nꪁꪱꪉ ꪥꪮꪣ ꪀꪱꪉ\n\n2\n00:00:03,700 --> 00:00:06,500\nꪻꪠ ꪋꪱꪙ ꪹꪣꪉ\n"
+
+func TestProcessTVWithSubtitles(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	seg := b.seed(t, "tv1", mediatest.TVMP4(t, b.dir), pipeline.KindTV, viSRT, "vi", "blt")
+	if err := b.p.Process(ctx, seg.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.db.Segment(ctx, seg.ID)
+	if err != nil || got.State != pipeline.StateProcessed || got.Progress != 1 {
+		t.Fatalf("after processing: %+v %v", got, err)
+	}
+	rs := renditionNames(t, b.db, seg.ID)
+	for _, name := range []string{"loudspeaker_mp3", "loudspeaker_opus", "poster_jpg", "preview_mp4", "subtitles_vtt", "soft_subtitles_mp4", "burned_subtitles_mp4"} {
+		r, ok := rs["vi/"+name]
+		if !ok {
+			t.Errorf("no vi/%s rendition", name)
+			continue
+		}
+		st, err := b.store.Stat(ctx, r.Key)
+		if err != nil || st.Size != r.Size || len(r.SHA256) != 64 {
+			t.Errorf("%s: stored %+v (%v), recorded %+v", name, st, err, r)
+		}
+	}
+	var loud media.Loudness
+	if err := json.Unmarshal(rs["vi/loudspeaker_mp3"].Facts, &loud); err != nil || loud.OutputI > -15 || loud.OutputI < -17 {
+		t.Errorf("loudness facts %s (%v): want output within 1 LU of -16", rs["vi/loudspeaker_mp3"].Facts, err)
+	}
+	if s := ffprobeStreams(t, b.store, rs["vi/soft_subtitles_mp4"].Key); !strings.Contains(s, "mov_text,vie") {
+		t.Errorf("soft-subtitle MP4 streams %q lack a mov_text track tagged vie", s)
+	}
+	if s := ffprobeStreams(t, b.store, rs["vi/loudspeaker_mp3"].Key); s != "mp3" {
+		t.Errorf("loudspeaker rendition streams %q, want one mp3", s)
+	}
+	vs, _ := b.db.SegmentVariants(ctx, seg.ID)
+	if len(vs) != 1 || vs[0].Language != "vi" || vs[0].ApprovedBy != nil || vs[0].DurationMS < 5000 {
+		t.Fatalf("variants %+v, want the Vietnamese one only", vs)
+	}
+	// Running it again changes nothing: same keys, same rows.
+	objs, _ := b.store.List(ctx, "")
+	if err := b.p.Process(ctx, seg.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := b.store.List(ctx, "")
+	if len(again) != len(objs) || len(renditionNames(t, b.db, seg.ID)) != len(rs) {
+		t.Fatalf("a second run changed the object count %d → %d", len(objs), len(again))
+	}
+	entries, _ := os.ReadDir(b.p.TempDir)
+	if len(entries) != 0 {
+		t.Fatalf("work folders left: %v", entries)
+	}
+
+	// An approved Thái subtitle file and voice-over.
+	if _, err := b.store.Put(ctx, "segments/tv1/jobs/j1/blt.srt", strings.NewReader(bltSRT), int64(len(bltSRT)), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.p.RenderSubtitles(ctx, RenderSubtitlesArgs{SegmentID: seg.ID, Language: "blt", SubtitleKey: "segments/tv1/jobs/j1/blt.srt", JobID: "j1"}); err != nil {
+		t.Fatal(err)
+	}
+	vo := mediatest.SpeechMP3(t, b.dir)
+	f, _ := os.Open(vo)
+	if _, err := b.store.Put(ctx, "segments/tv1/jobs/j2/voiceover", f, -1, "audio/mpeg"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	reviewer := int64(b.user.ID)
+	if err := b.p.RenderVoiceover(ctx, RenderVoiceoverArgs{SegmentID: seg.ID, Language: "blt", SourceKey: "segments/tv1/jobs/j2/voiceover", JobID: "j2", ApprovedBy: reviewer}); err != nil {
+		t.Fatal(err)
+	}
+	rs = renditionNames(t, b.db, seg.ID)
+	for _, name := range []string{"subtitles_vtt", "soft_subtitles_mp4", "burned_subtitles_mp4", "loudspeaker_mp3", "loudspeaker_opus"} {
+		if _, ok := rs["blt/"+name]; !ok {
+			t.Errorf("no blt/%s rendition", name)
+		}
+	}
+	if s := ffprobeStreams(t, b.store, rs["blt/soft_subtitles_mp4"].Key); !strings.Contains(s, "mov_text,blt") {
+		t.Errorf("Thái soft-subtitle MP4 streams %q lack mov_text tagged blt", s)
+	}
+	vs, _ = b.db.SegmentVariants(ctx, seg.ID)
+	if len(vs) != 2 || vs[0].Language != "blt" || vs[0].ApprovedBy == nil || *vs[0].ApprovedBy != reviewer {
+		t.Fatalf("variants after the approved voice-over: %+v", vs)
+	}
+}
+
+func TestProcessRadioAndWithdrawn(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	radio := b.seed(t, "r1", mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, "", "blt")
+	if err := b.p.Process(ctx, radio.ID); err != nil {
+		t.Fatal(err)
+	}
+	rs := renditionNames(t, b.db, radio.ID)
+	if len(rs) != 2 || rs["vi/loudspeaker_mp3"].DurationMS < 5000 {
+		t.Fatalf("radio renditions: %v", rs)
+	}
+	if vs, _ := b.db.SegmentVariants(ctx, radio.ID); len(vs) != 0 {
+		t.Fatalf("a segment not aimed at vi got a vi variant: %+v", vs)
+	}
+	if _, err := b.db.WithdrawSegment(ctx, radio.ID, b.user.ID, "sai"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.p.RenderVoiceover(ctx, RenderVoiceoverArgs{SegmentID: radio.ID, Language: "blt", SourceKey: radio.OriginalKey, ApprovedBy: b.user.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := b.db.SegmentVariants(ctx, radio.ID); len(vs) != 0 {
+		t.Fatalf("a withdrawn segment became ready to air: %+v", vs)
+	}
+	// Silence cannot be normalized: the segment is marked failed, for good.
+	silent := mediatest.Generate(t, b.dir, "silent.wav", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "5")
+	s := b.seed(t, "s1", silent, pipeline.KindRadio, "", "vi")
+	err := b.p.Process(ctx, s.ID)
+	if err == nil || !strings.Contains(err.Error(), ErrPermanent.Error()) {
+		t.Fatalf("processing silence: %v, want a permanent failure", err)
+	}
+	got, _ := b.db.Segment(ctx, s.ID)
+	if got.State != pipeline.StateFailed || got.ProcessError == "" {
+		t.Fatalf("failed segment: %+v", got)
+	}
+}
+
+func TestSweepOrphans(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	seg := b.seed(t, "r2", mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, "", "vi")
+	if err := b.p.Process(ctx, seg.ID); err != nil {
+		t.Fatal(err)
+	}
+	stray := "segments/gone/renditions/vi/loudspeaker.mp3"
+	if _, err := b.store.Put(ctx, stray, strings.NewReader("orphan"), 6, "audio/mpeg"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := SweepOrphans(ctx, b.db, b.store, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("sweep inside the grace removed %d (%v)", n, err)
+	}
+	before, _ := b.store.List(ctx, "")
+	if n, err := SweepOrphans(ctx, b.db, b.store, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d (%v), want the one orphan", n, err)
+	}
+	after, _ := b.store.List(ctx, "")
+	if len(after) != len(before)-1 {
+		t.Fatalf("objects %d → %d", len(before), len(after))
+	}
+	if _, err := b.store.Stat(ctx, stray); err == nil {
+		t.Fatal("the orphan is still there")
+	}
+}

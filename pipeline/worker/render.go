@@ -1,0 +1,211 @@
+package worker
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/subtitle"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// TranslationCatalog is what rendering approved translations needs.
+type TranslationCatalog interface {
+	SaveTranslated(ctx context.Context, segmentID, lang string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error
+}
+
+// subtitleOutputs makes the subtitle renditions of one language: the
+// WebVTT sidecar always, and for TV a soft-subtitle MP4 (mov_text with the
+// language tag) and a burned-in MP4 rendered with Loa's fonts.
+func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, lang string, sub *subtitle.File, original, dir string) ([]output, error) {
+	vtt := filepath.Join(dir, "subtitles-"+lang+".vtt")
+	if err := media.WriteWebVTT(vtt, sub); err != nil {
+		return nil, err
+	}
+	outs := []output{{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"}}
+	if seg.Kind != pipeline.KindTV {
+		return outs, nil
+	}
+	soft := filepath.Join(dir, "soft-"+lang+".mp4")
+	r, err := p.Runner.SoftSubtitles(ctx, original, soft, []media.SubtitleTrack{{Lang: lang, File: sub}}, media.SoftSubOptions{TempDir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("soft subtitles: %w", err)
+	}
+	outs = append(outs, output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r})
+	burned := filepath.Join(dir, "burned-"+lang+".mp4")
+	r, err = p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("burned-in subtitles: %w", err)
+	}
+	outs = append(outs, output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &r})
+	return outs, nil
+}
+
+// readSubtitle fetches and parses a stored subtitle file.
+func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.File, error) {
+	rc, err := p.Objects.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read subtitles %s: %w", key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, subtitle.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read subtitles %s: %w", key, err)
+	}
+	return subtitle.Parse(data)
+}
+
+// RenderSubtitles makes the renditions of an approved subtitle file.
+func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) error {
+	return p.renderTranslation(ctx, a.SegmentID, a.Language, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
+		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
+		return outs, nil, err
+	}, nil)
+}
+
+// RenderVoiceover normalizes an approved voice-over into the loudspeaker
+// renditions of its language and makes it the segment's variant there.
+func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) error {
+	approvedBy := a.ApprovedBy
+	return p.renderTranslation(ctx, a.SegmentID, a.Language, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
+		src := filepath.Join(dir, "voiceover")
+		if err := p.download(ctx, a.SourceKey, src); err != nil {
+			return nil, nil, err
+		}
+		mp3, opus := filepath.Join(dir, "vo.mp3"), filepath.Join(dir, "vo.opus")
+		res, err := p.Runner.Loudspeaker(ctx, src, mp3, opus, media.LoudspeakerOptions{MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate})
+		if err != nil {
+			return nil, nil, err
+		}
+		loud, _ := json.Marshal(res.Loudness)
+		outs := []output{
+			{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
+			{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud},
+		}
+		return outs, &outs[0], nil
+	}, &approvedBy)
+}
+
+// renderTranslation runs make in a private folder (with the original
+// downloaded when the segment is TV), stores what it made under the
+// language's fixed keys and records it; variant names the output that
+// becomes the language's variant, approved by approvedBy.
+func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang string,
+	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) error {
+	seg, err := p.Catalog.Segment(ctx, segmentID)
+	if err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+			return fmt.Errorf("%w: %v", ErrPermanent, err)
+		}
+		return err
+	}
+	if seg.State == pipeline.StateWithdrawn {
+		return nil
+	}
+	dir, err := p.workDir()
+	if err != nil {
+		return err
+	}
+	defer removeDir(dir)
+	original := ""
+	if seg.Kind == pipeline.KindTV {
+		original = filepath.Join(dir, "original")
+		if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+			return err
+		}
+	}
+	outs, variantOut, err := make(seg, dir, original)
+	if err != nil {
+		return p.translationFailed(ctx, seg, lang, err)
+	}
+	var rs []pipeline.Rendition
+	var v *pipeline.Variant
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, lang, o)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+		if variantOut != nil && o.name == variantOut.name {
+			v = &pipeline.Variant{SegmentID: seg.ID, Language: lang, AudioKey: r.Key, DurationMS: r.DurationMS,
+				SHA256: r.SHA256, Size: r.Size, ApprovedBy: approvedBy}
+		}
+	}
+	var then func(*sql.Tx) error
+	if p.OnVariantReady != nil && v != nil {
+		then = func(tx *sql.Tx) error { return p.OnVariantReady(ctx, tx, seg, lang) }
+	}
+	tc, ok := p.Catalog.(TranslationCatalog)
+	if !ok {
+		return errors.New("render translation: the catalog cannot record translations")
+	}
+	if err := tc.SaveTranslated(ctx, seg.ID, lang, rs, v, then); err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
+			return nil
+		}
+		return err
+	}
+	p.log().Info("translation rendered", "segment", seg.ID, "language", lang, "renditions", len(rs), "variant", v != nil)
+	return nil
+}
+
+// translationFailed keeps a failure of an approved translation's media
+// visible: it is logged and, when permanent, not retried.
+func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment, lang string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, media.ErrNoTaiVietFont) || errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
+		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
+		p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "err", err)
+		return fmt.Errorf("%w: %s rendition of %s: %v", ErrPermanent, lang, seg.ID, err)
+	}
+	return fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
+}
+
+type renderSubtitlesWorker struct {
+	river.WorkerDefaults[RenderSubtitlesArgs]
+	p *Processor
+}
+
+func (w *renderSubtitlesWorker) Work(ctx context.Context, job *river.Job[RenderSubtitlesArgs]) error {
+	return cancelPermanent(w.p.RenderSubtitles(ctx, job.Args))
+}
+
+type renderVoiceoverWorker struct {
+	river.WorkerDefaults[RenderVoiceoverArgs]
+	p *Processor
+}
+
+func (w *renderVoiceoverWorker) Work(ctx context.Context, job *river.Job[RenderVoiceoverArgs]) error {
+	return cancelPermanent(w.p.RenderVoiceover(ctx, job.Args))
+}
+
+// cancelPermanent stops River from retrying what cannot succeed.
+func cancelPermanent(err error) error {
+	if errors.Is(err, ErrPermanent) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// InsertOpts sends subtitle rendering to the media queue.
+func (RenderSubtitlesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5}
+}
+
+// InsertOpts sends voice-over rendering to the media queue.
+func (RenderVoiceoverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5}
+}
