@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
@@ -116,12 +117,18 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 			},
 		},
 	}
+	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
+		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES")})
+	if err != nil {
+		return err
+	}
+	srv.Session = pages.SessionUser
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           pages.Site(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
