@@ -71,14 +71,27 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
-	w, err := worker.New(worker.Config{
+	// The hooks below run inside the transactions that record results, so
+	// translation jobs and schedule rebuilds exist exactly when they commit.
+	var w *worker.Worker
+	processor := &worker.Processor{
+		Catalog: db, Objects: store, Runner: runner, TempDir: tmp, FontsDir: fonts, Log: log,
+		MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
+		OnProcessed: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
+			if err := db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}); err != nil {
+				return err
+			}
+			return w.EnqueueRebuild(ctx, tx, nil)
+		},
+		OnVariantReady: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, lang string) error {
+			return w.EnqueueRebuild(ctx, tx, nil)
+		},
+	}
+	w, err = worker.New(worker.Config{
 		Schedules: broadcast.Jobs{S: sched}, ScheduleSpec: c.sched.cron,
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
-		Processor: &worker.Processor{
-			Catalog: db, Objects: store, Runner: runner, TempDir: tmp, FontsDir: fonts, Log: log,
-			MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
-		},
+		Processor: processor,
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store,
 	})
