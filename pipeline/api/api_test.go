@@ -191,6 +191,21 @@ func TestRoutePolicy(t *testing.T) {
 		"GET /api/communes/{code}/schedule":                            {pipeline.RoleAdmin, pipeline.RoleOperator},
 		"GET /api/communes/{code}/explain":                             {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
 		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
+		// Translation jobs and glossaries (pipeline/api/jobs.go).
+		"GET /api/jobs":                       {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
+		"GET /api/jobs/{id}":                  {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
+		"GET /api/jobs/{id}/prefill":          {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
+		"POST /api/jobs/{id}/claim":           {pipeline.RoleTranslator},
+		"POST /api/jobs/{id}/extend":          {pipeline.RoleTranslator},
+		"POST /api/jobs/{id}/release":         {pipeline.RoleTranslator, pipeline.RoleReviewer},
+		"POST /api/jobs/{id}/submit":          {pipeline.RoleTranslator},
+		"POST /api/jobs/{id}/review":          {pipeline.RoleReviewer},
+		"POST /api/jobs/{id}/approve":         {pipeline.RoleReviewer},
+		"POST /api/jobs/{id}/request-changes": {pipeline.RoleReviewer},
+		"POST /api/jobs/{id}/cancel":          {pipeline.RoleAdmin},
+		"GET /api/glossary/{lang}":            {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
+		"PUT /api/glossary/{lang}":            {pipeline.RoleAdmin},
+		"PUT /api/users/{name}/email":         {pipeline.RoleAdmin},
 	}
 	s := &api.Server{}
 	got := map[string][]pipeline.Role{}

@@ -60,6 +60,12 @@ type Server struct {
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
 	Session func(r *http.Request) (pipeline.User, error)
+	// Jobs serves translation and subtitle jobs, JobStore the glossaries
+	// and notice contacts, Enqueuer queues the rendition an approval asks
+	// for; nil answers those routes 503.
+	Jobs     Jobs
+	JobStore JobStore
+	Enqueuer Enqueuer
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -129,6 +135,7 @@ func (s *Server) Routes() []Route {
 		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
 	}
 	s.routes = append(s.routes, s.scheduleRoutes()...)
+	s.routes = append(s.routes, s.jobRoutes()...)
 	return s.routes
 }
 

@@ -60,7 +60,6 @@ func ParseGlossaryCSV(data []byte, lang string) ([]Term, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -68,6 +67,7 @@ func ParseGlossaryCSV(data []byte, lang string) ([]Term, error) {
 			}
 			return nil, pipeline.FieldError("file", "The glossary is not valid CSV: %v.", err)
 		}
+		line, _ := r.FieldPos(0)
 		if first && len(rec) >= 2 && strings.EqualFold(strings.TrimSpace(rec[0]), "term") {
 			continue
 		}
@@ -88,7 +88,7 @@ func ParseGlossaryCSV(data []byte, lang string) ([]Term, error) {
 			return nil, pipeline.FieldError("file", "Line %d of the glossary has a term or translation over %d characters: a glossary holds terms, not sentences.", line, maxGlossaryTermLen)
 		case utf8.RuneCountInString(t.Note) > maxGlossaryNoteLen:
 			return nil, pipeline.FieldError("file", "Line %d of the glossary has a note over %d characters: shorten it.", line, maxGlossaryNoteLen)
-		case foldWords(t.Term) == "":
+		case !strings.ContainsFunc(t.Term, unicode.IsLetter):
 			return nil, pipeline.FieldError("file", "Line %d of the glossary: the term %q has no letters.", line, t.Term)
 		}
 		key := foldWords(t.Term)
