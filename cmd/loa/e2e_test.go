@@ -149,7 +149,14 @@ func (in *instance) bootstrap() string {
 // for an event, it does not measure speed: the deadline is generous.
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	eventuallyWithin(t, 60*time.Second, what, cond)
+}
+
+// eventuallyWithin is eventually with its own deadline, for waits that
+// include a fixed delay such as River's rescue of an abandoned job.
+func eventuallyWithin(t testing.TB, limit time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		ok, state := cond()
 		if ok {
@@ -427,10 +434,12 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	t.Cleanup(func() { objectstest.Drop(t, s3) })
 	in := newInstance(t, s3)
 	token := in.bootstrap()
-	in.start("LOA_RESCUE_AFTER=20s")
+	// The rescue delay must outlast a whole processing run (the job's
+	// timeout is 90% of it), even on a loaded machine under -race.
+	in.start("LOA_RESCUE_AFTER=40s")
 	dir := t.TempDir()
 	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
-		"-stream_loop", "6", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
+		"-stream_loop", "2", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
 	out, err := in.loa("", "upload", clip, "--title", "Xử lý bị ngắt", "--kind", "tv", "--topic", "digital", "--token", token, "--quiet", "--json")
 	if err != nil {
@@ -446,8 +455,9 @@ func TestProcessingSurvivesKill(t *testing.T) {
 		t.Fatalf("state after the kill: %s, want probed (unfinished)", state)
 	}
 
-	in.start("LOA_RESCUE_AFTER=20s")
-	eventually(t, "the segment processed after the restart", func() (bool, string) {
+	in.start("LOA_RESCUE_AFTER=40s")
+	// River's rescuer looks every 30 s for jobs running longer than 40 s.
+	eventuallyWithin(t, 4*time.Minute, "the segment processed after the restart", func() (bool, string) {
 		state, step := segmentRow(t, in.data, id)
 		return state == "processed", state + "/" + step
 	})
