@@ -349,7 +349,8 @@ func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int,
 	}
 	fail := func(err error) error {
 		os.RemoveAll(staging)
-		return fmt.Errorf("%w; the previous bundle in %s is left as it was", err, dir)
+		return &pipeline.Error{Code: pipeline.ErrorCode(err), Err: err,
+			Message: fmt.Sprintf("%s; the previous bundle in %s is left as it was.", strings.TrimSuffix(describe(err), "."), dir)}
 	}
 	var fetched, reused int
 	var fetchedBytes int64
@@ -505,7 +506,7 @@ func download(ctx context.Context, hc *http.Client, link, part string, f schedul
 		if errors.Is(err, schedules.ErrChecksum) || errors.Is(err, schedules.ErrSize) {
 			os.Remove(part)
 		}
-		return n, have, pipeline.Errorf(pipeline.CodeInvalid, "%s does not match the signed manifest (%v); it was removed, pull again.", f.Path, errors.Unwrap(err))
+		return n, have, pipeline.Errorf(pipeline.CodeInvalid, "%s: %v; the download was removed, pull again", f.Path, errors.Unwrap(err))
 	}
 	return n, have, nil
 }
