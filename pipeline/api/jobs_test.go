@@ -1,0 +1,315 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/worker"
+)
+
+// recorder is an Enqueuer that keeps what it was asked to queue, checking
+// that it is called inside a live transaction; fail makes it refuse.
+type recorder struct {
+	mu   sync.Mutex
+	args []river.JobArgs
+	fail bool
+}
+
+func (r *recorder) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+	var one int
+	if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("not in a live transaction: %w", err)
+	}
+	if r.fail {
+		return errors.New("queue is down")
+	}
+	r.mu.Lock()
+	r.args = append(r.args, args)
+	r.mu.Unlock()
+	return nil
+}
+
+const viSource = `1
+00:00:00,500 --> 00:00:03,500
+Cải cách hành chính
+là nhiệm vụ trọng tâm.
+
+2
+00:00:03,700 --> 00:00:07,000
+Nộp hồ sơ tại bộ phận một cửa.
+`
+
+// Test-only glossary: placeholder translations, never shipped.
+const testGlossary = "term,translation,note\ncải cách hành chính,ꪼꪕ ꪼꪕ꫁,test\nmột cửa,ꪀꪱꪉ ꪁꪾ,test\n"
+
+// jobsSetup is the API bundle with the job desk wired, and a processed TV
+// segment whose original and Vietnamese subtitles are in the bucket.
+func jobsSetup(t *testing.T) (*bundle, *recorder, pipeline.Segment) {
+	t.Helper()
+	mediatest.Need(t)
+	ctx := context.Background()
+	b := setup(t, nil)
+	rec := &recorder{}
+	b.api.Jobs = &jobs.Desk{Store: b.db, Objects: b.store, Policy: jobs.DefaultPolicy(), VoiceoverSlack: 0.2, VoiceoverMinSlack: 2 * time.Second}
+	b.api.JobStore = b.db
+	b.api.Enqueuer = rec
+	return b, rec, b.tvSegment(t, ctx, "Một cửa liên thông", viSource)
+}
+
+func (b *bundle) tvSegment(t *testing.T, ctx context.Context, title, subs string) pipeline.Segment {
+	t.Helper()
+	dir := t.TempDir()
+	clip := mediatest.SpeechMP3(t, dir)
+	info, err := media.Probe(ctx, clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	id := fmt.Sprintf("seg-%d", now.UnixNano())
+	seg := pipeline.Segment{ID: id, SHA256: id, Title: title, Kind: pipeline.KindTV, Topic: "procedures",
+		Priority: pipeline.PriorityPriority, AirFrom: now, AirUntil: now.Add(240 * time.Hour), Languages: []string{"vi", "blt", "hnj"},
+		State: pipeline.StateProbed, ProducerID: b.users[pipeline.RoleProducer].ID, OriginalKey: "segments/" + id + "/original",
+		OriginalName: "tv.mp4", ContentType: "video/mp4", Size: 1, Probe: pipeline.ProbeFacts{DurationMS: info.Duration.Milliseconds()},
+		SubtitleKey: "segments/" + id + "/subtitles/vi-source", CreatedAt: now, UpdatedAt: now}
+	f, _ := os.Open(clip)
+	defer f.Close()
+	if _, err := b.store.Put(ctx, seg.OriginalKey, f, -1, "video/mp4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(subs), int64(len(subs)), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.db.InsertSegment(ctx, seg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.SaveProcessed(ctx, id, nil, nil, func(tx *sql.Tx) error { return b.db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}) }); err != nil {
+		t.Fatal(err)
+	}
+	return seg
+}
+
+// call sends a JSON-answering request and decodes the answer into out
+// when the status is the one wanted; otherwise it fails with the body.
+func (b *bundle) call(t *testing.T, role pipeline.Role, method, path, body, ct string, want int, out any) string {
+	t.Helper()
+	var r *strings.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	} else {
+		r = strings.NewReader("")
+	}
+	resp, raw := b.do(t, method, path, b.tokens[role], r, ct)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s as %s: %d %s, want %d", method, path, role, resp.StatusCode, raw, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+	return string(raw)
+}
+
+func jobOf(t *testing.T, list []jobs.Job, seg string, kind jobs.Kind) jobs.Job {
+	t.Helper()
+	for _, j := range list {
+		if j.SegmentID == seg && j.Kind == kind {
+			return j
+		}
+	}
+	t.Fatalf("no %s job of %s in %+v", kind, seg, list)
+	return jobs.Job{}
+}
+
+// TestSubtitleJobEndToEnd takes a Thái subtitle job from open to approved
+// through the HTTP API on the real database and MinIO: visibility by
+// language, the glossary, refusals with line numbers, a request for
+// changes, approval queuing the rendition, and the memory pre-filling the
+// next segment's job.
+func TestSubtitleJobEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	b, rec, seg := jobsSetup(t)
+	tr, rv, ad := pipeline.RoleTranslator, pipeline.RoleReviewer, pipeline.RoleAdmin
+
+	b.call(t, ad, "PUT", "/api/glossary/blt", testGlossary, "text/csv", 200, nil)
+	csv := b.call(t, tr, "GET", "/api/glossary/blt?format=csv", "", "", 200, nil)
+	if !strings.Contains(csv, "một cửa,ꪀꪱꪉ ꪁꪾ,test") {
+		t.Fatalf("glossary export:\n%s", csv)
+	}
+	b.call(t, tr, "GET", "/api/glossary/hnj", "", "", 404, nil)
+
+	var list []jobs.Job
+	b.call(t, tr, "GET", "/api/jobs?state=open", "", "", 200, &list)
+	if len(list) != 2 {
+		t.Fatalf("a Thái translator sees %d jobs, want the 2 Thái ones: %+v", len(list), list)
+	}
+	for _, j := range list {
+		if j.Language != "blt" {
+			t.Fatalf("a Thái translator sees a %s job", j.Language)
+		}
+	}
+	var all []jobs.Job
+	b.call(t, ad, "GET", "/api/jobs", "", "", 200, &all)
+	if len(all) != 4 {
+		t.Fatalf("admin sees %d jobs, want 4", len(all))
+	}
+	for _, j := range all {
+		if j.Language == "hnj" {
+			b.call(t, tr, "GET", "/api/jobs/"+j.ID, "", "", 404, nil)
+			b.call(t, tr, "POST", "/api/jobs/"+j.ID+"/claim", "", "", 404, nil)
+		}
+	}
+	job := jobOf(t, list, seg.ID, jobs.KindSubtitle)
+	path := "/api/jobs/" + job.ID
+
+	b.call(t, tr, "POST", path+"/submit?name=a.srt", viSource, "application/x-subrip", 409, nil)
+	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
+	b.call(t, tr, "POST", path+"/extend", "", "", 200, nil)
+	var det api.JobDetailView
+	b.call(t, tr, "GET", path, "", "", 200, &det)
+	if det.Links["original"] == "" || det.Links["subtitles_vi"] == "" || det.Links["prefill"] == "" || len(det.Glossary) != 2 || det.Prefill == nil || det.Prefill.Exact != 0 {
+		t.Fatalf("detail %+v", det)
+	}
+	prefill := b.call(t, tr, "GET", path+"/prefill", "", "", 200, nil)
+	if !strings.Contains(prefill, "Nộp hồ sơ tại bộ phận một cửa.") {
+		t.Fatalf("prefill without memory should hold the Vietnamese:\n%s", prefill)
+	}
+
+	bad := strings.Replace(viSource, "Nộp hồ sơ tại bộ phận một cửa.", "ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ ꪀꪱꪉ", 1)
+	msg := b.call(t, tr, "POST", path+"/submit?name=bad.srt", bad, "application/x-subrip", 422, nil)
+	for _, want := range []string{"line 1, cue 1: error untranslated", "line 8, cue 2: error line-too-long"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal lacks %q:\n%s", want, msg)
+		}
+	}
+	b.call(t, tr, "POST", path+"/submit?name=legacy.srt", "1\n00:00:00,500 --> 00:00:03,500\nC\xb8i c\xb8ch\n", "application/x-subrip", 422, nil)
+
+	good := "1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"
+	var res jobs.SubmitResult
+	b.call(t, tr, "POST", path+"/submit?name=blt.srt", good, "application/x-subrip", 200, &res)
+	if res.Job.State != jobs.StateSubmitted || res.Submission.N != 1 || !strings.HasPrefix(res.Submission.Key, "segments/"+seg.ID+"/jobs/"+job.ID+"/submission-1") {
+		t.Fatalf("submit result %+v", res)
+	}
+	if len(res.Submission.Findings) != 1 || res.Submission.Findings[0].Code != jobs.CodeGlossary {
+		t.Fatalf("want one glossary warning kept: %+v", res.Submission.Findings)
+	}
+	if objs, _ := b.store.List(ctx, "segments/"+seg.ID+"/jobs/"); len(objs) != 1 {
+		t.Fatalf("refused submissions left objects: %+v", objs)
+	}
+
+	b.call(t, tr, "POST", path+"/review", "", "", 403, nil)
+	b.call(t, rv, "POST", path+"/approve", "", "", 409, nil)
+	b.call(t, rv, "POST", path+"/review", "", "", 200, nil)
+	b.call(t, rv, "POST", path+"/request-changes", `{"reason": ""}`, "application/json", 422, nil)
+	b.call(t, rv, "POST", path+"/request-changes", `{"reason": "Cue 2: dùng thuật ngữ một cửa trong bảng."}`, "application/json", 200, nil)
+	fixed := strings.Replace(good, "ꪶꪎꪙ ꪹꪕꪉ\n", "ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ\n", 1)
+	b.call(t, tr, "POST", path+"/submit?name=blt-2.vtt", fixed, "application/x-subrip", 200, &res)
+	if res.Submission.N != 2 || len(res.Submission.Findings) != 0 {
+		t.Fatalf("second submission %+v", res.Submission)
+	}
+	b.call(t, rv, "POST", path+"/review", "", "", 200, nil)
+
+	rec.fail = true
+	b.call(t, rv, "POST", path+"/approve", "", "", 500, nil)
+	var still jobs.Detail
+	b.call(t, rv, "GET", path, "", "", 200, &still)
+	if still.Job.State != jobs.StateInReview || len(rec.args) != 0 {
+		t.Fatalf("a failed enqueue approved the job: %s", still.Job.State)
+	}
+	rec.fail = false
+	var approved jobs.Job
+	b.call(t, rv, "POST", path+"/approve", "", "", 200, &approved)
+	if approved.State != jobs.StateApproved || len(rec.args) != 1 {
+		t.Fatalf("approve: %+v, queued %v", approved, rec.args)
+	}
+	if a, ok := rec.args[0].(worker.RenderSubtitlesArgs); !ok || a.SubtitleKey != res.Submission.Key || a.Language != "blt" || a.SegmentID != seg.ID {
+		t.Fatalf("queued %#v", rec.args[0])
+	}
+	b.call(t, rv, "GET", path, "", "", 200, &det)
+	actions := []string{}
+	for _, e := range det.Events {
+		actions = append(actions, string(e.Action)+":"+e.Actor)
+	}
+	if got := strings.Join(actions, " "); got != "open: claim:u-translator extend:u-translator submit:u-translator start_review:u-reviewer request_changes:u-reviewer submit:u-translator start_review:u-reviewer approve:u-reviewer" {
+		t.Fatalf("history: %s", got)
+	}
+
+	// The next segment repeats cue 1 and changes cue 2 a little: the
+	// memory fills cue 1 and offers cue 2 as a close match.
+	next := b.tvSegment(t, ctx, "Một cửa (2)", strings.Replace(viSource, "Nộp hồ sơ tại bộ phận một cửa.", "Nộp hồ sơ tại bộ phận một cửa liên thông.", 1))
+	b.call(t, tr, "GET", "/api/jobs?state=open&kind=subtitle", "", "", 200, &list)
+	nj := jobOf(t, list, next.ID, jobs.KindSubtitle)
+	b.call(t, tr, "GET", "/api/jobs/"+nj.ID, "", "", 200, &det)
+	if det.Prefill.Exact != 1 || len(det.Prefill.Fuzzy) != 1 || det.Prefill.Fuzzy[0].Target != "ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ" {
+		t.Fatalf("prefill %+v", det.Prefill)
+	}
+	prefill = b.call(t, tr, "GET", "/api/jobs/"+nj.ID+"/prefill", "", "", 200, nil)
+	if !strings.Contains(prefill, "ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ") || !strings.Contains(prefill, "liên thông") {
+		t.Fatalf("prefill:\n%s", prefill)
+	}
+
+	// Withdrawing the segment cancels its open jobs.
+	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+next.ID+"?reason=trùng", "", "", 200, nil)
+	b.call(t, ad, "GET", "/api/jobs?segment="+next.ID, "", "", 200, &list)
+	for _, j := range list {
+		if j.State != jobs.StateCancelled {
+			t.Fatalf("job %s of a withdrawn segment is %s", j.ID, j.State)
+		}
+	}
+}
+
+// TestVoiceoverJob submits voice-overs probed by the real ffprobe: too
+// short, not audio, then right; approval queues the voice-over rendition.
+func TestVoiceoverJob(t *testing.T) {
+	b, rec, seg := jobsSetup(t)
+	tr, rv := pipeline.RoleTranslator, pipeline.RoleReviewer
+	var list []jobs.Job
+	b.call(t, tr, "GET", "/api/jobs?kind=voiceover", "", "", 200, &list)
+	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	path := "/api/jobs/" + job.ID
+	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
+	dir := t.TempDir()
+	short := mediatest.Generate(t, dir, "short.mp3", "-f", "lavfi", "-i", "anoisesrc=d=1:c=pink:r=22050:a=0.3", "-ac", "1", "-b:a", "32k")
+	msg := b.call(t, tr, "POST", path+"/submit?name=short.mp3", string(readFile(t, short)), "audio/mpeg", 422, nil)
+	if !strings.Contains(msg, "duration") || !strings.Contains(msg, "segment lasts") {
+		t.Fatalf("short voice-over: %s", msg)
+	}
+	b.call(t, tr, "POST", path+"/submit?name=x.mp3", "this is not audio at all", "audio/mpeg", 422, nil)
+	b.call(t, tr, "POST", path+"/submit?name=empty.mp3", "", "audio/mpeg", 422, nil)
+	var res jobs.SubmitResult
+	b.call(t, tr, "POST", path+"/submit?name=doc.mp3", string(readFile(t, mediatest.SpeechMP3(t, dir))), "audio/mpeg", 200, &res)
+	if res.Submission.DurationMS == 0 || res.Submission.SHA256 == "" || res.Submission.ContentType != "audio/mpeg" {
+		t.Fatalf("submission %+v", res.Submission)
+	}
+	if objs, _ := b.store.List(context.Background(), "segments/"+seg.ID+"/jobs/"); len(objs) != 1 {
+		t.Fatalf("objects after 3 refusals and 1 acceptance: %+v", objs)
+	}
+	if left, _ := b.db.StaleUploads(context.Background(), time.Now().Add(time.Hour)); len(left) != 0 {
+		t.Fatalf("upload rows left: %v", left)
+	}
+	b.call(t, rv, "POST", path+"/review", "", "", 200, nil)
+	b.call(t, rv, "POST", path+"/approve", "", "", 200, nil)
+	if a, ok := rec.args[0].(worker.RenderVoiceoverArgs); !ok || a.SourceKey != res.Submission.Key || a.ApprovedBy != b.users[rv].ID {
+		t.Fatalf("queued %#v", rec.args)
+	}
+	if r, _ := b.do(t, "POST", path+"/claim", b.tokens[tr], nil, ""); r.StatusCode != http.StatusConflict {
+		t.Fatalf("claim after approval: %d", r.StatusCode)
+	}
+}
