@@ -9,7 +9,7 @@ MINIO := $(TOOLS)/bin/minio
 # The MinIO server, built once from source into the project-local tools
 # folder (git-ignored); the same machine builds it only once.
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
-DEBIAN_PACKAGES := ffmpeg espeak-ng fonts-noto-core fonts-sil-taiheritagepro fonts-dejavu-core curl mpv
+DEBIAN_PACKAGES := ffmpeg espeak-ng fonts-noto-core fonts-sil-taiheritagepro fonts-dejavu-core curl mpv chromium
 RUN_MINIO_PORT ?= 9000
 TEST_MINIO_PORT ?= 19000
 FUZZTIME ?= 10s

@@ -165,6 +165,10 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 			step = v.ProcessStep
 		}
 	}
+	notice := noticeKey(r.URL.Query().Get("done"))
+	if notice == "notice_uploaded" && v.State != pipeline.StateProbed {
+		notice = ""
+	}
 	s.render(w, r, c, http.StatusOK, "segment", "title_segment", struct {
 		segmentRow
 		TopicName string
@@ -180,7 +184,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Done:      v.State != pipeline.StateProbed,
 		Withdrawn: v.State == pipeline.StateWithdrawn,
 		Withdraw:  segmentPath(v.ID) + "/withdraw",
-		Notice:    noticeKey(r.URL.Query().Get("done")),
+		Notice:    notice,
 	}, "segment.js")
 	return nil
 }

@@ -448,15 +448,16 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
-// home sends each role to its first page.
+// home sends each role to its main page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
-	for _, p := range s.pages {
-		if p.Nav != "" && p.Nav != "nav_account" && slices.Contains(p.Roles, c.user.Role) {
-			http.Redirect(w, r, p.Pattern, http.StatusSeeOther)
-			return nil
-		}
+	to := map[pipeline.Role]string{
+		pipeline.RoleAdmin:    "/admin/users",
+		pipeline.RoleProducer: "/producer",
+	}[c.user.Role]
+	if to == "" {
+		to = "/account"
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
 
