@@ -16,7 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
 // bareFFmpeg runs ffmpeg the plain way, as a person would at a shell.
@@ -71,18 +71,8 @@ func BenchmarkProcessOverhead(b *testing.B) {
 		"-t", "120", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
 
 	store, _ := objectstest.New(b)
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "loa.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "p", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := sqlstoretest.New(b)
+	u := sqlstoretest.User(b, db, "p", pipeline.RoleProducer)
 	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{}), TempDir: b.TempDir()}
 	seed := func(i int, path string, kind pipeline.Kind) string {
 		f, err := os.Open(path)

@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
 type procBundle struct {
@@ -29,20 +30,9 @@ type procBundle struct {
 func setupProcessor(t *testing.T) *procBundle {
 	t.Helper()
 	mediatest.Need(t)
-	ctx := context.Background()
 	store, _ := objectstest.New(t)
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "p", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.New(t)
+	u := sqlstoretest.User(t, db, "p", pipeline.RoleProducer)
 	fonts := filepath.Join(t.TempDir(), "fonts")
 	if err := media.PrepareFonts(fonts); err != nil {
 		t.Fatalf("fonts: %v (make deps installs fonts-noto-core)", err)

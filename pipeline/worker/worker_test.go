@@ -2,14 +2,13 @@ package worker
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -85,18 +84,8 @@ func TestSweepUploads(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store, _ := objectstest.New(t)
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "p", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.New(t)
+	u := sqlstoretest.User(t, db, "p", pipeline.RoleProducer)
 	now := time.Date(2025, 3, 1, 5, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	key := "segments/crashed/original"

@@ -1,0 +1,41 @@
+// Package sqlstoretest gives tests a fresh, migrated metadata store in a
+// temporary folder, closed when the test ends.
+package sqlstoretest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// New opens and migrates a new SQLite store under t.TempDir().
+func New(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// User adds a user with a fixed test password and returns it.
+func User(t testing.TB, db *sqlstore.DB, name string, role pipeline.Role, languages ...string) pipeline.User {
+	t.Helper()
+	n := pipeline.NewUser{Name: name, Role: role, Password: "mat-khau-dai-du", Languages: languages}
+	if role == pipeline.RoleOperator {
+		n.Commune = "muong-lan"
+	}
+	u, err := db.CreateUser(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
