@@ -69,6 +69,9 @@ type Config struct {
 	// (default DefaultScheduleSpec) and on rebuild requests. Nil: no builds.
 	Schedules    ScheduleBuilder
 	ScheduleSpec string
+	// Translation runs the translation-job sweep, the daily digest and
+	// notice delivery (translation.go); a nil Store leaves them out.
+	Translation TranslationConfig
 }
 
 // Worker is a River client with Loa's job kinds and periodic jobs.
@@ -135,6 +138,13 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Work {
 		rc.PeriodicJobs = append(rc.PeriodicJobs, buildJobs...)
+	}
+	translationSweeps, err := translationJobs(cfg, workers)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Work {
+		rc.PeriodicJobs = append(rc.PeriodicJobs, translationSweeps...)
 	}
 	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
 	if err != nil {

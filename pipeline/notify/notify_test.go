@@ -1,0 +1,196 @@
+package notify
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var msg = Message{
+	To:      Recipient{UserID: 7, Name: "lo-van-a", Role: "translator", Languages: []string{"blt"}, Email: "lo.van.a@sonla.example"},
+	Kind:    KindNewJob,
+	JobID:   "j1",
+	Subject: "Việc mới: Một cửa liên thông",
+	Body:    "Một việc dịch mới.\n.dòng bắt đầu bằng dấu chấm\nHết.",
+}
+
+func TestWebhook(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []Message
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "bad headers", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fail {
+			fail = false
+			http.Error(w, "try later", http.StatusBadGateway)
+			return
+		}
+		var m Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		got = append(got, m)
+	}))
+	defer srv.Close()
+	w := &Webhook{URL: srv.URL, Secret: "s3cret"}
+	ctx := context.Background()
+	if err := w.Send(ctx, msg); err == nil || !strings.Contains(err.Error(), "502") {
+		t.Fatalf("first send: %v, want the 502 reported", err)
+	}
+	if err := w.Send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Subject != msg.Subject || got[0].To.Email != msg.To.Email {
+		t.Fatalf("received %+v", got)
+	}
+	if err := (&Webhook{URL: "http://127.0.0.1:1/none"}).Send(ctx, msg); err == nil {
+		t.Fatal("unreachable webhook reported success")
+	}
+}
+
+// smtpServer is a minimal SMTP listener for tests: it accepts one message
+// per connection and hands it over on a channel.
+type smtpServer struct {
+	ln   net.Listener
+	got  chan smtpMail
+	fail bool // answer 451 to RCPT
+}
+
+type smtpMail struct {
+	from, to, data string
+}
+
+func startSMTP(t *testing.T, fail bool) *smtpServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpServer{ln: ln, got: make(chan smtpMail, 4), fail: fail}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *smtpServer) serve(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	say := func(l string) { c.Write([]byte(l + "\r\n")) }
+	say("220 test ESMTP")
+	var m smtpMail
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.ToUpper(strings.TrimSpace(line))
+		switch {
+		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+			say("250-test")
+			say("250 8BITMIME")
+		case strings.HasPrefix(cmd, "MAIL FROM:"):
+			m.from = strings.TrimSpace(line[10:])
+			say("250 ok")
+		case strings.HasPrefix(cmd, "RCPT TO:"):
+			if s.fail {
+				say("451 try again later")
+				continue
+			}
+			m.to = strings.TrimSpace(line[8:])
+			say("250 ok")
+		case cmd == "DATA":
+			say("354 go on")
+			var b strings.Builder
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				b.WriteString(l)
+			}
+			m.data = b.String()
+			s.got <- m
+			say("250 queued")
+		case cmd == "QUIT":
+			say("221 bye")
+			return
+		default:
+			say("250 ok")
+		}
+	}
+}
+
+func TestSMTP(t *testing.T) {
+	t.Parallel()
+	srv := startSMTP(t, false)
+	s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example"}
+	if err := s.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	m := <-srv.got
+	if !strings.HasPrefix(m.from, "<loa@sonla.example>") || m.to != "<lo.van.a@sonla.example>" {
+		t.Fatalf("envelope %q -> %q", m.from, m.to)
+	}
+	for _, want := range []string{"Subject: =?utf-8?q?", "Content-Type: text/plain; charset=utf-8", "Một việc dịch mới.\r\n", "\r\n..dòng bắt đầu"} {
+		if !strings.Contains(m.data, want) {
+			t.Errorf("mail lacks %q:\n%s", want, m.data)
+		}
+	}
+	noMail := msg
+	noMail.To.Email = ""
+	if err := s.Send(context.Background(), noMail); !errors.Is(err, ErrNoAddress) {
+		t.Fatalf("no address: %v", err)
+	}
+	hostile := msg
+	hostile.To.Email = "a@b\r\nRCPT TO:<x@y>"
+	if err := s.Send(context.Background(), hostile); !errors.Is(err, ErrNoAddress) {
+		t.Fatalf("header injection: %v", err)
+	}
+}
+
+func TestSMTPFailureIsReported(t *testing.T) {
+	t.Parallel()
+	srv := startSMTP(t, true)
+	s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example"}
+	if err := s.Send(context.Background(), msg); err == nil || errors.Is(err, ErrNoAddress) || !strings.Contains(err.Error(), "451") {
+		t.Fatalf("refused recipient: %v, want the 451 reported for a retry", err)
+	}
+}
+
+func TestDigest(t *testing.T) {
+	t.Parallel()
+	if _, ok := Digest(msg.To, nil, time.Now()); ok {
+		t.Fatal("digest with nothing to say")
+	}
+	m, ok := Digest(msg.To, []string{"open blt subtitle: x", "yours: y"}, time.Date(2025, 3, 1, 7, 0, 0, 0, time.UTC))
+	if !ok || m.Kind != KindDigest || !strings.Contains(m.Subject, "2 item") || !strings.Contains(m.Body, "2025-03-01") || !strings.Contains(m.Body, "  - yours: y") {
+		t.Fatalf("digest %+v", m)
+	}
+}
