@@ -1,0 +1,68 @@
+package worker
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+type noBuilder struct{}
+
+func (noBuilder) Nightly(context.Context, time.Time) error           { return nil }
+func (noBuilder) Rebuild(context.Context, time.Time, []string) error { return nil }
+
+// TestEnqueueRebuildDebounces asks for rebuilds several times within one
+// window: one job per commune list, scheduled for the window's end; a
+// request after the window makes a new job.
+func TestEnqueueRebuildDebounces(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 3, 3, 8, 0, 5, 0, time.UTC)
+	w, err := New(Config{DB: db.SQL(), SweepSpec: "*/15 * * * *", Schedules: noBuilder{}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := w.EnqueueRebuild(ctx, nil, []string{"muong-lan", "to-hieu"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.EnqueueRebuild(ctx, nil, []string{"to-hieu", "muong-lan"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.EnqueueRebuild(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(RebuildDebounce)
+	if err := w.EnqueueRebuild(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds(RebuildSchedulesArgs{}.Kind()).First(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Jobs) != 3 {
+		t.Fatalf("%d rebuild jobs, want 3 (two lists in the first window, one in the next)", len(res.Jobs))
+	}
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.Sub(time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC))%RebuildDebounce != 0 {
+			t.Errorf("job scheduled at %s, not at a window's end", j.ScheduledAt)
+		}
+	}
+	if _, err := New(Config{DB: db.SQL(), SweepSpec: "*/15 * * * *", Schedules: noBuilder{}, ScheduleSpec: "CRON_TZ="}); err == nil {
+		t.Fatal("a bad LOA_CRON_SCHEDULES spec was accepted")
+	}
+}
