@@ -17,6 +17,7 @@ import (
 // database and the object store directly.
 type serverConfig struct {
 	sched       scheduleConfig // schedules and bundle signing (schedconfig.go)
+	jobs        jobsConfig     // translation jobs and notices (jobsconfig.go)
 	addr        string
 	data        string
 	db          string
@@ -75,6 +76,7 @@ func (c *serverConfig) registerStore(fs *flag.FlagSet, env *cliEnv) {
 func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	c.registerStore(fs, env)
 	c.sched.register(fs, env)
+	c.jobs.register(fs, env)
 	fs.StringVar(&c.addr, "addr", envString(env, "LOA_ADDR", "127.0.0.1:8080"), "listen address (LOA_ADDR)")
 	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", envString(env, "LOA_S3_ENDPOINT", "127.0.0.1:9000"), "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
 	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", env.getenv("LOA_S3_PUBLIC_ENDPOINT"), "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")

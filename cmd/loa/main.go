@@ -49,7 +49,7 @@ func commands() []command {
 		{"segments show", "show one segment", runSegmentsShow},
 		{"segments withdraw", "withdraw a segment", runSegmentsWithdraw},
 		{"demo", "load the demo data into a running server", runDemo},
-	}, scheduleCommands()...)
+	}, append(scheduleCommands(), jobCommands()...)...)
 }
 
 func main() {

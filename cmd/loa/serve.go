@@ -78,7 +78,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Catalog: db, Objects: store, Runner: runner, TempDir: tmp, FontsDir: fonts, Log: log,
 		MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
 		OnProcessed: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
-			if err := db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}); err != nil {
+			if err := db.OpenJobsTx(ctx, tx, seg, c.jobs.open()); err != nil {
 				return err
 			}
 			return w.EnqueueRebuild(ctx, tx, nil)
@@ -93,7 +93,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
 		Processor: processor,
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
-		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store,
+		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
 	})
 	if err != nil {
 		return err
@@ -116,9 +116,14 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 
 	sched.Rebuilds = w
+	desk, err := c.jobs.desk(db, store, log)
+	if err != nil {
+		return err
+	}
 	srv := &api.Server{
 		Catalog: db, Objects: store, Log: log,
 		Broadcast: sched,
+		Jobs:      desk, JobStore: db, Enqueuer: w,
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
 			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
