@@ -172,6 +172,16 @@ func (p *person) eval(js string) string {
 	return v
 }
 
+// evalAwait evaluates an async expression and waits for its promise.
+func (p *person) evalAwait(js string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
 func (p *person) text(id string) string {
 	p.t.Helper()
 	return p.eval(fmt.Sprintf(`(document.getElementById(%q) || {textContent: ""}).textContent.trim()`, id))
@@ -556,4 +566,85 @@ func TestBrowserFlows(t *testing.T) {
 			p.phoneFits("segment-withdrawn")
 		}
 	})
+}
+
+// TestBrowserOperatorAndEmergency drives the operator's schedule page and
+// the producer's emergency on an in-process site with the real store,
+// MinIO and the Sơn La demo registry: the operator sees the week's
+// timeline per cluster and slot, plays an item, downloads the playlist
+// and the bundle and reports a play; a producer marks a segment
+// emergency for Mường Lạn, confirmed twice, and the operator's page
+// shows it highlighted.
+func TestBrowserOperatorAndEmergency(t *testing.T) {
+	needChromium(t)
+	b := setup(t)
+	bctx := browser(t)
+	shots := artifacts(t)
+
+	op := newPerson(t, bctx, shots)
+	op.do(chromedp.EmulateViewport(360, 780))
+	op.signIn(b.srv.URL, "u-operator")
+	op.waitFor("the operator's page", `location.pathname === "/operator" && document.querySelectorAll(".item").length > 0`, 10*time.Second)
+	if got := op.title(); got != "Lịch phát của xã — Loa" {
+		t.Errorf("operator title %q", got)
+	}
+	if got := op.text("commune-name"); !strings.HasPrefix(got, "Mường Lạn") {
+		t.Errorf("commune %q", got)
+	}
+	m := op.measure(b.srv.URL + "/operator")
+	t.Logf("operator page, 360x780, cold cache: %d B page, %d B with assets (%d files), first contentful paint %.0f ms", m.Doc, m.Total, m.Resources+1, m.FCP)
+	op.phoneFits("operator")
+	if n := op.eval(`String(document.querySelectorAll(".days a").length)`); n != "7" {
+		t.Errorf("%s day links, want the week's 7", n)
+	}
+
+	// Play the first item in the page.
+	op.eval(`(() => { const a = document.querySelector(".item audio"); a.muted = true; a.play(); return ""; })()`)
+	op.waitFor("the item playing", `document.querySelector(".item audio").currentTime > 0.2`, 20*time.Second)
+	// The playlist and the bundle download with the session.
+	if got := op.evalAwait(`(async () => { const r = await fetch(document.querySelector(".cluster a[download]").href); return r.status + " " + (await r.text()).slice(0, 7); })()`); got != "200 #EXTM3U" {
+		t.Errorf("M3U8 download: %q", got)
+	}
+	if got := op.evalAwait(`(async () => { const r = await fetch(document.getElementById("bundle").href); const b = await r.arrayBuffer(); return r.status + " " + (b.byteLength > 1024); })()`); got != "200 true" {
+		t.Errorf("bundle download: %q", got)
+	}
+	// Report that the first item played.
+	op.do(chromedp.Click(chromedp.CSS(`.item form.report button[value=played]`)))
+	op.waitFor("the report notice", `!!document.getElementById("notice")`, 10*time.Second)
+	if got := op.text("notice"); got != "Đã ghi nhận: mục đã được phát." {
+		t.Errorf("report notice %q", got)
+	}
+	if got := op.eval(`document.querySelector(".item .badge").textContent`); got != "Đã báo: đã phát" {
+		t.Errorf("reported state %q", got)
+	}
+	op.shot("30-operator-reported")
+
+	// A producer marks a segment emergency for Mường Lạn, confirming twice.
+	pr := newPerson(t, bctx, shots)
+	pr.signIn(b.srv.URL, "u-producer")
+	pr.navigate(b.srv.URL + "/producer/segments/" + b.segs[0])
+	pr.do(
+		chromedp.Click(chromedp.CSS(`#emergency-form summary`)),
+		chromedp.Click(chromedp.ID("e-c-muong-lan")),
+		chromedp.Click(chromedp.ID("e-confirm1")),
+		chromedp.Click(chromedp.ID("e-send")),
+	)
+	pr.waitFor("the second confirmation", `!!document.getElementById("e-confirm2")`, 10*time.Second)
+	if got := pr.text("emergency-targets"); got != "Mường Lạn" {
+		t.Errorf("targets on the confirmation page %q", got)
+	}
+	pr.shot("31-emergency-confirm")
+	pr.do(chromedp.Click(chromedp.ID("e-confirm2")))
+	pr.waitFor("the emergency notice", `!!document.getElementById("notice")`, 20*time.Second)
+	pr.shot("32-emergency-marked")
+
+	op.navigate(b.srv.URL + "/operator")
+	op.waitFor("the emergency on the operator's page", `!!document.getElementById("emergency-alert") && document.querySelectorAll(".item.emergency").length > 0`, 10*time.Second)
+	op.phoneFits("operator-emergency")
+
+	// The operator may not open the producer's pages.
+	if st := op.navigate(b.srv.URL + "/producer"); st != 403 {
+		t.Errorf("operator on the producer's list: %d, want 403", st)
+	}
+	op.shot("33-operator-refused-producer")
 }

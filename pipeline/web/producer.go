@@ -165,6 +165,12 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 			step = v.ProcessStep
 		}
 	}
+	// The communes an emergency can target; without schedules set up on
+	// this server the emergency section is left out.
+	var communes []pipeline.CommuneSummary
+	if err := s.callAPI(r, "GET", "/api/communes", nil, &communes); err != nil && pipeline.ErrorCode(err) != pipeline.CodeUnavailable {
+		return err
+	}
 	notice := noticeKey(r.URL.Query().Get("done"))
 	if notice == "notice_uploaded" && v.State != pipeline.StateProbed {
 		notice = ""
@@ -178,6 +184,8 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Withdrawn bool
 		Withdraw  string
 		Notice    string
+		Communes  []pipeline.CommuneSummary
+		Emergency string
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
@@ -185,6 +193,8 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Withdrawn: v.State == pipeline.StateWithdrawn,
 		Withdraw:  segmentPath(v.ID) + "/withdraw",
 		Notice:    notice,
+		Communes:  communes,
+		Emergency: segmentPath(v.ID) + "/emergency",
 	}, "segment.js")
 	return nil
 }
@@ -193,7 +203,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 // catalogue key of the message confirming it.
 func noticeKey(done string) string {
 	switch done {
-	case "withdrawn", "uploaded", "duplicate":
+	case "withdrawn", "uploaded", "duplicate", "emergency":
 		return "notice_" + done
 	}
 	return ""

@@ -227,6 +227,7 @@ func (s *Server) buildPages() []Page {
 	allRoles := pipeline.Roles
 	producers := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleProducer}
 	adminOnly := []pipeline.Role{pipeline.RoleAdmin}
+	operators := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleOperator}
 	return []Page{
 		{Method: "GET", Pattern: "/static/{name}", Public: true, handler: s.static},
 		{Method: "GET", Pattern: "/lang/{lang}", Public: true, handler: s.switchLang},
@@ -240,6 +241,11 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/producer/upload", Roles: producers, Nav: "nav_upload", handler: s.uploadPage},
 		{Method: "GET", Pattern: "/producer/segments/{id}", Roles: producers, handler: s.segmentPage},
 		{Method: "POST", Pattern: "/producer/segments/{id}/withdraw", Roles: producers, handler: s.withdraw},
+
+		{Method: "POST", Pattern: "/producer/segments/{id}/emergency", Roles: producers, handler: s.emergency},
+
+		{Method: "GET", Pattern: "/operator", Roles: operators, Nav: "nav_schedule", handler: s.operatorPage},
+		{Method: "POST", Pattern: "/operator/plays", Roles: operators, handler: s.reportPlay},
 
 		{Method: "GET", Pattern: "/admin/users", Roles: adminOnly, Nav: "nav_users", handler: s.usersPage},
 		{Method: "POST", Pattern: "/admin/users", Roles: adminOnly, handler: s.createUser},
@@ -453,6 +459,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
 	to := map[pipeline.Role]string{
 		pipeline.RoleAdmin:    "/admin/users",
 		pipeline.RoleProducer: "/producer",
+		pipeline.RoleOperator: "/operator",
 	}[c.user.Role]
 	if to == "" {
 		to = "/account"

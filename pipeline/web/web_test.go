@@ -2,7 +2,11 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,9 +17,12 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/web"
 )
@@ -27,6 +34,8 @@ type bundle struct {
 	db    *sqlstore.DB
 	pages *web.Server
 	users map[pipeline.Role]pipeline.User
+	// segs are the ids of the ready segments, in the schedules.
+	segs []string
 }
 
 func setup(t *testing.T) *bundle {
@@ -45,8 +54,10 @@ func setup(t *testing.T) *bundle {
 		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
-	a := &api.Server{Catalog: db, Objects: store, Ingester: in}
-	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20})
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Log: slog.New(slog.DiscardHandler)}
+	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +71,17 @@ func setup(t *testing.T) *bundle {
 			t.Fatal(err)
 		}
 		b.users[role] = u
+	}
+	// The Sơn La demo registry and two segments ready to air, scheduled.
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
+	clip := mediatest.SpeechMP3(t, t.TempDir())
+	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}} {
+		id := broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer], broadcasttest.Segment{
+			Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip, AirFrom: time.Now().Add(-48 * time.Hour)})
+		b.segs = append(b.segs, id)
+	}
+	if _, err := svc.Build(ctx, time.Now(), nil, "test"); err != nil {
+		t.Fatal(err)
 	}
 	return b
 }

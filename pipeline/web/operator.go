@@ -1,0 +1,240 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// opItem is one schedule entry as the operator's timeline shows it.
+type opItem struct {
+	broadcast.ShowRow
+	Time, URL string
+	Emergency bool
+	Status    string // played, failed or "" (not reported)
+}
+
+// opSlot is one slot of one cluster.
+type opSlot struct {
+	Time  string
+	Items []opItem
+}
+
+// opCluster is one loudspeaker cluster's day.
+type opCluster struct {
+	Name, M3U8, JSON string
+	Slots            []opSlot
+}
+
+type opDay struct {
+	Date, Label string
+	Current     bool
+}
+
+func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	var communes []pipeline.CommuneSummary
+	if err := s.callAPI(r, "GET", "/api/communes", nil, &communes); err != nil {
+		return err
+	}
+	code := r.URL.Query().Get("commune")
+	if code == "" && len(communes) > 0 {
+		code = communes[0].Code
+	}
+	today := time.Now().In(s.zone)
+	date := r.URL.Query().Get("date")
+	if _, err := schedules.ParseDate(date); err != nil {
+		date = today.Format("2006-01-02")
+	}
+	d := struct {
+		Communes       []pipeline.CommuneSummary
+		Commune, Name  string
+		Date           string
+		Days           []opDay
+		Clusters       []opCluster
+		Bundle         string
+		Emergencies    int
+		NoSchedule     bool
+		Notice, Failed string
+	}{Communes: communes, Commune: code, Date: date, Notice: r.URL.Query().Get("reported")}
+	for i := range 7 {
+		day := today.AddDate(0, 0, i).Format("2006-01-02")
+		label := today.AddDate(0, 0, i).Format("02/01")
+		d.Days = append(d.Days, opDay{Date: day, Label: label, Current: day == date})
+	}
+	if code == "" {
+		s.render(w, r, c, http.StatusOK, "operator", "title_operator", d)
+		return nil
+	}
+	base := "/api/communes/" + url.PathEscape(code)
+	var doc broadcast.ShowDoc
+	if err := s.callAPI(r, "GET", base+"/schedule?date="+url.QueryEscape(date), nil, &doc); err != nil {
+		return err
+	}
+	d.Name, d.NoSchedule = doc.Name, doc.Version == ""
+	d.Bundle = base + "/bundle.tar?from=" + url.QueryEscape(date) + "&days=7"
+	byCluster := map[string]*opCluster{}
+	var order []string
+	for _, row := range doc.Rows {
+		cl, ok := byCluster[row.Cluster]
+		if !ok {
+			p := base + "/clusters/" + url.PathEscape(row.Cluster) + "/playlists/" + date
+			cl = &opCluster{Name: row.Cluster, M3U8: p + ".m3u8", JSON: p + ".json"}
+			byCluster[row.Cluster] = cl
+			order = append(order, row.Cluster)
+		}
+		slot := time.Date(0, 1, 1, 0, 0, row.SlotStart, 0, time.UTC).Format("15:04")
+		if len(cl.Slots) == 0 || cl.Slots[len(cl.Slots)-1].Time != slot {
+			cl.Slots = append(cl.Slots, opSlot{Time: slot})
+		}
+		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency)}
+		if it.Emergency {
+			d.Emergencies++
+		}
+		for _, rep := range row.Reports {
+			it.Status = rep.Status
+		}
+		sl := &cl.Slots[len(cl.Slots)-1]
+		sl.Items = append(sl.Items, it)
+	}
+	// Links to play each item in the page come from the cluster's playlist.
+	for _, name := range order {
+		cl := byCluster[name]
+		var pl schedules.PlaylistDoc
+		if err := s.callAPI(r, "GET", cl.JSON, nil, &pl); err != nil {
+			return err
+		}
+		urls := map[string]string{}
+		for _, e := range pl.Entries {
+			urls[e.ID] = e.URL
+		}
+		for i := range cl.Slots {
+			for j := range cl.Slots[i].Items {
+				it := &cl.Slots[i].Items[j]
+				it.URL = urls[it.EntryID]
+			}
+		}
+		d.Clusters = append(d.Clusters, *cl)
+	}
+	s.render(w, r, c, http.StatusOK, "operator", "title_operator", d)
+	return nil
+}
+
+// reportPlay records what one loudspeaker cluster played, or why it did
+// not, through the API's play reports.
+func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	f := r.PostForm
+	status := f.Get("status")
+	if status != string(schedules.Played) && status != string(schedules.Failed) {
+		return pipeline.FieldError("status", "Say whether the item played or failed.")
+	}
+	started, err := time.Parse(time.RFC3339, f.Get("start"))
+	if err != nil {
+		return pipeline.FieldError("start", "The item's start time is missing.")
+	}
+	ms, _ := strconv.ParseInt(f.Get("duration_ms"), 10, 64)
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	rep := schedules.PlayReport{
+		ID: "web-" + hex.EncodeToString(id[:]), Entry: f.Get("item"), Cluster: f.Get("cluster"),
+		SegmentID: f.Get("segment_id"), Status: schedules.PlayStatus(status), Started: started,
+		Reason: strings.TrimSpace(f.Get("reason")),
+	}
+	if rep.Status == schedules.Played {
+		rep.Finished = started.Add(time.Duration(ms) * time.Millisecond)
+	}
+	if rep.Status == schedules.Failed && rep.Reason == "" {
+		rep.Reason = c.msgs["op_no_reason"]
+	}
+	code := f.Get("commune")
+	if err := s.callAPI(r, "POST", "/api/communes/"+url.PathEscape(code)+"/plays", rep, nil); err != nil {
+		return err
+	}
+	q := url.Values{"commune": {code}, "date": {f.Get("date")}, "reported": {status}}
+	http.Redirect(w, r, "/operator?"+q.Encode()+"#"+url.QueryEscape(rep.Entry), http.StatusSeeOther)
+	return nil
+}
+
+// emergencyForm is the producer's emergency request as typed.
+type emergencyForm struct {
+	Province bool
+	Communes []string
+	Until    string
+}
+
+// emergency marks a segment emergency in two confirmed steps: the form
+// on the segment page (with a first confirmation box) leads to a page
+// that names the targets and asks again; only that second answer sends
+// the request to the API.
+func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	id := r.PathValue("id")
+	f := emergencyForm{Province: r.PostForm.Get("province") == "yes", Communes: r.PostForm["communes"], Until: r.PostForm.Get("until")}
+	if f.Province {
+		f.Communes = nil
+	}
+	if !f.Province && len(f.Communes) == 0 {
+		return pipeline.FieldError("communes", "Choose the target communes, or the whole province.")
+	}
+	if r.PostForm.Get("confirm1") != "yes" {
+		return pipeline.FieldError("confirm1", "Tick the box to confirm the emergency.")
+	}
+	var until time.Time
+	if f.Until != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", f.Until, s.zone)
+		if err != nil {
+			return pipeline.FieldError("until", "The end time is not a date and time.")
+		}
+		until = t.UTC()
+	}
+	if r.PostForm.Get("confirm2") != "yes" {
+		var v struct {
+			Title string `json:"title"`
+		}
+		if err := s.callAPI(r, "GET", "/api/segments/"+url.PathEscape(id), nil, &v); err != nil {
+			return err
+		}
+		var all []pipeline.CommuneSummary
+		if err := s.callAPI(r, "GET", "/api/communes", nil, &all); err != nil {
+			return err
+		}
+		var names []string
+		for _, cm := range all {
+			if slices.Contains(f.Communes, cm.Code) {
+				names = append(names, cm.Name)
+			}
+		}
+		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
+			emergencyForm
+			Title, Action, Back string
+			Names               []string
+		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names})
+		return nil
+	}
+	req := struct {
+		Communes []string  `json:"communes"`
+		Province bool      `json:"province"`
+		Until    time.Time `json:"until,omitzero"`
+		Confirm  bool      `json:"confirm"`
+	}{f.Communes, f.Province, until, true}
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done=emergency", http.StatusSeeOther)
+	return nil
+}
