@@ -91,7 +91,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Schedules: broadcast.Jobs{S: sched}, ScheduleSpec: c.sched.cron,
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
-		Processor: processor,
+		Processor:    processor,
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
 	})
