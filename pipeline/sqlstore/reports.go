@@ -1,0 +1,267 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/report"
+)
+
+// BuildReport computes the report of a period (for one commune when
+// commune is set) from the catalog as it is now: the registry, segments,
+// variants, jobs, the schedule each commune actually had each day, proof
+// of play and emergencies. A period with no data gives an empty report.
+func (db *DB) BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error) {
+	reg, err := db.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if commune != "" && reg.Commune(commune) == nil {
+		return nil, pipeline.FieldError("commune", "No commune with code %q: 'loa communes list' shows the codes.", commune)
+	}
+	b := report.NewBuilder(report.Options{Period: p, Commune: commune, Registry: reg, Now: now})
+	if err := db.FeedReport(ctx, b, p, commune); err != nil {
+		return nil, err
+	}
+	return b.Report(), nil
+}
+
+// FeedReport streams the rows a report of the period needs into b, in the
+// order the Builder asks for (emergencies before plays, a slot's entries
+// together). commune, when set, limits the schedule and play rows.
+func (db *DB) FeedReport(ctx context.Context, b *report.Builder, p report.Period, commune string) error {
+	from, until := p.From.UTC(), p.Until.UTC()
+	dFrom, dUntil := p.From.In(report.Location()).Format(time.DateOnly), p.Until.In(report.Location()).Format(time.DateOnly)
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"segments", func() error { return db.feedSegments(ctx, b, from, until) }},
+		{"variants", func() error { return db.feedVariants(ctx, b, until) }},
+		{"jobs", func() error { return db.feedJobs(ctx, b, until) }},
+		{"emergencies", func() error { return db.feedEmergencies(ctx, b, from, until) }},
+		{"schedules", func() error { return db.feedScheduled(ctx, b, dFrom, dUntil, commune) }},
+		{"proof of play", func() error { return db.feedPlays(ctx, b, dFrom, dUntil, commune) }},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("report %s: %s: %w", p.Name, s.what, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) feedSegments(ctx context.Context, b *report.Builder, from, until time.Time) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT s.id, s.title, s.kind, s.topic, COALESCE(u.name, ''), s.priority, s.created_at, s.state
+		FROM segments s LEFT JOIN users u ON u.id = s.producer_id WHERE s.created_at >= ? AND s.created_at < ?`, from, until)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s report.Segment
+		var state string
+		if err := rows.Scan(&s.ID, &s.Title, &s.Kind, &s.Topic, &s.Producer, &s.Priority, &s.CreatedAt, &state); err != nil {
+			return err
+		}
+		s.Withdrawn = state == string(pipeline.StateWithdrawn)
+		b.AddSegment(s)
+	}
+	return rows.Err()
+}
+
+func (db *DB) feedVariants(ctx context.Context, b *report.Builder, until time.Time) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, v.ready_at, s.state FROM variants v
+		JOIN segments s ON s.id = v.segment_id WHERE v.ready_at < ?`, until)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v report.Variant
+		var state string
+		if err := rows.Scan(&v.SegmentID, &v.Language, &v.ReadyAt, &state); err != nil {
+			return err
+		}
+		v.Withdrawn = state == string(pipeline.StateWithdrawn)
+		b.AddVariant(v)
+	}
+	return rows.Err()
+}
+
+func (db *DB) feedJobs(ctx context.Context, b *report.Builder, until time.Time) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT j.id, j.segment_id, j.language, j.kind, j.state, j.created_at, j.deadline,
+		(SELECT e.at FROM job_events e WHERE e.job_id = j.id AND e.action = 'approve' ORDER BY e.at LIMIT 1)
+		FROM jobs j WHERE j.created_at < ?`, until)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var j report.Job
+		var approved sql.NullString
+		if err := rows.Scan(&j.ID, &j.SegmentID, &j.Language, &j.Kind, &j.State, &j.CreatedAt, &j.Deadline, &approved); err != nil {
+			return err
+		}
+		if approved.Valid {
+			t, err := parseStoredTime(approved.String)
+			if err != nil {
+				return fmt.Errorf("job %s approval time: %w", j.ID, err)
+			}
+			j.ApprovedAt = t
+		}
+		b.AddJob(j)
+	}
+	return rows.Err()
+}
+
+func (db *DB) feedEmergencies(ctx context.Context, b *report.Builder, from, until time.Time) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, s.title, e.targets, e.until, COALESCE(u.name, ''), e.marked_at
+		FROM emergencies e JOIN segments s ON s.id = e.segment_id LEFT JOIN users u ON u.id = e.marked_by
+		WHERE e.marked_at >= ? AND e.marked_at < ? ORDER BY e.marked_at`, from, until)
+	if err != nil {
+		return err
+	}
+	var ems []report.Emergency
+	for rows.Next() {
+		var e report.Emergency
+		var targets string
+		if err := rows.Scan(&e.SegmentID, &e.Title, &targets, &e.Until, &e.MarkedBy, &e.MarkedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		if targets != "" {
+			e.Targets = strings.Split(targets, ",")
+		}
+		ems = append(ems, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range ems {
+		// The first version of each commune built since the emergency
+		// that carries it as an interrupt: when its playlist changed.
+		rows, err := db.sql.QueryContext(ctx, `SELECT sv.commune_code, sv.built_at FROM schedule_versions sv
+			WHERE sv.built_at >= ? AND EXISTS (SELECT 1 FROM schedule_items i WHERE i.version_id = sv.id AND i.segment_id = ? AND i.kind = 'interrupt')
+			ORDER BY sv.built_at`, e.MarkedAt.Add(-time.Minute).UTC(), e.SegmentID)
+		if err != nil {
+			return err
+		}
+		e.Changed = map[string]time.Time{}
+		for rows.Next() {
+			var c string
+			var at time.Time
+			if err := rows.Scan(&c, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := e.Changed[c]; !ok {
+				e.Changed[c] = at
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		b.AddEmergency(e)
+	}
+	return nil
+}
+
+// effective picks, for each commune and day, the last schedule version
+// built that has entries for that day: what the loudspeakers had.
+const effective = `WITH eff AS (
+	SELECT commune_code, air_date, version_id FROM (
+		SELECT sv.commune_code, d.air_date, d.version_id,
+			ROW_NUMBER() OVER (PARTITION BY sv.commune_code, d.air_date ORDER BY sv.built_at DESC, sv.id DESC) AS rn
+		FROM (SELECT DISTINCT air_date, version_id FROM schedule_items WHERE air_date >= ? AND air_date < ?) d
+		JOIN schedule_versions sv ON sv.id = d.version_id
+		WHERE sv.commune_code = ? OR ? = ''
+	) WHERE rn = 1)
+`
+
+func (db *DB) feedScheduled(ctx context.Context, b *report.Builder, dFrom, dUntil, commune string) error {
+	rows, err := db.sql.QueryContext(ctx, effective+`SELECT e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.kind, i.segment_id, i.language, i.duration_ms
+		FROM eff e JOIN schedule_items i ON i.version_id = e.version_id AND i.air_date = e.air_date
+		ORDER BY e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.position`, dFrom, dUntil, commune, commune)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s report.Scheduled
+		if err := rows.Scan(&s.Commune, &s.Cluster, &s.Date, &s.SlotStart, &s.Kind, &s.SegmentID, &s.Language, &s.DurationMS); err != nil {
+			return err
+		}
+		b.AddScheduled(s)
+	}
+	return rows.Err()
+}
+
+// feedPlays merges the reports of each entry (a device may report an
+// entry more than once under different ids): played if any says so, the
+// longest play, the earliest start. The entry's language comes from the
+// schedule the commune had that day.
+func (db *DB) feedPlays(ctx context.Context, b *report.Builder, dFrom, dUntil, commune string) error {
+	rows, err := db.sql.QueryContext(ctx, effective+`SELECT p.commune_code, p.cluster_id, p.air_date, p.entry_id, p.segment_id, p.status,
+		p.started_at, p.finished_at,
+		COALESCE((SELECT i.language FROM schedule_items i WHERE i.version_id = e.version_id AND i.cluster_id = p.cluster_id
+			AND i.air_date = p.air_date AND i.entry_id = p.entry_id LIMIT 1), '')
+		FROM play_reports p LEFT JOIN eff e ON e.commune_code = p.commune_code AND e.air_date = p.air_date
+		WHERE p.air_date >= ? AND p.air_date < ? AND (p.commune_code = ? OR ? = '')
+		ORDER BY p.commune_code, p.cluster_id, p.air_date, p.entry_id`, dFrom, dUntil, commune, commune, dFrom, dUntil, commune, commune)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var cur report.Play
+	have := false
+	for rows.Next() {
+		var p report.Play
+		var fin sql.NullTime
+		if err := rows.Scan(&p.Commune, &p.Cluster, &p.Date, &p.EntryID, &p.SegmentID, &p.Status, &p.Started, &fin, &p.Language); err != nil {
+			return err
+		}
+		if p.Status == "played" && fin.Valid && fin.Time.After(p.Started) {
+			p.PlayedMS = fin.Time.Sub(p.Started).Milliseconds()
+		}
+		if have && cur.Commune == p.Commune && cur.Cluster == p.Cluster && cur.Date == p.Date && cur.EntryID == p.EntryID {
+			if p.Status == "played" {
+				if cur.Status != "played" || p.Started.Before(cur.Started) {
+					cur.Started = p.Started
+				}
+				cur.Status = "played"
+			}
+			cur.PlayedMS = max(cur.PlayedMS, p.PlayedMS)
+			continue
+		}
+		if have {
+			b.AddPlay(cur)
+		}
+		cur, have = p, true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		b.AddPlay(cur)
+	}
+	return nil
+}
+
+// parseStoredTime reads a time the SQLite driver wrote as text (what a
+// computed column returns instead of a time.Time).
+func parseStoredTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("unreadable time " + s)
+}
