@@ -79,3 +79,14 @@ type Emergency struct {
 	// carrying the emergency was built.
 	Changed map[string]time.Time
 }
+
+// Sink takes the rows of a report; Builder is one. A store feeds a Sink
+// so that what it reads can also be recorded or counted.
+type Sink interface {
+	AddSegment(Segment)
+	AddVariant(Variant)
+	AddJob(Job)
+	AddEmergency(Emergency)
+	AddScheduled(Scheduled)
+	AddPlay(Play)
+}

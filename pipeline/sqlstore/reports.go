@@ -34,7 +34,7 @@ func (db *DB) BuildReport(ctx context.Context, p report.Period, commune string, 
 // FeedReport streams the rows a report of the period needs into b, in the
 // order the Builder asks for (emergencies before plays, a slot's entries
 // together). commune, when set, limits the schedule and play rows.
-func (db *DB) FeedReport(ctx context.Context, b *report.Builder, p report.Period, commune string) error {
+func (db *DB) FeedReport(ctx context.Context, b report.Sink, p report.Period, commune string) error {
 	from, until := p.From.UTC(), p.Until.UTC()
 	dFrom, dUntil := p.From.In(report.Location()).Format(time.DateOnly), p.Until.In(report.Location()).Format(time.DateOnly)
 	steps := []struct {
@@ -56,7 +56,7 @@ func (db *DB) FeedReport(ctx context.Context, b *report.Builder, p report.Period
 	return nil
 }
 
-func (db *DB) feedSegments(ctx context.Context, b *report.Builder, from, until time.Time) error {
+func (db *DB) feedSegments(ctx context.Context, b report.Sink, from, until time.Time) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT s.id, s.title, s.kind, s.topic, COALESCE(u.name, ''), s.priority, s.created_at, s.state
 		FROM segments s LEFT JOIN users u ON u.id = s.producer_id WHERE s.created_at >= ? AND s.created_at < ?`, from, until)
 	if err != nil {
@@ -75,7 +75,7 @@ func (db *DB) feedSegments(ctx context.Context, b *report.Builder, from, until t
 	return rows.Err()
 }
 
-func (db *DB) feedVariants(ctx context.Context, b *report.Builder, until time.Time) error {
+func (db *DB) feedVariants(ctx context.Context, b report.Sink, until time.Time) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, v.ready_at, s.state FROM variants v
 		JOIN segments s ON s.id = v.segment_id WHERE v.ready_at < ?`, until)
 	if err != nil {
@@ -94,7 +94,7 @@ func (db *DB) feedVariants(ctx context.Context, b *report.Builder, until time.Ti
 	return rows.Err()
 }
 
-func (db *DB) feedJobs(ctx context.Context, b *report.Builder, until time.Time) error {
+func (db *DB) feedJobs(ctx context.Context, b report.Sink, until time.Time) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT j.id, j.segment_id, j.language, j.kind, j.state, j.created_at, j.deadline,
 		(SELECT e.at FROM job_events e WHERE e.job_id = j.id AND e.action = 'approve' ORDER BY e.at LIMIT 1)
 		FROM jobs j WHERE j.created_at < ?`, until)
@@ -120,7 +120,7 @@ func (db *DB) feedJobs(ctx context.Context, b *report.Builder, until time.Time) 
 	return rows.Err()
 }
 
-func (db *DB) feedEmergencies(ctx context.Context, b *report.Builder, from, until time.Time) error {
+func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from, until time.Time) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, s.title, e.targets, e.until, COALESCE(u.name, ''), e.marked_at
 		FROM emergencies e JOIN segments s ON s.id = e.segment_id LEFT JOIN users u ON u.id = e.marked_by
 		WHERE e.marked_at >= ? AND e.marked_at < ? ORDER BY e.marked_at`, from, until)
@@ -186,7 +186,7 @@ const effective = `WITH eff AS (
 	) WHERE rn = 1)
 `
 
-func (db *DB) feedScheduled(ctx context.Context, b *report.Builder, dFrom, dUntil, commune string) error {
+func (db *DB) feedScheduled(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {
 	rows, err := db.sql.QueryContext(ctx, effective+`SELECT e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.kind, i.segment_id, i.language, i.duration_ms
 		FROM eff e JOIN schedule_items i ON i.version_id = e.version_id AND i.air_date = e.air_date
 		ORDER BY e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.position`, dFrom, dUntil, commune, commune)
@@ -208,7 +208,7 @@ func (db *DB) feedScheduled(ctx context.Context, b *report.Builder, dFrom, dUnti
 // entry more than once under different ids): played if any says so, the
 // longest play, the earliest start. The entry's language comes from the
 // schedule the commune had that day.
-func (db *DB) feedPlays(ctx context.Context, b *report.Builder, dFrom, dUntil, commune string) error {
+func (db *DB) feedPlays(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {
 	rows, err := db.sql.QueryContext(ctx, effective+`SELECT p.commune_code, p.cluster_id, p.air_date, p.entry_id, p.segment_id, p.status,
 		p.started_at, p.finished_at,
 		COALESCE((SELECT i.language FROM schedule_items i WHERE i.version_id = e.version_id AND i.cluster_id = p.cluster_id
