@@ -37,13 +37,25 @@ func (r *recorder) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs
 	if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("not in a live transaction: %w", err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.fail {
 		return errors.New("queue is down")
 	}
-	r.mu.Lock()
 	r.args = append(r.args, args)
-	r.mu.Unlock()
 	return nil
+}
+
+func (r *recorder) setFail(fail bool) {
+	r.mu.Lock()
+	r.fail = fail
+	r.mu.Unlock()
+}
+
+func (r *recorder) queued() []river.JobArgs {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]river.JobArgs(nil), r.args...)
 }
 
 const viSource = `1
@@ -226,21 +238,22 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	}
 	b.call(t, rv, "POST", path+"/review", "", "", 200, nil)
 
-	rec.fail = true
+	rec.setFail(true)
 	b.call(t, rv, "POST", path+"/approve", "", "", 500, nil)
 	var still jobs.Detail
 	b.call(t, rv, "GET", path, "", "", 200, &still)
-	if still.Job.State != jobs.StateInReview || len(rec.args) != 0 {
+	if still.Job.State != jobs.StateInReview || len(rec.queued()) != 0 {
 		t.Fatalf("a failed enqueue approved the job: %s", still.Job.State)
 	}
-	rec.fail = false
+	rec.setFail(false)
 	var approved jobs.Job
 	b.call(t, rv, "POST", path+"/approve", "", "", 200, &approved)
-	if approved.State != jobs.StateApproved || len(rec.args) != 1 {
-		t.Fatalf("approve: %+v, queued %v", approved, rec.args)
+	q := rec.queued()
+	if approved.State != jobs.StateApproved || len(q) != 1 {
+		t.Fatalf("approve: %+v, queued %v", approved, q)
 	}
-	if a, ok := rec.args[0].(worker.RenderSubtitlesArgs); !ok || a.SubtitleKey != res.Submission.Key || a.Language != "blt" || a.SegmentID != seg.ID {
-		t.Fatalf("queued %#v", rec.args[0])
+	if a, ok := q[0].(worker.RenderSubtitlesArgs); !ok || a.SubtitleKey != res.Submission.Key || a.Language != "blt" || a.SegmentID != seg.ID {
+		t.Fatalf("queued %#v", q[0])
 	}
 	b.call(t, rv, "GET", path, "", "", 200, &det)
 	actions := []string{}
@@ -306,8 +319,10 @@ func TestVoiceoverJob(t *testing.T) {
 	}
 	b.call(t, rv, "POST", path+"/review", "", "", 200, nil)
 	b.call(t, rv, "POST", path+"/approve", "", "", 200, nil)
-	if a, ok := rec.args[0].(worker.RenderVoiceoverArgs); !ok || a.SourceKey != res.Submission.Key || a.ApprovedBy != b.users[rv].ID {
-		t.Fatalf("queued %#v", rec.args)
+	if q := rec.queued(); len(q) != 1 {
+		t.Fatalf("queued %#v", q)
+	} else if a, ok := q[0].(worker.RenderVoiceoverArgs); !ok || a.SourceKey != res.Submission.Key || a.ApprovedBy != b.users[rv].ID {
+		t.Fatalf("queued %#v", q)
 	}
 	if r, _ := b.do(t, "POST", path+"/claim", b.tokens[tr], nil, ""); r.StatusCode != http.StatusConflict {
 		t.Fatalf("claim after approval: %d", r.StatusCode)
