@@ -96,6 +96,9 @@ func (s *Server) Handler() http.Handler {
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
 	s.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_ingest_total", Help: "Uploads by outcome (created, duplicate, or the refusal code)."}, []string{"outcome"})
 	s.registry.MustRegister(s.requests, s.ingested)
+	if rs, ok := s.Catalog.(ReportStore); ok {
+		s.registry.MustRegister(newOpsCollector(rs)) // queue, jobs, silent devices (reports.go)
+	}
 
 	mux := http.NewServeMux()
 	for _, rt := range s.Routes() {
@@ -136,6 +139,7 @@ func (s *Server) Routes() []Route {
 	}
 	s.routes = append(s.routes, s.scheduleRoutes()...)
 	s.routes = append(s.routes, s.jobRoutes()...)
+	s.routes = append(s.routes, s.reportRoutes()...)
 	return s.routes
 }
 

@@ -1,0 +1,254 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// AuditEntry is one thing someone (or the system, actor "") did: from
+// segment events (uploads, processing, emergencies, withdrawals), job
+// events (claims, submissions, approvals...), and users and tokens made
+// or revoked. It is read from those tables, never written twice.
+type AuditEntry struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`  // segment.upload, job.approve, user.create, token.revoke...
+	Subject string    `json:"subject"` // segment id, job id, user name
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// auditQuery unifies the event tables. Users and tokens carry no actor:
+// the tables do not record who created them.
+const auditQuery = `SELECT at, actor, action, subject, detail FROM (
+	SELECT e.at AS at, COALESCE(u.name, '') AS actor, 'segment.' || e.action AS action, e.segment_id AS subject, e.detail AS detail
+		FROM segment_events e LEFT JOIN users u ON u.id = e.user_id
+	UNION ALL
+	SELECT e.at, COALESCE(u.name, ''), 'job.' || e.action, e.job_id,
+		e.from_state || ' -> ' || e.to_state || CASE WHEN e.reason <> '' THEN ': ' || e.reason ELSE '' END
+		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id
+	UNION ALL
+	SELECT created_at, '', 'user.create', name, 'role ' || role || CASE WHEN languages <> '' THEN ', languages ' || languages ELSE '' END
+		|| CASE WHEN commune <> '' THEN ', commune ' || commune ELSE '' END FROM users
+	UNION ALL
+	SELECT t.created_at, '', 'token.create', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id
+	UNION ALL
+	SELECT t.revoked_at, '', 'token.revoke', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NOT NULL
+) WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
+
+// MaxAudit bounds one audit read.
+const MaxAudit = 100000
+
+// Audit lists who did what between from and until, oldest first, at most
+// MaxAudit entries.
+func (db *DB) Audit(ctx context.Context, from, until time.Time) ([]AuditEntry, error) {
+	rows, err := db.sql.QueryContext(ctx, auditQuery, from.UTC(), until.UTC(), MaxAudit)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		var at any
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if e.At, err = anyTime(at); err != nil {
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// anyTime reads a time column that may come back as a time or as text.
+func anyTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, nil
+	case string:
+		return parseStoredTime(x)
+	case []byte:
+		return parseStoredTime(string(x))
+	case nil:
+		return time.Time{}, nil
+	}
+	return time.Time{}, fmt.Errorf("unreadable time %v", v)
+}
+
+// BulletinItem is one segment ready to air in a language: an item of the
+// weekly bulletin and its podcast feed.
+type BulletinItem struct {
+	SegmentID   string    `json:"segment_id"`
+	Language    string    `json:"language"`
+	Title       string    `json:"title"`
+	Topic       string    `json:"topic"`
+	Kind        string    `json:"kind"`
+	ReadyAt     time.Time `json:"ready_at"`
+	AudioKey    string    `json:"-"`
+	ContentType string    `json:"content_type"`
+	DurationMS  int64     `json:"duration_ms"`
+	Size        int64     `json:"size_bytes"`
+}
+
+// BulletinItems lists the segments that became ready to air in lang
+// between from and until (approved translations; processed Vietnamese),
+// leaving out withdrawn segments, oldest first.
+func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]BulletinItem, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
+		COALESCE((SELECT r.content_type FROM renditions r WHERE r.object_key = v.audio_key), 'audio/mpeg'), v.duration_ms, v.size_bytes
+		FROM variants v JOIN segments s ON s.id = v.segment_id
+		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
+		lang, from.UTC(), until.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("bulletin items: %w", err)
+	}
+	defer rows.Close()
+	out := []BulletinItem{}
+	for rows.Next() {
+		var b BulletinItem
+		if err := rows.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
+			return nil, fmt.Errorf("bulletin items: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// StoredReport is a report the period-close job stored in the object store.
+type StoredReport struct {
+	Period      string    `json:"period"`
+	Format      string    `json:"format"`
+	Key         string    `json:"key"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size_bytes"`
+	GeneratedAt time.Time `json:"generated_at"`
+}
+
+// RecordReport records a stored report (replacing the row of the same
+// period and format, whose object the caller overwrote in place).
+func (db *DB) RecordReport(ctx context.Context, r StoredReport) error {
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO reports (period, format, object_key, sha256, size_bytes, generated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (period, format) DO UPDATE SET object_key = excluded.object_key, sha256 = excluded.sha256, size_bytes = excluded.size_bytes,
+		generated_at = excluded.generated_at`, r.Period, r.Format, r.Key, r.SHA256, r.Size, r.GeneratedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("record report %s %s: %w", r.Period, r.Format, err)
+	}
+	return nil
+}
+
+// StoredReports lists the stored reports, newest period first.
+func (db *DB) StoredReports(ctx context.Context) ([]StoredReport, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT period, format, object_key, sha256, size_bytes, generated_at FROM reports ORDER BY generated_at DESC, period, format")
+	if err != nil {
+		return nil, fmt.Errorf("stored reports: %w", err)
+	}
+	defer rows.Close()
+	out := []StoredReport{}
+	for rows.Next() {
+		var r StoredReport
+		if err := rows.Scan(&r.Period, &r.Format, &r.Key, &r.SHA256, &r.Size, &r.GeneratedAt); err != nil {
+			return nil, fmt.Errorf("stored reports: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportStored reports whether the period's report is stored in format.
+func (db *DB) ReportStored(ctx context.Context, period, format string) (bool, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM reports WHERE period = ? AND format = ?", period, format).Scan(&n); err != nil {
+		return false, fmt.Errorf("report stored: %w", err)
+	}
+	return n > 0, nil
+}
+
+// QueueStat is the River queue's jobs of one kind in one state.
+type QueueStat struct {
+	Kind   string
+	State  string
+	Count  int
+	Oldest time.Time // the earliest scheduled_at among them
+}
+
+// OpsStats are the figures the metrics endpoint shows, read in one go.
+type OpsStats struct {
+	Queue []QueueStat
+	// Jobs counts translation jobs by language and state.
+	Jobs map[[2]string]int
+	// SilentDevices counts, per commune, devices that sent no play
+	// report since the given time.
+	SilentDevices map[string]int
+	Devices       int
+}
+
+// Ops reads queue depth and age, translation job states and devices that
+// have not reported play since silentSince.
+func (db *DB) Ops(ctx context.Context, silentSince time.Time) (OpsStats, error) {
+	st := OpsStats{Jobs: map[[2]string]int{}, SilentDevices: map[string]int{}}
+	rows, err := db.sql.QueryContext(ctx, `SELECT kind, state, COUNT(*), MIN(scheduled_at) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY kind, state`)
+	if err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	for rows.Next() {
+		var q QueueStat
+		var oldest any
+		if err := rows.Scan(&q.Kind, &q.State, &q.Count, &oldest); err != nil {
+			rows.Close()
+			return st, fmt.Errorf("queue stats: %w", err)
+		}
+		q.Oldest, _ = anyTime(oldest)
+		st.Queue = append(st.Queue, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	rows, err = db.sql.QueryContext(ctx, "SELECT language, state, COUNT(*) FROM jobs GROUP BY language, state")
+	if err != nil {
+		return st, fmt.Errorf("job stats: %w", err)
+	}
+	for rows.Next() {
+		var l, s string
+		var n int
+		if err := rows.Scan(&l, &s, &n); err != nil {
+			rows.Close()
+			return st, fmt.Errorf("job stats: %w", err)
+		}
+		st.Jobs[[2]string{l, s}] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("job stats: %w", err)
+	}
+	rows, err = db.sql.QueryContext(ctx, `SELECT d.commune_code, NOT EXISTS (SELECT 1 FROM play_reports p WHERE p.reported_by = d.user_id AND p.received_at >= ?)
+		FROM devices d`, silentSince.UTC())
+	if err != nil {
+		return st, fmt.Errorf("device stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		var silent bool
+		if err := rows.Scan(&c, &silent); err != nil {
+			return st, fmt.Errorf("device stats: %w", err)
+		}
+		st.Devices++
+		if silent {
+			st.SilentDevices[c]++
+		}
+	}
+	return st, rows.Err()
+}
+
+// ReportKey is the object key of a stored report: generated from the
+// period's canonical name and the format only.
+func ReportKey(period, fileName string) string {
+	sum := sha256.Sum256([]byte(period))
+	return "reports/" + hex.EncodeToString(sum[:4]) + "/" + fileName
+}
