@@ -49,6 +49,8 @@ func commands() []command {
 		{"segments show", "show one segment", runSegmentsShow},
 		{"segments withdraw", "withdraw a segment", runSegmentsWithdraw},
 		{"demo", "load the demo data into a running server", runDemo},
+		{"report", "download the CCHC report of a period (xlsx, csv, html)", runReport},
+		{"audit", "download the audit log of a period as CSV", runAudit},
 	}, append(scheduleCommands(), jobCommands()...)...)
 }
 
