@@ -94,6 +94,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Processor:    processor,
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
+		Reports: db, ReportObjects: store, ReportSpec: env.getenv("LOA_CRON_REPORTS"),
 	})
 	if err != nil {
 		return err

@@ -69,6 +69,11 @@ type Config struct {
 	// (default DefaultScheduleSpec) and on rebuild requests. Nil: no builds.
 	Schedules    ScheduleBuilder
 	ScheduleSpec string
+	// Reports, when set, stores each closed period's report in
+	// ReportObjects at ReportSpec (default DefaultReportSpec; reports.go).
+	Reports       ReportStore
+	ReportObjects ReportObjects
+	ReportSpec    string
 	// Translation runs the translation-job sweep, the daily digest and
 	// notice delivery (translation.go); a nil Store leaves them out.
 	Translation TranslationConfig
@@ -138,6 +143,13 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Work {
 		rc.PeriodicJobs = append(rc.PeriodicJobs, buildJobs...)
+	}
+	if cfg.Work && cfg.Reports != nil {
+		rj, err := ReportJobs(workers, cfg.ReportSpec, cfg.Reports, cfg.ReportObjects, cfg.Now, cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, rj...)
 	}
 	translationSweeps, err := translationJobs(cfg, workers)
 	if err != nil {
