@@ -52,6 +52,7 @@ func runJobsList(ctx context.Context, env *cliEnv, args []string) error {
 	state := fs.String("state", "", "only this state: open, claimed, submitted, in_review, changes_requested, approved, cancelled")
 	kind := fs.String("kind", "", "only subtitle or voiceover jobs")
 	mine := fs.Bool("mine", false, "only jobs you hold or review")
+	all := fs.Bool("all", false, "include approved and cancelled jobs")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -64,6 +65,9 @@ func runJobsList(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *mine {
 		q.Set("mine", "1")
+	}
+	if *all {
+		q.Set("all", "1")
 	}
 	var list []jobs.Job
 	if err := c.do(ctx, http.MethodGet, "/api/jobs?"+q.Encode(), nil, "", &list); err != nil {

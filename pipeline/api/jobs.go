@@ -88,6 +88,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	if l := q.Get("lang"); l != "" {
 		f.Languages = strings.Split(l, ",")
 	}
+	// Without a state, finished jobs are left out unless ?all=1.
+	f.Live = f.State == "" && q.Get("all") != "1" && q.Get("all") != "true"
 	if q.Get("mine") == "1" || q.Get("mine") == "true" {
 		f.HolderID = u.ID
 	}

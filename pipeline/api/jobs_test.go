@@ -281,6 +281,13 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	// Withdrawing the segment cancels its open jobs.
 	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+next.ID+"?reason=trùng", "", "", 200, nil)
 	b.call(t, ad, "GET", "/api/jobs?segment="+next.ID, "", "", 200, &list)
+	if len(list) != 0 {
+		t.Fatalf("cancelled jobs listed without all=1: %+v", list)
+	}
+	b.call(t, ad, "GET", "/api/jobs?all=1&segment="+next.ID, "", "", 200, &list)
+	if len(list) != 4 {
+		t.Fatalf("all=1 lists %d jobs of the withdrawn segment, want 4", len(list))
+	}
 	for _, j := range list {
 		if j.State != jobs.StateCancelled {
 			t.Fatalf("job %s of a withdrawn segment is %s", j.ID, j.State)

@@ -27,6 +27,8 @@ type Filter struct {
 	SegmentID string
 	// HolderID, when not zero, keeps jobs this user holds or reviews.
 	HolderID int64
+	// Live keeps only jobs still in progress (not approved or cancelled).
+	Live bool
 	// Limit caps the number returned; 0 means 200.
 	Limit int
 }

@@ -120,6 +120,10 @@ func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
 		q += " AND j.segment_id = ?"
 		args = append(args, f.SegmentID)
 	}
+	if f.Live {
+		q += " AND j.state NOT IN (?, ?)"
+		args = append(args, string(jobs.StateApproved), string(jobs.StateCancelled))
+	}
 	if f.HolderID != 0 {
 		q += " AND (j.translator_id = ? OR j.reviewer_id = ?)"
 		args = append(args, f.HolderID, f.HolderID)

@@ -256,6 +256,9 @@ func TestWithdrawCancelsJobs(t *testing.T) {
 			t.Errorf("job %s: %s %q", j.ID, j.State, j.Reason)
 		}
 	}
+	if live, _ := b.db.Jobs(ctx, jobs.Filter{SegmentID: "s1", Live: true}); len(live) != 0 {
+		t.Fatalf("live jobs of a withdrawn segment: %+v", live)
+	}
 	ev, _ := b.db.JobEvents(ctx, claimed.ID)
 	if last := ev[len(ev)-1]; last.Action != jobs.ActionCancel || last.From != jobs.StateClaimed || last.ActorID != 0 {
 		t.Fatalf("cancel event %+v", last)
@@ -338,6 +341,23 @@ func TestSweepJobs(t *testing.T) {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("no %s among %v", want, kinds)
 		}
+	}
+}
+
+// TestEmergencyNotWarnedAgain: a job opened with less time than the
+// warning window is not warned about on top of its announcement.
+func TestEmergencyNotWarnedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupJobs(t)
+	b.segment(t, "e1", pipeline.KindRadio, pipeline.PriorityEmergency, false) // due in 4 h
+	r, err := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour)
+	if err != nil || r.Warned != 0 {
+		t.Fatalf("sweep %+v %v", r, err)
+	}
+	b.clock.Add(4 * time.Hour)
+	if r, _ := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour); r.Overdue != 2 || r.Warned != 0 {
+		t.Fatalf("at the deadline: %+v", r)
 	}
 }
 

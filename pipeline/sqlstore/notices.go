@@ -57,13 +57,17 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 			return err
 		}
 		for _, j := range soon {
-			if err := addNotices(ctx, tx, []notify.Notice{jobs.DeadlineNotice(j, now)}); err != nil {
-				return err
+			// A job opened with less time than the warning window (an
+			// emergency) was announced with its deadline already.
+			if j.Deadline.Sub(j.CreatedAt) > warn {
+				if err := addNotices(ctx, tx, []notify.Notice{jobs.DeadlineNotice(j, now)}); err != nil {
+					return err
+				}
+				res.Warned++
 			}
 			if _, err := tx.ExecContext(ctx, "UPDATE jobs SET warned = 1 WHERE id = ?", j.ID); err != nil {
 				return fmt.Errorf("mark %s warned: %w", j.ID, err)
 			}
-			res.Warned++
 		}
 		return nil
 	})

@@ -173,7 +173,7 @@ func DigestMessages(ctx context.Context, store JobsStore, now time.Time) ([]noti
 	if err != nil {
 		return nil, err
 	}
-	live, err := store.Jobs(ctx, jobs.Filter{Limit: 1000})
+	live, err := store.Jobs(ctx, jobs.Filter{Live: true, Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
