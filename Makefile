@@ -56,9 +56,11 @@ fuzz: ## run each fuzz test for FUZZTIME (default 10s)
 	  done; \
 	done
 
-bench: deps tools ## benchmarks and load figures (ratios against peers run in the same script)
+bench: deps tools build ## benchmarks and load figures (ratios against peers run in the same script)
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="wrk nginx-light"
 	LOA_TEST_REQUIRE_SERVICES=1 .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio \
-	  $(GO) test -run='^$$' -bench=. -benchmem ./...
+	  $(GO) test -run='^$$' -bench=. -benchmem -timeout 60m ./...
+	.ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio .ci/bench-playlists
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -302,17 +303,71 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
-	if err != nil {
-		return err
+	key := tag + " " + head.VersionID
+	body, ok := s.playlists.get(key)
+	if !ok {
+		doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if format == "json" {
+			err = json.NewEncoder(&buf).Encode(doc)
+		} else {
+			err = schedules.WriteM3U8(&buf, fmt.Sprintf("%s — %s — %s", head.Name, cluster, date), doc.Entries)
+		}
+		if err != nil {
+			return err
+		}
+		body = buf.Bytes()
+		if head.VersionID != "" {
+			s.playlists.put(key, body)
+		}
 	}
 	cacheHeaders(w, tag)
 	if format == "json" {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		return json.NewEncoder(w).Encode(doc)
+	} else {
+		w.Header().Set("Content-Type", "audio/x-mpegurl; charset=utf-8")
 	}
-	w.Header().Set("Content-Type", "audio/x-mpegurl; charset=utf-8")
-	return schedules.WriteM3U8(w, fmt.Sprintf("%s — %s — %s", head.Name, cluster, date), doc.Entries)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, err = w.Write(body)
+	return err
+}
+
+// playlistTTL is how long a rendered playlist is reused. Its links stay
+// valid an hour past the end of their day (broadcast.LinkTTL), so reusing
+// them for a few minutes costs devices nothing.
+const playlistTTL = 5 * time.Minute
+
+// playlistCache holds rendered playlists for playlistTTL, bounded in size.
+type playlistCache struct {
+	mu sync.Mutex
+	m  map[string]cachedPlaylist
+}
+
+type cachedPlaylist struct {
+	body []byte
+	at   time.Time
+}
+
+func (c *playlistCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || time.Since(e.at) > playlistTTL {
+		return nil, false
+	}
+	return e.body, true
+}
+
+func (c *playlistCache) put(key string, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = map[string]cachedPlaylist{}
+	}
+	c.m[key] = cachedPlaylist{body: body, at: time.Now()}
 }
 
 // BundleIndex answers GET /api/communes/{code}/bundle: the signed

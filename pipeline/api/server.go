@@ -56,6 +56,11 @@ type Server struct {
 	// EventPoll is how often a device's event stream checks its commune's
 	// head for changes made by other processes; default 15s.
 	EventPoll time.Duration
+
+	// playlists keeps rendered playlists by version, cluster, date and
+	// format, so a device poll after a change costs one rendering, not one
+	// per device (presigning every link is the expensive part).
+	playlists playlistCache
 	// Session, when set, signs in a request that has no bearer token by
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/sonla-cchc/loa/pipeline"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -37,6 +38,10 @@ type DB struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	// tokens and heads answer the lookups every device poll makes.
+	tokens *readCache[pipeline.User]
+	heads  *readCache[pipeline.CommuneHead]
 }
 
 // Open opens (creating if needed) the SQLite database at path. The DSN sets
@@ -70,8 +75,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &DB{sql: db, Now: func() time.Time { return time.Now().UTC() }}, nil
+	return &DB{sql: db, Now: func() time.Time { return time.Now().UTC() },
+		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
 }
+
+// TokenCacheTTL bounds how long a token revoked by another process keeps
+// working in this one (revocations made here take effect at once).
+const TokenCacheTTL = 30 * time.Second
+
+// HeadCacheTTL bounds how long this process may serve a commune's previous
+// schedule head after another process stored a new version.
+const HeadCacheTTL = time.Second
 
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }

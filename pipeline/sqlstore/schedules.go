@@ -88,6 +88,7 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (Impo
 		}
 		return nil
 	})
+	db.heads.invalidate() // names and codes may have changed
 	if err != nil {
 		return res, fmt.Errorf("import registry: %w", err)
 	}
@@ -212,6 +213,18 @@ func (db *DB) Communes(ctx context.Context) ([]pipeline.CommuneSummary, error) {
 // CommuneHead returns a commune and its current schedule version with one
 // primary-key lookup: all a conditional playlist request costs.
 func (db *DB) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	if h, ok := db.heads.get(code); ok {
+		return h, nil
+	}
+	gen := db.heads.generation()
+	h, err := db.communeHead(ctx, code)
+	if err == nil {
+		db.heads.put(code, h, gen)
+	}
+	return h, err
+}
+
+func (db *DB) communeHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
 	var h pipeline.CommuneHead
 	err := db.sql.QueryRowContext(ctx, `SELECT c.code, c.name, COALESCE(h.version_id, ''), COALESCE(h.etag, '')
 		FROM communes c LEFT JOIN schedule_heads h ON h.commune_code = c.code WHERE c.code = ?`, code).
@@ -366,6 +379,7 @@ func (db *DB) SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items
 			v.Commune, v.ID, v.ETag, v.BuiltAt)
 		return err
 	})
+	db.heads.invalidate()
 	if err != nil {
 		return v, false, fmt.Errorf("save schedule of %s: %w", v.Commune, err)
 	}

@@ -123,9 +123,17 @@ func (db *DB) CreateToken(ctx context.Context, userID int64, label string) (stri
 
 // UserByToken returns the user a live (not revoked) token belongs to.
 func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, error) {
+	hash := pipeline.HashToken(token)
+	if u, ok := db.tokens.get(hash); ok {
+		return u, nil
+	}
+	gen := db.tokens.generation()
 	u, err := scanUser(db.sql.QueryRowContext(ctx,
 		"SELECT "+userColumns+" FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND t.revoked_at IS NULL",
-		pipeline.HashToken(token)))
+		hash))
+	if err == nil {
+		db.tokens.put(hash, u, gen)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, pipeline.Errorf(pipeline.CodeUnauthorized, "The token is unknown or revoked: ask an administrator for a new one (loa token create).")
 	}
@@ -138,6 +146,7 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 // RevokeToken revokes a token so it no longer signs anyone in.
 func (db *DB) RevokeToken(ctx context.Context, token string) error {
 	res, err := db.sql.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", db.Now(), pipeline.HashToken(token))
+	db.tokens.invalidate()
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
