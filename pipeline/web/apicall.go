@@ -41,15 +41,21 @@ func (rec *recorder) Write(p []byte) (int, error) {
 // JSON; out, when not nil, receives the JSON answer. An API error comes
 // back as a *pipeline.Error with its code, message and field.
 func (s *Server) callAPI(r *http.Request, method, target string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("api %s %s: encode: %w", method, target, err)
-		}
-		rd = bytes.NewReader(data)
+	if body == nil {
+		return s.callAPIBody(r, method, target, nil, "", out)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, target, rd)
+	data, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("api %s %s: encode: %w", method, target, err)
+	}
+	return s.callAPIBody(r, method, target, bytes.NewReader(data), "application/json", out)
+}
+
+// callAPIBody is callAPI with a raw body of the given content type (a
+// file streamed from a form: a subtitle, a voice-over, a CSV); body may
+// be nil.
+func (s *Server) callAPIBody(r *http.Request, method, target string, body io.Reader, ctype string, out any) error {
+	req, err := http.NewRequestWithContext(r.Context(), method, target, body)
 	if err != nil {
 		return fmt.Errorf("api %s %s: %w", method, target, err)
 	}
@@ -58,8 +64,8 @@ func (s *Server) callAPI(r *http.Request, method, target string, body, out any) 
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		req.AddCookie(ck)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	rec := &recorder{header: http.Header{}}
 	s.cfg.API.ServeHTTP(rec, req)

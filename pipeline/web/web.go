@@ -228,6 +228,10 @@ func (s *Server) buildPages() []Page {
 	producers := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleProducer}
 	adminOnly := []pipeline.Role{pipeline.RoleAdmin}
 	operators := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleOperator}
+	jobReaders := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer}
+	translators := []pipeline.Role{pipeline.RoleTranslator}
+	reviewers := []pipeline.Role{pipeline.RoleReviewer}
+	holders := []pipeline.Role{pipeline.RoleTranslator, pipeline.RoleReviewer}
 	return []Page{
 		{Method: "GET", Pattern: "/static/{name}", Public: true, handler: s.static},
 		{Method: "GET", Pattern: "/lang/{lang}", Public: true, handler: s.switchLang},
@@ -247,9 +251,25 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/operator", Roles: operators, Nav: "nav_schedule", handler: s.operatorPage},
 		{Method: "POST", Pattern: "/operator/plays", Roles: operators, handler: s.reportPlay},
 
+		{Method: "GET", Pattern: "/jobs", Roles: jobReaders, Nav: "nav_jobs", handler: s.jobBoard},
+		{Method: "GET", Pattern: "/jobs/{id}", Roles: jobReaders, handler: s.jobDetailPage},
+		{Method: "POST", Pattern: "/jobs/{id}/claim", Roles: translators, handler: s.jobAction("claim")},
+		{Method: "POST", Pattern: "/jobs/{id}/extend", Roles: translators, handler: s.jobAction("extend")},
+		{Method: "POST", Pattern: "/jobs/{id}/release", Roles: holders, handler: s.jobAction("release")},
+		{Method: "POST", Pattern: "/jobs/{id}/submit", Roles: translators, handler: s.submitEditor},
+		{Method: "POST", Pattern: "/jobs/{id}/upload", Roles: translators, handler: s.uploadJobFile},
+		{Method: "POST", Pattern: "/jobs/{id}/review", Roles: reviewers, handler: s.jobAction("review")},
+		{Method: "POST", Pattern: "/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
+		{Method: "POST", Pattern: "/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction("request-changes")},
+		{Method: "GET", Pattern: "/glossary", Roles: jobReaders, Nav: "nav_glossary", handler: s.glossaryPage},
+		{Method: "POST", Pattern: "/glossary", Roles: adminOnly, handler: s.importGlossary},
+
 		{Method: "GET", Pattern: "/admin/users", Roles: adminOnly, Nav: "nav_users", handler: s.usersPage},
 		{Method: "POST", Pattern: "/admin/users", Roles: adminOnly, handler: s.createUser},
 		{Method: "POST", Pattern: "/admin/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+		{Method: "GET", Pattern: "/admin/communes", Roles: adminOnly, Nav: "nav_communes", handler: s.communesPage},
+		{Method: "GET", Pattern: "/admin/communes/{code}", Roles: adminOnly, handler: s.communePage},
+		{Method: "POST", Pattern: "/admin/communes", Roles: adminOnly, handler: s.importCommunes},
 	}
 }
 
@@ -460,6 +480,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
 		pipeline.RoleAdmin:    "/admin/users",
 		pipeline.RoleProducer: "/producer",
 		pipeline.RoleOperator: "/operator",
+		// Translators and reviewers start at their job board.
+		pipeline.RoleTranslator: "/jobs",
+		pipeline.RoleReviewer:   "/jobs",
 	}[c.user.Role]
 	if to == "" {
 		to = "/account"

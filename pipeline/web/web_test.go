@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
@@ -23,6 +26,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/web"
 )
@@ -56,7 +60,8 @@ func setup(t *testing.T) *bundle {
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
-	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Log: slog.New(slog.DiscardHandler)}
+	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Log: slog.New(slog.DiscardHandler)}
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Enqueuer: noQueue{}, Log: slog.New(slog.DiscardHandler)}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +90,12 @@ func setup(t *testing.T) *bundle {
 	}
 	return b
 }
+
+// noQueue stands in for the worker's queue: an approval's rendition is
+// not made in these tests.
+type noQueue struct{}
+
+func (noQueue) EnqueueTx(context.Context, *sql.Tx, river.JobArgs) error { return nil }
 
 // session signs a user of the role in and returns the session cookie.
 func (b *bundle) session(t *testing.T, role pipeline.Role) *http.Cookie {

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// The admin's registry and glossary pages: communes with their clusters
+// and slots (list, one commune, import of the YAML or CSV registry), and
+// the glossary of each translation language (list, CSV export, import).
+
+type communesData struct {
+	Communes []pipeline.CommuneSummary
+	Imported *sqlstore.ImportResult
+	Error    string
+	Detail   string
+}
+
+// maxFormFile is the largest registry or glossary file a form takes.
+const maxFormFile = 8 << 20
+
+func (s *Server) communesPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.showCommunes(w, r, c, http.StatusOK, communesData{})
+}
+
+func (s *Server) showCommunes(w http.ResponseWriter, r *http.Request, c *call, status int, d communesData) error {
+	if err := s.callAPI(r, "GET", "/api/communes", nil, &d.Communes); err != nil {
+		return err
+	}
+	s.render(w, r, c, status, "communes", "title_communes", d)
+	return nil
+}
+
+// formFile reads the one file of a small multipart form.
+func formFile(w http.ResponseWriter, r *http.Request, field string) (name string, data []byte, form map[string]string, err error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormFile+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", nil, nil, pipeline.FieldError(field, "Choose a file.")
+	}
+	form = map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", nil, nil, pipeline.FieldError(field, "The upload was cut short (at most 8 MiB): send the file again.")
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFormFile+1))
+		part.Close()
+		if err != nil {
+			return "", nil, nil, pipeline.FieldError(field, "The upload was cut short: send the file again.")
+		}
+		if part.FormName() == field {
+			name, data = part.FileName(), b
+		} else if len(b) < 1024 {
+			form[part.FormName()] = string(b)
+		}
+	}
+	if name == "" || len(data) == 0 {
+		return "", nil, form, pipeline.FieldError(field, "Choose a file.")
+	}
+	if len(data) > maxFormFile {
+		return "", nil, form, pipeline.FieldError(field, "The file is over 8 MiB.")
+	}
+	return name, data, form, nil
+}
+
+// importCommunes sends a registry file (YAML or CSV) to the API.
+func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, data, _, err := formFile(w, r, "file")
+	if err != nil {
+		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: c.msgs["reg_need_file"]})
+	}
+	ext := strings.ToLower(path.Ext(name))
+	if ext != ".yaml" && ext != ".yml" && ext != ".csv" {
+		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: c.msgs["reg_bad_type"]})
+	}
+	var res sqlstore.ImportResult
+	if err := s.callAPIBody(r, "POST", "/api/communes/import?name="+url.QueryEscape("registry"+ext), strings.NewReader(string(data)), "", &res); err != nil {
+		if pipeline.ErrorCode(err) != pipeline.CodeInvalid {
+			return err
+		}
+		msg, detail := refusalText(c, err)
+		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: msg, Detail: detail})
+	}
+	return s.showCommunes(w, r, c, http.StatusOK, communesData{Imported: &res})
+}
+
+func (s *Server) communePage(w http.ResponseWriter, r *http.Request, c *call) error {
+	var v api.CommuneView
+	if err := s.callAPI(r, "GET", "/api/communes/"+url.PathEscape(r.PathValue("code")), nil, &v); err != nil {
+		return err
+	}
+	s.render(w, r, c, http.StatusOK, "commune", fmt.Sprintf(c.msgs["title_commune"], v.Name), v)
+	return nil
+}
+
+type glossaryData struct {
+	Lang, LangName string
+	Languages      []string
+	Terms          []jobs.Term
+	Imported       *api.GlossaryImport
+	Error, Detail  string
+	CanImport      bool
+}
+
+// glossaryLang is the glossary language a request asks for: Thái unless
+// it names Mông.
+func glossaryLang(r *http.Request, form map[string]string) string {
+	l := r.URL.Query().Get("lang")
+	if form != nil && form["lang"] != "" {
+		l = form["lang"]
+	}
+	if l != pipeline.LangHmong {
+		l = pipeline.LangThai
+	}
+	return l
+}
+
+func (s *Server) glossaryPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.showGlossary(w, r, c, http.StatusOK, glossaryData{Lang: glossaryLang(r, nil)})
+}
+
+func (s *Server) showGlossary(w http.ResponseWriter, r *http.Request, c *call, status int, d glossaryData) error {
+	d.Languages = []string{pipeline.LangThai, pipeline.LangHmong}
+	if c.user.Role != pipeline.RoleAdmin {
+		d.Languages = slices.DeleteFunc(slices.Clone(c.user.Languages), func(l string) bool {
+			return l != pipeline.LangThai && l != pipeline.LangHmong
+		})
+	}
+	if !slices.Contains(d.Languages, d.Lang) {
+		if len(d.Languages) == 0 {
+			return pipeline.Errorf(pipeline.CodeNotFound, "None of your languages has a glossary.")
+		}
+		d.Lang = d.Languages[0]
+	}
+	d.LangName = c.msgs["lang_"+d.Lang]
+	d.CanImport = c.user.Role == pipeline.RoleAdmin
+	if err := s.callAPI(r, "GET", "/api/glossary/"+d.Lang, nil, &d.Terms); err != nil {
+		return err
+	}
+	s.render(w, r, c, status, "glossary", "title_glossary", d)
+	return nil
+}
+
+// importGlossary sends a CSV glossary (term,translation[,note]) to the
+// API; "replace" removes the terms the file does not list.
+func (s *Server) importGlossary(w http.ResponseWriter, r *http.Request, c *call) error {
+	_, data, form, err := formFile(w, r, "file")
+	lang := glossaryLang(r, form)
+	if err != nil {
+		return s.showGlossary(w, r, c, http.StatusUnprocessableEntity, glossaryData{Lang: lang, Error: c.msgs["reg_need_file"]})
+	}
+	target := "/api/glossary/" + lang
+	if form["replace"] == "yes" {
+		target += "?replace=1"
+	}
+	var res api.GlossaryImport
+	if err := s.callAPIBody(r, "PUT", target, strings.NewReader(string(data)), "text/csv; charset=utf-8", &res); err != nil {
+		if pipeline.ErrorCode(err) != pipeline.CodeInvalid {
+			return err
+		}
+		msg, detail := refusalText(c, err)
+		return s.showGlossary(w, r, c, http.StatusUnprocessableEntity, glossaryData{Lang: lang, Error: msg, Detail: detail})
+	}
+	return s.showGlossary(w, r, c, http.StatusOK, glossaryData{Lang: lang, Imported: &res})
+}
