@@ -159,6 +159,7 @@ type jobPage struct {
 	Media, MediaType                                    string
 	Submission                                          string
 	Voiceover                                           bool
+	AudioOnly                                           bool
 	PrefillURL                                          string
 	LastFindings                                        []finding
 }
@@ -181,6 +182,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(time.Now()))
 	p.Media = v.Links["original"]
 	p.MediaType = v.Segment.ContentType
+	p.AudioOnly = v.Segment.Kind == pipeline.KindRadio
 	p.Submission = v.Links["submission"]
 	if j.Kind == jobs.KindSubtitle && v.Links["prefill"] != "" {
 		p.PrefillURL = v.Links["prefill"]
@@ -404,6 +406,12 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request, c *call, id str
 	if edit != nil {
 		edit(p)
 	}
+	// A page shown after a form is rendered as the job's own page, so its
+	// links (the language switch) lead back to it, not to the form target.
+	if r.Method != http.MethodGet {
+		r = r.Clone(r.Context())
+		r.URL = &url.URL{Path: jobPath(id)}
+	}
 	// The title says which job this is: its language and segment.
 	s.render(w, r, c, status, "job", fmt.Sprintf(c.msgs["title_job"], p.LangName, p.Segment.Title), p, "editor.js")
 	return nil
@@ -545,13 +553,17 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 	}
 	fs := parseRefusal(pipeline.ErrorMessage(err))
 	msg, detail := refusalText(c, err)
-	if len(fs) > 0 {
-		msg, detail = c.msgs["job_refused_file"], ""
-	}
 	return s.showJob(w, r, c, id, statusOf(code), func(p *jobPage) {
+		if len(fs) > 0 {
+			msg, detail = c.msgs["job_refused_file"], ""
+			if p.Voiceover {
+				msg = c.msgs["job_refused_voiceover"]
+			}
+		}
 		p.Findings, p.FileFindings, p.Refused, p.Error, p.ErrorDetail = s.findings(c, fs), true, len(fs) > 0, msg, detail
 		// The file's lines go into the editor, so they can be fixed there.
 		if f, perr := subtitle.Parse(kept); kept != nil && perr == nil && len(f.Cues) == len(p.Lines) {
+			p.Error += " " + c.msgs["job_file_in_editor"]
 			for i, cue := range f.Cues {
 				p.Lines[i].Text, p.Lines[i].FromMemory, p.Lines[i].Findings, p.Lines[i].Error = cue.Text(), false, nil, false
 			}

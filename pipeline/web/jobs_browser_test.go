@@ -224,7 +224,7 @@ func TestBrowserTranslation(t *testing.T) {
 		p.phoneFits("job-submitted")
 	})
 
-	t.Run("a Thái reviewer approves", func(t *testing.T) {
+	t.Run("a Thái reviewer sends it back with a reason", func(t *testing.T) {
 		p := newPerson(t, bctx, shots)
 		p.do(chromedp.EmulateViewport(360, 780))
 		p.signIn(site.url, "lo-thi-b")
@@ -241,9 +241,81 @@ func TestBrowserTranslation(t *testing.T) {
 			t.Errorf("the reviewer sees line 1 as %q", got)
 		}
 		p.phoneFits("reviewer-job")
+		// A request for changes needs a reason: refused without one (the
+		// browser's own check taken away, as an old browser would).
+		p.eval(`(() => { document.getElementById("reason").removeAttribute("required"); return ""; })()`)
+		p.do(chromedp.Click(chromedp.ID("request-changes")))
+		p.waitFor("the missing-reason message", `!!document.getElementById("job-error")`, 10*time.Second)
+		if got := p.text("job-error"); got != "Hãy ghi lý do yêu cầu sửa." {
+			t.Errorf("missing reason message %q", got)
+		}
+		p.shot("50-reviewer-reason-required")
+		p.do(chromedp.SendKeys(chromedp.ID("reason"), "Câu 2: dùng thuật ngữ trong bảng ở đầu câu."), chromedp.Click(chromedp.ID("request-changes")))
+		p.waitFor("the changes requested", `document.getElementById("job-state").dataset.state === "changes_requested"`, 10*time.Second)
+		p.shot("51-reviewer-changes-requested")
+	})
+
+	t.Run("the translator fixes what the reviewer sent back", func(t *testing.T) {
+		p := newPerson(t, bctx, shots)
+		p.signIn(site.url, "lo-van-a")
+		p.navigate(jobURL)
+		if got := p.eval(`document.querySelector("#job-reason p[lang]").textContent`); got != "Câu 2: dùng thuật ngữ trong bảng ở đầu câu." {
+			t.Errorf("the reviewer's reason on the job page: %q", got)
+		}
+		if got := p.eval(`document.getElementById("t-1").value`); got != "ꪀꪱꪉ ꪁꪾ ꪶꪎꪙ" {
+			t.Errorf("the editor does not start from the submission: line 1 %q", got)
+		}
+		p.shot("52-translator-sent-back")
+		p.eval(`(() => { document.getElementById("t-2").value = ""; return ""; })()`)
+		p.do(chromedp.SendKeys(chromedp.ID("t-2"), "ꪹꪕꪉ ꪶꪎꪙ ꪼꪕ"), chromedp.Click(chromedp.ID("submit-lines")))
+		p.waitFor("the second submission", `!!document.getElementById("notice") && document.getElementById("job-state").dataset.state === "submitted"`, 20*time.Second)
+	})
+
+	t.Run("the reviewer approves", func(t *testing.T) {
+		p := newPerson(t, bctx, shots)
+		p.signIn(site.url, "lo-thi-b")
+		p.navigate(jobURL)
+		p.do(chromedp.Click(chromedp.ID("start-review")))
+		p.waitFor("the review", `!!document.getElementById("approve")`, 10*time.Second)
+		if got := p.text("t-2"); got != "ꪹꪕꪉ ꪶꪎꪙ ꪼꪕ" {
+			t.Errorf("the reviewer sees line 2 as %q", got)
+		}
 		p.do(chromedp.Click(chromedp.ID("approve")))
 		p.waitFor("the approval", `document.getElementById("job-state").dataset.state === "approved"`, 20*time.Second)
-		p.shot("50-reviewer-approved")
+		if got := p.text("notice"); got != "Đã duyệt. Bản dịch sẽ được dựng để phát." {
+			t.Errorf("approval notice %q", got)
+		}
+		p.shot("53-reviewer-approved")
+	})
+
+	t.Run("a voice-over is recorded and submitted", func(t *testing.T) {
+		vo := site.openJob(adminToken, "blt", jobs.KindVoiceover, 10*time.Second)
+		p := newPerson(t, bctx, shots)
+		p.signIn(site.url, "lo-van-a")
+		p.navigate(site.url + "/jobs/" + vo.ID)
+		p.do(chromedp.Click(chromedp.ID("claim")))
+		p.waitFor("the claimed voice-over", `document.getElementById("job-state").dataset.state === "claimed" && !!document.getElementById("j-file")`, 10*time.Second)
+		if n := p.eval(`String(document.querySelectorAll("#editor").length)`); n != "0" {
+			t.Errorf("a voice-over job shows the subtitle editor")
+		}
+		// Not audio: refused with the reason.
+		p.do(chromedp.SetUploadFiles(chromedp.ID("j-file"), []string{viSRT}), chromedp.Click(chromedp.ID("upload-send")))
+		p.waitFor("the refusal", `!!document.getElementById("job-error")`, 30*time.Second)
+		if got := p.text("job-error"); !strings.HasPrefix(got, "Bản thu chưa được nhận") || !strings.Contains(got, "tệp không có âm thanh") {
+			t.Errorf("voice-over refusal %q", got)
+		}
+		p.shot("54-voiceover-refused")
+		p.do(chromedp.Click(chromedp.CSS(`a[hreflang="en"]`)))
+		p.waitFor("the English job page", `document.documentElement.lang === "en"`, 10*time.Second)
+		if got := p.title(); got != "Translation job (Thái): Nộp hồ sơ trực tuyến qua Cổng dịch vụ công — Loa" {
+			t.Errorf("English job title %q", got)
+		}
+		p.shot("54-voiceover-english")
+		p.do(chromedp.Click(chromedp.CSS(`a[hreflang="vi"]`)))
+		p.waitFor("the Vietnamese job page", `document.documentElement.lang === "vi"`, 10*time.Second)
+		p.do(chromedp.SetUploadFiles(chromedp.ID("j-file"), []string{mediatest.SpeechWAV(t, t.TempDir())}), chromedp.Click(chromedp.ID("upload-send")))
+		p.waitFor("the submitted voice-over", `!!document.getElementById("notice") && document.getElementById("job-state").dataset.state === "submitted" && !!document.getElementById("vo-player")`, 60*time.Second)
+		p.shot("55-voiceover-submitted")
 	})
 
 	t.Logf("page weight (uncompressed) and first contentful paint, 1280x900, cold cache:\n"+

@@ -151,6 +151,10 @@ func (s *Server) showGlossary(w http.ResponseWriter, r *http.Request, c *call, s
 	if err := s.callAPI(r, "GET", "/api/glossary/"+d.Lang, nil, &d.Terms); err != nil {
 		return err
 	}
+	if r.Method != http.MethodGet {
+		r = r.Clone(r.Context())
+		r.URL = &url.URL{Path: "/glossary", RawQuery: "lang=" + d.Lang}
+	}
 	s.render(w, r, c, status, "glossary", "title_glossary", d)
 	return nil
 }
