@@ -178,14 +178,29 @@ func rawClient(t testing.TB, cfg objects.Config) *minio.Client {
 	return c
 }
 
-// bucketState counts objects and unfinished multipart uploads.
+// bucketState counts the segment objects a producer's uploads made
+// (originals and subtitle files, not processing's renditions) and the
+// unfinished multipart uploads. Other objects, such as the reports the
+// report cron stores at start-up, are not counted.
 func bucketState(t *testing.T, cfg objects.Config) (objs, partial int) {
+	t.Helper()
+	objs, _, partial = segmentObjects(t, cfg)
+	return objs, partial
+}
+
+// segmentObjects counts objects under segments/: uploads, renditions, and
+// unfinished multipart uploads anywhere.
+func segmentObjects(t *testing.T, cfg objects.Config) (uploads, renditions, partial int) {
 	t.Helper()
 	c := rawClient(t, cfg)
 	ctx := context.Background()
-	for o := range c.ListObjects(ctx, cfg.Bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if o.Err == nil {
-			objs++
+	for o := range c.ListObjects(ctx, cfg.Bucket, minio.ListObjectsOptions{Prefix: "segments/", Recursive: true}) {
+		switch {
+		case o.Err != nil:
+		case strings.Contains(o.Key, "/renditions/"):
+			renditions++
+		default:
+			uploads++
 		}
 	}
 	for u := range c.ListIncompleteUploads(ctx, cfg.Bucket, "", true) {
@@ -193,7 +208,7 @@ func bucketState(t *testing.T, cfg objects.Config) (objs, partial int) {
 			partial++
 		}
 	}
-	return objs, partial
+	return uploads, renditions, partial
 }
 
 func dbState(t *testing.T, data string) (segs, uploads int) {
@@ -260,7 +275,7 @@ func TestRestartMidUpload(t *testing.T) {
 
 	in.start("LOA_UPLOAD_GRACE=1ms")
 	eventually(t, "the sweep cleaning the killed upload", func() (bool, string) {
-		objs, partial := bucketState(t, s3)
+		objs, _, partial := segmentObjects(t, s3)
 		segs, ups := dbState(t, in.data)
 		return objs+partial+segs+ups == 0, fmt.Sprintf("objects=%d partial=%d segments=%d uploads=%d", objs, partial, segs, ups)
 	})
@@ -474,8 +489,8 @@ func TestProcessingSurvivesKill(t *testing.T) {
 		t.Errorf("no Vietnamese variant ready to air:\n%s", show)
 	}
 	// Exactly the original and its four renditions are stored.
-	if objs, partial := bucketState(t, s3); objs != 5 || partial != 0 {
-		t.Errorf("bucket holds %d objects and %d partial uploads, want 5 and 0", objs, partial)
+	if up, rend, partial := segmentObjects(t, s3); up != 1 || rend != 4 || partial != 0 {
+		t.Errorf("bucket holds %d uploads, %d renditions and %d partial uploads, want 1, 4 and 0", up, rend, partial)
 	}
 	entries, _ := os.ReadDir(filepath.Join(in.data, "tmp"))
 	if len(entries) != 0 {
