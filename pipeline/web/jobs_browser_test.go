@@ -124,6 +124,23 @@ func TestBrowserTranslation(t *testing.T) {
 			t.Errorf("glossary notice %q", got)
 		}
 		p.shot("42-admin-glossary")
+
+		p.navigate(site.url + "/admin/reports")
+		if got := p.title(); got != "Báo cáo kết quả thực hiện kế hoạch — Loa" {
+			t.Errorf("reports title %q", got)
+		}
+		for _, sel := range []string{`#periods tbody tr:last-child a[href*="format=html"]`, `#periods tbody tr:first-child a[href*="format=xlsx"]`} {
+			if got := p.evalAwait(fmt.Sprintf(`(async () => { const r = await fetch(document.querySelector(%q).href); return r.status + " " + r.headers.get("Content-Type"); })()`, sel)); !strings.HasPrefix(got, "200 ") {
+				t.Errorf("report link %s: %q", sel, got)
+			}
+		}
+		p.shot("43-admin-reports")
+
+		p.do(chromedp.EmulateViewport(360, 780))
+		for _, pg := range []string{"/admin/communes", "/admin/communes/muong-lan", "/glossary", "/admin/reports"} {
+			p.navigate(site.url + pg)
+			p.phoneFits("admin" + strings.ReplaceAll(pg, "/", "-"))
+		}
 	})
 
 	job := site.openJob(adminToken, "blt", jobs.KindSubtitle, 3*time.Minute)
@@ -139,11 +156,11 @@ func TestBrowserTranslation(t *testing.T) {
 		if n := p.eval(`String(document.querySelectorAll('#jobs-open [data-lang="hnj"]').length)`); n != "2" {
 			t.Errorf("%s open Mông jobs on the board, want 2 (subtitles and voice-over)", n)
 		}
-		p.shot("43-hnj-translator-board")
+		p.shot("44-hnj-translator-board")
 		if st := p.navigate(jobURL); st != http.StatusNotFound {
 			t.Errorf("the Mông translator opens the Thái job: %d, want 404", st)
 		}
-		p.shot("44-hnj-translator-thai-job-404")
+		p.shot("44-hnj-translator-thai-job-404b")
 	})
 
 	var board, editor pageMetrics

@@ -270,6 +270,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/admin/communes", Roles: adminOnly, Nav: "nav_communes", handler: s.communesPage},
 		{Method: "GET", Pattern: "/admin/communes/{code}", Roles: adminOnly, handler: s.communePage},
 		{Method: "POST", Pattern: "/admin/communes", Roles: adminOnly, handler: s.importCommunes},
+		{Method: "GET", Pattern: "/admin/reports", Roles: adminOnly, Nav: "nav_reports", handler: s.reportsPage},
 	}
 }
 
