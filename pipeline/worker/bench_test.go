@@ -1,9 +1,11 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +37,14 @@ var loudnormJSON = regexp.MustCompile(`(?s)\{[^{}]*"input_i"[^{}]*\}`)
 // bareProcess does the same transforms with the fewest plain ffmpeg
 // commands: loudnorm measure, loudnorm apply into MP3 + Opus, and for TV a
 // poster and a preview. It is the peer processing is compared with.
-func bareProcess(b *testing.B, in, dir string, tv bool) {
+func bareProcess(b *testing.B, in, dir string, tv bool) string {
 	b.Helper()
+	start := time.Now()
+	var laps []string
+	lap := func(name string) {
+		laps = append(laps, fmt.Sprintf("%s=%s", name, time.Since(start).Round(time.Millisecond)))
+		start = time.Now()
+	}
 	chain := "aformat=channel_layouts=mono,loudnorm=I=-16:TP=-3.5:LRA=11"
 	out := bareFFmpeg(b, "-i", in, "-map", "0:a:0", "-af", chain+":print_format=json", "-f", "null", "-")
 	var m map[string]string
@@ -48,16 +56,20 @@ func bareProcess(b *testing.B, in, dir string, tv bool) {
 	bareFFmpeg(b, "-i", in, "-filter_complex", "[0:a:0]"+apply+",asplit=2[mp3][opus]",
 		"-map", "[mp3]", "-c:a", "libmp3lame", "-b:a", "64000", "-ar", "44100", "-ac", "1", filepath.Join(dir, "bare.mp3"),
 		"-map", "[opus]", "-c:a", "libopus", "-b:a", "24000", "-application", "voip", "-ar", "48000", "-ac", "1", "-f", "ogg", filepath.Join(dir, "bare.opus"))
+	lap("loudness+mp3+opus")
 	if tv {
 		bareFFmpeg(b, "-ss", "10", "-i", in, "-frames:v", "1", "-q:v", "3", "-vf", "scale=640:360", filepath.Join(dir, "bare.jpg"))
+		lap("poster")
 		bareFFmpeg(b, "-i", in, "-map", "0:v:0", "-map", "0:a:0", "-vf", "scale=640:360,setsar=1", "-c:v", "libx264", "-preset", "veryfast",
 			"-crf", "28", "-pix_fmt", "yuv420p", "-profile:v", "main", "-c:a", "aac", "-b:a", "96000", "-ac", "2", "-ar", "48000",
 			"-movflags", "+faststart", filepath.Join(dir, "bare.mp4"))
+		lap("preview")
 	}
+	return strings.Join(laps, " ")
 }
 
-// BenchmarkProcessOverhead processes a 5-minute radio clip and a 2-minute
-// TV clip through Loa (download from MinIO, every ffmpeg pass, measuring,
+// BenchmarkProcessOverhead processes a 5-minute radio clip and a 10-minute
+// 720p TV clip through Loa (download from MinIO, every ffmpeg pass, measuring,
 // upload, catalog) and, as the peer in the same run, the bare ffmpeg
 // commands for the same transforms; it reports the ratio (the bar: at most
 // 1.10). Run by `make bench`.
@@ -68,12 +80,14 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	speech := mediatest.SpeechWAV(b, dir)
 	radio := mediatest.Generate(b, dir, "radio.mp3", "-stream_loop", "-1", "-i", speech, "-t", "300", "-ac", "1", "-b:a", "96k")
 	tv := mediatest.Generate(b, dir, "tv.mp4", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25", "-stream_loop", "-1", "-i", speech,
-		"-t", "120", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
+		"-t", "600", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
 
 	store, _ := objectstest.New(b)
 	db := sqlstoretest.New(b)
 	u := sqlstoretest.User(b, db, "p", pipeline.RoleProducer)
-	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{}), TempDir: b.TempDir()}
+	var logs bytes.Buffer
+	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{}), TempDir: b.TempDir(),
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	seed := func(i int, path string, kind pipeline.Kind) string {
 		f, err := os.Open(path)
 		if err != nil {
@@ -107,8 +121,13 @@ func BenchmarkProcessOverhead(b *testing.B) {
 			}
 			loa += time.Since(start)
 			start = time.Now()
-			bareProcess(b, c.path, b.TempDir(), c.kind == pipeline.KindTV)
+			b.Logf("bare ffmpeg, %s: %s", c.kind, bareProcess(b, c.path, b.TempDir(), c.kind == pipeline.KindTV))
 			bare += time.Since(start)
+		}
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "segment processed") {
+			b.Log(line) // the time of each step
 		}
 	}
 	b.ReportMetric(loa.Seconds()/float64(b.N), "loa-s/op")

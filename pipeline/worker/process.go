@@ -97,11 +97,21 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			p.log().Warn("record progress", "segment", seg.ID, "err", err)
 		}
 	}
+	// Each step's time goes into the final log line, so an operator can
+	// see where a slow segment spent it.
+	var laps []any
+	last := time.Now()
+	lap := func(name string) {
+		now := time.Now()
+		laps = append(laps, name+"_ms", now.Sub(last).Milliseconds())
+		last = now
+	}
 	step("download", 0)
 	original := filepath.Join(dir, "original")
 	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
 		return err
 	}
+	lap("download")
 	var outs []output
 	// Progress: loudness passes take about a third, the rest is encoding.
 	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.5*pr.Fraction()) })
@@ -112,6 +122,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	if err != nil {
 		return p.fail(ctx, seg, "loudspeaker renditions", err)
 	}
+	lap("loudspeaker")
 	loud, _ := json.Marshal(res.Loudness)
 	outs = append(outs,
 		output{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
@@ -124,6 +135,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			return p.fail(ctx, seg, "poster", err)
 		}
 		outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
+		lap("poster")
 		preview := filepath.Join(dir, "preview.mp4")
 		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{
 			Progress: throttle(func(pr media.Progress) { step("preview", 0.7+0.25*pr.Fraction()) }),
@@ -132,6 +144,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			return p.fail(ctx, seg, "web preview", err)
 		}
 		outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
+		lap("preview")
 	}
 	if seg.SubtitleKey != "" {
 		step("subtitles", 0.95)
@@ -144,6 +157,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			return p.fail(ctx, seg, "subtitles", err)
 		}
 		outs = append(outs, subs...)
+		lap("subtitles")
 	}
 
 	step("store", 0.97)
@@ -155,6 +169,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		}
 		rs = append(rs, r)
 	}
+	lap("store")
 	var variant *pipeline.Variant
 	if containsLang(seg.Languages, pipeline.LangVietnamese) {
 		mp3r := rs[0]
@@ -171,8 +186,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		}
 		return err
 	}
-	p.log().Info("segment processed", "segment", seg.ID, "renditions", len(rs),
-		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI)
+	lap("catalog")
+	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs),
+		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI}, laps...)...)
 	return nil
 }
 
