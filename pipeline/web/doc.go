@@ -11,6 +11,15 @@
 // than the API allows its user; the upload page sends its file straight to
 // POST /api/segments from the browser.
 //
+// Translators and reviewers work on /jobs: the board of their languages,
+// and one page per job with the source, a line-by-line editor (the
+// Vietnamese cue beside a field pre-filled from the translation memory,
+// with close matches and glossary terms), a file upload, the quality
+// check's findings on their lines, a player that shows the lines being
+// written as a subtitle track, and the reviewer's decision. The API
+// returns a refused submission's findings as text lines; parseRefusal
+// reads them back (its test pins the format).
+//
 // Sign-in uses the users of the metadata store and starts a server-side
 // session (a random token in an HttpOnly, SameSite=Lax cookie, Secure over
 // https; only its hash is stored). Every state-changing request is checked

@@ -198,6 +198,8 @@ func TestBrowserTranslation(t *testing.T) {
 			t.Errorf("pre-filled file download: %q", got)
 		}
 		editor = p.measure(jobURL)
+		perLine := p.eval(`String(Math.round([...document.querySelectorAll("li.line")].reduce((n, li) => n + new Blob([li.outerHTML]).size, 0) / document.querySelectorAll("li.line").length))`)
+		t.Logf("the editor's markup is about %s B per subtitle cue (with glossary terms shown); a 5-minute segment of ~60 cues adds that times 60", perLine)
 		p.shot("46-translator-editor")
 
 		// A file with a line too long: refused, with the file's line number.
