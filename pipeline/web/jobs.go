@@ -412,8 +412,9 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request, c *call, id str
 		r = r.Clone(r.Context())
 		r.URL = &url.URL{Path: jobPath(id)}
 	}
-	// The title says which job this is: its language and segment.
-	s.render(w, r, c, status, "job", fmt.Sprintf(c.msgs["title_job"], p.LangName, p.Segment.Title), p, "editor.js")
+	// The title says which job this is: its language and segment. The
+	// template loads editor.js itself: it needs none of the js_ messages.
+	s.render(w, r, c, status, "job", fmt.Sprintf(c.msgs["title_job"], p.LangName, p.Segment.Title), p)
 	return nil
 }
 

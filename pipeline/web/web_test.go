@@ -21,6 +21,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
@@ -36,6 +37,7 @@ import (
 type bundle struct {
 	srv   *httptest.Server
 	db    *sqlstore.DB
+	store *objects.Store
 	pages *web.Server
 	users map[pipeline.Role]pipeline.User
 	// segs are the ids of the ready segments, in the schedules.
@@ -67,7 +69,7 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	a.Session = pages.SessionUser
-	b := &bundle{db: db, pages: pages, users: map[pipeline.Role]pipeline.User{}}
+	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
 	for _, role := range pipeline.Roles {
