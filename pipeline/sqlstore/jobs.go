@@ -59,7 +59,7 @@ const jobColumns = `j.id, j.segment_id, j.language, j.kind, j.state, COALESCE(j.
 const jobFrom = ` FROM jobs j JOIN segments s ON s.id = j.segment_id
 	LEFT JOIN users t ON t.id = j.translator_id LEFT JOIN users r ON r.id = j.reviewer_id`
 
-func scanJob(row interface{ Scan(...any) error }) (jobs.Job, error) {
+func scanJob(row scanner) (jobs.Job, error) {
 	var j jobs.Job
 	var kind, state string
 	var lease sql.NullTime
@@ -133,20 +133,7 @@ func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
 	}
 	q += " ORDER BY j.deadline, j.id LIMIT ?"
 	args = append(args, f.Limit)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	defer rows.Close()
-	out := []jobs.Job{}
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.sql, "list jobs", scanJob, q, args...)
 }
 
 // JobEvents returns a job's history, oldest first.

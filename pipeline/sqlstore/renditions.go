@@ -112,47 +112,28 @@ func (db *DB) MarkProcessFailed(ctx context.Context, segmentID, reason string) e
 
 // Renditions lists a segment's renditions by language and name.
 func (db *DB) Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT segment_id, language, name, object_key, content_type, size_bytes, sha256,
-		duration_ms, facts, created_at FROM renditions WHERE segment_id = ? ORDER BY language, name`, segmentID)
-	if err != nil {
-		return nil, fmt.Errorf("renditions of %s: %w", segmentID, err)
-	}
-	defer rows.Close()
-	out := []pipeline.Rendition{}
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "renditions of "+segmentID, func(row scanner) (pipeline.Rendition, error) {
 		var r pipeline.Rendition
 		var facts string
-		if err := rows.Scan(&r.SegmentID, &r.Language, &r.Name, &r.Key, &r.ContentType, &r.Size, &r.SHA256,
-			&r.DurationMS, &facts, &r.CreatedAt); err != nil {
-			return nil, fmt.Errorf("renditions of %s: %w", segmentID, err)
-		}
+		err := row.Scan(&r.SegmentID, &r.Language, &r.Name, &r.Key, &r.ContentType, &r.Size, &r.SHA256, &r.DurationMS, &facts, &r.CreatedAt)
 		r.Facts = []byte(facts)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	}, `SELECT segment_id, language, name, object_key, content_type, size_bytes, sha256,
+		duration_ms, facts, created_at FROM renditions WHERE segment_id = ? ORDER BY language, name`, segmentID)
 }
 
 // SegmentVariants lists the languages a segment is ready to air in.
 func (db *DB) SegmentVariants(ctx context.Context, segmentID string) ([]pipeline.Variant, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT segment_id, language, audio_key, duration_ms, sha256, size_bytes, approved_by, ready_at
-		FROM variants WHERE segment_id = ? ORDER BY language`, segmentID)
-	if err != nil {
-		return nil, fmt.Errorf("variants of %s: %w", segmentID, err)
-	}
-	defer rows.Close()
-	out := []pipeline.Variant{}
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "variants of "+segmentID, func(row scanner) (pipeline.Variant, error) {
 		var v pipeline.Variant
 		var by sql.NullInt64
-		if err := rows.Scan(&v.SegmentID, &v.Language, &v.AudioKey, &v.DurationMS, &v.SHA256, &v.Size, &by, &v.ReadyAt); err != nil {
-			return nil, fmt.Errorf("variants of %s: %w", segmentID, err)
-		}
+		err := row.Scan(&v.SegmentID, &v.Language, &v.AudioKey, &v.DurationMS, &v.SHA256, &v.Size, &by, &v.ReadyAt)
 		if by.Valid {
 			v.ApprovedBy = &by.Int64
 		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return v, err
+	}, `SELECT segment_id, language, audio_key, duration_ms, sha256, size_bytes, approved_by, ready_at
+		FROM variants WHERE segment_id = ? ORDER BY language`, segmentID)
 }
 
 // SetProgress records what processing is doing to a segment and how far

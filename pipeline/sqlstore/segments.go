@@ -33,20 +33,8 @@ func (db *DB) EndUpload(ctx context.Context, key string) error {
 // StaleUploads lists the object keys of uploads started before t that
 // never became a segment.
 func (db *DB) StaleUploads(ctx context.Context, before time.Time) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT object_key FROM uploads WHERE started_at < ? ORDER BY started_at", before)
-	if err != nil {
-		return nil, fmt.Errorf("stale uploads: %w", err)
-	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("stale uploads: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, rows.Err()
+	return queryAll(ctx, db.sql, "stale uploads", func(r scanner) (k string, err error) { return k, r.Scan(&k) },
+		"SELECT object_key FROM uploads WHERE started_at < ? ORDER BY started_at", before)
 }
 
 // ObjectKeyKnown reports whether a segment or an upload in flight refers
@@ -129,7 +117,7 @@ const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.
 	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.subtitle_key,
 	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress`
 
-func scanSegment(row interface{ Scan(...any) error }) (pipeline.Segment, error) {
+func scanSegment(row scanner) (pipeline.Segment, error) {
 	var s pipeline.Segment
 	var kind, prio, langs, state, probe string
 	var withdrawn sql.NullTime
@@ -193,20 +181,7 @@ func (db *DB) Segments(ctx context.Context, f SegmentFilter) ([]pipeline.Segment
 	}
 	q += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
 	args = append(args, f.Limit)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list segments: %w", err)
-	}
-	defer rows.Close()
-	out := []pipeline.Segment{}
-	for rows.Next() {
-		s, err := scanSegment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list segments: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.sql, "list segments", scanSegment, q, args...)
 }
 
 // WithdrawSegment marks a segment withdrawn by a user, recording why, and

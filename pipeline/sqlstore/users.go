@@ -42,7 +42,7 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 
 const userColumns = "u.id, u.name, u.role, u.languages, u.commune, u.created_at"
 
-func scanUser(row interface{ Scan(...any) error }, extra ...any) (pipeline.User, error) {
+func scanUser(row scanner, extra ...any) (pipeline.User, error) {
 	var u pipeline.User
 	var role, langs string
 	dest := append([]any{&u.ID, &u.Name, &role, &langs, &u.Commune, &u.CreatedAt}, extra...)
@@ -58,20 +58,8 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (pipeline.User,
 
 // Users lists all users by name.
 func (db *DB) Users(ctx context.Context) ([]pipeline.User, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT "+userColumns+" FROM users u ORDER BY u.name")
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []pipeline.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.sql, "list users", func(r scanner) (pipeline.User, error) { return scanUser(r) },
+		"SELECT "+userColumns+" FROM users u ORDER BY u.name")
 }
 
 // UserByName returns the user with the given name.
