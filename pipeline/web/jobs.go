@@ -490,6 +490,13 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 		if len(fs) > 0 {
 			msg, detail = c.msgs["job_refused"], ""
 		}
+		// The file was built here: its line numbers mean nothing to the
+		// translator, the cue does.
+		for i := range fs {
+			if fs[i].Cue > 0 {
+				fs[i].Line = 0
+			}
+		}
 		return draft(fs, statusOf(code), msg, detail)
 	}
 	http.Redirect(w, r, jobPath(id)+"?done=job_submitted", http.StatusSeeOther)

@@ -125,7 +125,7 @@ func TestJobPages(t *testing.T) {
 	form.Set("text-2", "Nộp hồ sơ tại bộ phận một cửa.")
 	resp, body = b.do(t, "POST", "/jobs/"+job.ID+"/submit", tr, form, "same-origin")
 	cue2 := section(body, `id="cue-2"`)
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="line has-error" id="cue-2"`) || !strings.Contains(cue2, "Dòng 8</strong> · Câu 2 · <strong>Lỗi</strong>: còn tiếng Việt, chưa dịch") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="line has-error" id="cue-2"`) || !strings.Contains(cue2, "<li class=\"finding sev-error\">Câu 2 · <strong>Lỗi</strong>: còn tiếng Việt, chưa dịch") {
 		t.Fatalf("Vietnamese left in line 2: %d\n%s", resp.StatusCode, body)
 	}
 	if strings.Contains(section(body, `id="cue-1"`), "finding") {
