@@ -286,8 +286,20 @@ func TestBrowserTranslation(t *testing.T) {
 		}
 		p.shot("52-translator-sent-back")
 		p.eval(`(() => { document.getElementById("t-2").value = ""; return ""; })()`)
-		p.do(chromedp.SendKeys(chromedp.ID("t-2"), "ꪹꪕꪉ ꪶꪎꪙ ꪼꪕ"), chromedp.Click(chromedp.ID("submit-lines")))
+		p.do(chromedp.SendKeys(chromedp.ID("t-2"), "ꪹꪕꪉ ꪶꪎꪙ ꪼꪕ"))
+		// The tab is closed before submitting: the draft comes back.
+		p.navigate(site.url + "/jobs")
+		p.navigate(jobURL)
+		p.waitFor("the restored draft", `!document.getElementById("draft-restored").hidden`, 5*time.Second)
+		if got := p.eval(`document.getElementById("t-2").value`); got != "ꪹꪕꪉ ꪶꪎꪙ ꪼꪕ" {
+			t.Errorf("restored line 2 %q", got)
+		}
+		p.shot("52-translator-draft-restored")
+		p.do(chromedp.Click(chromedp.ID("submit-lines")))
 		p.waitFor("the second submission", `!!document.getElementById("notice") && document.getElementById("job-state").dataset.state === "submitted"`, 20*time.Second)
+		if got := p.eval(`String(localStorage.getItem("loa-draft:" + location.pathname))`); got != "null" {
+			t.Errorf("the draft outlived the submission: %s", got)
+		}
 	})
 
 	t.Run("the reviewer approves", func(t *testing.T) {

@@ -2,7 +2,9 @@
 // translation as it is being typed (text tracks built in the page from
 // the editor's lines, so timing can be checked without saving); a cue's
 // button seeks the player to it; "use" puts a memory match in its field;
-// each field counts its longest line against the 42-character limit.
+// each field counts its longest line against the 42-character limit;
+// what is typed is kept as a draft in the browser until it is submitted;
+// a file upload shows its progress.
 (function () {
   "use strict";
   var video = document.getElementById("player");
@@ -65,6 +67,64 @@
   for (var a = 0; a < areas.length; a++) {
     count(areas[a]);
     areas[a].addEventListener("input", function (e) { count(e.target); rebuild(); });
+  }
+
+  // Drafts: what is typed is kept in this browser until it is submitted,
+  // so a closed tab or a lost connection does not lose it.
+  var editor = document.getElementById("editor");
+  var key = "loa-draft:" + location.pathname;
+  function values() {
+    var v = {};
+    for (var i = 0; i < areas.length; i++) v[areas[i].id] = areas[i].value;
+    return v;
+  }
+  if (editor && areas.length && window.localStorage) {
+    try {
+      var saved = JSON.parse(localStorage.getItem(key) || "null"), changed = false;
+      if (saved && !document.getElementById("job-error")) {
+        for (var k in saved) {
+          var f = document.getElementById(k);
+          if (f && f.tagName === "TEXTAREA" && f.value !== saved[k]) { f.value = saved[k]; count(f); changed = true; }
+        }
+        if (changed) { rebuild(); document.getElementById("draft-restored").hidden = false; }
+      }
+    } catch (err) { /* a broken draft is ignored */ }
+    editor.addEventListener("input", function () {
+      try { localStorage.setItem(key, JSON.stringify(values())); } catch (err) { /* storage full or off */ }
+    });
+    editor.addEventListener("submit", function () { localStorage.removeItem(key); });
+  }
+
+  // A file upload shows its progress; the answer replaces the page as a
+  // plain form post would.
+  var up = document.getElementById("upload-form");
+  if (up && window.XMLHttpRequest && window.FormData) {
+    up.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var bar = document.getElementById("upload-progress"), send = document.getElementById("upload-send");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", up.action);
+      xhr.upload.onprogress = function (ev) { if (ev.lengthComputable) bar.value = Math.round(ev.loaded * 100 / ev.total); };
+      xhr.onload = function () {
+        if (xhr.status === 200 && xhr.responseURL && xhr.responseURL.indexOf(up.action) < 0) {
+          if (editor) localStorage.removeItem(key);
+          location.href = xhr.responseURL;
+          return;
+        }
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      };
+      xhr.onerror = function () {
+        send.disabled = false;
+        document.getElementById("upload-lost").hidden = false;
+      };
+      bar.value = 0;
+      document.getElementById("upload-box").hidden = false;
+      document.getElementById("upload-lost").hidden = true;
+      send.disabled = true;
+      xhr.send(new FormData(up));
+    });
   }
 
   document.addEventListener("click", function (e) {
