@@ -160,7 +160,7 @@ func TestBrowserTranslation(t *testing.T) {
 		if st := p.navigate(jobURL); st != http.StatusNotFound {
 			t.Errorf("the Mông translator opens the Thái job: %d, want 404", st)
 		}
-		p.shot("44-hnj-translator-thai-job-404b")
+		p.shot("44-hnj-translator-thai-job-not-found")
 	})
 
 	var board, editor pageMetrics
