@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
@@ -348,26 +349,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error
 	s.renderError(w, r, c, statusOf(code), msg)
 }
 
-func statusOf(code pipeline.Code) int {
-	switch code {
-	case pipeline.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case pipeline.CodeNotFound:
-		return http.StatusNotFound
-	case pipeline.CodeConflict:
-		return http.StatusConflict
-	case pipeline.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case pipeline.CodeForbidden:
-		return http.StatusForbidden
-	case pipeline.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case pipeline.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
+// statusOf is the API's mapping of error codes to HTTP statuses, so a page
+// and the API answer the same failure with the same status.
+func statusOf(code pipeline.Code) int { return api.StatusOf(code) }
 
 // view is what every template gets.
 type view struct {
