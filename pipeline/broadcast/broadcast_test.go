@@ -2,7 +2,6 @@ package broadcast_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -25,15 +25,7 @@ type fixture struct {
 // service whose clock stands at Monday 3 March 2025, 04:00 in Sơn La.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.New(t)
 	f := &fixture{db: db, now: time.Date(2025, 3, 3, 4, 0, 0, 0, broadcast.Location()).UTC()}
 	db.Now = func() time.Time { return f.now }
 	f.svc = &broadcast.Service{Store: db, Now: func() time.Time { return f.now }}

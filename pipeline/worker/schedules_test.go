@@ -2,13 +2,12 @@ package worker
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
 type noBuilder struct{}
@@ -22,14 +21,7 @@ func (noBuilder) Rebuild(context.Context, time.Time, []string) error { return ni
 func TestEnqueueRebuildDebounces(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.New(t)
 	now := time.Date(2025, 3, 3, 8, 0, 5, 0, time.UTC)
 	w, err := New(Config{DB: db.SQL(), SweepSpec: "*/15 * * * *", Schedules: noBuilder{}, Now: func() time.Time { return now }})
 	if err != nil {
