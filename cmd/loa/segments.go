@@ -194,3 +194,22 @@ func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error 
 	fmt.Fprintf(env.stdout, "segment %s withdrawn\n", v.ID)
 	return nil
 }
+
+func runSegmentsPriority(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "segments priority", "ID normal|priority")
+	c := registerClient(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError{"give a segment ID and normal or priority (an emergency is 'loa segments emergency')"}
+	}
+	body, _ := json.Marshal(api.PriorityRequest{Priority: pipeline.Priority(pos[1])})
+	var v api.SegmentView
+	if err := c.do(ctx, http.MethodPut, "/api/segments/"+url.PathEscape(pos[0])+"/priority", strings.NewReader(string(body)), "application/json", &v); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "segment %s is now %s\n", v.ID, v.Priority)
+	return nil
+}

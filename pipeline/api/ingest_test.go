@@ -147,6 +147,21 @@ func TestUploadAcceptDuplicateAndVisibility(t *testing.T) {
 	if r, body := b.do(t, "GET", "/api/segments", otherTok, nil, ""); r.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Fatalf("other producer's list: %d %s", r.StatusCode, body)
 	}
+	// Priority: the owner raises it; emergency is refused here; others
+	// cannot see the segment.
+	prio := func(token, p string) (int, string) {
+		r, body := b.do(t, "PUT", "/api/segments/"+first.ID+"/priority", token, strings.NewReader(`{"priority":"`+p+`"}`), "application/json")
+		return r.StatusCode, string(body)
+	}
+	if code, body := prio(b.tokens[pipeline.RoleProducer], "priority"); code != 200 || !strings.Contains(body, `"priority": "priority"`) {
+		t.Fatalf("raise priority: %d %s", code, body)
+	}
+	if code, body := prio(b.tokens[pipeline.RoleProducer], "emergency"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "target communes") {
+		t.Fatalf("emergency through the priority route: %d %s", code, body)
+	}
+	if code, _ := prio(otherTok, "normal"); code != http.StatusNotFound {
+		t.Fatalf("another producer changes the priority: %d", code)
+	}
 	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID+"?reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
 		t.Fatalf("owner withdraws: %d", r.StatusCode)
 	}

@@ -648,8 +648,8 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 	return nil
 }
 
-// withdrawn tells the schedules a segment left the air; called after a
-// withdrawal is stored.
+// withdrawn tells the schedules a segment left the air or changed
+// priority; called after the change is stored.
 func (s *Server) withdrawn(ctx context.Context, id string) {
 	if s.Broadcast != nil {
 		s.Broadcast.SegmentChanged(ctx, id)

@@ -256,3 +256,27 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
 }
+
+// PriorityRequest is the body of PUT /api/segments/{id}/priority.
+type PriorityRequest struct {
+	Priority pipeline.Priority `json:"priority"`
+}
+
+// setPriority raises a segment to priority or lowers it to normal; the
+// schedules are rebuilt so it moves in the playlists.
+func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	if _, err := s.visibleSegment(r, u); err != nil {
+		return err
+	}
+	var req PriorityRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	seg, err := s.Catalog.SetPriority(r.Context(), r.PathValue("id"), u.ID, req.Priority)
+	if err != nil {
+		return err
+	}
+	s.withdrawn(r.Context(), seg.ID)
+	writeJSON(w, http.StatusOK, s.view(r, seg))
+	return nil
+}

@@ -32,6 +32,7 @@ type Catalog interface {
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
+	SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error)
 	Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error)
 	SegmentVariants(ctx context.Context, segmentID string) ([]pipeline.Variant, error)
 }
@@ -141,6 +142,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
 		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
+		{Method: "PUT", Pattern: "/api/segments/{id}/priority", Roles: producers, handler: s.setPriority},
 	}
 	s.routes = append(s.routes, s.scheduleRoutes()...)
 	s.routes = append(s.routes, s.jobRoutes()...)

@@ -184,6 +184,39 @@ func (db *DB) Segments(ctx context.Context, f SegmentFilter) ([]pipeline.Segment
 	return queryAll(ctx, db.sql, "list segments", scanSegment, q, args...)
 }
 
+// SetPriority changes a segment's priority between normal and priority
+// (emergency has its own, confirmed path), recording who did it.
+func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error) {
+	if p != pipeline.PriorityNormal && p != pipeline.PriorityPriority {
+		return pipeline.Segment{}, pipeline.FieldError("priority", "Priority %q cannot be set here: say normal or priority (an emergency is marked with its target communes).", p)
+	}
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state, cur string
+		err := tx.QueryRowContext(ctx, "SELECT state, priority FROM segments WHERE id = ?", id).Scan(&state, &cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", id)
+		}
+		if err != nil {
+			return err
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %q is withdrawn; its priority no longer matters.", id)
+		}
+		if cur == string(p) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(p), now, id); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, id, userID, "priority", cur+" → "+string(p), now)
+	})
+	if err != nil {
+		return pipeline.Segment{}, fmt.Errorf("set priority of %s: %w", id, err)
+	}
+	return db.Segment(ctx, id)
+}
+
 // WithdrawSegment marks a segment withdrawn by a user, recording why, and
 // cancels its translation jobs that are not done yet. Withdrawing twice is
 // a conflict.
