@@ -185,7 +185,7 @@ func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStat
 	}
 	var c loudnormCollector
 	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
-	if err := r.Run(ctx, Job{Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
+	if err := r.Run(ctx, Job{Step: "loudness_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
 		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
 	}
 	s, err := c.stats()
@@ -220,7 +220,7 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	if opt.Mono {
 		pre = "aformat=channel_layouts=mono"
 	}
-	l, err := r.normalizeTo(ctx, input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
+	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
 		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
 			"-ar", strconv.Itoa(opt.SampleRate), fileOutput(output)}, []string{output}
 	})
@@ -230,9 +230,9 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	return l, nil
 }
 
-// normalizeTo plans the normalization and runs pass 2 with the output
-// arguments outArgs builds from the final filter chain.
-func (r *Runner) normalizeTo(ctx context.Context, input, pre string, t LoudnessTarget, progress func(Progress),
+// normalizeTo plans the normalization and runs pass 2 (observed as step)
+// with the output arguments outArgs builds from the final filter chain.
+func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, progress func(Progress),
 	outArgs func(chain string) (args, outputs []string)) (Loudness, error) {
 	if err := t.check(); err != nil {
 		return Loudness{}, err
@@ -254,7 +254,7 @@ func (r *Runner) normalizeTo(ctx context.Context, input, pre string, t LoudnessT
 	}
 	out, outputs := outArgs(plan.chain)
 	var c loudnormCollector
-	job := Job{Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
+	job := Job{Step: step, Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
 		Duration: info.Duration, Progress: progress}
 	if err := r.Run(ctx, job); err != nil {
 		return Loudness{}, fmt.Errorf("apply loudness: %w", err)

@@ -107,7 +107,7 @@ func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath strin
 	// normalize under a lower ceiling so the encoded files stay under it.
 	t := opt.Target
 	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	l, err := r.normalizeTo(ctx, input, "aformat=channel_layouts=mono", t, opt.Progress, build)
+	l, err := r.normalizeTo(ctx, "loudspeaker", input, "aformat=channel_layouts=mono", t, opt.Progress, build)
 	if err != nil {
 		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
 	}
@@ -157,7 +157,7 @@ func (r *Runner) Poster(ctx context.Context, input, output string, opt PosterOpt
 	s := fileInput(input, ffmpeg.KwArgs{"ss": strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}).Video().
 		Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).
 		Output(fileOutput(output), ffmpeg.KwArgs{"frames:v": 1, "q:v": 3, "f": "image2", "update": 1})
-	if err := r.Run(ctx, Job{Args: StreamArgs(s), Outputs: []string{output}}); err != nil {
+	if err := r.Run(ctx, Job{Step: "poster", Args: StreamArgs(s), Outputs: []string{output}}); err != nil {
 		return Rendition{}, fmt.Errorf("poster %s: %w", name, err)
 	}
 	rd, err := r.measureRendition(ctx, output)
@@ -209,7 +209,7 @@ func (r *Runner) WebPreview(ctx context.Context, input, output string, opt Previ
 		"c:a": "aac", "b:a": opt.AudioBitRate, "ac": 2, "ar": 48000,
 		"movflags": "+faststart", "map_metadata": -1, "sn": "", "dn": "",
 	})
-	job := Job{Args: StreamArgs(s), Outputs: []string{output}, Duration: info.Duration, Progress: opt.Progress}
+	job := Job{Step: "preview", Args: StreamArgs(s), Outputs: []string{output}, Duration: info.Duration, Progress: opt.Progress}
 	if err := r.Run(ctx, job); err != nil {
 		return Rendition{}, fmt.Errorf("web preview %s: %w", name, err)
 	}

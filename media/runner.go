@@ -19,6 +19,13 @@ type Config struct {
 	FFprobePath string        // default "ffprobe" from PATH
 	MaxProcs    int           // most ffmpeg processes at once; default runtime.NumCPU()
 	Grace       time.Duration // time between SIGTERM and SIGKILL on cancel; default 5s
+	// Observe, when set, is called after every ffmpeg and ffprobe run the
+	// Runner makes, with the run's step ([Job.Step], "probe" or "scan"),
+	// its wall time (not counting the wait for a slot) and its error (nil
+	// on success; after cancellation it matches context.Canceled or
+	// DeadlineExceeded). It is called from the running goroutine and must
+	// be quick and safe for concurrent use; metrics hook in here.
+	Observe func(step string, d time.Duration, err error)
 }
 
 // Runner owns ffmpeg processes: it starts them under a context, stops them
@@ -31,11 +38,12 @@ type Runner struct {
 	ffprobePath string
 	grace       time.Duration
 	slots       chan struct{}
+	observe     func(step string, d time.Duration, err error)
 }
 
 // NewRunner returns a Runner configured by cfg.
 func NewRunner(cfg Config) *Runner {
-	r := &Runner{ffmpegPath: cfg.FFmpegPath, ffprobePath: cfg.FFprobePath, grace: cfg.Grace}
+	r := &Runner{ffmpegPath: cfg.FFmpegPath, ffprobePath: cfg.FFprobePath, grace: cfg.Grace, observe: cfg.Observe}
 	if r.ffmpegPath == "" {
 		r.ffmpegPath = ffmpegBin
 	}
@@ -71,6 +79,9 @@ func (p Progress) Fraction() float64 {
 
 // Job is one ffmpeg invocation for [Runner.Run].
 type Job struct {
+	// Step names the run for [Config.Observe] (for example
+	// "loudness_measure", "loudspeaker", "poster"); default "ffmpeg".
+	Step string
 	// Args are ffmpeg's arguments after the global ones the Runner adds
 	// (-nostdin -hide_banner -nostats -y -loglevel -progress): inputs,
 	// filters and outputs, typically from [StreamArgs]. File names in them
@@ -153,7 +164,9 @@ func (r *Runner) Run(ctx context.Context, job Job) (err error) {
 		stderr = &lineWriter{fn: job.Stderr}
 		cmd.stderr = stderr
 	}
+	start := time.Now()
 	err = cmd.run(ctx)
+	r.observed(job.Step, start, err)
 	stdout.flush()
 	if stderr != nil {
 		stderr.flush()
@@ -174,10 +187,31 @@ func (r *Runner) acquire(ctx context.Context) error {
 // release returns a process slot.
 func (r *Runner) release() { <-r.slots }
 
+// Observation steps of the runs the Runner names itself.
+const (
+	StepFFmpeg = "ffmpeg" // a Job without a Step
+	StepProbe  = "probe"  // ffprobe, [Runner.Probe]
+	StepScan   = "scan"   // full decode, [Runner.ScanAudio]
+)
+
+// observed reports a finished run to Config.Observe, if set.
+func (r *Runner) observed(step string, start time.Time, err error) {
+	if r.observe == nil {
+		return
+	}
+	if step == "" {
+		step = StepFFmpeg
+	}
+	r.observe(step, time.Since(start), err)
+}
+
 // Probe is [Probe] using the Runner's ffprobe. It does not take a process
 // slot: probing is cheap and must not queue behind long renders.
 func (r *Runner) Probe(ctx context.Context, input string) (Info, error) {
-	return probe(ctx, input, toolCmd{path: r.ffprobePath, grace: r.grace})
+	start := time.Now()
+	info, err := probe(ctx, input, toolCmd{path: r.ffprobePath, grace: r.grace})
+	r.observed(StepProbe, start, err)
+	return info, err
 }
 
 // ScanAudio is [ScanAudio] run in one of the Runner's process slots.
@@ -186,7 +220,10 @@ func (r *Runner) ScanAudio(ctx context.Context, input string) (Scan, error) {
 		return Scan{}, fmt.Errorf("scan audio %s: wait for a free slot: %w", displayName(input), err)
 	}
 	defer r.release()
-	return scanAudio(ctx, input, toolCmd{path: r.ffmpegPath, grace: r.grace})
+	start := time.Now()
+	scan, err := scanAudio(ctx, input, toolCmd{path: r.ffmpegPath, grace: r.grace})
+	r.observed(StepScan, start, err)
+	return scan, err
 }
 
 // fileInput is an ffmpeg-go input for a local file: passed as "file:<path>"

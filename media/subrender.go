@@ -236,7 +236,7 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 	// Per-stream metadata goes before the output name: ffmpeg-go's KwArgs
 	// cannot hold the same key twice.
 	args = slices.Insert(args, len(args)-1, maps...)
-	job := Job{Args: args, Outputs: []string{outAbs}, Duration: info.Duration, Progress: opt.Progress, Dir: work}
+	job := Job{Step: "soft_subtitles", Args: args, Outputs: []string{outAbs}, Duration: info.Duration, Progress: opt.Progress, Dir: work}
 	if err := r.Run(ctx, job); err != nil {
 		return fail(err)
 	}
@@ -416,6 +416,7 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 		noGlyph []rune
 	)
 	job := Job{
+		Step:     "burn_subtitles",
 		Args:     StreamArgs(ffmpeg.Output(streams, fileOutput(outAbs), kw)),
 		LogLevel: "warning", // libass says "failed to find any fallback with glyph" at this level
 		Duration: info.Duration,
