@@ -623,6 +623,25 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 	pr := newPerson(t, bctx, shots)
 	pr.signIn(b.srv.URL, "u-producer")
 	pr.navigate(b.srv.URL + "/producer/segments/" + b.segs[0])
+	// First the priority: normal to priority, confirmed on the page.
+	if got := pr.text("priority-text"); got != "Thường" {
+		t.Errorf("priority before the change %q", got)
+	}
+	pr.do(
+		chromedp.Click(chromedp.ID("p-priority")),
+		chromedp.Click(chromedp.ID("p-send")),
+	)
+	pr.waitFor("the priority notice", `!!document.getElementById("notice")`, 10*time.Second)
+	if got := pr.text("priority-text"); got != "Ưu tiên" {
+		t.Errorf("priority after the change %q", got)
+	}
+	if got := pr.eval(`document.getElementById("p-priority").checked ? "checked" : "not checked"`); got != "checked" {
+		t.Errorf("the priority form after the change: %s", got)
+	}
+	pr.shot("31a-priority-changed")
+	pr.do(chromedp.EmulateViewport(360, 780))
+	pr.phoneFits("segment-priority")
+	pr.do(chromedp.EmulateViewport(1280, 900))
 	pr.do(
 		chromedp.Click(chromedp.CSS(`#emergency-form summary`)),
 		chromedp.Click(chromedp.ID("e-c-muong-lan")),

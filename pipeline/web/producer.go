@@ -186,15 +186,21 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Notice    string
 		Communes  []pipeline.CommuneSummary
 		Emergency string
+		// Priorities are the levels the priority form offers; an
+		// emergency has its own form and is not changed there.
+		Priorities  []pipeline.Priority
+		SetPriority string
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
-		Done:      v.State != pipeline.StateProbed,
-		Withdrawn: v.State == pipeline.StateWithdrawn,
-		Withdraw:  segmentPath(v.ID) + "/withdraw",
-		Notice:    notice,
-		Communes:  communes,
-		Emergency: segmentPath(v.ID) + "/emergency",
+		Done:        v.State != pipeline.StateProbed,
+		Withdrawn:   v.State == pipeline.StateWithdrawn,
+		Withdraw:    segmentPath(v.ID) + "/withdraw",
+		Notice:      notice,
+		Communes:    communes,
+		Emergency:   segmentPath(v.ID) + "/emergency",
+		Priorities:  []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
+		SetPriority: segmentPath(v.ID) + "/priority",
 	}, "segment.js")
 	return nil
 }
@@ -203,7 +209,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 // catalogue key of the message confirming it.
 func noticeKey(done string) string {
 	switch done {
-	case "withdrawn", "uploaded", "duplicate", "emergency":
+	case "withdrawn", "uploaded", "duplicate", "emergency", "priority":
 		return "notice_" + done
 	}
 	return ""
@@ -223,5 +229,25 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	http.Redirect(w, r, segmentPath(id)+"?done=withdrawn", http.StatusSeeOther)
+	return nil
+}
+
+// setPriority changes a segment's priority between normal and priority
+// through the API, which rebuilds the schedules; an emergency keeps its
+// own, twice-confirmed form.
+func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	p := pipeline.Priority(r.PostForm.Get("priority"))
+	if p != pipeline.PriorityNormal && p != pipeline.PriorityPriority {
+		return pipeline.FieldError("priority", "Choose normal or priority.")
+	}
+	id := r.PathValue("id")
+	if err := s.callAPI(r, "PUT", "/api/segments/"+url.PathEscape(id)+"/priority", api.PriorityRequest{Priority: p}, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done=priority", http.StatusSeeOther)
 	return nil
 }

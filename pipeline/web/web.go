@@ -246,6 +246,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/producer/upload", Roles: producers, Nav: "nav_upload", handler: s.uploadPage},
 		{Method: "GET", Pattern: "/producer/segments/{id}", Roles: producers, handler: s.segmentPage},
 		{Method: "POST", Pattern: "/producer/segments/{id}/withdraw", Roles: producers, handler: s.withdraw},
+		{Method: "POST", Pattern: "/producer/segments/{id}/priority", Roles: producers, handler: s.setPriority},
 
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency", Roles: producers, handler: s.emergency},
 

@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// TestSegmentPriority changes a segment's priority from its page: the
+// page shows the current level, the form sends it to the API, the page
+// confirms, and the store has the new level; an emergency cannot be set
+// through this form.
+func TestSegmentPriority(t *testing.T) {
+	b := setup(t)
+	pr := b.session(t, pipeline.RoleProducer)
+	page := "/producer/segments/" + b.segs[0]
+	resp, body := b.do(t, "GET", page, pr, nil, "same-origin")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<dd id="priority-text">Thường</dd>`) ||
+		!strings.Contains(body, `id="p-normal" checked`) || !strings.Contains(body, `<legend>Mức ưu tiên</legend>`) {
+		t.Fatalf("segment page before: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = b.do(t, "POST", page+"/priority", pr, url.Values{"priority": {"priority"}}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page+"?done=priority" {
+		t.Fatalf("change: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	resp, body = b.do(t, "GET", page+"?done=priority", pr, nil, "same-origin")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="notice">Đã đổi mức ưu tiên.`) ||
+		!strings.Contains(body, `<dd id="priority-text">Ưu tiên</dd>`) || !strings.Contains(body, `id="p-priority" checked`) {
+		t.Fatalf("segment page after: %d\n%s", resp.StatusCode, body)
+	}
+	seg, err := b.db.Segment(context.Background(), b.segs[0])
+	if err != nil || seg.Priority != pipeline.PriorityPriority {
+		t.Fatalf("stored priority %q (%v), want priority", seg.Priority, err)
+	}
+	// Back to normal, by an admin.
+	resp, _ = b.do(t, "POST", page+"/priority", b.session(t, pipeline.RoleAdmin), url.Values{"priority": {"normal"}}, "same-origin")
+	if seg, _ := b.db.Segment(context.Background(), b.segs[0]); resp.StatusCode != http.StatusSeeOther || seg.Priority != pipeline.PriorityNormal {
+		t.Fatalf("admin lowers it: %d, stored %q", resp.StatusCode, seg.Priority)
+	}
+	for _, bad := range []string{"emergency", "", "urgent"} {
+		resp, body := b.do(t, "POST", page+"/priority", pr, url.Values{"priority": {bad}}, "same-origin")
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-message"`) {
+			t.Errorf("priority %q: %d, want 422 with the error page", bad, resp.StatusCode)
+		}
+	}
+	if seg, _ := b.db.Segment(context.Background(), b.segs[0]); seg.Priority != pipeline.PriorityNormal {
+		t.Fatalf("a refused change was stored: %q", seg.Priority)
+	}
+	// A cross-site form is refused.
+	resp, _ = b.do(t, "POST", page+"/priority", pr, url.Values{"priority": {"priority"}}, "cross-site")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site priority change: %d, want 403", resp.StatusCode)
+	}
+}
