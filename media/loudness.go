@@ -122,6 +122,10 @@ type normPlan struct {
 // Limiter headroom below the true-peak ceiling, for inter-sample peaks.
 const limiterHeadroomDB = 0.5
 
+// limiterOvershootDB is how far past the target the limiter is driven, so
+// that what limiting takes away is still above the target.
+const limiterOvershootDB = 1.5
+
 // planNormalize runs the measuring pass(es) and returns the pass-2 chain. pre
 // is a fixed chain run before everything (e.g. a mono downmix), or "".
 func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget) (normPlan, error) {
@@ -145,6 +149,12 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	plan := normPlan{input: first}
 	measured, lim := first, ""
 	gain := t.IntegratedLUFS - first.InputI
+	if first.InputTP+gain > t.TruePeakDBTP {
+		// Limiting eats some loudness; drive the limiter a little past the
+		// target so loudnorm finishes by turning down, which linear mode
+		// always can. That usually spares a refinement pass over the file.
+		gain += limiterOvershootDB
+	}
 	// Gain alone would push peaks over the ceiling: raise the level into a
 	// limiter, measure again, and let loudnorm finish linearly. Refine the
 	// pre-gain when limiting ate too much loudness.
