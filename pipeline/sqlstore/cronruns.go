@@ -1,0 +1,79 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+)
+
+// CronRun is one run of a periodic job as the job queue (River's
+// river_job table) records it. River keeps completed and cancelled runs
+// for 24 hours and runs that gave up after errors for 7 days.
+type CronRun struct {
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"`
+	// State is River's job state: available, scheduled, pending,
+	// running, retryable, completed, discarded or cancelled.
+	State   string `json:"state"`
+	Attempt int    `json:"attempt"`
+	// AttemptedAt is when the last attempt started (zero: not yet);
+	// FinalizedAt when the run ended for good (zero: not yet).
+	AttemptedAt time.Time `json:"attempted_at,omitzero"`
+	FinalizedAt time.Time `json:"finalized_at,omitzero"`
+	// Error is the last attempt's error, if it failed.
+	Error string `json:"error,omitempty"`
+}
+
+// CronRuns reads the most recent runs of one job kind (such as
+// "sweep_uploads"), newest first, at most limit (1 to 100; 10 when out of
+// range). It only reads the queue's table.
+func (db *DB) CronRuns(ctx context.Context, kind string, limit int) ([]CronRun, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	// errors is JSONB in River's SQLite schema; json() turns it into text
+	// (and leaves text JSON as it is).
+	const q = `SELECT id, kind, state, attempt, attempted_at, finalized_at,
+		CASE WHEN errors IS NULL THEN NULL WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END
+		FROM river_job WHERE kind = ? ORDER BY id DESC LIMIT ?`
+	return queryAll(ctx, db.sql, "cron runs of "+kind, scanCronRun, q, kind, limit)
+}
+
+func scanCronRun(sc scanner) (CronRun, error) {
+	var (
+		r                CronRun
+		attempted, final sql.NullTime
+		errs             sql.NullString
+	)
+	if err := sc.Scan(&r.ID, &r.Kind, &r.State, &r.Attempt, &attempted, &final, &errs); err != nil {
+		return CronRun{}, err
+	}
+	if attempted.Valid {
+		r.AttemptedAt = attempted.Time.UTC()
+	}
+	if final.Valid {
+		r.FinalizedAt = final.Time.UTC()
+	}
+	r.Error = lastRunError(errs.String)
+	return r, nil
+}
+
+// lastRunError is the message of the last entry of River's errors array
+// ([{"at":..., "attempt":1, "error":"...", "trace":"..."}]); a value that
+// is not such an array is shown as it is.
+func lastRunError(s string) string {
+	if s == "" {
+		return ""
+	}
+	var list []struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return s
+	}
+	if len(list) == 0 {
+		return ""
+	}
+	return list[len(list)-1].Error
+}
