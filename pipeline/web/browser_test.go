@@ -666,4 +666,17 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 		t.Errorf("operator on the producer's list: %d, want 403", st)
 	}
 	op.shot("33-operator-refused-producer")
+
+	// The admin's scheduled jobs, on a phone.
+	ad := newPerson(t, bctx, shots)
+	ad.do(chromedp.EmulateViewport(360, 780))
+	ad.signIn(b.srv.URL, "u-admin")
+	ad.navigate(b.srv.URL + "/admin/cron")
+	if got := ad.title(); got != "Lịch chạy tự động — Loa" {
+		t.Errorf("cron page title %q", got)
+	}
+	if n := ad.eval(`String(document.querySelectorAll("#cron-jobs .next").length)`); n != "6" {
+		t.Errorf("%s jobs with a next run, want 6", n)
+	}
+	ad.phoneFits("admin-cron")
 }

@@ -53,6 +53,11 @@ type Config struct {
 	// MaxUploadBytes is the largest upload the API takes; the upload page
 	// refuses bigger files before sending them. Zero: no check.
 	MaxUploadBytes int64
+	// Cron lists the periodic jobs the worker runs with the specs it was
+	// started with, for the admin's page of scheduled jobs.
+	Cron []CronJob
+	// CronRuns reads those jobs' recent runs; nil: the page shows none.
+	CronRuns CronRunReader
 }
 
 // Server serves the web pages.
@@ -273,6 +278,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/admin/communes/{code}", Roles: adminOnly, handler: s.communePage},
 		{Method: "POST", Pattern: "/admin/communes", Roles: adminOnly, handler: s.importCommunes},
 		{Method: "GET", Pattern: "/admin/reports", Roles: adminOnly, Nav: "nav_reports", handler: s.reportsPage},
+		{Method: "GET", Pattern: "/admin/cron", Roles: adminOnly, Nav: "nav_cron", handler: s.cronPage},
 	}
 }
 

@@ -57,7 +57,8 @@ func setup(t *testing.T) *bundle {
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
 	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Log: slog.New(slog.DiscardHandler)}
 	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Enqueuer: noQueue{}, Log: slog.New(slog.DiscardHandler)}
-	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler)})
+	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
+		Cron: testCronJobs(), CronRuns: db})
 	if err != nil {
 		t.Fatal(err)
 	}
