@@ -296,6 +296,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	if err != nil {
 		return err
 	}
+	s.DevicePolls.Seen(u) // memory only; written in the background
 	cluster := r.PathValue("cluster")
 	tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
 	if head.VersionID != "" && ifNoneMatch(r, tag) {
@@ -410,6 +411,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
+	s.DevicePolls.Seen(u)
 	tag := broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "index")
 	if head.VersionID != "" && ifNoneMatch(r, tag) {
 		cacheHeaders(w, tag)
@@ -447,6 +449,7 @@ func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	if err != nil {
 		return err
 	}
+	s.DevicePolls.Seen(u)
 	b, err := s.Broadcast.Bundle(r.Context(), head, from, days)
 	if err != nil {
 		return err
@@ -471,6 +474,7 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	if err != nil {
 		return err
 	}
+	s.DevicePolls.Seen(u)
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)
 	defer stop()
@@ -505,6 +509,7 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 				return nil
 			}
 		case <-poll.C:
+			s.DevicePolls.Seen(u) // a device listening counts as polling
 			cur, err := s.Broadcast.Store.CommuneHead(r.Context(), head.Code)
 			if err != nil {
 				return nil

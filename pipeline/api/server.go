@@ -72,6 +72,13 @@ type Server struct {
 	Jobs     Jobs
 	JobStore JobStore
 	Enqueuer Enqueuer
+	// Collectors are registered with /metrics besides the server's own,
+	// for example the worker's [FFmpegMetrics] when both run in one process.
+	Collectors []prometheus.Collector
+	// DevicePolls records operators' and devices' polls for
+	// loa_devices_not_polled; when nil, Handler makes one if the Catalog
+	// is a [DevicePollStore].
+	DevicePolls *DevicePolls
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -105,6 +112,15 @@ func (s *Server) Handler() http.Handler {
 	if rs, ok := s.Catalog.(ReportStore); ok {
 		s.registry.MustRegister(newOpsCollector(rs)) // queue, jobs, silent devices (reports.go)
 	}
+	if s.DevicePolls == nil {
+		if ps, ok := s.Catalog.(DevicePollStore); ok {
+			s.DevicePolls = &DevicePolls{Store: ps, Log: s.Log}
+		}
+	}
+	if s.DevicePolls != nil {
+		s.registry.MustRegister(s.DevicePolls)
+	}
+	s.registry.MustRegister(s.Collectors...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.Routes() {
