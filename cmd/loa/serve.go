@@ -137,7 +137,8 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		},
 	}
 	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
-		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES")})
+		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES"),
+		Cron: c.cronJobs(env), CronRuns: db})
 	if err != nil {
 		return err
 	}
