@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
@@ -60,7 +62,10 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	} else if n > 0 {
 		log.Info("removed work folders of dead workers", "count", n)
 	}
-	runner := media.NewRunner(media.Config{})
+	// Every ffmpeg and ffprobe run of the worker is timed into
+	// loa_ffmpeg_seconds, exposed on /metrics when HTTP runs here too.
+	ffmpegSeconds := api.NewFFmpegMetrics()
+	runner := media.NewRunner(media.Config{Observe: ffmpegSeconds.Observe})
 	fonts := filepath.Join(c.data, "fonts")
 	if err := media.PrepareFonts(fonts); err != nil {
 		// Vietnamese and Mông still render; Thái burn-in is refused until
@@ -125,6 +130,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Catalog: db, Objects: store, Log: log,
 		Broadcast: sched,
 		Jobs:      desk, JobStore: db, Enqueuer: w,
+		Collectors: []prometheus.Collector{ffmpegSeconds},
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
 			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
@@ -170,6 +176,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		// the ingest cleanup or, after a crash, by the sweep.
 		hs.Close()
 		log.Warn("forced shutdown", "err", err)
+	}
+	if err := srv.DevicePolls.Flush(sctx); err != nil {
+		log.Warn("record device polls", "err", err)
 	}
 	return nil
 }
