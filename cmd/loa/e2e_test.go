@@ -488,6 +488,18 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	if !strings.Contains(show, `"language": "vi"`) || !strings.Contains(show, `"audio_key"`) {
 		t.Errorf("no Vietnamese variant ready to air:\n%s", show)
 	}
+	// The restarted worker's ffmpeg runs are timed on the server's /metrics.
+	resp, err := http.Get(in.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, step := range []string{"loudness_measure", "loudspeaker", "poster", "preview", "probe"} {
+		if !strings.Contains(string(metrics), `loa_ffmpeg_seconds_count{outcome="ok",step="`+step+`"}`) {
+			t.Errorf("/metrics has no loa_ffmpeg_seconds for step %s", step)
+		}
+	}
 	// Exactly the original and its four renditions are stored.
 	if up, rend, partial := segmentObjects(t, s3); up != 1 || rend != 4 || partial != 0 {
 		t.Errorf("bucket holds %d uploads, %d renditions and %d partial uploads, want 1, 4 and 0", up, rend, partial)
