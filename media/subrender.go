@@ -175,20 +175,9 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 			return fail(fmt.Errorf("track %d: %w", i+1, err))
 		}
 	}
-	inAbs, outAbs, err := absPaths(input, output)
+	inAbs, outAbs, info, work, err := r.videoWork(ctx, input, output, opt.TempDir, "loa-softsub-")
 	if err != nil {
 		return fail(err)
-	}
-	info, err := r.Probe(ctx, inAbs)
-	if err != nil {
-		return fail(err)
-	}
-	if info.Video == nil {
-		return fail(errors.New("no video stream"))
-	}
-	work, err := os.MkdirTemp(opt.TempDir, "loa-softsub-")
-	if err != nil {
-		return fail(fmt.Errorf("make work folder: %w", err))
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(work); rmErr != nil {
@@ -363,21 +352,9 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 			return fail(err)
 		}
 	}
-	inAbs, outAbs, err := absPaths(input, output)
+	inAbs, outAbs, info, work, err := r.videoWork(ctx, input, output, opt.TempDir, "loa-burn-")
 	if err != nil {
 		return fail(err)
-	}
-	info, err := r.Probe(ctx, inAbs)
-	if err != nil {
-		return fail(err)
-	}
-	if info.Video == nil {
-		return fail(errors.New("no video stream"))
-	}
-
-	work, err := os.MkdirTemp(opt.TempDir, "loa-burn-")
-	if err != nil {
-		return fail(fmt.Errorf("make work folder: %w", err))
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(work); rmErr != nil {
@@ -602,4 +579,24 @@ func escapeASS(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// videoWork prepares a video rendition: absolute paths for input and
+// output, the input's probe (it must have video), and a private work
+// folder named with prefix that the caller removes.
+func (r *Runner) videoWork(ctx context.Context, input, output, tempDir, prefix string) (inAbs, outAbs string, info Info, work string, err error) {
+	if inAbs, outAbs, err = absPaths(input, output); err != nil {
+		return
+	}
+	if info, err = r.Probe(ctx, inAbs); err != nil {
+		return
+	}
+	if info.Video == nil {
+		err = errors.New("no video stream")
+		return
+	}
+	if work, err = os.MkdirTemp(tempDir, prefix); err != nil {
+		err = fmt.Errorf("make work folder: %w", err)
+	}
+	return
 }
