@@ -32,6 +32,7 @@ type serverConfig struct {
 	opusKbps    int64
 	mediaJobs   int64
 	logLevel    string
+	debugAddr   string
 }
 
 // envString, envInt and friends give a flag its LOA_* default.
@@ -77,6 +78,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	c.registerStore(fs, env)
 	c.sched.register(fs, env)
 	c.jobs.register(fs, env)
+	fs.StringVar(&c.debugAddr, "debug-addr", env.getenv("LOA_DEBUG_ADDR"), "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
 	fs.StringVar(&c.addr, "addr", envString(env, "LOA_ADDR", "127.0.0.1:8080"), "listen address (LOA_ADDR)")
 	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", envString(env, "LOA_S3_ENDPOINT", "127.0.0.1:9000"), "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
 	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", env.getenv("LOA_S3_PUBLIC_ENDPOINT"), "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")

@@ -153,6 +153,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
+	if c.debugAddr != "" {
+		startDebug(ctx, log, c.debugAddr)
+	}
 	hs := &http.Server{
 		Handler:           pages.Site(),
 		ReadHeaderTimeout: 10 * time.Second,
