@@ -597,6 +597,14 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 	if n := op.eval(`String(document.querySelectorAll(".days a").length)`); n != "7" {
 		t.Errorf("%s day links, want the week's 7", n)
 	}
+	// Clusters are shown by their registry names, and the relay (not ours)
+	// has no played/failed buttons.
+	if h := op.eval(`document.getElementById("cl-trung-tam").textContent`); !strings.Contains(h, "Loa trung tâm xã") {
+		t.Errorf("cluster heading %q, want its registry name", h)
+	}
+	if n := op.eval(`String([...document.querySelectorAll(".item")].filter(li => li.querySelector(".what").textContent.trim() === "relay" && li.querySelector("form")).length)`); n != "0" {
+		t.Errorf("%s relay rows offer play reports", n)
+	}
 
 	// Play the first item in the page.
 	op.eval(`(() => { const a = document.querySelector(".item audio"); a.muted = true; a.play(); return ""; })()`)

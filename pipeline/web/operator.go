@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -31,8 +33,10 @@ type opSlot struct {
 
 // opCluster is one loudspeaker cluster's day.
 type opCluster struct {
-	Name, M3U8, JSON string
-	Slots            []opSlot
+	// ID is the cluster's code (in links and element ids); Name is what
+	// the operator calls it, from the registry.
+	ID, Name, M3U8, JSON string
+	Slots                []opSlot
 }
 
 type opDay struct {
@@ -81,13 +85,21 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	d.Name, d.NoSchedule = doc.Name, doc.Version == ""
 	d.Bundle = base + "/bundle.tar?from=" + url.QueryEscape(date) + "&days=7"
+	var commune api.CommuneView
+	if err := s.callAPI(r, "GET", base, nil, &commune); err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, cl := range commune.Clusters {
+		names[cl.ID] = cl.Name
+	}
 	byCluster := map[string]*opCluster{}
 	var order []string
 	for _, row := range doc.Rows {
 		cl, ok := byCluster[row.Cluster]
 		if !ok {
 			p := base + "/clusters/" + url.PathEscape(row.Cluster) + "/playlists/" + date
-			cl = &opCluster{Name: row.Cluster, M3U8: p + ".m3u8", JSON: p + ".json"}
+			cl = &opCluster{ID: row.Cluster, Name: cmp.Or(names[row.Cluster], row.Cluster), M3U8: p + ".m3u8", JSON: p + ".json"}
 			byCluster[row.Cluster] = cl
 			order = append(order, row.Cluster)
 		}
