@@ -216,13 +216,7 @@ func (db *DB) ApplyJob(ctx context.Context, id string, p jobs.Policy, r jobs.Req
 		if err != nil {
 			return err
 		}
-		if err := writeJob(ctx, tx, j.State, next); err != nil {
-			return err
-		}
-		if err := addJobEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addNotices(ctx, tx, jobs.NoticesFor(j, next, ev)); err != nil {
+		if err := recordTransition(ctx, tx, j, next, ev); err != nil {
 			return err
 		}
 		out = next
@@ -235,6 +229,18 @@ func (db *DB) ApplyJob(ctx context.Context, id string, p jobs.Policy, r jobs.Req
 		return jobs.Job{}, fmt.Errorf("%s job %s: %w", r.Action, id, err)
 	}
 	return out, nil
+}
+
+// recordTransition stores a job's move from prev to next: the new state
+// (only if prev's state still holds), the event, and the notices it sends.
+func recordTransition(ctx context.Context, tx *sql.Tx, prev, next jobs.Job, ev jobs.Event) error {
+	if err := writeJob(ctx, tx, prev.State, next); err != nil {
+		return err
+	}
+	if err := addJobEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	return addNotices(ctx, tx, jobs.NoticesFor(prev, next, ev))
 }
 
 // writeJob stores a job's new state only if its state is still from.
@@ -287,13 +293,7 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 		if err != nil {
 			return err
 		}
-		if err := writeJob(ctx, tx, j.State, next); err != nil {
-			return err
-		}
-		if err := addJobEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addNotices(ctx, tx, jobs.NoticesFor(j, next, ev)); err != nil {
+		if err := recordTransition(ctx, tx, j, next, ev); err != nil {
 			return err
 		}
 	}

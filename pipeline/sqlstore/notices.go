@@ -99,13 +99,7 @@ func systemApply(ctx context.Context, tx *sql.Tx, j jobs.Job, r jobs.Request) er
 	if err != nil {
 		return err
 	}
-	if err := writeJob(ctx, tx, j.State, next); err != nil {
-		return err
-	}
-	if err := addJobEvent(ctx, tx, ev); err != nil {
-		return err
-	}
-	return addNotices(ctx, tx, jobs.NoticesFor(j, next, ev))
+	return recordTransition(ctx, tx, j, next, ev)
 }
 
 // Recipients lists the people notices can go to: translators and
