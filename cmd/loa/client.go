@@ -222,15 +222,21 @@ func showProgress(w io.Writer, sent *atomic.Int64, total int64, done <-chan stru
 			fmt.Fprintln(w)
 		}
 	}
+	redrawUntil(done, t.C, draw)
+}
+
+func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// redrawUntil calls draw on every tick until done is closed, then once
+// more with final set, for one-line progress bars.
+func redrawUntil(done <-chan struct{}, tick <-chan time.Time, draw func(final bool)) {
 	for {
 		select {
 		case <-done:
 			draw(true)
 			return
-		case <-t.C:
+		case <-tick:
 			draw(false)
 		}
 	}
 }
-
-func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }

@@ -379,15 +379,7 @@ func showTransfer(w io.Writer, label string, n *atomic.Int64, total int64, done 
 			fmt.Fprintln(w)
 		}
 	}
-	for {
-		select {
-		case <-done:
-			draw(true)
-			return
-		case <-t.C:
-			draw(false)
-		}
-	}
+	redrawUntil(done, t.C, draw)
 }
 
 // submitContentType guesses the type the server is told from the file
