@@ -130,6 +130,14 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, u pipeline.User)
 		if l, err := s.Objects.Presign(r.Context(), d.Segment.OriginalKey, linkTTL, d.Segment.OriginalName); err == nil {
 			v.Links["original"] = l
 		}
+		// A page plays the small web preview (or the loudspeaker audio),
+		// not the original, which may be large or in a format browsers
+		// cannot play.
+		if key := playableKey(r.Context(), s.Catalog, d.Segment.ID); key != "" {
+			if l, err := s.Objects.Presign(r.Context(), key, linkTTL, ""); err == nil {
+				v.Links["play"] = l
+			}
+		}
 		if d.Segment.SubtitleKey != "" {
 			if l, err := s.Objects.Presign(r.Context(), d.Segment.SubtitleKey, linkTTL, "vi.srt"); err == nil {
 				v.Links["subtitles_vi"] = l
@@ -319,4 +327,24 @@ func (s *Server) putEmail(w http.ResponseWriter, r *http.Request, _ pipeline.Use
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"name": r.PathValue("name"), "email": req.Email})
 	return nil
+}
+
+// playableKey returns the key of a segment's Vietnamese web preview, or of
+// its loudspeaker MP3 for radio, or "" before processing made either.
+func playableKey(ctx context.Context, cat Catalog, segmentID string) string {
+	rs, err := cat.Renditions(ctx, segmentID)
+	if err != nil {
+		return ""
+	}
+	key := ""
+	for _, r := range rs {
+		switch {
+		case r.Language != pipeline.LangVietnamese:
+		case r.Name == "preview_mp4":
+			return r.Key
+		case r.Name == "loudspeaker_mp3":
+			key = r.Key
+		}
+	}
+	return key
 }

@@ -111,7 +111,15 @@ func (b *bundle) tvSegment(t *testing.T, ctx context.Context, title, subs string
 	if _, _, err := b.db.InsertSegment(ctx, seg, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.db.SaveProcessed(ctx, id, nil, nil, func(tx *sql.Tx) error { return b.db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}) }); err != nil {
+	// The web preview processing makes (here the same bytes, under its key).
+	preview := pipeline.Rendition{SegmentID: id, Language: "vi", Name: "preview_mp4", Key: "segments/" + id + "/renditions/vi/preview.mp4",
+		ContentType: "video/mp4", Size: 1, SHA256: id}
+	f2, _ := os.Open(clip)
+	defer f2.Close()
+	if _, err := b.store.Put(ctx, preview.Key, f2, -1, "video/mp4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.SaveProcessed(ctx, id, []pipeline.Rendition{preview}, nil, func(tx *sql.Tx) error { return b.db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}) }); err != nil {
 		t.Fatal(err)
 	}
 	return seg
@@ -270,6 +278,9 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	b.call(t, tr, "GET", "/api/jobs?state=open&kind=subtitle", "", "", 200, &list)
 	nj := jobOf(t, list, next.ID, jobs.KindSubtitle)
 	b.call(t, tr, "GET", "/api/jobs/"+nj.ID, "", "", 200, &det)
+	if play := det.Links["play"]; !strings.Contains(play, "/renditions/vi/preview.mp4") {
+		t.Fatalf("the job links %q to play, want the web preview", play)
+	}
 	if det.Prefill.Exact != 1 || len(det.Prefill.Fuzzy) != 1 || det.Prefill.Fuzzy[0].Target != "ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ" {
 		t.Fatalf("prefill %+v", det.Prefill)
 	}

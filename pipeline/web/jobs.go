@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -180,7 +181,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.CanReview = j.State == jobs.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
 	p.CanDecide = j.State == jobs.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(time.Now()))
-	p.Media = v.Links["original"]
+	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType
 	p.AudioOnly = v.Segment.Kind == pipeline.KindRadio
 	p.Submission = v.Links["submission"]
