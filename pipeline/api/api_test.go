@@ -35,7 +35,6 @@ type bundle struct {
 
 func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
 	t.Helper()
-	ctx := context.Background()
 	store, _ := objectstest.New(t)
 	db := sqlstoretest.New(t)
 	in := &pipeline.Ingester{
@@ -46,6 +45,14 @@ func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
 		tune(in)
 	}
 	s := &api.Server{Catalog: db, Objects: store, Ingester: in}
+	return serve(t, db, store, s)
+}
+
+// serve starts s over HTTP and gives it one user and token per role (the
+// operator answers for Mường Lạn, translators and reviewers for Thái).
+func serve(t testing.TB, db *sqlstore.DB, store *objects.Store, s *api.Server) *bundle {
+	t.Helper()
+	ctx := context.Background()
 	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(b.srv.Close)

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -49,21 +48,7 @@ func setupSchedulesB(t testing.TB) *schedBundle {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
 	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
-	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
-	b.srv = httptest.NewServer(s.Handler())
-	t.Cleanup(b.srv.Close)
-	for _, role := range pipeline.Roles {
-		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"}
-		u, err := db.CreateUser(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := db.CreateToken(ctx, u.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.tokens[role], b.users[role] = tok, u
-	}
+	b := serve(t, db, store, s)
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	clip := mediatest.SpeechMP3(t, t.TempDir())
 	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(time.Now().In(broadcast.Location())).String()}
