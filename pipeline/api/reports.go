@@ -73,7 +73,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ pipeline.Us
 			return err
 		}
 	}
-	rep, err := rs.BuildReport(r.Context(), p, strings.TrimSpace(q.Get("commune")), time.Now())
+	rep, err := rs.BuildReport(r.Context(), p, strings.TrimSpace(q.Get("commune")), s.now())
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ pipeline.User) 
 	q := r.URL.Query()
 	pv := q.Get("period")
 	if pv == "" {
-		pv = report.PeriodOf(report.Month, time.Now()).Name
+		pv = report.PeriodOf(report.Month, s.now()).Name
 	}
 	p, err := report.ParsePeriod(pv)
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Server) bulletinPage(w http.ResponseWriter, r *http.Request, _ pipeline
 	if err != nil {
 		return err
 	}
-	week := report.WeekStart(time.Now()).AddDate(0, 0, -7)
+	week := report.WeekStart(s.now()).AddDate(0, 0, -7)
 	if v := r.URL.Query().Get("week"); v != "" {
 		if week, err = bulletin.ParseWeek(v); err != nil {
 			return err
@@ -242,7 +242,7 @@ func (s *Server) bulletinFeed(w http.ResponseWriter, r *http.Request, _ pipeline
 	if err != nil {
 		return err
 	}
-	from := report.WeekStart(time.Now()).AddDate(0, 0, -7*(FeedWeeks-1))
+	from := report.WeekStart(s.now()).AddDate(0, 0, -7*(FeedWeeks-1))
 	is, err := s.issues(r, lang, from, FeedWeeks)
 	if err != nil {
 		return err

@@ -381,7 +381,9 @@ type BundleIndex struct {
 	Links     map[string]string `json:"links"`     // path -> presigned URL (media)
 }
 
-func bundleArgs(r *http.Request) (schedules.Date, int, error) {
+// bundleArgs reads days (1–14, default 2) and from (YYYY-MM-DD, default
+// the day of now in Asia/Ho_Chi_Minh).
+func bundleArgs(r *http.Request, now time.Time) (schedules.Date, int, error) {
 	q := r.URL.Query()
 	days := 2
 	if v := q.Get("days"); v != "" {
@@ -391,7 +393,7 @@ func bundleArgs(r *http.Request) (schedules.Date, int, error) {
 		}
 		days = n
 	}
-	from := schedules.DateOf(time.Now().In(broadcast.Location()))
+	from := schedules.DateOf(now.In(broadcast.Location()))
 	if v := q.Get("from"); v != "" {
 		d, err := schedules.ParseDate(v)
 		if err != nil {
@@ -403,7 +405,7 @@ func bundleArgs(r *http.Request) (schedules.Date, int, error) {
 }
 
 func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	from, days, err := bundleArgs(r)
+	from, days, err := bundleArgs(r, s.now())
 	if err != nil {
 		return err
 	}
@@ -423,7 +425,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 		return err
 	}
 	idx := BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
-	ttl := broadcast.LinkTTL(time.Now(), from.AddDays(days-1))
+	ttl := broadcast.LinkTTL(s.now(), from.AddDays(days-1))
 	for _, f := range b.Files {
 		if f.ObjectKey == "" {
 			idx.Inline[f.Path] = string(f.Data)
@@ -441,7 +443,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 }
 
 func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	from, days, err := bundleArgs(r)
+	from, days, err := bundleArgs(r, s.now())
 	if err != nil {
 		return err
 	}
@@ -567,7 +569,7 @@ func (s *Server) showSchedule(w http.ResponseWriter, r *http.Request, u pipeline
 	if err != nil {
 		return err
 	}
-	date := schedules.DateOf(time.Now().In(broadcast.Location()))
+	date := schedules.DateOf(s.now().In(broadcast.Location()))
 	if v := r.URL.Query().Get("date"); v != "" {
 		if date, err = schedules.ParseDate(v); err != nil {
 			return pipeline.FieldError("date", "date %q is not a date: write YYYY-MM-DD.", v)

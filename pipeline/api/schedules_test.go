@@ -35,29 +35,32 @@ type schedBundle struct {
 	segs  []string
 }
 
-func setupSchedules(t *testing.T) *schedBundle { return setupSchedulesB(t) }
+func setupSchedules(t *testing.T) *schedBundle { return setupSchedulesB(t, broadcasttest.Monday) }
 
 // setupSchedulesB is setup for tests and benchmarks alike: a real SQLite
-// store, a fresh bucket, one user and token per role.
-func setupSchedulesB(t testing.TB) *schedBundle {
+// store, a fresh bucket, one user and token per role, and every clock
+// starting at day, so the schedule is built for that day.
+func setupSchedulesB(t testing.TB, day time.Time) *schedBundle {
 	t.Helper()
 	mediatest.Need(t)
 	ctx := context.Background()
 	store, _ := objectstest.New(t)
 	db := sqlstoretest.New(t)
+	clock := broadcasttest.Clock(day)
+	db.Now = clock
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
-	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
+	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler), Now: clock}
 	b := serve(t, db, store, s)
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	clip := mediatest.SpeechMP3(t, t.TempDir())
-	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(time.Now().In(broadcast.Location())).String()}
+	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(clock().In(broadcast.Location())).String()}
 	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}, {"vi", "blt", "hnj"}} {
 		sb.segs = append(sb.segs, broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer],
 			broadcasttest.Segment{Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip,
-				AirFrom: time.Now().Add(-48 * time.Hour)}))
+				AirFrom: clock().Add(-48 * time.Hour)}))
 	}
-	if _, err := svc.Build(ctx, time.Now(), nil, "test"); err != nil {
+	if _, err := svc.Build(ctx, clock(), nil, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return sb
@@ -323,7 +326,7 @@ func TestPlayReports(t *testing.T) {
 // BenchmarkPlaylist measures serving a playlist over loopback HTTP: a
 // full M3U8 (one head lookup, one items query, presigning) and a 304.
 func BenchmarkPlaylist(b *testing.B) {
-	sb := setupSchedulesB(b)
+	sb := setupSchedulesB(b, broadcasttest.Monday)
 	path := sb.srv.URL + "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".m3u8"
 	op := sb.tokens[pipeline.RoleOperator]
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -363,4 +366,49 @@ func BenchmarkPlaylist(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestScheduleToday runs the same set-up with the clock on a Sunday and on
+// a Monday: the day the API calls today (the schedule and bundle
+// defaults) follows the injected clock, not the machine's, and the demo
+// registry airs on Monday but not on Sunday.
+func TestScheduleToday(t *testing.T) {
+	for _, tc := range []struct {
+		day     time.Time
+		date    string
+		airings bool
+	}{
+		{broadcasttest.Sunday, "2025-03-02", false},
+		{broadcasttest.Monday, "2025-03-03", true},
+	} {
+		t.Run(tc.day.Weekday().String(), func(t *testing.T) {
+			sb := setupSchedulesB(t, tc.day)
+			op := sb.tokens[pipeline.RoleOperator]
+			resp, data := sb.get(t, "/api/communes/muong-lan/schedule", op)
+			var doc broadcast.ShowDoc
+			if err := json.Unmarshal(data, &doc); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("schedule: %d %v %s", resp.StatusCode, err, data)
+			}
+			if doc.Date != tc.date {
+				t.Fatalf("today is %s, want %s", doc.Date, tc.date)
+			}
+			segs := 0
+			for _, r := range doc.Rows {
+				if r.SegmentID != "" {
+					segs++
+				}
+			}
+			if (segs > 0) != tc.airings {
+				t.Fatalf("%s: %d segment airings, want airings=%v", tc.date, segs, tc.airings)
+			}
+			resp, data = sb.get(t, "/api/communes/muong-lan/bundle", op)
+			var idx api.BundleIndex
+			if err := json.Unmarshal(data, &idx); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("bundle: %d %v %s", resp.StatusCode, err, data)
+			}
+			if !strings.Contains(idx.Manifest, `"from":"`+tc.date+`"`) {
+				t.Fatalf("bundle manifest does not start on %s: %s", tc.date, idx.Manifest)
+			}
+		})
+	}
 }

@@ -79,11 +79,22 @@ type Server struct {
 	// loa_devices_not_polled; when nil, Handler makes one if the Catalog
 	// is a [DevicePollStore].
 	DevicePolls *DevicePolls
+	// Now is the clock that decides "today" for playlists, bundles,
+	// schedules, reports and feeds; default time.Now. Tests set it so that
+	// no result depends on the day they run.
+	Now func() time.Time
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	ingested *prometheus.CounterVec
 	routes   []Route
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Route is one endpoint and the roles allowed to call it. A route with no

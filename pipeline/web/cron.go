@@ -45,7 +45,7 @@ type cronRun struct {
 // cronPage lists the periodic jobs with their specs, their next run in
 // Asia/Ho_Chi_Minh and their recent runs as the job queue recorded them.
 func (s *Server) cronPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	now := time.Now()
+	now := s.cfg.Now()
 	rows := make([]cronRow, 0, len(s.cfg.Cron))
 	for _, j := range s.cfg.Cron {
 		row := cronRow{CronJob: j}

@@ -71,7 +71,7 @@ func (s *Server) jobBoard(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 		return p
 	}
-	now := time.Now()
+	now := s.cfg.Now()
 	d := boardData{Lang: lang, Languages: c.user.Languages, OpenKey: "jobs_open", Notice: jobNotice(r.URL.Query().Get("done"))}
 	if c.user.Role == pipeline.RoleAdmin {
 		d.Languages = []string{pipeline.LangThai, pipeline.LangHmong}
@@ -180,7 +180,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.CanRelease = held || (j.State == jobs.StateInReview && j.ReviewerID == u.ID)
 	p.CanReview = j.State == jobs.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
 	p.CanDecide = j.State == jobs.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
-	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(time.Now()))
+	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(s.cfg.Now()))
 	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType
 	p.AudioOnly = v.Segment.Kind == pipeline.KindRadio

@@ -53,7 +53,7 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 	if code == "" && len(communes) > 0 {
 		code = communes[0].Code
 	}
-	today := time.Now().In(s.zone)
+	today := s.cfg.Now().In(s.zone)
 	date := r.URL.Query().Get("date")
 	if _, err := schedules.ParseDate(date); err != nil {
 		date = today.Format("2006-01-02")

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
@@ -87,7 +86,7 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		topics = append(topics, topicOption{Code: t.Code, Letter: t.Letter, Name: name})
 	}
-	today := time.Now().In(s.zone)
+	today := s.cfg.Now().In(s.zone)
 	s.render(w, r, c, http.StatusOK, "upload", "title_upload", struct {
 		Topics     []topicOption
 		Languages  []string

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
@@ -24,7 +23,7 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request, c *call) er
 	link := func(period, format string) string {
 		return "/api/reports?period=" + url.QueryEscape(period) + "&format=" + format
 	}
-	year := time.Now().In(s.zone).Year()
+	year := s.cfg.Now().In(s.zone).Year()
 	var periods []reportLink
 	for _, y := range []int{year, year - 1} {
 		for _, p := range []struct{ suffix, key string }{

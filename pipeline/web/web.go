@@ -58,6 +58,10 @@ type Config struct {
 	Cron []CronJob
 	// CronRuns reads those jobs' recent runs; nil: the page shows none.
 	CronRuns CronRunReader
+	// Now is the clock that decides "today" on the pages (the operator's
+	// week, the upload form's dates, the report year, late jobs); default
+	// time.Now. Tests set it so no page depends on the day they run.
+	Now func() time.Time
 }
 
 // Server serves the web pages.
@@ -110,6 +114,9 @@ type asset struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.API == nil {
 		return nil, errors.New("web: Store and API are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, cop: http.NewCrossOriginProtection(), zone: time.FixedZone("ICT", 7*3600)}
 	if s.log == nil {

@@ -49,16 +49,20 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	store, _ := objectstest.New(t)
 	db := sqlstoretest.New(t)
+	// Every clock starts on a Monday: the demo registry airs Monday to
+	// Saturday, and the operator's page shows today's items.
+	clock := broadcasttest.Clock(broadcasttest.Monday)
+	db.Now = clock
 	in := &pipeline.Ingester{
 		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler)}
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
 	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Log: slog.New(slog.DiscardHandler)}
-	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Enqueuer: noQueue{}, Log: slog.New(slog.DiscardHandler)}
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Enqueuer: noQueue{}, Log: slog.New(slog.DiscardHandler), Now: clock}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
-		Cron: testCronJobs(), CronRuns: db})
+		Cron: testCronJobs(), CronRuns: db, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +82,10 @@ func setup(t *testing.T) *bundle {
 	clip := mediatest.SpeechMP3(t, t.TempDir())
 	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}} {
 		id := broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer], broadcasttest.Segment{
-			Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip, AirFrom: time.Now().Add(-48 * time.Hour)})
+			Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip, AirFrom: clock().Add(-48 * time.Hour)})
 		b.segs = append(b.segs, id)
 	}
-	if _, err := svc.Build(ctx, time.Now(), nil, "test"); err != nil {
+	if _, err := svc.Build(ctx, clock(), nil, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -45,6 +45,23 @@ type Segment struct {
 
 var seq atomic.Int64
 
+// The days schedule tests run on, whatever the day they are run. The demo
+// registry's slots are Monday to Saturday: a test that expects items in
+// today's playlist runs on Monday, one that checks a day without slots on
+// Sunday. Both are at 04:30 in Asia/Ho_Chi_Minh, before the first slot.
+var (
+	Monday = time.Date(2025, 3, 3, 4, 30, 0, 0, time.FixedZone("ICT", 7*3600))
+	Sunday = Monday.AddDate(0, 0, -1)
+)
+
+// Clock returns a clock that reads start when it is made and then moves
+// with the wall clock, for the Now fields of the store, the broadcast
+// service and the servers.
+func Clock(start time.Time) func() time.Time {
+	base := time.Now()
+	return func() time.Time { return start.Add(time.Since(base)).UTC() }
+}
+
 // LoadRegistry imports a registry file into db.
 func LoadRegistry(t testing.TB, db *sqlstore.DB, path string) *schedules.Registry {
 	t.Helper()
