@@ -406,8 +406,9 @@ func TestScheduleToday(t *testing.T) {
 			if err := json.Unmarshal(data, &idx); err != nil || resp.StatusCode != 200 {
 				t.Fatalf("bundle: %d %v %s", resp.StatusCode, err, data)
 			}
-			if !strings.Contains(idx.Manifest, `"from":"`+tc.date+`"`) {
-				t.Fatalf("bundle manifest does not start on %s: %s", tc.date, idx.Manifest)
+			var m schedules.Manifest
+			if err := json.Unmarshal([]byte(idx.Manifest), &m); err != nil || m.From != tc.date {
+				t.Fatalf("bundle manifest from %q (%v), want %s", m.From, err, tc.date)
 			}
 		})
 	}
