@@ -55,6 +55,15 @@ type ScheduleVersion struct {
 	Explain string    `json:"-"`
 }
 
+// VersionWrite is one commune's new schedule version with its entries,
+// as a build hands it to the store. The store sets Version.ID (the head's
+// own when the ETag is unchanged) and Changed.
+type VersionWrite struct {
+	Version ScheduleVersion
+	Items   []ScheduleItem
+	Changed bool
+}
+
 // ScheduleItem is one stored entry of a schedule version.
 type ScheduleItem struct {
 	Cluster    string    `json:"cluster"`

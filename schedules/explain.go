@@ -13,8 +13,7 @@ import (
 func (s *Schedule) WhyNot(segmentID, commune, cluster string) LeftOut {
 	b := s.in
 	lo := LeftOut{SegmentID: segmentID, Commune: commune, Cluster: cluster}
-	si, ok := b.segIndex[segmentID]
-	if !ok {
+	if _, ok := b.segIndex[segmentID]; !ok {
 		for _, l := range s.LeftOut {
 			if l.SegmentID == segmentID && l.Commune == "" && l.Languages == nil {
 				lo.Title, lo.Code, lo.Text = l.Title, l.Code, l.Text
@@ -24,39 +23,96 @@ func (s *Schedule) WhyNot(segmentID, commune, cluster string) LeftOut {
 		lo.Code, lo.Text = LeftInvalid, "not in the catalog"
 		return lo
 	}
-	seg := &b.segs[si]
-	lo.Title = seg.title
-	if seg.problem != "" {
-		lo.Code, lo.Text = seg.problem, seg.problemTx
-		return lo
-	}
 	ci := slices.IndexFunc(b.reg.Communes, func(c Commune) bool { return c.Code == commune })
 	if ci < 0 {
+		if seg := &b.segs[b.segIndex[segmentID]]; seg.problem != "" {
+			lo.Title, lo.Code, lo.Text = seg.title, seg.problem, seg.problemTx
+			return lo
+		}
+		lo.Title = b.segs[b.segIndex[segmentID]].title
 		lo.Code, lo.Text = LeftInvalid, fmt.Sprintf("no commune %q in the registry", commune)
 		return lo
 	}
 	c := &b.reg.Communes[ci]
 	cj := slices.IndexFunc(c.Clusters, func(cl Cluster) bool { return cl.ID == cluster })
 	if cj < 0 {
+		if seg := &b.segs[b.segIndex[segmentID]]; seg.problem != "" {
+			lo.Title, lo.Code, lo.Text = seg.title, seg.problem, seg.problemTx
+			return lo
+		}
+		lo.Title = b.segs[b.segIndex[segmentID]].title
 		lo.Code, lo.Text = LeftInvalid, fmt.Sprintf("no cluster %q in commune %q", cluster, commune)
 		return lo
 	}
-	mine := s.Cluster(commune, cluster)
-	aired := 0
-	var firstAir *Playlist
-	for i := range mine {
-		for _, it := range mine[i].Items {
-			if it.Kind == ItemSegment && it.SegmentID == segmentID {
-				aired++
-				if firstAir == nil {
-					firstAir = &mine[i]
+	return s.whyNot(s.viewOf(ci, cj), segmentID)
+}
+
+// clusterView is what answering WhyNot for one cluster needs about the
+// build, gathered once so that explaining every segment of a cluster
+// costs one pass over its playlists, not one per segment.
+type clusterView struct {
+	ci, cj  int
+	commune string
+	cluster string
+	mine    []Playlist
+	// airs counts each segment's airings in the cluster, with the first.
+	airs map[string]clusterAirs
+	// days are the day numbers each segment aired anywhere in the
+	// commune: history before the build and the build itself.
+	days map[string][]int
+}
+
+type clusterAirs struct {
+	n     int
+	first *Playlist
+}
+
+func (s *Schedule) viewOf(ci, cj int) *clusterView {
+	c := &s.in.reg.Communes[ci]
+	v := &clusterView{ci: ci, cj: cj, commune: c.Code, cluster: c.Clusters[cj].ID,
+		mine: s.Cluster(c.Code, c.Clusters[cj].ID), airs: map[string]clusterAirs{}, days: map[string][]int{}}
+	for i := range v.mine {
+		for _, it := range v.mine[i].Items {
+			if it.Kind == ItemSegment {
+				a := v.airs[it.SegmentID]
+				if a.n == 0 {
+					a.first = &v.mine[i]
 				}
+				a.n++
+				v.airs[it.SegmentID] = a
 			}
 		}
 	}
-	if aired > 0 {
+	for _, h := range s.history[c.Code] {
+		if h.Date.Before(s.Start) {
+			v.days[h.SegmentID] = append(v.days[h.SegmentID], h.Date.dayNumber())
+		}
+	}
+	for _, p := range s.Commune(c.Code) {
+		for _, it := range p.Items {
+			if it.Kind == ItemSegment {
+				v.days[it.SegmentID] = append(v.days[it.SegmentID], p.Date.dayNumber())
+			}
+		}
+	}
+	return v
+}
+
+// whyNot answers WhyNot for a segment in the catalog's index.
+func (s *Schedule) whyNot(v *clusterView, segmentID string) LeftOut {
+	b := s.in
+	lo := LeftOut{SegmentID: segmentID, Commune: v.commune, Cluster: v.cluster}
+	si := b.segIndex[segmentID]
+	seg := &b.segs[si]
+	lo.Title = seg.title
+	if seg.problem != "" {
+		lo.Code, lo.Text = seg.problem, seg.problemTx
+		return lo
+	}
+	commune, mine := v.commune, v.mine
+	if a := v.airs[segmentID]; a.n > 0 {
 		lo.Code = NotLeftOut
-		lo.Text = fmt.Sprintf("aired %d times, first on %s at %s", aired, firstAir.Date, firstAir.Slot.Start)
+		lo.Text = fmt.Sprintf("aired %d times, first on %s at %s", a.n, a.first.Date, a.first.Slot.Start)
 		return lo
 	}
 	if seg.prio == Emergency && len(seg.targets) > 0 {
@@ -65,7 +121,7 @@ func (s *Schedule) WhyNot(segmentID, commune, cluster string) LeftOut {
 			return lo
 		}
 	}
-	lid := b.listOf[ci][cj]
+	lid := b.listOf[v.ci][v.cj]
 	list := b.lists[lid]
 	if !seg.hasAny(list) {
 		lo.Code, lo.Text = LeftNoLanguage, seg.noLanguageText(list)
@@ -75,21 +131,7 @@ func (s *Schedule) WhyNot(segmentID, commune, cluster string) LeftOut {
 		lo.Code, lo.Text = LeftNotReached, "the cluster has no slots in the days built"
 		return lo
 	}
-
-	// Days the segment aired anywhere in the commune, for separation.
-	var airedDays []int
-	for _, h := range s.history[commune] {
-		if h.SegmentID == segmentID && h.Date.Before(s.Start) {
-			airedDays = append(airedDays, h.Date.dayNumber())
-		}
-	}
-	for _, p := range s.Commune(commune) {
-		for _, it := range p.Items {
-			if it.Kind == ItemSegment && it.SegmentID == segmentID {
-				airedDays = append(airedDays, p.Date.dayNumber())
-			}
-		}
-	}
+	airedDays := v.days[segmentID]
 	sep := b.opts.SeparationDays
 
 	// Grade each slot by how far the segment got.
@@ -185,25 +227,26 @@ func Explain(s *Schedule, commune, cluster string) string {
 		if commune != "" && c.Code != commune {
 			continue
 		}
-		for _, cl := range c.Clusters {
-			if cluster != "" && cl.ID != cluster {
+		for cj := range c.Clusters {
+			if cluster != "" && c.Clusters[cj].ID != cluster {
 				continue
 			}
-			explainCluster(&sb, s, c, &cl)
+			explainCluster(&sb, s, s.viewOf(ci, cj))
 		}
 	}
 	return sb.String()
 }
 
-func explainCluster(sb *strings.Builder, s *Schedule, c *Commune, cl *Cluster) {
+func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 	b := s.in
+	c, cl := &b.reg.Communes[view.ci], &b.reg.Communes[view.ci].Clusters[view.cj]
 	fmt.Fprintf(sb, "\n%s (%s), cluster %s", c.Name, c.Code, cl.ID)
 	if cl.Name != "" {
 		fmt.Fprintf(sb, " %q", cl.Name)
 	}
 	fmt.Fprintf(sb, ", languages %s\n", joinLanguages(cl.Languages))
 	aired := map[string]bool{}
-	for _, p := range s.Cluster(c.Code, cl.ID) {
+	for _, p := range view.mine {
 		fmt.Fprintf(sb, "  %s %s %s-%s\n", p.Date, p.Date.Weekday().String()[:3], p.Slot.Start, p.Slot.End())
 		for i := range p.Items {
 			it := &p.Items[i]
@@ -232,7 +275,7 @@ func explainCluster(sb *strings.Builder, s *Schedule, c *Commune, cl *Cluster) {
 		if aired[seg.id] {
 			continue
 		}
-		lo := s.WhyNot(seg.id, c.Code, cl.ID)
+		lo := s.whyNot(view, seg.id)
 		left = append(left, fmt.Sprintf("    %s %q: %s: %s\n", seg.id, seg.title, lo.Code, lo.Text))
 	}
 	for _, lo := range s.LeftOut {

@@ -89,3 +89,112 @@ func BenchmarkBuildSonLa75(b *testing.B) {
 	}
 	b.ReportMetric(float64(last.BuildNS.Microseconds())/1000, "builder-ms")
 }
+
+// registryOf is a registry of n communes with three clusters each
+// (Vietnamese/Thái, Mông/Vietnamese, Thái only), two 30-minute slots a day
+// Monday to Saturday: the national shape of issue 13 at n = 3,321.
+func registryOf(n int) *schedules.Registry {
+	reg := &schedules.Registry{}
+	slots := []schedules.Slot{
+		{Days: schedules.MondayToSaturday, Start: 5*3600 + 30*60, Length: 30 * time.Minute, Reserved: 10 * time.Minute},
+		{Days: schedules.MondayToSaturday, Start: 17 * 3600, Length: 30 * time.Minute, Reserved: 10 * time.Minute},
+	}
+	for i := range n {
+		reg.Communes = append(reg.Communes, schedules.Commune{
+			Code: fmt.Sprintf("xa-%04d", i), Name: fmt.Sprintf("Xã %d", i), Kind: schedules.UnitKind("xa"), Slots: slots,
+			Clusters: []schedules.Cluster{
+				{ID: "trung-tam", Languages: []schedules.Language{schedules.Thai, schedules.Vietnamese}},
+				{ID: "ban-mong", Languages: []schedules.Language{schedules.Hmong, schedules.Vietnamese}},
+				{ID: "ban-thai", Languages: []schedules.Language{schedules.Thai}},
+			},
+		})
+	}
+	return reg
+}
+
+// storedBuild is a store with a registry of n communes and segs ready
+// segments in three languages, and a service over it, on a fixed Monday.
+func storedBuild(b *testing.B, n, segs int) (*sqlstore.DB, *broadcast.Service, time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "loa.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ImportRegistry(ctx, registryOf(n)); err != nil {
+		b.Fatal(err)
+	}
+	now := broadcasttest.Monday.Add(-3 * time.Hour).UTC()
+	db.Now = func() time.Time { return now }
+	prod := broadcasttest.Producer(b, db)
+	topics := []string{"importance", "indices", "programme", "procedures", "apparatus", "budget", "digital", "good-practice"}
+	for i := range segs {
+		broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: fmt.Sprintf("Bản tin %d", i), Topic: topics[i%len(topics)],
+			Languages: []string{"vi", "blt", "hnj"}, DurationMS: int64(45_000 + (i*7919)%240_000)})
+	}
+	return db, &broadcast.Service{Store: db, Now: func() time.Time { return now }}, now
+}
+
+// BenchmarkBuildStoredNational is issue 13's national stored build: 3,321
+// communes × 3 clusters × 2 slots × 7 days with 1,000 ready segments in 3
+// languages, read from and stored in SQLite, every commune changed (each
+// iteration adds a priority segment). It reports the pure builder's share
+// (builder-ms) and the ratio of the whole to it (x-builder); the bar is
+// under 5 s and under 10× the builder. LOA_BENCH_COMMUNES sets a smaller
+// registry for a quick look.
+func BenchmarkBuildStoredNational(b *testing.B) {
+	n := 3321
+	if v := os.Getenv("LOA_BENCH_COMMUNES"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	ctx := context.Background()
+	db, svc, now := storedBuild(b, n, 1000)
+	prod := broadcasttest.Producer(b, db)
+	var last broadcast.BuildResult
+	var total, builder time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: fmt.Sprintf("Mới %d", i), Priority: pipeline.PriorityPriority,
+			Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+		b.StartTimer()
+		var err error
+		if last, err = svc.Build(ctx, now, nil, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if len(last.Changed) != n {
+			b.Fatalf("changed %d communes, want %d", len(last.Changed), n)
+		}
+		total += last.Took
+		builder += last.BuildNS
+	}
+	b.ReportMetric(float64(builder.Milliseconds())/float64(b.N), "builder-ms")
+	b.ReportMetric(float64(total)/float64(builder), "x-builder")
+}
+
+// BenchmarkRebuildOneCommune is the emergency path: one commune rebuilt
+// and stored in a national registry (3,321 communes, 1,000 segments); the
+// bar is under 50 ms.
+func BenchmarkRebuildOneCommune(b *testing.B) {
+	ctx := context.Background()
+	db, svc, now := storedBuild(b, 3321, 1000)
+	prod := broadcasttest.Producer(b, db)
+	if _, err := svc.Build(ctx, now, nil, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: fmt.Sprintf("Khẩn %d", i), Priority: pipeline.PriorityPriority,
+			Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+		b.StartTimer()
+		res, err := svc.Build(ctx, now, []string{"xa-0042"}, "rebuild")
+		if err != nil || len(res.Changed) != 1 {
+			b.Fatalf("rebuild: %+v %v", res, err)
+		}
+	}
+}

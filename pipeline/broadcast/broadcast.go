@@ -32,7 +32,8 @@ type Store interface {
 	ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error)
 	ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error)
 	History(ctx context.Context, from, to schedules.Date) ([]schedules.Aired, error)
-	SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items []pipeline.ScheduleItem) (pipeline.ScheduleVersion, bool, error)
+	HeadTags(ctx context.Context) (map[string]string, error)
+	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
 	VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error)
 	BeginBuild(ctx context.Context, key string) (bool, error)
@@ -195,29 +196,59 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	for i := range catalog {
 		byID[catalog[i].SegmentID+"/"+string(catalog[i].Language)] = &catalog[i]
 	}
+	heads, err := s.Store.HeadTags(ctx)
+	if err != nil {
+		return res, err
+	}
+	// Communes are stored in batches of saveBatch, each in one
+	// transaction; a commune whose content is unchanged is neither
+	// explained nor written.
+	var batch []pipeline.VersionWrite
+	flush := func() error {
+		if err := s.Store.SaveVersions(ctx, batch); err != nil {
+			return err
+		}
+		for _, w := range batch {
+			if w.Changed {
+				res.Changed = append(res.Changed, w.Version.Commune)
+				s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Reason: reason})
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
 	for ci := range reg.Communes {
 		c := &reg.Communes[ci]
+		res.Communes++
 		items := communeItems(sched, c, audio)
 		items = append(items, interrupts(c, emergencies, byID, audio, now, s.interruptFor(), loc)...)
-		v := pipeline.ScheduleVersion{
-			Commune: c.Code, ETag: versionTag(items), Start: start.String(), Days: opts.Days, Reason: reason, BuiltAt: now,
+		tag := versionTag(items)
+		if heads[c.Code] == tag {
+			continue
+		}
+		batch = append(batch, pipeline.VersionWrite{Version: pipeline.ScheduleVersion{
+			Commune: c.Code, ETag: tag, Start: start.String(), Days: opts.Days, Reason: reason, BuiltAt: now,
 			Explain: schedules.Explain(sched, c.Code, ""),
+		}, Items: items})
+		if len(batch) == saveBatch {
+			if err := flush(); err != nil {
+				return res, err
+			}
 		}
-		stored, changed, err := s.Store.SaveVersion(ctx, v, items)
-		if err != nil {
-			return res, err
-		}
-		res.Communes++
-		if changed {
-			res.Changed = append(res.Changed, c.Code)
-			s.events().publish(Event{Commune: c.Code, Version: stored.ID, ETag: stored.ETag, Reason: reason})
-		}
+	}
+	if err := flush(); err != nil {
+		return res, err
 	}
 	res.Took = time.Since(began)
 	s.log().Info("schedules built", "reason", reason, "start", res.Start, "days", res.Days, "communes", res.Communes,
 		"changed", len(res.Changed), "left_out", res.LeftOut, "took", res.Took, "builder", res.BuildNS)
 	return res, nil
 }
+
+// saveBatch is how many communes' versions one transaction stores: large
+// enough that commits do not dominate a national build, small enough that
+// a batch's items (about 300 per commune) stay a few megabytes.
+const saveBatch = 200
 
 func (s *Service) interruptFor() time.Duration {
 	if s.InterruptFor > 0 {

@@ -321,69 +321,125 @@ func (db *DB) History(ctx context.Context, from, to schedules.Date) ([]schedules
 	return out, rows.Err()
 }
 
-// SaveVersion stores a commune's newly built schedule as its current
-// version, unless its ETag equals the current one; it reports whether it
-// stored it. The check and the write are one transaction, so two builders
-// racing store one version.
-func (db *DB) SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items []pipeline.ScheduleItem) (pipeline.ScheduleVersion, bool, error) {
-	if v.ID == "" {
-		v.ID = uuid.NewString()
+// HeadTags returns the ETag of every commune's current schedule version,
+// by commune code; communes without a schedule are absent.
+func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, etag FROM schedule_heads")
+	if err != nil {
+		return nil, fmt.Errorf("read schedule heads: %w", err)
 	}
-	if v.BuiltAt.IsZero() {
-		v.BuiltAt = db.Now()
+	defer rows.Close()
+	tags := map[string]string{}
+	for rows.Next() {
+		var code, tag string
+		if err := rows.Scan(&code, &tag); err != nil {
+			return nil, fmt.Errorf("read schedule heads: %w", err)
+		}
+		tags[code] = tag
 	}
-	changed := false
+	return tags, rows.Err()
+}
+
+// SaveVersions stores the versions of several communes in one
+// transaction. A write whose ETag equals its commune's head is left out
+// (Changed false, Version.ID the head's); each other one gets its
+// version row, its items and the commune's airing history from the
+// version's start date, and the head moves to it (Changed true). On an
+// error nothing is stored.
+func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var cur, curID string
-		err := tx.QueryRowContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?", v.Commune).Scan(&cur, &curID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		head, err := tx.PrepareContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?")
+		if err != nil {
 			return err
 		}
-		if cur == v.ETag {
-			v.ID = curID
-			return nil
-		}
-		changed = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain); err != nil {
+		defer head.Close()
+		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at,
+		defer version.Close()
+		item, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at,
 			duration_ms, segment_id, language, title, topic, priority, why, reason, audio_key, sha256, size_bytes)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
-		aired := map[[2]string]bool{}
-		for _, it := range items {
-			if _, err := stmt.ExecContext(ctx, v.ID, it.Cluster, it.Date, it.SlotStart, it.Position, it.EntryID, it.Kind, it.Start.UTC(),
-				it.DurationMS, it.SegmentID, it.Language, it.Title, it.Topic, it.Priority, it.Why, it.Reason, it.AudioKey, it.SHA256, it.Size); err != nil {
-				return fmt.Errorf("item %s/%s: %w", it.Cluster, it.EntryID, err)
-			}
-			if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
-				aired[[2]string{it.Date, it.SegmentID}] = true
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?", v.Commune, v.Start); err != nil {
+		defer item.Close()
+		forget, err := tx.PrepareContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?")
+		if err != nil {
 			return err
 		}
-		for k := range aired {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-				v.Commune, k[1], k[0]); err != nil {
-				return err
+		defer forget.Close()
+		remember, err := tx.PrepareContext(ctx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+		if err != nil {
+			return err
+		}
+		defer remember.Close()
+		move, err := tx.PrepareContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`)
+		if err != nil {
+			return err
+		}
+		defer move.Close()
+		aired := map[[2]string]bool{}
+		for i := range ws {
+			w := &ws[i]
+			v := &w.Version
+			if v.ID == "" {
+				v.ID = uuid.NewString()
+			}
+			if v.BuiltAt.IsZero() {
+				v.BuiltAt = db.Now()
+			}
+			var cur, curID string
+			err := head.QueryRowContext(ctx, v.Commune).Scan(&cur, &curID)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			if cur == v.ETag {
+				v.ID, w.Changed = curID, false
+				continue
+			}
+			w.Changed = true
+			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			clear(aired)
+			for _, it := range w.Items {
+				if _, err := item.ExecContext(ctx, v.ID, it.Cluster, it.Date, it.SlotStart, it.Position, it.EntryID, it.Kind, it.Start.UTC(),
+					it.DurationMS, it.SegmentID, it.Language, it.Title, it.Topic, it.Priority, it.Why, it.Reason, it.AudioKey, it.SHA256, it.Size); err != nil {
+					return fmt.Errorf("schedule of %s: item %s/%s: %w", v.Commune, it.Cluster, it.EntryID, err)
+				}
+				if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
+					aired[[2]string{it.Date, it.SegmentID}] = true
+				}
+			}
+			if _, err := forget.ExecContext(ctx, v.Commune, v.Start); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			for k := range aired {
+				if _, err := remember.ExecContext(ctx, v.Commune, k[1], k[0]); err != nil {
+					return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+				}
+			}
+			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`,
-			v.Commune, v.ID, v.ETag, v.BuiltAt)
-		return err
+		return nil
 	})
 	db.heads.invalidate()
 	if err != nil {
-		return v, false, fmt.Errorf("save schedule of %s: %w", v.Commune, err)
+		for i := range ws {
+			ws[i].Changed = false
+		}
+		return fmt.Errorf("save schedules: %w", err)
 	}
-	return v, changed, nil
+	return nil
 }
 
 // Version returns a stored schedule version.
