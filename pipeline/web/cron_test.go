@@ -36,7 +36,7 @@ func TestCronPage(t *testing.T) {
 	// A nightly build that ran and an orphan sweep that failed for good,
 	// written as River writes them.
 	const riverTime = "2006-01-02 15:04:05.000"
-	started := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	started := b.db.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	ended := started.Add(1500 * time.Millisecond)
 	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO river_job (kind, state, attempt, max_attempts, attempted_at, finalized_at, created_at, scheduled_at, errors)
 		VALUES ('build_schedules', 'completed', 1, 25, ?, ?, ?, ?, NULL),
@@ -46,9 +46,9 @@ func TestCronPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ict := time.FixedZone("ICT", 7*3600)
-	before := time.Now()
+	before := b.db.Now()
 	resp, body := b.do(t, "GET", "/admin/cron", b.session(t, pipeline.RoleAdmin), nil, "same-origin")
-	after := time.Now()
+	after := b.db.Now()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<title>Lịch chạy tự động — Loa</title>") {
 		t.Fatalf("cron page: %d\n%s", resp.StatusCode, body)
 	}

@@ -23,7 +23,7 @@ const viTwoCues = "1\n00:00:00,500 --> 00:00:03,500\nCải cách hành chính\nl
 func (b *bundle) subtitleJob(t *testing.T) jobs.Job {
 	t.Helper()
 	ctx := context.Background()
-	now := time.Now().UTC()
+	now := b.db.Now().UTC()
 	id := fmt.Sprintf("seg-%d", now.UnixNano())
 	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Một cửa liên thông", Kind: pipeline.KindTV, Topic: "procedures",
 		Priority: pipeline.PriorityNormal, AirFrom: now, AirUntil: now.Add(240 * time.Hour), Languages: []string{"vi", "blt"},
@@ -76,7 +76,7 @@ func TestJobPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The deadline has passed: the job is overdue.
-	if _, err := b.db.SQL().ExecContext(ctx, "UPDATE jobs SET deadline = ? WHERE id = ?", time.Now().Add(-time.Hour).UTC(), job.ID); err != nil {
+	if _, err := b.db.SQL().ExecContext(ctx, "UPDATE jobs SET deadline = ? WHERE id = ?", b.db.Now().Add(-time.Hour).UTC(), job.ID); err != nil {
 		t.Fatal(err)
 	}
 	tr := b.session(t, pipeline.RoleTranslator)
