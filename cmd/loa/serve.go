@@ -138,7 +138,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 			MaxBytes:         c.maxUploadMB << 20,
 			MaxSubtitleBytes: 2 << 20,
 			Enqueue: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
-				return w.EnqueueTx(ctx, tx, worker.ProcessSegmentArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS})
+				return w.EnqueueTx(ctx, tx, worker.ProcessSegmentArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS, Priority: seg.Priority})
 			},
 		},
 	}

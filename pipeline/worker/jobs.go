@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // ProcessSegmentArgs asks the worker to process a newly ingested segment:
@@ -14,6 +16,9 @@ import (
 type ProcessSegmentArgs struct {
 	SegmentID  string `json:"segment_id"`
 	DurationMS int64  `json:"duration_ms"` // sets the job's timeout
+	// Priority is the segment's TT39 priority; it orders the media queue
+	// (see [ProcessSegmentArgs.InsertOpts]). Empty is normal.
+	Priority pipeline.Priority `json:"priority,omitempty"`
 }
 
 // Kind names the job kind.

@@ -390,9 +390,25 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentA
 }
 
 // InsertOpts sends processing to its own queue, so heavy ffmpeg work does
-// not hold up light jobs.
-func (ProcessSegmentArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+// not hold up light jobs, and orders that queue by the segment's TT39
+// priority: River hands out priority 1 before 2 before 3 whatever the
+// order they were queued in, so an emergency waits for no TV segment that
+// has not started yet.
+func (a ProcessSegmentArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5, Priority: queuePriority(a.Priority),
+		UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// queuePriority maps a TT39 priority to River's (1 is first, 4 last).
+func queuePriority(p pipeline.Priority) int {
+	switch p {
+	case pipeline.PriorityEmergency:
+		return 1
+	case pipeline.PriorityPriority:
+		return 2
+	default:
+		return 3
+	}
 }
 
 // QueueMedia is the queue of ffmpeg work.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,58 @@ func TestSweepOrphans(t *testing.T) {
 	}
 	if _, err := b.store.Stat(ctx, stray); err == nil {
 		t.Fatal("the orphan is still there")
+	}
+}
+
+// TestEmergencyProcessedFirst queues three normal segments and then an
+// emergency one before the worker starts, with one media slot: the
+// emergency is the first to be worked, the rest follow in the order they
+// were queued.
+func TestEmergencyProcessedFirst(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	clip := mediatest.SpeechMP3(t, b.dir)
+	w, err := New(Config{DB: b.db.SQL(), Catalog: b.db, Objects: b.store, SweepSpec: "0 0 1 1 *", Work: true,
+		Processor: b.p, MediaWorkers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := []ProcessSegmentArgs{{SegmentID: "n1"}, {SegmentID: "n2"}, {SegmentID: "n3", Priority: pipeline.PriorityPriority},
+		{SegmentID: "e1", Priority: pipeline.PriorityEmergency}}
+	for _, a := range queued {
+		b.seed(t, a.SegmentID, clip, pipeline.KindRadio, "", "vi")
+		if _, err := w.Client.Insert(ctx, a, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop(context.Background()) })
+	var order []string
+	for {
+		rows, err := b.db.SQL().QueryContext(ctx, `SELECT json_extract(args, '$.segment_id') FROM river_job
+			WHERE kind = 'process_segment' AND state = 'completed' ORDER BY attempted_at, id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = order[:0]
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			order = append(order, id)
+		}
+		rows.Close()
+		if len(order) == len(queued) {
+			break
+		}
+		if dl, ok := t.Deadline(); ok && time.Until(dl) < 10*time.Second {
+			t.Fatalf("only %v processed before the test's deadline", order)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if want := []string{"e1", "n3", "n1", "n2"}; !slices.Equal(order, want) {
+		t.Fatalf("processed in the order %v, want %v", order, want)
 	}
 }
