@@ -82,9 +82,7 @@ func (t toolCmd) run(ctx context.Context) error {
 	} else {
 		cmd.Stderr = tail
 	}
-	// A worker killed with SIGKILL cannot stop its children; the kernel
-	// does, so no ffmpeg outlives it writing into a work folder.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = t.grace
 	if cmd.WaitDelay <= 0 {

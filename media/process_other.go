@@ -1,0 +1,10 @@
+//go:build !linux
+
+package media
+
+import "syscall"
+
+// childAttr has no parent-death signal outside Linux: a child of a worker
+// killed with SIGKILL runs on until it ends (production runs on Linux;
+// this file lets developers build and vet elsewhere).
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
