@@ -2,6 +2,7 @@ package broadcast
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -186,14 +187,31 @@ func (s *Service) Show(ctx context.Context, head pipeline.CommuneHead, cluster s
 	return doc, nil
 }
 
-// Explain returns the builder's account of the commune's current version.
+// Explain returns the builder's account of the commune's schedule: every
+// playlist with each item's reason, and every ready segment that does not
+// air there with why. It runs the builder for this commune on the store's
+// inputs now (milliseconds; accounts are not stored with each version,
+// which would cost a national build most of its time and space). The
+// first line says whether that build matches the commune's current
+// version (same ETag) or differs from it, as it does when something
+// changed since the last build and a rebuild is due.
 func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead) (string, error) {
 	if head.VersionID == "" {
 		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no schedule yet: run 'loa schedule build'.", head.Code)
 	}
-	v, err := s.Store.Version(ctx, head.VersionID)
+	p, err := s.plan(ctx, s.now(), []string{head.Code})
 	if err != nil {
 		return "", err
 	}
-	return v.Explain, nil
+	if p.sched == nil {
+		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s is not in the registry any more.", head.Code)
+	}
+	tag := versionTag(s.items(p, &p.reg.Communes[0]))
+	var first string
+	if tag == head.ETag {
+		first = fmt.Sprintf("Current version %s (ETag %s), as the builder made it:\n", head.VersionID, head.ETag)
+	} else {
+		first = fmt.Sprintf("The current version %s (ETag %s) differs from what a build now makes (ETag %s): something changed since it was built and a rebuild is due. The account of a build now:\n", head.VersionID, head.ETag, tag)
+	}
+	return first + schedules.Explain(p.sched, head.Code, ""), nil
 }

@@ -140,19 +140,28 @@ func (s *Service) Nightly(ctx context.Context, now time.Time) (BuildResult, erro
 	return res, err
 }
 
-// Build builds the schedules of the given communes (every commune when
-// codes is empty) for Days days from the date of now and stores a new
-// version for each commune whose content changed. Devices connected to
-// a changed commune are told at once.
-func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reason string) (BuildResult, error) {
-	began := time.Now()
+// plan is one run of the builder over the store's current inputs.
+type plan struct {
+	now         time.Time
+	start       schedules.Date
+	reg         *schedules.Registry
+	sched       *schedules.Schedule
+	audio       map[string]pipeline.AirAudio
+	emergencies []pipeline.Emergency
+	byID        map[string]*schedules.Variant
+	took        time.Duration // the pure builder's share
+}
+
+// plan reads the registry (only the given communes when codes is not
+// empty), the ready catalog, the airing history and the active
+// emergencies, and runs the builder for Days days from the date of now.
+// With no commune to build, sched is nil.
+func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*plan, error) {
 	now = now.UTC()
-	loc := Location()
-	start := schedules.DateOf(now.In(loc))
-	res := BuildResult{Start: start.String(), Days: s.days(), Changed: []string{}}
+	p := &plan{now: now, start: schedules.DateOf(now.In(Location()))}
 	reg, err := s.Store.Registry(ctx)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	if len(codes) > 0 {
 		keep := reg.Communes[:0:0]
@@ -163,46 +172,71 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 		}
 		reg.Communes = keep
 	}
+	p.reg = reg
 	if len(reg.Communes) == 0 {
-		return res, nil
+		return p, nil
 	}
 	catalog, audio, err := s.Store.ReadyCatalog(ctx, now)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	sep := s.SeparationDays
 	if sep == 0 {
 		sep = 3
 	}
-	history, err := s.Store.History(ctx, start.AddDays(-max(sep, 7)), start)
+	history, err := s.Store.History(ctx, p.start.AddDays(-max(sep, 7)), p.start)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	emergencies, err := s.Store.ActiveEmergencies(ctx, now.Add(-s.interruptFor()))
-	if err != nil {
-		return res, err
+	if p.emergencies, err = s.Store.ActiveEmergencies(ctx, now.Add(-s.interruptFor())); err != nil {
+		return nil, err
 	}
-	opts := schedules.DefaultOptions(start)
+	opts := schedules.DefaultOptions(p.start)
 	opts.Days = s.days()
 	opts.SeparationDays = sep
 	t0 := time.Now()
-	sched, err := schedules.Build(catalog, reg, history, opts)
-	res.BuildNS = time.Since(t0)
+	p.sched, err = schedules.Build(catalog, reg, history, opts)
+	p.took = time.Since(t0)
 	if err != nil {
-		return res, pipeline.Errorf(pipeline.CodeInvalid, "The schedule cannot be built: %v. Fix the commune registry (loa communes import) and build again.", err)
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The schedule cannot be built: %v. Fix the commune registry (loa communes import) and build again.", err)
 	}
-	res.LeftOut = len(sched.LeftOut)
-	byID := map[string]*schedules.Variant{}
+	p.audio = audio
+	p.byID = map[string]*schedules.Variant{}
 	for i := range catalog {
-		byID[catalog[i].SegmentID+"/"+string(catalog[i].Language)] = &catalog[i]
+		p.byID[catalog[i].SegmentID+"/"+string(catalog[i].Language)] = &catalog[i]
 	}
+	return p, nil
+}
+
+// items are the stored entries of commune c in the plan: its playlists
+// and the "interrupt now" entries of its emergencies.
+func (s *Service) items(p *plan, c *schedules.Commune) []pipeline.ScheduleItem {
+	items := communeItems(p.sched, c, p.audio)
+	return append(items, interrupts(c, p.emergencies, p.byID, p.audio, p.now, s.interruptFor(), Location())...)
+}
+
+// Build builds the schedules of the given communes (every commune when
+// codes is empty) for Days days from the date of now and stores a new
+// version for each commune whose content changed. Devices connected to
+// a changed commune are told at once. The builder's account of a
+// version is not stored: [Service.Explain] makes it when asked.
+func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reason string) (BuildResult, error) {
+	began := time.Now()
+	res := BuildResult{Start: schedules.DateOf(now.In(Location())).String(), Days: s.days(), Changed: []string{}}
+	p, err := s.plan(ctx, now, codes)
+	if err != nil || p.sched == nil {
+		return res, err
+	}
+	res.BuildNS = p.took
+	res.LeftOut = len(p.sched.LeftOut)
+	reg, start := p.reg, p.start
+	now = p.now
 	heads, err := s.Store.HeadTags(ctx)
 	if err != nil {
 		return res, err
 	}
 	// Communes are stored in batches of saveBatch, each in one
-	// transaction; a commune whose content is unchanged is neither
-	// explained nor written.
+	// transaction; a commune whose content is unchanged is not written.
 	var batch []pipeline.VersionWrite
 	flush := func() error {
 		if err := s.Store.SaveVersions(ctx, batch); err != nil {
@@ -220,15 +254,13 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	for ci := range reg.Communes {
 		c := &reg.Communes[ci]
 		res.Communes++
-		items := communeItems(sched, c, audio)
-		items = append(items, interrupts(c, emergencies, byID, audio, now, s.interruptFor(), loc)...)
+		items := s.items(p, c)
 		tag := versionTag(items)
 		if heads[c.Code] == tag {
 			continue
 		}
 		batch = append(batch, pipeline.VersionWrite{Version: pipeline.ScheduleVersion{
-			Commune: c.Code, ETag: tag, Start: start.String(), Days: opts.Days, Reason: reason, BuiltAt: now,
-			Explain: schedules.Explain(sched, c.Code, ""),
+			Commune: c.Code, ETag: tag, Start: start.String(), Days: s.days(), Reason: reason, BuiltAt: now,
 		}, Items: items})
 		if len(batch) == saveBatch {
 			if err := flush(); err != nil {
