@@ -241,7 +241,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // Presign returns a GET link to key signed for the public endpoint, valid
 // for ttl (at most seven days). filename, when set, is offered to browsers
-// as the download name.
+// as the download name (see Attachment for how it is written).
 func (s *Store) Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error) {
 	return s.presign(ctx, s.public, key, ttl, filename)
 }
@@ -258,7 +258,7 @@ func (s *Store) presign(ctx context.Context, c *minio.Client, key string, ttl ti
 	}
 	params := url.Values{}
 	if filename != "" {
-		params.Set("response-content-disposition", fmt.Sprintf("attachment; filename=%q", filename))
+		params.Set("response-content-disposition", Attachment(filename))
 	}
 	u, err := c.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {
