@@ -161,50 +161,66 @@ func (g *gateReader) Read(p []byte) (int, error) {
 
 // TestPutFailureAbortsOnlyItsOwnUpload holds one multipart upload of a key
 // in flight while another upload of the same key fails: the failed one
-// must abort only its own upload, so the first still completes, and it
-// must leave no incomplete upload behind.
+// must abort only its own upload, so the first still completes and
+// replaces the object published before, and no incomplete upload is left.
+// Sizes unknown and known take different multipart paths in minio-go.
 func TestPutFailureAbortsOnlyItsOwnUpload(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	s, cfg := objectstest.New(t)
-	const key = "segments/c/original"
 	part := strings.Repeat("a", objects.PartSize)
 	tail := strings.Repeat("b", 1<<20)
-	reached, release := make(chan struct{}), make(chan struct{})
-	type result struct {
-		n   int64
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		n, err := s.Put(ctx, key, &gateReader{first: strings.NewReader(part), rest: strings.NewReader(tail), reached: reached, release: release}, -1, "audio/mpeg")
-		done <- result{n, err}
-	}()
-	select {
-	case <-reached: // the first part is uploaded and the upload is open
-	case r := <-done:
-		t.Fatalf("held upload ended early: %d %v", r.n, r.err)
-	}
-	if _, err := s.Put(ctx, key, &failingReader{n: objects.PartSize + 1<<20}, -1, "audio/mpeg"); !errors.Is(err, errClientGone) {
-		close(release)
-		t.Fatalf("failing put: %v, want the reader's own error", err)
-	}
-	close(release)
-	r := <-done
-	if r.err != nil || r.n != int64(len(part)+len(tail)) {
-		t.Fatalf("upload in flight beside a failed one: %d bytes, %v; want %d bytes stored", r.n, r.err, len(part)+len(tail))
-	}
-	rc, err := s.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
-	if string(got) != part+tail {
-		t.Fatalf("stored object has %d bytes, want %d of the completed upload", len(got), len(part)+len(tail))
-	}
-	if left := incompleteUploads(t, cfg, key); len(left) != 0 {
-		t.Fatalf("incomplete uploads left for %s: %v", key, left)
+	failLen := objects.PartSize + 1<<20
+	for _, c := range []struct {
+		name               string
+		heldSize, failSize int64
+	}{
+		{"sizes unknown", -1, -1},
+		{"sizes known", int64(len(part) + len(tail)), int64(failLen + 1<<20)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, cfg := objectstest.New(t)
+			const key = "segments/c/original"
+			if _, err := s.Put(ctx, key, strings.NewReader("published before"), -1, "audio/mpeg"); err != nil {
+				t.Fatal(err)
+			}
+			reached, release := make(chan struct{}), make(chan struct{})
+			type result struct {
+				n   int64
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, err := s.Put(ctx, key, &gateReader{first: strings.NewReader(part), rest: strings.NewReader(tail), reached: reached, release: release}, c.heldSize, "audio/mpeg")
+				done <- result{n, err}
+			}()
+			select {
+			case <-reached: // the first part is uploaded and the upload is open
+			case r := <-done:
+				t.Fatalf("held upload ended early: %d %v", r.n, r.err)
+			}
+			if _, err := s.Put(ctx, key, &failingReader{n: failLen}, c.failSize, "audio/mpeg"); !errors.Is(err, errClientGone) {
+				close(release)
+				t.Fatalf("failing put: %v, want the reader's own error", err)
+			}
+			close(release)
+			r := <-done
+			if r.err != nil || r.n != int64(len(part)+len(tail)) {
+				t.Fatalf("upload in flight beside a failed one: %d bytes, %v; want %d bytes stored", r.n, r.err, len(part)+len(tail))
+			}
+			rc, err := s.Get(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if string(got) != part+tail {
+				t.Fatalf("stored object has %d bytes, want %d of the completed upload", len(got), len(part)+len(tail))
+			}
+			if left := incompleteUploads(t, cfg, key); len(left) != 0 {
+				t.Fatalf("incomplete uploads left for %s: %v", key, left)
+			}
+		})
 	}
 }
 
