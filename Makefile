@@ -12,12 +12,14 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 DEBIAN_PACKAGES := ffmpeg espeak-ng fonts-noto-core fonts-sil-taiheritagepro fonts-dejavu-core curl mpv chromium
 RUN_MINIO_PORT ?= 9000
 TEST_MINIO_PORT ?= 19000
+# The private PostgreSQL cluster for tests (.ci/with-postgres).
+TEST_PG_PORT ?= 19432
 # Fuzz budgets are counts, not durations: with a duration, Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" at the
 # deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: help run test test/short deps tools build bench fuzz vet fmt tidy clean
+.PHONY: help run test test/short deps tools build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +31,11 @@ deps: ## install the Debian packages Loa needs (ffmpeg, espeak-ng, Tai Viet font
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+postgres: ## install Debian's PostgreSQL; start and check a private test cluster (.local/test-postgres, port TEST_PG_PORT)
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
+	.ci/with-postgres $(TEST_PG_PORT) $(LOCAL)/test-postgres \
+	  sh -c 'psql "$$LOA_TEST_POSTGRES_URL" -Atc "SELECT version()" && echo "private cluster OK (LOA_TEST_POSTGRES_URL is exported to commands run under .ci/with-postgres)"'
 
 tools: $(MINIO) ## build the pinned MinIO server into .tools (about 10 minutes the first time)
 

@@ -127,11 +127,11 @@ func TestPlaylistEndToEnd(t *testing.T) {
 	loc := broadcast.Location()
 	today := schedules.DateOf(time.Now().In(loc))
 	eventually(t, "the start-up nightly build", func() (bool, string) {
-		claimed, err := db.BeginBuild(ctx, "nightly/"+today.String())
-		if claimed {
-			db.FinishBuild(ctx, "nightly/"+today.String(), 0, 0, true)
+		c, err := db.BeginBuild(ctx, "nightly/"+today.String(), "e2e-probe", time.Minute)
+		if c.Claimed {
+			db.FinishBuild(ctx, "nightly/"+today.String(), "e2e-probe", 0, 0, true)
 		}
-		return err == nil && !claimed, fmt.Sprint(err)
+		return err == nil && c.Done, fmt.Sprintf("%+v %v", c, err)
 	})
 	broadcasttest.LoadRegistry(t, db, "../../schedules/testdata/sonla-demo.yaml")
 	clip := mediatest.SpeechMP3(t, t.TempDir())

@@ -145,6 +145,11 @@ func (s *Store) Ready(ctx context.Context) error {
 // sent in PartSize parts, one part in memory at a time. It returns the
 // number of bytes stored. An error from r itself is returned unwrapped by
 // classification so callers can tell a refused body from a store failure.
+//
+// When the upload fails, only the multipart upload this call started is
+// aborted; other uploads of key, and the object already stored there, are
+// left alone. Should the abort itself fail (store unreachable), the parts
+// stay until Remove(key) or the store's own expiry of stale uploads.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error) {
 	if contentType == "" {
 		contentType = "application/octet-stream"
@@ -156,10 +161,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 		NumThreads:  1,
 	})
 	if err != nil {
-		// Abort what a failed multipart upload left behind.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_ = s.client.RemoveIncompleteUpload(cleanup, s.bucket, key)
+		// minio-go has already aborted the multipart upload this call
+		// started, by its upload ID (even when ctx is cancelled). Nothing
+		// else is aborted here: another upload of the same key may be in
+		// flight, and on some stores (SeaweedFS) aborting it can free the
+		// data of the object already published under the key.
 		if cr.err != nil {
 			return 0, fmt.Errorf("put %s: %w", key, cr.err)
 		}
@@ -204,8 +210,10 @@ func (s *Store) Stat(ctx context.Context, key string) (Object, error) {
 	return Object{Key: info.Key, Size: info.Size, ContentType: info.ContentType, LastModified: info.LastModified}, nil
 }
 
-// Remove deletes key and any unfinished multipart upload to it. Removing a
-// key that does not exist is not an error.
+// Remove deletes key and any unfinished multipart upload to it, whoever
+// started it: it is for retiring a key (a refused or abandoned upload, an
+// orphan), not for cleaning up after a failed Put. Removing a key that
+// does not exist is not an error.
 func (s *Store) Remove(ctx context.Context, key string) error {
 	if err := s.client.RemoveIncompleteUpload(ctx, s.bucket, key); err != nil && !errors.Is(classify(err), ErrNotFound) {
 		return fmt.Errorf("abort upload %s: %w", key, classify(err))
@@ -233,7 +241,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // Presign returns a GET link to key signed for the public endpoint, valid
 // for ttl (at most seven days). filename, when set, is offered to browsers
-// as the download name.
+// as the download name (see Attachment for how it is written).
 func (s *Store) Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error) {
 	return s.presign(ctx, s.public, key, ttl, filename)
 }
@@ -250,7 +258,7 @@ func (s *Store) presign(ctx context.Context, c *minio.Client, key string, ttl ti
 	}
 	params := url.Values{}
 	if filename != "" {
-		params.Set("response-content-disposition", fmt.Sprintf("attachment; filename=%q", filename))
+		params.Set("response-content-disposition", Attachment(filename))
 	}
 	u, err := c.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {

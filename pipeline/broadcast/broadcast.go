@@ -9,10 +9,14 @@ package broadcast
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -36,8 +40,9 @@ type Store interface {
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
 	VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error)
-	BeginBuild(ctx context.Context, key string) (bool, error)
-	FinishBuild(ctx context.Context, key string, communes, changed int, failed bool) error
+	BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (sqlstore.BuildClaim, error)
+	RenewBuild(ctx context.Context, key, owner string, lease time.Duration) (time.Time, error)
+	FinishBuild(ctx context.Context, key, owner string, communes, changed int, failed bool) error
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error)
@@ -74,6 +79,10 @@ type Service struct {
 	// InterruptFor is how long after an emergency is raised its
 	// "interrupt now" entry stays in the current playlists (default 1h).
 	InterruptFor time.Duration
+	// BuildLease is how long the nightly build's claim lasts unless its
+	// owner renews it (every third of it while building); a claim whose
+	// owner died is taken over once it has run out (default 1 minute).
+	BuildLease time.Duration
 
 	hubOnce sync.Once
 	hub     *hub
@@ -119,25 +128,120 @@ type BuildResult struct {
 	Took     time.Duration `json:"took_ns"`
 	BuildNS  time.Duration `json:"build_ns"` // the pure builder's share
 	LeftOut  int           `json:"left_out"`
+	// TakenFrom names the owner whose expired nightly claim this build
+	// took over (it died between claiming and finishing).
+	TakenFrom string `json:"taken_from,omitempty"`
 }
 
+// DefaultBuildLease is the nightly build claim's lease when
+// Service.BuildLease is not set.
+const DefaultBuildLease = time.Minute
+
+// BuildHeldError reports that another owner holds a live claim on a
+// nightly build: it is running elsewhere, or its owner died less than a
+// lease ago. Ask again at RetryAt: by then the build is done, or its
+// claim can be taken over.
+type BuildHeldError struct {
+	Key   string
+	Owner string
+	Until time.Time
+}
+
+func (e *BuildHeldError) Error() string {
+	return fmt.Sprintf("nightly schedule build %s is held by %s until %s", e.Key, e.Owner, e.Until.Format(time.RFC3339))
+}
+
+// RetryAt is when the claim's lease ends unless its owner renews it.
+func (e *BuildHeldError) RetryAt() time.Time { return e.Until }
+
 // Nightly runs the nightly build for the date of now: once per date, even
-// when several workers (or a retried job) ask for it.
+// when several workers (or a retried job) ask for it. The claim on the
+// date carries an owner (this attempt) and a lease renewed while the
+// build runs, so a claim left by a process that died is taken over once
+// its lease has run out. While another owner's lease runs, Nightly
+// returns a *BuildHeldError; when the date's build is done it returns a
+// result with Skipped set.
 func (s *Service) Nightly(ctx context.Context, now time.Time) (BuildResult, error) {
 	key := "nightly/" + schedules.DateOf(now.In(Location())).String()
-	ok, err := s.Store.BeginBuild(ctx, key)
+	owner := newOwner()
+	lease := s.buildLease()
+	claim, err := s.Store.BeginBuild(ctx, key, owner, lease)
 	if err != nil {
 		return BuildResult{}, err
 	}
-	if !ok {
+	switch {
+	case claim.Done:
 		s.log().Info("nightly schedule build already done", "key", key)
 		return BuildResult{Skipped: true}, nil
+	case !claim.Claimed:
+		s.log().Info("nightly schedule build held by another owner", "key", key, "owner", claim.Owner, "until", claim.Until)
+		return BuildResult{}, &BuildHeldError{Key: key, Owner: claim.Owner, Until: claim.Until}
+	case claim.TakenFrom != "":
+		s.log().Warn("nightly schedule build taken over from an owner that stopped renewing its claim", "key", key, "from", claim.TakenFrom, "owner", owner)
 	}
-	res, err := s.Build(ctx, now, nil, "nightly")
-	if ferr := s.Store.FinishBuild(ctx, key, res.Communes, len(res.Changed), err != nil); ferr != nil && err == nil {
+	bctx, cancel := context.WithCancelCause(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		s.keepClaim(bctx, cancel, key, owner, lease)
+	}()
+	res, err := s.Build(bctx, now, nil, "nightly")
+	cancel(nil)
+	<-renewed
+	res.TakenFrom = claim.TakenFrom
+	if cause := context.Cause(bctx); errors.Is(cause, sqlstore.ErrClaimLost) {
+		return res, fmt.Errorf("nightly schedule build %s stopped: %w", key, cause)
+	}
+	if ferr := s.Store.FinishBuild(context.WithoutCancel(ctx), key, owner, res.Communes, len(res.Changed), err != nil); ferr != nil && err == nil {
 		err = ferr
 	}
 	return res, err
+}
+
+// keepClaim renews the claim every third of its lease until ctx ends. A
+// claim found lost (another owner took it over after missed renewals)
+// cancels ctx with ErrClaimLost; other renewal errors are retried at the
+// next tick.
+func (s *Service) keepClaim(ctx context.Context, cancel context.CancelCauseFunc, key, owner string, lease time.Duration) {
+	tick := time.NewTicker(lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := s.Store.RenewBuild(ctx, key, owner, lease); err != nil {
+			if errors.Is(err, sqlstore.ErrClaimLost) {
+				s.log().Error("nightly schedule build lost its claim", "key", key, "owner", owner, "err", err)
+				cancel(err)
+				return
+			}
+			if ctx.Err() == nil {
+				s.log().Warn("renew nightly schedule build claim", "key", key, "owner", owner, "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) buildLease() time.Duration {
+	if s.BuildLease > 0 {
+		return s.BuildLease
+	}
+	return DefaultBuildLease
+}
+
+// newOwner names one attempt at a claim: host, process and a random part,
+// so logs tell which process held a claim and two attempts of one
+// process never share it.
+func newOwner() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // plan is one run of the builder over the store's current inputs.

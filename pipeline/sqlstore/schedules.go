@@ -488,28 +488,132 @@ func (db *DB) VersionItems(ctx context.Context, versionID, cluster, date string)
 	return out, rows.Err()
 }
 
-// BeginBuild claims a build by key (such as "nightly/2025-03-03"): it
-// reports false when the build already ran or is running elsewhere.
-func (db *DB) BeginBuild(ctx context.Context, key string) (bool, error) {
-	res, err := db.sql.ExecContext(ctx, "INSERT INTO schedule_builds (build_key, started_at) VALUES (?, ?) ON CONFLICT (build_key) DO NOTHING", key, db.Now())
-	if err != nil {
-		return false, fmt.Errorf("begin build %s: %w", key, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+// ErrClaimLost reports that a build's claim is no longer held by the
+// owner that asked: its lease ran out and another owner took it over (or
+// the build was finished by another). The asking owner must stop.
+var ErrClaimLost = errors.New("build claim lost")
+
+// BuildClaim is the state of a build's claim as BeginBuild found it.
+type BuildClaim struct {
+	// Claimed is true when the caller now holds the claim and must build,
+	// renew the lease while building (RenewBuild) and end with FinishBuild.
+	Claimed bool
+	// TakenFrom names the owner whose claim had expired unfinished and was
+	// taken over ("" when the key was free).
+	TakenFrom string
+	// Done is true when the build has already finished.
+	Done bool
+	// Owner and Until say who holds a live claim, and until when unless
+	// renewed, when the caller got neither the claim nor Done.
+	Owner string
+	Until time.Time
 }
 
-// FinishBuild records a build's outcome; on failure it releases the key
-// so a retry can run it.
-func (db *DB) FinishBuild(ctx context.Context, key string, communes, changed int, failed bool) error {
-	var err error
+// BeginBuild claims a build by key (such as "nightly/2025-03-03") for
+// owner, an identifier of one attempt in one process, for lease (the
+// claim lapses at db.Now()+lease unless renewed). A key never claimed, or
+// claimed by an owner whose lease has passed without finishing (the owner
+// died), is claimed; a finished build reports Done; a live claim of
+// another owner reports that owner and its lease end.
+func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (BuildClaim, error) {
+	if owner == "" || lease <= 0 {
+		return BuildClaim{}, fmt.Errorf("begin build %s: an owner and a positive lease are required", key)
+	}
+	var c BuildClaim
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		now := db.Now().UTC()
+		until := now.Add(lease)
+		var (
+			prev     string
+			prevTill sql.NullTime
+			finished sql.NullTime
+		)
+		err := tx.QueryRowContext(ctx, "SELECT owner, lease_until, finished_at FROM schedule_builds WHERE build_key = ?", key).Scan(&prev, &prevTill, &finished)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := tx.ExecContext(ctx, "INSERT INTO schedule_builds (build_key, started_at, owner, lease_until) VALUES (?, ?, ?, ?) ON CONFLICT (build_key) DO NOTHING",
+				key, now, owner, until)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				c.Claimed = true
+				return nil
+			}
+			// Another claimer inserted the key since the SELECT (possible
+			// where transactions do not serialize, as on PostgreSQL).
+			err = tx.QueryRowContext(ctx, "SELECT owner, lease_until, finished_at FROM schedule_builds WHERE build_key = ?", key).Scan(&prev, &prevTill, &finished)
+			if err != nil {
+				return err
+			}
+			c.Done, c.Owner = finished.Valid, prev
+			if prevTill.Valid && !c.Done {
+				c.Until = prevTill.Time.UTC()
+			}
+			return nil
+		case err != nil:
+			return err
+		case finished.Valid:
+			c.Done = true
+			return nil
+		}
+		// The conditions are checked again in the UPDATE itself, so two
+		// claimers that read the same expired row cannot both win.
+		res, err := tx.ExecContext(ctx, `UPDATE schedule_builds SET owner = ?, lease_until = ?, started_at = ?
+			WHERE build_key = ? AND finished_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)`, owner, until, now, key, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			c.Claimed, c.TakenFrom = true, prev
+			return nil
+		}
+		c.Owner = prev
+		if prevTill.Valid {
+			c.Until = prevTill.Time.UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return BuildClaim{}, fmt.Errorf("begin build %s: %w", key, err)
+	}
+	return c, nil
+}
+
+// RenewBuild extends owner's claim on key to db.Now()+lease and returns
+// the new end. It fails with ErrClaimLost when owner no longer holds an
+// unfinished claim on key.
+func (db *DB) RenewBuild(ctx context.Context, key, owner string, lease time.Duration) (time.Time, error) {
+	until := db.Now().UTC().Add(lease)
+	res, err := db.sql.ExecContext(ctx, "UPDATE schedule_builds SET lease_until = ? WHERE build_key = ? AND owner = ? AND finished_at IS NULL", until, key, owner)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("renew build %s: %w", key, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return time.Time{}, fmt.Errorf("renew build %s for %s: %w", key, owner, ErrClaimLost)
+	}
+	return until, nil
+}
+
+// FinishBuild records the outcome of owner's build; on failure it
+// releases the key so a retry can run it. It fails with ErrClaimLost, and
+// changes nothing, when owner no longer holds the claim.
+func (db *DB) FinishBuild(ctx context.Context, key, owner string, communes, changed int, failed bool) error {
+	var (
+		res sql.Result
+		err error
+	)
 	if failed {
-		_, err = db.sql.ExecContext(ctx, "DELETE FROM schedule_builds WHERE build_key = ?", key)
+		res, err = db.sql.ExecContext(ctx, "DELETE FROM schedule_builds WHERE build_key = ? AND owner = ? AND finished_at IS NULL", key, owner)
 	} else {
-		_, err = db.sql.ExecContext(ctx, "UPDATE schedule_builds SET finished_at = ?, communes = ?, changed = ? WHERE build_key = ?", db.Now(), communes, changed, key)
+		res, err = db.sql.ExecContext(ctx, "UPDATE schedule_builds SET finished_at = ?, lease_until = NULL, communes = ?, changed = ? WHERE build_key = ? AND owner = ? AND finished_at IS NULL",
+			db.Now().UTC(), communes, changed, key, owner)
 	}
 	if err != nil {
 		return fmt.Errorf("finish build %s: %w", key, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("finish build %s for %s: %w", key, owner, ErrClaimLost)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -45,8 +46,17 @@ type buildSchedulesWorker struct {
 	cfg Config
 }
 
+// Work runs the nightly build. When another process holds the date's
+// claim (an error with a RetryAt method, as broadcast.BuildHeldError), the
+// job is snoozed until the claim's lease ends: by then that build is done,
+// or its owner died and this job takes the claim over.
 func (w *buildSchedulesWorker) Work(ctx context.Context, job *river.Job[BuildSchedulesArgs]) error {
-	return w.cfg.Schedules.Nightly(ctx, w.cfg.Now())
+	err := w.cfg.Schedules.Nightly(ctx, w.cfg.Now())
+	var held interface{ RetryAt() time.Time }
+	if errors.As(err, &held) {
+		return river.JobSnooze(max(held.RetryAt().Sub(w.cfg.Now()), 0) + time.Second)
+	}
+	return err
 }
 
 type rebuildSchedulesWorker struct {

@@ -2,11 +2,13 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
@@ -56,5 +58,28 @@ func TestEnqueueRebuildDebounces(t *testing.T) {
 	}
 	if _, err := New(Config{DB: db.SQL(), SweepSpec: "*/15 * * * *", Schedules: noBuilder{}, ScheduleSpec: "CRON_TZ="}); err == nil {
 		t.Fatal("a bad LOA_CRON_SCHEDULES spec was accepted")
+	}
+}
+
+// heldBuilder answers every nightly build as broadcast does while another
+// process holds the date's claim.
+type heldBuilder struct{ until time.Time }
+
+func (h heldBuilder) Nightly(context.Context, time.Time) error {
+	return &broadcast.BuildHeldError{Key: "nightly/2025-03-03", Owner: "host/42/ab", Until: h.until}
+}
+func (heldBuilder) Rebuild(context.Context, time.Time, []string) error { return nil }
+
+// TestNightlySnoozesWhileClaimHeld: a nightly build whose claim another
+// owner holds is tried again when that owner's lease ends, not counted as
+// done and not as a failure.
+func TestNightlySnoozesWhileClaimHeld(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 3, 2, 18, 0, 0, 0, time.UTC)
+	w := &buildSchedulesWorker{cfg: Config{Schedules: heldBuilder{until: now.Add(40 * time.Second)}, Now: func() time.Time { return now }}}
+	err := w.Work(context.Background(), &river.Job[BuildSchedulesArgs]{})
+	want := river.JobSnooze(41 * time.Second)
+	if !errors.Is(err, want) || err.Error() != want.Error() {
+		t.Fatalf("work while the claim is held: %v, want a snooze of 41s (to the lease's end)", err)
 	}
 }

@@ -8,7 +8,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,4 +86,122 @@ func Drop(t testing.TB, cfg objects.Config) {
 	if err := c.RemoveBucket(ctx, cfg.Bucket); err != nil {
 		t.Logf("drop bucket %s: %v", cfg.Bucket, err)
 	}
+}
+
+// Server is a MinIO server started by a test, stopped when the test ends.
+type Server struct {
+	// Config reaches the server; Bucket is empty: set one.
+	Config objects.Config
+	// Drives are the server's drive folders.
+	Drives []string
+	// Log is the server's output file.
+	Log string
+}
+
+// StartMinIO starts the MinIO binary named by LOA_TEST_MINIO_BIN (`make
+// test` sets it) on a free local port, erasure-coded over drives folders
+// under t.TempDir() (one folder: a single-drive server), and waits until
+// the cluster answers as healthy. The test is skipped when the variable is
+// not set, unless LOA_TEST_REQUIRE_SERVICES=1, where it fails instead.
+// MINIO_CI_CD is set because MinIO otherwise refuses drive folders on the
+// root disk: real deployments give each drive its own disk.
+func StartMinIO(t testing.TB, drives int) Server {
+	t.Helper()
+	bin := os.Getenv("LOA_TEST_MINIO_BIN")
+	if bin == "" {
+		if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("LOA_TEST_MINIO_BIN is not set but LOA_TEST_REQUIRE_SERVICES=1: point it at the MinIO binary (make test and .ci/with-minio do)")
+		}
+		t.Skip("no MinIO binary: set LOA_TEST_MINIO_BIN (make test sets it)")
+	}
+	dir := t.TempDir()
+	srv := Server{Log: filepath.Join(dir, "minio.log")}
+	for i := 1; i <= drives; i++ {
+		d := filepath.Join(dir, fmt.Sprintf("drive%d", i))
+		if err := os.Mkdir(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		srv.Drives = append(srv.Drives, d)
+	}
+	arg := srv.Drives[0]
+	if drives > 1 {
+		arg = filepath.Join(dir, fmt.Sprintf("drive{1...%d}", drives))
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	srv.Config = objects.Config{AccessKey: "loa-test", SecretKey: "loa-test-" + hex.EncodeToString(b[:])}
+	// A port taken between choosing it and MinIO binding it makes MinIO
+	// exit; then another is tried.
+	for attempt := 0; ; attempt++ {
+		port := freePort(t)
+		logf, err := os.Create(srv.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "server", "--address", "127.0.0.1:"+port, "--console-address", "127.0.0.1:"+freePort(t), arg)
+		cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+srv.Config.AccessKey, "MINIO_ROOT_PASSWORD="+srv.Config.SecretKey,
+			"MINIO_BROWSER=off", "MINIO_CI_CD=1", "MINIO_UPDATE=off")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			t.Fatalf("start %s: %v", bin, err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+		srv.Config.Endpoint = "127.0.0.1:" + port
+		switch waitHealthy(srv.Config.Endpoint, exited) {
+		case nil:
+			return srv
+		case errExited:
+			if attempt < 3 {
+				continue
+			}
+		}
+		out, _ := os.ReadFile(srv.Log)
+		t.Fatalf("MinIO over %d drive(s) did not become healthy in a minute; its log:\n%s", drives, out)
+	}
+}
+
+var errExited = errors.New("minio exited")
+
+// waitHealthy polls the server's cluster health until it answers 200, the
+// process exits, or a minute passes.
+func waitHealthy(endpoint string, exited <-chan struct{}) error {
+	deadline := time.Now().Add(time.Minute)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for time.Now().Before(deadline) {
+		resp, err := client.Get("http://" + endpoint + "/minio/health/cluster")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return errExited
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("not healthy in time")
+}
+
+// freePort returns a local TCP port that was free a moment ago.
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
