@@ -29,13 +29,13 @@ import (
 
 // Store is what the service needs from the metadata store.
 type Store interface {
-	Registry(ctx context.Context) (*schedules.Registry, error)
+	Registry(ctx context.Context, codes ...string) (*schedules.Registry, error)
 	ImportRegistry(ctx context.Context, reg *schedules.Registry) (sqlstore.ImportResult, error)
 	Communes(ctx context.Context) ([]pipeline.CommuneSummary, error)
 	CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error)
 	ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error)
 	ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error)
-	History(ctx context.Context, from, to schedules.Date) ([]schedules.Aired, error)
+	History(ctx context.Context, from, to schedules.Date, codes ...string) ([]schedules.Aired, error)
 	HeadTags(ctx context.Context) (map[string]string, error)
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
@@ -263,7 +263,7 @@ type plan struct {
 func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*plan, error) {
 	now = now.UTC()
 	p := &plan{now: now, start: schedules.DateOf(now.In(Location()))}
-	reg, err := s.Store.Registry(ctx)
+	reg, err := s.Store.Registry(ctx, codes...)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 	if sep == 0 {
 		sep = 3
 	}
-	history, err := s.Store.History(ctx, p.start.AddDays(-max(sep, 7)), p.start)
+	history, err := s.Store.History(ctx, p.start.AddDays(-max(sep, 7)), p.start, codes...)
 	if err != nil {
 		return nil, err
 	}

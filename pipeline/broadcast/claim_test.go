@@ -91,12 +91,12 @@ func (s *renewSpy) RenewBuild(ctx context.Context, key, owner string, lease time
 	return until, err
 }
 
-func (s *renewSpy) Registry(ctx context.Context) (*schedules.Registry, error) {
+func (s *renewSpy) Registry(ctx context.Context, codes ...string) (*schedules.Registry, error) {
 	if s.entered.CompareAndSwap(false, true) {
 		close(s.inBuild)
 		<-s.hold
 	}
-	return s.DB.Registry(ctx)
+	return s.DB.Registry(ctx, codes...)
 }
 
 // TestNightlyRenewsItsClaim: a build that takes longer than its lease is
@@ -166,7 +166,7 @@ func (s *claimThenHang) BeginBuild(ctx context.Context, key, owner string, lease
 	return s.DB.BeginBuild(ctx, key, owner, lease)
 }
 
-func (s *claimThenHang) Registry(ctx context.Context) (*schedules.Registry, error) {
+func (s *claimThenHang) Registry(ctx context.Context, _ ...string) (*schedules.Registry, error) {
 	os.Stdout.WriteString("CLAIMED " + s.owner + "\n")
 	<-ctx.Done()
 	time.Sleep(time.Hour)

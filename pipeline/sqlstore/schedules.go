@@ -105,11 +105,14 @@ func insertSlots(ctx context.Context, tx *sql.Tx, commune, cluster string, slots
 	return nil
 }
 
-// Registry loads the whole commune registry, communes in import order.
-func (db *DB) Registry(ctx context.Context) (*schedules.Registry, error) {
+// Registry loads the commune registry, communes in import order: the
+// whole registry, or only the communes whose codes are given (a
+// one-commune rebuild then reads one commune, not the province).
+func (db *DB) Registry(ctx context.Context, codes ...string) (*schedules.Registry, error) {
 	reg := &schedules.Registry{TimeZone: schedules.DefaultTimeZone}
 	index := map[string]int{}
-	rows, err := db.sql.QueryContext(ctx, "SELECT code, name, kind, time_zone FROM communes ORDER BY position, code")
+	only, args := codeFilter("code", codes)
+	rows, err := db.sql.QueryContext(ctx, "SELECT code, name, kind, time_zone FROM communes"+only+" ORDER BY position, code", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
@@ -129,7 +132,8 @@ func (db *DB) Registry(ctx context.Context) (*schedules.Registry, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
-	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, id, name, languages FROM clusters ORDER BY commune_code, position")
+	only, args = codeFilter("commune_code", codes)
+	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, id, name, languages FROM clusters"+only+" ORDER BY commune_code, position", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load clusters: %w", err)
 	}
@@ -153,7 +157,7 @@ func (db *DB) Registry(ctx context.Context) (*schedules.Registry, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load clusters: %w", err)
 	}
-	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, cluster_id, days, start_s, length_s, reserved_s FROM slots ORDER BY commune_code, cluster_id, position")
+	rows, err = db.sql.QueryContext(ctx, "SELECT commune_code, cluster_id, days, start_s, length_s, reserved_s FROM slots"+only+" ORDER BY commune_code, cluster_id, position", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load slots: %w", err)
 	}
@@ -294,14 +298,31 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 	return out, audio, rows.Err()
 }
 
+// codeFilter is " WHERE column IN (?, …)" with its arguments for the
+// given commune codes, or nothing when there are none.
+func codeFilter(column string, codes []string) (string, []any) {
+	if len(codes) == 0 {
+		return "", nil
+	}
+	args := make([]any, len(codes))
+	for i, c := range codes {
+		args[i] = c
+	}
+	return " WHERE " + column + " IN (?" + strings.Repeat(", ?", len(codes)-1) + ")", args
+}
+
 // AudioKey is the key of ReadyCatalog's audio map.
 func AudioKey(segmentID, language string) string { return segmentID + "/" + language }
 
-// History returns what was scheduled in communes from `from` up to but
-// not including `to`.
-func (db *DB) History(ctx context.Context, from, to schedules.Date) ([]schedules.Aired, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, segment_id, air_date FROM schedule_history WHERE air_date >= ? AND air_date < ? ORDER BY commune_code, air_date, segment_id",
-		from.String(), to.String())
+// History returns what was scheduled from `from` up to but not including
+// `to`: in every commune, or only in the communes whose codes are given.
+func (db *DB) History(ctx context.Context, from, to schedules.Date, codes ...string) ([]schedules.Aired, error) {
+	only, args := codeFilter("commune_code", codes)
+	if only != "" {
+		only = " AND" + strings.TrimPrefix(only, " WHERE")
+	}
+	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, segment_id, air_date FROM schedule_history WHERE air_date >= ? AND air_date < ?"+only+" ORDER BY commune_code, air_date, segment_id",
+		append([]any{from.String(), to.String()}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("schedule history: %w", err)
 	}
