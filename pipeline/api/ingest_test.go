@@ -51,6 +51,7 @@ func TestUploadRefusals(t *testing.T) {
 		{"over the size limit", radioFields("Lớn"), nil, "big.mp3", append(readFile(t, speech), make([]byte, 1<<20)...), 413, "file", "larger than"},
 		{"broken subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> rubbish\nXin chào\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "subtitle"},
 		{"legacy encoding subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> 00:00:02,000\nC\xe1i c\xe1ch\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "UTF-8"},
+		{"source cue ends before it starts", radioFields("Phụ đề"), readFile(t, "../testdata/A-inverted-vi.srt"), "a.mp3", readFile(t, speech), 422, "subtitles", "line 5, cue 2"},
 		{"missing title", [][2]string{{"kind", "radio"}, {"topic", "budget"}}, nil, "a.mp3", readFile(t, speech), 422, "title", "title"},
 		{"unknown topic", [][2]string{{"title", "x"}, {"kind", "radio"}, {"topic", "football"}}, nil, "a.mp3", readFile(t, speech), 422, "topic", "football"},
 		{"bad priority", append(radioFields("x"), [2]string{"priority", "urgent"}), nil, "a.mp3", readFile(t, speech), 422, "priority", "urgent"},
