@@ -144,7 +144,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		return normPlan{}, err
 	}
 	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
-		return normPlan{}, fmt.Errorf("%w: integrated loudness %s LUFS", ErrTooQuiet, ff(first.InputI))
+		return normPlan{}, inputError(fmt.Errorf("%w: integrated loudness %s LUFS", ErrTooQuiet, ff(first.InputI)))
 	}
 	plan := normPlan{input: first}
 	measured, lim := first, ""
@@ -252,7 +252,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		return Loudness{}, err
 	}
 	if info.Audio == nil {
-		return Loudness{}, ErrNoAudio
+		return Loudness{}, inputError(ErrNoAudio)
 	}
 	plan, err := r.planNormalize(ctx, input, pre, t)
 	if err != nil {
@@ -271,7 +271,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 	}
 	s, err := c.stats()
 	if err == nil && s.NormalizationType != "linear" {
-		err = fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType)
+		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
 	}
 	if err != nil {
 		removeAll(outputs)

@@ -100,14 +100,14 @@ func probe(ctx context.Context, input string, base toolCmd) (Info, error) {
 	case ctx.Err() != nil, notStarted(err):
 		return Info{}, fmt.Errorf("probe %s: %w", name, err)
 	default:
-		return Info{}, fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err))
 	}
 	if out.truncated {
-		return Info{}, fmt.Errorf("probe %s: %w: ffprobe output over %d bytes", name, ErrNotMedia, maxProbeOutput)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w: ffprobe output over %d bytes", name, ErrNotMedia, maxProbeOutput))
 	}
 	info, err := parseProbe(out.buf)
 	if err != nil {
-		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w", name, err))
 	}
 	return info, nil
 }

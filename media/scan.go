@@ -95,9 +95,9 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	case ctx.Err() != nil, notStarted(err):
 		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
 	case noStream:
-		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err)
+		return Scan{}, inputError(fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err))
 	default:
-		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNotMedia, err)
+		return Scan{}, inputError(fmt.Errorf("scan audio %s: %w: %w", name, ErrNotMedia, err))
 	}
 	if extraErrors > 0 {
 		scan.DecodeErrors = append(scan.DecodeErrors, fmt.Sprintf("... and %d more", extraErrors))

@@ -166,10 +166,10 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 	langs := make([]string, len(tracks))
 	for i, tr := range tracks {
 		if tr.File == nil || len(tr.File.Cues) == 0 {
-			return fail(fmt.Errorf("track %d (%s): empty subtitle", i+1, tr.Lang))
+			return fail(inputError(fmt.Errorf("track %d (%s): empty subtitle", i+1, tr.Lang)))
 		}
 		if err := checkSubtitleSize(tr.File); err != nil {
-			return fail(fmt.Errorf("track %d (%s): %w", i+1, tr.Lang, err))
+			return fail(inputError(fmt.Errorf("track %d (%s): %w", i+1, tr.Lang, err)))
 		}
 		if langs[i], err = MP4Language(tr.Lang); err != nil {
 			return fail(fmt.Errorf("track %d: %w", i+1, err))
@@ -316,13 +316,13 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 		return Rendition{}, fmt.Errorf("burn in subtitles %s: %w", name, err)
 	}
 	if sub == nil || len(sub.Cues) == 0 {
-		return fail(errors.New("empty subtitle"))
+		return fail(inputError(errors.New("empty subtitle")))
 	}
 	if len(sub.Cues) > subtitle.MaxCues {
-		return fail(fmt.Errorf("subtitle has %d cues, more than %d", len(sub.Cues), subtitle.MaxCues))
+		return fail(inputError(fmt.Errorf("subtitle has %d cues, more than %d", len(sub.Cues), subtitle.MaxCues)))
 	}
 	if err := checkSubtitleSize(sub); err != nil {
-		return fail(err)
+		return fail(inputError(err))
 	}
 	if opt.FontsDir == "" {
 		return fail(errors.New("no fonts folder given (BurnOptions.FontsDir; see PrepareFonts)"))
@@ -366,7 +366,7 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 	}
 	var ass bytes.Buffer
 	if err := writeASS(&ass, sub, info.Video.Width, info.Video.Height, opt.FontName, opt.FontSize); err != nil {
-		return fail(err)
+		return fail(inputError(err)) // only the cues' times or text can make it fail
 	}
 	if ass.Len() > maxRenderedSubtitle {
 		return fail(fmt.Errorf("subtitle is over %d MiB once written; a subtitle for one segment is a few KiB", maxRenderedSubtitle>>20))
@@ -451,8 +451,8 @@ func checkCoverage(fonts []*fontFile, sub *subtitle.File, lang, dir string) erro
 		return fmt.Errorf("%w in the fonts folder %s: the Tai Viet letters %s would burn in as empty boxes; "+
 			"install fonts-noto-core (Noto Sans Tai Viet) and run PrepareFonts", ErrNoTaiVietFont, dir, formatRunes(missing))
 	}
-	return fmt.Errorf("no font in the fonts folder %s has %s: they would burn in as empty boxes; "+
-		"fix the text or add a font that has them", dir, formatRunes(missing))
+	return inputError(fmt.Errorf("no font in the fonts folder %s has %s: they would burn in as empty boxes; "+
+		"fix the text or add a font that has them", dir, formatRunes(missing)))
 }
 
 // isTaiViet reports whether r is in the Tai Viet block.

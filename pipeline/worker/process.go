@@ -21,7 +21,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/media"
-	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
@@ -149,6 +148,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	if seg.SubtitleKey != "" {
 		step("subtitles", 0.95)
 		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
+		if err == nil {
+			err = checkSource(sub)
+		}
 		if err != nil {
 			return p.fail(ctx, seg, "subtitles", err)
 		}
@@ -192,24 +194,18 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	return nil
 }
 
-// ErrPermanent marks a processing failure that retrying cannot fix.
+// ErrPermanent marks a processing failure that retrying cannot fix: the
+// Processor has recorded it, and the job is cancelled, not retried.
 var ErrPermanent = errors.New("permanent processing failure")
 
-// fail decides whether an error is the media's fault (recorded on the
-// segment, not retried) or the machine's (retried).
+// fail decides whether an error is the input's fault (a *media.InputError:
+// recorded on the segment at once, not retried) or the machine's (the
+// object store, a timeout, a cancelled run: returned for River to retry).
 func (p *Processor) fail(ctx context.Context, seg pipeline.Segment, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s of %s: %w", what, seg.ID, ctx.Err())
 	}
-	var tool *media.ToolError
-	permanent := errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
-		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) ||
-		(errors.As(err, &tool) && tool.ExitCode > 0) || errors.Is(err, subtitle.ErrNotUTF8)
-	var perr *subtitle.ParseError
-	if errors.As(err, &perr) {
-		permanent = true
-	}
-	if !permanent {
+	if !media.IsInputError(err) {
 		return fmt.Errorf("%s of %s: %w", what, seg.ID, err)
 	}
 	reason := fmt.Sprintf("%s failed: %v", what, err)
@@ -381,8 +377,8 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentA
 	err := w.p.Process(ctx, job.Args.SegmentID)
 	if errors.Is(err, ErrPermanent) {
 		w.p.log().Warn("segment processing failed for good", "segment", job.Args.SegmentID, "err", err)
-		return river.JobCancel(err)
 	}
+	err = cancelPermanent(err)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		_ = w.p.Catalog.MarkProcessFailed(ctx, job.Args.SegmentID, "processing gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error())
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/riverqueue/river"
 
@@ -59,7 +60,27 @@ func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.Fil
 	if err != nil {
 		return nil, fmt.Errorf("read subtitles %s: %w", key, err)
 	}
-	return subtitle.Parse(data)
+	f, err := subtitle.Parse(data)
+	if err != nil {
+		return nil, &media.InputError{Err: err}
+	}
+	return f, nil
+}
+
+// checkSource holds a producer's subtitle file to subtitle.CheckSource, as
+// the upload does; a file accepted before that check fails here with the
+// same reasons, each with its line, instead of deep in ffmpeg.
+func checkSource(sub *subtitle.File) error {
+	fs := subtitle.CheckSource(sub)
+	if len(fs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(fs))
+	for i, f := range fs {
+		msgs[i] = f.String()
+	}
+	return &media.InputError{Err: fmt.Errorf("the subtitle file breaks %d rule(s) its translations must keep; the producer should correct it and upload again: %s",
+		len(fs), strings.Join(msgs, "; "))}
 }
 
 // RenderSubtitles makes the renditions of an approved subtitle file.
@@ -166,8 +187,7 @@ func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment,
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if errors.Is(err, media.ErrNoTaiVietFont) || errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
-		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
+	if media.IsInputError(err) {
 		p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "err", err)
 		return fmt.Errorf("%w: %s rendition of %s: %v", ErrPermanent, lang, seg.ID, err)
 	}
