@@ -147,14 +147,27 @@ type SubtitleTrack struct {
 type SoftSubOptions struct {
 	TempDir  string         // where the private work folder is made; default os.TempDir()
 	Progress func(Progress) // optional
+	// CRF is the x264 quality when the video must be encoded (see
+	// SoftSubtitles); default 20.
+	CRF int
+}
+
+func (o SoftSubOptions) crf() int {
+	if o.CRF <= 0 {
+		return 20
+	}
+	return o.CRF
 }
 
 // SoftSubtitles writes output, an MP4 with input's first video and audio
 // streams copied as they are (audio that MP4 cannot hold is encoded to
 // AAC) and one mov_text subtitle stream per track, in order, each tagged
 // with its language ([MP4Language]) and a track name. The first track is
-// the default one. Subtitles are written to generated names in a private
-// temp folder, removed on every path. On error no output is left.
+// the default one. Video that is not plain H.264 4:2:0 with even sides,
+// square pixels, no rotation and no fields is encoded instead of copied,
+// upright and at its display size (as BurnSubtitles draws it), so every
+// player shows it the same. Subtitles are written to generated names in a
+// private temp folder, removed on every path. On error no output is left.
 func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks []SubtitleTrack, opt SoftSubOptions) (_ Rendition, err error) {
 	name := displayName(input)
 	fail := func(err error) (Rendition, error) {
@@ -187,12 +200,20 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 
 	streams := []*ffmpeg.Stream{}
 	in := fileInput(inAbs)
-	streams = append(streams, in.Get("v:0"))
+	kw := ffmpeg.KwArgs{"c:v": "copy", "c:s": "mov_text", "f": "mp4", "movflags": "+faststart",
+		"map_metadata": "-1", "map_chapters": "-1"}
+	if plainVideo(*info.Video) {
+		streams = append(streams, in.Get("v:0"))
+	} else {
+		// Odd sizes, non-square pixels, a rotation tag, fields or a
+		// profile players lack: encode it the way burned-in renditions are.
+		video, _, _ := uprightVideo(in.Get("v:0"), *info.Video, 0)
+		streams = append(streams, video)
+		kw["c:v"], kw["preset"], kw["crf"], kw["pix_fmt"] = "libx264", "veryfast", opt.crf(), "yuv420p"
+	}
 	if info.Audio != nil {
 		streams = append(streams, in.Get("a:0"))
 	}
-	kw := ffmpeg.KwArgs{"c:v": "copy", "c:s": "mov_text", "f": "mp4", "movflags": "+faststart",
-		"map_metadata": "-1", "map_chapters": "-1"}
 	maps := []string{}
 	for k, v := range audioCodecArgs(info) {
 		kw[k] = v
@@ -364,8 +385,12 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 	if err := writeFontsConfig(work, fonts); err != nil {
 		return fail(err)
 	}
+	in := fileInput(inAbs)
+	// The text is drawn on the picture as shown: upright, square pixels,
+	// even sides (uprightVideo), so it is neither stretched nor sideways.
+	upright, w, h := uprightVideo(in.Get("v:0"), *info.Video, 0)
 	var ass bytes.Buffer
-	if err := writeASS(&ass, sub, info.Video.Width, info.Video.Height, opt.FontName, opt.FontSize); err != nil {
+	if err := writeASS(&ass, sub, w, h, opt.FontName, opt.FontSize); err != nil {
 		return fail(inputError(err)) // only the cues' times or text can make it fail
 	}
 	if ass.Len() > maxRenderedSubtitle {
@@ -375,10 +400,9 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 		return fail(fmt.Errorf("write subtitle: %w", err))
 	}
 
-	in := fileInput(inAbs)
-	// Every value in this graph is a constant: the file name is generated
-	// and relative to the work folder.
-	video := in.Get("v:0").Filter("ass", ffmpeg.Args{}, ffmpeg.KwArgs{"filename": "sub.ass", "shaping": "complex"})
+	// Every value in this graph is a constant or a number: the file name
+	// is generated and relative to the work folder.
+	video := upright.Filter("ass", ffmpeg.Args{}, ffmpeg.KwArgs{"filename": "sub.ass", "shaping": "complex"})
 	streams := []*ffmpeg.Stream{video}
 	kw := ffmpeg.KwArgs{"c:v": "libx264", "preset": "veryfast", "crf": opt.CRF, "pix_fmt": "yuv420p",
 		"f": "mp4", "movflags": "+faststart", "map_metadata": "-1", "map_chapters": "-1", "sn": "", "dn": ""}
