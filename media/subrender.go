@@ -77,6 +77,12 @@ func WriteWebVTT(path string, sub *subtitle.File) (err error) {
 	if sub == nil {
 		return fmt.Errorf("write WebVTT %s: no subtitle", name)
 	}
+	// Written in memory first: a failure there is the cues' (an
+	// *InputError), one later is the disk's.
+	var buf bytes.Buffer
+	if err := subtitle.WriteVTT(&buf, sub); err != nil {
+		return inputError(fmt.Errorf("write WebVTT %s: %w", name, err))
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".vtt-*")
 	if err != nil {
 		return fmt.Errorf("write WebVTT %s: %w", name, err)
@@ -87,7 +93,7 @@ func WriteWebVTT(path string, sub *subtitle.File) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = subtitle.WriteVTT(tmp, sub); err != nil {
+	if _, err = tmp.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("write WebVTT %s: %w", name, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {

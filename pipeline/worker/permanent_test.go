@@ -37,20 +37,13 @@ func work(t *testing.T, p *Processor, id string) error {
 // TestPermanentAndRetryable: an error that comes from the input fails the
 // segment at once with its reason and cancels the job (River does not
 // retry it); an error of the machine (the store down) leaves the segment
-// as it was and is returned for River to retry. Inputs: the bug report's
-// source with an inverted cue (A), one with an empty cue (C), a file
-// ffmpeg cannot read, silence too quiet to normalize.
+// as it was and is returned for River to retry. Inputs: a file ffmpeg
+// cannot read, silence too quiet to normalize. (Subtitles with bad times
+// fail only their renditions, at once: TestRenditionsFailIndependently.)
 func TestPermanentAndRetryable(t *testing.T) {
 	t.Parallel()
 	b := setupProcessor(t)
 	ctx := context.Background()
-	readCase := func(name string) string {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(data)
-	}
 	garbage := filepath.Join(b.dir, "garbage.mp3")
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("not audio ", 5000)), 0o600); err != nil {
 		t.Fatal(err)
@@ -61,8 +54,6 @@ func TestPermanentAndRetryable(t *testing.T) {
 		name, file, srt string
 		reason          []string // parts of the recorded reason
 	}{
-		{"A inverted source cue", speech, readCase("A-inverted-vi.srt"), []string{"subtitles", "line 5, cue 2", "fix the times"}},
-		{"C empty source cue", speech, readCase("C-empty-cue-vi.srt"), []string{"subtitles", "line 5, cue 2", "no text"}},
 		{"media ffmpeg cannot read", garbage, "", []string{"loudspeaker", "not a readable media file"}},
 		{"too quiet", silent, "", []string{"loudspeaker", "too quiet"}},
 	}

@@ -24,29 +24,43 @@ type TranslationCatalog interface {
 
 // subtitleOutputs makes the subtitle renditions of one language: the
 // WebVTT sidecar always, and for TV a soft-subtitle MP4 (mov_text with the
-// language tag) and a burned-in MP4 rendered with Loa's fonts.
-func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, lang string, sub *subtitle.File, original, dir string) ([]output, error) {
-	vtt := filepath.Join(dir, "subtitles-"+lang+".vtt")
-	if err := media.WriteWebVTT(vtt, sub); err != nil {
-		return nil, err
+// language tag) and a burned-in MP4 rendered with Loa's fonts. Each fails
+// alone: one the input does not allow is returned as a failure, the
+// others are still made; an error is returned only for what is worth
+// retrying (see renditionFailed).
+func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, lang string, sub *subtitle.File, original, dir string) ([]output, []pipeline.RenditionFailure, error) {
+	var outs []output
+	var failures []pipeline.RenditionFailure
+	add := func(what string, o output, err error) error {
+		if err == nil {
+			outs = append(outs, o)
+			return nil
+		}
+		f, err := p.renditionFailed(ctx, seg, lang, what, err)
+		if f != nil {
+			failures = append(failures, *f)
+		}
+		return err
 	}
-	outs := []output{{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"}}
+	vtt := filepath.Join(dir, "subtitles-"+lang+".vtt")
+	err := media.WriteWebVTT(vtt, sub)
+	if err := add("subtitles", output{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"}, err); err != nil {
+		return nil, nil, err
+	}
 	if seg.Kind != pipeline.KindTV {
-		return outs, nil
+		return outs, failures, nil
 	}
 	soft := filepath.Join(dir, "soft-"+lang+".mp4")
 	r, err := p.Runner.SoftSubtitles(ctx, original, soft, []media.SubtitleTrack{{Lang: lang, File: sub}}, media.SoftSubOptions{TempDir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("soft subtitles: %w", err)
+	if err := add("soft subtitles", output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r}, err); err != nil {
+		return nil, nil, err
 	}
-	outs = append(outs, output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r})
 	burned := filepath.Join(dir, "burned-"+lang+".mp4")
-	r, err = p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("burned-in subtitles: %w", err)
+	br, err := p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
+	if err := add("burned-in subtitles", output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &br}, err); err != nil {
+		return nil, nil, err
 	}
-	outs = append(outs, output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &r})
-	return outs, nil
+	return outs, failures, nil
 }
 
 // readSubtitle fetches and parses a stored subtitle file.
@@ -90,7 +104,12 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 		if err != nil {
 			return nil, nil, err
 		}
-		outs, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
+		outs, failures, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
+		if err == nil && len(failures) > 0 {
+			// An approved translation is rendered whole or not at all:
+			// the reviewer approved all of it.
+			err = &media.InputError{Err: errors.New(failures[0].String())}
+		}
 		return outs, nil, err
 	}, nil)
 }
