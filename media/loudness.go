@@ -228,7 +228,7 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	}
 	pre := ""
 	if opt.Mono {
-		pre = "aformat=channel_layouts=mono"
+		pre = MonoDownmix
 	}
 	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
 		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
@@ -255,6 +255,14 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		return Loudness{}, inputError(ErrNoAudio)
 	}
 	plan, err := r.planNormalize(ctx, input, pre, t)
+	if errors.Is(err, ErrTooQuiet) && pre == MonoDownmix && info.Audio.Channels > 1 {
+		// Say why, when the channels are loud and only their mix is not:
+		// the producer can fix that (see Validate, which refuses it at
+		// upload).
+		if scan, serr := r.ScanAudio(ctx, input); serr == nil && scan.ChannelsCancel(DefaultLimits().SilenceMaxDB) {
+			err = inputError(fmt.Errorf("%s: %w", ChannelsCancelReason, err))
+		}
+	}
 	if err != nil {
 		return Loudness{}, err
 	}

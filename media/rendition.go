@@ -107,7 +107,7 @@ func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath strin
 	// normalize under a lower ceiling so the encoded files stay under it.
 	t := opt.Target
 	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	l, err := r.normalizeTo(ctx, "loudspeaker", input, "aformat=channel_layouts=mono", t, opt.Progress, build)
+	l, err := r.normalizeTo(ctx, "loudspeaker", input, MonoDownmix, t, opt.Progress, build)
 	if err != nil {
 		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
 	}

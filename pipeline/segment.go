@@ -113,7 +113,8 @@ type Segment struct {
 	// loudspeaker audio airs (see RenditionFailureSummary).
 	ProcessError string `json:"process_error,omitempty"`
 	// ProcessStep and Progress say what processing is doing now and how
-	// far it is (0–1), for producers watching the segment.
+	// far it is (0–1), for producers watching the segment; for a failed
+	// segment, the step that failed ("" once processed).
 	ProcessStep string  `json:"process_step,omitempty"`
 	Progress    float64 `json:"progress"`
 }

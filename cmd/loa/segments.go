@@ -89,6 +89,9 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
 		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)
 	}
+	if v.ProcessStep != "" && v.State == pipeline.StateFailed {
+		fmt.Fprintf(tw, "failed at\t%s\n", v.ProcessStep)
+	}
 	if v.ProcessError != "" {
 		label := "failed"
 		if v.State == pipeline.StateProcessed {

@@ -116,6 +116,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	lap("download")
 	var outs []output
 	// Progress: loudness passes take about a third, the rest is encoding.
+	// Each step is recorded as it starts, so a failure is shown at the
+	// step that failed (the loudness passes report no progress).
+	step("loudspeaker", 0.1)
 	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.5*pr.Fraction()) })
 	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
 	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
@@ -149,6 +152,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			return err
 		}
 		lap("poster")
+		step("preview", 0.7)
 		preview := filepath.Join(dir, "preview.mp4")
 		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{
 			Progress: throttle(func(pr media.Progress) { step("preview", 0.7+0.25*pr.Fraction()) }),
