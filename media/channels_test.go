@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestChannelsCancel: the upload checks measure the mono downmix the
@@ -44,7 +45,7 @@ func TestChannelsCancel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, scan, err := Inspect(testCtx(t), tt.path, KindRadio, Limits{})
+			_, scan, err := Inspect(runCtx(t, 10*time.Second), tt.path, KindRadio, Limits{})
 			var ref *Refusal
 			refused := errors.As(err, &ref)
 			if err != nil && !refused {
@@ -76,7 +77,7 @@ func TestLoudspeakerSaysChannelsCancel(t *testing.T) {
 	t.Parallel()
 	needFFmpeg(t)
 	dir := t.TempDir()
-	_, err := NewRunner(Config{}).Loudspeaker(testCtx(t), filepath.Join("testdata", "I-phase-inverted-stereo.wav"), filepath.Join(dir, "out.mp3"), "", LoudspeakerOptions{})
+	_, err := NewRunner(Config{}).Loudspeaker(runCtx(t, 10*time.Second), filepath.Join("testdata", "I-phase-inverted-stereo.wav"), filepath.Join(dir, "out.mp3"), "", LoudspeakerOptions{})
 	if err == nil || !IsInputError(err) || !errors.Is(err, ErrTooQuiet) || !strings.Contains(err.Error(), "the two channels cancel when mixed to mono") {
 		t.Fatalf("got %v, want an input error saying the channels cancel", err)
 	}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/media/subtitle"
 )
@@ -117,11 +119,12 @@ func TestVideoGeometry(t *testing.T) {
 		name, path string
 		aspect     float64 // as a viewer sees the source
 		fields     bool
+		length     time.Duration
 	}{
-		{"G odd width 853x480 yuv444p", filepath.Join("testdata", "G-odd-853x480.mp4"), 853.0 / 480, false},
-		{"rotated phone clip", rotated, 180.0 / 320, false},
-		{"anamorphic 16:9", anamorphic, 16.0 / 9, false},
-		{"interlaced", interlaced, 4.0 / 3, true},
+		{"G odd width 853x480 yuv444p", filepath.Join("testdata", "G-odd-853x480.mp4"), 853.0 / 480, false, 8 * time.Second},
+		{"rotated phone clip", rotated, 180.0 / 320, false, 2 * time.Second},
+		{"anamorphic 16:9", anamorphic, 16.0 / 9, false, 2 * time.Second},
+		{"interlaced", interlaced, 4.0 / 3, true, 2 * time.Second},
 	}
 	subData, err := os.ReadFile(filepath.Join("testdata", "G-vi.srt"))
 	if err != nil {
@@ -139,22 +142,22 @@ func TestVideoGeometry(t *testing.T) {
 	renditions := []struct {
 		name  string
 		video bool // moving picture (idet applies)
-		make  func(in, out string) error
+		make  func(ctx context.Context, in, out string) error
 	}{
-		{"poster", false, func(in, out string) error {
-			_, err := r.Poster(testCtx(t), in, out+".jpg", PosterOptions{})
+		{"poster", false, func(ctx context.Context, in, out string) error {
+			_, err := r.Poster(ctx, in, out+".jpg", PosterOptions{})
 			return err
 		}},
-		{"preview", true, func(in, out string) error {
-			_, err := r.WebPreview(testCtx(t), in, out+".mp4", PreviewOptions{})
+		{"preview", true, func(ctx context.Context, in, out string) error {
+			_, err := r.WebPreview(ctx, in, out+".mp4", PreviewOptions{})
 			return err
 		}},
-		{"burned", true, func(in, out string) error {
-			_, err := r.BurnSubtitles(testCtx(t), in, out+".mp4", sub, BurnOptions{Lang: "vi", FontsDir: fonts, TempDir: dir})
+		{"burned", true, func(ctx context.Context, in, out string) error {
+			_, err := r.BurnSubtitles(ctx, in, out+".mp4", sub, BurnOptions{Lang: "vi", FontsDir: fonts, TempDir: dir})
 			return err
 		}},
-		{"soft", true, func(in, out string) error {
-			_, err := r.SoftSubtitles(testCtx(t), in, out+".mp4", []SubtitleTrack{{Lang: "vi", File: sub}}, SoftSubOptions{TempDir: dir})
+		{"soft", true, func(ctx context.Context, in, out string) error {
+			_, err := r.SoftSubtitles(ctx, in, out+".mp4", []SubtitleTrack{{Lang: "vi", File: sub}}, SoftSubOptions{TempDir: dir})
 			return err
 		}},
 	}
@@ -167,7 +170,7 @@ func TestVideoGeometry(t *testing.T) {
 		for _, rd := range renditions {
 			t.Run(src.name+"/"+rd.name, func(t *testing.T) {
 				out := filepath.Join(dir, fmt.Sprintf("%d-%s", i, rd.name))
-				if err := rd.make(src.path, out); err != nil {
+				if err := rd.make(runCtx(t, src.length), src.path, out); err != nil {
 					t.Fatalf("%s: %v", rd.name, err)
 				}
 				if rd.name == "poster" {
