@@ -85,3 +85,35 @@ func TestRenditionsFailIndependently(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderFaithfulTranslationOfFlawedSource: a source accepted before
+// the upload check (A, a cue that ends before it starts) lets a translator
+// submit a faithful Thái translation with the same flaw; once approved, it
+// is rendered without the cue no player shows instead of failing.
+func TestRenderFaithfulTranslationOfFlawedSource(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	src, err := os.ReadFile("testdata/A-inverted-vi.srt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blt, err := os.ReadFile("testdata/A-inverted-blt-faithful.srt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := b.seed(t, "faith", "testdata/M-tv-clip-640x360.mp4", pipeline.KindTV, string(src), "vi", "blt")
+	key := "segments/faith/jobs/j1/blt.srt"
+	if _, err := b.store.Put(ctx, key, strings.NewReader(string(blt)), int64(len(blt)), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.p.RenderSubtitles(ctx, RenderSubtitlesArgs{SegmentID: seg.ID, Language: "blt", SubtitleKey: key, JobID: "j1"}); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	rs := renditionNames(t, b.db, seg.ID)
+	for _, name := range []string{"subtitles_vtt", "soft_subtitles_mp4", "burned_subtitles_mp4"} {
+		if _, ok := rs["blt/"+name]; !ok {
+			t.Errorf("no blt/%s rendition", name)
+		}
+	}
+}

@@ -81,6 +81,24 @@ func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.Fil
 	return f, nil
 }
 
+// showable returns sub without the cues no player shows (ending at or
+// before their start, or without text) and their positions. A faithful
+// translation of a source accepted before the upload check may keep such
+// cues (jobs.SubtitleCheck lets it); its renditions then show what the
+// source's would, instead of failing.
+func showable(sub *subtitle.File) (*subtitle.File, []int) {
+	var dropped []int
+	out := &subtitle.File{Format: sub.Format}
+	for _, c := range sub.Cues {
+		if c.End <= c.Start || len(c.Lines) == 0 {
+			dropped = append(dropped, c.Index)
+			continue
+		}
+		out.Cues = append(out.Cues, c)
+	}
+	return out, dropped
+}
+
 // checkSource holds a producer's subtitle file to subtitle.CheckSource, as
 // the upload does; a file accepted before that check fails here with the
 // same reasons, each with its line, instead of deep in ffmpeg.
@@ -103,6 +121,14 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
 		if err != nil {
 			return nil, nil, err
+		}
+		sub, dropped := showable(sub)
+		if len(dropped) > 0 {
+			p.log().Warn("approved translation has cues no player shows; rendered without them",
+				"segment", seg.ID, "language", a.Language, "cues", dropped)
+		}
+		if len(sub.Cues) == 0 {
+			return nil, nil, &media.InputError{Err: errors.New("the approved subtitle file has no cue a player can show")}
 		}
 		outs, failures, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
 		if err == nil && len(failures) > 0 {
