@@ -15,9 +15,13 @@ import (
 const vietnameseText = "Cải cách hành chính là nhiệm vụ trọng tâm của tỉnh Sơn La. " +
 	"Người dân có thể nộp hồ sơ trực tuyến và nhận kết quả qua bưu điện."
 
-// needFFmpeg skips the test when ffmpeg or ffprobe is not installed.
+// needFFmpeg skips the test when ffmpeg or ffprobe is not installed, and
+// under -short, which runs no tools (make test/short).
 func needFFmpeg(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test runs ffmpeg")
+	}
 	for _, bin := range []string{ffmpegBin, ffprobeBin} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not on PATH: these tests run the real tool (Debian: apt-get install ffmpeg)", bin)
@@ -25,12 +29,41 @@ func needFFmpeg(t testing.TB) {
 	}
 }
 
-// testCtx is a context bounded well under the test timeout.
+// testCtx bounds a test's ffmpeg runs by the test binary's deadline (go
+// test -timeout), less a margin to report which run was slow, instead of a
+// fixed budget a busy machine (t.Parallel on two shared cores) can
+// overrun while the test as a whole still has time.
 func testCtx(t testing.TB) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), testDeadline(t))
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// runCtx bounds one ffmpeg run over media of the given length: two
+// minutes plus 30 times the length (slower than real time on a busy
+// machine), and never past testCtx's deadline.
+func runCtx(t testing.TB, length time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(testCtx(t), runBudget(length))
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// runBudget is runCtx's budget for media of the given length.
+func runBudget(length time.Duration) time.Duration {
+	return 2*time.Minute + 30*max(length, 0)
+}
+
+// testDeadline is t's deadline less a tenth (at most 30 s) for cleanup and
+// reporting; without one, go test's default 10 minutes.
+func testDeadline(t testing.TB) time.Time {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := d.Deadline(); ok {
+			return dl.Add(-min(time.Until(dl)/10, 30*time.Second))
+		}
+	}
+	return time.Now().Add(10 * time.Minute)
 }
 
 // ffmpegGen runs ffmpeg to make a fixture and fails the test on error.
@@ -133,4 +166,23 @@ func copyFile(t testing.TB, src, dir, name string) string {
 		t.Fatal(err)
 	}
 	return writeFile(t, dir, name, b)
+}
+
+// TestBudgets: a run's budget grows with the media's length and never
+// passes the test binary's deadline, so a long fixture on a busy machine
+// gets the time it needs and a short -timeout still ends the run in time
+// to say which one was slow.
+func TestBudgets(t *testing.T) {
+	t.Parallel()
+	if short, long := runBudget(time.Second), runBudget(10*time.Minute); short < time.Minute || long < 10*short {
+		t.Errorf("budgets %v (1 s of media), %v (10 min): want at least a minute, growing with the length", short, long)
+	}
+	ctx := runCtx(t, time.Hour)
+	got, ok := ctx.Deadline()
+	if !ok {
+		t.Fatal("no deadline")
+	}
+	if dl, ok := t.Deadline(); ok && (!got.Before(dl) || got.Before(dl.Add(-31*time.Second))) {
+		t.Errorf("run deadline %v, test deadline %v: want shortly before it", got, dl)
+	}
 }

@@ -144,7 +144,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		return normPlan{}, err
 	}
 	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
-		return normPlan{}, fmt.Errorf("%w: integrated loudness %s LUFS", ErrTooQuiet, ff(first.InputI))
+		return normPlan{}, inputError(fmt.Errorf("%w: integrated loudness %s LUFS", ErrTooQuiet, ff(first.InputI)))
 	}
 	plan := normPlan{input: first}
 	measured, lim := first, ""
@@ -228,7 +228,7 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	}
 	pre := ""
 	if opt.Mono {
-		pre = "aformat=channel_layouts=mono"
+		pre = MonoDownmix
 	}
 	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
 		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
@@ -252,9 +252,17 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		return Loudness{}, err
 	}
 	if info.Audio == nil {
-		return Loudness{}, ErrNoAudio
+		return Loudness{}, inputError(ErrNoAudio)
 	}
 	plan, err := r.planNormalize(ctx, input, pre, t)
+	if errors.Is(err, ErrTooQuiet) && pre == MonoDownmix && info.Audio.Channels > 1 {
+		// Say why, when the channels are loud and only their mix is not:
+		// the producer can fix that (see Validate, which refuses it at
+		// upload).
+		if scan, serr := r.ScanAudio(ctx, input); serr == nil && scan.ChannelsCancel(DefaultLimits().SilenceMaxDB) {
+			err = inputError(fmt.Errorf("%s: %w", ChannelsCancelReason, err))
+		}
+	}
 	if err != nil {
 		return Loudness{}, err
 	}
@@ -271,7 +279,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 	}
 	s, err := c.stats()
 	if err == nil && s.NormalizationType != "linear" {
-		err = fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType)
+		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
 	}
 	if err != nil {
 		removeAll(outputs)

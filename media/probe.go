@@ -45,9 +45,64 @@ type AudioStream struct {
 // VideoStream describes the first real video stream of an input.
 type VideoStream struct {
 	Codec     string // ffprobe codec_name, e.g. "h264"
-	Width     int    // pixels
-	Height    int    // pixels
+	Width     int    // coded pixels
+	Height    int    // coded pixels
 	FrameRate float64
+	// SARNum/SARDen is the sample (pixel) aspect ratio; 1/1 for square
+	// pixels, and when the file does not say.
+	SARNum, SARDen int
+	// Rotation is how far players turn the picture counter-clockwise to
+	// show it upright, in degrees 0, 90, 180 or 270 (a phone's display
+	// matrix or "rotate" tag).
+	Rotation   int
+	PixFmt     string // ffprobe pix_fmt, e.g. "yuv420p"
+	FieldOrder string // ffprobe field_order: "progressive", "tt", "bb", "tb", "bt" or ""
+}
+
+// Interlaced reports whether the stream is stored as fields (ffprobe's
+// field_order tt, bb, tb or bt).
+func (v VideoStream) Interlaced() bool {
+	switch v.FieldOrder {
+	case "tt", "bb", "tb", "bt":
+		return true
+	}
+	return false
+}
+
+// DisplayAspect is the width-to-height ratio a player shows: the coded
+// size stretched by the sample aspect ratio and turned by the rotation.
+func (v VideoStream) DisplayAspect() float64 {
+	if v.Width <= 0 || v.Height <= 0 {
+		return 0
+	}
+	num, den := v.SARNum, v.SARDen
+	if num <= 0 || den <= 0 {
+		num, den = 1, 1
+	}
+	a := float64(v.Width) * float64(num) / (float64(v.Height) * float64(den))
+	if v.Rotation == 90 || v.Rotation == 270 {
+		a = 1 / a
+	}
+	return a
+}
+
+// DisplaySize is the picture as a player shows it, in square pixels: the
+// coded size stretched (never shrunk) by the sample aspect ratio and
+// turned by the rotation.
+func (v VideoStream) DisplaySize() (w, h int) {
+	w, h = v.Width, v.Height
+	num, den := v.SARNum, v.SARDen
+	switch {
+	case num <= 0 || den <= 0 || num == den:
+	case num > den:
+		w = int(float64(w)*float64(num)/float64(den) + 0.5)
+	default:
+		h = int(float64(h)*float64(den)/float64(num) + 0.5)
+	}
+	if v.Rotation == 90 || v.Rotation == 270 {
+		w, h = h, w
+	}
+	return w, h
 }
 
 // ffprobeOutput is the subset of `ffprobe -print_format json` we read.
@@ -62,7 +117,16 @@ type ffprobeOutput struct {
 		AvgFrameRate string `json:"avg_frame_rate"`
 		RFrameRate   string `json:"r_frame_rate"`
 		Duration     string `json:"duration"`
-		Disposition  struct {
+		SAR          string `json:"sample_aspect_ratio"`
+		PixFmt       string `json:"pix_fmt"`
+		FieldOrder   string `json:"field_order"`
+		Tags         struct {
+			Rotate string `json:"rotate"`
+		} `json:"tags"`
+		SideData []struct {
+			Rotation *float64 `json:"rotation"`
+		} `json:"side_data_list"`
+		Disposition struct {
 			AttachedPic     int `json:"attached_pic"`
 			TimedThumbnails int `json:"timed_thumbnails"`
 		} `json:"disposition"`
@@ -100,14 +164,14 @@ func probe(ctx context.Context, input string, base toolCmd) (Info, error) {
 	case ctx.Err() != nil, notStarted(err):
 		return Info{}, fmt.Errorf("probe %s: %w", name, err)
 	default:
-		return Info{}, fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err))
 	}
 	if out.truncated {
-		return Info{}, fmt.Errorf("probe %s: %w: ffprobe output over %d bytes", name, ErrNotMedia, maxProbeOutput)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w: ffprobe output over %d bytes", name, ErrNotMedia, maxProbeOutput))
 	}
 	info, err := parseProbe(out.buf)
 	if err != nil {
-		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+		return Info{}, inputError(fmt.Errorf("probe %s: %w", name, err))
 	}
 	return info, nil
 }
@@ -139,7 +203,19 @@ func parseProbe(data []byte) (Info, error) {
 				if fps == 0 {
 					fps = parseRate(s.RFrameRate)
 				}
-				info.Video = &VideoStream{Codec: s.CodecName, Width: s.Width, Height: s.Height, FrameRate: fps}
+				v := &VideoStream{Codec: s.CodecName, Width: s.Width, Height: s.Height, FrameRate: fps,
+					PixFmt: s.PixFmt, FieldOrder: s.FieldOrder, SARNum: 1, SARDen: 1}
+				if n, d, ok := parseRatio(s.SAR); ok {
+					v.SARNum, v.SARDen = n, d
+				}
+				rot, _ := strconv.ParseFloat(s.Tags.Rotate, 64)
+				for _, sd := range s.SideData {
+					if sd.Rotation != nil {
+						rot = *sd.Rotation
+					}
+				}
+				v.Rotation = normalizeRotation(rot)
+				info.Video = v
 			}
 		}
 	}
@@ -170,6 +246,34 @@ func secondsToDuration(secs float64) time.Duration {
 		secs = maxSecs
 	}
 	return time.Duration(math.Round(secs*1000)) * time.Millisecond
+}
+
+// parseRatio parses a positive ratio such as "64:45"; "0:1", "N/A" and
+// nonsense are not ok.
+func parseRatio(s string) (num, den int, ok bool) {
+	a, b, found := strings.Cut(s, ":")
+	if !found {
+		return 0, 0, false
+	}
+	n, err1 := strconv.Atoi(a)
+	d, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || n <= 0 || d <= 0 || n > 1<<16 || d > 1<<16 {
+		return 0, 0, false
+	}
+	return n, d, true
+}
+
+// normalizeRotation rounds degrees to a quarter turn in 0..270. ffprobe's
+// display-matrix rotation is counter-clockwise and may be negative (-90).
+func normalizeRotation(deg float64) int {
+	if math.IsNaN(deg) || math.IsInf(deg, 0) {
+		return 0
+	}
+	q := int(math.Round(deg/90)) % 4
+	if q < 0 {
+		q += 4
+	}
+	return q * 90
 }
 
 // parseRate parses an ffprobe rational such as "25/1" or "30000/1001".

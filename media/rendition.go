@@ -107,7 +107,7 @@ func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath strin
 	// normalize under a lower ceiling so the encoded files stay under it.
 	t := opt.Target
 	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	l, err := r.normalizeTo(ctx, "loudspeaker", input, "aformat=channel_layouts=mono", t, opt.Progress, build)
+	l, err := r.normalizeTo(ctx, "loudspeaker", input, MonoDownmix, t, opt.Progress, build)
 	if err != nil {
 		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
 	}
@@ -153,10 +153,8 @@ func (r *Runner) Poster(ctx context.Context, input, output string, opt PosterOpt
 	if at <= 0 || at >= info.Duration {
 		at = min(info.Duration/3, 10*time.Second)
 	}
-	w, h := fitWidth(info.Video.Width, info.Video.Height, opt.MaxWidth)
-	s := fileInput(input, ffmpeg.KwArgs{"ss": strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}).Video().
-		Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).
-		Output(fileOutput(output), ffmpeg.KwArgs{"frames:v": 1, "q:v": 3, "f": "image2", "update": 1})
+	video, _, _ := uprightVideo(fileInput(input, ffmpeg.KwArgs{"ss": strconv.FormatFloat(at.Seconds(), 'f', 3, 64)}).Video(), *info.Video, opt.MaxWidth)
+	s := video.Output(fileOutput(output), ffmpeg.KwArgs{"frames:v": 1, "q:v": 3, "f": "image2", "update": 1})
 	if err := r.Run(ctx, Job{Step: "poster", Args: StreamArgs(s), Outputs: []string{output}}); err != nil {
 		return Rendition{}, fmt.Errorf("poster %s: %w", name, err)
 	}
@@ -200,9 +198,8 @@ func (r *Runner) WebPreview(ctx context.Context, input, output string, opt Previ
 	if opt.AudioBitRate <= 0 {
 		opt.AudioBitRate = 96000
 	}
-	w, h := fitWidth(info.Video.Width, info.Video.Height, opt.MaxWidth)
 	in := fileInput(input)
-	video := in.Get("v:0").Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).Filter("setsar", ffmpeg.Args{"1"})
+	video, _, _ := uprightVideo(in.Get("v:0"), *info.Video, opt.MaxWidth)
 	audio := in.Get("a:0")
 	s := ffmpeg.Output([]*ffmpeg.Stream{video, audio}, fileOutput(output), ffmpeg.KwArgs{
 		"c:v": "libx264", "preset": "veryfast", "crf": opt.CRF, "pix_fmt": "yuv420p", "profile:v": "main",
@@ -221,13 +218,40 @@ func (r *Runner) WebPreview(ctx context.Context, input, output string, opt Previ
 	return rd, nil
 }
 
-// fitWidth scales w x h down to at most maxW wide, keeping the aspect ratio,
-// with both sides even (H.264 4:2:0 needs that).
+// uprightVideo is the one way every video rendition is drawn: s (the
+// input's video, which ffmpeg has already turned upright by its rotation,
+// as it does by default when it decodes) deinterlaced when v is stored as
+// fields, scaled to square pixels at v's display size fitted to maxW wide
+// (0: no limit) with both sides even, and marked square (setsar=1). It
+// returns the stream and the picture's size. So a rendition is upright,
+// progressive, even-sized and shaped like the source on any player,
+// whatever the source's size, sample aspect ratio, rotation or
+// interlacing.
+func uprightVideo(s *ffmpeg.Stream, v VideoStream, maxW int) (*ffmpeg.Stream, int, int) {
+	w, h := v.DisplaySize()
+	w, h = fitWidth(w, h, maxW)
+	if v.Interlaced() {
+		s = s.Filter("yadif", ffmpeg.Args{}) // one frame per frame, fields detected
+	}
+	s = s.Filter("scale", ffmpeg.Args{strconv.Itoa(w), strconv.Itoa(h)}).Filter("setsar", ffmpeg.Args{"1"})
+	return s, w, h
+}
+
+// plainVideo reports whether v can be copied as it is into a rendition
+// that must be upright, progressive, even-sized, square-pixelled H.264
+// 4:2:0, which every player shows the same way.
+func plainVideo(v VideoStream) bool {
+	return v.Codec == "h264" && v.PixFmt == "yuv420p" && v.Width%2 == 0 && v.Height%2 == 0 &&
+		v.SARNum == v.SARDen && v.Rotation == 0 && !v.Interlaced()
+}
+
+// fitWidth scales w x h down to at most maxW wide (0: no limit), keeping
+// the aspect ratio, with both sides even (H.264 4:2:0 needs that).
 func fitWidth(w, h, maxW int) (int, int) {
 	if w <= 0 || h <= 0 {
 		return 2, 2
 	}
-	if w > maxW {
+	if maxW > 0 && w > maxW {
 		h = int(float64(h)*float64(maxW)/float64(w) + 0.5)
 		w = maxW
 	}

@@ -171,7 +171,10 @@ func (r *Runner) Run(ctx context.Context, job Job) (err error) {
 	if stderr != nil {
 		stderr.flush()
 	}
-	return err
+	if ctx.Err() != nil {
+		return err
+	}
+	return toolInputError(err)
 }
 
 // acquire takes one process slot or gives up when ctx ends.

@@ -23,14 +23,41 @@ const maxDecodeErrors = 20
 
 // Scan is what decoding the first audio stream fully found.
 type Scan struct {
-	MeanVolumeDB float64  // volumedetect mean_volume, dBFS
-	MaxVolumeDB  float64  // volumedetect max_volume, dBFS; NoSamplesDB when nothing decoded
-	DecodeErrors []string // decoder/demuxer errors (truncation, corruption), at most 20 plus a count
+	MeanVolumeDB float64 // volumedetect mean_volume over all channels, dBFS
+	MaxVolumeDB  float64 // volumedetect max_volume, dBFS; NoSamplesDB when nothing decoded
+	// MonoMeanVolumeDB and MonoMaxVolumeDB measure the mono downmix
+	// loudspeakers play (MonoDownmix), not the channels: two channels
+	// that cancel in it are loud above and silent here. Both are 0 when
+	// not measured.
+	MonoMeanVolumeDB float64
+	MonoMaxVolumeDB  float64
+	DecodeErrors     []string // decoder/demuxer errors (truncation, corruption), at most 20 plus a count
+}
+
+// MonoDownmix is the filter that makes the mono signal every loudspeaker
+// rendition is made from; the upload scan measures the same signal.
+const MonoDownmix = "aformat=channel_layouts=mono"
+
+// MonoLossMaxDB is how much quieter than the channels the mono downmix may
+// be before the channels are taken to cancel. Two unrelated channels lose
+// about 3 dB in a downmix, one silent channel about 3 dB; a channel that is
+// the other inverted loses everything.
+const MonoLossMaxDB = 12.0
+
+// ChannelsCancel reports whether the scan's mono downmix is silent or far
+// quieter than its channels: one channel is (mostly) the other inverted.
+// A scan without the mono measurement never cancels.
+func (s Scan) ChannelsCancel(silenceMaxDB float64) bool {
+	if s.MonoMeanVolumeDB == 0 && s.MonoMaxVolumeDB == 0 {
+		return false
+	}
+	return s.MaxVolumeDB >= silenceMaxDB &&
+		(s.MonoMaxVolumeDB < silenceMaxDB || s.MonoMeanVolumeDB < s.MeanVolumeDB-MonoLossMaxDB)
 }
 
 // ScanAudio decodes the first audio stream of input fully (ffmpeg -i input
-// -map 0:a:0 -af volumedetect -f null -), reporting decode errors
-// (truncation, corruption) and the volume, so that the caller can refuse
+// with volumedetect on the channels and on the mono downmix), reporting
+// decode errors (truncation, corruption) and both volumes, so that the caller can refuse
 // broken or silent uploads with [Validate]. input is a local path or an
 // http(s) URL. The error wraps [ErrNoAudio] when there is no audio stream and
 // [ErrNotMedia] when ffmpeg cannot open the input at all.
@@ -41,8 +68,9 @@ func ScanAudio(ctx context.Context, input string) (Scan, error) {
 	return scanAudio(ctx, input, toolCmd{path: ffmpegBin})
 }
 
-// volumeLine matches volumedetect's result lines.
-var volumeLine = regexp.MustCompile(`\] \[info\] (mean_volume|max_volume): (\S+) dB`)
+// volumeLine matches the result lines of the two volumedetect instances
+// scanAudio names: "chan" (all channels) and "mono" (the downmix).
+var volumeLine = regexp.MustCompile(`^\[volumedetect@(chan|mono) @ 0x[0-9a-f]+\] \[info\] (mean_volume|max_volume): (\S+) dB`)
 
 // scanAudio is ScanAudio with the tool invocation given (path, grace).
 func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
@@ -51,19 +79,24 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	if err != nil {
 		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
 	}
-	scan := Scan{MeanVolumeDB: NoSamplesDB, MaxVolumeDB: NoSamplesDB}
+	scan := Scan{MeanVolumeDB: NoSamplesDB, MaxVolumeDB: NoSamplesDB, MonoMeanVolumeDB: NoSamplesDB, MonoMaxVolumeDB: NoSamplesDB}
 	extraErrors := 0
 	noStream := false
 	lw := &lineWriter{fn: func(line string) {
 		if m := volumeLine.FindStringSubmatch(line); m != nil {
-			v, err := strconv.ParseFloat(m[2], 64)
+			v, err := strconv.ParseFloat(m[3], 64)
 			if err != nil || math.IsNaN(v) || v < NoSamplesDB {
 				v = NoSamplesDB
 			}
-			if m[1] == "mean_volume" {
+			switch m[1] + " " + m[2] {
+			case "chan mean_volume":
 				scan.MeanVolumeDB = v
-			} else {
+			case "chan max_volume":
 				scan.MaxVolumeDB = v
+			case "mono mean_volume":
+				scan.MonoMeanVolumeDB = v
+			case "mono max_volume":
+				scan.MonoMaxVolumeDB = v
 			}
 			return
 		}
@@ -83,7 +116,11 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	}}
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "repeat+level+info"}
 	args = append(args, in...)
-	args = append(args, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", "volumedetect", "-f", "null", "-")
+	// One decode measures the channels and the mono downmix loudspeakers
+	// will play; the filters are named so their results can be told apart.
+	args = append(args, "-filter_complex",
+		"[0:a:0]asplit=2[c][m];[m]"+MonoDownmix+",volumedetect@mono,anullsink;[c]volumedetect@chan[out]",
+		"-map", "[out]", "-f", "null", "-")
 	cmd := base
 	cmd.args = args
 	cmd.stderr = lw
@@ -95,9 +132,9 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	case ctx.Err() != nil, notStarted(err):
 		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
 	case noStream:
-		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err)
+		return Scan{}, inputError(fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err))
 	default:
-		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrNotMedia, err)
+		return Scan{}, inputError(fmt.Errorf("scan audio %s: %w: %w", name, ErrNotMedia, err))
 	}
 	if extraErrors > 0 {
 		scan.DecodeErrors = append(scan.DecodeErrors, fmt.Sprintf("... and %d more", extraErrors))

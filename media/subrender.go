@@ -77,6 +77,12 @@ func WriteWebVTT(path string, sub *subtitle.File) (err error) {
 	if sub == nil {
 		return fmt.Errorf("write WebVTT %s: no subtitle", name)
 	}
+	// Written in memory first: a failure there is the cues' (an
+	// *InputError), one later is the disk's.
+	var buf bytes.Buffer
+	if err := subtitle.WriteVTT(&buf, sub); err != nil {
+		return inputError(fmt.Errorf("write WebVTT %s: %w", name, err))
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".vtt-*")
 	if err != nil {
 		return fmt.Errorf("write WebVTT %s: %w", name, err)
@@ -87,7 +93,7 @@ func WriteWebVTT(path string, sub *subtitle.File) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = subtitle.WriteVTT(tmp, sub); err != nil {
+	if _, err = tmp.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("write WebVTT %s: %w", name, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
@@ -147,14 +153,27 @@ type SubtitleTrack struct {
 type SoftSubOptions struct {
 	TempDir  string         // where the private work folder is made; default os.TempDir()
 	Progress func(Progress) // optional
+	// CRF is the x264 quality when the video must be encoded (see
+	// SoftSubtitles); default 20.
+	CRF int
+}
+
+func (o SoftSubOptions) crf() int {
+	if o.CRF <= 0 {
+		return 20
+	}
+	return o.CRF
 }
 
 // SoftSubtitles writes output, an MP4 with input's first video and audio
 // streams copied as they are (audio that MP4 cannot hold is encoded to
 // AAC) and one mov_text subtitle stream per track, in order, each tagged
 // with its language ([MP4Language]) and a track name. The first track is
-// the default one. Subtitles are written to generated names in a private
-// temp folder, removed on every path. On error no output is left.
+// the default one. Video that is not plain H.264 4:2:0 with even sides,
+// square pixels, no rotation and no fields is encoded instead of copied,
+// upright and at its display size (as BurnSubtitles draws it), so every
+// player shows it the same. Subtitles are written to generated names in a
+// private temp folder, removed on every path. On error no output is left.
 func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks []SubtitleTrack, opt SoftSubOptions) (_ Rendition, err error) {
 	name := displayName(input)
 	fail := func(err error) (Rendition, error) {
@@ -166,10 +185,10 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 	langs := make([]string, len(tracks))
 	for i, tr := range tracks {
 		if tr.File == nil || len(tr.File.Cues) == 0 {
-			return fail(fmt.Errorf("track %d (%s): empty subtitle", i+1, tr.Lang))
+			return fail(inputError(fmt.Errorf("track %d (%s): empty subtitle", i+1, tr.Lang)))
 		}
 		if err := checkSubtitleSize(tr.File); err != nil {
-			return fail(fmt.Errorf("track %d (%s): %w", i+1, tr.Lang, err))
+			return fail(inputError(fmt.Errorf("track %d (%s): %w", i+1, tr.Lang, err)))
 		}
 		if langs[i], err = MP4Language(tr.Lang); err != nil {
 			return fail(fmt.Errorf("track %d: %w", i+1, err))
@@ -187,12 +206,20 @@ func (r *Runner) SoftSubtitles(ctx context.Context, input, output string, tracks
 
 	streams := []*ffmpeg.Stream{}
 	in := fileInput(inAbs)
-	streams = append(streams, in.Get("v:0"))
+	kw := ffmpeg.KwArgs{"c:v": "copy", "c:s": "mov_text", "f": "mp4", "movflags": "+faststart",
+		"map_metadata": "-1", "map_chapters": "-1"}
+	if plainVideo(*info.Video) {
+		streams = append(streams, in.Get("v:0"))
+	} else {
+		// Odd sizes, non-square pixels, a rotation tag, fields or a
+		// profile players lack: encode it the way burned-in renditions are.
+		video, _, _ := uprightVideo(in.Get("v:0"), *info.Video, 0)
+		streams = append(streams, video)
+		kw["c:v"], kw["preset"], kw["crf"], kw["pix_fmt"] = "libx264", "veryfast", opt.crf(), "yuv420p"
+	}
 	if info.Audio != nil {
 		streams = append(streams, in.Get("a:0"))
 	}
-	kw := ffmpeg.KwArgs{"c:v": "copy", "c:s": "mov_text", "f": "mp4", "movflags": "+faststart",
-		"map_metadata": "-1", "map_chapters": "-1"}
 	maps := []string{}
 	for k, v := range audioCodecArgs(info) {
 		kw[k] = v
@@ -316,13 +343,13 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 		return Rendition{}, fmt.Errorf("burn in subtitles %s: %w", name, err)
 	}
 	if sub == nil || len(sub.Cues) == 0 {
-		return fail(errors.New("empty subtitle"))
+		return fail(inputError(errors.New("empty subtitle")))
 	}
 	if len(sub.Cues) > subtitle.MaxCues {
-		return fail(fmt.Errorf("subtitle has %d cues, more than %d", len(sub.Cues), subtitle.MaxCues))
+		return fail(inputError(fmt.Errorf("subtitle has %d cues, more than %d", len(sub.Cues), subtitle.MaxCues)))
 	}
 	if err := checkSubtitleSize(sub); err != nil {
-		return fail(err)
+		return fail(inputError(err))
 	}
 	if opt.FontsDir == "" {
 		return fail(errors.New("no fonts folder given (BurnOptions.FontsDir; see PrepareFonts)"))
@@ -364,9 +391,13 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 	if err := writeFontsConfig(work, fonts); err != nil {
 		return fail(err)
 	}
+	in := fileInput(inAbs)
+	// The text is drawn on the picture as shown: upright, square pixels,
+	// even sides (uprightVideo), so it is neither stretched nor sideways.
+	upright, w, h := uprightVideo(in.Get("v:0"), *info.Video, 0)
 	var ass bytes.Buffer
-	if err := writeASS(&ass, sub, info.Video.Width, info.Video.Height, opt.FontName, opt.FontSize); err != nil {
-		return fail(err)
+	if err := writeASS(&ass, sub, w, h, opt.FontName, opt.FontSize); err != nil {
+		return fail(inputError(err)) // only the cues' times or text can make it fail
 	}
 	if ass.Len() > maxRenderedSubtitle {
 		return fail(fmt.Errorf("subtitle is over %d MiB once written; a subtitle for one segment is a few KiB", maxRenderedSubtitle>>20))
@@ -375,10 +406,9 @@ func (r *Runner) burn(ctx context.Context, input, output string, sub *subtitle.F
 		return fail(fmt.Errorf("write subtitle: %w", err))
 	}
 
-	in := fileInput(inAbs)
-	// Every value in this graph is a constant: the file name is generated
-	// and relative to the work folder.
-	video := in.Get("v:0").Filter("ass", ffmpeg.Args{}, ffmpeg.KwArgs{"filename": "sub.ass", "shaping": "complex"})
+	// Every value in this graph is a constant or a number: the file name
+	// is generated and relative to the work folder.
+	video := upright.Filter("ass", ffmpeg.Args{}, ffmpeg.KwArgs{"filename": "sub.ass", "shaping": "complex"})
 	streams := []*ffmpeg.Stream{video}
 	kw := ffmpeg.KwArgs{"c:v": "libx264", "preset": "veryfast", "crf": opt.CRF, "pix_fmt": "yuv420p",
 		"f": "mp4", "movflags": "+faststart", "map_metadata": "-1", "map_chapters": "-1", "sn": "", "dn": ""}
@@ -451,8 +481,8 @@ func checkCoverage(fonts []*fontFile, sub *subtitle.File, lang, dir string) erro
 		return fmt.Errorf("%w in the fonts folder %s: the Tai Viet letters %s would burn in as empty boxes; "+
 			"install fonts-noto-core (Noto Sans Tai Viet) and run PrepareFonts", ErrNoTaiVietFont, dir, formatRunes(missing))
 	}
-	return fmt.Errorf("no font in the fonts folder %s has %s: they would burn in as empty boxes; "+
-		"fix the text or add a font that has them", dir, formatRunes(missing))
+	return inputError(fmt.Errorf("no font in the fonts folder %s has %s: they would burn in as empty boxes; "+
+		"fix the text or add a font that has them", dir, formatRunes(missing)))
 }
 
 // isTaiViet reports whether r is in the Tai Viet block.

@@ -30,6 +30,7 @@ const (
 	RefuseBadChannels   RefusalCode = "bad_channels"
 	RefuseSilent        RefusalCode = "silent"
 	RefuseCorrupt       RefusalCode = "corrupt"
+	RefuseCancels       RefusalCode = "channels_cancel"
 )
 
 // Refusal is the error returned when an upload is not acceptable media. Its
@@ -158,7 +159,22 @@ func Validate(info Info, scan Scan, kind string, limits Limits) error {
 		}
 		return refuse(RefuseSilent, "the audio is silent (loudest peak %.1f dBFS, below %.0f dBFS); check that the microphone or the audio track was not muted and upload it again", scan.MaxVolumeDB, l.SilenceMaxDB)
 	}
+	if scan.ChannelsCancel(l.SilenceMaxDB) {
+		return refuse(RefuseCancels, "%s: the mix loudspeakers play is %s; in the editing software invert the phase of one channel (or keep one channel only), export again and upload it", ChannelsCancelReason, monoLevel(scan))
+	}
 	return nil
+}
+
+// ChannelsCancelReason is how a refusal or a failure names audio whose
+// channels cancel in the mono downmix, for the producer.
+const ChannelsCancelReason = "the two channels cancel when mixed to mono (one is the other turned upside down, phase-inverted), so the commune loudspeakers, which play one mono mix, would be silent or nearly so"
+
+// monoLevel says how quiet the mono downmix is next to the channels.
+func monoLevel(s Scan) string {
+	if s.MonoMaxVolumeDB <= NoSamplesDB+30 {
+		return "silence"
+	}
+	return fmt.Sprintf("%.0f dB quieter than the channels", s.MeanVolumeDB-s.MonoMeanVolumeDB)
 }
 
 // summarizeErrors shows the first decode errors briefly.

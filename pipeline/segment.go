@@ -108,11 +108,47 @@ type Segment struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
-	ProcessError string     `json:"process_error,omitempty"`
+	// ProcessError says why processing failed (StateFailed) or, for a
+	// processed segment, which renditions could not be made while its
+	// loudspeaker audio airs (see RenditionFailureSummary).
+	ProcessError string `json:"process_error,omitempty"`
 	// ProcessStep and Progress say what processing is doing now and how
-	// far it is (0–1), for producers watching the segment.
+	// far it is (0–1), for producers watching the segment; for a failed
+	// segment, the step that failed ("" once processed).
 	ProcessStep string  `json:"process_step,omitempty"`
 	Progress    float64 `json:"progress"`
+}
+
+// RenditionFailure is one rendition processing could not make because of
+// its input (a subtitle burn, a preview): the others, and above all the
+// loudspeaker audio, are made and air without it.
+type RenditionFailure struct {
+	Language string // "vi" for the producer's own
+	What     string // "poster", "web preview", "subtitles", "burned-in subtitles", ...
+	Reason   string // what was wrong, for the producer
+}
+
+// String returns "burned-in subtitles (vi): reason".
+func (f RenditionFailure) String() string {
+	return f.What + " (" + f.Language + "): " + f.Reason
+}
+
+// RenditionFailureSummary is the process_error of a processed segment with
+// failed renditions: what airs, then each failure. It is kept under 2000
+// bytes.
+func RenditionFailureSummary(fs []RenditionFailure) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.String()
+	}
+	s := "Processed; the loudspeaker audio airs, but these renditions could not be made: " + strings.Join(parts, "; ")
+	if len(s) > 2000 {
+		s = s[:2000]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
 }
 
 // Rendition is one processed file of a segment in one language.

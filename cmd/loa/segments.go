@@ -89,8 +89,15 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
 		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)
 	}
+	if v.ProcessStep != "" && v.State == pipeline.StateFailed {
+		fmt.Fprintf(tw, "failed at\t%s\n", v.ProcessStep)
+	}
 	if v.ProcessError != "" {
-		fmt.Fprintf(tw, "failed\t%s\n", v.ProcessError)
+		label := "failed"
+		if v.State == pipeline.StateProcessed {
+			label = "not made" // renditions that failed alone; the audio airs
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, v.ProcessError)
 	}
 	for _, r := range v.Renditions {
 		line := fmt.Sprintf("%s %s, %s", r.Language, r.Name, mib(r.Size))

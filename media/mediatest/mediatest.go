@@ -17,10 +17,14 @@ import (
 const Text = "Cải cách hành chính là nhiệm vụ trọng tâm của tỉnh Sơn La. " +
 	"Người dân có thể nộp hồ sơ trực tuyến và nhận kết quả qua bưu điện."
 
-// Need skips the test when ffmpeg, ffprobe or espeak-ng is missing, unless
+// Need skips the test under -short (make test/short runs no tools) and
+// when ffmpeg, ffprobe or espeak-ng is missing, unless
 // LOA_TEST_REQUIRE_SERVICES=1 (set by `make test`), where it fails.
 func Need(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test runs ffmpeg")
+	}
 	for _, bin := range []string{"ffmpeg", "ffprobe", "espeak-ng"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {

@@ -40,6 +40,7 @@ const (
 	CodeTooShort     = "too-short"      // warning: shorter than MinDuration
 	CodeTooLong      = "too-long"       // warning: longer than MaxDuration
 	CodeOverlap      = "overlap"        // error: a cue starts before the previous one ends
+	CodeOrder        = "order"          // error: a cue starts before the previous one starts
 	CodeGap          = "gap"            // warning: less than MinGap after the previous cue
 	CodeScript       = "script"         // error: letters of a script the language does not use
 	CodeUntranslated = "untranslated"   // a line reads as Vietnamese or repeats the source
@@ -88,7 +89,7 @@ func CountChars(s string) int {
 
 // Check applies the profile to every cue of f and returns the findings in
 // cue order. Errors (block a submission): empty cue, end not after start,
-// overlap with the previous cue, too many lines, a line too long, a reading
+// a start before the previous cue's start (order) or end (overlap), too many lines, a line too long, a reading
 // speed above HardMaxCPS, letters in a script the language does not use,
 // and (for Thái) a line that reads as Vietnamese. Warnings (shown and kept):
 // a reading speed between MaxCPS and HardMaxCPS, a cue shorter than
@@ -104,25 +105,23 @@ func Check(f *File, p Profile) []Finding {
 	for i, c := range f.Cues {
 		if i > 0 {
 			prev := f.Cues[i-1]
-			gap := c.Start - prev.End
-			switch {
-			case gap < 0:
-				add(Error, CodeOverlap, c, c.Line,
-					"cue %d starts at %s, before cue %d ends at %s; make it start after the previous cue ends",
-					c.Index, FormatTimestamp(c.Start), prev.Index, FormatTimestamp(prev.End))
-			case p.MinGap > 0 && gap < p.MinGap:
+			if fd, ok := sequenceFinding(prev, c); ok {
+				out = append(out, fd)
+			} else if gap := c.Start - prev.End; p.MinGap > 0 && gap < p.MinGap {
 				add(Warning, CodeGap, c, c.Line,
 					"cue %d starts %d ms after cue %d ends; leave at least %d ms between cues so viewers see the change",
 					c.Index, gap.Milliseconds(), prev.Index, p.MinGap.Milliseconds())
 			}
 		}
 
-		if len(c.Lines) == 0 {
-			add(Error, CodeEmptyCue, c, c.Line, "cue %d has no text; add the text or remove the cue", c.Index)
+		// Check is the translator's check: the cue count is fixed by the
+		// source, so removing the cue is no remedy.
+		if fd, ok := emptyFinding(c, "write its text (keep the cue: the file has one cue for each cue of the source)"); ok {
+			out = append(out, fd)
 		}
 		if p.MaxLines > 0 && len(c.Lines) > p.MaxLines {
 			add(Error, CodeTooManyLines, c, c.textLine(p.MaxLines),
-				"cue %d has %d lines; the limit is %d, so shorten the text or split the cue", c.Index, len(c.Lines), p.MaxLines)
+				"cue %d has %d lines; the limit is %d, so shorten the text to fit", c.Index, len(c.Lines), p.MaxLines)
 		}
 		chars := 0
 		for j, l := range c.Lines {
@@ -137,9 +136,8 @@ func Check(f *File, p Profile) []Finding {
 		}
 
 		d := c.Duration()
-		if d <= 0 {
-			add(Error, CodeBadTiming, c, c.Line, "cue %d ends at %s, not after it starts at %s; fix the times",
-				c.Index, FormatTimestamp(c.End), FormatTimestamp(c.Start))
+		if fd, ok := timingFinding(c, 0); ok {
+			out = append(out, fd)
 			continue
 		}
 		if p.MinDuration > 0 && d < p.MinDuration {
@@ -163,6 +161,82 @@ func Check(f *File, p Profile) []Finding {
 		}
 	}
 	return out
+}
+
+// MinSourceCue is the shortest cue CheckSource accepts: under three frames
+// at 25 fps nobody can read it, and at HardMaxCPS a translation of it could
+// hold only two characters.
+const MinSourceCue = 100 * time.Millisecond
+
+// CheckSource holds a producer's subtitle file to the rules every
+// translation of it will be held to and that a translator cannot meet
+// except by changing the source: translations keep the source's cues and
+// their times (CompareTiming), so the source's cues must already be in time
+// order (CodeOrder), must not overlap (CodeOverlap), must each end after
+// they start and last at least MinSourceCue (CodeBadTiming), and must each
+// have text (CodeEmptyCue). Findings are Errors in cue order, each naming
+// the source line; the cue count itself is bounded by Parse (1 to MaxCues).
+// A file with no findings can always be translated faithfully: the same
+// cues, times and line breaks pass Check's order, overlap, timing and
+// empty-cue rules and CompareTiming.
+func CheckSource(f *File) []Finding {
+	var out []Finding
+	for i, c := range f.Cues {
+		if i > 0 {
+			if fd, ok := sequenceFinding(f.Cues[i-1], c); ok {
+				out = append(out, fd)
+			}
+		}
+		if fd, ok := emptyFinding(c, "write its text or remove the cue"); ok {
+			out = append(out, fd)
+		}
+		if fd, ok := timingFinding(c, MinSourceCue); ok {
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// sequenceFinding reports c when it starts before prev starts (the cues
+// are out of order) or before prev ends (they overlap).
+func sequenceFinding(prev, c Cue) (Finding, bool) {
+	switch {
+	case c.Start < prev.Start:
+		return Finding{Severity: Error, Code: CodeOrder, Cue: c.Index, Line: c.Line,
+			Message: fmt.Sprintf("cue %d starts at %s, before cue %d (line %d) starts at %s: the cues are out of order; put them in time order and correct the times",
+				c.Index, FormatTimestamp(c.Start), prev.Index, prev.Line, FormatTimestamp(prev.Start))}, true
+	case c.Start < prev.End:
+		return Finding{Severity: Error, Code: CodeOverlap, Cue: c.Index, Line: c.Line,
+			Message: fmt.Sprintf("cue %d starts at %s, before cue %d ends at %s; make it start after the previous cue ends",
+				c.Index, FormatTimestamp(c.Start), prev.Index, FormatTimestamp(prev.End))}, true
+	}
+	return Finding{}, false
+}
+
+// emptyFinding reports a cue with no text, with advice on what to do.
+func emptyFinding(c Cue, advice string) (Finding, bool) {
+	if len(c.Lines) > 0 {
+		return Finding{}, false
+	}
+	return Finding{Severity: Error, Code: CodeEmptyCue, Cue: c.Index, Line: c.Line,
+		Message: fmt.Sprintf("cue %d has no text; %s", c.Index, advice)}, true
+}
+
+// timingFinding reports a cue that does not end after it starts, or that
+// lasts less than minimum (0: any positive length).
+func timingFinding(c Cue, minimum time.Duration) (Finding, bool) {
+	d := c.Duration()
+	switch {
+	case d <= 0:
+		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, Line: c.Line,
+			Message: fmt.Sprintf("cue %d ends at %s, not after it starts at %s; fix the times",
+				c.Index, FormatTimestamp(c.End), FormatTimestamp(c.Start))}, true
+	case d < minimum:
+		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, Line: c.Line,
+			Message: fmt.Sprintf("cue %d is shown for %d ms (%s --> %s), too short to read; make it last at least %d ms",
+				c.Index, d.Milliseconds(), FormatTimestamp(c.Start), FormatTimestamp(c.End), minimum.Milliseconds())}, true
+	}
+	return Finding{}, false
 }
 
 // maxChars is how many characters fit in d at the profile's reading speed.

@@ -10,13 +10,18 @@ import (
 
 // FuzzParse checks that Parse never panics, refuses only with a
 // *ParseError, and that whatever it accepts writes as SRT and WebVTT and
-// reads back to the same cues. Seeds: the files in testdata and the corpus
+// reads back to the same cues. Seeds: the files in testdata and testdata/cases, and the corpus
 // in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	names, err := filepath.Glob("testdata/*.*")
 	if err != nil {
 		f.Fatal(err)
 	}
+	cases, err := filepath.Glob("testdata/cases/*.*")
+	if err != nil {
+		f.Fatal(err)
+	}
+	names = append(names, cases...)
 	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -39,8 +44,13 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		roundTrip(t, file)
+		faithful := len(CheckSource(file)) == 0
 		for _, lang := range []string{"vi", "blt", "hnj"} {
-			Check(file, ProfileFor(lang))
+			for _, fd := range Check(file, ProfileFor(lang)) {
+				if faithful && fd.Severity == Error && inheritedCode(fd.Code) {
+					t.Fatalf("CheckSource accepts the file but its faithful translation is refused: %v", fd)
+				}
+			}
 		}
 		CompareTiming(file, file, 0)
 		CompareText(file, file)

@@ -26,6 +26,8 @@ func TestUploadRefusals(t *testing.T) {
 	huge := mediatest.Generate(t, dir, "huge.mp4", "-f", "lavfi", "-i", "color=c=blue:s=7800x16:d=1", "-f", "lavfi", "-i", "anoisesrc=d=1:a=0.3",
 		"-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
 	cutTV := mediatest.Truncated(t, tv, 0.5)
+	// Right channel = left inverted: loud in stereo, silent in the mono mix.
+	inverted := mediatest.Generate(t, dir, "inverted.mp3", "-i", speech, "-af", "pan=stereo|c0=c0|c1=-1*c0", "-c:a", "libmp3lame", "-b:a", "128k")
 	cutMP3 := mediatest.Truncated(t, speech, 0.4)
 
 	tvFields := [][2]string{{"title", "Truyền hình"}, {"kind", "tv"}, {"topic", "digital"}}
@@ -46,11 +48,13 @@ func TestUploadRefusals(t *testing.T) {
 		{"no audio stream", tvFields, nil, "v.mp4", readFile(t, videoOnly), 422, "file", "no_audio"},
 		{"tv without video", tvFields, nil, "a.mp3", readFile(t, speech), 422, "file", "no_video"},
 		{"hours of silence", radioFields("Im lặng"), nil, "s.mp3", readFile(t, silence), 422, "file", "silent"},
+		{"channels cancel in mono", radioFields("Đảo pha"), nil, "inv.mp3", readFile(t, inverted), 422, "file", "The two channels cancel when mixed to mono"},
 		{"over the duration limit", radioFields("Dài"), nil, "l.mp3", readFile(t, long), 422, "file", "too_long"},
 		{"absurd dimensions", tvFields, nil, "h.mp4", readFile(t, huge), 422, "file", "bad_dimensions"},
 		{"over the size limit", radioFields("Lớn"), nil, "big.mp3", append(readFile(t, speech), make([]byte, 1<<20)...), 413, "file", "larger than"},
 		{"broken subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> rubbish\nXin chào\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "subtitle"},
 		{"legacy encoding subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> 00:00:02,000\nC\xe1i c\xe1ch\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "UTF-8"},
+		{"source cue ends before it starts", radioFields("Phụ đề"), readFile(t, "../testdata/A-inverted-vi.srt"), "a.mp3", readFile(t, speech), 422, "subtitles", "line 5, cue 2"},
 		{"missing title", [][2]string{{"kind", "radio"}, {"topic", "budget"}}, nil, "a.mp3", readFile(t, speech), 422, "title", "title"},
 		{"unknown topic", [][2]string{{"title", "x"}, {"kind", "radio"}, {"topic", "football"}}, nil, "a.mp3", readFile(t, speech), 422, "topic", "football"},
 		{"bad priority", append(radioFields("x"), [2]string{"priority", "urgent"}), nil, "a.mp3", readFile(t, speech), 422, "priority", "urgent"},

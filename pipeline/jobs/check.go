@@ -128,6 +128,7 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []Finding, error) {
 	var fs []subtitle.Finding
 	fs = append(fs, subtitle.Check(target, subtitle.ProfileFor(c.Language))...)
 	if c.Source != nil {
+		fs = relaxInherited(fs, c.Source)
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
 	}
@@ -142,6 +143,41 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []Finding, error) {
 		return out[i].Cue < out[j].Cue
 	})
 	return target, out, nil
+}
+
+// inheritable are the codes of findings a translation inherits from a
+// source that breaks subtitle.CheckSource: with the source's times and
+// cues kept, as CompareTiming demands, the translator cannot avoid them.
+var inheritable = map[string]bool{
+	subtitle.CodeOrder: true, subtitle.CodeOverlap: true, subtitle.CodeBadTiming: true, subtitle.CodeEmptyCue: true,
+}
+
+// relaxInherited turns into warnings the errors of a translation that the
+// source has at the same cue. Sources are checked at upload
+// (pipeline.CheckSourceSubtitles), but one accepted before that check, or
+// by another path, must still let a translator submit a faithful
+// translation; the warning tells them the fix is the producer's.
+func relaxInherited(fs []subtitle.Finding, source *subtitle.File) []subtitle.Finding {
+	type key struct {
+		cue  int
+		code string
+	}
+	inSource := map[key]int{}
+	for _, f := range subtitle.CheckSource(source) {
+		inSource[key{f.Cue, f.Code}] = f.Line
+	}
+	for i, f := range fs {
+		if f.Severity != subtitle.Error || !inheritable[f.Code] {
+			continue
+		}
+		line, ok := inSource[key{f.Cue, f.Code}]
+		if !ok {
+			continue
+		}
+		fs[i].Severity = subtitle.Warning
+		fs[i].Message += fmt.Sprintf(" — the Vietnamese source has the same problem at cue %d (its line %d), so keeping it as in the source is accepted; the producer should correct the source", f.Cue, line)
+	}
+	return fs
 }
 
 // GlossaryFindings warns, for each pair of cues at the same position, when

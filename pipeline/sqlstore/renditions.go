@@ -98,6 +98,28 @@ func upsertVariant(ctx context.Context, tx *sql.Tx, v pipeline.Variant, now any)
 	return nil
 }
 
+// RecordRenditionFailuresTx records, inside the transaction that saves a
+// segment's processing (SaveProcessed's then), the renditions that could
+// not be made: one "rendition_failed" event each, and their reasons joined
+// into the segment's process_error, which for a processed segment lists
+// what is missing while its loudspeaker audio airs.
+func (db *DB) RecordRenditionFailuresTx(ctx context.Context, tx *sql.Tx, segmentID string, failures []pipeline.RenditionFailure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	now := db.Now()
+	if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_error = ? WHERE id = ?",
+		pipeline.RenditionFailureSummary(failures), segmentID); err != nil {
+		return fmt.Errorf("record rendition failures of %s: %w", segmentID, err)
+	}
+	for _, f := range failures {
+		if err := addEvent(ctx, tx, segmentID, 0, "rendition_failed", f.String(), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MarkProcessFailed records why processing gave up on a segment.
 func (db *DB) MarkProcessFailed(ctx context.Context, segmentID, reason string) error {
 	now := db.Now()

@@ -21,7 +21,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/media"
-	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
@@ -31,6 +30,9 @@ type ProcessCatalog interface {
 	SetProgress(ctx context.Context, id, step string, fraction float64) error
 	SaveProcessed(ctx context.Context, id string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error
 	MarkProcessFailed(ctx context.Context, id, reason string) error
+	// RecordRenditionFailuresTx records, in SaveProcessed's transaction,
+	// the renditions that could not be made.
+	RecordRenditionFailuresTx(ctx context.Context, tx *sql.Tx, id string, fs []pipeline.RenditionFailure) error
 }
 
 // ProcessObjects is what processing needs from the object store.
@@ -114,6 +116,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	lap("download")
 	var outs []output
 	// Progress: loudness passes take about a third, the rest is encoding.
+	// Each step is recorded as it starts, so a failure is shown at the
+	// step that failed (the loudness passes report no progress).
+	step("loudspeaker", 0.1)
 	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.5*pr.Fraction()) })
 	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
 	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
@@ -127,36 +132,56 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	outs = append(outs,
 		output{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
 		output{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud})
+	// From here on a rendition the input does not allow fails alone, with
+	// its reason on the segment: the loudspeaker audio above airs anyway.
+	var failures []pipeline.RenditionFailure
+	keep := func(what string, err error) error {
+		f, err := p.renditionFailed(ctx, seg, pipeline.LangVietnamese, what, err)
+		if f != nil {
+			failures = append(failures, *f)
+		}
+		return err
+	}
 	if seg.Kind == pipeline.KindTV {
 		step("poster", 0.65)
 		poster := filepath.Join(dir, "poster.jpg")
 		r, err := p.Runner.Poster(ctx, original, poster, media.PosterOptions{})
-		if err != nil {
-			return p.fail(ctx, seg, "poster", err)
+		if err == nil {
+			outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
+		} else if err := keep("poster", err); err != nil {
+			return err
 		}
-		outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
 		lap("poster")
+		step("preview", 0.7)
 		preview := filepath.Join(dir, "preview.mp4")
 		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{
 			Progress: throttle(func(pr media.Progress) { step("preview", 0.7+0.25*pr.Fraction()) }),
 		})
-		if err != nil {
-			return p.fail(ctx, seg, "web preview", err)
+		if err == nil {
+			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
+		} else if err := keep("web preview", err); err != nil {
+			return err
 		}
-		outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
 		lap("preview")
 	}
 	if seg.SubtitleKey != "" {
 		step("subtitles", 0.95)
 		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
-		if err != nil {
-			return p.fail(ctx, seg, "subtitles", err)
+		if err == nil {
+			err = checkSource(sub)
 		}
-		subs, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
 		if err != nil {
-			return p.fail(ctx, seg, "subtitles", err)
+			if err := keep("subtitles", err); err != nil {
+				return err
+			}
+		} else {
+			subs, fails, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
+			if err != nil {
+				return err
+			}
+			outs = append(outs, subs...)
+			failures = append(failures, fails...)
 		}
-		outs = append(outs, subs...)
 		lap("subtitles")
 	}
 
@@ -176,9 +201,14 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		variant = &pipeline.Variant{SegmentID: seg.ID, Language: pipeline.LangVietnamese, AudioKey: mp3r.Key,
 			DurationMS: mp3r.DurationMS, SHA256: mp3r.SHA256, Size: mp3r.Size}
 	}
-	var then func(*sql.Tx) error
-	if p.OnProcessed != nil {
-		then = func(tx *sql.Tx) error { return p.OnProcessed(ctx, tx, seg) }
+	then := func(tx *sql.Tx) error {
+		if err := p.Catalog.RecordRenditionFailuresTx(ctx, tx, seg.ID, failures); err != nil {
+			return err
+		}
+		if p.OnProcessed != nil {
+			return p.OnProcessed(ctx, tx, seg)
+		}
+		return nil
 	}
 	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
@@ -187,29 +217,23 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		return err
 	}
 	lap("catalog")
-	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs),
+	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs), "failed_renditions", len(failures),
 		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI}, laps...)...)
 	return nil
 }
 
-// ErrPermanent marks a processing failure that retrying cannot fix.
+// ErrPermanent marks a processing failure that retrying cannot fix: the
+// Processor has recorded it, and the job is cancelled, not retried.
 var ErrPermanent = errors.New("permanent processing failure")
 
-// fail decides whether an error is the media's fault (recorded on the
-// segment, not retried) or the machine's (retried).
+// fail decides whether an error is the input's fault (a *media.InputError:
+// recorded on the segment at once, not retried) or the machine's (the
+// object store, a timeout, a cancelled run: returned for River to retry).
 func (p *Processor) fail(ctx context.Context, seg pipeline.Segment, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s of %s: %w", what, seg.ID, ctx.Err())
 	}
-	var tool *media.ToolError
-	permanent := errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
-		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) ||
-		(errors.As(err, &tool) && tool.ExitCode > 0) || errors.Is(err, subtitle.ErrNotUTF8)
-	var perr *subtitle.ParseError
-	if errors.As(err, &perr) {
-		permanent = true
-	}
-	if !permanent {
+	if !media.IsInputError(err) {
 		return fmt.Errorf("%s of %s: %w", what, seg.ID, err)
 	}
 	reason := fmt.Sprintf("%s failed: %v", what, err)
@@ -220,6 +244,25 @@ func (p *Processor) fail(ctx context.Context, seg pipeline.Segment, what string,
 		return fmt.Errorf("%s of %s: %w (and recording the failure: %v)", what, seg.ID, err, merr)
 	}
 	return fmt.Errorf("%w: %s of %s: %v", ErrPermanent, what, seg.ID, err)
+}
+
+// renditionFailed sorts the error of one rendition: the input's fault
+// (a *media.InputError) becomes a failure of that rendition alone,
+// returned to be recorded; anything else (the store, a timeout, a
+// cancelled run) is returned as an error, for River to retry the job.
+func (p *Processor) renditionFailed(ctx context.Context, seg pipeline.Segment, lang, what string, err error) (*pipeline.RenditionFailure, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s of %s: %w", what, seg.ID, ctx.Err())
+	}
+	if !media.IsInputError(err) {
+		return nil, fmt.Errorf("%s of %s: %w", what, seg.ID, err)
+	}
+	p.log().Warn("rendition failed", "segment", seg.ID, "language", lang, "rendition", what, "err", err)
+	reason := err.Error()
+	if len(reason) > 600 {
+		reason = reason[:600]
+	}
+	return &pipeline.RenditionFailure{Language: lang, What: what, Reason: reason}, nil
 }
 
 type output struct {
@@ -381,8 +424,8 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentA
 	err := w.p.Process(ctx, job.Args.SegmentID)
 	if errors.Is(err, ErrPermanent) {
 		w.p.log().Warn("segment processing failed for good", "segment", job.Args.SegmentID, "err", err)
-		return river.JobCancel(err)
 	}
+	err = cancelPermanent(err)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		_ = w.p.Catalog.MarkProcessFailed(ctx, job.Args.SegmentID, "processing gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error())
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/riverqueue/river"
 
@@ -23,29 +24,43 @@ type TranslationCatalog interface {
 
 // subtitleOutputs makes the subtitle renditions of one language: the
 // WebVTT sidecar always, and for TV a soft-subtitle MP4 (mov_text with the
-// language tag) and a burned-in MP4 rendered with Loa's fonts.
-func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, lang string, sub *subtitle.File, original, dir string) ([]output, error) {
-	vtt := filepath.Join(dir, "subtitles-"+lang+".vtt")
-	if err := media.WriteWebVTT(vtt, sub); err != nil {
-		return nil, err
+// language tag) and a burned-in MP4 rendered with Loa's fonts. Each fails
+// alone: one the input does not allow is returned as a failure, the
+// others are still made; an error is returned only for what is worth
+// retrying (see renditionFailed).
+func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, lang string, sub *subtitle.File, original, dir string) ([]output, []pipeline.RenditionFailure, error) {
+	var outs []output
+	var failures []pipeline.RenditionFailure
+	add := func(what string, o output, err error) error {
+		if err == nil {
+			outs = append(outs, o)
+			return nil
+		}
+		f, err := p.renditionFailed(ctx, seg, lang, what, err)
+		if f != nil {
+			failures = append(failures, *f)
+		}
+		return err
 	}
-	outs := []output{{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"}}
+	vtt := filepath.Join(dir, "subtitles-"+lang+".vtt")
+	err := media.WriteWebVTT(vtt, sub)
+	if err := add("subtitles", output{name: "subtitles_vtt", file: "subtitles.vtt", path: vtt, contentType: "text/vtt; charset=utf-8"}, err); err != nil {
+		return nil, nil, err
+	}
 	if seg.Kind != pipeline.KindTV {
-		return outs, nil
+		return outs, failures, nil
 	}
 	soft := filepath.Join(dir, "soft-"+lang+".mp4")
 	r, err := p.Runner.SoftSubtitles(ctx, original, soft, []media.SubtitleTrack{{Lang: lang, File: sub}}, media.SoftSubOptions{TempDir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("soft subtitles: %w", err)
+	if err := add("soft subtitles", output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r}, err); err != nil {
+		return nil, nil, err
 	}
-	outs = append(outs, output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r})
 	burned := filepath.Join(dir, "burned-"+lang+".mp4")
-	r, err = p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("burned-in subtitles: %w", err)
+	br, err := p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
+	if err := add("burned-in subtitles", output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &br}, err); err != nil {
+		return nil, nil, err
 	}
-	outs = append(outs, output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &r})
-	return outs, nil
+	return outs, failures, nil
 }
 
 // readSubtitle fetches and parses a stored subtitle file.
@@ -59,7 +74,45 @@ func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.Fil
 	if err != nil {
 		return nil, fmt.Errorf("read subtitles %s: %w", key, err)
 	}
-	return subtitle.Parse(data)
+	f, err := subtitle.Parse(data)
+	if err != nil {
+		return nil, &media.InputError{Err: err}
+	}
+	return f, nil
+}
+
+// showable returns sub without the cues no player shows (ending at or
+// before their start, or without text) and their positions. A faithful
+// translation of a source accepted before the upload check may keep such
+// cues (jobs.SubtitleCheck lets it); its renditions then show what the
+// source's would, instead of failing.
+func showable(sub *subtitle.File) (*subtitle.File, []int) {
+	var dropped []int
+	out := &subtitle.File{Format: sub.Format}
+	for _, c := range sub.Cues {
+		if c.End <= c.Start || len(c.Lines) == 0 {
+			dropped = append(dropped, c.Index)
+			continue
+		}
+		out.Cues = append(out.Cues, c)
+	}
+	return out, dropped
+}
+
+// checkSource holds a producer's subtitle file to subtitle.CheckSource, as
+// the upload does; a file accepted before that check fails here with the
+// same reasons, each with its line, instead of deep in ffmpeg.
+func checkSource(sub *subtitle.File) error {
+	fs := subtitle.CheckSource(sub)
+	if len(fs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(fs))
+	for i, f := range fs {
+		msgs[i] = f.String()
+	}
+	return &media.InputError{Err: fmt.Errorf("the subtitle file breaks %d rule(s) its translations must keep; the producer should correct it and upload again: %s",
+		len(fs), strings.Join(msgs, "; "))}
 }
 
 // RenderSubtitles makes the renditions of an approved subtitle file.
@@ -69,7 +122,20 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 		if err != nil {
 			return nil, nil, err
 		}
-		outs, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
+		sub, dropped := showable(sub)
+		if len(dropped) > 0 {
+			p.log().Warn("approved translation has cues no player shows; rendered without them",
+				"segment", seg.ID, "language", a.Language, "cues", dropped)
+		}
+		if len(sub.Cues) == 0 {
+			return nil, nil, &media.InputError{Err: errors.New("the approved subtitle file has no cue a player can show")}
+		}
+		outs, failures, err := p.subtitleOutputs(ctx, seg, a.Language, sub, original, dir)
+		if err == nil && len(failures) > 0 {
+			// An approved translation is rendered whole or not at all:
+			// the reviewer approved all of it.
+			err = &media.InputError{Err: errors.New(failures[0].String())}
+		}
 		return outs, nil, err
 	}, nil)
 }
@@ -166,8 +232,7 @@ func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment,
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if errors.Is(err, media.ErrNoTaiVietFont) || errors.Is(err, media.ErrNotLinear) || errors.Is(err, media.ErrTooQuiet) ||
-		errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
+	if media.IsInputError(err) {
 		p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "err", err)
 		return fmt.Errorf("%w: %s rendition of %s: %v", ErrPermanent, lang, seg.ID, err)
 	}

@@ -28,9 +28,13 @@ import (
 
 // Config returns the test object store's settings with a new, unique
 // bucket name. The test is skipped when no store is configured, unless
-// LOA_TEST_REQUIRE_SERVICES=1 (set by `make test`), where it fails instead.
+// LOA_TEST_REQUIRE_SERVICES=1 (set by `make test`), where it fails instead,
+// and always under -short (make test/short uses no services).
 func Config(t testing.TB) objects.Config {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test needs the object store")
+	}
 	endpoint := os.Getenv("LOA_TEST_S3_ENDPOINT")
 	if endpoint == "" {
 		if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {

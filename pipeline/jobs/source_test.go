@@ -1,0 +1,105 @@
+package jobs
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/media/subtitle"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// TestTranslationOfFlawedSource decides, per translator's file, what the
+// Thái submission check does with the sources from the bug reports (A, B,
+// C). Such sources are now refused at upload (pipeline.CheckSourceSubtitles),
+// but one accepted before must still let a faithful translation through: a
+// problem the translation shares with its source at the same cue is a
+// warning. Retimed translations are refused, since translations keep the
+// source's times; against the source the producer corrected (A-corrected)
+// the retimed file is the faithful one and passes.
+func TestTranslationOfFlawedSource(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		source, translation string
+		blocking            bool
+		codes               []string // codes that must be found
+		warned              string   // a code that must be a warning, "" to skip
+	}{
+		{"A-inverted-vi.srt", "A-inverted-blt-faithful.srt", false, []string{subtitle.CodeBadTiming}, subtitle.CodeBadTiming},
+		{"A-inverted-vi.srt", "A-inverted-blt-fixed.srt", true, []string{subtitle.CodeTiming}, ""},
+		{"A-corrected-vi.srt", "A-inverted-blt-fixed.srt", false, nil, ""},
+		{"A-corrected-vi.srt", "A-inverted-blt-faithful.srt", true, []string{subtitle.CodeBadTiming, subtitle.CodeTiming}, ""},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-faithful.srt", false, []string{subtitle.CodeOrder}, subtitle.CodeOrder},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-fixed.srt", true, []string{subtitle.CodeTiming}, ""},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-dropped.srt", true, []string{subtitle.CodeCueCount}, ""},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-faithful.srt", false, []string{subtitle.CodeEmptyCue}, subtitle.CodeEmptyCue},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt", true, []string{subtitle.CodeCueCount}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.source+"/"+c.translation, func(t *testing.T) {
+			t.Parallel()
+			src, err := subtitle.Parse(readTestdata(t, c.source))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check(readTestdata(t, c.translation))
+			if err != nil {
+				t.Fatalf("not parsed: %v", err)
+			}
+			if Blocking(fs) != c.blocking {
+				t.Fatalf("blocking=%v, want %v: %v", Blocking(fs), c.blocking, fs)
+			}
+			for _, code := range c.codes {
+				if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Code == code }) {
+					t.Errorf("no %s finding in %v", code, fs)
+				}
+			}
+			for _, f := range fs {
+				if f.Code == c.warned && (f.Severity != "warning" || !strings.Contains(f.Message, "the producer should correct the source")) {
+					t.Errorf("inherited finding is not a warning that points at the source: %v", f)
+				}
+				if strings.Contains(f.Message, "remove the cue") || strings.Contains(f.Message, "split the cue") {
+					t.Errorf("advice contradicts the cue-count rule: %v", f)
+				}
+			}
+			if c.blocking {
+				msg := pipeline.ErrorMessage(RefusalError("subtitle file", fs))
+				if !strings.Contains(msg, "error") {
+					t.Errorf("refusal does not list the errors:\n%s", msg)
+				}
+			}
+		})
+	}
+}
+
+// TestInheritedOnlyAtTheSameCue keeps the relaxation narrow: an error the
+// source does not have at that cue still blocks.
+func TestInheritedOnlyAtTheSameCue(t *testing.T) {
+	t.Parallel()
+	src, err := subtitle.Parse(readTestdata(t, "A-inverted-vi.srt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	faithful := string(readTestdata(t, "A-inverted-blt-faithful.srt"))
+	// Cue 1 emptied: the source's cue 1 has text.
+	lines := strings.Split(faithful, "\n")
+	lines[2] = ""
+	_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Code == subtitle.CodeEmptyCue && f.Severity == "error" && f.Cue == 1 }) {
+		t.Errorf("empty cue 1 not an error: %v", fs)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
