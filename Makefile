@@ -68,9 +68,11 @@ fuzz: ## run each fuzz test for FUZZTIME (default 100000x; a duration such as 60
 
 bench: deps tools build ## benchmarks and load figures (ratios against peers run in the same script)
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="wrk nginx-light"
-	LOA_TEST_REQUIRE_SERVICES=1 .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio \
-	  $(GO) test -run='^$$' -bench=. -benchmem -timeout 60m ./...
-	.ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio .ci/bench-playlists
+	@mkdir -p $(LOCAL)
+	set -o pipefail; LOA_TEST_REQUIRE_SERVICES=1 .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio \
+	  $(GO) test -run='^$$' -bench=. -benchmem -timeout 60m ./... | tee $(LOCAL)/bench-go.txt
+	set -o pipefail; .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio .ci/bench-playlists | tee $(LOCAL)/bench-playlists.txt
+	@.ci/bench-summary $(LOCAL)/bench-go.txt $(LOCAL)/bench-playlists.txt
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
