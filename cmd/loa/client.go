@@ -30,8 +30,8 @@ type client struct {
 
 func registerClient(fs *flag.FlagSet, env *cliEnv) *client {
 	c := &client{http: &http.Client{}}
-	fs.StringVar(&c.server, "server", envString(env, "LOA_SERVER", "http://127.0.0.1:8080"), "Loa server URL (LOA_SERVER)")
-	fs.StringVar(&c.token, "token", env.getenv("LOA_TOKEN"), "API token (LOA_TOKEN)")
+	urlFlag(fs, &c.server, "server", "http://127.0.0.1:8080", "Loa server URL (LOA_SERVER)")
+	fs.StringVar(&c.token, "token", "", "API token (LOA_TOKEN)")
 	return c
 }
 

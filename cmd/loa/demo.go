@@ -42,7 +42,8 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "demo", "")
 	c.registerStore(fs, env)
 	cl := registerClient(fs, env)
-	password := fs.String("password", envString(env, "LOA_DEMO_PASSWORD", "loa-demo-2025"), "password given to the demo users (LOA_DEMO_PASSWORD)")
+	password := fs.String("demo-password", "loa-demo-2025", "password given to the demo users (LOA_DEMO_PASSWORD)")
+	fs.StringVar(password, "password", "loa-demo-2025", "the same as --demo-password")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
