@@ -17,7 +17,13 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/peterbourgon/ff/v3 v3.4.0
+require (
+	github.com/peterbourgon/ff/v3 v3.4.0
+	github.com/schollz/progressbar/v3 v3.19.1
+	golang.org/x/term v0.48.0
+)
+
+require github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 
 require (
 	github.com/richardlehane/mscfb v1.0.9 // indirect

@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		{path: tv, subtitles: srt, fields: [][2]string{{"title", "Sơn La đẩy mạnh cải cách hành chính"}, {"kind", "tv"}, {"topic", "importance"}, {"priority", "priority"}}},
 	}
 	for _, up := range uploads {
-		res, err := cl.upload(ctx, up, env.stderr)
+		res, err := cl.upload(ctx, up, progressTo(env.stderr, false), env.stderr)
 		if err != nil {
 			return fmt.Errorf("demo upload %s: %w", filepath.Base(up.path), err)
 		}
