@@ -208,11 +208,13 @@ func TestRoutePolicy(t *testing.T) {
 		"PUT /api/glossary/{lang}":            {pipeline.RoleAdmin},
 		"PUT /api/users/{name}/email":         {pipeline.RoleAdmin},
 		// Reports, audit log, weekly bulletin (pipeline/api/reports.go).
-		"GET /api/reports":                  {pipeline.RoleAdmin},
-		"GET /api/reports/stored":           {pipeline.RoleAdmin},
-		"GET /api/audit":                    {pipeline.RoleAdmin},
-		"GET /api/bulletin/{lang}":          nil,
-		"GET /api/bulletin/{lang}/feed.xml": nil,
+		"GET /api/reports":                      {pipeline.RoleAdmin},
+		"GET /api/reports/stored":               {pipeline.RoleAdmin},
+		"GET /api/audit":                        {pipeline.RoleAdmin},
+		"GET /api/bulletin/{lang}":              nil,
+		"GET /api/bulletin/{lang}/feed.xml":     nil,
+		"GET /api/bulletin/{lang}/audio/{file}": nil,
+		"GET /api/bulletin/artwork.png":         nil,
 	}
 	s := &api.Server{}
 	got := map[string][]pipeline.Role{}
