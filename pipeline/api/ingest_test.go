@@ -201,6 +201,8 @@ func TestUploadPartOrder(t *testing.T) {
 		{"broken subtitles after the file", []part{title, kind, topic, file, subs}, badSRT, speech, 422, "subtitles"},
 		{"no title anywhere", []part{file, kind, topic}, nil, speech, 422, "title"},
 		{"two files", []part{title, kind, topic, file, file}, nil, speech, 422, "file"},
+		{"misspelt subtitles part after the file", []part{title, kind, topic, file, {"subtitle", ""}}, srt, speech, 422, "subtitle"},
+		{"unknown field before the file", []part{{"titel", "x"}, title, kind, topic, file}, nil, speech, 422, "titel"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,8 +211,8 @@ func TestUploadPartOrder(t *testing.T) {
 			mw := multipart.NewWriter(&buf)
 			for _, p := range c.order {
 				switch p.name {
-				case "subtitles":
-					w, _ := mw.CreateFormFile("subtitles", "vi.srt")
+				case "subtitles", "subtitle":
+					w, _ := mw.CreateFormFile(p.name, "vi.srt")
 					w.Write(c.srt)
 				case "file":
 					w, _ := mw.CreateFormFile("file", "clip.mp4")

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,9 +132,18 @@ type uploadForm struct {
 	maxSubtitleBytes int64
 }
 
+// uploadFields are the parts an upload may have besides "file" and
+// "subtitles": the fields metaFromFields reads. A part with another name
+// is refused, not ignored, so a misspelt field is never lost unnoticed.
+var uploadFields = []string{"title", "kind", "topic", "priority", "languages", "air_from", "air_until"}
+
 // read reads one part that is not the media.
 func (f *uploadForm) read(part *multipart.Part) error {
 	name := part.FormName()
+	if name != "subtitles" && !slices.Contains(uploadFields, name) {
+		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'subtitles' file and the 'file' part.",
+			name, strings.Join(uploadFields, ", "))
+	}
 	if name == "subtitles" {
 		limit := f.maxSubtitleBytes
 		if limit <= 0 {
