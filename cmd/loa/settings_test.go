@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"regexp"
 	"strconv"
@@ -197,4 +198,38 @@ func normalDefault(s string) string {
 		return d.String()
 	}
 	return s
+}
+
+// FuzzSettingValues feeds any text to every setting type: each either
+// refuses it with a message or keeps a value that reads back the same.
+func FuzzSettingValues(f *testing.F) {
+	for _, s := range []string{"4096", "abc", "2days", "48h", "-5m", "0.2", "20%", "*/5 * * * *", "CRON_TZ=UTC 0 * * * *",
+		"61 * * * *", "127.0.0.1:8080", "mail", "https://hooks.example.vn/loa", "ftp://x", "debug", "loud", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var (
+			n     int64
+			d     time.Duration
+			frac  float64
+			text  string
+			level string
+		)
+		values := map[string]flag.Value{
+			"int": intValue{&n, 1}, "duration": durationValue{&d}, "fraction": fractionValue{&frac},
+			"cron": cronValue{&text}, "addr": addrValue{&text}, "url": urlValue{&text}, "level": levelValue{&level},
+		}
+		for name, v := range values {
+			if err := v.Set(s); err != nil {
+				if err.Error() == "" {
+					t.Fatalf("%s: empty message for %q", name, s)
+				}
+				continue
+			}
+			again := v.String()
+			if err := v.Set(again); err != nil || v.String() != again {
+				t.Fatalf("%s: %q kept as %q, which reads back as %q (%v)", name, s, again, v.String(), err)
+			}
+		}
+	})
 }
