@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -248,6 +249,12 @@ func runJobsGet(ctx context.Context, env *cliEnv, args []string) error {
 	d, err := c.jobDetail(ctx, id)
 	if err != nil {
 		return err
+	}
+	// The language names files here (LANG.srt, glossary-LANG.csv): take
+	// only the codes Loa knows, whatever the server said.
+	if !slices.Contains(pipeline.KnownLanguages, d.Job.Language) {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The server gave the job the language %q, which is not one Loa knows (%s); nothing was written.",
+			d.Job.Language, strings.Join(pipeline.KnownLanguages, ", "))
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "Cannot create the folder %s: %v.", *dir, err)
