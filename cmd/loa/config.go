@@ -51,7 +51,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	c.registerStore(fs, env)
 	c.sched.register(fs, env)
 	c.jobs.register(fs, env)
-	addrFlag(fs, &c.debugAddr, "debug-addr", "", "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
+	fs.Var(addrValue{p: &c.debugAddr, loopback: true}, "debug-addr", "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
 	addrFlag(fs, &c.addr, "addr", "127.0.0.1:8080", "listen address (LOA_ADDR)")
 	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", "127.0.0.1:9000", "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
 	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", "", "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")

@@ -158,8 +158,12 @@ func cronFlag(fs *flag.FlagSet, p *string, name, def, usage string) {
 	fs.Var(cronValue{p}, name, usage)
 }
 
-// addrValue is a host:port; empty is allowed when the setting is optional.
-type addrValue struct{ p *string }
+// addrValue is a host:port; empty is allowed when the setting is
+// optional. With loopback set, the host must be a loopback IP address.
+type addrValue struct {
+	p        *string
+	loopback bool
+}
 
 func (v addrValue) String() string {
 	if v.p == nil {
@@ -178,6 +182,10 @@ func (v addrValue) Set(s string) error {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			return fmt.Errorf("%q: the port %q is not a number from 0 to 65535", s, port)
 		}
+		host, _, _ := net.SplitHostPort(s)
+		if ip := net.ParseIP(host); v.loopback && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%q is not a loopback address: give one such as 127.0.0.1:6060", s)
+		}
 	}
 	*v.p = s
 	return nil
@@ -186,7 +194,7 @@ func (v addrValue) Set(s string) error {
 // addrFlag adds a host:port setting.
 func addrFlag(fs *flag.FlagSet, p *string, name, def, usage string) {
 	*p = def
-	fs.Var(addrValue{p}, name, usage)
+	fs.Var(addrValue{p: p}, name, usage)
 }
 
 // urlValue is an absolute http or https URL; empty is allowed.

@@ -43,6 +43,7 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_SECURE_COOKIES", value: "perhaps", want: "parse"},
 		{env: "LOA_S3_SSL", value: "yes please", want: "parse"},
 		{env: "LOA_SMTP_ADDR", value: "mail.example.vn", want: "host:port"},
+		{env: "LOA_DEBUG_ADDR", value: "0.0.0.0:6060", want: "loopback"},
 		{env: "LOA_NOTIFY_WEBHOOK", value: "hooks.example.vn/loa", want: "URL"},
 		{env: "LOA_LOG_LEVEL", value: "loud", want: "log level"},
 		{env: "LOA_VOICEOVER_TOLERANCE", value: "20%", want: "fraction"},
@@ -217,7 +218,7 @@ func FuzzSettingValues(f *testing.F) {
 		)
 		values := map[string]flag.Value{
 			"int": intValue{&n, 1}, "duration": durationValue{&d}, "fraction": fractionValue{&frac},
-			"cron": cronValue{&text}, "addr": addrValue{&text}, "url": urlValue{&text}, "level": levelValue{&level},
+			"cron": cronValue{&text}, "addr": addrValue{p: &text}, "loopback": addrValue{p: &text, loopback: true}, "url": urlValue{&text}, "level": levelValue{&level},
 		}
 		for name, v := range values {
 			if err := v.Set(s); err != nil {
