@@ -2,6 +2,7 @@ package objects_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,11 +14,80 @@ import (
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 )
 
-// TestConformance holds the real store and the in-memory one used by
-// other packages' tests to the same behaviour.
+func TestPutGetStatListRemove(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := objectstest.New(t)
+	body := strings.Repeat("loa ", 3<<20) // 12 MiB of unknown size: two parts
+	n, err := s.Put(ctx, "segments/a/original", strings.NewReader(body), -1, "audio/mpeg")
+	if err != nil || n != int64(len(body)) {
+		t.Fatalf("put: %d %v", n, err)
+	}
+	st, err := s.Stat(ctx, "segments/a/original")
+	if err != nil || st.Size != int64(len(body)) || st.ContentType != "audio/mpeg" {
+		t.Fatalf("stat: %+v %v", st, err)
+	}
+	r, err := s.Get(ctx, "segments/a/original")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if string(got) != body {
+		t.Fatalf("get returned %d bytes, want %d", len(got), len(body))
+	}
+	list, err := s.List(ctx, "segments/")
+	if err != nil || len(list) != 1 || list[0].Key != "segments/a/original" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if err := s.Remove(ctx, "segments/a/original"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, "segments/a/original"); err != nil {
+		t.Fatalf("removing twice: %v", err)
+	}
+	if _, err := s.Stat(ctx, "segments/a/original"); !errors.Is(err, objects.ErrNotFound) {
+		t.Fatalf("stat after remove: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Get(ctx, "nothing"); !errors.Is(err, objects.ErrNotFound) {
+		t.Fatalf("get missing: %v, want ErrNotFound", err)
+	}
+}
+
+// TestConformance holds the real store and the in-memory one that other
+// packages' tests use (objectstest.Memory) to the same behaviour.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	objectstest.Each(t, objectstest.RunConformance)
+}
+
+// failingReader fails after some bytes, like a client that went away.
+type failingReader struct{ n int }
+
+var errClientGone = errors.New("client went away")
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errClientGone
+	}
+	if len(p) > f.n {
+		p = p[:f.n]
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+func TestPutReaderErrorLeavesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := objectstest.New(t)
+	_, err := s.Put(ctx, "segments/b/original", &failingReader{n: 20 << 20}, -1, "audio/mpeg")
+	if !errors.Is(err, errClientGone) {
+		t.Fatalf("put: %v, want the reader's own error", err)
+	}
+	if list, _ := s.List(ctx, ""); len(list) != 0 {
+		t.Fatalf("objects left: %+v", list)
+	}
 }
 
 // TestPresignPublicEndpoint signs for the host clients use: the link names
