@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,41 +17,107 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
-// Settings: every flag whose help names its environment variable, as in
-// "(LOA_MAX_UPLOAD_MB)" for --max-upload-mb, is a setting. parseSettings
-// reads the environment into them with ff, then the command line, which
-// wins; a value that does not parse stops the command with the setting's
-// flag and variable names. The value types below check ranges and forms
-// (whole numbers, durations, cron specs, addresses) while parsing, so a
-// bad value never falls back to the default.
+// Settings: every flag whose help ends by naming its environment
+// variable, as in "(LOA_MAX_UPLOAD_MB)" or "(required; LOA_COMMUNE)", is a
+// setting. parse reads the environment into them with ff (applyEnv), then
+// the command line, which wins; a value that does not parse stops the
+// command with the variable's and the flag's names. The value types below
+// check ranges and forms (whole numbers, durations, cron specs, addresses)
+// while parsing, so a bad value never falls back to the default.
 
 // envPrefix is the prefix of every setting's environment variable.
 const envPrefix = "LOA"
 
-// envName is the environment variable of the flag name: max-upload-mb
-// gives LOA_MAX_UPLOAD_MB (ff's rule).
-func envName(flagName string) string {
-	return envPrefix + "_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(flagName))
+// settingVar finds the variable a flag's help names: LOA_X right before
+// the closing parenthesis, after "(" or "; ".
+var settingVar = regexp.MustCompile(`(?:\(|; )(LOA_[A-Z0-9_]+)\)`)
+
+// settingEnv returns the environment variable of flag f, or "" when f is
+// not a setting (a command's own --title or --json).
+func settingEnv(f *flag.Flag) string {
+	m := settingVar.FindAllStringSubmatch(f.Usage, -1)
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1][1]
 }
 
-// isSetting reports whether f is a setting: its help names its variable.
-func isSetting(f *flag.Flag) bool {
-	return strings.Contains(f.Usage, "("+envName(f.Name)+")")
-}
-
-// applyEnv sets fs's settings from the environment with ff. Flags that are
-// not settings (a command's own --title, --json) are never read from it.
+// applyEnv sets fs's settings from the environment with ff. ff names a
+// flag's variable after the flag, so each setting is given to it under
+// the name that maps to the variable its help names (--dir, "(LOA_PLAYER_DIR)",
+// as player-dir); errors name the variable and the real flag.
 func applyEnv(fs *flag.FlagSet) error {
 	settings := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	fs.VisitAll(func(f *flag.Flag) {
-		if isSetting(f) {
-			settings.Var(f.Value, f.Name, f.Usage)
+		env := settingEnv(f)
+		name := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, envPrefix+"_"), "_", "-"))
+		if env == "" || settings.Lookup(name) != nil {
+			return // not a setting, or a second flag for the same variable
 		}
+		settings.Var(settingValue{Value: f.Value, flag: f.Name, env: env}, name, f.Usage)
 	})
 	if err := ff.Parse(settings, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		var se *settingError
+		if errors.As(err, &se) {
+			return usageError{"bad setting: " + se.Error()}
+		}
 		return usageError{fmt.Sprintf("bad setting: %v", err)}
 	}
 	return nil
+}
+
+// settingValue is a setting's flag.Value as applyEnv gives it to ff.
+type settingValue struct {
+	flag.Value
+	flag, env string
+}
+
+func (v settingValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return &settingError{Env: v.env, Flag: v.flag, Err: err}
+	}
+	return nil
+}
+
+// settingError is a value in the environment that a setting refuses.
+type settingError struct {
+	Env, Flag string
+	Err       error
+}
+
+func (e *settingError) Error() string { return fmt.Sprintf("%s (--%s): %v", e.Env, e.Flag, e.Err) }
+
+func (e *settingError) Unwrap() error { return e.Err }
+
+// envString, envInt, envDuration and envBool read a variable for a flag's
+// default, the way flags were registered before parse read settings
+// itself. They are kept so such code still builds; its values are read
+// again, strictly, by parse, so a bad one still stops the command. New
+// flags take a plain default.
+func envString(env *cliEnv, key, def string) string {
+	if v := env.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(env *cliEnv, key string, def int64) int64 {
+	if n, err := strconv.ParseInt(env.getenv(key), 10, 64); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(env *cliEnv, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env.getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envBool(env *cliEnv, key string) bool {
+	b, _ := strconv.ParseBool(env.getenv(key))
+	return b
 }
 
 // intValue is a whole-number setting of at least min.

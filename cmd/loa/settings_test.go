@@ -94,6 +94,20 @@ func TestSettingsPrecedence(t *testing.T) {
 		t.Fatalf("settings: upload %d MiB, lease %s, reports %q, secure %v, smtp password %q",
 			c.maxUploadMB, c.jobs.lease, c.cronReports, c.secureCookies, c.jobs.smtpPassword)
 	}
+	// A variable named otherwise than its flag, as the help says.
+	t.Setenv("LOA_PLAYER_DIR", "/var/lib/loa-player")
+	t.Setenv("LOA_PLAYER_COUNT", "many")
+	fs = newFlags(env, "player", "")
+	dir := fs.String("dir", "", "the player's folder (required; LOA_PLAYER_DIR)")
+	var count int64
+	intFlag(fs, &count, "count", 1, 1, "how many (LOA_PLAYER_COUNT)")
+	if _, err := parse(fs, nil); err == nil || !strings.Contains(err.Error(), "LOA_PLAYER_COUNT (--count)") {
+		t.Fatalf("LOA_PLAYER_COUNT=many: %v", err)
+	}
+	t.Setenv("LOA_PLAYER_COUNT", "2")
+	if _, err := parse(fs, nil); err != nil || *dir != "/var/lib/loa-player" || count != 2 {
+		t.Fatalf("--dir %q --count %d: %v", *dir, count, err)
+	}
 	t.Setenv("LOA_TITLE", "from the environment")
 	fs = newFlags(env, "upload", "")
 	title := fs.String("title", "", "segment title")
@@ -156,7 +170,6 @@ func helpSettings(t *testing.T, help string) map[string]struct{ env, def string 
 	t.Helper()
 	out := map[string]struct{ env, def string }{}
 	flagRE := regexp.MustCompile(`^  -([a-z0-9-]+)`)
-	envRE := regexp.MustCompile(`\((LOA_[A-Z0-9_]+)\)`)
 	defRE := regexp.MustCompile(`\(default (.*)\)$`)
 	var name, usage string
 	flush := func() {
@@ -164,7 +177,7 @@ func helpSettings(t *testing.T, help string) map[string]struct{ env, def string 
 			return
 		}
 		usage = strings.TrimSpace(usage)
-		if m := envRE.FindStringSubmatch(usage); m != nil && m[1] == envName(name) {
+		if env := settingEnv(&flag.Flag{Name: name, Usage: usage}); env != "" {
 			def := ""
 			if d := defRE.FindStringSubmatch(usage); d != nil {
 				def = d[1]
@@ -172,9 +185,7 @@ func helpSettings(t *testing.T, help string) map[string]struct{ env, def string 
 					def = u
 				}
 			}
-			out[name] = struct{ env, def string }{m[1], def}
-		} else if m != nil {
-			t.Errorf("--%s names %s, but its variable is %s", name, m[1], envName(name))
+			out[name] = struct{ env, def string }{env, def}
 		}
 		name, usage = "", ""
 	}
