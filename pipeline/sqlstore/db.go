@@ -135,7 +135,7 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 		return res, err
 	}
 	for _, m := range ms {
-		applied, err := db.applyMigration(ctx, m)
+		applied, err := db.applyMigration(ctx, m.version, m.path)
 		if err != nil {
 			return res, err
 		}
@@ -158,8 +158,11 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	return res, nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
-	version := m.version
+func (db *DB) applyMigration(ctx context.Context, version int, name string) (bool, error) {
+	body, err := fs.ReadFile(db.migrationSource(), name)
+	if err != nil {
+		return false, fmt.Errorf("migrate: read %s: %w", name, err)
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrate %d: begin: %w", version, err)
@@ -172,8 +175,8 @@ func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.body); err != nil {
-		return false, fmt.Errorf("migrate %d (%s): %w", version, m.name, err)
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return false, fmt.Errorf("migrate %d (%s): %w", version, filepath.Base(name), err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, db.Now()); err != nil {
 		return false, fmt.Errorf("migrate %d: record: %w", version, err)

@@ -15,7 +15,7 @@ import (
 type migration struct {
 	version int
 	name    string // file name, e.g. 0007_device_polls.sql
-	body    string
+	path    string // in the migrations' fs.FS, e.g. migrations/0007_device_polls.sql
 }
 
 // migrationName is a migration's file name: a version number of at least
@@ -47,11 +47,7 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 			return nil, fmt.Errorf("migrate: %s and %s have the same version %d: give the newer one the next free number", other, base, v)
 		}
 		byVersion[v] = base
-		body, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return nil, fmt.Errorf("migrate: read %s: %w", base, err)
-		}
-		ms = append(ms, migration{version: v, name: base, body: string(body)})
+		ms = append(ms, migration{version: v, name: base, path: p})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	var missing []string

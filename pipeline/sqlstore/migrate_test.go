@@ -91,7 +91,11 @@ func TestDatabaseNewerThanBinary(t *testing.T) {
 	}
 	older := fstest.MapFS{}
 	for _, m := range ms[:len(ms)-1] {
-		older["migrations/"+m.name] = sqlFile(m.body)
+		body, err := migrationFS.ReadFile(m.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		older[m.path] = &fstest.MapFile{Data: body}
 	}
 	db.migrations = older
 	_, err = db.Migrate(t.Context())
