@@ -72,14 +72,14 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body cannot be read: %v.", err)
 	}
-	form := uploadForm{fields: map[string][]string{}, maxFormBytes: s.MaxFormBytes, maxSubtitleBytes: s.Ingester.MaxSubtitleBytes}
+	form := uploadForm{mr: mr, fields: map[string][]string{}, maxFormBytes: s.MaxFormBytes, maxSubtitleBytes: s.Ingester.MaxSubtitleBytes}
 	for {
-		part, err := mr.NextPart()
+		part, err := form.next()
 		if errors.Is(err, io.EOF) {
 			return pipeline.FieldError("file", "The upload has no 'file' part: attach the media file.")
 		}
 		if err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
+			return err
 		}
 		if part.FormName() != "file" {
 			if err := form.read(part); err != nil {
@@ -94,7 +94,7 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		}
 		up.Meta.FileName = fileName
 		up.Rest = func(up *pipeline.Upload) error {
-			if err := form.readRest(mr); err != nil {
+			if err := form.readRest(); err != nil {
 				return err
 			}
 			meta, err := metaFromFields(form.fields)
@@ -122,9 +122,10 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 	}
 }
 
-// uploadForm collects the small parts of an upload: metadata fields and
-// the subtitle file.
+// uploadForm reads an upload's parts (next) and collects the small ones:
+// metadata fields and the subtitle file.
 type uploadForm struct {
+	mr               *multipart.Reader
 	fields           map[string][]string
 	subtitles        []byte
 	formBytes        int64
@@ -171,16 +172,27 @@ func (f *uploadForm) read(part *multipart.Part) error {
 	return nil
 }
 
+// next returns the upload's next part, io.EOF at the end, or a refusal
+// when the body is broken. Every part, before and after the media, comes
+// through here.
+func (f *uploadForm) next() (*multipart.Part, error) {
+	part, err := f.mr.NextPart()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
+	}
+	return part, err
+}
+
 // readRest reads the parts after the media to the end of the body; a
 // second media part is refused, not dropped.
-func (f *uploadForm) readRest(mr *multipart.Reader) error {
+func (f *uploadForm) readRest() error {
 	for {
-		part, err := mr.NextPart()
+		part, err := f.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short after the file: %v. Upload again.", err)
+			return err
 		}
 		if part.FormName() == "file" {
 			return pipeline.FieldError("file", "The upload has more than one 'file' part: send one media file per upload.")
