@@ -252,6 +252,11 @@ func TestUploadPartOrder(t *testing.T) {
 			if res.SubtitleKey == "" || res.Links["subtitles_vi"] == "" {
 				t.Fatalf("subtitles dropped: key %q links %v", res.SubtitleKey, res.Links)
 			}
+			// The part says application/octet-stream; the original is
+			// stored and described as what it is, whatever the order.
+			if obj, err := b.store.Stat(t.Context(), res.OriginalKey); err != nil || obj.ContentType != "video/mp4" || res.ContentType != "video/mp4" {
+				t.Fatalf("stored as %+v (%v), described as %q; want video/mp4", obj, err, res.ContentType)
+			}
 		})
 	}
 }

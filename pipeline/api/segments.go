@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"mime"
@@ -87,7 +88,8 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 			continue
 		}
-		up := pipeline.Upload{User: u, Media: part, ContentType: part.Header.Get("Content-Type"), Subtitles: form.subtitles}
+		media, contentType := sniffMedia(part, part.Header.Get("Content-Type"))
+		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Subtitles: form.subtitles}
 		fileName := part.FileName()
 		if up.Meta, err = metaFromFields(form.fields); err != nil {
 			return err
@@ -120,6 +122,24 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created})
 		return nil
 	}
+}
+
+// sniffMedia keeps a client's audio/* or video/* type; otherwise (curl
+// sends application/octet-stream) it reads the type from the first 512
+// bytes, so the stored original is served as what it is even when the
+// kind arrives after the media. The returned reader still yields every
+// byte.
+func sniffMedia(r io.Reader, clientType string) (io.Reader, string) {
+	t, _, _ := mime.ParseMediaType(clientType)
+	if strings.HasPrefix(t, "audio/") || strings.HasPrefix(t, "video/") {
+		return r, clientType
+	}
+	br := bufio.NewReaderSize(r, 512)
+	head, _ := br.Peek(512)
+	if sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(head)); strings.HasPrefix(sniffed, "audio/") || strings.HasPrefix(sniffed, "video/") {
+		return br, sniffed
+	}
+	return br, clientType
 }
 
 // uploadForm reads an upload's parts (next) and collects the small ones:
