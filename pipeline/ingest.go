@@ -72,6 +72,17 @@ type Upload struct {
 	ContentType string
 	// Subtitles is the optional Vietnamese subtitle file (SRT or WebVTT).
 	Subtitles []byte
+	// Rest, when not nil, is called once the media has been stored, to
+	// read what the client sent after it (metadata fields, subtitles) into
+	// the upload. Meta and Subtitles are checked after it returns; an
+	// error from it refuses the upload and removes the stored media.
+	Rest func(*Upload) error
+}
+
+// metaComplete reports whether the metadata already names a title, kind
+// and topic, so it can be checked before the media is streamed.
+func (up *Upload) metaComplete() bool {
+	return up.Meta.Title != "" && up.Meta.Kind != "" && up.Meta.Topic != ""
 }
 
 // Result is what Ingest returns: the segment, and whether it is new or the
@@ -83,13 +94,14 @@ type Result struct {
 
 // Ingest runs one upload to its end. Refusals are *Error values that say
 // what was wrong and what to do.
+//
+// The metadata and subtitles are checked before the media is streamed when
+// they are all there (Rest is nil, or the metadata already names a title,
+// kind and topic), and always once Rest has read what came after the media.
 func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	now := in.now()
-	if err := up.Meta.Validate(now); err != nil {
-		return Result{}, err
-	}
-	if up.Subtitles != nil {
-		if err := in.checkSubtitle(up.Subtitles); err != nil {
+	if up.Rest == nil || up.metaComplete() {
+		if err := in.checkMeta(&up, now); err != nil {
 			return Result{}, err
 		}
 	}
@@ -97,12 +109,7 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: new id: %w", err)
 	}
-	seg := Segment{
-		ID: id.String(), Title: up.Meta.Title, Kind: up.Meta.Kind, Topic: up.Meta.Topic, Priority: up.Meta.Priority,
-		AirFrom: up.Meta.AirFrom, AirUntil: up.Meta.AirUntil, Languages: up.Meta.Languages, State: StateProbed,
-		ProducerID: up.User.ID, Producer: up.User.Name, OriginalName: cleanFileName(up.Meta.FileName),
-		ContentType: mediaContentType(up.ContentType, up.Meta.Kind), CreatedAt: now, UpdatedAt: now,
-	}
+	seg := Segment{ID: id.String(), State: StateProbed, ProducerID: up.User.ID, Producer: up.User.Name, CreatedAt: now, UpdatedAt: now}
 	seg.OriginalKey = "segments/" + seg.ID + "/original"
 	var keys []string // objects written so far, removed on any refusal
 	fail := func(err error) (Result, error) {
@@ -114,13 +121,27 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 		return Result{}, fmt.Errorf("ingest %s: %w", seg.ID, err)
 	}
 	keys = append(keys, seg.OriginalKey)
-	stored, err := StreamToStore(ctx, in.Objects, seg.OriginalKey, up.Media, in.MaxBytes, seg.ContentType)
+	// The kind may not be known yet (it can come after the media); the
+	// stored object then carries the client's type or a generic one.
+	stored, err := StreamToStore(ctx, in.Objects, seg.OriginalKey, up.Media, in.MaxBytes, mediaContentType(up.ContentType, up.Meta.Kind))
 	if err != nil {
 		return fail(in.uploadError(err))
+	}
+	if up.Rest != nil {
+		if err := up.Rest(&up); err != nil {
+			return fail(err)
+		}
+		if err := in.checkMeta(&up, now); err != nil {
+			return fail(err)
+		}
 	}
 	if stored.Size == 0 {
 		return fail(FieldError("file", "The file is empty (0 bytes): choose the media file again and upload it."))
 	}
+	seg.Title, seg.Kind, seg.Topic, seg.Priority = up.Meta.Title, up.Meta.Kind, up.Meta.Topic, up.Meta.Priority
+	seg.AirFrom, seg.AirUntil, seg.Languages = up.Meta.AirFrom, up.Meta.AirUntil, up.Meta.Languages
+	seg.OriginalName = cleanFileName(up.Meta.FileName)
+	seg.ContentType = mediaContentType(up.ContentType, up.Meta.Kind)
 	seg.Size, seg.SHA256 = stored.Size, stored.SHA256
 
 	url, err := in.Objects.InternalURL(ctx, seg.OriginalKey, time.Hour)
@@ -166,6 +187,18 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	in.log().Info("segment ingested", "segment", got.ID, "kind", got.Kind, "bytes", got.Size,
 		"duration_ms", got.Probe.DurationMS, "user", up.User.Name)
 	return Result{Segment: got, Created: true}, nil
+}
+
+// checkMeta validates the upload's metadata (filling its defaults) and its
+// subtitle file, if any.
+func (in *Ingester) checkMeta(up *Upload, now time.Time) error {
+	if err := up.Meta.Validate(now); err != nil {
+		return err
+	}
+	if up.Subtitles != nil {
+		return in.checkSubtitle(up.Subtitles)
+	}
+	return nil
 }
 
 func (in *Ingester) checkSubtitle(data []byte) error {
@@ -266,14 +299,18 @@ func cleanFileName(name string) string {
 }
 
 // mediaContentType keeps a client's audio/* or video/* type and falls back
-// to a generic one for the kind.
+// to a generic one for the kind (application/octet-stream while the kind
+// is not known yet).
 func mediaContentType(ct string, kind Kind) string {
 	ct = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
 	if strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "video/") {
 		return ct
 	}
-	if kind == KindTV {
+	switch kind {
+	case KindTV:
 		return "video/mp4"
+	case "":
+		return "application/octet-stream"
 	}
 	return "audio/mpeg"
 }

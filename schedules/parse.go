@@ -163,7 +163,9 @@ func yamlCommune(n *yaml.Node, lines *lineTable, i int) (Commune, error) {
 	err := eachField(n, "commune", func(key string, v *yaml.Node) error {
 		switch key {
 		case "code":
-			return scalar(v, key, &c.Code)
+			err := scalar(v, key, &c.Code)
+			c.Code = NormalizeID(c.Code)
+			return err
 		case "name":
 			return scalar(v, key, &c.Name)
 		case "kind":
@@ -196,7 +198,9 @@ func yamlCluster(n *yaml.Node, lines *lineTable, i, j int) (Cluster, error) {
 	err := eachField(n, "cluster", func(key string, v *yaml.Node) error {
 		switch key {
 		case "id":
-			return scalar(v, key, &cl.ID)
+			err := scalar(v, key, &cl.ID)
+			cl.ID = NormalizeID(cl.ID)
+			return err
 		case "name":
 			return scalar(v, key, &cl.Name)
 		case "languages":
@@ -427,7 +431,7 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 			}
 			return ""
 		}
-		code, clusterID := get("commune_code"), get("cluster_id")
+		code, clusterID := NormalizeID(get("commune_code")), NormalizeID(get("cluster_id"))
 		if code == "" {
 			return nil, &RegistryError{Line: line, Err: fmt.Errorf("commune_code: %w", ErrMissing)}
 		}

@@ -243,4 +243,5 @@ func checkParsed(t *testing.T, reg *Registry, err error) {
 	if verr := reg.Validate(); verr != nil {
 		t.Fatalf("parsed registry does not validate: %v", verr)
 	}
+	checkSafeNames(t, reg)
 }

@@ -154,7 +154,8 @@ type issue struct {
 	err                    error
 }
 
-// Validate checks the registry: codes present and unique, names present,
+// Validate checks the registry: codes and cluster ids present, in the set
+// CheckID documents and unique by their file names (SafeName), names present,
 // known languages without repeats, slots of positive length that end by
 // midnight, a reserved part shorter than its slot, and no two slots of a
 // cluster overlapping on a shared weekday. It returns all problems joined.
@@ -203,15 +204,22 @@ func (r *Registry) validate() []issue {
 	if len(r.Communes) == 0 {
 		add(-1, -1, -1, "no communes: %w", ErrMissing)
 	}
-	seen := map[string]int{}
+	seen := map[string]int{} // by SafeName
 	for i := range r.Communes {
 		c := &r.Communes[i]
 		if c.Code == "" {
 			add(i, -1, -1, "code: %w", ErrMissing)
-		} else if j, dup := seen[c.Code]; dup {
-			add(i, -1, -1, "code %q already used by commune #%d: %w", c.Code, j+1, ErrDuplicateCode)
+		} else if err := CheckID(c.Code); err != nil {
+			add(i, -1, -1, "code %w", err)
+		} else if j, dup := seen[SafeName(c.Code)]; dup {
+			if other := r.Communes[j].Code; other == c.Code {
+				add(i, -1, -1, "code %q already used by commune #%d: %w", c.Code, j+1, ErrDuplicateCode)
+			} else {
+				add(i, -1, -1, "code %q and commune #%d's %q share the file name %q (codes must differ in more than diacritics or case): %w",
+					c.Code, j+1, other, SafeName(c.Code), ErrDuplicateCode)
+			}
 		} else {
-			seen[c.Code] = i
+			seen[SafeName(c.Code)] = i
 		}
 		if strings.TrimSpace(c.Name) == "" {
 			add(i, -1, -1, "name: %w", ErrMissing)
@@ -233,10 +241,17 @@ func (r *Registry) validate() []issue {
 			cl := &c.Clusters[j]
 			if cl.ID == "" {
 				add(i, j, -1, "cluster id: %w", ErrMissing)
-			} else if k, dup := clusterSeen[cl.ID]; dup {
-				add(i, j, -1, "cluster id %q already used by cluster #%d: %w", cl.ID, k+1, ErrDuplicateCode)
+			} else if err := CheckID(cl.ID); err != nil {
+				add(i, j, -1, "cluster id %w", err)
+			} else if k, dup := clusterSeen[SafeName(cl.ID)]; dup {
+				if other := c.Clusters[k].ID; other == cl.ID {
+					add(i, j, -1, "cluster id %q already used by cluster #%d: %w", cl.ID, k+1, ErrDuplicateCode)
+				} else {
+					add(i, j, -1, "cluster id %q and cluster #%d's %q share the file name %q (ids must differ in more than diacritics or case): %w",
+						cl.ID, k+1, other, SafeName(cl.ID), ErrDuplicateCode)
+				}
 			} else {
-				clusterSeen[cl.ID] = j
+				clusterSeen[SafeName(cl.ID)] = j
 			}
 			if len(cl.Languages) == 0 {
 				add(i, j, -1, "languages: %w", ErrMissing)

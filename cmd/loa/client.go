@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -30,8 +29,8 @@ type client struct {
 
 func registerClient(fs *flag.FlagSet, env *cliEnv) *client {
 	c := &client{http: &http.Client{}}
-	fs.StringVar(&c.server, "server", envString(env, "LOA_SERVER", "http://127.0.0.1:8080"), "Loa server URL (LOA_SERVER)")
-	fs.StringVar(&c.token, "token", env.getenv("LOA_TOKEN"), "API token (LOA_TOKEN)")
+	urlFlag(fs, &c.server, "server", "http://127.0.0.1:8080", "Loa server URL (LOA_SERVER)")
+	fs.StringVar(&c.token, "token", "", "API token (LOA_TOKEN)")
 	return c
 }
 
@@ -86,9 +85,10 @@ type uploadRequest struct {
 	subtitles string // path of the subtitle file, or empty
 }
 
-// upload streams a file to the server as multipart, reporting progress,
-// and retries when the server cannot be reached or asks to retry later.
-func (c *client) upload(ctx context.Context, req uploadRequest, progress io.Writer) (api.UploadResponse, error) {
+// upload streams a file to the server as multipart, drawing a progress
+// bar on progress (see progressTo), and retries when the server cannot be
+// reached or asks to retry later, saying so on notes.
+func (c *client) upload(ctx context.Context, req uploadRequest, progress, notes io.Writer) (api.UploadResponse, error) {
 	var res api.UploadResponse
 	backoff := 2 * time.Second
 	for attempt := 1; ; attempt++ {
@@ -96,7 +96,7 @@ func (c *client) upload(ctx context.Context, req uploadRequest, progress io.Writ
 		if err == nil || pipeline.ErrorCode(err) != pipeline.CodeUnavailable || attempt == 5 || ctx.Err() != nil {
 			return res, err
 		}
-		fmt.Fprintf(progress, "\n%s; retrying in %s (attempt %d of 5)\n", describe(err), backoff, attempt+1)
+		fmt.Fprintf(notes, "%s; retrying in %s (attempt %d of 5)\n", describe(err), backoff, attempt+1)
 		select {
 		case <-ctx.Done():
 			return res, ctx.Err()
@@ -124,15 +124,20 @@ func (c *client) uploadOnce(ctx context.Context, req uploadRequest, progress io.
 	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
-	var sent atomic.Int64
+	bar := newBar(progress, "Uploading "+filepath.Base(req.path), st.Size())
+	written := make(chan struct{})
 	go func() {
-		pw.CloseWithError(writeUploadBody(mw, req, subs, &countingReader{r: f, n: &sent}, filepath.Base(req.path)))
+		defer close(written)
+		err := writeUploadBody(mw, req, subs, &barReader{r: f, bar: bar}, filepath.Base(req.path))
+		endBar(bar, progress, err == nil)
+		if err == nil {
+			fmt.Fprintln(progress, "Sent; the server is checking the media…")
+		}
+		pw.CloseWithError(err)
 	}()
-	done := make(chan struct{})
-	go showProgress(progress, &sent, st.Size(), done)
 	err = c.do(ctx, http.MethodPost, "/api/segments", pr, mw.FormDataContentType(), out)
-	close(done)
-	pr.CloseWithError(io.ErrClosedPipe)
+	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if the server answered early
+	<-written
 	return err
 }
 
@@ -186,57 +191,4 @@ func contentTypeFor(name string) string {
 	return "application/octet-stream"
 }
 
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// showProgress draws a one-line progress bar until done is closed.
-func showProgress(w io.Writer, sent *atomic.Int64, total int64, done <-chan struct{}) {
-	start := time.Now()
-	t := time.NewTicker(300 * time.Millisecond)
-	defer t.Stop()
-	draw := func(final bool) {
-		n := sent.Load()
-		el := time.Since(start).Seconds()
-		rate := float64(n) / max(el, 0.001)
-		pct := 100.0
-		if total > 0 {
-			pct = 100 * float64(n) / float64(total)
-		}
-		bar := strings.Repeat("#", int(pct/5)) + strings.Repeat(".", 20-int(pct/5))
-		line := fmt.Sprintf("\rUploading [%s] %5.1f%% %s/%s %.1f MiB/s", bar, pct, mib(n), mib(total), rate/(1<<20))
-		if n < total && rate > 0 {
-			line += fmt.Sprintf(" %s left", time.Duration(float64(total-n)/rate*float64(time.Second)).Round(time.Second))
-		} else if !final {
-			line += " — checking the media on the server"
-		}
-		fmt.Fprint(w, line+"   ")
-		if final {
-			fmt.Fprintln(w)
-		}
-	}
-	redrawUntil(done, t.C, draw)
-}
-
 func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
-
-// redrawUntil calls draw on every tick until done is closed, then once
-// more with final set, for one-line progress bars.
-func redrawUntil(done <-chan struct{}, tick <-chan time.Time, draw func(final bool)) {
-	for {
-		select {
-		case <-done:
-			draw(true)
-			return
-		case <-tick:
-			draw(false)
-		}
-	}
-}

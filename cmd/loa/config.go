@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
 // serverConfig is the configuration of the processes that touch the
@@ -33,44 +33,17 @@ type serverConfig struct {
 	mediaJobs   int64
 	logLevel    string
 	debugAddr   string
-}
-
-// envString, envInt and friends give a flag its LOA_* default.
-func envString(env *cliEnv, key, def string) string {
-	if v := env.getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func envInt(env *cliEnv, key string, def int64) int64 {
-	if v := env.getenv(key); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return n
-		}
-	}
-	return def
-}
-
-func envDuration(env *cliEnv, key string, def time.Duration) time.Duration {
-	if v := env.getenv(key); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
-func envBool(env *cliEnv, key string) bool {
-	b, _ := strconv.ParseBool(env.getenv(key))
-	return b
+	cronReports string
+	// secureCookies forces Secure session cookies.
+	secureCookies bool
 }
 
 // registerStore adds the database flags.
 func (c *serverConfig) registerStore(fs *flag.FlagSet, env *cliEnv) {
-	fs.StringVar(&c.data, "data", envString(env, "LOA_DATA", "loa-data"), "data folder (LOA_DATA)")
-	fs.StringVar(&c.db, "db", env.getenv("LOA_DB"), "database: a SQLite file path; default DATA/loa.db (LOA_DB)")
-	fs.StringVar(&c.logLevel, "log-level", envString(env, "LOA_LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOA_LOG_LEVEL)")
+	fs.StringVar(&c.data, "data", "loa-data", "data folder (LOA_DATA)")
+	fs.StringVar(&c.db, "db", "", "database: a SQLite file path; default DATA/loa.db (LOA_DB)")
+	c.logLevel = "info"
+	fs.Var(levelValue{&c.logLevel}, "log-level", "log level: debug, info, warn, error (LOA_LOG_LEVEL)")
 }
 
 // register adds every server flag.
@@ -78,23 +51,25 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	c.registerStore(fs, env)
 	c.sched.register(fs, env)
 	c.jobs.register(fs, env)
-	fs.StringVar(&c.debugAddr, "debug-addr", env.getenv("LOA_DEBUG_ADDR"), "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
-	fs.StringVar(&c.addr, "addr", envString(env, "LOA_ADDR", "127.0.0.1:8080"), "listen address (LOA_ADDR)")
-	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", envString(env, "LOA_S3_ENDPOINT", "127.0.0.1:9000"), "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
-	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", env.getenv("LOA_S3_PUBLIC_ENDPOINT"), "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")
-	fs.StringVar(&c.s3.AccessKey, "s3-access-key", env.getenv("LOA_S3_ACCESS_KEY"), "S3 access key (LOA_S3_ACCESS_KEY)")
-	fs.StringVar(&c.s3.SecretKey, "s3-secret-key", env.getenv("LOA_S3_SECRET_KEY"), "S3 secret key (LOA_S3_SECRET_KEY)")
-	fs.StringVar(&c.s3.Bucket, "s3-bucket", envString(env, "LOA_S3_BUCKET", "loa"), "S3 bucket (LOA_S3_BUCKET)")
-	fs.BoolVar(&c.s3.UseSSL, "s3-ssl", envBool(env, "LOA_S3_SSL"), "use https to reach S3 (LOA_S3_SSL)")
-	fs.Int64Var(&c.maxUploadMB, "max-upload-mb", envInt(env, "LOA_MAX_UPLOAD_MB", 4096), "largest accepted upload in MiB (LOA_MAX_UPLOAD_MB)")
-	fs.DurationVar(&c.maxDuration, "max-duration", envDuration(env, "LOA_MAX_DURATION", 2*time.Hour), "longest accepted segment (LOA_MAX_DURATION)")
-	fs.StringVar(&c.cronSweep, "cron-sweep", envString(env, "LOA_CRON_SWEEP", "*/15 * * * *"), "cron spec (Asia/Ho_Chi_Minh) of the abandoned-upload sweep (LOA_CRON_SWEEP)")
-	fs.DurationVar(&c.uploadGrace, "upload-grace", envDuration(env, "LOA_UPLOAD_GRACE", 6*time.Hour), "age after which an unfinished upload or an orphan object is removed (LOA_UPLOAD_GRACE)")
-	fs.StringVar(&c.cronOrphans, "cron-orphans", envString(env, "LOA_CRON_ORPHANS", "30 3 * * *"), "cron spec (Asia/Ho_Chi_Minh) of the orphan-object sweep (LOA_CRON_ORPHANS)")
-	fs.DurationVar(&c.rescueAfter, "rescue-after", envDuration(env, "LOA_RESCUE_AFTER", time.Hour), "a job running this long is taken as abandoned by a dead worker and run again (LOA_RESCUE_AFTER)")
-	fs.Int64Var(&c.mp3Kbps, "mp3-kbps", envInt(env, "LOA_MP3_KBPS", 64), "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
-	fs.Int64Var(&c.opusKbps, "opus-kbps", envInt(env, "LOA_OPUS_KBPS", 24), "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
-	fs.Int64Var(&c.mediaJobs, "media-jobs", envInt(env, "LOA_MEDIA_JOBS", 1), "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
+	fs.Var(addrValue{p: &c.debugAddr, loopback: true}, "debug-addr", "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
+	addrFlag(fs, &c.addr, "addr", "127.0.0.1:8080", "listen address (LOA_ADDR)")
+	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", "127.0.0.1:9000", "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
+	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", "", "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")
+	fs.StringVar(&c.s3.AccessKey, "s3-access-key", "", "S3 access key (LOA_S3_ACCESS_KEY)")
+	fs.StringVar(&c.s3.SecretKey, "s3-secret-key", "", "S3 secret key (LOA_S3_SECRET_KEY)")
+	fs.StringVar(&c.s3.Bucket, "s3-bucket", "loa", "S3 bucket (LOA_S3_BUCKET)")
+	fs.BoolVar(&c.s3.UseSSL, "s3-ssl", false, "use https to reach S3 (LOA_S3_SSL)")
+	intFlag(fs, &c.maxUploadMB, "max-upload-mb", 4096, 1, "largest accepted upload in MiB (LOA_MAX_UPLOAD_MB)")
+	durationFlag(fs, &c.maxDuration, "max-duration", 2*time.Hour, "longest accepted segment (LOA_MAX_DURATION)")
+	cronFlag(fs, &c.cronSweep, "cron-sweep", "*/15 * * * *", "cron spec (Asia/Ho_Chi_Minh) of the abandoned-upload sweep (LOA_CRON_SWEEP)")
+	durationFlag(fs, &c.uploadGrace, "upload-grace", 6*time.Hour, "age after which an unfinished upload or an orphan object is removed (LOA_UPLOAD_GRACE)")
+	cronFlag(fs, &c.cronOrphans, "cron-orphans", "30 3 * * *", "cron spec (Asia/Ho_Chi_Minh) of the orphan-object sweep; off when empty (LOA_CRON_ORPHANS)")
+	cronFlag(fs, &c.cronReports, "cron-reports", worker.DefaultReportSpec, "cron spec (Asia/Ho_Chi_Minh) of the nightly close of reports (LOA_CRON_REPORTS)")
+	durationFlag(fs, &c.rescueAfter, "rescue-after", time.Hour, "a job running this long is taken as abandoned by a dead worker and run again (LOA_RESCUE_AFTER)")
+	intFlag(fs, &c.mp3Kbps, "mp3-kbps", 64, 8, "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
+	intFlag(fs, &c.opusKbps, "opus-kbps", 24, 6, "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
+	intFlag(fs, &c.mediaJobs, "media-jobs", 1, 1, "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "force Secure session cookies, behind a TLS proxy that sends no X-Forwarded-Proto (LOA_SECURE_COOKIES)")
 }
 
 func (c *serverConfig) dbPath() string {

@@ -42,7 +42,8 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "demo", "")
 	c.registerStore(fs, env)
 	cl := registerClient(fs, env)
-	password := fs.String("password", envString(env, "LOA_DEMO_PASSWORD", "loa-demo-2025"), "password given to the demo users (LOA_DEMO_PASSWORD)")
+	password := fs.String("demo-password", "loa-demo-2025", "password given to the demo users (LOA_DEMO_PASSWORD)")
+	fs.StringVar(password, "password", "loa-demo-2025", "the same as --demo-password")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		{path: tv, subtitles: srt, fields: [][2]string{{"title", "Sơn La đẩy mạnh cải cách hành chính"}, {"kind", "tv"}, {"topic", "importance"}, {"priority", "priority"}}},
 	}
 	for _, up := range uploads {
-		res, err := cl.upload(ctx, up, env.stderr)
+		res, err := cl.upload(ctx, up, progressTo(env.stderr, false), env.stderr)
 		if err != nil {
 			return fmt.Errorf("demo upload %s: %w", filepath.Base(up.path), err)
 		}

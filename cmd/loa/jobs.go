@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -250,13 +250,16 @@ func runJobsGet(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The language names files here (LANG.srt, glossary-LANG.csv): take
+	// only the codes Loa knows, whatever the server said.
+	if !slices.Contains(pipeline.KnownLanguages, d.Job.Language) {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The server gave the job the language %q, which is not one Loa knows (%s); nothing was written.",
+			d.Job.Language, strings.Join(pipeline.KnownLanguages, ", "))
+	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "Cannot create the folder %s: %v.", *dir, err)
 	}
-	progress := env.stderr
-	if *quiet {
-		progress = io.Discard
-	}
+	progress := progressTo(env.stderr, *quiet)
 	ext := strings.ToLower(filepath.Ext(d.Segment.OriginalName))
 	if ext == "" || len(ext) > 6 {
 		ext = map[pipeline.Kind]string{pipeline.KindTV: ".mp4", pipeline.KindRadio: ".mp3"}[d.Segment.Kind]
@@ -343,16 +346,9 @@ func (c *client) download(ctx context.Context, link string, auth bool, dst strin
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "Cannot write %s: %v.", tmp, err)
 	}
-	var got atomic.Int64
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		showTransfer(progress, "Downloading "+filepath.Base(dst), &got, resp.ContentLength, done)
-		close(finished)
-	}()
-	_, err = io.Copy(f, &countingReader{r: resp.Body, n: &got})
-	close(done)
-	<-finished
+	bar := newBar(progress, "Downloading "+filepath.Base(dst), resp.ContentLength)
+	_, err = io.Copy(f, &barReader{r: resp.Body, bar: bar})
+	endBar(bar, progress, err == nil)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -361,25 +357,6 @@ func (c *client) download(ctx context.Context, link string, auth bool, dst strin
 		return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err, Message: fmt.Sprintf("The download of %s broke off: run the command again.", filepath.Base(dst))}
 	}
 	return os.Rename(tmp, dst)
-}
-
-// showTransfer draws a one-line progress bar until done is closed.
-func showTransfer(w io.Writer, label string, n *atomic.Int64, total int64, done <-chan struct{}) {
-	t := time.NewTicker(300 * time.Millisecond)
-	defer t.Stop()
-	draw := func(final bool) {
-		got := n.Load()
-		line := fmt.Sprintf("\r%s %s", label, mib(got))
-		if total > 0 {
-			pct := 100 * float64(got) / float64(total)
-			line = fmt.Sprintf("\r%s [%s] %5.1f%% %s/%s", label, strings.Repeat("#", int(pct/5))+strings.Repeat(".", 20-int(pct/5)), pct, mib(got), mib(total))
-		}
-		fmt.Fprint(w, line+"   ")
-		if final {
-			fmt.Fprintln(w)
-		}
-	}
-	redrawUntil(done, t.C, draw)
 }
 
 // submitContentType guesses the type the server is told from the file
@@ -416,21 +393,12 @@ func runJobsSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	progress := env.stderr
-	if *quiet {
-		progress = io.Discard
-	}
-	var sent atomic.Int64
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		showTransfer(progress, "Submitting "+filepath.Base(path), &sent, st.Size(), done)
-		close(finished)
-	}()
+	progress := progressTo(env.stderr, *quiet)
+	bar := newBar(progress, "Submitting "+filepath.Base(path), st.Size())
 	var res jobs.SubmitResult
 	err = c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/submit?name="+url.QueryEscape(filepath.Base(path)),
-		&countingReader{r: f, n: &sent}, submitContentType(path), &res)
-	close(done)
-	<-finished
+		&barReader{r: f, bar: bar}, submitContentType(path), &res)
+	endBar(bar, progress, err == nil)
 	if err != nil {
 		return err
 	}

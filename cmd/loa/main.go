@@ -131,7 +131,8 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEvery flag can also be set by the LOA_* environment variable named in its help.")
+	fmt.Fprintln(w, "\nEvery setting can also be set by the LOA_* environment variable named in its help;")
+	fmt.Fprintln(w, "a flag on the command line wins over the variable. A bad value stops the command.")
 }
 
 // newFlags makes a FlagSet that reports errors instead of exiting.
@@ -145,9 +146,15 @@ func newFlags(env *cliEnv, name, argsUsage string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags, allowing flags after positional arguments
-// ("loa upload FILE --title T"), and returns the positional arguments.
+// parse sets the settings among fs's flags from their LOA_* variables
+// (applyEnv), then parses the command line, which wins, allowing flags
+// after positional arguments ("loa upload FILE --title T"); it returns the
+// positional arguments. A bad value in either is a usage error that names
+// the setting.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := applyEnv(fs); err != nil {
+		return nil, err
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

@@ -20,10 +20,10 @@ type scheduleConfig struct {
 }
 
 func (s *scheduleConfig) register(fs *flag.FlagSet, env *cliEnv) {
-	fs.StringVar(&s.cron, "cron-schedules", envString(env, "LOA_CRON_SCHEDULES", worker.DefaultScheduleSpec), "cron spec (Asia/Ho_Chi_Minh) of the nightly schedule build (LOA_CRON_SCHEDULES)")
-	fs.Int64Var(&s.days, "schedule-days", envInt(env, "LOA_SCHEDULE_DAYS", 7), "days each schedule build covers (LOA_SCHEDULE_DAYS)")
-	fs.Int64Var(&s.separation, "separation-days", envInt(env, "LOA_SEPARATION_DAYS", 3), "days before a normal segment may return to a commune (LOA_SEPARATION_DAYS)")
-	fs.StringVar(&s.signingKey, "signing-key", env.getenv("LOA_SIGNING_KEY"), "ed25519 key (PKCS #8 PEM) that signs offline bundles; default DATA/signing-key.pem, made at first start (LOA_SIGNING_KEY)")
+	cronFlag(fs, &s.cron, "cron-schedules", worker.DefaultScheduleSpec, "cron spec (Asia/Ho_Chi_Minh) of the nightly schedule build (LOA_CRON_SCHEDULES)")
+	intFlag(fs, &s.days, "schedule-days", 7, 1, "days each schedule build covers (LOA_SCHEDULE_DAYS)")
+	intFlag(fs, &s.separation, "separation-days", 3, 0, "days before a normal segment may return to a commune (LOA_SEPARATION_DAYS)")
+	fs.StringVar(&s.signingKey, "signing-key", "", "ed25519 key (PKCS #8 PEM) that signs offline bundles; default DATA/signing-key.pem, made at first start (LOA_SIGNING_KEY)")
 }
 
 // service makes the schedule service. A key file named by --signing-key

@@ -307,7 +307,7 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 	days := fs.Int("days", 2, "days to cover, from --from (1 to 14)")
 	from := fs.String("from", "", "first date YYYY-MM-DD; default today in Sơn La")
 	dir := fs.String("dir", "", "bundle folder (required); replaced only by a complete, verified bundle")
-	keyFile := fs.String("public-key", env.getenv("LOA_PUBLIC_KEY"), "trusted public key file (base64); default the key pinned at the first pull (LOA_PUBLIC_KEY)")
+	keyFile := fs.String("public-key", "", "trusted public key file (base64); default the key pinned at the first pull (LOA_PUBLIC_KEY)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -554,7 +554,7 @@ func swapIn(staging, dir string) error {
 
 func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "playlist verify", "DIR")
-	keyFile := fs.String("public-key", env.getenv("LOA_PUBLIC_KEY"), "trusted public key file (base64); default the key pinned beside DIR by 'loa playlist pull' (LOA_PUBLIC_KEY)")
+	keyFile := fs.String("public-key", "", "trusted public key file (base64); default the key pinned beside DIR by 'loa playlist pull' (LOA_PUBLIC_KEY)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

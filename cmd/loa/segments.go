@@ -40,11 +40,11 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 		{"title", *title}, {"kind", *kind}, {"topic", *topic}, {"priority", *priority},
 		{"languages", *langs}, {"air_from", *from}, {"air_until", *until},
 	}}
-	progress := env.stderr
+	notes := env.stderr
 	if *quiet {
-		progress = io.Discard
+		notes = io.Discard
 	}
-	res, err := c.upload(ctx, req, progress)
+	res, err := c.upload(ctx, req, progressTo(env.stderr, *quiet), notes)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Processor:    processor,
 		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
-		Reports: db, ReportObjects: store, ReportSpec: env.getenv("LOA_CRON_REPORTS"),
+		Reports: db, ReportObjects: store, ReportSpec: c.cronReports,
 	})
 	if err != nil {
 		return err
@@ -143,8 +143,8 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		},
 	}
 	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
-		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES"),
-		Cron: c.cronJobs(env), CronRuns: db})
+		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: c.secureCookies,
+		Cron: c.cronJobs(), CronRuns: db})
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,33 @@ type Object struct {
 	LastModified time.Time
 }
 
+// Backend is everything Loa does with an object store. *Store is the real
+// one (S3 through minio-go); objectstest.Memory is an in-memory one for
+// tests that are about something else, and objectstest.RunConformance
+// holds both to the same behaviour.
+type Backend interface {
+	// Ready checks that the store answers.
+	Ready(ctx context.Context) error
+	// Put streams r into key (size -1 when unknown) and returns the bytes
+	// stored; an error of r itself comes back wrapped, unclassified.
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error)
+	// Get opens key; a missing key is an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat describes key; a missing key is an error wrapping ErrNotFound.
+	Stat(ctx context.Context, key string) (Object, error)
+	// Remove deletes key; a missing key is not an error.
+	Remove(ctx context.Context, key string) error
+	// List returns the objects under prefix, in key order.
+	List(ctx context.Context, prefix string) ([]Object, error)
+	// Presign returns a GET link to key for clients, valid for ttl;
+	// filename, when set, is offered as the download name.
+	Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
+	// InternalURL returns a GET link to key for Loa's own tools.
+	InternalURL(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+var _ Backend = (*Store)(nil)
+
 // Store is a bucket in an S3-compatible object store.
 type Store struct {
 	client *minio.Client

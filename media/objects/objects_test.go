@@ -57,6 +57,13 @@ func TestPutGetStatListRemove(t *testing.T) {
 	}
 }
 
+// TestConformance holds the real store and the in-memory one that other
+// packages' tests use (objectstest.Memory) to the same behaviour.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	objectstest.Each(t, objectstest.RunConformance)
+}
+
 // failingReader fails after some bytes, like a client that went away.
 type failingReader struct{ n int }
 

@@ -27,7 +27,7 @@ import (
 type bundle struct {
 	srv    *httptest.Server
 	db     *sqlstore.DB
-	store  *objects.Store
+	store  objects.Backend
 	api    *api.Server
 	tokens map[pipeline.Role]string
 	users  map[pipeline.Role]pipeline.User
@@ -36,6 +36,13 @@ type bundle struct {
 func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
 	t.Helper()
 	store, _ := objectstest.New(t)
+	return setupOn(t, store, tune)
+}
+
+// setupOn is setup on a given object store, such as objectstest.Memory
+// for tests that are not about media.
+func setupOn(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester)) *bundle {
+	t.Helper()
 	db := sqlstoretest.New(t)
 	in := &pipeline.Ingester{
 		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
@@ -50,7 +57,7 @@ func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
 
 // serve starts s over HTTP and gives it one user and token per role (the
 // operator answers for Mường Lạn, translators and reviewers for Thái).
-func serve(t testing.TB, db *sqlstore.DB, store *objects.Store, s *api.Server) *bundle {
+func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
@@ -208,11 +215,13 @@ func TestRoutePolicy(t *testing.T) {
 		"PUT /api/glossary/{lang}":            {pipeline.RoleAdmin},
 		"PUT /api/users/{name}/email":         {pipeline.RoleAdmin},
 		// Reports, audit log, weekly bulletin (pipeline/api/reports.go).
-		"GET /api/reports":                  {pipeline.RoleAdmin},
-		"GET /api/reports/stored":           {pipeline.RoleAdmin},
-		"GET /api/audit":                    {pipeline.RoleAdmin},
-		"GET /api/bulletin/{lang}":          nil,
-		"GET /api/bulletin/{lang}/feed.xml": nil,
+		"GET /api/reports":                      {pipeline.RoleAdmin},
+		"GET /api/reports/stored":               {pipeline.RoleAdmin},
+		"GET /api/audit":                        {pipeline.RoleAdmin},
+		"GET /api/bulletin/{lang}":              nil,
+		"GET /api/bulletin/{lang}/feed.xml":     nil,
+		"GET /api/bulletin/{lang}/audio/{file}": nil,
+		"GET /api/bulletin/artwork.png":         nil,
 	}
 	s := &api.Server{}
 	got := map[string][]pipeline.Role{}
@@ -238,9 +247,15 @@ func TestRoutePolicy(t *testing.T) {
 
 // TestRoleMatrix calls every route as every role and as nobody, and
 // checks the answer is 401 without a token, 403 for a role the route does
-// not allow, and neither for a role it allows.
+// not allow, and neither for a role it allows; on the in-memory object
+// store (so it runs without MinIO) and on MinIO.
 func TestRoleMatrix(t *testing.T) {
-	b := setup(t, nil)
+	objectstest.Each(t, func(t *testing.T, store objects.Backend) {
+		testRoleMatrix(t, setupOn(t, store, nil))
+	})
+}
+
+func testRoleMatrix(t *testing.T, b *bundle) {
 	for _, rt := range b.api.Routes() {
 		path := strings.NewReplacer("{id}", "no-such-id", "{name}", "u-producer").Replace(rt.Pattern)
 		callers := append([]pipeline.Role{""}, pipeline.Roles...)

@@ -1,13 +1,17 @@
 package api_test
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 )
 
 // TestUploadRefusals sends the malformed-input corpus and checks each is
@@ -171,5 +175,92 @@ func TestUploadAcceptDuplicateAndVisibility(t *testing.T) {
 	}
 	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID, b.tokens[pipeline.RoleAdmin], nil, ""); r.StatusCode != http.StatusConflict {
 		t.Fatalf("withdraw twice: %d", r.StatusCode)
+	}
+}
+
+// TestUploadPartOrder sends the same upload with its parts in different
+// orders: each is taken whole (title, kind, topic and subtitles included,
+// none dropped), and refusals in any order leave nothing behind.
+func TestUploadPartOrder(t *testing.T) {
+	mediatest.Need(t)
+	dir := t.TempDir()
+	srt := []byte("1\n00:00:00,000 --> 00:00:03,000\nCải cách hành chính\n")
+	badSRT := []byte("1\n00:00:01,000 --> rubbish\nXin chào\n")
+	tvData := readFile(t, mediatest.TVMP4(t, dir))
+	speech := readFile(t, mediatest.SpeechMP3(t, dir))
+	type part struct{ name, value string }
+	title, kind, topic := part{"title", "Thứ tự"}, part{"kind", ""}, part{"topic", "digital"}
+	subs, file := part{"subtitles", ""}, part{"file", ""}
+	cases := []struct {
+		name   string
+		order  []part
+		srt    []byte
+		data   []byte
+		status int
+		field  string // of the refusal
+	}{
+		{"file first", []part{file, title, kind, topic, subs}, srt, tvData, 201, ""},
+		{"subtitles after the file", []part{title, kind, topic, file, subs}, srt, tvData, 201, ""},
+		{"kind after the file", []part{title, topic, subs, file, kind}, srt, tvData, 201, ""},
+		{"broken subtitles after the file", []part{title, kind, topic, file, subs}, badSRT, speech, 422, "subtitles"},
+		{"no title anywhere", []part{file, kind, topic}, nil, speech, 422, "title"},
+		{"two files", []part{title, kind, topic, file, file}, nil, speech, 422, "file"},
+		{"misspelt subtitles part after the file", []part{title, kind, topic, file, {"subtitle", ""}}, srt, speech, 422, "subtitle"},
+		{"unknown field before the file", []part{{"titel", "x"}, title, kind, topic, file}, nil, speech, 422, "titel"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := setup(t, nil)
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			for _, p := range c.order {
+				switch p.name {
+				case "subtitles", "subtitle":
+					w, _ := mw.CreateFormFile(p.name, "vi.srt")
+					w.Write(c.srt)
+				case "file":
+					w, _ := mw.CreateFormFile("file", "clip.mp4")
+					w.Write(c.data)
+				default:
+					if p.name == "kind" {
+						p.value = "radio"
+						if bytes.Equal(c.data, tvData) {
+							p.value = "tv"
+						}
+					}
+					mw.WriteField(p.name, p.value)
+				}
+			}
+			mw.Close()
+			resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
+			}
+			if c.status >= 300 {
+				var bad api.ErrorBody
+				if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != c.field {
+					t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, c.field, raw)
+				}
+				if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+					t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
+				}
+				return
+			}
+			var res api.UploadResponse
+			if err := json.Unmarshal(raw, &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Title != title.value || res.Kind != pipeline.KindTV || res.Topic != topic.value {
+				t.Fatalf("metadata lost: %+v", res.Segment)
+			}
+			if res.SubtitleKey == "" || res.Links["subtitles_vi"] == "" {
+				t.Fatalf("subtitles dropped: key %q links %v", res.SubtitleKey, res.Links)
+			}
+			// The part says application/octet-stream; the original is
+			// stored and described as what it is, whatever the order.
+			if obj, err := b.store.Stat(t.Context(), res.OriginalKey); err != nil || obj.ContentType != "video/mp4" || res.ContentType != "video/mp4" {
+				t.Fatalf("stored as %+v (%v), described as %q; want video/mp4", obj, err, res.ContentType)
+			}
+		})
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,15 +28,18 @@ type ReportStore interface {
 	StoredReports(ctx context.Context) ([]sqlstore.StoredReport, error)
 	Audit(ctx context.Context, from, until time.Time) ([]sqlstore.AuditEntry, error)
 	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
+	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
 	Ops(ctx context.Context, silentSince time.Time) (sqlstore.OpsStats, error)
 }
 
 // FeedWeeks is how many weekly issues the podcast feed carries.
 const FeedWeeks = 8
 
-// feedLinkTTL is how long the feed's audio links stay valid; podcast apps
-// fetch the feed far more often, and each fetch signs fresh links.
-const feedLinkTTL = 6 * 24 * time.Hour
+// audioLinkTTL is how long the presigned link that a bulletin audio URL
+// redirects to stays valid. The feed and the page carry the stable URL on
+// Loa (/api/bulletin/LANG/audio/SEGMENT.mp3), so podcast apps keep one
+// address per episode, and each play gets a fresh link.
+const audioLinkTTL = time.Hour
 
 func (s *Server) reportRoutes() []Route {
 	return []Route{
@@ -46,6 +51,8 @@ func (s *Server) reportRoutes() []Route {
 		// (which cannot send a token), and carries approved content only.
 		{Method: "GET", Pattern: "/api/bulletin/{lang}", Public: true, Roles: publicNone, handler: s.bulletinPage},
 		{Method: "GET", Pattern: "/api/bulletin/{lang}/feed.xml", Public: true, Roles: publicNone, handler: s.bulletinFeed},
+		{Method: "GET", Pattern: "/api/bulletin/{lang}/audio/{file}", Public: true, Roles: publicNone, handler: s.bulletinAudio},
+		{Method: "GET", Pattern: "/api/bulletin/artwork.png", Public: true, Roles: publicNone, handler: s.bulletinArtwork},
 	}
 }
 
@@ -175,13 +182,12 @@ func bulletinLanguage(r *http.Request) (string, error) {
 	return lang, nil
 }
 
-func (s *Server) issues(r *http.Request, lang string, from time.Time, weeks int) ([]bulletin.Issue, error) {
+// issues gathers weeks of bulletin issues from the week starting at from;
+// each item's audio is its stable URL under base (see bulletinAudio).
+func (s *Server) issues(r *http.Request, lang string, from time.Time, weeks int, base string) ([]bulletin.Issue, error) {
 	rs, err := s.reportStore()
 	if err != nil {
 		return nil, err
-	}
-	if s.Objects == nil {
-		return nil, pipeline.Errorf(pipeline.CodeUnavailable, "The object store is not configured: audio links cannot be made.")
 	}
 	until := from.AddDate(0, 0, 7*weeks)
 	items, err := rs.BulletinItems(r.Context(), lang, from, until)
@@ -193,18 +199,94 @@ func (s *Server) issues(r *http.Request, lang string, from time.Time, weeks int)
 		out[i] = bulletin.Issue{Language: lang, Week: from.AddDate(0, 0, 7*i)}
 	}
 	for _, it := range items {
-		u, err := s.Objects.Presign(r.Context(), it.AudioKey, feedLinkTTL, "")
-		if err != nil {
-			return nil, err
-		}
 		i := int(report.WeekStart(it.ReadyAt).Sub(from).Hours()) / (24 * 7)
 		if i < 0 || i >= weeks {
 			continue
 		}
+		u := base + "/api/bulletin/" + lang + "/audio/" + url.PathEscape(it.SegmentID) + audioExt(it.ContentType)
 		out[i].Items = append(out[i].Items, bulletin.Item{SegmentID: it.SegmentID, Language: it.Language, Title: it.Title, Topic: it.Topic,
 			Kind: it.Kind, ReadyAt: it.ReadyAt, AudioURL: u, ContentType: it.ContentType, Size: it.Size, DurationMS: it.DurationMS})
 	}
 	return out, nil
+}
+
+// audioExt is the file extension of an audio type, so podcast apps that
+// look at the URL see what it is.
+func audioExt(contentType string) string {
+	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
+	case "audio/mpeg":
+		return ".mp3"
+	case "audio/ogg", "audio/opus":
+		return ".ogg"
+	case "audio/mp4", "audio/aac":
+		return ".m4a"
+	case "audio/wav", "audio/x-wav":
+		return ".wav"
+	}
+	return ""
+}
+
+// bulletinAudio answers GET /api/bulletin/{lang}/audio/{segment}[.ext],
+// the stable address of a bulletin item's audio, with a redirect to a
+// fresh presigned link to the stored rendition (HEAD is answered here,
+// as presigned links are for GET). Withdrawn segments and languages not
+// ready are 404.
+func (s *Server) bulletinAudio(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	lang, err := bulletinLanguage(r)
+	if err != nil {
+		return err
+	}
+	rs, err := s.reportStore()
+	if err != nil {
+		return err
+	}
+	if s.Objects == nil {
+		return pipeline.Errorf(pipeline.CodeUnavailable, "The object store is not configured: audio links cannot be made.")
+	}
+	id := r.PathValue("file")
+	if i := strings.LastIndexByte(id, '.'); i > 0 {
+		id = id[:i]
+	}
+	it, err := rs.BulletinItem(r.Context(), id, lang)
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodHead {
+		// A presigned link is signed for GET only; answer HEAD here, with
+		// what the feed announces.
+		w.Header().Set("Content-Type", it.ContentType)
+		w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	u, err := s.Objects.Presign(r.Context(), it.AudioKey, audioLinkTTL, "")
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeUnavailable, "The audio cannot be linked now (object store: %v); try again shortly.", err)
+	}
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	http.Redirect(w, r, u, http.StatusFound)
+	return nil
+}
+
+// bulletinArtwork answers GET /api/bulletin/artwork.png, the feed's
+// square artwork (bulletin.Artwork), drawn once per server.
+func (s *Server) bulletinArtwork(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	s.artworkOnce.Do(func() { s.artwork, s.artworkErr = bulletin.Artwork() })
+	if s.artworkErr != nil {
+		return s.artworkErr
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(s.artwork)
+	return nil
+}
+
+// baseURL is the server's absolute URL as the client reached it.
+func baseURL(r *http.Request) string {
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // bulletinPage answers GET /api/bulletin/{lang}?week=2025-W03; without a
@@ -220,7 +302,7 @@ func (s *Server) bulletinPage(w http.ResponseWriter, r *http.Request, _ pipeline
 			return err
 		}
 	}
-	is, err := s.issues(r, lang, week, 1)
+	is, err := s.issues(r, lang, week, 1, "")
 	if err != nil {
 		return err
 	}
@@ -243,16 +325,13 @@ func (s *Server) bulletinFeed(w http.ResponseWriter, r *http.Request, _ pipeline
 		return err
 	}
 	from := report.WeekStart(s.now()).AddDate(0, 0, -7*(FeedWeeks-1))
-	is, err := s.issues(r, lang, from, FeedWeeks)
+	base := baseURL(r)
+	is, err := s.issues(r, lang, from, FeedWeeks, base)
 	if err != nil {
 		return err
 	}
-	base := "http://" + r.Host
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		base = "https://" + r.Host
-	}
 	var buf bytes.Buffer
-	if err := bulletin.WriteRSS(&buf, lang, base+"/api/bulletin/"+lang, base+"/api/bulletin/"+lang+"/feed.xml", is); err != nil {
+	if err := bulletin.WriteRSS(&buf, lang, base+"/api/bulletin/"+lang, base+"/api/bulletin/"+lang+"/feed.xml", base+"/api/bulletin/artwork.png", is); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")

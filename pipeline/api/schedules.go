@@ -457,7 +457,7 @@ func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.Us
 		return err
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="loa-%s-%s.tar"`, head.Code, from))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="loa-%s-%s.tar"`, schedules.SafeName(head.Code), from))
 	cacheHeaders(w, broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "tar"))
 	if err := s.Broadcast.WriteTar(r.Context(), w, b); err != nil {
 		// Headers are gone; the client sees a cut archive, and the

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,76 +57,168 @@ func (s *Server) view(r *http.Request, seg pipeline.Segment) SegmentView {
 	return v
 }
 
-// uploadSegment streams a multipart upload: metadata fields first, then an
-// optional "subtitles" file part, then the "file" part with the media,
-// which goes to the object store without being held in memory or on disk.
+// uploadSegment streams a multipart upload: metadata fields, an optional
+// "subtitles" file part and the "file" part with the media, in any order.
+// The media goes to the object store without being held in memory or on
+// disk; parts after it (small fields, subtitles) are read once it is
+// stored, and the upload is checked as a whole. When the fields before
+// the media already name a title, kind and topic, they are checked before
+// the media is streamed.
 func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" {
-		return pipeline.Errorf(pipeline.CodeInvalid, "Send the upload as multipart/form-data: metadata fields, then the optional 'subtitles' file, then the 'file' part with the media.")
+		return pipeline.Errorf(pipeline.CodeInvalid, "Send the upload as multipart/form-data: the metadata fields, the optional 'subtitles' file and the 'file' part with the media.")
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body cannot be read: %v.", err)
 	}
-	fields := map[string][]string{}
-	var subtitles []byte
-	var formBytes int64
+	form := uploadForm{mr: mr, fields: map[string][]string{}, maxFormBytes: s.MaxFormBytes, maxSubtitleBytes: s.Ingester.MaxSubtitleBytes}
 	for {
-		part, err := mr.NextPart()
+		part, err := form.next()
 		if errors.Is(err, io.EOF) {
-			return pipeline.FieldError("file", "The upload has no 'file' part: attach the media file (after the metadata fields).")
+			return pipeline.FieldError("file", "The upload has no 'file' part: attach the media file.")
 		}
 		if err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
+			return err
 		}
-		name := part.FormName()
-		switch name {
-		case "file":
-			meta, err := metaFromFields(fields)
+		if part.FormName() != "file" {
+			if err := form.read(part); err != nil {
+				return err
+			}
+			continue
+		}
+		media, contentType := sniffMedia(part, part.Header.Get("Content-Type"))
+		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Subtitles: form.subtitles}
+		fileName := part.FileName()
+		if up.Meta, err = metaFromFields(form.fields); err != nil {
+			return err
+		}
+		up.Meta.FileName = fileName
+		up.Rest = func(up *pipeline.Upload) error {
+			if err := form.readRest(); err != nil {
+				return err
+			}
+			meta, err := metaFromFields(form.fields)
 			if err != nil {
 				return err
 			}
-			meta.FileName = part.FileName()
-			res, err := s.Ingester.Ingest(r.Context(), pipeline.Upload{
-				User: u, Meta: meta, Media: part, ContentType: part.Header.Get("Content-Type"), Subtitles: subtitles,
-			})
-			if err != nil {
-				s.ingested.WithLabelValues(outcome(err)).Inc()
-				return err
-			}
-			status := http.StatusCreated
-			if !res.Created {
-				status = http.StatusOK
-				s.ingested.WithLabelValues("duplicate").Inc()
-			} else {
-				s.ingested.WithLabelValues("created").Inc()
-			}
-			writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created})
+			meta.FileName = fileName
+			up.Meta, up.Subtitles = meta, form.subtitles
 			return nil
-		case "subtitles":
-			limit := s.Ingester.MaxSubtitleBytes
-			if limit <= 0 {
-				limit = 2 << 20
-			}
-			data, err := io.ReadAll(io.LimitReader(part, limit+1))
-			if err != nil {
-				return pipeline.Errorf(pipeline.CodeInvalid, "The subtitle part was cut short: %v. Upload again.", err)
-			}
-			if int64(len(data)) > limit {
-				return pipeline.FieldError("subtitles", "The subtitle file is over %d KiB: a segment's subtitles are far smaller; check that it is the right file.", limit>>10)
-			}
-			subtitles = data
-		default:
-			data, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
-			if err != nil {
-				return pipeline.Errorf(pipeline.CodeInvalid, "The field %q was cut short: %v.", name, err)
-			}
-			formBytes += int64(len(data))
-			if len(data) > 64<<10 || formBytes > s.MaxFormBytes {
-				return pipeline.FieldError(name, "The field %q is too long.", name)
-			}
-			fields[name] = append(fields[name], string(data))
+		}
+		res, err := s.Ingester.Ingest(r.Context(), up)
+		if err != nil {
+			s.ingested.WithLabelValues(outcome(err)).Inc()
+			return err
+		}
+		status := http.StatusCreated
+		if !res.Created {
+			status = http.StatusOK
+			s.ingested.WithLabelValues("duplicate").Inc()
+		} else {
+			s.ingested.WithLabelValues("created").Inc()
+		}
+		writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created})
+		return nil
+	}
+}
+
+// sniffMedia keeps a client's audio/* or video/* type; otherwise (curl
+// sends application/octet-stream) it reads the type from the first 512
+// bytes, so the stored original is served as what it is even when the
+// kind arrives after the media. The returned reader still yields every
+// byte.
+func sniffMedia(r io.Reader, clientType string) (io.Reader, string) {
+	t, _, _ := mime.ParseMediaType(clientType)
+	if strings.HasPrefix(t, "audio/") || strings.HasPrefix(t, "video/") {
+		return r, clientType
+	}
+	br := bufio.NewReaderSize(r, 512)
+	head, _ := br.Peek(512)
+	if sniffed, _, _ := mime.ParseMediaType(http.DetectContentType(head)); strings.HasPrefix(sniffed, "audio/") || strings.HasPrefix(sniffed, "video/") {
+		return br, sniffed
+	}
+	return br, clientType
+}
+
+// uploadForm reads an upload's parts (next) and collects the small ones:
+// metadata fields and the subtitle file.
+type uploadForm struct {
+	mr               *multipart.Reader
+	fields           map[string][]string
+	subtitles        []byte
+	formBytes        int64
+	maxFormBytes     int64
+	maxSubtitleBytes int64
+}
+
+// uploadFields are the parts an upload may have besides "file" and
+// "subtitles": the fields metaFromFields reads. A part with another name
+// is refused, not ignored, so a misspelt field is never lost unnoticed.
+var uploadFields = []string{"title", "kind", "topic", "priority", "languages", "air_from", "air_until"}
+
+// read reads one part that is not the media.
+func (f *uploadForm) read(part *multipart.Part) error {
+	name := part.FormName()
+	if name != "subtitles" && !slices.Contains(uploadFields, name) {
+		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'subtitles' file and the 'file' part.",
+			name, strings.Join(uploadFields, ", "))
+	}
+	if name == "subtitles" {
+		limit := f.maxSubtitleBytes
+		if limit <= 0 {
+			limit = 2 << 20
+		}
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			return pipeline.Errorf(pipeline.CodeInvalid, "The subtitle part was cut short: %v. Upload again.", err)
+		}
+		if int64(len(data)) > limit {
+			return pipeline.FieldError("subtitles", "The subtitle file is over %d KiB: a segment's subtitles are far smaller; check that it is the right file.", limit>>10)
+		}
+		f.subtitles = data
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
+	if err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The field %q was cut short: %v.", name, err)
+	}
+	f.formBytes += int64(len(data))
+	if len(data) > 64<<10 || f.formBytes > f.maxFormBytes {
+		return pipeline.FieldError(name, "The field %q is too long.", name)
+	}
+	f.fields[name] = append(f.fields[name], string(data))
+	return nil
+}
+
+// next returns the upload's next part, io.EOF at the end, or a refusal
+// when the body is broken. Every part, before and after the media, comes
+// through here.
+func (f *uploadForm) next() (*multipart.Part, error) {
+	part, err := f.mr.NextPart()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
+	}
+	return part, err
+}
+
+// readRest reads the parts after the media to the end of the body; a
+// second media part is refused, not dropped.
+func (f *uploadForm) readRest() error {
+	for {
+		part, err := f.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if part.FormName() == "file" {
+			return pipeline.FieldError("file", "The upload has more than one 'file' part: send one media file per upload.")
+		}
+		if err := f.read(part); err != nil {
+			return err
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +84,11 @@ type Server struct {
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
 	Now func() time.Time
+
+	// artwork is the bulletin feed's image, drawn at the first request.
+	artworkOnce sync.Once
+	artwork     []byte
+	artworkErr  error
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec

@@ -195,7 +195,7 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 			}
 			entries = append(entries, e)
 		}
-		base := k.date + "_" + safeName(k.cluster)
+		base := k.date + "_" + schedules.SafeName(k.cluster)
 		var m3u bytes.Buffer
 		if err := schedules.WriteM3U8(&m3u, fmt.Sprintf("%s — %s — %s", head.Name, k.cluster, k.date), entries); err != nil {
 			return nil, err
@@ -243,20 +243,6 @@ func (s *Service) PublicKey() []byte {
 func memFile(path string, data []byte) BundleFile {
 	sum := sha256.Sum256(data)
 	return BundleFile{ManifestFile: schedules.ManifestFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}, Data: data}
-}
-
-// safeName keeps a cluster id usable as a portable file name.
-func safeName(s string) string {
-	out := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, s)
-	if out == "" {
-		return "_"
-	}
-	return out
 }
 
 // Open returns the content of one bundle file.

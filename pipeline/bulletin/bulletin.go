@@ -102,7 +102,21 @@ type channel struct {
 	Author      string   `xml:"itunes:author"`
 	Category    category `xml:"itunes:category"`
 	Explicit    string   `xml:"itunes:explicit"`
+	ItunesImage href     `xml:"itunes:image"`
+	Image       rssImage `xml:"image"`
 	Items       []item   `xml:"item"`
+}
+
+type href struct {
+	Href string `xml:"href,attr"`
+}
+
+// rssImage is RSS 2.0's channel image: its URL, and the channel's title and
+// link, which it must repeat.
+type rssImage struct {
+	URL   string `xml:"url"`
+	Title string `xml:"title"`
+	Link  string `xml:"link"`
 }
 
 type atomLink struct {
@@ -137,10 +151,16 @@ type enclosure struct {
 }
 
 // WriteRSS writes an RSS 2.0 podcast feed of the issues, newest item
-// first.
-func WriteRSS(w io.Writer, lang, link, feedLink string, issues []Issue) error {
+// first: link is the bulletin page, feedLink the feed itself and artwork
+// the square image (PNG or JPEG) shown as itunes:image and <image>, all
+// absolute URLs. Each item's enclosure is its Item's AudioURL, Size and
+// ContentType.
+func WriteRSS(w io.Writer, lang, link, feedLink, artwork string, issues []Issue) error {
+	title := "Bản tin CCHC Sơn La — " + languageTitle(lang)
 	ch := channel{
-		Title:       "Bản tin CCHC Sơn La — " + languageTitle(lang),
+		Title:       title,
+		ItunesImage: href{Href: artwork},
+		Image:       rssImage{URL: artwork, Title: title, Link: link},
 		Link:        link,
 		AtomLink:    atomLink{Href: feedLink, Rel: "self", Type: "application/rss+xml"},
 		Description: "Bản tin điện tử cải cách hành chính tỉnh Sơn La, mỗi tuần một số: các tin, bài đã duyệt phát trên hệ thống loa truyền thanh cơ sở.",

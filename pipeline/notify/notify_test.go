@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -158,10 +163,28 @@ func TestSMTP(t *testing.T) {
 	if !strings.HasPrefix(m.from, "<loa@sonla.example>") || m.to != "<lo.van.a@sonla.example>" {
 		t.Fatalf("envelope %q -> %q", m.from, m.to)
 	}
-	for _, want := range []string{"Subject: =?utf-8?q?", "Content-Type: text/plain; charset=utf-8", "Một việc dịch mới.\r\n", "\r\n..dòng bắt đầu"} {
-		if !strings.Contains(m.data, want) {
-			t.Errorf("mail lacks %q:\n%s", want, m.data)
-		}
+	if !strings.Contains(m.data, "\r\n..") {
+		t.Errorf("the line that starts with a dot is not dot-stuffed:\n%s", m.data)
+	}
+	// Undo the dot-stuffing and read the mail as a mail reader would.
+	parsed, err := mail.ReadMessage(strings.NewReader(strings.ReplaceAll(m.data, "\r\n..", "\r\n.")))
+	if err != nil {
+		t.Fatalf("the mail does not parse: %v\n%s", err, m.data)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(parsed.Header.Get("Subject"))
+	if err != nil || subject != msg.Subject {
+		t.Errorf("subject %q (%v), want %q", subject, err, msg.Subject)
+	}
+	if ct := parsed.Header.Get("Content-Type"); !strings.EqualFold(ct, "text/plain; charset=utf-8") {
+		t.Errorf("content type %q", ct)
+	}
+	body := io.Reader(parsed.Body)
+	if parsed.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
+		body = quotedprintable.NewReader(body)
+	}
+	text, err := io.ReadAll(body)
+	if got := strings.ReplaceAll(string(text), "\r\n", "\n"); err != nil || strings.TrimSpace(got) != msg.Body {
+		t.Errorf("body %q (%v), want %q", got, err, msg.Body)
 	}
 	noMail := msg
 	noMail.To.Email = ""
@@ -172,6 +195,61 @@ func TestSMTP(t *testing.T) {
 	hostile.To.Email = "a@b\r\nRCPT TO:<x@y>"
 	if err := s.Send(context.Background(), hostile); !errors.Is(err, ErrNoAddress) {
 		t.Fatalf("header injection: %v", err)
+	}
+}
+
+// TestSMTPCancelLeavesNothing sends to a server that accepts the
+// connection and never says a word: cancelling the context returns Send
+// at once, closes the connection, and leaves no goroutine behind. Not
+// parallel, so the goroutine count is this test's.
+func TestSMTPCancelLeavesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &SMTP{Addr: ln.Addr().String(), From: "loa@sonla.example", Timeout: time.Minute}
+	sent := make(chan error, 1)
+	go func() { sent <- s.Send(ctx, msg) }()
+	var conn net.Conn
+	select {
+	case conn = <-accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send did not connect")
+	}
+	defer conn.Close()
+	cancel()
+	select {
+	case err := <-sent:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Send after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Send did not return after its context was cancelled")
+	}
+	// The client closed its end: the server reads EOF, not a timeout.
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 64)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the connection is still open after cancel: %v", err)
+	}
+	// Nothing of the send is left running (the listener's goroutine has
+	// ended too; allow the runtime a moment to retire goroutines).
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before-1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before-1 {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines left after the send, %d before:\n%s", n, before-1, buf[:runtime.Stack(buf, true)])
 	}
 }
 

@@ -3,28 +3,35 @@ package notify
 import (
 	"context"
 	"fmt"
-	"mime"
 	"net"
-	"net/smtp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/wneessen/go-mail"
 )
 
-// SMTP sends messages as plain-text email to the recipient's address.
+// SMTP sends messages as plain-text email to the recipient's address,
+// with github.com/wneessen/go-mail: STARTTLS when the server offers it,
+// and a context that ends the conversation: when ctx is cancelled the
+// connection is closed, Send returns, and nothing is left running.
 type SMTP struct {
 	// Addr is host:port of the mail server.
 	Addr string
 	From string
 	// Username and Password, when set, sign in with PLAIN auth (which
-	// net/smtp only allows over TLS or to localhost).
+	// go-mail, like net/smtp, allows only over TLS or to localhost).
 	Username, Password string
+	// Timeout bounds each step of the conversation; 0 means 30 s.
+	Timeout time.Duration
 }
 
 // Name returns "smtp".
 func (s *SMTP) Name() string { return "smtp" }
 
 // Send mails m to m.To.Email. A recipient without an address gives
-// ErrNoAddress.
+// ErrNoAddress; any other error means "try again later".
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	to := strings.TrimSpace(m.To.Email)
 	if to == "" {
@@ -33,39 +40,84 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if strings.ContainsAny(to, "\r\n<>,") || !strings.Contains(to, "@") {
 		return fmt.Errorf("smtp: address %q of %s: %w", to, m.To.Name, ErrNoAddress)
 	}
-	host, _, err := net.SplitHostPort(s.Addr)
+	msg := mail.NewMsg(mail.WithEncoding(mail.EncodingQP), mail.WithCharset(mail.CharsetUTF8))
+	if err := msg.From(s.From); err != nil {
+		return fmt.Errorf("smtp: sender %q: %w", s.From, err)
+	}
+	if err := msg.To(to); err != nil {
+		return fmt.Errorf("smtp: address %q of %s: %w", to, m.To.Name, ErrNoAddress)
+	}
+	msg.Subject(strings.NewReplacer("\r", " ", "\n", " ").Replace(m.Subject))
+	msg.SetDate()
+	msg.SetBodyString(mail.TypeTextPlain, m.Body)
+
+	c, err := s.client(ctx)
 	if err != nil {
-		return fmt.Errorf("smtp: address %q: %w", s.Addr, err)
+		return err
 	}
-	var auth smtp.Auth
-	if s.Username != "" {
-		auth = smtp.PlainAuth("", s.Username, s.Password, host)
-	}
-	msg := s.compose(to, m)
-	done := make(chan error, 1)
-	go func() { done <- smtp.SendMail(s.Addr, auth, s.From, []string{to}, msg) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("smtp: send to %s: %w", to, err)
+	defer c.stop()
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("smtp: send to %s: %w", to, ctx.Err())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("smtp: send to %s: %w", to, ctx.Err())
+		return fmt.Errorf("smtp: send to %s: %w", to, err)
+	}
+	return nil
+}
+
+// ctxClient is a go-mail client whose connections close when ctx ends.
+type ctxClient struct {
+	*mail.Client
+	mu    sync.Mutex
+	stops []func() bool
+}
+
+// stop releases the context watches once the send is over.
+func (c *ctxClient) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, stop := range c.stops {
+		stop()
 	}
 }
 
-func (s *SMTP) compose(to string, m Message) []byte {
-	clean := func(v string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(v) }
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\n", clean(s.From))
-	fmt.Fprintf(&b, "To: %s\r\n", clean(to))
-	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", clean(m.Subject)))
-	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	// net/smtp's DATA writer does the dot-stuffing.
-	for _, l := range strings.Split(m.Body, "\n") {
-		b.WriteString(strings.TrimRight(l, "\r") + "\r\n")
+// client makes a go-mail client for one send. go-mail takes the context
+// for dialling only; the dialler below also closes the connection when
+// ctx ends, so a server that stops answering mid-conversation cannot hold
+// Send (or a goroutine) past the caller's cancel.
+func (s *SMTP) client(ctx context.Context) (*ctxClient, error) {
+	host, portText, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: address %q: %w", s.Addr, err)
 	}
-	return []byte(b.String())
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: address %q: the port is not a number", s.Addr)
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	cc := &ctxClient{}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cc.mu.Lock()
+		cc.stops = append(cc.stops, context.AfterFunc(ctx, func() { conn.Close() }))
+		cc.mu.Unlock()
+		return conn, nil
+	}
+	opts := []mail.Option{
+		mail.WithPort(port), mail.WithTimeout(timeout), mail.WithTLSPolicy(mail.TLSOpportunistic),
+		mail.WithDialContextFunc(dial),
+	}
+	if s.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(s.Username), mail.WithPassword(s.Password))
+	}
+	if cc.Client, err = mail.NewClient(host, opts...); err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	return cc, nil
 }

@@ -3,9 +3,13 @@ package sqlstore
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // AuditEntry is one thing someone (or the system, actor "") did: from
@@ -94,13 +98,35 @@ type BulletinItem struct {
 	Size        int64     `json:"size_bytes"`
 }
 
+// bulletinSelect reads bulletin items; the type and length are the stored
+// rendition's where it is recorded, else the variant's.
+const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
+		COALESCE((SELECT r.content_type FROM renditions r WHERE r.object_key = v.audio_key), 'audio/mpeg'), v.duration_ms,
+		COALESCE((SELECT r.size_bytes FROM renditions r WHERE r.object_key = v.audio_key), v.size_bytes)
+		FROM variants v JOIN segments s ON s.id = v.segment_id`
+
+// BulletinItem returns the segment's bulletin item in lang, if the
+// segment is ready in that language and not withdrawn; otherwise an error
+// with CodeNotFound.
+func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (BulletinItem, error) {
+	var b BulletinItem
+	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
+		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`, segmentID, lang).
+		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, pipeline.Errorf(pipeline.CodeNotFound, "No bulletin item %q in %q: it was withdrawn or is not ready in that language.", segmentID, lang)
+	}
+	if err != nil {
+		return b, fmt.Errorf("bulletin item %s/%s: %w", segmentID, lang, err)
+	}
+	return b, nil
+}
+
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
 // leaving out withdrawn segments, oldest first.
 func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]BulletinItem, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
-		COALESCE((SELECT r.content_type FROM renditions r WHERE r.object_key = v.audio_key), 'audio/mpeg'), v.duration_ms, v.size_bytes
-		FROM variants v JOIN segments s ON s.id = v.segment_id
+	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
 		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
 		lang, from.UTC(), until.UTC())
 	if err != nil {

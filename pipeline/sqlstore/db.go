@@ -15,8 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +28,15 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+// migrationSource is where Migrate reads its migrations: the embedded ones,
+// or a test's.
+func (db *DB) migrationSource() fs.FS {
+	if db.migrations != nil {
+		return db.migrations
+	}
+	return migrationFS
+}
+
 // DB is the metadata store.
 type DB struct {
 	sql *sql.DB
@@ -42,6 +49,9 @@ type DB struct {
 	// tokens and heads answer the lookups every device poll makes.
 	tokens *readCache[pipeline.User]
 	heads  *readCache[pipeline.CommuneHead]
+
+	// migrations replaces the embedded migrations in tests.
+	migrations fs.FS
 }
 
 // Open opens (creating if needed) the SQLite database at path. The DSN sets
@@ -117,25 +127,22 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 		version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return res, fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := loadMigrations(db.migrationSource())
 	if err != nil {
-		return res, fmt.Errorf("migrate: list migrations: %w", err)
+		return res, err
 	}
-	sort.Strings(files)
-	for _, name := range files {
-		base := filepath.Base(name)
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return res, fmt.Errorf("migrate: %s has no version number", base)
-		}
-		applied, err := db.applyMigration(ctx, version, name)
+	if err := db.checkNotNewer(ctx, ms); err != nil {
+		return res, err
+	}
+	for _, m := range ms {
+		applied, err := db.applyMigration(ctx, m.version, m.path)
 		if err != nil {
 			return res, err
 		}
 		if applied {
-			res.Applied = append(res.Applied, version)
+			res.Applied = append(res.Applied, m.version)
 		}
-		res.Current = version
+		res.Current = m.version
 	}
 	migrator, err := rivermigrate.New(riversqlite.New(db.sql), nil)
 	if err != nil {
@@ -152,7 +159,7 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 }
 
 func (db *DB) applyMigration(ctx context.Context, version int, name string) (bool, error) {
-	body, err := migrationFS.ReadFile(name)
+	body, err := fs.ReadFile(db.migrationSource(), name)
 	if err != nil {
 		return false, fmt.Errorf("migrate: read %s: %w", name, err)
 	}

@@ -37,7 +37,7 @@ import (
 type bundle struct {
 	srv   *httptest.Server
 	db    *sqlstore.DB
-	store *objects.Store
+	store objects.Backend
 	pages *web.Server
 	users map[pipeline.Role]pipeline.User
 	// segs are the ids of the ready segments, in the schedules.
@@ -46,8 +46,17 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	ctx := context.Background()
 	store, _ := objectstest.New(t)
+	return setupOn(t, store)
+}
+
+// setupOn is setup on a given object store. On the in-memory one
+// (objectstest.Memory) the ready segments have no audio, so the tests
+// need neither MinIO nor ffmpeg.
+func setupOn(t *testing.T, store objects.Backend) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	_, memory := store.(*objectstest.Memory)
 	db := sqlstoretest.New(t)
 	// Every clock starts on a Monday: the demo registry airs Monday to
 	// Saturday, and the operator's page shows today's items.
@@ -79,7 +88,10 @@ func setup(t *testing.T) *bundle {
 	}
 	// The Sơn La demo registry and two segments ready to air, scheduled.
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
-	clip := mediatest.SpeechMP3(t, t.TempDir())
+	clip := ""
+	if !memory {
+		clip = mediatest.SpeechMP3(t, t.TempDir())
+	}
 	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}} {
 		id := broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer], broadcasttest.Segment{
 			Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip, AirFrom: clock().Add(-48 * time.Hour)})
@@ -150,9 +162,13 @@ func fill(pattern string) string {
 
 // TestEveryPageAsEveryRole walks every page as every role and as nobody:
 // a role the page does not list gets the "not allowed" page, a listed
-// role never does, and nobody is sent to sign in.
+// role never does, and nobody is sent to sign in. It runs on the
+// in-memory object store (everywhere) and on MinIO.
 func TestEveryPageAsEveryRole(t *testing.T) {
-	b := setup(t)
+	objectstest.Each(t, func(t *testing.T, store objects.Backend) { testEveryPageAsEveryRole(t, setupOn(t, store)) })
+}
+
+func testEveryPageAsEveryRole(t *testing.T, b *bundle) {
 	for _, p := range b.pages.Pages() {
 		path := fill(p.Pattern)
 		var form url.Values
@@ -193,9 +209,13 @@ func TestEveryPageAsEveryRole(t *testing.T) {
 
 // TestCrossOriginRefused checks CSRF protection: a form posted from
 // another site is refused by the pages, and the API refuses a session
-// cookie on a cross-origin request while a same-origin one works.
+// cookie on a cross-origin request while a same-origin one works; on
+// the in-memory object store and on MinIO.
 func TestCrossOriginRefused(t *testing.T) {
-	b := setup(t)
+	objectstest.Each(t, func(t *testing.T, store objects.Backend) { testCrossOriginRefused(t, setupOn(t, store)) })
+}
+
+func testCrossOriginRefused(t *testing.T, b *bundle) {
 	admin := b.session(t, pipeline.RoleAdmin)
 	form := url.Values{"name": {"ke-xau"}, "role": {"admin"}, "password": {"mat-khau-dai-du"}}
 	resp, _ := b.do(t, "POST", "/admin/users", admin, form, "cross-site")
@@ -220,9 +240,13 @@ func TestCrossOriginRefused(t *testing.T) {
 }
 
 // TestSignInAndOut signs in with a password, checks the cookie's
-// attributes, signs out and checks the session no longer works.
+// attributes, signs out and checks the session no longer works; on the
+// in-memory object store and on MinIO.
 func TestSignInAndOut(t *testing.T) {
-	b := setup(t)
+	objectstest.Each(t, func(t *testing.T, store objects.Backend) { testSignInAndOut(t, setupOn(t, store)) })
+}
+
+func testSignInAndOut(t *testing.T, b *bundle) {
 	resp, body := b.do(t, "POST", "/sign-in", nil, url.Values{"name": {"u-producer"}, "password": {"sai-mat-khau-roi"}}, "same-origin")
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Sai tên người dùng hoặc mật khẩu") {
 		t.Fatalf("wrong password: %d\n%s", resp.StatusCode, body)
@@ -273,9 +297,10 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 // TestLanguageSwitch checks Vietnamese is the default and the switch
-// keeps English in a cookie and returns to the same page.
+// keeps English in a cookie and returns to the same page. No media is
+// involved: the in-memory object store lets it run everywhere.
 func TestLanguageSwitch(t *testing.T) {
-	b := setup(t)
+	b := setupOn(t, objectstest.NewMemory(t))
 	resp, body := b.do(t, "GET", "/sign-in", nil, nil, "")
 	if resp.StatusCode != 200 || !strings.Contains(body, `<html lang="vi">`) || !strings.Contains(body, "Đăng nhập") {
 		t.Fatalf("default page: %d\n%s", resp.StatusCode, body)

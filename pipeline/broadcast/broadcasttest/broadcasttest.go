@@ -93,7 +93,7 @@ func Producer(t testing.TB, db *sqlstore.DB) pipeline.User {
 // AddReady inserts a processed segment with a variant per language and
 // returns its id. With s.Audio and a store, the audio is uploaded and
 // its real size, checksum and duration recorded.
-func AddReady(t testing.TB, db *sqlstore.DB, store *objects.Store, producer pipeline.User, s Segment) string {
+func AddReady(t testing.TB, db *sqlstore.DB, store objects.Backend, producer pipeline.User, s Segment) string {
 	t.Helper()
 	ctx := context.Background()
 	now := db.Now()
