@@ -43,7 +43,17 @@ func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
 // for tests that are not about media.
 func setupOn(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester)) *bundle {
 	t.Helper()
+	return setupAt(t, store, tune, nil)
+}
+
+// setupAt is setupOn with the store's and the server's clocks set to
+// clock (nil: the machine's).
+func setupAt(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester), clock func() time.Time) *bundle {
+	t.Helper()
 	db := sqlstoretest.New(t)
+	if clock != nil {
+		db.Now = clock
+	}
 	in := &pipeline.Ingester{
 		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
@@ -51,7 +61,7 @@ func setupOn(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester))
 	if tune != nil {
 		tune(in)
 	}
-	s := &api.Server{Catalog: db, Objects: store, Ingester: in}
+	s := &api.Server{Catalog: db, Objects: store, Ingester: in, Now: clock}
 	return serve(t, db, store, s)
 }
 

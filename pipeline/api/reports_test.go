@@ -14,6 +14,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
@@ -22,10 +24,13 @@ import (
 // feed, well-formed, whose enclosures are presigned links that the real
 // object store serves.
 func TestReportsAuditAndBulletin(t *testing.T) {
-	b := setup(t, nil)
+	// A Wednesday: the bulletin's week (Monday to Sunday in
+	// Asia/Ho_Chi_Minh) does not turn while the test runs.
+	store, _ := objectstest.New(t)
+	b := setupAt(t, store, nil, broadcasttest.Clock(broadcasttest.Monday.AddDate(0, 0, 2).Add(6*time.Hour)))
 	ctx := context.Background()
 	db := b.db.SQL()
-	now := time.Now().UTC()
+	now := b.db.Now().UTC()
 	audio := bytes.Repeat([]byte("ID3loa"), 500)
 	for i, lang := range []string{"vi", "blt"} {
 		key := "segments/seg-feed/renditions/" + lang + "/loudspeaker.mp3"
