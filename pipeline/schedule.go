@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"strings"
 	"time"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // CommuneHead is the little a playlist request needs first: the commune
@@ -17,18 +14,11 @@ type CommuneHead struct {
 	ETag      string `json:"etag,omitempty"`
 }
 
-// Answers reports whether an operator whose user record names commune
-// (by code or official name, any case or Unicode form) answers for c.
-func (c CommuneHead) Answers(commune string) bool {
-	commune = strings.TrimSpace(commune)
-	if commune == "" {
-		return false
-	}
-	if commune == c.Code {
-		return true
-	}
-	fold := func(s string) string { return strings.ToLower(norm.NFC.String(s)) }
-	return fold(commune) == fold(c.Name) || fold(commune) == fold(c.Code)
+// Answers reports whether an operator bound to the commune code answers
+// for c. Only the code counts: commune names are labels and are not
+// unique (two communes named "Mường Lạn" is normal).
+func (c CommuneHead) Answers(code string) bool {
+	return code != "" && code == c.Code
 }
 
 // CommuneSummary is one line of the commune list.

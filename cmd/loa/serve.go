@@ -52,6 +52,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		return err
 	}
 	defer db.Close()
+	for _, msg := range c.migrated.Unbound {
+		log.Warn("operator not bound to a commune", "problem", msg)
+	}
 	store, err := c.openObjects(ctx)
 	if err != nil {
 		return err
@@ -207,5 +210,8 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 		return json.NewEncoder(env.stdout).Encode(res)
 	}
 	fmt.Fprintf(env.stdout, "database %s at version %d (applied now: %v; queue migrations applied now: %v)\n", c.dbPath(), res.Current, res.Applied, res.River)
+	for _, msg := range res.Unbound {
+		fmt.Fprintln(env.stderr, "warning: "+msg)
+	}
 	return nil
 }

@@ -107,6 +107,10 @@ type MigrationResult struct {
 	Applied []int `json:"applied"`
 	Current int   `json:"current"`
 	River   []int `json:"river_applied"`
+	// Unbound lists operators whose stored commune is not a commune code
+	// and could not be mapped to exactly one (see bindOperatorCommunes);
+	// each answers for no commune until recreated with a code.
+	Unbound []string `json:"unbound_operators,omitempty"`
 }
 
 // Migrate applies Loa's pending migrations, each in its own transaction,
@@ -147,6 +151,9 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	}
 	for _, v := range rr.Versions {
 		res.River = append(res.River, v.Version)
+	}
+	if res.Unbound, err = db.bindOperatorCommunes(ctx); err != nil {
+		return res, fmt.Errorf("migrate: %w", err)
 	}
 	return res, nil
 }

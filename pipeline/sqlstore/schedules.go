@@ -508,8 +508,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 }
 
 // SavePlayReports stores play reports of a commune. A report whose id is
-// already stored is skipped, so a retry counts once; it returns how many
-// were new.
+// already stored for this commune is skipped, so a retry counts once; ids
+// are scoped per commune, so another commune's ids never collide. It
+// returns how many were new.
 func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error) {
 	now := db.Now()
 	added := 0
@@ -520,7 +521,7 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 				fin = r.Finished.UTC()
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO play_reports (id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at,
-				reason, air_date, reported_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				reason, air_date, reported_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (commune_code, id) DO NOTHING`,
 				r.ID, commune, r.Cluster, r.Entry, r.SegmentID, string(r.Status), r.Started.UTC(), fin, r.Reason, dateOf(r), userID, now)
 			if err != nil {
 				return fmt.Errorf("report %s: %w", r.ID, err)

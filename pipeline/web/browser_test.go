@@ -342,7 +342,6 @@ func TestBrowserFlows(t *testing.T) {
 	site.user("admin", "admin")
 	site.user("dai-ptth", "producer")
 	site.user("lo-van-a", "translator", "--languages", "blt")
-	site.user("xa-muong-lan", "operator", "--commune", "Mường Lạn")
 	bctx := browser(t)
 	shots := artifacts(t)
 	media := t.TempDir()
