@@ -18,7 +18,7 @@ import (
 type serverConfig struct {
 	// migrated is what openDB's migration did (operators it could not bind
 	// to a commune code are logged by serve).
-	migrated sqlstore.MigrationResult
+	migrated    sqlstore.MigrationResult
 	sched       scheduleConfig // schedules and bundle signing (schedconfig.go)
 	jobs        jobsConfig     // translation jobs and notices (jobsconfig.go)
 	addr        string
