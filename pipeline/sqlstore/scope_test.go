@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,69 @@ func TestPlayReportIDsPerCommune(t *testing.T) {
 			t.Errorf("%s has %d reports (%v), want 1", c, len(got), err)
 		}
 	}
+}
+
+// TestSegmentRebuildKeepsRowsAndReferences applies the migrations up to
+// the one that rebuilds segments (to drop the table-wide UNIQUE sha256)
+// on a database with a segment and rows referring to it: the rows stay,
+// the references still hold and are enforced, and the same bytes can now
+// be stored for a second producer.
+func TestSegmentRebuildKeepsRowsAndReferences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir()+"/loa.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range []string{"0001_catalog.sql", "0002_renditions.sql", "0003_jobs.sql", "0004_schedules.sql",
+		"0005_sessions.sql", "0006_reports.sql", "0007_device_polls.sql", "0008_play_report_ids.sql"} {
+		if _, err := db.applyMigration(ctx, v+1, "migrations/"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := pipeline.NewUser{Name: "a", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"}
+	ua, err := db.CreateUser(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := testSegment(ua.ID, "abc")
+	if _, _, err := db.InsertSegment(ctx, seg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Segment(ctx, seg.ID)
+	if err != nil || got.SHA256 != "abc" {
+		t.Fatalf("segment after the rebuild: %+v %v", got, err)
+	}
+	var events int
+	db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM segment_events WHERE segment_id = ?", seg.ID).Scan(&events)
+	if events != 1 {
+		t.Errorf("%d upload events kept, want 1", events)
+	}
+	if _, err := db.sql.ExecContext(ctx, "INSERT INTO segment_events (segment_id, at, user_id, action) VALUES ('no-such-segment', ?, 1, 'x')", time.Now()); err == nil {
+		t.Error("a reference to a missing segment was accepted: foreign keys are off or lost")
+	}
+	ub, err := db.CreateUser(ctx, pipeline.NewUser{Name: "b", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := db.InsertSegment(ctx, testSegment(ub.ID, "abc"), nil); err != nil || !created {
+		t.Fatalf("the same bytes for a second producer: created=%v %v", created, err)
+	}
+}
+
+// testSegment is a probed radio segment of producer with the given sha256.
+func testSegment(producer int64, sha string) pipeline.Segment {
+	now := time.Date(2025, 3, 1, 5, 0, 0, 0, time.UTC)
+	id := fmt.Sprintf("s-%d-%s", producer, sha)
+	return pipeline.Segment{ID: id, SHA256: sha, Title: "Một cửa", Kind: pipeline.KindRadio, Topic: "procedures",
+		Priority: pipeline.PriorityNormal, AirFrom: now, AirUntil: now.Add(time.Hour), Languages: []string{"vi"},
+		State: pipeline.StateProbed, ProducerID: producer, OriginalKey: "segments/" + id + "/original", OriginalName: "a.mp3",
+		ContentType: "audio/mpeg", Size: 10, Probe: pipeline.ProbeFacts{DurationMS: 1234}, CreatedAt: now, UpdatedAt: now}
 }
