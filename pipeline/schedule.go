@@ -99,4 +99,19 @@ type Emergency struct {
 	Until     time.Time `json:"until"`
 	MarkedBy  int64     `json:"marked_by"`
 	MarkedAt  time.Time `json:"marked_at"`
+	// Reason is why it was raised, as its author gave it (audit log).
+	Reason string `json:"reason,omitempty"`
+	// RequestedBy, when not zero, is the producer who asked for a
+	// province-wide emergency that MarkedBy (an admin) confirmed.
+	RequestedBy int64 `json:"requested_by,omitempty"`
+}
+
+// EmergencyRequest is a province-wide emergency a producer asked for,
+// waiting for an administrator's confirmation.
+type EmergencyRequest struct {
+	SegmentID   string    `json:"segment_id"`
+	Until       time.Time `json:"until"`
+	Reason      string    `json:"reason"`
+	RequestedBy int64     `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
 }

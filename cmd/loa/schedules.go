@@ -260,6 +260,8 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	province := fs.Bool("province", false, "every commune of the province")
 	until := fs.String("until", "", "end of the emergency (RFC 3339); default 24 hours from now")
 	yes := fs.Bool("yes", false, "confirm: the target communes' loudspeakers are interrupted at once")
+	reason := fs.String("reason", "", "why the emergency is raised (required; goes into the audit log)")
+	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the province-wide emergency a producer asked for")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -267,7 +269,16 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	if len(pos) != 1 {
 		return usageError{"give the segment ID"}
 	}
-	req := api.EmergencyRequest{Province: *province, Confirm: *yes}
+	if *confirmRequest {
+		var res broadcast.EmergencyResult
+		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", strings.NewReader(`{"confirm":true}`), "application/json", &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "emergency %s for the whole province until %s; new schedule versions for: %s\n", res.SegmentID,
+			res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
+		return nil
+	}
+	req := api.EmergencyRequest{Province: *province, Confirm: *yes, Reason: *reason}
 	if *communes != "" {
 		req.Communes = strings.Split(*communes, ",")
 	}
@@ -285,6 +296,10 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 			return fmt.Errorf("%s (add --yes)", describe(err))
 		}
 		return err
+	}
+	if res.Pending {
+		fmt.Fprintln(env.stdout, res.Message)
+		return nil
 	}
 	fmt.Fprintf(env.stdout, "emergency %s until %s; new schedule versions for: %s\n", res.SegmentID,
 		res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))

@@ -315,7 +315,7 @@ func TestEmergencyThroughAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "confirm") {
 		t.Fatalf("without confirm: %d %s", resp.StatusCode, body)
 	}
-	resp, body = sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"],"confirm":true}`), "application/json")
+	resp, body = sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
 	}

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // TestDuplicateScope: an upload of bytes already stored is answered with
@@ -56,5 +58,102 @@ func TestDuplicateScope(t *testing.T) {
 	code, raw = upload(b.tokens[pipeline.RoleProducer], "Bản sửa")
 	if code != http.StatusCreated || strings.Contains(string(raw), first.ID) {
 		t.Fatalf("upload after withdrawal: %d %s, want a new segment", code, raw)
+	}
+}
+
+// TestUploadCannotBeEmergency: priority=emergency at upload (which used
+// to put a segment on every loudspeaker for as long as air_until said) is
+// refused with a 422 that points to the emergency action, leaving nothing.
+func TestUploadCannotBeEmergency(t *testing.T) {
+	mediatest.Need(t)
+	b := setup(t, nil)
+	speech := readFile(t, mediatest.SpeechMP3(t, t.TempDir()))
+	fields := [][2]string{{"title", "Khẩn"}, {"kind", "radio"}, {"topic", "procedures"}, {"priority", "emergency"}, {"air_until", "2035-01-01T00:00:00Z"}}
+	status, _, bad := b.upload(t, pipeline.RoleProducer, fields, nil, "k.mp3", speech)
+	if status != http.StatusUnprocessableEntity || bad.Error.Field != "priority" || !strings.Contains(bad.Error.Message, "emergency action") {
+		t.Fatalf("upload with priority=emergency: %d %+v, want 422 pointing to the emergency action", status, bad.Error)
+	}
+	if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+		t.Fatalf("the refused upload left %d objects, %d segments, %d upload rows", objs, segs, ups)
+	}
+}
+
+// TestEmergencyOnlyOnPurpose: an emergency is raised only through the
+// emergency action, with a reason, an end within the cap, and, when a
+// producer asks for the whole province, an administrator's confirmation;
+// the audit log names who asked, who confirmed and why.
+func TestEmergencyOnlyOnPurpose(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := t.Context()
+	producer, admin := sb.tokens[pipeline.RoleProducer], sb.tokens[pipeline.RoleAdmin]
+
+	// A segment stored as emergency by an upload before that was refused
+	// airs as a priority segment, not as an emergency.
+	if _, err := sb.db.SQL().ExecContext(ctx, "UPDATE segments SET priority = 'emergency' WHERE id = ?", sb.segs[0]); err != nil {
+		t.Fatal(err)
+	}
+	cat, _, err := sb.db.ReadyCatalog(ctx, sb.svc.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range cat {
+		if v.SegmentID == sb.segs[0] && v.Priority == schedules.Emergency {
+			t.Fatalf("a segment marked emergency at upload airs as an emergency: %+v", v)
+		}
+	}
+
+	url := "/api/segments/" + sb.segs[2] + "/emergency"
+	post := func(token, body string) (int, string) {
+		resp, raw := sb.do(t, "POST", url, token, strings.NewReader(body), "application/json")
+		return resp.StatusCode, string(raw)
+	}
+	refusals := []struct{ name, body, field string }{
+		{"until years away", `{"communes":["muong-lan"],"until":"2035-01-01T00:00:00Z","reason":"lũ","confirm":true}`, `"field": "until"`},
+		{"until just over the cap", `{"communes":["muong-lan"],"until":"` + sb.svc.Now().Add(24*time.Hour+time.Minute).Format(time.RFC3339) + `","reason":"lũ","confirm":true}`, `"field": "until"`},
+		{"no reason", `{"communes":["muong-lan"],"confirm":true}`, `"field": "reason"`},
+	}
+	for _, tc := range refusals {
+		if code, body := post(producer, tc.body); code != http.StatusUnprocessableEntity || !strings.Contains(body, tc.field) {
+			t.Errorf("%s: %d %s, want 422 on %s", tc.name, code, body, tc.field)
+		}
+	}
+
+	// A producer's province-wide emergency waits for an admin.
+	head := func() string {
+		h, err := sb.db.CommuneHead(ctx, "to-hieu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.ETag
+	}
+	before := head()
+	if code, body := post(producer, `{"province":true,"reason":"Lũ quét toàn tỉnh","confirm":true}`); code != http.StatusAccepted || !strings.Contains(body, `"pending": true`) {
+		t.Fatalf("producer's province-wide emergency: %d %s, want 202 pending", code, body)
+	}
+	if head() != before {
+		t.Fatal("a pending province-wide emergency changed a commune's schedule")
+	}
+	confirm := "/api/segments/" + sb.segs[2] + "/emergency/confirm"
+	if resp, body := sb.do(t, "POST", confirm, producer, strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("producer confirms: %d %s, want 403", resp.StatusCode, body)
+	}
+	if resp, body := sb.do(t, "POST", confirm, admin, strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin confirms: %d %s", resp.StatusCode, body)
+	}
+	if head() == before {
+		t.Fatal("the confirmed province-wide emergency did not change the schedule")
+	}
+	var by int64
+	var detail string
+	if err := sb.db.SQL().QueryRowContext(ctx, "SELECT user_id, detail FROM segment_events WHERE segment_id = ? AND action = 'emergency' ORDER BY id DESC LIMIT 1",
+		sb.segs[2]).Scan(&by, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if by != sb.users[pipeline.RoleAdmin].ID || !strings.Contains(detail, "requested by u-producer") || !strings.Contains(detail, "Lũ quét toàn tỉnh") {
+		t.Fatalf("audit of the emergency: by %d, %q; want the admin, the requester and the reason", by, detail)
+	}
+	// Confirmed once: there is nothing left to confirm.
+	if resp, _ := sb.do(t, "POST", confirm, admin, strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("second confirmation: %d, want 404", resp.StatusCode)
 	}
 }

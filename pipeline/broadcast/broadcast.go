@@ -38,6 +38,8 @@ type Store interface {
 	BeginBuild(ctx context.Context, key string) (bool, error)
 	FinishBuild(ctx context.Context, key string, communes, changed int, failed bool) error
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
+	RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error
+	PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error)
 	CreateDevice(ctx context.Context, commune, label string) (pipeline.User, string, error)
@@ -73,6 +75,10 @@ type Service struct {
 	// InterruptFor is how long after an emergency is raised its
 	// "interrupt now" entry stays in the current playlists (default 1h).
 	InterruptFor time.Duration
+	// MaxEmergency is the longest an emergency may last from when it is
+	// raised (default [DefaultMaxEmergency], never above
+	// [HardMaxEmergency]); a longer one is raised again when it ends.
+	MaxEmergency time.Duration
 
 	hubOnce sync.Once
 	hub     *hub
@@ -83,6 +89,19 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// Limits on how long an emergency lasts.
+const (
+	DefaultMaxEmergency = 24 * time.Hour
+	HardMaxEmergency    = 72 * time.Hour
+)
+
+func (s *Service) maxEmergency() time.Duration {
+	if s.MaxEmergency <= 0 {
+		return DefaultMaxEmergency
+	}
+	return min(s.MaxEmergency, HardMaxEmergency)
 }
 
 func (s *Service) log() *slog.Logger {

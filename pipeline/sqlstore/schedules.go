@@ -284,9 +284,10 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 				v.Targets = strings.Split(targets.String, ",")
 			}
 		} else if v.Priority == schedules.Emergency {
-			// Marked emergency at upload without targets: a whole-province
-			// emergency as Thông tư 39 means it.
-			v.Targets = nil
+			// An emergency priority with no emergency raised through the
+			// emergency action (stored at upload before that was refused)
+			// is not an emergency: it airs as a priority segment.
+			v.Priority = schedules.Urgent
 		}
 		audio[AudioKey(v.SegmentID, lang)] = a
 		out = append(out, v)
@@ -499,12 +500,69 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 		if len(e.Targets) > 0 {
 			detail = "communes " + strings.Join(e.Targets, ", ")
 		}
-		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail+" until "+e.Until.UTC().Format(time.RFC3339), e.MarkedAt.UTC())
+		detail += " until " + e.Until.UTC().Format(time.RFC3339)
+		if e.RequestedBy != 0 {
+			var who string
+			if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.RequestedBy).Scan(&who); err != nil {
+				return fmt.Errorf("requester %d: %w", e.RequestedBy, err)
+			}
+			detail += "; requested by " + who
+			if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", e.SegmentID); err != nil {
+				return err
+			}
+		}
+		detail += "; reason: " + e.Reason
+		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail, e.MarkedAt.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s emergency: %w", e.SegmentID, err)
 	}
 	return nil
+}
+
+// RequestEmergency stores a province-wide emergency a producer asks for,
+// to wait for an administrator's confirmation (replacing an earlier
+// request for the same segment), and logs it.
+func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", r.SegmentID).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", r.SegmentID)
+		}
+		if err != nil {
+			return err
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", r.SegmentID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emergency_requests (segment_id, until, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (segment_id) DO UPDATE SET until = excluded.until, reason = excluded.reason, requested_by = excluded.requested_by,
+			requested_at = excluded.requested_at`, r.SegmentID, r.Until.UTC(), r.Reason, r.RequestedBy, r.RequestedAt.UTC()); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, r.SegmentID, r.RequestedBy, "emergency_requested",
+			"whole province until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("request emergency for %s: %w", r.SegmentID, err)
+	}
+	return nil
+}
+
+// PendingEmergency returns the province-wide emergency request waiting
+// for a segment, or a not-found error.
+func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error) {
+	r := pipeline.EmergencyRequest{SegmentID: segmentID}
+	err := db.sql.QueryRowContext(ctx, "SELECT until, reason, requested_by, requested_at FROM emergency_requests WHERE segment_id = ?", segmentID).
+		Scan(&r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, pipeline.Errorf(pipeline.CodeNotFound, "No province-wide emergency is waiting for confirmation for segment %s.", segmentID)
+	}
+	if err != nil {
+		return r, fmt.Errorf("pending emergency of %s: %w", segmentID, err)
+	}
+	return r, nil
 }
 
 // SavePlayReports stores play reports of a commune. A report whose id is

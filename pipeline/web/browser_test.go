@@ -652,6 +652,7 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 	pr.do(
 		chromedp.Click(chromedp.CSS(`#emergency-form summary`)),
 		chromedp.Click(chromedp.ID("e-c-muong-lan")),
+		chromedp.SendKeys(chromedp.ID("e-reason"), "Lũ quét ở bản Nà Sài"),
 		chromedp.Click(chromedp.ID("e-confirm1")),
 		chromedp.Click(chromedp.ID("e-send")),
 	)
