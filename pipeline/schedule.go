@@ -35,12 +35,15 @@ type CommuneSummary struct {
 
 // ScheduleVersion is one stored schedule of one commune.
 type ScheduleVersion struct {
-	ID      string    `json:"id"`
-	Commune string    `json:"commune"`
-	ETag    string    `json:"etag"`
-	Start   string    `json:"start_date"`
-	Days    int       `json:"days"`
-	Reason  string    `json:"reason"` // nightly, rebuild, emergency
+	ID      string `json:"id"`
+	Commune string `json:"commune"`
+	ETag    string `json:"etag"`
+	Start   string `json:"start_date"`
+	Days    int    `json:"days"`
+	Reason  string `json:"reason"` // nightly, rebuild, emergency
+	// Seq numbers the commune's versions 1, 2, 3... as they are stored;
+	// it only grows (signed bundles carry it).
+	Seq     int64     `json:"seq"`
 	BuiltAt time.Time `json:"built_at"`
 	Explain string    `json:"-"`
 }

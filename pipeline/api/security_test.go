@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -155,5 +157,36 @@ func TestEmergencyOnlyOnPurpose(t *testing.T) {
 	// Confirmed once: there is nothing left to confirm.
 	if resp, _ := sb.do(t, "POST", confirm, admin, strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("second confirmation: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestBundleSequenceGrows: the signed manifest names the commune and a
+// schedule sequence that grows with each new version (here the one an
+// emergency makes), so a device can refuse a replayed older bundle.
+func TestBundleSequenceGrows(t *testing.T) {
+	sb := setupSchedules(t)
+	manifest := func() schedules.Manifest {
+		t.Helper()
+		resp, data := sb.get(t, "/api/communes/muong-lan/bundle?days=1", sb.tokens[pipeline.RoleOperator])
+		var idx api.BundleIndex
+		if err := json.Unmarshal(data, &idx); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("bundle: %d %v %s", resp.StatusCode, err, data)
+		}
+		m, err := schedules.VerifyManifest(sb.svc.PublicKey(), []byte(idx.Manifest), []byte(idx.Signature))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *m
+	}
+	before := manifest()
+	if before.Commune != "muong-lan" || before.Sequence < 1 {
+		t.Fatalf("manifest names commune %q, sequence %d", before.Commune, before.Sequence)
+	}
+	body := `{"communes":["muong-lan"],"reason":"cháy rừng","confirm":true}`
+	if resp, raw := sb.do(t, "POST", "/api/segments/"+sb.segs[2]+"/emergency", sb.tokens[pipeline.RoleProducer], strings.NewReader(body), "application/json"); resp.StatusCode != 200 {
+		t.Fatalf("emergency: %d %s", resp.StatusCode, raw)
+	}
+	if after := manifest(); after.Sequence <= before.Sequence {
+		t.Fatalf("sequence after the emergency %d, before %d: want it to grow", after.Sequence, before.Sequence)
 	}
 }

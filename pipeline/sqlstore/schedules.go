@@ -345,8 +345,11 @@ func (db *DB) SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items
 			return nil
 		}
 		changed = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM schedule_versions WHERE commune_code = ?", v.Commune).Scan(&v.Seq); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq); err != nil {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at,
@@ -390,8 +393,8 @@ func (db *DB) SaveVersion(ctx context.Context, v pipeline.ScheduleVersion, items
 // Version returns a stored schedule version.
 func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
 	var v pipeline.ScheduleVersion
-	err := db.sql.QueryRowContext(ctx, "SELECT id, commune_code, etag, start_date, days, reason, built_at, explain FROM schedule_versions WHERE id = ?", id).
-		Scan(&v.ID, &v.Commune, &v.ETag, &v.Start, &v.Days, &v.Reason, &v.BuiltAt, &v.Explain)
+	err := db.sql.QueryRowContext(ctx, "SELECT id, commune_code, etag, start_date, days, reason, built_at, explain, seq FROM schedule_versions WHERE id = ?", id).
+		Scan(&v.ID, &v.Commune, &v.ETag, &v.Start, &v.Days, &v.Reason, &v.BuiltAt, &v.Explain, &v.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, pipeline.Errorf(pipeline.CodeNotFound, "No schedule version %q.", id)
 	}
