@@ -2,14 +2,17 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -188,5 +191,83 @@ func TestBundleSequenceGrows(t *testing.T) {
 	}
 	if after := manifest(); after.Sequence <= before.Sequence {
 		t.Fatalf("sequence after the emergency %d, before %d: want it to grow", after.Sequence, before.Sequence)
+	}
+}
+
+// TestConcurrentSubmissions sends several submissions of one job at once,
+// each holding its body back until all have read the job: exactly one is
+// stored, the others answer 409 (never 500), and the file the stored
+// submission refers to is still in the bucket with no leftovers.
+func TestConcurrentSubmissions(t *testing.T) {
+	b, _, seg := jobsSetup(t)
+	ctx := t.Context()
+	tr := pipeline.RoleTranslator
+	dir := t.TempDir()
+	bodies := map[jobs.Kind][]byte{
+		jobs.KindSubtitle:  []byte("1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"),
+		jobs.KindVoiceover: readFile(t, mediatest.SpeechMP3(t, dir)),
+	}
+	var list []jobs.Job
+	b.call(t, tr, "GET", "/api/jobs", "", "", 200, &list)
+	for _, kind := range []jobs.Kind{jobs.KindSubtitle, jobs.KindVoiceover} {
+		t.Run(string(kind), func(t *testing.T) {
+			job := jobOf(t, list, seg.ID, kind)
+			path := "/api/jobs/" + job.ID
+			b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
+			const n = 4
+			writers := make([]*io.PipeWriter, n)
+			codes := make(chan int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				pr, pw := io.Pipe()
+				writers[i] = pw
+				req, err := http.NewRequestWithContext(ctx, "POST", b.srv.URL+path+"/submit?name=f", pr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+b.tokens[tr])
+				req.Header.Set("Content-Type", "audio/mpeg")
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						codes <- 0
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					codes <- resp.StatusCode
+				}()
+			}
+			time.Sleep(300 * time.Millisecond) // let every request read the job before any body arrives
+			for _, pw := range writers {
+				go func() { pw.Write(bodies[kind]); pw.Close() }()
+			}
+			wg.Wait()
+			close(codes)
+			count := map[int]int{}
+			for c := range codes {
+				count[c]++
+			}
+			if count[200] != 1 || count[409] != n-1 {
+				t.Fatalf("answers %v, want one 200 and %d 409", count, n-1)
+			}
+			var det api.JobDetailView
+			b.call(t, tr, "GET", path, "", "", 200, &det)
+			if det.Job.State != jobs.StateSubmitted || len(det.Submissions) != 1 {
+				t.Fatalf("job after the race: %s with %d submissions", det.Job.State, len(det.Submissions))
+			}
+			key := det.Submissions[0].Key
+			if _, err := b.store.Stat(ctx, key); err != nil {
+				t.Fatalf("the stored submission's file %s is gone: %v", key, err)
+			}
+			if objs, _ := b.store.List(ctx, "segments/"+seg.ID+"/jobs/"+job.ID+"/"); len(objs) != 1 {
+				t.Fatalf("objects of the job: %+v, want the one submission", objs)
+			}
+			if left, _ := b.db.StaleUploads(ctx, time.Now().Add(time.Hour)); len(left) != 0 {
+				t.Fatalf("upload rows left: %v", left)
+			}
+		})
 	}
 }
