@@ -88,7 +88,7 @@ func exitCode(err error) int {
 		return 3
 	case pipeline.CodeUnauthorized, pipeline.CodeForbidden:
 		return 4
-	case pipeline.CodeUnavailable:
+	case pipeline.CodeUnavailable, pipeline.CodeRateLimited:
 		return 5
 	}
 	return 1

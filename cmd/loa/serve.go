@@ -18,6 +18,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -129,8 +130,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
 	srv := &api.Server{
-		Catalog: db, Objects: store, Log: log,
+		Catalog: db, Objects: store, Log: log, Auth: auth,
 		Broadcast: sched,
 		Jobs:      desk, JobStore: db, Enqueuer: w,
 		Collectors: []prometheus.Collector{ffmpegSeconds},
@@ -147,7 +149,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
 		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: envBool(env, "LOA_SECURE_COOKIES"),
-		Cron: c.cronJobs(env), CronRuns: db})
+		Cron: c.cronJobs(env), CronRuns: db, Auth: auth})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +17,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -267,6 +272,77 @@ func TestConcurrentSubmissions(t *testing.T) {
 			}
 			if left, _ := b.db.StaleUploads(ctx, time.Now().Add(time.Hour)); len(left) != 0 {
 				t.Fatalf("upload rows left: %v", left)
+			}
+		})
+	}
+}
+
+// TestTokenChecksThrottled: after the address's burst of unknown tokens,
+// the next answer is 429 with Retry-After (no lookup), and /metrics
+// counts it.
+func TestTokenChecksThrottled(t *testing.T) {
+	b := setup(t, nil)
+	for i := range throttle.DefaultAddress.Burst {
+		if resp, _ := b.do(t, "GET", "/api/me", "loa_guess"+strconv.Itoa(i), nil, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := b.do(t, "GET", "/api/me", "loa_one-more-guess", nil, "")
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Too many unknown or revoked tokens") {
+		t.Fatalf("guess after the burst: %d %s, want 429", resp.StatusCode, body)
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	_, metrics := b.do(t, "GET", "/metrics", "", nil, "")
+	if !strings.Contains(string(metrics), `loa_auth_throttled_total{kind="token"} 1`) {
+		t.Fatalf("metrics lack the throttled token check:\n%s", metrics)
+	}
+}
+
+// TestUploadPartsCapped: empty parts cost the server memory, so an upload
+// with too many parts, or with part headers over the form limit, is
+// refused before the file is read.
+func TestUploadPartsCapped(t *testing.T) {
+	mediatest.Need(t)
+	b := setup(t, nil)
+	speech := readFile(t, mediatest.SpeechMP3(t, t.TempDir()))
+	upload := func(extra func(mw *multipart.Writer)) (int, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, kv := range radioFields("Nhiều phần") {
+			mw.WriteField(kv[0], kv[1])
+		}
+		extra(mw)
+		w, _ := mw.CreateFormFile("file", "a.mp3")
+		w.Write(speech)
+		mw.Close()
+		resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
+		return resp.StatusCode, string(raw)
+	}
+	tests := []struct {
+		name  string
+		extra func(mw *multipart.Writer)
+		want  string
+	}{
+		{"100 empty parts", func(mw *multipart.Writer) {
+			for range 100 {
+				mw.CreatePart(textproto.MIMEHeader{"Content-Disposition": {`form-data; name="x"`}})
+			}
+		}, "more than 64 parts"},
+		{"part headers over the form limit", func(mw *multipart.Writer) {
+			for range 5 {
+				mw.CreatePart(textproto.MIMEHeader{"Content-Disposition": {`form-data; name="x"`}, "X-Pad": {strings.Repeat("a", 300<<10)}})
+			}
+		}, "part headers"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := upload(tc.extra); code != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+				t.Fatalf("%d %s, want 422 saying %q", code, body, tc.want)
+			}
+			if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+				t.Fatalf("left %d objects, %d segments, %d upload rows", objs, segs, ups)
 			}
 		})
 	}

@@ -57,6 +57,10 @@ func (s *Server) view(r *http.Request, seg pipeline.Segment) SegmentView {
 // uploadSegment streams a multipart upload: metadata fields first, then an
 // optional "subtitles" file part, then the "file" part with the media,
 // which goes to the object store without being held in memory or on disk.
+// MaxUploadParts caps the parts of one upload: a dozen metadata fields,
+// the subtitles and the file need far fewer.
+const MaxUploadParts = 64
+
 func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" {
@@ -69,13 +73,27 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 	fields := map[string][]string{}
 	var subtitles []byte
 	var formBytes int64
-	for {
+	for parts := 1; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return pipeline.FieldError("file", "The upload has no 'file' part: attach the media file (after the metadata fields).")
 		}
 		if err != nil {
 			return pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
+		}
+		// Every part costs memory even when empty: the number of parts is
+		// capped and their headers count toward the form limit.
+		if parts > MaxUploadParts {
+			return pipeline.Errorf(pipeline.CodeInvalid, "The upload has more than %d parts: send the metadata fields, the optional 'subtitles' file and the 'file' part only.", MaxUploadParts)
+		}
+		for k, vs := range part.Header {
+			formBytes += int64(len(k))
+			for _, v := range vs {
+				formBytes += int64(len(v))
+			}
+		}
+		if formBytes > s.MaxFormBytes {
+			return pipeline.Errorf(pipeline.CodeInvalid, "The upload's fields and part headers are over %d KiB: send only the metadata fields, the optional subtitles and the file.", s.MaxFormBytes>>10)
 		}
 		name := part.FormName()
 		switch name {
