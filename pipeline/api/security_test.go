@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -17,6 +18,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -345,5 +347,46 @@ func TestUploadPartsCapped(t *testing.T) {
 				t.Fatalf("left %d objects, %d segments, %d upload rows", objs, segs, ups)
 			}
 		})
+	}
+}
+
+// TestAuditCSVFormulaSafe: the audit log's actor and subject columns are
+// names people chose; none of its cells may run as a formula.
+func TestAuditCSVFormulaSafe(t *testing.T) {
+	b := setup(t, nil)
+	ctx := t.Context()
+	boss, err := b.db.CreateUser(ctx, pipeline.NewUser{Name: "@SUM(1)", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
+		original_key, original_name, content_type, size_bytes, probe, created_at, updated_at) VALUES ('=1+1', 'abc', 't', 'radio', 'procedures', 'normal', ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
+		now, now.Add(time.Hour), boss.ID, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO segment_events (segment_id, at, user_id, action, detail) VALUES ('=1+1', ?, ?, 'upload', 'a.mp3')`, now, boss.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := b.do(t, "GET", "/api/audit?format=csv&period="+report.PeriodOf(report.Month, now).Name, b.tokens[pipeline.RoleAdmin], nil, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("audit: %d %s", resp.StatusCode, body)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actor, subject bool
+	for _, r := range recs {
+		for _, f := range r {
+			if f != "" && strings.ContainsRune("=+-@", rune(f[0])) {
+				t.Errorf("audit cell %q would run as a formula", f)
+			}
+		}
+		actor = actor || r[1] == "'@SUM(1)"
+		subject = subject || r[3] == "'=1+1" || r[3] == "'@SUM(1)"
+	}
+	if !actor || !subject {
+		t.Fatalf("the audit lacks the escaped actor or subject:\n%s", body)
 	}
 }
