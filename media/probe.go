@@ -296,11 +296,23 @@ func isURL(input string) bool {
 	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
+// MediaDemuxers are the only demuxers ffmpeg and ffprobe may use on an
+// input (ffmpeg's -format_whitelist): containers of audio, video and SRT
+// subtitles that hold their data themselves. Demuxers that follow
+// references to other files or URLs (hls, dash, concat, image2, tee, sdp,
+// rtsp...) are left out, so a crafted upload or voice-over cannot make
+// the server open anything but the object being checked. image2 (the
+// posters Loa makes are measured) reads only the file named, since Loa
+// names its files without % patterns.
+const MediaDemuxers = "mov,mp3,wav,w64,matroska,flac,ogg,aac,avi,asf,mpegts,mpeg,amr,aiff,caf,flv,ac3,eac3,wv,srt,image2,jpeg_pipe,png_pipe"
+
 // inputArgs returns the ffmpeg/ffprobe arguments that open input and
 // nothing else: a local path is passed as "file:<path>" (so a colon or a
-// leading dash in the name is not read as a protocol or an option) and the
-// protocols the demuxer may open are whitelisted, so a playlist inside an
-// upload cannot make ffmpeg read other files or the network.
+// leading dash in the name is not read as a protocol or an option) with
+// only the file protocol allowed; a URL (the one presigned link) with only
+// the protocols that link needs. Either way only [MediaDemuxers] may read
+// it, so a playlist or concat list inside an upload cannot make ffmpeg
+// read other files or the network.
 func inputArgs(input string) ([]string, error) {
 	if input == "" {
 		return nil, errors.New("empty input name")
@@ -309,9 +321,9 @@ func inputArgs(input string) ([]string, error) {
 		return nil, errors.New("input name contains a NUL byte")
 	}
 	if isURL(input) {
-		return []string{"-protocol_whitelist", "http,https,tcp,tls", "-i", input}, nil
+		return []string{"-protocol_whitelist", "http,https,tcp,tls", "-format_whitelist", MediaDemuxers, "-i", input}, nil
 	}
-	return []string{"-protocol_whitelist", "file", "-i", "file:" + input}, nil
+	return []string{"-protocol_whitelist", "file", "-format_whitelist", MediaDemuxers, "-i", "file:" + input}, nil
 }
 
 // redactions lists the strings to hide from kept stderr: a presigned URL is

@@ -230,10 +230,11 @@ func (r *Runner) ScanAudio(ctx context.Context, input string) (Scan, error) {
 }
 
 // fileInput is an ffmpeg-go input for a local file: passed as "file:<path>"
-// with only the file protocol allowed (see inputArgs).
+// with only the file protocol and [MediaDemuxers] allowed (see inputArgs).
 func fileInput(path string, kwargs ...ffmpeg.KwArgs) *ffmpeg.Stream {
 	kw := ffmpeg.MergeKwArgs(kwargs)
 	kw["protocol_whitelist"] = "file"
+	kw["format_whitelist"] = MediaDemuxers
 	return ffmpeg.Input("file:"+path, kw)
 }
 

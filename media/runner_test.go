@@ -31,7 +31,7 @@ func TestStreamArgs(t *testing.T) {
 	s := fileInput("/tmp/in put.wav").Audio().
 		Filter("aresample", ffmpeg.Args{"48000"}).
 		Output(fileOutput("/tmp/out.mp3"), ffmpeg.KwArgs{"b:a": "64k", "ac": 1})
-	want := []string{"-protocol_whitelist", "file", "-i", "file:/tmp/in put.wav",
+	want := []string{"-format_whitelist", MediaDemuxers, "-protocol_whitelist", "file", "-i", "file:/tmp/in put.wav",
 		"-filter_complex", "[0:a]aresample=48000[s0]", "-map", "[s0]", "-ac", "1", "-b:a", "64k", "file:/tmp/out.mp3"}
 	if got := StreamArgs(s); !slices.Equal(got, want) {
 		t.Errorf("StreamArgs =\n%q\nwant\n%q", got, want)

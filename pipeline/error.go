@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error by what a caller should do about it. The HTTP
@@ -18,6 +19,7 @@ const (
 	CodeForbidden    Code = "forbidden"    // valid credentials, but this role may not do this
 	CodeTooLarge     Code = "too_large"    // the upload is over a configured limit
 	CodeUnavailable  Code = "unavailable"  // a dependency is down; retry later
+	CodeRateLimited  Code = "rate_limited" // too many failed attempts; wait RetryAfter
 	CodeInternal     Code = "internal"     // a bug or an unexpected failure
 )
 
@@ -30,6 +32,9 @@ type Error struct {
 	Field string
 	// Err is the underlying cause, kept for logs; never shown to users.
 	Err error
+	// RetryAfter, for CodeRateLimited, is how long to wait before trying
+	// again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -21,7 +21,10 @@ var ErrTooLarge = errors.New("upload is over the size limit")
 type IngestStore interface {
 	BeginUpload(ctx context.Context, key string, userID int64) error
 	EndUpload(ctx context.Context, key string) error
-	InsertSegment(ctx context.Context, s Segment, then func(*sql.Tx) error) (Segment, bool, error)
+	// InsertUpload records the segment, or returns the not-withdrawn
+	// segment with the same sha256 that the uploader may see (their own,
+	// or any when seesAll) with created=false.
+	InsertUpload(ctx context.Context, s Segment, seesAll bool, then func(*sql.Tx) error) (Segment, bool, error)
 }
 
 // ObjectStore is what ingest needs from the object store.
@@ -174,12 +177,13 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	if in.Enqueue != nil {
 		then = func(tx *sql.Tx) error { return in.Enqueue(ctx, tx, seg) }
 	}
-	got, created, err := in.Store.InsertSegment(ctx, seg, then)
+	got, created, err := in.Store.InsertUpload(ctx, seg, up.User.Role == RoleAdmin, then)
 	if err != nil {
 		return fail(fmt.Errorf("ingest %s: %w", seg.ID, err))
 	}
 	if !created {
-		// The same bytes were uploaded before: keep the first copy only.
+		// The uploader (or, for an admin, anyone) uploaded the same bytes
+		// before: keep the first copy only.
 		in.cleanup(ctx, keys)
 		in.log().Info("duplicate upload", "segment", got.ID, "sha256", seg.SHA256, "user", up.User.Name)
 		return Result{Segment: got, Created: false}, nil

@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"strings"
 	"time"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // CommuneHead is the little a playlist request needs first: the commune
@@ -17,18 +14,11 @@ type CommuneHead struct {
 	ETag      string `json:"etag,omitempty"`
 }
 
-// Answers reports whether an operator whose user record names commune
-// (by code or official name, any case or Unicode form) answers for c.
-func (c CommuneHead) Answers(commune string) bool {
-	commune = strings.TrimSpace(commune)
-	if commune == "" {
-		return false
-	}
-	if commune == c.Code {
-		return true
-	}
-	fold := func(s string) string { return strings.ToLower(norm.NFC.String(s)) }
-	return fold(commune) == fold(c.Name) || fold(commune) == fold(c.Code)
+// Answers reports whether an operator bound to the commune code answers
+// for c. Only the code counts: commune names are labels and are not
+// unique (two communes named "Mường Lạn" is normal).
+func (c CommuneHead) Answers(code string) bool {
+	return code != "" && code == c.Code
 }
 
 // CommuneSummary is one line of the commune list.
@@ -45,12 +35,15 @@ type CommuneSummary struct {
 
 // ScheduleVersion is one stored schedule of one commune.
 type ScheduleVersion struct {
-	ID      string    `json:"id"`
-	Commune string    `json:"commune"`
-	ETag    string    `json:"etag"`
-	Start   string    `json:"start_date"`
-	Days    int       `json:"days"`
-	Reason  string    `json:"reason"` // nightly, rebuild, emergency
+	ID      string `json:"id"`
+	Commune string `json:"commune"`
+	ETag    string `json:"etag"`
+	Start   string `json:"start_date"`
+	Days    int    `json:"days"`
+	Reason  string `json:"reason"` // nightly, rebuild, emergency
+	// Seq numbers the commune's versions 1, 2, 3... as they are stored;
+	// it only grows (signed bundles carry it).
+	Seq     int64     `json:"seq"`
 	BuiltAt time.Time `json:"built_at"`
 	Explain string    `json:"-"`
 }
@@ -118,4 +111,19 @@ type Emergency struct {
 	Until     time.Time `json:"until"`
 	MarkedBy  int64     `json:"marked_by"`
 	MarkedAt  time.Time `json:"marked_at"`
+	// Reason is why it was raised, as its author gave it (audit log).
+	Reason string `json:"reason,omitempty"`
+	// RequestedBy, when not zero, is the producer who asked for a
+	// province-wide emergency that MarkedBy (an admin) confirmed.
+	RequestedBy int64 `json:"requested_by,omitempty"`
+}
+
+// EmergencyRequest is a province-wide emergency a producer asked for,
+// waiting for an administrator's confirmation.
+type EmergencyRequest struct {
+	SegmentID   string    `json:"segment_id"`
+	Until       time.Time `json:"until"`
+	Reason      string    `json:"reason"`
+	RequestedBy int64     `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
 }

@@ -246,7 +246,9 @@ func (m *Meta) Validate(now time.Time) error {
 	switch m.Priority {
 	case "":
 		m.Priority = PriorityNormal
-	case PriorityNormal, PriorityPriority, PriorityEmergency:
+	case PriorityNormal, PriorityPriority:
+	case PriorityEmergency:
+		return FieldError("priority", "An upload cannot be an emergency: upload it as normal or priority, then raise the emergency with the emergency action (the segment page, or 'loa segments emergency ID --communes CODES' or '--province'), which asks for confirmation, the target communes and an end time.")
 	default:
 		return FieldError("priority", "Unknown priority %q: say normal, priority or emergency.", m.Priority)
 	}

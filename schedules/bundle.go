@@ -39,6 +39,10 @@ type Manifest struct {
 	// Version and ETag identify the commune's schedule version.
 	Version string `json:"version"`
 	ETag    string `json:"etag"`
+	// Sequence numbers the commune's schedule versions; it only grows, so
+	// a device refuses a bundle with a smaller one than it has installed
+	// (a replayed older bundle would silently drop a newer emergency).
+	Sequence int64 `json:"sequence"`
 	// From and Until are the first and last dates (YYYY-MM-DD) covered.
 	From       string    `json:"from"`
 	Until      string    `json:"until"`

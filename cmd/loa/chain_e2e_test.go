@@ -30,9 +30,9 @@ func TestWholeChain(t *testing.T) {
 	admin := in.userToken("so-noi-vu", "admin", "")
 	thai := in.translatorToken("lo-van-a", "translator", "blt")
 	reviewer := in.translatorToken("duyet", "reviewer", "blt")
-	op := in.userToken("xa-muong-lan", "operator", "Mường Lạn")
 	in.start()
 	in.must(admin, "communes", "import", "../../schedules/testdata/sonla-demo.yaml")
+	op := in.userToken("xa-muong-lan", "operator", "muong-lan") // a commune code, checked at creation
 
 	dir := t.TempDir()
 	clip := mediatest.SpeechMP3(t, dir)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // client talks to a Loa server's HTTP API.
@@ -25,12 +27,27 @@ type client struct {
 	server string
 	token  string
 	http   *http.Client
+	// timeout bounds one API call (connect, request, whole answer);
+	// downloads of media are bounded by the transport's header timeout
+	// and a stall timer instead, since a large file may take long.
+	timeout time.Duration
 }
 
+// maxAnswerBytes bounds a JSON answer read from the server (a bundle index
+// with its inline playlists is the largest).
+const maxAnswerBytes = 4 * schedules.MaxManifestBytes
+
 func registerClient(fs *flag.FlagSet, env *cliEnv) *client {
-	c := &client{http: &http.Client{}}
+	c := &client{http: &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 2 * time.Minute,
+		IdleConnTimeout:       90 * time.Second,
+	}}}
 	urlFlag(fs, &c.server, "server", "http://127.0.0.1:8080", "Loa server URL (LOA_SERVER)")
 	fs.StringVar(&c.token, "token", "", "API token (LOA_TOKEN)")
+	durationFlag(fs, &c.timeout, "timeout", 2*time.Minute, "longest one API call may take (LOA_HTTP_TIMEOUT); media downloads resume instead")
 	return c
 }
 
@@ -40,6 +57,11 @@ func registerClient(fs *flag.FlagSet, env *cliEnv) *client {
 func (c *client) do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
 	if c.token == "" {
 		return pipeline.Errorf(pipeline.CodeUnauthorized, "No API token: pass --token or set LOA_TOKEN (an administrator makes one with 'loa token create --user NAME').")
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.server, "/")+path, body)
 	if err != nil {
@@ -51,6 +73,10 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
+				Message: fmt.Sprintf("The Loa server at %s did not answer %s %s within %s (--timeout); try again later.", c.server, method, path, c.timeout)}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -72,7 +98,15 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("The answer to %s %s was cut short: %v; try again later.", method, path, err)}
+	}
+	if len(data) > maxAnswerBytes {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The answer to %s %s is over %d MiB, far more than Loa sends: refused (is LOA_SERVER the Loa server?).", method, path, maxAnswerBytes>>20)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	return nil

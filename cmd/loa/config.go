@@ -16,6 +16,9 @@ import (
 // serverConfig is the configuration of the processes that touch the
 // database and the object store directly.
 type serverConfig struct {
+	// migrated is what openDB's migration did (operators it could not bind
+	// to a commune code are logged by serve).
+	migrated    sqlstore.MigrationResult
 	sched       scheduleConfig // schedules and bundle signing (schedconfig.go)
 	jobs        jobsConfig     // translation jobs and notices (jobsconfig.go)
 	addr        string
@@ -85,10 +88,12 @@ func (c *serverConfig) openDB(ctx context.Context) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Migrate(ctx); err != nil {
+	res, err := db.Migrate(ctx)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	c.migrated = res
 	return db, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // demoUsers is one user per role, as the demo loads them.
@@ -18,7 +19,7 @@ var demoUsers = []pipeline.NewUser{
 	{Name: "dich-thai", Role: pipeline.RoleTranslator, Languages: []string{pipeline.LangThai}},
 	{Name: "dich-mong", Role: pipeline.RoleTranslator, Languages: []string{pipeline.LangHmong}},
 	{Name: "duyet", Role: pipeline.RoleReviewer, Languages: []string{pipeline.LangThai, pipeline.LangHmong}},
-	{Name: "xa-muong-lan", Role: pipeline.RoleOperator, Commune: "Mường Lạn"},
+	{Name: "xa-muong-lan", Role: pipeline.RoleOperator, Commune: "muong-lan"},
 }
 
 const demoSpeech = "Tỉnh Sơn La đẩy mạnh cải cách hành chính. Người dân có thể nộp hồ sơ thủ tục hành chính trực tuyến trên Cổng dịch vụ công, và nhận kết quả qua dịch vụ bưu chính công ích."
@@ -52,6 +53,16 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// The registry first: an operator is bound to a commune code.
+	reg, err := schedules.DemoRegistry()
+	if err != nil {
+		return err
+	}
+	res, err := db.ImportRegistry(ctx, reg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "demo communes: %d Sơn La communes, %d clusters\n", res.Communes, res.Clusters)
 	for _, u := range demoUsers {
 		u.Password = *password
 		if _, err := db.CreateUser(ctx, u); err != nil && pipeline.ErrorCode(err) != pipeline.CodeConflict {

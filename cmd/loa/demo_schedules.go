@@ -7,22 +7,12 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
-	"github.com/sonla-cchc/loa/schedules"
 )
 
 // demoSchedules loads the Sơn La sample registry, waits (a while) for the
 // demo segments to become ready to air, builds the schedules and prints
 // how the Mường Lạn operator gets its playlists.
 func demoSchedules(ctx context.Context, env *cliEnv, db *sqlstore.DB, cl *client) error {
-	reg, err := schedules.DemoRegistry()
-	if err != nil {
-		return err
-	}
-	res, err := db.ImportRegistry(ctx, reg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.stdout, "demo communes: %d Sơn La communes, %d clusters\n", res.Communes, res.Clusters)
 	admin, err := db.UserByName(ctx, "admin")
 	if err != nil {
 		return err

@@ -27,9 +27,9 @@ func TestLostDriveEndToEnd(t *testing.T) {
 	in := newInstance(t, s3)
 	producer := in.bootstrap()
 	admin := in.userToken("so-noi-vu", "admin", "")
-	op := in.userToken("xa-muong-lan", "operator", "Mường Lạn")
 	in.start()
 	in.must(admin, "communes", "import", "../../schedules/testdata/sonla-demo.yaml")
+	op := in.userToken("xa-muong-lan", "operator", "muong-lan") // a commune code, checked at creation
 
 	dir := t.TempDir()
 	speech := mediatest.SpeechMP3(t, dir)

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 )
@@ -33,6 +34,16 @@ type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// now is the clock (a bundle's valid_until is checked against it);
+	// nil means time.Now. Tests set it.
+	now func() time.Time
+}
+
+func (env *cliEnv) clock() time.Time {
+	if env.now != nil {
+		return env.now()
+	}
+	return time.Now()
 }
 
 func commands() []command {
@@ -77,7 +88,7 @@ func exitCode(err error) int {
 		return 3
 	case pipeline.CodeUnauthorized, pipeline.CodeForbidden:
 		return 4
-	case pipeline.CodeUnavailable:
+	case pipeline.CodeUnavailable, pipeline.CodeRateLimited:
 		return 5
 	}
 	return 1

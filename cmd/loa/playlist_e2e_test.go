@@ -113,7 +113,6 @@ func TestPlaylistEndToEnd(t *testing.T) {
 	in := newInstance(t, s3)
 	in.bootstrap()
 	admin := in.userToken("so-noi-vu", "admin", "")
-	op := in.userToken("xa-muong-lan", "operator", "Mường Lạn")
 	in.start()
 	ctx := context.Background()
 
@@ -134,6 +133,7 @@ func TestPlaylistEndToEnd(t *testing.T) {
 		return err == nil && c.Done, fmt.Sprintf("%+v %v", c, err)
 	})
 	broadcasttest.LoadRegistry(t, db, "../../schedules/testdata/sonla-demo.yaml")
+	op := in.userToken("xa-muong-lan", "operator", "muong-lan") // a commune code, checked at creation
 	clip := mediatest.SpeechMP3(t, t.TempDir())
 	producer, err := db.UserByName(ctx, "dai-ptth")
 	if err != nil {

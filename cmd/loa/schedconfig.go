@@ -2,8 +2,10 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
@@ -17,12 +19,17 @@ type scheduleConfig struct {
 	days       int64
 	separation int64
 	signingKey string
+	// maxEmergency caps how long an emergency lasts (at most
+	// broadcast.HardMaxEmergency).
+	maxEmergency time.Duration
 }
 
 func (s *scheduleConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	cronFlag(fs, &s.cron, "cron-schedules", worker.DefaultScheduleSpec, "cron spec (Asia/Ho_Chi_Minh) of the nightly schedule build (LOA_CRON_SCHEDULES)")
 	intFlag(fs, &s.days, "schedule-days", 7, 1, "days each schedule build covers (LOA_SCHEDULE_DAYS)")
 	intFlag(fs, &s.separation, "separation-days", 3, 0, "days before a normal segment may return to a commune (LOA_SEPARATION_DAYS)")
+	durationFlag(fs, &s.maxEmergency, "emergency-max", broadcast.DefaultMaxEmergency,
+		"longest an emergency may last from when it is raised; at most "+broadcast.HardMaxEmergency.String()+" (LOA_EMERGENCY_MAX)")
 	fs.StringVar(&s.signingKey, "signing-key", "", "ed25519 key (PKCS #8 PEM) that signs offline bundles; default DATA/signing-key.pem, made at first start (LOA_SIGNING_KEY)")
 }
 
@@ -33,9 +40,13 @@ func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *object
 	if path == "" {
 		path, create = filepath.Join(c.data, "signing-key.pem"), true
 	}
+	if s.maxEmergency <= 0 || s.maxEmergency > broadcast.HardMaxEmergency {
+		return nil, fmt.Errorf("--emergency-max (LOA_EMERGENCY_MAX) is %s: give a duration above 0 and at most %s", s.maxEmergency, broadcast.HardMaxEmergency)
+	}
 	key, err := broadcast.LoadOrCreateKey(path, create)
 	if err != nil {
 		return nil, err
 	}
-	return &broadcast.Service{Store: db, Objects: store, Key: key, Log: log, Days: int(s.days), SeparationDays: int(s.separation)}, nil
+	return &broadcast.Service{Store: db, Objects: store, Key: key, Log: log, Days: int(s.days), SeparationDays: int(s.separation),
+		MaxEmergency: s.maxEmergency}, nil
 }

@@ -260,6 +260,8 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	province := fs.Bool("province", false, "every commune of the province")
 	until := fs.String("until", "", "end of the emergency (RFC 3339); default 24 hours from now")
 	yes := fs.Bool("yes", false, "confirm: the target communes' loudspeakers are interrupted at once")
+	reason := fs.String("reason", "", "why the emergency is raised (required; goes into the audit log)")
+	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the province-wide emergency a producer asked for")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -267,7 +269,16 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	if len(pos) != 1 {
 		return usageError{"give the segment ID"}
 	}
-	req := api.EmergencyRequest{Province: *province, Confirm: *yes}
+	if *confirmRequest {
+		var res broadcast.EmergencyResult
+		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", strings.NewReader(`{"confirm":true}`), "application/json", &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "emergency %s for the whole province until %s; new schedule versions for: %s\n", res.SegmentID,
+			res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
+		return nil
+	}
+	req := api.EmergencyRequest{Province: *province, Confirm: *yes, Reason: *reason}
 	if *communes != "" {
 		req.Communes = strings.Split(*communes, ",")
 	}
@@ -285,6 +296,10 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 			return fmt.Errorf("%s (add --yes)", describe(err))
 		}
 		return err
+	}
+	if res.Pending {
+		fmt.Fprintln(env.stdout, res.Message)
+		return nil
 	}
 	fmt.Fprintf(env.stdout, "emergency %s until %s; new schedule versions for: %s\n", res.SegmentID,
 		res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
@@ -335,6 +350,9 @@ func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int,
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The server's bundle manifest is refused: %v. Nothing was changed in %s.", err, dir)
 	}
+	if err := trustBundle(m, commune, dir, env.clock()); err != nil {
+		return err
+	}
 	if old, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName)); err == nil && bytes.Equal(old, []byte(idx.Manifest)) {
 		if _, _, err := schedules.VerifyBundle(os.DirFS(dir), pub); err == nil {
 			fmt.Fprintf(env.stdout, "%s is up to date: schedule version %s, %s to %s\n", dir, m.Version, m.From, m.Until)
@@ -346,6 +364,11 @@ func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int,
 	}
 	if err := os.MkdirAll(partial, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", partial, err)
+	}
+	// The staging folder exists even when the bundle lists no file (a
+	// commune with nothing scheduled): an empty bundle is valid.
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", staging, err)
 	}
 	fail := func(err error) error {
 		os.RemoveAll(staging)
@@ -408,6 +431,33 @@ func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int,
 	return nil
 }
 
+// trustBundle checks what the signature alone does not: the signed
+// manifest is for the commune asked for, has not expired, and is not older
+// than the bundle installed in dir (a replayed older bundle would silently
+// drop a newer emergency). Each refusal says why and keeps dir as it is.
+func trustBundle(m *schedules.Manifest, commune, dir string, now time.Time) error {
+	if m.Commune != commune {
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle signed for commune %q, not %q: refused (a wrong mirror or a tampered answer). The bundle in %s is kept.", m.Commune, commune, dir)
+	}
+	if !m.ValidUntil.IsZero() && !now.Before(m.ValidUntil) {
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle that expired at %s (schedule version %d, %s to %s): refused (a stale mirror or a replayed answer). The bundle in %s is kept; pull again from the province's server.",
+			m.ValidUntil.In(broadcast.Location()).Format("2006-01-02 15:04"), m.Sequence, m.From, m.Until, dir)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
+	if err != nil {
+		return nil // nothing installed yet (or unreadable: verify says so)
+	}
+	var installed schedules.Manifest
+	if json.Unmarshal(data, &installed) != nil || installed.Commune != commune {
+		return nil
+	}
+	if m.Sequence < installed.Sequence {
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept.",
+			m.Sequence, commune, installed.Sequence, dir)
+	}
+	return nil
+}
+
 // trustedKey returns the key bundles must be signed with: the given file,
 // or the key pinned by the first pull, or (on the first pull) the
 // server's, which is then pinned.
@@ -458,6 +508,23 @@ func readKey(path string) (ed25519.PublicKey, error) {
 // download fetches link into part, resuming from part's size with an
 // HTTP Range request, and checks size and checksum. It returns the bytes
 // fetched now and the offset it resumed from.
+// downloadStall is how long a media download may go without a byte.
+const downloadStall = time.Minute
+
+// stallReader restarts the stall timer on every read that brings bytes.
+type stallReader struct {
+	r     io.Reader
+	timer *time.Timer
+}
+
+func (s stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.timer.Reset(downloadStall)
+	}
+	return n, err
+}
+
 func download(ctx context.Context, hc *http.Client, link, part string, f schedules.ManifestFile) (int64, int64, error) {
 	var have int64
 	if st, err := os.Stat(part); err == nil {
@@ -469,6 +536,12 @@ func download(ctx context.Context, hc *http.Client, link, part string, f schedul
 	}
 	var n int64
 	if have < f.Size {
+		// A download that stalls (no byte for downloadStall) is cut; the
+		// next pull resumes it.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stall := time.AfterFunc(downloadStall, cancel)
+		defer stall.Stop()
 		req, err := http.NewRequestWithContext(ctx, "GET", link, nil)
 		if err != nil {
 			return 0, 0, err
@@ -494,7 +567,7 @@ func download(ctx context.Context, hc *http.Client, link, part string, f schedul
 		if err != nil {
 			return 0, 0, err
 		}
-		n, err = io.Copy(out, io.LimitReader(resp.Body, f.Size-have))
+		n, err = io.Copy(out, io.LimitReader(stallReader{resp.Body, stall}, f.Size-have))
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}

@@ -22,7 +22,7 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 	title := fs.String("title", "", "title (required)")
 	kind := fs.String("kind", "", "radio or tv (required)")
 	topic := fs.String("topic", "", "CCHC topic code from the plan, e.g. procedures, digital (required)")
-	priority := fs.String("priority", "normal", "normal, priority or emergency (Thông tư 39/2020)")
+	priority := fs.String("priority", "normal", "normal or priority (an emergency is raised afterwards with 'loa segments emergency')")
 	langs := fs.String("languages", "", "target languages, comma-separated (vi, blt, hnj); default all")
 	from := fs.String("air-from", "", "first day on air (2025-03-01 or RFC 3339); default now")
 	until := fs.String("air-until", "", "last moment on air; default 30 days after air-from")

@@ -18,6 +18,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -52,6 +53,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		return err
 	}
 	defer db.Close()
+	for _, msg := range c.migrated.Unbound {
+		log.Warn("operator not bound to a commune", "problem", msg)
+	}
 	store, err := c.openObjects(ctx)
 	if err != nil {
 		return err
@@ -126,8 +130,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
 	srv := &api.Server{
-		Catalog: db, Objects: store, Log: log,
+		Catalog: db, Objects: store, Log: log, Auth: auth,
 		Broadcast: sched,
 		Jobs:      desk, JobStore: db, Enqueuer: w,
 		Collectors: []prometheus.Collector{ffmpegSeconds},
@@ -144,7 +149,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
 		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: c.secureCookies,
-		Cron: c.cronJobs(), CronRuns: db})
+		Cron: c.cronJobs(), CronRuns: db, Auth: auth})
 	if err != nil {
 		return err
 	}
@@ -207,5 +212,8 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 		return json.NewEncoder(env.stdout).Encode(res)
 	}
 	fmt.Fprintf(env.stdout, "database %s at version %d (applied now: %v; queue migrations applied now: %v)\n", c.dbPath(), res.Current, res.Applied, res.River)
+	for _, msg := range res.Unbound {
+		fmt.Fprintln(env.stderr, "warning: "+msg)
+	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
@@ -65,16 +66,18 @@ func setupAt(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester),
 	return serve(t, db, store, s)
 }
 
-// serve starts s over HTTP and gives it one user and token per role (the
-// operator answers for Mường Lạn, translators and reviewers for Thái).
+// serve starts s over HTTP, loads the Sơn La demo registry and gives the
+// server one user and token per role (the operator answers for Mường Lạn,
+// code muong-lan; translators and reviewers for Thái).
 func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(b.srv.Close)
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	for _, role := range pipeline.Roles {
-		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"}
+		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "muong-lan"}
 		u, err := db.CreateUser(ctx, n)
 		if err != nil {
 			t.Fatal(err)
@@ -209,6 +212,7 @@ func TestRoutePolicy(t *testing.T) {
 		"GET /api/communes/{code}/schedule":                            {pipeline.RoleAdmin, pipeline.RoleOperator},
 		"GET /api/communes/{code}/explain":                             {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
 		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"POST /api/segments/{id}/emergency/confirm":                    {pipeline.RoleAdmin},
 		// Translation jobs and glossaries (pipeline/api/jobs.go).
 		"GET /api/jobs":                       {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
 		"GET /api/jobs/{id}":                  {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/bulletin"
+	"github.com/sonla-cchc/loa/pipeline/formula"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
@@ -154,10 +154,10 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ pipeline.User) 
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "nhat-ky-"+strings.ReplaceAll(p.Name, "..", "_")+".csv"))
-		cw := csv.NewWriter(w)
+		cw := formula.NewWriter(w) // every cell: actor and subject are names people chose
 		_ = cw.Write([]string{"at", "actor", "action", "subject", "detail"})
 		for _, e := range entries {
-			_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Subject, csvSafe(e.Detail)})
+			_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Subject, e.Detail})
 		}
 		cw.Flush()
 		return cw.Error()
@@ -167,13 +167,6 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ pipeline.User) 
 
 // csvSafe keeps a spreadsheet from running a cell that came from user
 // text as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 func bulletinLanguage(r *http.Request) (string, error) {
 	lang := r.PathValue("lang")
 	if !slices.Contains(pipeline.KnownLanguages, lang) {

@@ -43,6 +43,7 @@ func (s *Server) scheduleRoutes() []Route {
 		{Method: "GET", Pattern: "/api/communes/{code}/schedule", Roles: communeUsers, handler: s.showSchedule},
 		{Method: "GET", Pattern: "/api/communes/{code}/explain", Roles: communeReaders, handler: s.explainSchedule},
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency", Roles: producers, handler: s.markEmergency},
+		{Method: "POST", Pattern: "/api/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
 	}
 }
 
@@ -622,8 +623,15 @@ type EmergencyRequest struct {
 	Province bool     `json:"province"`
 	// Until ends the emergency (RFC 3339); default 24 hours from now.
 	Until time.Time `json:"until,omitzero"`
+	// Reason says why (required); the audit log keeps it with who.
+	Reason string `json:"reason"`
 	// Confirm must be true: an emergency interrupts the loudspeakers of
 	// the target communes at once.
+	Confirm bool `json:"confirm"`
+}
+
+// ConfirmRequest is the body of POST /api/segments/{id}/emergency/confirm.
+type ConfirmRequest struct {
 	Confirm bool `json:"confirm"`
 }
 
@@ -647,7 +655,38 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 		}
 		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends. To go ahead, send the same request with \"confirm\": true.", where)
 	}
-	res, err := b.Emergency(r.Context(), broadcast.EmergencyRequest{SegmentID: seg.ID, Communes: req.Communes, Province: req.Province, Until: req.Until, By: u})
+	res, err := b.Emergency(r.Context(), broadcast.EmergencyRequest{SegmentID: seg.ID, Communes: req.Communes, Province: req.Province, Until: req.Until,
+		Reason: req.Reason, By: u})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Pending {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// confirmEmergency is an administrator's second confirmation of the
+// province-wide emergency a producer asked for.
+func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, err := s.broadcast()
+	if err != nil {
+		return err
+	}
+	seg, err := s.visibleSegment(r, u)
+	if err != nil {
+		return err
+	}
+	var req ConfirmRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if !req.Confirm {
+		return pipeline.FieldError("confirm", "Confirming puts this segment on every loudspeaker of the province at once. To go ahead, send {\"confirm\": true}.")
+	}
+	res, err := b.ConfirmEmergency(r.Context(), seg.ID, u)
 	if err != nil {
 		return err
 	}

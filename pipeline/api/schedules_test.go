@@ -52,7 +52,6 @@ func setupSchedulesB(t testing.TB, day time.Time) *schedBundle {
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
 	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler), Now: clock}
 	b := serve(t, db, store, s)
-	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	clip := mediatest.SpeechMP3(t, t.TempDir())
 	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(clock().In(broadcast.Location())).String()}
 	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}, {"vi", "blt", "hnj"}} {
@@ -135,6 +134,75 @@ func TestScheduleRouteScope(t *testing.T) {
 	}
 	if resp, _ := sb.do(t, "GET", "/api/communes/muong-lan/clusters/trung-tam/playlists/"+sb.today+".json", dev.Token, nil, ""); resp.StatusCode != 404 {
 		t.Fatalf("device for another commune: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestScopeByCommuneCode: commune names are not unique, so they never
+// decide scope. With a second commune named "Mường Lạn", the operator
+// bound to muong-lan sees, pulls and reports for muong-lan only, and an
+// operator still stored by the shared name (from before codes) answers
+// for neither.
+func TestScopeByCommuneCode(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := context.Background()
+	reg, err := schedules.ParseRegistry("twin.yaml", strings.NewReader(`communes:
+  - code: muong-lan-2
+    name: Mường Lạn
+    slots: [{days: Mon-Sat, start: "05:30", length: 30m}]
+    clusters: [{id: trung-tam, languages: [vi]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.db.ImportRegistry(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := pipeline.HashPassword("mat-khau-dai-du")
+	var legacyID int64
+	if err := sb.db.SQL().QueryRowContext(ctx, "INSERT INTO users (name, role, password_hash, commune, created_at) VALUES ('legacy-op', 'operator', ?, 'Mường Lạn', ?) RETURNING id",
+		hash, time.Now()).Scan(&legacyID); err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := sb.db.CreateToken(ctx, legacyID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := `{"id":"r-1","item":"` + sb.today + `T05:30#1","cluster":"trung-tam","status":"failed","started":"2025-03-03T05:41:00+07:00","reason":"mất điện"}`
+	tests := []struct {
+		who, token string
+		communes   []string // the list they get
+		own        string   // the commune they may use, or ""
+	}{
+		{"operator bound to muong-lan", sb.tokens[pipeline.RoleOperator], []string{"muong-lan"}, "muong-lan"},
+		{"operator stored by the shared name", legacy, []string{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.who, func(t *testing.T) {
+			_, data := sb.do(t, "GET", "/api/communes", tc.token, nil, "")
+			var list []pipeline.CommuneSummary
+			if err := json.Unmarshal(data, &list); err != nil {
+				t.Fatalf("%v: %s", err, data)
+			}
+			var codes []string
+			for _, c := range list {
+				codes = append(codes, c.Code)
+			}
+			if !slices.Equal(codes, tc.communes) && !(len(codes) == 0 && len(tc.communes) == 0) {
+				t.Errorf("commune list %v, want %v", codes, tc.communes)
+			}
+			for _, code := range []string{"muong-lan", "muong-lan-2"} {
+				want := http.StatusNotFound
+				if code == tc.own {
+					want = http.StatusOK
+				}
+				if resp, body := sb.do(t, "GET", "/api/communes/"+code+"/bundle?days=1", tc.token, nil, ""); resp.StatusCode != want {
+					t.Errorf("bundle of %s: %d %s, want %d", code, resp.StatusCode, body, want)
+				}
+				if resp, body := sb.do(t, "POST", "/api/communes/"+code+"/plays", tc.token, strings.NewReader(report), "application/json"); resp.StatusCode != want {
+					t.Errorf("play report for %s: %d %s, want %d", code, resp.StatusCode, body, want)
+				}
+			}
+		})
 	}
 }
 
@@ -247,7 +315,7 @@ func TestEmergencyThroughAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "confirm") {
 		t.Fatalf("without confirm: %d %s", resp.StatusCode, body)
 	}
-	resp, body = sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"],"confirm":true}`), "application/json")
+	resp, body = sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
 	}

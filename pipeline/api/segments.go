@@ -148,10 +148,15 @@ type uploadForm struct {
 	mr               *multipart.Reader
 	fields           map[string][]string
 	subtitles        []byte
+	parts            int
 	formBytes        int64
 	maxFormBytes     int64
 	maxSubtitleBytes int64
 }
+
+// MaxUploadParts caps the parts of one upload: a dozen metadata fields,
+// the subtitles and the file need far fewer.
+const MaxUploadParts = 64
 
 // uploadFields are the parts an upload may have besides "file" and
 // "subtitles": the fields metaFromFields reads. A part with another name
@@ -200,7 +205,24 @@ func (f *uploadForm) next() (*multipart.Part, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The multipart body is broken or was cut short: %v. Upload again.", err)
 	}
-	return part, err
+	if err != nil {
+		return part, err
+	}
+	// Every part costs memory even when empty: the number of parts is
+	// capped and their headers count toward the form limit.
+	if f.parts++; f.parts > MaxUploadParts {
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The upload has more than %d parts: send the metadata fields, the optional 'subtitles' file and the 'file' part only.", MaxUploadParts)
+	}
+	for k, vs := range part.Header {
+		f.formBytes += int64(len(k))
+		for _, v := range vs {
+			f.formBytes += int64(len(v))
+		}
+	}
+	if f.formBytes > f.maxFormBytes {
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The upload's fields and part headers are over %d KiB: send only the metadata fields, the optional subtitles and the file.", f.maxFormBytes>>10)
+	}
+	return part, nil
 }
 
 // readRest reads the parts after the media to the end of the body; a

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
 // Catalog is what the API reads and writes in the metadata store.
@@ -80,6 +82,10 @@ type Server struct {
 	// loa_devices_not_polled; when nil, Handler makes one if the Catalog
 	// is a [DevicePollStore].
 	DevicePolls *DevicePolls
+	// Auth throttles failed sign-ins and token checks per account and
+	// client address; nil makes one with the default budgets. Share one
+	// with the web pages so both count the same failures.
+	Auth *throttle.Guard
 	// Now is the clock that decides "today" for playlists, bundles,
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
@@ -126,6 +132,14 @@ func (s *Server) Handler() http.Handler {
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
 	s.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_ingest_total", Help: "Uploads by outcome (created, duplicate, or the refusal code)."}, []string{"outcome"})
 	s.registry.MustRegister(s.requests, s.ingested)
+	if s.Auth == nil {
+		s.Auth = throttle.New(throttle.Budget{}, throttle.Budget{})
+	}
+	for _, kind := range []throttle.Kind{throttle.SignIn, throttle.Token} {
+		s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "loa_auth_throttled_total",
+			Help: "Sign-ins and token checks refused with 429 after too many failures.", ConstLabels: prometheus.Labels{"kind": string(kind)}},
+			func() float64 { return float64(s.Auth.Throttled(kind)) }))
+	}
 	if rs, ok := s.Catalog.(ReportStore); ok {
 		s.registry.MustRegister(newOpsCollector(rs)) // queue, jobs, silent devices (reports.go)
 	}
@@ -223,7 +237,17 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
 	}
-	return s.Catalog.UserByToken(r.Context(), h[len(prefix):])
+	addr := throttle.ClientAddr(r)
+	if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
+		s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
+			Message: fmt.Sprintf("Too many unknown or revoked tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
+	}
+	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
+		s.Auth.Failed("", addr)
+	}
+	return u, err
 }
 
 type statusWriter struct {
@@ -255,6 +279,8 @@ func StatusOf(code pipeline.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case pipeline.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case pipeline.CodeRateLimited:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -276,14 +302,25 @@ func writeError(w http.ResponseWriter, err error) {
 	var e *pipeline.Error
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
+	} else {
+		e = nil
 	}
 	if body.Error.Code == pipeline.CodeUnavailable {
 		w.Header().Set("Retry-After", "30")
+	}
+	if e != nil && e.Code == pipeline.CodeRateLimited {
+		w.Header().Set("Retry-After", RetryAfterSeconds(e.RetryAfter))
 	}
 	if body.Error.Code == pipeline.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="loa"`)
 	}
 	writeJSON(w, StatusOf(body.Error.Code), body)
+}
+
+// RetryAfterSeconds is a Retry-After header value: whole seconds, at
+// least 1.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

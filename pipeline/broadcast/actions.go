@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -51,24 +52,40 @@ type EmergencyRequest struct {
 	// means every commune.
 	Communes []string
 	Province bool
-	// Until ends the emergency; zero means 24 hours from now.
+	// Until ends the emergency; zero means 24 hours from now (or the
+	// Service's MaxEmergency, when shorter).
 	Until time.Time
-	By    pipeline.User
+	// Reason says why (the disaster, fire or epidemic); it goes into the
+	// audit log with who raised the emergency. Required.
+	Reason string
+	By     pipeline.User
 }
 
-// EmergencyResult says which communes got the emergency.
+// EmergencyResult says which communes got the emergency, or that a
+// province-wide emergency waits for an administrator's confirmation.
 type EmergencyResult struct {
 	SegmentID string      `json:"segment_id"`
 	Targets   []string    `json:"targets"`
 	Until     time.Time   `json:"until"`
 	Build     BuildResult `json:"build"`
+	// Pending is true when a producer's province-wide emergency was
+	// stored for an administrator to confirm; nothing is on air yet.
+	Pending bool   `json:"pending,omitempty"`
+	Message string `json:"message,omitempty"`
 }
+
+// maxReasonLen bounds an emergency's reason.
+const maxReasonLen = 500
 
 // Emergency marks a segment emergency (Thông tư 39) for the target
 // communes and rebuilds their schedules at once: the segment leads every
 // slot from now on and an "interrupt now" entry heads the current
 // playlists; their ETags change and connected devices are told.
-// Untargeted communes are not touched.
+// Untargeted communes are not touched. until is at most MaxEmergency
+// away; the reason is required and logged with who raised it. A
+// province-wide emergency asked for by anyone but an administrator is
+// only stored (Pending) until an administrator confirms it with
+// [Service.ConfirmEmergency].
 func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (EmergencyResult, error) {
 	now := s.now()
 	res := EmergencyResult{SegmentID: req.SegmentID}
@@ -84,25 +101,89 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 			return res, pipeline.FieldError("communes", "Commune code %q is not valid.", c)
 		}
 	}
-	until := req.Until.UTC()
-	if until.IsZero() {
-		until = now.Add(24 * time.Hour)
-	}
-	if !until.After(now) {
-		return res, pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
-	}
-	if err := s.Store.MarkEmergency(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now}); err != nil {
-		return res, err
-	}
-	build, err := s.Build(ctx, now, targets, "emergency")
+	reason, err := emergencyReason(req.Reason)
 	if err != nil {
 		return res, err
 	}
-	res.Targets, res.Until, res.Build = targets, until, build
+	until, err := s.emergencyUntil(req.Until, now)
+	if err != nil {
+		return res, err
+	}
+	if req.Province && req.By.Role != pipeline.RoleAdmin {
+		if err := s.Store.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: req.SegmentID, Until: until, Reason: reason,
+			RequestedBy: req.By.ID, RequestedAt: now}); err != nil {
+			return res, err
+		}
+		s.log().Warn("province-wide emergency requested; waiting for an administrator", "segment", req.SegmentID, "by", req.By.Name, "reason", reason)
+		res.Targets, res.Until, res.Pending = []string{}, until, true
+		res.Message = "A province-wide emergency needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request, or the segment page)."
+		return res, nil
+	}
+	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason})
+}
+
+// ConfirmEmergency raises the province-wide emergency a producer asked
+// for; by must be an administrator. The audit log names both. A request
+// whose end time has passed is refused.
+func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pipeline.User) (EmergencyResult, error) {
+	if by.Role != pipeline.RoleAdmin {
+		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator confirms a province-wide emergency.")
+	}
+	r, err := s.Store.PendingEmergency(ctx, segmentID)
+	if err != nil {
+		return EmergencyResult{}, err
+	}
+	now := s.now()
+	if !r.Until.After(now) {
+		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeConflict, "The request for segment %s ended at %s, before it was confirmed: ask for the emergency again if it is still needed.", segmentID, r.Until.Format(time.RFC3339))
+	}
+	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy})
+}
+
+func (s *Service) raise(ctx context.Context, e pipeline.Emergency) (EmergencyResult, error) {
+	res := EmergencyResult{SegmentID: e.SegmentID}
+	if err := s.Store.MarkEmergency(ctx, e); err != nil {
+		return res, err
+	}
+	s.log().Warn("emergency raised", "segment", e.SegmentID, "targets", e.Targets, "until", e.Until, "by", e.MarkedBy, "requested_by", e.RequestedBy, "reason", e.Reason)
+	build, err := s.Build(ctx, e.MarkedAt, e.Targets, "emergency")
+	if err != nil {
+		return res, err
+	}
+	res.Targets, res.Until, res.Build = e.Targets, e.Until, build
 	if res.Targets == nil {
 		res.Targets = []string{}
 	}
 	return res, nil
+}
+
+func emergencyReason(reason string) (string, error) {
+	reason = strings.Join(strings.Fields(reason), " ")
+	switch {
+	case reason == "":
+		return "", pipeline.FieldError("reason", "Say why the emergency is raised (for example: lũ quét ở bản Nà Sài): it goes into the audit log with your name.")
+	case utf8.RuneCountInString(reason) > maxReasonLen:
+		return "", pipeline.FieldError("reason", "The reason is longer than %d characters: shorten it.", maxReasonLen)
+	case !utf8.ValidString(reason):
+		return "", pipeline.FieldError("reason", "The reason is not valid UTF-8 text.")
+	}
+	return reason, nil
+}
+
+func (s *Service) emergencyUntil(until, now time.Time) (time.Time, error) {
+	limit := s.maxEmergency()
+	until = until.UTC()
+	if until.IsZero() {
+		until = now.Add(min(24*time.Hour, limit))
+	}
+	if !until.After(now) {
+		return until, pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
+	}
+	if until.Sub(now) > limit {
+		return until, pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
+			limit, now.Add(limit).Format(time.RFC3339), until.Format(time.RFC3339))
+	}
+	return until, nil
 }
 
 // Report stores the play reports of a commune's devices; each report's

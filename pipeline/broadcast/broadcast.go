@@ -44,6 +44,8 @@ type Store interface {
 	RenewBuild(ctx context.Context, key, owner string, lease time.Duration) (time.Time, error)
 	FinishBuild(ctx context.Context, key, owner string, communes, changed int, failed bool) error
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
+	RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error
+	PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error)
 	CreateDevice(ctx context.Context, commune, label string) (pipeline.User, string, error)
@@ -83,6 +85,10 @@ type Service struct {
 	// owner renews it (every third of it while building); a claim whose
 	// owner died is taken over once it has run out (default 1 minute).
 	BuildLease time.Duration
+	// MaxEmergency is the longest an emergency may last from when it is
+	// raised (default [DefaultMaxEmergency], never above
+	// [HardMaxEmergency]); a longer one is raised again when it ends.
+	MaxEmergency time.Duration
 
 	hubOnce sync.Once
 	hub     *hub
@@ -93,6 +99,19 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// Limits on how long an emergency lasts.
+const (
+	DefaultMaxEmergency = 24 * time.Hour
+	HardMaxEmergency    = 72 * time.Hour
+)
+
+func (s *Service) maxEmergency() time.Duration {
+	if s.MaxEmergency <= 0 {
+		return DefaultMaxEmergency
+	}
+	return min(s.MaxEmergency, HardMaxEmergency)
 }
 
 func (s *Service) log() *slog.Logger {

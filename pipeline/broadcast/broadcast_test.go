@@ -126,7 +126,7 @@ func TestEmergencyChangesOnlyTargetedCommunes(t *testing.T) {
 
 	f.now = f.now.Add(2 * time.Hour) // 06:00, after the morning slot
 	fire := broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
-	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, By: f.producer})
+	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, Reason: "lũ quét", By: f.producer})
 	if err != nil {
 		t.Fatal(err)
 	}

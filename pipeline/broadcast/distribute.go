@@ -217,7 +217,7 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 		b.Files = append(b.Files, media[sha])
 	}
 	m := &schedules.Manifest{
-		Format: schedules.BundleFormat, Commune: head.Code, CommuneName: head.Name, Version: v.ID, ETag: v.ETag,
+		Format: schedules.BundleFormat, Commune: head.Code, CommuneName: head.Name, Version: v.ID, ETag: v.ETag, Sequence: v.Seq,
 		From: from.String(), Until: until.String(), ValidUntil: until.AddDays(1).In(Location()).UTC(),
 		CreatedAt: v.BuiltAt.UTC(), KeyID: schedules.KeyID(s.PublicKey()),
 	}

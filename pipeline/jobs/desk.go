@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
@@ -369,7 +371,15 @@ func (d *Desk) Submit(ctx context.Context, u pipeline.User, id string, up Upload
 		return SubmitResult{}, err
 	}
 	sub := Submission{JobID: j.ID, N: j.Submissions + 1, FileName: cleanName(up.FileName), By: u.ID}
-	prefix := "segments/" + seg.ID + "/jobs/" + j.ID + "/submission-" + fmt.Sprint(sub.N)
+	// The object key is unique per attempt, not derived from the job as
+	// read before the body arrived: two submissions at once store two
+	// objects, the one that loses the transaction removes only its own,
+	// and the key the stored submission refers to is never deleted.
+	attempt, err := uuid.NewV7()
+	if err != nil {
+		return SubmitResult{}, fmt.Errorf("submit %s: attempt id: %w", j.ID, err)
+	}
+	prefix := "segments/" + seg.ID + "/jobs/" + j.ID + "/submission-" + fmt.Sprint(sub.N) + "-" + attempt.String()
 	if j.Kind == KindSubtitle {
 		err = d.submitSubtitle(ctx, j, seg, up, prefix, &sub)
 	} else {
@@ -379,7 +389,8 @@ func (d *Desk) Submit(ctx context.Context, u pipeline.User, id string, up Upload
 		return SubmitResult{}, err
 	}
 	sub.At = d.now()
-	nj, err := d.Store.ApplyJob(ctx, id, d.Policy, Request{Action: ActionSubmit, By: u, Now: sub.At}, func(tx *sql.Tx, _ Job) error {
+	nj, err := d.Store.ApplyJob(ctx, id, d.Policy, Request{Action: ActionSubmit, By: u, Now: sub.At}, func(tx *sql.Tx, next Job) error {
+		sub.N = next.Submissions // numbered from the job as it is in this transaction
 		return d.Store.AddSubmissionTx(ctx, tx, sub)
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/formula"
 )
 
 // Term is one glossary entry: a Vietnamese CCHC term and its approved
@@ -77,9 +78,11 @@ func ParseGlossaryCSV(data []byte, lang string) ([]Term, error) {
 		if len(rec) < 2 || len(rec) > 3 {
 			return nil, pipeline.FieldError("file", "Line %d of the glossary has %d columns: write term,translation or term,translation,note.", line, len(rec))
 		}
-		t := Term{Language: lang, Term: cleanText(rec[0]), Translation: cleanText(rec[1])}
+		// An exported glossary imports unchanged: undo the export's
+		// formula-safe apostrophes.
+		t := Term{Language: lang, Term: cleanText(formula.Unsafe(rec[0])), Translation: cleanText(formula.Unsafe(rec[1]))}
 		if len(rec) == 3 {
-			t.Note = cleanText(rec[2])
+			t.Note = cleanText(formula.Unsafe(rec[2]))
 		}
 		switch {
 		case t.Term == "" || t.Translation == "":
@@ -105,9 +108,10 @@ func ParseGlossaryCSV(data []byte, lang string) ([]Term, error) {
 }
 
 // WriteGlossaryCSV writes terms as CSV with a header row, the form
-// ParseGlossaryCSV reads back.
+// ParseGlossaryCSV reads back; every cell is formula-safe (a translator
+// opens it in a spreadsheet).
 func WriteGlossaryCSV(w io.Writer, terms []Term) error {
-	cw := csv.NewWriter(w)
+	cw := formula.NewWriter(w)
 	if err := cw.Write(glossaryHeader); err != nil {
 		return fmt.Errorf("write glossary: %w", err)
 	}

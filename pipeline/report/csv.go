@@ -1,19 +1,21 @@
 package report
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/sonla-cchc/loa/pipeline/formula"
 )
 
 // CSVHeader is the header of the CSV form: one figure per line, in long
 // ("tidy") form that spreadsheets pivot and scripts filter.
 var CSVHeader = []string{"section", "month", "commune", "cluster", "language", "item", "metric", "value"}
 
-// WriteCSV writes the report as CSV: one figure per line.
+// WriteCSV writes the report as CSV: one figure per line, every cell
+// formula-safe.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := formula.NewWriter(w)
 	put := func(section, month, commune, cluster, lang, item, metric string, v any) {
 		var s string
 		switch x := v.(type) {

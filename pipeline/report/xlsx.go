@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/sonla-cchc/loa/pipeline/formula"
 )
 
 // The sheets of the XLSX form, in order.
@@ -63,6 +65,7 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 		werr = f.SetCellStyle(sheet, "A1", last, bold)
 		for i, row := range rows {
 			cell, _ := excelize.CoordinatesToCellName(1, i+2)
+			row := formula.Row(row) // titles, names and reasons come from people
 			if werr = f.SetSheetRow(sheet, cell, &row); werr != nil {
 				return
 			}

@@ -12,6 +12,8 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // JobOptions says which translation jobs a processed segment gets and
@@ -334,12 +336,26 @@ func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s jobs.Submission
 	if _, err := tx.ExecContext(ctx, `INSERT INTO job_submissions (job_id, n, object_key, file_name, content_type, size_bytes,
 		sha256, duration_ms, findings, user_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.JobID, s.N, s.Key, s.FileName, s.ContentType, s.Size, s.SHA256, s.DurationMS, string(findings), s.By, s.At.UTC()); err != nil {
+		if isUniqueViolation(err) {
+			return &pipeline.Error{Code: pipeline.CodeConflict, Err: err,
+				Message: fmt.Sprintf("Another submission of job %s was stored at the same moment: reload the job to see it, and submit again only if it is not yours.", s.JobID)}
+		}
 		return fmt.Errorf("add submission %d of %s: %w", s.N, s.JobID, err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM uploads WHERE object_key = ?", s.Key); err != nil {
 		return fmt.Errorf("add submission %d of %s: %w", s.N, s.JobID, err)
 	}
 	return nil
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+// constraint failure (two writers racing for one key).
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // Memory returns up to limit translation-memory entries of a language,

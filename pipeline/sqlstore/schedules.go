@@ -288,9 +288,10 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 				v.Targets = strings.Split(targets.String, ",")
 			}
 		} else if v.Priority == schedules.Emergency {
-			// Marked emergency at upload without targets: a whole-province
-			// emergency as Thông tư 39 means it.
-			v.Targets = nil
+			// An emergency priority with no emergency raised through the
+			// emergency action (stored at upload before that was refused)
+			// is not an emergency: it airs as a priority segment.
+			v.Priority = schedules.Urgent
 		}
 		audio[AudioKey(v.SegmentID, lang)] = a
 		out = append(out, v)
@@ -377,8 +378,13 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			return err
 		}
 		defer head.Close()
-		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		next, err := tx.PrepareContext(ctx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM schedule_versions WHERE commune_code = ?")
+		if err != nil {
+			return err
+		}
+		defer next.Close()
+		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -426,7 +432,10 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 				continue
 			}
 			w.Changed = true
-			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain); err != nil {
+			if err := next.QueryRowContext(ctx, v.Commune).Scan(&v.Seq); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 			clear(aired)
@@ -466,8 +475,8 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 // Version returns a stored schedule version.
 func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
 	var v pipeline.ScheduleVersion
-	err := db.sql.QueryRowContext(ctx, "SELECT id, commune_code, etag, start_date, days, reason, built_at, explain FROM schedule_versions WHERE id = ?", id).
-		Scan(&v.ID, &v.Commune, &v.ETag, &v.Start, &v.Days, &v.Reason, &v.BuiltAt, &v.Explain)
+	err := db.sql.QueryRowContext(ctx, "SELECT id, commune_code, etag, start_date, days, reason, built_at, explain, seq FROM schedule_versions WHERE id = ?", id).
+		Scan(&v.ID, &v.Commune, &v.ETag, &v.Start, &v.Days, &v.Reason, &v.BuiltAt, &v.Explain, &v.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, pipeline.Errorf(pipeline.CodeNotFound, "No schedule version %q.", id)
 	}
@@ -680,7 +689,19 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 		if len(e.Targets) > 0 {
 			detail = "communes " + strings.Join(e.Targets, ", ")
 		}
-		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail+" until "+e.Until.UTC().Format(time.RFC3339), e.MarkedAt.UTC())
+		detail += " until " + e.Until.UTC().Format(time.RFC3339)
+		if e.RequestedBy != 0 {
+			var who string
+			if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.RequestedBy).Scan(&who); err != nil {
+				return fmt.Errorf("requester %d: %w", e.RequestedBy, err)
+			}
+			detail += "; requested by " + who
+			if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", e.SegmentID); err != nil {
+				return err
+			}
+		}
+		detail += "; reason: " + e.Reason
+		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail, e.MarkedAt.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s emergency: %w", e.SegmentID, err)
@@ -688,9 +709,55 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 	return nil
 }
 
+// RequestEmergency stores a province-wide emergency a producer asks for,
+// to wait for an administrator's confirmation (replacing an earlier
+// request for the same segment), and logs it.
+func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", r.SegmentID).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", r.SegmentID)
+		}
+		if err != nil {
+			return err
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", r.SegmentID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emergency_requests (segment_id, until, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (segment_id) DO UPDATE SET until = excluded.until, reason = excluded.reason, requested_by = excluded.requested_by,
+			requested_at = excluded.requested_at`, r.SegmentID, r.Until.UTC(), r.Reason, r.RequestedBy, r.RequestedAt.UTC()); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, r.SegmentID, r.RequestedBy, "emergency_requested",
+			"whole province until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("request emergency for %s: %w", r.SegmentID, err)
+	}
+	return nil
+}
+
+// PendingEmergency returns the province-wide emergency request waiting
+// for a segment, or a not-found error.
+func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error) {
+	r := pipeline.EmergencyRequest{SegmentID: segmentID}
+	err := db.sql.QueryRowContext(ctx, "SELECT until, reason, requested_by, requested_at FROM emergency_requests WHERE segment_id = ?", segmentID).
+		Scan(&r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, pipeline.Errorf(pipeline.CodeNotFound, "No province-wide emergency is waiting for confirmation for segment %s.", segmentID)
+	}
+	if err != nil {
+		return r, fmt.Errorf("pending emergency of %s: %w", segmentID, err)
+	}
+	return r, nil
+}
+
 // SavePlayReports stores play reports of a commune. A report whose id is
-// already stored is skipped, so a retry counts once; it returns how many
-// were new.
+// already stored for this commune is skipped, so a retry counts once; ids
+// are scoped per commune, so another commune's ids never collide. It
+// returns how many were new.
 func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error) {
 	now := db.Now()
 	added := 0
@@ -701,7 +768,7 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 				fin = r.Finished.UTC()
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO play_reports (id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at,
-				reason, air_date, reported_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				reason, air_date, reported_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (commune_code, id) DO NOTHING`,
 				r.ID, commune, r.Cluster, r.Entry, r.SegmentID, string(r.Status), r.Started.UTC(), fin, r.Reason, dateOf(r), userID, now)
 			if err != nil {
 				return fmt.Errorf("report %s: %w", r.ID, err)

@@ -53,11 +53,22 @@ func (db *DB) ObjectKeyKnown(ctx context.Context, key string) (bool, error) {
 }
 
 // InsertSegment records a probed segment and ends its upload in one
+// transaction; duplicates are looked for among the same producer's
+// segments only. See [DB.InsertUpload].
+func (db *DB) InsertSegment(ctx context.Context, s pipeline.Segment, then func(*sql.Tx) error) (pipeline.Segment, bool, error) {
+	return db.InsertUpload(ctx, s, false, then)
+}
+
+// InsertUpload records a probed segment and ends its upload in one
 // transaction. then, when not nil, runs inside the same transaction (to
 // enqueue the segment's processing job atomically with the row). When a
-// segment with the same sha256 exists, it returns that one with
-// created=false, so the caller can remove its own copy of the object.
-func (db *DB) InsertSegment(ctx context.Context, s pipeline.Segment, then func(*sql.Tx) error) (pipeline.Segment, bool, error) {
+// segment the uploader may see has the same sha256 and is not withdrawn,
+// it returns that one with created=false, so the caller can remove its own
+// copy of the object. The uploader sees the segments of s.ProducerID, or
+// every producer's when seesAll (an administrator): another producer's
+// segment (its title, original and subtitles) is never handed to a
+// producer, and withdrawn content can be uploaded again as a new segment.
+func (db *DB) InsertUpload(ctx context.Context, s pipeline.Segment, seesAll bool, then func(*sql.Tx) error) (pipeline.Segment, bool, error) {
 	probe, err := json.Marshal(s.Probe)
 	if err != nil {
 		return s, false, fmt.Errorf("insert segment: encode probe: %w", err)
@@ -65,7 +76,8 @@ func (db *DB) InsertSegment(ctx context.Context, s pipeline.Segment, then func(*
 	var existing string
 	created := false
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, "SELECT id FROM segments WHERE sha256 = ?", s.SHA256).Scan(&existing)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM segments WHERE sha256 = ? AND state <> ? AND (producer_id = ? OR ?)
+			ORDER BY producer_id <> ?, created_at, id LIMIT 1`, s.SHA256, string(pipeline.StateWithdrawn), s.ProducerID, seesAll, s.ProducerID).Scan(&existing)
 		if err == nil {
 			return nil
 		}

@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
-// CreateUser adds a user with a hashed password.
+// CreateUser adds a user with a hashed password. An operator's Commune
+// must be the code of a commune in the registry (names are not unique, so
+// they never decide scope); otherwise the error is CodeInvalid on field
+// "commune", naming the codes a name would match.
 func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User, error) {
 	if err := n.Validate(); err != nil {
 		return pipeline.User{}, err
@@ -29,6 +34,11 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 		if exists > 0 {
 			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists.", n.Name)
 		}
+		if n.Role == pipeline.RoleOperator {
+			if err := checkCommuneCode(ctx, tx, n.Commune); err != nil {
+				return err
+			}
+		}
 		return tx.QueryRowContext(ctx,
 			`INSERT INTO users (name, role, password_hash, languages, commune, created_at)
 			 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -38,6 +48,92 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 		return pipeline.User{}, fmt.Errorf("create user %s: %w", n.Name, err)
 	}
 	return pipeline.User{ID: id, Name: n.Name, Role: n.Role, Languages: n.Languages, Commune: strings.TrimSpace(n.Commune), CreatedAt: now}, nil
+}
+
+// checkCommuneCode refuses a commune that is not a registry code, and
+// says which codes a commune name stands for.
+func checkCommuneCode(ctx context.Context, tx *sql.Tx, commune string) error {
+	commune = strings.TrimSpace(commune)
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM communes WHERE code = ?", commune).Scan(&n); err != nil {
+		return fmt.Errorf("check commune %q: %w", commune, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	codes, err := communeCodesNamed(ctx, tx, commune)
+	if err != nil {
+		return err
+	}
+	switch len(codes) {
+	case 0:
+		return pipeline.FieldError("commune", "No commune with code %q: give the commune's code ('loa communes list' shows them; import the registry first).", commune)
+	case 1:
+		return pipeline.FieldError("commune", "%q is a commune name, not a code: give its code, %s.", commune, codes[0])
+	default:
+		return pipeline.FieldError("commune", "%q is the name of %d communes (%s): give the code of the one this operator answers for.", commune, len(codes), strings.Join(codes, ", "))
+	}
+}
+
+// communeCodesNamed lists the codes of the communes whose name is name,
+// compared in any case and Unicode form.
+func communeCodesNamed(ctx context.Context, q rowsQuerier, name string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT code, name FROM communes ORDER BY position, code")
+	if err != nil {
+		return nil, fmt.Errorf("communes named %q: %w", name, err)
+	}
+	defer rows.Close()
+	var codes []string
+	for rows.Next() {
+		var code, n string
+		if err := rows.Scan(&code, &n); err != nil {
+			return nil, fmt.Errorf("communes named %q: %w", name, err)
+		}
+		if foldName(n) == foldName(name) {
+			codes = append(codes, code)
+		}
+	}
+	return codes, rows.Err()
+}
+
+func foldName(s string) string { return strings.ToLower(norm.NFC.String(strings.TrimSpace(s))) }
+
+// bindOperatorCommunes is the migration of operators stored by commune
+// name (before scope went by code): a name that is the name of exactly
+// one commune becomes its code; any other is left unbound (the operator
+// then sees no commune) and returned as a message saying what to do.
+func (db *DB) bindOperatorCommunes(ctx context.Context) ([]string, error) {
+	type legacy struct {
+		id            int64
+		name, commune string
+	}
+	users, err := queryAll(ctx, db.sql, "operators not bound to a commune code", func(r scanner) (legacy, error) {
+		var l legacy
+		return l, r.Scan(&l.id, &l.name, &l.commune)
+	}, `SELECT id, name, commune FROM users WHERE role = ? AND commune NOT IN (SELECT code FROM communes) ORDER BY name`, string(pipeline.RoleOperator))
+	if err != nil {
+		return nil, err
+	}
+	var unbound []string
+	for _, u := range users {
+		codes, err := communeCodesNamed(ctx, db.sql, u.commune)
+		if err != nil {
+			return nil, err
+		}
+		if len(codes) != 1 {
+			what := "matches no commune"
+			if len(codes) > 1 {
+				what = fmt.Sprintf("is the name of %d communes (%s)", len(codes), strings.Join(codes, ", "))
+			}
+			unbound = append(unbound, fmt.Sprintf("operator %s: commune %q %s, so it answers for none; recreate it with --commune CODE", u.name, u.commune, what))
+			continue
+		}
+		if _, err := db.sql.ExecContext(ctx, "UPDATE users SET commune = ? WHERE id = ? AND commune = ?", codes[0], u.id, u.commune); err != nil {
+			return nil, fmt.Errorf("bind operator %s to commune %s: %w", u.name, codes[0], err)
+		}
+	}
+	db.tokens.invalidate()
+	return unbound, nil
 }
 
 const userColumns = "u.id, u.name, u.role, u.languages, u.commune, u.created_at"

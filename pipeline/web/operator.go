@@ -184,6 +184,7 @@ type emergencyForm struct {
 	Province bool
 	Communes []string
 	Until    string
+	Reason   string
 }
 
 // emergency marks a segment emergency in two confirmed steps: the form
@@ -196,12 +197,16 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
 	}
 	id := r.PathValue("id")
-	f := emergencyForm{Province: r.PostForm.Get("province") == "yes", Communes: r.PostForm["communes"], Until: r.PostForm.Get("until")}
+	f := emergencyForm{Province: r.PostForm.Get("province") == "yes", Communes: r.PostForm["communes"], Until: r.PostForm.Get("until"),
+		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
 	if f.Province {
 		f.Communes = nil
 	}
 	if !f.Province && len(f.Communes) == 0 {
 		return pipeline.FieldError("communes", "Choose the target communes, or the whole province.")
+	}
+	if f.Reason == "" {
+		return pipeline.FieldError("reason", "Say why the emergency is raised: it is kept in the audit log with your name.")
 	}
 	if r.PostForm.Get("confirm1") != "yes" {
 		return pipeline.FieldError("confirm1", "Tick the box to confirm the emergency.")
@@ -242,11 +247,19 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		Communes []string  `json:"communes"`
 		Province bool      `json:"province"`
 		Until    time.Time `json:"until,omitzero"`
+		Reason   string    `json:"reason"`
 		Confirm  bool      `json:"confirm"`
-	}{f.Communes, f.Province, until, true}
-	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req, nil); err != nil {
+	}{f.Communes, f.Province, until, f.Reason, true}
+	var res struct {
+		Pending bool `json:"pending"`
+	}
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req, &res); err != nil {
 		return err
 	}
-	http.Redirect(w, r, segmentPath(id)+"?done=emergency", http.StatusSeeOther)
+	done := "emergency"
+	if res.Pending {
+		done = "emergency_pending"
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done="+done, http.StatusSeeOther)
 	return nil
 }

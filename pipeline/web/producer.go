@@ -208,7 +208,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 // catalogue key of the message confirming it.
 func noticeKey(done string) string {
 	switch done {
-	case "withdrawn", "uploaded", "duplicate", "emergency", "priority":
+	case "withdrawn", "uploaded", "duplicate", "emergency", "emergency_pending", "priority":
 		return "notice_" + done
 	}
 	return ""

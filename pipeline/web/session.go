@@ -1,11 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
 // sessionCookie holds the session token. HttpOnly keeps scripts from
@@ -67,8 +70,19 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		s.render(w, r, c, http.StatusUnprocessableEntity, "signin", "title_signin", d)
 		return nil
 	}
+	// Throttled before the password is checked: every check costs a
+	// bcrypt, and a guess that came too fast must not be tried at all.
+	addr := throttle.ClientAddr(r)
+	if wait, ok := s.cfg.Auth.Check(throttle.SignIn, name, addr); !ok {
+		s.log.Warn("sign-in throttled", "name", name, "remote", addr, "retry_after", wait)
+		d.Error = fmt.Sprintf(c.msgs["signin_throttled"], int(wait.Minutes())+1)
+		w.Header().Set("Retry-After", api.RetryAfterSeconds(wait))
+		s.render(w, r, c, http.StatusTooManyRequests, "signin", "title_signin", d)
+		return nil
+	}
 	u, err := s.cfg.Store.Authenticate(r.Context(), name, password)
 	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
+		s.cfg.Auth.Failed(name, addr)
 		s.log.Info("sign-in refused", "name", name, "remote", r.RemoteAddr)
 		d.Error = c.msgs["signin_wrong"]
 		s.render(w, r, c, http.StatusUnauthorized, "signin", "title_signin", d)

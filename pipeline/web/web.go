@@ -20,6 +20,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
 //go:embed templates/*.html static/* messages/*.json
@@ -58,6 +59,10 @@ type Config struct {
 	Cron []CronJob
 	// CronRuns reads those jobs' recent runs; nil: the page shows none.
 	CronRuns CronRunReader
+	// Auth throttles failed sign-ins per account and client address; nil
+	// makes one with the default budgets. Give the API server's, so both
+	// count the same failures and /metrics shows them.
+	Auth *throttle.Guard
 	// Now is the clock that decides "today" on the pages (the operator's
 	// week, the upload form's dates, the report year, late jobs); default
 	// time.Now. Tests set it so no page depends on the day they run.
@@ -117,6 +122,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = throttle.New(throttle.Budget{}, throttle.Budget{})
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, cop: http.NewCrossOriginProtection(), zone: time.FixedZone("ICT", 7*3600)}
 	if s.log == nil {

@@ -79,15 +79,16 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
+	// The Sơn La demo registry, one user per role (the operator answers
+	// for muong-lan), and two segments ready to air, scheduled.
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	for _, role := range pipeline.Roles {
-		u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "Mường Lạn"})
+		u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "muong-lan"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		b.users[role] = u
 	}
-	// The Sơn La demo registry and two segments ready to air, scheduled.
-	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	clip := ""
 	if !memory {
 		clip = mediatest.SpeechMP3(t, t.TempDir())
