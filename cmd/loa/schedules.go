@@ -452,7 +452,7 @@ func trustBundle(m *schedules.Manifest, commune, dir string, now time.Time) erro
 		return nil
 	}
 	if m.Sequence < installed.Sequence {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept.",
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept. If the province restored its server from a backup, remove the folder and pull again.",
 			m.Sequence, commune, installed.Sequence, dir)
 	}
 	return nil

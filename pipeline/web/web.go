@@ -269,6 +269,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/producer/segments/{id}/priority", Roles: producers, handler: s.setPriority},
 
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency", Roles: producers, handler: s.emergency},
+		{Method: "POST", Pattern: "/producer/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
 
 		{Method: "GET", Pattern: "/operator", Roles: operators, Nav: "nav_schedule", handler: s.operatorPage},
 		{Method: "POST", Pattern: "/operator/plays", Roles: operators, handler: s.reportPlay},
