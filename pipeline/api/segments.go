@@ -19,9 +19,9 @@ type SegmentView struct {
 	// PendingEmergency is a producer's province-wide emergency waiting for
 	// an administrator's confirmation (GET /api/segments/{id} only).
 	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
-	Links      map[string]string  `json:"links,omitempty"`
-	Renditions []RenditionView    `json:"renditions,omitempty"`
-	Variants   []pipeline.Variant `json:"variants,omitempty"`
+	Links            map[string]string          `json:"links,omitempty"`
+	Renditions       []RenditionView            `json:"renditions,omitempty"`
+	Variants         []pipeline.Variant         `json:"variants,omitempty"`
 }
 
 // RenditionView is a processed file with a presigned download link.
