@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,5 +74,15 @@ func TestProvinceEmergencyNeedsAdmin(t *testing.T) {
 	ems, err := b.db.ActiveEmergencies(t.Context(), time.Time{})
 	if err != nil || len(ems) != 1 || ems[0].SegmentID != seg || len(ems[0].Targets) != 0 {
 		t.Fatalf("active emergencies %+v %v, want the segment for the whole province", ems, err)
+	}
+}
+
+// TestCommunesPageShowsSigningKey: an administrator sees the bundle
+// signing key and its fingerprint, to pin on devices out of band.
+func TestCommunesPageShowsSigningKey(t *testing.T) {
+	b := setup(t)
+	resp, body := b.do(t, "GET", "/admin/communes", b.session(t, pipeline.RoleAdmin), nil, "")
+	if resp.StatusCode != 200 || !regexp.MustCompile(`id="key-id" class="mono">[0-9a-f]{16}<`).MatchString(body) || !strings.Contains(body, `id="key-public"`) {
+		t.Fatalf("communes page: %d, want the key and its fingerprint\n%s", resp.StatusCode, body)
 	}
 }
