@@ -281,16 +281,30 @@ func TestConcurrentSubmissions(t *testing.T) {
 
 // TestTokenChecksThrottled: after the address's burst of unknown tokens,
 // the next answer is 429 with Retry-After (no lookup), and /metrics
-// counts it.
+// counts it. A revoked token (a lost device still polling) is refused
+// without using the address's budget.
 func TestTokenChecksThrottled(t *testing.T) {
 	b := setup(t, nil)
+	ctx := t.Context()
+	revoked, err := b.db.CreateToken(ctx, b.users[pipeline.RoleOperator].ID, "lost device")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.RevokeToken(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * throttle.DefaultAddress.Burst {
+		if resp, _ := b.do(t, "GET", "/api/me", revoked, nil, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("revoked token, poll %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
 	for i := range throttle.DefaultAddress.Burst {
 		if resp, _ := b.do(t, "GET", "/api/me", "loa_guess"+strconv.Itoa(i), nil, ""); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d, want 401", i+1, resp.StatusCode)
 		}
 	}
 	resp, body := b.do(t, "GET", "/api/me", "loa_one-more-guess", nil, "")
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Too many unknown or revoked tokens") {
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Too many unknown tokens") {
 		t.Fatalf("guess after the burst: %d %s, want 429", resp.StatusCode, body)
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
