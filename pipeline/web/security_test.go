@@ -1,7 +1,12 @@
 package web_test
 
 import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -10,7 +15,9 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
+	"github.com/sonla-cchc/loa/pipeline/web"
 )
 
 // TestSignInThrottled: after the account's burst of wrong passwords, even
@@ -84,5 +91,37 @@ func TestCommunesPageShowsSigningKey(t *testing.T) {
 	resp, body := b.do(t, "GET", "/admin/communes", b.session(t, pipeline.RoleAdmin), nil, "")
 	if resp.StatusCode != 200 || !regexp.MustCompile(`id="key-id" class="mono">[0-9a-f]{16}<`).MatchString(body) || !strings.Contains(body, `id="key-public"`) {
 		t.Fatalf("communes page: %d, want the key and its fingerprint\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestSlowSignInBodyCut: a client that sends the sign-in form a byte at a
+// time (or not at all) is cut off after SignInTimeout instead of holding
+// the connection forever.
+func TestSlowSignInBodyCut(t *testing.T) {
+	db := sqlstoretest.New(t)
+	pages, err := web.New(web.Config{Store: db, API: http.NotFoundHandler(), SignInTimeout: 200 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(pages.Site())
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /sign-in HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nname=u", srv.Listener.Addr())
+	// Far longer than the timeout: a server that waits for the rest of the
+	// body fails here; one that cuts it answers (or closes) long before.
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	start := time.Now()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("slow sign-in answered %d", resp.StatusCode)
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server still held the slow sign-in after %s", time.Since(start).Round(time.Second))
 	}
 }
