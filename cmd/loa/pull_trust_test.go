@@ -99,8 +99,8 @@ func TestPullRefusesUntrustedBundles(t *testing.T) {
 	b := newBundleServer(t)
 	dir := filepath.Join(t.TempDir(), "muong-lan")
 	b.serve("muong-lan", 7, now.Add(48*time.Hour), "#EXTM3U\n#EXTINF:60,Khẩn cấp\nmedia/a.mp3\n")
-	if code, out, errOut := b.pull(t, now, "muong-lan", dir); code != 0 {
-		t.Fatalf("first pull: exit %d\n%s%s", code, out, errOut)
+	if code, out, errOut := b.pull(t, now, "muong-lan", dir); code != 0 || !strings.Contains(errOut, "pinned the server's signing key "+schedules.KeyID(b.key.Public().(ed25519.PublicKey))) {
+		t.Fatalf("first pull: exit %d, want the pinned key's fingerprint shown\n%s%s", code, out, errOut)
 	}
 	installed, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
 	if err != nil {

@@ -334,7 +334,7 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 
 func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int, from, dir, keyFile string) error {
 	staging, partial, pinned := bundlePaths(dir)
-	pub, err := trustedKey(ctx, c, keyFile, pinned)
+	pub, err := trustedKey(ctx, c, keyFile, pinned, env.stderr)
 	if err != nil {
 		return err
 	}
@@ -452,7 +452,7 @@ func trustBundle(m *schedules.Manifest, commune, dir string, now time.Time) erro
 		return nil
 	}
 	if m.Sequence < installed.Sequence {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept.",
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept. If the province restored its server from a backup, remove the folder and pull again.",
 			m.Sequence, commune, installed.Sequence, dir)
 	}
 	return nil
@@ -461,7 +461,7 @@ func trustBundle(m *schedules.Manifest, commune, dir string, now time.Time) erro
 // trustedKey returns the key bundles must be signed with: the given file,
 // or the key pinned by the first pull, or (on the first pull) the
 // server's, which is then pinned.
-func trustedKey(ctx context.Context, c *client, keyFile, pinned string) (ed25519.PublicKey, error) {
+func trustedKey(ctx context.Context, c *client, keyFile, pinned string, stderr io.Writer) (ed25519.PublicKey, error) {
 	if keyFile != "" {
 		return readKey(keyFile)
 	}
@@ -490,6 +490,7 @@ func trustedKey(ctx context.Context, c *client, keyFile, pinned string) (ed25519
 	if err := os.WriteFile(pinned, []byte(sk.PublicKey+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("pin the signing key: %w", err)
 	}
+	fmt.Fprintf(stderr, "pinned the server's signing key %s in %s: check this fingerprint against the Communes page (or ship the key with --public-key)\n", schedules.KeyID(server), pinned)
 	return server, nil
 }
 

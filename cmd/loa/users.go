@@ -19,7 +19,7 @@ func runUserAdd(ctx context.Context, env *cliEnv, args []string) error {
 	role := fs.String("role", "", "role: admin, producer, translator, reviewer or operator (required)")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
 	langs := fs.String("languages", "", "comma-separated languages a translator or reviewer works in (vi, blt, hnj)")
-	commune := fs.String("commune", "", "commune an operator answers for")
+	commune := fs.String("commune", "", "code of the commune an operator answers for (loa communes list shows the codes)")
 	asJSON := fs.Bool("json", false, "print the user as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err

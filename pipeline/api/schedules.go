@@ -457,6 +457,17 @@ func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	if err != nil {
 		return err
 	}
+	// Refuse before the first byte when the store cannot serve the media,
+	// and send the exact length, so a client notices an archive the store
+	// cut short mid-stream instead of taking it as whole.
+	if err := s.Broadcast.CheckMedia(r.Context(), b); err != nil {
+		return err
+	}
+	size, err := s.Broadcast.TarSize(b)
+	if err != nil {
+		return fmt.Errorf("bundle archive size: %w", err)
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="loa-%s-%s.tar"`, schedules.SafeName(head.Code), from))
 	cacheHeaders(w, broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "tar"))

@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -281,16 +284,30 @@ func TestConcurrentSubmissions(t *testing.T) {
 
 // TestTokenChecksThrottled: after the address's burst of unknown tokens,
 // the next answer is 429 with Retry-After (no lookup), and /metrics
-// counts it.
+// counts it. A revoked token (a lost device still polling) is refused
+// without using the address's budget.
 func TestTokenChecksThrottled(t *testing.T) {
 	b := setup(t, nil)
+	ctx := t.Context()
+	revoked, err := b.db.CreateToken(ctx, b.users[pipeline.RoleOperator].ID, "lost device")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.db.RevokeToken(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * throttle.DefaultAddress.Burst {
+		if resp, _ := b.do(t, "GET", "/api/me", revoked, nil, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("revoked token, poll %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
 	for i := range throttle.DefaultAddress.Burst {
 		if resp, _ := b.do(t, "GET", "/api/me", "loa_guess"+strconv.Itoa(i), nil, ""); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d, want 401", i+1, resp.StatusCode)
 		}
 	}
 	resp, body := b.do(t, "GET", "/api/me", "loa_one-more-guess", nil, "")
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Too many unknown or revoked tokens") {
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Too many unknown tokens") {
 		t.Fatalf("guess after the burst: %d %s, want 429", resp.StatusCode, body)
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
@@ -388,5 +405,82 @@ func TestAuditCSVFormulaSafe(t *testing.T) {
 	}
 	if !actor || !subject {
 		t.Fatalf("the audit lacks the escaped actor or subject:\n%s", body)
+	}
+}
+
+// TestBundleTarWholeOrRefused: bundle.tar carries its exact length (so a
+// client notices an archive cut short mid-stream) and holds every file
+// the signed manifest lists; when a media object cannot be read, the
+// answer is 503 before any byte of archive, never a 200 cut short.
+func TestBundleTarWholeOrRefused(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := t.Context()
+	op := sb.tokens[pipeline.RoleOperator]
+	path := "/api/communes/muong-lan/bundle.tar?days=2"
+	resp, data := sb.get(t, path, op)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Length") != strconv.Itoa(len(data)) {
+		t.Fatalf("bundle.tar: %d, Content-Length %q for %d bytes", resp.StatusCode, resp.Header.Get("Content-Length"), len(data))
+	}
+	tr := tar.NewReader(bytes.NewReader(data))
+	got := map[string]int64{}
+	var manifest []byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(tr)
+		got[h.Name] = int64(len(body))
+		if h.Name == schedules.ManifestName {
+			manifest = body
+		}
+	}
+	var m schedules.Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	var media string
+	for _, f := range m.Files {
+		if got[f.Path] != f.Size {
+			t.Errorf("%s: %d bytes in the archive, manifest says %d", f.Path, got[f.Path], f.Size)
+		}
+		if strings.HasPrefix(f.Path, "media/") {
+			media = f.SHA256
+		}
+	}
+	if media == "" {
+		t.Fatal("the bundle has no media to take away")
+	}
+	// The store loses one media object (the audio key is the segment's
+	// variant; find it by checksum).
+	objs, err := sb.store.List(ctx, "segments/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := false
+	for _, o := range objs {
+		rc, err := sb.store.Get(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		io.Copy(h, rc)
+		rc.Close()
+		if hex.EncodeToString(h.Sum(nil)) == media {
+			if err := sb.store.Remove(ctx, o.Key); err != nil {
+				t.Fatal(err)
+			}
+			removed = true
+		}
+	}
+	if !removed {
+		t.Fatal("no object holds the bundle's media")
+	}
+	resp, data = sb.get(t, path, op)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(data), "cannot serve media/") {
+		t.Fatalf("bundle.tar without its media: %d %q, want 503 before any archive byte", resp.StatusCode, data)
 	}
 }

@@ -19,9 +19,12 @@ import (
 // SegmentView is a segment as the API shows it, with download links.
 type SegmentView struct {
 	pipeline.Segment
-	Links      map[string]string  `json:"links,omitempty"`
-	Renditions []RenditionView    `json:"renditions,omitempty"`
-	Variants   []pipeline.Variant `json:"variants,omitempty"`
+	// PendingEmergency is a producer's province-wide emergency waiting for
+	// an administrator's confirmation (GET /api/segments/{id} only).
+	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
+	Links            map[string]string          `json:"links,omitempty"`
+	Renditions       []RenditionView            `json:"renditions,omitempty"`
+	Variants         []pipeline.Variant         `json:"variants,omitempty"`
 }
 
 // RenditionView is a processed file with a presigned download link.
@@ -356,6 +359,15 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 	}
 	if v.Variants, err = s.Catalog.SegmentVariants(r.Context(), seg.ID); err != nil {
 		return err
+	}
+	if s.Broadcast != nil {
+		p, err := s.Broadcast.Store.PendingEmergency(r.Context(), seg.ID)
+		switch {
+		case err == nil:
+			v.PendingEmergency = &p
+		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

@@ -241,10 +241,13 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
 		s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
 		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
-			Message: fmt.Sprintf("Too many unknown or revoked tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
+			Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
 	}
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) {
+		// A guess; a revoked token (a lost device still polling) is
+		// refused without using the address's budget, so it cannot lock
+		// out the other devices behind the same address.
 		s.Auth.Failed("", addr)
 	}
 	return u, err

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
@@ -55,6 +56,7 @@ type Store interface {
 type Objects interface {
 	Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	Stat(ctx context.Context, key string) (objects.Object, error)
 }
 
 // Rebuilder queues a debounced rebuild of some communes (all when the

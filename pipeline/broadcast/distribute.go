@@ -257,9 +257,55 @@ func (s *Service) Open(ctx context.Context, f BundleFile) (io.ReadCloser, error)
 	return rc, nil
 }
 
+// CheckMedia makes sure every media object of the bundle is in the store
+// with the manifest's size, so an archive the store cannot finish is not
+// started; the error is CodeUnavailable.
+func (s *Service) CheckMedia(ctx context.Context, b *Bundle) error {
+	for _, f := range b.Files {
+		if f.ObjectKey == "" {
+			continue
+		}
+		o, err := s.Objects.Stat(ctx, f.ObjectKey)
+		if err != nil {
+			return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
+				Message: fmt.Sprintf("The object store cannot serve %s of the bundle now; try again shortly.", f.Path)}
+		}
+		if o.Size != f.Size {
+			return &pipeline.Error{Code: pipeline.CodeUnavailable,
+				Message: fmt.Sprintf("%s in the object store has %d bytes, not the %d the bundle lists; try again after the next schedule build.", f.Path, o.Size, f.Size)}
+		}
+	}
+	return nil
+}
+
+// TarSize is the exact length of the archive WriteTar writes for b, for a
+// Content-Length that lets a client notice an archive cut short.
+func (s *Service) TarSize(b *Bundle) (int64, error) {
+	var n countingWriter
+	err := writeTar(&n, b, func(f BundleFile) (io.ReadCloser, error) {
+		return io.NopCloser(io.LimitReader(zeros{}, f.Size)), nil
+	})
+	return int64(n), err
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
 // WriteTar streams the bundle as one tar archive: manifest.json,
 // manifest.sig, the playlists, then the media.
 func (s *Service) WriteTar(ctx context.Context, w io.Writer, b *Bundle) error {
+	return writeTar(w, b, func(f BundleFile) (io.ReadCloser, error) { return s.Open(ctx, f) })
+}
+
+func writeTar(w io.Writer, b *Bundle, open func(BundleFile) (io.ReadCloser, error)) error {
 	tw := tar.NewWriter(w)
 	mod := b.Manifest.CreatedAt
 	add := func(name string, size int64, r io.Reader) error {
@@ -279,7 +325,7 @@ func (s *Service) WriteTar(ctx context.Context, w io.Writer, b *Bundle) error {
 		return err
 	}
 	for _, f := range b.Files {
-		rc, err := s.Open(ctx, f)
+		rc, err := open(f)
 		if err != nil {
 			return err
 		}

@@ -179,6 +179,24 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
+// confirmEmergency is an administrator's second confirmation of the
+// province-wide emergency a producer asked for.
+func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		return pipeline.FieldError("confirm", "Tick the box to confirm the province-wide emergency.")
+	}
+	id := r.PathValue("id")
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/confirm", map[string]bool{"confirm": true}, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done=emergency", http.StatusSeeOther)
+	return nil
+}
+
 // emergencyForm is the producer's emergency request as typed.
 type emergencyForm struct {
 	Province bool

@@ -52,6 +52,15 @@ func langStates(v api.SegmentView) []langState {
 
 func segmentPath(id string) string { return "/producer/segments/" + url.PathEscape(id) }
 
+// confirmPath is where an administrator confirms a pending province-wide
+// emergency; empty for anyone else.
+func confirmPath(c *call, id string) string {
+	if c.user.Role != pipeline.RoleAdmin {
+		return ""
+	}
+	return segmentPath(id) + "/emergency/confirm"
+}
+
 func (s *Server) segmentList(w http.ResponseWriter, r *http.Request, c *call) error {
 	var segs []pipeline.Segment
 	if err := s.callAPI(r, "GET", "/api/segments?limit="+itoa(listLimit), nil, &segs); err != nil {
@@ -189,6 +198,10 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		// emergency has its own form and is not changed there.
 		Priorities  []pipeline.Priority
 		SetPriority string
+		// Pending is a province-wide emergency waiting for an admin;
+		// Confirm is where an admin confirms it (empty for others).
+		Pending *pipeline.EmergencyRequest
+		Confirm string
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
@@ -200,6 +213,8 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Emergency:   segmentPath(v.ID) + "/emergency",
 		Priorities:  []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
 		SetPriority: segmentPath(v.ID) + "/priority",
+		Pending:     v.PendingEmergency,
+		Confirm:     confirmPath(c, v.ID),
 	}, "segment.js")
 	return nil
 }

@@ -21,6 +21,9 @@ import (
 
 type communesData struct {
 	Communes []pipeline.CommuneSummary
+	// Key is the key that signs the communes' bundles, to pin on devices
+	// out of band (nil when this server signs none).
+	Key      *api.SigningKey
 	Imported *sqlstore.ImportResult
 	Error    string
 	Detail   string
@@ -35,6 +38,13 @@ func (s *Server) communesPage(w http.ResponseWriter, r *http.Request, c *call) e
 
 func (s *Server) showCommunes(w http.ResponseWriter, r *http.Request, c *call, status int, d communesData) error {
 	if err := s.callAPI(r, "GET", "/api/communes", nil, &d.Communes); err != nil {
+		return err
+	}
+	var key api.SigningKey
+	switch err := s.callAPI(r, "GET", "/api/signing-key", nil, &key); {
+	case err == nil:
+		d.Key = &key
+	case pipeline.ErrorCode(err) != pipeline.CodeUnavailable:
 		return err
 	}
 	s.render(w, r, c, status, "communes", "title_communes", d)

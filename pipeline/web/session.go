@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -57,10 +58,18 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
+	// The form is small and public: it must arrive within SignInTimeout.
+	// Once it is read the deadline is lifted; when it is not, the deadline
+	// stays, so the server's read of the rest fails too and the
+	// connection is closed.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.SignInTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The sign-in form could not be read.")
+		w.Header().Set("Connection", "close")
+		return pipeline.Errorf(pipeline.CodeInvalid, "The sign-in form could not be read (it came too slowly or is too large).")
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	password := r.PostForm.Get("password")
 	next := localPath(r.PostForm.Get("next"), "/")

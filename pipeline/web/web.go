@@ -59,6 +59,10 @@ type Config struct {
 	Cron []CronJob
 	// CronRuns reads those jobs' recent runs; nil: the page shows none.
 	CronRuns CronRunReader
+	// SignInTimeout bounds how long the sign-in form's body may take to
+	// arrive (default 10s), so a client sending a byte every few seconds
+	// does not hold a connection forever.
+	SignInTimeout time.Duration
 	// Auth throttles failed sign-ins per account and client address; nil
 	// makes one with the default budgets. Give the API server's, so both
 	// count the same failures and /metrics shows them.
@@ -122,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SignInTimeout <= 0 {
+		cfg.SignInTimeout = 10 * time.Second
 	}
 	if cfg.Auth == nil {
 		cfg.Auth = throttle.New(throttle.Budget{}, throttle.Budget{})
@@ -269,6 +276,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/producer/segments/{id}/priority", Roles: producers, handler: s.setPriority},
 
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency", Roles: producers, handler: s.emergency},
+		{Method: "POST", Pattern: "/producer/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
 
 		{Method: "GET", Pattern: "/operator", Roles: operators, Nav: "nav_schedule", handler: s.operatorPage},
 		{Method: "POST", Pattern: "/operator/plays", Roles: operators, handler: s.reportPlay},
