@@ -123,7 +123,10 @@ func New(cfg Config) (*Worker, error) {
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(sweep, func() (river.JobArgs, *river.InsertOpts) {
-				return SweepUploadsArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
+				// Not unique by period: a worker restarted within a minute of
+				// its last start must still sweep what its crash left (the
+				// sweep is idempotent, and only the leader enqueues it).
+				return SweepUploadsArgs{}, nil
 			}, &river.PeriodicJobOpts{ID: "sweep_uploads", RunOnStart: true}),
 		}
 		if cfg.OrphanSpec != "" {
