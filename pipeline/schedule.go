@@ -121,7 +121,9 @@ type Emergency struct {
 // EmergencyRequest is a province-wide emergency a producer asked for,
 // waiting for an administrator's confirmation.
 type EmergencyRequest struct {
-	SegmentID   string    `json:"segment_id"`
+	SegmentID string `json:"segment_id"`
+	// Targets are the communes asked for; empty for the whole province.
+	Targets     []string  `json:"targets"`
 	Until       time.Time `json:"until"`
 	Reason      string    `json:"reason"`
 	RequestedBy int64     `json:"requested_by"`

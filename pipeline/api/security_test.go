@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -482,5 +483,46 @@ func TestBundleTarWholeOrRefused(t *testing.T) {
 	resp, data = sb.get(t, path, op)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(data), "cannot serve media/") {
 		t.Fatalf("bundle.tar without its media: %d %q, want 503 before any archive byte", resp.StatusCode, data)
+	}
+}
+
+// TestWideEmergencyNeedsAdmin: naming communes one by one is no way
+// around the second person. A producer's emergency on more than half of
+// the registry's communes waits for an administrator like a
+// province-wide one, and the administrator's confirmation raises it on
+// exactly the communes asked for; a few communes go out at once.
+func TestWideEmergencyNeedsAdmin(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := t.Context()
+	communes, err := sb.db.Communes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, c := range communes {
+		all = append(all, c.Code)
+	}
+	most := all[:len(all)/2+1]
+	asked, _ := json.Marshal(map[string]any{"communes": most, "reason": "Lũ quét", "confirm": true})
+	url := "/api/segments/" + sb.segs[2] + "/emergency"
+	resp, body := sb.do(t, "POST", url, sb.tokens[pipeline.RoleProducer], bytes.NewReader(asked), "application/json")
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"pending": true`) || !strings.Contains(string(body), "more than half") {
+		t.Fatalf("a producer's emergency on %d of %d communes: %d %s, want 202 pending", len(most), len(all), resp.StatusCode, body)
+	}
+	if ems, _ := sb.db.ActiveEmergencies(ctx, time.Time{}); len(ems) != 0 {
+		t.Fatalf("a pending emergency is active: %+v", ems)
+	}
+	confirm := "/api/segments/" + sb.segs[2] + "/emergency/confirm"
+	if resp, body := sb.do(t, "POST", confirm, sb.tokens[pipeline.RoleAdmin], strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin confirms: %d %s", resp.StatusCode, body)
+	}
+	ems, err := sb.db.ActiveEmergencies(ctx, time.Time{})
+	if err != nil || len(ems) != 1 || !slices.Equal(slices.Sorted(slices.Values(ems[0].Targets)), slices.Sorted(slices.Values(most))) {
+		t.Fatalf("confirmed emergency %+v %v, want exactly %v", ems, err, most)
+	}
+	// A few communes need no second person.
+	few, _ := json.Marshal(map[string]any{"communes": all[:1], "reason": "Cháy rừng", "confirm": true})
+	if resp, body := sb.do(t, "POST", "/api/segments/"+sb.segs[1]+"/emergency", sb.tokens[pipeline.RoleProducer], bytes.NewReader(few), "application/json"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a producer's emergency on one commune: %d %s, want 200", resp.StatusCode, body)
 	}
 }

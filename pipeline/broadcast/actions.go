@@ -83,8 +83,9 @@ const maxReasonLen = 500
 // playlists; their ETags change and connected devices are told.
 // Untargeted communes are not touched. until is at most MaxEmergency
 // away; the reason is required and logged with who raised it. A
-// province-wide emergency asked for by anyone but an administrator is
-// only stored (Pending) until an administrator confirms it with
+// wide emergency (the province, or more communes than [Service.wide]
+// allows one person) asked for by anyone but an administrator is only
+// stored (Pending) until an administrator confirms it with
 // [Service.ConfirmEmergency].
 func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (EmergencyResult, error) {
 	now := s.now()
@@ -109,21 +110,24 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 	if err != nil {
 		return res, err
 	}
-	if req.Province && req.By.Role != pipeline.RoleAdmin {
-		if err := s.Store.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: req.SegmentID, Until: until, Reason: reason,
+	wide, err := s.wide(ctx, req.Province, targets)
+	if err != nil {
+		return res, err
+	}
+	if wide != "" && req.By.Role != pipeline.RoleAdmin {
+		if err := s.Store.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: req.SegmentID, Targets: targets, Until: until, Reason: reason,
 			RequestedBy: req.By.ID, RequestedAt: now}); err != nil {
 			return res, err
 		}
-		s.log().Warn("province-wide emergency requested; waiting for an administrator", "segment", req.SegmentID, "by", req.By.Name, "reason", reason)
+		s.log().Warn("wide emergency requested; waiting for an administrator", "segment", req.SegmentID, "targets", targets, "by", req.By.Name, "reason", reason)
 		res.Targets, res.Until, res.Pending = []string{}, until, true
-		res.Message = "A province-wide emergency needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request, or the segment page)."
+		res.Message = wide + " needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request, or the segment page)."
 		return res, nil
 	}
 	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason})
 }
 
-// ConfirmEmergency raises the province-wide emergency a producer asked
-// for; by must be an administrator. The audit log names both. A request
+// ConfirmEmergency raises the wide emergency a producer asked for; by must be an administrator. The audit log names both. A request
 // whose end time has passed is refused.
 func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pipeline.User) (EmergencyResult, error) {
 	if by.Role != pipeline.RoleAdmin {
@@ -137,7 +141,37 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	if !r.Until.After(now) {
 		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeConflict, "The request for segment %s ended at %s, before it was confirmed: ask for the emergency again if it is still needed.", segmentID, r.Until.Format(time.RFC3339))
 	}
-	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy})
+	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: r.Targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy})
+}
+
+// DefaultWideEmergency is how many communes one person other than an
+// administrator may put an emergency on without a second person's
+// confirmation: enough for a flood along one valley, far from a province.
+const DefaultWideEmergency = 10
+
+// wide says why an emergency needs an administrator's confirmation when
+// a producer asks for it, or "" when it does not: the whole province, more
+// than WideEmergency communes, or more than half of the registry's
+// communes (so naming every commune one by one is no way around it).
+func (s *Service) wide(ctx context.Context, province bool, targets []string) (string, error) {
+	if province {
+		return "A province-wide emergency", nil
+	}
+	limit := s.WideEmergency
+	if limit <= 0 {
+		limit = DefaultWideEmergency
+	}
+	if len(targets) > limit {
+		return fmt.Sprintf("An emergency on %d communes (more than %d)", len(targets), limit), nil
+	}
+	all, err := s.Store.Communes(ctx)
+	if err != nil {
+		return "", err
+	}
+	if 2*len(targets) > len(all) {
+		return fmt.Sprintf("An emergency on %d of the province's %d communes (more than half)", len(targets), len(all)), nil
+	}
+	return "", nil
 }
 
 func (s *Service) raise(ctx context.Context, e pipeline.Emergency) (EmergencyResult, error) {

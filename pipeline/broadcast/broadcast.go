@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +92,10 @@ type Service struct {
 	// raised (default [DefaultMaxEmergency], never above
 	// [HardMaxEmergency]); a longer one is raised again when it ends.
 	MaxEmergency time.Duration
+	// WideEmergency is the most communes a non-administrator's emergency
+	// may target without an administrator's confirmation (default
+	// [DefaultWideEmergency]); more than half the registry always needs it.
+	WideEmergency int
 
 	hubOnce sync.Once
 	hub     *hub
@@ -444,6 +449,9 @@ func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[str
 // first of the cluster's languages the segment is ready in.
 func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]*schedules.Variant, audio map[string]pipeline.AirAudio, now time.Time, window time.Duration, loc *time.Location) []pipeline.ScheduleItem {
 	var out []pipeline.ScheduleItem
+	// Two emergencies raised in the same second share a cluster, date and
+	// time of day: they take positions 0, 1, ... there.
+	next := map[string]int{}
 	for _, e := range ems {
 		if now.Sub(e.MarkedAt) > window || now.Before(e.MarkedAt.Add(-time.Minute)) || !now.Before(e.Until) {
 			continue
@@ -461,8 +469,11 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 					continue
 				}
 				a := audio[sqlstore.AudioKey(e.SegmentID, string(l))]
+				at := cl.ID + "/" + date.String() + "/" + strconv.Itoa(int(tod))
+				pos := next[at]
+				next[at]++
 				out = append(out, pipeline.ScheduleItem{
-					Cluster: cl.ID, Date: date.String(), SlotStart: int(tod), Position: 0,
+					Cluster: cl.ID, Date: date.String(), SlotStart: int(tod), Position: pos,
 					EntryID: schedules.InterruptID(date, tod, e.SegmentID), Kind: string(schedules.EntryInterrupt),
 					Start: e.MarkedAt.UTC(), DurationMS: a.DurationMS, SegmentID: e.SegmentID, Language: string(l),
 					Title: v.Title, Topic: string(v.Topic), Priority: "emergency", Why: "interrupt",

@@ -709,7 +709,7 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 	return nil
 }
 
-// RequestEmergency stores a province-wide emergency a producer asks for,
+// RequestEmergency stores a wide emergency a producer asks for,
 // to wait for an administrator's confirmation (replacing an earlier
 // request for the same segment), and logs it.
 func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error {
@@ -725,13 +725,18 @@ func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest)
 		if pipeline.State(state) == pipeline.StateWithdrawn {
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", r.SegmentID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO emergency_requests (segment_id, until, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (segment_id) DO UPDATE SET until = excluded.until, reason = excluded.reason, requested_by = excluded.requested_by,
-			requested_at = excluded.requested_at`, r.SegmentID, r.Until.UTC(), r.Reason, r.RequestedBy, r.RequestedAt.UTC()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emergency_requests (segment_id, targets, until, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (segment_id) DO UPDATE SET targets = excluded.targets, until = excluded.until, reason = excluded.reason,
+			requested_by = excluded.requested_by, requested_at = excluded.requested_at`,
+			r.SegmentID, strings.Join(r.Targets, ","), r.Until.UTC(), r.Reason, r.RequestedBy, r.RequestedAt.UTC()); err != nil {
 			return err
 		}
+		where := "whole province"
+		if len(r.Targets) > 0 {
+			where = fmt.Sprintf("%d communes (%s)", len(r.Targets), strings.Join(r.Targets, ", "))
+		}
 		return addEvent(ctx, tx, r.SegmentID, r.RequestedBy, "emergency_requested",
-			"whole province until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC())
+			where+" until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("request emergency for %s: %w", r.SegmentID, err)
@@ -739,14 +744,18 @@ func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest)
 	return nil
 }
 
-// PendingEmergency returns the province-wide emergency request waiting
+// PendingEmergency returns the wide emergency request waiting
 // for a segment, or a not-found error.
 func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error) {
 	r := pipeline.EmergencyRequest{SegmentID: segmentID}
-	err := db.sql.QueryRowContext(ctx, "SELECT until, reason, requested_by, requested_at FROM emergency_requests WHERE segment_id = ?", segmentID).
-		Scan(&r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt)
+	var targets string
+	err := db.sql.QueryRowContext(ctx, "SELECT targets, until, reason, requested_by, requested_at FROM emergency_requests WHERE segment_id = ?", segmentID).
+		Scan(&targets, &r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt)
+	if targets != "" {
+		r.Targets = strings.Split(targets, ",")
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, pipeline.Errorf(pipeline.CodeNotFound, "No province-wide emergency is waiting for confirmation for segment %s.", segmentID)
+		return r, pipeline.Errorf(pipeline.CodeNotFound, "No wide emergency is waiting for confirmation for segment %s.", segmentID)
 	}
 	if err != nil {
 		return r, fmt.Errorf("pending emergency of %s: %w", segmentID, err)
