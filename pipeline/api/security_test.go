@@ -314,6 +314,11 @@ func TestTokenChecksThrottled(t *testing.T) {
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
+	// Valid tokens from the same address still work: the guesses do not
+	// lock out the devices behind it.
+	if resp, body := b.do(t, "GET", "/api/me", b.tokens[pipeline.RoleOperator], nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a valid token after the guesses: %d %s, want 200", resp.StatusCode, body)
+	}
 	_, metrics := b.do(t, "GET", "/metrics", "", nil, "")
 	if !strings.Contains(string(metrics), `loa_auth_throttled_total{kind="token"} 1`) {
 		t.Fatalf("metrics lack the throttled token check:\n%s", metrics)

@@ -237,17 +237,19 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
 	}
-	addr := throttle.ClientAddr(r)
-	if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
-		s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
-		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
-			Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
-	}
+	// A token is checked by its hash (no bcrypt), so a valid one is never
+	// throttled: failures from an address (behind a TLS proxy, every
+	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
 	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) {
 		// A guess; a revoked token (a lost device still polling) is
-		// refused without using the address's budget, so it cannot lock
-		// out the other devices behind the same address.
+		// refused without using the address's budget.
+		addr := throttle.ClientAddr(r)
+		if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
+			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
+			return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
+				Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
+		}
 		s.Auth.Failed("", addr)
 	}
 	return u, err
