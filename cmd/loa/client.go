@@ -19,6 +19,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/pull"
 )
 
 // client talks to a Loa server's HTTP API.
@@ -239,4 +240,9 @@ func redrawUntil(done <-chan struct{}, tick <-chan time.Time, draw func(final bo
 			draw(false)
 		}
 	}
+}
+
+// puller is the client as the bundle puller's.
+func (c *client) puller() *pull.Client {
+	return &pull.Client{Server: c.server, Token: c.token, HTTP: c.http}
 }
