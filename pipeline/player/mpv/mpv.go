@@ -246,6 +246,12 @@ func (p *Process) Play(ctx context.Context) error {
 	return err
 }
 
+// Seek moves to an absolute position in the file.
+func (p *Process) Seek(ctx context.Context, pos time.Duration) error {
+	_, err := p.command(ctx, "seek", pos.Seconds(), "absolute+exact")
+	return err
+}
+
 // Position returns the playback position in the file.
 func (p *Process) Position(ctx context.Context) (time.Duration, error) {
 	var s float64
