@@ -317,7 +317,7 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 				end(Finished, "")
 			} else {
 				end(Failed, fmt.Sprintf("cut at the end of its time (%s) after %s of %s", stop.In(Location()).Format("15:04:05"),
-					(lastPos - step.Offset).Round(100*time.Millisecond), it.Length().Round(100*time.Millisecond)))
+					(lastPos-step.Offset).Round(100*time.Millisecond), it.Length().Round(100*time.Millisecond)))
 			}
 			return next
 		case <-changed:
