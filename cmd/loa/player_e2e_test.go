@@ -156,7 +156,9 @@ func TestPlayerEndToEnd(t *testing.T) {
 	if claimed, err := db.BeginBuild(ctx, "nightly/"+today.AddDays(1).String()); err != nil || !claimed {
 		t.Fatalf("claim tomorrow's nightly build: %v %v", claimed, err)
 	}
-	db.FinishBuild(ctx, "nightly/"+today.AddDays(1).String(), 0, 0, true)
+	if err := db.FinishBuild(ctx, "nightly/"+today.AddDays(1).String(), 0, 0, false); err != nil {
+		t.Fatal(err)
+	}
 	broadcasttest.LoadRegistry(t, db, "../../schedules/testdata/sonla-demo.yaml")
 	producer, err := db.UserByName(ctx, "dai-ptth")
 	if err != nil {
@@ -331,6 +333,26 @@ func TestPlayerEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Idle between slots (listening to the events stream, polling every
+	// 10 s): the player's own CPU time and memory.
+	waitJournal(t, dir, pl, 30*time.Second, "the emergency played", func(r []player.Record) bool {
+		n := 0
+		for _, x := range r {
+			if x.Kind == player.Finished && strings.Contains(x.Entry, "!") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	cpu0 := cpuTime(t, pl.cmd.Process.Pid)
+	time.Sleep(20 * time.Second)
+	cpu := cpuTime(t, pl.cmd.Process.Pid) - cpu0
+	rss := rssKiB(t, pl.cmd.Process.Pid)
+	t.Logf("idle player: %s of CPU (%.2f %% of one core) over 20 s, RSS %d KiB", cpu, 100*cpu.Seconds()/20, rss)
+	if cpu > 400*time.Millisecond || rss > 128<<10 {
+		t.Errorf("idle player used %s of CPU in 20 s and %d KiB of memory", cpu, rss)
+	}
+
 	// Every report reached the server, each once.
 	want := map[string]player.Record{}
 	eventually(t, "every report on the server", func() (bool, string) {
@@ -370,4 +392,38 @@ func bundleHas(dir, entry string) bool {
 		}
 	}
 	return false
+}
+
+// cpuTime is a process's user plus system CPU time (Linux /proc).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command's closing parenthesis; utime and stime are
+	// the 14th and 15th of the whole line, in clock ticks (100 a second).
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// rssKiB is a process's resident memory.
+func rssKiB(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &n)
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }

@@ -288,3 +288,47 @@ func TestRunnerEmergencyPreempts(t *testing.T) {
 		t.Errorf("resumed at offset %d ms, %s after its start", resumed.OffsetMS, want)
 	}
 }
+
+// syncBuffer is a log destination safe for several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunnerExpiredBundleIsNotPlayed: past its valid_until a bundle is
+// not played, and the player says so.
+func TestRunnerExpiredBundleIsNotPlayed(t *testing.T) {
+	needMPV(t)
+	b := newTestBundle()
+	a := b.media(toneData(t, "2", "440"))
+	base := time.Now().Add(time.Second)
+	b.m.ValidUntil = time.Now().Add(-time.Minute)
+	b.playlist(t, "trung-tam", at("2025-03-03T05:30#1", base, 2*time.Second, a))
+	cur := NewCurrent()
+	cur.Set(mustPlan(t, b), b.writeOut(t))
+	j := openJournal(t, filepath.Join(t.TempDir(), "journal"))
+	var logs syncBuffer
+	r := &Runner{Cluster: "trung-tam", Current: cur, Journal: j, MPV: mpv.Options{AO: "null", SocketDir: t.TempDir()}, Now: time.Now,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	r.Run(ctx)
+	if recs := j.Records(0); len(recs) != 0 {
+		t.Fatalf("an expired bundle was played: %+v", recs)
+	}
+	if !strings.Contains(logs.String(), "NOT PLAYING") {
+		t.Fatalf("the player did not say why it is silent: %s", logs.String())
+	}
+}
