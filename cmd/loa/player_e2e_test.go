@@ -197,10 +197,25 @@ func TestPlayerEndToEnd(t *testing.T) {
 				Kind: "segment", Start: p.at.UTC(), DurationMS: p.c.ms, SegmentID: p.c.segment, Language: "vi", Title: "tone",
 				AudioKey: p.c.key, SHA256: p.c.sha, Size: p.c.size})
 		}
-		if _, _, err := db.SaveVersion(ctx, pipeline.ScheduleVersion{Commune: "muong-lan", ETag: fmt.Sprintf("player-test-%d-%d", version, time.Now().UnixNano()),
+		etag := fmt.Sprintf("player-test-%d-%d", version, time.Now().UnixNano())
+		if _, _, err := db.SaveVersion(ctx, pipeline.ScheduleVersion{Commune: "muong-lan", ETag: etag,
 			Start: today.String(), Days: 1, Reason: "test"}, rows); err != nil {
 			t.Fatal(err)
 		}
+		// The server caches a commune's head for a second: wait until it
+		// serves this version, as it would a version it built itself.
+		eventuallyWithin(t, 10*time.Second, "the server serving the new version", func() (bool, string) {
+			req, _ := http.NewRequest("GET", in.url+"/api/communes/muong-lan", nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err.Error()
+			}
+			defer resp.Body.Close()
+			var v api.CommuneView
+			json.NewDecoder(resp.Body).Decode(&v)
+			return v.ETag == etag, v.ETag
+		})
 	}
 	// Entry ids start with their date, as the builder's do; the date is
 	// the start's in Sơn La (a test may run across midnight there).
@@ -249,15 +264,31 @@ func TestPlayerEndToEnd(t *testing.T) {
 	// 2. The server stops; the next items play all the same, and their
 	// reports arrive once it is back.
 	base = time.Now().Add(22 * time.Second)
+	// A media file changed on the device is refused and reported; the
+	// rest plays.
 	schedule(
 		planned{"trung-tam", id("b", 1, base), base, short1},
 		planned{"trung-tam", id("b", 2, base), base.Add(4 * time.Second), short2},
+		planned{"trung-tam", id("b", 3, base), base.Add(8 * time.Second), short3},
 	)
 	waitJournal(t, dir, pl, 19*time.Second, "phase b's bundle on the device", func([]player.Record) bool { return bundleHas(dir, id("b", 1, base)) })
+	tampered := filepath.Join(dir, player.BundleDir, broadcast.MediaPath(short3.sha))
+	data, err := os.ReadFile(tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(tampered, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	in.stop(syscall.SIGTERM)
-	waitJournal(t, dir, pl, 40*time.Second, "two items played with the server down", func(r []player.Record) bool {
-		return len(closing(r, player.Finished, id("b", 1, base))) == 1 && len(closing(r, player.Finished, id("b", 2, base))) == 1
+	recs = waitJournal(t, dir, pl, 40*time.Second, "phase b with the server down", func(r []player.Record) bool {
+		return len(closing(r, player.Finished, id("b", 1, base))) == 1 && len(closing(r, player.Finished, id("b", 2, base))) == 1 &&
+			len(closing(r, player.Failed, id("b", 3, base))) == 1
 	})
+	if f := closing(recs, player.Failed, id("b", 3, base)); !strings.Contains(f[0].Reason, "checksum") {
+		t.Errorf("the tampered item failed with %q, want the checksum named", f[0].Reason)
+	}
 	in.start(serverEnv...)
 
 	// 3. kill -9 mid-item: the item resumes at its offset, nothing
@@ -278,6 +309,10 @@ func TestPlayerEndToEnd(t *testing.T) {
 	recs = waitJournal(t, dir, pl, 40*time.Second, "the rest of phase c", func(r []player.Record) bool {
 		return len(closing(r, player.Finished, id("c", 3, base))) == 1
 	})
+	// c1 plays the file tampered with in phase b: the sync repaired it.
+	if n := len(closing(recs, player.Finished, id("c", 1, base))); n != 1 {
+		t.Errorf("the repaired item %s finished %d times, want 1", id("c", 1, base), n)
+	}
 	if n := len(closing(recs, player.Started, id("c", 1, base))); n != 1 {
 		t.Errorf("the finished item %s started %d times", id("c", 1, base), n)
 	}

@@ -19,5 +19,9 @@
 //     whatever its cluster plays at once, plays to its end, and then the
 //     slot continues where the schedule is at that moment (the preempted
 //     item from its scheduled offset, if its window is still open).
+//   - A new bundle takes effect from the next item (the one sounding plays
+//     on), except for an emergency, which preempts at once.
+//   - A file that no longer matches the signed manifest is refused and
+//     reported failed; the next sync downloads it again.
 //   - A bundle past its valid_until is not played: the player says so.
 package player

@@ -56,7 +56,8 @@ type StatusDoc struct {
 	LastError     string            `json:"last_error,omitempty"`
 	LastErrorAt   time.Time         `json:"last_error_at,omitzero"`
 	ClockOffsetMS int64             `json:"clock_offset_ms"`
-	Playing       map[string]string `json:"playing"` // cluster -> entry id and title
+	FreeBytes     uint64            `json:"free_bytes"` // free disk space in the player's folder
+	Playing       map[string]string `json:"playing"`    // cluster -> entry id and title
 	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
@@ -175,6 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 					kickUpload()
 				}
 			},
+			OnDamaged: syncer.Repair,
 			OnPlaying: func(cluster string, it *Item) {
 				status.update(func(st *StatusDoc) {
 					if it == nil {

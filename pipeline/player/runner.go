@@ -62,8 +62,11 @@ type Runner struct {
 	OnRecord func(Record)
 	// OnPlaying is called with the item now sounding (nil when silent).
 	OnPlaying func(cluster string, it *Item)
+	// OnDamaged is called when a file of the bundle no longer matches
+	// the signed manifest (to have the next sync repair it).
+	OnDamaged func()
 	// Preload is how long before its start an item's mpv is started
-	// paused (default 3 s); Stall how long a position may stand still
+	// paused (default 5 s: a busy box may take seconds to start mpv); Stall how long a position may stand still
 	// before mpv is killed (default 3 s).
 	Preload time.Duration
 	Stall   time.Duration
@@ -90,7 +93,7 @@ func (r *Runner) preload() time.Duration {
 	if r.Preload > 0 {
 		return r.Preload
 	}
-	return 3 * time.Second
+	return 5 * time.Second
 }
 
 func (r *Runner) stall() time.Duration {
@@ -211,6 +214,9 @@ func (r *Runner) prepare(ctx context.Context, plan *Plan, dir string, step Step)
 		return nil, fmt.Errorf("its media %s is not in the signed manifest", it.File)
 	}
 	if err := schedules.CheckFile(os.DirFS(dir), *mf); err != nil {
+		if r.OnDamaged != nil {
+			r.OnDamaged()
+		}
 		return nil, fmt.Errorf("refused: %v (not played)", err)
 	}
 	o := r.MPV
@@ -302,6 +308,11 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 		case <-proc.Done():
 			ef, out := proc.End()
 			switch {
+			case ef != nil && ef.Reason == "eof" && r.Now().Sub(began) < (it.Length()-step.Offset)/2:
+				// mpv says it played the file, but in less than half the time
+				// it takes: the audio is not what the schedule planned.
+				end(Failed, fmt.Sprintf("mpv reached the end after %s of the %s planned: the audio is shorter than scheduled or undecodable: %s",
+					r.Now().Sub(began).Round(100*time.Millisecond), (it.Length()-step.Offset).Round(100*time.Millisecond), out))
 			case ef != nil && ef.Reason == "eof":
 				end(Finished, "")
 			case ef != nil:

@@ -332,3 +332,22 @@ func TestRunnerExpiredBundleIsNotPlayed(t *testing.T) {
 		t.Fatalf("the player did not say why it is silent: %s", logs.String())
 	}
 }
+
+// TestRunnerShortAudioIsNotPlayed: mpv reaching the end of a file far
+// sooner than the schedule says is no proof of play: the item is
+// reported failed with the reason.
+func TestRunnerShortAudioIsNotPlayed(t *testing.T) {
+	needMPV(t)
+	b := newTestBundle()
+	short := b.media(toneData(t, "1", "440"))
+	base := time.Now().Add(2 * time.Second)
+	b.m.ValidUntil = base.Add(time.Hour)
+	b.playlist(t, "trung-tam", at("2025-03-03T05:30#1", base, 6*time.Second, short)) // says 6 s, lasts 1
+	cur := NewCurrent()
+	cur.Set(mustPlan(t, b), b.writeOut(t))
+	j, _ := runners(t, cur, "trung-tam")
+	recs := waitFor(t, j, 20*time.Second, "the end", func(r []Record) bool { return count(Failed)(r)+count(Finished)(r) == 1 })
+	if last := recs[len(recs)-1]; last.Kind != Failed || !strings.Contains(last.Reason, "shorter") {
+		t.Fatalf("%s: %q", last.Kind, last.Reason)
+	}
+}

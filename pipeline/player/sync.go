@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -62,6 +65,13 @@ func (s *Syncer) Kick() {
 	}
 }
 
+// Repair has the next pull check every file again (not trusting an
+// unchanged ETag) and download what was damaged, and asks for it now.
+func (s *Syncer) Repair() {
+	s.Status.update(func(st *StatusDoc) { st.ETag = "" })
+	s.Kick()
+}
+
 // Load puts the bundle already on disk in force, after verifying it
 // whole with the trusted key. A bundle that does not verify is refused.
 func (s *Syncer) Load() error {
@@ -76,9 +86,29 @@ func (s *Syncer) Load() error {
 	if err != nil {
 		return err
 	}
-	m, _, err := schedules.VerifyBundle(os.DirFS(s.Dir), pub)
+	fsys := os.DirFS(s.Dir)
+	data, err := fs.ReadFile(fsys, schedules.ManifestName)
+	if err != nil {
+		return fmt.Errorf("no bundle in %s: %w", s.Dir, err)
+	}
+	sig, err := fs.ReadFile(fsys, schedules.SignatureName)
+	if err != nil {
+		return fmt.Errorf("the bundle in %s has no signature: %w", s.Dir, err)
+	}
+	m, err := schedules.VerifyManifest(pub, data, sig)
 	if err != nil {
 		return fmt.Errorf("the bundle in %s is refused: %w", s.Dir, err)
+	}
+	// The playlists must all be intact; a damaged media file only loses
+	// its items (each file is checked again before it plays) and is
+	// downloaded again at the next sync.
+	for _, f := range m.Files {
+		if err := schedules.CheckFile(fsys, f); err != nil {
+			if path.Dir(f.Path) == "." {
+				return fmt.Errorf("the bundle in %s is refused: %w", s.Dir, err)
+			}
+			s.Log.Warn("a media file of the bundle is damaged; its items will not play until the next sync repairs it", "err", err)
+		}
 	}
 	return s.use(m)
 }
@@ -135,8 +165,13 @@ func (s *Syncer) Once(ctx context.Context) error {
 				"downloaded", res.Fetched, "reused", res.Reused, "bytes", res.Bytes)
 		}
 	}
+	var fsst syscall.Statfs_t
+	free := uint64(0)
+	if syscall.Statfs(s.Dir, &fsst) == nil {
+		free = fsst.Bavail * uint64(fsst.Bsize)
+	}
 	s.Status.update(func(st *StatusDoc) {
-		st.LastSync, st.ETag = s.Now(), res.ETag
+		st.LastSync, st.ETag, st.FreeBytes = s.Now(), res.ETag, free
 		st.LastError = ""
 	})
 	return nil

@@ -1,9 +1,20 @@
 package player
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline/pull"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 func TestReadEvents(t *testing.T) {
@@ -64,4 +75,60 @@ func FuzzReadEvents(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// signedBundle writes b to a folder with a signed manifest and the
+// public key pinned beside it, as a pull leaves it.
+func signedBundle(t *testing.T, b *testBundle) string {
+	t.Helper()
+	pub, key, _ := ed25519.GenerateKey(nil)
+	dir := b.writeOut(t)
+	raw, err := schedules.EncodeManifest(b.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, schedules.ManifestName), raw, 0o644)
+	os.WriteFile(filepath.Join(dir, schedules.SignatureName), schedules.SignManifest(key, raw), 0o644)
+	_, _, pinned := pull.Paths(dir)
+	os.WriteFile(pinned, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
+	return dir
+}
+
+// TestSyncerLoad: the bundle on disk is put in force at start when its
+// signature and playlists verify; a damaged media file loses only its
+// items; a damaged playlist or signature refuses the bundle.
+func TestSyncerLoad(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(dir string, b *testBundle)
+		ok     bool
+	}{
+		{"intact", func(string, *testBundle) {}, true},
+		{"damaged media", func(dir string, b *testBundle) {
+			os.WriteFile(filepath.Join(dir, b.m.Files[0].Path), []byte("xx"), 0o644)
+		}, true},
+		{"damaged playlist", func(dir string, b *testBundle) {
+			os.WriteFile(filepath.Join(dir, "2025-03-03_trung-tam.json"), []byte("{}"), 0o644)
+		}, false},
+		{"manifest changed after signing", func(dir string, b *testBundle) {
+			data, _ := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
+			os.WriteFile(filepath.Join(dir, schedules.ManifestName), bytes.Replace(data, []byte(`"v1"`), []byte(`"v2"`), 1), 0o644)
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBundle()
+			a := b.media("a")
+			b.playlist(t, "trung-tam", seg(1, 0, 10*time.Second, a))
+			dir := signedBundle(t, b)
+			tt.damage(dir, b)
+			cur := NewCurrent()
+			s := &Syncer{Commune: "muong-lan", Dir: dir, Current: cur, Status: &Status{}, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			err := s.Load()
+			plan, _, _ := cur.Get()
+			if tt.ok != (err == nil) || tt.ok != (plan != nil) {
+				t.Fatalf("load: %v, plan %v; want ok %v", err, plan != nil, tt.ok)
+			}
+		})
+	}
 }
