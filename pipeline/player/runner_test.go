@@ -2,12 +2,14 @@ package player
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,9 @@ import (
 
 func needMPV(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real mpv: not in -short")
+	}
 	mediatest.Need(t)
 	if _, err := exec.LookPath("mpv"); err != nil {
 		if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {
@@ -349,5 +354,45 @@ func TestRunnerShortAudioIsNotPlayed(t *testing.T) {
 	recs := waitFor(t, j, 20*time.Second, "the end", func(r []Record) bool { return count(Failed)(r)+count(Finished)(r) == 1 })
 	if last := recs[len(recs)-1]; last.Kind != Failed || !strings.Contains(last.Reason, "shorter") {
 		t.Fatalf("%s: %q", last.Kind, last.Reason)
+	}
+}
+
+// TestRunnerSoak measures the start-time error over many back-to-back
+// items on two clusters at once (LOA_PLAYER_SOAK_ITEMS per cluster; the
+// test is skipped without it): each start within 1 s of plan.
+func TestRunnerSoak(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("LOA_PLAYER_SOAK_ITEMS"))
+	if n <= 0 {
+		t.Skip("set LOA_PLAYER_SOAK_ITEMS to run the soak")
+	}
+	needMPV(t)
+	b := newTestBundle()
+	shas := []string{b.media(toneData(t, "2", "440")), b.media(toneData(t, "2", "550")), b.media(toneData(t, "2", "660"))}
+	base := time.Now().Add(6 * time.Second)
+	b.m.ValidUntil = base.Add(time.Hour)
+	for _, cluster := range []string{"trung-tam", "ban-a"} {
+		var entries []schedules.Entry
+		for i := range n {
+			entries = append(entries, at(fmt.Sprintf("2025-03-03T05:30#%d", i+1), base.Add(time.Duration(i)*2100*time.Millisecond), 2100*time.Millisecond, shas[i%3]))
+		}
+		b.playlist(t, cluster, entries...)
+	}
+	cur := NewCurrent()
+	cur.Set(mustPlan(t, b), b.writeOut(t))
+	j, _ := runners(t, cur, "trung-tam", "ban-a")
+	recs := waitFor(t, j, time.Duration(n)*3*time.Second+30*time.Second, "the soak", func(r []Record) bool { return count(Finished)(r)+count(Failed)(r) == 2*n })
+	var lates []time.Duration
+	for _, r := range recs {
+		if r.Kind == Started {
+			lates = append(lates, r.At.Sub(r.Planned))
+		}
+		if r.Kind == Failed {
+			t.Errorf("%s %s failed: %s", r.Cluster, r.Entry, r.Reason)
+		}
+	}
+	slices.Sort(lates)
+	t.Logf("start error over %d items: median %s, worst %s", len(lates), lates[len(lates)/2], lates[len(lates)-1])
+	if len(lates) != 2*n || lates[len(lates)-1] > time.Second {
+		t.Errorf("%d starts, worst %s", len(lates), lates[len(lates)-1])
 	}
 }

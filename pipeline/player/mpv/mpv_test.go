@@ -15,6 +15,9 @@ import (
 // needMPV skips without mpv, unless services are required.
 func needMPV(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real mpv: not in -short")
+	}
 	mediatest.Need(t)
 	if _, err := exec.LookPath("mpv"); err != nil {
 		if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {
