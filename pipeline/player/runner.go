@@ -158,6 +158,12 @@ func (r *Runner) Run(ctx context.Context) {
 			continue
 		}
 		it := step.Item
+		if pre != nil && pre.key == it.Key() && step.Offset > pre.offset && step.Offset-pre.offset < MinPlay {
+			// The item was preloaded and its start has just passed (the
+			// one before it ran to its window's end): start it now from
+			// where it was preloaded rather than load it again.
+			step.Offset, step.At = pre.offset, now
+		}
 		if pre != nil && (pre.key != it.Key() || pre.offset != step.Offset) {
 			pre.close()
 			pre = nil

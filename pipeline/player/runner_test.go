@@ -396,3 +396,29 @@ func TestRunnerSoak(t *testing.T) {
 		t.Errorf("%d starts, worst %s", len(lates), lates[len(lates)-1])
 	}
 }
+
+// TestRunnerBackToBack: when an item runs to its window's end and is
+// cut there, the next one (preloaded) starts at once from its beginning,
+// not reloaded at the offset its late start would give.
+func TestRunnerBackToBack(t *testing.T) {
+	needMPV(t)
+	b := newTestBundle()
+	a, c := b.media(toneData(t, "3", "440")), b.media(toneData(t, "3", "660"))
+	base := time.Now().Add(6 * time.Second)
+	b.m.ValidUntil = base.Add(time.Hour)
+	b.playlist(t, "trung-tam",
+		at("2025-03-03T05:30#1", base, 1500*time.Millisecond, a), // the file is longer than its window
+		at("2025-03-03T05:30#2", base.Add(1500*time.Millisecond), 3*time.Second, c))
+	cur := NewCurrent()
+	cur.Set(mustPlan(t, b), b.writeOut(t))
+	j, _ := runners(t, cur, "trung-tam")
+	recs := waitFor(t, j, 20*time.Second, "both items", func(r []Record) bool { return count(Finished)(r) == 2 })
+	for _, r := range recs {
+		if r.Kind == Started && r.Entry == "2025-03-03T05:30#2" {
+			t.Logf("second item %s after plan", r.At.Sub(r.Planned))
+			if r.OffsetMS != 0 || r.At.Sub(r.Planned) > time.Second {
+				t.Fatalf("second item started at offset %d ms, %s after plan: want the preloaded item from its start", r.OffsetMS, r.At.Sub(r.Planned))
+			}
+		}
+	}
+}
