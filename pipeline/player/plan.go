@@ -50,10 +50,11 @@ type Item struct {
 }
 
 // Key identifies the item across bundle versions: entry ids are
-// positions within a slot, so the start time and the media are part of
-// the key. A finished key is never played again.
+// positions within a slot and repeat across clusters, so the cluster,
+// the start time and the media are part of the key. A finished key is
+// never played again.
 func (it *Item) Key() string {
-	return it.ID + "|" + it.Start.UTC().Format(time.RFC3339Nano) + "|" + it.SHA256
+	return it.Cluster + "|" + it.ID + "|" + it.Start.UTC().Format(time.RFC3339Nano) + "|" + it.SHA256
 }
 
 // Length is the item's planned length.

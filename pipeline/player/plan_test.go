@@ -271,3 +271,18 @@ func FuzzPlaylist(f *testing.F) {
 		}
 	})
 }
+
+// TestPlanKeysPerCluster: the same entry at the same time with the same
+// media in two clusters are two items: one finishing does not finish the
+// other (after a restart, done keys come from one shared journal).
+func TestPlanKeysPerCluster(t *testing.T) {
+	b := newTestBundle()
+	a := b.media("a")
+	b.playlist(t, "trung-tam", seg(1, 0, 10*time.Second, a))
+	b.playlist(t, "ban-a", seg(1, 0, 10*time.Second, a))
+	p := mustPlan(t, b)
+	done := map[string]bool{p.Programme["trung-tam"][0].Key(): true}
+	if _, ok := p.Next("ban-a", t0, func(it *Item) bool { return done[it.Key()] }); !ok {
+		t.Fatal("ban-a's item counted as done because trung-tam played the same entry")
+	}
+}
