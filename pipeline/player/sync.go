@@ -43,6 +43,10 @@ type Syncer struct {
 	Status  *Status
 	Now     func() time.Time
 	Log     *slog.Logger
+	// EventsIdle is how long the events stream may stay silent before it
+	// is dialled again (default one minute; the server sends a keep-alive
+	// every 15 s, and a cut network does not always close a connection).
+	EventsIdle time.Duration
 
 	mu   sync.Mutex // one pull at a time
 	kick chan struct{}
@@ -220,7 +224,30 @@ func (s *Syncer) Listen(ctx context.Context) {
 	}
 }
 
+// idleReader cancels its request when no byte arrives for idle.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	n, err := ir.r.Read(p)
+	if n > 0 {
+		ir.timer.Reset(ir.idle)
+	}
+	return n, err
+}
+
 func (s *Syncer) listenOnce(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	limit := s.EventsIdle
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	idle := time.AfterFunc(limit, cancel)
+	defer idle.Stop()
 	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(s.Client.Server, "/")+"/api/communes/"+url.PathEscape(s.Commune)+"/events", nil)
 	if err != nil {
 		return err
@@ -239,7 +266,7 @@ func (s *Syncer) listenOnce(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("events stream: %s", resp.Status)
 	}
-	return ReadEvents(resp.Body, func(e Event) error {
+	return ReadEvents(&idleReader{r: resp.Body, timer: idle, idle: limit}, func(e Event) error {
 		if e.Type != "version" && e.Type != "" {
 			return nil
 		}

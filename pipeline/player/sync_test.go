@@ -2,11 +2,15 @@ package player
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +134,30 @@ func TestSyncerLoad(t *testing.T) {
 				t.Fatalf("load: %v, plan %v; want ok %v", err, plan != nil, tt.ok)
 			}
 		})
+	}
+}
+
+// TestListenGivesUpOnASilentStream: a stream that sends its first event
+// and then nothing (a cut network) is dropped after EventsIdle, and the
+// first event's new version kicks a pull.
+func TestListenGivesUpOnASilentStream(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: e1\nevent: version\ndata: {\"etag\":\"new\",\"reason\":\"emergency\"}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	s := &Syncer{Client: &pull.Client{Server: ts.URL, Token: "tok"}, Commune: "muong-lan", Current: NewCurrent(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), EventsIdle: 300 * time.Millisecond}
+	began := time.Now()
+	err := s.listenOnce(context.Background())
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("a silent stream held on for %s (%v)", took, err)
+	}
+	select {
+	case <-s.kicks():
+	default:
+		t.Fatal("the announced version did not kick a pull")
 	}
 }
