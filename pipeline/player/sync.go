@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -155,8 +156,15 @@ func (s *Syncer) Once(ctx context.Context) error {
 				"offset", off.Round(time.Second), "server", res.ServerDate)
 		}
 	}
+	var fsst syscall.Statfs_t
+	free := uint64(0)
+	if syscall.Statfs(filepath.Dir(s.Dir), &fsst) == nil {
+		free = fsst.Bavail * uint64(fsst.Bsize)
+	}
 	if err != nil {
-		s.Status.update(func(st *StatusDoc) { st.LastError, st.LastErrorAt = pipeline.ErrorMessage(err), s.Now() })
+		s.Status.update(func(st *StatusDoc) {
+			st.LastError, st.LastErrorAt, st.FreeBytes = pipeline.ErrorMessage(err), s.Now(), free
+		})
 		return err
 	}
 	if !res.NotModified {
@@ -168,11 +176,6 @@ func (s *Syncer) Once(ctx context.Context) error {
 			s.Log.Info("new bundle in force", "version", res.Manifest.Version, "from", res.Manifest.From, "until", res.Manifest.Until,
 				"downloaded", res.Fetched, "reused", res.Reused, "bytes", res.Bytes)
 		}
-	}
-	var fsst syscall.Statfs_t
-	free := uint64(0)
-	if syscall.Statfs(s.Dir, &fsst) == nil {
-		free = fsst.Bavail * uint64(fsst.Bsize)
 	}
 	s.Status.update(func(st *StatusDoc) {
 		st.LastSync, st.ETag, st.FreeBytes = s.Now(), res.ETag, free
@@ -193,7 +196,11 @@ func (s *Syncer) Run(ctx context.Context) {
 		wait := every
 		if err := s.Once(ctx); err != nil && ctx.Err() == nil {
 			wait = min(every, 30*time.Second)
-			s.Log.Warn("bundle not synced; playing the last verified bundle", "retry_in", wait, "err", err)
+			if plan, _, _ := s.Current.Get(); plan != nil {
+				s.Log.Warn("bundle not synced; playing the last verified bundle", "retry_in", wait, "valid_until", plan.Manifest.ValidUntil, "err", err)
+			} else {
+				s.Log.Warn("bundle not synced; nothing to play until a pull succeeds", "retry_in", wait, "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
