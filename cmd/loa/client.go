@@ -19,6 +19,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -226,3 +227,22 @@ func contentTypeFor(name string) string {
 }
 
 func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// redrawUntil calls draw on every tick until done is closed, then once
+// more with final set, for one-line progress bars.
+func redrawUntil(done <-chan struct{}, tick <-chan time.Time, draw func(final bool)) {
+	for {
+		select {
+		case <-done:
+			draw(true)
+			return
+		case <-tick:
+			draw(false)
+		}
+	}
+}
+
+// puller is the client as the bundle puller's.
+func (c *client) puller() *pull.Client {
+	return &pull.Client{Server: c.server, Token: c.token, HTTP: c.http}
+}

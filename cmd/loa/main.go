@@ -63,7 +63,7 @@ func commands() []command {
 		{"demo", "load the demo data into a running server", runDemo},
 		{"report", "download the CCHC report of a period (xlsx, csv, html)", runReport},
 		{"audit", "download the audit log of a period as CSV", runAudit},
-	}, append(scheduleCommands(), jobCommands()...)...)
+	}, append(scheduleCommands(), append(jobCommands(), playerCommands()...)...)...)
 }
 
 func main() {

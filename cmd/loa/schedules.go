@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -306,15 +306,6 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	return nil
 }
 
-// bundlePaths are the folders a pull uses beside the bundle folder dir:
-// the staging folder it assembles the new bundle in, the folder partial
-// downloads wait in (so a broken download resumes), and the pinned
-// public key.
-func bundlePaths(dir string) (staging, partial, pinned string) {
-	dir = filepath.Clean(dir)
-	return dir + ".staging", dir + ".partial", dir + ".pub"
-}
-
 func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "playlist pull", "")
 	c := registerClient(fs, env)
@@ -329,301 +320,18 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 	if *commune == "" || *dir == "" {
 		return usageError{"--commune and --dir are required"}
 	}
-	return pull(ctx, env, c, *commune, *days, *from, *dir, *keyFile)
-}
-
-func pull(ctx context.Context, env *cliEnv, c *client, commune string, days int, from, dir, keyFile string) error {
-	staging, partial, pinned := bundlePaths(dir)
-	pub, err := trustedKey(ctx, c, keyFile, pinned, env.stderr)
+	res, err := pull.Bundle(ctx, c.puller(), pull.Options{Commune: *commune, Days: *days, From: *from, Dir: *dir, KeyFile: *keyFile, Progress: env.stderr, Now: env.clock()})
 	if err != nil {
 		return err
 	}
-	q := url.Values{"days": {fmt.Sprint(days)}}
-	if from != "" {
-		q.Set("from", from)
+	m := res.Manifest
+	if res.UpToDate {
+		fmt.Fprintf(env.stdout, "%s is up to date: schedule version %s, %s to %s\n", *dir, m.Version, m.From, m.Until)
+		return nil
 	}
-	var idx api.BundleIndex
-	if err := c.do(ctx, "GET", "/api/communes/"+url.PathEscape(commune)+"/bundle?"+q.Encode(), nil, "", &idx); err != nil {
-		return err
-	}
-	m, err := schedules.VerifyManifest(pub, []byte(idx.Manifest), []byte(idx.Signature))
-	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The server's bundle manifest is refused: %v. Nothing was changed in %s.", err, dir)
-	}
-	if err := trustBundle(m, commune, dir, env.clock()); err != nil {
-		return err
-	}
-	if old, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName)); err == nil && bytes.Equal(old, []byte(idx.Manifest)) {
-		if _, _, err := schedules.VerifyBundle(os.DirFS(dir), pub); err == nil {
-			fmt.Fprintf(env.stdout, "%s is up to date: schedule version %s, %s to %s\n", dir, m.Version, m.From, m.Until)
-			return nil
-		}
-	}
-	if err := os.RemoveAll(staging); err != nil {
-		return fmt.Errorf("clear %s: %w", staging, err)
-	}
-	if err := os.MkdirAll(partial, 0o755); err != nil {
-		return fmt.Errorf("make %s: %w", partial, err)
-	}
-	// The staging folder exists even when the bundle lists no file (a
-	// commune with nothing scheduled): an empty bundle is valid.
-	if err := os.MkdirAll(staging, 0o755); err != nil {
-		return fmt.Errorf("make %s: %w", staging, err)
-	}
-	fail := func(err error) error {
-		os.RemoveAll(staging)
-		return &pipeline.Error{Code: pipeline.ErrorCode(err), Err: err,
-			Message: fmt.Sprintf("%s; the previous bundle in %s is left as it was.", strings.TrimSuffix(describe(err), "."), dir)}
-	}
-	var fetched, reused int
-	var fetchedBytes int64
-	for _, f := range m.Files {
-		dst := filepath.Join(staging, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fail(err)
-		}
-		if content, ok := idx.Inline[f.Path]; ok {
-			if err := os.WriteFile(dst, []byte(content), 0o644); err != nil {
-				return fail(err)
-			}
-			continue
-		}
-		if schedules.CheckFile(os.DirFS(dir), f) == nil {
-			if err := linkOrCopy(filepath.Join(dir, filepath.FromSlash(f.Path)), dst); err != nil {
-				return fail(err)
-			}
-			reused++
-			continue
-		}
-		link, ok := idx.Links[f.Path]
-		if !ok {
-			return fail(pipeline.Errorf(pipeline.CodeInternal, "The server listed %s but sent no link for it.", f.Path))
-		}
-		part := filepath.Join(partial, f.SHA256)
-		n, resumed, err := download(ctx, c.http, link, part, f)
-		if err != nil {
-			return fail(fmt.Errorf("download %s: %w", f.Path, err))
-		}
-		if resumed > 0 {
-			fmt.Fprintf(env.stderr, "resumed %s from byte %d\n", f.Path, resumed)
-		}
-		if err := os.Rename(part, dst); err != nil {
-			return fail(err)
-		}
-		fetched++
-		fetchedBytes += n
-	}
-	if err := os.WriteFile(filepath.Join(staging, schedules.ManifestName), []byte(idx.Manifest), 0o644); err != nil {
-		return fail(err)
-	}
-	if err := os.WriteFile(filepath.Join(staging, schedules.SignatureName), []byte(idx.Signature), 0o644); err != nil {
-		return fail(err)
-	}
-	if _, _, err := schedules.VerifyBundle(os.DirFS(staging), pub); err != nil {
-		return fail(pipeline.Errorf(pipeline.CodeInvalid, "The downloaded bundle does not verify: %v", err))
-	}
-	if err := swapIn(staging, dir); err != nil {
-		return fail(err)
-	}
-	os.RemoveAll(partial)
 	fmt.Fprintf(env.stdout, "%s: schedule version %s, %s to %s; %d files downloaded (%s), %d reused; verified\n",
-		dir, m.Version, m.From, m.Until, fetched, mib(fetchedBytes), reused)
+		*dir, m.Version, m.From, m.Until, res.Fetched, mib(res.Bytes), res.Reused)
 	return nil
-}
-
-// trustBundle checks what the signature alone does not: the signed
-// manifest is for the commune asked for, has not expired, and is not older
-// than the bundle installed in dir (a replayed older bundle would silently
-// drop a newer emergency). Each refusal says why and keeps dir as it is.
-func trustBundle(m *schedules.Manifest, commune, dir string, now time.Time) error {
-	if m.Commune != commune {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle signed for commune %q, not %q: refused (a wrong mirror or a tampered answer). The bundle in %s is kept.", m.Commune, commune, dir)
-	}
-	if !m.ValidUntil.IsZero() && !now.Before(m.ValidUntil) {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle that expired at %s (schedule version %d, %s to %s): refused (a stale mirror or a replayed answer). The bundle in %s is kept; pull again from the province's server.",
-			m.ValidUntil.In(broadcast.Location()).Format("2006-01-02 15:04"), m.Sequence, m.From, m.Until, dir)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
-	if err != nil {
-		return nil // nothing installed yet (or unreadable: verify says so)
-	}
-	var installed schedules.Manifest
-	if json.Unmarshal(data, &installed) != nil || installed.Commune != commune {
-		return nil
-	}
-	if m.Sequence < installed.Sequence {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept. If the province restored its server from a backup, remove the folder and pull again.",
-			m.Sequence, commune, installed.Sequence, dir)
-	}
-	return nil
-}
-
-// trustedKey returns the key bundles must be signed with: the given file,
-// or the key pinned by the first pull, or (on the first pull) the
-// server's, which is then pinned.
-func trustedKey(ctx context.Context, c *client, keyFile, pinned string, stderr io.Writer) (ed25519.PublicKey, error) {
-	if keyFile != "" {
-		return readKey(keyFile)
-	}
-	var sk api.SigningKey
-	if err := c.do(ctx, "GET", "/api/signing-key", nil, "", &sk); err != nil {
-		return nil, err
-	}
-	server, err := schedules.ParsePublicKey(sk.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("the server's signing key: %w", err)
-	}
-	if _, err := os.Stat(pinned); err == nil {
-		pin, err := readKey(pinned)
-		if err != nil {
-			return nil, err
-		}
-		if !pin.Equal(server) {
-			return nil, pipeline.Errorf(pipeline.CodeConflict, "The server signs with key %s, not the key %s pinned in %s at the first pull. If the province changed its key, remove %s (or pass --public-key) and pull again.",
-				schedules.KeyID(server), schedules.KeyID(pin), pinned, pinned)
-		}
-		return pin, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(pinned), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(pinned, []byte(sk.PublicKey+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("pin the signing key: %w", err)
-	}
-	fmt.Fprintf(stderr, "pinned the server's signing key %s in %s: check this fingerprint against the Communes page (or ship the key with --public-key)\n", schedules.KeyID(server), pinned)
-	return server, nil
-}
-
-func readKey(path string) (ed25519.PublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, pipeline.Errorf(pipeline.CodeInvalid, "Cannot read the public key %s: %v.", path, err)
-	}
-	k, err := schedules.ParsePublicKey(string(data))
-	if err != nil {
-		return nil, pipeline.Errorf(pipeline.CodeInvalid, "%s: %v.", path, err)
-	}
-	return k, nil
-}
-
-// download fetches link into part, resuming from part's size with an
-// HTTP Range request, and checks size and checksum. It returns the bytes
-// fetched now and the offset it resumed from.
-// downloadStall is how long a media download may go without a byte.
-const downloadStall = time.Minute
-
-// stallReader restarts the stall timer on every read that brings bytes.
-type stallReader struct {
-	r     io.Reader
-	timer *time.Timer
-}
-
-func (s stallReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if n > 0 {
-		s.timer.Reset(downloadStall)
-	}
-	return n, err
-}
-
-func download(ctx context.Context, hc *http.Client, link, part string, f schedules.ManifestFile) (int64, int64, error) {
-	var have int64
-	if st, err := os.Stat(part); err == nil {
-		have = st.Size()
-	}
-	if have > f.Size {
-		os.Remove(part)
-		have = 0
-	}
-	var n int64
-	if have < f.Size {
-		// A download that stalls (no byte for downloadStall) is cut; the
-		// next pull resumes it.
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stall := time.AfterFunc(downloadStall, cancel)
-		defer stall.Stop()
-		req, err := http.NewRequestWithContext(ctx, "GET", link, nil)
-		if err != nil {
-			return 0, 0, err
-		}
-		if have > 0 {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, 0, &pipeline.Error{Code: pipeline.CodeUnavailable, Message: "The object store cannot be reached; pull again later (the download resumes).", Err: err}
-		}
-		defer resp.Body.Close()
-		flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
-		switch resp.StatusCode {
-		case http.StatusPartialContent:
-		case http.StatusOK:
-			flags |= os.O_TRUNC
-			have = 0
-		default:
-			return 0, 0, pipeline.Errorf(pipeline.CodeUnavailable, "The object store answered %s; pull again later (links last the day).", resp.Status)
-		}
-		out, err := os.OpenFile(part, flags, 0o644)
-		if err != nil {
-			return 0, 0, err
-		}
-		n, err = io.Copy(out, io.LimitReader(stallReader{resp.Body, stall}, f.Size-have))
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return n, have, &pipeline.Error{Code: pipeline.CodeUnavailable, Message: "The download broke off; pull again (it resumes where it stopped).", Err: err}
-		}
-	}
-	if err := schedules.CheckFile(os.DirFS(filepath.Dir(part)), schedules.ManifestFile{Path: filepath.Base(part), SHA256: f.SHA256, Size: f.Size}); err != nil {
-		if errors.Is(err, schedules.ErrChecksum) || errors.Is(err, schedules.ErrSize) {
-			os.Remove(part)
-		}
-		return n, have, pipeline.Errorf(pipeline.CodeInvalid, "%s: %v; the download was removed, pull again", f.Path, errors.Unwrap(err))
-	}
-	return n, have, nil
-}
-
-func linkOrCopy(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// swapIn replaces dir with staging by two renames; if the second fails,
-// the old bundle is put back.
-func swapIn(staging, dir string) error {
-	old := dir + ".old"
-	os.RemoveAll(old)
-	hadOld := false
-	if _, err := os.Stat(dir); err == nil {
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("move the old bundle aside: %w", err)
-		}
-		hadOld = true
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		if hadOld {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("put the new bundle in place: %w", err)
-	}
-	return os.RemoveAll(old)
 }
 
 func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
@@ -638,9 +346,9 @@ func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	dir := pos[0]
 	if *keyFile == "" {
-		_, _, *keyFile = bundlePaths(dir)
+		_, _, *keyFile = pull.Paths(dir)
 	}
-	pub, err := readKey(*keyFile)
+	pub, err := pull.ReadKey(*keyFile)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/player"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// playerClip is a ready segment's audio as the schedule refers to it.
+type playerClip struct {
+	segment string
+	key     string
+	sha     string
+	size    int64
+	ms      int64
+}
+
+// playerProc is one running `loa player`.
+type playerProc struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan struct{}
+}
+
+func startPlayer(t *testing.T, in *instance, token, dir string) *playerProc {
+	t.Helper()
+	cmd := exec.Command(loaBin, "player", "--commune", "muong-lan", "--dir", dir, "--ao", "null", "--sync-every", "10s")
+	cmd.Env = append(os.Environ(), "LOA_SERVER="+in.url, "LOA_TOKEN="+token)
+	p := &playerProc{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *playerProc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// journal reads a running player's journal.
+func readPlayerJournal(t *testing.T, dir string) []player.Record {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, player.JournalLog))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := player.ReadJournal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Records
+}
+
+func waitJournal(t *testing.T, dir string, p *playerProc, limit time.Duration, what string, cond func([]player.Record) bool) []player.Record {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		recs := readPlayerJournal(t, dir)
+		if cond(recs) {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, r := range recs {
+				lines = append(lines, fmt.Sprintf("%s %s %s %s", r.Kind, r.Cluster, r.Entry, r.Reason))
+			}
+			t.Fatalf("%s did not happen; journal:\n%s\nplayer log:\n%s", what, strings.Join(lines, "\n"), p.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func closing(recs []player.Record, kind player.Kind, entry string) []player.Record {
+	var out []player.Record
+	for _, r := range recs {
+		if r.Kind == kind && (entry == "" || r.Entry == entry) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestPlayerEndToEnd runs the real `loa player` (real mpv, null audio
+// output) against a real `loa serve`: items a few seconds apart play in
+// order, each start within 1 s of plan by the journal; with the server
+// stopped, playing goes on and every report arrives once after it
+// returns; after kill -9 mid-item the player resumes that item at its
+// offset and replays nothing finished; an emergency raised through the
+// API preempts within 1 s.
+func TestPlayerEndToEnd(t *testing.T) {
+	mediatest.Need(t)
+	if _, err := exec.LookPath("mpv"); err != nil {
+		if os.Getenv("LOA_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("mpv is missing (make deps installs it)")
+		}
+		t.Skip("mpv is missing (make deps installs it)")
+	}
+	store, s3 := objectstest.New(t)
+	in := newInstance(t, s3)
+	producerTok := in.bootstrap()
+	admin := in.userToken("so-noi-vu", "admin", "")
+	// A fixed port, so the player finds the server again after a restart;
+	// the nightly build runs at start only (its cron is once a year).
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	serverEnv := []string{"LOA_ADDR=" + addr, "LOA_CRON_SCHEDULES=0 3 1 1 *"}
+	in.start(serverEnv...)
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(in.data, "loa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	loc := broadcast.Location()
+	today := schedules.DateOf(time.Now().In(loc))
+	eventually(t, "the start-up nightly build", func() (bool, string) {
+		c, err := db.BeginBuild(ctx, "nightly/"+today.String(), "e2e-probe", time.Minute)
+		if c.Claimed {
+			db.FinishBuild(ctx, "nightly/"+today.String(), "e2e-probe", 0, 0, true)
+		}
+		return err == nil && c.Done, fmt.Sprintf("%+v %v", c, err)
+	})
+	// A server restart runs the nightly build again for its date: mark
+	// tomorrow's done too, so a test running across midnight in Sơn La
+	// keeps its own schedule.
+	if c, err := db.BeginBuild(ctx, "nightly/"+today.AddDays(1).String(), "e2e-probe", time.Minute); err != nil || !c.Claimed {
+		t.Fatalf("claim tomorrow's nightly build: %+v %v", c, err)
+	}
+	if err := db.FinishBuild(ctx, "nightly/"+today.AddDays(1).String(), "e2e-probe", 0, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	broadcasttest.LoadRegistry(t, db, "../../schedules/testdata/sonla-demo.yaml")
+	producer, err := db.UserByName(ctx, "dai-ptth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := func(seconds, freq string) playerClip {
+		t.Helper()
+		path := mediatest.Generate(t, t.TempDir(), "tone.mp3", "-f", "lavfi", "-i", "sine=frequency="+freq+":duration="+seconds, "-ac", "1", "-b:a", "64k")
+		id := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Tiếng " + freq + " Hz", Languages: []string{"vi", "blt", "hnj"}, Audio: path,
+			AirFrom: time.Now().Add(-48 * time.Hour)})
+		data, _ := os.ReadFile(path)
+		sum := sha256.Sum256(data)
+		info, err := media.Probe(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return playerClip{segment: id, key: "segments/" + id + "/vi/loudspeaker.mp3", sha: hex.EncodeToString(sum[:]), size: int64(len(data)), ms: info.Duration.Milliseconds()}
+	}
+	short1, short2, short3, long := clip("3", "440"), clip("3", "550"), clip("3", "660"), clip("10", "330")
+	emergency := clip("3", "990")
+
+	// schedule stores a version of Mường Lạn with the given items; each
+	// is (cluster, entry id, start, clip).
+	type planned struct {
+		cluster, id string
+		at          time.Time
+		c           playerClip
+	}
+	version := 0
+	schedule := func(items ...planned) {
+		t.Helper()
+		version++
+		var rows []pipeline.ScheduleItem
+		for i, p := range items {
+			rows = append(rows, pipeline.ScheduleItem{Cluster: p.cluster, Date: schedules.DateOf(p.at.In(loc)).String(), SlotStart: 0, Position: i, EntryID: p.id,
+				Kind: "segment", Start: p.at.UTC(), DurationMS: p.c.ms, SegmentID: p.c.segment, Language: "vi", Title: "tone",
+				AudioKey: p.c.key, SHA256: p.c.sha, Size: p.c.size})
+		}
+		etag := fmt.Sprintf("player-test-%d-%d", version, time.Now().UnixNano())
+		if err := db.SaveVersions(ctx, []pipeline.VersionWrite{{Version: pipeline.ScheduleVersion{Commune: "muong-lan", ETag: etag,
+			Start: today.String(), Days: 1, Reason: "test"}, Items: rows}}); err != nil {
+			t.Fatal(err)
+		}
+		// The server caches a commune's head for a second: wait until it
+		// serves this version, as it would a version it built itself.
+		eventuallyWithin(t, 10*time.Second, "the server serving the new version", func() (bool, string) {
+			req, _ := http.NewRequest("GET", in.url+"/api/communes/muong-lan", nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err.Error()
+			}
+			defer resp.Body.Close()
+			var v api.CommuneView
+			json.NewDecoder(resp.Body).Decode(&v)
+			return v.ETag == etag, v.ETag
+		})
+	}
+	// Entry ids start with their date, as the builder's do; the date is
+	// the start's in Sơn La (a test may run across midnight there).
+	id := func(phase string, n int, at time.Time) string {
+		return fmt.Sprintf("%sT%s#%d", schedules.DateOf(at.In(loc)), phase, n)
+	}
+
+	devTok := strings.TrimSpace(in.must(admin, "device", "add", "--commune", "muong-lan", "--label", "may-phat-xa"))
+	dir := t.TempDir()
+
+	// 1. On time: two clusters, items a few seconds apart, overlapping.
+	base := time.Now().Add(12 * time.Second).Truncate(time.Second)
+	schedule(
+		planned{"trung-tam", id("a", 1, base), base, short1},
+		planned{"trung-tam", id("a", 2, base), base.Add(4 * time.Second), short2},
+		planned{"trung-tam", id("a", 3, base), base.Add(8 * time.Second), short3},
+		planned{"ban-mong", id("a", 1, base), base.Add(1500 * time.Millisecond), short2},
+		planned{"ban-mong", id("a", 2, base), base.Add(5500 * time.Millisecond), short3},
+	)
+	pl := startPlayer(t, in, devTok, dir)
+	recs := waitJournal(t, dir, pl, 60*time.Second, "five items played", func(r []player.Record) bool { return len(closing(r, player.Finished, "")) == 5 })
+	var lates []time.Duration
+	var order []string
+	for _, r := range recs {
+		if r.Kind != player.Started {
+			continue
+		}
+		late := r.At.Sub(r.Planned)
+		lates = append(lates, late)
+		if late < -50*time.Millisecond || late > time.Second {
+			t.Errorf("%s %s started %s from plan, want within 1 s", r.Cluster, r.Entry, late)
+		}
+		if r.Cluster == "trung-tam" {
+			order = append(order, r.Entry)
+		}
+	}
+	if !slices.Equal(order, []string{id("a", 1, base), id("a", 2, base), id("a", 3, base)}) {
+		t.Errorf("trung-tam played %v", order)
+	}
+	slices.Sort(lates)
+	t.Logf("start error over %d items: median %s, worst %s", len(lates), lates[len(lates)/2], lates[len(lates)-1])
+	if out := in.must("", "player", "status", "--dir", dir); !strings.Contains(out, "muong-lan") || !strings.Contains(out, "last sync") {
+		t.Errorf("player status: %s", out)
+	}
+
+	// 2. The server stops; the next items play all the same, and their
+	// reports arrive once it is back.
+	base = time.Now().Add(22 * time.Second)
+	// A media file changed on the device is refused and reported; the
+	// rest plays.
+	schedule(
+		planned{"trung-tam", id("b", 1, base), base, short1},
+		planned{"trung-tam", id("b", 2, base), base.Add(4 * time.Second), short2},
+		planned{"trung-tam", id("b", 3, base), base.Add(8 * time.Second), short3},
+	)
+	waitJournal(t, dir, pl, 19*time.Second, "phase b's bundle on the device", func([]player.Record) bool { return bundleHas(dir, id("b", 1, base)) })
+	tampered := filepath.Join(dir, player.BundleDir, broadcast.MediaPath(short3.sha))
+	data, err := os.ReadFile(tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(tampered, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.stop(syscall.SIGTERM)
+	recs = waitJournal(t, dir, pl, 40*time.Second, "phase b with the server down", func(r []player.Record) bool {
+		return len(closing(r, player.Finished, id("b", 1, base))) == 1 && len(closing(r, player.Finished, id("b", 2, base))) == 1 &&
+			len(closing(r, player.Failed, id("b", 3, base))) == 1
+	})
+	if f := closing(recs, player.Failed, id("b", 3, base)); !strings.Contains(f[0].Reason, "checksum") {
+		t.Errorf("the tampered item failed with %q, want the checksum named", f[0].Reason)
+	}
+	in.start(serverEnv...)
+
+	// 3. kill -9 mid-item: the item resumes at its offset, nothing
+	// finished plays again.
+	base = time.Now().Add(8 * time.Second)
+	schedule(
+		planned{"trung-tam", id("c", 1, base), base, short3},
+		planned{"trung-tam", id("c", 2, base), base.Add(4 * time.Second), long},
+		planned{"trung-tam", id("c", 3, base), base.Add(15 * time.Second), short1},
+	)
+	pl.kill()
+	pl = startPlayer(t, in, devTok, dir) // pulls the new version at start
+	waitJournal(t, dir, pl, 30*time.Second, "the long item playing", func(r []player.Record) bool { return len(closing(r, player.Started, id("c", 2, base))) == 1 })
+	time.Sleep(3 * time.Second)
+	pl.kill()
+	killed := time.Now()
+	pl = startPlayer(t, in, devTok, dir)
+	recs = waitJournal(t, dir, pl, 40*time.Second, "the rest of phase c", func(r []player.Record) bool {
+		return len(closing(r, player.Finished, id("c", 3, base))) == 1
+	})
+	// c1 plays the file tampered with in phase b: the sync repaired it.
+	if n := len(closing(recs, player.Finished, id("c", 1, base))); n != 1 {
+		t.Errorf("the repaired item %s finished %d times, want 1", id("c", 1, base), n)
+	}
+	if n := len(closing(recs, player.Started, id("c", 1, base))); n != 1 {
+		t.Errorf("the finished item %s started %d times", id("c", 1, base), n)
+	}
+	if n := len(closing(recs, player.Interrupted, id("c", 2, base))); n != 1 {
+		t.Errorf("%s closed as interrupted %d times, want 1", id("c", 2, base), n)
+	}
+	starts := closing(recs, player.Started, id("c", 2, base))
+	if len(starts) != 2 || starts[1].OffsetMS < 3000 {
+		t.Errorf("after kill -9, %s started %d times, the second at offset %v ms (want about %s)", id("c", 2, base), len(starts), starts[len(starts)-1].OffsetMS, time.Since(base.Add(4*time.Second)))
+	} else {
+		t.Logf("resumed %s at offset %d ms, %s after kill -9", id("c", 2, base), starts[1].OffsetMS, starts[1].At.Sub(killed))
+	}
+
+	// 4. An emergency raised through the API preempts within 1 s.
+	base = time.Now().Add(12 * time.Second)
+	schedule(planned{"trung-tam", id("d", 1, base), base, long}, planned{"ban-mong", id("d", 1, base), base, long})
+	waitJournal(t, dir, pl, 40*time.Second, "phase d playing", func(r []player.Record) bool { return len(closing(r, player.Started, id("d", 1, base))) == 2 })
+	time.Sleep(time.Second)
+	body, _ := json.Marshal(api.EmergencyRequest{Communes: []string{"muong-lan"}, Reason: "Lũ quét", Confirm: true})
+	req, _ := http.NewRequest("POST", in.url+"/api/segments/"+emergency.segment+"/emergency", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+producerTok)
+	req.Header.Set("Content-Type", "application/json")
+	raised := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("emergency: %s", resp.Status)
+	}
+	recs = waitJournal(t, dir, pl, 30*time.Second, "the emergency on both clusters", func(r []player.Record) bool {
+		n := 0
+		for _, x := range r {
+			if x.Kind == player.Started && strings.Contains(x.Entry, "!") {
+				n++
+			}
+		}
+		return n == 2 && len(closing(r, player.Preempted, id("d", 1, base))) == 2
+	})
+	for _, r := range recs {
+		if r.Kind == player.Preempted {
+			t.Logf("%s: stopped %s after the API was called", r.Cluster, r.At.Sub(raised))
+			if d := r.At.Sub(raised); d > time.Second {
+				t.Errorf("%s stopped %s after the emergency was raised: want within 1 s", r.Cluster, d)
+			}
+		}
+		if r.Kind == player.Started && strings.Contains(r.Entry, "!") {
+			t.Logf("%s: emergency sounding %s after the API was called", r.Cluster, r.At.Sub(raised))
+			if d := r.At.Sub(raised); d > time.Second {
+				t.Errorf("%s: the emergency started %s after it was raised: want within 1 s", r.Cluster, d)
+			}
+		}
+	}
+
+	// Idle between slots (listening to the events stream, polling every
+	// 10 s): the player's own CPU time and memory.
+	waitJournal(t, dir, pl, 30*time.Second, "the emergency played", func(r []player.Record) bool {
+		n := 0
+		for _, x := range r {
+			if x.Kind == player.Finished && strings.Contains(x.Entry, "!") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	cpu0 := cpuTime(t, pl.cmd.Process.Pid)
+	time.Sleep(20 * time.Second)
+	cpu := cpuTime(t, pl.cmd.Process.Pid) - cpu0
+	rss := rssKiB(t, pl.cmd.Process.Pid)
+	t.Logf("idle player: %s of CPU (%.2f %% of one core) over 20 s, RSS %d KiB", cpu, 100*cpu.Seconds()/20, rss)
+	if cpu > 400*time.Millisecond || rss > 128<<10 {
+		t.Errorf("idle player used %s of CPU in 20 s and %d KiB of memory", cpu, rss)
+	}
+
+	// Every report reached the server, each once.
+	want := map[string]player.Record{}
+	eventually(t, "every report on the server", func() (bool, string) {
+		for _, r := range readPlayerJournal(t, dir) {
+			if r.Closes() {
+				want[r.Play] = r
+			}
+		}
+		var got []pipeline.PlayRecord
+		for _, d := range []schedules.Date{today, today.AddDays(1)} {
+			day, err := db.PlayReports(ctx, "muong-lan", d.String())
+			if err != nil {
+				return false, err.Error()
+			}
+			got = append(got, day...)
+		}
+		seen := map[string]int{}
+		for _, g := range got {
+			seen[g.ID]++
+		}
+		for p, r := range want {
+			if seen[p] != 1 {
+				return false, fmt.Sprintf("report %s (%s %s %s) stored %d times", p, r.Kind, r.Cluster, r.Entry, seen[p])
+			}
+		}
+		return len(got) == len(want), fmt.Sprintf("%d stored, %d in the journal", len(got), len(want))
+	})
+}
+
+// bundleHas reports whether the player's bundle has an entry.
+func bundleHas(dir, entry string) bool {
+	matches, _ := filepath.Glob(filepath.Join(dir, player.BundleDir, "*.json"))
+	for _, m := range matches {
+		data, _ := os.ReadFile(m)
+		if bytes.Contains(data, []byte(`"`+entry+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// cpuTime is a process's user plus system CPU time (Linux /proc).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command's closing parenthesis; utime and stime are
+	// the 14th and 15th of the whole line, in clock ticks (100 a second).
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// rssKiB is a process's resident memory.
+func rssKiB(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &n)
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}

@@ -1,0 +1,163 @@
+package player
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline/pull"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+func TestReadEvents(t *testing.T) {
+	tests := []struct {
+		name   string
+		stream string
+		want   []Event
+		err    string
+	}{
+		{"loa's version events", "id: e1\nevent: version\ndata: {\"etag\":\"a\"}\n\n: keep-alive\n\nid: e2\nevent: version\ndata: {\"etag\":\"b\"}\n\n",
+			[]Event{{ID: "e1", Type: "version", Data: `{"etag":"a"}`}, {ID: "e2", Type: "version", Data: `{"etag":"b"}`}}, ""},
+		{"CRLF and multi-line data", "event: x\r\ndata: one\r\ndata:two\r\n\r\n", []Event{{Type: "x", Data: "one\ntwo"}}, ""},
+		{"no data: no event", "event: version\n\n", nil, ""},
+		{"cut mid-event: not dispatched", "event: version\ndata: {\"etag\":", nil, ""},
+		{"unknown fields ignored", "retry: 5\nfoo\ndata: d\n\n", []Event{{Data: "d"}}, ""},
+		{"line too long", "data: " + strings.Repeat("x", maxEventLine+1) + "\n\n", nil, "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []Event
+			err := ReadEvents(strings.NewReader(tt.stream), func(e Event) error { got = append(got, e); return nil })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("event %d: %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	stop := errors.New("stop")
+	if err := ReadEvents(strings.NewReader("data: a\n\ndata: b\n\n"), func(Event) error { return stop }); err != stop {
+		t.Fatalf("fn's error: %v", err)
+	}
+}
+
+// FuzzReadEvents: any stream is read without a panic, and every event
+// handed out has data free of CR (lines are split on it).
+func FuzzReadEvents(f *testing.F) {
+	f.Add("id: e1\nevent: version\ndata: {\"etag\":\"a\"}\n\n")
+	f.Add(": keep-alive\n\n")
+	f.Add("data\n\ndata:\r\n\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ReadEvents(strings.NewReader(s), func(e Event) error {
+			if strings.ContainsRune(e.Data, '\r') && !strings.Contains(s, "\r") {
+				t.Fatalf("CR out of nowhere: %q", e.Data)
+			}
+			return nil
+		})
+	})
+}
+
+// signedBundle writes b to a folder with a signed manifest and the
+// public key pinned beside it, as a pull leaves it.
+func signedBundle(t *testing.T, b *testBundle) string {
+	t.Helper()
+	pub, key, _ := ed25519.GenerateKey(nil)
+	dir := b.writeOut(t)
+	raw, err := schedules.EncodeManifest(b.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, schedules.ManifestName), raw, 0o644)
+	os.WriteFile(filepath.Join(dir, schedules.SignatureName), schedules.SignManifest(key, raw), 0o644)
+	_, _, pinned := pull.Paths(dir)
+	os.WriteFile(pinned, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
+	return dir
+}
+
+// TestSyncerLoad: the bundle on disk is put in force at start when its
+// signature and playlists verify; a damaged media file loses only its
+// items; a damaged playlist or signature refuses the bundle.
+func TestSyncerLoad(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(dir string, b *testBundle)
+		ok     bool
+	}{
+		{"intact", func(string, *testBundle) {}, true},
+		{"damaged media", func(dir string, b *testBundle) {
+			os.WriteFile(filepath.Join(dir, b.m.Files[0].Path), []byte("xx"), 0o644)
+		}, true},
+		{"damaged playlist", func(dir string, b *testBundle) {
+			os.WriteFile(filepath.Join(dir, "2025-03-03_trung-tam.json"), []byte("{}"), 0o644)
+		}, false},
+		{"manifest changed after signing", func(dir string, b *testBundle) {
+			data, _ := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
+			os.WriteFile(filepath.Join(dir, schedules.ManifestName), bytes.Replace(data, []byte(`"v1"`), []byte(`"v2"`), 1), 0o644)
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBundle()
+			a := b.media("a")
+			b.playlist(t, "trung-tam", seg(1, 0, 10*time.Second, a))
+			dir := signedBundle(t, b)
+			tt.damage(dir, b)
+			cur := NewCurrent()
+			s := &Syncer{Commune: "muong-lan", Dir: dir, Current: cur, Status: &Status{}, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			err := s.Load()
+			plan, _, _ := cur.Get()
+			if tt.ok != (err == nil) || tt.ok != (plan != nil) {
+				t.Fatalf("load: %v, plan %v; want ok %v", err, plan != nil, tt.ok)
+			}
+		})
+	}
+}
+
+// TestListenGivesUpOnASilentStream: a stream that sends its first event
+// and then nothing (a cut network) is dropped after EventsIdle, and the
+// first event's new version kicks a pull.
+func TestListenGivesUpOnASilentStream(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: e1\nevent: version\ndata: {\"etag\":\"new\",\"reason\":\"emergency\"}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	s := &Syncer{Client: &pull.Client{Server: ts.URL, Token: "tok"}, Commune: "muong-lan", Current: NewCurrent(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), EventsIdle: 300 * time.Millisecond}
+	began := time.Now()
+	err := s.listenOnce(context.Background())
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("a silent stream held on for %s (%v)", took, err)
+	}
+	select {
+	case <-s.kicks():
+	default:
+		t.Fatal("the announced version did not kick a pull")
+	}
+}
