@@ -141,7 +141,12 @@ func RenditionFailureSummary(fs []RenditionFailure) string {
 	for i, f := range fs {
 		parts[i] = f.String()
 	}
-	s := "Processed; the loudspeaker audio airs, but these renditions could not be made: " + strings.Join(parts, "; ")
+	return TruncateProcessError("Processed; the loudspeaker audio airs, but these renditions could not be made: " + strings.Join(parts, "; "))
+}
+
+// TruncateProcessError cuts a process_error to under 2000 bytes, on a
+// character boundary.
+func TruncateProcessError(s string) string {
 	if len(s) > 2000 {
 		s = s[:2000]
 		for !utf8.ValidString(s) {

@@ -48,6 +48,9 @@ type NewUser struct {
 	Password  string
 	Languages []string
 	Commune   string
+	// CreatedBy is the administrator making the user through the API (the
+	// audit log names them); 0 on the server's command line.
+	CreatedBy int64
 }
 
 // MinPasswordLen is the shortest password accepted.

@@ -346,3 +346,49 @@ func TestVoiceoverJob(t *testing.T) {
 		t.Fatalf("claim after approval: %d", r.StatusCode)
 	}
 }
+
+// TestVoiceoverUnairableRefused submits voice-overs of the right length
+// that loudspeakers could never play: each is refused at submission with
+// the reason a producer's upload gets, and leaves no object or upload row.
+func TestVoiceoverUnairableRefused(t *testing.T) {
+	b, _, seg := jobsSetup(t)
+	tr := pipeline.RoleTranslator
+	var list []jobs.Job
+	b.call(t, tr, "GET", "/api/jobs?kind=voiceover", "", "", 200, &list)
+	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	path := "/api/jobs/" + job.ID
+	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
+	dir := t.TempDir()
+	speech := mediatest.SpeechWAV(t, dir)
+	secs := fmt.Sprintf("%.3f", float64(seg.Probe.DurationMS)/1000)
+	cases := []struct {
+		name, file, code, reason string
+	}{
+		{"phase-inverted stereo", mediatest.Generate(t, dir, "inverted.wav", "-i", speech, "-filter_complex",
+			"[0]asplit=2[l][r];[r]volume=-1[ri];[l][ri]join=inputs=2:channel_layout=stereo", "-ar", "48000"),
+			"channels_cancel", "the two channels cancel when mixed to mono"},
+		{"silent", mediatest.Generate(t, dir, "silent.wav", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", secs),
+			"silent", "the audio is silent"},
+		{"silent stereo", mediatest.Generate(t, dir, "silent2.wav", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", secs),
+			"silent", "the audio is silent"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			msg := b.call(t, tr, "POST", path+"/submit?name=vo.wav", string(readFile(t, c.file)), "audio/wav", 422, nil)
+			if !strings.Contains(msg, c.code) || !strings.Contains(msg, c.reason) {
+				t.Fatalf("refusal of %s: %s (want code %s and %q)", c.name, msg, c.code, c.reason)
+			}
+		})
+	}
+	if objs, _ := b.store.List(context.Background(), "segments/"+seg.ID+"/jobs/"); len(objs) != 0 {
+		t.Fatalf("objects after refusals: %+v", objs)
+	}
+	if left, _ := b.db.StaleUploads(context.Background(), time.Now().Add(time.Hour)); len(left) != 0 {
+		t.Fatalf("upload rows left: %v", left)
+	}
+	var got jobs.Detail
+	b.call(t, tr, "GET", path, "", "", 200, &got)
+	if got.Job.Submissions != 0 || got.Job.State != jobs.StateClaimed {
+		t.Fatalf("job after refusals: %+v", got.Job)
+	}
+}

@@ -552,7 +552,12 @@ func (s *Server) pollEvery() time.Duration {
 // PlayReportResponse answers POST /api/communes/{code}/plays.
 type PlayReportResponse struct {
 	Received int `json:"received"`
-	New      int `json:"new"` // the rest had been received before
+	// New counts the stored reports that were new; the other accepted
+	// ones had been received before.
+	New int `json:"new"`
+	// Refused lists, by position and id, the reports not stored and why
+	// (an item not in the schedule, a play longer than the item).
+	Refused []broadcast.RefusedReport `json:"refused"`
 }
 
 func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
@@ -568,11 +573,21 @@ func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "Play reports refused: %v.", err)
 	}
-	n, err := s.Broadcast.Report(r.Context(), head, u, reports)
+	res, err := s.Broadcast.Report(r.Context(), head, u, reports)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, PlayReportResponse{Received: len(reports), New: n})
+	if len(res.Refused) == len(reports) {
+		// Nothing was stored: say so as an error, so that a client that
+		// only looks at the status (the operator's page) shows why.
+		var b strings.Builder
+		fmt.Fprintf(&b, "Play reports refused: none of the %d matches the schedule, nothing was stored.", len(reports))
+		for _, rf := range res.Refused {
+			fmt.Fprintf(&b, "\n  report %d (id %q): %s", rf.N, rf.ID, rf.Reason)
+		}
+		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "item", Message: b.String()}
+	}
+	writeJSON(w, http.StatusOK, PlayReportResponse{Received: len(reports), New: res.New, Refused: res.Refused})
 	return nil
 }
 

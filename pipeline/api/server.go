@@ -31,7 +31,9 @@ type Catalog interface {
 	UserByName(ctx context.Context, name string) (pipeline.User, error)
 	Users(ctx context.Context) ([]pipeline.User, error)
 	CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User, error)
-	CreateToken(ctx context.Context, userID int64, label string) (string, error)
+	// CreateTokenBy makes a token for userID; by (the admin) is named in
+	// the audit log.
+	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
@@ -393,12 +395,13 @@ type NewUserRequest struct {
 	Commune   string        `json:"commune"`
 }
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
 	var req NewUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.Catalog.CreateUser(r.Context(), pipeline.NewUser(req))
+	u, err := s.Catalog.CreateUser(r.Context(), pipeline.NewUser{Name: req.Name, Role: req.Role, Password: req.Password,
+		Languages: req.Languages, Commune: req.Commune, CreatedBy: by.ID})
 	if err != nil {
 		return err
 	}
@@ -411,12 +414,12 @@ type TokenResponse struct {
 	Token string `json:"token"`
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
 	u, err := s.Catalog.UserByName(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	tok, err := s.Catalog.CreateToken(r.Context(), u.ID, r.URL.Query().Get("label"))
+	tok, err := s.Catalog.CreateTokenBy(r.Context(), u.ID, r.URL.Query().Get("label"), by.ID)
 	if err != nil {
 		return err
 	}

@@ -220,31 +220,104 @@ func (s *Service) emergencyUntil(until, now time.Time) (time.Time, error) {
 	return until, nil
 }
 
-// Report stores the play reports of a commune's devices; each report's
-// cluster must be one of the commune's. It returns how many were new.
-func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipeline.User, reports []schedules.PlayReport) (int, error) {
+// PlayTolerance is how much longer than its scheduled length a played
+// item may be reported to have lasted (player start-up, clock steps).
+const PlayTolerance = 30 * time.Second
+
+// RefusedReport is a play report Report did not store, and why.
+type RefusedReport struct {
+	N      int    `json:"report"` // its position in the body, from 1
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// ReportResult is what Report did with a body of play reports.
+type ReportResult struct {
+	// New counts the stored reports that were new (the rest of the
+	// accepted ones had been received before).
+	New int
+	// Refused lists the reports not stored: an item not scheduled for
+	// that cluster on that date (in any version of the commune's
+	// schedule), or played longer than the item lasts plus PlayTolerance.
+	Refused []RefusedReport
+}
+
+// Report stores the play reports of a commune's devices that match its
+// schedule and refuses the others, saying why. Every report's cluster
+// must be one of the commune's (else nothing is stored: the device is
+// misconfigured). Each report's item must be scheduled for its cluster on
+// its date, and a played item cannot have lasted longer than its
+// scheduled length plus PlayTolerance: such a report would inflate the
+// proof of play, so it is refused and listed in the result.
+func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipeline.User, reports []schedules.PlayReport) (ReportResult, error) {
+	res := ReportResult{Refused: []RefusedReport{}}
 	reg, err := s.Store.Registry(ctx)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	c := reg.Commune(head.Code)
 	if c == nil {
-		return 0, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
+		return res, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
 	}
 	for i, r := range reports {
 		if !slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
-			return 0, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
+			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
 		}
 	}
 	loc := Location()
-	return s.Store.SavePlayReports(ctx, head.Code, by.ID, reports, func(r schedules.PlayReport) string {
+	dateOf := func(r schedules.PlayReport) string {
 		if len(r.Entry) >= 10 {
 			if day, err := schedules.ParseDate(r.Entry[:10]); err == nil {
 				return day.String()
 			}
 		}
 		return schedules.DateOf(r.Started.In(loc)).String()
-	})
+	}
+	scheduled := map[[2]string]map[string]int64{} // (cluster, date) -> entry -> ms
+	var keep []schedules.PlayReport
+	for i, r := range reports {
+		k := [2]string{r.Cluster, dateOf(r)}
+		entries, ok := scheduled[k]
+		if !ok {
+			if entries, err = s.Store.ScheduledDurations(ctx, head.Code, k[0], k[1]); err != nil {
+				return res, err
+			}
+			scheduled[k] = entries
+		}
+		if why := checkPlay(r, entries, k[0], k[1]); why != "" {
+			res.Refused = append(res.Refused, RefusedReport{N: i + 1, ID: r.ID, Reason: why})
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if len(keep) > 0 {
+		if res.New, err = s.Store.SavePlayReports(ctx, head.Code, by.ID, keep, dateOf); err != nil {
+			return res, err
+		}
+	}
+	if len(res.Refused) > 0 {
+		s.log().Warn("play reports refused", "commune", head.Code, "user", by.Name, "refused", len(res.Refused), "of", len(reports),
+			"first", res.Refused[0].Reason)
+	}
+	return res, nil
+}
+
+// checkPlay says why a report does not match the schedule (entries, of
+// cluster on date), or "" when it does.
+func checkPlay(r schedules.PlayReport, entries map[string]int64, cluster, date string) string {
+	ms, ok := entries[r.Entry]
+	if !ok {
+		return fmt.Sprintf("item %q is not in the schedule of cluster %s on %s: report the id of an entry of the playlist that was played", r.Entry, cluster, date)
+	}
+	if r.Status != schedules.Played || r.Finished.IsZero() {
+		return ""
+	}
+	length := time.Duration(ms) * time.Millisecond
+	if played := r.Finished.Sub(r.Started); played > length+PlayTolerance {
+		return fmt.Sprintf("item %q lasts %s but the report says it played %s (from %s to %s): report the time the item itself started and finished",
+			r.Entry, length.Round(time.Second), played.Round(time.Second), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
+	}
+	return ""
 }
 
 // ShowRow is one scheduled entry with what was reported about it.

@@ -79,6 +79,11 @@ type Objects interface {
 // Prober reads a stored voice-over (by URL) with ffprobe.
 type Prober func(ctx context.Context, url string) (media.Info, error)
 
+// Scanner decodes a stored voice-over (by URL) fully and measures it
+// (media.ScanAudio): its level on the channels and on the mono downmix
+// loudspeakers play, and its decode errors.
+type Scanner func(ctx context.Context, url string) (media.Scan, error)
+
 // Desk is where translators and reviewers work: it lists and shows jobs
 // to the people allowed to see them, applies their actions, checks and
 // stores submissions, and feeds the translation memory on approval.
@@ -86,7 +91,14 @@ type Desk struct {
 	Store   Store
 	Objects Objects
 	// Probe reads voice-overs; media.Probe when nil.
-	Probe  Prober
+	Probe Prober
+	// Scan decodes voice-overs, so that one the loudspeakers could not
+	// play (silent, channels that cancel in mono, damaged) is refused as
+	// an upload would be; media.ScanAudio when nil.
+	Scan Scanner
+	// Limits are the upload's media limits (media.Validate), applied to
+	// voice-overs as to radio segments; zero fields take the defaults.
+	Limits media.Limits
 	Policy Policy
 	// SubtitleTolerance is how far a translated cue may move from the
 	// source's times; 0 means subtitle.DefaultTolerance.
@@ -488,8 +500,43 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 	if fs := VoiceoverFindings(info, time.Duration(seg.Probe.DurationMS)*time.Millisecond, d.VoiceoverSlack, d.VoiceoverMinSlack); Blocking(fs) {
 		return refuse(RefusalError("voice-over", fs))
 	}
+	scan := d.Scan
+	if scan == nil {
+		scan = media.ScanAudio
+	}
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer scancel()
+	sc, err := scan(sctx, url)
+	if errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
+		return refuse(RefusalError("voice-over", []Finding{{Severity: "error", Code: string(media.RefuseCorrupt),
+			Message: "the audio could not be decoded: export the recording again (MP3, WAV, M4A or Opus) and submit it"}}))
+	}
+	if err != nil {
+		return refuse(fmt.Errorf("scan voice-over of %s: %w", j.ID, err))
+	}
+	if fs := AirableFindings(info, sc, d.Limits); Blocking(fs) {
+		return refuse(RefusalError("voice-over", fs))
+	}
 	sub.Findings = []Finding{}
 	return nil
+}
+
+// AirableFindings holds a probed and scanned voice-over to the checks a
+// producer's radio upload passes (media.Validate): a voice-over that is
+// silent, whose channels cancel in the mono mix loudspeakers play, or that
+// is damaged could never be rendered, so it is refused at submission with
+// the upload's reason (its code is the media.RefusalCode). A problem the
+// check cannot name is returned as an error finding too.
+func AirableFindings(info media.Info, scan media.Scan, limits media.Limits) []Finding {
+	err := media.Validate(info, scan, media.KindRadio, limits)
+	if err == nil {
+		return nil
+	}
+	var ref *media.Refusal
+	if errors.As(err, &ref) {
+		return []Finding{{Severity: "error", Code: string(ref.Code), Message: ref.Reason}}
+	}
+	return []Finding{{Severity: "error", Code: CodeAudio, Message: err.Error()}}
 }
 
 // VoiceoverFindings checks a probed voice-over against the source's

@@ -62,6 +62,10 @@ const (
 	ActionCancel         Action = "cancel"          // the segment was withdrawn, or an admin cancels
 	ActionExpire         Action = "expire"          // the sweep returns a job whose lease ran out
 	ActionFlagOverdue    Action = "flag_overdue"    // the sweep marks a job past its deadline
+	// ActionRenderFailed is recorded by the worker, not applied through a
+	// Policy: the approved translation could not be rendered (the job
+	// stays approved; its reason and this event say why).
+	ActionRenderFailed Action = "render_failed"
 )
 
 // Job is one translation or subtitle job: one segment, one target

@@ -24,8 +24,8 @@ type AuditEntry struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
-// auditQuery unifies the event tables. Users and tokens carry no actor:
-// the tables do not record who created them.
+// auditQuery unifies the event tables. Users and tokens made on the
+// server's command line carry no actor; through the API, the admin.
 const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 	SELECT e.at AS at, COALESCE(u.name, '') AS actor, 'segment.' || e.action AS action, e.segment_id AS subject, e.detail AS detail
 		FROM segment_events e LEFT JOIN users u ON u.id = e.user_id
@@ -34,10 +34,11 @@ const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 		e.from_state || ' -> ' || e.to_state || CASE WHEN e.reason <> '' THEN ': ' || e.reason ELSE '' END
 		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id
 	UNION ALL
-	SELECT created_at, '', 'user.create', name, 'role ' || role || CASE WHEN languages <> '' THEN ', languages ' || languages ELSE '' END
-		|| CASE WHEN commune <> '' THEN ', commune ' || commune ELSE '' END FROM users
+	SELECT n.created_at, COALESCE(a.name, ''), 'user.create', n.name, 'role ' || n.role || CASE WHEN n.languages <> '' THEN ', languages ' || n.languages ELSE '' END
+		|| CASE WHEN n.commune <> '' THEN ', commune ' || n.commune ELSE '' END FROM users n LEFT JOIN users a ON a.id = n.created_by
 	UNION ALL
-	SELECT t.created_at, '', 'token.create', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id
+	SELECT t.created_at, COALESCE(a.name, ''), 'token.create', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id
+		LEFT JOIN users a ON a.id = t.created_by
 	UNION ALL
 	SELECT t.revoked_at, '', 'token.revoke', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NOT NULL
 ) WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`

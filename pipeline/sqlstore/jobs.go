@@ -265,9 +265,9 @@ func writeJob(ctx context.Context, tx *sql.Tx, from jobs.State, j jobs.Job) erro
 }
 
 // cancelSegmentJobsTx cancels every job of a segment that is not done
-// yet, as the system, recording why; it runs in the withdrawal's
-// transaction.
-func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason string, now time.Time) error {
+// yet, recording why and, as the events' actor, the user who withdrew the
+// segment (by; 0 for the system); it runs in the withdrawal's transaction.
+func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason string, by int64, now time.Time) error {
 	rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE j.segment_id = ? AND j.state NOT IN (?, ?)",
 		segmentID, string(jobs.StateApproved), string(jobs.StateCancelled))
 	if err != nil {
@@ -291,10 +291,13 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 		why += ": " + reason
 	}
 	for _, j := range open {
+		// The cascade is allowed as the system's (a producer may withdraw
+		// a segment but not cancel a job); the event names who withdrew.
 		next, ev, err := jobs.Policy{}.Apply(j, jobs.Request{Action: jobs.ActionCancel, Reason: why, Now: now})
 		if err != nil {
 			return err
 		}
+		ev.ActorID = by
 		if err := recordTransition(ctx, tx, j, next, ev); err != nil {
 			return err
 		}

@@ -260,7 +260,8 @@ func TestWithdrawCancelsJobs(t *testing.T) {
 		t.Fatalf("live jobs of a withdrawn segment: %+v", live)
 	}
 	ev, _ := b.db.JobEvents(ctx, claimed.ID)
-	if last := ev[len(ev)-1]; last.Action != jobs.ActionCancel || last.From != jobs.StateClaimed || last.ActorID != 0 {
+	// The cancellation names who withdrew the segment.
+	if last := ev[len(ev)-1]; last.Action != jobs.ActionCancel || last.From != jobs.StateClaimed || last.ActorID != b.users["dai-ptth"].ID {
 		t.Fatalf("cancel event %+v", last)
 	}
 	var cancelled []string

@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
 )
 
 // SaveProcessed records a segment's renditions and, when v is not nil, its
@@ -116,6 +118,59 @@ func (db *DB) RecordRenditionFailuresTx(ctx context.Context, tx *sql.Tx, segment
 		if err := addEvent(ctx, tx, segmentID, 0, "rendition_failed", f.String(), now); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// RecordTranslationFailed records that an approved translation of a
+// segment could not be rendered, where the people concerned look: a
+// "rendition_failed" segment event, the segment's process_error (for a
+// processed segment, the list of what is not made, which `loa segments
+// show` prints), and on the job (jobID, when not "") a "render_failed"
+// event and its reason, which `loa jobs get` prints. The job's state is
+// not changed.
+func (db *DB) RecordTranslationFailed(ctx context.Context, segmentID, jobID string, f pipeline.RenditionFailure) error {
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state, perr string
+		if err := tx.QueryRowContext(ctx, "SELECT state, process_error FROM segments WHERE id = ?", segmentID).Scan(&state, &perr); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, segmentID, 0, "rendition_failed", f.String(), now); err != nil {
+			return err
+		}
+		if state == string(pipeline.StateProcessed) {
+			next := pipeline.RenditionFailureSummary([]pipeline.RenditionFailure{f})
+			if perr != "" {
+				next = pipeline.TruncateProcessError(perr + "; " + f.String())
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_error = ? WHERE id = ?", next, segmentID); err != nil {
+				return err
+			}
+		}
+		if jobID == "" {
+			return nil
+		}
+		var jstate string
+		err := tx.QueryRowContext(ctx, "SELECT state FROM jobs WHERE id = ?", jobID).Scan(&jstate)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the job is not recorded (any more): the segment says it
+		}
+		if err != nil {
+			return err
+		}
+		reason := "The approved " + f.What + " could not be rendered, so it does not air: " + f.Reason
+		if r := []rune(reason); len(r) > jobs.MaxReasonLen {
+			reason = string(r[:jobs.MaxReasonLen])
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET reason = ?, updated_at = ? WHERE id = ?", reason, now.UTC(), jobID); err != nil {
+			return err
+		}
+		return addJobEvent(ctx, tx, jobs.Event{JobID: jobID, At: now, Action: jobs.ActionRenderFailed,
+			From: jobs.State(jstate), To: jobs.State(jstate), Reason: reason})
+	})
+	if err != nil {
+		return fmt.Errorf("record failed %s rendition of %s: %w", f.Language, segmentID, err)
 	}
 	return nil
 }

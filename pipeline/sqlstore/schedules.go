@@ -794,6 +794,33 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 	return added, nil
 }
 
+// ScheduledDurations returns the entries scheduled for a commune's
+// cluster on a date (YYYY-MM-DD) in any of its schedule versions, not only
+// the current one (a device plays the bundle it has), with each entry's
+// length in milliseconds (the longest when versions differ).
+func (db *DB) ScheduledDurations(ctx context.Context, commune, cluster, date string) (map[string]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT i.entry_id, MAX(i.duration_ms) FROM schedule_items i
+		JOIN schedule_versions v ON v.id = i.version_id
+		WHERE v.commune_code = ? AND i.cluster_id = ? AND i.air_date = ? GROUP BY i.entry_id`, commune, cluster, date)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var ms int64
+		if err := rows.Scan(&id, &ms); err != nil {
+			return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
+		}
+		out[id] = ms
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
+	}
+	return out, nil
+}
+
 // PlayReports lists a commune's play reports for a date (YYYY-MM-DD).
 func (db *DB) PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at, reason, air_date,

@@ -251,7 +251,7 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 		if err := addEvent(ctx, tx, id, userID, "withdraw", reason, now); err != nil {
 			return err
 		}
-		return cancelSegmentJobsTx(ctx, tx, id, reason, now)
+		return cancelSegmentJobsTx(ctx, tx, id, reason, userID, now)
 	})
 	if err != nil {
 		return pipeline.Segment{}, fmt.Errorf("withdraw segment %s: %w", id, err)

@@ -40,9 +40,9 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 			}
 		}
 		return tx.QueryRowContext(ctx,
-			`INSERT INTO users (name, role, password_hash, languages, commune, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			n.Name, string(n.Role), hash, strings.Join(n.Languages, ","), strings.TrimSpace(n.Commune), now).Scan(&id)
+			`INSERT INTO users (name, role, password_hash, languages, commune, created_at, created_by)
+			 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			n.Name, string(n.Role), hash, strings.Join(n.Languages, ","), strings.TrimSpace(n.Commune), now, nullID(n.CreatedBy)).Scan(&id)
 	})
 	if err != nil {
 		return pipeline.User{}, fmt.Errorf("create user %s: %w", n.Name, err)
@@ -191,14 +191,21 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (pipeline
 }
 
 // CreateToken makes a new API token for a user and returns it; only its
-// hash is stored, so this is the one time it can be seen.
+// hash is stored, so this is the one time it can be seen. The audit log
+// names no one as its maker (the server's command line).
 func (db *DB) CreateToken(ctx context.Context, userID int64, label string) (string, error) {
+	return db.CreateTokenBy(ctx, userID, label, 0)
+}
+
+// CreateTokenBy is CreateToken done by the user by (an administrator
+// through the API), whom the audit log names; by 0 is no one.
+func (db *DB) CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error) {
 	token, hash, err := pipeline.NewToken()
 	if err != nil {
 		return "", err
 	}
-	_, err = db.sql.ExecContext(ctx, "INSERT INTO tokens (user_id, hash, label, created_at) VALUES (?, ?, ?, ?)",
-		userID, hash, label, db.Now())
+	_, err = db.sql.ExecContext(ctx, "INSERT INTO tokens (user_id, hash, label, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+		userID, hash, label, db.Now(), nullID(by))
 	if err != nil {
 		return "", fmt.Errorf("create token for user %d: %w", userID, err)
 	}

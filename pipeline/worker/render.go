@@ -117,7 +117,7 @@ func checkSource(sub *subtitle.File) error {
 
 // RenderSubtitles makes the renditions of an approved subtitle file.
 func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) error {
-	return p.renderTranslation(ctx, a.SegmentID, a.Language, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
+	return p.renderTranslation(ctx, a.SegmentID, a.Language, a.JobID, "subtitles", func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
 		if err != nil {
 			return nil, nil, err
@@ -144,7 +144,7 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 // renditions of its language and makes it the segment's variant there.
 func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) error {
 	approvedBy := a.ApprovedBy
-	return p.renderTranslation(ctx, a.SegmentID, a.Language, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
+	return p.renderTranslation(ctx, a.SegmentID, a.Language, a.JobID, "voice-over", func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
 		src := filepath.Join(dir, "voiceover")
 		if err := p.download(ctx, a.SourceKey, src); err != nil {
 			return nil, nil, err
@@ -166,8 +166,10 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 // renderTranslation runs make in a private folder (with the original
 // downloaded when the segment is TV), stores what it made under the
 // language's fixed keys and records it; variant names the output that
-// becomes the language's variant, approved by approvedBy.
-func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang string,
+// becomes the language's variant, approved by approvedBy. jobID is the
+// approved job and what names the translation ("voice-over") when a
+// failure is recorded.
+func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang, jobID, what string,
 	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) error {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
 	if err != nil {
@@ -193,7 +195,7 @@ func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang strin
 	}
 	outs, variantOut, err := make(seg, dir, original)
 	if err != nil {
-		return p.translationFailed(ctx, seg, lang, err)
+		return p.translationFailed(ctx, seg, lang, jobID, what, err)
 	}
 	var rs []pipeline.Rendition
 	var v *pipeline.Variant
@@ -226,17 +228,37 @@ func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang strin
 	return nil
 }
 
+// TranslationFailureRecorder is a catalog that can record, where the
+// job's and the segment's people see it, that an approved translation
+// cannot be rendered (sqlstore.DB.RecordTranslationFailed).
+type TranslationFailureRecorder interface {
+	RecordTranslationFailed(ctx context.Context, segmentID, jobID string, f pipeline.RenditionFailure) error
+}
+
 // translationFailed keeps a failure of an approved translation's media
-// visible: it is logged and, when permanent, not retried.
-func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment, lang string, err error) error {
+// visible: when permanent it is recorded on the job and the segment (if
+// the catalog can), logged, and not retried.
+func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment, lang, jobID, what string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if media.IsInputError(err) {
-		p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "err", err)
-		return fmt.Errorf("%w: %s rendition of %s: %v", ErrPermanent, lang, seg.ID, err)
+	if !media.IsInputError(err) {
+		return fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
 	}
-	return fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
+	p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "job", jobID, "err", err)
+	if rec, ok := p.Catalog.(TranslationFailureRecorder); ok {
+		reason := err.Error()
+		if len(reason) > 600 {
+			reason = strings.ToValidUTF8(reason[:600], "")
+		}
+		f := pipeline.RenditionFailure{Language: lang, What: what, Reason: reason}
+		if rerr := rec.RecordTranslationFailed(ctx, seg.ID, jobID, f); rerr != nil {
+			// Not recorded yet: let River retry, so the failure is not
+			// lost in the log alone.
+			return fmt.Errorf("%s rendition of %s failed (%v) and could not be recorded: %w", lang, seg.ID, err, rerr)
+		}
+	}
+	return fmt.Errorf("%w: %s rendition of %s: %v", ErrPermanent, lang, seg.ID, err)
 }
 
 type renderSubtitlesWorker struct {

@@ -1,0 +1,67 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/report"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// TestAuditNamesActors: a user and a token an admin makes through the API,
+// and the jobs a producer's withdrawal cancels, are in the audit log with
+// who did them; the job's events name the producer too.
+func TestAuditNamesActors(t *testing.T) {
+	b, _, seg := jobsSetup(t)
+	admin, producer := b.users[pipeline.RoleAdmin], b.users[pipeline.RoleProducer]
+	before := b.db.Now()
+	b.call(t, pipeline.RoleAdmin, "POST", "/api/users", `{"name":"new-translator","role":"translator","password":"mat-khau-dai-du","languages":["blt"]}`, "application/json", 201, nil)
+	b.call(t, pipeline.RoleAdmin, "POST", "/api/users/new-translator/tokens?label=laptop", "", "", 201, nil)
+	var list []jobs.Job
+	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs", "", "", 200, &list)
+	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg.ID+"?reason=sai+so+lieu", "", "", 200, nil)
+
+	// The actions fall in the month of before or of now (the test may run
+	// across a month's end): read both.
+	var entries []sqlstore.AuditEntry
+	seen := map[string]bool{}
+	for _, at := range []pipeline.User{{CreatedAt: before}, {CreatedAt: b.db.Now()}} {
+		p := report.PeriodOf(report.Month, at.CreatedAt).Name
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		var got []sqlstore.AuditEntry
+		b.call(t, pipeline.RoleAdmin, "GET", "/api/audit?period="+p, "", "", 200, &got)
+		entries = append(entries, got...)
+	}
+	tests := []struct {
+		action, subject, actor string
+	}{
+		{"user.create", "new-translator", admin.Name},
+		{"token.create", "new-translator", admin.Name},
+		{"segment.withdraw", seg.ID, producer.Name},
+		{"job.cancel", job.ID, producer.Name},
+	}
+	for _, tc := range tests {
+		found := false
+		for _, e := range entries {
+			if e.Action == tc.action && e.Subject == tc.subject {
+				found = true
+				if e.Actor != tc.actor {
+					t.Errorf("%s %s: actor %q, want %q", tc.action, tc.subject, e.Actor, tc.actor)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s of %s in the audit log: %+v", tc.action, tc.subject, entries)
+		}
+	}
+	var d jobs.Detail
+	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs/"+job.ID, "", "", 200, &d)
+	if last := d.Events[len(d.Events)-1]; last.Action != jobs.ActionCancel || last.ActorID != producer.ID || d.Job.State != jobs.StateCancelled {
+		t.Fatalf("job after withdrawal: %+v, last event %+v", d.Job, last)
+	}
+}

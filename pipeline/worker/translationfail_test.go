@@ -1,0 +1,88 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+)
+
+// TestApprovedVoiceoverFailureRecorded renders approved voice-overs that
+// cannot air (one accepted before the submission check): the River job
+// is cancelled, and the failure is not only a log line: the translation
+// job carries a render_failed event and a reason saying why, and the
+// segment lists the voice-over as not made with the same reason.
+func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	cases := []struct {
+		name, file, reason string
+	}{
+		{"phase-inverted", "testdata/I-phase-inverted-stereo.wav", "the two channels cancel when mixed to mono"},
+		{"silent", mediatest.Generate(t, b.dir, "silent.wav", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "8"), "too quiet"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := "vo" + string(rune('a'+i))
+			seg := b.seed(t, id, mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, "", "vi", "blt")
+			if err := b.p.Process(ctx, seg.ID); err != nil {
+				t.Fatal(err)
+			}
+			seg, _ = b.db.Segment(ctx, seg.ID)
+			tx, err := b.db.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}); err != nil {
+				tx.Rollback()
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			all, err := b.db.Jobs(ctx, jobs.Filter{SegmentID: seg.ID})
+			if err != nil || len(all) != 1 || all[0].Kind != jobs.KindVoiceover {
+				t.Fatalf("jobs %+v %v", all, err)
+			}
+			job := all[0]
+			key := "segments/" + id + "/jobs/" + job.ID + "/submission-1.audio"
+			f, err := os.Open(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := b.store.Put(ctx, key, f, -1, "audio/wav"); err != nil {
+				t.Fatal(err)
+			}
+			w := &renderVoiceoverWorker{p: b.p}
+			err = w.Work(ctx, &river.Job[RenderVoiceoverArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
+				Args: RenderVoiceoverArgs{SegmentID: seg.ID, Language: "blt", SourceKey: key, JobID: job.ID, ApprovedBy: b.user.ID}})
+			var cancel *river.JobCancelError
+			if !errors.As(err, &cancel) {
+				t.Fatalf("render error %v: want a cancelled job", err)
+			}
+			got, _ := b.db.Job(ctx, job.ID)
+			if !strings.Contains(got.Reason, "voice-over could not be rendered") || !strings.Contains(got.Reason, c.reason) {
+				t.Errorf("job reason %q does not say the voice-over failed and why (%q)", got.Reason, c.reason)
+			}
+			evs, _ := b.db.JobEvents(ctx, job.ID)
+			if last := evs[len(evs)-1]; last.Action != jobs.ActionRenderFailed || !strings.Contains(last.Reason, c.reason) {
+				t.Errorf("last job event %+v, want render_failed with the reason", last)
+			}
+			s, _ := b.db.Segment(ctx, seg.ID)
+			if s.State != pipeline.StateProcessed || !strings.Contains(s.ProcessError, "voice-over (blt)") || !strings.Contains(s.ProcessError, c.reason) {
+				t.Errorf("segment %s, process_error %q: want processed with the voice-over failure", s.State, s.ProcessError)
+			}
+		})
+	}
+}
