@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sonla-cchc/loa/media"
 )
 
 // Kind says whether a segment is radio (audio only) or TV (video with audio).
@@ -117,6 +119,10 @@ type Segment struct {
 	// segment, the step that failed ("" once processed).
 	ProcessStep string  `json:"process_step,omitempty"`
 	Progress    float64 `json:"progress"`
+	// Loudness is what the upload scan measured of the mono downmix, for
+	// the loudspeaker rendition; nil when not measured (an upload from
+	// before it was, or one too quiet to measure).
+	Loudness *media.LoudnessMeasurement `json:"loudness,omitempty"`
 }
 
 // RenditionFailure is one rendition processing could not make because of
@@ -192,6 +198,9 @@ type ProbeFacts struct {
 	FrameRate    float64 `json:"frame_rate,omitempty"`
 	MeanVolumeDB float64 `json:"mean_volume_db"`
 	MaxVolumeDB  float64 `json:"max_volume_db"`
+	// Loudness is measured in the same decode; it is stored in a column
+	// of its own (Segment.Loudness), not with these facts.
+	Loudness *media.LoudnessMeasurement `json:"-"`
 }
 
 // Meta is the metadata a producer sends with an upload.

@@ -123,6 +123,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
 	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
 		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
+		// Measured at upload, in the decode that validated it; nil for an
+		// older segment, which is then measured here.
+		Measured: seg.Loudness,
 	})
 	if err != nil {
 		return p.fail(ctx, seg, "loudspeaker renditions", err)
