@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,7 +115,18 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	db := sqlstoretest.New(b)
 	u := sqlstoretest.User(b, db, "p", pipeline.RoleProducer)
 	var logs bytes.Buffer
-	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{}), TempDir: b.TempDir(),
+	// Each ffmpeg step's runs and time, to show where Loa's time goes (a
+	// loudness_measure here is the limited signal of an input that needs
+	// the peak limiter: the upload measured the rest).
+	var mu sync.Mutex
+	runs, spent := map[string]int{}, map[string]time.Duration{}
+	observe := func(step string, d time.Duration, _ error) {
+		mu.Lock()
+		defer mu.Unlock()
+		runs[step]++
+		spent[step] += d
+	}
+	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{Observe: observe}), TempDir: b.TempDir(),
 		Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	inspector := pipeline.MediaInspector{}
 	// seed stores the clip and validates it as ingest does (by URL from
@@ -174,6 +187,14 @@ func BenchmarkProcessOverhead(b *testing.B) {
 			b.Log(line) // the time of each step
 		}
 	}
+	mu.Lock()
+	var steps []string
+	for step, n := range runs {
+		steps = append(steps, fmt.Sprintf("%s=%d/%.1fs", step, n, spent[step].Seconds()))
+	}
+	mu.Unlock()
+	slices.Sort(steps)
+	b.Logf("Loa's ffmpeg runs in processing (step=runs/time): %s", strings.Join(steps, " "))
 	loa := validate + process
 	ratio := loa.Seconds() / bare.Seconds()
 	verdict := "pass"
