@@ -221,7 +221,18 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	}
 	// Gain alone would push peaks over the ceiling: raise the level into a
 	// limiter, measure again, and let loudnorm finish linearly. Refine the
-	// pre-gain when limiting ate too much loudness.
+	// pre-gain when limiting ate too much loudness. The loudness reached
+	// grows slower than the pre-gain, and ever slower the harder the
+	// limiter is driven, so each step follows the slope between the last
+	// two points. The first step has one measured point only; the other is
+	// the gain at which the peaks just touch the limiter (nothing taken
+	// yet), and the slope at the measured point is taken as half of the
+	// slope between them: on speech the curve bends that much, and
+	// guessing 1 (gain reaches the target dB for dB) cost two more passes
+	// over the file. Too high a step only limits a little more than needed:
+	// loudnorm then turns down, linearly.
+	prevGain := t.TruePeakDBTP - limiterHeadroomDB - first.InputTP
+	prevReach := first.InputI + prevGain + limiterHeadroomDB - 0.05
 	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
 		plan.limited = true
 		ceiling := math.Pow(10, (t.TruePeakDBTP-limiterHeadroomDB)/20)
@@ -230,11 +241,21 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		if err != nil {
 			return normPlan{}, err
 		}
-		short := t.IntegratedLUFS - linearReach(measured, t)
+		reach := linearReach(measured, t)
+		short := t.IntegratedLUFS - reach
 		if short < 0.3 {
 			break
 		}
-		gain += short
+		slope := 1.0
+		if gain-prevGain > 0.5 {
+			slope = (reach - prevReach) / (gain - prevGain)
+			if attempt == 0 {
+				slope /= 2
+			}
+			slope = min(1, max(0.25, slope))
+		}
+		prevGain, prevReach = gain, reach
+		gain += short / slope
 	}
 	effective := linearReach(measured, t)
 	plan.gainDB = effective - first.InputI

@@ -80,3 +80,41 @@ func TestScanMeasuresLoudnessForLoudspeaker(t *testing.T) {
 		t.Errorf("%d loudspeaker encoding runs for 3 calls, want one run writing both outputs each", n)
 	}
 }
+
+// TestLimitedSpeechFewPasses: speech too peaky to reach the loudspeaker
+// target by gain alone goes through the limiter; with the loudness
+// measured at upload, processing measures the limited signal at most
+// twice (it took three passes when every step assumed the gain reaches
+// the target dB for dB) and still lands on the target.
+func TestLimitedSpeechFewPasses(t *testing.T) {
+	needFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := testCtx(t)
+	speech := speechWAV(t, dir)
+	scan, err := ScanAudio(ctx, speech)
+	if err != nil || scan.Loudness == nil {
+		t.Fatalf("scan: %+v %v", scan, err)
+	}
+	var obs observations
+	r := NewRunner(Config{Observe: obs.observe})
+	res, err := r.Loudspeaker(ctx, speech, filepath.Join(dir, "out.mp3"), filepath.Join(dir, "out.ogg"), LoudspeakerOptions{Measured: scan.Loudness})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range obs.steps() {
+		if o.step == "loudness_measure" {
+			n++
+		}
+	}
+	if !res.Loudness.Limited {
+		t.Fatalf("the speech fixture did not need the limiter (%+v): the test checks nothing", res.Loudness)
+	}
+	if n > 2 {
+		t.Errorf("%d measuring passes of the limited signal, want at most 2", n)
+	}
+	if math.Abs(res.Loudness.OutputI-LoudspeakerLoudness().IntegratedLUFS) > 0.5 {
+		t.Errorf("output %.2f LUFS, want -16 ± 0.5", res.Loudness.OutputI)
+	}
+}
