@@ -116,7 +116,9 @@ type Segment struct {
 	ProcessError string `json:"process_error,omitempty"`
 	// ProcessStep and Progress say what processing is doing now and how
 	// far it is (0–1), for producers watching the segment; for a failed
-	// segment, the step that failed ("" once processed).
+	// segment, the step that failed; for a processed one, StepRenditions
+	// while its poster, preview and subtitle renditions are still being
+	// made (its audio airs meanwhile), else "".
 	ProcessStep string  `json:"process_step,omitempty"`
 	Progress    float64 `json:"progress"`
 	// Loudness is what the upload scan measured of the mono downmix, for
@@ -124,6 +126,10 @@ type Segment struct {
 	// before it was, or one too quiet to measure).
 	Loudness *media.LoudnessMeasurement `json:"loudness,omitempty"`
 }
+
+// StepRenditions is the ProcessStep of a processed segment (ready to air)
+// whose poster, preview and subtitle renditions are still being made.
+const StepRenditions = "renditions"
 
 // RenditionFailure is one rendition processing could not make because of
 // its input (a subtitle burn, a preview): the others, and above all the

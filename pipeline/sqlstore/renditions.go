@@ -55,8 +55,9 @@ func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline
 
 // SaveRenditions records more renditions of a segment already processed
 // (its poster, preview and subtitle renditions, made after its audio) and
-// a "renditions_ready" event, then runs then, all in one transaction. A
-// withdrawn segment is refused with CodeConflict.
+// a "renditions_ready" event, ends its StepRenditions step, then runs
+// then, all in one transaction. A withdrawn segment is refused with
+// CodeConflict.
 func (db *DB) SaveRenditions(ctx context.Context, segmentID string, rs []pipeline.Rendition, then func(*sql.Tx) error) error {
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -70,6 +71,10 @@ func (db *DB) SaveRenditions(ctx context.Context, segmentID string, rs []pipelin
 		if err := db.SaveRenditionsTx(ctx, tx, rs, nil); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_step = '' WHERE id = ? AND process_step = ?",
+			segmentID, pipeline.StepRenditions); err != nil {
+			return err
+		}
 		if err := addEvent(ctx, tx, segmentID, 0, "renditions_ready", fmt.Sprintf("%d renditions", len(rs)), now); err != nil {
 			return err
 		}
@@ -80,6 +85,16 @@ func (db *DB) SaveRenditions(ctx context.Context, segmentID string, rs []pipelin
 	})
 	if err != nil {
 		return fmt.Errorf("save renditions of %s: %w", segmentID, err)
+	}
+	return nil
+}
+
+// MarkRenditionsPendingTx sets a processed segment's step to
+// StepRenditions inside the transaction that makes it ready to air, until
+// SaveRenditions records its poster, preview and subtitle renditions.
+func (db *DB) MarkRenditionsPendingTx(ctx context.Context, tx *sql.Tx, segmentID string) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_step = ? WHERE id = ?", pipeline.StepRenditions, segmentID); err != nil {
+		return fmt.Errorf("mark renditions of %s pending: %w", segmentID, err)
 	}
 	return nil
 }

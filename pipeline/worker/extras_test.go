@@ -41,7 +41,8 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 		aired := -1
 		if step == "poster" {
 			vs, err := b.db.SegmentVariants(ctx, "tv")
-			if err == nil {
+			seg, serr := b.db.Segment(ctx, "tv")
+			if err == nil && serr == nil && seg.ProcessStep == pipeline.StepRenditions {
 				aired = len(vs)
 			}
 		}
@@ -99,11 +100,11 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 		t.Errorf("ffmpeg steps %v: want both segments' loudspeaker runs before any poster", steps)
 	}
 	if airedAtPoster != 1 {
-		t.Errorf("when the poster was made the TV segment had %d Vietnamese variants, want 1: ready to air first", airedAtPoster)
+		t.Errorf("when the poster was made the TV segment had %d Vietnamese variants (-1: not at step %q), want 1: ready to air first", airedAtPoster, pipeline.StepRenditions)
 	}
 	got, err := b.db.Segment(ctx, "tv")
-	if err != nil || got.State != pipeline.StateProcessed {
-		t.Fatalf("tv: %+v %v", got, err)
+	if err != nil || got.State != pipeline.StateProcessed || got.ProcessStep != "" {
+		t.Fatalf("tv: %+v %v (want processed, its renditions step ended)", got, err)
 	}
 	for _, part := range []string{"the loudspeaker audio airs", "subtitles (vi)", "line 5, cue 2"} {
 		if !strings.Contains(got.ProcessError, part) {

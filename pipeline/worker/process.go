@@ -30,8 +30,12 @@ type ProcessCatalog interface {
 	SetProgress(ctx context.Context, id, step string, fraction float64) error
 	SaveProcessed(ctx context.Context, id string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error
 	// SaveRenditions records more renditions of a processed segment
-	// (RenderExtras); then runs in the same transaction.
+	// (RenderExtras) and ends its pipeline.StepRenditions step; then runs
+	// in the same transaction.
 	SaveRenditions(ctx context.Context, id string, rs []pipeline.Rendition, then func(*sql.Tx) error) error
+	// MarkRenditionsPendingTx shows, in SaveProcessed's transaction, that
+	// the segment's other renditions follow (pipeline.StepRenditions).
+	MarkRenditionsPendingTx(ctx context.Context, tx *sql.Tx, id string) error
 	MarkProcessFailed(ctx context.Context, id, reason string) error
 	// RecordRenditionFailuresTx records, in SaveRenditions' transaction,
 	// the renditions that could not be made.
@@ -164,6 +168,9 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			}
 		}
 		if extras && p.Enqueue != nil {
+			if err := p.Catalog.MarkRenditionsPendingTx(ctx, tx, seg.ID); err != nil {
+				return err
+			}
 			return p.Enqueue(ctx, tx, RenderExtrasArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS})
 		}
 		return nil
@@ -546,8 +553,16 @@ func (w *renderExtrasWorker) Timeout(job *river.Job[RenderExtrasArgs]) time.Dura
 func (w *renderExtrasWorker) Work(ctx context.Context, job *river.Job[RenderExtrasArgs]) error {
 	err := w.p.RenderExtras(ctx, job.Args.SegmentID)
 	if err != nil && job.Attempt >= job.MaxAttempts {
-		// The audio airs anyway; say what is missing and why.
+		// The audio airs anyway; say on the segment what is missing and
+		// why, and end its renditions step.
 		w.p.log().Error("segment renditions gave up", "segment", job.Args.SegmentID, "attempts", job.Attempt, "err", err)
+		f := []pipeline.RenditionFailure{{Language: pipeline.LangVietnamese, What: "poster, preview and subtitles",
+			Reason: "gave up after " + strconv.Itoa(job.Attempt) + " attempts: " + err.Error()}}
+		if rerr := w.p.Catalog.SaveRenditions(ctx, job.Args.SegmentID, nil, func(tx *sql.Tx) error {
+			return w.p.Catalog.RecordRenditionFailuresTx(ctx, tx, job.Args.SegmentID, f)
+		}); rerr != nil {
+			w.p.log().Error("record renditions given up", "segment", job.Args.SegmentID, "err", rerr)
+		}
 	}
 	return err
 }
