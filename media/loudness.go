@@ -66,16 +66,23 @@ type loudnormStats struct {
 
 // loudnormCollector picks loudnorm's JSON block out of ffmpeg's stderr.
 type loudnormCollector struct {
-	in    bool
-	lines []string
-	done  bool
+	// marker is what the line before the block contains: the filter's
+	// log name ("Parsed_loudnorm" unless the filter is named).
+	marker string
+	in     bool
+	lines  []string
+	done   bool
 }
 
 // line is a Job.Stderr callback.
 func (c *loudnormCollector) line(l string) {
+	marker := c.marker
+	if marker == "" {
+		marker = "Parsed_loudnorm"
+	}
 	switch {
 	case c.done:
-	case strings.Contains(l, "Parsed_loudnorm"):
+	case strings.Contains(l, marker):
 		c.in, c.lines = true, c.lines[:0]
 	case c.in:
 		c.lines = append(c.lines, l)
@@ -108,6 +115,56 @@ func (c *loudnormCollector) stats() (loudnormStats, error) {
 	}, nil
 }
 
+// LoudnessMeasurement is loudnorm's analysis of the mono downmix
+// loudspeakers play ([MonoDownmix] of the first audio stream): what the
+// second, linear loudnorm pass needs. The upload scan ([ScanAudio]) makes
+// it in the decode that validates the upload, so processing can go
+// straight to the encode ([LoudspeakerOptions.Measured]).
+type LoudnessMeasurement struct {
+	IntegratedLUFS float64 `json:"integrated_lufs"`  // EBU R128 integrated loudness, LUFS
+	TruePeakDBTP   float64 `json:"true_peak_dbtp"`   // true peak, dBTP
+	LRA            float64 `json:"lra_lu"`           // loudness range, LU
+	ThresholdLUFS  float64 `json:"threshold_lufs"`   // relative gate threshold, LUFS
+	TargetOffsetLU float64 `json:"target_offset_lu"` // loudnorm's target offset for the loudspeaker target, LU
+}
+
+// Valid reports whether every value is a finite number loudnorm can be
+// given (a silent input measures -inf).
+func (m LoudnessMeasurement) Valid() bool {
+	for _, f := range []float64{m.IntegratedLUFS, m.TruePeakDBTP, m.LRA, m.ThresholdLUFS, m.TargetOffsetLU} {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// measurement returns the input side of loudnorm's first-pass statistics.
+func (s loudnormStats) measurement() LoudnessMeasurement {
+	return LoudnessMeasurement{IntegratedLUFS: s.InputI, TruePeakDBTP: s.InputTP, LRA: s.InputLRA,
+		ThresholdLUFS: s.InputThresh, TargetOffsetLU: s.TargetOffset}
+}
+
+// stats is the measurement as loudnorm's first-pass statistics.
+func (m LoudnessMeasurement) stats() loudnormStats {
+	return loudnormStats{InputI: m.IntegratedLUFS, InputTP: m.TruePeakDBTP, InputLRA: m.LRA,
+		InputThresh: m.ThresholdLUFS, TargetOffset: m.TargetOffsetLU}
+}
+
+// loudspeakerMeasureTarget is the target loudspeaker renditions are
+// normalized to (see [Runner.Loudspeaker]); the upload scan measures
+// against it so its target offset is the one processing would get.
+func loudspeakerMeasureTarget() LoudnessTarget {
+	t := LoudspeakerLoudness()
+	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
+	return t
+}
+
+// loudnormMeasure is the loudnorm filter of a measuring pass for t.
+func loudnormMeasure(t LoudnessTarget) string {
+	return fmt.Sprintf("loudnorm=I=%s:TP=%s:LRA=%s:print_format=json", ff(t.IntegratedLUFS), ff(t.TruePeakDBTP), ff(t.LRA))
+}
+
 // ff formats a generated number for a filter graph.
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
@@ -128,7 +185,10 @@ const limiterOvershootDB = 1.5
 
 // planNormalize runs the measuring pass(es) and returns the pass-2 chain. pre
 // is a fixed chain run before everything (e.g. a mono downmix), or "".
-func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget) (normPlan, error) {
+// known, when not nil, is a measurement of input after pre made before (at
+// upload): the first measuring pass is skipped. Only when gain alone would
+// pass the true-peak ceiling is the limited signal measured again.
+func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget, known *LoudnessMeasurement) (normPlan, error) {
 	join := func(parts ...string) string {
 		var out []string
 		for _, p := range parts {
@@ -138,9 +198,13 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		}
 		return strings.Join(out, ",")
 	}
-	target := fmt.Sprintf("I=%s:TP=%s:LRA=%s", ff(t.IntegratedLUFS), ff(t.TruePeakDBTP), ff(t.LRA))
-	first, err := r.measure(ctx, input, join(pre, "loudnorm="+target+":print_format=json"))
-	if err != nil {
+	var (
+		first loudnormStats
+		err   error
+	)
+	if known != nil && known.Valid() {
+		first = known.stats()
+	} else if first, err = r.measure(ctx, input, join(pre, loudnormMeasure(t))); err != nil {
 		return normPlan{}, err
 	}
 	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
@@ -157,20 +221,41 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	}
 	// Gain alone would push peaks over the ceiling: raise the level into a
 	// limiter, measure again, and let loudnorm finish linearly. Refine the
-	// pre-gain when limiting ate too much loudness.
+	// pre-gain when limiting ate too much loudness. The loudness reached
+	// grows slower than the pre-gain, and ever slower the harder the
+	// limiter is driven, so each step follows the slope between the last
+	// two points. The first step has one measured point only; the other is
+	// the gain at which the peaks just touch the limiter (nothing taken
+	// yet), and the slope at the measured point is taken as half of the
+	// slope between them: on speech the curve bends that much, and
+	// guessing 1 (gain reaches the target dB for dB) cost two more passes
+	// over the file. Too high a step only limits a little more than needed:
+	// loudnorm then turns down, linearly.
+	prevGain := t.TruePeakDBTP - limiterHeadroomDB - first.InputTP
+	prevReach := first.InputI + prevGain + limiterHeadroomDB - 0.05
 	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
 		plan.limited = true
 		ceiling := math.Pow(10, (t.TruePeakDBTP-limiterHeadroomDB)/20)
 		lim = fmt.Sprintf("volume=%sdB,alimiter=limit=%s:level=false:latency=true", ff(gain), strconv.FormatFloat(ceiling, 'f', 4, 64))
-		measured, err = r.measure(ctx, input, join(pre, lim, "loudnorm="+target+":print_format=json"))
+		measured, err = r.measure(ctx, input, join(pre, lim, loudnormMeasure(t)))
 		if err != nil {
 			return normPlan{}, err
 		}
-		short := t.IntegratedLUFS - linearReach(measured, t)
+		reach := linearReach(measured, t)
+		short := t.IntegratedLUFS - reach
 		if short < 0.3 {
 			break
 		}
-		gain += short
+		slope := 1.0
+		if gain-prevGain > 0.5 {
+			slope = (reach - prevReach) / (gain - prevGain)
+			if attempt == 0 {
+				slope /= 2
+			}
+			slope = min(1, max(0.25, slope))
+		}
+		prevGain, prevReach = gain, reach
+		gain += short / slope
 	}
 	effective := linearReach(measured, t)
 	plan.gainDB = effective - first.InputI
@@ -230,7 +315,7 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	if opt.Mono {
 		pre = MonoDownmix
 	}
-	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Progress, func(chain string) ([]string, []string) {
+	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, nil, opt.Progress, func(chain string) ([]string, []string) {
 		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
 			"-ar", strconv.Itoa(opt.SampleRate), fileOutput(output)}, []string{output}
 	})
@@ -240,9 +325,10 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	return l, nil
 }
 
-// normalizeTo plans the normalization and runs pass 2 (observed as step)
-// with the output arguments outArgs builds from the final filter chain.
-func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, progress func(Progress),
+// normalizeTo plans the normalization (from known, when not nil; see
+// planNormalize) and runs pass 2 (observed as step) with the output
+// arguments outArgs builds from the final filter chain.
+func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, known *LoudnessMeasurement, progress func(Progress),
 	outArgs func(chain string) (args, outputs []string)) (Loudness, error) {
 	if err := t.check(); err != nil {
 		return Loudness{}, err
@@ -254,7 +340,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 	if info.Audio == nil {
 		return Loudness{}, inputError(ErrNoAudio)
 	}
-	plan, err := r.planNormalize(ctx, input, pre, t)
+	plan, err := r.planNormalize(ctx, input, pre, t, known)
 	if errors.Is(err, ErrTooQuiet) && pre == MonoDownmix && info.Audio.Channels > 1 {
 		// Say why, when the channels are loud and only their mix is not:
 		// the producer can fix that (see Validate, which refuses it at

@@ -41,6 +41,11 @@ type LoudspeakerOptions struct {
 	MP3BitRate  int            // bits per second, CBR; default 64000
 	OpusBitRate int            // bits per second; default 24000
 	Progress    func(Progress) // optional, for the encoding pass
+	// Measured, when not nil and valid, is the input's loudness as the
+	// upload scan measured it ([Scan.Loudness]): the measuring pass is
+	// skipped and processing goes straight to the encode (unless the
+	// input needs a peak limiter, whose output is measured again).
+	Measured *LoudnessMeasurement
 }
 
 // LoudspeakerResult is what [Runner.Loudspeaker] produced.
@@ -107,7 +112,9 @@ func (r *Runner) Loudspeaker(ctx context.Context, input, mp3Path, opusPath strin
 	// normalize under a lower ceiling so the encoded files stay under it.
 	t := opt.Target
 	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	l, err := r.normalizeTo(ctx, "loudspeaker", input, MonoDownmix, t, opt.Progress, build)
+	// A stored measurement holds for any target: loudnorm's input
+	// statistics do not depend on it, and linear mode ignores the offset.
+	l, err := r.normalizeTo(ctx, "loudspeaker", input, MonoDownmix, t, opt.Measured, opt.Progress, build)
 	if err != nil {
 		return LoudspeakerResult{}, fmt.Errorf("loudspeaker rendition %s: %w", name, err)
 	}

@@ -32,6 +32,10 @@ type Scan struct {
 	MonoMeanVolumeDB float64
 	MonoMaxVolumeDB  float64
 	DecodeErrors     []string // decoder/demuxer errors (truncation, corruption), at most 20 plus a count
+	// Loudness is loudnorm's measurement of the mono downmix, made in the
+	// same decode, for the loudspeaker target; nil when nothing loud
+	// enough to measure was decoded.
+	Loudness *LoudnessMeasurement
 }
 
 // MonoDownmix is the filter that makes the mono signal every loudspeaker
@@ -58,7 +62,8 @@ func (s Scan) ChannelsCancel(silenceMaxDB float64) bool {
 // ScanAudio decodes the first audio stream of input fully (ffmpeg -i input
 // with volumedetect on the channels and on the mono downmix), reporting
 // decode errors (truncation, corruption) and both volumes, so that the caller can refuse
-// broken or silent uploads with [Validate]. input is a local path or an
+// broken or silent uploads with [Validate]. The same decode measures the
+// mono downmix's loudness (Scan.Loudness) for [LoudspeakerOptions.Measured]. input is a local path or an
 // http(s) URL. The error wraps [ErrNoAudio] when there is no audio stream and
 // [ErrNotMedia] when ffmpeg cannot open the input at all.
 //
@@ -82,7 +87,11 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	scan := Scan{MeanVolumeDB: NoSamplesDB, MaxVolumeDB: NoSamplesDB, MonoMeanVolumeDB: NoSamplesDB, MonoMaxVolumeDB: NoSamplesDB}
 	extraErrors := 0
 	noStream := false
+	loud := loudnormCollector{marker: "[" + scanLoudnorm + " @ "}
 	lw := &lineWriter{fn: func(line string) {
+		if loud.line(line); loud.in || strings.Contains(line, loud.marker) || (loud.done && strings.TrimSpace(line) == "}") {
+			return
+		}
 		if m := volumeLine.FindStringSubmatch(line); m != nil {
 			v, err := strconv.ParseFloat(m[3], 64)
 			if err != nil || math.IsNaN(v) || v < NoSamplesDB {
@@ -117,9 +126,14 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "repeat+level+info"}
 	args = append(args, in...)
 	// One decode measures the channels and the mono downmix loudspeakers
-	// will play; the filters are named so their results can be told apart.
+	// will play, and the downmix's loudness; the filters are named so their
+	// results can be told apart. loudnorm gets a branch of its own with
+	// the downmix right before it, as in the loudspeaker's passes: a
+	// filter in between changes how ffmpeg converts to mono (by 3 dB for
+	// a stereo input), and the measurement must be of what pass 2 reads.
+	measure := strings.Replace(loudnormMeasure(loudspeakerMeasureTarget()), "loudnorm=", scanLoudnorm+"=", 1)
 	args = append(args, "-filter_complex",
-		"[0:a:0]asplit=2[c][m];[m]"+MonoDownmix+",volumedetect@mono,anullsink;[c]volumedetect@chan[out]",
+		"[0:a:0]asplit=3[c][m][l];[m]"+MonoDownmix+",volumedetect@mono,anullsink;[l]"+MonoDownmix+","+measure+",anullsink;[c]volumedetect@chan[out]",
 		"-map", "[out]", "-f", "null", "-")
 	cmd := base
 	cmd.args = args
@@ -139,8 +153,17 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	if extraErrors > 0 {
 		scan.DecodeErrors = append(scan.DecodeErrors, fmt.Sprintf("... and %d more", extraErrors))
 	}
+	if st, err := loud.stats(); err == nil {
+		if m := st.measurement(); m.Valid() && m.IntegratedLUFS > -70 {
+			scan.Loudness = &m
+		}
+	}
 	return scan, nil
 }
+
+// scanLoudnorm names the scan's loudnorm instance, whose JSON block is
+// picked out of the log by that name.
+const scanLoudnorm = "loudnorm@measure"
 
 // ctxPrefix matches ffmpeg's "[aac @ 0x55d1c...] " log context prefix.
 var ctxPrefix = regexp.MustCompile(`^\[([^\]@]+?) @ 0x[0-9a-f]+\] `)

@@ -160,7 +160,7 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 		}
 		return fail(err)
 	}
-	seg.Probe = facts
+	seg.Probe, seg.Loudness = facts, facts.Loudness
 
 	if up.Subtitles != nil {
 		seg.SubtitleKey = "segments/" + seg.ID + "/subtitles/vi-source"

@@ -30,7 +30,7 @@ func (m MediaInspector) Inspect(ctx context.Context, url string, kind Kind) (Pro
 	}
 	f := ProbeFacts{
 		Format: info.FormatName, DurationMS: info.Duration.Milliseconds(), BitRate: info.BitRate,
-		MeanVolumeDB: scan.MeanVolumeDB, MaxVolumeDB: scan.MaxVolumeDB,
+		MeanVolumeDB: scan.MeanVolumeDB, MaxVolumeDB: scan.MaxVolumeDB, Loudness: scan.Loudness,
 	}
 	if a := info.Audio; a != nil {
 		f.AudioCodec, f.SampleRate, f.Channels = a.Codec, a.SampleRate, a.Channels

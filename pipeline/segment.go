@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sonla-cchc/loa/media"
 )
 
 // Kind says whether a segment is radio (audio only) or TV (video with audio).
@@ -114,10 +116,20 @@ type Segment struct {
 	ProcessError string `json:"process_error,omitempty"`
 	// ProcessStep and Progress say what processing is doing now and how
 	// far it is (0–1), for producers watching the segment; for a failed
-	// segment, the step that failed ("" once processed).
+	// segment, the step that failed; for a processed one, StepRenditions
+	// while its poster, preview and subtitle renditions are still being
+	// made (its audio airs meanwhile), else "".
 	ProcessStep string  `json:"process_step,omitempty"`
 	Progress    float64 `json:"progress"`
+	// Loudness is what the upload scan measured of the mono downmix, for
+	// the loudspeaker rendition; nil when not measured (an upload from
+	// before it was, or one too quiet to measure).
+	Loudness *media.LoudnessMeasurement `json:"loudness,omitempty"`
 }
+
+// StepRenditions is the ProcessStep of a processed segment (ready to air)
+// whose poster, preview and subtitle renditions are still being made.
+const StepRenditions = "renditions"
 
 // RenditionFailure is one rendition processing could not make because of
 // its input (a subtitle burn, a preview): the others, and above all the
@@ -197,6 +209,9 @@ type ProbeFacts struct {
 	FrameRate    float64 `json:"frame_rate,omitempty"`
 	MeanVolumeDB float64 `json:"mean_volume_db"`
 	MaxVolumeDB  float64 `json:"max_volume_db"`
+	// Loudness is measured in the same decode; it is stored in a column
+	// of its own (Segment.Loudness), not with these facts.
+	Loudness *media.LoudnessMeasurement `json:"-"`
 }
 
 // Meta is the metadata a producer sends with an upload.

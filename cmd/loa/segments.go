@@ -92,6 +92,9 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	if v.ProcessStep != "" && v.State == pipeline.StateFailed {
 		fmt.Fprintf(tw, "failed at\t%s\n", v.ProcessStep)
 	}
+	if v.ProcessStep == pipeline.StepRenditions && v.State == pipeline.StateProcessed {
+		fmt.Fprintf(tw, "processing\tposter, preview and subtitles (the audio airs)\n")
+	}
 	if v.ProcessError != "" {
 		label := "failed"
 		if v.State == pipeline.StateProcessed {

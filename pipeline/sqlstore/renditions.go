@@ -55,6 +55,52 @@ func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline
 	return nil
 }
 
+// SaveRenditions records more renditions of a segment already processed
+// (its poster, preview and subtitle renditions, made after its audio) and
+// a "renditions_ready" event, ends its StepRenditions step, then runs
+// then, all in one transaction. A withdrawn segment is refused with
+// CodeConflict.
+func (db *DB) SaveRenditions(ctx context.Context, segmentID string, rs []pipeline.Rendition, then func(*sql.Tx) error) error {
+	now := db.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
+			return fmt.Errorf("segment %s: %w", segmentID, err)
+		}
+		if pipeline.State(state) == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn while its renditions were made.", segmentID)
+		}
+		if err := db.SaveRenditionsTx(ctx, tx, rs, nil); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_step = '' WHERE id = ? AND process_step = ?",
+			segmentID, pipeline.StepRenditions); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, segmentID, 0, "renditions_ready", fmt.Sprintf("%d renditions", len(rs)), now); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save renditions of %s: %w", segmentID, err)
+	}
+	return nil
+}
+
+// MarkRenditionsPendingTx sets a processed segment's step to
+// StepRenditions inside the transaction that makes it ready to air, until
+// SaveRenditions records its poster, preview and subtitle renditions.
+func (db *DB) MarkRenditionsPendingTx(ctx context.Context, tx *sql.Tx, segmentID string) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_step = ? WHERE id = ?", pipeline.StepRenditions, segmentID); err != nil {
+		return fmt.Errorf("mark renditions of %s pending: %w", segmentID, err)
+	}
+	return nil
+}
+
 // SaveRenditionsTx records renditions and, when v is not nil, a variant,
 // inside a transaction the caller holds (approval of a translation uses it
 // so the job's state and the variant change together).
@@ -101,7 +147,7 @@ func upsertVariant(ctx context.Context, tx *sql.Tx, v pipeline.Variant, now any)
 }
 
 // RecordRenditionFailuresTx records, inside the transaction that saves a
-// segment's processing (SaveProcessed's then), the renditions that could
+// segment's renditions (SaveRenditions' then), the renditions that could
 // not be made: one "rendition_failed" event each, and their reasons joined
 // into the segment's process_error, which for a processed segment lists
 // what is missing while its loudspeaker audio airs.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
@@ -73,6 +74,14 @@ func (db *DB) InsertUpload(ctx context.Context, s pipeline.Segment, seesAll bool
 	if err != nil {
 		return s, false, fmt.Errorf("insert segment: encode probe: %w", err)
 	}
+	var loudness sql.NullString
+	if s.Loudness != nil {
+		b, err := json.Marshal(s.Loudness)
+		if err != nil {
+			return s, false, fmt.Errorf("insert segment: encode loudness: %w", err)
+		}
+		loudness = sql.NullString{String: string(b), Valid: true}
+	}
 	var existing string
 	created := false
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
@@ -85,11 +94,11 @@ func (db *DB) InsertUpload(ctx context.Context, s pipeline.Segment, seesAll bool
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until,
-			languages, state, producer_id, original_key, original_name, content_type, size_bytes, probe, subtitle_key,
-			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			languages, state, producer_id, original_key, original_name, content_type, size_bytes, probe, loudness, subtitle_key,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.SHA256, s.Title, string(s.Kind), s.Topic, string(s.Priority), s.AirFrom.UTC(), s.AirUntil.UTC(),
 			strings.Join(s.Languages, ","), string(s.State), s.ProducerID, s.OriginalKey, s.OriginalName, s.ContentType,
-			s.Size, string(probe), s.SubtitleKey, s.CreatedAt.UTC(), s.UpdatedAt.UTC())
+			s.Size, string(probe), loudness, s.SubtitleKey, s.CreatedAt.UTC(), s.UpdatedAt.UTC())
 		if err != nil {
 			return err
 		}
@@ -126,15 +135,16 @@ func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, a
 }
 
 const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
-	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.subtitle_key,
+	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.loudness, s.subtitle_key,
 	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress`
 
 func scanSegment(row scanner) (pipeline.Segment, error) {
 	var s pipeline.Segment
 	var kind, prio, langs, state, probe string
 	var withdrawn sql.NullTime
+	var loudness sql.NullString
 	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
-		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &s.SubtitleKey,
+		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &loudness, &s.SubtitleKey,
 		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress)
 	if err != nil {
 		return s, err
@@ -149,6 +159,13 @@ func scanSegment(row scanner) (pipeline.Segment, error) {
 	}
 	if err := json.Unmarshal([]byte(probe), &s.Probe); err != nil {
 		return s, fmt.Errorf("decode probe of %s: %w", s.ID, err)
+	}
+	if loudness.Valid && loudness.String != "" {
+		var m media.LoudnessMeasurement
+		if err := json.Unmarshal([]byte(loudness.String), &m); err != nil {
+			return s, fmt.Errorf("decode loudness of %s: %w", s.ID, err)
+		}
+		s.Loudness = &m
 	}
 	return s, nil
 }

@@ -434,6 +434,9 @@ func TestBrowserFlows(t *testing.T) {
 
 		// Processing runs in the worker inside loa serve; the page follows it.
 		p.waitFor("the processed state", `document.readyState === "complete" && (document.getElementById("state-text") || {}).textContent === "đã xử lý xong"`, 3*time.Minute)
+		// The audio is ready first; the page follows the poster, preview
+		// and subtitle renditions until they are made.
+		p.waitFor("the renditions after the audio", `document.readyState === "complete" && !document.getElementById("processing")`, 3*time.Minute)
 		if got := p.title(); got != "Bản tin — Loa" {
 			t.Errorf("segment title %q", got)
 		}

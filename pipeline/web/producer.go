@@ -205,7 +205,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
-		Done:        v.State != pipeline.StateProbed,
+		Done:        v.State != pipeline.StateProbed && v.ProcessStep != pipeline.StepRenditions,
 		Withdrawn:   v.State == pipeline.StateWithdrawn,
 		Withdraw:    segmentPath(v.ID) + "/withdraw",
 		Notice:      notice,

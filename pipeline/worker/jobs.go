@@ -10,9 +10,10 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
-// ProcessSegmentArgs asks the worker to process a newly ingested segment:
-// loudness, loudspeaker renditions, TV poster and preview, Vietnamese
-// subtitle renditions. Queued in the transaction that records the segment.
+// ProcessSegmentArgs asks the worker to make a newly ingested segment
+// ready to air: its loudspeaker renditions. Queued in the transaction that
+// records the segment. Its TV poster and preview and its Vietnamese
+// subtitle renditions follow as a RenderExtrasArgs job.
 type ProcessSegmentArgs struct {
 	SegmentID  string `json:"segment_id"`
 	DurationMS int64  `json:"duration_ms"` // sets the job's timeout
@@ -23,6 +24,17 @@ type ProcessSegmentArgs struct {
 
 // Kind names the job kind.
 func (ProcessSegmentArgs) Kind() string { return "process_segment" }
+
+// RenderExtrasArgs asks the worker to make a processed segment's poster
+// and web preview (TV) and Vietnamese subtitle renditions. Queued in the
+// transaction that makes the segment's audio ready to air.
+type RenderExtrasArgs struct {
+	SegmentID  string `json:"segment_id"`
+	DurationMS int64  `json:"duration_ms"` // sets the job's timeout
+}
+
+// Kind names the job kind.
+func (RenderExtrasArgs) Kind() string { return "render_extras" }
 
 // RenderVoiceoverArgs asks the worker to turn an approved voice-over into
 // the segment's loudspeaker variant for a language. Queued in the

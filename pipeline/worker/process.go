@@ -29,8 +29,15 @@ type ProcessCatalog interface {
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	SetProgress(ctx context.Context, id, step string, fraction float64) error
 	SaveProcessed(ctx context.Context, id string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error
+	// SaveRenditions records more renditions of a processed segment
+	// (RenderExtras) and ends its pipeline.StepRenditions step; then runs
+	// in the same transaction.
+	SaveRenditions(ctx context.Context, id string, rs []pipeline.Rendition, then func(*sql.Tx) error) error
+	// MarkRenditionsPendingTx shows, in SaveProcessed's transaction, that
+	// the segment's other renditions follow (pipeline.StepRenditions).
+	MarkRenditionsPendingTx(ctx context.Context, tx *sql.Tx, id string) error
 	MarkProcessFailed(ctx context.Context, id, reason string) error
-	// RecordRenditionFailuresTx records, in SaveProcessed's transaction,
+	// RecordRenditionFailuresTx records, in SaveRenditions' transaction,
 	// the renditions that could not be made.
 	RecordRenditionFailuresTx(ctx context.Context, tx *sql.Tx, id string, fs []pipeline.RenditionFailure) error
 }
@@ -61,7 +68,13 @@ type Processor struct {
 	// FontsDir holds the fonts burned-in subtitles may use (see
 	// media.PrepareFonts); Thái needs a Tai Viet font there.
 	FontsDir string
-	Log      *slog.Logger
+	// Enqueue inserts a job in the transaction that makes a segment's
+	// audio ready to air, for its poster, preview and subtitle renditions
+	// (RenderExtrasArgs). [New] sets it to the Worker's EnqueueTx when it
+	// is nil; a Processor without it makes them in Process, right after
+	// the audio is recorded.
+	Enqueue func(ctx context.Context, tx *sql.Tx, args river.JobArgs) error
+	Log     *slog.Logger
 }
 
 // renditionKey is where a rendition lives: fixed per segment, language
@@ -74,9 +87,14 @@ func renditionKey(segmentID, lang, file string) string {
 // sweep looks only there.
 const RenditionPrefix = "segments/"
 
-// Process runs processing for one segment to its end. A permanent problem
-// with the media is recorded on the segment and returned wrapped in
-// ErrPermanent; other errors are worth retrying.
+// Process makes a segment ready to air: it measures nothing the upload
+// already measured, makes the loudspeaker renditions (MP3 and Opus from
+// one ffmpeg run), stores them and records the segment processed with its
+// Vietnamese variant. The poster, preview and subtitle renditions follow
+// in a job of their own (RenderExtras), queued in the same transaction,
+// so they cannot hold back the audio. A permanent problem with the media
+// is recorded on the segment and returned wrapped in ErrPermanent; other
+// errors are worth retrying.
 func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
 	if err != nil {
@@ -99,41 +117,109 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			p.log().Warn("record progress", "segment", seg.ID, "err", err)
 		}
 	}
-	// Each step's time goes into the final log line, so an operator can
-	// see where a slow segment spent it.
-	var laps []any
-	last := time.Now()
-	lap := func(name string) {
-		now := time.Now()
-		laps = append(laps, name+"_ms", now.Sub(last).Milliseconds())
-		last = now
-	}
+	laps := newLaps()
 	step("download", 0)
 	original := filepath.Join(dir, "original")
 	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
 		return err
 	}
-	lap("download")
-	var outs []output
-	// Progress: loudness passes take about a third, the rest is encoding.
+	laps.lap("download")
 	// Each step is recorded as it starts, so a failure is shown at the
-	// step that failed (the loudness passes report no progress).
+	// step that failed (a measuring pass reports no progress).
 	step("loudspeaker", 0.1)
-	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.5*pr.Fraction()) })
+	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.8*pr.Fraction()) })
 	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
 	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
 		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
+		// Measured at upload, in the decode that validated it; nil for an
+		// older segment, which is then measured here.
+		Measured: seg.Loudness,
 	})
 	if err != nil {
 		return p.fail(ctx, seg, "loudspeaker renditions", err)
 	}
-	lap("loudspeaker")
+	laps.lap("loudspeaker")
 	loud, _ := json.Marshal(res.Loudness)
-	outs = append(outs,
-		output{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
-		output{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud})
-	// From here on a rendition the input does not allow fails alone, with
-	// its reason on the segment: the loudspeaker audio above airs anyway.
+	outs := []output{
+		{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
+		{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud}}
+
+	step("store", 0.95)
+	var rs []pipeline.Rendition
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	laps.lap("store")
+	var variant *pipeline.Variant
+	if containsLang(seg.Languages, pipeline.LangVietnamese) {
+		mp3r := rs[0]
+		variant = &pipeline.Variant{SegmentID: seg.ID, Language: pipeline.LangVietnamese, AudioKey: mp3r.Key,
+			DurationMS: mp3r.DurationMS, SHA256: mp3r.SHA256, Size: mp3r.Size}
+	}
+	extras := seg.Kind == pipeline.KindTV || seg.SubtitleKey != ""
+	then := func(tx *sql.Tx) error {
+		if p.OnProcessed != nil {
+			if err := p.OnProcessed(ctx, tx, seg); err != nil {
+				return err
+			}
+		}
+		if extras && p.Enqueue != nil {
+			if err := p.Catalog.MarkRenditionsPendingTx(ctx, tx, seg.ID); err != nil {
+				return err
+			}
+			return p.Enqueue(ctx, tx, RenderExtrasArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS})
+		}
+		return nil
+	}
+	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
+			return nil // withdrawn meanwhile; the sweep removes the objects
+		}
+		return err
+	}
+	laps.lap("catalog")
+	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs),
+		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI,
+		"loudness_from_upload", seg.Loudness != nil}, laps.list...)...)
+	if extras && p.Enqueue == nil {
+		return p.RenderExtras(ctx, seg.ID)
+	}
+	return nil
+}
+
+// RenderExtras makes a processed segment's poster and web preview (TV)
+// and its Vietnamese subtitle renditions (when the producer sent a
+// subtitle file), after its audio is ready to air. A rendition its input
+// does not allow fails alone, with its reason recorded on the segment;
+// other errors (the store, a timeout) are returned for River to retry. A
+// segment withdrawn, or not processed, is left alone.
+func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
+	seg, err := p.Catalog.Segment(ctx, segmentID)
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if seg.State != pipeline.StateProcessed {
+		return nil
+	}
+	dir, err := p.workDir()
+	if err != nil {
+		return err
+	}
+	defer removeDir(dir)
+	laps := newLaps()
+	original := filepath.Join(dir, "original")
+	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+		return err
+	}
+	laps.lap("download")
+	var outs []output
 	var failures []pipeline.RenditionFailure
 	keep := func(what string, err error) error {
 		f, err := p.renditionFailed(ctx, seg, pipeline.LangVietnamese, what, err)
@@ -143,7 +229,6 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		return err
 	}
 	if seg.Kind == pipeline.KindTV {
-		step("poster", 0.65)
 		poster := filepath.Join(dir, "poster.jpg")
 		r, err := p.Runner.Poster(ctx, original, poster, media.PosterOptions{})
 		if err == nil {
@@ -151,21 +236,17 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		} else if err := keep("poster", err); err != nil {
 			return err
 		}
-		lap("poster")
-		step("preview", 0.7)
+		laps.lap("poster")
 		preview := filepath.Join(dir, "preview.mp4")
-		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{
-			Progress: throttle(func(pr media.Progress) { step("preview", 0.7+0.25*pr.Fraction()) }),
-		})
+		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{})
 		if err == nil {
 			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
 		} else if err := keep("web preview", err); err != nil {
 			return err
 		}
-		lap("preview")
+		laps.lap("preview")
 	}
 	if seg.SubtitleKey != "" {
-		step("subtitles", 0.95)
 		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
 		if err == nil {
 			err = checkSource(sub)
@@ -182,10 +263,8 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 			outs = append(outs, subs...)
 			failures = append(failures, fails...)
 		}
-		lap("subtitles")
+		laps.lap("subtitles")
 	}
-
-	step("store", 0.97)
 	var rs []pipeline.Rendition
 	for _, o := range outs {
 		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
@@ -194,32 +273,36 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		}
 		rs = append(rs, r)
 	}
-	lap("store")
-	var variant *pipeline.Variant
-	if containsLang(seg.Languages, pipeline.LangVietnamese) {
-		mp3r := rs[0]
-		variant = &pipeline.Variant{SegmentID: seg.ID, Language: pipeline.LangVietnamese, AudioKey: mp3r.Key,
-			DurationMS: mp3r.DurationMS, SHA256: mp3r.SHA256, Size: mp3r.Size}
-	}
+	laps.lap("store")
 	then := func(tx *sql.Tx) error {
-		if err := p.Catalog.RecordRenditionFailuresTx(ctx, tx, seg.ID, failures); err != nil {
-			return err
-		}
-		if p.OnProcessed != nil {
-			return p.OnProcessed(ctx, tx, seg)
-		}
-		return nil
+		return p.Catalog.RecordRenditionFailuresTx(ctx, tx, seg.ID, failures)
 	}
-	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
+	if err := p.Catalog.SaveRenditions(ctx, seg.ID, rs, then); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
 			return nil // withdrawn meanwhile; the sweep removes the objects
 		}
 		return err
 	}
-	lap("catalog")
-	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs), "failed_renditions", len(failures),
-		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI}, laps...)...)
+	laps.lap("catalog")
+	p.log().Info("segment renditions made", append([]any{"segment", seg.ID, "renditions", len(rs),
+		"failed_renditions", len(failures)}, laps.list...)...)
 	return nil
+}
+
+// laps collects each step's time for a job's final log line, so an
+// operator can see where a slow segment spent it.
+type laps struct {
+	list []any
+	last time.Time
+}
+
+func newLaps() *laps { return &laps{last: time.Now()} }
+
+// lap records the time since the previous lap as name_ms.
+func (l *laps) lap(name string) {
+	now := time.Now()
+	l.list = append(l.list, name+"_ms", now.Sub(l.last).Milliseconds())
+	l.last = now
 }
 
 // ErrPermanent marks a processing failure that retrying cannot fix: the
@@ -415,7 +498,7 @@ type processWorker struct {
 }
 
 // Timeout gives processing time in proportion to the segment's length:
-// the loudness passes and the preview each read the whole file.
+// a loudness pass and the encode each read the whole file.
 func (w *processWorker) Timeout(job *river.Job[ProcessSegmentArgs]) time.Duration {
 	return min(10*time.Minute+4*time.Duration(job.Args.DurationMS)*time.Millisecond, w.maxTimeout)
 }
@@ -453,6 +536,47 @@ func queuePriority(p pipeline.Priority) int {
 		return 3
 	}
 }
+
+// renderExtrasWorker runs RenderExtrasArgs jobs.
+type renderExtrasWorker struct {
+	river.WorkerDefaults[RenderExtrasArgs]
+	p          *Processor
+	maxTimeout time.Duration
+}
+
+// Timeout gives the renditions time in proportion to the segment's
+// length: the preview and the subtitle MP4s each read the whole file.
+func (w *renderExtrasWorker) Timeout(job *river.Job[RenderExtrasArgs]) time.Duration {
+	return min(10*time.Minute+4*time.Duration(job.Args.DurationMS)*time.Millisecond, w.maxTimeout)
+}
+
+func (w *renderExtrasWorker) Work(ctx context.Context, job *river.Job[RenderExtrasArgs]) error {
+	err := w.p.RenderExtras(ctx, job.Args.SegmentID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// The audio airs anyway; say on the segment what is missing and
+		// why, and end its renditions step.
+		w.p.log().Error("segment renditions gave up", "segment", job.Args.SegmentID, "attempts", job.Attempt, "err", err)
+		f := []pipeline.RenditionFailure{{Language: pipeline.LangVietnamese, What: "poster, preview and subtitles",
+			Reason: "gave up after " + strconv.Itoa(job.Attempt) + " attempts: " + err.Error()}}
+		if rerr := w.p.Catalog.SaveRenditions(ctx, job.Args.SegmentID, nil, func(tx *sql.Tx) error {
+			return w.p.Catalog.RecordRenditionFailuresTx(ctx, tx, job.Args.SegmentID, f)
+		}); rerr != nil {
+			w.p.log().Error("record renditions given up", "segment", job.Args.SegmentID, "err", rerr)
+		}
+	}
+	return err
+}
+
+// InsertOpts sends a segment's poster, preview and subtitle renditions to
+// the media queue behind every segment's loudspeaker audio (River
+// priority 4: after emergency 1, priority 2 and normal 3).
+func (a RenderExtrasArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5, Priority: extrasPriority,
+		UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// extrasPriority is the River priority of RenderExtrasArgs jobs.
+const extrasPriority = 4
 
 // QueueMedia is the queue of ffmpeg work.
 const QueueMedia = "media"

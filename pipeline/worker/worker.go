@@ -111,6 +111,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Processor != nil {
 		river.AddWorker(workers, &processWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
+		river.AddWorker(workers, &renderExtrasWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
 		river.AddWorker(workers, &renderSubtitlesWorker{p: cfg.Processor})
 		river.AddWorker(workers, &renderVoiceoverWorker{p: cfg.Processor})
 	}
@@ -165,7 +166,11 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Worker{Client: client, clock: cfg.Now}, nil
+	w := &Worker{Client: client, clock: cfg.Now}
+	if cfg.Processor != nil && cfg.Processor.Enqueue == nil {
+		cfg.Processor.Enqueue = w.EnqueueTx
+	}
+	return w, nil
 }
 
 // Start begins working jobs (when configured to work).

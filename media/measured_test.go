@@ -1,0 +1,120 @@
+package media
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+)
+
+// TestScanMeasuresLoudnessForLoudspeaker checks that the upload scan
+// measures the mono downmix's loudness as the loudspeaker's own measuring
+// pass would, and that Loudspeaker given that measurement runs no
+// measuring pass and normalizes by it (a measurement shifted by 3 LU
+// shifts the output by 3 LU: it is the one used, not a fresh one).
+func TestScanMeasuresLoudnessForLoudspeaker(t *testing.T) {
+	needFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := testCtx(t)
+	// A quiet stereo tone: gain alone reaches -16 LUFS under the ceiling,
+	// so no limiter (and no measuring of its output) is needed.
+	tone := filepath.Join(dir, "tone.wav")
+	ffmpegGen(t, "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-af", "volume=-6dB", "-ac", "2", tone)
+
+	scan, err := ScanAudio(ctx, tone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scan.Loudness == nil {
+		t.Fatalf("ScanAudio measured no loudness: %+v", scan)
+	}
+	var obs observations
+	r := NewRunner(Config{Observe: obs.observe})
+	own, err := r.measure(ctx, tone, MonoDownmix+","+loudnormMeasure(loudspeakerMeasureTarget()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := *scan.Loudness, own.measurement(); got != want {
+		t.Errorf("scan measured %+v, the loudspeaker's measuring pass %+v", got, want)
+	}
+
+	count := func(step string) int {
+		n := 0
+		for _, o := range obs.steps() {
+			if o.step == step {
+				n++
+			}
+		}
+		return n
+	}
+	shifted := *scan.Loudness
+	shifted.IntegratedLUFS += 3
+	shifted.ThresholdLUFS += 3
+	for _, c := range []struct {
+		name     string
+		measured *LoudnessMeasurement
+		measures int     // measuring passes expected
+		outI     float64 // expected output loudness, LUFS
+	}{
+		{"no stored measurement", nil, 1, -16},
+		{"stored at upload", scan.Loudness, 0, -16},
+		{"stored, 3 LU louder", &shifted, 0, -19},
+	} {
+		before := count("loudness_measure")
+		res, err := r.Loudspeaker(ctx, tone, filepath.Join(dir, "out.mp3"), filepath.Join(dir, "out.ogg"), LoudspeakerOptions{Measured: c.measured})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if n := count("loudness_measure") - before; n != c.measures {
+			t.Errorf("%s: %d measuring passes, want %d", c.name, n, c.measures)
+		}
+		if math.Abs(res.Loudness.OutputI-c.outI) > 0.7 {
+			t.Errorf("%s: output %.2f LUFS, want %.1f", c.name, res.Loudness.OutputI, c.outI)
+		}
+		if c.measured != nil && res.Loudness.InputI != c.measured.IntegratedLUFS {
+			t.Errorf("%s: input loudness %.2f, want the stored %.2f", c.name, res.Loudness.InputI, c.measured.IntegratedLUFS)
+		}
+	}
+	if n := count("loudspeaker"); n != 3 {
+		t.Errorf("%d loudspeaker encoding runs for 3 calls, want one run writing both outputs each", n)
+	}
+}
+
+// TestLimitedSpeechFewPasses: speech too peaky to reach the loudspeaker
+// target by gain alone goes through the limiter; with the loudness
+// measured at upload, processing measures the limited signal at most
+// twice (it took three passes when every step assumed the gain reaches
+// the target dB for dB) and still lands on the target.
+func TestLimitedSpeechFewPasses(t *testing.T) {
+	needFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := testCtx(t)
+	speech := speechWAV(t, dir)
+	scan, err := ScanAudio(ctx, speech)
+	if err != nil || scan.Loudness == nil {
+		t.Fatalf("scan: %+v %v", scan, err)
+	}
+	var obs observations
+	r := NewRunner(Config{Observe: obs.observe})
+	res, err := r.Loudspeaker(ctx, speech, filepath.Join(dir, "out.mp3"), filepath.Join(dir, "out.ogg"), LoudspeakerOptions{Measured: scan.Loudness})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range obs.steps() {
+		if o.step == "loudness_measure" {
+			n++
+		}
+	}
+	if !res.Loudness.Limited {
+		t.Fatalf("the speech fixture did not need the limiter (%+v): the test checks nothing", res.Loudness)
+	}
+	if n > 2 {
+		t.Errorf("%d measuring passes of the limited signal, want at most 2", n)
+	}
+	if math.Abs(res.Loudness.OutputI-LoudspeakerLoudness().IntegratedLUFS) > 0.5 {
+		t.Errorf("output %.2f LUFS, want -16 ± 0.5", res.Loudness.OutputI)
+	}
+}
