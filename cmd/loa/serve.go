@@ -130,11 +130,12 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	desk.Renditions = w                                        // an approval queues its rendition
 	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
 	srv := &api.Server{
 		Catalog: db, Objects: store, Log: log, Auth: auth,
 		Broadcast: sched,
-		Jobs:      desk, JobStore: db, Enqueuer: w,
+		Jobs:      desk, JobStore: db,
 		Collectors: []prometheus.Collector{ffmpegSeconds},
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,

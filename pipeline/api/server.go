@@ -69,12 +69,11 @@ type Server struct {
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
 	Session func(r *http.Request) (pipeline.User, error)
-	// Jobs serves translation and subtitle jobs, JobStore the glossaries
-	// and notice contacts, Enqueuer queues the rendition an approval asks
-	// for; nil answers those routes 503.
+	// Jobs serves translation and subtitle jobs (an approval queues its
+	// rendition), JobStore the glossaries and notice contacts; nil answers
+	// those routes 503.
 	Jobs     Jobs
 	JobStore JobStore
-	Enqueuer Enqueuer
 	// Collectors are registered with /metrics besides the server's own,
 	// for example the worker's [FFmpegMetrics] when both run in one process.
 	Collectors []prometheus.Collector

@@ -88,6 +88,9 @@ type Desk struct {
 	// Probe reads voice-overs; media.Probe when nil.
 	Probe  Prober
 	Policy Policy
+	// Renditions queues what an approval asks for; Approve refuses
+	// without it.
+	Renditions Renditions
 	// SubtitleTolerance is how far a translated cue may move from the
 	// source's times; 0 means subtitle.DefaultTolerance.
 	SubtitleTolerance time.Duration
@@ -286,12 +289,25 @@ func (d *Desk) Act(ctx context.Context, u pipeline.User, id string, a Action, re
 	return d.Store.ApplyJob(ctx, id, d.Policy, Request{Action: a, By: u, Reason: reason, Now: d.now()}, nil)
 }
 
-// Approve approves a job in review by u. For a subtitle job, the approved
-// cues feed the translation memory in the same transaction. onApprove runs
-// in that transaction too, with the approved submission, to queue the
-// rendition that makes the translation the segment's variant; if it
-// fails, nothing is approved.
-func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string, onApprove func(ctx context.Context, tx *sql.Tx, j Job, s Submission) error) (Job, error) {
+// Renditions queues the rendition that makes an approved translation a
+// segment's variant in its language, inside the transaction that approves
+// the job, so the work exists exactly when the approval commits;
+// *worker.Worker has it.
+type Renditions interface {
+	// QueueRenditionTx queues the rendition of submission s of job j,
+	// approved by the user whose ID is approvedBy.
+	QueueRenditionTx(ctx context.Context, tx *sql.Tx, j Job, s Submission, approvedBy int64) error
+}
+
+// Approve approves a job in review by u and queues its rendition through
+// d.Renditions in the same transaction: nothing is ready to air before a
+// reviewer approves, and if queueing fails, nothing is approved. For a
+// subtitle job, the approved cues feed the translation memory in that
+// transaction too. Without d.Renditions it refuses with CodeUnavailable.
+func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string) (Job, error) {
+	if d.Renditions == nil {
+		return Job{}, pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be approved now.")
+	}
 	j, err := d.job(ctx, u, id)
 	if err != nil {
 		return Job{}, err
@@ -332,10 +348,7 @@ func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string, onApprov
 		if err := d.Store.AddMemoryTx(ctx, tx, mem); err != nil {
 			return err
 		}
-		if onApprove != nil {
-			return onApprove(ctx, tx, nj, last)
-		}
-		return nil
+		return d.Renditions.QueueRenditionTx(ctx, tx, nj, last, u.ID)
 	})
 }
 
