@@ -68,7 +68,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 	// Every ffmpeg and ffprobe run of the worker is timed into
 	// loa_ffmpeg_seconds, exposed on /metrics when HTTP runs here too.
-	ffmpegSeconds := api.NewFFmpegMetrics()
+	ffmpegSeconds := media.NewFFmpegMetrics()
 	runner := media.NewRunner(media.Config{Observe: ffmpegSeconds.Observe})
 	fonts := filepath.Join(c.data, "fonts")
 	if err := media.PrepareFonts(fonts); err != nil {

@@ -75,7 +75,7 @@ type Server struct {
 	Jobs     Jobs
 	JobStore JobStore
 	// Collectors are registered with /metrics besides the server's own,
-	// for example the worker's [FFmpegMetrics] when both run in one process.
+	// for example the worker's media.FFmpegMetrics when both run in one process.
 	Collectors []prometheus.Collector
 	// DevicePolls records operators' and devices' polls for
 	// loa_devices_not_polled; when nil, Handler makes one if the Catalog
