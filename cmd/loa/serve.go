@@ -139,7 +139,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		Collectors: []prometheus.Collector{ffmpegSeconds},
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
-			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
+			Inspector:        media.Inspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
 			CheckSubtitle:    pipeline.CheckSourceSubtitles,
 			MaxBytes:         c.maxUploadMB << 20,
 			MaxSubtitleBytes: 2 << 20,

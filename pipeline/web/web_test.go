@@ -61,7 +61,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	clock := broadcasttest.Clock(broadcasttest.Monday)
 	db.Now = clock
 	in := &pipeline.Ingester{
-		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
