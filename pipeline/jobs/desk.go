@@ -37,17 +37,17 @@ type Filter struct {
 
 // Submission is one translation handed in for a job.
 type Submission struct {
-	JobID       string    `json:"job_id"`
-	N           int       `json:"n"` // 1 for the first submission, then 2, ...
-	Key         string    `json:"key"`
-	FileName    string    `json:"file_name"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size_bytes"`
-	SHA256      string    `json:"sha256"`
-	DurationMS  int64     `json:"duration_ms,omitempty"`
-	Findings    []Finding `json:"findings"`
-	By          int64     `json:"by"`
-	At          time.Time `json:"at"`
+	JobID       string             `json:"job_id"`
+	N           int                `json:"n"` // 1 for the first submission, then 2, ...
+	Key         string             `json:"key"`
+	FileName    string             `json:"file_name"`
+	ContentType string             `json:"content_type"`
+	Size        int64              `json:"size_bytes"`
+	SHA256      string             `json:"sha256"`
+	DurationMS  int64              `json:"duration_ms,omitempty"`
+	Findings    []subtitle.Finding `json:"findings"`
+	By          int64              `json:"by"`
+	At          time.Time          `json:"at"`
 }
 
 // Store is what the Desk needs from the metadata store. ApplyJob runs the
@@ -501,16 +501,16 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 	if fs := VoiceoverFindings(info, time.Duration(seg.Probe.DurationMS)*time.Millisecond, d.VoiceoverSlack, d.VoiceoverMinSlack); Blocking(fs) {
 		return refuse(RefusalError("voice-over", fs))
 	}
-	sub.Findings = []Finding{}
+	sub.Findings = []subtitle.Finding{}
 	return nil
 }
 
 // VoiceoverFindings checks a probed voice-over against the source's
 // length: it needs an audio stream, and its duration must be within slack
 // (a fraction of the source, but at least minSlack) of the source's.
-func VoiceoverFindings(info media.Info, source time.Duration, slack float64, minSlack time.Duration) []Finding {
+func VoiceoverFindings(info media.Info, source time.Duration, slack float64, minSlack time.Duration) []subtitle.Finding {
 	if info.Audio == nil {
-		return []Finding{{Severity: "error", Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself"}}
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself"}}
 	}
 	if slack <= 0 {
 		slack = 0.2
@@ -520,7 +520,7 @@ func VoiceoverFindings(info media.Info, source time.Duration, slack float64, min
 	}
 	allowed := max(time.Duration(float64(source)*slack), minSlack)
 	if diff := info.Duration - source; diff > allowed || -diff > allowed {
-		return []Finding{{Severity: "error", Code: CodeDuration, Message: fmt.Sprintf(
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeDuration, Message: fmt.Sprintf(
 			"the recording lasts %s but the segment lasts %s; it must be within %s of it: read at the segment's pace, trim long silences, or record again",
 			info.Duration.Round(100*time.Millisecond), source.Round(100*time.Millisecond), allowed.Round(100*time.Millisecond))}}
 	}
@@ -544,9 +544,9 @@ func (d *Desk) remove(ctx context.Context, key string) {
 	}
 }
 
-func nonNil(fs []Finding) []Finding {
+func nonNil(fs []subtitle.Finding) []subtitle.Finding {
 	if fs == nil {
-		return []Finding{}
+		return []subtitle.Finding{}
 	}
 	return fs
 }
