@@ -30,5 +30,5 @@ func CheckSourceSubtitles(data []byte) error {
 		b.WriteString("\n  ")
 		b.WriteString(fd.String())
 	}
-	return &Error{Code: CodeInvalid, Field: "subtitles", Message: b.String()}
+	return &Error{Code: CodeInvalid, Field: "subtitles", Message: b.String(), Findings: fs}
 }

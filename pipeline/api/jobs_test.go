@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
@@ -222,6 +224,25 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, msg)
 		}
+	}
+	// The same findings travel as structured details on the error body.
+	var eb api.ErrorBody
+	if err := json.Unmarshal([]byte(msg), &eb); err != nil {
+		t.Fatalf("refusal body: %v\n%s", err, msg)
+	}
+	wantFindings := []subtitle.Finding{
+		{Line: 1, Cue: 1, Code: subtitle.CodeUntranslated, Severity: subtitle.Error},
+		{Line: 8, Cue: 2, Code: subtitle.CodeLineTooLong, Severity: subtitle.Error},
+	}
+	for _, w := range wantFindings {
+		if !slices.ContainsFunc(eb.Error.Findings, func(f subtitle.Finding) bool {
+			return f.Line == w.Line && f.Cue == w.Cue && f.Code == w.Code && f.Severity == w.Severity && f.Message != ""
+		}) {
+			t.Errorf("error.findings lacks line %d cue %d %s: %+v", w.Line, w.Cue, w.Code, eb.Error.Findings)
+		}
+	}
+	if !strings.Contains(msg, `"severity": "error"`) {
+		t.Errorf("error.findings not written as words: %s", msg)
 	}
 	b.call(t, tr, "POST", path+"/submit?name=legacy.srt", "1\n00:00:00,500 --> 00:00:03,500\nC\xb8i c\xb8ch\n", "application/x-subrip", 422, nil)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -291,6 +292,10 @@ type ErrorBody struct {
 		Code    pipeline.Code `json:"code"`
 		Message string        `json:"message"`
 		Field   string        `json:"field,omitempty"`
+		// Findings are a refused file's problems one by one:
+		// [{line, cue, code, severity, message}], line and cue left out
+		// when not known, severity "error" or "warning".
+		Findings []subtitle.Finding `json:"findings,omitempty"`
 	} `json:"error"`
 }
 
@@ -301,6 +306,7 @@ func writeError(w http.ResponseWriter, err error) {
 	var e *pipeline.Error
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
+		body.Error.Findings = e.Findings
 	} else {
 		e = nil
 	}

@@ -30,8 +30,9 @@ func Blocking(fs []subtitle.Finding) bool {
 	return false
 }
 
-// RefusalError is the refusal of a submission with its findings. Its
-// message lists the findings, errors first, each with its line.
+// RefusalError is the refusal of a submission with its findings: a
+// pipeline.Error whose Findings are fs and whose message lists them,
+// errors first, each with its line.
 func RefusalError(what string, fs []subtitle.Finding) error {
 	var errs, warns []string
 	for _, f := range fs {
@@ -45,7 +46,7 @@ func RefusalError(what string, fs []subtitle.Finding) error {
 	if len(warns) > 0 {
 		msg += "\nWarnings (shown, not blocking):\n" + strings.Join(warns, "\n")
 	}
-	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Message: msg}
+	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Message: msg, Findings: append([]subtitle.Finding(nil), fs...)}
 }
 
 // ParseSubtitle parses a subtitle file, turning a refusal (not UTF-8, a

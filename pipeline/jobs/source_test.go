@@ -90,7 +90,9 @@ func TestInheritedOnlyAtTheSameCue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(fs, func(f subtitle.Finding) bool { return f.Code == subtitle.CodeEmptyCue && f.Severity == subtitle.Error && f.Cue == 1 }) {
+	if !slices.ContainsFunc(fs, func(f subtitle.Finding) bool {
+		return f.Code == subtitle.CodeEmptyCue && f.Severity == subtitle.Error && f.Cue == 1
+	}) {
 		t.Errorf("empty cue 1 not an error: %v", fs)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -313,24 +312,14 @@ func (s *Server) findings(c *call, fs []subtitle.Finding) []finding {
 	return out
 }
 
-// parseRefusal reads the findings back from a refused submission's
-// message; the API sends them as text, one per line, as
-// jobs.RefusalError writes them: "  line 8, cue 2: error line-too-long: ...".
-func parseRefusal(msg string) []subtitle.Finding {
-	findingLine := regexp.MustCompile(`^\s*(?:line (\d+), )?(?:cue (\d+): )?(error|warning) ([a-z0-9-]+): (.+)$`)
-	var out []subtitle.Finding
-	for _, l := range strings.Split(msg, "\n") {
-		m := findingLine.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		cue, _ := strconv.Atoi(m[2])
-		var sev subtitle.Severity
-		_ = sev.UnmarshalText([]byte(m[3])) // the pattern admits only the two words
-		out = append(out, subtitle.Finding{Line: line, Cue: cue, Severity: sev, Code: m[4], Message: m[5]})
+// refusalFindings returns a copy of the findings a refused submission's
+// API error carries (none for other errors), for the page to change.
+func refusalFindings(err error) []subtitle.Finding {
+	var e *pipeline.Error
+	if !asError(err, &e) {
+		return nil
 	}
-	return out
+	return append([]subtitle.Finding(nil), e.Findings...)
 }
 
 // jobAction runs an action without a file (claim, extend, release,
@@ -488,7 +477,7 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 		if code != pipeline.CodeInvalid && code != pipeline.CodeConflict && code != pipeline.CodeForbidden {
 			return err
 		}
-		fs := parseRefusal(pipeline.ErrorMessage(err))
+		fs := refusalFindings(err)
 		msg, detail := refusalText(c, err)
 		if len(fs) > 0 {
 			msg, detail = c.msgs["job_refused"], ""
@@ -562,7 +551,7 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 	if code != pipeline.CodeInvalid && code != pipeline.CodeConflict && code != pipeline.CodeForbidden && code != pipeline.CodeTooLarge {
 		return err
 	}
-	fs := parseRefusal(pipeline.ErrorMessage(err))
+	fs := refusalFindings(err)
 	msg, detail := refusalText(c, err)
 	return s.showJob(w, r, c, id, statusOf(code), func(p *jobPage) {
 		if len(fs) > 0 {
