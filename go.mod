@@ -23,6 +23,7 @@ require (
 	github.com/peterbourgon/ff/v3 v3.4.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/wneessen/go-mail v0.8.1
+	golang.org/x/image v0.44.0
 	golang.org/x/term v0.48.0
 )
 
