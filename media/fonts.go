@@ -1,7 +1,6 @@
 package media
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/image/font/sfnt"
 )
 
 // Errors [CheckFonts] and [Runner.BurnSubtitles] wrap when Loa's fonts
@@ -124,27 +125,24 @@ func CheckFonts(dir string) error {
 	return errors.Join(errs...)
 }
 
-// fontFile is one font file in the fonts folder and its character maps
-// (one per face in a collection).
+// fontFile is one font file in the fonts folder and its faces (several
+// in a collection).
 type fontFile struct {
 	path  string
-	cmaps []cmap
+	faces []*sfnt.Font
 }
 
 // has reports whether some face of the file maps r to a glyph.
 func (f *fontFile) has(r rune) bool {
-	for _, c := range f.cmaps {
-		if c.glyph(r) != 0 {
-			return true
-		}
-	}
-	return false
+	var b sfnt.Buffer
+	return slices.ContainsFunc(f.faces, func(face *sfnt.Font) bool { return hasGlyph(face, &b, r) })
 }
 
 // hasAll reports whether one face of the file has every rune of rs.
 func (f *fontFile) hasAll(rs []rune) bool {
-	for _, c := range f.cmaps {
-		if !slices.ContainsFunc(rs, func(r rune) bool { return c.glyph(r) == 0 }) {
+	var b sfnt.Buffer
+	for _, face := range f.faces {
+		if !slices.ContainsFunc(rs, func(r rune) bool { return !hasGlyph(face, &b, r) }) {
 			return true
 		}
 	}
@@ -174,11 +172,11 @@ func loadFonts(dir string) ([]*fontFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read font %s: %w", e.Name(), err)
 		}
-		cmaps, err := parseCmaps(data)
-		if err != nil || len(cmaps) == 0 {
+		faces, err := parseFaces(data)
+		if err != nil {
 			continue
 		}
-		fonts = append(fonts, &fontFile{path: path, cmaps: cmaps})
+		fonts = append(fonts, &fontFile{path: path, faces: faces})
 	}
 	if len(fonts) == 0 {
 		return nil, fmt.Errorf("fonts folder %s holds no readable font: run PrepareFonts", dir)
@@ -223,182 +221,28 @@ func formatRunes(rs []rune) string {
 	return strings.Join(parts, ", ")
 }
 
-// cmap is one character-to-glyph subtable of an OpenType font (format 4
-// or 12), kept as raw bytes and looked up on demand.
-type cmap struct {
-	format uint16
-	data   []byte
-}
-
-// parseCmaps returns the best Unicode cmap of each face in an OpenType
-// font or collection.
-func parseCmaps(data []byte) ([]cmap, error) {
-	if len(data) >= 12 && string(data[:4]) == "ttcf" {
-		n := int(be32(data, 8))
-		if n <= 0 || n > 256 || 12+4*n > len(data) {
-			return nil, errors.New("bad font collection header")
-		}
-		var cs []cmap
-		for i := range n {
-			if c, err := parseFace(data, int(be32(data, 12+4*i))); err == nil {
-				cs = append(cs, c)
-			}
-		}
-		return cs, nil
-	}
-	c, err := parseFace(data, 0)
+// parseFaces reads every face of an OpenType font or collection (.ttf,
+// .otf, .ttc) with golang.org/x/image/font/sfnt; faces it cannot read are
+// skipped, and data with no readable face is an error.
+func parseFaces(data []byte) ([]*sfnt.Font, error) {
+	c, err := sfnt.ParseCollection(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read font: %w", err)
 	}
-	return []cmap{c}, nil
+	var faces []*sfnt.Font
+	for i := range c.NumFonts() {
+		if f, err := c.Font(i); err == nil {
+			faces = append(faces, f)
+		}
+	}
+	if len(faces) == 0 {
+		return nil, errors.New("read font: no readable face")
+	}
+	return faces, nil
 }
 
-// parseFace finds the best Unicode cmap subtable of the face whose table
-// directory starts at off.
-func parseFace(data []byte, off int) (cmap, error) {
-	if off < 0 || off+12 > len(data) {
-		return cmap{}, errors.New("not an OpenType font")
-	}
-	switch string(data[off : off+4]) {
-	case "\x00\x01\x00\x00", "OTTO", "true":
-	default:
-		return cmap{}, errors.New("not an OpenType font")
-	}
-	numTables := int(be16(data, off+4))
-	var table []byte
-	for i := range numTables {
-		rec := off + 12 + 16*i
-		if rec+16 > len(data) {
-			return cmap{}, errors.New("truncated table directory")
-		}
-		if string(data[rec:rec+4]) == "cmap" {
-			start, length := int(be32(data, rec+8)), int(be32(data, rec+12))
-			if start < 0 || length < 4 || start+length > len(data) || start+length < start {
-				return cmap{}, errors.New("cmap table out of bounds")
-			}
-			table = data[start : start+length]
-			break
-		}
-	}
-	if table == nil {
-		return cmap{}, errors.New("no cmap table")
-	}
-	// Preference: full-Unicode format 12, then BMP format 4.
-	best, bestRank := cmap{}, 0
-	n := int(be16(table, 2))
-	for i := range n {
-		rec := 4 + 8*i
-		if rec+8 > len(table) {
-			break
-		}
-		platform, encoding, sub := be16(table, rec), be16(table, rec+2), int(be32(table, rec+4))
-		if sub < 0 || sub+4 > len(table) {
-			continue
-		}
-		unicodeTable := platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10))
-		if !unicodeTable {
-			continue
-		}
-		format := be16(table, sub)
-		var rank int
-		var body []byte
-		switch format {
-		case 12:
-			if sub+16 > len(table) {
-				continue
-			}
-			groups := int(be32(table, sub+12))
-			end := sub + 16 + 12*groups
-			if groups < 0 || end > len(table) || end < sub {
-				continue
-			}
-			rank, body = 2, table[sub:end]
-		case 4:
-			length := int(be16(table, sub+2))
-			if length < 16 || sub+length > len(table) {
-				length = len(table) - sub // some fonts understate it; the lookups are bounds-checked
-			}
-			rank, body = 1, table[sub:sub+length]
-		default:
-			continue
-		}
-		if rank > bestRank {
-			best, bestRank = cmap{format: format, data: body}, rank
-		}
-	}
-	if bestRank == 0 {
-		return cmap{}, errors.New("no Unicode cmap")
-	}
-	return best, nil
-}
-
-// glyph returns r's glyph id, 0 when the font has none (.notdef, the box).
-func (c cmap) glyph(r rune) uint32 {
-	d := c.data
-	switch c.format {
-	case 12:
-		groups := (len(d) - 16) / 12
-		lo, hi := 0, groups
-		for lo < hi {
-			m := (lo + hi) / 2
-			g := 16 + 12*m
-			start, end := rune(be32(d, g)), rune(be32(d, g+4))
-			switch {
-			case r < start:
-				hi = m
-			case r > end:
-				lo = m + 1
-			default:
-				return be32(d, g+8) + uint32(r-start)
-			}
-		}
-	case 4:
-		if r > 0xFFFF || len(d) < 14 {
-			return 0
-		}
-		segs := int(be16(d, 6)) / 2
-		ends, starts, deltas, ranges := 14, 16+2*segs, 16+4*segs, 16+6*segs
-		if ranges+2*segs > len(d) {
-			return 0
-		}
-		for i := range segs {
-			end := rune(be16(d, ends+2*i))
-			if r > end {
-				continue
-			}
-			start := rune(be16(d, starts+2*i))
-			if r < start {
-				return 0
-			}
-			delta := be16(d, deltas+2*i)
-			ro := int(be16(d, ranges+2*i))
-			if ro == 0 {
-				return uint32(uint16(r) + delta)
-			}
-			at := ranges + 2*i + ro + 2*int(r-start)
-			if at+2 > len(d) {
-				return 0
-			}
-			g := be16(d, at)
-			if g == 0 {
-				return 0
-			}
-			return uint32(g + delta)
-		}
-	}
-	return 0
-}
-
-func be16(b []byte, i int) uint16 {
-	if i < 0 || i+2 > len(b) {
-		return 0
-	}
-	return binary.BigEndian.Uint16(b[i:])
-}
-
-func be32(b []byte, i int) uint32 {
-	if i < 0 || i+4 > len(b) {
-		return 0
-	}
-	return binary.BigEndian.Uint32(b[i:])
+// hasGlyph reports whether face maps r to a glyph other than .notdef.
+func hasGlyph(face *sfnt.Font, b *sfnt.Buffer, r rune) bool {
+	g, err := face.GlyphIndex(b, r)
+	return err == nil && g != 0
 }

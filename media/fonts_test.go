@@ -4,7 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"golang.org/x/image/font/sfnt"
 )
 
 // Debian font files the tests build fonts folders from.
@@ -12,6 +15,7 @@ const (
 	notoTaiViet = "/usr/share/fonts/truetype/noto/NotoSansTaiViet-Regular.ttf"
 	notoSans    = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"
 	dejaVuSans  = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+	taiHeritage = "/usr/share/fonts/truetype/taiheritagepro/TaiHeritagePro-Regular.ttf"
 )
 
 // needFonts skips (or under `make test`, fails) when a Debian font file
@@ -106,8 +110,8 @@ func TestMissingRunes(t *testing.T) {
 	}
 }
 
-// FuzzParseCmaps checks the font reader never panics on damaged fonts.
-func FuzzParseCmaps(f *testing.F) {
+// FuzzParseFaces checks the font reader never panics on damaged fonts.
+func FuzzParseFaces(f *testing.F) {
 	for _, p := range []string{notoTaiViet, dejaVuSans} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b[:min(len(b), 4096)])
@@ -116,34 +120,75 @@ func FuzzParseCmaps(f *testing.F) {
 	f.Add([]byte("ttcf\x00\x01\x00\x00\x00\x00\x00\x02\x00\x00\x00\x10\xff\xff\xff\xf0"))
 	f.Add([]byte("OTTO\x00\x01"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cs, err := parseCmaps(data)
+		faces, err := parseFaces(data)
 		if err != nil {
 			return
 		}
-		for _, c := range cs {
+		var b sfnt.Buffer
+		for _, face := range faces {
 			for _, r := range []rune{'A', 0xAA80, 0x1F600, 0x10FFFF} {
-				c.glyph(r)
+				hasGlyph(face, &b, r)
 			}
 		}
 	})
 }
 
-func TestParseCmapsTruncated(t *testing.T) {
+func TestParseFacesTruncated(t *testing.T) {
 	t.Parallel()
 	needFonts(t, notoTaiViet)
 	b, err := os.ReadFile(notoTaiViet)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var buf sfnt.Buffer
 	for n := 0; n < len(b); n += max(1, len(b)/97) {
-		if cs, err := parseCmaps(b[:n]); err == nil {
-			for _, c := range cs {
-				c.glyph(0xAA80)
+		if faces, err := parseFaces(b[:n]); err == nil {
+			for _, face := range faces {
+				hasGlyph(face, &buf, 0xAA80)
 			}
 		}
 	}
-	cs, err := parseCmaps(b)
-	if err != nil || len(cs) != 1 || cs[0].glyph(0xAA80) == 0 || cs[0].glyph(0x4E00) != 0 {
-		t.Fatalf("parseCmaps(Noto Sans Tai Viet) = %v, %v: want one cmap with U+AA80 and without U+4E00", cs, err)
+	faces, err := parseFaces(b)
+	if err != nil || len(faces) != 1 || !hasGlyph(faces[0], &buf, 0xAA80) || hasGlyph(faces[0], &buf, 0x4E00) {
+		t.Fatalf("parseFaces(Noto Sans Tai Viet) = %v, %v: want one face with U+AA80 and without U+4E00", faces, err)
+	}
+}
+
+// TestTaiVietCoverage: of Debian's fonts, the two Tai Viet fonts have the
+// whole Tai Viet block and the two Latin ones none of it, while the Latin
+// ones have every Vietnamese letter.
+func TestTaiVietCoverage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path                   string
+		allTaiViet, anyTaiViet bool
+		vietnamese             bool
+	}{
+		{notoTaiViet, true, true, false},
+		{taiHeritage, true, true, false},
+		{notoSans, false, false, true},
+		{dejaVuSans, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			t.Parallel()
+			needFonts(t, tt.path)
+			data, err := os.ReadFile(tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			faces, err := parseFaces(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &fontFile{path: tt.path, faces: faces}
+			some := slices.ContainsFunc(taiVietLetters, f.has)
+			if got := f.hasAll(taiVietLetters); got != tt.allTaiViet || some != tt.anyTaiViet {
+				t.Errorf("all Tai Viet = %v, any = %v; want %v, %v", got, some, tt.allTaiViet, tt.anyTaiViet)
+			}
+			if got := f.hasAll(vietnameseLetters); got != tt.vietnamese {
+				t.Errorf("all Vietnamese letters = %v, want %v", got, tt.vietnamese)
+			}
+		})
 	}
 }

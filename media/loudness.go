@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sonla-cchc/loa/pipeline"
 	"math"
 	"strconv"
 	"strings"
@@ -115,29 +116,11 @@ func (c *loudnormCollector) stats() (loudnormStats, error) {
 	}, nil
 }
 
-// LoudnessMeasurement is loudnorm's analysis of the mono downmix
-// loudspeakers play ([MonoDownmix] of the first audio stream): what the
-// second, linear loudnorm pass needs. The upload scan ([ScanAudio]) makes
-// it in the decode that validates the upload, so processing can go
-// straight to the encode ([LoudspeakerOptions.Measured]).
-type LoudnessMeasurement struct {
-	IntegratedLUFS float64 `json:"integrated_lufs"`  // EBU R128 integrated loudness, LUFS
-	TruePeakDBTP   float64 `json:"true_peak_dbtp"`   // true peak, dBTP
-	LRA            float64 `json:"lra_lu"`           // loudness range, LU
-	ThresholdLUFS  float64 `json:"threshold_lufs"`   // relative gate threshold, LUFS
-	TargetOffsetLU float64 `json:"target_offset_lu"` // loudnorm's target offset for the loudspeaker target, LU
-}
-
-// Valid reports whether every value is a finite number loudnorm can be
-// given (a silent input measures -inf).
-func (m LoudnessMeasurement) Valid() bool {
-	for _, f := range []float64{m.IntegratedLUFS, m.TruePeakDBTP, m.LRA, m.ThresholdLUFS, m.TargetOffsetLU} {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
-}
+// LoudnessMeasurement is the domain's [pipeline.LoudnessMeasurement]:
+// loudnorm's analysis of the mono downmix ([MonoDownmix]) that the upload
+// scan ([ScanAudio]) makes and processing reuses
+// ([LoudspeakerOptions.Measured]).
+type LoudnessMeasurement = pipeline.LoudnessMeasurement
 
 // measurement returns the input side of loudnorm's first-pass statistics.
 func (s loudnormStats) measurement() LoudnessMeasurement {
@@ -145,8 +128,8 @@ func (s loudnormStats) measurement() LoudnessMeasurement {
 		ThresholdLUFS: s.InputThresh, TargetOffsetLU: s.TargetOffset}
 }
 
-// stats is the measurement as loudnorm's first-pass statistics.
-func (m LoudnessMeasurement) stats() loudnormStats {
+// statsOf is a measurement as loudnorm's first-pass statistics.
+func statsOf(m LoudnessMeasurement) loudnormStats {
 	return loudnormStats{InputI: m.IntegratedLUFS, InputTP: m.TruePeakDBTP, InputLRA: m.LRA,
 		InputThresh: m.ThresholdLUFS, TargetOffset: m.TargetOffsetLU}
 }
@@ -203,7 +186,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		err   error
 	)
 	if known != nil && known.Valid() {
-		first = known.stats()
+		first = statsOf(*known)
 	} else if first, err = r.measure(ctx, input, join(pre, loudnormMeasure(t))); err != nil {
 		return normPlan{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sonla-cchc/loa/media/subtitle"
 )
 
 // Code classifies an error by what a caller should do about it. The HTTP
@@ -35,6 +37,11 @@ type Error struct {
 	// RetryAfter, for CodeRateLimited, is how long to wait before trying
 	// again.
 	RetryAfter time.Duration
+	// Findings, for a refused subtitle or voice-over file, are its
+	// problems one by one (line, cue, code, severity, message); Message
+	// lists them too, as text for people. The API sends them as
+	// error.findings.
+	Findings []subtitle.Finding
 }
 
 func (e *Error) Error() string {

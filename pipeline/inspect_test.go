@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,16 +17,17 @@ import (
 func TestCheckSourceSubtitles(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		file string
-		want []string // parts of the message; nil: accepted
+		file  string
+		want  []string // parts of the message; nil: accepted
+		lines []int    // the lines of the structured findings, in order
 	}{
-		{"A-inverted-vi.srt", []string{"line 5, cue 2", "ends at 00:00:04,000, not after it starts at 00:00:07,000"}},
-		{"A-corrected-vi.srt", nil},
-		{"B-out-of-order-vi.srt", []string{"line 9, cue 3", "out of order", "cue 2 (line 5)"}},
-		{"C-empty-cue-vi.srt", []string{"line 5, cue 2", "has no text"}},
-		{"D-overlap-vi.vtt", []string{"line 7, cue 2", "before cue 1 ends at 00:00:04,000"}},
-		{"E-zero-length-vi.srt", []string{"2 problem(s)", "line 5, cue 2", "line 9, cue 3", "shown for 40 ms"}},
-		{"F-tags-only-vi.srt", []string{"line 5, cue 2", "has no text"}},
+		{"A-inverted-vi.srt", []string{"line 5, cue 2", "ends at 00:00:04,000, not after it starts at 00:00:07,000"}, []int{5}},
+		{"A-corrected-vi.srt", nil, nil},
+		{"B-out-of-order-vi.srt", []string{"line 9, cue 3", "out of order", "cue 2 (line 5)"}, []int{9}},
+		{"C-empty-cue-vi.srt", []string{"line 5, cue 2", "has no text"}, []int{5}},
+		{"D-overlap-vi.vtt", []string{"line 7, cue 2", "before cue 1 ends at 00:00:04,000"}, []int{7}},
+		{"E-zero-length-vi.srt", []string{"2 problem(s)", "line 5, cue 2", "line 9, cue 3", "shown for 40 ms"}, []int{5, 9}},
+		{"F-tags-only-vi.srt", []string{"line 5, cue 2", "has no text"}, []int{5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -46,7 +48,17 @@ func TestCheckSourceSubtitles(t *testing.T) {
 			}
 			var e *Error
 			if !errors.As(err, &e) || e.Field != "subtitles" {
-				t.Errorf("error %v does not name the subtitles field", err)
+				t.Fatalf("error %v does not name the subtitles field", err)
+			}
+			var lines []int
+			for _, f := range e.Findings {
+				if f.Code == "" || f.Message == "" || f.Severity.String() != "error" {
+					t.Errorf("finding %+v lacks its code, message or error severity", f)
+				}
+				lines = append(lines, f.Line)
+			}
+			if !slices.Equal(lines, tt.lines) {
+				t.Errorf("findings on lines %v, want %v", lines, tt.lines)
 			}
 			msg := ErrorMessage(err)
 			for _, w := range tt.want {

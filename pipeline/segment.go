@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/sonla-cchc/loa/media"
 )
 
 // Kind says whether a segment is radio (audio only) or TV (video with audio).
@@ -124,7 +122,7 @@ type Segment struct {
 	// Loudness is what the upload scan measured of the mono downmix, for
 	// the loudspeaker rendition; nil when not measured (an upload from
 	// before it was, or one too quiet to measure).
-	Loudness *media.LoudnessMeasurement `json:"loudness,omitempty"`
+	Loudness *LoudnessMeasurement `json:"loudness,omitempty"`
 }
 
 // StepRenditions is the ProcessStep of a processed segment (ready to air)
@@ -211,7 +209,7 @@ type ProbeFacts struct {
 	MaxVolumeDB  float64 `json:"max_volume_db"`
 	// Loudness is measured in the same decode; it is stored in a column
 	// of its own (Segment.Loudness), not with these facts.
-	Loudness *media.LoudnessMeasurement `json:"-"`
+	Loudness *LoudnessMeasurement `json:"-"`
 }
 
 // Meta is the metadata a producer sends with an upload.

@@ -6,11 +6,12 @@ import (
 	"sort"
 	"strings"
 	"time"
-	_ "time/tzdata" // Asia/Ho_Chi_Minh without the system's zone files
+
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // DefaultTimeZone is the zone every Sơn La schedule is built in.
-const DefaultTimeZone = "Asia/Ho_Chi_Minh"
+const DefaultTimeZone = localtime.Name
 
 // Registry lists the communes and wards, their loudspeaker clusters and
 // the broadcast slots the schedule fills.

@@ -94,7 +94,7 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 			}
 			return &pipeline.Error{Code: code, Message: fmt.Sprintf("The server answered %s.", resp.Status)}
 		}
-		return &pipeline.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message}
+		return &pipeline.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message, Findings: eb.Error.Findings}
 	}
 	if out == nil {
 		return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 func runUpload(ctx context.Context, env *cliEnv, args []string) error {
@@ -130,7 +131,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	tw.Flush()
 }
 
-func timeZone() *time.Location { return time.FixedZone("ICT", 7*3600) }
+func timeZone() *time.Location { return localtime.Location() }
 
 func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "segments list", "")

@@ -68,7 +68,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 	// Every ffmpeg and ffprobe run of the worker is timed into
 	// loa_ffmpeg_seconds, exposed on /metrics when HTTP runs here too.
-	ffmpegSeconds := api.NewFFmpegMetrics()
+	ffmpegSeconds := media.NewFFmpegMetrics()
 	runner := media.NewRunner(media.Config{Observe: ffmpegSeconds.Observe})
 	fonts := filepath.Join(c.data, "fonts")
 	if err := media.PrepareFonts(fonts); err != nil {
@@ -130,15 +130,16 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	desk.Renditions = w                                        // an approval queues its rendition
 	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
 	srv := &api.Server{
 		Catalog: db, Objects: store, Log: log, Auth: auth,
 		Broadcast: sched,
-		Jobs:      desk, JobStore: db, Enqueuer: w,
+		Jobs:      desk, JobStore: db,
 		Collectors: []prometheus.Collector{ffmpegSeconds},
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: store, Log: log,
-			Inspector:        pipeline.MediaInspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
+			Inspector:        media.Inspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
 			CheckSubtitle:    pipeline.CheckSourceSubtitles,
 			MaxBytes:         c.maxUploadMB << 20,
 			MaxSubtitleBytes: 2 << 20,

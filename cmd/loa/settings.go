@@ -14,7 +14,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
-	"github.com/sonla-cchc/loa/pipeline/worker"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // Settings: every flag whose help ends by naming its environment
@@ -212,7 +212,7 @@ func (v cronValue) String() string {
 func (v cronValue) Set(s string) error {
 	s = strings.TrimSpace(s)
 	if s != "" {
-		if _, err := worker.ParseSpec(s); err != nil {
+		if _, err := localtime.ParseSpec(s); err != nil {
 			return err
 		}
 	}

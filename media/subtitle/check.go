@@ -30,6 +30,27 @@ func (s Severity) String() string {
 	return fmt.Sprintf("Severity(%d)", int(s))
 }
 
+// MarshalText writes "warning" or "error", so JSON carries the word.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s != Warning && s != Error {
+		return nil, fmt.Errorf("subtitle severity %d is neither warning nor error", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads "warning" or "error".
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "warning":
+		*s = Warning
+	case "error":
+		*s = Error
+	default:
+		return fmt.Errorf("subtitle severity %q: want \"warning\" or \"error\"", b)
+	}
+	return nil
+}
+
 // Finding codes. They are stable: callers and stored reviews may key on them.
 const (
 	CodeEmptyCue     = "empty-cue"      // error: a cue has no text
@@ -50,11 +71,11 @@ const (
 
 // Finding is one problem found in a subtitle file.
 type Finding struct {
-	Severity Severity
-	Code     string // one of the Code constants
-	Cue      int    // 1-based cue index; 0 for the file as a whole
-	Line     int    // source line number; 0 when not known
-	Message  string // what is wrong and what to do, in plain words
+	Severity Severity `json:"severity"`       // "error" or "warning" in JSON
+	Code     string   `json:"code"`           // one of the Code constants (or a caller's own, e.g. "glossary")
+	Cue      int      `json:"cue,omitempty"`  // 1-based cue index; 0 for the file as a whole
+	Line     int      `json:"line,omitempty"` // source line number; 0 when not known
+	Message  string   `json:"message"`        // what is wrong and what to do, in plain words
 }
 
 // String returns "line 12, cue 3: error line-too-long: ..." style text.

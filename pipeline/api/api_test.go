@@ -56,7 +56,7 @@ func setupAt(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester),
 		db.Now = clock
 	}
 	in := &pipeline.Ingester{
-		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
 	if tune != nil {

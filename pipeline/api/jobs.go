@@ -3,18 +3,14 @@ package api
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
-	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
 // Jobs is what the API needs for translation and subtitle jobs;
@@ -25,7 +21,9 @@ type Jobs interface {
 	PrefillFile(ctx context.Context, u pipeline.User, id string) ([]byte, error)
 	Act(ctx context.Context, u pipeline.User, id string, a jobs.Action, reason string) (jobs.Job, error)
 	Submit(ctx context.Context, u pipeline.User, id string, up jobs.Upload) (jobs.SubmitResult, error)
-	Approve(ctx context.Context, u pipeline.User, id string, onApprove func(ctx context.Context, tx *sql.Tx, j jobs.Job, s jobs.Submission) error) (jobs.Job, error)
+	// Approve approves a job in review and, in the same transaction,
+	// queues the rendition that makes it the segment's variant.
+	Approve(ctx context.Context, u pipeline.User, id string) (jobs.Job, error)
 }
 
 // JobStore keeps the per-language glossaries and where notices reach people;
@@ -34,12 +32,6 @@ type JobStore interface {
 	Glossary(ctx context.Context, lang string) ([]jobs.Term, error)
 	ImportGlossary(ctx context.Context, lang string, terms []jobs.Term, replace bool) (int, error)
 	SetContact(ctx context.Context, name, email string) error
-}
-
-// Enqueuer queues background work inside the caller's transaction;
-// *worker.Worker has it.
-type Enqueuer interface {
-	EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error
 }
 
 var (
@@ -221,15 +213,7 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request, u pipeline.U
 	if err := s.jobsReady(); err != nil {
 		return err
 	}
-	if s.Enqueuer == nil {
-		return pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be approved now.")
-	}
-	j, err := s.Jobs.Approve(r.Context(), u, r.PathValue("id"), func(ctx context.Context, tx *sql.Tx, j jobs.Job, sub jobs.Submission) error {
-		if j.Kind == jobs.KindSubtitle {
-			return s.Enqueuer.EnqueueTx(ctx, tx, worker.RenderSubtitlesArgs{SegmentID: j.SegmentID, Language: j.Language, SubtitleKey: sub.Key, JobID: j.ID})
-		}
-		return s.Enqueuer.EnqueueTx(ctx, tx, worker.RenderVoiceoverArgs{SegmentID: j.SegmentID, Language: j.Language, SourceKey: sub.Key, JobID: j.ID, ApprovedBy: u.ID})
-	})
+	j, err := s.Jobs.Approve(r.Context(), u, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

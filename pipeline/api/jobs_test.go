@@ -8,31 +8,38 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
-	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
-// recorder is an Enqueuer that keeps what it was asked to queue, checking
-// that it is called inside a live transaction; fail makes it refuse.
+// rendition is one QueueRenditionTx call.
+type rendition struct {
+	job        jobs.Job
+	sub        jobs.Submission
+	approvedBy int64
+}
+
+// recorder is a jobs.Renditions that keeps what it was asked to queue,
+// checking that it is called inside a live transaction; fail makes it
+// refuse.
 type recorder struct {
 	mu   sync.Mutex
-	args []river.JobArgs
+	args []rendition
 	fail bool
 }
 
-func (r *recorder) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+func (r *recorder) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j jobs.Job, sub jobs.Submission, approvedBy int64) error {
 	var one int
 	if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("not in a live transaction: %w", err)
@@ -42,7 +49,7 @@ func (r *recorder) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs
 	if r.fail {
 		return errors.New("queue is down")
 	}
-	r.args = append(r.args, args)
+	r.args = append(r.args, rendition{j, sub, approvedBy})
 	return nil
 }
 
@@ -52,10 +59,10 @@ func (r *recorder) setFail(fail bool) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) queued() []river.JobArgs {
+func (r *recorder) queued() []rendition {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]river.JobArgs(nil), r.args...)
+	return append([]rendition(nil), r.args...)
 }
 
 const viSource = `1
@@ -79,9 +86,8 @@ func jobsSetup(t *testing.T) (*bundle, *recorder, pipeline.Segment) {
 	ctx := context.Background()
 	b := setup(t, nil)
 	rec := &recorder{}
-	b.api.Jobs = &jobs.Desk{Store: b.db, Objects: b.store, Policy: jobs.DefaultPolicy(), VoiceoverSlack: 0.2, VoiceoverMinSlack: 2 * time.Second}
+	b.api.Jobs = &jobs.Desk{Store: b.db, Objects: b.store, Policy: jobs.DefaultPolicy(), VoiceoverSlack: 0.2, VoiceoverMinSlack: 2 * time.Second, Renditions: rec}
 	b.api.JobStore = b.db
-	b.api.Enqueuer = rec
 	return b, rec, b.tvSegment(t, ctx, "Một cửa liên thông", viSource)
 }
 
@@ -219,6 +225,25 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 			t.Errorf("refusal lacks %q:\n%s", want, msg)
 		}
 	}
+	// The same findings travel as structured details on the error body.
+	var eb api.ErrorBody
+	if err := json.Unmarshal([]byte(msg), &eb); err != nil {
+		t.Fatalf("refusal body: %v\n%s", err, msg)
+	}
+	wantFindings := []subtitle.Finding{
+		{Line: 1, Cue: 1, Code: subtitle.CodeUntranslated, Severity: subtitle.Error},
+		{Line: 8, Cue: 2, Code: subtitle.CodeLineTooLong, Severity: subtitle.Error},
+	}
+	for _, w := range wantFindings {
+		if !slices.ContainsFunc(eb.Error.Findings, func(f subtitle.Finding) bool {
+			return f.Line == w.Line && f.Cue == w.Cue && f.Code == w.Code && f.Severity == w.Severity && f.Message != ""
+		}) {
+			t.Errorf("error.findings lacks line %d cue %d %s: %+v", w.Line, w.Cue, w.Code, eb.Error.Findings)
+		}
+	}
+	if !strings.Contains(msg, `"severity": "error"`) {
+		t.Errorf("error.findings not written as words: %s", msg)
+	}
 	b.call(t, tr, "POST", path+"/submit?name=legacy.srt", "1\n00:00:00,500 --> 00:00:03,500\nC\xb8i c\xb8ch\n", "application/x-subrip", 422, nil)
 
 	good := "1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"
@@ -260,7 +285,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	if approved.State != jobs.StateApproved || len(q) != 1 {
 		t.Fatalf("approve: %+v, queued %v", approved, q)
 	}
-	if a, ok := q[0].(worker.RenderSubtitlesArgs); !ok || a.SubtitleKey != res.Submission.Key || a.Language != "blt" || a.SegmentID != seg.ID {
+	if a := q[0]; a.job.Kind != jobs.KindSubtitle || a.sub.Key != res.Submission.Key || a.job.Language != "blt" || a.job.SegmentID != seg.ID || a.approvedBy != b.users[rv].ID {
 		t.Fatalf("queued %#v", q[0])
 	}
 	b.call(t, rv, "GET", path, "", "", 200, &det)
@@ -339,7 +364,7 @@ func TestVoiceoverJob(t *testing.T) {
 	b.call(t, rv, "POST", path+"/approve", "", "", 200, nil)
 	if q := rec.queued(); len(q) != 1 {
 		t.Fatalf("queued %#v", q)
-	} else if a, ok := q[0].(worker.RenderVoiceoverArgs); !ok || a.SourceKey != res.Submission.Key || a.ApprovedBy != b.users[rv].ID {
+	} else if a := q[0]; a.job.Kind != jobs.KindVoiceover || a.sub.Key != res.Submission.Key || a.approvedBy != b.users[rv].ID {
 		t.Fatalf("queued %#v", q)
 	}
 	if r, _ := b.do(t, "POST", path+"/claim", b.tokens[tr], nil, ""); r.StatusCode != http.StatusConflict {

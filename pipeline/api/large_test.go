@@ -77,7 +77,7 @@ func TestLargeUploadStaysSmallInMemory(t *testing.T) {
 	mediatest.Need(t)
 	b := setup(t, func(in *pipeline.Ingester) {
 		in.MaxBytes = 2 << 30
-		in.Inspector = pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 3 * time.Hour}}
+		in.Inspector = media.Inspector{Limits: media.Limits{MaxDuration: 3 * time.Hour}}
 	})
 	const size = 1 << 30
 

@@ -40,7 +40,7 @@ func scrape(t *testing.T, base string) string {
 // and finds the runs on /metrics by step and outcome.
 func TestFFmpegSecondsExposed(t *testing.T) {
 	mediatest.Need(t)
-	m := api.NewFFmpegMetrics()
+	m := media.NewFFmpegMetrics()
 	s := &api.Server{Catalog: sqlstoretest.New(t), Collectors: []prometheus.Collector{m}}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -69,14 +69,6 @@ func TestFFmpegSecondsExposed(t *testing.T) {
 	}
 	if strings.Contains(body, `loa_ffmpeg_seconds_sum{outcome="ok",step="poster"} 0`+"\n") {
 		t.Error("the poster run took no time")
-	}
-	for _, c := range []struct {
-		err  error
-		want string
-	}{{nil, "ok"}, {context.Canceled, "cancelled"}, {&media.ToolError{Err: context.DeadlineExceeded}, "cancelled"}, {io.EOF, "error"}} {
-		if got := api.Outcome(c.err); got != c.want {
-			t.Errorf("Outcome(%v) = %s, want %s", c.err, got, c.want)
-		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -306,7 +305,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		return nil
 	}
 	key := tag + " " + head.VersionID
-	body, ok := s.playlists.get(key)
+	body, ok := s.playlists.Get(key)
 	if !ok {
 		doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
 		if err != nil {
@@ -323,7 +322,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		}
 		body = buf.Bytes()
 		if head.VersionID != "" {
-			s.playlists.put(key, body)
+			s.playlists.Add(key, body)
 		}
 	}
 	cacheHeaders(w, tag)
@@ -342,35 +341,10 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 // them for a few minutes costs devices nothing.
 const playlistTTL = 5 * time.Minute
 
-// playlistCache holds rendered playlists for playlistTTL, bounded in size.
-type playlistCache struct {
-	mu sync.Mutex
-	m  map[string]cachedPlaylist
-}
-
-type cachedPlaylist struct {
-	body []byte
-	at   time.Time
-}
-
-func (c *playlistCache) get(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || time.Since(e.at) > playlistTTL {
-		return nil, false
-	}
-	return e.body, true
-}
-
-func (c *playlistCache) put(key string, body []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= 10_000 {
-		c.m = map[string]cachedPlaylist{}
-	}
-	c.m[key] = cachedPlaylist{body: body, at: time.Now()}
-}
+// maxCachedPlaylists bounds the playlist cache: the least recently used
+// playlist leaves first (about 100 communes × clusters × days × formats
+// fit many times over).
+const maxCachedPlaylists = 10_000
 
 // BundleIndex answers GET /api/communes/{code}/bundle: the signed
 // manifest, the small files inline and presigned links to the media, so

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
@@ -256,10 +257,6 @@ func outcome(err error) string {
 	return string(pipeline.ErrorCode(err))
 }
 
-// timeZone is where producers' dates are meant: all of Loa's local times
-// are Asia/Ho_Chi_Minh (UTC+7, no daylight saving).
-var timeZone = time.FixedZone("ICT", 7*3600)
-
 // metaFromFields reads the upload's metadata fields.
 func metaFromFields(f map[string][]string) (pipeline.Meta, error) {
 	get := func(k string) string {
@@ -300,7 +297,8 @@ func parseWhen(field, v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02", v, timeZone); err == nil {
+	// A bare date is a producer's local day.
+	if t, err := time.ParseInLocation("2006-01-02", v, localtime.Location()); err == nil {
 		return t.UTC(), nil
 	}
 	return time.Time{}, pipeline.FieldError(field, "%s %q is not a date: write 2025-03-01 or 2025-03-01T05:00:00+07:00.", field, v)

@@ -14,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -65,20 +67,20 @@ type Server struct {
 
 	// playlists keeps rendered playlists by version, cluster, date and
 	// format, so a device poll after a change costs one rendering, not one
-	// per device (presigning every link is the expensive part).
-	playlists playlistCache
+	// per device (presigning every link is the expensive part), each for
+	// playlistTTL; made by Handler.
+	playlists *expirable.LRU[string, []byte]
 	// Session, when set, signs in a request that has no bearer token by
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
 	Session func(r *http.Request) (pipeline.User, error)
-	// Jobs serves translation and subtitle jobs, JobStore the glossaries
-	// and notice contacts, Enqueuer queues the rendition an approval asks
-	// for; nil answers those routes 503.
+	// Jobs serves translation and subtitle jobs (an approval queues its
+	// rendition), JobStore the glossaries and notice contacts; nil answers
+	// those routes 503.
 	Jobs     Jobs
 	JobStore JobStore
-	Enqueuer Enqueuer
 	// Collectors are registered with /metrics besides the server's own,
-	// for example the worker's [FFmpegMetrics] when both run in one process.
+	// for example the worker's media.FFmpegMetrics when both run in one process.
 	Collectors []prometheus.Collector
 	// DevicePolls records operators' and devices' polls for
 	// loa_devices_not_polled; when nil, Handler makes one if the Catalog
@@ -129,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 	if s.MaxFormBytes == 0 {
 		s.MaxFormBytes = 1 << 20
 	}
+	s.playlists = expirable.NewLRU[string, []byte](maxCachedPlaylists, nil, playlistTTL)
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
@@ -299,6 +302,10 @@ type ErrorBody struct {
 		Code    pipeline.Code `json:"code"`
 		Message string        `json:"message"`
 		Field   string        `json:"field,omitempty"`
+		// Findings are a refused file's problems one by one:
+		// [{line, cue, code, severity, message}], line and cue left out
+		// when not known, severity "error" or "warning".
+		Findings []subtitle.Finding `json:"findings,omitempty"`
 	} `json:"error"`
 }
 
@@ -309,6 +316,7 @@ func writeError(w http.ResponseWriter, err error) {
 	var e *pipeline.Error
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
+		body.Error.Findings = e.Findings
 	} else {
 		e = nil
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -138,14 +139,8 @@ func (s *Service) days() int {
 	return 7
 }
 
-// Location is the zone every schedule is in.
-func Location() *time.Location {
-	loc, err := time.LoadLocation(schedules.DefaultTimeZone)
-	if err != nil {
-		return time.FixedZone("ICT", 7*3600)
-	}
-	return loc
-}
+// Location is the zone every schedule is in: [localtime.Location].
+func Location() *time.Location { return localtime.Location() }
 
 // BuildResult says what one build did.
 type BuildResult struct {

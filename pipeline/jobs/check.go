@@ -13,29 +13,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
-// Finding is one result of checking a submission, in the form the API and
-// the CLI show: errors block the submission, warnings are kept with it.
-type Finding struct {
-	Severity string `json:"severity"` // "error" or "warning"
-	Code     string `json:"code"`     // a media/subtitle code, or "glossary", "duration"
-	Cue      int    `json:"cue,omitempty"`
-	Line     int    `json:"line,omitempty"` // line in the submitted file
-	Message  string `json:"message"`
-}
-
-// String returns "line 12, cue 3: error line-too-long: ..." style text.
-func (f Finding) String() string {
-	var b strings.Builder
-	if f.Line > 0 {
-		fmt.Fprintf(&b, "line %d, ", f.Line)
-	}
-	if f.Cue > 0 {
-		fmt.Fprintf(&b, "cue %d: ", f.Cue)
-	}
-	fmt.Fprintf(&b, "%s %s: %s", f.Severity, f.Code, f.Message)
-	return b.String()
-}
-
 // Finding codes added to media/subtitle's.
 const (
 	CodeGlossary = "glossary" // warning: a glossary term's approved translation is missing
@@ -44,21 +21,22 @@ const (
 )
 
 // Blocking reports whether any finding is an error.
-func Blocking(fs []Finding) bool {
+func Blocking(fs []subtitle.Finding) bool {
 	for _, f := range fs {
-		if f.Severity == "error" {
+		if f.Severity == subtitle.Error {
 			return true
 		}
 	}
 	return false
 }
 
-// RefusalError is the refusal of a submission with its findings. Its
-// message lists the findings, errors first, each with its line.
-func RefusalError(what string, fs []Finding) error {
+// RefusalError is the refusal of a submission with its findings: a
+// pipeline.Error whose Findings are fs and whose message lists them,
+// errors first, each with its line.
+func RefusalError(what string, fs []subtitle.Finding) error {
 	var errs, warns []string
 	for _, f := range fs {
-		if f.Severity == "error" {
+		if f.Severity == subtitle.Error {
 			errs = append(errs, "  "+f.String())
 		} else {
 			warns = append(warns, "  "+f.String())
@@ -68,15 +46,7 @@ func RefusalError(what string, fs []Finding) error {
 	if len(warns) > 0 {
 		msg += "\nWarnings (shown, not blocking):\n" + strings.Join(warns, "\n")
 	}
-	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Message: msg}
-}
-
-func fromSubtitle(fs []subtitle.Finding) []Finding {
-	out := make([]Finding, len(fs))
-	for i, f := range fs {
-		out[i] = Finding{Severity: f.Severity.String(), Code: f.Code, Cue: f.Cue, Line: f.Line, Message: f.Message}
-	}
-	return out
+	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Message: msg, Findings: append([]subtitle.Finding(nil), fs...)}
 }
 
 // ParseSubtitle parses a subtitle file, turning a refusal (not UTF-8, a
@@ -116,7 +86,7 @@ type SubtitleCheck struct {
 // source, text left in Vietnamese, and glossary terms. It returns the
 // parsed file and the findings in line order; a file that cannot be
 // parsed is an error.
-func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []Finding, error) {
+func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, error) {
 	target, err := ParseSubtitle(data, "subtitle file")
 	if err != nil {
 		return nil, nil, err
@@ -132,7 +102,7 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []Finding, error) {
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
 	}
-	out := fromSubtitle(fs)
+	out := append([]subtitle.Finding{}, fs...)
 	if c.Source != nil && len(c.Source.Cues) == len(target.Cues) {
 		out = append(out, GlossaryFindings(c.Glossary, c.Source, target)...)
 	}
@@ -184,8 +154,8 @@ func relaxInherited(fs []subtitle.Finding, source *subtitle.File) []subtitle.Fin
 // the Vietnamese cue contains a glossary term and the translated cue lacks
 // the term's approved translation. Matching ignores case and is done after
 // NFC, on whole words.
-func GlossaryFindings(terms []Term, source, target *subtitle.File) []Finding {
-	var out []Finding
+func GlossaryFindings(terms []Term, source, target *subtitle.File) []subtitle.Finding {
+	var out []subtitle.Finding
 	for i, sc := range source.Cues {
 		if i >= len(target.Cues) {
 			break
@@ -199,7 +169,7 @@ func GlossaryFindings(terms []Term, source, target *subtitle.File) []Finding {
 			if strings.Contains(dst, " "+foldWords(t.Translation)+" ") {
 				continue
 			}
-			out = append(out, Finding{Severity: "warning", Code: CodeGlossary, Cue: tc.Index, Line: tc.Line,
+			out = append(out, subtitle.Finding{Severity: subtitle.Warning, Code: CodeGlossary, Cue: tc.Index, Line: tc.Line,
 				Message: fmt.Sprintf("the source says %q; the glossary's approved translation %q is not in this cue: use it, or tell the reviewer why not", t.Term, t.Translation)})
 		}
 	}

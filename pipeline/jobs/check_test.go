@@ -90,7 +90,7 @@ func TestSubtitleCheckTable(t *testing.T) {
 				t.Fatalf("blocking=%v, want %v: %v", Blocking(fs), c.blocking, fs)
 			}
 			for _, code := range c.codes {
-				if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Code == code }) {
+				if !slices.ContainsFunc(fs, func(f subtitle.Finding) bool { return f.Code == code }) {
 					t.Errorf("no %s finding in %v", code, fs)
 				}
 			}

@@ -37,17 +37,17 @@ type Filter struct {
 
 // Submission is one translation handed in for a job.
 type Submission struct {
-	JobID       string    `json:"job_id"`
-	N           int       `json:"n"` // 1 for the first submission, then 2, ...
-	Key         string    `json:"key"`
-	FileName    string    `json:"file_name"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size_bytes"`
-	SHA256      string    `json:"sha256"`
-	DurationMS  int64     `json:"duration_ms,omitempty"`
-	Findings    []Finding `json:"findings"`
-	By          int64     `json:"by"`
-	At          time.Time `json:"at"`
+	JobID       string             `json:"job_id"`
+	N           int                `json:"n"` // 1 for the first submission, then 2, ...
+	Key         string             `json:"key"`
+	FileName    string             `json:"file_name"`
+	ContentType string             `json:"content_type"`
+	Size        int64              `json:"size_bytes"`
+	SHA256      string             `json:"sha256"`
+	DurationMS  int64              `json:"duration_ms,omitempty"`
+	Findings    []subtitle.Finding `json:"findings"`
+	By          int64              `json:"by"`
+	At          time.Time          `json:"at"`
 }
 
 // Store is what the Desk needs from the metadata store. ApplyJob runs the
@@ -100,6 +100,9 @@ type Desk struct {
 	// voice-overs as to radio segments; zero fields take the defaults.
 	Limits media.Limits
 	Policy Policy
+	// Renditions queues what an approval asks for; Approve refuses
+	// without it.
+	Renditions Renditions
 	// SubtitleTolerance is how far a translated cue may move from the
 	// source's times; 0 means subtitle.DefaultTolerance.
 	SubtitleTolerance time.Duration
@@ -298,12 +301,25 @@ func (d *Desk) Act(ctx context.Context, u pipeline.User, id string, a Action, re
 	return d.Store.ApplyJob(ctx, id, d.Policy, Request{Action: a, By: u, Reason: reason, Now: d.now()}, nil)
 }
 
-// Approve approves a job in review by u. For a subtitle job, the approved
-// cues feed the translation memory in the same transaction. onApprove runs
-// in that transaction too, with the approved submission, to queue the
-// rendition that makes the translation the segment's variant; if it
-// fails, nothing is approved.
-func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string, onApprove func(ctx context.Context, tx *sql.Tx, j Job, s Submission) error) (Job, error) {
+// Renditions queues the rendition that makes an approved translation a
+// segment's variant in its language, inside the transaction that approves
+// the job, so the work exists exactly when the approval commits;
+// *worker.Worker has it.
+type Renditions interface {
+	// QueueRenditionTx queues the rendition of submission s of job j,
+	// approved by the user whose ID is approvedBy.
+	QueueRenditionTx(ctx context.Context, tx *sql.Tx, j Job, s Submission, approvedBy int64) error
+}
+
+// Approve approves a job in review by u and queues its rendition through
+// d.Renditions in the same transaction: nothing is ready to air before a
+// reviewer approves, and if queueing fails, nothing is approved. For a
+// subtitle job, the approved cues feed the translation memory in that
+// transaction too. Without d.Renditions it refuses with CodeUnavailable.
+func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string) (Job, error) {
+	if d.Renditions == nil {
+		return Job{}, pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be approved now.")
+	}
 	j, err := d.job(ctx, u, id)
 	if err != nil {
 		return Job{}, err
@@ -344,10 +360,7 @@ func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string, onApprov
 		if err := d.Store.AddMemoryTx(ctx, tx, mem); err != nil {
 			return err
 		}
-		if onApprove != nil {
-			return onApprove(ctx, tx, nj, last)
-		}
-		return nil
+		return d.Renditions.QueueRenditionTx(ctx, tx, nj, last, u.ID)
 	})
 }
 
@@ -508,7 +521,7 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 	defer scancel()
 	sc, err := scan(sctx, url)
 	if errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
-		return refuse(RefusalError("voice-over", []Finding{{Severity: "error", Code: string(media.RefuseCorrupt),
+		return refuse(RefusalError("voice-over", []subtitle.Finding{{Severity: subtitle.Error, Code: string(media.RefuseCorrupt),
 			Message: "the audio could not be decoded: export the recording again (MP3, WAV, M4A or Opus) and submit it"}}))
 	}
 	if err != nil {
@@ -517,7 +530,7 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 	if fs := AirableFindings(info, sc, d.Limits); Blocking(fs) {
 		return refuse(RefusalError("voice-over", fs))
 	}
-	sub.Findings = []Finding{}
+	sub.Findings = []subtitle.Finding{}
 	return nil
 }
 
@@ -527,24 +540,24 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 // is damaged could never be rendered, so it is refused at submission with
 // the upload's reason (its code is the media.RefusalCode). A problem the
 // check cannot name is returned as an error finding too.
-func AirableFindings(info media.Info, scan media.Scan, limits media.Limits) []Finding {
+func AirableFindings(info media.Info, scan media.Scan, limits media.Limits) []subtitle.Finding {
 	err := media.Validate(info, scan, media.KindRadio, limits)
 	if err == nil {
 		return nil
 	}
 	var ref *media.Refusal
 	if errors.As(err, &ref) {
-		return []Finding{{Severity: "error", Code: string(ref.Code), Message: ref.Reason}}
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: string(ref.Code), Message: ref.Reason}}
 	}
-	return []Finding{{Severity: "error", Code: CodeAudio, Message: err.Error()}}
+	return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: err.Error()}}
 }
 
 // VoiceoverFindings checks a probed voice-over against the source's
 // length: it needs an audio stream, and its duration must be within slack
 // (a fraction of the source, but at least minSlack) of the source's.
-func VoiceoverFindings(info media.Info, source time.Duration, slack float64, minSlack time.Duration) []Finding {
+func VoiceoverFindings(info media.Info, source time.Duration, slack float64, minSlack time.Duration) []subtitle.Finding {
 	if info.Audio == nil {
-		return []Finding{{Severity: "error", Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself"}}
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself"}}
 	}
 	if slack <= 0 {
 		slack = 0.2
@@ -554,7 +567,7 @@ func VoiceoverFindings(info media.Info, source time.Duration, slack float64, min
 	}
 	allowed := max(time.Duration(float64(source)*slack), minSlack)
 	if diff := info.Duration - source; diff > allowed || -diff > allowed {
-		return []Finding{{Severity: "error", Code: CodeDuration, Message: fmt.Sprintf(
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeDuration, Message: fmt.Sprintf(
 			"the recording lasts %s but the segment lasts %s; it must be within %s of it: read at the segment's pace, trim long silences, or record again",
 			info.Duration.Round(100*time.Millisecond), source.Round(100*time.Millisecond), allowed.Round(100*time.Millisecond))}}
 	}
@@ -578,9 +591,9 @@ func (d *Desk) remove(ctx context.Context, key string) {
 	}
 }
 
-func nonNil(fs []Finding) []Finding {
+func nonNil(fs []subtitle.Finding) []subtitle.Finding {
 	if fs == nil {
-		return []Finding{}
+		return []subtitle.Finding{}
 	}
 	return fs
 }

@@ -5,11 +5,9 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 )
-
-// zone is where deadlines are shown: Asia/Ho_Chi_Minh (UTC+7, no DST).
-func zone() *time.Location { return time.FixedZone("ICT", 7*3600) }
 
 func describeJob(j Job) string {
 	return fmt.Sprintf("%s %s job %s for %q", LanguageName(j.Language), j.Kind, j.ID, j.Title)
@@ -21,7 +19,7 @@ func describeJob(j Job) string {
 // translator concerned. before is the job as it was, after as it is now.
 func NoticesFor(before, after Job, ev Event) []notify.Notice {
 	n := notify.Notice{JobID: after.ID, Language: after.Language, CreatedAt: ev.At}
-	due := after.Deadline.In(zone()).Format("2006-01-02 15:04")
+	due := after.Deadline.In(localtime.Location()).Format("2006-01-02 15:04")
 	switch ev.Action {
 	case ActionOpen:
 		n.Kind, n.Role = notify.KindNewJob, string(pipeline.RoleTranslator)
@@ -35,7 +33,7 @@ func NoticesFor(before, after Job, ev Event) []notify.Notice {
 		n.Kind, n.UserID = notify.KindChangesRequired, after.TranslatorID
 		n.Subject = fmt.Sprintf("Changes requested: %s", after.Title)
 		n.Body = fmt.Sprintf("%s asks for changes to the %s:\n\n%s\n\nSubmit again by %s with: loa jobs submit %s FILE",
-			nameOr(ev.Actor, "The reviewer"), describeJob(after), ev.Reason, after.LeaseUntil.In(zone()).Format("2006-01-02 15:04"), after.ID)
+			nameOr(ev.Actor, "The reviewer"), describeJob(after), ev.Reason, after.LeaseUntil.In(localtime.Location()).Format("2006-01-02 15:04"), after.ID)
 	case ActionApprove:
 		n.Kind, n.UserID = notify.KindApproved, after.TranslatorID
 		n.Subject = fmt.Sprintf("Approved: %s", after.Title)
@@ -68,7 +66,7 @@ func NoticesFor(before, after Job, ev Event) []notify.Notice {
 // nobody holds it.
 func DeadlineNotice(j Job, now time.Time) notify.Notice {
 	n := notify.Notice{Kind: notify.KindDeadlineSoon, JobID: j.ID, Language: j.Language, CreatedAt: now,
-		Subject: fmt.Sprintf("Due %s: %s", j.Deadline.In(zone()).Format("2006-01-02 15:04"), j.Title)}
+		Subject: fmt.Sprintf("Due %s: %s", j.Deadline.In(localtime.Location()).Format("2006-01-02 15:04"), j.Title)}
 	left := j.Deadline.Sub(now).Round(time.Minute)
 	switch {
 	case j.State.leased():

@@ -52,12 +52,12 @@ func TestTranslationOfFlawedSource(t *testing.T) {
 				t.Fatalf("blocking=%v, want %v: %v", Blocking(fs), c.blocking, fs)
 			}
 			for _, code := range c.codes {
-				if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Code == code }) {
+				if !slices.ContainsFunc(fs, func(f subtitle.Finding) bool { return f.Code == code }) {
 					t.Errorf("no %s finding in %v", code, fs)
 				}
 			}
 			for _, f := range fs {
-				if f.Code == c.warned && (f.Severity != "warning" || !strings.Contains(f.Message, "the producer should correct the source")) {
+				if f.Code == c.warned && (f.Severity != subtitle.Warning || !strings.Contains(f.Message, "the producer should correct the source")) {
 					t.Errorf("inherited finding is not a warning that points at the source: %v", f)
 				}
 				if strings.Contains(f.Message, "remove the cue") || strings.Contains(f.Message, "split the cue") {
@@ -90,7 +90,9 @@ func TestInheritedOnlyAtTheSameCue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Code == subtitle.CodeEmptyCue && f.Severity == "error" && f.Cue == 1 }) {
+	if !slices.ContainsFunc(fs, func(f subtitle.Finding) bool {
+		return f.Code == subtitle.CodeEmptyCue && f.Severity == subtitle.Error && f.Cue == 1
+	}) {
 		t.Errorf("empty cue 1 not an error: %v", fs)
 	}
 }

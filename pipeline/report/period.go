@@ -7,22 +7,12 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	_ "time/tzdata" // Asia/Ho_Chi_Minh on machines without zone files
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
-// Zone is the time zone of every report period: Sơn La's day.
-const Zone = "Asia/Ho_Chi_Minh"
-
-// Location returns the Asia/Ho_Chi_Minh location.
-func Location() *time.Location {
-	loc, err := time.LoadLocation(Zone)
-	if err != nil {
-		// time/tzdata is embedded, so this cannot happen; fall back to the
-		// fixed offset (Vietnam has no daylight saving).
-		return time.FixedZone("ICT", 7*3600)
-	}
-	return loc
-}
+// Location returns the time zone of every report period, Sơn La's day:
+// [localtime.Location].
+func Location() *time.Location { return localtime.Location() }
 
 // PeriodKind says what sort of period a report covers.
 type PeriodKind string

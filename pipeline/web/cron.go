@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
-	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
 // CronJob is one periodic job the server runs: its River job kind (the
@@ -50,7 +50,7 @@ func (s *Server) cronPage(w http.ResponseWriter, r *http.Request, c *call) error
 	for _, j := range s.cfg.Cron {
 		row := cronRow{CronJob: j}
 		if j.Spec != "" {
-			if sched, err := worker.ParseSpec(j.Spec); err != nil {
+			if sched, err := localtime.ParseSpec(j.Spec); err != nil {
 				row.SpecError = err.Error()
 			} else {
 				row.Next = sched.Next(now)
@@ -70,7 +70,7 @@ func (s *Server) cronPage(w http.ResponseWriter, r *http.Request, c *call) error
 	s.render(w, r, c, http.StatusOK, "cron", "title_cron", struct {
 		Jobs []cronRow
 		Zone string
-	}{rows, worker.Zone})
+	}{rows, localtime.Name})
 	return nil
 }
 

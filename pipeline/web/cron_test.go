@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -66,7 +67,7 @@ func TestCronPage(t *testing.T) {
 			t.Errorf("%s: not listed", j.Kind)
 			continue
 		}
-		sched, err := worker.ParseSpec(j.Spec)
+		sched, err := localtime.ParseSpec(j.Spec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,9 +16,8 @@
 // Vietnamese cue beside a field pre-filled from the translation memory,
 // with close matches and glossary terms), a file upload, the quality
 // check's findings on their lines, a player that shows the lines being
-// written as a subtitle track, and the reviewer's decision. The API
-// returns a refused submission's findings as text lines; parseRefusal
-// reads them back (its test pins the format).
+// written as a subtitle track, and the reviewer's decision. A refused
+// submission's findings come from the API error's structured findings.
 //
 // Sign-in uses the users of the metadata store and starts a server-side
 // session (a random token in an HttpOnly, SameSite=Lax cookie, Secure over

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,7 +113,7 @@ func (s *Server) jobBoard(w http.ResponseWriter, r *http.Request, c *call) error
 
 // finding is a check result as the job page shows it.
 type finding struct {
-	jobs.Finding
+	subtitle.Finding
 	// Label is the catalogue's short text for the finding's code, in
 	// the page's language; empty when the catalogue has none.
 	Label string
@@ -299,13 +298,13 @@ func (p *jobPage) attach(f finding) {
 	}
 	l := &p.Lines[f.Cue-1]
 	l.Findings = append(l.Findings, f)
-	if f.Severity == "error" {
+	if f.Severity == subtitle.Error {
 		l.Error = true
 	}
 }
 
 // findings labels check results in the page's language.
-func (s *Server) findings(c *call, fs []jobs.Finding) []finding {
+func (s *Server) findings(c *call, fs []subtitle.Finding) []finding {
 	out := make([]finding, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, finding{Finding: f, Label: c.msgs["fc_"+f.Code], M: c.msgs})
@@ -313,22 +312,14 @@ func (s *Server) findings(c *call, fs []jobs.Finding) []finding {
 	return out
 }
 
-// parseRefusal reads the findings back from a refused submission's
-// message; the API sends them as text, one per line, as
-// jobs.RefusalError writes them: "  line 8, cue 2: error line-too-long: ...".
-func parseRefusal(msg string) []jobs.Finding {
-	findingLine := regexp.MustCompile(`^\s*(?:line (\d+), )?(?:cue (\d+): )?(error|warning) ([a-z0-9-]+): (.+)$`)
-	var out []jobs.Finding
-	for _, l := range strings.Split(msg, "\n") {
-		m := findingLine.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		cue, _ := strconv.Atoi(m[2])
-		out = append(out, jobs.Finding{Line: line, Cue: cue, Severity: m[3], Code: m[4], Message: m[5]})
+// refusalFindings returns a copy of the findings a refused submission's
+// API error carries (none for other errors), for the page to change.
+func refusalFindings(err error) []subtitle.Finding {
+	var e *pipeline.Error
+	if !asError(err, &e) {
+		return nil
 	}
-	return out
+	return append([]subtitle.Finding(nil), e.Findings...)
 }
 
 // jobAction runs an action without a file (claim, extend, release,
@@ -437,7 +428,7 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	f := &subtitle.File{Format: subtitle.SRT}
 	texts := make([]string, n)
-	var local []jobs.Finding
+	var local []subtitle.Finding
 	for i := 1; i <= n; i++ {
 		k := strconv.Itoa(i)
 		start, err1 := strconv.ParseInt(r.PostForm.Get("start-"+k), 10, 64)
@@ -454,11 +445,11 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 			}
 		}
 		if len(lines) == 0 {
-			local = append(local, jobs.Finding{Severity: "error", Code: subtitle.CodeEmptyCue, Cue: i, Message: "the line is empty: write its translation"})
+			local = append(local, subtitle.Finding{Severity: subtitle.Error, Code: subtitle.CodeEmptyCue, Cue: i, Message: "the line is empty: write its translation"})
 		}
 		f.Cues = append(f.Cues, subtitle.Cue{Index: i, Start: time.Duration(start) * time.Millisecond, End: time.Duration(end) * time.Millisecond, Lines: lines})
 	}
-	draft := func(fs []jobs.Finding, status int, errMsg, detail string) error {
+	draft := func(fs []subtitle.Finding, status int, errMsg, detail string) error {
 		return s.showJob(w, r, c, id, status, func(p *jobPage) {
 			for i := range p.Lines {
 				p.Lines[i].Findings, p.Lines[i].Error = nil, false
@@ -486,7 +477,7 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 		if code != pipeline.CodeInvalid && code != pipeline.CodeConflict && code != pipeline.CodeForbidden {
 			return err
 		}
-		fs := parseRefusal(pipeline.ErrorMessage(err))
+		fs := refusalFindings(err)
 		msg, detail := refusalText(c, err)
 		if len(fs) > 0 {
 			msg, detail = c.msgs["job_refused"], ""
@@ -560,7 +551,7 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 	if code != pipeline.CodeInvalid && code != pipeline.CodeConflict && code != pipeline.CodeForbidden && code != pipeline.CodeTooLarge {
 		return err
 	}
-	fs := parseRefusal(pipeline.ErrorMessage(err))
+	fs := refusalFindings(err)
 	msg, detail := refusalText(c, err)
 	return s.showJob(w, r, c, id, statusOf(code), func(p *jobPage) {
 		if len(fs) > 0 {

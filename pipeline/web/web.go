@@ -19,6 +19,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
@@ -133,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Auth == nil {
 		cfg.Auth = throttle.New(throttle.Budget{}, throttle.Budget{})
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, cop: http.NewCrossOriginProtection(), zone: time.FixedZone("ICT", 7*3600)}
+	s := &Server{cfg: cfg, log: cfg.Log, cop: http.NewCrossOriginProtection(), zone: localtime.Location()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

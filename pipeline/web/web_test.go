@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects"
@@ -63,13 +61,13 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	clock := broadcasttest.Clock(broadcasttest.Monday)
 	db.Now = clock
 	in := &pipeline.Ingester{
-		Store: db, Objects: store, Inspector: pipeline.MediaInspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
-	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Log: slog.New(slog.DiscardHandler)}
-	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Enqueuer: noQueue{}, Log: slog.New(slog.DiscardHandler), Now: clock}
+	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Renditions: noQueue{}, Log: slog.New(slog.DiscardHandler)}
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
 		Cron: testCronJobs(), CronRuns: db, Now: clock})
 	if err != nil {
@@ -108,7 +106,9 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 // not made in these tests.
 type noQueue struct{}
 
-func (noQueue) EnqueueTx(context.Context, *sql.Tx, river.JobArgs) error { return nil }
+func (noQueue) QueueRenditionTx(context.Context, *sql.Tx, jobs.Job, jobs.Submission, int64) error {
+	return nil
+}
 
 // session signs a user of the role in and returns the session cookie.
 func (b *bundle) session(t *testing.T, role pipeline.Role) *http.Cookie {

@@ -128,7 +128,7 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	}
 	p := &Processor{Catalog: db, Objects: store, Runner: media.NewRunner(media.Config{Observe: observe}), TempDir: b.TempDir(),
 		Log: slog.New(slog.NewTextHandler(&logs, nil))}
-	inspector := pipeline.MediaInspector{}
+	inspector := media.Inspector{}
 	// seed stores the clip and validates it as ingest does (by URL from
 	// the store), returning the segment and the validation's time.
 	seed := func(i int, path string, kind pipeline.Kind) (string, time.Duration) {

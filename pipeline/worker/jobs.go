@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/jobs"
 )
 
 // ProcessSegmentArgs asks the worker to make a newly ingested segment
@@ -70,4 +71,21 @@ func (w *Worker) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) 
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// RenditionArgs is the job that makes submission s of approved job j the
+// segment's variant in j's language: RenderSubtitlesArgs for a subtitle
+// job, RenderVoiceoverArgs for a voice-over (approvedBy is recorded on
+// the voice-over variant).
+func RenditionArgs(j jobs.Job, s jobs.Submission, approvedBy int64) river.JobArgs {
+	if j.Kind == jobs.KindSubtitle {
+		return RenderSubtitlesArgs{SegmentID: j.SegmentID, Language: j.Language, SubtitleKey: s.Key, JobID: j.ID}
+	}
+	return RenderVoiceoverArgs{SegmentID: j.SegmentID, Language: j.Language, SourceKey: s.Key, JobID: j.ID, ApprovedBy: approvedBy}
+}
+
+// QueueRenditionTx queues the rendition of an approved job inside the
+// approving transaction; it makes *Worker a jobs.Renditions.
+func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j jobs.Job, s jobs.Submission, approvedBy int64) error {
+	return w.EnqueueTx(ctx, tx, RenditionArgs(j, s, approvedBy))
 }

@@ -51,7 +51,7 @@ func TestUploadLoudnessUsedByProcessing(t *testing.T) {
 	clip := mediatest.Generate(t, b.dir, "tone.mp3", "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
 		"-af", "volume=-6dB", "-ac", "2", "-b:a", "128k")
 
-	facts, err := pipeline.MediaInspector{}.Inspect(ctx, clip, pipeline.KindRadio)
+	facts, err := media.Inspector{}.Inspect(ctx, clip, pipeline.KindRadio)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
@@ -58,7 +59,7 @@ func ReportJobs(workers *river.Workers, spec string, store ReportStore, objs Rep
 	if spec == "" {
 		spec = DefaultReportSpec
 	}
-	s, err := ParseSpec(spec)
+	s, err := localtime.ParseSpec(spec)
 	if err != nil {
 		return nil, fmt.Errorf("report schedule (LOA_CRON_REPORTS): %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // ScheduleBuilder builds the communes' schedules; broadcast.Service is one.
@@ -78,7 +80,7 @@ func scheduleJobs(cfg Config, workers *river.Workers) ([]*river.PeriodicJob, err
 	if spec == "" {
 		spec = DefaultScheduleSpec
 	}
-	sched, err := ParseSpec(spec)
+	sched, err := localtime.ParseSpec(spec)
 	if err != nil {
 		return nil, fmt.Errorf("schedule build (LOA_CRON_SCHEDULES): %w", err)
 	}

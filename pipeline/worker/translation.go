@@ -13,6 +13,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
@@ -86,11 +87,11 @@ func translationJobs(cfg Config, workers *river.Workers) ([]*river.PeriodicJob, 
 	if tc.Warn <= 0 {
 		tc.Warn = 24 * time.Hour
 	}
-	sweep, err := ParseSpec(tc.Spec)
+	sweep, err := localtime.ParseSpec(tc.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("translation-job sweep schedule (LOA_CRON_JOBS): %w", err)
 	}
-	digest, err := ParseSpec(tc.DigestSpec)
+	digest, err := localtime.ParseSpec(tc.DigestSpec)
 	if err != nil {
 		return nil, fmt.Errorf("digest schedule (LOA_CRON_DIGEST): %w", err)
 	}
@@ -177,7 +178,7 @@ func DigestMessages(ctx context.Context, store JobsStore, now time.Time) ([]noti
 	if err != nil {
 		return nil, err
 	}
-	zone := time.FixedZone("ICT", 7*3600)
+	zone := localtime.Location()
 	var out []notify.Message
 	for _, p := range people {
 		var lines []string

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	_ "time/tzdata" // Asia/Ho_Chi_Minh even on machines without tzdata
 )
 
@@ -97,7 +98,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.UploadGrace <= 0 {
 		cfg.UploadGrace = 6 * time.Hour
 	}
-	sweep, err := ParseSpec(cfg.SweepSpec)
+	sweep, err := localtime.ParseSpec(cfg.SweepSpec)
 	if err != nil {
 		return nil, fmt.Errorf("sweep schedule (LOA_CRON_SWEEP): %w", err)
 	}
@@ -131,7 +132,7 @@ func New(cfg Config) (*Worker, error) {
 			}, &river.PeriodicJobOpts{ID: "sweep_uploads", RunOnStart: true}),
 		}
 		if cfg.OrphanSpec != "" {
-			orphan, err := ParseSpec(cfg.OrphanSpec)
+			orphan, err := localtime.ParseSpec(cfg.OrphanSpec)
 			if err != nil {
 				return nil, fmt.Errorf("orphan sweep schedule (LOA_CRON_ORPHANS): %w", err)
 			}

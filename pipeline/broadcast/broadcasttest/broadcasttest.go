@@ -20,6 +20,7 @@ import (
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -50,7 +51,7 @@ var seq atomic.Int64
 // today's playlist runs on Monday, one that checks a day without slots on
 // Sunday. Both are at 04:30 in Asia/Ho_Chi_Minh, before the first slot.
 var (
-	Monday = time.Date(2025, 3, 3, 4, 30, 0, 0, time.FixedZone("ICT", 7*3600))
+	Monday = time.Date(2025, 3, 3, 4, 30, 0, 0, localtime.Location())
 	Sunday = Monday.AddDate(0, 0, -1)
 )
 

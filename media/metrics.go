@@ -1,4 +1,4 @@
-package api
+package media
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 )
 
 // FFmpegMetrics is the loa_ffmpeg_seconds histogram: the wall time of each
-// ffmpeg and ffprobe run by step and outcome. Its Observe method fits
-// media.Config.Observe; register it with the server through
-// [Server.Collectors].
+// ffmpeg and ffprobe run by step and outcome, as a [Runner] observes them.
+// Its Observe method fits [Config.Observe]; it is a prometheus.Collector,
+// registered with the HTTP server's /metrics where one runs.
 type FFmpegMetrics struct {
 	seconds *prometheus.HistogramVec
 }
@@ -26,7 +26,7 @@ func NewFFmpegMetrics() *FFmpegMetrics {
 	}, []string{"step", "outcome"})}
 }
 
-// Observe records one run; it is a media.Config.Observe.
+// Observe records one run; it is a [Config.Observe].
 func (m *FFmpegMetrics) Observe(step string, d time.Duration, err error) {
 	m.seconds.WithLabelValues(step, Outcome(err)).Observe(d.Seconds())
 }

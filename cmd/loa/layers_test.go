@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// module is Loa's module path; layer rules name packages relative to it.
+const module = "github.com/sonla-cchc/loa"
+
+// layerRule forbids packages matched by From (except those matched by
+// Except) from depending, directly or through other packages, on any
+// package matched by Forbidden. A pattern is a package path relative to
+// the module ("pipeline" is the root package only) or a tree ending in
+// "/..." ("media/objects/..." is media/objects and its subpackages; "..."
+// is every package of the module).
+type layerRule struct {
+	Name      string
+	From      []string
+	Except    []string
+	Forbidden []string
+}
+
+// layerRules are the import rules of README's package table: storage and
+// HTTP at the edges, the domain in the middle.
+//
+// Not yet rules, because they cannot hold until the domain types leave
+// pipeline/sqlstore (issue 12): pipeline/broadcast (and broadcasttest)
+// names sqlstore types in its interfaces, and pipeline/api and pipeline/web
+// name them too, so those three are still allowed to reach storage.
+var layerRules = []layerRule{
+	{
+		Name: "storage stays at the edges: only the store packages themselves, the worker, the HTTP layer, " +
+			"the broadcast service (still on sqlstore types) and cmd reach sqlstore or media/objects",
+		From: []string{"..."},
+		Except: []string{"cmd/...", "pipeline/sqlstore/...", "media/objects/...", "pipeline/worker/...",
+			"pipeline/api/...", "pipeline/web/...", "pipeline/broadcast/..."},
+		Forbidden: []string{"pipeline/sqlstore/...", "media/objects/..."},
+	},
+	{
+		Name:      "the HTTP layer does not build queue jobs: pipeline/api and pipeline/web do not import pipeline/worker",
+		From:      []string{"pipeline/api/...", "pipeline/web/..."},
+		Forbidden: []string{"pipeline/worker/..."},
+	},
+	{
+		Name:      "the root package stays about the domain: pipeline does not import media (ffmpeg is an edge)",
+		From:      []string{"pipeline"},
+		Forbidden: []string{"media"},
+	},
+	{
+		Name:      "the HTTP layer is an edge: nothing but cmd and the pages imports pipeline/api or pipeline/web",
+		From:      []string{"..."},
+		Except:    []string{"cmd/...", "pipeline/api/...", "pipeline/web/..."},
+		Forbidden: []string{"pipeline/api/...", "pipeline/web/..."},
+	},
+	{
+		Name:      "the API does not import the pages built on it",
+		From:      []string{"pipeline/api/..."},
+		Forbidden: []string{"pipeline/web/..."},
+	},
+}
+
+// goPackage is the part of `go list -json` a layer rule reads.
+type goPackage struct {
+	ImportPath string
+	Deps       []string
+}
+
+// matches says whether the module package path p (full import path) is
+// matched by pattern.
+func matches(pattern, p string) bool {
+	rel, ok := strings.CutPrefix(p, module)
+	if !ok || (rel != "" && rel[0] != '/') {
+		return false
+	}
+	rel = strings.TrimPrefix(rel, "/")
+	if pattern == "..." {
+		return true
+	}
+	if tree, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return rel == tree || strings.HasPrefix(rel, tree+"/")
+	}
+	return rel == pattern
+}
+
+func matchesAny(patterns []string, p string) bool {
+	return slices.ContainsFunc(patterns, func(pat string) bool { return matches(pat, p) })
+}
+
+// layerViolations lists every dependency that breaks a rule, as
+// "rule: from -> dependency".
+func layerViolations(pkgs []goPackage, rules []layerRule) []string {
+	var out []string
+	for _, r := range rules {
+		for _, p := range pkgs {
+			if !matchesAny(r.From, p.ImportPath) || matchesAny(r.Except, p.ImportPath) {
+				continue
+			}
+			for _, d := range p.Deps {
+				if matchesAny(r.Forbidden, d) {
+					out = append(out, fmt.Sprintf("%s: %s -> %s", r.Name, p.ImportPath, d))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// listPackages runs `go list -deps -json` over the module and keeps the
+// module's own packages (test files are not part of the graph).
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json", module+"/...")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("go list cannot run here: %v", err)
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(stdout)
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("read go list output: %v", err)
+		}
+		if matches("...", p.ImportPath) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go list -deps -json %s/...: %v\n%s", module, err, stderr.String())
+	}
+	return pkgs
+}
+
+// TestLayerRules: the module's import graph keeps storage, the queue and
+// HTTP at the edges (layerRules). A failure names the rule and the
+// offending dependency.
+func TestLayerRules(t *testing.T) {
+	t.Parallel()
+	pkgs := listPackages(t)
+	if !slices.ContainsFunc(pkgs, func(p goPackage) bool { return p.ImportPath == module+"/pipeline/sqlstore" }) {
+		t.Fatalf("go list found %d packages and not pipeline/sqlstore: the rules would check nothing", len(pkgs))
+	}
+	for _, v := range layerViolations(pkgs, layerRules) {
+		t.Error(v)
+	}
+}
+
+// TestLayerViolations: the checker itself finds a forbidden dependency,
+// direct or indirect, honours Except and does not confuse a package with
+// one that shares its name's prefix.
+func TestLayerViolations(t *testing.T) {
+	t.Parallel()
+	m := func(rel string) string { return module + "/" + rel }
+	tests := []struct {
+		name string
+		pkgs []goPackage
+		want int
+	}{
+		{"pipeline reaching media/objects through a helper", []goPackage{
+			{ImportPath: m("pipeline/jobs"), Deps: []string{m("pipeline/helper"), m("media/objects"), "fmt"}},
+		}, 1},
+		{"web importing the worker", []goPackage{{ImportPath: m("pipeline/web"), Deps: []string{m("pipeline/worker")}}}, 1},
+		{"root pipeline importing media", []goPackage{{ImportPath: m("pipeline"), Deps: []string{m("media"), m("media/subtitle")}}}, 1},
+		{"pipeline importing media/subtitle only", []goPackage{{ImportPath: m("pipeline"), Deps: []string{m("media/subtitle")}}}, 0},
+		{"the worker may use storage", []goPackage{{ImportPath: m("pipeline/worker"), Deps: []string{m("pipeline/sqlstore")}}}, 0},
+		{"a name sharing a prefix is another package", []goPackage{{ImportPath: m("schedules"), Deps: []string{m("media/objectsx")}}}, 0},
+		{"a domain package importing the HTTP API", []goPackage{{ImportPath: m("pipeline/report"), Deps: []string{m("pipeline/api")}}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := layerViolations(tt.pkgs, layerRules); len(got) != tt.want {
+				t.Errorf("violations = %q, want %d", got, tt.want)
+			}
+		})
+	}
+}
