@@ -40,7 +40,7 @@ const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 	SELECT t.created_at, '', 'token.create', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id
 	UNION ALL
 	SELECT t.revoked_at, '', 'token.revoke', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NOT NULL
-) WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
+) events WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
 
 // MaxAudit bounds one audit read.
 const MaxAudit = 100000
