@@ -137,7 +137,7 @@ func (db *DB) checkQueueDrained(ctx context.Context) error {
 	}
 	if n > 0 {
 		return &pipeline.Error{Code: pipeline.CodeConflict,
-			Message: fmt.Sprintf("The source's job queue still has %d unfinished jobs (processing, schedule builds, notices): let loa serve finish them (loa cron shows the queue), stop it, and copy again. The queue itself is not copied.", n)}
+			Message: fmt.Sprintf("The source's job queue still has %d unfinished jobs (processing, schedule builds, notices): let loa serve finish them, stop it, and copy again. The queue itself is not copied.", n)}
 	}
 	return nil
 }
