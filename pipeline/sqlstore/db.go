@@ -160,6 +160,11 @@ const foreignKeysOffMarker = "-- loa:foreign-keys-off"
 // then River's. It is safe to run again: applied versions are skipped.
 func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	var res MigrationResult
+	unlock, err := db.lockMigrations(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return res, fmt.Errorf("migrate: create schema_migrations: %w", err)
@@ -200,6 +205,31 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// migrationLockKey is the PostgreSQL advisory lock that Migrate holds, so
+// replicas starting together migrate one after the other (the second
+// finds every version applied). SQLite's write lock does this already.
+const migrationLockKey = 0x4c6f614d6967 // "LoaMig"
+
+// lockMigrations takes the migration lock on PostgreSQL, on a connection
+// of its own held until unlock is called; on SQLite it does nothing.
+func (db *DB) lockMigrations(ctx context.Context) (unlock func(), err error) {
+	if db.dialect != Postgres {
+		return func() {}, nil
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLockKey)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migrate: wait for another process's migration: %w", err)
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", int64(migrationLockKey))
+		conn.Close()
+	}, nil
 }
 
 func (db *DB) applyMigration(ctx context.Context, version int, name string) (bool, error) {

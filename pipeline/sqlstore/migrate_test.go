@@ -157,3 +157,44 @@ func openBare(t *testing.T) *DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestConcurrentMigrate: processes starting together on one new database
+// (replicas) each migrate it without error, and every version is applied
+// once.
+func TestConcurrentMigrate(t *testing.T) {
+	ctx := context.Background()
+	where := pgtest.Location(t, "loa.db")
+	const n = 3
+	dbs := make([]*DB, n)
+	for i := range dbs {
+		db, err := Open(ctx, where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	errs := make(chan error, n)
+	for _, db := range dbs {
+		go func() {
+			_, err := db.Migrate(ctx)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := loadMigrations(migrationFS, dbs[0].migrationDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, distinct int
+	if err := dbs[0].sql.QueryRow("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations").Scan(&count, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if count != len(ms) || distinct != len(ms) {
+		t.Fatalf("%d rows, %d versions recorded; want %d", count, distinct, len(ms))
+	}
+}
