@@ -52,10 +52,11 @@ run: deps tools build ## start MinIO and loa serve on .local/, load the demo; Ct
 	@mkdir -p $(LOCAL)
 	.ci/with-minio $(RUN_MINIO_PORT) $(LOCAL)/minio .ci/run-demo $(CURDIR)/bin/loa
 
-test: deps tools ## run every test against a real MinIO, ffmpeg and SQLite, with the race detector
+test: deps tools ## run every test against a real MinIO, ffmpeg and SQLite, then the store-using ones on PostgreSQL, with the race detector
 	@rm -rf $(LOCAL)/test-minio && mkdir -p $(LOCAL)
 	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio \
 	  $(GO) test -race -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
 test-postgres: deps tools ## run the store-using packages' tests again, on a private PostgreSQL cluster (LOA_TEST_POSTGRES_URL)
