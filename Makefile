@@ -14,12 +14,14 @@ RUN_MINIO_PORT ?= 9000
 TEST_MINIO_PORT ?= 19000
 # The private PostgreSQL cluster for tests (.ci/with-postgres).
 TEST_PG_PORT ?= 19432
+# The packages whose tests open a store: run a second time on PostgreSQL.
+STORE_PACKAGES ?= ./pipeline/sqlstore/... ./pipeline/broadcast/ ./pipeline/web/ ./pipeline/api/ ./pipeline/worker/
 # Fuzz budgets are counts, not durations: with a duration, Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" at the
 # deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: help run test test/short deps tools build bench fuzz vet fmt tidy clean postgres
+.PHONY: help run test test/short test-postgres deps tools build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,11 +52,19 @@ run: deps tools build ## start MinIO and loa serve on .local/, load the demo; Ct
 	@mkdir -p $(LOCAL)
 	.ci/with-minio $(RUN_MINIO_PORT) $(LOCAL)/minio .ci/run-demo $(CURDIR)/bin/loa
 
-test: deps tools ## run every test against a real MinIO, ffmpeg and SQLite, with the race detector
+test: deps tools ## run every test against a real MinIO, ffmpeg and SQLite, then the store-using ones on PostgreSQL, with the race detector
 	@rm -rf $(LOCAL)/test-minio && mkdir -p $(LOCAL)
 	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio \
 	  $(GO) test -race -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+test-postgres: deps tools ## run the store-using packages' tests again, on a private PostgreSQL cluster (LOA_TEST_POSTGRES_URL)
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
+	@rm -rf $(LOCAL)/test-minio-pg && mkdir -p $(LOCAL)
+	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-postgres $(TEST_PG_PORT) $(LOCAL)/test-postgres \
+	  .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio-pg \
+	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^TestDBCopy$$" ./cmd/loa/'
 
 test/short: ## unit tests only, no services
 	$(GO) test -short ./...

@@ -44,7 +44,7 @@ type serverConfig struct {
 // registerStore adds the database flags.
 func (c *serverConfig) registerStore(fs *flag.FlagSet, env *cliEnv) {
 	fs.StringVar(&c.data, "data", "loa-data", "data folder (LOA_DATA)")
-	fs.StringVar(&c.db, "db", "", "database: a SQLite file path; default DATA/loa.db (LOA_DB)")
+	fs.Var(dbValue{&c.db}, "db", "database: a SQLite file path (or sqlite:PATH), or postgres://USER:PASSWORD@HOST:PORT/DB; default DATA/loa.db (LOA_DB)")
 	c.logLevel = "info"
 	fs.Var(levelValue{&c.logLevel}, "log-level", "log level: debug, info, warn, error (LOA_LOG_LEVEL)")
 }

@@ -51,6 +51,7 @@ func commands() []command {
 		{"serve", "run the HTTP API and the worker in one process", runServe},
 		{"worker", "run the background worker alone", runWorker},
 		{"migrate", "apply database migrations", runMigrate},
+		{"db copy", "copy a SQLite catalog into an empty PostgreSQL database, verified", runDBCopy},
 		{"user add", "add a user (admin bootstrap; password from stdin)", runUserAdd},
 		{"user list", "list users", runUserList},
 		{"token create", "create an API token for a user and print it", runTokenCreate},

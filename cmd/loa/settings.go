@@ -15,6 +15,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/sonla-cchc/loa/pipeline/localtime"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // Settings: every flag whose help ends by naming its environment
@@ -309,5 +310,30 @@ func (v levelValue) Set(s string) error {
 		return fmt.Errorf("%q is not a log level: write debug, info, warn or error", s)
 	}
 	*v.p = strings.ToLower(strings.TrimSpace(s))
+	return nil
+}
+
+// dbValue is LOA_DB: a SQLite file path, sqlite:PATH, or a postgres://
+// URL (checked by sqlstore.ParseLocation); empty means DATA/loa.db.
+type dbValue struct{ p *string }
+
+func (v dbValue) String() string {
+	if v.p == nil || *v.p == "" {
+		return ""
+	}
+	if loc, err := sqlstore.ParseLocation(*v.p); err == nil {
+		return loc.String() // never shows a password
+	}
+	return ""
+}
+
+func (v dbValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s != "" {
+		if _, err := sqlstore.ParseLocation(s); err != nil {
+			return err
+		}
+	}
+	*v.p = s
 	return nil
 }

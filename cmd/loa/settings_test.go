@@ -49,6 +49,9 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_VOICEOVER_TOLERANCE", value: "20%", want: "fraction"},
 		{env: "LOA_MEDIA_JOBS", value: "0", want: "less than 1"},
 		{env: "LOA_SCHEDULE_DAYS", value: "seven", want: "whole number"},
+		{env: "LOA_DB", value: "mysql://loa@db/loa", want: "postgres://"},
+		{env: "LOA_DB", value: "postgres://loa:secret@db:port/loa", want: "does not parse"},
+		{env: "LOA_DB", value: "sqlite:", want: "file path"},
 		{flag: "--max-upload-mb=abc", env: "max-upload-mb", want: "whole number"},
 		{flag: "--job-lease=2days", env: "job-lease", want: "not a duration"},
 	}

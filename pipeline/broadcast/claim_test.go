@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -199,7 +199,7 @@ func TestNightlyAfterKillAtClaim(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "loa.db")
+	path := pgtest.Location(t, "loa.db")
 	db, err := sqlstore.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 		LEFT JOIN users a ON a.id = t.created_by
 	UNION ALL
 	SELECT t.revoked_at, '', 'token.revoke', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NOT NULL
-) WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
+) events WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
 
 // MaxAudit bounds one audit read.
 const MaxAudit = 100000

@@ -32,12 +32,21 @@ func (db *DB) CronRuns(ctx context.Context, kind string, limit int) ([]CronRun, 
 	if limit <= 0 || limit > 100 {
 		limit = 10
 	}
-	// errors is JSONB in River's SQLite schema; json() turns it into text
-	// (and leaves text JSON as it is).
-	const q = `SELECT id, kind, state, attempt, attempted_at, finalized_at,
-		CASE WHEN errors IS NULL THEN NULL WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END
+	q := `SELECT id, kind, state, attempt, attempted_at, finalized_at, ` + db.riverErrorsAsText() + `
 		FROM river_job WHERE kind = ? ORDER BY id DESC LIMIT ?`
 	return queryAll(ctx, db.sql, "cron runs of "+kind, scanCronRun, q, kind, limit)
+}
+
+// riverErrorsAsText is the SQL that reads river_job.errors as one JSON
+// array in text, which the two River schemas store differently.
+func (db *DB) riverErrorsAsText() string {
+	if db.dialect == Postgres {
+		// jsonb[] in River's PostgreSQL schema.
+		return `CASE WHEN errors IS NULL THEN NULL ELSE array_to_json(errors)::text END`
+	}
+	// JSONB in River's SQLite schema; json() turns it into text (and
+	// leaves text JSON as it is).
+	return `CASE WHEN errors IS NULL THEN NULL WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END`
 }
 
 func scanCronRun(sc scanner) (CronRun, error) {

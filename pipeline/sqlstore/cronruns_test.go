@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 type okSweepArgs struct{}
@@ -44,7 +43,7 @@ func TestCronRuns(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, okSweepWorker{})
 	river.AddWorker(workers, failSweepWorker{})
-	client, err := river.NewClient(riversqlite.New(db.SQL()), &river.Config{
+	client, err := river.NewClient(RiverDriver(db.SQL()), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
 		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 20 * time.Millisecond,
 	})

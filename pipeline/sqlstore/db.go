@@ -19,14 +19,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sonla-cchc/loa/pipeline"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-//go:embed migrations/*.sql
+// The SQLite migrations are in migrations/, their PostgreSQL twins (same
+// versions and names) in migrations/postgres/.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
+
+// migrationDir is the folder of the store's dialect's migrations.
+func (db *DB) migrationDir() string {
+	if db.dialect == Postgres {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
 
 // migrationSource is where Migrate reads its migrations: the embedded ones,
 // or a test's.
@@ -39,7 +49,8 @@ func (db *DB) migrationSource() fs.FS {
 
 // DB is the metadata store.
 type DB struct {
-	sql *sql.DB
+	sql     *sql.DB
+	dialect Dialect
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -54,14 +65,33 @@ type DB struct {
 	migrations fs.FS
 }
 
-// Open opens (creating if needed) the SQLite database at path. The DSN sets
-// WAL and the busy timeout so every connection gets them, and makes
-// transactions take the write lock when they begin. One connection is kept
-// open: SQLite allows one writer, and River's SQLite driver asks for it.
-func Open(ctx context.Context, path string) (*DB, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, errors.New("open database: PostgreSQL is not supported yet; set LOA_DB to a SQLite file path")
+// Open opens the store LOA_DB names (see ParseLocation): a PostgreSQL
+// server for postgres://…, else (creating it if needed) a SQLite file.
+func Open(ctx context.Context, where string) (*DB, error) {
+	loc, err := ParseLocation(where)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
 	}
+	var sqldb *sql.DB
+	switch loc.Dialect {
+	case Postgres:
+		sqldb, err = openPostgres(ctx, loc.URL)
+	default:
+		sqldb, err = openSQLite(ctx, loc.Path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DB{sql: sqldb, dialect: loc.Dialect, Now: func() time.Time { return time.Now().UTC() },
+		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
+}
+
+// openSQLite opens (creating if needed) the SQLite database at path. The
+// DSN sets WAL and the busy timeout so every connection gets them, and
+// makes transactions take the write lock when they begin. One connection
+// is kept open: SQLite allows one writer, and River's SQLite driver asks
+// for it.
+func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open database: create folder %s: %w", dir, err)
@@ -85,8 +115,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &DB{sql: db, Now: func() time.Time { return time.Now().UTC() },
-		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
+	return db, nil
 }
 
 // TokenCacheTTL bounds how long a token revoked by another process keeps
@@ -131,11 +160,16 @@ const foreignKeysOffMarker = "-- loa:foreign-keys-off"
 // then River's. It is safe to run again: applied versions are skipped.
 func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	var res MigrationResult
+	unlock, err := db.lockMigrations(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return res, fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	ms, err := loadMigrations(db.migrationSource())
+	ms, err := loadMigrations(db.migrationSource(), db.migrationDir())
 	if err != nil {
 		return res, err
 	}
@@ -152,7 +186,7 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 		}
 		res.Current = m.version
 	}
-	migrator, err := rivermigrate.New(riversqlite.New(db.sql), nil)
+	migrator, err := rivermigrate.New(RiverDriver(db.sql), nil)
 	if err != nil {
 		return res, fmt.Errorf("migrate: river: %w", err)
 	}
@@ -173,6 +207,31 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	return res, nil
 }
 
+// migrationLockKey is the PostgreSQL advisory lock that Migrate holds, so
+// replicas starting together migrate one after the other (the second
+// finds every version applied). SQLite's write lock does this already.
+const migrationLockKey = 0x4c6f614d6967 // "LoaMig"
+
+// lockMigrations takes the migration lock on PostgreSQL, on a connection
+// of its own held until unlock is called; on SQLite it does nothing.
+func (db *DB) lockMigrations(ctx context.Context) (unlock func(), err error) {
+	if db.dialect != Postgres {
+		return func() {}, nil
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", int64(migrationLockKey)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migrate: wait for another process's migration: %w", err)
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", int64(migrationLockKey))
+		conn.Close()
+	}, nil
+}
+
 func (db *DB) applyMigration(ctx context.Context, version int, name string) (bool, error) {
 	body, err := fs.ReadFile(db.migrationSource(), name)
 	if err != nil {
@@ -182,7 +241,7 @@ func (db *DB) applyMigration(ctx context.Context, version int, name string) (boo
 	// keys off (SQLite's documented way; the pragma is a no-op inside a
 	// transaction, so it is set on the connection first) and checks them
 	// before it commits.
-	fkOff := strings.Contains(string(body), foreignKeysOffMarker)
+	fkOff := db.dialect == SQLite && strings.Contains(string(body), foreignKeysOffMarker)
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("migrate %d: connect: %w", version, err)

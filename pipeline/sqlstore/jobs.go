@@ -12,8 +12,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // JobOptions says which translation jobs a processed segment gets and
@@ -349,16 +347,6 @@ func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s jobs.Submission
 		return fmt.Errorf("add submission %d of %s: %w", s.N, s.JobID, err)
 	}
 	return nil
-}
-
-// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
-// constraint failure (two writers racing for one key).
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // Memory returns up to limit translation-memory entries of a language,

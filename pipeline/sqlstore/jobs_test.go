@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
 // clock is a controllable clock for tests.
@@ -46,7 +46,7 @@ type jobBundle struct {
 func setupJobs(t testing.TB) *jobBundle {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	db, err := Open(ctx, pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

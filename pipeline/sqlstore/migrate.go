@@ -22,12 +22,12 @@ type migration struct {
 // four digits, an underscore, a name, .sql.
 var migrationName = regexp.MustCompile(`^([0-9]{4,})_[a-z0-9_]+\.sql$`)
 
-// loadMigrations reads the migrations in fsys's migrations folder, in
-// version order. Versions must run 1, 2, 3… with none repeated or
+// loadMigrations reads the migrations in fsys's folder dir, in version
+// order. Versions must run 1, 2, 3… with none repeated or
 // missing: a second 0007 file would otherwise never run on a database
 // that has 0007, and a gap usually means a file lost in a merge.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	names, err := fs.Glob(fsys, dir+"/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: list migrations: %w", err)
 	}

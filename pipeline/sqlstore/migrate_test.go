@@ -2,11 +2,12 @@ package sqlstore
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
 func sqlFile(body string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(body)} }
@@ -42,7 +43,7 @@ func TestMigrationsRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			db := openBare(t)
-			db.migrations = c.files
+			db.migrations = under(db, c.files)
 			_, err := db.Migrate(t.Context())
 			if err == nil {
 				t.Fatal("Migrate accepted the set")
@@ -64,15 +65,15 @@ func TestMigrationsRefused(t *testing.T) {
 // skipped: a database at version 2 and a new file that reuses 2.
 func TestMigrationAddedWithTakenVersion(t *testing.T) {
 	db := openBare(t)
-	files := fstest.MapFS{
+	files := under(db, fstest.MapFS{
 		"migrations/0001_one.sql": sqlFile("CREATE TABLE one (id INTEGER PRIMARY KEY);"),
 		"migrations/0002_two.sql": sqlFile("CREATE TABLE two (id INTEGER PRIMARY KEY);"),
-	}
+	})
 	db.migrations = files
 	if _, err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	files["migrations/0002_three.sql"] = sqlFile("CREATE TABLE three (id INTEGER PRIMARY KEY);")
+	files[db.migrationDir()+"/0002_three.sql"] = sqlFile("CREATE TABLE three (id INTEGER PRIMARY KEY);")
 	if _, err := db.Migrate(t.Context()); err == nil || !strings.Contains(err.Error(), "0002_three.sql") {
 		t.Fatalf("a second version 2 was not refused: %v", err)
 	}
@@ -85,7 +86,7 @@ func TestDatabaseNewerThanBinary(t *testing.T) {
 	if _, err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := loadMigrations(migrationFS, db.migrationDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +110,91 @@ func TestDatabaseNewerThanBinary(t *testing.T) {
 	}
 }
 
+// under moves a test's migrations/NAME files to the folder of db's
+// dialect.
+func under(db *DB, files fstest.MapFS) fstest.MapFS {
+	out := fstest.MapFS{}
+	for name, f := range files {
+		out[db.migrationDir()+"/"+strings.TrimPrefix(name, "migrations/")] = f
+	}
+	return out
+}
+
+// TestMigrationsOfBothDialects: every SQLite migration has a PostgreSQL
+// twin of the same version and name, and both sets pass the runner's
+// checks, so neither backend can be left a version behind.
+func TestMigrationsOfBothDialects(t *testing.T) {
+	lite, err := loadMigrations(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := loadMigrations(migrationFS, "migrations/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ms []migration) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.name)
+		}
+		return out
+	}
+	if a, b := strings.Join(names(lite), " "), strings.Join(names(pg), " "); a != b {
+		t.Fatalf("the dialects' migrations differ:\nsqlite:   %s\npostgres: %s", a, b)
+	}
+	if len(lite) < 12 {
+		t.Fatalf("%d migrations found, want at least 12", len(lite))
+	}
+}
+
 // openBare opens an empty database without migrating it.
 func openBare(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "loa.db"))
+	db, err := Open(context.Background(), pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestConcurrentMigrate: processes starting together on one new database
+// (replicas) each migrate it without error, and every version is applied
+// once.
+func TestConcurrentMigrate(t *testing.T) {
+	ctx := context.Background()
+	where := pgtest.Location(t, "loa.db")
+	const n = 3
+	dbs := make([]*DB, n)
+	for i := range dbs {
+		db, err := Open(ctx, where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	errs := make(chan error, n)
+	for _, db := range dbs {
+		go func() {
+			_, err := db.Migrate(ctx)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := loadMigrations(migrationFS, dbs[0].migrationDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, distinct int
+	if err := dbs[0].sql.QueryRow("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations").Scan(&count, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if count != len(ms) || distinct != len(ms) {
+		t.Fatalf("%d rows, %d versions recorded; want %d", count, distinct, len(ms))
+	}
 }

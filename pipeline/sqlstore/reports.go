@@ -183,7 +183,7 @@ const effective = `WITH eff AS (
 		FROM (SELECT DISTINCT air_date, version_id FROM schedule_items WHERE air_date >= ? AND air_date < ?) d
 		JOIN schedule_versions sv ON sv.id = d.version_id
 		WHERE sv.commune_code = ? OR ? = ''
-	) WHERE rn = 1)
+	) ranked WHERE rn = 1)
 `
 
 func (db *DB) feedScheduled(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {

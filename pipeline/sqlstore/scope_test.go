@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -141,7 +142,7 @@ func TestPlayReportIDsPerCommune(t *testing.T) {
 func TestSegmentRebuildKeepsRowsAndReferences(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir()+"/loa.db")
+	db, err := Open(ctx, pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestSegmentRebuildKeepsRowsAndReferences(t *testing.T) {
 	}
 	for v, name := range []string{"0001_catalog.sql", "0002_renditions.sql", "0003_jobs.sql", "0004_schedules.sql",
 		"0005_sessions.sql", "0006_reports.sql", "0007_device_polls.sql", "0008_build_leases.sql", "0009_play_report_ids.sql"} {
-		if _, err := db.applyMigration(ctx, v+1, "migrations/"+name); err != nil {
+		if _, err := db.applyMigration(ctx, v+1, db.migrationDir()+"/"+name); err != nil {
 			t.Fatal(err)
 		}
 	}

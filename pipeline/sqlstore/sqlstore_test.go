@@ -2,17 +2,17 @@ package sqlstore
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
 func setup(t *testing.T) *DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	db, err := Open(ctx, pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/web"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -33,19 +34,11 @@ func testCronJobs() []web.CronJob {
 // time and error.
 func TestCronPage(t *testing.T) {
 	b := setup(t)
-	ctx := context.Background()
 	// A nightly build that ran and an orphan sweep that failed for good,
 	// written as River writes them.
-	const riverTime = "2006-01-02 15:04:05.000"
 	started := b.db.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	ended := started.Add(1500 * time.Millisecond)
-	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO river_job (kind, state, attempt, max_attempts, attempted_at, finalized_at, created_at, scheduled_at, errors)
-		VALUES ('build_schedules', 'completed', 1, 25, ?, ?, ?, ?, NULL),
-		       ('sweep_orphans', 'discarded', 1, 1, ?, ?, ?, ?, jsonb('[{"at":"2025-01-01T00:00:00Z","attempt":1,"error":"bucket unreachable","trace":""}]'))`,
-		started.Format(riverTime), ended.Format(riverTime), started.Format(riverTime), started.Format(riverTime),
-		started.Format(riverTime), ended.Format(riverTime), started.Format(riverTime), started.Format(riverTime)); err != nil {
-		t.Fatal(err)
-	}
+	insertRiverRuns(t, b.db, started, ended, `[{"at":"2025-01-01T00:00:00Z","attempt":1,"error":"bucket unreachable","trace":""}]`)
 	ict := time.FixedZone("ICT", 7*3600)
 	before := b.db.Now()
 	resp, body := b.do(t, "GET", "/admin/cron", b.session(t, pipeline.RoleAdmin), nil, "same-origin")
@@ -105,5 +98,31 @@ func TestCronPage(t *testing.T) {
 	}
 	if en := sb.String(); r2.StatusCode != http.StatusOK || !strings.Contains(en, "<title>Scheduled jobs — Loa</title>") || !strings.Contains(en, "Nightly schedule build") || !strings.Contains(en, ">done</span>") {
 		t.Errorf("English page: %d\n%s", r2.StatusCode, en)
+	}
+}
+
+// insertRiverRuns writes a completed nightly build and an orphan sweep
+// that failed for good with errs (a JSON array), as River writes them:
+// its two schemas store times and errors differently.
+func insertRiverRuns(t *testing.T, db *sqlstore.DB, started, ended time.Time, errs string) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if db.Dialect() == sqlstore.Postgres {
+		// errors is jsonb[]: one element per attempt.
+		_, err = db.SQL().ExecContext(ctx, `INSERT INTO river_job (kind, state, attempt, max_attempts, attempted_at, finalized_at, created_at, scheduled_at, args, errors)
+			VALUES ('build_schedules', 'completed', 1, 25, ?, ?, ?, ?, '{}', NULL),
+			       ('sweep_orphans', 'discarded', 1, 1, ?, ?, ?, ?, '{}', ARRAY(SELECT jsonb_array_elements(CAST(? AS jsonb))))`,
+			started, ended, started, started, started, ended, started, started, errs)
+	} else {
+		const riverTime = "2006-01-02 15:04:05.000"
+		_, err = db.SQL().ExecContext(ctx, `INSERT INTO river_job (kind, state, attempt, max_attempts, attempted_at, finalized_at, created_at, scheduled_at, errors)
+			VALUES ('build_schedules', 'completed', 1, 25, ?, ?, ?, ?, NULL),
+			       ('sweep_orphans', 'discarded', 1, 1, ?, ?, ?, ?, jsonb(?))`,
+			started.Format(riverTime), ended.Format(riverTime), started.Format(riverTime), started.Format(riverTime),
+			started.Format(riverTime), ended.Format(riverTime), started.Format(riverTime), started.Format(riverTime), errs)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects"
@@ -282,18 +285,29 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 	t.Cleanup(func() { w.Stop(context.Background()) })
 	var order []string
 	for {
-		rows, err := b.db.SQL().QueryContext(ctx, `SELECT json_extract(args, '$.segment_id') FROM river_job
-			WHERE kind = 'process_segment' AND state = 'completed' ORDER BY attempted_at, id`)
+		// River's own listing, so the test reads the queue the same way
+		// on either backend.
+		done, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds("process_segment").
+			States(rivertype.JobStateCompleted).First(100))
 		if err != nil {
 			t.Fatal(err)
 		}
+		slices.SortFunc(done.Jobs, func(a, b *rivertype.JobRow) int {
+			if c := a.AttemptedAt.Compare(*b.AttemptedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
 		order = order[:0]
-		for rows.Next() {
-			var id string
-			rows.Scan(&id)
-			order = append(order, id)
+		for _, j := range done.Jobs {
+			var args struct {
+				SegmentID string `json:"segment_id"`
+			}
+			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+				t.Fatal(err)
+			}
+			order = append(order, args.SegmentID)
 		}
-		rows.Close()
 		if len(order) == len(queued) {
 			break
 		}

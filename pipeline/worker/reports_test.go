@@ -2,13 +2,13 @@ package worker
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
 // The night after New Year, Q4, H2 and the year close: each is stored in
@@ -16,7 +16,7 @@ import (
 func TestCloseReports(t *testing.T) {
 	ctx := context.Background()
 	store, _ := objectstest.New(t)
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	db, err := sqlstore.Open(ctx, pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

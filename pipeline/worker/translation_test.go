@@ -109,10 +109,11 @@ func TestJobSweepWithClock(t *testing.T) {
 	if res != (sqlstore.JobSweep{}) || queued != 0 || countQueued() != 3 {
 		t.Fatalf("sweeping again: %+v queued %d, %d in the queue", res, queued, countQueued())
 	}
-	var raw []byte
-	if err := db.SQL().QueryRowContext(ctx, "SELECT json(args) FROM river_job WHERE kind = 'send_notice' ORDER BY id DESC LIMIT 1").Scan(&raw); err != nil {
-		t.Fatal(err)
+	last, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds("send_notice").OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1))
+	if err != nil || len(last.Jobs) != 1 {
+		t.Fatalf("the last notice queued: %v", err)
 	}
+	raw := last.Jobs[0].EncodedArgs
 	var a SendNoticeArgs
 	if err := json.Unmarshal(raw, &a); err != nil || a.Channel != "webhook" || a.Message.To.Name != "lo-van-a" {
 		t.Fatalf("queued %s (%v)", raw, err)

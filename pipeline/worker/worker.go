@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
@@ -163,7 +163,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Work {
 		rc.PeriodicJobs = append(rc.PeriodicJobs, translationSweeps...)
 	}
-	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
+	client, err := river.NewClient(sqlstore.RiverDriver(cfg.DB), rc)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}

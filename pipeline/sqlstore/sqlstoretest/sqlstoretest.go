@@ -4,18 +4,20 @@ package sqlstoretest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
-// New opens and migrates a new SQLite store under t.TempDir().
+// New opens and migrates a new store: a SQLite file under t.TempDir(),
+// or a new PostgreSQL database when LOA_TEST_POSTGRES_URL is set (see
+// pgtest).
 func New(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "loa.db"))
+	db, err := sqlstore.Open(ctx, pgtest.Location(t, "loa.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
