@@ -2,12 +2,16 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
@@ -73,18 +77,29 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 	want := []string{"process_segment em", "process_segment tv", "render_extras tv"}
 	var done []string
 	for deadline := time.Now().Add(4 * time.Minute); ; {
-		rows, err := b.db.SQL().QueryContext(ctx, `SELECT kind || ' ' || json_extract(args, '$.segment_id') FROM river_job
-			WHERE queue = ? AND state = 'completed' ORDER BY finalized_at, id`, QueueMedia)
+		// River's own listing, so the test reads the queue the same way
+		// on either backend.
+		list, err := w.Client.JobList(ctx, river.NewJobListParams().Queues(QueueMedia).
+			States(rivertype.JobStateCompleted).First(100))
 		if err != nil {
 			t.Fatal(err)
 		}
+		slices.SortFunc(list.Jobs, func(a, b *rivertype.JobRow) int {
+			if c := a.FinalizedAt.Compare(*b.FinalizedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
 		done = done[:0]
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			done = append(done, s)
+		for _, j := range list.Jobs {
+			var args struct {
+				SegmentID string `json:"segment_id"`
+			}
+			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+				t.Fatal(err)
+			}
+			done = append(done, j.Kind+" "+args.SegmentID)
 		}
-		rows.Close()
 		if len(done) >= len(want) || time.Now().After(deadline) {
 			break
 		}
