@@ -11,7 +11,7 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -43,13 +43,13 @@ func TestWholeChain(t *testing.T) {
 		t.Fatalf("upload answer: %v\n%s", err, out)
 	}
 
-	var job jobs.Job
+	var job translation.Job
 	eventually(t, "processing opening the Thái voice-over job", func() (bool, string) {
 		out, errOut, _ := in.run3(thai, "jobs", "list", "--json")
-		var list []jobs.Job
+		var list []translation.Job
 		json.Unmarshal([]byte(out), &list)
 		for _, j := range list {
-			if j.SegmentID == up.ID && j.Kind == jobs.KindVoiceover {
+			if j.SegmentID == up.ID && j.Kind == translation.KindVoiceover {
 				job = j
 				return true, ""
 			}

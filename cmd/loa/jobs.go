@@ -17,7 +17,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // jobCommands are the translators' and reviewers' commands.
@@ -25,10 +25,10 @@ func jobCommands() []command {
 	return []command{
 		{"jobs list", "list translation jobs in your languages", runJobsList},
 		{"jobs show", "show one job: history, submissions, glossary, memory matches", runJobsShow},
-		{"jobs claim", "claim an open job", runJobsAction(jobs.ActionClaim, "claim")},
-		{"jobs extend", "extend the lease on a job you hold", runJobsAction(jobs.ActionExtend, "extend")},
-		{"jobs release", "give back a job you hold", runJobsAction(jobs.ActionRelease, "release")},
-		{"jobs cancel", "cancel a job (admin)", runJobsAction(jobs.ActionCancel, "cancel")},
+		{"jobs claim", "claim an open job", runJobsAction(translation.ActionClaim, "claim")},
+		{"jobs extend", "extend the lease on a job you hold", runJobsAction(translation.ActionExtend, "extend")},
+		{"jobs release", "give back a job you hold", runJobsAction(translation.ActionRelease, "release")},
+		{"jobs cancel", "cancel a job (admin)", runJobsAction(translation.ActionCancel, "cancel")},
 		{"jobs get", "download a job's source media, Vietnamese subtitles and pre-filled target", runJobsGet},
 		{"jobs submit", "submit a translated subtitle file or a recorded voice-over", runJobsSubmit},
 		{"jobs review", "review a submission: take it, approve it or request changes", runJobsReview},
@@ -69,7 +69,7 @@ func runJobsList(ctx context.Context, env *cliEnv, args []string) error {
 	if *all {
 		q.Set("all", "1")
 	}
-	var list []jobs.Job
+	var list []translation.Job
 	if err := c.do(ctx, http.MethodGet, "/api/jobs?"+q.Encode(), nil, "", &list); err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func runJobsList(ctx context.Context, env *cliEnv, args []string) error {
 			due += " OVERDUE"
 		}
 		holder := j.Translator
-		if j.State == jobs.StateInReview {
+		if j.State == translation.StateInReview {
 			holder = j.Reviewer
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Language, j.Kind, j.State, due, holder, j.Title)
@@ -126,7 +126,7 @@ func printJob(w io.Writer, d api.JobDetailView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "job\t%s\n", j.ID)
 	fmt.Fprintf(tw, "segment\t%s %q (%s, %s)\n", j.SegmentID, j.Title, d.Segment.Kind, j.Priority)
-	fmt.Fprintf(tw, "language\t%s\n", jobs.LanguageName(j.Language))
+	fmt.Fprintf(tw, "language\t%s\n", translation.LanguageName(j.Language))
 	fmt.Fprintf(tw, "kind\t%s\n", j.Kind)
 	fmt.Fprintf(tw, "state\t%s\n", j.State)
 	due := j.Deadline.In(tz).Format("2006-01-02 15:04")
@@ -180,7 +180,7 @@ func printJob(w io.Writer, d api.JobDetailView) {
 	}
 }
 
-func runJobsAction(a jobs.Action, name string) func(ctx context.Context, env *cliEnv, args []string) error {
+func runJobsAction(a translation.Action, name string) func(ctx context.Context, env *cliEnv, args []string) error {
 	return func(ctx context.Context, env *cliEnv, args []string) error {
 		fs := newFlags(env, "jobs "+name, "ID")
 		c := registerClient(fs, env)
@@ -206,18 +206,18 @@ func runJobsAction(a jobs.Action, name string) func(ctx context.Context, env *cl
 			fmt.Fprintf(env.stdout, "; your lease runs until %s", j.LeaseUntil.In(timeZone()).Format("2006-01-02 15:04"))
 		}
 		fmt.Fprintln(env.stdout)
-		if a == jobs.ActionClaim {
+		if a == translation.ActionClaim {
 			fmt.Fprintf(env.stdout, "next: loa jobs get %s --dir DIR, then loa jobs submit %s FILE\n", j.ID, j.ID)
 		}
 		return nil
 	}
 }
 
-func (c *client) jobAction(ctx context.Context, id, action, reason string) (jobs.Job, error) {
+func (c *client) jobAction(ctx context.Context, id, action, reason string) (translation.Job, error) {
 	path := map[string]string{
-		string(jobs.ActionClaim): "claim", string(jobs.ActionExtend): "extend", string(jobs.ActionRelease): "release",
-		string(jobs.ActionCancel): "cancel", string(jobs.ActionStartReview): "review", string(jobs.ActionApprove): "approve",
-		string(jobs.ActionRequestChanges): "request-changes",
+		string(translation.ActionClaim): "claim", string(translation.ActionExtend): "extend", string(translation.ActionRelease): "release",
+		string(translation.ActionCancel): "cancel", string(translation.ActionStartReview): "review", string(translation.ActionApprove): "approve",
+		string(translation.ActionRequestChanges): "request-changes",
 	}[action]
 	var body io.Reader
 	ct := ""
@@ -225,7 +225,7 @@ func (c *client) jobAction(ctx context.Context, id, action, reason string) (jobs
 		b, _ := json.Marshal(api.ReasonRequest{Reason: reason})
 		body, ct = bytes.NewReader(b), "application/json"
 	}
-	var j jobs.Job
+	var j translation.Job
 	err := c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/"+path, body, ct, &j)
 	return j, err
 }
@@ -293,7 +293,7 @@ func runJobsGet(ctx context.Context, env *cliEnv, args []string) error {
 	if len(d.Glossary) > 0 {
 		name := filepath.Join(*dir, "glossary-"+d.Job.Language+".csv")
 		var b bytes.Buffer
-		if err := jobs.WriteGlossaryCSV(&b, d.Glossary); err != nil {
+		if err := translation.WriteGlossaryCSV(&b, d.Glossary); err != nil {
 			return err
 		}
 		if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
@@ -308,7 +308,7 @@ func runJobsGet(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "translation memory filled %d of %d cues; the others hold the Vietnamese to replace\n", p.Exact, p.Cues)
 	}
 	what := "the translated subtitle file"
-	if d.Job.Kind == jobs.KindVoiceover {
+	if d.Job.Kind == translation.KindVoiceover {
 		what = "your recording (about " + (time.Duration(d.Segment.Probe.DurationMS) * time.Millisecond).Round(time.Second).String() + " long)"
 	}
 	fmt.Fprintf(env.stdout, "when done: loa jobs submit %s FILE  (FILE: %s)\n", d.Job.ID, what)
@@ -395,7 +395,7 @@ func runJobsSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	progress := progressTo(env.stderr, *quiet)
 	bar := newBar(progress, "Submitting "+filepath.Base(path), st.Size())
-	var res jobs.SubmitResult
+	var res translation.SubmitResult
 	err = c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/submit?name="+url.QueryEscape(filepath.Base(path)),
 		&barReader{r: f, bar: bar}, submitContentType(path), &res)
 	endBar(bar, progress, err == nil)
@@ -444,18 +444,18 @@ func runJobsReview(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	j := d.Job
-	if j.State == jobs.StateSubmitted {
-		if j, err = c.jobAction(ctx, id, string(jobs.ActionStartReview), ""); err != nil {
+	if j.State == translation.StateSubmitted {
+		if j, err = c.jobAction(ctx, id, string(translation.ActionStartReview), ""); err != nil {
 			return err
 		}
 	}
 	switch {
 	case *approve:
-		j, err = c.jobAction(ctx, id, string(jobs.ActionApprove), "")
+		j, err = c.jobAction(ctx, id, string(translation.ActionApprove), "")
 	case *changes != "":
-		j, err = c.jobAction(ctx, id, string(jobs.ActionRequestChanges), *changes)
+		j, err = c.jobAction(ctx, id, string(translation.ActionRequestChanges), *changes)
 	default:
-		if j.State != jobs.StateInReview {
+		if j.State != translation.StateInReview {
 			return pipeline.Errorf(pipeline.CodeConflict, "Job %s is %s: there is no submission to review.", id, j.State)
 		}
 		if !*asJSON {
@@ -486,12 +486,12 @@ func runGlossaryExport(ctx context.Context, env *cliEnv, args []string) error {
 	if *lang == "" {
 		return usageError{"give --lang blt or --lang hnj"}
 	}
-	var terms []jobs.Term
+	var terms []translation.Term
 	if err := c.do(ctx, http.MethodGet, "/api/glossary/"+url.PathEscape(*lang), nil, "", &terms); err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	if err := jobs.WriteGlossaryCSV(&b, terms); err != nil {
+	if err := translation.WriteGlossaryCSV(&b, terms); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -526,7 +526,7 @@ func runGlossaryImport(ctx context.Context, env *cliEnv, args []string) error {
 		return pipeline.Errorf(pipeline.CodeInvalid, "Cannot read %s: %v.", path, err)
 	}
 	// Check locally first, so mistakes are shown with their line at once.
-	if _, err := jobs.ParseGlossaryCSV(data, *lang); err != nil {
+	if _, err := translation.ParseGlossaryCSV(data, *lang); err != nil {
 		return err
 	}
 	q := ""
@@ -537,7 +537,7 @@ func runGlossaryImport(ctx context.Context, env *cliEnv, args []string) error {
 	if err := c.do(ctx, http.MethodPut, "/api/glossary/"+url.PathEscape(*lang)+q, bytes.NewReader(data), "text/csv; charset=utf-8", &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "imported %d terms; the %s glossary has %d\n", res.Imported, jobs.LanguageName(res.Language), res.Total)
+	fmt.Fprintf(env.stdout, "imported %d terms; the %s glossary has %d\n", res.Imported, translation.LanguageName(res.Language), res.Total)
 	return nil
 }
 

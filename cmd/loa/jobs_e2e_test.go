@@ -9,7 +9,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // translatorToken adds a translator or reviewer with languages and
@@ -61,19 +61,19 @@ func TestJobsCLIEndToEnd(t *testing.T) {
 		t.Fatalf("bad glossary: exit %d %s", code, errOut)
 	}
 
-	var list []jobs.Job
+	var list []translation.Job
 	eventually(t, "processing opening the translation jobs", func() (bool, string) {
 		out, errOut, _ := in.run3(thai, "jobs", "list", "--json")
 		list = nil
 		json.Unmarshal([]byte(out), &list)
 		return len(list) == 2, out + errOut
 	})
-	var sub jobs.Job
+	var sub translation.Job
 	for _, j := range list {
 		if j.Language != "blt" {
 			t.Fatalf("a Thái translator sees %s", j.Language)
 		}
-		if j.Kind == jobs.KindSubtitle {
+		if j.Kind == translation.KindSubtitle {
 			sub = j
 		}
 	}

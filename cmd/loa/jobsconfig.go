@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
@@ -35,8 +35,8 @@ type jobsConfig struct {
 }
 
 func (j *jobsConfig) register(fs *flag.FlagSet, env *cliEnv) {
-	d := jobs.DefaultOpenOptions()
-	p := jobs.DefaultPolicy()
+	d := translation.DefaultOpenOptions()
+	p := translation.DefaultPolicy()
 	durationFlag(fs, &j.lease, "job-lease", p.Lease, "how long a claim holds a job before it returns to open (LOA_JOB_LEASE)")
 	intFlag(fs, &j.maxClaims, "job-max-claims", int64(p.MaxClaims), 0, "jobs one translator may hold at once; 0: no cap (LOA_JOB_MAX_CLAIMS)")
 	intFlag(fs, &j.maxExtensions, "job-max-extensions", int64(p.MaxExtensions), 0, "lease extensions per claim; 0: no cap (LOA_JOB_MAX_EXTENSIONS)")
@@ -58,8 +58,8 @@ func (j *jobsConfig) register(fs *flag.FlagSet, env *cliEnv) {
 }
 
 // policy is the job state machine's numbers.
-func (j *jobsConfig) policy() jobs.Policy {
-	return jobs.Policy{Lease: j.lease, MaxClaims: int(j.maxClaims), MaxExtensions: int(j.maxExtensions)}
+func (j *jobsConfig) policy() translation.Policy {
+	return translation.Policy{Lease: j.lease, MaxClaims: int(j.maxClaims), MaxExtensions: int(j.maxExtensions)}
 }
 
 // open is what OpenJobsTx is given.
@@ -74,8 +74,8 @@ func (j *jobsConfig) open() sqlstore.JobOptions {
 }
 
 // desk makes the translators' desk.
-func (j *jobsConfig) desk(db *sqlstore.DB, store *objects.Store, log *slog.Logger) (*jobs.Desk, error) {
-	return &jobs.Desk{Store: db, Objects: store, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
+func (j *jobsConfig) desk(db *sqlstore.DB, store *objects.Store, log *slog.Logger) (*translation.Desk, error) {
+	return &translation.Desk{Store: db, Objects: store, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
 		MaxSubtitleBytes: 2 << 20, MaxVoiceoverBytes: 1 << 30, Log: log}, nil
 }
 

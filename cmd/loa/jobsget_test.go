@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestJobsGetRefusesUnknownLanguage: the job's language names files on
@@ -20,7 +20,7 @@ func TestJobsGetRefusesUnknownLanguage(t *testing.T) {
 	dir := t.TempDir()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(api.JobDetailView{Detail: jobs.Detail{Job: jobs.Job{ID: "j1", Language: "../thoat"}}})
+		json.NewEncoder(w).Encode(api.JobDetailView{Detail: translation.Detail{Job: translation.Job{ID: "j1", Language: "../thoat"}}})
 	}))
 	t.Cleanup(srv.Close)
 	work := filepath.Join(dir, "work")

@@ -174,7 +174,7 @@ func TestLayerViolations(t *testing.T) {
 		want int
 	}{
 		{"pipeline reaching media/objects through a helper", []goPackage{
-			{ImportPath: m("pipeline/jobs"), Deps: []string{m("pipeline/helper"), m("media/objects"), "fmt"}},
+			{ImportPath: m("pipeline/translation"), Deps: []string{m("pipeline/helper"), m("media/objects"), "fmt"}},
 		}, 1},
 		{"web importing the worker", []goPackage{{ImportPath: m("pipeline/web"), Deps: []string{m("pipeline/worker")}}}, 1},
 		{"root pipeline importing media", []goPackage{{ImportPath: m("pipeline"), Deps: []string{m("media"), m("media/subtitle")}}}, 1},

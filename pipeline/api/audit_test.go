@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestAuditNamesActors: a user and a token an admin makes through the API,
@@ -18,9 +18,9 @@ func TestAuditNamesActors(t *testing.T) {
 	before := b.db.Now()
 	b.call(t, pipeline.RoleAdmin, "POST", "/api/users", `{"name":"new-translator","role":"translator","password":"mat-khau-dai-du","languages":["blt"]}`, "application/json", 201, nil)
 	b.call(t, pipeline.RoleAdmin, "POST", "/api/users/new-translator/tokens?label=laptop", "", "", 201, nil)
-	var list []jobs.Job
+	var list []translation.Job
 	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs", "", "", 200, &list)
-	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	job := jobOf(t, list, seg.ID, translation.KindVoiceover)
 	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg.ID+"?reason=sai+so+lieu", "", "", 200, nil)
 
 	// The actions fall in the month of before or of now (the test may run
@@ -59,9 +59,9 @@ func TestAuditNamesActors(t *testing.T) {
 			t.Errorf("no %s of %s in the audit log: %+v", tc.action, tc.subject, entries)
 		}
 	}
-	var d jobs.Detail
+	var d translation.Detail
 	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs/"+job.ID, "", "", 200, &d)
-	if last := d.Events[len(d.Events)-1]; last.Action != jobs.ActionCancel || last.ActorID != producer.ID || d.Job.State != jobs.StateCancelled {
+	if last := d.Events[len(d.Events)-1]; last.Action != translation.ActionCancel || last.ActorID != producer.ID || d.Job.State != translation.StateCancelled {
 		t.Fatalf("job after withdrawal: %+v, last event %+v", d.Job, last)
 	}
 }

@@ -10,27 +10,27 @@ import (
 	"strings"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // Jobs is what the API needs for translation and subtitle jobs;
-// *jobs.Desk has it.
+// *translation.Desk has it.
 type Jobs interface {
-	List(ctx context.Context, u pipeline.User, f jobs.Filter) ([]jobs.Job, error)
-	Get(ctx context.Context, u pipeline.User, id string) (jobs.Detail, error)
+	List(ctx context.Context, u pipeline.User, f translation.Filter) ([]translation.Job, error)
+	Get(ctx context.Context, u pipeline.User, id string) (translation.Detail, error)
 	PrefillFile(ctx context.Context, u pipeline.User, id string) ([]byte, error)
-	Act(ctx context.Context, u pipeline.User, id string, a jobs.Action, reason string) (jobs.Job, error)
-	Submit(ctx context.Context, u pipeline.User, id string, up jobs.Upload) (jobs.SubmitResult, error)
+	Act(ctx context.Context, u pipeline.User, id string, a translation.Action, reason string) (translation.Job, error)
+	Submit(ctx context.Context, u pipeline.User, id string, up translation.Upload) (translation.SubmitResult, error)
 	// Approve approves a job in review and, in the same transaction,
 	// queues the rendition that makes it the segment's variant.
-	Approve(ctx context.Context, u pipeline.User, id string) (jobs.Job, error)
+	Approve(ctx context.Context, u pipeline.User, id string) (translation.Job, error)
 }
 
 // JobStore keeps the per-language glossaries and where notices reach people;
 // *sqlstore.DB has it.
 type JobStore interface {
-	Glossary(ctx context.Context, lang string) ([]jobs.Term, error)
-	ImportGlossary(ctx context.Context, lang string, terms []jobs.Term, replace bool) (int, error)
+	Glossary(ctx context.Context, lang string) ([]translation.Term, error)
+	ImportGlossary(ctx context.Context, lang string, terms []translation.Term, replace bool) (int, error)
 	SetContact(ctx context.Context, name, email string) error
 }
 
@@ -47,14 +47,14 @@ func (s *Server) jobRoutes() []Route {
 		{Method: "GET", Pattern: "/api/jobs", Roles: jobReaders, handler: s.listJobs},
 		{Method: "GET", Pattern: "/api/jobs/{id}", Roles: jobReaders, handler: s.getJob},
 		{Method: "GET", Pattern: "/api/jobs/{id}/prefill", Roles: jobReaders, handler: s.jobPrefill},
-		{Method: "POST", Pattern: "/api/jobs/{id}/claim", Roles: translators, handler: s.jobAction(jobs.ActionClaim)},
-		{Method: "POST", Pattern: "/api/jobs/{id}/extend", Roles: translators, handler: s.jobAction(jobs.ActionExtend)},
-		{Method: "POST", Pattern: "/api/jobs/{id}/release", Roles: holders, handler: s.jobAction(jobs.ActionRelease)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/claim", Roles: translators, handler: s.jobAction(translation.ActionClaim)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/extend", Roles: translators, handler: s.jobAction(translation.ActionExtend)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/release", Roles: holders, handler: s.jobAction(translation.ActionRelease)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/submit", Roles: translators, handler: s.submitJob},
-		{Method: "POST", Pattern: "/api/jobs/{id}/review", Roles: reviewers, handler: s.jobAction(jobs.ActionStartReview)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/review", Roles: reviewers, handler: s.jobAction(translation.ActionStartReview)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
-		{Method: "POST", Pattern: "/api/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction(jobs.ActionRequestChanges)},
-		{Method: "POST", Pattern: "/api/jobs/{id}/cancel", Roles: adminOnly, handler: s.jobAction(jobs.ActionCancel)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction(translation.ActionRequestChanges)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/cancel", Roles: adminOnly, handler: s.jobAction(translation.ActionCancel)},
 		{Method: "GET", Pattern: "/api/glossary/{lang}", Roles: jobReaders, handler: s.getGlossary},
 		{Method: "PUT", Pattern: "/api/glossary/{lang}", Roles: adminOnly, handler: s.putGlossary},
 		{Method: "PUT", Pattern: "/api/users/{name}/email", Roles: adminOnly, handler: s.putEmail},
@@ -73,8 +73,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		return err
 	}
 	q := r.URL.Query()
-	f := jobs.Filter{State: jobs.State(q.Get("state")), Kind: jobs.Kind(q.Get("kind")), SegmentID: q.Get("segment")}
-	if f.State != "" && !slices.Contains(jobs.States, f.State) {
+	f := translation.Filter{State: translation.State(q.Get("state")), Kind: translation.Kind(q.Get("kind")), SegmentID: q.Get("segment")}
+	if f.State != "" && !slices.Contains(translation.States, f.State) {
 		return pipeline.FieldError("state", "Unknown state %q: use one of open, claimed, submitted, in_review, changes_requested, approved, cancelled.", f.State)
 	}
 	if l := q.Get("lang"); l != "" {
@@ -105,7 +105,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u pipeline.Use
 // the pre-filled target file ("prefill", an API path) and the latest
 // submission ("submission").
 type JobDetailView struct {
-	jobs.Detail
+	translation.Detail
 	Links map[string]string `json:"links"`
 }
 
@@ -118,7 +118,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, u pipeline.User)
 		return err
 	}
 	v := JobDetailView{Detail: d, Links: map[string]string{}}
-	if d.Job.State != jobs.StateCancelled && d.Segment.State != pipeline.StateWithdrawn {
+	if d.Job.State != translation.StateCancelled && d.Segment.State != pipeline.StateWithdrawn {
 		if l, err := s.Objects.Presign(r.Context(), d.Segment.OriginalKey, linkTTL, d.Segment.OriginalName); err == nil {
 			v.Links["original"] = l
 		}
@@ -135,7 +135,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, u pipeline.User)
 				v.Links["subtitles_vi"] = l
 			}
 		}
-		if d.Job.Kind == jobs.KindSubtitle {
+		if d.Job.Kind == translation.KindSubtitle {
 			v.Links["prefill"] = "/api/jobs/" + d.Job.ID + "/prefill"
 		}
 		if n := len(d.Submissions); n > 0 {
@@ -169,7 +169,7 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) jobAction(a jobs.Action) func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+func (s *Server) jobAction(a translation.Action) func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	return func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 		if err := s.jobsReady(); err != nil {
 			return err
@@ -196,7 +196,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	if err := s.jobsReady(); err != nil {
 		return err
 	}
-	res, err := s.Jobs.Submit(r.Context(), u, r.PathValue("id"), jobs.Upload{
+	res, err := s.Jobs.Submit(r.Context(), u, r.PathValue("id"), translation.Upload{
 		Body: r.Body, FileName: r.URL.Query().Get("name"), ContentType: r.Header.Get("Content-Type"),
 	})
 	if err != nil {
@@ -238,7 +238,7 @@ func (s *Server) getGlossary(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	if !jobs.CanSee(u, lang) {
+	if !translation.CanSee(u, lang) {
 		return pipeline.Errorf(pipeline.CodeNotFound, "No glossary for %s among your languages.", lang)
 	}
 	terms, err := s.JobStore.Glossary(r.Context(), lang)
@@ -250,7 +250,7 @@ func (s *Server) getGlossary(w http.ResponseWriter, r *http.Request, u pipeline.
 		return nil
 	}
 	var b bytes.Buffer
-	if err := jobs.WriteGlossaryCSV(&b, terms); err != nil {
+	if err := translation.WriteGlossaryCSV(&b, terms); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -277,11 +277,11 @@ func (s *Server) putGlossary(w http.ResponseWriter, r *http.Request, _ pipeline.
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, jobs.MaxGlossaryBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r.Body, translation.MaxGlossaryBytes+1))
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The glossary upload was cut short: send it again.")
 	}
-	terms, err := jobs.ParseGlossaryCSV(data, lang)
+	terms, err := translation.ParseGlossaryCSV(data, lang)
 	if err != nil {
 		return err
 	}

@@ -19,18 +19,18 @@ import (
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // rendition is one QueueRenditionTx call.
 type rendition struct {
-	job        jobs.Job
-	sub        jobs.Submission
+	job        translation.Job
+	sub        translation.Submission
 	approvedBy int64
 }
 
-// recorder is a jobs.Renditions that keeps what it was asked to queue,
+// recorder is a translation.Renditions that keeps what it was asked to queue,
 // checking that it is called inside a live transaction; fail makes it
 // refuse.
 type recorder struct {
@@ -39,7 +39,7 @@ type recorder struct {
 	fail bool
 }
 
-func (r *recorder) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j jobs.Job, sub jobs.Submission, approvedBy int64) error {
+func (r *recorder) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation.Job, sub translation.Submission, approvedBy int64) error {
 	var one int
 	if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("not in a live transaction: %w", err)
@@ -86,7 +86,7 @@ func jobsSetup(t *testing.T) (*bundle, *recorder, pipeline.Segment) {
 	ctx := context.Background()
 	b := setup(t, nil)
 	rec := &recorder{}
-	b.api.Jobs = &jobs.Desk{Store: b.db, Objects: b.store, Policy: jobs.DefaultPolicy(), VoiceoverSlack: 0.2, VoiceoverMinSlack: 2 * time.Second, Renditions: rec}
+	b.api.Jobs = &translation.Desk{Store: b.db, Objects: b.store, Policy: translation.DefaultPolicy(), VoiceoverSlack: 0.2, VoiceoverMinSlack: 2 * time.Second, Renditions: rec}
 	b.api.JobStore = b.db
 	return b, rec, b.tvSegment(t, ctx, "Một cửa liên thông", viSource)
 }
@@ -153,7 +153,7 @@ func (b *bundle) call(t *testing.T, role pipeline.Role, method, path, body, ct s
 	return string(raw)
 }
 
-func jobOf(t *testing.T, list []jobs.Job, seg string, kind jobs.Kind) jobs.Job {
+func jobOf(t *testing.T, list []translation.Job, seg string, kind translation.Kind) translation.Job {
 	t.Helper()
 	for _, j := range list {
 		if j.SegmentID == seg && j.Kind == kind {
@@ -161,7 +161,7 @@ func jobOf(t *testing.T, list []jobs.Job, seg string, kind jobs.Kind) jobs.Job {
 		}
 	}
 	t.Fatalf("no %s job of %s in %+v", kind, seg, list)
-	return jobs.Job{}
+	return translation.Job{}
 }
 
 // TestSubtitleJobEndToEnd takes a Thái subtitle job from open to approved
@@ -181,7 +181,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	}
 	b.call(t, tr, "GET", "/api/glossary/hnj", "", "", 404, nil)
 
-	var list []jobs.Job
+	var list []translation.Job
 	b.call(t, tr, "GET", "/api/jobs?state=open", "", "", 200, &list)
 	if len(list) != 2 {
 		t.Fatalf("a Thái translator sees %d jobs, want the 2 Thái ones: %+v", len(list), list)
@@ -191,7 +191,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 			t.Fatalf("a Thái translator sees a %s job", j.Language)
 		}
 	}
-	var all []jobs.Job
+	var all []translation.Job
 	b.call(t, ad, "GET", "/api/jobs", "", "", 200, &all)
 	if len(all) != 4 {
 		t.Fatalf("admin sees %d jobs, want 4", len(all))
@@ -202,7 +202,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 			b.call(t, tr, "POST", "/api/jobs/"+j.ID+"/claim", "", "", 404, nil)
 		}
 	}
-	job := jobOf(t, list, seg.ID, jobs.KindSubtitle)
+	job := jobOf(t, list, seg.ID, translation.KindSubtitle)
 	path := "/api/jobs/" + job.ID
 
 	b.call(t, tr, "POST", path+"/submit?name=a.srt", viSource, "application/x-subrip", 409, nil)
@@ -247,12 +247,12 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	b.call(t, tr, "POST", path+"/submit?name=legacy.srt", "1\n00:00:00,500 --> 00:00:03,500\nC\xb8i c\xb8ch\n", "application/x-subrip", 422, nil)
 
 	good := "1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"
-	var res jobs.SubmitResult
+	var res translation.SubmitResult
 	b.call(t, tr, "POST", path+"/submit?name=blt.srt", good, "application/x-subrip", 200, &res)
-	if res.Job.State != jobs.StateSubmitted || res.Submission.N != 1 || !strings.HasPrefix(res.Submission.Key, "segments/"+seg.ID+"/jobs/"+job.ID+"/submission-1") {
+	if res.Job.State != translation.StateSubmitted || res.Submission.N != 1 || !strings.HasPrefix(res.Submission.Key, "segments/"+seg.ID+"/jobs/"+job.ID+"/submission-1") {
 		t.Fatalf("submit result %+v", res)
 	}
-	if len(res.Submission.Findings) != 1 || res.Submission.Findings[0].Code != jobs.CodeGlossary {
+	if len(res.Submission.Findings) != 1 || res.Submission.Findings[0].Code != translation.CodeGlossary {
 		t.Fatalf("want one glossary warning kept: %+v", res.Submission.Findings)
 	}
 	if objs, _ := b.store.List(ctx, "segments/"+seg.ID+"/jobs/"); len(objs) != 1 {
@@ -273,19 +273,19 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 
 	rec.setFail(true)
 	b.call(t, rv, "POST", path+"/approve", "", "", 500, nil)
-	var still jobs.Detail
+	var still translation.Detail
 	b.call(t, rv, "GET", path, "", "", 200, &still)
-	if still.Job.State != jobs.StateInReview || len(rec.queued()) != 0 {
+	if still.Job.State != translation.StateInReview || len(rec.queued()) != 0 {
 		t.Fatalf("a failed enqueue approved the job: %s", still.Job.State)
 	}
 	rec.setFail(false)
-	var approved jobs.Job
+	var approved translation.Job
 	b.call(t, rv, "POST", path+"/approve", "", "", 200, &approved)
 	q := rec.queued()
-	if approved.State != jobs.StateApproved || len(q) != 1 {
+	if approved.State != translation.StateApproved || len(q) != 1 {
 		t.Fatalf("approve: %+v, queued %v", approved, q)
 	}
-	if a := q[0]; a.job.Kind != jobs.KindSubtitle || a.sub.Key != res.Submission.Key || a.job.Language != "blt" || a.job.SegmentID != seg.ID || a.approvedBy != b.users[rv].ID {
+	if a := q[0]; a.job.Kind != translation.KindSubtitle || a.sub.Key != res.Submission.Key || a.job.Language != "blt" || a.job.SegmentID != seg.ID || a.approvedBy != b.users[rv].ID {
 		t.Fatalf("queued %#v", q[0])
 	}
 	b.call(t, rv, "GET", path, "", "", 200, &det)
@@ -301,7 +301,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	// memory fills cue 1 and offers cue 2 as a close match.
 	next := b.tvSegment(t, ctx, "Một cửa (2)", strings.Replace(viSource, "Nộp hồ sơ tại bộ phận một cửa.", "Nộp hồ sơ tại bộ phận một cửa liên thông.", 1))
 	b.call(t, tr, "GET", "/api/jobs?state=open&kind=subtitle", "", "", 200, &list)
-	nj := jobOf(t, list, next.ID, jobs.KindSubtitle)
+	nj := jobOf(t, list, next.ID, translation.KindSubtitle)
 	b.call(t, tr, "GET", "/api/jobs/"+nj.ID, "", "", 200, &det)
 	if play := det.Links["play"]; !strings.Contains(play, "/renditions/vi/preview.mp4") {
 		t.Fatalf("the job links %q to play, want the web preview", play)
@@ -325,7 +325,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 		t.Fatalf("all=1 lists %d jobs of the withdrawn segment, want 4", len(list))
 	}
 	for _, j := range list {
-		if j.State != jobs.StateCancelled {
+		if j.State != translation.StateCancelled {
 			t.Fatalf("job %s of a withdrawn segment is %s", j.ID, j.State)
 		}
 	}
@@ -336,9 +336,9 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 func TestVoiceoverJob(t *testing.T) {
 	b, rec, seg := jobsSetup(t)
 	tr, rv := pipeline.RoleTranslator, pipeline.RoleReviewer
-	var list []jobs.Job
+	var list []translation.Job
 	b.call(t, tr, "GET", "/api/jobs?kind=voiceover", "", "", 200, &list)
-	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	job := jobOf(t, list, seg.ID, translation.KindVoiceover)
 	path := "/api/jobs/" + job.ID
 	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
 	dir := t.TempDir()
@@ -349,7 +349,7 @@ func TestVoiceoverJob(t *testing.T) {
 	}
 	b.call(t, tr, "POST", path+"/submit?name=x.mp3", "this is not audio at all", "audio/mpeg", 422, nil)
 	b.call(t, tr, "POST", path+"/submit?name=empty.mp3", "", "audio/mpeg", 422, nil)
-	var res jobs.SubmitResult
+	var res translation.SubmitResult
 	b.call(t, tr, "POST", path+"/submit?name=doc.mp3", string(readFile(t, mediatest.SpeechMP3(t, dir))), "audio/mpeg", 200, &res)
 	if res.Submission.DurationMS == 0 || res.Submission.SHA256 == "" || res.Submission.ContentType != "audio/mpeg" {
 		t.Fatalf("submission %+v", res.Submission)
@@ -364,7 +364,7 @@ func TestVoiceoverJob(t *testing.T) {
 	b.call(t, rv, "POST", path+"/approve", "", "", 200, nil)
 	if q := rec.queued(); len(q) != 1 {
 		t.Fatalf("queued %#v", q)
-	} else if a := q[0]; a.job.Kind != jobs.KindVoiceover || a.sub.Key != res.Submission.Key || a.approvedBy != b.users[rv].ID {
+	} else if a := q[0]; a.job.Kind != translation.KindVoiceover || a.sub.Key != res.Submission.Key || a.approvedBy != b.users[rv].ID {
 		t.Fatalf("queued %#v", q)
 	}
 	if r, _ := b.do(t, "POST", path+"/claim", b.tokens[tr], nil, ""); r.StatusCode != http.StatusConflict {
@@ -378,9 +378,9 @@ func TestVoiceoverJob(t *testing.T) {
 func TestVoiceoverUnairableRefused(t *testing.T) {
 	b, _, seg := jobsSetup(t)
 	tr := pipeline.RoleTranslator
-	var list []jobs.Job
+	var list []translation.Job
 	b.call(t, tr, "GET", "/api/jobs?kind=voiceover", "", "", 200, &list)
-	job := jobOf(t, list, seg.ID, jobs.KindVoiceover)
+	job := jobOf(t, list, seg.ID, translation.KindVoiceover)
 	path := "/api/jobs/" + job.ID
 	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
 	dir := t.TempDir()
@@ -411,9 +411,9 @@ func TestVoiceoverUnairableRefused(t *testing.T) {
 	if left, _ := b.db.StaleUploads(context.Background(), time.Now().Add(time.Hour)); len(left) != 0 {
 		t.Fatalf("upload rows left: %v", left)
 	}
-	var got jobs.Detail
+	var got translation.Detail
 	b.call(t, tr, "GET", path, "", "", 200, &got)
-	if got.Job.Submissions != 0 || got.Job.State != jobs.StateClaimed {
+	if got.Job.Submissions != 0 || got.Job.State != translation.StateClaimed {
 		t.Fatalf("job after refusals: %+v", got.Job)
 	}
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -214,13 +214,13 @@ func TestConcurrentSubmissions(t *testing.T) {
 	ctx := t.Context()
 	tr := pipeline.RoleTranslator
 	dir := t.TempDir()
-	bodies := map[jobs.Kind][]byte{
-		jobs.KindSubtitle:  []byte("1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"),
-		jobs.KindVoiceover: readFile(t, mediatest.SpeechMP3(t, dir)),
+	bodies := map[translation.Kind][]byte{
+		translation.KindSubtitle:  []byte("1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪹꪕꪉ\n"),
+		translation.KindVoiceover: readFile(t, mediatest.SpeechMP3(t, dir)),
 	}
-	var list []jobs.Job
+	var list []translation.Job
 	b.call(t, tr, "GET", "/api/jobs", "", "", 200, &list)
-	for _, kind := range []jobs.Kind{jobs.KindSubtitle, jobs.KindVoiceover} {
+	for _, kind := range []translation.Kind{translation.KindSubtitle, translation.KindVoiceover} {
 		t.Run(string(kind), func(t *testing.T) {
 			job := jobOf(t, list, seg.ID, kind)
 			path := "/api/jobs/" + job.ID
@@ -266,7 +266,7 @@ func TestConcurrentSubmissions(t *testing.T) {
 			}
 			var det api.JobDetailView
 			b.call(t, tr, "GET", path, "", "", 200, &det)
-			if det.Job.State != jobs.StateSubmitted || len(det.Submissions) != 1 {
+			if det.Job.State != translation.StateSubmitted || len(det.Submissions) != 1 {
 				t.Fatalf("job after the race: %s with %d submissions", det.Job.State, len(det.Submissions))
 			}
 			key := det.Submissions[0].Key

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // JobOptions says which translation jobs a processed segment gets and
-// their deadlines per priority; the zero value means jobs.DefaultOpenOptions.
-type JobOptions = jobs.OpenOptions
+// their deadlines per priority; the zero value means translation.DefaultOpenOptions.
+type JobOptions = translation.OpenOptions
 
 // OpenJobsTx opens a processed segment's translation jobs inside the
 // caller's transaction (the one that records the processing result): per
@@ -30,7 +30,7 @@ func (db *DB) OpenJobsTx(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, 
 		return nil
 	}
 	now := db.Now().UTC()
-	for _, j := range jobs.Plan(seg, opts, now) {
+	for _, j := range translation.Plan(seg, opts, now) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (id, segment_id, language, kind, state, deadline, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (segment_id, language, kind) DO NOTHING`,
 			j.ID, j.SegmentID, j.Language, string(j.Kind), string(j.State), j.Deadline.UTC(), now, now)
@@ -40,12 +40,12 @@ func (db *DB) OpenJobsTx(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue
 		}
-		ev := jobs.Event{JobID: j.ID, At: now, Action: jobs.ActionOpen, From: "", To: jobs.StateOpen,
+		ev := translation.Event{JobID: j.ID, At: now, Action: translation.ActionOpen, From: "", To: translation.StateOpen,
 			Reason: fmt.Sprintf("segment processed; due in %s (%s)", opts.DeadlineFor(seg.Priority), seg.Priority)}
 		if err := addJobEvent(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := addNotices(ctx, tx, jobs.NoticesFor(jobs.Job{}, j, ev)); err != nil {
+		if err := addNotices(ctx, tx, translation.NoticesFor(translation.Job{}, j, ev)); err != nil {
 			return err
 		}
 	}
@@ -59,8 +59,8 @@ const jobColumns = `j.id, j.segment_id, j.language, j.kind, j.state, COALESCE(j.
 const jobFrom = ` FROM jobs j JOIN segments s ON s.id = j.segment_id
 	LEFT JOIN users t ON t.id = j.translator_id LEFT JOIN users r ON r.id = j.reviewer_id`
 
-func scanJob(row scanner) (jobs.Job, error) {
-	var j jobs.Job
+func scanJob(row scanner) (translation.Job, error) {
+	var j translation.Job
 	var kind, state string
 	var lease sql.NullTime
 	var overdue int
@@ -70,7 +70,7 @@ func scanJob(row scanner) (jobs.Job, error) {
 	if err != nil {
 		return j, err
 	}
-	j.Kind, j.State, j.Overdue = jobs.Kind(kind), jobs.State(state), overdue != 0
+	j.Kind, j.State, j.Overdue = translation.Kind(kind), translation.State(state), overdue != 0
 	if lease.Valid {
 		j.LeaseUntil = lease.Time
 	}
@@ -81,7 +81,7 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func jobBy(ctx context.Context, q querier, id string) (jobs.Job, error) {
+func jobBy(ctx context.Context, q querier, id string) (translation.Job, error) {
 	j, err := scanJob(q.QueryRowContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE j.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, pipeline.Errorf(pipeline.CodeNotFound, "No job %q.", id)
@@ -93,15 +93,17 @@ func jobBy(ctx context.Context, q querier, id string) (jobs.Job, error) {
 }
 
 // Job returns one job by id.
-func (db *DB) Job(ctx context.Context, id string) (jobs.Job, error) { return jobBy(ctx, db.sql, id) }
+func (db *DB) Job(ctx context.Context, id string) (translation.Job, error) {
+	return jobBy(ctx, db.sql, id)
+}
 
 // Jobs lists jobs matching f: soonest deadline first.
-func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
+func (db *DB) Jobs(ctx context.Context, f translation.Filter) ([]translation.Job, error) {
 	q := "SELECT " + jobColumns + jobFrom + " WHERE 1 = 1"
 	var args []any
 	if f.Languages != nil {
 		if len(f.Languages) == 0 {
-			return []jobs.Job{}, nil
+			return []translation.Job{}, nil
 		}
 		q += " AND j.language IN (?" + strings.Repeat(", ?", len(f.Languages)-1) + ")"
 		for _, l := range f.Languages {
@@ -122,7 +124,7 @@ func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
 	}
 	if f.Live {
 		q += " AND j.state NOT IN (?, ?)"
-		args = append(args, string(jobs.StateApproved), string(jobs.StateCancelled))
+		args = append(args, string(translation.StateApproved), string(translation.StateCancelled))
 	}
 	if f.HolderID != 0 {
 		q += " AND (j.translator_id = ? OR j.reviewer_id = ?)"
@@ -137,27 +139,27 @@ func (db *DB) Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error) {
 }
 
 // JobEvents returns a job's history, oldest first.
-func (db *DB) JobEvents(ctx context.Context, id string) ([]jobs.Event, error) {
+func (db *DB) JobEvents(ctx context.Context, id string) ([]translation.Event, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT e.job_id, e.at, e.actor_id, COALESCE(u.name, ''), e.action, e.from_state, e.to_state, e.reason
 		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.job_id = ? ORDER BY e.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("events of job %s: %w", id, err)
 	}
 	defer rows.Close()
-	out := []jobs.Event{}
+	out := []translation.Event{}
 	for rows.Next() {
-		var e jobs.Event
+		var e translation.Event
 		var action, from, to string
 		if err := rows.Scan(&e.JobID, &e.At, &e.ActorID, &e.Actor, &action, &from, &to, &e.Reason); err != nil {
 			return nil, fmt.Errorf("events of job %s: %w", id, err)
 		}
-		e.Action, e.From, e.To = jobs.Action(action), jobs.State(from), jobs.State(to)
+		e.Action, e.From, e.To = translation.Action(action), translation.State(from), translation.State(to)
 		out = append(out, e)
 	}
 	return out, rows.Err()
 }
 
-func addJobEvent(ctx context.Context, tx *sql.Tx, e jobs.Event) error {
+func addJobEvent(ctx context.Context, tx *sql.Tx, e translation.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO job_events (job_id, at, actor_id, action, from_state, to_state, reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.JobID, e.At.UTC(), e.ActorID, string(e.Action), string(e.From), string(e.To), e.Reason)
 	if err != nil {
@@ -199,16 +201,16 @@ func nullID(id int64) any {
 // and its notices, and runs then in the same transaction. The connection
 // takes the write lock at BEGIN (_txlock=immediate), so claims are
 // serialized by SQLite itself; the guard keeps the rule explicit.
-func (db *DB) ApplyJob(ctx context.Context, id string, p jobs.Policy, r jobs.Request, then func(tx *sql.Tx, j jobs.Job) error) (jobs.Job, error) {
-	var out jobs.Job
+func (db *DB) ApplyJob(ctx context.Context, id string, p translation.Policy, r translation.Request, then func(tx *sql.Tx, j translation.Job) error) (translation.Job, error) {
+	var out translation.Job
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		j, err := jobBy(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if r.Action == jobs.ActionClaim {
+		if r.Action == translation.ActionClaim {
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE translator_id = ? AND state IN (?, ?)`,
-				r.By.ID, string(jobs.StateClaimed), string(jobs.StateChangesRequested)).Scan(&r.Held); err != nil {
+				r.By.ID, string(translation.StateClaimed), string(translation.StateChangesRequested)).Scan(&r.Held); err != nil {
 				return fmt.Errorf("count claims of %s: %w", r.By.Name, err)
 			}
 		}
@@ -226,25 +228,25 @@ func (db *DB) ApplyJob(ctx context.Context, id string, p jobs.Policy, r jobs.Req
 		return nil
 	})
 	if err != nil {
-		return jobs.Job{}, fmt.Errorf("%s job %s: %w", r.Action, id, err)
+		return translation.Job{}, fmt.Errorf("%s job %s: %w", r.Action, id, err)
 	}
 	return out, nil
 }
 
 // recordTransition stores a job's move from prev to next: the new state
 // (only if prev's state still holds), the event, and the notices it sends.
-func recordTransition(ctx context.Context, tx *sql.Tx, prev, next jobs.Job, ev jobs.Event) error {
+func recordTransition(ctx context.Context, tx *sql.Tx, prev, next translation.Job, ev translation.Event) error {
 	if err := writeJob(ctx, tx, prev.State, next); err != nil {
 		return err
 	}
 	if err := addJobEvent(ctx, tx, ev); err != nil {
 		return err
 	}
-	return addNotices(ctx, tx, jobs.NoticesFor(prev, next, ev))
+	return addNotices(ctx, tx, translation.NoticesFor(prev, next, ev))
 }
 
 // writeJob stores a job's new state only if its state is still from.
-func writeJob(ctx context.Context, tx *sql.Tx, from jobs.State, j jobs.Job) error {
+func writeJob(ctx context.Context, tx *sql.Tx, from translation.State, j translation.Job) error {
 	overdue := 0
 	if j.Overdue {
 		overdue = 1
@@ -267,11 +269,11 @@ func writeJob(ctx context.Context, tx *sql.Tx, from jobs.State, j jobs.Job) erro
 // segment (by; 0 for the system); it runs in the withdrawal's transaction.
 func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason string, by int64, now time.Time) error {
 	rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE j.segment_id = ? AND j.state NOT IN (?, ?)",
-		segmentID, string(jobs.StateApproved), string(jobs.StateCancelled))
+		segmentID, string(translation.StateApproved), string(translation.StateCancelled))
 	if err != nil {
 		return fmt.Errorf("jobs of %s: %w", segmentID, err)
 	}
-	var open []jobs.Job
+	var open []translation.Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -291,7 +293,7 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 	for _, j := range open {
 		// The cascade is allowed as the system's (a producer may withdraw
 		// a segment but not cancel a job); the event names who withdrew.
-		next, ev, err := jobs.Policy{}.Apply(j, jobs.Request{Action: jobs.ActionCancel, Reason: why, Now: now})
+		next, ev, err := translation.Policy{}.Apply(j, translation.Request{Action: translation.ActionCancel, Reason: why, Now: now})
 		if err != nil {
 			return err
 		}
@@ -304,16 +306,16 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 }
 
 // Submissions lists a job's submissions, first first.
-func (db *DB) Submissions(ctx context.Context, jobID string) ([]jobs.Submission, error) {
+func (db *DB) Submissions(ctx context.Context, jobID string) ([]translation.Submission, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT job_id, n, object_key, file_name, content_type, size_bytes, sha256,
 		duration_ms, findings, user_id, at FROM job_submissions WHERE job_id = ? ORDER BY n`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("submissions of %s: %w", jobID, err)
 	}
 	defer rows.Close()
-	out := []jobs.Submission{}
+	out := []translation.Submission{}
 	for rows.Next() {
-		var s jobs.Submission
+		var s translation.Submission
 		var findings string
 		if err := rows.Scan(&s.JobID, &s.N, &s.Key, &s.FileName, &s.ContentType, &s.Size, &s.SHA256,
 			&s.DurationMS, &findings, &s.By, &s.At); err != nil {
@@ -329,7 +331,7 @@ func (db *DB) Submissions(ctx context.Context, jobID string) ([]jobs.Submission,
 
 // AddSubmissionTx records a submission and ends its upload, in the
 // transaction that marks the job submitted.
-func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s jobs.Submission) error {
+func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s translation.Submission) error {
 	findings, err := json.Marshal(s.Findings)
 	if err != nil {
 		return fmt.Errorf("add submission: %w", err)
@@ -351,16 +353,16 @@ func (db *DB) AddSubmissionTx(ctx context.Context, tx *sql.Tx, s jobs.Submission
 
 // Memory returns up to limit translation-memory entries of a language,
 // most recent first.
-func (db *DB) Memory(ctx context.Context, lang string, limit int) ([]jobs.MemoryEntry, error) {
+func (db *DB) Memory(ctx context.Context, lang string, limit int) ([]translation.MemoryEntry, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT language, source_key, source, target, job_id, updated_at
 		FROM translation_memory WHERE language = ? ORDER BY updated_at DESC LIMIT ?`, lang, limit)
 	if err != nil {
 		return nil, fmt.Errorf("memory %s: %w", lang, err)
 	}
 	defer rows.Close()
-	out := []jobs.MemoryEntry{}
+	out := []translation.MemoryEntry{}
 	for rows.Next() {
-		var m jobs.MemoryEntry
+		var m translation.MemoryEntry
 		if err := rows.Scan(&m.Language, &m.Key, &m.Source, &m.Target, &m.JobID, &m.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("memory %s: %w", lang, err)
 		}
@@ -371,11 +373,11 @@ func (db *DB) Memory(ctx context.Context, lang string, limit int) ([]jobs.Memory
 
 // AddMemoryTx adds approved cue translations; a later approval of the
 // same Vietnamese text replaces the earlier one.
-func (db *DB) AddMemoryTx(ctx context.Context, tx *sql.Tx, es []jobs.MemoryEntry) error {
+func (db *DB) AddMemoryTx(ctx context.Context, tx *sql.Tx, es []translation.MemoryEntry) error {
 	now := db.Now().UTC()
 	for _, m := range es {
 		if m.Key == "" {
-			m.Key = jobs.MemoryKey(m.Source)
+			m.Key = translation.MemoryKey(m.Source)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO translation_memory (language, source_key, source, target, job_id, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (language, source_key) DO UPDATE SET source = excluded.source,
@@ -388,16 +390,16 @@ func (db *DB) AddMemoryTx(ctx context.Context, tx *sql.Tx, es []jobs.MemoryEntry
 }
 
 // Glossary returns a language's glossary in term order.
-func (db *DB) Glossary(ctx context.Context, lang string) ([]jobs.Term, error) {
+func (db *DB) Glossary(ctx context.Context, lang string) ([]translation.Term, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT language, term, translation, note, updated_at FROM glossary
 		WHERE language = ? ORDER BY term_key`, lang)
 	if err != nil {
 		return nil, fmt.Errorf("glossary %s: %w", lang, err)
 	}
 	defer rows.Close()
-	out := []jobs.Term{}
+	out := []translation.Term{}
 	for rows.Next() {
-		var t jobs.Term
+		var t translation.Term
 		if err := rows.Scan(&t.Language, &t.Term, &t.Translation, &t.Note, &t.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("glossary %s: %w", lang, err)
 		}
@@ -409,7 +411,7 @@ func (db *DB) Glossary(ctx context.Context, lang string) ([]jobs.Term, error) {
 // ImportGlossary adds or updates terms of a language; with replace, terms
 // not in the import are removed. It returns how many terms the language
 // has afterwards.
-func (db *DB) ImportGlossary(ctx context.Context, lang string, terms []jobs.Term, replace bool) (int, error) {
+func (db *DB) ImportGlossary(ctx context.Context, lang string, terms []translation.Term, replace bool) (int, error) {
 	now := db.Now().UTC()
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -422,7 +424,7 @@ func (db *DB) ImportGlossary(ctx context.Context, lang string, terms []jobs.Term
 			if _, err := tx.ExecContext(ctx, `INSERT INTO glossary (language, term_key, term, translation, note, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (language, term_key) DO UPDATE SET term = excluded.term,
 				translation = excluded.translation, note = excluded.note, updated_at = excluded.updated_at`,
-				lang, jobs.MemoryKey(t.Term), t.Term, t.Translation, t.Note, now); err != nil {
+				lang, translation.MemoryKey(t.Term), t.Term, t.Translation, t.Note, now); err != nil {
 				return err
 			}
 		}

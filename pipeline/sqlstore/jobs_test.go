@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // clock is a controllable clock for tests.
@@ -108,18 +108,18 @@ func (b *jobBundle) segment(t testing.TB, id string, kind pipeline.Kind, prio pi
 	return seg
 }
 
-func (b *jobBundle) jobOf(t testing.TB, seg, lang string, kind jobs.Kind) jobs.Job {
+func (b *jobBundle) jobOf(t testing.TB, seg, lang string, kind translation.Kind) translation.Job {
 	t.Helper()
-	js, err := b.db.Jobs(context.Background(), jobs.Filter{SegmentID: seg, Languages: []string{lang}, Kind: kind})
+	js, err := b.db.Jobs(context.Background(), translation.Filter{SegmentID: seg, Languages: []string{lang}, Kind: kind})
 	if err != nil || len(js) != 1 {
 		t.Fatalf("jobs of %s %s %s: %v %v", seg, lang, kind, js, err)
 	}
 	return js[0]
 }
 
-func (b *jobBundle) apply(t testing.TB, id string, a jobs.Action, by, reason string) (jobs.Job, error) {
+func (b *jobBundle) apply(t testing.TB, id string, a translation.Action, by, reason string) (translation.Job, error) {
 	t.Helper()
-	return b.db.ApplyJob(context.Background(), id, jobs.DefaultPolicy(), jobs.Request{Action: a, By: b.users[by], Reason: reason, Now: b.clock.Now()}, nil)
+	return b.db.ApplyJob(context.Background(), id, translation.DefaultPolicy(), translation.Request{Action: a, By: b.users[by], Reason: reason, Now: b.clock.Now()}, nil)
 }
 
 func TestOpenJobsTx(t *testing.T) {
@@ -129,14 +129,14 @@ func TestOpenJobsTx(t *testing.T) {
 	b.segment(t, "radio", pipeline.KindRadio, pipeline.PriorityNormal, false)
 	b.segment(t, "tv", pipeline.KindTV, pipeline.PriorityEmergency, true)
 	b.segment(t, "tv-nosubs", pipeline.KindTV, pipeline.PriorityPriority, false)
-	all, err := b.db.Jobs(ctx, jobs.Filter{})
+	all, err := b.db.Jobs(ctx, translation.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]time.Duration{}
 	for _, j := range all {
 		got[j.SegmentID+"/"+j.Language+"/"+string(j.Kind)] = j.Deadline.Sub(b.clock.Now())
-		if j.State != jobs.StateOpen || j.Title == "" {
+		if j.State != translation.StateOpen || j.Title == "" {
 			t.Errorf("job %+v", j)
 		}
 	}
@@ -158,11 +158,11 @@ func TestOpenJobsTx(t *testing.T) {
 	if err := b.db.SaveProcessed(ctx, "tv", nil, nil, func(tx *sql.Tx) error { return b.db.OpenJobsTx(ctx, tx, seg, JobOptions{}) }); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := b.db.Jobs(ctx, jobs.Filter{}); len(again) != len(all) {
+	if again, _ := b.db.Jobs(ctx, translation.Filter{}); len(again) != len(all) {
 		t.Fatalf("re-processing opened %d jobs, had %d", len(again), len(all))
 	}
 	ev, err := b.db.JobEvents(ctx, all[0].ID)
-	if err != nil || len(ev) != 1 || ev[0].Action != jobs.ActionOpen || ev[0].Reason == "" {
+	if err != nil || len(ev) != 1 || ev[0].Action != translation.ActionOpen || ev[0].Reason == "" {
 		t.Fatalf("open event: %+v %v", ev, err)
 	}
 }
@@ -174,21 +174,21 @@ func TestJobLifecycle(t *testing.T) {
 	ctx := context.Background()
 	b := setupJobs(t)
 	b.segment(t, "s1", pipeline.KindTV, pipeline.PriorityNormal, true)
-	j := b.jobOf(t, "s1", "blt", jobs.KindSubtitle)
+	j := b.jobOf(t, "s1", "blt", translation.KindSubtitle)
 	steps := []struct {
-		action jobs.Action
+		action translation.Action
 		by     string
 		reason string
-		want   jobs.State
+		want   translation.State
 	}{
-		{jobs.ActionClaim, "lo-van-a", "", jobs.StateClaimed},
-		{jobs.ActionExtend, "lo-van-a", "", jobs.StateClaimed},
-		{jobs.ActionSubmit, "lo-van-a", "", jobs.StateSubmitted},
-		{jobs.ActionStartReview, "duyet", "", jobs.StateInReview},
-		{jobs.ActionRequestChanges, "duyet", "Dòng 2: dùng thuật ngữ trong bảng.", jobs.StateChangesRequested},
-		{jobs.ActionSubmit, "lo-van-a", "", jobs.StateSubmitted},
-		{jobs.ActionStartReview, "duyet", "", jobs.StateInReview},
-		{jobs.ActionApprove, "duyet", "", jobs.StateApproved},
+		{translation.ActionClaim, "lo-van-a", "", translation.StateClaimed},
+		{translation.ActionExtend, "lo-van-a", "", translation.StateClaimed},
+		{translation.ActionSubmit, "lo-van-a", "", translation.StateSubmitted},
+		{translation.ActionStartReview, "duyet", "", translation.StateInReview},
+		{translation.ActionRequestChanges, "duyet", "Dòng 2: dùng thuật ngữ trong bảng.", translation.StateChangesRequested},
+		{translation.ActionSubmit, "lo-van-a", "", translation.StateSubmitted},
+		{translation.ActionStartReview, "duyet", "", translation.StateInReview},
+		{translation.ActionApprove, "duyet", "", translation.StateApproved},
 	}
 	for _, s := range steps {
 		b.clock.Add(time.Minute)
@@ -201,17 +201,17 @@ func TestJobLifecycle(t *testing.T) {
 		}
 	}
 	got, _ := b.db.Job(ctx, j.ID)
-	if got.State != jobs.StateApproved || got.Translator != "lo-van-a" || got.Reviewer != "duyet" || got.Submissions != 2 {
+	if got.State != translation.StateApproved || got.Translator != "lo-van-a" || got.Reviewer != "duyet" || got.Submissions != 2 {
 		t.Fatalf("final job %+v", got)
 	}
 	ev, err := b.db.JobEvents(ctx, j.ID)
 	if err != nil || len(ev) != len(steps)+1 {
 		t.Fatalf("events %d %v", len(ev), err)
 	}
-	if ev[5].Action != jobs.ActionRequestChanges || ev[5].Actor != "duyet" || ev[5].Reason == "" || ev[5].From != jobs.StateInReview {
+	if ev[5].Action != translation.ActionRequestChanges || ev[5].Actor != "duyet" || ev[5].Reason == "" || ev[5].From != translation.StateInReview {
 		t.Fatalf("changes event %+v", ev[5])
 	}
-	if _, err := b.apply(t, j.ID, jobs.ActionClaim, "cam-thi-b", ""); pipeline.ErrorCode(err) != pipeline.CodeConflict {
+	if _, err := b.apply(t, j.ID, translation.ActionClaim, "cam-thi-b", ""); pipeline.ErrorCode(err) != pipeline.CodeConflict {
 		t.Fatalf("claim approved: %v", err)
 	}
 	var kinds []string
@@ -240,28 +240,28 @@ func TestWithdrawCancelsJobs(t *testing.T) {
 	ctx := context.Background()
 	b := setupJobs(t)
 	b.segment(t, "s1", pipeline.KindTV, pipeline.PriorityNormal, true)
-	claimed := b.jobOf(t, "s1", "blt", jobs.KindSubtitle)
-	if _, err := b.apply(t, claimed.ID, jobs.ActionClaim, "lo-van-a", ""); err != nil {
+	claimed := b.jobOf(t, "s1", "blt", translation.KindSubtitle)
+	if _, err := b.apply(t, claimed.ID, translation.ActionClaim, "lo-van-a", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.db.WithdrawSegment(ctx, "s1", b.users["dai-ptth"].ID, "sai số liệu"); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := b.db.Jobs(ctx, jobs.Filter{SegmentID: "s1"})
+	all, _ := b.db.Jobs(ctx, translation.Filter{SegmentID: "s1"})
 	if len(all) != 4 {
 		t.Fatalf("%d jobs", len(all))
 	}
 	for _, j := range all {
-		if j.State != jobs.StateCancelled || j.Reason != "segment withdrawn: sai số liệu" {
+		if j.State != translation.StateCancelled || j.Reason != "segment withdrawn: sai số liệu" {
 			t.Errorf("job %s: %s %q", j.ID, j.State, j.Reason)
 		}
 	}
-	if live, _ := b.db.Jobs(ctx, jobs.Filter{SegmentID: "s1", Live: true}); len(live) != 0 {
+	if live, _ := b.db.Jobs(ctx, translation.Filter{SegmentID: "s1", Live: true}); len(live) != 0 {
 		t.Fatalf("live jobs of a withdrawn segment: %+v", live)
 	}
 	ev, _ := b.db.JobEvents(ctx, claimed.ID)
 	// The cancellation names who withdrew the segment.
-	if last := ev[len(ev)-1]; last.Action != jobs.ActionCancel || last.From != jobs.StateClaimed || last.ActorID != b.users["dai-ptth"].ID {
+	if last := ev[len(ev)-1]; last.Action != translation.ActionCancel || last.From != translation.StateClaimed || last.ActorID != b.users["dai-ptth"].ID {
 		t.Fatalf("cancel event %+v", last)
 	}
 	var cancelled []string
@@ -283,8 +283,8 @@ func TestSweepJobs(t *testing.T) {
 	ctx := context.Background()
 	b := setupJobs(t)
 	b.segment(t, "s1", pipeline.KindRadio, pipeline.PriorityNormal, false) // due in 72 h
-	j := b.jobOf(t, "s1", "blt", jobs.KindVoiceover)
-	if _, err := b.apply(t, j.ID, jobs.ActionClaim, "lo-van-a", ""); err != nil { // lease 48 h
+	j := b.jobOf(t, "s1", "blt", translation.KindVoiceover)
+	if _, err := b.apply(t, j.ID, translation.ActionClaim, "lo-van-a", ""); err != nil { // lease 48 h
 		t.Fatal(err)
 	}
 	sweep := func() JobSweep {
@@ -306,31 +306,31 @@ func TestSweepJobs(t *testing.T) {
 	if r := sweep(); r.Expired != 1 || r.Warned != 2 {
 		t.Fatalf("lease end, 24 h before the deadline: %+v, want 1 expired and 2 warned", r)
 	}
-	if got, _ := b.db.Job(ctx, j.ID); got.State != jobs.StateOpen || got.TranslatorID != 0 || !got.LeaseUntil.IsZero() {
+	if got, _ := b.db.Job(ctx, j.ID); got.State != translation.StateOpen || got.TranslatorID != 0 || !got.LeaseUntil.IsZero() {
 		t.Fatalf("after expiry: %+v", got)
 	}
 	if r := sweep(); r != (JobSweep{}) {
 		t.Fatalf("sweeping again did %+v", r)
 	}
-	if _, err := b.apply(t, j.ID, jobs.ActionExtend, "lo-van-a", ""); pipeline.ErrorCode(err) != pipeline.CodeConflict {
+	if _, err := b.apply(t, j.ID, translation.ActionExtend, "lo-van-a", ""); pipeline.ErrorCode(err) != pipeline.CodeConflict {
 		t.Fatalf("extend after expiry: %v", err)
 	}
 	b.clock.Add(24 * time.Hour)
 	if r := sweep(); r.Overdue != 2 {
 		t.Fatalf("at the deadline: %+v", r)
 	}
-	if got, _ := b.db.Job(ctx, j.ID); !got.Overdue || got.State != jobs.StateOpen {
+	if got, _ := b.db.Job(ctx, j.ID); !got.Overdue || got.State != translation.StateOpen {
 		t.Fatalf("not flagged: %+v", got)
 	}
 	if r := sweep(); r != (JobSweep{}) {
 		t.Fatalf("flagged twice: %+v", r)
 	}
 	ev, _ := b.db.JobEvents(ctx, j.ID)
-	var actions []jobs.Action
+	var actions []translation.Action
 	for _, e := range ev {
 		actions = append(actions, e.Action)
 	}
-	if !slices.Equal(actions, []jobs.Action{jobs.ActionOpen, jobs.ActionClaim, jobs.ActionExpire, jobs.ActionFlagOverdue}) {
+	if !slices.Equal(actions, []translation.Action{translation.ActionOpen, translation.ActionClaim, translation.ActionExpire, translation.ActionFlagOverdue}) {
 		t.Fatalf("history %v", actions)
 	}
 	var kinds []string
@@ -372,7 +372,7 @@ func TestConcurrentClaims(t *testing.T) {
 	for i := range 10 {
 		b.segment(t, fmt.Sprintf("s%02d", i), pipeline.KindRadio, pipeline.PriorityNormal, false)
 	}
-	open, err := b.db.Jobs(ctx, jobs.Filter{State: jobs.StateOpen})
+	open, err := b.db.Jobs(ctx, translation.Filter{State: translation.StateOpen})
 	if err != nil || len(open) != 20 {
 		t.Fatalf("%d open jobs: %v", len(open), err)
 	}
@@ -380,7 +380,7 @@ func TestConcurrentClaims(t *testing.T) {
 	for i := range 50 {
 		claimers = append(claimers, fastUser(t, b.db, fmt.Sprintf("dich-%02d", i), pipeline.RoleTranslator, "blt", "hnj"))
 	}
-	policy := jobs.Policy{Lease: time.Hour, MaxClaims: 1}
+	policy := translation.Policy{Lease: time.Hour, MaxClaims: 1}
 	var mu sync.Mutex
 	won := map[string][]string{}
 	start := make(chan struct{})
@@ -394,7 +394,7 @@ func TestConcurrentClaims(t *testing.T) {
 			// point until one claim succeeds.
 			for k := range open {
 				j := open[(i+k)%len(open)]
-				_, err := b.db.ApplyJob(ctx, j.ID, policy, jobs.Request{Action: jobs.ActionClaim, By: u, Now: b.clock.Now()}, nil)
+				_, err := b.db.ApplyJob(ctx, j.ID, policy, translation.Request{Action: translation.ActionClaim, By: u, Now: b.clock.Now()}, nil)
 				if err == nil {
 					mu.Lock()
 					won[j.ID] = append(won[j.ID], u.Name)
@@ -426,11 +426,11 @@ func TestConcurrentClaims(t *testing.T) {
 		ev, _ := b.db.JobEvents(ctx, id)
 		claims := 0
 		for _, e := range ev {
-			if e.Action == jobs.ActionClaim {
+			if e.Action == translation.ActionClaim {
 				claims++
 			}
 		}
-		if j.State != jobs.StateClaimed || j.Translator != names[0] || claims != 1 {
+		if j.State != translation.StateClaimed || j.Translator != names[0] || claims != 1 {
 			t.Errorf("job %s: state %s holder %s, %d claim events", id, j.State, j.Translator, claims)
 		}
 	}
@@ -470,7 +470,7 @@ func BenchmarkClaim50(b *testing.B) {
 		work <- id
 	}
 	close(work)
-	policy := jobs.Policy{Lease: time.Hour}
+	policy := translation.Policy{Lease: time.Hour}
 	lat := make([]time.Duration, 0, b.N)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -483,7 +483,7 @@ func BenchmarkClaim50(b *testing.B) {
 			var mine []time.Duration
 			for id := range work {
 				t0 := time.Now()
-				if _, err := jb.db.ApplyJob(ctx, id, policy, jobs.Request{Action: jobs.ActionClaim, By: u, Now: time.Now().UTC()}, nil); err != nil {
+				if _, err := jb.db.ApplyJob(ctx, id, policy, translation.Request{Action: translation.ActionClaim, By: u, Now: time.Now().UTC()}, nil); err != nil {
 					b.Error(err)
 					return
 				}

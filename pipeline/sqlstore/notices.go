@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // JobSweep counts what one sweep of the jobs did.
@@ -28,13 +28,13 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 	var res JobSweep
 	now = now.UTC()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		live := " AND j.state NOT IN ('" + string(jobs.StateApproved) + "', '" + string(jobs.StateCancelled) + "')"
+		live := " AND j.state NOT IN ('" + string(translation.StateApproved) + "', '" + string(translation.StateCancelled) + "')"
 		expired, err := jobsWhere(ctx, tx, "j.lease_until IS NOT NULL AND j.lease_until <= ?"+live, now)
 		if err != nil {
 			return err
 		}
 		for _, j := range expired {
-			if err := systemApply(ctx, tx, j, jobs.Request{Action: jobs.ActionExpire, Now: now}); err != nil {
+			if err := systemApply(ctx, tx, j, translation.Request{Action: translation.ActionExpire, Now: now}); err != nil {
 				return err
 			}
 			res.Expired++
@@ -44,7 +44,7 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 			return err
 		}
 		for _, j := range due {
-			if err := systemApply(ctx, tx, j, jobs.Request{Action: jobs.ActionFlagOverdue, Now: now}); err != nil {
+			if err := systemApply(ctx, tx, j, translation.Request{Action: translation.ActionFlagOverdue, Now: now}); err != nil {
 				return err
 			}
 			res.Overdue++
@@ -60,7 +60,7 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 			// A job opened with less time than the warning window (an
 			// emergency) was announced with its deadline already.
 			if j.Deadline.Sub(j.CreatedAt) > warn {
-				if err := addNotices(ctx, tx, []notify.Notice{jobs.DeadlineNotice(j, now)}); err != nil {
+				if err := addNotices(ctx, tx, []notify.Notice{translation.DeadlineNotice(j, now)}); err != nil {
 					return err
 				}
 				res.Warned++
@@ -77,13 +77,13 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 	return res, nil
 }
 
-func jobsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]jobs.Job, error) {
+func jobsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]translation.Job, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT "+jobColumns+jobFrom+" WHERE "+where+" ORDER BY j.deadline, j.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("select jobs: %w", err)
 	}
 	defer rows.Close()
-	var out []jobs.Job
+	var out []translation.Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -94,8 +94,8 @@ func jobsWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]jo
 	return out, rows.Err()
 }
 
-func systemApply(ctx context.Context, tx *sql.Tx, j jobs.Job, r jobs.Request) error {
-	next, ev, err := jobs.Policy{}.Apply(j, r)
+func systemApply(ctx context.Context, tx *sql.Tx, j translation.Job, r translation.Request) error {
+	next, ev, err := translation.Policy{}.Apply(j, r)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // SaveProcessed records a segment's renditions and, when v is not nil, its
@@ -206,14 +206,14 @@ func (db *DB) RecordTranslationFailed(ctx context.Context, segmentID, jobID stri
 			return err
 		}
 		reason := "The approved " + f.What + " could not be rendered, so it does not air: " + f.Reason
-		if r := []rune(reason); len(r) > jobs.MaxReasonLen {
-			reason = string(r[:jobs.MaxReasonLen])
+		if r := []rune(reason); len(r) > translation.MaxReasonLen {
+			reason = string(r[:translation.MaxReasonLen])
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET reason = ?, updated_at = ? WHERE id = ?", reason, now.UTC(), jobID); err != nil {
 			return err
 		}
-		return addJobEvent(ctx, tx, jobs.Event{JobID: jobID, At: now, Action: jobs.ActionRenderFailed,
-			From: jobs.State(jstate), To: jobs.State(jstate), Reason: reason})
+		return addJobEvent(ctx, tx, translation.Event{JobID: jobID, At: now, Action: translation.ActionRenderFailed,
+			From: translation.State(jstate), To: translation.State(jstate), Reason: reason})
 	})
 	if err != nil {
 		return fmt.Errorf("record failed %s rendition of %s: %w", f.Language, segmentID, err)

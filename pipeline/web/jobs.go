@@ -15,7 +15,7 @@ import (
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // The translators' and reviewers' pages: the job board, one job's page
@@ -25,7 +25,7 @@ import (
 
 // jobRow is one job as the board lists it.
 type jobRow struct {
-	jobs.Job
+	translation.Job
 	Late     bool
 	CanClaim bool
 	// M is the page's catalogue, for the row's template.
@@ -75,26 +75,26 @@ func (s *Server) jobBoard(w http.ResponseWriter, r *http.Request, c *call) error
 	if c.user.Role == pipeline.RoleAdmin {
 		d.Languages = []string{pipeline.LangThai, pipeline.LangHmong}
 	}
-	rows := func(list []jobs.Job, keep func(jobs.Job) bool) []jobRow {
+	rows := func(list []translation.Job, keep func(translation.Job) bool) []jobRow {
 		out := []jobRow{}
 		for _, j := range list {
 			if keep != nil && !keep(j) {
 				continue
 			}
 			out = append(out, jobRow{Job: j, Late: j.Overdue || (!j.State.Terminal() && j.Deadline.Before(now)),
-				CanClaim: j.State == jobs.StateOpen && c.user.Role == pipeline.RoleTranslator, M: c.msgs})
+				CanClaim: j.State == translation.StateOpen && c.user.Role == pipeline.RoleTranslator, M: c.msgs})
 		}
 		return out
 	}
-	var mine, waiting, all []jobs.Job
+	var mine, waiting, all []translation.Job
 	if c.user.Role != pipeline.RoleAdmin {
 		if err := s.callAPI(r, "GET", q("&mine=1"), nil, &mine); err != nil {
 			return err
 		}
 	}
-	state := jobs.StateOpen
+	state := translation.StateOpen
 	if c.user.Role == pipeline.RoleReviewer {
-		state, d.OpenKey = jobs.StateSubmitted, "jobs_to_review"
+		state, d.OpenKey = translation.StateSubmitted, "jobs_to_review"
 	}
 	if err := s.callAPI(r, "GET", q("&state="+string(state)), nil, &waiting); err != nil {
 		return err
@@ -102,9 +102,9 @@ func (s *Server) jobBoard(w http.ResponseWriter, r *http.Request, c *call) error
 	if err := s.callAPI(r, "GET", q(""), nil, &all); err != nil {
 		return err
 	}
-	d.Mine = rows(mine, func(j jobs.Job) bool { return !j.State.Terminal() })
-	d.Open = rows(waiting, func(j jobs.Job) bool { return j.TranslatorID != c.user.ID || c.user.ID == 0 })
-	d.Overdue = rows(all, func(j jobs.Job) bool {
+	d.Mine = rows(mine, func(j translation.Job) bool { return !j.State.Terminal() })
+	d.Open = rows(waiting, func(j translation.Job) bool { return j.TranslatorID != c.user.ID || c.user.ID == 0 })
+	d.Overdue = rows(all, func(j translation.Job) bool {
 		return !j.State.Terminal() && (j.Overdue || j.Deadline.Before(now))
 	})
 	s.render(w, r, c, http.StatusOK, "jobs", "title_jobs", d)
@@ -130,8 +130,8 @@ type edLine struct {
 	Source         string
 	Text           string
 	FromMemory     bool
-	Fuzzy          []jobs.Match
-	Terms          []jobs.Term
+	Fuzzy          []translation.Match
+	Terms          []translation.Term
 	Findings       []finding
 	Error          bool
 }
@@ -171,32 +171,32 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 		return nil, err
 	}
 	j := v.Job
-	p := &jobPage{JobDetailView: v, LangName: c.msgs["lang_"+j.Language], Voiceover: j.Kind == jobs.KindVoiceover}
+	p := &jobPage{JobDetailView: v, LangName: c.msgs["lang_"+j.Language], Voiceover: j.Kind == translation.KindVoiceover}
 	u := c.user
-	held := (j.State == jobs.StateClaimed || j.State == jobs.StateChangesRequested) && j.TranslatorID == u.ID
-	p.CanClaim = j.State == jobs.StateOpen && u.Role == pipeline.RoleTranslator
+	held := (j.State == translation.StateClaimed || j.State == translation.StateChangesRequested) && j.TranslatorID == u.ID
+	p.CanClaim = j.State == translation.StateOpen && u.Role == pipeline.RoleTranslator
 	p.CanWork = held && u.Role == pipeline.RoleTranslator
-	p.CanRelease = held || (j.State == jobs.StateInReview && j.ReviewerID == u.ID)
-	p.CanReview = j.State == jobs.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
-	p.CanDecide = j.State == jobs.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
+	p.CanRelease = held || (j.State == translation.StateInReview && j.ReviewerID == u.ID)
+	p.CanReview = j.State == translation.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
+	p.CanDecide = j.State == translation.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(s.cfg.Now()))
 	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType
 	p.AudioOnly = v.Segment.Kind == pipeline.KindRadio
 	p.Submission = v.Links["submission"]
-	if j.Kind == jobs.KindSubtitle && v.Links["prefill"] != "" {
+	if j.Kind == translation.KindSubtitle && v.Links["prefill"] != "" {
 		p.PrefillURL = v.Links["prefill"]
 	}
 	if n := len(v.Submissions); n > 0 {
 		p.LastFindings = s.findings(c, v.Submissions[n-1].Findings)
 	}
-	if j.Kind != jobs.KindSubtitle || j.State.Terminal() {
+	if j.Kind != translation.KindSubtitle || j.State.Terminal() {
 		return p, nil
 	}
 	p.Lines, p.SourceMissing = s.editorLines(r.Context(), c, v)
 	// Someone who handed in a translation works on (or reviews) that
 	// text, not on the memory's pre-fill.
-	if len(v.Submissions) > 0 && p.Submission != "" && (held || p.CanDecide || p.CanReview || j.State == jobs.StateSubmitted) {
+	if len(v.Submissions) > 0 && p.Submission != "" && (held || p.CanDecide || p.CanReview || j.State == translation.StateSubmitted) {
 		if f, err := fetchSubtitles(r.Context(), p.Submission); err == nil && len(f.Cues) == len(p.Lines) {
 			for i, cue := range f.Cues {
 				p.Lines[i].Text, p.Lines[i].FromMemory = cue.Text(), false
@@ -217,7 +217,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 // uses.
 func (s *Server) editorLines(ctx context.Context, c *call, v api.JobDetailView) ([]edLine, bool) {
 	var pre *subtitle.File
-	var fuzzy []jobs.Match
+	var fuzzy []translation.Match
 	if v.Prefill != nil {
 		pre, fuzzy = v.Prefill.File, v.Prefill.Fuzzy
 	}
@@ -235,7 +235,7 @@ func (s *Server) editorLines(ctx context.Context, c *call, v api.JobDetailView) 
 		l := edLine{N: i + 1, StartMS: cue.Start.Milliseconds(), EndMS: cue.End.Milliseconds(),
 			Time: cueTime(cue.Start) + " → " + cueTime(cue.End), Source: cue.Text()}
 		if pre != nil && i < len(pre.Cues) && !missing {
-			if t := pre.Cues[i].Text(); jobs.MemoryKey(t) != jobs.MemoryKey(cue.Text()) {
+			if t := pre.Cues[i].Text(); translation.MemoryKey(t) != translation.MemoryKey(cue.Text()) {
 				l.Text, l.FromMemory = t, true
 			}
 		}
@@ -244,9 +244,9 @@ func (s *Server) editorLines(ctx context.Context, c *call, v api.JobDetailView) 
 				l.Fuzzy = append(l.Fuzzy, m)
 			}
 		}
-		key := " " + jobs.MemoryKey(cue.Text()) + " "
+		key := " " + translation.MemoryKey(cue.Text()) + " "
 		for _, t := range v.Glossary {
-			if k := jobs.MemoryKey(t.Term); k != "" && strings.Contains(key, " "+k+" ") {
+			if k := translation.MemoryKey(t.Term); k != "" && strings.Contains(key, " "+k+" ") {
 				l.Terms = append(l.Terms, t)
 			}
 		}

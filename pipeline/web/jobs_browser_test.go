@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // cli runs a loa client command against the site and returns its output.
@@ -35,7 +35,7 @@ func (s *loaSite) cli(token string, args ...string) string {
 
 // openJob waits until the worker has processed the segment and opened
 // its jobs, and returns the open job of the language and kind.
-func (s *loaSite) openJob(token, lang string, kind jobs.Kind, within time.Duration) jobs.Job {
+func (s *loaSite) openJob(token, lang string, kind translation.Kind, within time.Duration) translation.Job {
 	s.t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
@@ -43,7 +43,7 @@ func (s *loaSite) openJob(token, lang string, kind jobs.Kind, within time.Durati
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			var list []jobs.Job
+			var list []translation.Job
 			err = json.NewDecoder(resp.Body).Decode(&list)
 			resp.Body.Close()
 			for _, j := range list {
@@ -55,7 +55,7 @@ func (s *loaSite) openJob(token, lang string, kind jobs.Kind, within time.Durati
 		time.Sleep(500 * time.Millisecond)
 	}
 	s.t.Fatalf("no open %s %s job after %s\n%s", lang, kind, within, s.logs)
-	return jobs.Job{}
+	return translation.Job{}
 }
 
 // TestBrowserTranslation drives the translators' and reviewers' pages in
@@ -143,7 +143,7 @@ func TestBrowserTranslation(t *testing.T) {
 		}
 	})
 
-	job := site.openJob(adminToken, "blt", jobs.KindSubtitle, 3*time.Minute)
+	job := site.openJob(adminToken, "blt", translation.KindSubtitle, 3*time.Minute)
 	jobURL := site.url + "/jobs/" + job.ID
 
 	t.Run("a Mông translator does not see the Thái job", func(t *testing.T) {
@@ -320,7 +320,7 @@ func TestBrowserTranslation(t *testing.T) {
 	})
 
 	t.Run("a voice-over is recorded and submitted", func(t *testing.T) {
-		vo := site.openJob(adminToken, "blt", jobs.KindVoiceover, 10*time.Second)
+		vo := site.openJob(adminToken, "blt", translation.KindVoiceover, 10*time.Second)
 		p := newPerson(t, bctx, shots)
 		p.signIn(site.url, "lo-van-a")
 		p.navigate(site.url + "/jobs/" + vo.ID)

@@ -12,15 +12,15 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 const viTwoCues = "1\n00:00:00,500 --> 00:00:03,500\nCải cách hành chính\nlà nhiệm vụ trọng tâm.\n\n2\n00:00:03,700 --> 00:00:07,000\nNộp hồ sơ tại bộ phận một cửa.\n"
 
 // subtitleJob stores a processed TV segment with Vietnamese subtitles
 // and opens its jobs; it returns the Thái subtitle job.
-func (b *bundle) subtitleJob(t *testing.T) jobs.Job {
+func (b *bundle) subtitleJob(t *testing.T) translation.Job {
 	t.Helper()
 	ctx := context.Background()
 	now := b.db.Now().UTC()
@@ -44,7 +44,7 @@ func (b *bundle) subtitleJob(t *testing.T) jobs.Job {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	list, err := b.db.Jobs(ctx, jobs.Filter{SegmentID: id, Kind: jobs.KindSubtitle})
+	list, err := b.db.Jobs(ctx, translation.Filter{SegmentID: id, Kind: translation.KindSubtitle})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("jobs of the segment: %v %+v", err, list)
 	}
@@ -59,16 +59,16 @@ func TestJobPages(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	job := b.subtitleJob(t)
-	if _, err := b.db.ImportGlossary(ctx, "blt", []jobs.Term{{Language: "blt", Term: "một cửa", Translation: "ꪀꪱꪉ ꪁꪾ"}}, false); err != nil {
+	if _, err := b.db.ImportGlossary(ctx, "blt", []translation.Term{{Language: "blt", Term: "một cửa", Translation: "ꪀꪱꪉ ꪁꪾ"}}, false); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := b.db.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.db.AddMemoryTx(ctx, tx, []jobs.MemoryEntry{
-		{Language: "blt", Key: jobs.MemoryKey("Cải cách hành chính là nhiệm vụ trọng tâm."), Source: "Cải cách hành chính là nhiệm vụ trọng tâm.", Target: "ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ", JobID: "old"},
-		{Language: "blt", Key: jobs.MemoryKey("Nộp hồ sơ tại bộ phận một cửa liên thông."), Source: "Nộp hồ sơ tại bộ phận một cửa liên thông.", Target: "ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ", JobID: "old"},
+	if err := b.db.AddMemoryTx(ctx, tx, []translation.MemoryEntry{
+		{Language: "blt", Key: translation.MemoryKey("Cải cách hành chính là nhiệm vụ trọng tâm."), Source: "Cải cách hành chính là nhiệm vụ trọng tâm.", Target: "ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ", JobID: "old"},
+		{Language: "blt", Key: translation.MemoryKey("Nộp hồ sơ tại bộ phận một cửa liên thông."), Source: "Nộp hồ sơ tại bộ phận một cửa liên thông.", Target: "ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ", JobID: "old"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestJobPages(t *testing.T) {
 		t.Fatalf("good lines: %d", resp.StatusCode)
 	}
 	got, err := b.db.Job(ctx, job.ID)
-	if err != nil || got.State != jobs.StateSubmitted {
+	if err != nil || got.State != translation.StateSubmitted {
 		t.Fatalf("job after submit: %v %+v", err, got)
 	}
 }

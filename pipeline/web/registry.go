@@ -11,8 +11,8 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // The admin's registry and glossary pages: communes with their clusters
@@ -120,7 +120,7 @@ func (s *Server) communePage(w http.ResponseWriter, r *http.Request, c *call) er
 type glossaryData struct {
 	Lang, LangName string
 	Languages      []string
-	Terms          []jobs.Term
+	Terms          []translation.Term
 	Imported       *api.GlossaryImport
 	Error, Detail  string
 	CanImport      bool

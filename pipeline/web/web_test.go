@@ -24,9 +24,9 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/pipeline/web"
 )
 
@@ -66,7 +66,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
-	desk := &jobs.Desk{Store: db, Objects: store, Policy: jobs.DefaultPolicy(), Renditions: noQueue{}, Log: slog.New(slog.DiscardHandler)}
+	desk := &translation.Desk{Store: db, Objects: store, Policy: translation.DefaultPolicy(), Renditions: noQueue{}, Log: slog.New(slog.DiscardHandler)}
 	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
 		Cron: testCronJobs(), CronRuns: db, Now: clock})
@@ -106,7 +106,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 // not made in these tests.
 type noQueue struct{}
 
-func (noQueue) QueueRenditionTx(context.Context, *sql.Tx, jobs.Job, jobs.Submission, int64) error {
+func (noQueue) QueueRenditionTx(context.Context, *sql.Tx, translation.Job, translation.Submission, int64) error {
 	return nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // ProcessSegmentArgs asks the worker to make a newly ingested segment
@@ -77,15 +77,15 @@ func (w *Worker) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) 
 // segment's variant in j's language: RenderSubtitlesArgs for a subtitle
 // job, RenderVoiceoverArgs for a voice-over (approvedBy is recorded on
 // the voice-over variant).
-func RenditionArgs(j jobs.Job, s jobs.Submission, approvedBy int64) river.JobArgs {
-	if j.Kind == jobs.KindSubtitle {
+func RenditionArgs(j translation.Job, s translation.Submission, approvedBy int64) river.JobArgs {
+	if j.Kind == translation.KindSubtitle {
 		return RenderSubtitlesArgs{SegmentID: j.SegmentID, Language: j.Language, SubtitleKey: s.Key, JobID: j.ID}
 	}
 	return RenderVoiceoverArgs{SegmentID: j.SegmentID, Language: j.Language, SourceKey: s.Key, JobID: j.ID, ApprovedBy: approvedBy}
 }
 
 // QueueRenditionTx queues the rendition of an approved job inside the
-// approving transaction; it makes *Worker a jobs.Renditions.
-func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j jobs.Job, s jobs.Submission, approvedBy int64) error {
+// approving transaction; it makes *Worker a translation.Renditions.
+func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation.Job, s translation.Submission, approvedBy int64) error {
 	return w.EnqueueTx(ctx, tx, RenditionArgs(j, s, approvedBy))
 }

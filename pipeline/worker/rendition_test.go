@@ -6,7 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/sonla-cchc/loa/pipeline/jobs"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestRenditionArgs: an approved subtitle job queues the subtitle
@@ -14,15 +14,15 @@ import (
 // rendition with the approver recorded.
 func TestRenditionArgs(t *testing.T) {
 	t.Parallel()
-	sub := jobs.Submission{Key: "segments/s1/jobs/j1/2.srt"}
+	sub := translation.Submission{Key: "segments/s1/jobs/j1/2.srt"}
 	tests := []struct {
 		name string
-		job  jobs.Job
+		job  translation.Job
 		want river.JobArgs
 	}{
-		{"subtitle", jobs.Job{ID: "j1", SegmentID: "s1", Language: "blt", Kind: jobs.KindSubtitle},
+		{"subtitle", translation.Job{ID: "j1", SegmentID: "s1", Language: "blt", Kind: translation.KindSubtitle},
 			RenderSubtitlesArgs{SegmentID: "s1", Language: "blt", SubtitleKey: sub.Key, JobID: "j1"}},
-		{"voiceover", jobs.Job{ID: "j1", SegmentID: "s1", Language: "hnj", Kind: jobs.KindVoiceover},
+		{"voiceover", translation.Job{ID: "j1", SegmentID: "s1", Language: "hnj", Kind: translation.KindVoiceover},
 			RenderVoiceoverArgs{SegmentID: "s1", Language: "hnj", SourceKey: sub.Key, JobID: "j1", ApprovedBy: 7}},
 	}
 	for _, tt := range tests {

@@ -12,10 +12,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // Default cron specs of the translation-job sweeps (Asia/Ho_Chi_Minh).
@@ -29,7 +29,7 @@ type JobsStore interface {
 	SweepJobs(ctx context.Context, now time.Time, warn time.Duration) (sqlstore.JobSweep, error)
 	TakeNotices(ctx context.Context, limit int, queue func(tx *sql.Tx, m notify.Message) error) (int, error)
 	Recipients(ctx context.Context) ([]notify.Recipient, error)
-	Jobs(ctx context.Context, f jobs.Filter) ([]jobs.Job, error)
+	Jobs(ctx context.Context, f translation.Filter) ([]translation.Job, error)
 }
 
 // TranslationConfig wires the translation-job sweeps into the worker.
@@ -174,7 +174,7 @@ func DigestMessages(ctx context.Context, store JobsStore, now time.Time) ([]noti
 	if err != nil {
 		return nil, err
 	}
-	live, err := store.Jobs(ctx, jobs.Filter{Live: true, Limit: 1000})
+	live, err := store.Jobs(ctx, translation.Filter{Live: true, Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
@@ -192,12 +192,12 @@ func DigestMessages(ctx context.Context, store JobsStore, now time.Time) ([]noti
 				flag = " (OVERDUE)"
 			}
 			switch {
-			case p.Role == string(pipeline.RoleTranslator) && j.State == jobs.StateOpen:
+			case p.Role == string(pipeline.RoleTranslator) && j.State == translation.StateOpen:
 				lines = append(lines, fmt.Sprintf("open %s %s: %q, due %s%s — loa jobs claim %s", j.Language, j.Kind, j.Title, due, flag, j.ID))
-			case p.Role == string(pipeline.RoleTranslator) && j.TranslatorID == p.UserID && (j.State == jobs.StateClaimed || j.State == jobs.StateChangesRequested):
+			case p.Role == string(pipeline.RoleTranslator) && j.TranslatorID == p.UserID && (j.State == translation.StateClaimed || j.State == translation.StateChangesRequested):
 				lines = append(lines, fmt.Sprintf("yours (%s) %s %s: %q, lease until %s, due %s%s", j.State, j.Language, j.Kind, j.Title,
 					j.LeaseUntil.In(zone).Format("2006-01-02 15:04"), due, flag))
-			case p.Role == string(pipeline.RoleReviewer) && (j.State == jobs.StateSubmitted || (j.State == jobs.StateInReview && j.ReviewerID == p.UserID)):
+			case p.Role == string(pipeline.RoleReviewer) && (j.State == translation.StateSubmitted || (j.State == translation.StateInReview && j.ReviewerID == p.UserID)):
 				lines = append(lines, fmt.Sprintf("to review (%s) %s %s: %q, due %s%s — loa jobs review %s", j.State, j.Language, j.Kind, j.Title, due, flag, j.ID))
 			}
 		}

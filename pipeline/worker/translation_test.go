@@ -16,10 +16,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // fakeSender records messages; fail makes every send fail.
@@ -69,8 +69,8 @@ func TestJobSweepWithClock(t *testing.T) {
 	if err := db.SaveProcessed(ctx, "s1", nil, nil, func(tx *sql.Tx) error { return db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}) }); err != nil {
 		t.Fatal(err)
 	}
-	js, _ := db.Jobs(ctx, jobs.Filter{})
-	if _, err := db.ApplyJob(ctx, js[0].ID, jobs.DefaultPolicy(), jobs.Request{Action: jobs.ActionClaim, By: tr, Now: now}, nil); err != nil {
+	js, _ := db.Jobs(ctx, translation.Filter{})
+	if _, err := db.ApplyJob(ctx, js[0].ID, translation.DefaultPolicy(), translation.Request{Action: translation.ActionClaim, By: tr, Now: now}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -102,7 +102,7 @@ func TestJobSweepWithClock(t *testing.T) {
 	if err != nil || res.Expired != 1 || res.Warned != 1 || queued != 2 {
 		t.Fatalf("after the lease: %+v queued %d %v", res, queued, err)
 	}
-	if j, _ := db.Job(ctx, js[0].ID); j.State != jobs.StateOpen {
+	if j, _ := db.Job(ctx, js[0].ID); j.State != translation.StateOpen {
 		t.Fatalf("job %s after the sweep", j.State)
 	}
 	res, queued, _ = SweepJobs(ctx, db, []notify.Sender{webhook}, now, 24*time.Hour, insert, log)

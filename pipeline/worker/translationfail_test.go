@@ -12,8 +12,8 @@ import (
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/jobs"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestApprovedVoiceoverFailureRecorded renders approved voice-overs that
@@ -50,8 +50,8 @@ func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			all, err := b.db.Jobs(ctx, jobs.Filter{SegmentID: seg.ID})
-			if err != nil || len(all) != 1 || all[0].Kind != jobs.KindVoiceover {
+			all, err := b.db.Jobs(ctx, translation.Filter{SegmentID: seg.ID})
+			if err != nil || len(all) != 1 || all[0].Kind != translation.KindVoiceover {
 				t.Fatalf("jobs %+v %v", all, err)
 			}
 			job := all[0]
@@ -76,7 +76,7 @@ func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 				t.Errorf("job reason %q does not say the voice-over failed and why (%q)", got.Reason, c.reason)
 			}
 			evs, _ := b.db.JobEvents(ctx, job.ID)
-			if last := evs[len(evs)-1]; last.Action != jobs.ActionRenderFailed || !strings.Contains(last.Reason, c.reason) {
+			if last := evs[len(evs)-1]; last.Action != translation.ActionRenderFailed || !strings.Contains(last.Reason, c.reason) {
 				t.Errorf("last job event %+v, want render_failed with the reason", last)
 			}
 			s, _ := b.db.Segment(ctx, seg.ID)

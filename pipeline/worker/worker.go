@@ -1,7 +1,9 @@
 // Package worker runs Loa's background work on River, a durable job queue
 // kept in the same database as the catalog: jobs survive restarts, a job
 // interrupted by a crash is retried, and periodic (cron) work is inserted by
-// the elected leader only, so each tick runs once across replicas.
+// the elected leader only, so each tick runs once across replicas. "Job" in
+// this package means a River queue job; the translators' translation and
+// subtitle jobs are pipeline/translation's.
 package worker
 
 import (

@@ -1,4 +1,4 @@
-// Package jobs is the translators' half of Loa: the translation and
+// Package translation is the translators' half of Loa: the translation and
 // subtitle jobs that Thái and Mông translators claim, do and get reviewed.
 //
 // The centre is a pure state machine ([Policy.Apply]): a job is open,
@@ -16,4 +16,7 @@
 // source, glossary terms), voice-overs by their probed duration. The
 // translation memory pre-fills a subtitle job's target file with the
 // approved translations of lines seen before and lists fuzzy matches.
-package jobs
+//
+// "Job" here is a translator's job; the background queue jobs that render
+// and process media are River's, in pipeline/worker.
+package translation
