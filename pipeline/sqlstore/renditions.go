@@ -18,22 +18,12 @@ import (
 func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline.Rendition, v *pipeline.Variant, then func(*sql.Tx) error) error {
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var state string
-		if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
-			return fmt.Errorf("segment %s: %w", segmentID, err)
+		state, err := liveSegmentState(ctx, tx, segmentID, "while it was processed")
+		if err != nil {
+			return err
 		}
-		if pipeline.State(state) == pipeline.StateWithdrawn {
-			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn while it was processed.", segmentID)
-		}
-		for _, r := range rs {
-			if err := upsertRendition(ctx, tx, r, now); err != nil {
-				return err
-			}
-		}
-		if v != nil {
-			if err := upsertVariant(ctx, tx, *v, now); err != nil {
-				return err
-			}
+		if err := saveRenditions(ctx, tx, rs, v, now); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = ?, process_error = '', process_step = '', progress = 1, updated_at = ? WHERE id = ?",
 			string(pipeline.StateProcessed), now, segmentID); err != nil {
@@ -63,14 +53,10 @@ func (db *DB) SaveProcessed(ctx context.Context, segmentID string, rs []pipeline
 func (db *DB) SaveRenditions(ctx context.Context, segmentID string, rs []pipeline.Rendition, then func(*sql.Tx) error) error {
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var state string
-		if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
-			return fmt.Errorf("segment %s: %w", segmentID, err)
+		if _, err := liveSegmentState(ctx, tx, segmentID, "while its renditions were made"); err != nil {
+			return err
 		}
-		if pipeline.State(state) == pipeline.StateWithdrawn {
-			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn while its renditions were made.", segmentID)
-		}
-		if err := db.SaveRenditionsTx(ctx, tx, rs, nil); err != nil {
+		if err := saveRenditions(ctx, tx, rs, nil, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET process_step = '' WHERE id = ? AND process_step = ?",
@@ -105,7 +91,25 @@ func (db *DB) MarkRenditionsPendingTx(ctx context.Context, tx *sql.Tx, segmentID
 // inside a transaction the caller holds (approval of a translation uses it
 // so the job's state and the variant change together).
 func (db *DB) SaveRenditionsTx(ctx context.Context, tx *sql.Tx, rs []pipeline.Rendition, v *pipeline.Variant) error {
-	now := db.Now()
+	return saveRenditions(ctx, tx, rs, v, db.Now())
+}
+
+// liveSegmentState reads a segment's state inside tx and refuses a
+// withdrawn segment with CodeConflict ("Segment X was withdrawn " + when).
+func liveSegmentState(ctx context.Context, tx *sql.Tx, segmentID, when string) (string, error) {
+	var state string
+	if err := tx.QueryRowContext(ctx, "SELECT state FROM segments WHERE id = ?", segmentID).Scan(&state); err != nil {
+		return "", fmt.Errorf("segment %s: %w", segmentID, err)
+	}
+	if pipeline.State(state) == pipeline.StateWithdrawn {
+		return "", pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn %s.", segmentID, when)
+	}
+	return state, nil
+}
+
+// saveRenditions upserts renditions and, when v is not nil, a variant,
+// stamped now.
+func saveRenditions(ctx context.Context, tx *sql.Tx, rs []pipeline.Rendition, v *pipeline.Variant, now any) error {
 	for _, r := range rs {
 		if err := upsertRendition(ctx, tx, r, now); err != nil {
 			return err
