@@ -635,17 +635,27 @@ type ConfirmRequest struct {
 	Confirm bool `json:"confirm"`
 }
 
-func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+// emergencyCall reads what both emergency handlers start from: the
+// broadcast service, the path's segment (if u may see it) and the body.
+func emergencyCall[T any](s *Server, r *http.Request, u pipeline.User) (*broadcast.Service, pipeline.Segment, T, error) {
+	var req T
 	b, err := s.broadcast()
 	if err != nil {
-		return err
+		return nil, pipeline.Segment{}, req, err
 	}
 	seg, err := s.visibleSegment(r, u)
 	if err != nil {
-		return err
+		return nil, pipeline.Segment{}, req, err
 	}
-	var req EmergencyRequest
 	if err := decodeJSON(r, &req); err != nil {
+		return nil, pipeline.Segment{}, req, err
+	}
+	return b, seg, req, nil
+}
+
+func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, seg, req, err := emergencyCall[EmergencyRequest](s, r, u)
+	if err != nil {
 		return err
 	}
 	if !req.Confirm {
@@ -671,16 +681,8 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 // confirmEmergency is an administrator's second confirmation of the
 // province-wide emergency a producer asked for.
 func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	b, err := s.broadcast()
+	b, seg, req, err := emergencyCall[ConfirmRequest](s, r, u)
 	if err != nil {
-		return err
-	}
-	seg, err := s.visibleSegment(r, u)
-	if err != nil {
-		return err
-	}
-	var req ConfirmRequest
-	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	if !req.Confirm {
