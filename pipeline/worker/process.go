@@ -500,7 +500,14 @@ type processWorker struct {
 // Timeout gives processing time in proportion to the segment's length:
 // a loudness pass and the encode each read the whole file.
 func (w *processWorker) Timeout(job *river.Job[ProcessSegmentArgs]) time.Duration {
-	return min(10*time.Minute+4*time.Duration(job.Args.DurationMS)*time.Millisecond, w.maxTimeout)
+	return mediaTimeout(job.Args.DurationMS, w.maxTimeout)
+}
+
+// mediaTimeout is the time a job that reads a segment of durationMS a
+// few times over gets: 10 minutes plus 4 times its length, at most
+// maxTimeout (kept below River's rescue delay).
+func mediaTimeout(durationMS int64, maxTimeout time.Duration) time.Duration {
+	return min(10*time.Minute+4*time.Duration(durationMS)*time.Millisecond, maxTimeout)
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentArgs]) error {
@@ -547,7 +554,7 @@ type renderExtrasWorker struct {
 // Timeout gives the renditions time in proportion to the segment's
 // length: the preview and the subtitle MP4s each read the whole file.
 func (w *renderExtrasWorker) Timeout(job *river.Job[RenderExtrasArgs]) time.Duration {
-	return min(10*time.Minute+4*time.Duration(job.Args.DurationMS)*time.Millisecond, w.maxTimeout)
+	return mediaTimeout(job.Args.DurationMS, w.maxTimeout)
 }
 
 func (w *renderExtrasWorker) Work(ctx context.Context, job *river.Job[RenderExtrasArgs]) error {
