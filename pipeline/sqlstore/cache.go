@@ -1,35 +1,36 @@
 package sqlstore
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 )
 
 // readCache keeps answers to hot lookups (a device's token, a commune's
 // current schedule head) in memory for a short time, so a commune device
 // polling its playlist does not wait on SQLite's single connection. Writes
 // made through this process invalidate it at once; writes made by another
-// process (a separate worker) are seen within the TTL.
+// process (a separate worker) are seen within the TTL. Expiry and the
+// bound on entries are otter's; the generation is Loa's (see generation).
 type readCache[V any] struct {
-	ttl time.Duration
 	gen atomic.Uint64
-
-	mu sync.Mutex
-	m  map[string]cacheEntry[V]
+	c   *otter.Cache[string, cacheEntry[V]]
 }
 
 type cacheEntry[V any] struct {
 	v   V
 	gen uint64
-	at  time.Time
 }
 
-// maxCacheEntries bounds memory; past it the cache starts over.
+// maxCacheEntries bounds memory; past it the least useful entries go.
 const maxCacheEntries = 50_000
 
 func newReadCache[V any](ttl time.Duration) *readCache[V] {
-	return &readCache[V]{ttl: ttl, m: map[string]cacheEntry[V]{}}
+	return &readCache[V]{c: otter.Must(&otter.Options[string, cacheEntry[V]]{
+		MaximumSize:      maxCacheEntries,
+		ExpiryCalculator: otter.ExpiryWriting[string, cacheEntry[V]](ttl),
+	})}
 }
 
 // generation is read before the lookup whose result is put, so a write
@@ -37,10 +38,8 @@ func newReadCache[V any](ttl time.Duration) *readCache[V] {
 func (c *readCache[V]) generation() uint64 { return c.gen.Load() }
 
 func (c *readCache[V]) get(key string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || e.gen != c.gen.Load() || time.Since(e.at) > c.ttl {
+	e, ok := c.c.GetIfPresent(key)
+	if !ok || e.gen != c.gen.Load() {
 		var zero V
 		return zero, false
 	}
@@ -48,13 +47,14 @@ func (c *readCache[V]) get(key string) (V, bool) {
 }
 
 func (c *readCache[V]) put(key string, v V, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= maxCacheEntries {
-		c.m = map[string]cacheEntry[V]{}
-	}
-	c.m[key] = cacheEntry[V]{v: v, gen: gen, at: time.Now()}
+	c.c.Set(key, cacheEntry[V]{v: v, gen: gen})
 }
 
 // invalidate drops every entry.
-func (c *readCache[V]) invalidate() { c.gen.Add(1) }
+func (c *readCache[V]) invalidate() {
+	c.gen.Add(1)
+	c.c.InvalidateAll()
+}
+
+// close stops the cache's clean-up goroutine.
+func (c *readCache[V]) close() { c.c.StopAllGoroutines() }

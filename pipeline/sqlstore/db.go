@@ -126,8 +126,16 @@ const TokenCacheTTL = 30 * time.Second
 // schedule head after another process stored a new version.
 const HeadCacheTTL = time.Second
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the database and stops its read caches' clean-up.
+func (db *DB) Close() error {
+	if db.tokens != nil {
+		db.tokens.close()
+	}
+	if db.heads != nil {
+		db.heads.close()
+	}
+	return db.sql.Close()
+}
 
 // SQL returns the connection pool, for River.
 func (db *DB) SQL() *sql.DB { return db.sql }
