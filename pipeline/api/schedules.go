@@ -305,7 +305,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		return nil
 	}
 	key := tag + " " + head.VersionID
-	body, ok := s.playlists.Get(key)
+	body, ok := s.playlists.GetIfPresent(key)
 	if !ok {
 		doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
 		if err != nil {
@@ -322,7 +322,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		}
 		body = buf.Bytes()
 		if head.VersionID != "" {
-			s.playlists.Add(key, body)
+			s.playlists.Set(key, body)
 		}
 	}
 	cacheHeaders(w, tag)
@@ -341,7 +341,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 // them for a few minutes costs devices nothing.
 const playlistTTL = 5 * time.Minute
 
-// maxCachedPlaylists bounds the playlist cache: the least recently used
+// maxCachedPlaylists bounds the playlist cache: the least useful
 // playlist leaves first (about 100 communes × clusters × days × formats
 // fit many times over).
 const maxCachedPlaylists = 10_000

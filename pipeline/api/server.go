@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -68,8 +68,9 @@ type Server struct {
 	// playlists keeps rendered playlists by version, cluster, date and
 	// format, so a device poll after a change costs one rendering, not one
 	// per device (presigning every link is the expensive part), each for
-	// playlistTTL; made by Handler.
-	playlists *expirable.LRU[string, []byte]
+	// playlistTTL; made by Handler. Its clean-up goroutine ends when the
+	// Server is no longer reachable (otter), so no Close is needed.
+	playlists *otter.Cache[string, []byte]
 	// Session, when set, signs in a request that has no bearer token by
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
@@ -131,7 +132,8 @@ func (s *Server) Handler() http.Handler {
 	if s.MaxFormBytes == 0 {
 		s.MaxFormBytes = 1 << 20
 	}
-	s.playlists = expirable.NewLRU[string, []byte](maxCachedPlaylists, nil, playlistTTL)
+	s.playlists = otter.Must(&otter.Options[string, []byte]{MaximumSize: maxCachedPlaylists,
+		ExpiryCalculator: otter.ExpiryWriting[string, []byte](playlistTTL)})
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
