@@ -20,6 +20,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/pull"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -86,7 +87,7 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb); err != nil || eb.Error.Code == "" {
 			code := pipeline.CodeInternal
 			if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway {

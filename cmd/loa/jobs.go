@@ -18,6 +18,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/translation"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // jobCommands are the translators' and reviewers' commands.
@@ -335,7 +336,7 @@ func (c *client) download(ctx context.Context, link string, auth bool, dst strin
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb) == nil && eb.Error.Code != "" {
 			return &pipeline.Error{Code: eb.Error.Code, Message: eb.Error.Message}
 		}

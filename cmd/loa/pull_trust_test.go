@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -29,7 +29,7 @@ type bundleServer struct {
 	key ed25519.PrivateKey
 	srv *httptest.Server
 	mu  sync.Mutex
-	idx api.BundleIndex
+	idx wire.BundleIndex
 }
 
 func newBundleServer(t *testing.T) *bundleServer {
@@ -41,7 +41,7 @@ func newBundleServer(t *testing.T) *bundleServer {
 	b := &bundleServer{t: t, key: key}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/signing-key", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(api.SigningKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: schedules.KeyID(pub)})
+		json.NewEncoder(w).Encode(wire.SigningKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: schedules.KeyID(pub)})
 	})
 	mux.HandleFunc("GET /api/communes/{code}/bundle", func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
@@ -73,7 +73,7 @@ func (b *bundleServer) serve(commune string, seq int64, validUntil time.Time, pl
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.idx = api.BundleIndex{Manifest: string(raw), Signature: string(schedules.SignManifest(b.key, raw)), Inline: inline, Links: map[string]string{}}
+	b.idx = wire.BundleIndex{Manifest: string(raw), Signature: string(schedules.SignManifest(b.key, raw)), Inline: inline, Links: map[string]string{}}
 }
 
 // pull runs `loa playlist pull` in this process with the given clock.

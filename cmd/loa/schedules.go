@@ -20,6 +20,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -55,7 +56,7 @@ func (c *client) text(ctx context.Context, path string) (string, error) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if resp.StatusCode >= 400 {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
 			return "", &pipeline.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message}
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // bundle is one test's server with its real database and bucket.
@@ -131,12 +132,12 @@ func multipartBody(t *testing.T, fields [][2]string, subtitles []byte, fileName 
 	return &buf, mw.FormDataContentType()
 }
 
-func (b *bundle) upload(t *testing.T, role pipeline.Role, fields [][2]string, subtitles []byte, fileName string, data []byte) (int, api.UploadResponse, api.ErrorBody) {
+func (b *bundle) upload(t *testing.T, role pipeline.Role, fields [][2]string, subtitles []byte, fileName string, data []byte) (int, api.UploadResponse, wire.ErrorBody) {
 	t.Helper()
 	body, ct := multipartBody(t, fields, subtitles, fileName, data)
 	resp, raw := b.do(t, "POST", "/api/segments", b.tokens[role], body, ct)
 	var ok api.UploadResponse
-	var bad api.ErrorBody
+	var bad wire.ErrorBody
 	if resp.StatusCode < 300 {
 		if err := json.Unmarshal(raw, &ok); err != nil {
 			t.Fatalf("decode %s: %v", raw, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // TestUploadRefusals sends the malformed-input corpus and checks each is
@@ -237,7 +238,7 @@ func TestUploadPartOrder(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
 			if c.status >= 300 {
-				var bad api.ErrorBody
+				var bad wire.ErrorBody
 				if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != c.field {
 					t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, c.field, raw)
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // rendition is one QueueRenditionTx call.
@@ -226,7 +227,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 		}
 	}
 	// The same findings travel as structured details on the error body.
-	var eb api.ErrorBody
+	var eb wire.ErrorBody
 	if err := json.Unmarshal([]byte(msg), &eb); err != nil {
 		t.Fatalf("refusal body: %v\n%s", err, msg)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -72,13 +73,6 @@ func (s *Server) commune(r *http.Request, u pipeline.User) (pipeline.CommuneHead
 	return head, nil
 }
 
-// SigningKey is the body of GET /api/signing-key.
-type SigningKey struct {
-	Algorithm string `json:"algorithm"`
-	PublicKey string `json:"public_key"` // base64
-	KeyID     string `json:"key_id"`
-}
-
 func (s *Server) signingKey(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
 	b, err := s.broadcast()
 	if err != nil {
@@ -88,7 +82,7 @@ func (s *Server) signingKey(w http.ResponseWriter, r *http.Request, _ pipeline.U
 	if pub == nil {
 		return pipeline.Errorf(pipeline.CodeUnavailable, "This server has no signing key.")
 	}
-	writeJSON(w, http.StatusOK, SigningKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: schedules.KeyID(pub)})
+	writeJSON(w, http.StatusOK, wire.SigningKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), KeyID: schedules.KeyID(pub)})
 	return nil
 }
 
@@ -346,16 +340,6 @@ const playlistTTL = 5 * time.Minute
 // fit many times over).
 const maxCachedPlaylists = 10_000
 
-// BundleIndex answers GET /api/communes/{code}/bundle: the signed
-// manifest, the small files inline and presigned links to the media, so
-// a client fetches only what it lacks and can resume media downloads.
-type BundleIndex struct {
-	Manifest  string            `json:"manifest"`  // the exact signed bytes of manifest.json
-	Signature string            `json:"signature"` // manifest.sig
-	Inline    map[string]string `json:"inline"`    // path -> content (playlists)
-	Links     map[string]string `json:"links"`     // path -> presigned URL (media)
-}
-
 // bundleArgs reads days (1–14, default 2) and from (YYYY-MM-DD, default
 // the day of now in Asia/Ho_Chi_Minh).
 func bundleArgs(r *http.Request, now time.Time) (schedules.Date, int, error) {
@@ -399,7 +383,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	idx := BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
+	idx := wire.BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
 	ttl := broadcast.LinkTTL(s.now(), from.AddDays(days-1))
 	for _, f := range b.Files {
 		if f.ObjectKey == "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -470,7 +471,7 @@ func TestScheduleToday(t *testing.T) {
 				t.Fatalf("%s: %d segment airings, want airings=%v", tc.date, segs, tc.airings)
 			}
 			resp, data = sb.get(t, "/api/communes/muong-lan/bundle", op)
-			var idx api.BundleIndex
+			var idx wire.BundleIndex
 			if err := json.Unmarshal(data, &idx); err != nil || resp.StatusCode != 200 {
 				t.Fatalf("bundle: %d %v %s", resp.StatusCode, err, data)
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/translation"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -182,7 +183,7 @@ func TestBundleSequenceGrows(t *testing.T) {
 	manifest := func() schedules.Manifest {
 		t.Helper()
 		resp, data := sb.get(t, "/api/communes/muong-lan/bundle?days=1", sb.tokens[pipeline.RoleOperator])
-		var idx api.BundleIndex
+		var idx wire.BundleIndex
 		if err := json.Unmarshal(data, &idx); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("bundle: %d %v %s", resp.StatusCode, err, data)
 		}

@@ -19,11 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // Catalog is what the API reads and writes in the metadata store.
@@ -298,21 +298,8 @@ func StatusOf(code pipeline.Code) int {
 	}
 }
 
-// ErrorBody is the JSON body of every error response.
-type ErrorBody struct {
-	Error struct {
-		Code    pipeline.Code `json:"code"`
-		Message string        `json:"message"`
-		Field   string        `json:"field,omitempty"`
-		// Findings are a refused file's problems one by one:
-		// [{line, cue, code, severity, message}], line and cue left out
-		// when not known, severity "error" or "warning".
-		Findings []subtitle.Finding `json:"findings,omitempty"`
-	} `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, err error) {
-	var body ErrorBody
+	var body wire.ErrorBody
 	body.Error.Code = pipeline.ErrorCode(err)
 	body.Error.Message = pipeline.ErrorMessage(err)
 	var e *pipeline.Error

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -62,7 +62,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, co
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb); err != nil || eb.Error.Code == "" {
 			code := pipeline.CodeInternal
 			if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
@@ -155,7 +155,7 @@ func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 	if o.ETag != "" {
 		hdr = http.Header{"If-None-Match": {o.ETag}}
 	}
-	var idx api.BundleIndex
+	var idx wire.BundleIndex
 	resp, err := c.Do(ctx, "GET", "/api/communes/"+url.PathEscape(o.Commune)+"/bundle?"+q.Encode(), nil, "", hdr, &idx)
 	if err != nil {
 		return res, err
@@ -282,7 +282,7 @@ func TrustedKey(ctx context.Context, c *Client, keyFile, pinned string) (ed25519
 		if err != nil {
 			return nil, err
 		}
-		var sk api.SigningKey
+		var sk wire.SigningKey
 		if _, err := c.Do(ctx, "GET", "/api/signing-key", nil, "", nil, &sk); err != nil {
 			return nil, err
 		}
@@ -296,7 +296,7 @@ func TrustedKey(ctx context.Context, c *Client, keyFile, pinned string) (ed25519
 		}
 		return pin, nil
 	}
-	var sk api.SigningKey
+	var sk wire.SigningKey
 	if _, err := c.Do(ctx, "GET", "/api/signing-key", nil, "", nil, &sk); err != nil {
 		return nil, err
 	}

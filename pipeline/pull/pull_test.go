@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -39,7 +39,7 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	switch {
 	case r.URL.Path == "/api/signing-key":
-		json.NewEncoder(w).Encode(api.SigningKey{PublicKey: base64.StdEncoding.EncodeToString(s.key.Public().(ed25519.PublicKey))})
+		json.NewEncoder(w).Encode(wire.SigningKey{PublicKey: base64.StdEncoding.EncodeToString(s.key.Public().(ed25519.PublicKey))})
 	case r.URL.Path == "/media":
 		w.Write([]byte(s.media))
 	case strings.HasSuffix(r.URL.Path, "/bundle"):
@@ -62,7 +62,7 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.tamper {
 			raw = []byte(strings.Replace(string(raw), `"v"`, `"w"`, 1))
 		}
-		json.NewEncoder(w).Encode(api.BundleIndex{Manifest: string(raw), Signature: string(sig),
+		json.NewEncoder(w).Encode(wire.BundleIndex{Manifest: string(raw), Signature: string(sig),
 			Inline: map[string]string{"2025-03-03_a.json": playlist},
 			Links:  map[string]string{"media/" + sha + ".mp3": "http://" + r.Host + "/media"}})
 	default:

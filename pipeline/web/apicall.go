@@ -9,7 +9,7 @@ import (
 	"net/http"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // recorder is an in-memory http.ResponseWriter for calling the API in
@@ -70,7 +70,7 @@ func (s *Server) callAPIBody(r *http.Request, method, target string, body io.Rea
 	rec := &recorder{header: http.Header{}}
 	s.cfg.API.ServeHTTP(rec, req)
 	if rec.code >= 400 {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if err := json.Unmarshal(rec.body.Bytes(), &eb); err != nil || eb.Error.Code == "" {
 			return fmt.Errorf("api %s %s: status %d: %s", method, target, rec.code, rec.body.String())
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
+	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // The admin's registry and glossary pages: communes with their clusters
@@ -23,7 +24,7 @@ type communesData struct {
 	Communes []pipeline.CommuneSummary
 	// Key is the key that signs the communes' bundles, to pin on devices
 	// out of band (nil when this server signs none).
-	Key      *api.SigningKey
+	Key      *wire.SigningKey
 	Imported *sqlstore.ImportResult
 	Error    string
 	Detail   string
@@ -40,7 +41,7 @@ func (s *Server) showCommunes(w http.ResponseWriter, r *http.Request, c *call, s
 	if err := s.callAPI(r, "GET", "/api/communes", nil, &d.Communes); err != nil {
 		return err
 	}
-	var key api.SigningKey
+	var key wire.SigningKey
 	switch err := s.callAPI(r, "GET", "/api/signing-key", nil, &key); {
 	case err == nil:
 		d.Key = &key
