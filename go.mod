@@ -18,6 +18,7 @@ require (
 )
 
 require (
+	github.com/gofrs/flock v0.13.2
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/mmcdole/gofeed v1.3.0

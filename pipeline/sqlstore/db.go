@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sonla-cchc/loa/pipeline"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -51,6 +52,8 @@ func (db *DB) migrationSource() fs.FS {
 type DB struct {
 	sql     *sql.DB
 	dialect Dialect
+	// path is the SQLite file (empty on PostgreSQL).
+	path string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -82,7 +85,7 @@ func Open(ctx context.Context, where string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{sql: sqldb, dialect: loc.Dialect, Now: func() time.Time { return time.Now().UTC() },
+	return &DB{sql: sqldb, dialect: loc.Dialect, path: loc.Path, Now: func() time.Time { return time.Now().UTC() },
 		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
 }
 
@@ -217,14 +220,23 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 
 // migrationLockKey is the PostgreSQL advisory lock that Migrate holds, so
 // replicas starting together migrate one after the other (the second
-// finds every version applied). SQLite's write lock does this already.
+// finds every version applied).
 const migrationLockKey = 0x4c6f614d6967 // "LoaMig"
 
-// lockMigrations takes the migration lock on PostgreSQL, on a connection
-// of its own held until unlock is called; on SQLite it does nothing.
+// lockMigrations makes processes starting together on one database
+// migrate it one after the other; the second finds every version applied.
+// SQLite's write lock serialises Loa's own migrations but not River's
+// migrator, which reads the applied versions before its transaction: on
+// SQLite the lock is an flock(2) on PATH.migrate-lock beside the database
+// file, polled every 50 ms until ctx ends. On PostgreSQL it is an advisory
+// lock held on a connection of its own until unlock is called.
 func (db *DB) lockMigrations(ctx context.Context) (unlock func(), err error) {
 	if db.dialect != Postgres {
-		return func() {}, nil
+		lock := flock.New(db.path + ".migrate-lock")
+		if _, err := lock.TryLockContext(ctx, 50*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("migrate: wait for another process's migration (lock %s): %w", lock.Path(), err)
+		}
+		return func() { lock.Unlock() }, nil
 	}
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
