@@ -37,7 +37,7 @@ type Catalog interface {
 	// the audit log.
 	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
-	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
+	Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
 	SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error)
 	Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error)
