@@ -120,3 +120,11 @@ func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
+
+// SessionPolicy says how long a browser session lives.
+type SessionPolicy struct {
+	// Idle ends a session not used for this long.
+	Idle time.Duration
+	// Max ends a session this long after sign-in, used or not.
+	Max time.Duration
+}
