@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -128,3 +129,8 @@ type SessionPolicy struct {
 	// Max ends a session this long after sign-in, used or not.
 	Max time.Duration
 }
+
+// ErrTokenRevoked is wrapped by UserByToken's error for a token that
+// exists but was revoked (a lost device still polling), as opposed to an
+// unknown one (a guess): only guesses count toward throttling.
+var ErrTokenRevoked = errors.New("token revoked")

@@ -21,7 +21,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 )
@@ -248,7 +247,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) {
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
 		addr := throttle.ClientAddr(r)
