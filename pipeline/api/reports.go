@@ -26,7 +26,7 @@ import (
 type ReportStore interface {
 	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
 	StoredReports(ctx context.Context) ([]sqlstore.StoredReport, error)
-	Audit(ctx context.Context, from, until time.Time) ([]sqlstore.AuditEntry, error)
+	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
 	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
 	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
 	Ops(ctx context.Context, silentSince time.Time) (sqlstore.OpsStats, error)

@@ -12,18 +12,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
-// AuditEntry is one thing someone (or the system, actor "") did: from
-// segment events (uploads, processing, emergencies, withdrawals), job
-// events (claims, submissions, approvals...), and users and tokens made
-// or revoked. It is read from those tables, never written twice.
-type AuditEntry struct {
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`  // segment.upload, job.approve, user.create, token.revoke...
-	Subject string    `json:"subject"` // segment id, job id, user name
-	Detail  string    `json:"detail,omitempty"`
-}
-
 // auditQuery unifies the event tables. Users and tokens made on the
 // server's command line carry no actor; through the API, the admin.
 const auditQuery = `SELECT at, actor, action, subject, detail FROM (
@@ -48,15 +36,15 @@ const MaxAudit = 100000
 
 // Audit lists who did what between from and until, oldest first, at most
 // MaxAudit entries.
-func (db *DB) Audit(ctx context.Context, from, until time.Time) ([]AuditEntry, error) {
+func (db *DB) Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error) {
 	rows, err := db.sql.QueryContext(ctx, auditQuery, from.UTC(), until.UTC(), MaxAudit)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	defer rows.Close()
-	out := []AuditEntry{}
+	out := []pipeline.AuditEntry{}
 	for rows.Next() {
-		var e AuditEntry
+		var e pipeline.AuditEntry
 		var at any
 		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
