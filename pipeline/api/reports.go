@@ -29,7 +29,7 @@ type ReportStore interface {
 	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
 	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
 	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
-	Ops(ctx context.Context, silentSince time.Time) (sqlstore.OpsStats, error)
+	Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error)
 }
 
 // FeedWeeks is how many weekly issues the podcast feed carries.

@@ -182,36 +182,17 @@ func (db *DB) ReportStored(ctx context.Context, period, format string) (bool, er
 	return n > 0, nil
 }
 
-// QueueStat is the River queue's jobs of one kind in one state.
-type QueueStat struct {
-	Kind   string
-	State  string
-	Count  int
-	Oldest time.Time // the earliest scheduled_at among them
-}
-
-// OpsStats are the figures the metrics endpoint shows, read in one go.
-type OpsStats struct {
-	Queue []QueueStat
-	// Jobs counts translation jobs by language and state.
-	Jobs map[[2]string]int
-	// SilentDevices counts, per commune, devices that sent no play
-	// report since the given time.
-	SilentDevices map[string]int
-	Devices       int
-}
-
 // Ops reads queue depth and age, translation job states and devices that
 // have not reported play since silentSince.
-func (db *DB) Ops(ctx context.Context, silentSince time.Time) (OpsStats, error) {
-	st := OpsStats{Jobs: map[[2]string]int{}, SilentDevices: map[string]int{}}
+func (db *DB) Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error) {
+	st := pipeline.OpsStats{Jobs: map[[2]string]int{}, SilentDevices: map[string]int{}}
 	rows, err := db.sql.QueryContext(ctx, `SELECT kind, state, COUNT(*), MIN(scheduled_at) FROM river_job
 		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY kind, state`)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
 	for rows.Next() {
-		var q QueueStat
+		var q pipeline.QueueStat
 		var oldest any
 		if err := rows.Scan(&q.Kind, &q.State, &q.Count, &oldest); err != nil {
 			rows.Close()
