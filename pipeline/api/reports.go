@@ -25,7 +25,7 @@ import (
 // (sqlstore.DB does), otherwise those routes answer 503.
 type ReportStore interface {
 	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
-	StoredReports(ctx context.Context) ([]sqlstore.StoredReport, error)
+	StoredReports(ctx context.Context) ([]report.StoredReport, error)
 	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
 	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
 	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
@@ -99,7 +99,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ pipeline.Us
 
 // StoredReportLink is a stored report with a short-lived download link.
 type StoredReportLink struct {
-	sqlstore.StoredReport
+	report.StoredReport
 	URL string `json:"url,omitempty"`
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
 // auditQuery unifies the event tables. Users and tokens made on the
@@ -133,19 +134,9 @@ func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.T
 	return out, rows.Err()
 }
 
-// StoredReport is a report the period-close job stored in the object store.
-type StoredReport struct {
-	Period      string    `json:"period"`
-	Format      string    `json:"format"`
-	Key         string    `json:"key"`
-	SHA256      string    `json:"sha256"`
-	Size        int64     `json:"size_bytes"`
-	GeneratedAt time.Time `json:"generated_at"`
-}
-
 // RecordReport records a stored report (replacing the row of the same
 // period and format, whose object the caller overwrote in place).
-func (db *DB) RecordReport(ctx context.Context, r StoredReport) error {
+func (db *DB) RecordReport(ctx context.Context, r report.StoredReport) error {
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO reports (period, format, object_key, sha256, size_bytes, generated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (period, format) DO UPDATE SET object_key = excluded.object_key, sha256 = excluded.sha256, size_bytes = excluded.size_bytes,
 		generated_at = excluded.generated_at`, r.Period, r.Format, r.Key, r.SHA256, r.Size, r.GeneratedAt.UTC())
@@ -156,15 +147,15 @@ func (db *DB) RecordReport(ctx context.Context, r StoredReport) error {
 }
 
 // StoredReports lists the stored reports, newest period first.
-func (db *DB) StoredReports(ctx context.Context) ([]StoredReport, error) {
+func (db *DB) StoredReports(ctx context.Context) ([]report.StoredReport, error) {
 	rows, err := db.sql.QueryContext(ctx, "SELECT period, format, object_key, sha256, size_bytes, generated_at FROM reports ORDER BY generated_at DESC, period, format")
 	if err != nil {
 		return nil, fmt.Errorf("stored reports: %w", err)
 	}
 	defer rows.Close()
-	out := []StoredReport{}
+	out := []report.StoredReport{}
 	for rows.Next() {
-		var r StoredReport
+		var r report.StoredReport
 		if err := rows.Scan(&r.Period, &r.Format, &r.Key, &r.SHA256, &r.Size, &r.GeneratedAt); err != nil {
 			return nil, fmt.Errorf("stored reports: %w", err)
 		}
