@@ -17,7 +17,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/bulletin"
 	"github.com/sonla-cchc/loa/pipeline/formula"
 	"github.com/sonla-cchc/loa/pipeline/report"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // ReportStore is what reports, the audit log, the bulletin and the
@@ -27,8 +26,8 @@ type ReportStore interface {
 	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
 	StoredReports(ctx context.Context) ([]report.StoredReport, error)
 	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
-	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
-	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
+	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error)
+	BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error)
 	Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error)
 }
 

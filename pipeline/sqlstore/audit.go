@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/bulletin"
 	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
@@ -73,21 +74,6 @@ func anyTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable time %v", v)
 }
 
-// BulletinItem is one segment ready to air in a language: an item of the
-// weekly bulletin and its podcast feed.
-type BulletinItem struct {
-	SegmentID   string    `json:"segment_id"`
-	Language    string    `json:"language"`
-	Title       string    `json:"title"`
-	Topic       string    `json:"topic"`
-	Kind        string    `json:"kind"`
-	ReadyAt     time.Time `json:"ready_at"`
-	AudioKey    string    `json:"-"`
-	ContentType string    `json:"content_type"`
-	DurationMS  int64     `json:"duration_ms"`
-	Size        int64     `json:"size_bytes"`
-}
-
 // bulletinSelect reads bulletin items; the type and length are the stored
 // rendition's where it is recorded, else the variant's.
 const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
@@ -98,8 +84,8 @@ const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kin
 // BulletinItem returns the segment's bulletin item in lang, if the
 // segment is ready in that language and not withdrawn; otherwise an error
 // with CodeNotFound.
-func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (BulletinItem, error) {
-	var b BulletinItem
+func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error) {
+	var b bulletin.BulletinItem
 	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
 		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`, segmentID, lang).
 		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
@@ -115,7 +101,7 @@ func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (Bulleti
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
 // leaving out withdrawn segments, oldest first.
-func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]BulletinItem, error) {
+func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error) {
 	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
 		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
 		lang, from.UTC(), until.UTC())
@@ -123,9 +109,9 @@ func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.T
 		return nil, fmt.Errorf("bulletin items: %w", err)
 	}
 	defer rows.Close()
-	out := []BulletinItem{}
+	out := []bulletin.BulletinItem{}
 	for rows.Next() {
-		var b BulletinItem
+		var b bulletin.BulletinItem
 		if err := rows.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
 			return nil, fmt.Errorf("bulletin items: %w", err)
 		}
