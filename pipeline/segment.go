@@ -297,3 +297,13 @@ func (m *Meta) Validate(now time.Time) error {
 	m.Languages = langs
 	return nil
 }
+
+// SegmentFilter narrows a segment listing.
+type SegmentFilter struct {
+	// ProducerID, when not zero, keeps only that producer's segments.
+	ProducerID int64
+	// State, when set, keeps only segments in that state.
+	State State
+	// Limit caps the number returned; 0 means 100.
+	Limit int
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -120,3 +121,16 @@ func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
+
+// SessionPolicy says how long a browser session lives.
+type SessionPolicy struct {
+	// Idle ends a session not used for this long.
+	Idle time.Duration
+	// Max ends a session this long after sign-in, used or not.
+	Max time.Duration
+}
+
+// ErrTokenRevoked is wrapped by UserByToken's error for a token that
+// exists but was revoked (a lost device still polling), as opposed to an
+// unknown one (a guess): only guesses count toward throttling.
+var ErrTokenRevoked = errors.New("token revoked")

@@ -22,6 +22,7 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
@@ -218,7 +219,7 @@ func dbState(t *testing.T, data string) (segs, uploads int) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := db.Segments(context.Background(), sqlstore.SegmentFilter{})
+	s, err := db.Segments(context.Background(), pipeline.SegmentFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

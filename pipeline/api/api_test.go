@@ -157,7 +157,7 @@ func (b *bundle) leftovers(t *testing.T) (objs, segs, ups int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := b.db.Segments(ctx, sqlstore.SegmentFilter{})
+	s, err := b.db.Segments(ctx, pipeline.SegmentFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/report"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -25,7 +24,7 @@ func TestAuditNamesActors(t *testing.T) {
 
 	// The actions fall in the month of before or of now (the test may run
 	// across a month's end): read both.
-	var entries []sqlstore.AuditEntry
+	var entries []pipeline.AuditEntry
 	seen := map[string]bool{}
 	for _, at := range []pipeline.User{{CreatedAt: before}, {CreatedAt: b.db.Now()}} {
 		p := report.PeriodOf(report.Month, at.CreatedAt).Name
@@ -33,7 +32,7 @@ func TestAuditNamesActors(t *testing.T) {
 			continue
 		}
 		seen[p] = true
-		var got []sqlstore.AuditEntry
+		var got []pipeline.AuditEntry
 		b.call(t, pipeline.RoleAdmin, "GET", "/api/audit?period="+p, "", "", 200, &got)
 		entries = append(entries, got...)
 	}

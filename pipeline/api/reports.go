@@ -17,7 +17,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/bulletin"
 	"github.com/sonla-cchc/loa/pipeline/formula"
 	"github.com/sonla-cchc/loa/pipeline/report"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // ReportStore is what reports, the audit log, the bulletin and the
@@ -25,11 +24,11 @@ import (
 // (sqlstore.DB does), otherwise those routes answer 503.
 type ReportStore interface {
 	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
-	StoredReports(ctx context.Context) ([]sqlstore.StoredReport, error)
-	Audit(ctx context.Context, from, until time.Time) ([]sqlstore.AuditEntry, error)
-	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]sqlstore.BulletinItem, error)
-	BulletinItem(ctx context.Context, segmentID, lang string) (sqlstore.BulletinItem, error)
-	Ops(ctx context.Context, silentSince time.Time) (sqlstore.OpsStats, error)
+	StoredReports(ctx context.Context) ([]report.StoredReport, error)
+	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
+	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error)
+	BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error)
+	Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error)
 }
 
 // FeedWeeks is how many weekly issues the podcast feed carries.
@@ -99,7 +98,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ pipeline.Us
 
 // StoredReportLink is a stored report with a short-lived download link.
 type StoredReportLink struct {
-	sqlstore.StoredReport
+	report.StoredReport
 	URL string `json:"url,omitempty"`
 }
 

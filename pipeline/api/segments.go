@@ -14,7 +14,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // SegmentView is a segment as the API shows it, with download links.
@@ -305,7 +304,7 @@ func parseWhen(field, v string) (time.Time, error) {
 }
 
 func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	f := sqlstore.SegmentFilter{State: pipeline.State(r.URL.Query().Get("state"))}
+	f := pipeline.SegmentFilter{State: pipeline.State(r.URL.Query().Get("state"))}
 	if u.Role != pipeline.RoleAdmin {
 		f.ProducerID = u.ID
 	}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 )
@@ -37,7 +36,7 @@ type Catalog interface {
 	// the audit log.
 	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
-	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
+	Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
 	SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error)
 	Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error)
@@ -248,7 +247,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) {
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
 		addr := throttle.ClientAddr(r)

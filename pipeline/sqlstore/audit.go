@@ -10,19 +10,9 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/bulletin"
+	"github.com/sonla-cchc/loa/pipeline/report"
 )
-
-// AuditEntry is one thing someone (or the system, actor "") did: from
-// segment events (uploads, processing, emergencies, withdrawals), job
-// events (claims, submissions, approvals...), and users and tokens made
-// or revoked. It is read from those tables, never written twice.
-type AuditEntry struct {
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`  // segment.upload, job.approve, user.create, token.revoke...
-	Subject string    `json:"subject"` // segment id, job id, user name
-	Detail  string    `json:"detail,omitempty"`
-}
 
 // auditQuery unifies the event tables. Users and tokens made on the
 // server's command line carry no actor; through the API, the admin.
@@ -48,15 +38,15 @@ const MaxAudit = 100000
 
 // Audit lists who did what between from and until, oldest first, at most
 // MaxAudit entries.
-func (db *DB) Audit(ctx context.Context, from, until time.Time) ([]AuditEntry, error) {
+func (db *DB) Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error) {
 	rows, err := db.sql.QueryContext(ctx, auditQuery, from.UTC(), until.UTC(), MaxAudit)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	defer rows.Close()
-	out := []AuditEntry{}
+	out := []pipeline.AuditEntry{}
 	for rows.Next() {
-		var e AuditEntry
+		var e pipeline.AuditEntry
 		var at any
 		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
@@ -84,21 +74,6 @@ func anyTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable time %v", v)
 }
 
-// BulletinItem is one segment ready to air in a language: an item of the
-// weekly bulletin and its podcast feed.
-type BulletinItem struct {
-	SegmentID   string    `json:"segment_id"`
-	Language    string    `json:"language"`
-	Title       string    `json:"title"`
-	Topic       string    `json:"topic"`
-	Kind        string    `json:"kind"`
-	ReadyAt     time.Time `json:"ready_at"`
-	AudioKey    string    `json:"-"`
-	ContentType string    `json:"content_type"`
-	DurationMS  int64     `json:"duration_ms"`
-	Size        int64     `json:"size_bytes"`
-}
-
 // bulletinSelect reads bulletin items; the type and length are the stored
 // rendition's where it is recorded, else the variant's.
 const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
@@ -109,8 +84,8 @@ const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kin
 // BulletinItem returns the segment's bulletin item in lang, if the
 // segment is ready in that language and not withdrawn; otherwise an error
 // with CodeNotFound.
-func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (BulletinItem, error) {
-	var b BulletinItem
+func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error) {
+	var b bulletin.BulletinItem
 	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
 		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`, segmentID, lang).
 		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
@@ -126,7 +101,7 @@ func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (Bulleti
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
 // leaving out withdrawn segments, oldest first.
-func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]BulletinItem, error) {
+func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error) {
 	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
 		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
 		lang, from.UTC(), until.UTC())
@@ -134,9 +109,9 @@ func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.T
 		return nil, fmt.Errorf("bulletin items: %w", err)
 	}
 	defer rows.Close()
-	out := []BulletinItem{}
+	out := []bulletin.BulletinItem{}
 	for rows.Next() {
-		var b BulletinItem
+		var b bulletin.BulletinItem
 		if err := rows.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
 			return nil, fmt.Errorf("bulletin items: %w", err)
 		}
@@ -145,19 +120,9 @@ func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.T
 	return out, rows.Err()
 }
 
-// StoredReport is a report the period-close job stored in the object store.
-type StoredReport struct {
-	Period      string    `json:"period"`
-	Format      string    `json:"format"`
-	Key         string    `json:"key"`
-	SHA256      string    `json:"sha256"`
-	Size        int64     `json:"size_bytes"`
-	GeneratedAt time.Time `json:"generated_at"`
-}
-
 // RecordReport records a stored report (replacing the row of the same
 // period and format, whose object the caller overwrote in place).
-func (db *DB) RecordReport(ctx context.Context, r StoredReport) error {
+func (db *DB) RecordReport(ctx context.Context, r report.StoredReport) error {
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO reports (period, format, object_key, sha256, size_bytes, generated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (period, format) DO UPDATE SET object_key = excluded.object_key, sha256 = excluded.sha256, size_bytes = excluded.size_bytes,
 		generated_at = excluded.generated_at`, r.Period, r.Format, r.Key, r.SHA256, r.Size, r.GeneratedAt.UTC())
@@ -168,15 +133,15 @@ func (db *DB) RecordReport(ctx context.Context, r StoredReport) error {
 }
 
 // StoredReports lists the stored reports, newest period first.
-func (db *DB) StoredReports(ctx context.Context) ([]StoredReport, error) {
+func (db *DB) StoredReports(ctx context.Context) ([]report.StoredReport, error) {
 	rows, err := db.sql.QueryContext(ctx, "SELECT period, format, object_key, sha256, size_bytes, generated_at FROM reports ORDER BY generated_at DESC, period, format")
 	if err != nil {
 		return nil, fmt.Errorf("stored reports: %w", err)
 	}
 	defer rows.Close()
-	out := []StoredReport{}
+	out := []report.StoredReport{}
 	for rows.Next() {
-		var r StoredReport
+		var r report.StoredReport
 		if err := rows.Scan(&r.Period, &r.Format, &r.Key, &r.SHA256, &r.Size, &r.GeneratedAt); err != nil {
 			return nil, fmt.Errorf("stored reports: %w", err)
 		}
@@ -194,36 +159,17 @@ func (db *DB) ReportStored(ctx context.Context, period, format string) (bool, er
 	return n > 0, nil
 }
 
-// QueueStat is the River queue's jobs of one kind in one state.
-type QueueStat struct {
-	Kind   string
-	State  string
-	Count  int
-	Oldest time.Time // the earliest scheduled_at among them
-}
-
-// OpsStats are the figures the metrics endpoint shows, read in one go.
-type OpsStats struct {
-	Queue []QueueStat
-	// Jobs counts translation jobs by language and state.
-	Jobs map[[2]string]int
-	// SilentDevices counts, per commune, devices that sent no play
-	// report since the given time.
-	SilentDevices map[string]int
-	Devices       int
-}
-
 // Ops reads queue depth and age, translation job states and devices that
 // have not reported play since silentSince.
-func (db *DB) Ops(ctx context.Context, silentSince time.Time) (OpsStats, error) {
-	st := OpsStats{Jobs: map[[2]string]int{}, SilentDevices: map[string]int{}}
+func (db *DB) Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error) {
+	st := pipeline.OpsStats{Jobs: map[[2]string]int{}, SilentDevices: map[string]int{}}
 	rows, err := db.sql.QueryContext(ctx, `SELECT kind, state, COUNT(*), MIN(scheduled_at) FROM river_job
 		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY kind, state`)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
 	for rows.Next() {
-		var q QueueStat
+		var q pipeline.QueueStat
 		var oldest any
 		if err := rows.Scan(&q.Kind, &q.State, &q.Count, &oldest); err != nil {
 			rows.Close()

@@ -4,31 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"time"
-)
 
-// CronRun is one run of a periodic job as the job queue (River's
-// river_job table) records it. River keeps completed and cancelled runs
-// for 24 hours and runs that gave up after errors for 7 days.
-type CronRun struct {
-	ID   int64  `json:"id"`
-	Kind string `json:"kind"`
-	// State is River's job state: available, scheduled, pending,
-	// running, retryable, completed, discarded or cancelled.
-	State   string `json:"state"`
-	Attempt int    `json:"attempt"`
-	// AttemptedAt is when the last attempt started (zero: not yet);
-	// FinalizedAt when the run ended for good (zero: not yet).
-	AttemptedAt time.Time `json:"attempted_at,omitzero"`
-	FinalizedAt time.Time `json:"finalized_at,omitzero"`
-	// Error is the last attempt's error, if it failed.
-	Error string `json:"error,omitempty"`
-}
+	"github.com/sonla-cchc/loa/pipeline"
+)
 
 // CronRuns reads the most recent runs of one job kind (such as
 // "sweep_uploads"), newest first, at most limit (1 to 100; 10 when out of
 // range). It only reads the queue's table.
-func (db *DB) CronRuns(ctx context.Context, kind string, limit int) ([]CronRun, error) {
+func (db *DB) CronRuns(ctx context.Context, kind string, limit int) ([]pipeline.CronRun, error) {
 	if limit <= 0 || limit > 100 {
 		limit = 10
 	}
@@ -49,14 +32,14 @@ func (db *DB) riverErrorsAsText() string {
 	return `CASE WHEN errors IS NULL THEN NULL WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN errors ELSE json(errors) END`
 }
 
-func scanCronRun(sc scanner) (CronRun, error) {
+func scanCronRun(sc scanner) (pipeline.CronRun, error) {
 	var (
-		r                CronRun
+		r                pipeline.CronRun
 		attempted, final sql.NullTime
 		errs             sql.NullString
 	)
 	if err := sc.Scan(&r.ID, &r.Kind, &r.State, &r.Attempt, &attempted, &final, &errs); err != nil {
-		return CronRun{}, err
+		return pipeline.CronRun{}, err
 	}
 	if attempted.Valid {
 		r.AttemptedAt = attempted.Time.UTC()

@@ -183,18 +183,8 @@ func (db *DB) Segment(ctx context.Context, id string) (pipeline.Segment, error) 
 	return s, nil
 }
 
-// SegmentFilter narrows a segment listing.
-type SegmentFilter struct {
-	// ProducerID, when not zero, keeps only that producer's segments.
-	ProducerID int64
-	// State, when set, keeps only segments in that state.
-	State pipeline.State
-	// Limit caps the number returned; 0 means 100.
-	Limit int
-}
-
 // Segments lists segments, newest first.
-func (db *DB) Segments(ctx context.Context, f SegmentFilter) ([]pipeline.Segment, error) {
+func (db *DB) Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error) {
 	q := "SELECT " + segmentColumns + " FROM segments s JOIN users u ON u.id = s.producer_id WHERE 1 = 1"
 	var args []any
 	if f.ProducerID != 0 {

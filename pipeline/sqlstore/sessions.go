@@ -10,14 +10,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
-// SessionPolicy says how long a browser session lives.
-type SessionPolicy struct {
-	// Idle ends a session not used for this long.
-	Idle time.Duration
-	// Max ends a session this long after sign-in, used or not.
-	Max time.Duration
-}
-
 // seenEvery is how stale last_seen_at may get before a lookup writes it
 // again, so reading a page does not write to the database every time.
 const seenEvery = 10 * time.Minute
@@ -25,7 +17,7 @@ const seenEvery = 10 * time.Minute
 // CreateSession starts a browser session for a user and returns its
 // token, which goes in the cookie; only the token's hash is stored.
 // Expired sessions of all users are removed on the way.
-func (db *DB) CreateSession(ctx context.Context, userID int64, p SessionPolicy) (string, error) {
+func (db *DB) CreateSession(ctx context.Context, userID int64, p pipeline.SessionPolicy) (string, error) {
 	token, hash, err := pipeline.NewToken()
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -47,7 +39,7 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, p SessionPolicy) 
 
 // UserBySession returns the user of a live session and notes that the
 // session was used. An unknown, idle or expired session is CodeUnauthorized.
-func (db *DB) UserBySession(ctx context.Context, token string, p SessionPolicy) (pipeline.User, error) {
+func (db *DB) UserBySession(ctx context.Context, token string, p pipeline.SessionPolicy) (pipeline.User, error) {
 	hash := pipeline.HashToken(token)
 	var seen time.Time
 	u, err := scanUser(db.sql.QueryRowContext(ctx,

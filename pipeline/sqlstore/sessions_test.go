@@ -18,7 +18,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := SessionPolicy{Idle: 2 * time.Hour, Max: 5 * time.Hour}
+	p := pipeline.SessionPolicy{Idle: 2 * time.Hour, Max: 5 * time.Hour}
 	tok, err := db.CreateSession(ctx, u.ID, p)
 	if err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ func TestSegmentInsertDedupAndWithdraw(t *testing.T) {
 	if _, err := db.WithdrawSegment(ctx, "nope", p.ID, ""); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
 		t.Fatalf("withdraw unknown: %v", err)
 	}
-	list, err := db.Segments(ctx, SegmentFilter{ProducerID: p.ID})
+	list, err := db.Segments(ctx, pipeline.SegmentFilter{ProducerID: p.ID})
 	if err != nil || len(list) != 1 || list[0].State != pipeline.StateWithdrawn {
 		t.Fatalf("list: %+v %v", list, err)
 	}

@@ -224,7 +224,7 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 		"SELECT "+userColumns+", t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
 		hash), &revoked)
 	if err == nil && revoked.Valid {
-		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: ErrTokenRevoked,
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrTokenRevoked,
 			Message: "The token is unknown or revoked: ask an administrator for a new one (loa token create)."}
 	}
 	if err == nil {
@@ -238,11 +238,6 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 	}
 	return u, nil
 }
-
-// ErrTokenRevoked is wrapped by UserByToken's error for a token that
-// exists but was revoked (a lost device still polling), as opposed to an
-// unknown one (a guess): only guesses count toward throttling.
-var ErrTokenRevoked = errors.New("token revoked")
 
 // RevokeToken revokes a token so it no longer signs anyone in.
 func (db *DB) RevokeToken(ctx context.Context, token string) error {

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // CronJob is one periodic job the server runs: its River job kind (the
@@ -19,7 +19,7 @@ type CronJob struct {
 // CronRunReader reads the recent runs of a periodic job, newest first
 // (sqlstore.DB does).
 type CronRunReader interface {
-	CronRuns(ctx context.Context, kind string, limit int) ([]sqlstore.CronRun, error)
+	CronRuns(ctx context.Context, kind string, limit int) ([]pipeline.CronRun, error)
 }
 
 // cronRunsShown is how many recent runs the page shows per job.
@@ -37,7 +37,7 @@ type cronRow struct {
 
 // cronRun is one recorded run with its state's text and how long it took.
 type cronRun struct {
-	sqlstore.CronRun
+	pipeline.CronRun
 	StateText string
 	Took      string
 }
@@ -76,7 +76,7 @@ func (s *Server) cronPage(w http.ResponseWriter, r *http.Request, c *call) error
 
 // cronRunView adds the state's text in the page's language (River's own
 // word when the catalogue has none) and the run's length.
-func (s *Server) cronRunView(c *call, run sqlstore.CronRun) cronRun {
+func (s *Server) cronRunView(c *call, run pipeline.CronRun) cronRun {
 	v := cronRun{CronRun: run, StateText: run.State}
 	if m, ok := c.msgs["run_"+run.State]; ok {
 		v.StateText = m

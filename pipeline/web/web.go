@@ -20,7 +20,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
@@ -31,8 +30,8 @@ var files embed.FS
 // in and the sessions. Everything else goes through the HTTP API.
 type Store interface {
 	Authenticate(ctx context.Context, name, password string) (pipeline.User, error)
-	CreateSession(ctx context.Context, userID int64, p sqlstore.SessionPolicy) (string, error)
-	UserBySession(ctx context.Context, token string, p sqlstore.SessionPolicy) (pipeline.User, error)
+	CreateSession(ctx context.Context, userID int64, p pipeline.SessionPolicy) (string, error)
+	UserBySession(ctx context.Context, token string, p pipeline.SessionPolicy) (pipeline.User, error)
 	DeleteSession(ctx context.Context, token string) error
 }
 
@@ -51,7 +50,7 @@ type Config struct {
 	SecureCookies bool
 	// Sessions is how long sessions live; zero fields get the defaults
 	// (7 days idle, 30 days at most).
-	Sessions sqlstore.SessionPolicy
+	Sessions pipeline.SessionPolicy
 	// MaxUploadBytes is the largest upload the API takes; the upload page
 	// refuses bigger files before sending them. Zero: no check.
 	MaxUploadBytes int64

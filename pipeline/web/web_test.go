@@ -113,7 +113,7 @@ func (noQueue) QueueRenditionTx(context.Context, *sql.Tx, translation.Job, trans
 // session signs a user of the role in and returns the session cookie.
 func (b *bundle) session(t *testing.T, role pipeline.Role) *http.Cookie {
 	t.Helper()
-	tok, err := b.db.CreateSession(context.Background(), b.users[role].ID, sqlstore.SessionPolicy{Idle: time.Hour, Max: time.Hour})
+	tok, err := b.db.CreateSession(context.Background(), b.users[role].ID, pipeline.SessionPolicy{Idle: time.Hour, Max: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ const DefaultReportSpec = "30 2 * * *"
 type ReportStore interface {
 	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
 	ReportStored(ctx context.Context, period, format string) (bool, error)
-	RecordReport(ctx context.Context, r sqlstore.StoredReport) error
+	RecordReport(ctx context.Context, r report.StoredReport) error
 }
 
 // ReportObjects stores report files.
@@ -106,7 +106,7 @@ func CloseReports(ctx context.Context, store ReportStore, objs ReportObjects, no
 			if _, err := objs.Put(ctx, key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), f.ContentType()); err != nil {
 				return keys, fmt.Errorf("store report %s: %w", key, err)
 			}
-			if err := store.RecordReport(ctx, sqlstore.StoredReport{Period: p.Name, Format: string(f), Key: key,
+			if err := store.RecordReport(ctx, report.StoredReport{Period: p.Name, Format: string(f), Key: key,
 				SHA256: hex.EncodeToString(sum[:]), Size: int64(buf.Len()), GeneratedAt: now}); err != nil {
 				return keys, err
 			}
