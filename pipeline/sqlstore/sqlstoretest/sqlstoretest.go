@@ -4,6 +4,8 @@ package sqlstoretest
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -26,6 +28,39 @@ func New(t testing.TB) *sqlstore.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// Replicas opens n stores on one new, migrated database, as n Loa
+// processes (replicas) do, each following the change feed until the test
+// ends.
+func Replicas(t testing.TB, n int) []*sqlstore.DB {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	loc := pgtest.Location(t, "loa.db")
+	var wg sync.WaitGroup
+	dbs := make([]*sqlstore.DB, n)
+	for i := range dbs {
+		db, err := sqlstore.Open(ctx, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dbs[i] = db
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for _, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.Follow(ctx, slog.New(slog.DiscardHandler)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	return dbs
 }
 
 // User adds a user with a fixed test password and returns it.
