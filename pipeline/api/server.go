@@ -100,6 +100,10 @@ type Server struct {
 	artwork     []byte
 	artworkErr  error
 
+	// closing is closed by CloseStreams: every event stream ends.
+	closingOnce sync.Once
+	closing     chan struct{}
+
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	ingested *prometheus.CounterVec
