@@ -10,7 +10,8 @@ import (
 // current schedule head) in memory for a short time, so a commune device
 // polling its playlist does not wait on SQLite's single connection. Writes
 // made through this process invalidate it at once; writes made by another
-// process (a separate worker) are seen within the TTL.
+// process reach it through the change feed (changes.go) while Follow runs,
+// else within the TTL.
 type readCache[V any] struct {
 	ttl time.Duration
 	gen atomic.Uint64
