@@ -65,10 +65,10 @@ func newInstance(t testing.TB, s3 objects.Config) *instance {
 }
 
 func (in *instance) env() []string {
-	return append(os.Environ(),
+	return append(append(os.Environ(),
 		"LOA_DATA="+in.data, "LOA_ADDR=127.0.0.1:0",
 		"LOA_S3_ENDPOINT="+in.s3.Endpoint, "LOA_S3_ACCESS_KEY="+in.s3.AccessKey,
-		"LOA_S3_SECRET_KEY="+in.s3.SecretKey, "LOA_S3_BUCKET="+in.s3.Bucket)
+		"LOA_S3_SECRET_KEY="+in.s3.SecretKey, "LOA_S3_BUCKET="+in.s3.Bucket), in.extra...)
 }
 
 // loa runs a loa command to its end and returns its stdout.

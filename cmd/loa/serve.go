@@ -80,6 +80,19 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	// The change feed keeps this process's token and schedule caches and
+	// its devices' event streams in step with every other process on the
+	// database; it runs until serve returns, past the HTTP shutdown.
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		if err := db.Follow(feedCtx, log); err != nil {
+			log.Error("change feed not followed: other replicas' revocations and schedules reach this one only as its caches expire", "err", err)
+		}
+	}()
+	defer func() { stopFeed(); <-feedDone }()
+	sched.Feed = db
 	// The hooks below run inside the transactions that record results, so
 	// translation jobs and schedule rebuilds exist exactly when they commit.
 	var w *worker.Worker
@@ -168,6 +181,9 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutting down ends the devices' event streams with a retry hint, so
+	// they reconnect to another replica instead of holding this one.
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("loa serving", "addr", ln.Addr().String(), "db", c.dbPath(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)

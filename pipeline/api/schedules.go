@@ -437,15 +437,44 @@ func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	return nil
 }
 
+// StreamRetry is the reconnection delay every event stream asks of its
+// client (the SSE retry field): at its start, and in the "closing" event
+// that ends it when the server shuts down, so a device reconnects, to
+// another replica behind the load balancer, about a second later.
+const StreamRetry = time.Second
+
+// closingStreams is closed when the event streams must end.
+func (s *Server) closingStreams() chan struct{} {
+	s.closingOnce.Do(func() { s.closing = make(chan struct{}) })
+	return s.closing
+}
+
+// CloseStreams ends every open event stream, and any opened later, with a
+// "closing" event and a retry hint (StreamRetry), so a server shutting
+// down (register it with http.Server.RegisterOnShutdown) is not held by
+// its devices' streams and the devices reconnect elsewhere at once. Safe
+// to call more than once.
+func (s *Server) CloseStreams() {
+	ch := s.closingStreams()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
 // communeEvents streams server-sent events: a "version" event with the
-// commune's current version at once and after every change. Changes made
-// in this process arrive at once; others are found by a poll of the
-// commune's head every PollEvery.
+// commune's current version at once and after every change. With a
+// Broadcast that follows the change feed, a change stored by any process
+// arrives within sqlstore.FeedPoll; the stream also checks the commune's
+// head every EventPoll as a backstop. When the server shuts down the
+// stream ends with a "closing" event (see CloseStreams).
 func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	head, err := s.commune(r, u)
 	if err != nil {
 		return err
 	}
+	closing := s.closingStreams()
 	s.DevicePolls.Seen(u)
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)
@@ -455,12 +484,16 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	retry := StreamRetry.Milliseconds()
 	send := func(e broadcast.Event) error {
 		data, _ := json.Marshal(e)
 		if _, err := fmt.Fprintf(w, "id: %s\nevent: version\ndata: %s\n\n", e.ETag, data); err != nil {
 			return err
 		}
 		return rc.Flush()
+	}
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", retry); err != nil {
+		return nil
 	}
 	last := head.ETag
 	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
@@ -471,6 +504,10 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	for {
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-closing:
+			fmt.Fprintf(w, "retry: %d\nevent: closing\ndata: {\"reason\":\"server shutting down: reconnect\"}\n\n", retry)
+			rc.Flush()
 			return nil
 		case e := <-events:
 			if e.ETag == last {

@@ -482,3 +482,46 @@ func TestScheduleToday(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownEndsEventStreams: a server shutting down ends an open
+// device event stream at once with a "closing" event and a retry hint,
+// instead of waiting for the device to go away.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	sb := setupSchedules(t)
+	hs := sb.srv.Config
+	hs.RegisterOnShutdown(sb.api.CloseStreams)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	lines := bufio.NewScanner(stream.Body)
+	var got []string
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "data: ") {
+		got = append(got, lines.Text())
+	}
+	if !slices.Contains(got, "retry: 1000") {
+		t.Fatalf("stream start %q has no retry hint", got)
+	}
+	start := time.Now()
+	if err := hs.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	took := time.Since(start)
+	got = got[:0]
+	for lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	t.Logf("shutdown with an open event stream took %s", took)
+	if took > 5*time.Second {
+		t.Fatalf("shutdown took %s with an open stream", took)
+	}
+	i := slices.Index(got, "event: closing")
+	if i < 1 || got[i-1] != "retry: 1000" || i+1 >= len(got) || !strings.HasPrefix(got[i+1], "data: ") {
+		t.Fatalf("stream ended with %q, want a retry hint and a closing event", got)
+	}
+}

@@ -61,7 +61,8 @@ type Server struct {
 	// answers those routes 503.
 	Broadcast *broadcast.Service
 	// EventPoll is how often a device's event stream checks its commune's
-	// head for changes made by other processes; default 15s.
+	// head (a backstop: changes made by any process arrive through the
+	// Broadcast's change feed) and sends a keep-alive; default 15s.
 	EventPoll time.Duration
 
 	// playlists keeps rendered playlists by version, cluster, date and
@@ -99,6 +100,10 @@ type Server struct {
 	artworkOnce sync.Once
 	artwork     []byte
 	artworkErr  error
+
+	// closing is closed by CloseStreams: every event stream ends.
+	closingOnce sync.Once
+	closing     chan struct{}
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec

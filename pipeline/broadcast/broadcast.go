@@ -101,6 +101,12 @@ type Service struct {
 	// [DefaultWideEmergency]); more than half the registry always needs it.
 	WideEmergency int
 
+	// Feed, when set, is the deployment's change feed: devices connected
+	// to this process hear of changes stored by any process through it
+	// (and of this process's only through it). Without it, a build
+	// announces its own changes directly.
+	Feed ChangeFeed
+
 	hubOnce sync.Once
 	hub     *hub
 }
@@ -373,7 +379,9 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 		for _, w := range batch {
 			if w.Changed {
 				res.Changed = append(res.Changed, w.Version.Commune)
-				s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Reason: reason})
+				if s.Feed == nil {
+					s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Reason: reason})
+				}
 			}
 		}
 		batch = batch[:0]

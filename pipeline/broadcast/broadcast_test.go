@@ -199,3 +199,71 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestEmergencyReachesDevicesOfAnotherReplica: two replicas on one
+// database, each following the change feed. An emergency raised through
+// A reaches a device subscribed on C within a second, with the ETag C's
+// head cache gives at once; an untargeted commune's device hears nothing.
+func TestEmergencyReachesDevicesOfAnotherReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbs := sqlstoretest.Replicas(t, 2)
+	a, c := dbs[0], dbs[1]
+	now := time.Date(2025, 3, 3, 4, 0, 0, 0, broadcast.Location()).UTC()
+	clock := func() time.Time { return now }
+	a.Now, c.Now = clock, clock
+	svcA := &broadcast.Service{Store: a, Feed: a, Now: clock}
+	svcC := &broadcast.Service{Store: c, Feed: c, Now: clock}
+	broadcasttest.LoadRegistry(t, a, "../../schedules/testdata/sonla-demo.yaml")
+	producer := broadcasttest.Producer(t, a)
+	broadcasttest.AddReady(t, a, nil, producer, broadcasttest.Segment{Title: "Thường", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 100_000})
+	if _, err := svcA.Build(ctx, now, nil, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	sqlstoretest.CaughtUp(t, a, c)                 // the set-up's changes are not this test's events
+	before, err := c.CommuneHead(ctx, "muong-lan") // cached on C from now on
+	if err != nil || before.ETag == "" {
+		t.Fatalf("head on C: %+v %v", before, err)
+	}
+	events, stop := svcC.Subscribe("muong-lan")
+	defer stop()
+	other, stopOther := svcC.Subscribe("to-hieu")
+	defer stopOther()
+
+	now = now.Add(2 * time.Hour)
+	fire := broadcasttest.AddReady(t, a, nil, producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+	raised := time.Now()
+	if _, err := svcA.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: producer}); err != nil {
+		t.Fatal(err)
+	}
+	built := time.Now()
+	deadline := time.After(time.Second)
+	for {
+		var e broadcast.Event
+		select {
+		case e = <-events:
+		case <-deadline:
+			t.Fatal("no event on C within a second of the emergency's build")
+		}
+		t.Logf("emergency raised on A heard by a device on C %s after the build stored it (%s after it was raised)", time.Since(built), time.Since(raised))
+		head, err := c.CommuneHead(ctx, "muong-lan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Reason != "emergency" || e.ETag != head.ETag {
+			t.Fatalf("event %+v; C's head %+v, before %s", e, head, before.ETag)
+		}
+		break
+	}
+	for {
+		select {
+		case e := <-other:
+			if e.Reason == "nightly" {
+				continue
+			}
+			t.Fatalf("untargeted commune's device got %+v", e)
+		case <-time.After(300 * time.Millisecond):
+		}
+		break
+	}
+}

@@ -1,7 +1,11 @@
 package broadcast
 
 import (
+	"context"
 	"sync"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 // Event tells a commune's devices that its schedule has a new version.
@@ -9,20 +13,90 @@ type Event struct {
 	Commune string `json:"commune"`
 	Version string `json:"version"`
 	ETag    string `json:"etag"`
-	Reason  string `json:"reason"` // nightly, rebuild, emergency
+	// Reason is the reason of the build whose change prompted the event
+	// (nightly, rebuild, emergency). Version and ETag are the head when
+	// the event was sent, which can already be a later build's when the
+	// change was heard late: a device acts on the ETag, never the reason.
+	Reason string `json:"reason"`
 }
 
-// hub fans events out to the devices connected in this process. Devices
-// connected to another replica learn of changes by that replica's poll
-// of the commune head (see the API's event stream).
+// ChangeFeed is the deployment's change feed (sqlstore.DB, while it
+// follows the feed): every process hears through it of the schedules any
+// process stored.
+type ChangeFeed interface {
+	OnChange(fn func(sqlstore.Change)) (stop func())
+}
+
+// hub fans events out to the devices connected in this process. With a
+// Feed, it takes them from the feed, so a device hears of a change made
+// by any replica (within sqlstore.FeedPoll, at once on PostgreSQL);
+// without one, from this process's builds.
 type hub struct {
 	mu   sync.Mutex
 	subs map[string]map[chan Event]struct{}
 }
 
 func (s *Service) events() *hub {
-	s.hubOnce.Do(func() { s.hub = &hub{subs: map[string]map[chan Event]struct{}{}} })
+	s.hubOnce.Do(func() {
+		s.hub = &hub{subs: map[string]map[chan Event]struct{}{}}
+		if s.Feed != nil {
+			s.Feed.OnChange(s.fromFeed)
+		}
+	})
 	return s.hub
+}
+
+// fromFeed turns a change of the feed into events for the devices
+// connected here: the commune's head, read after the feed dropped its
+// cached copy. A registry import or lost changes re-read every commune
+// with a device connected (in the background: the feed waits for no one);
+// the event stream sends only an ETag its device does not have.
+func (s *Service) fromFeed(c sqlstore.Change) {
+	h := s.hub
+	switch c.Kind {
+	case sqlstore.ChangeSchedule:
+		if h.listening(c.Key) {
+			s.announce(c.Key, c.Note)
+		}
+	case sqlstore.ChangeRegistry, sqlstore.ChangeLost:
+		codes := h.communes()
+		if len(codes) > 0 {
+			go func() {
+				for _, code := range codes {
+					s.announce(code, "changed")
+				}
+			}()
+		}
+	}
+}
+
+// announce publishes commune's current head to its connected devices.
+func (s *Service) announce(commune, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	head, err := s.Store.CommuneHead(ctx, commune)
+	if err != nil {
+		// The stream's own poll of the head catches up.
+		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "err", err)
+		return
+	}
+	s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: reason})
+}
+
+func (h *hub) listening(commune string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[commune]) > 0
+}
+
+func (h *hub) communes() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.subs))
+	for c := range h.subs {
+		out = append(out, c)
+	}
+	return out
 }
 
 // Subscribe returns a channel of the events of one commune and a function

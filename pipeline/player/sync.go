@@ -213,7 +213,10 @@ func (s *Syncer) Run(ctx context.Context) {
 
 // Listen follows the commune's events stream (server-sent events) and
 // kicks a pull when a version other than the one in force is announced.
-// It reconnects after a pause when the stream ends.
+// It reconnects after a pause when the stream ends: a pause that doubles
+// up to a minute while the server fails, and ClosingPause when the server
+// ended the stream with a "closing" event (it is shutting down; another
+// replica answers the reconnection).
 func (s *Syncer) Listen(ctx context.Context) {
 	pause := time.Second
 	for ctx.Err() == nil {
@@ -221,15 +224,28 @@ func (s *Syncer) Listen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.Log.Debug("events stream ended; reconnecting", "in", pause, "err", err)
+		wait := pause
+		if errors.Is(err, errStreamClosing) {
+			wait, pause = ClosingPause, time.Second
+		} else {
+			pause = min(pause*2, time.Minute)
+		}
+		s.Log.Debug("events stream ended; reconnecting", "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(pause):
+		case <-time.After(wait):
 		}
-		pause = min(pause*2, time.Minute)
 	}
 }
+
+// ClosingPause is how long a device waits to reconnect after the server
+// closed its events stream because it is shutting down: the server's
+// retry hint (api.StreamRetry).
+const ClosingPause = time.Second
+
+// errStreamClosing ends a stream the server closed with a "closing" event.
+var errStreamClosing = errors.New("the server closed the events stream: it is shutting down")
 
 // idleReader cancels its request when no byte arrives for idle.
 type idleReader struct {
@@ -274,6 +290,9 @@ func (s *Syncer) listenOnce(ctx context.Context) error {
 		return fmt.Errorf("events stream: %s", resp.Status)
 	}
 	return ReadEvents(&idleReader{r: resp.Body, timer: idle, idle: limit}, func(e Event) error {
+		if e.Type == "closing" {
+			return errStreamClosing
+		}
 		if e.Type != "version" && e.Type != "" {
 			return nil
 		}

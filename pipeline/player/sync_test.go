@@ -161,3 +161,35 @@ func TestListenGivesUpOnASilentStream(t *testing.T) {
 		t.Fatal("the announced version did not kick a pull")
 	}
 }
+
+// TestListenReconnectsSoonAfterClosing: a server shutting down ends the
+// stream with a "closing" event; the device reconnects after
+// ClosingPause each time, instead of a pause that doubles (1, 2, 4 s…).
+func TestListenReconnectsSoonAfterClosing(t *testing.T) {
+	conns := make(chan time.Time, 16)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conns <- time.Now()
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 1000\n\nid: e1\nevent: version\ndata: {\"etag\":\"v1\",\"reason\":\"current\"}\n\n")
+		fmt.Fprint(w, "retry: 1000\nevent: closing\ndata: {\"reason\":\"server shutting down: reconnect\"}\n\n")
+	}))
+	defer ts.Close()
+	s := &Syncer{Client: &pull.Client{Server: ts.URL, Token: "tok"}, Commune: "muong-lan", Current: NewCurrent(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Listen(ctx)
+	first := <-conns
+	var last time.Time
+	for range 3 {
+		select {
+		case last = <-conns:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the device did not reconnect")
+		}
+	}
+	// Three pauses of ClosingPause take 3 s; doubling ones 1+2+4 = 7 s.
+	if took := last.Sub(first); took >= 6*ClosingPause {
+		t.Fatalf("three reconnections after closing events took %s, want about %s", took, 3*ClosingPause)
+	}
+}

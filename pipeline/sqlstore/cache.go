@@ -11,8 +11,9 @@ import (
 // current schedule head) in memory for a short time, so a commune device
 // polling its playlist does not wait on SQLite's single connection. Writes
 // made through this process invalidate it at once; writes made by another
-// process (a separate worker) are seen within the TTL. Expiry and the
-// bound on entries are otter's; the generation is Loa's (see generation).
+// process reach it through the change feed (changes.go) while Follow runs,
+// else within the TTL. Expiry and the bound on entries are otter's; the
+// generation is Loa's (see generation).
 type readCache[V any] struct {
 	gen atomic.Uint64
 	c   *otter.Cache[string, cacheEntry[V]]

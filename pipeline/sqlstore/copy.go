@@ -118,7 +118,9 @@ func (db *DB) checkCopyCovers(ctx context.Context) error {
 		return err
 	}
 	for _, n := range names {
-		if n == "schema_migrations" || strings.HasPrefix(n, "river_") || slices.Contains(copyTables, n) {
+		// The change feed (changes) is transient: replicas start from its
+		// newest row, and the target's Migrate creates it.
+		if n == "schema_migrations" || n == "changes" || strings.HasPrefix(n, "river_") || slices.Contains(copyTables, n) {
 			continue
 		}
 		return fmt.Errorf("copy: the source has a table %s that this loa does not know how to copy; upgrade loa", n)

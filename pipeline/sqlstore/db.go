@@ -66,6 +66,11 @@ type DB struct {
 
 	// migrations replaces the embedded migrations in tests.
 	migrations fs.FS
+
+	// feed is this process's state of the change feed (changes.go);
+	// pgURL is where Follow listens for its notifications (PostgreSQL).
+	feed  *feed
+	pgURL string
 }
 
 // Open opens the store LOA_DB names (see ParseLocation): a PostgreSQL
@@ -86,7 +91,8 @@ func Open(ctx context.Context, where string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{sql: sqldb, dialect: loc.Dialect, path: loc.Path, Now: func() time.Time { return time.Now().UTC() },
-		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
+		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL),
+		feed: newFeed(), pgURL: loc.URL}, nil
 }
 
 // openSQLite opens (creating if needed) the SQLite database at path. The
@@ -121,12 +127,16 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// TokenCacheTTL bounds how long a token revoked by another process keeps
-// working in this one (revocations made here take effect at once).
+// TokenCacheTTL bounds how long a cached token is trusted. A token
+// revoked or a user changed in any process is dropped from every
+// process's cache through the change feed (within FeedPoll of the change
+// while Follow runs); the TTL only bounds a process that does not follow
+// the feed.
 const TokenCacheTTL = 30 * time.Second
 
 // HeadCacheTTL bounds how long this process may serve a commune's previous
-// schedule head after another process stored a new version.
+// schedule head after another process stored a new version, when it does
+// not follow the change feed (which drops the head at once).
 const HeadCacheTTL = time.Second
 
 // Close closes the database and stops its read caches' clean-up.
@@ -182,6 +192,9 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	}
 	ms, err := loadMigrations(db.migrationSource(), db.migrationDir())
 	if err != nil {
+		return res, err
+	}
+	if err := db.createChanges(ctx); err != nil {
 		return res, err
 	}
 	if err := db.checkNotNewer(ctx, ms); err != nil {

@@ -86,9 +86,9 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (Impo
 			res.Clusters += len(c.Clusters)
 			res.Communes++
 		}
-		return nil
+		return db.recordChange(ctx, tx, Change{Kind: ChangeRegistry})
 	})
-	db.heads.invalidate() // names and codes may have changed
+	db.changed(ChangeRegistry) // names and codes may have changed
 	if err != nil {
 		return res, fmt.Errorf("import registry: %w", err)
 	}
@@ -373,6 +373,7 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 		return nil
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var moved []Change // the heads that moved, for the change feed
 		head, err := tx.PrepareContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?")
 		if err != nil {
 			return err
@@ -459,10 +460,11 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
+			moved = append(moved, Change{Kind: ChangeSchedule, Key: v.Commune, Note: v.Reason})
 		}
-		return nil
+		return db.recordChange(ctx, tx, moved...)
 	})
-	db.heads.invalidate()
+	db.changed(ChangeSchedule)
 	if err != nil {
 		for i := range ws {
 			ws[i].Changed = false

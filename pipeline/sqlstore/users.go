@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -128,11 +129,14 @@ func (db *DB) bindOperatorCommunes(ctx context.Context) ([]string, error) {
 			unbound = append(unbound, fmt.Sprintf("operator %s: commune %q %s, so it answers for none; recreate it with --commune CODE", u.name, u.commune, what))
 			continue
 		}
-		if _, err := db.sql.ExecContext(ctx, "UPDATE users SET commune = ? WHERE id = ? AND commune = ?", codes[0], u.id, u.commune); err != nil {
+		err = db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(u.id, 10), func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE users SET commune = ? WHERE id = ? AND commune = ?", codes[0], u.id, u.commune)
+			return err
+		})
+		if err != nil {
 			return nil, fmt.Errorf("bind operator %s to commune %s: %w", u.name, codes[0], err)
 		}
 	}
-	db.tokens.invalidate()
 	return unbound, nil
 }
 
@@ -239,15 +243,26 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 	return u, nil
 }
 
-// RevokeToken revokes a token so it no longer signs anyone in.
+// RevokeToken revokes a token so it no longer signs anyone in, in this
+// process at once and in every process following the change feed within
+// FeedPoll.
 func (db *DB) RevokeToken(ctx context.Context, token string) error {
-	res, err := db.sql.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", db.Now(), pipeline.HashToken(token))
-	db.tokens.invalidate()
+	errNone := pipeline.Errorf(pipeline.CodeNotFound, "No live token matches.")
+	err := db.WriteChange(ctx, ChangeTokens, "", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", db.Now(), pipeline.HashToken(token))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNone
+		}
+		return nil
+	})
+	if errors.Is(err, errNone) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pipeline.Errorf(pipeline.CodeNotFound, "No live token matches.")
 	}
 	return nil
 }

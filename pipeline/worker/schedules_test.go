@@ -83,3 +83,36 @@ func TestNightlySnoozesWhileClaimHeld(t *testing.T) {
 		t.Fatalf("work while the claim is held: %v, want a snooze of 41s (to the lease's end)", err)
 	}
 }
+
+// TestRebuildDebounceAcrossReplicas: rebuild requests made through two
+// processes' workers on one database within one window make one job: the
+// debounce is the deployment's, not each process's.
+func TestRebuildDebounceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbs := sqlstoretest.Replicas(t, 2)
+	now := time.Date(2025, 3, 3, 8, 0, 5, 0, time.UTC)
+	var ws []*Worker
+	for _, db := range dbs {
+		w, err := New(Config{DB: db.SQL(), SweepSpec: "*/15 * * * *", Schedules: noBuilder{}, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	for i := range 6 {
+		now = now.Add(time.Second) // a burst within the window
+		if err := ws[i%2].EnqueueRebuild(ctx, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range ws {
+		res, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds(RebuildSchedulesArgs{}.Kind()).First(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) != 1 {
+			t.Fatalf("%d rebuild jobs after a burst through two replicas, want 1", len(res.Jobs))
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The change feed makes several Loa processes on one database agree. A
+// change other processes must hear of (a token revoked, a user changed, a
+// commune's schedule stored) adds a row to the changes table in the
+// transaction that makes it. Every process runs Follow, which reads the
+// rows after the last id it has seen: at once when this process wrote one
+// or PostgreSQL's NOTIFY says another did, and every FeedPoll anyway (the
+// only way on SQLite, and the backstop when a notification is lost). For
+// each change it drops the cached entries it touches, then tells the
+// listeners added with OnChange (the devices' event streams).
+
+// ChangeKind says what a change touched.
+type ChangeKind string
+
+// The kinds of change the feed carries.
+const (
+	// ChangeTokens: a token was revoked or a user's tokens changed; key
+	// is the user's id, or empty. Every process drops its token cache.
+	ChangeTokens ChangeKind = "tokens"
+	// ChangeUsers: a user was changed (disabled, role, commune); key is
+	// the user's id. Every process drops its token cache.
+	ChangeUsers ChangeKind = "users"
+	// ChangeSchedule: a commune's schedule head moved; key is the
+	// commune's code, note the reason (nightly, rebuild, emergency).
+	ChangeSchedule ChangeKind = "schedule"
+	// ChangeRegistry: communes, clusters or slots were imported; key is
+	// empty. Every process drops its schedule heads.
+	ChangeRegistry ChangeKind = "registry"
+	// ChangeLost is not stored: Follow hands it to listeners when it may
+	// have missed changes (the database could not be read for a while,
+	// or rows were swept before it read them), so they refresh
+	// everything.
+	ChangeLost ChangeKind = "lost"
+)
+
+// Change is one row of the change feed.
+type Change struct {
+	ID   int64
+	Kind ChangeKind
+	Key  string
+	// Note is a short word for people and listeners (a build's reason).
+	Note string
+	At   time.Time
+}
+
+// Defaults of the change feed.
+const (
+	// FeedPoll is how often Follow reads the feed when nothing woke it:
+	// the longest another process's change takes to be seen when
+	// PostgreSQL's notification is lost, and always on SQLite.
+	FeedPoll = 250 * time.Millisecond
+	// FeedKeep is how long a change stays in the table before it is
+	// swept. A process that could not read the feed for longer treats
+	// every cache as stale (ChangeLost).
+	FeedKeep = 10 * time.Minute
+	// feedChannel is PostgreSQL's notification channel of the feed.
+	feedChannel = "loa_changes"
+)
+
+// changesDDL creates the feed's table. It is transient (rows live
+// FeedKeep), not copied by loa db copy, and created by Migrate
+// unconditionally so it is there before any process follows it.
+var changesDDL = map[Dialect]string{
+	SQLite: `CREATE TABLE IF NOT EXISTS changes (
+		id   INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind TEXT NOT NULL,
+		key  TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		at   TIMESTAMP NOT NULL);
+		CREATE INDEX IF NOT EXISTS changes_at ON changes (at)`,
+	Postgres: `CREATE TABLE IF NOT EXISTS changes (
+		id   BIGSERIAL PRIMARY KEY,
+		kind TEXT NOT NULL,
+		key  TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		at   TIMESTAMPTZ NOT NULL);
+		CREATE INDEX IF NOT EXISTS changes_at ON changes (at)`,
+}
+
+func (db *DB) createChanges(ctx context.Context) error {
+	if _, err := db.sql.ExecContext(ctx, changesDDL[db.dialect]); err != nil {
+		return fmt.Errorf("migrate: create the change feed: %w", err)
+	}
+	return nil
+}
+
+// feed is a process's state of the change feed.
+type feed struct {
+	wake chan struct{} // a send makes Follow read at once
+
+	mu        sync.Mutex
+	listeners map[int]func(Change)
+	next      int
+}
+
+func newFeed() *feed {
+	return &feed{wake: make(chan struct{}, 1), listeners: map[int]func(Change){}}
+}
+
+// OnChange adds a listener called, in Follow's goroutine and in id order,
+// with every change read from the feed (this process's and others'),
+// after the caches it touches were dropped. fn must return quickly. The
+// returned function removes the listener.
+func (db *DB) OnChange(fn func(Change)) (stop func()) {
+	f := db.feed
+	f.mu.Lock()
+	id := f.next
+	f.next++
+	f.listeners[id] = fn
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.listeners, id)
+		f.mu.Unlock()
+	}
+}
+
+// WriteChange runs fn in a write transaction that also records a change
+// of kind and key in the feed, and commits both. After the commit this
+// process's caches drop what the change touches at once; every other
+// process following the feed drops them within FeedPoll (at once on
+// PostgreSQL). Any change to tokens or users goes through here.
+func (db *DB) WriteChange(ctx context.Context, kind ChangeKind, key string, fn func(*sql.Tx) error) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return db.recordChange(ctx, tx, Change{Kind: kind, Key: key})
+	})
+	if err != nil {
+		return err
+	}
+	db.changed(kind)
+	return nil
+}
+
+// recordChange adds cs to the feed inside tx. Call it last in tx: on
+// PostgreSQL it takes the feed's table lock, held until tx ends, so ids
+// commit in increasing order (a reader that saw id n never later finds a
+// smaller one), and asks for a notification sent when tx commits.
+func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, cs ...Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if db.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("record change %s %s: %w", cs[0].Kind, cs[0].Key, err)
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+feedChannel+"', '')"); err != nil {
+			return fmt.Errorf("record change %s %s: %w", cs[0].Kind, cs[0].Key, err)
+		}
+	}
+	st, err := tx.PrepareContext(ctx, "INSERT INTO changes (kind, key, note, at) VALUES (?, ?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	defer st.Close()
+	now := db.Now()
+	for _, c := range cs {
+		if _, err := st.ExecContext(ctx, string(c.Kind), c.Key, c.Note, now); err != nil {
+			return fmt.Errorf("record change %s %s: %w", c.Kind, c.Key, err)
+		}
+	}
+	return nil
+}
+
+// changed drops this process's caches that changes of kinds touch and
+// wakes Follow, so this process's listeners hear of its own change at
+// once. Call it after the transaction that recorded them committed.
+func (db *DB) changed(kinds ...ChangeKind) {
+	for _, k := range kinds {
+		db.evict(k)
+	}
+	select {
+	case db.feed.wake <- struct{}{}:
+	default:
+	}
+}
+
+// evict drops the cached entries a change of kind touches.
+func (db *DB) evict(kind ChangeKind) {
+	switch kind {
+	case ChangeTokens, ChangeUsers:
+		db.tokens.invalidate()
+	case ChangeSchedule, ChangeRegistry:
+		db.heads.invalidate()
+	default: // ChangeLost and kinds of a newer binary: everything
+		db.tokens.invalidate()
+		db.heads.invalidate()
+	}
+}
+
+// Follow reads the change feed until ctx ends: it drops the caches each
+// change touches and calls the OnChange listeners. It starts at the
+// newest change (the caches start empty). On PostgreSQL it also listens
+// for the feed's notifications on a connection of its own, reconnecting
+// when it drops; when the database cannot be read it retries every
+// FeedPoll and, once it can again, treats every cache as stale. Every
+// minute it sweeps changes older than FeedKeep. It returns nil when ctx
+// ends, or an error when the feed cannot be read at the start.
+func (db *DB) Follow(ctx context.Context, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	var last int64
+	if err := db.sql.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM changes").Scan(&last); err != nil {
+		return fmt.Errorf("follow the change feed: %w (run loa migrate)", err)
+	}
+	if db.dialect == Postgres && db.pgURL != "" {
+		go db.listen(ctx, log)
+	}
+	tick := time.NewTicker(FeedPoll)
+	defer tick.Stop()
+	failing := false
+	lastSweep := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-db.feed.wake:
+		}
+		next, err := db.readChanges(ctx, last)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !failing {
+				log.Warn("change feed not readable; caches are dropped once it is", "err", err)
+			}
+			failing = true
+			continue
+		}
+		if failing {
+			failing = false
+			log.Info("change feed readable again")
+			db.deliver(Change{Kind: ChangeLost})
+		}
+		last = next
+		if time.Since(lastSweep) > time.Minute {
+			lastSweep = time.Now()
+			if err := db.SweepChanges(ctx, db.Now().Add(-FeedKeep)); err != nil {
+				log.Warn("sweep the change feed", "err", err)
+			}
+		}
+	}
+}
+
+// readChanges hands the changes after id last to deliver and returns the
+// newest id read. When the oldest change still stored is newer than
+// last+1, some were swept before this process read them: it delivers
+// ChangeLost first.
+func (db *DB) readChanges(ctx context.Context, last int64) (int64, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id, kind, key, note, at FROM changes WHERE id > ? ORDER BY id LIMIT 1000", last)
+	if err != nil {
+		return last, fmt.Errorf("read the change feed: %w", err)
+	}
+	var cs []Change
+	for rows.Next() {
+		var c Change
+		var kind string
+		if err := rows.Scan(&c.ID, &kind, &c.Key, &c.Note, &c.At); err != nil {
+			rows.Close()
+			return last, fmt.Errorf("read the change feed: %w", err)
+		}
+		c.Kind = ChangeKind(kind)
+		cs = append(cs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return last, fmt.Errorf("read the change feed: %w", err)
+	}
+	if len(cs) > 0 && last > 0 && cs[0].ID > last+1 && db.feedSwept(ctx, last) {
+		// Ids are not reused and commit in order (recordChange), but a
+		// PostgreSQL sequence skips the values a rolled-back transaction
+		// took: only when the last change read is gone too may unread
+		// ones have been swept.
+		db.deliver(Change{Kind: ChangeLost})
+	}
+	for _, c := range cs {
+		db.deliver(c)
+		last = c.ID
+	}
+	if len(cs) == 1000 {
+		// More are waiting: read again at once.
+		select {
+		case db.feed.wake <- struct{}{}:
+		default:
+		}
+	}
+	return last, nil
+}
+
+// feedSwept reports whether the change with id last, which this process
+// read, is no longer stored: the rows after it may have been swept too.
+func (db *DB) feedSwept(ctx context.Context, last int64) bool {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM changes WHERE id = ?", last).Scan(&n); err != nil {
+		return true
+	}
+	return n == 0
+}
+
+// deliver drops the caches c touches, then calls the listeners.
+func (db *DB) deliver(c Change) {
+	db.evict(c.Kind)
+	f := db.feed
+	f.mu.Lock()
+	fns := make([]func(Change), 0, len(f.listeners))
+	for _, fn := range f.listeners {
+		fns = append(fns, fn)
+	}
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+}
+
+// listen wakes Follow at each of PostgreSQL's notifications of the feed,
+// on a connection of its own, until ctx ends; a dropped connection is
+// made again after a second (the poll covers the gap).
+func (db *DB) listen(ctx context.Context, log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := db.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("listen for changes; the feed is polled meanwhile", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (db *DB) listenOnce(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, db.pgURL)
+	if err != nil {
+		return fmt.Errorf("connect: %s", redactErr(err, db.pgURL))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
+		return fmt.Errorf("LISTEN: %w", err)
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return fmt.Errorf("wait for a notification: %w", err)
+		}
+		select {
+		case db.feed.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// SweepChanges deletes the changes recorded before before.
+func (db *DB) SweepChanges(ctx context.Context, before time.Time) error {
+	if _, err := db.sql.ExecContext(ctx, "DELETE FROM changes WHERE at < ?", before.UTC()); err != nil {
+		return fmt.Errorf("sweep the change feed: %w", err)
+	}
+	return nil
+}
