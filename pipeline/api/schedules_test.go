@@ -94,8 +94,11 @@ func TestScheduleRouteScope(t *testing.T) {
 		for _, role := range pipeline.Roles {
 			for _, commune := range []string{"muong-lan", "to-hieu"} {
 				t.Run(fmt.Sprintf("%s as %s for %s", key, role, commune), func(t *testing.T) {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					defer cancel()
+					// The request lives as long as the subtest (an event
+					// stream is cut when it ends), never a fixed time: a
+					// loaded machine under -race may take seconds to hash
+					// a new device's token.
+					ctx := t.Context()
 					body := strings.NewReader(fmt.Sprintf(bodies[key], role, commune))
 					req, _ := http.NewRequestWithContext(ctx, rt.Method, sb.srv.URL+fmt.Sprintf(tmpl, commune), body)
 					req.Header.Set("Authorization", "Bearer "+sb.tokens[role])
