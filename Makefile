@@ -64,7 +64,7 @@ test-postgres: deps tools ## run the store-using packages' tests again, on a pri
 	@rm -rf $(LOCAL)/test-minio-pg && mkdir -p $(LOCAL)
 	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-postgres $(TEST_PG_PORT) $(LOCAL)/test-postgres \
 	  .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio-pg \
-	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^TestDBCopy$$" ./cmd/loa/'
+	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^(TestDBCopy|TestKilledWorkerTakenOver)$$" ./cmd/loa/'
 
 test/short: ## unit tests only, no services
 	$(GO) test -short ./...
