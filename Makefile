@@ -21,7 +21,7 @@ STORE_PACKAGES ?= ./pipeline/sqlstore/... ./pipeline/broadcast/ ./pipeline/web/ 
 # deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: help run test test/short test-postgres deps tools build bench fuzz vet fmt tidy clean postgres
+.PHONY: help run test test/short test-postgres test-scale bench-backends deps tools build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,7 +64,11 @@ test-postgres: deps tools ## run the store-using packages' tests again, on a pri
 	@rm -rf $(LOCAL)/test-minio-pg && mkdir -p $(LOCAL)
 	LOA_TEST_REQUIRE_SERVICES=1 LOA_TEST_MINIO_BIN=$(MINIO) .ci/with-postgres $(TEST_PG_PORT) $(LOCAL)/test-postgres \
 	  .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio-pg \
-	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^(TestDBCopy|TestReplicasAgree)$$" ./cmd/loa/'
+	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^(TestDBCopy|TestReplicasAgree|TestKilledWorkerTakenOver)$$" ./cmd/loa/'
+
+test-scale: deps tools build ## the whole deployment with real processes: PostgreSQL, 4-drive MinIO, 3 replicas; kill -9, a lost drive, a PostgreSQL restart (about 4 minutes; not part of make test)
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
+	.ci/test-scale bin/loa
 
 test/short: ## unit tests only, no services
 	$(GO) test -short ./...
@@ -83,6 +87,11 @@ bench: deps tools build ## benchmarks and load figures (ratios against peers run
 	  $(GO) test -run='^$$' -bench=. -benchmem -timeout 60m ./... | tee $(LOCAL)/bench-go.txt
 	set -o pipefail; .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/bench-minio .ci/bench-playlists | tee $(LOCAL)/bench-playlists.txt
 	@.ci/bench-summary $(LOCAL)/bench-go.txt $(LOCAL)/bench-playlists.txt
+	@$(MAKE) --no-print-directory bench-backends
+
+bench-backends: deps ## translator claims and the stored national build on SQLite and on PostgreSQL, side by side (LOA_BENCH_COMMUNES, default 3321)
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
+	.ci/bench-backends $(TEST_PG_PORT) $(LOCAL)/bench-postgres
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...

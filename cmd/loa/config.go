@@ -31,6 +31,8 @@ type serverConfig struct {
 	cronOrphans string
 	uploadGrace time.Duration
 	rescueAfter time.Duration
+	leaseEvery  time.Duration
+	deadAfter   time.Duration
 	mp3Kbps     int64
 	opusKbps    int64
 	mediaJobs   int64
@@ -68,7 +70,9 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	durationFlag(fs, &c.uploadGrace, "upload-grace", 6*time.Hour, "age after which an unfinished upload or an orphan object is removed (LOA_UPLOAD_GRACE)")
 	cronFlag(fs, &c.cronOrphans, "cron-orphans", "30 3 * * *", "cron spec (Asia/Ho_Chi_Minh) of the orphan-object sweep; off when empty (LOA_CRON_ORPHANS)")
 	cronFlag(fs, &c.cronReports, "cron-reports", worker.DefaultReportSpec, "cron spec (Asia/Ho_Chi_Minh) of the nightly close of reports (LOA_CRON_REPORTS)")
-	durationFlag(fs, &c.rescueAfter, "rescue-after", time.Hour, "a job running this long is taken as abandoned by a dead worker and run again (LOA_RESCUE_AFTER)")
+	durationFlag(fs, &c.rescueAfter, "rescue-after", time.Hour, "last resort for a running job without a lease: run again once it has run this long and past its timeout (LOA_RESCUE_AFTER)")
+	durationFlag(fs, &c.leaseEvery, "lease-every", worker.DefaultLeaseEvery, "how often a worker renews the lease of each job it runs (LOA_LEASE_EVERY)")
+	durationFlag(fs, &c.deadAfter, "dead-after", worker.DefaultDeadAfter, "a job whose lease is this old is taken back from its dead worker and run again; at least 3 × --lease-every (LOA_DEAD_AFTER)")
 	intFlag(fs, &c.mp3Kbps, "mp3-kbps", 64, 8, "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
 	intFlag(fs, &c.opusKbps, "opus-kbps", 24, 6, "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
 	intFlag(fs, &c.mediaJobs, "media-jobs", 1, 1, "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")

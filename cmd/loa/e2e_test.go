@@ -65,10 +65,11 @@ func newInstance(t testing.TB, s3 objects.Config) *instance {
 }
 
 func (in *instance) env() []string {
-	return append(append(os.Environ(),
+	env := append(os.Environ(),
 		"LOA_DATA="+in.data, "LOA_ADDR=127.0.0.1:0",
 		"LOA_S3_ENDPOINT="+in.s3.Endpoint, "LOA_S3_ACCESS_KEY="+in.s3.AccessKey,
-		"LOA_S3_SECRET_KEY="+in.s3.SecretKey, "LOA_S3_BUCKET="+in.s3.Bucket), in.extra...)
+		"LOA_S3_SECRET_KEY="+in.s3.SecretKey, "LOA_S3_BUCKET="+in.s3.Bucket)
+	return append(env, in.extra...)
 }
 
 // loa runs a loa command to its end and returns its stdout.
@@ -450,9 +451,10 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	t.Cleanup(func() { objectstest.Drop(t, s3) })
 	in := newInstance(t, s3)
 	token := in.bootstrap()
-	// The rescue delay must outlast a whole processing run (the job's
-	// timeout is 90% of it), even on a loaded machine under -race.
-	in.start("LOA_RESCUE_AFTER=40s")
+	// Short leases: the restarted server takes the killed one's job back
+	// once its lease has lapsed (liveness.go), not after LOA_RESCUE_AFTER.
+	lease := []string{"LOA_LEASE_EVERY=1s", "LOA_DEAD_AFTER=4s"}
+	in.start(lease...)
 	dir := t.TempDir()
 	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
 		"-stream_loop", "2", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
@@ -471,8 +473,7 @@ func TestProcessingSurvivesKill(t *testing.T) {
 		t.Fatalf("state after the kill: %s, want probed (unfinished)", state)
 	}
 
-	in.start("LOA_RESCUE_AFTER=40s")
-	// River's rescuer looks every 30 s for jobs running longer than 40 s.
+	in.start(lease...)
 	eventuallyWithin(t, 4*time.Minute, "the segment processed after the restart", func() (bool, string) {
 		state, step := segmentRow(t, in.data, id)
 		return state == "processed", state + "/" + step

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -54,7 +54,7 @@ func sonla75(b testing.TB) *schedules.Registry {
 // commune (each iteration adds a segment, so every commune changes).
 func BenchmarkBuildSonLa75(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "loa.db"))
+	db, err := sqlstore.Open(ctx, pgtest.Location(b, "loa.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func registryOf(n int) *schedules.Registry {
 func storedBuild(b *testing.B, n, segs int) (*sqlstore.DB, *broadcast.Service, time.Time) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "loa.db"))
+	db, err := sqlstore.Open(ctx, pgtest.Location(b, "loa.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -142,7 +142,8 @@ func storedBuild(b *testing.B, n, segs int) (*sqlstore.DB, *broadcast.Service, t
 
 // BenchmarkBuildStoredNational is issue 13's national stored build: 3,321
 // communes × 3 clusters × 2 slots × 7 days with 1,000 ready segments in 3
-// languages, read from and stored in SQLite, every commune changed (each
+// languages, read from and stored in the store (SQLite; PostgreSQL under
+// LOA_TEST_POSTGRES_URL), every commune changed (each
 // iteration adds a priority segment). It reports the pure builder's share
 // (builder-ms) and the ratio of the whole to it (x-builder); the bar is
 // under 5 s and under 10× the builder. LOA_BENCH_COMMUNES sets a smaller

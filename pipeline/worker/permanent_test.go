@@ -27,7 +27,7 @@ func (flakyObjects) Get(context.Context, string) (io.ReadCloser, error) { return
 // work runs one processing job the way River does, on its first attempt.
 func work(t *testing.T, p *Processor, id string) error {
 	t.Helper()
-	w := &processWorker{p: p, maxTimeout: time.Hour}
+	w := &processWorker{p: p}
 	return w.Work(context.Background(), &river.Job[ProcessSegmentArgs]{
 		JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
 		Args:   ProcessSegmentArgs{SegmentID: id},

@@ -492,22 +492,20 @@ func (p *Processor) log() *slog.Logger {
 type processWorker struct {
 	river.WorkerDefaults[ProcessSegmentArgs]
 	p *Processor
-	// maxTimeout keeps every run shorter than the rescue delay, so a slow
-	// but live job is never taken for a dead one and run twice.
-	maxTimeout time.Duration
 }
 
 // Timeout gives processing time in proportion to the segment's length:
-// a loudness pass and the encode each read the whole file.
+// a loudness pass and the encode each read the whole file. A worker that
+// dies is noticed by its job's lease (liveness.go), not by this timeout,
+// so it can be as long as the segment needs.
 func (w *processWorker) Timeout(job *river.Job[ProcessSegmentArgs]) time.Duration {
-	return mediaTimeout(job.Args.DurationMS, w.maxTimeout)
+	return mediaTimeout(job.Args.DurationMS)
 }
 
-// mediaTimeout is the time a job that reads a segment of durationMS a
-// few times over gets: 10 minutes plus 4 times its length, at most
-// maxTimeout (kept below River's rescue delay).
-func mediaTimeout(durationMS int64, maxTimeout time.Duration) time.Duration {
-	return min(10*time.Minute+4*time.Duration(durationMS)*time.Millisecond, maxTimeout)
+// mediaTimeout is the time a media job may take for a segment of
+// durationMS: 10 minutes plus 4 times its length.
+func mediaTimeout(durationMS int64) time.Duration {
+	return 10*time.Minute + 4*time.Duration(durationMS)*time.Millisecond
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentArgs]) error {
@@ -547,14 +545,13 @@ func queuePriority(p pipeline.Priority) int {
 // renderExtrasWorker runs RenderExtrasArgs jobs.
 type renderExtrasWorker struct {
 	river.WorkerDefaults[RenderExtrasArgs]
-	p          *Processor
-	maxTimeout time.Duration
+	p *Processor
 }
 
 // Timeout gives the renditions time in proportion to the segment's
 // length: the preview and the subtitle MP4s each read the whole file.
 func (w *renderExtrasWorker) Timeout(job *river.Job[RenderExtrasArgs]) time.Duration {
-	return mediaTimeout(job.Args.DurationMS, w.maxTimeout)
+	return mediaTimeout(job.Args.DurationMS)
 }
 
 func (w *renderExtrasWorker) Work(ctx context.Context, job *river.Job[RenderExtrasArgs]) error {

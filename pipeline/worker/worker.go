@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 
 	"github.com/sonla-cchc/loa/media/objects"
@@ -55,10 +56,20 @@ type Config struct {
 	// MediaWorkers is how many processing jobs run at once; default 1
 	// (each ffmpeg run uses the cores it can get).
 	MediaWorkers int
-	// RescueAfter is how long a job may stay running before it is taken
-	// as abandoned (its worker died) and run again; default 1h. It must
-	// be longer than any job's timeout.
+	// RescueAfter is River's own rescue, the last resort for a running
+	// job that has no lease (see LeaseEvery): such a job is run again once
+	// it has run this long and longer than its timeout; default 1h.
 	RescueAfter time.Duration
+	// LeaseEvery is how often a working process renews the lease of each
+	// job it runs (default DefaultLeaseEvery); DeadAfter is how old a
+	// lease must be for its job to be taken back from a worker that died
+	// and queued again (default DefaultDeadAfter; at least 3 × LeaseEvery).
+	// A job is never taken back for running long, only for its worker
+	// going quiet: a healthy job runs until its own timeout, which
+	// grows with the segment's length.
+	LeaseEvery, DeadAfter time.Duration
+	// Leases keeps the jobs' leases; nil uses sqlstore.NewJobLeases(DB).
+	Leases JobLeases
 	// OrphanSpec is the cron spec of the sweep that removes processed
 	// objects no catalog row points to.
 	OrphanSpec string
@@ -86,6 +97,9 @@ type Config struct {
 type Worker struct {
 	Client *river.Client[*sql.Tx]
 	clock  func() time.Time
+	reaper *reaper // nil when the client only inserts
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 // New checks the config (bad cron specs are refused here, at start-up) and
@@ -112,15 +126,32 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = time.Hour
 	}
+	if cfg.LeaseEvery <= 0 {
+		cfg.LeaseEvery = DefaultLeaseEvery
+	}
+	if cfg.DeadAfter <= 0 {
+		cfg.DeadAfter = max(DefaultDeadAfter, 3*cfg.LeaseEvery)
+	}
+	if cfg.DeadAfter < 3*cfg.LeaseEvery {
+		return nil, fmt.Errorf("job leases: dead-after %v must be at least 3 × the renewal period %v (LOA_DEAD_AFTER, LOA_LEASE_EVERY), or a live worker's job could be taken from it",
+			cfg.DeadAfter, cfg.LeaseEvery)
+	}
 	if cfg.Processor != nil {
-		river.AddWorker(workers, &processWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
-		river.AddWorker(workers, &renderExtrasWorker{p: cfg.Processor, maxTimeout: cfg.RescueAfter * 9 / 10})
+		river.AddWorker(workers, &processWorker{p: cfg.Processor})
+		river.AddWorker(workers, &renderExtrasWorker{p: cfg.Processor})
 		river.AddWorker(workers, &renderSubtitlesWorker{p: cfg.Processor})
 		river.AddWorker(workers, &renderVoiceoverWorker{p: cfg.Processor})
 	}
 	rc := &river.Config{Logger: cfg.Log, Workers: workers, RescueStuckJobsAfter: cfg.RescueAfter,
-		JobTimeout: min(5*time.Minute, cfg.RescueAfter*9/10)}
+		JobTimeout: 5 * time.Minute}
+	var rp *reaper
 	if cfg.Work {
+		if cfg.Leases == nil {
+			cfg.Leases = sqlstore.NewJobLeases(cfg.DB)
+		}
+		rc.Middleware = []rivertype.Middleware{&leaseMiddleware{leases: cfg.Leases, every: cfg.LeaseEvery, deadAfter: cfg.DeadAfter, log: cfg.Log}}
+		rp = &reaper{leases: cfg.Leases, every: cfg.LeaseEvery, deadAfter: cfg.DeadAfter, log: cfg.Log,
+			onDiscarded: markDiscarded(cfg.Processor)}
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
 		if cfg.Processor != nil {
 			rc.Queues[QueueMedia] = river.QueueConfig{MaxWorkers: cfg.MediaWorkers}
@@ -169,7 +200,10 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	w := &Worker{Client: client, clock: cfg.Now}
+	w := &Worker{Client: client, clock: cfg.Now, reaper: rp}
+	if rp != nil {
+		rp.id = client.ID()
+	}
 	if cfg.Processor != nil && cfg.Processor.Enqueue == nil {
 		cfg.Processor.Enqueue = w.EnqueueTx
 	}
@@ -181,12 +215,24 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.Client.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	if w.reaper != nil && w.stop == nil {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		w.stop, w.done = cancel, make(chan struct{})
+		go func() {
+			defer close(w.done)
+			w.reaper.run(rctx)
+		}()
+	}
 	return nil
 }
 
 // Stop lets running jobs finish within ctx's deadline, then cancels the
 // rest; a cancelled job returns to the queue and is retried.
 func (w *Worker) Stop(ctx context.Context) error {
+	if w.stop != nil {
+		w.stop()
+		<-w.done
+	}
 	if err := w.Client.Stop(ctx); err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
