@@ -63,6 +63,24 @@ type DB struct {
 
 	// migrations replaces the embedded migrations in tests.
 	migrations fs.FS
+
+	// PriorityChangedTx, when set, runs inside the transaction that
+	// changes a segment's priority (SetPriority, MarkEmergency) with the
+	// new priority, so work already queued for the segment can follow it
+	// (the worker raises its queued processing job). An error rolls the
+	// change back.
+	PriorityChangedTx func(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error
+}
+
+// priorityChanged runs db.PriorityChangedTx when it is set.
+func (db *DB) priorityChanged(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error {
+	if db.PriorityChangedTx == nil {
+		return nil
+	}
+	if err := db.PriorityChangedTx(ctx, tx, segmentID, p); err != nil {
+		return fmt.Errorf("requeue work of %s at priority %s: %w", segmentID, p, err)
+	}
+	return nil
 }
 
 // Open opens the store LOA_DB names (see ParseLocation): a PostgreSQL

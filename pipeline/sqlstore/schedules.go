@@ -685,6 +685,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityEmergency), e.MarkedAt.UTC(), e.SegmentID); err != nil {
 			return err
 		}
+		if err := db.priorityChanged(ctx, tx, e.SegmentID, pipeline.PriorityEmergency); err != nil {
+			return err
+		}
 		detail := "whole province"
 		if len(e.Targets) > 0 {
 			detail = "communes " + strings.Join(e.Targets, ", ")
