@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sonla-cchc/loa/pipeline"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -60,6 +61,9 @@ type DB struct {
 	// tokens and heads answer the lookups every device poll makes.
 	tokens *readCache[pipeline.User]
 	heads  *readCache[pipeline.CommuneHead]
+	// versionItems keeps the decoded entries of recently read schedule
+	// versions (versions never change once stored).
+	versionItems *lru.Cache[string, []pipeline.ScheduleItem]
 
 	// migrations replaces the embedded migrations in tests.
 	migrations fs.FS
@@ -100,8 +104,14 @@ func Open(ctx context.Context, where string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	items, err := lru.New[string, []pipeline.ScheduleItem](versionItemsCached)
+	if err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	return &DB{sql: sqldb, dialect: loc.Dialect, Now: func() time.Time { return time.Now().UTC() },
-		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL)}, nil
+		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL),
+		versionItems: items}, nil
 }
 
 // openSQLite opens (creating if needed) the SQLite database at path. The
@@ -214,6 +224,14 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	}
 	for _, v := range rr.Versions {
 		res.River = append(res.River, v.Version)
+	}
+	// Packing schedule entries (0017) and binding operators to codes are
+	// data migrations of Loa's own schema; a test's own migration set
+	// (db.migrations) has neither.
+	if db.migrations == nil {
+		if _, err := db.packScheduleItems(ctx); err != nil {
+			return res, fmt.Errorf("migrate: %w", err)
+		}
 	}
 	// Binding operators to codes is a data migration of Loa's own schema;
 	// a test's own migration set (db.migrations) has no users to bind.
