@@ -41,15 +41,13 @@ const (
 // itemStrings is how many string fields an entry has.
 const itemStrings = 13
 
-// sortItems puts entries in stored order: cluster, date, slot, position
-// (a build's entries mostly come in that order already).
+// sortItems puts entries in stored order: cluster, date, slot, position.
 func sortItems(items []pipeline.ScheduleItem) {
-	if !slices.IsSortedFunc(items, compareItems) {
-		slices.SortStableFunc(items, compareItems)
-	}
+	slices.SortStableFunc(items, func(a, b pipeline.ScheduleItem) int { return compareItems(&a, &b) })
 }
 
-func compareItems(a, b pipeline.ScheduleItem) int {
+// compareItems orders entries as they are stored.
+func compareItems(a, b *pipeline.ScheduleItem) int {
 	return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Date, b.Date),
 		cmp.Compare(a.SlotStart, b.SlotStart), cmp.Compare(a.Position, b.Position))
 }
@@ -60,8 +58,8 @@ func itemFields(it *pipeline.ScheduleItem) [itemStrings]*string {
 		&it.Topic, &it.Priority, &it.Why, &it.Reason, &it.AudioKey, &it.SHA256}
 }
 
-// encodeItems encodes a version's entries (which it sorts in stored
-// order) as one blob.
+// encodeItems encodes a version's entries as one blob, in stored order
+// (the caller's slice is left as it is).
 func encodeItems(items []pipeline.ScheduleItem) ([]byte, error) {
 	var e itemEncoder
 	return e.encode(items)
@@ -73,11 +71,20 @@ type itemEncoder struct {
 	index map[string]uint64
 	table []string
 	refs  []uint64
+	order []int32
 }
 
 // encode is encodeItems.
 func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
-	sortItems(items)
+	if len(items) > 1<<31-1 {
+		return nil, fmt.Errorf("%d entries in one version", len(items))
+	}
+	// The stored order, as a permutation: entries are large to move.
+	order := e.order[:0]
+	for i := range items {
+		order = append(order, int32(i))
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return compareItems(&items[a], &items[b]) })
 	if e.index == nil {
 		e.index = map[string]uint64{}
 	}
@@ -86,8 +93,8 @@ func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
 	index := e.index
 	table := append(e.table[:0], "")
 	refs := e.refs[:0]
-	defer func() { e.table, e.refs = table[:0], refs[:0] }()
-	for i := range items {
+	defer func() { e.table, e.refs, e.order = table[:0], refs[:0], order[:0] }()
+	for _, i := range order {
 		if items[i].SlotStart < 0 || items[i].Position < 0 {
 			return nil, fmt.Errorf("entry %s: negative slot start or position", items[i].EntryID)
 		}
@@ -114,9 +121,9 @@ func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(items)))
 	var prev int64
-	for i := range items {
+	for k, i := range order {
 		it := &items[i]
-		for _, r := range refs[i*itemStrings : (i+1)*itemStrings] {
+		for _, r := range refs[k*itemStrings : (k+1)*itemStrings] {
 			b = binary.AppendUvarint(b, r)
 		}
 		b = binary.AppendUvarint(b, uint64(it.SlotStart))

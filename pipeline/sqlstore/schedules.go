@@ -365,8 +365,7 @@ func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
 // SaveVersions stores the versions of several communes in one
 // transaction. A write whose ETag equals its commune's head is left out
 // (Changed false, Version.ID the head's); each other one gets its
-// version row with its items as one blob (which sorts ws' Items in stored
-// order), the dates it has entries on, the segments it interrupts with,
+// version row with its items as one blob, the dates it has entries on, the segments it interrupts with,
 // and the commune's airing history from the
 // version's start date, and the head moves to it (Changed true). On an
 // error nothing is stored.
@@ -391,21 +390,13 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			return err
 		}
 		defer version.Close()
-		day, err := tx.PrepareContext(ctx, "INSERT INTO schedule_days (version_id, air_date) VALUES (?, ?)")
-		if err != nil {
-			return err
-		}
-		defer day.Close()
+		var dayArgs []any
 		forget, err := tx.PrepareContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?")
 		if err != nil {
 			return err
 		}
 		defer forget.Close()
-		remember, err := tx.PrepareContext(ctx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-		if err != nil {
-			return err
-		}
-		defer remember.Close()
+		var rememberArgs []any
 		move, err := tx.PrepareContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`)
 		if err != nil {
@@ -446,7 +437,7 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			}
 			clear(aired)
 			lastDate := ""
-			for _, it := range w.Items { // sorted by cluster, date: a date repeats per cluster
+			for _, it := range w.Items { // mostly in date order within a cluster
 				if it.Date != lastDate {
 					days[it.Date] = true
 					lastDate = it.Date
@@ -461,20 +452,25 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 					}
 				}
 			}
+			dayArgs = dayArgs[:0]
 			for d := range days {
-				if _, err := day.ExecContext(ctx, v.ID, d); err != nil {
-					return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-				}
+				dayArgs = append(dayArgs, v.ID, d)
+			}
+			if err := insertRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "", 2, dayArgs); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 			clear(days)
 			clear(interrupts)
 			if _, err := forget.ExecContext(ctx, v.Commune, v.Start); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
+			rememberArgs = rememberArgs[:0]
 			for k := range aired {
-				if _, err := remember.ExecContext(ctx, v.Commune, k[1], k[0]); err != nil {
-					return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-				}
+				rememberArgs = append(rememberArgs, v.Commune, k[1], k[0])
+			}
+			if err := insertRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", " ON CONFLICT DO NOTHING",
+				3, rememberArgs); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
@@ -491,6 +487,27 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 	}
 	return nil
 }
+
+// insertRows inserts rows of `width` values each (args holds them one
+// row after another) with multi-row INSERT statements of up to
+// insertRowsMax rows: head is "INSERT INTO t (cols) VALUES ", tail what
+// follows the values.
+func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, width int, args []any) error {
+	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, insertRowsMax)
+		q := head + row + strings.Repeat(", "+row, n-1) + tail
+		if _, err := tx.ExecContext(ctx, q, args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
+}
+
+// insertRowsMax keeps a statement's parameters (rows × width) under
+// SQLite's and PostgreSQL's limits.
+const insertRowsMax = 200
 
 // Version returns a stored schedule version.
 func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
