@@ -33,7 +33,22 @@ func ParseDate(s string) (Date, error) {
 
 // String returns the date as YYYY-MM-DD.
 func (d Date) String() string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	if d.Year < 0 || d.Year > 9999 {
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+	return string(d.appendTo(make([]byte, 0, 10)))
+}
+
+// appendTo appends d as YYYY-MM-DD (a year of 0 to 9999).
+func (d Date) appendTo(b []byte) []byte {
+	if d.Year < 0 || d.Year > 9999 {
+		return fmt.Appendf(b, "%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+	y := d.Year
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = append2(b, int(d.Month))
+	b = append(b, '-')
+	return append2(b, d.Day)
 }
 
 // IsZero reports whether d is the zero Date.

@@ -36,7 +36,7 @@ func TestDBCopy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("db copy: %d %s", code, errs)
 	}
-	for _, w := range []string{"users  ", "schedule_items", "counts and checksums verified"} {
+	for _, w := range []string{"users  ", "schedule_days", "counts and checksums verified"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("the output does not show %q:\n%s", w, out)
 		}

@@ -121,6 +121,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	if err != nil {
 		return err
 	}
+	db.PriorityChangedTx = w.ReprioritizeTx // a raised segment's queued processing job is raised too
 	if err := w.Start(ctx); err != nil {
 		return err
 	}

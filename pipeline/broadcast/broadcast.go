@@ -7,6 +7,7 @@
 package broadcast
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -19,7 +20,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -428,11 +428,20 @@ func (s *Service) interruptFor() time.Duration {
 // communeItems turns the builder's playlists of one commune into stored
 // entries, with the audio each segment item plays.
 func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[string]pipeline.AirAudio) []pipeline.ScheduleItem {
-	var out []pipeline.ScheduleItem
-	for _, p := range sched.Commune(c.Code) {
+	pls := sched.Commune(c.Code)
+	n := 0
+	for _, p := range pls {
+		n += len(p.Items)
+	}
+	out := make([]pipeline.ScheduleItem, 0, n)
+	date, dateOf := "", schedules.Date{}
+	for _, p := range pls {
+		if date == "" || p.Date != dateOf {
+			date, dateOf = p.Date.String(), p.Date
+		}
 		for pos, it := range p.Items {
 			si := pipeline.ScheduleItem{
-				Cluster: p.Cluster, Date: p.Date.String(), SlotStart: int(p.Slot.Start), Position: pos,
+				Cluster: p.Cluster, Date: date, SlotStart: int(p.Slot.Start), Position: pos,
 				EntryID: schedules.EntryID(p.Date, p.Slot.Start, pos), Kind: it.Kind.String(),
 				Start: p.Start.Add(it.Offset).UTC(), DurationMS: it.Duration.Milliseconds(),
 				SegmentID: it.SegmentID, Language: string(it.Language), Title: it.Title, Topic: string(it.Topic),
@@ -440,7 +449,7 @@ func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[str
 			}
 			if it.Kind == schedules.ItemSegment {
 				si.Priority = it.Priority.String()
-				if a, ok := audio[sqlstore.AudioKey(it.SegmentID, string(it.Language))]; ok {
+				if a, ok := audio[it.SegmentID+"/"+string(it.Language)]; ok { // sqlstore.AudioKey, without a call
 					si.AudioKey, si.SHA256, si.Size, si.DurationMS = a.Key, a.SHA256, a.Size, a.DurationMS
 				}
 			}
@@ -494,15 +503,48 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 }
 
 // versionTag hashes what a commune's devices would see, so an unchanged
-// build keeps its ETag.
+// build keeps its ETag: each entry's fields joined with "|", the entries
+// sorted, then schedules.ContentTag's hash of them. It is built in one
+// buffer rather than a string per field (a national build has a million
+// entries); the tag is the same as ContentTag(sorted parts...).
 func versionTag(items []pipeline.ScheduleItem) string {
-	parts := make([]string, 0, len(items))
-	for _, it := range items {
-		parts = append(parts, strings.Join([]string{it.Cluster, it.Date, fmt.Sprint(it.SlotStart), fmt.Sprint(it.Position), it.Kind,
-			fmt.Sprint(it.Start.Unix()), fmt.Sprint(it.DurationMS), it.SegmentID, it.Language, it.Title, it.SHA256}, "|"))
+	buf := make([]byte, 0, len(items)*160)
+	ends := make([]int, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		buf = append(buf, it.Cluster...)
+		buf = append(buf, '|')
+		buf = append(buf, it.Date...)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, int64(it.SlotStart), 10)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, int64(it.Position), 10)
+		buf = append(buf, '|')
+		buf = append(buf, it.Kind...)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, it.Start.Unix(), 10)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, it.DurationMS, 10)
+		buf = append(buf, '|')
+		buf = append(buf, it.SegmentID...)
+		buf = append(buf, '|')
+		buf = append(buf, it.Language...)
+		buf = append(buf, '|')
+		buf = append(buf, it.Title...)
+		buf = append(buf, '|')
+		buf = append(buf, it.SHA256...)
+		ends = append(ends, len(buf))
 	}
-	slices.Sort(parts)
-	return schedules.ContentTag(parts...)
+	parts := make([][]byte, len(ends))
+	for i, e := range ends {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		parts[i] = buf[start:e:e]
+	}
+	slices.SortFunc(parts, bytes.Compare)
+	return schedules.ContentTagBytes(parts)
 }
 
 // Jobs adapts a Service to the worker's schedule jobs.

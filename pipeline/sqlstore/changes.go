@@ -70,33 +70,6 @@ const (
 	feedChannel = "loa_changes"
 )
 
-// changesDDL creates the feed's table. It is transient (rows live
-// FeedKeep), not copied by loa db copy, and created by Migrate
-// unconditionally so it is there before any process follows it.
-var changesDDL = map[Dialect]string{
-	SQLite: `CREATE TABLE IF NOT EXISTS changes (
-		id   INTEGER PRIMARY KEY AUTOINCREMENT,
-		kind TEXT NOT NULL,
-		key  TEXT NOT NULL DEFAULT '',
-		note TEXT NOT NULL DEFAULT '',
-		at   TIMESTAMP NOT NULL);
-		CREATE INDEX IF NOT EXISTS changes_at ON changes (at)`,
-	Postgres: `CREATE TABLE IF NOT EXISTS changes (
-		id   BIGSERIAL PRIMARY KEY,
-		kind TEXT NOT NULL,
-		key  TEXT NOT NULL DEFAULT '',
-		note TEXT NOT NULL DEFAULT '',
-		at   TIMESTAMPTZ NOT NULL);
-		CREATE INDEX IF NOT EXISTS changes_at ON changes (at)`,
-}
-
-func (db *DB) createChanges(ctx context.Context) error {
-	if _, err := db.sql.ExecContext(ctx, changesDDL[db.dialect]); err != nil {
-		return fmt.Errorf("migrate: create the change feed: %w", err)
-	}
-	return nil
-}
-
 // feed is a process's state of the change feed.
 type feed struct {
 	wake chan struct{} // a send makes Follow read at once

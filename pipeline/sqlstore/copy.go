@@ -27,7 +27,7 @@ var copyTables = []string{
 	"segments", "segment_events", "renditions", "variants", "emergencies", "emergency_requests",
 	"jobs", "job_events", "job_submissions", "translation_memory", "glossary", "notices",
 	"communes", "clusters", "slots", "devices",
-	"schedule_versions", "schedule_heads", "schedule_items", "schedule_history", "schedule_builds",
+	"schedule_versions", "schedule_heads", "schedule_days", "schedule_interrupts", "schedule_history", "schedule_builds",
 	"play_reports", "reports",
 }
 
@@ -230,6 +230,7 @@ const (
 	kindInt
 	kindFloat
 	kindTime
+	kindBytes
 )
 
 // columnKinds reads table's columns, sorted by name (each engine lists
@@ -273,6 +274,8 @@ func (db *DB) columnKinds(ctx context.Context, table string) ([]string, []column
 			out[i] = kindInt
 		case strings.Contains(t, "REAL"), strings.Contains(t, "DOUBLE"):
 			out[i] = kindFloat
+		case t == "BLOB", t == "BYTEA":
+			out[i] = kindBytes
 		default:
 			out[i] = kindText
 		}
@@ -281,12 +284,15 @@ func (db *DB) columnKinds(ctx context.Context, table string) ([]string, []column
 }
 
 // normalize turns a value read from either driver into the Go type of its
-// kind: nil, int64, float64, string, or time.Time in UTC.
+// kind: nil, int64, float64, string, []byte, or time.Time in UTC.
 func normalize(v any, k columnKind) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	if b, ok := v.([]byte); ok {
+		if k == kindBytes {
+			return bytes.Clone(b), nil
+		}
 		v = string(b)
 	}
 	switch k {
@@ -402,6 +408,11 @@ func encodeValue(buf *bytes.Buffer, v any) {
 		buf.WriteByte('T')
 		binary.BigEndian.PutUint64(n[:], uint64(x.Truncate(time.Microsecond).UnixMicro()))
 		buf.Write(n[:])
+	case []byte:
+		buf.WriteByte('B')
+		binary.BigEndian.PutUint64(n[:], uint64(len(x)))
+		buf.Write(n[:])
+		buf.Write(x)
 	case string:
 		buf.WriteByte('S')
 		binary.BigEndian.PutUint64(n[:], uint64(len(x)))

@@ -68,7 +68,7 @@ func TestCopy(t *testing.T) {
 			t.Errorf("%s: target has %d rows (%v), report says %d", tc.Table, n, err, tc.Rows)
 		}
 	}
-	for _, table := range []string{"users", "tokens", "segments", "schedule_items", "play_reports", "communes"} {
+	for _, table := range []string{"users", "tokens", "segments", "schedule_versions", "schedule_days", "play_reports", "communes"} {
 		if byName[table].Rows == 0 {
 			t.Errorf("%s: no rows copied; the seed should have made some", table)
 		}

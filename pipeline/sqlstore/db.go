@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/maypok86/otter/v2"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/sonla-cchc/loa/pipeline"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -63,6 +64,9 @@ type DB struct {
 	// tokens and heads answer the lookups every device poll makes.
 	tokens *readCache[pipeline.User]
 	heads  *readCache[pipeline.CommuneHead]
+	// versionItems keeps the decoded entries of recently read schedule
+	// versions (versions never change once stored).
+	versionItems *otter.Cache[string, []pipeline.ScheduleItem]
 
 	// migrations replaces the embedded migrations in tests.
 	migrations fs.FS
@@ -71,6 +75,24 @@ type DB struct {
 	// pgURL is where Follow listens for its notifications (PostgreSQL).
 	feed  *feed
 	pgURL string
+
+	// PriorityChangedTx, when set, runs inside the transaction that
+	// changes a segment's priority (SetPriority, MarkEmergency) with the
+	// new priority, so work already queued for the segment can follow it
+	// (the worker raises its queued processing job). An error rolls the
+	// change back.
+	PriorityChangedTx func(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error
+}
+
+// priorityChanged runs db.PriorityChangedTx when it is set.
+func (db *DB) priorityChanged(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error {
+	if db.PriorityChangedTx == nil {
+		return nil
+	}
+	if err := db.PriorityChangedTx(ctx, tx, segmentID, p); err != nil {
+		return fmt.Errorf("requeue work of %s at priority %s: %w", segmentID, p, err)
+	}
+	return nil
 }
 
 // Open opens the store LOA_DB names (see ParseLocation): a PostgreSQL
@@ -92,7 +114,8 @@ func Open(ctx context.Context, where string) (*DB, error) {
 	}
 	return &DB{sql: sqldb, dialect: loc.Dialect, path: loc.Path, Now: func() time.Time { return time.Now().UTC() },
 		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL),
-		feed: newFeed(), pgURL: loc.URL}, nil
+		feed: newFeed(), pgURL: loc.URL,
+		versionItems: otter.Must(&otter.Options[string, []pipeline.ScheduleItem]{MaximumSize: versionItemsCached})}, nil
 }
 
 // openSQLite opens (creating if needed) the SQLite database at path. The
@@ -147,6 +170,9 @@ func (db *DB) Close() error {
 	if db.heads != nil {
 		db.heads.close()
 	}
+	if db.versionItems != nil {
+		db.versionItems.StopAllGoroutines()
+	}
 	return db.sql.Close()
 }
 
@@ -194,9 +220,6 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := db.createChanges(ctx); err != nil {
-		return res, err
-	}
 	if err := db.checkNotNewer(ctx, ms); err != nil {
 		return res, err
 	}
@@ -220,6 +243,14 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 	}
 	for _, v := range rr.Versions {
 		res.River = append(res.River, v.Version)
+	}
+	// Packing schedule entries (0017) and binding operators to codes are
+	// data migrations of Loa's own schema; a test's own migration set
+	// (db.migrations) has neither.
+	if db.migrations == nil {
+		if _, err := db.packScheduleItems(ctx); err != nil {
+			return res, fmt.Errorf("migrate: %w", err)
+		}
 	}
 	// Binding operators to codes is a data migration of Loa's own schema;
 	// a test's own migration set (db.migrations) has no users to bind.

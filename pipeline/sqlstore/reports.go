@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,7 +150,7 @@ func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from, until ti
 		// The first version of each commune built since the emergency
 		// that carries it as an interrupt: when its playlist changed.
 		rows, err := db.sql.QueryContext(ctx, `SELECT sv.commune_code, sv.built_at FROM schedule_versions sv
-			WHERE sv.built_at >= ? AND EXISTS (SELECT 1 FROM schedule_items i WHERE i.version_id = sv.id AND i.segment_id = ? AND i.kind = 'interrupt')
+			WHERE sv.built_at >= ? AND EXISTS (SELECT 1 FROM schedule_interrupts i WHERE i.version_id = sv.id AND i.segment_id = ?)
 			ORDER BY sv.built_at`, e.MarkedAt.Add(-time.Minute).UTC(), e.SegmentID)
 		if err != nil {
 			return err
@@ -180,58 +182,140 @@ const effective = `WITH eff AS (
 	SELECT commune_code, air_date, version_id FROM (
 		SELECT sv.commune_code, d.air_date, d.version_id,
 			ROW_NUMBER() OVER (PARTITION BY sv.commune_code, d.air_date ORDER BY sv.built_at DESC, sv.id DESC) AS rn
-		FROM (SELECT DISTINCT air_date, version_id FROM schedule_items WHERE air_date >= ? AND air_date < ?) d
+		FROM schedule_days d
 		JOIN schedule_versions sv ON sv.id = d.version_id
-		WHERE sv.commune_code = ? OR ? = ''
+		WHERE d.air_date >= ? AND d.air_date < ? AND (sv.commune_code = ? OR ? = '')
 	) ranked WHERE rn = 1)
 `
 
+// feedScheduled streams the entries of the schedule each commune had each
+// day: the effective versions' blobs, a commune at a time, in the order
+// cluster, date, slot, position.
 func (db *DB) feedScheduled(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {
-	rows, err := db.sql.QueryContext(ctx, effective+`SELECT e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.kind, i.segment_id, i.language, i.duration_ms
-		FROM eff e JOIN schedule_items i ON i.version_id = e.version_id AND i.air_date = e.air_date
-		ORDER BY e.commune_code, i.cluster_id, i.air_date, i.slot_s, i.position`, dFrom, dUntil, commune, commune)
+	rows, err := db.sql.QueryContext(ctx, effective+`SELECT commune_code, air_date, version_id FROM eff ORDER BY commune_code, air_date`,
+		dFrom, dUntil, commune, commune)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	type day struct{ commune, date, version string }
+	var days []day
 	for rows.Next() {
-		var s report.Scheduled
-		if err := rows.Scan(&s.Commune, &s.Cluster, &s.Date, &s.SlotStart, &s.Kind, &s.SegmentID, &s.Language, &s.DurationMS); err != nil {
+		var d day
+		if err := rows.Scan(&d.commune, &d.date, &d.version); err != nil {
+			rows.Close()
 			return err
 		}
-		b.AddScheduled(s)
+		days = append(days, d)
 	}
-	return rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var out []report.Scheduled
+	flush := func() {
+		slices.SortStableFunc(out, func(a, b report.Scheduled) int {
+			return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Date, b.Date), cmp.Compare(a.SlotStart, b.SlotStart))
+		})
+		for _, s := range out {
+			b.AddScheduled(s)
+		}
+		out = out[:0]
+	}
+	for i, d := range days {
+		if i > 0 && days[i-1].commune != d.commune {
+			flush()
+		}
+		items, err := db.allVersionItems(ctx, d.version)
+		if err != nil {
+			return err
+		}
+		for _, it := range items { // in stored order: by cluster, date, slot, position
+			if it.Date == d.date {
+				out = append(out, report.Scheduled{Commune: d.commune, Cluster: it.Cluster, Date: it.Date, SlotStart: it.SlotStart,
+					Kind: it.Kind, SegmentID: it.SegmentID, Language: it.Language, DurationMS: it.DurationMS})
+			}
+		}
+	}
+	flush()
+	return nil
 }
 
 // feedPlays merges the reports of each entry (a device may report an
 // entry more than once under different ids): played if any says so, the
 // longest play, the earliest start. The entry's language comes from the
-// schedule the commune had that day.
+// schedule the commune had that day. Communes are read one at a time:
+// their versions' entries are decoded between queries (SQLite has one
+// connection, so no query may run while another's rows are open).
 func (db *DB) feedPlays(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {
-	rows, err := db.sql.QueryContext(ctx, effective+`SELECT p.commune_code, p.cluster_id, p.air_date, p.entry_id, p.segment_id, p.status,
-		p.started_at, p.finished_at,
-		COALESCE((SELECT i.language FROM schedule_items i WHERE i.version_id = e.version_id AND i.cluster_id = p.cluster_id
-			AND i.air_date = p.air_date AND i.entry_id = p.entry_id LIMIT 1), '')
-		FROM play_reports p LEFT JOIN eff e ON e.commune_code = p.commune_code AND e.air_date = p.air_date
-		WHERE p.air_date >= ? AND p.air_date < ? AND (p.commune_code = ? OR ? = '')
-		ORDER BY p.commune_code, p.cluster_id, p.air_date, p.entry_id`, dFrom, dUntil, commune, commune, dFrom, dUntil, commune, commune)
+	communes, err := queryAll(ctx, db.sql, "communes with plays", func(sc scanner) (string, error) {
+		var c string
+		return c, sc.Scan(&c)
+	}, `SELECT DISTINCT commune_code FROM play_reports WHERE air_date >= ? AND air_date < ? AND (commune_code = ? OR ? = '')
+		ORDER BY commune_code`, dFrom, dUntil, commune, commune)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var cur report.Play
-	have := false
-	for rows.Next() {
-		var p report.Play
-		var fin sql.NullTime
-		if err := rows.Scan(&p.Commune, &p.Cluster, &p.Date, &p.EntryID, &p.SegmentID, &p.Status, &p.Started, &fin, &p.Language); err != nil {
+	for _, c := range communes {
+		if err := db.feedCommunePlays(ctx, b, dFrom, dUntil, c); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// playRow is a play report as feedCommunePlays reads it, with the
+// version the commune had that day.
+type playRow struct {
+	report.Play
+	version string
+}
+
+// feedCommunePlays is feedPlays for one commune.
+func (db *DB) feedCommunePlays(ctx context.Context, b report.Sink, dFrom, dUntil, commune string) error {
+	plays, err := queryAll(ctx, db.sql, "plays of "+commune, func(sc scanner) (playRow, error) {
+		var p playRow
+		var fin sql.NullTime
+		if err := sc.Scan(&p.Commune, &p.Cluster, &p.Date, &p.EntryID, &p.SegmentID, &p.Status, &p.Started, &fin, &p.version); err != nil {
+			return p, err
 		}
 		if p.Status == "played" && fin.Valid && fin.Time.After(p.Started) {
 			p.PlayedMS = fin.Time.Sub(p.Started).Milliseconds()
 		}
-		if have && cur.Commune == p.Commune && cur.Cluster == p.Cluster && cur.Date == p.Date && cur.EntryID == p.EntryID {
+		return p, nil
+	}, effective+`SELECT p.commune_code, p.cluster_id, p.air_date, p.entry_id, p.segment_id, p.status,
+		p.started_at, p.finished_at, COALESCE(e.version_id, '')
+		FROM play_reports p LEFT JOIN eff e ON e.commune_code = p.commune_code AND e.air_date = p.air_date
+		WHERE p.air_date >= ? AND p.air_date < ? AND p.commune_code = ?
+		ORDER BY p.cluster_id, p.air_date, p.entry_id`, dFrom, dUntil, commune, commune, dFrom, dUntil, commune)
+	if err != nil {
+		return err
+	}
+	// The language of each entry of the commune's versions, by version
+	// and cluster/date/entry.
+	langs := map[string]map[string]string{}
+	var cur report.Play
+	have := false
+	for _, r := range plays {
+		p := r.Play
+		if r.version != "" {
+			m, ok := langs[r.version]
+			if !ok {
+				items, err := db.allVersionItems(ctx, r.version)
+				if err != nil {
+					return err
+				}
+				m = make(map[string]string, len(items))
+				for _, it := range items {
+					k := it.Cluster + "/" + it.Date + "/" + it.EntryID
+					if _, dup := m[k]; !dup {
+						m[k] = it.Language
+					}
+				}
+				langs[r.version] = m
+			}
+			p.Language = m[p.Cluster+"/"+p.Date+"/"+p.EntryID]
+		}
+		if have && cur.Cluster == p.Cluster && cur.Date == p.Date && cur.EntryID == p.EntryID {
 			if p.Status == "played" {
 				if cur.Status != "played" || p.Started.Before(cur.Started) {
 					cur.Started = p.Started
@@ -245,9 +329,6 @@ func (db *DB) feedPlays(ctx context.Context, b report.Sink, dFrom, dUntil, commu
 			b.AddPlay(cur)
 		}
 		cur, have = p, true
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if have {
 		b.AddPlay(cur)

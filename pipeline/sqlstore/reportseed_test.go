@@ -148,12 +148,8 @@ func seedReport(t testing.TB, db *DB, cfg seedConfig) *seedModel {
 		// Schedules: every day a version per commune, built the evening
 		// before, covering cfg.cover days; proof of play for the entries
 		// of the version that is the last for its day.
-		insItem, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at, duration_ms, segment_id, language)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insItem.Close()
+		// Each version's entries, stored as its blob once complete.
+		versionItems := map[string][]pipeline.ScheduleItem{}
 		insPlay, err := tx.PrepareContext(ctx, `INSERT INTO play_reports (id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at, reason, air_date, reported_by, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, 0, ?)`)
 		if err != nil {
@@ -180,9 +176,8 @@ func seedReport(t testing.TB, db *DB, cfg seedConfig) *seedModel {
 							start := date.Add(time.Duration(sl.Start) * time.Second)
 							add := func(kind, seg, lang string, dur int64) {
 								entry := schedules.EntryID(schedules.DateOf(date), sl.Start, pos)
-								if _, err := insItem.ExecContext(ctx, vid, cl.ID, ds, int(sl.Start), pos, entry, kind, start.UTC(), dur, seg, lang); err != nil {
-									t.Fatal(err)
-								}
+								versionItems[vid] = append(versionItems[vid], pipeline.ScheduleItem{Cluster: cl.ID, Date: ds, SlotStart: int(sl.Start), Position: pos,
+									EntryID: entry, Kind: kind, Start: start.UTC(), DurationMS: dur, SegmentID: seg, Language: lang})
 								it := seedItem{commune: c.Code, cluster: cl.ID, date: ds, kind: kind, seg: seg, lang: lang, entry: entry, slot: int(sl.Start), dur: dur, built: built, version: vid}
 								m.items = append(m.items, it)
 								if last && kind == "segment" {
@@ -238,14 +233,19 @@ func seedReport(t testing.TB, db *DB, cfg seedConfig) *seedModel {
 			date := marked.In(loc).Format(time.DateOnly)
 			exec(`INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at) VALUES (?, ?, ?, ?, 1, 'emergency', ?)`,
 				vid, e.targets[0], vid, date, marked.Add(2*time.Minute))
-			exec(`INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at, duration_ms, segment_id, language)
-				VALUES (?, 'cum-0', ?, 0, 0, 'interrupt-1', 'interrupt', ?, 60000, ?, 'blt')`, vid, date, marked, seg)
+			versionItems[vid] = []pipeline.ScheduleItem{{Cluster: "cum-0", Date: date, EntryID: "interrupt-1", Kind: "interrupt", Start: marked,
+				DurationMS: 60000, SegmentID: seg, Language: "blt"}}
 			// The emergency version is now the last for that date: it
 			// replaces that day's schedule in the report.
 			exec(`INSERT INTO play_reports (id, commune_code, cluster_id, entry_id, segment_id, status, started_at, finished_at, reason, air_date, reported_by, received_at)
 				VALUES ('em-play', ?, 'cum-0', 'interrupt-1', ?, 'played', ?, ?, '', ?, 0, ?)`, e.targets[0], seg, marked.Add(5*time.Minute), marked.Add(6*time.Minute), date, marked)
 			m.items = append(m.items, seedItem{commune: e.targets[0], cluster: "cum-0", date: date, kind: "interrupt", seg: seg, lang: "blt", entry: "interrupt-1", dur: 60000, built: marked.Add(2 * time.Minute), version: vid})
 			m.plays = append(m.plays, seedPlay{id: "em-play", commune: e.targets[0], cluster: "cum-0", date: date, entry: "interrupt-1", seg: seg, status: "played", started: marked.Add(5 * time.Minute), finished: marked.Add(6 * time.Minute)})
+		}
+		for vid, items := range versionItems {
+			if err := seedVersionItems(ctx, tx, vid, items); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -254,4 +254,35 @@ func seedReport(t testing.TB, db *DB, cfg seedConfig) *seedModel {
 	}
 
 	return m
+}
+
+// seedVersionItems stores a seeded version's entries as SaveVersions
+// does: the blob, the dates it has entries on, the segments it
+// interrupts with.
+func seedVersionItems(ctx context.Context, tx *sql.Tx, id string, items []pipeline.ScheduleItem) error {
+	blob, err := encodeItems(items)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE schedule_versions SET items = ? WHERE id = ?", blob, id); err != nil {
+		return err
+	}
+	days, ints := map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		days[it.Date] = true
+		if it.Kind == "interrupt" {
+			ints[it.SegmentID] = true
+		}
+	}
+	for d := range days {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_days (version_id, air_date) VALUES (?, ?)", id, d); err != nil {
+			return err
+		}
+	}
+	for sg := range ints {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES (?, ?)", id, sg); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -365,7 +365,8 @@ func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
 // SaveVersions stores the versions of several communes in one
 // transaction. A write whose ETag equals its commune's head is left out
 // (Changed false, Version.ID the head's); each other one gets its
-// version row, its items and the commune's airing history from the
+// version row with its items as one blob, the dates it has entries on, the segments it interrupts with,
+// and the commune's airing history from the
 // version's start date, and the head moves to it (Changed true). On an
 // error nothing is stored.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
@@ -384,29 +385,19 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			return err
 		}
 		defer next.Close()
-		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer version.Close()
-		item, err := tx.PrepareContext(ctx, `INSERT INTO schedule_items (version_id, cluster_id, air_date, slot_s, position, entry_id, kind, starts_at,
-			duration_ms, segment_id, language, title, topic, priority, why, reason, audio_key, sha256, size_bytes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer item.Close()
+		var dayArgs []any
 		forget, err := tx.PrepareContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?")
 		if err != nil {
 			return err
 		}
 		defer forget.Close()
-		remember, err := tx.PrepareContext(ctx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-		if err != nil {
-			return err
-		}
-		defer remember.Close()
+		var rememberArgs []any
 		move, err := tx.PrepareContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`)
 		if err != nil {
@@ -414,6 +405,8 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 		}
 		defer move.Close()
 		aired := map[[2]string]bool{}
+		days, interrupts := map[string]bool{}, map[string]bool{}
+		var enc itemEncoder
 		for i := range ws {
 			w := &ws[i]
 			v := &w.Version
@@ -436,26 +429,49 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			if err := next.QueryRowContext(ctx, v.Commune).Scan(&v.Seq); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
-			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq); err != nil {
+			blob, err := enc.encode(w.Items)
+			if err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 			clear(aired)
-			for _, it := range w.Items {
-				if _, err := item.ExecContext(ctx, v.ID, it.Cluster, it.Date, it.SlotStart, it.Position, it.EntryID, it.Kind, it.Start.UTC(),
-					it.DurationMS, it.SegmentID, it.Language, it.Title, it.Topic, it.Priority, it.Why, it.Reason, it.AudioKey, it.SHA256, it.Size); err != nil {
-					return fmt.Errorf("schedule of %s: item %s/%s: %w", v.Commune, it.Cluster, it.EntryID, err)
+			lastDate := ""
+			for _, it := range w.Items { // mostly in date order within a cluster
+				if it.Date != lastDate {
+					days[it.Date] = true
+					lastDate = it.Date
 				}
 				if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
 					aired[[2]string{it.Date, it.SegmentID}] = true
 				}
+				if it.Kind == "interrupt" && it.SegmentID != "" && !interrupts[it.SegmentID] {
+					interrupts[it.SegmentID] = true
+					if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES (?, ?)", v.ID, it.SegmentID); err != nil {
+						return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+					}
+				}
 			}
+			dayArgs = dayArgs[:0]
+			for d := range days {
+				dayArgs = append(dayArgs, v.ID, d)
+			}
+			if err := insertRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "", 2, dayArgs); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			clear(days)
+			clear(interrupts)
 			if _, err := forget.ExecContext(ctx, v.Commune, v.Start); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
+			rememberArgs = rememberArgs[:0]
 			for k := range aired {
-				if _, err := remember.ExecContext(ctx, v.Commune, k[1], k[0]); err != nil {
-					return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-				}
+				rememberArgs = append(rememberArgs, v.Commune, k[1], k[0])
+			}
+			if err := insertRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", " ON CONFLICT DO NOTHING",
+				3, rememberArgs); err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
 			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
@@ -474,6 +490,27 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 	return nil
 }
 
+// insertRows inserts rows of `width` values each (args holds them one
+// row after another) with multi-row INSERT statements of up to
+// insertRowsMax rows: head is "INSERT INTO t (cols) VALUES ", tail what
+// follows the values.
+func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, width int, args []any) error {
+	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, insertRowsMax)
+		q := head + row + strings.Repeat(", "+row, n-1) + tail
+		if _, err := tx.ExecContext(ctx, q, args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
+}
+
+// insertRowsMax keeps a statement's parameters (rows × width) under
+// SQLite's and PostgreSQL's limits.
+const insertRowsMax = 200
+
 // Version returns a stored schedule version.
 func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
 	var v pipeline.ScheduleVersion
@@ -490,35 +527,58 @@ func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion,
 
 // VersionItems returns the entries of a version, for one cluster and date
 // when they are not empty, ordered by cluster, date, slot and position.
+// Versions never change once stored: the decoded entries of the last
+// versions read are kept in memory (db.versionItems).
 func (db *DB) VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error) {
-	q := `SELECT cluster_id, air_date, slot_s, position, entry_id, kind, starts_at, duration_ms, segment_id, language, title, topic,
-		priority, why, reason, audio_key, sha256, size_bytes FROM schedule_items WHERE version_id = ?`
-	args := []any{versionID}
-	if cluster != "" {
-		q += " AND cluster_id = ?"
-		args = append(args, cluster)
+	all, err := db.allVersionItems(ctx, versionID)
+	if err != nil {
+		return nil, err
 	}
-	if date != "" {
-		q += " AND air_date = ?"
-		args = append(args, date)
+	out := []pipeline.ScheduleItem{}
+	for _, it := range all {
+		if (cluster == "" || it.Cluster == cluster) && (date == "" || it.Date == date) {
+			out = append(out, it)
+		}
 	}
-	q += " ORDER BY cluster_id, air_date, slot_s, position"
-	rows, err := db.sql.QueryContext(ctx, q, args...)
+	return out, nil
+}
+
+// allVersionItems returns every entry of a version, decoded from its blob
+// or from the cache; the slice is shared and must not be changed. A
+// version that does not exist has no entries.
+func (db *DB) allVersionItems(ctx context.Context, versionID string) ([]pipeline.ScheduleItem, error) {
+	if items, ok := db.versionItems.GetIfPresent(versionID); ok {
+		return items, nil
+	}
+	var blob []byte
+	err := db.sql.QueryRowContext(ctx, "SELECT items FROM schedule_versions WHERE id = ?", versionID).Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("schedule items of %s: %w", versionID, err)
 	}
-	defer rows.Close()
-	out := []pipeline.ScheduleItem{}
-	for rows.Next() {
-		var it pipeline.ScheduleItem
-		if err := rows.Scan(&it.Cluster, &it.Date, &it.SlotStart, &it.Position, &it.EntryID, &it.Kind, &it.Start, &it.DurationMS,
-			&it.SegmentID, &it.Language, &it.Title, &it.Topic, &it.Priority, &it.Why, &it.Reason, &it.AudioKey, &it.SHA256, &it.Size); err != nil {
-			return nil, fmt.Errorf("schedule items of %s: %w", versionID, err)
-		}
-		out = append(out, it)
+	items, err := decodeStoredItems(blob)
+	if err != nil {
+		return nil, fmt.Errorf("schedule items of %s: %w", versionID, err)
 	}
-	return out, rows.Err()
+	db.versionItems.Set(versionID, items)
+	return items, nil
 }
+
+// decodeStoredItems decodes a version's items column; NULL (a version
+// stored before its entries were packed, see packScheduleItems) has none.
+func decodeStoredItems(blob []byte) ([]pipeline.ScheduleItem, error) {
+	if blob == nil {
+		return nil, nil
+	}
+	return decodeItems(blob)
+}
+
+// versionItemsCached is how many versions' decoded entries a store keeps:
+// a commune's version decodes to about 300 entries of some 300 bytes, so
+// 512 versions are some 50 MB at most.
+const versionItemsCached = 512
 
 // ErrClaimLost reports that a build's claim is no longer held by the
 // owner that asked: its lease ran out and another owner took it over (or
@@ -687,6 +747,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityEmergency), e.MarkedAt.UTC(), e.SegmentID); err != nil {
 			return err
 		}
+		if err := db.priorityChanged(ctx, tx, e.SegmentID, pipeline.PriorityEmergency); err != nil {
+			return err
+		}
 		detail := "whole province"
 		if len(e.Targets) > 0 {
 			detail = "communes " + strings.Join(e.Targets, ", ")
@@ -801,24 +864,27 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 // the current one (a device plays the bundle it has), with each entry's
 // length in milliseconds (the longest when versions differ).
 func (db *DB) ScheduledDurations(ctx context.Context, commune, cluster, date string) (map[string]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT i.entry_id, MAX(i.duration_ms) FROM schedule_items i
-		JOIN schedule_versions v ON v.id = i.version_id
-		WHERE v.commune_code = ? AND i.cluster_id = ? AND i.air_date = ? GROUP BY i.entry_id`, commune, cluster, date)
-	if err != nil {
-		return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
+	ids, err := queryAll(ctx, db.sql, "scheduled entries of "+commune, func(sc scanner) (string, error) {
 		var id string
-		var ms int64
-		if err := rows.Scan(&id, &ms); err != nil {
+		return id, sc.Scan(&id)
+	}, `SELECT v.id FROM schedule_days d JOIN schedule_versions v ON v.id = d.version_id
+		WHERE d.air_date = ? AND v.commune_code = ?`, date, commune)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, id := range ids {
+		items, err := db.allVersionItems(ctx, id)
+		if err != nil {
 			return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
 		}
-		out[id] = ms
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
+		for _, it := range items {
+			if it.Cluster == cluster && it.Date == date {
+				if ms, ok := out[it.EntryID]; !ok || it.DurationMS > ms {
+					out[it.EntryID] = it.DurationMS
+				}
+			}
+		}
 	}
 	return out, nil
 }

@@ -228,6 +228,9 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(p), now, id); err != nil {
 			return err
 		}
+		if err := db.priorityChanged(ctx, tx, id, p); err != nil {
+			return err
+		}
 		return addEvent(ctx, tx, id, userID, "priority", cur+" → "+string(p), now)
 	})
 	if err != nil {

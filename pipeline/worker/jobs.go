@@ -3,9 +3,11 @@ package worker
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/translation"
@@ -88,4 +90,42 @@ func RenditionArgs(j translation.Job, s translation.Submission, approvedBy int64
 // approving transaction; it makes *Worker a translation.Renditions.
 func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation.Job, s translation.Submission, approvedBy int64) error {
 	return w.EnqueueTx(ctx, tx, RenditionArgs(j, s, approvedBy))
+}
+
+// ReprioritizeTx gives the processing job of segment id that is still
+// waiting (available, scheduled, retryable or pending) the River priority
+// of p, inside the caller's transaction: a segment raised to priority or
+// emergency after it was queued jumps the media queue too, and one lowered
+// to normal goes back in line. A job already running is left alone. Set it
+// as sqlstore.DB.PriorityChangedTx.
+func (w *Worker) ReprioritizeTx(ctx context.Context, tx *sql.Tx, id string, p pipeline.Priority) error {
+	want := queuePriority(p)
+	params := river.NewJobListParams().Kinds(ProcessSegmentArgs{}.Kind()).
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
+		First(500)
+	for {
+		res, err := w.Client.JobListTx(ctx, tx, params)
+		if err != nil {
+			return fmt.Errorf("list queued processing jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var a ProcessSegmentArgs
+			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+				return fmt.Errorf("read args of job %d: %w", j.ID, err)
+			}
+			if a.SegmentID != id || j.Priority == want {
+				continue
+			}
+			// River has no API to change a queued job's priority; the
+			// column is what its producer orders the queue by.
+			if _, err := tx.ExecContext(ctx, "UPDATE river_job SET priority = ? WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')",
+				want, j.ID); err != nil {
+				return fmt.Errorf("set priority of job %d: %w", j.ID, err)
+			}
+		}
+		if len(res.Jobs) < 500 || res.LastCursor == nil {
+			return nil
+		}
+		params = params.After(res.LastCursor)
+	}
 }
