@@ -37,8 +37,8 @@ type serverConfig struct {
 	logLevel    string
 	debugAddr   string
 	cronReports string
-	// secureCookies forces Secure session cookies.
-	secureCookies bool
+	// plainHTTP lets session cookies go without Secure over plain http.
+	plainHTTP bool
 }
 
 // registerStore adds the database flags.
@@ -72,7 +72,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	intFlag(fs, &c.mp3Kbps, "mp3-kbps", 64, 8, "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
 	intFlag(fs, &c.opusKbps, "opus-kbps", 24, 6, "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
 	intFlag(fs, &c.mediaJobs, "media-jobs", 1, 1, "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
-	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "force Secure session cookies, behind a TLS proxy that sends no X-Forwarded-Proto (LOA_SECURE_COOKIES)")
+	fs.BoolVar(&c.plainHTTP, "plain-http", false, "the pages are reached over plain http (a demo on localhost): session cookies are not marked Secure; never on a network (LOA_PLAIN_HTTP)")
 }
 
 func (c *serverConfig) dbPath() string {

@@ -36,6 +36,15 @@ type Catalog interface {
 	// CreateTokenBy makes a token for userID; by (the admin) is named in
 	// the audit log.
 	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
+	// CreateTokenAs makes a token of a kind (api, metrics), by an actor.
+	CreateTokenAs(ctx context.Context, userID int64, label string, kind pipeline.TokenKind, by pipeline.Actor) (string, error)
+	// Tokens lists a user's tokens ("" for all users), never their secrets.
+	Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, error)
+	RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error
+	SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error)
+	SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (sqlstore.SignedOut, error)
+	// MetricsToken accepts a token that may read /metrics.
+	MetricsToken(ctx context.Context, token string) error
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f sqlstore.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
@@ -190,6 +199,12 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Pattern: "/api/users", Roles: adminOnly, handler: s.listUsers},
 		{Method: "POST", Pattern: "/api/users", Roles: adminOnly, handler: s.createUser},
 		{Method: "POST", Pattern: "/api/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+		{Method: "POST", Pattern: "/api/users/{name}/disable", Roles: adminOnly, handler: s.setDisabled(true)},
+		{Method: "POST", Pattern: "/api/users/{name}/enable", Roles: adminOnly, handler: s.setDisabled(false)},
+		{Method: "POST", Pattern: "/api/users/{name}/sign-out-everywhere", Roles: adminOnly, handler: s.signOutUser},
+		{Method: "POST", Pattern: "/api/me/sign-out-everywhere", Roles: allRoles, handler: s.signOutMe},
+		{Method: "GET", Pattern: "/api/tokens", Roles: adminOnly, handler: s.listTokens},
+		{Method: "DELETE", Pattern: "/api/tokens/{id}", Roles: adminOnly, handler: s.revokeToken},
 		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment},
 		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
@@ -246,7 +261,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) {
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, sqlstore.ErrTokenRevoked) && !errors.Is(err, sqlstore.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
 		addr := throttle.ClientAddr(r)
@@ -427,11 +442,79 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, by pipeline
 	if err != nil {
 		return err
 	}
-	tok, err := s.Catalog.CreateTokenBy(r.Context(), u.ID, r.URL.Query().Get("label"), by.ID)
+	kind := pipeline.TokenKind(r.URL.Query().Get("kind"))
+	tok, err := s.Catalog.CreateTokenAs(r.Context(), u.ID, r.URL.Query().Get("label"), kind, pipeline.Actor{ID: by.ID})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, TokenResponse{Token: tok})
+	return nil
+}
+
+// setDisabled disables or enables a user: POST /api/users/{name}/disable
+// and /enable answer the user.
+func (s *Server) setDisabled(disabled bool) func(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	return func(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+		u, err := s.Catalog.SetUserDisabled(r.Context(), r.PathValue("name"), disabled, pipeline.Actor{ID: by.ID})
+		if err != nil {
+			return err
+		}
+		s.Log.Info("user disabled changed", "user", u.Name, "disabled", disabled, "by", by.Name)
+		writeJSON(w, http.StatusOK, u)
+		return nil
+	}
+}
+
+// signOutUser ends every session and token of a user (an administrator's
+// call); the answer counts them: {"sessions": N, "tokens": M}.
+func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	u, err := s.Catalog.UserByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: by.ID})
+	if err != nil {
+		return err
+	}
+	s.Log.Info("signed out everywhere", "user", u.Name, "by", by.Name, "sessions", out.Sessions, "tokens", out.Tokens)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// signOutMe ends every session and token of the caller, including the
+// one this request came with.
+func (s *Server) signOutMe(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: u.ID})
+	if err != nil {
+		return err
+	}
+	s.Log.Info("signed out everywhere", "user", u.Name, "by", u.Name, "sessions", out.Sessions, "tokens", out.Tokens)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listTokens answers GET /api/tokens[?user=NAME]: ids, kinds, labels,
+// when made and last used; never the secrets.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	toks, err := s.Catalog.Tokens(r.Context(), r.URL.Query().Get("user"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toks)
+	return nil
+}
+
+// revokeToken answers DELETE /api/tokens/{id} with 204.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a token id: GET /api/tokens lists them.", r.PathValue("id"))
+	}
+	if err := s.Catalog.RevokeTokenID(r.Context(), id, pipeline.Actor{ID: by.ID}); err != nil {
+		return err
+	}
+	s.Log.Info("token revoked", "id", id, "by", by.Name)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

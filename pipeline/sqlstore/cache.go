@@ -56,5 +56,8 @@ func (c *readCache[V]) put(key string, v V, gen uint64) {
 	c.m[key] = cacheEntry[V]{v: v, gen: gen, at: time.Now()}
 }
 
-// invalidate drops every entry.
+// invalidate drops every entry. Every write that can end a sign-in
+// (token revoked, user disabled or signed out everywhere, operator bound
+// to another commune) goes through this one method; code that learns of
+// such a write made by another process calls it too.
 func (c *readCache[V]) invalidate() { c.gen.Add(1) }

@@ -59,6 +59,9 @@ func (db *DB) UserBySession(ctx context.Context, token string, p SessionPolicy) 
 	if err != nil {
 		return pipeline.User{}, fmt.Errorf("look up session: %w", err)
 	}
+	if u.Disabled {
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: ErrUserDisabled, Message: errDisabledMessage}
+	}
 	now := db.Now()
 	if now.Sub(seen) > p.Idle {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "The session has ended: sign in again.")
