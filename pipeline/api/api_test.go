@@ -75,6 +75,7 @@ func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) 
 	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(b.srv.Close)
+	s.PublicURL = b.srv.URL
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	for _, role := range pipeline.Roles {
 		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "muong-lan"}
@@ -210,7 +211,7 @@ func TestRoutePolicy(t *testing.T) {
 	want := map[string][]pipeline.Role{
 		"GET /healthz":                               nil,
 		"GET /readyz":                                nil,
-		"GET /metrics":                               nil,
+		"GET /metrics":                               {pipeline.RoleAdmin}, // and metrics tokens
 		"GET /api/me":                                pipeline.Roles,
 		"GET /api/topics":                            pipeline.Roles,
 		"GET /api/users":                             {pipeline.RoleAdmin},

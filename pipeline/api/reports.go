@@ -274,12 +274,13 @@ func (s *Server) bulletinArtwork(w http.ResponseWriter, r *http.Request, _ pipel
 	return nil
 }
 
-// baseURL is the server's absolute URL as the client reached it.
-func baseURL(r *http.Request) string {
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		return "https://" + r.Host
+// baseURL is the server's public address (PublicURL), never the
+// request's Host header.
+func (s *Server) baseURL() (string, error) {
+	if s.PublicURL == "" {
+		return "", pipeline.Errorf(pipeline.CodeUnavailable, "The server's public address is not set: set LOA_PUBLIC_URL (e.g. https://loa.example.vn) so the feed's links are absolute.")
 	}
-	return "http://" + r.Host
+	return strings.TrimRight(s.PublicURL, "/"), nil
 }
 
 // bulletinPage answers GET /api/bulletin/{lang}?week=2025-W03; without a
@@ -318,7 +319,10 @@ func (s *Server) bulletinFeed(w http.ResponseWriter, r *http.Request, _ pipeline
 		return err
 	}
 	from := report.WeekStart(s.now()).AddDate(0, 0, -7*(FeedWeeks-1))
-	base := baseURL(r)
+	base, err := s.baseURL()
+	if err != nil {
+		return err
+	}
 	is, err := s.issues(r, lang, from, FeedWeeks, base)
 	if err != nil {
 		return err

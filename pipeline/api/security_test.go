@@ -319,7 +319,7 @@ func TestTokenChecksThrottled(t *testing.T) {
 	if resp, body := b.do(t, "GET", "/api/me", b.tokens[pipeline.RoleOperator], nil, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a valid token after the guesses: %d %s, want 200", resp.StatusCode, body)
 	}
-	_, metrics := b.do(t, "GET", "/metrics", "", nil, "")
+	_, metrics := b.do(t, "GET", "/metrics", b.tokens[pipeline.RoleAdmin], nil, "")
 	if !strings.Contains(string(metrics), `loa_auth_throttled_total{kind="token"} 1`) {
 		t.Fatalf("metrics lack the throttled token check:\n%s", metrics)
 	}

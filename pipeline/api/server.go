@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +100,13 @@ type Server struct {
 	// client address; nil makes one with the default budgets. Share one
 	// with the web pages so both count the same failures.
 	Auth *throttle.Guard
+	// PublicURL is the server's address as the public reaches it
+	// ("https://loa.sonla.gov.vn", with no trailing slash): the bulletin's
+	// feed and page links are built from it, never from the request's
+	// Host header (which anyone can forge, and the feed is cached
+	// publicly). Empty: links are relative where they can be, and the feed
+	// answers 503 saying to set LOA_PUBLIC_URL.
+	PublicURL string
 	// Now is the clock that decides "today" for playlists, bundles,
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
@@ -129,7 +137,10 @@ type Route struct {
 	Pattern string
 	Roles   []pipeline.Role
 	Public  bool
-	handler func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// MetricsToken also lets in a bearer token of kind metrics (a
+	// scraper's), besides the roles.
+	MetricsToken bool
+	handler      func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
 }
 
 // Handler builds the http.Handler with all routes.
@@ -193,7 +204,7 @@ func (s *Server) Routes() []Route {
 	s.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, Roles: publicNone, handler: s.healthz},
 		{Method: "GET", Pattern: "/readyz", Public: true, Roles: publicNone, handler: s.readyz},
-		{Method: "GET", Pattern: "/metrics", Public: true, Roles: publicNone, handler: s.metrics},
+		{Method: "GET", Pattern: "/metrics", Roles: adminOnly, MetricsToken: true, handler: s.metrics},
 		{Method: "GET", Pattern: "/api/me", Roles: allRoles, handler: s.me},
 		{Method: "GET", Pattern: "/api/topics", Roles: allRoles, handler: s.topics},
 		{Method: "GET", Pattern: "/api/users", Roles: adminOnly, handler: s.listUsers},
@@ -227,7 +238,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		defer func() { s.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc() }()
 		var user pipeline.User
-		if !rt.Public {
+		// A scraper's metrics token names no user: it passes as if public.
+		public := rt.Public || (rt.MetricsToken && s.metricsTokenOK(r))
+		if !public {
 			u, err := s.authenticate(r)
 			if err != nil {
 				writeError(sw, err)
@@ -246,6 +259,14 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(sw, err)
 		}
 	})
+}
+
+// metricsTokenOK reports whether the request carries a live metrics
+// token (or an administrator's API token). Any other answer falls to the
+// usual sign-in, which throttles guesses and says what is wrong.
+func (s *Server) metricsTokenOK(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && tok != "" && s.Catalog.MetricsToken(r.Context(), tok) == nil
 }
 
 func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
