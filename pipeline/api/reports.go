@@ -38,8 +38,10 @@ const FeedWeeks = 8
 // audioLinkTTL is how long the presigned link that a bulletin audio URL
 // redirects to stays valid. The feed and the page carry the stable URL on
 // Loa (/api/bulletin/LANG/audio/SEGMENT.mp3), so podcast apps keep one
-// address per episode, and each play gets a fresh link.
-const audioLinkTTL = time.Hour
+// address per episode, and each play gets a fresh link: it is followed at
+// once, so 10 minutes covers a slow start and a resumed download, and a
+// withdrawn segment (whose URL on Loa answers 404) stops playing soon.
+const audioLinkTTL = 10 * time.Minute
 
 func (s *Server) reportRoutes() []Route {
 	return []Route{

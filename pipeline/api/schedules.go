@@ -346,6 +346,15 @@ const playlistTTL = 5 * time.Minute
 // fit many times over).
 const maxCachedPlaylists = 10_000
 
+// BundleLinkTTL is how long the media links of a bundle index stay valid:
+// `loa playlist pull` downloads every file right after reading the index,
+// so three hours cover a slow rural link (200 MB at 256 kb/s is under
+// two), and a link of a withdrawn segment dies within hours, not the
+// week the playlist's own links may last. Playlists (.m3u8, .json) keep
+// links through the end of their day (broadcast.LinkTTL): the player
+// follows them at air time.
+const BundleLinkTTL = 3 * time.Hour
+
 // BundleIndex answers GET /api/communes/{code}/bundle: the signed
 // manifest, the small files inline and presigned links to the media, so
 // a client fetches only what it lacks and can resume media downloads.
@@ -400,7 +409,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 		return err
 	}
 	idx := BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
-	ttl := broadcast.LinkTTL(s.now(), from.AddDays(days-1))
+	ttl := min(broadcast.LinkTTL(s.now(), from.AddDays(days-1)), BundleLinkTTL)
 	for _, f := range b.Files {
 		if f.ObjectKey == "" {
 			idx.Inline[f.Path] = string(f.Data)
