@@ -93,7 +93,7 @@ func exitCode(err error) int {
 		return 3
 	case pipeline.CodeUnauthorized, pipeline.CodeForbidden:
 		return 4
-	case pipeline.CodeUnavailable, pipeline.CodeRateLimited:
+	case pipeline.CodeUnavailable, pipeline.CodeRateLimited, pipeline.CodeTimeout:
 		return 5
 	}
 	return 1

@@ -471,6 +471,12 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	if err != nil {
 		return err
 	}
+	release, err := s.openStream(r, u)
+	if err != nil {
+		s.Log.Warn("event stream refused", "user", u.Name, "commune", head.Code, "err", err)
+		return err
+	}
+	defer release()
 	s.DevicePolls.Seen(u)
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)

@@ -100,6 +100,22 @@ type Server struct {
 	// client address; nil makes one with the default budgets. Share one
 	// with the web pages so both count the same failures.
 	Auth *throttle.Guard
+	// BodyTimeout and BodyMinRate bound how slowly a request body may
+	// arrive: it must be in by BodyTimeout plus its length at BodyMinRate
+	// (bytes per second), or the request ends with 408 and its connection
+	// is closed (a client sending a byte every few seconds holds nothing
+	// for long). Defaults 30 s and 2 KiB/s (16 kb/s: a poor 2G link still
+	// uploads).
+	BodyTimeout time.Duration
+	BodyMinRate int64
+	// MaxStreamsPerToken and MaxStreamsPerUser cap the event streams
+	// (/api/communes/{code}/events) open at once with one token (or
+	// browser session) and by one user; past either the answer is 429.
+	// Defaults 4 and 16.
+	MaxStreamsPerToken int
+	MaxStreamsPerUser  int
+	streams            streamCounter
+
 	// PublicURL is the server's address as the public reaches it
 	// ("https://loa.sonla.gov.vn", with no trailing slash): the bulletin's
 	// feed and page links are built from it, never from the request's
@@ -252,7 +268,13 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			user = u
 		}
+		body := s.limitBody(sw, r)
+		defer body.Done()
 		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
+			if body.TimedOut() {
+				sw.Header().Set("Connection", "close")
+				err = body.Err()
+			}
 			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
 				s.Log.Error("request failed", "route", name, "user", user.Name, "err", err)
 			}
@@ -327,6 +349,8 @@ func StatusOf(code pipeline.Code) int {
 		return http.StatusServiceUnavailable
 	case pipeline.CodeRateLimited:
 		return http.StatusTooManyRequests
+	case pipeline.CodeTimeout:
+		return http.StatusRequestTimeout
 	default:
 		return http.StatusInternalServerError
 	}

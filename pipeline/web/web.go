@@ -360,7 +360,19 @@ func (s *Server) wrap(p Page) http.Handler {
 			s.renderError(w, r, c, http.StatusForbidden, c.msgs["err_forbidden"])
 			return
 		}
+		// Every body must arrive in time (the sign-in form within
+		// SignInTimeout): a slow sender is cut off and gets 408.
+		timeout := api.DefaultBodyTimeout
+		if p.Public {
+			timeout = s.cfg.SignInTimeout
+		}
+		body := api.LimitBody(w, r, timeout, api.DefaultBodyMinRate)
+		defer body.Done()
 		if err := p.handler(w, r, c); err != nil {
+			if body.TimedOut() {
+				w.Header().Set("Connection", "close")
+				err = body.Err()
+			}
 			s.fail(w, r, c, err)
 		}
 	})
