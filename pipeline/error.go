@@ -21,7 +21,8 @@ const (
 	CodeForbidden    Code = "forbidden"    // valid credentials, but this role may not do this
 	CodeTooLarge     Code = "too_large"    // the upload is over a configured limit
 	CodeUnavailable  Code = "unavailable"  // a dependency is down; retry later
-	CodeRateLimited  Code = "rate_limited" // too many failed attempts; wait RetryAfter
+	CodeRateLimited  Code = "rate_limited" // too many failed attempts (or open streams); wait RetryAfter
+	CodeTimeout      Code = "timeout"      // the request body came too slowly; send it again faster
 	CodeInternal     Code = "internal"     // a bug or an unexpected failure
 )
 

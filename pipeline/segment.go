@@ -268,7 +268,7 @@ func (m *Meta) Validate(now time.Time) error {
 	case PriorityEmergency:
 		return FieldError("priority", "An upload cannot be an emergency: upload it as normal or priority, then raise the emergency with the emergency action (the segment page, or 'loa segments emergency ID --communes CODES' or '--province'), which asks for confirmation, the target communes and an end time.")
 	default:
-		return FieldError("priority", "Unknown priority %q: say normal, priority or emergency.", m.Priority)
+		return FieldError("priority", "Unknown priority %q: say normal or priority (an emergency is raised afterwards with the emergency action).", m.Priority)
 	}
 	if m.AirFrom.IsZero() {
 		m.AirFrom = now

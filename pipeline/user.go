@@ -40,6 +40,53 @@ type User struct {
 	// Commune is the commune an operator answers for.
 	Commune   string    `json:"commune,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Disabled is true while an administrator has disabled the user:
+	// their sign-ins, sessions and tokens are all refused.
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Actor is who makes an account change, as the audit log names them: a
+// user (ID, through the API or the pages) or, on the server's command
+// line where no one is signed in, a Name such as "cli:root".
+type Actor struct {
+	ID   int64
+	Name string
+}
+
+// CLIActor is the actor of a command run on the server's command line by
+// the operating-system user unixUser ("cli:root"; "cli:?" when unknown).
+func CLIActor(unixUser string) Actor {
+	if unixUser == "" {
+		unixUser = "?"
+	}
+	return Actor{Name: "cli:" + unixUser}
+}
+
+// TokenKind is what a token may do.
+type TokenKind string
+
+// The token kinds.
+const (
+	// TokenAPI signs its user in to every route their role allows.
+	TokenAPI TokenKind = "api"
+	// TokenMetrics reads /metrics and nothing else (a Prometheus scraper's).
+	TokenMetrics TokenKind = "metrics"
+)
+
+// TokenInfo describes a token without its secret (only a hash is stored).
+type TokenInfo struct {
+	ID        int64     `json:"id"`
+	User      string    `json:"user"`
+	Kind      TokenKind `json:"kind"`
+	Label     string    `json:"label"`
+	CreatedAt time.Time `json:"created_at"`
+	// CreatedBy names who made it: a user, "cli:<unix user>", or "" when
+	// not recorded (made before this was kept, or by the system).
+	CreatedBy string `json:"created_by"`
+	// LastUsedAt is when the token last signed a request in, to within a
+	// few minutes; nil when never used since this was recorded.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 // NewUser is what is needed to create a user.
@@ -52,6 +99,9 @@ type NewUser struct {
 	// CreatedBy is the administrator making the user through the API (the
 	// audit log names them); 0 on the server's command line.
 	CreatedBy int64
+	// CreatedActor names the maker when CreatedBy is 0: "cli:<unix user>"
+	// on the server's command line (CLIActor).
+	CreatedActor string
 }
 
 // MinPasswordLen is the shortest password accepted.
@@ -134,3 +184,14 @@ type SessionPolicy struct {
 // exists but was revoked (a lost device still polling), as opposed to an
 // unknown one (a guess): only guesses count toward throttling.
 var ErrTokenRevoked = errors.New("token revoked")
+
+// ErrUserDisabled is wrapped by the errors refusing a disabled user's
+// sign-in, session or token.
+var ErrUserDisabled = errors.New("user disabled")
+
+// SignedOut counts what signing a user out everywhere ended: browser
+// sessions and live tokens.
+type SignedOut struct {
+	Sessions int64 `json:"sessions"`
+	Tokens   int64 `json:"tokens"`
+}

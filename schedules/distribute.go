@@ -95,17 +95,31 @@ type PlaylistDoc struct {
 // WriteM3U8 writes the playable entries as an extended M3U playlist:
 // #EXTM3U, then for each entry #EXTINF with its exact duration in seconds
 // (millisecond precision) and title, then its URL. Line breaks in titles
-// are replaced by spaces so they cannot forge lines.
+// are replaced by spaces so they cannot forge lines. An emergency comes
+// first as an interrupt and also leads the slots after it; a player of
+// the list plays it top to bottom, so the slot leads right after the
+// interrupts that repeat an emergency just played are left out (it is not
+// heard twice in a row); later slots still start with it.
 func WriteM3U8(w io.Writer, title string, entries []Entry) error {
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n")
 	if title != "" {
 		b.WriteString("#PLAYLIST:" + oneLine(title) + "\n")
 	}
+	interrupted := map[string]bool{} // segment+language of the interrupts
+	leading := true                  // still in the run right after them
 	for i := range entries {
 		e := &entries[i]
 		if !e.Playable() || e.URL == "" {
 			continue
+		}
+		key := e.SegmentID + "/" + string(e.Language)
+		if e.Kind == EntryInterrupt {
+			interrupted[key] = true
+		} else if leading && e.SegmentID != "" && interrupted[key] {
+			continue
+		} else {
+			leading = false
 		}
 		name := e.Title
 		if e.Kind == EntryInterrupt {

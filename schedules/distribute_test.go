@@ -30,6 +30,38 @@ func TestWriteM3U8(t *testing.T) {
 	}
 }
 
+// TestM3U8EmergencyNotTwiceInARow: an emergency is an interrupt and also
+// leads the slots after it; in the list a player plays top to bottom it
+// is not heard twice in a row, and a later slot still starts with it.
+func TestM3U8EmergencyNotTwiceInARow(t *testing.T) {
+	t.Parallel()
+	em := func(kind EntryKind, id string) Entry {
+		return Entry{ID: id, Kind: kind, SegmentID: "seg-chay", Language: "vi", Title: "Cháy rừng", DurationMS: 30_000, SHA256: "e", URL: "media/e.mp3"}
+	}
+	seg := func(id, title string) Entry {
+		return Entry{ID: id, Kind: EntrySegment, SegmentID: "seg-" + title, Language: "vi", Title: title, DurationMS: 60_000, SHA256: title, URL: "media/" + title + ".mp3"}
+	}
+	entries := []Entry{
+		em(EntryInterrupt, "2025-03-03T100300!seg-chay"),
+		em(EntrySegment, "2025-03-03T11:00#0"), seg("2025-03-03T11:00#1", "mot"),
+		em(EntrySegment, "2025-03-03T17:00#0"), seg("2025-03-03T17:00#1", "hai"),
+	}
+	var b bytes.Buffer
+	if err := WriteM3U8(&b, "", entries); err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if _, name, ok := strings.Cut(l, ","); ok && strings.HasPrefix(l, "#EXTINF:") {
+			titles = append(titles, name)
+		}
+	}
+	want := "KHẨN CẤP: Cháy rừng|mot|Cháy rừng|hai"
+	if got := strings.Join(titles, "|"); got != want {
+		t.Fatalf("played in order %q, want %q", got, want)
+	}
+}
+
 func sum(data string) string {
 	h := sha256.Sum256([]byte(data))
 	return hex.EncodeToString(h[:])

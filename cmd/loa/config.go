@@ -39,8 +39,11 @@ type serverConfig struct {
 	logLevel    string
 	debugAddr   string
 	cronReports string
-	// secureCookies forces Secure session cookies.
-	secureCookies bool
+	// plainHTTP lets session cookies go without Secure over plain http.
+	plainHTTP bool
+	// publicURL is the server's address as the public reaches it; the
+	// feed's links are built from it. Empty: http:// and the listen address.
+	publicURL string
 }
 
 // registerStore adds the database flags.
@@ -76,7 +79,8 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	intFlag(fs, &c.mp3Kbps, "mp3-kbps", 64, 8, "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
 	intFlag(fs, &c.opusKbps, "opus-kbps", 24, 6, "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
 	intFlag(fs, &c.mediaJobs, "media-jobs", 1, 1, "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
-	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "force Secure session cookies, behind a TLS proxy that sends no X-Forwarded-Proto (LOA_SECURE_COOKIES)")
+	urlFlag(fs, &c.publicURL, "public-url", "", "the server's address as the public reaches it, e.g. https://loa.example.vn: the bulletin feed's links (never the request's Host); default http:// and the listen address (LOA_PUBLIC_URL)")
+	fs.BoolVar(&c.plainHTTP, "plain-http", false, "the pages are reached over plain http (a demo on localhost): session cookies are not marked Secure; never on a network (LOA_PLAIN_HTTP)")
 }
 
 func (c *serverConfig) dbPath() string {

@@ -54,8 +54,12 @@ func commands() []command {
 		{"db copy", "copy a SQLite catalog into an empty PostgreSQL database, verified", runDBCopy},
 		{"user add", "add a user (admin bootstrap; password from stdin)", runUserAdd},
 		{"user list", "list users", runUserList},
-		{"token create", "create an API token for a user and print it", runTokenCreate},
-		{"token revoke", "revoke an API token read from stdin", runTokenRevoke},
+		{"user disable", "disable a user: sessions ended, sign-in and tokens refused", runUserSetDisabled(true)},
+		{"user enable", "enable a disabled user again", runUserSetDisabled(false)},
+		{"user sign-out-everywhere", "end all of a user's sessions and revoke all their tokens", runUserSignOut},
+		{"token create", "create an API (or --kind metrics) token for a user and print it", runTokenCreate},
+		{"token list", "list tokens (id, kind, label, created, last used; never the secret)", runTokenList},
+		{"token revoke", "revoke a token by its id, or the token itself read from stdin", runTokenRevoke},
 		{"upload", "upload a radio or TV segment", runUpload},
 		{"segments list", "list segments", runSegmentsList},
 		{"segments show", "show one segment", runSegmentsShow},
@@ -89,7 +93,7 @@ func exitCode(err error) int {
 		return 3
 	case pipeline.CodeUnauthorized, pipeline.CodeForbidden:
 		return 4
-	case pipeline.CodeUnavailable, pipeline.CodeRateLimited:
+	case pipeline.CodeUnavailable, pipeline.CodeRateLimited, pipeline.CodeTimeout:
 		return 5
 	}
 	return 1
@@ -104,6 +108,10 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(env.stdout)
 		return 0
+	}
+	// "users ..." and "tokens ..." are "user ..." and "token ...".
+	if a, ok := strings.CutSuffix(args[0], "s"); ok && (a == "user" || a == "token") {
+		args = append([]string{a}, args[1:]...)
 	}
 	// Longest match first: "user add" before "user".
 	cmds := commands()

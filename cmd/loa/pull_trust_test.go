@@ -130,6 +130,14 @@ func TestPullRefusesUntrustedBundles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("another commune's bundle into an empty folder", func(t *testing.T) {
+		empty := filepath.Join(t.TempDir(), "new-device")
+		b.serve("to-hieu", 9, now.Add(48*time.Hour), "#EXTM3U\n")
+		code, out, errOut := b.pull(t, now, "muong-lan", empty)
+		if code == 0 || strings.Contains(errOut, "kept") || !strings.Contains(errOut, "Nothing was installed in "+empty) {
+			t.Fatalf("exit %d, want a refusal saying nothing was installed (no bundle to keep)\n%s%s", code, out, errOut)
+		}
+	})
 	t.Run("an empty bundle", func(t *testing.T) {
 		b.serve("muong-lan", 8, now.Add(48*time.Hour))
 		if code, out, errOut := b.pull(t, now, "muong-lan", dir); code != 0 || !strings.Contains(out, "verified") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/worker"
@@ -41,7 +42,7 @@ func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *object
 		path, create = filepath.Join(c.data, "signing-key.pem"), true
 	}
 	if s.maxEmergency <= 0 || s.maxEmergency > broadcast.HardMaxEmergency {
-		return nil, fmt.Errorf("--emergency-max (LOA_EMERGENCY_MAX) is %s: give a duration above 0 and at most %s", s.maxEmergency, broadcast.HardMaxEmergency)
+		return nil, fmt.Errorf("--emergency-max (LOA_EMERGENCY_MAX) is %s: give a duration above 0 and at most %s", pipeline.HumanDuration(s.maxEmergency), pipeline.HumanDuration(broadcast.HardMaxEmergency))
 	}
 	key, err := broadcast.LoadOrCreateKey(path, create)
 	if err != nil {

@@ -293,8 +293,15 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	body, _ := json.Marshal(req)
 	var res broadcast.EmergencyResult
 	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency", bytes.NewReader(body), "application/json", &res); err != nil {
-		if pipeline.ErrorCode(err) == pipeline.CodeInvalid && !*yes {
-			return fmt.Errorf("%s (add --yes)", describe(err))
+		var pe *pipeline.Error
+		if errors.As(err, &pe) && pe.Field == "confirm" && !*yes {
+			// Refused input (exit 3): nothing was raised.
+			where := "every commune of the province"
+			if len(req.Communes) > 0 {
+				where = "communes " + strings.Join(req.Communes, ", ")
+			}
+			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+				Message: fmt.Sprintf("Nothing was raised: an emergency interrupts the loudspeakers of %s at once and leads every slot until it ends. Run the same command with --yes to go ahead.", where)}
 		}
 		return err
 	}

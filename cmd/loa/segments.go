@@ -87,6 +87,15 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		fmt.Fprintf(tw, "video\t%s %dx%d %.2f fps\n", p.VideoCodec, p.Width, p.Height, p.FrameRate)
 	}
 	fmt.Fprintf(tw, "stored as\t%s\n", v.OriginalKey)
+	if e := v.PendingEmergency; e != nil {
+		where := "the whole province"
+		if len(e.Targets) > 0 {
+			where = "communes " + strings.Join(e.Targets, ", ")
+		}
+		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request); not on air yet\n",
+			e.RequestedAt.In(timeZone()).Format("2006-01-02 15:04"), where, e.Until.In(timeZone()).Format("2006-01-02 15:04"), v.ID)
+		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
+	}
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
 		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)
 	}

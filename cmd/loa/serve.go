@@ -163,7 +163,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		},
 	}
 	pages, err := web.New(web.Config{Store: db, API: srv.Handler(), Log: log,
-		MaxUploadBytes: c.maxUploadMB << 20, SecureCookies: c.secureCookies,
+		MaxUploadBytes: c.maxUploadMB << 20, PlainHTTP: c.plainHTTP,
 		Cron: c.cronJobs(), CronRuns: db, Auth: auth})
 	if err != nil {
 		return err
@@ -175,6 +175,15 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 	}
 	if c.debugAddr != "" {
 		startDebug(ctx, log, c.debugAddr)
+	}
+	srv.PublicURL = c.publicURL
+	if srv.PublicURL == "" {
+		srv.PublicURL = "http://" + ln.Addr().String()
+	}
+	if c.plainHTTP {
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+			log.Warn("LOA_PLAIN_HTTP is set on a network address: session cookies are sent without Secure and can be read on the way; serve over https and unset it", "addr", ln.Addr().String())
+		}
 	}
 	hs := &http.Server{
 		Handler:           pages.Site(),

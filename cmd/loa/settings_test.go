@@ -40,7 +40,7 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_MAX_DURATION", value: "-5m", want: "not positive"},
 		{env: "LOA_CRON_REPORTS", value: "61 * * * *", want: "cron spec"},
 		{env: "LOA_CRON_SWEEP", value: "CRON_TZ=UTC 0 * * * *", want: "time zone"},
-		{env: "LOA_SECURE_COOKIES", value: "perhaps", want: "parse"},
+		{env: "LOA_PLAIN_HTTP", value: "perhaps", want: "parse"},
 		{env: "LOA_S3_SSL", value: "yes please", want: "parse"},
 		{env: "LOA_SMTP_ADDR", value: "mail.example.vn", want: "host:port"},
 		{env: "LOA_DEBUG_ADDR", value: "0.0.0.0:6060", want: "loopback"},
@@ -84,7 +84,7 @@ func TestSettingsPrecedence(t *testing.T) {
 	t.Setenv("LOA_MAX_UPLOAD_MB", "100")
 	t.Setenv("LOA_JOB_LEASE", "36h")
 	t.Setenv("LOA_CRON_REPORTS", "15 4 * * *")
-	t.Setenv("LOA_SECURE_COOKIES", "true")
+	t.Setenv("LOA_PLAIN_HTTP", "true")
 	t.Setenv("LOA_SMTP_PASSWORD", "bí-mật")
 	var c serverConfig
 	env := &cliEnv{stderr: &bytes.Buffer{}, getenv: os.Getenv}
@@ -93,9 +93,9 @@ func TestSettingsPrecedence(t *testing.T) {
 	if _, err := parse(fs, []string{"--job-lease", "12h"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.maxUploadMB != 100 || c.jobs.lease != 12*time.Hour || c.cronReports != "15 4 * * *" || !c.secureCookies || c.jobs.smtpPassword != "bí-mật" {
-		t.Fatalf("settings: upload %d MiB, lease %s, reports %q, secure %v, smtp password %q",
-			c.maxUploadMB, c.jobs.lease, c.cronReports, c.secureCookies, c.jobs.smtpPassword)
+	if c.maxUploadMB != 100 || c.jobs.lease != 12*time.Hour || c.cronReports != "15 4 * * *" || !c.plainHTTP || c.jobs.smtpPassword != "bí-mật" {
+		t.Fatalf("settings: upload %d MiB, lease %s, reports %q, plain http %v, smtp password %q",
+			c.maxUploadMB, c.jobs.lease, c.cronReports, c.plainHTTP, c.jobs.smtpPassword)
 	}
 	// A variable named otherwise than its flag, as the help says.
 	t.Setenv("LOA_PLAYER_DIR", "/var/lib/loa-player")

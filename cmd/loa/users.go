@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	osuser "os/user"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 )
 
 func runUserAdd(ctx context.Context, env *cliEnv, args []string) error {
@@ -37,7 +42,7 @@ func runUserAdd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.Close()
 	u, err := db.CreateUser(ctx, pipeline.NewUser{Name: *name, Role: pipeline.Role(*role), Password: password,
-		Languages: splitList(*langs), Commune: *commune})
+		Languages: splitList(*langs), Commune: *commune, CreatedActor: cliActor(env).Name})
 	if err != nil {
 		return err
 	}
@@ -101,6 +106,7 @@ func runTokenCreate(ctx context.Context, env *cliEnv, args []string) error {
 	c.registerStore(fs, env)
 	user := fs.String("user", "", "user the token signs in as (required)")
 	label := fs.String("label", "", "what the token is for (e.g. a device name)")
+	kind := fs.String("kind", "api", "api (signs the user in to what their role allows) or metrics (reads /metrics only, for a scraper)")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -117,7 +123,7 @@ func runTokenCreate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := db.CreateToken(ctx, u.ID, *label)
+	tok, err := db.CreateTokenAs(ctx, u.ID, *label, pipeline.TokenKind(*kind), cliActor(env))
 	if err != nil {
 		return err
 	}
@@ -130,23 +136,156 @@ func runTokenCreate(ctx context.Context, env *cliEnv, args []string) error {
 
 func runTokenRevoke(ctx context.Context, env *cliEnv, args []string) error {
 	var c serverConfig
-	fs := newFlags(env, "token revoke", "")
+	fs := newFlags(env, "token revoke", "[ID]")
 	c.registerStore(fs, env)
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	tok, err := readLine(env)
-	if err != nil {
-		return usageError{"pipe the token to revoke on standard input"}
+	if len(pos) > 1 {
+		return usageError{"give one token id ('loa token list' shows them), or none and the token itself on standard input"}
+	}
+	var id int64
+	var tok string
+	if len(pos) == 1 {
+		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("%q is not a token id: 'loa token list' shows them", pos[0])}
+		}
+	} else if tok, err = readLine(env); err != nil {
+		return usageError{"give the token's id ('loa token list' shows them), or pipe the token itself on standard input"}
 	}
 	db, err := c.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.RevokeToken(ctx, tok); err != nil {
+	if tok != "" {
+		err = db.RevokeToken(ctx, tok)
+	} else {
+		err = db.RevokeTokenID(ctx, id, cliActor(env))
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stdout, "token revoked")
+	fmt.Fprintln(env.stdout, "token revoked (a running server refuses it at once if revoked there, else within "+
+		pipeline.HumanDuration(sqlstore.TokenCacheTTL)+")")
 	return nil
+}
+
+func runTokenList(ctx context.Context, env *cliEnv, args []string) error {
+	var c serverConfig
+	fs := newFlags(env, "token list", "")
+	c.registerStore(fs, env)
+	user := fs.String("user", "", "list only this user's tokens")
+	all := fs.Bool("all", false, "list revoked tokens too")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	toks, err := db.Tokens(ctx, *user)
+	if err != nil {
+		return err
+	}
+	if !*all {
+		toks = slices.DeleteFunc(toks, func(t pipeline.TokenInfo) bool { return t.RevokedAt != nil })
+	}
+	if *asJSON {
+		if toks == nil {
+			toks = []pipeline.TokenInfo{}
+		}
+		return json.NewEncoder(env.stdout).Encode(toks)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tKIND\tLABEL\tCREATED\tBY\tLAST USED\tREVOKED")
+	stamp := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format("2006-01-02 15:04Z")
+	}
+	for _, t := range toks {
+		by := t.CreatedBy
+		if by == "" {
+			by = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Kind, t.Label, stamp(&t.CreatedAt), by, stamp(t.LastUsedAt), stamp(t.RevokedAt))
+	}
+	return tw.Flush()
+}
+
+func runUserSetDisabled(disabled bool) func(ctx context.Context, env *cliEnv, args []string) error {
+	name := "user enable"
+	if disabled {
+		name = "user disable"
+	}
+	return func(ctx context.Context, env *cliEnv, args []string) error {
+		var c serverConfig
+		fs := newFlags(env, name, "NAME")
+		c.registerStore(fs, env)
+		pos, err := parse(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"give the user's name: loa " + name + " NAME"}
+		}
+		db, err := c.openDB(ctx)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		u, err := db.SetUserDisabled(ctx, pos[0], disabled, cliActor(env))
+		if err != nil {
+			return err
+		}
+		if disabled {
+			fmt.Fprintf(env.stdout, "user %s disabled: sessions ended, tokens refused (by a running server within %s; at once through the API or the users page)\n",
+				u.Name, pipeline.HumanDuration(sqlstore.TokenCacheTTL))
+		} else {
+			fmt.Fprintf(env.stdout, "user %s enabled\n", u.Name)
+		}
+		return nil
+	}
+}
+
+func runUserSignOut(ctx context.Context, env *cliEnv, args []string) error {
+	var c serverConfig
+	fs := newFlags(env, "user sign-out-everywhere", "NAME")
+	c.registerStore(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give the user's name: loa user sign-out-everywhere NAME"}
+	}
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.UserByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	out, err := db.SignOutEverywhere(ctx, u.ID, cliActor(env))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "user %s signed out everywhere: %d sessions ended, %d tokens revoked\n", u.Name, out.Sessions, out.Tokens)
+	return nil
+}
+
+// cliActor is who runs a command on the server's command line, for the
+// audit log: "cli:" and the operating-system user.
+func cliActor(env *cliEnv) pipeline.Actor {
+	if u, err := osuser.Current(); err == nil && u.Username != "" {
+		return pipeline.CLIActor(u.Username)
+	}
+	return pipeline.CLIActor(env.getenv("USER"))
 }

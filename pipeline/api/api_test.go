@@ -76,6 +76,7 @@ func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) 
 	b := &bundle{db: db, store: store, api: s, tokens: map[pipeline.Role]string{}, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(b.srv.Close)
+	s.PublicURL = b.srv.URL
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	for _, role := range pipeline.Roles {
 		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "muong-lan"}
@@ -90,6 +91,30 @@ func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) 
 		b.tokens[role], b.users[role] = tok, u
 	}
 	return b
+}
+
+// restoreAccounts undoes what the account-control routes (disable, sign
+// out everywhere) did to the test's users: a user is enabled again and a
+// role whose token no longer works gets a new one.
+func (b *bundle) restoreAccounts(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for role, u := range b.users {
+		if _, err := b.db.UserByToken(ctx, b.tokens[role]); err == nil {
+			continue
+		}
+		if _, err := b.db.SetUserDisabled(ctx, u.Name, false, pipeline.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.db.UserByToken(ctx, b.tokens[role]); err == nil {
+			continue
+		}
+		tok, err := b.db.CreateToken(ctx, u.ID, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.tokens[role] = tok
+	}
 }
 
 func (b *bundle) do(t *testing.T, method, path, token string, body io.Reader, contentType string) (*http.Response, []byte) {
@@ -185,19 +210,25 @@ func readFile(t *testing.T, path string) []byte {
 // fails here.
 func TestRoutePolicy(t *testing.T) {
 	want := map[string][]pipeline.Role{
-		"GET /healthz":                    nil,
-		"GET /readyz":                     nil,
-		"GET /metrics":                    nil,
-		"GET /api/me":                     pipeline.Roles,
-		"GET /api/topics":                 pipeline.Roles,
-		"GET /api/users":                  {pipeline.RoleAdmin},
-		"POST /api/users":                 {pipeline.RoleAdmin},
-		"POST /api/users/{name}/tokens":   {pipeline.RoleAdmin},
-		"POST /api/segments":              {pipeline.RoleAdmin, pipeline.RoleProducer},
-		"GET /api/segments":               {pipeline.RoleAdmin, pipeline.RoleProducer},
-		"GET /api/segments/{id}":          {pipeline.RoleAdmin, pipeline.RoleProducer},
-		"DELETE /api/segments/{id}":       {pipeline.RoleAdmin, pipeline.RoleProducer},
-		"PUT /api/segments/{id}/priority": {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"GET /healthz":                               nil,
+		"GET /readyz":                                nil,
+		"GET /metrics":                               {pipeline.RoleAdmin}, // and metrics tokens
+		"GET /api/me":                                pipeline.Roles,
+		"GET /api/topics":                            pipeline.Roles,
+		"GET /api/users":                             {pipeline.RoleAdmin},
+		"POST /api/users":                            {pipeline.RoleAdmin},
+		"POST /api/users/{name}/tokens":              {pipeline.RoleAdmin},
+		"POST /api/users/{name}/disable":             {pipeline.RoleAdmin},
+		"POST /api/users/{name}/enable":              {pipeline.RoleAdmin},
+		"POST /api/users/{name}/sign-out-everywhere": {pipeline.RoleAdmin},
+		"POST /api/me/sign-out-everywhere":           pipeline.Roles,
+		"GET /api/tokens":                            {pipeline.RoleAdmin},
+		"DELETE /api/tokens/{id}":                    {pipeline.RoleAdmin},
+		"POST /api/segments":                         {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"GET /api/segments":                          {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"GET /api/segments/{id}":                     {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"DELETE /api/segments/{id}":                  {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"PUT /api/segments/{id}/priority":            {pipeline.RoleAdmin, pipeline.RoleProducer},
 		// Communes, schedules and distribution (pipeline/api/schedules.go).
 		"GET /api/signing-key":                                         nil,
 		"GET /api/communes":                                            {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
@@ -301,6 +332,7 @@ func testRoleMatrix(t *testing.T, b *bundle) {
 					}
 				}
 			})
+			b.restoreAccounts(t)
 		}
 	}
 	t.Run("revoked or unknown token", func(t *testing.T) {

@@ -6,11 +6,14 @@ import (
 	_ "image/png" // DecodeConfig of the artwork
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"github.com/sonla-cchc/loa/pipeline/api"
 )
 
 // TestBulletinFeedForPodcastApps reads the weekly bulletin's feed with a
@@ -71,6 +74,29 @@ func TestBulletinFeedForPodcastApps(t *testing.T) {
 	if d := feed.Items[0].ITunesExt; d == nil || d.Duration != "00:01:05" {
 		t.Fatalf("itunes duration: %+v", d)
 	}
+	// A forged Host header changes no link: the feed is cached publicly.
+	req, err := http.NewRequest("GET", b.srv.URL+"/api/bulletin/blt/feed.xml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(forged), "evil.example") || !strings.Contains(string(forged), enc.URL) {
+		t.Fatalf("feed asked for with Host: evil.example: %d\n%s", resp.StatusCode, forged)
+	}
+	// Without a public address the feed says what to set, and links nothing.
+	rec := httptest.NewRecorder()
+	(&api.Server{Catalog: b.db, Objects: b.store, Now: b.api.Now}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/bulletin/blt/feed.xml", nil))
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "LOA_PUBLIC_URL") {
+		t.Fatalf("feed without a public address: %d %s, want 503 naming LOA_PUBLIC_URL", rec.Code, rec.Body)
+	}
+
 	now = now.Add(26 * time.Hour) // a day later, within the same feed
 	if again := fetch(); len(again.Items) != 1 || again.Items[0].Enclosures[0].URL != enc.URL {
 		t.Fatalf("the enclosure URL changed between fetches: %v", again.Items)
@@ -97,7 +123,7 @@ func TestBulletinFeedForPodcastApps(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(artwork)
+	resp, err = http.Get(artwork)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,15 +15,36 @@ import (
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
-// scrape reads /metrics from base.
-func scrape(t *testing.T, base string) string {
+// scrapeToken makes a metrics token (a scraper's) in db, for scrape.
+func scrapeToken(t *testing.T, db *sqlstore.DB) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	u, err := db.CreateUser(t.Context(), pipeline.NewUser{Name: "prometheus", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.CreateTokenAs(t.Context(), u.ID, "scraper", pipeline.TokenMetrics, pipeline.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// scrape reads /metrics from base with a metrics token.
+func scrape(t *testing.T, base, token string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +62,9 @@ func scrape(t *testing.T, base string) string {
 func TestFFmpegSecondsExposed(t *testing.T) {
 	mediatest.Need(t)
 	m := media.NewFFmpegMetrics()
-	s := &api.Server{Catalog: sqlstoretest.New(t), Collectors: []prometheus.Collector{m}}
+	db := sqlstoretest.New(t)
+	tok := scrapeToken(t, db)
+	s := &api.Server{Catalog: db, Collectors: []prometheus.Collector{m}}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 
@@ -56,7 +79,7 @@ func TestFFmpegSecondsExposed(t *testing.T) {
 	if err := r.Run(ctx, media.Job{Step: "broken", Args: []string{"-f", "lavfi", "-i", "no_such_source", "-f", "null", "-"}}); err == nil {
 		t.Fatal("a bad source ran")
 	}
-	body := scrape(t, srv.URL)
+	body := scrape(t, srv.URL, tok)
 	for _, want := range []string{
 		`loa_ffmpeg_seconds_count{outcome="ok",step="poster"} 1`,
 		`loa_ffmpeg_seconds_count{outcome="ok",step="probe"}`,
@@ -119,6 +142,7 @@ func (c *countingPolls) count(id int64) int {
 func TestDevicesNotPolled(t *testing.T) {
 	sb := setupSchedules(t)
 	ctx := context.Background()
+	scraper := scrapeToken(t, sb.db)
 	devA, tokA, err := sb.db.CreateDevice(ctx, "muong-lan", "loa 1")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +159,7 @@ func TestDevicesNotPolled(t *testing.T) {
 	gauge := func(commune string) string {
 		t.Helper()
 		prefix := `loa_devices_not_polled{commune="` + commune + `"} `
-		for line := range strings.Lines(scrape(t, sb.srv.URL)) {
+		for line := range strings.Lines(scrape(t, sb.srv.URL, scraper)) {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
 				return v
 			}
@@ -184,5 +208,39 @@ func TestDevicesNotPolled(t *testing.T) {
 	}
 	if err := sb.api.DevicePolls.Flush(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMetricsNeedToken: /metrics (commune codes, device counts) is
+// refused to anyone without a token and to non-admin API tokens; a
+// metrics token reads it and nothing else; an admin's token reads it;
+// a revoked metrics token is refused.
+func TestMetricsNeedToken(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t), nil)
+	scraper := scrapeToken(t, b.db)
+	for _, tc := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"anonymous", "/metrics", "", http.StatusUnauthorized},
+		{"producer", "/metrics", b.tokens[pipeline.RoleProducer], http.StatusForbidden},
+		{"operator", "/metrics", b.tokens[pipeline.RoleOperator], http.StatusForbidden},
+		{"admin", "/metrics", b.tokens[pipeline.RoleAdmin], http.StatusOK},
+		{"metrics token", "/metrics", scraper, http.StatusOK},
+		{"metrics token elsewhere", "/api/me", scraper, http.StatusForbidden},
+		{"metrics token on communes", "/api/communes", scraper, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := b.do(t, "GET", tc.path, tc.token, nil, "")
+			if resp.StatusCode != tc.want {
+				t.Fatalf("%s: %d %.200s, want %d", tc.path, resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+	if err := b.db.RevokeToken(t.Context(), scraper); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := b.do(t, "GET", "/metrics", scraper, nil, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("revoked metrics token: %d, want 401", resp.StatusCode)
 	}
 }

@@ -50,7 +50,7 @@ func TestPlayReportsChecked(t *testing.T) {
 		refused map[int]string // position -> part of the reason
 	}{
 		{"bogus item", `[` + played("r-bogus", "bogus", e.Start, length) + `]`, 422, 0, map[int]string{1: "is not in the schedule of cluster trung-tam"}},
-		{"17 hours for minutes", `[` + played("r-long", e.ID, morning, 17*time.Hour) + `]`, 422, 0, map[int]string{1: "played 17h0m0s"}},
+		{"17 hours for minutes", `[` + played("r-long", e.ID, morning, 17*time.Hour) + `]`, 422, 0, map[int]string{1: "played 17h"}},
 		{"mixed", `[` + played("r-ok", e.ID, e.Start, length+10*time.Second) + `,` + played("r-bogus2", sb.today+"T23:59#9", e.Start, length) + `,` +
 			played("r-long2", e.ID, e.Start, length+broadcast.PlayTolerance+time.Minute) + `,` +
 			fmt.Sprintf(`{"id":"r-failed","item":%q,"cluster":"trung-tam","status":"failed","started":%q,"reason":"mất điện"}`, e.ID, e.Start.Format(time.RFC3339)) + `]`,

@@ -37,8 +37,10 @@ const FeedWeeks = 8
 // audioLinkTTL is how long the presigned link that a bulletin audio URL
 // redirects to stays valid. The feed and the page carry the stable URL on
 // Loa (/api/bulletin/LANG/audio/SEGMENT.mp3), so podcast apps keep one
-// address per episode, and each play gets a fresh link.
-const audioLinkTTL = time.Hour
+// address per episode, and each play gets a fresh link: it is followed at
+// once, so 10 minutes covers a slow start and a resumed download, and a
+// withdrawn segment (whose URL on Loa answers 404) stops playing soon.
+const audioLinkTTL = 10 * time.Minute
 
 func (s *Server) reportRoutes() []Route {
 	return []Route{
@@ -273,12 +275,13 @@ func (s *Server) bulletinArtwork(w http.ResponseWriter, r *http.Request, _ pipel
 	return nil
 }
 
-// baseURL is the server's absolute URL as the client reached it.
-func baseURL(r *http.Request) string {
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		return "https://" + r.Host
+// baseURL is the server's public address (PublicURL), never the
+// request's Host header.
+func (s *Server) baseURL() (string, error) {
+	if s.PublicURL == "" {
+		return "", pipeline.Errorf(pipeline.CodeUnavailable, "The server's public address is not set: set LOA_PUBLIC_URL (e.g. https://loa.example.vn) so the feed's links are absolute.")
 	}
-	return "http://" + r.Host
+	return strings.TrimRight(s.PublicURL, "/"), nil
 }
 
 // bulletinPage answers GET /api/bulletin/{lang}?week=2025-W03; without a
@@ -317,7 +320,10 @@ func (s *Server) bulletinFeed(w http.ResponseWriter, r *http.Request, _ pipeline
 		return err
 	}
 	from := report.WeekStart(s.now()).AddDate(0, 0, -7*(FeedWeeks-1))
-	base := baseURL(r)
+	base, err := s.baseURL()
+	if err != nil {
+		return err
+	}
 	is, err := s.issues(r, lang, from, FeedWeeks, base)
 	if err != nil {
 		return err

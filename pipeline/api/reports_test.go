@@ -156,7 +156,7 @@ func TestReportsAuditAndBulletin(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		_, body := b.do(t, "GET", "/metrics", "", nil, "")
+		_, body := b.do(t, "GET", "/metrics", b.tokens["admin"], nil, "")
 		if !strings.Contains(string(body), "loa_catalog_scrape_ok 1") || !strings.Contains(string(body), "loa_devices 0") {
 			t.Fatalf("metrics lack the catalog figures:\n%s", body)
 		}

@@ -340,6 +340,15 @@ const playlistTTL = 5 * time.Minute
 // fit many times over).
 const maxCachedPlaylists = 10_000
 
+// BundleLinkTTL is how long the media links of a bundle index stay valid:
+// `loa playlist pull` downloads every file right after reading the index,
+// so three hours cover a slow rural link (200 MB at 256 kb/s is under
+// two), and a link of a withdrawn segment dies within hours, not the
+// week the playlist's own links may last. Playlists (.m3u8, .json) keep
+// links through the end of their day (broadcast.LinkTTL): the player
+// follows them at air time.
+const BundleLinkTTL = 3 * time.Hour
+
 // bundleArgs reads days (1–14, default 2) and from (YYYY-MM-DD, default
 // the day of now in Asia/Ho_Chi_Minh).
 func bundleArgs(r *http.Request, now time.Time) (schedules.Date, int, error) {
@@ -384,7 +393,7 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 		return err
 	}
 	idx := wire.BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
-	ttl := broadcast.LinkTTL(s.now(), from.AddDays(days-1))
+	ttl := min(broadcast.LinkTTL(s.now(), from.AddDays(days-1)), BundleLinkTTL)
 	for _, f := range b.Files {
 		if f.ObjectKey == "" {
 			idx.Inline[f.Path] = string(f.Data)
@@ -475,6 +484,12 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 		return err
 	}
 	closing := s.closingStreams()
+	release, err := s.openStream(r, u)
+	if err != nil {
+		s.Log.Warn("event stream refused", "user", u.Name, "commune", head.Code, "err", err)
+		return err
+	}
+	defer release()
 	s.DevicePolls.Seen(u)
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -320,7 +321,7 @@ func TestTokenChecksThrottled(t *testing.T) {
 	if resp, body := b.do(t, "GET", "/api/me", b.tokens[pipeline.RoleOperator], nil, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a valid token after the guesses: %d %s, want 200", resp.StatusCode, body)
 	}
-	_, metrics := b.do(t, "GET", "/metrics", "", nil, "")
+	_, metrics := b.do(t, "GET", "/metrics", b.tokens[pipeline.RoleAdmin], nil, "")
 	if !strings.Contains(string(metrics), `loa_auth_throttled_total{kind="token"} 1`) {
 		t.Fatalf("metrics lack the throttled token check:\n%s", metrics)
 	}
@@ -530,5 +531,56 @@ func TestWideEmergencyNeedsAdmin(t *testing.T) {
 	few, _ := json.Marshal(map[string]any{"communes": all[:1], "reason": "Cháy rừng", "confirm": true})
 	if resp, body := sb.do(t, "POST", "/api/segments/"+sb.segs[1]+"/emergency", sb.tokens[pipeline.RoleProducer], bytes.NewReader(few), "application/json"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a producer's emergency on one commune: %d %s, want 200", resp.StatusCode, body)
+	}
+}
+
+// linkLifetime is how long a presigned S3 link was signed for.
+func linkLifetime(t *testing.T, link string) time.Duration {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
+	if err != nil {
+		t.Fatalf("link %s has no X-Amz-Expires", link)
+	}
+	return time.Duration(s) * time.Second
+}
+
+// TestLinkLifetimes: a segment's download links last an hour and a
+// bundle's media links three (not 24 h and up to 7 days); a withdrawn
+// segment gets no links and its bulletin audio URL answers 404.
+func TestLinkLifetimes(t *testing.T) {
+	sb := setupSchedules(t)
+	seg := sb.segs[0]
+	var v api.SegmentView
+	sb.call(t, pipeline.RoleProducer, "GET", "/api/segments/"+seg, "", "", 200, &v)
+	if len(v.Links) == 0 {
+		t.Fatal("a ready segment has no links")
+	}
+	for name, l := range v.Links {
+		if d := linkLifetime(t, l); d > time.Hour {
+			t.Errorf("segment link %s lasts %s, want at most 1h", name, d)
+		}
+	}
+	var idx wire.BundleIndex
+	sb.call(t, pipeline.RoleOperator, "GET", "/api/communes/muong-lan/bundle?days=7", "", "", 200, &idx)
+	if len(idx.Links) == 0 {
+		t.Fatal("the bundle has no media links")
+	}
+	for p, l := range idx.Links {
+		if d := linkLifetime(t, l); d > api.BundleLinkTTL {
+			t.Errorf("bundle link %s lasts %s, want at most %s", p, d, api.BundleLinkTTL)
+		}
+	}
+	sb.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg+"?reason=sai", "", "", 200, nil)
+	v = api.SegmentView{}
+	sb.call(t, pipeline.RoleProducer, "GET", "/api/segments/"+seg, "", "", 200, &v)
+	if len(v.Links) != 0 {
+		t.Errorf("a withdrawn segment still gets links: %v", v.Links)
+	}
+	if resp, _ := sb.do(t, "GET", "/api/bulletin/vi/audio/"+seg+".mp3", "", nil, ""); resp.StatusCode != 404 {
+		t.Errorf("a withdrawn segment's bulletin audio: %d, want 404", resp.StatusCode)
 	}
 }

@@ -41,8 +41,12 @@ type UploadResponse struct {
 	Duplicate bool `json:"duplicate"`
 }
 
-// linkTTL is how long presigned download links in responses stay valid.
-const linkTTL = 24 * time.Hour
+// linkTTL is how long presigned download links in responses (a segment's
+// original, subtitles and renditions; a job's files) stay valid: a person
+// follows them from the page or command that just showed them, so an hour
+// is plenty, and a link copied before a withdrawal stops working within
+// the hour (a withdrawn segment gets no new links). It was 24 h.
+const linkTTL = time.Hour
 
 func (s *Server) view(r *http.Request, seg pipeline.Segment) SegmentView {
 	v := SegmentView{Segment: seg, Links: map[string]string{}}

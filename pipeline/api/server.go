@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,15 @@ type Catalog interface {
 	// CreateTokenBy makes a token for userID; by (the admin) is named in
 	// the audit log.
 	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
+	// CreateTokenAs makes a token of a kind (api, metrics), by an actor.
+	CreateTokenAs(ctx context.Context, userID int64, label string, kind pipeline.TokenKind, by pipeline.Actor) (string, error)
+	// Tokens lists a user's tokens ("" for all users), never their secrets.
+	Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, error)
+	RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error
+	SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error)
+	SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (pipeline.SignedOut, error)
+	// MetricsToken accepts a token that may read /metrics.
+	MetricsToken(ctx context.Context, token string) error
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
@@ -91,6 +101,29 @@ type Server struct {
 	// client address; nil makes one with the default budgets. Share one
 	// with the web pages so both count the same failures.
 	Auth *throttle.Guard
+	// BodyTimeout and BodyMinRate bound how slowly a request body may
+	// arrive: it must be in by BodyTimeout plus its length at BodyMinRate
+	// (bytes per second), or the request ends with 408 and its connection
+	// is closed (a client sending a byte every few seconds holds nothing
+	// for long). Defaults 30 s and 2 KiB/s (16 kb/s: a poor 2G link still
+	// uploads).
+	BodyTimeout time.Duration
+	BodyMinRate int64
+	// MaxStreamsPerToken and MaxStreamsPerUser cap the event streams
+	// (/api/communes/{code}/events) open at once with one token (or
+	// browser session) and by one user; past either the answer is 429.
+	// Defaults 4 and 16.
+	MaxStreamsPerToken int
+	MaxStreamsPerUser  int
+	streams            streamCounter
+
+	// PublicURL is the server's address as the public reaches it
+	// ("https://loa.sonla.gov.vn", with no trailing slash): the bulletin's
+	// feed and page links are built from it, never from the request's
+	// Host header (which anyone can forge, and the feed is cached
+	// publicly). Empty: links are relative where they can be, and the feed
+	// answers 503 saying to set LOA_PUBLIC_URL.
+	PublicURL string
 	// Now is the clock that decides "today" for playlists, bundles,
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
@@ -125,7 +158,10 @@ type Route struct {
 	Pattern string
 	Roles   []pipeline.Role
 	Public  bool
-	handler func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// MetricsToken also lets in a bearer token of kind metrics (a
+	// scraper's), besides the roles.
+	MetricsToken bool
+	handler      func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
 }
 
 // Handler builds the http.Handler with all routes.
@@ -190,12 +226,18 @@ func (s *Server) Routes() []Route {
 	s.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, Roles: publicNone, handler: s.healthz},
 		{Method: "GET", Pattern: "/readyz", Public: true, Roles: publicNone, handler: s.readyz},
-		{Method: "GET", Pattern: "/metrics", Public: true, Roles: publicNone, handler: s.metrics},
+		{Method: "GET", Pattern: "/metrics", Roles: adminOnly, MetricsToken: true, handler: s.metrics},
 		{Method: "GET", Pattern: "/api/me", Roles: allRoles, handler: s.me},
 		{Method: "GET", Pattern: "/api/topics", Roles: allRoles, handler: s.topics},
 		{Method: "GET", Pattern: "/api/users", Roles: adminOnly, handler: s.listUsers},
 		{Method: "POST", Pattern: "/api/users", Roles: adminOnly, handler: s.createUser},
 		{Method: "POST", Pattern: "/api/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+		{Method: "POST", Pattern: "/api/users/{name}/disable", Roles: adminOnly, handler: s.setDisabled(true)},
+		{Method: "POST", Pattern: "/api/users/{name}/enable", Roles: adminOnly, handler: s.setDisabled(false)},
+		{Method: "POST", Pattern: "/api/users/{name}/sign-out-everywhere", Roles: adminOnly, handler: s.signOutUser},
+		{Method: "POST", Pattern: "/api/me/sign-out-everywhere", Roles: allRoles, handler: s.signOutMe},
+		{Method: "GET", Pattern: "/api/tokens", Roles: adminOnly, handler: s.listTokens},
+		{Method: "DELETE", Pattern: "/api/tokens/{id}", Roles: adminOnly, handler: s.revokeToken},
 		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment},
 		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
@@ -218,7 +260,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		defer func() { s.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc() }()
 		var user pipeline.User
-		if !rt.Public {
+		// A scraper's metrics token names no user: it passes as if public.
+		public := rt.Public || (rt.MetricsToken && s.metricsTokenOK(r))
+		if !public {
 			u, err := s.authenticate(r)
 			if err != nil {
 				writeError(sw, err)
@@ -230,13 +274,27 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			user = u
 		}
+		body := s.limitBody(sw, r)
+		defer body.Done()
 		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
+			if body.TimedOut() {
+				sw.Header().Set("Connection", "close")
+				err = body.Err()
+			}
 			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
 				s.Log.Error("request failed", "route", name, "user", user.Name, "err", err)
 			}
 			writeError(sw, err)
 		}
 	})
+}
+
+// metricsTokenOK reports whether the request carries a live metrics
+// token (or an administrator's API token). Any other answer falls to the
+// usual sign-in, which throttles guesses and says what is wrong.
+func (s *Server) metricsTokenOK(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && tok != "" && s.Catalog.MetricsToken(r.Context(), tok) == nil
 }
 
 func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
@@ -252,7 +310,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) {
+	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
 		addr := throttle.ClientAddr(r)
@@ -297,6 +355,8 @@ func StatusOf(code pipeline.Code) int {
 		return http.StatusServiceUnavailable
 	case pipeline.CodeRateLimited:
 		return http.StatusTooManyRequests
+	case pipeline.CodeTimeout:
+		return http.StatusRequestTimeout
 	default:
 		return http.StatusInternalServerError
 	}
@@ -420,11 +480,79 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, by pipeline
 	if err != nil {
 		return err
 	}
-	tok, err := s.Catalog.CreateTokenBy(r.Context(), u.ID, r.URL.Query().Get("label"), by.ID)
+	kind := pipeline.TokenKind(r.URL.Query().Get("kind"))
+	tok, err := s.Catalog.CreateTokenAs(r.Context(), u.ID, r.URL.Query().Get("label"), kind, pipeline.Actor{ID: by.ID})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, TokenResponse{Token: tok})
+	return nil
+}
+
+// setDisabled disables or enables a user: POST /api/users/{name}/disable
+// and /enable answer the user.
+func (s *Server) setDisabled(disabled bool) func(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	return func(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+		u, err := s.Catalog.SetUserDisabled(r.Context(), r.PathValue("name"), disabled, pipeline.Actor{ID: by.ID})
+		if err != nil {
+			return err
+		}
+		s.Log.Info("user disabled changed", "user", u.Name, "disabled", disabled, "by", by.Name)
+		writeJSON(w, http.StatusOK, u)
+		return nil
+	}
+}
+
+// signOutUser ends every session and token of a user (an administrator's
+// call); the answer counts them: {"sessions": N, "tokens": M}.
+func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	u, err := s.Catalog.UserByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: by.ID})
+	if err != nil {
+		return err
+	}
+	s.Log.Info("signed out everywhere", "user", u.Name, "by", by.Name, "sessions", out.Sessions, "tokens", out.Tokens)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// signOutMe ends every session and token of the caller, including the
+// one this request came with.
+func (s *Server) signOutMe(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: u.ID})
+	if err != nil {
+		return err
+	}
+	s.Log.Info("signed out everywhere", "user", u.Name, "by", u.Name, "sessions", out.Sessions, "tokens", out.Tokens)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listTokens answers GET /api/tokens[?user=NAME]: ids, kinds, labels,
+// when made and last used; never the secrets.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+	toks, err := s.Catalog.Tokens(r.Context(), r.URL.Query().Get("user"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toks)
+	return nil
+}
+
+// revokeToken answers DELETE /api/tokens/{id} with 204.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, by pipeline.User) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a token id: GET /api/tokens lists them.", r.PathValue("id"))
+	}
+	if err := s.Catalog.RevokeTokenID(r.Context(), id, pipeline.Actor{ID: by.ID}); err != nil {
+		return err
+	}
+	s.Log.Info("token revoked", "id", id, "by", by.Name)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -215,7 +215,7 @@ func (s *Service) emergencyUntil(until, now time.Time) (time.Time, error) {
 	}
 	if until.Sub(now) > limit {
 		return until, pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
-			limit, now.Add(limit).Format(time.RFC3339), until.Format(time.RFC3339))
+			pipeline.HumanDuration(limit), now.Add(limit).Format(time.RFC3339), until.Format(time.RFC3339))
 	}
 	return until, nil
 }
@@ -315,7 +315,7 @@ func checkPlay(r schedules.PlayReport, entries map[string]int64, cluster, date s
 	length := time.Duration(ms) * time.Millisecond
 	if played := r.Finished.Sub(r.Started); played > length+PlayTolerance {
 		return fmt.Sprintf("item %q lasts %s but the report says it played %s (from %s to %s): report the time the item itself started and finished",
-			r.Entry, length.Round(time.Second), played.Round(time.Second), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
+			r.Entry, pipeline.HumanDuration(length), pipeline.HumanDuration(played), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
 	}
 	return ""
 }

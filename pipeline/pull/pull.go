@@ -350,11 +350,11 @@ func (s stallReader) Read(p []byte) (int, error) {
 // a newer emergency). Each refusal says why and that dir is kept.
 func Trust(m *schedules.Manifest, commune, dir string, now time.Time) error {
 	if m.Commune != commune {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle signed for commune %q, not %q: refused (a wrong mirror or a tampered answer). The bundle in %s is kept.", m.Commune, commune, dir)
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle signed for commune %q, not %q: refused (a wrong mirror or a tampered answer). %s", m.Commune, commune, keptIn(dir))
 	}
 	if !m.ValidUntil.IsZero() && !now.Before(m.ValidUntil) {
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle that expired at %s (schedule version %d, %s to %s): refused (a stale mirror or a replayed answer). The bundle in %s is kept; pull again from the province's server.",
-			m.ValidUntil.In(time.FixedZone("ICT", 7*3600)).Format("2006-01-02 15:04"), m.Sequence, m.From, m.Until, dir)
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle that expired at %s (schedule version %d, %s to %s): refused (a stale mirror or a replayed answer). %s Pull again from the province's server.",
+			m.ValidUntil.In(time.FixedZone("ICT", 7*3600)).Format("2006-01-02 15:04"), m.Sequence, m.From, m.Until, keptIn(dir))
 	}
 	data, err := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
 	if err != nil {
@@ -369,6 +369,15 @@ func Trust(m *schedules.Manifest, commune, dir string, now time.Time) error {
 			m.Sequence, commune, installed.Sequence, dir)
 	}
 	return nil
+}
+
+// keptIn says what a refusal left in dir: the installed bundle, or
+// nothing when none was installed yet.
+func keptIn(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, schedules.ManifestName)); err == nil {
+		return fmt.Sprintf("The bundle in %s is kept.", dir)
+	}
+	return fmt.Sprintf("Nothing was installed in %s.", dir)
 }
 
 // download fetches link into part, resuming from part's size with an

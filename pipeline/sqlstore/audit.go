@@ -14,8 +14,11 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
-// auditQuery unifies the event tables. Users and tokens made on the
-// server's command line carry no actor; through the API, the admin.
+// auditQuery unifies the event tables. Users and tokens made through the
+// API name the admin, on the server's command line "cli:<unix user>"
+// (before that was recorded, no one). Disabling, enabling, revoking and
+// signing out everywhere come from account_events; a token revoked before
+// those were recorded shows no actor.
 const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 	SELECT e.at AS at, COALESCE(u.name, '') AS actor, 'segment.' || e.action AS action, e.segment_id AS subject, e.detail AS detail
 		FROM segment_events e LEFT JOIN users u ON u.id = e.user_id
@@ -24,13 +27,19 @@ const auditQuery = `SELECT at, actor, action, subject, detail FROM (
 		e.from_state || ' -> ' || e.to_state || CASE WHEN e.reason <> '' THEN ': ' || e.reason ELSE '' END
 		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id
 	UNION ALL
-	SELECT n.created_at, COALESCE(a.name, ''), 'user.create', n.name, 'role ' || n.role || CASE WHEN n.languages <> '' THEN ', languages ' || n.languages ELSE '' END
+	SELECT n.created_at, COALESCE(a.name, n.created_actor), 'user.create', n.name, 'role ' || n.role || CASE WHEN n.languages <> '' THEN ', languages ' || n.languages ELSE '' END
 		|| CASE WHEN n.commune <> '' THEN ', commune ' || n.commune ELSE '' END FROM users n LEFT JOIN users a ON a.id = n.created_by
 	UNION ALL
-	SELECT t.created_at, COALESCE(a.name, ''), 'token.create', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id
+	SELECT t.created_at, COALESCE(a.name, t.created_actor), 'token.create', u.name,
+		CASE WHEN t.kind <> 'api' THEN t.kind || ' token ' ELSE '' END || t.label FROM tokens t JOIN users u ON u.id = t.user_id
 		LEFT JOIN users a ON a.id = t.created_by
 	UNION ALL
 	SELECT t.revoked_at, '', 'token.revoke', u.name, t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM account_events e WHERE e.token_id = t.id AND e.action = 'token.revoke')
+	UNION ALL
+	SELECT e.at, COALESCE(a.name, e.actor), e.action, u.name,
+		CASE WHEN e.token_id IS NOT NULL THEN 'token ' || CAST(e.token_id AS TEXT) || CASE WHEN e.detail <> '' THEN ' ' || e.detail ELSE '' END ELSE e.detail END
+		FROM account_events e JOIN users u ON u.id = e.user_id LEFT JOIN users a ON a.id = e.actor_id
 ) events WHERE at >= ? AND at < ? ORDER BY at, action, subject LIMIT ?`
 
 // MaxAudit bounds one audit read.

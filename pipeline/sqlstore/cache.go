@@ -51,7 +51,10 @@ func (c *readCache[V]) put(key string, v V, gen uint64) {
 	c.c.Set(key, cacheEntry[V]{v: v, gen: gen})
 }
 
-// invalidate drops every entry.
+// invalidate drops every entry. Every write that can end a sign-in
+// (token revoked, user disabled or signed out everywhere, operator bound
+// to another commune) goes through this one method, through the change
+// feed (WriteChange, and Follow for another process's writes).
 func (c *readCache[V]) invalidate() {
 	c.gen.Add(1)
 	c.c.InvalidateAll()

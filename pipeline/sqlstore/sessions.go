@@ -51,6 +51,9 @@ func (db *DB) UserBySession(ctx context.Context, token string, p pipeline.Sessio
 	if err != nil {
 		return pipeline.User{}, fmt.Errorf("look up session: %w", err)
 	}
+	if u.Disabled {
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrUserDisabled, Message: errDisabledMessage}
+	}
 	now := db.Now()
 	if now.Sub(seen) > p.Idle {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "The session has ended: sign in again.")

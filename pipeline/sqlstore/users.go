@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -41,9 +42,9 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 			}
 		}
 		return tx.QueryRowContext(ctx,
-			`INSERT INTO users (name, role, password_hash, languages, commune, created_at, created_by)
-			 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			n.Name, string(n.Role), hash, strings.Join(n.Languages, ","), strings.TrimSpace(n.Commune), now, nullID(n.CreatedBy)).Scan(&id)
+			`INSERT INTO users (name, role, password_hash, languages, commune, created_at, created_by, created_actor)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			n.Name, string(n.Role), hash, strings.Join(n.Languages, ","), strings.TrimSpace(n.Commune), now, nullID(n.CreatedBy), n.CreatedActor).Scan(&id)
 	})
 	if err != nil {
 		return pipeline.User{}, fmt.Errorf("create user %s: %w", n.Name, err)
@@ -140,12 +141,12 @@ func (db *DB) bindOperatorCommunes(ctx context.Context) ([]string, error) {
 	return unbound, nil
 }
 
-const userColumns = "u.id, u.name, u.role, u.languages, u.commune, u.created_at"
+const userColumns = "u.id, u.name, u.role, u.languages, u.commune, u.created_at, u.disabled_at IS NOT NULL"
 
 func scanUser(row scanner, extra ...any) (pipeline.User, error) {
 	var u pipeline.User
 	var role, langs string
-	dest := append([]any{&u.ID, &u.Name, &role, &langs, &u.Commune, &u.CreatedAt}, extra...)
+	dest := append([]any{&u.ID, &u.Name, &role, &langs, &u.Commune, &u.CreatedAt, &u.Disabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return u, err
 	}
@@ -191,8 +192,15 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (pipeline
 	if !pipeline.CheckPassword(hash, password) {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Wrong user name or password.")
 	}
+	if u.Disabled {
+		// Said only after the password matched, so it tells a guesser nothing.
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrUserDisabled, Message: errDisabledMessage}
+	}
 	return u, nil
 }
+
+
+const errDisabledMessage = "This account is disabled: ask an administrator to enable it again (loa user enable NAME)."
 
 // CreateToken makes a new API token for a user and returns it; only its
 // hash is stored, so this is the one time it can be seen. The audit log
@@ -204,34 +212,61 @@ func (db *DB) CreateToken(ctx context.Context, userID int64, label string) (stri
 // CreateTokenBy is CreateToken done by the user by (an administrator
 // through the API), whom the audit log names; by 0 is no one.
 func (db *DB) CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error) {
+	return db.CreateTokenAs(ctx, userID, label, pipeline.TokenAPI, pipeline.Actor{ID: by})
+}
+
+// CreateTokenAs makes a token of the given kind for userID, made by the
+// actor the audit log names, and returns it (shown this once). A metrics
+// token reads /metrics only; an unknown kind is CodeInvalid.
+func (db *DB) CreateTokenAs(ctx context.Context, userID int64, label string, kind pipeline.TokenKind, by pipeline.Actor) (string, error) {
+	if kind == "" {
+		kind = pipeline.TokenAPI
+	}
+	if kind != pipeline.TokenAPI && kind != pipeline.TokenMetrics {
+		return "", pipeline.FieldError("kind", "Unknown token kind %q: use api or metrics.", kind)
+	}
 	token, hash, err := pipeline.NewToken()
 	if err != nil {
 		return "", err
 	}
-	_, err = db.sql.ExecContext(ctx, "INSERT INTO tokens (user_id, hash, label, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-		userID, hash, label, db.Now(), nullID(by))
+	_, err = db.sql.ExecContext(ctx, "INSERT INTO tokens (user_id, hash, label, created_at, created_by, created_actor, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		userID, hash, label, db.Now(), nullID(by.ID), by.Name, string(kind))
 	if err != nil {
 		return "", fmt.Errorf("create token for user %d: %w", userID, err)
 	}
 	return token, nil
 }
 
-// UserByToken returns the user a live (not revoked) token belongs to.
+// UserByToken returns the user a live (not revoked) API token belongs
+// to. A disabled user's token is refused (ErrUserDisabled); a metrics
+// token signs no one in (it is checked by MetricsToken).
 func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, error) {
 	hash := pipeline.HashToken(token)
 	if u, ok := db.tokens.get(hash); ok {
 		return u, nil
 	}
 	gen := db.tokens.generation()
-	var revoked sql.NullTime
+	var revoked, used sql.NullTime
+	var id int64
+	var kind string
 	u, err := scanUser(db.sql.QueryRowContext(ctx,
-		"SELECT "+userColumns+", t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
-		hash), &revoked)
+		"SELECT "+userColumns+", t.revoked_at, t.id, t.kind, t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+		hash), &revoked, &id, &kind, &used)
 	if err == nil && revoked.Valid {
 		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrTokenRevoked,
 			Message: "The token is unknown or revoked: ask an administrator for a new one (loa token create)."}
 	}
+	if err == nil && u.Disabled {
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrUserDisabled, Message: errDisabledMessage}
+	}
+	if err == nil && kind != string(pipeline.TokenAPI) {
+		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeForbidden,
+			Message: fmt.Sprintf("This is a %s token: it reads /metrics only. Use an API token (loa token create --user NAME).", kind)}
+	}
 	if err == nil {
+		if err := db.noteTokenUse(ctx, id, used); err != nil {
+			return pipeline.User{}, err
+		}
 		db.tokens.put(hash, u, gen)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -243,26 +278,209 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 	return u, nil
 }
 
-// RevokeToken revokes a token so it no longer signs anyone in, in this
-// process at once and in every process following the change feed within
-// FeedPoll.
-func (db *DB) RevokeToken(ctx context.Context, token string) error {
-	errNone := pipeline.Errorf(pipeline.CodeNotFound, "No live token matches.")
-	err := db.WriteChange(ctx, ChangeTokens, "", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", db.Now(), pipeline.HashToken(token))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNone
-		}
+// noteTokenUse records that token id was used, at most every seenEvery
+// (the token cache spares most lookups anyway).
+func (db *DB) noteTokenUse(ctx context.Context, id int64, used sql.NullTime) error {
+	now := db.Now()
+	if used.Valid && now.Sub(used.Time) < seenEvery {
 		return nil
-	})
-	if errors.Is(err, errNone) {
-		return err
+	}
+	if _, err := db.sql.ExecContext(ctx, "UPDATE tokens SET last_used_at = ? WHERE id = ?", now, id); err != nil {
+		return fmt.Errorf("note token %d used: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeToken revokes a token, given by its plaintext, so it no longer
+// signs anyone in.
+func (db *DB) RevokeToken(ctx context.Context, token string) error {
+	var id int64
+	err := db.sql.QueryRowContext(ctx, "SELECT id FROM tokens WHERE hash = ? AND revoked_at IS NULL", pipeline.HashToken(token)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pipeline.Errorf(pipeline.CodeNotFound, "No live token matches.")
 	}
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
+	return db.RevokeTokenID(ctx, id, pipeline.Actor{})
+}
+
+// RevokeTokenID revokes the token with the given id (as TokenList shows
+// it) on behalf of by, whom the audit log names. A token already revoked
+// or unknown is CodeNotFound. This process refuses it at once, every
+// process following the change feed within FeedPoll.
+func (db *DB) RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error {
+	now := db.Now()
+	err := db.WriteChange(ctx, ChangeTokens, strconv.FormatInt(id, 10), func(tx *sql.Tx) error {
+		var userID int64
+		var label string
+		err := tx.QueryRowContext(ctx, "SELECT user_id, label FROM tokens WHERE id = ? AND revoked_at IS NULL", id).Scan(&userID, &label)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "No live token with id %d: 'loa token list' shows the ids.", id)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", now, id); err != nil {
+			return err
+		}
+		return accountEvent(ctx, tx, now, by, "token.revoke", userID, id, label)
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %d: %w", id, err)
+	}
 	return nil
+}
+
+// accountEvent records an account change for the audit log.
+func accountEvent(ctx context.Context, tx *sql.Tx, at time.Time, by pipeline.Actor, action string, userID, tokenID int64, detail string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO account_events (at, actor_id, actor, action, user_id, token_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		at, nullID(by.ID), by.Name, action, userID, nullID(tokenID), detail)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
+}
+
+// Tokens lists the tokens of the user named user, or of every user when
+// user is "", live ones first, newest first; never their secrets. An
+// unknown user is CodeNotFound.
+func (db *DB) Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, error) {
+	q := `SELECT t.id, u.name, t.kind, t.label, t.created_at, COALESCE(a.name, t.created_actor), t.last_used_at, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.id = t.created_by`
+	var args []any
+	if user != "" {
+		if _, err := db.UserByName(ctx, user); err != nil {
+			return nil, err
+		}
+		q += " WHERE u.name = ?"
+		args = append(args, user)
+	}
+	q += " ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC"
+	return queryAll(ctx, db.sql, "list tokens", func(r scanner) (pipeline.TokenInfo, error) {
+		var t pipeline.TokenInfo
+		var kind string
+		var used, revoked sql.NullTime
+		if err := r.Scan(&t.ID, &t.User, &kind, &t.Label, &t.CreatedAt, &t.CreatedBy, &used, &revoked); err != nil {
+			return t, err
+		}
+		t.Kind = pipeline.TokenKind(kind)
+		if used.Valid {
+			t.LastUsedAt = &used.Time
+		}
+		if revoked.Valid {
+			t.RevokedAt = &revoked.Time
+		}
+		return t, nil
+	}, q, args...)
+}
+
+// SetUserDisabled disables (or enables again) the user named name on
+// behalf of by. Disabling ends the user's browser sessions; their tokens
+// are refused while disabled (and work again once enabled, unless
+// revoked). This process refuses them at once; another process following
+// the change feed within FeedPoll. Disabling oneself is refused (CodeConflict), so an
+// administrator cannot lock the last way in.
+func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error) {
+	u, err := db.UserByName(ctx, name)
+	if err != nil {
+		return u, err
+	}
+	if disabled && by.ID == u.ID {
+		return u, pipeline.Errorf(pipeline.CodeConflict, "You cannot disable your own account: ask another administrator.")
+	}
+	if u.Disabled == disabled {
+		return u, nil
+	}
+	now := db.Now()
+	err = db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(u.ID, 10), func(tx *sql.Tx) error {
+		action, at := "user.enable", any(nil)
+		if disabled {
+			action, at = "user.disable", now
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled_at = ? WHERE id = ?", at, u.ID); err != nil {
+			return err
+		}
+		return accountEvent(ctx, tx, now, by, action, u.ID, 0, "")
+	})
+	if err != nil {
+		return u, fmt.Errorf("set user %s disabled=%t: %w", name, disabled, err)
+	}
+	u.Disabled = disabled
+	return u, nil
+}
+
+// SignOutEverywhere ends every browser session of the user and revokes
+// every live token of theirs (metrics tokens too), on behalf of by; this
+// process refuses them at once. The user can still sign in again with
+// their password.
+func (db *DB) SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (pipeline.SignedOut, error) {
+	var out pipeline.SignedOut
+	now := db.Now()
+	err := db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(userID, 10), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+		if err != nil {
+			return err
+		}
+		out.Sessions, _ = res.RowsAffected()
+		rows, err := tx.QueryContext(ctx, "SELECT id, label FROM tokens WHERE user_id = ? AND revoked_at IS NULL", userID)
+		if err != nil {
+			return err
+		}
+		type tok struct {
+			id    int64
+			label string
+		}
+		var toks []tok
+		for rows.Next() {
+			var t tok
+			if err := rows.Scan(&t.id, &t.label); err != nil {
+				rows.Close()
+				return err
+			}
+			toks = append(toks, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if _, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", now, t.id); err != nil {
+				return err
+			}
+			if err := accountEvent(ctx, tx, now, by, "token.revoke", userID, t.id, t.label); err != nil {
+				return err
+			}
+		}
+		out.Tokens = int64(len(toks))
+		return accountEvent(ctx, tx, now, by, "user.sign_out_everywhere", userID, 0,
+			fmt.Sprintf("%d sessions, %d tokens", out.Sessions, out.Tokens))
+	})
+	if err != nil {
+		return out, fmt.Errorf("sign user %d out everywhere: %w", userID, err)
+	}
+	return out, nil
+}
+
+// MetricsToken checks a token that may read /metrics: a live metrics
+// token of an enabled user, or an administrator's API token. Anything
+// else is CodeUnauthorized (unknown, revoked, disabled) or CodeForbidden.
+func (db *DB) MetricsToken(ctx context.Context, token string) error {
+	var kind, role string
+	var disabled bool
+	var revoked sql.NullTime
+	err := db.sql.QueryRowContext(ctx, "SELECT t.kind, u.role, u.disabled_at IS NOT NULL, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+		pipeline.HashToken(token)).Scan(&kind, &role, &disabled, &revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && (revoked.Valid || disabled):
+		return pipeline.Errorf(pipeline.CodeUnauthorized, "The token is unknown, revoked or its user disabled: make a metrics token (loa token create --user NAME --kind metrics).")
+	case err != nil:
+		return fmt.Errorf("check metrics token: %w", err)
+	case kind == string(pipeline.TokenMetrics) || (kind == string(pipeline.TokenAPI) && role == string(pipeline.RoleAdmin)):
+		return nil
+	}
+	return pipeline.Errorf(pipeline.CodeForbidden, "Only a metrics token or an administrator's token reads /metrics (loa token create --user NAME --kind metrics).")
 }

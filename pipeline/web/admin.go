@@ -29,12 +29,46 @@ type usersData struct {
 	// Token is a token just made, shown once, and whose it is.
 	Token, TokenUser string
 	Notice           string
+	// Tokens are the live tokens of every user (no secrets).
+	Tokens []pipeline.TokenInfo
 }
 
 func (s *Server) usersData(r *http.Request) (usersData, error) {
 	d := usersData{Roles: pipeline.Roles, Languages: pipeline.KnownLanguages, Errors: map[string]string{}}
-	err := s.callAPI(r, "GET", "/api/users", nil, &d.Users)
-	return d, err
+	if err := s.callAPI(r, "GET", "/api/users", nil, &d.Users); err != nil {
+		return d, err
+	}
+	var all []pipeline.TokenInfo
+	if err := s.callAPI(r, "GET", "/api/tokens", nil, &all); err != nil {
+		return d, err
+	}
+	for _, t := range all {
+		if t.RevokedAt == nil {
+			d.Tokens = append(d.Tokens, t)
+		}
+	}
+	return d, nil
+}
+
+// userAction disables, enables or signs a user out everywhere through the
+// API (POST /api/users/{name}/ACTION) and goes back to the users page.
+func (s *Server) userAction(action string) func(w http.ResponseWriter, r *http.Request, c *call) error {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		if err := s.callAPI(r, "POST", "/api/users/"+url.PathEscape(r.PathValue("name"))+"/"+action, nil, nil); err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+		return nil
+	}
+}
+
+// revokeToken revokes a token by id through the API.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.callAPI(r, "DELETE", "/api/tokens/"+url.PathEscape(r.PathValue("id")), nil, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, c *call) error {

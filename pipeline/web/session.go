@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,9 +18,11 @@ import (
 // http.CrossOriginProtection refuses their requests anyway.
 const sessionCookie = "loa_session"
 
-// secure reports whether cookies for this request should be Secure.
+// secure reports whether cookies for this request should be Secure:
+// always, unless the server was told it runs on plain http (PlainHTTP)
+// and the request did not come over https.
 func (s *Server) secure(r *http.Request) bool {
-	return s.cfg.SecureCookies || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return !s.cfg.PlainHTTP || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 // sessionUser returns the user of the request's session cookie.
@@ -90,6 +93,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		return nil
 	}
 	u, err := s.cfg.Store.Authenticate(r.Context(), name, password)
+	if errors.Is(err, pipeline.ErrUserDisabled) {
+		// The right password: not a guess, so not counted as a failure.
+		s.log.Info("sign-in refused: user disabled", "name", name, "remote", r.RemoteAddr)
+		d.Error = c.msgs["signin_disabled"]
+		s.render(w, r, c, http.StatusForbidden, "signin", "title_signin", d)
+		return nil
+	}
 	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
 		s.cfg.Auth.Failed(name, addr)
 		s.log.Info("sign-in refused", "name", name, "remote", r.RemoteAddr)
@@ -115,6 +125,24 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	s.log.Info("signed in", "user", u.Name, "role", u.Role)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// signOutEverywhere ends all of the user's sessions (this one too) and
+// revokes their tokens through the API, then goes to the sign-in page.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.callAPI(r, "POST", "/api/me/sign-out-everywhere", nil, nil); err != nil {
+		return err
+	}
+	s.clearSession(w, r)
+	http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r),
+	})
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, c *call) error {

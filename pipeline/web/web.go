@@ -43,11 +43,12 @@ type Config struct {
 	// Server.SessionUser for that to work.
 	API http.Handler
 	Log *slog.Logger
-	// SecureCookies marks the session cookie Secure even on a plain http
-	// request, for a server behind a proxy that terminates https. Requests
-	// that arrive over TLS, or with X-Forwarded-Proto: https, get Secure
-	// cookies anyway.
-	SecureCookies bool
+	// PlainHTTP lets the session cookie go without Secure on a plain http
+	// request, for a demo on http://localhost (browsers keep a Secure
+	// cookie only over https, and on localhost). By default every session
+	// cookie is Secure; requests over TLS or with X-Forwarded-Proto: https
+	// get Secure cookies even with PlainHTTP.
+	PlainHTTP bool
 	// Sessions is how long sessions live; zero fields get the defaults
 	// (7 days idle, 30 days at most).
 	Sessions pipeline.SessionPolicy
@@ -268,6 +269,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/sign-out", Roles: allRoles, handler: s.signOut},
 		{Method: "GET", Pattern: "/{$}", Roles: allRoles, handler: s.home},
 		{Method: "GET", Pattern: "/account", Roles: allRoles, Nav: "nav_account", handler: s.account},
+		{Method: "POST", Pattern: "/account/sign-out-everywhere", Roles: allRoles, handler: s.signOutEverywhere},
 
 		{Method: "GET", Pattern: "/producer", Roles: producers, Nav: "nav_segments", handler: s.segmentList},
 		{Method: "GET", Pattern: "/producer/upload", Roles: producers, Nav: "nav_upload", handler: s.uploadPage},
@@ -297,6 +299,10 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/admin/users", Roles: adminOnly, Nav: "nav_users", handler: s.usersPage},
 		{Method: "POST", Pattern: "/admin/users", Roles: adminOnly, handler: s.createUser},
 		{Method: "POST", Pattern: "/admin/users/{name}/tokens", Roles: adminOnly, handler: s.createToken},
+		{Method: "POST", Pattern: "/admin/users/{name}/disable", Roles: adminOnly, handler: s.userAction("disable")},
+		{Method: "POST", Pattern: "/admin/users/{name}/enable", Roles: adminOnly, handler: s.userAction("enable")},
+		{Method: "POST", Pattern: "/admin/users/{name}/sign-out-everywhere", Roles: adminOnly, handler: s.userAction("sign-out-everywhere")},
+		{Method: "POST", Pattern: "/admin/tokens/{id}/revoke", Roles: adminOnly, handler: s.revokeToken},
 		{Method: "GET", Pattern: "/admin/communes", Roles: adminOnly, Nav: "nav_communes", handler: s.communesPage},
 		{Method: "GET", Pattern: "/admin/communes/{code}", Roles: adminOnly, handler: s.communePage},
 		{Method: "POST", Pattern: "/admin/communes", Roles: adminOnly, handler: s.importCommunes},
@@ -353,7 +359,19 @@ func (s *Server) wrap(p Page) http.Handler {
 			s.renderError(w, r, c, http.StatusForbidden, c.msgs["err_forbidden"])
 			return
 		}
+		// Every body must arrive in time (the sign-in form within
+		// SignInTimeout): a slow sender is cut off and gets 408.
+		timeout := api.DefaultBodyTimeout
+		if p.Public {
+			timeout = s.cfg.SignInTimeout
+		}
+		body := api.LimitBody(w, r, timeout, api.DefaultBodyMinRate)
+		defer body.Done()
 		if err := p.handler(w, r, c); err != nil {
+			if body.TimedOut() {
+				w.Header().Set("Connection", "close")
+				err = body.Err()
+			}
 			s.fail(w, r, c, err)
 		}
 	})

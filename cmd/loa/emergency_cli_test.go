@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+)
+
+// TestEmergencyCLIMessages: 'loa segments emergency' without --yes raises
+// nothing and exits 3 (refused input) saying to add --yes; a producer's
+// province-wide emergency is pending, and 'loa segments show' says so
+// (until when, the reason, how an admin confirms it); a too-long --until
+// is refused with the cap written as "24h", not "24h0m0s".
+func TestEmergencyCLIMessages(t *testing.T) {
+	db := sqlstoretest.New(t)
+	store := objectstest.NewMemory(t)
+	clock := broadcasttest.Clock(broadcasttest.Monday)
+	db.Now = clock
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
+	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, Log: slog.New(slog.DiscardHandler), Now: clock}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
+	producer, err := db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.CreateToken(ctx, producer.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
+	loa := func(args ...string) (int, string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		code := run(ctx, env, append(args, "--server", srv.URL, "--token", tok))
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, _, errs := loa("segments", "emergency", seg, "--communes", "muong-lan", "--reason", "Cháy rừng")
+	if code != 3 || !strings.Contains(errs, "Nothing was raised") || !strings.Contains(errs, "--yes") {
+		t.Fatalf("without --yes: exit %d %s, want 3 saying nothing was raised and to add --yes", code, errs)
+	}
+	until := clock().Add(72 * time.Hour).Format(time.RFC3339)
+	code, _, errs = loa("segments", "emergency", seg, "--communes", "muong-lan", "--reason", "Cháy rừng", "--yes", "--until", until)
+	if code != 3 || !strings.Contains(errs, "at most 24h from now") || strings.Contains(errs, "0m0s") {
+		t.Fatalf("a far --until: exit %d %s, want 3 naming the cap as 24h", code, errs)
+	}
+	if code, out, errs := loa("segments", "emergency", seg, "--province", "--reason", "Cháy rừng toàn tỉnh", "--yes"); code != 0 {
+		t.Fatalf("province-wide request: exit %d %s %s", code, out, errs)
+	}
+	code, out, errs := loa("segments", "show", seg)
+	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || !strings.Contains(out, "--confirm-request") {
+		t.Fatalf("segments show: exit %d, want the pending emergency shown\n%s%s", code, out, errs)
+	}
+}

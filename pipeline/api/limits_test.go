@@ -1,0 +1,181 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+)
+
+// TestSlowBodyCut: a client that sends a JSON body a byte every 300 ms
+// (slow loris) on any route with a body is answered 408 once the body's
+// deadline passes, and the connection is closed (the handler is gone);
+// a body that arrives in time is served on the same kind of connection.
+func TestSlowBodyCut(t *testing.T) {
+	db := sqlstoretest.New(t)
+	admin, err := db.CreateUser(t.Context(), pipeline.NewUser{Name: "u-admin", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.CreateToken(t.Context(), admin.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &api.Server{Catalog: db, BodyTimeout: 500 * time.Millisecond, BodyMinRate: 1 << 20, Log: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	body := `{"name":"nguoi-moi","role":"producer","password":"mat-khau-dai-du"}`
+	for _, tc := range []struct {
+		route string
+		want  int
+	}{
+		{"POST /api/users", http.StatusRequestTimeout},
+		// Refused before the body is read: answered at once, and the rest
+		// of the slow body is not waited for either.
+		{"PUT /api/segments/x/priority", http.StatusNotFound},
+	} {
+		t.Run(tc.route, func(t *testing.T) {
+			method, path, _ := strings.Cut(tc.route, " ")
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: loa\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", method, path, tok, len(body))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() { // one byte every 300 ms until the test ends
+				for i := 0; i < len(body); i++ {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(300 * time.Millisecond):
+					}
+					if _, err := conn.Write([]byte{body[i]}); err != nil {
+						return
+					}
+				}
+			}()
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to the slow body: %v", err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || (tc.want == http.StatusRequestTimeout && !strings.Contains(string(msg), "too slowly")) {
+				t.Fatalf("slow body: %d %s, want %d (408 saying it came too slowly)", resp.StatusCode, msg, tc.want)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("the connection stayed open after the 408: %v", err)
+			}
+		})
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/api/users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("a body in time: %d, want 201", resp.StatusCode)
+	}
+}
+
+// TestEventStreamsCapped: one token opens at most its cap of event
+// streams and one user at most theirs; past either the answer is 429
+// with Retry-After and a message saying why; closing a stream frees its
+// place.
+func TestEventStreamsCapped(t *testing.T) {
+	sb := setupSchedules(t)
+	op := sb.users[pipeline.RoleOperator]
+	open := func(tok string) (func(), int, string) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cancel()
+			if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			return func() {}, resp.StatusCode, string(msg)
+		}
+		// The first event is sent at once: the stream is counted by then.
+		if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		return func() { cancel(); resp.Body.Close() }, resp.StatusCode, ""
+	}
+	tokens := []string{sb.tokens[pipeline.RoleOperator]}
+	for i := 1; i*api.DefaultMaxStreamsPerToken <= api.DefaultMaxStreamsPerUser; i++ {
+		tok, err := sb.db.CreateToken(t.Context(), op.ID, fmt.Sprintf("loa %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok)
+	}
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := 0; i < api.DefaultMaxStreamsPerToken; i++ {
+		c, code, msg := open(tokens[0])
+		closers = append(closers, c)
+		if code != 200 {
+			t.Fatalf("stream %d: %d %s", i+1, code, msg)
+		}
+	}
+	if _, code, msg := open(tokens[0]); code != http.StatusTooManyRequests || !strings.Contains(msg, "This token already has") {
+		t.Fatalf("one stream past the token's cap: %d %s, want 429 naming the token", code, msg)
+	}
+	n := api.DefaultMaxStreamsPerToken
+	for _, tok := range tokens[1:] {
+		for j := 0; j < api.DefaultMaxStreamsPerToken && n < api.DefaultMaxStreamsPerUser; j++ {
+			c, code, msg := open(tok)
+			closers = append(closers, c)
+			if code != 200 {
+				t.Fatalf("stream %d of the user: %d %s", n+1, code, msg)
+			}
+			n++
+		}
+	}
+	if _, code, msg := open(tokens[len(tokens)-1]); code != http.StatusTooManyRequests || !strings.Contains(msg, "User "+op.Name) {
+		t.Fatalf("one stream past the user's cap: %d %s, want 429 naming the user", code, msg)
+	}
+	closers[0]()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, code, _ := open(tokens[0])
+		closers = append(closers, c)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed stream's place was not freed: %d", code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
