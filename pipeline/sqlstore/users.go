@@ -199,7 +199,6 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (pipeline
 	return u, nil
 }
 
-
 const errDisabledMessage = "This account is disabled: ask an administrator to enable it again (loa user enable NAME)."
 
 // CreateToken makes a new API token for a user and returns it; only its
