@@ -148,7 +148,8 @@ func Run(ctx context.Context, cfg Config) error {
 		default:
 		}
 	}
-	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log}
+	j.Acknowledge(cursor.Seq)
+	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log, Now: cfg.Now}
 	wg.Add(2)
 	go func() { defer wg.Done(); up.Run(ctx, kick, time.Minute) }()
 	go func() { defer wg.Done(); syncer.Run(ctx) }()
