@@ -282,3 +282,26 @@ func TestUploaderCompacts(t *testing.T) {
 		t.Errorf("done after compaction %v: want kp48..kp71 only", d)
 	}
 }
+
+// TestCursorReconcile: a cursor past the journal's last record (the
+// journal was lost) comes back to it, so the new records are uploaded;
+// a cursor within the journal stays.
+func TestCursorReconcile(t *testing.T) {
+	dir := t.TempDir()
+	j := openJournal(t, filepath.Join(dir, "journal.log"))
+	j.Append(rec(Started, "p", "k", t0))
+	j.Append(rec(Finished, "p", "k", t0.Add(time.Minute)))
+	for _, tt := range []struct {
+		seq, want int64
+		moved     bool
+	}{{500, 2, true}, {1, 1, false}, {2, 2, false}} {
+		c := &Cursor{path: filepath.Join(dir, CursorFile), Seq: tt.seq}
+		moved, err := c.Reconcile(j)
+		if err != nil || moved != tt.moved || c.Seq != tt.want {
+			t.Errorf("cursor at %d: moved %v to %d (%v); want %v, %d", tt.seq, moved, c.Seq, err, tt.moved, tt.want)
+		}
+		if saved, _ := LoadCursor(c.path); tt.moved && saved.Seq != tt.want {
+			t.Errorf("cursor at %d: saved %d, want %d", tt.seq, saved.Seq, tt.want)
+		}
+	}
+}

@@ -333,6 +333,13 @@ func (j *Journal) Records(after int64) []Record {
 	return append([]Record(nil), j.recs[i:]...)
 }
 
+// LastSeq is the sequence number of the last record (0 when none).
+func (j *Journal) LastSeq() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
 // Acknowledge records that the server has every play report up to seq
 // (the upload cursor); Compact may then drop those records.
 func (j *Journal) Acknowledge(seq int64) {

@@ -158,6 +158,11 @@ func Run(ctx context.Context, cfg Config) error {
 		default:
 		}
 	}
+	if moved, err := cursor.Reconcile(j); err != nil {
+		return err
+	} else if moved {
+		log.Warn("the upload cursor was past the journal (journal lost or replaced?); uploading from the journal's end", "seq", cursor.Seq)
+	}
 	j.Acknowledge(cursor.Seq)
 	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log, Now: cfg.Now}
 	hb := &Heartbeater{Client: cfg.Client, Commune: cfg.Commune, Status: status, Journal: j, Every: cfg.HeartbeatEvery,

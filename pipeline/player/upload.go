@@ -44,6 +44,19 @@ func LoadCursor(path string) (*Cursor, error) {
 	return c, nil
 }
 
+// Reconcile brings a cursor ahead of the journal back to the journal's
+// last record: a journal lost or replaced (a new disk) numbers its
+// records from 1 again, and a cursor past them would never upload them.
+// It reports whether the cursor moved.
+func (c *Cursor) Reconcile(j *Journal) (bool, error) {
+	last := j.LastSeq()
+	if c.Seq <= last {
+		return false, nil
+	}
+	c.Seq = last
+	return true, c.save()
+}
+
 func (c *Cursor) save() error {
 	data, _ := json.Marshal(c)
 	return pull.WriteFileSync(c.path, append(data, '\n'))
