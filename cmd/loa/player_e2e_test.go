@@ -437,6 +437,9 @@ func TestPlayerEndToEnd(t *testing.T) {
 		return state == schedules.DeviceOnline && hb.BundleVersion == head.VersionID && hb.Backlog == 0 && hb.PlayerVersion != "" && hb.FreeBytes > 0,
 			fmt.Sprintf("%s, heartbeat %+v (server's version %s)", state, hb, head.VersionID)
 	})
+	if out := in.must(admin, "device", "list"); !strings.Contains(out, "muong-lan") || !strings.Contains(out, " online ") || !strings.Contains(out, "0 reports waiting") {
+		t.Errorf("loa device list: %s", out)
+	}
 	if out := in.must("", "player", "status", "--dir", dir); !strings.Contains(out, "last heartbeat received by the server 20") {
 		t.Errorf("player status does not show the last heartbeat: %s", out)
 	}
