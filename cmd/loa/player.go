@@ -13,6 +13,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/player"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // playerCommands are the commune player's commands.
@@ -55,6 +56,7 @@ func runPlayer(ctx context.Context, env *cliEnv, args []string) error {
 	mpvBin := fs.String("mpv", envString(env, "LOA_MPV", "mpv"), "the mpv binary (LOA_MPV)")
 	days := fs.Int("days", 3, "days of schedule to keep on the device (1 to 14): how long it plays offline")
 	every := fs.Duration("sync-every", 5*time.Minute, "how often to ask the server for changes (cheap: an unchanged bundle is one 304)")
+	heartbeat := fs.Duration("heartbeat-every", schedules.HeartbeatEvery, "how often to tell the server how the player stands (10s to 1h); the server shows the device late after 3 missed intervals and offline after 15")
 	keyFile := fs.String("public-key", env.getenv("LOA_PUBLIC_KEY"), "trusted public key file (base64); default the key pinned at the first pull (LOA_PUBLIC_KEY)")
 	verbose := fs.Bool("v", false, "log debug lines too")
 	if _, err := parse(fs, args); err != nil {
@@ -69,6 +71,9 @@ func runPlayer(ctx context.Context, env *cliEnv, args []string) error {
 	if *every < 10*time.Second {
 		return usageError{"--sync-every must be at least 10s"}
 	}
+	if *heartbeat < schedules.MinHeartbeatEvery || *heartbeat > schedules.MaxHeartbeatEvery || *heartbeat%time.Second != 0 {
+		return usageError{"--heartbeat-every must be whole seconds from 10s to 1h"}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -77,7 +82,7 @@ func runPlayer(ctx context.Context, env *cliEnv, args []string) error {
 	log.Info("loa player starting", "commune", *commune, "server", c.server, "dir", *dir, "outputs", outputs.String(), "ao", *ao)
 	return player.Run(ctx, player.Config{
 		Client: c.puller(), Commune: *commune, Dir: *dir, Outputs: outputs, AO: *ao, MPV: *mpvBin, KeyFile: *keyFile,
-		Days: *days, SyncEvery: *every, Listen: true, Now: time.Now, Log: log,
+		Days: *days, SyncEvery: *every, Listen: true, HeartbeatEvery: *heartbeat, Version: player.BuildVersion(), Now: time.Now, Log: log,
 	})
 }
 
@@ -116,6 +121,10 @@ func runPlayerStatus(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "last sync %s; clock offset to the server %d ms; %s free on disk\n", at(st.LastSync), st.ClockOffsetMS, mib(int64(st.FreeBytes)))
 	if st.LastError != "" {
 		fmt.Fprintf(env.stdout, "last error (%s): %s\n", at(st.LastErrorAt), st.LastError)
+	}
+	fmt.Fprintf(env.stdout, "last heartbeat received by the server %s\n", at(st.LastHeartbeat))
+	if st.HeartbeatError != "" {
+		fmt.Fprintf(env.stdout, "last heartbeat failed: %s\n", st.HeartbeatError)
 	}
 	var clusters []string
 	for c := range st.Playing {

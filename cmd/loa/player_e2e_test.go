@@ -397,7 +397,7 @@ func TestPlayerEndToEnd(t *testing.T) {
 	want := map[string]player.Record{}
 	eventually(t, "every report on the server", func() (bool, string) {
 		for _, r := range readPlayerJournal(t, dir) {
-			if r.Closes() {
+			if r.Uploads() {
 				want[r.Play] = r
 			}
 		}
@@ -420,6 +420,29 @@ func TestPlayerEndToEnd(t *testing.T) {
 		}
 		return len(got) == len(want), fmt.Sprintf("%d stored, %d in the journal", len(got), len(want))
 	})
+
+	// The server keeps the device's latest heartbeat: online, the bundle
+	// in force, nothing left to upload.
+	eventually(t, "the device's heartbeat on the server", func() (bool, string) {
+		head, err := db.CommuneHead(ctx, "muong-lan")
+		if err != nil {
+			return false, err.Error()
+		}
+		devs, err := db.DeviceHeartbeats(ctx, "muong-lan")
+		if err != nil || len(devs) != 1 || devs[0].Heartbeat == nil {
+			return false, fmt.Sprintf("devices %+v, %v", devs, err)
+		}
+		hb := devs[0].Heartbeat
+		state := schedules.DeviceStateOf(devs[0].ReceivedAt, hb.Every(), time.Now())
+		return state == schedules.DeviceOnline && hb.BundleVersion == head.VersionID && hb.Backlog == 0 && hb.PlayerVersion != "" && hb.FreeBytes > 0,
+			fmt.Sprintf("%s, heartbeat %+v (server's version %s)", state, hb, head.VersionID)
+	})
+	if out := in.must(admin, "device", "list"); !strings.Contains(out, "muong-lan") || !strings.Contains(out, " online ") || !strings.Contains(out, "0 reports waiting") {
+		t.Errorf("loa device list: %s", out)
+	}
+	if out := in.must("", "player", "status", "--dir", dir); !strings.Contains(out, "last heartbeat received by the server 20") {
+		t.Errorf("player status does not show the last heartbeat: %s", out)
+	}
 }
 
 // bundleHas reports whether the player's bundle has an entry.

@@ -30,6 +30,7 @@ func scheduleCommands() []command {
 		{"communes import", "import the commune registry from a YAML or CSV file", runCommunesImport},
 		{"communes list", "list communes with their current schedule version", runCommunesList},
 		{"device add", "make a loudspeaker device's token for one commune", runDeviceAdd},
+		{"device list", "the commune players and how each stands by its last heartbeat (online, late, offline, never)", runDeviceList},
 		{"schedule build", "build the schedules now (all communes, or --commune)", runScheduleBuild},
 		{"schedule show", "a commune's schedule for a date beside what was played", runScheduleShow},
 		{"schedule explain", "why each item is in a commune's schedule, and why others are not", runScheduleExplain},
@@ -142,6 +143,50 @@ func runDeviceAdd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "device %s for commune %s; its token (shown once):\n", res.User.Name, *commune)
 	fmt.Fprintln(env.stdout, res.Token)
+	return nil
+}
+
+func runDeviceList(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "device list", "")
+	c := registerClient(fs, env)
+	commune := fs.String("commune", "", "one commune's players (an operator's own); default every commune's (admin)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	path := "/api/devices"
+	if *commune != "" {
+		path = "/api/communes/" + url.PathEscape(*commune) + "/devices"
+	}
+	var list []api.DeviceView
+	if err := c.do(ctx, "GET", path, nil, "", &list); err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(env.stdout, list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.stdout, "no devices (loa device add --commune C makes one)")
+		return nil
+	}
+	loc := broadcast.Location()
+	for _, d := range list {
+		line := fmt.Sprintf("%-18s %-28s %-8s", d.Commune, d.Name, d.State)
+		if hb := d.Heartbeat; hb != nil {
+			line += fmt.Sprintf(" last %s (%ds ago), version %s, %d reports waiting, clock %+d ms",
+				d.LastHeartbeat.In(loc).Format("2006-01-02 15:04:05"), d.AgeSeconds, orDash(hb.BundleVersion), hb.Backlog, hb.ClockOffsetMS)
+			if hb.Expired {
+				line += ", SCHEDULE EXPIRED"
+			}
+			if hb.LastError != "" {
+				line += ", last error: " + strings.ReplaceAll(hb.LastError, "\n", " ")
+			}
+		}
+		if d.Label != "" {
+			line += "  [" + d.Label + "]"
+		}
+		fmt.Fprintln(env.stdout, line)
+	}
 	return nil
 }
 

@@ -245,6 +245,10 @@ func TestRoutePolicy(t *testing.T) {
 		"GET /api/communes/{code}/explain":                             {pipeline.RoleAdmin, pipeline.RoleProducer, pipeline.RoleOperator},
 		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
 		"POST /api/segments/{id}/emergency/confirm":                    {pipeline.RoleAdmin},
+		// Commune players' heartbeats (pipeline/api/heartbeats.go).
+		"POST /api/communes/{code}/heartbeat": {pipeline.RoleOperator},
+		"GET /api/communes/{code}/devices":    {pipeline.RoleAdmin, pipeline.RoleOperator},
+		"GET /api/devices":                    {pipeline.RoleAdmin},
 		// Translation jobs and glossaries (pipeline/api/jobs.go).
 		"GET /api/jobs":                       {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
 		"GET /api/jobs/{id}":                  {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},

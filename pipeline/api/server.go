@@ -198,6 +198,9 @@ func (s *Server) Handler() http.Handler {
 	if s.DevicePolls != nil {
 		s.registry.MustRegister(s.DevicePolls)
 	}
+	if hs, ok := s.Catalog.(HeartbeatStore); ok {
+		s.registry.MustRegister(newDeviceStates(hs, s.now, s.Log)) // loa_player_devices (heartbeats.go)
+	}
 	s.registry.MustRegister(s.Collectors...)
 
 	mux := http.NewServeMux()
@@ -247,6 +250,7 @@ func (s *Server) Routes() []Route {
 	s.routes = append(s.routes, s.scheduleRoutes()...)
 	s.routes = append(s.routes, s.jobRoutes()...)
 	s.routes = append(s.routes, s.reportRoutes()...)
+	s.routes = append(s.routes, s.heartbeatRoutes()...)
 	return s.routes
 }
 

@@ -1,8 +1,9 @@
 // Package player is the commune player's domain: what each loudspeaker
 // cluster plays when, from a verified offline bundle (Plan), the
 // append-only journal of what was played (Journal), the upload of that
-// journal as play reports, and the runner that keeps each cluster on the
-// schedule's clock through a real player process (package mpv).
+// journal as play reports, the heartbeat, and the runner that keeps each
+// cluster on the schedule's clock through a real player process
+// (package mpv).
 //
 // The rules, in one place:
 //
@@ -24,4 +25,13 @@
 //   - A file that no longer matches the signed manifest is refused and
 //     reported failed; the next sync downloads it again.
 //   - A bundle past its valid_until is not played: the player says so.
+//   - A filler or ident entry with audio in the bundle plays like a
+//     segment; one without is left silent and journalled as skipped with
+//     the reason (no play report: spare time is not a failed broadcast).
+//   - The journal keeps every record until the server has it; past
+//     CompactBytes it is compacted (Journal.Compact), keeping what is not
+//     yet uploaded, plays still open and the done records of KeepDone.
+//   - A heartbeat (Heartbeater) tells the server how the player stands
+//     every minute and after each sync; the server shows the device
+//     online, late or offline from it (schedules.DeviceStateOf).
 package player

@@ -28,6 +28,10 @@ const (
 	Failed      Kind = "failed"      // could not be played, or cut short by its slot's end
 	Preempted   Kind = "preempted"   // stopped by an emergency; the slot continues after it
 	Interrupted Kind = "interrupted" // the player stopped mid-item (restart, power cut)
+	// Skipped marks an entry the player leaves silent on purpose (a
+	// filler or ident the bundle has no audio for); it is journalled with
+	// its reason for the operator, never uploaded as a play report.
+	Skipped Kind = "skipped"
 )
 
 // Record is one line of the journal. Play is the id of one attempt to
@@ -55,8 +59,12 @@ type Record struct {
 // Closes reports whether the record ends a play.
 func (r *Record) Closes() bool { return r.Kind != Started }
 
+// Uploads reports whether the record becomes a play report (every
+// closing record but a skip).
+func (r *Record) Uploads() bool { return r.Kind != Started && r.Kind != Skipped }
+
 // Done reports whether the record means the item is never played again.
-func (r *Record) Done() bool { return r.Kind == Finished || r.Kind == Failed }
+func (r *Record) Done() bool { return r.Kind == Finished || r.Kind == Failed || r.Kind == Skipped }
 
 // Report turns a closing record into the play report the server takes.
 func (r *Record) Report() schedules.PlayReport {
@@ -113,7 +121,7 @@ func decodeRecord(line []byte) (Record, error) {
 		return r, errors.New("record without seq, play, key or time")
 	}
 	switch r.Kind {
-	case Started, Finished, Failed, Preempted, Interrupted:
+	case Started, Finished, Failed, Preempted, Interrupted, Skipped:
 	default:
 		return r, fmt.Errorf("unknown kind %q", r.Kind)
 	}
@@ -196,21 +204,54 @@ func ReadJournal(r io.Reader) (ReadResult, error) {
 	return res, nil
 }
 
+// CompactBytes is the journal's size from which it is compacted once
+// the server has acknowledged records (and again each time it has
+// doubled since the last compaction).
+const CompactBytes = 1 << 20
+
+// KeepDone is how long a finished, failed or skipped record is kept
+// after it was written, acknowledged or not: an item is never longer than
+// a day (nor its slot), so after this its window is over and the record
+// is no longer needed to keep it from playing again.
+const KeepDone = 48 * time.Hour
+
 // Journal is the player's append-only record of what it played. Every
-// record is on disk (fsync'd) before Append returns.
+// record is on disk (fsync'd) before Append returns. Once the server has
+// acknowledged records (Acknowledge), Compact rewrites the file without
+// those no longer needed, crash-safely.
 type Journal struct {
 	mu   sync.Mutex
 	path string
 	f    *os.File
 	recs []Record
 	seq  int64
+	// acked is the highest sequence number the server acknowledged.
+	acked int64
+	// size is the file's length; compactAt the size from which Compact
+	// does its work.
+	size, compactAt int64
+	// dirDirty says the folder's sync after a compaction failed: the next
+	// Append syncs it again, so the compacted file's name is durable
+	// before records are added to it.
+	dirDirty bool
+	// crash, in tests, is called after each step of a compaction; an
+	// error stops the compaction there as a crash would.
+	crash func(step string) error
 }
+
+// compactSuffix names the compacted journal while it is written.
+const compactSuffix = ".compact"
 
 // OpenJournal opens (or creates) the journal at path. A torn last record
 // is moved to a file beside it (path.torn-UNIXNANO) and cut off; the
-// journal goes on from its last whole record. It returns the count of
-// damaged records skipped and the torn file's name ("" when none).
+// journal goes on from its last whole record. A compacted copy left by a
+// crash before it was renamed into place is removed (the journal it was
+// made from is whole). It returns the count of damaged records skipped
+// and the torn file's name ("" when none).
 func OpenJournal(path string) (j *Journal, skipped int, tornFile string, err error) {
+	if err := os.Remove(path + compactSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, 0, "", fmt.Errorf("remove an unfinished journal compaction: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("open journal: %w", err)
@@ -231,7 +272,7 @@ func OpenJournal(path string) (j *Journal, skipped int, tornFile string, err err
 			return nil, 0, "", fmt.Errorf("cut the torn journal record: %w", err)
 		}
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+	if _, err := f.Seek(res.Good, io.SeekStart); err != nil {
 		f.Close()
 		return nil, 0, "", err
 	}
@@ -243,7 +284,7 @@ func OpenJournal(path string) (j *Journal, skipped int, tornFile string, err err
 		f.Close()
 		return nil, 0, "", err
 	}
-	j = &Journal{path: path, f: f, recs: res.Records}
+	j = &Journal{path: path, f: f, recs: res.Records, size: res.Good, compactAt: CompactBytes}
 	if n := len(res.Records); n > 0 {
 		j.seq = res.Records[n-1].Seq
 	}
@@ -262,7 +303,15 @@ func (j *Journal) Append(r Record) (Record, error) {
 	if len(line) > maxRecordBytes {
 		return r, fmt.Errorf("journal record of %d bytes: over %d", len(line), maxRecordBytes)
 	}
-	if _, err := j.f.Write(line); err != nil {
+	if j.dirDirty {
+		if err := pull.SyncDir(filepath.Dir(j.path)); err != nil {
+			return r, fmt.Errorf("sync the journal's folder after its compaction: %w", err)
+		}
+		j.dirDirty = false
+	}
+	n, err := j.f.Write(line)
+	j.size += int64(n)
+	if err != nil {
 		return r, fmt.Errorf("write journal: %w", err)
 	}
 	if err := j.f.Sync(); err != nil {
@@ -284,7 +333,139 @@ func (j *Journal) Records(after int64) []Record {
 	return append([]Record(nil), j.recs[i:]...)
 }
 
-// Done returns the keys of the items finished or failed.
+// LastSeq is the sequence number of the last record (0 when none).
+func (j *Journal) LastSeq() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
+// Acknowledge records that the server has every play report up to seq
+// (the upload cursor); Compact may then drop those records.
+func (j *Journal) Acknowledge(seq int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.acked = max(j.acked, seq)
+}
+
+// Backlog counts the records waiting to be uploaded as play reports.
+func (j *Journal) Backlog() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for i := len(j.recs) - 1; i >= 0 && j.recs[i].Seq > j.acked; i-- {
+		if j.recs[i].Uploads() {
+			n++
+		}
+	}
+	return n
+}
+
+// Size is the journal file's length in bytes.
+func (j *Journal) Size() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.size
+}
+
+// Compact rewrites the journal without the records it no longer needs,
+// when it has grown to CompactBytes (or, after a compaction, to twice
+// what it kept; force compacts at any size). It keeps every record not
+// acknowledged by the server, the start of every play still open, every
+// finished, failed or skipped record written at or after keepDoneSince
+// (so an item whose window may still be open never plays again), and
+// the last record (so sequence numbers go on from it). It returns how
+// many records it dropped.
+//
+// Crash safety: the kept records are written to path.compact, which is
+// fsync'd, then renamed over the journal, then the folder is fsync'd. A
+// crash before the rename leaves the whole old journal (OpenJournal
+// removes the unfinished copy); after it, the compacted one, which holds
+// every record still needed. Appends wait while Compact runs.
+func (j *Journal) Compact(keepDoneSince time.Time, force bool) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !force && j.size < j.compactAt {
+		return 0, nil
+	}
+	open := map[string]int{}
+	for i, r := range j.recs {
+		if r.Kind == Started {
+			open[r.Play] = i
+		} else {
+			delete(open, r.Play)
+		}
+	}
+	var keep []Record
+	for i, r := range j.recs {
+		k, isOpen := open[r.Play]
+		switch {
+		case r.Seq > j.acked, i == len(j.recs)-1:
+		case r.Kind == Started && isOpen && k == i:
+		case r.Done() && !r.At.Before(keepDoneSince):
+		default:
+			continue
+		}
+		keep = append(keep, r)
+	}
+	dropped := len(j.recs) - len(keep)
+	if dropped == 0 {
+		j.compactAt = max(CompactBytes, 2*j.size)
+		return 0, nil
+	}
+	var buf bytes.Buffer
+	for i := range keep {
+		line, err := encodeRecord(&keep[i])
+		if err != nil {
+			return 0, fmt.Errorf("compact journal: %w", err)
+		}
+		buf.Write(line)
+	}
+	tmp := j.path + compactSuffix
+	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("compact journal: %w", err)
+	}
+	abandon := func(err error) (int, error) {
+		nf.Close()
+		os.Remove(tmp)
+		return 0, fmt.Errorf("compact journal: %w", err)
+	}
+	if _, err := nf.Write(buf.Bytes()); err != nil {
+		return abandon(err)
+	}
+	if err := nf.Sync(); err != nil {
+		return abandon(err)
+	}
+	if err := j.step("written"); err != nil {
+		nf.Close()
+		return 0, err
+	}
+	if err := os.Rename(tmp, j.path); err != nil {
+		return abandon(err)
+	}
+	// The compacted file is the journal now, whatever follows.
+	j.f.Close()
+	j.f, j.recs, j.size = nf, keep, int64(buf.Len())
+	j.compactAt = max(CompactBytes, 2*j.size)
+	if err := j.step("renamed"); err != nil {
+		return dropped, err
+	}
+	if err := pull.SyncDir(filepath.Dir(j.path)); err != nil {
+		j.dirDirty = true
+		return dropped, fmt.Errorf("compact journal: %w", err)
+	}
+	return dropped, j.step("synced")
+}
+
+func (j *Journal) step(name string) error {
+	if j.crash == nil {
+		return nil
+	}
+	return j.crash(name)
+}
+
+// Done returns the keys of the items finished, failed or skipped.
 func (j *Journal) Done() map[string]bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -47,6 +47,10 @@ type Item struct {
 	// bundle, a file missing from the signed manifest); the player
 	// reports it failed at its time with this reason.
 	Problem string
+	// Skip says why a filler or ident entry without audio is left silent:
+	// the player journals it as skipped at its time, with this reason,
+	// and reports nothing to the server (spare time is not a broadcast).
+	Skip string
 }
 
 // Key identifies the item across bundle versions: entry ids are
@@ -139,9 +143,10 @@ func NewPlan(fsys fs.FS, m *schedules.Manifest) (*Plan, error) {
 
 // parsePlaylist reads one bundle playlist (schedules.PlaylistDoc) and
 // returns its entries as items, each checked: an id, a start, a length
-// from 0 to a day, media listed in the manifest. Entries without media
-// of their own (relay, filler, ident) are kept for the slot's timing;
-// slotStops drops them.
+// from 0 to a day, media listed in the manifest. A filler or ident with
+// media plays like a segment; one without gets a Skip. Relay entries
+// (no media of their own) are kept for the slot's timing; slotStops
+// drops them.
 func parsePlaylist(name string, data []byte, commune string, listed map[string]string) ([]Item, error) {
 	var doc schedules.PlaylistDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -181,6 +186,9 @@ func parsePlaylist(name string, data []byte, commune string, listed map[string]s
 			}
 		case e.Kind == schedules.EntrySegment || e.Kind == schedules.EntryInterrupt:
 			it.Problem = "the schedule has no audio for this segment in its language"
+		case e.Kind == schedules.EntryFiller || e.Kind == schedules.EntryIdent:
+			it.Skip = fmt.Sprintf("%s %q has no audio in the bundle (the server sends none for it): its %s stays silent until the next item",
+				e.Kind, e.SegmentID, (time.Duration(e.DurationMS) * time.Millisecond).Round(time.Second))
 		}
 		out = append(out, it)
 	}
@@ -189,7 +197,8 @@ func parsePlaylist(name string, data []byte, commune string, listed map[string]s
 
 // slotStops sorts a cluster's entries by start, sets each one's Stop
 // (the next entry's start within its slot, or the slot's end) and keeps
-// only the entries the player acts on: those with media or a Problem.
+// only the entries the player acts on: those with media, a Problem or a
+// Skip.
 func slotStops(items []Item) []Item {
 	slices.SortStableFunc(items, func(a, b Item) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
@@ -213,7 +222,7 @@ func slotStops(items []Item) []Item {
 				break
 			}
 		}
-		if it.File != "" || it.Problem != "" {
+		if it.File != "" || it.Problem != "" || it.Skip != "" {
 			out = append(out, it)
 		}
 	}
@@ -255,8 +264,8 @@ func (p *Plan) Next(cluster string, now time.Time, done func(*Item) bool) (Step,
 		}
 		off := now.Sub(it.Start)
 		if it.File == "" || off >= it.Length() {
-			// A problem is reported once, at its time; an item whose
-			// media has ended but whose window has not is over.
+			// A problem (or a skip) is journalled once, at its time; an
+			// item whose media has ended but whose window has not is over.
 			if it.File == "" {
 				return Step{Item: it, At: now}, true
 			}

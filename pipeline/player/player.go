@@ -39,8 +39,12 @@ type Config struct {
 	// events stream besides.
 	SyncEvery time.Duration
 	Listen    bool
-	Now       func() time.Time
-	Log       *slog.Logger
+	// HeartbeatEvery is the heartbeat interval (default 1 min); Version
+	// the player's build, sent with each heartbeat.
+	HeartbeatEvery time.Duration
+	Version        string
+	Now            func() time.Time
+	Log            *slog.Logger
 }
 
 // StatusDoc is the player's status file: what it plays and how its
@@ -58,7 +62,11 @@ type StatusDoc struct {
 	ClockOffsetMS int64             `json:"clock_offset_ms"`
 	FreeBytes     uint64            `json:"free_bytes"` // free disk space in the player's folder
 	Playing       map[string]string `json:"playing"`    // cluster -> entry id and title
-	UpdatedAt     time.Time         `json:"updated_at"`
+	// LastHeartbeat is when the server last took a heartbeat;
+	// HeartbeatError why the last one failed ("" when it arrived).
+	LastHeartbeat  time.Time `json:"last_heartbeat,omitzero"`
+	HeartbeatError string    `json:"heartbeat_error,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Status holds the StatusDoc and writes it to its file on each change.
@@ -73,7 +81,9 @@ type Status struct {
 func (s *Status) get() StatusDoc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.doc
+	doc := s.doc
+	doc.Playing = copyPlaying(doc.Playing)
+	return doc
 }
 
 func (s *Status) update(f func(*StatusDoc)) {
@@ -148,8 +158,18 @@ func Run(ctx context.Context, cfg Config) error {
 		default:
 		}
 	}
-	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log}
-	wg.Add(2)
+	if moved, err := cursor.Reconcile(j); err != nil {
+		return err
+	} else if moved {
+		log.Warn("the upload cursor was past the journal (journal lost or replaced?); uploading from the journal's end", "seq", cursor.Seq)
+	}
+	j.Acknowledge(cursor.Seq)
+	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log, Now: cfg.Now}
+	hb := &Heartbeater{Client: cfg.Client, Commune: cfg.Commune, Status: status, Journal: j, Every: cfg.HeartbeatEvery,
+		Version: cfg.Version, Now: cfg.Now, Log: log}
+	syncer.AfterSync = hb.Kick
+	wg.Add(3)
+	go func() { defer wg.Done(); hb.Run(ctx) }()
 	go func() { defer wg.Done(); up.Run(ctx, kick, time.Minute) }()
 	go func() { defer wg.Done(); syncer.Run(ctx) }()
 	if cfg.Listen {

@@ -170,7 +170,11 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 		if it.File == "" {
 			if r.sleepUntil(ctx, step.At, changed) {
-				r.fail(it, r.Now(), step, it.Problem)
+				if it.Skip != "" {
+					r.skip(it, r.Now(), step)
+				} else {
+					r.fail(it, r.Now(), step, it.Problem)
+				}
 			}
 			continue
 		}
@@ -264,6 +268,14 @@ func (r *Runner) fail(it *Item, at time.Time, step Step, reason string) {
 	rec.Started, rec.Reason = at, reason
 	r.record(rec)
 	r.Log.Warn("item not played", "cluster", r.Cluster, "item", it.ID, "title", it.Title, "reason", reason)
+}
+
+// skip journals a filler or ident left silent (not a play report).
+func (r *Runner) skip(it *Item, at time.Time, step Step) {
+	rec := recordOf(Skipped, uuid.NewString(), it, step, at)
+	rec.Started, rec.Reason = at, it.Skip
+	r.record(rec)
+	r.Log.Info("item skipped", "cluster", r.Cluster, "item", it.ID, "kind", it.Kind, "reason", it.Skip)
 }
 
 // play unpauses the prepared item and watches it to its end. It returns

@@ -48,6 +48,9 @@ type Syncer struct {
 	// is dialled again (default one minute; the server sends a keep-alive
 	// every 15 s, and a cut network does not always close a connection).
 	EventsIdle time.Duration
+	// AfterSync, when set, is called after each pull, failed or not (the
+	// player sends a heartbeat then).
+	AfterSync func()
 
 	mu   sync.Mutex // one pull at a time
 	kick chan struct{}
@@ -142,6 +145,9 @@ func (s *Syncer) Once(ctx context.Context) error {
 	if plan != nil {
 		o.ETag = s.Status.get().ETag
 		o.NotOlder = plan.Manifest.CreatedAt
+	}
+	if s.AfterSync != nil {
+		defer s.AfterSync()
 	}
 	sent := s.Now()
 	res, err := pull.Bundle(ctx, s.Client, o)

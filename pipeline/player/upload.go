@@ -21,8 +21,8 @@ import (
 type Cursor struct {
 	path string
 	Seq  int64 `json:"uploaded_seq"`
-	// Refused counts reports the server refused as invalid; they stay in
-	// the journal and are logged, never retried.
+	// Refused counts reports the server refused as invalid; they are
+	// logged, never retried (and compacted away like the others).
 	Refused int `json:"refused"`
 }
 
@@ -44,6 +44,19 @@ func LoadCursor(path string) (*Cursor, error) {
 	return c, nil
 }
 
+// Reconcile brings a cursor ahead of the journal back to the journal's
+// last record: a journal lost or replaced (a new disk) numbers its
+// records from 1 again, and a cursor past them would never upload them.
+// It reports whether the cursor moved.
+func (c *Cursor) Reconcile(j *Journal) (bool, error) {
+	last := j.LastSeq()
+	if c.Seq <= last {
+		return false, nil
+	}
+	c.Seq = last
+	return true, c.save()
+}
+
 func (c *Cursor) save() error {
 	data, _ := json.Marshal(c)
 	return pull.WriteFileSync(c.path, append(data, '\n'))
@@ -63,6 +76,29 @@ type Uploader struct {
 	// Batch is the most reports sent at once (default and at most
 	// schedules.MaxPlayReports).
 	Batch int
+	// Now is the clock that dates records for compaction; default
+	// time.Now.
+	Now func() time.Time
+}
+
+// compact drops the records the server acknowledged and the player no
+// longer needs, once the journal has grown (see Journal.Compact). A
+// failure is logged: the journal stays whole and grows until the next
+// try.
+func (u *Uploader) compact() {
+	now := time.Now
+	if u.Now != nil {
+		now = u.Now
+	}
+	n, err := u.Journal.Compact(now().Add(-KeepDone), false)
+	if u.Log == nil {
+		return
+	}
+	if err != nil {
+		u.Log.Warn("journal not compacted; it is whole and is compacted later", "err", err)
+	} else if n > 0 {
+		u.Log.Info("journal compacted", "dropped_records", n, "bytes", u.Journal.Size())
+	}
 }
 
 // Flush sends every closing record after the cursor. It returns how many
@@ -81,7 +117,7 @@ func (u *Uploader) Flush(ctx context.Context) (int, error) {
 		var batch []schedules.PlayReport
 		end := 0
 		for end < len(recs) && len(batch) < size {
-			if recs[end].Closes() {
+			if recs[end].Uploads() {
 				batch = append(batch, recs[end].Report())
 			}
 			end++
@@ -107,8 +143,10 @@ func (u *Uploader) Flush(ctx context.Context) (int, error) {
 		if err := u.Cursor.save(); err != nil {
 			return sent, err
 		}
+		u.Journal.Acknowledge(last)
 		recs = recs[end:]
 	}
+	u.compact()
 	return sent, nil
 }
 

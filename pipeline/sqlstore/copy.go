@@ -23,7 +23,7 @@ import (
 // first (see Copy). A table missing from this list stops Copy, so a new
 // migration cannot be left out silently.
 var copyTables = []string{
-	"users", "tokens", "user_contacts", "sessions", "account_events", "device_polls", "uploads",
+	"users", "tokens", "user_contacts", "sessions", "account_events", "device_polls", "device_heartbeats", "uploads",
 	"segments", "segment_events", "renditions", "variants", "emergencies", "emergency_requests",
 	"jobs", "job_events", "job_submissions", "translation_memory", "glossary", "notices",
 	"communes", "clusters", "slots", "devices",

@@ -68,6 +68,10 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		Emergencies    int
 		NoSchedule     bool
 		Notice, Failed string
+		// Devices are the commune's players; HasDevices is false when
+		// the server keeps no heartbeats (the section is left out).
+		Devices    []devRow
+		HasDevices bool
 	}{Communes: communes, Commune: code, Date: date, Notice: r.URL.Query().Get("reported")}
 	for i := range 7 {
 		day := today.AddDate(0, 0, i).Format("2006-01-02")
@@ -79,6 +83,10 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		return nil
 	}
 	base := "/api/communes/" + url.PathEscape(code)
+	var err error
+	if d.Devices, d.HasDevices, err = s.devices(r, base+"/devices"); err != nil {
+		return err
+	}
 	var doc broadcast.ShowDoc
 	if err := s.callAPI(r, "GET", base+"/schedule?date="+url.QueryEscape(date), nil, &doc); err != nil {
 		return err

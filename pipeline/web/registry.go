@@ -28,6 +28,10 @@ type communesData struct {
 	Imported *sqlstore.ImportResult
 	Error    string
 	Detail   string
+	// Devices are every commune's players; HasDevices is false when the
+	// server keeps no heartbeats.
+	Devices    []devRow
+	HasDevices bool
 }
 
 // maxFormFile is the largest registry or glossary file a form takes.
@@ -39,6 +43,10 @@ func (s *Server) communesPage(w http.ResponseWriter, r *http.Request, c *call) e
 
 func (s *Server) showCommunes(w http.ResponseWriter, r *http.Request, c *call, status int, d communesData) error {
 	if err := s.callAPI(r, "GET", "/api/communes", nil, &d.Communes); err != nil {
+		return err
+	}
+	var err error
+	if d.Devices, d.HasDevices, err = s.devices(r, "/api/devices"); err != nil {
 		return err
 	}
 	var key wire.SigningKey

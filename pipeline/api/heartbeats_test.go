@@ -1,0 +1,119 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// TestHeartbeatScopeAndStates: a device heartbeats for its own commune
+// only (another commune is 404, a person's operator account 403, a bad
+// body 422); its commune's operator and the admin see it online, then
+// late, then offline as the clock passes 3 and 15 heartbeat intervals,
+// and /metrics counts devices by state.
+func TestHeartbeatScopeAndStates(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := context.Background()
+	_, tokA, err := sb.db.CreateDevice(ctx, "muong-lan", "UBND xã")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tokB, err := sb.db.CreateDevice(ctx, "to-hieu", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 3, 3, 5, 30, 0, 0, time.UTC)}
+	sb.api.Now = clk.Now
+	beat := func(version string) string {
+		return fmt.Sprintf(`{"sent_at":%q,"every_s":60,"player_version":"test","bundle_version":%q,"playing":{"trung-tam":"x#0 Tin"},"journal_backlog":4,"clock_offset_ms":-300,"free_bytes":1000}`,
+			clk.Now().Format(time.RFC3339), version)
+	}
+	calls := []struct {
+		name, commune, token, body string
+		status                     int
+	}{
+		{"own commune", "muong-lan", tokA, beat("v1"), 200},
+		{"a device as another commune", "to-hieu", tokA, beat("forged"), 404},
+		{"another commune's device", "muong-lan", tokB, beat("forged"), 404},
+		{"a person's operator account", "muong-lan", sb.tokens["operator"], beat("forged"), 403},
+		{"bad body", "muong-lan", tokA, `{"bundle_version":"v2"}`, 422},
+	}
+	for _, c := range calls {
+		resp, body := sb.do(t, "POST", "/api/communes/"+c.commune+"/heartbeat", c.token, strings.NewReader(c.body), "application/json")
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.status)
+		}
+	}
+	devices := func(path, token string) []api.DeviceView {
+		t.Helper()
+		resp, body := sb.get(t, path, token)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		var out []api.DeviceView
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	gauge := func(state schedules.DeviceState) string {
+		t.Helper()
+		prefix := `loa_player_devices{state="` + string(state) + `"} `
+		for line := range strings.Lines(scrape(t, sb.srv.URL, sb.tokens["admin"])) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+				return v
+			}
+		}
+		return "missing"
+	}
+	if resp, body := sb.get(t, "/api/communes/to-hieu/devices", sb.tokens["operator"]); resp.StatusCode != 404 {
+		t.Errorf("an operator listing another commune's devices: %d %s, want 404", resp.StatusCode, body)
+	}
+	steps := []struct {
+		after  time.Duration // since the heartbeat
+		stateA schedules.DeviceState
+	}{
+		{0, schedules.DeviceOnline},
+		{3 * time.Minute, schedules.DeviceOnline},
+		{3*time.Minute + time.Second, schedules.DeviceLate},
+		{15 * time.Minute, schedules.DeviceLate},
+		{15*time.Minute + time.Second, schedules.DeviceOffline},
+	}
+	sent := clk.Now()
+	for _, st := range steps {
+		clk.add(sent.Add(st.after).Sub(clk.Now()))
+		own := devices("/api/communes/muong-lan/devices", sb.tokens["operator"])
+		if len(own) != 1 || own[0].State != st.stateA || own[0].Label != "UBND xã" || own[0].Heartbeat == nil ||
+			own[0].Heartbeat.BundleVersion != "v1" || own[0].Heartbeat.Backlog != 4 {
+			t.Fatalf("at +%s the operator sees %+v, want one device %s with bundle v1", st.after, own, st.stateA)
+		}
+		all := devices("/api/devices", sb.tokens["admin"])
+		if len(all) != 2 || all[1].Commune != "to-hieu" || all[1].State != schedules.DeviceNever {
+			t.Fatalf("the admin sees %+v, want muong-lan's and to-hieu's (never)", all)
+		}
+		for _, s := range schedules.DeviceStates {
+			want := "0"
+			if s == st.stateA || s == schedules.DeviceNever {
+				want = "1"
+			}
+			if got := gauge(s); got != want {
+				t.Errorf("loa_player_devices{state=%q} = %s, want %s (device A %s)", s, got, want, st.stateA)
+			}
+		}
+	}
+	// A new heartbeat brings it back online.
+	resp, body := sb.do(t, "POST", "/api/communes/muong-lan/heartbeat", tokA, strings.NewReader(beat("v2")), "application/json")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("heartbeat: %d %s", resp.StatusCode, body)
+	}
+	if own := devices("/api/communes/muong-lan/devices", tokA); own[0].State != schedules.DeviceOnline || own[0].Heartbeat.BundleVersion != "v2" {
+		t.Fatalf("after a new heartbeat: %+v", own[0])
+	}
+}
