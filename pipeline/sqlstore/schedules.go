@@ -14,19 +14,11 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
-// ImportResult says what an import of the commune registry changed.
-type ImportResult struct {
-	Communes int `json:"communes"`
-	Clusters int `json:"clusters"`
-	Slots    int `json:"slots"`
-	Created  int `json:"created"` // communes that were not known before
-}
-
 // ImportRegistry stores a validated registry: each commune in it is
 // created or replaced with its clusters and slots, in one transaction.
 // Communes not in reg are left as they are.
-func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (ImportResult, error) {
-	var res ImportResult
+func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
+	var res schedules.ImportResult
 	if err := reg.Validate(); err != nil {
 		return res, &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry is not valid: " + err.Error(), Err: err}
 	}
