@@ -129,3 +129,6 @@ type EmergencyRequest struct {
 	RequestedBy int64     `json:"requested_by"`
 	RequestedAt time.Time `json:"requested_at"`
 }
+
+// AudioKey is the key of ReadyCatalog's audio map.
+func AudioKey(segmentID, language string) string { return segmentID + "/" + language }

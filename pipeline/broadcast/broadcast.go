@@ -432,7 +432,7 @@ func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[str
 			}
 			if it.Kind == schedules.ItemSegment {
 				si.Priority = it.Priority.String()
-				if a, ok := audio[sqlstore.AudioKey(it.SegmentID, string(it.Language))]; ok {
+				if a, ok := audio[pipeline.AudioKey(it.SegmentID, string(it.Language))]; ok {
 					si.AudioKey, si.SHA256, si.Size, si.DurationMS = a.Key, a.SHA256, a.Size, a.DurationMS
 				}
 			}
@@ -466,7 +466,7 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 				if !ok {
 					continue
 				}
-				a := audio[sqlstore.AudioKey(e.SegmentID, string(l))]
+				a := audio[pipeline.AudioKey(e.SegmentID, string(l))]
 				at := cl.ID + "/" + date.String() + "/" + strconv.Itoa(int(tod))
 				pos := next[at]
 				next[at]++

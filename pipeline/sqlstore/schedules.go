@@ -285,7 +285,7 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 			// is not an emergency: it airs as a priority segment.
 			v.Priority = schedules.Urgent
 		}
-		audio[AudioKey(v.SegmentID, lang)] = a
+		audio[pipeline.AudioKey(v.SegmentID, lang)] = a
 		out = append(out, v)
 	}
 	return out, audio, rows.Err()
@@ -303,9 +303,6 @@ func codeFilter(column string, codes []string) (string, []any) {
 	}
 	return " WHERE " + column + " IN (?" + strings.Repeat(", ?", len(codes)-1) + ")", args
 }
-
-// AudioKey is the key of ReadyCatalog's audio map.
-func AudioKey(segmentID, language string) string { return segmentID + "/" + language }
 
 // History returns what was scheduled from `from` up to but not including
 // `to`: in every commune, or only in the communes whose codes are given.
