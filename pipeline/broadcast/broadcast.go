@@ -26,7 +26,6 @@ import (
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -43,7 +42,7 @@ type Store interface {
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
 	VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error)
-	BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (sqlstore.BuildClaim, error)
+	BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (pipeline.BuildClaim, error)
 	RenewBuild(ctx context.Context, key, owner string, lease time.Duration) (time.Time, error)
 	FinishBuild(ctx context.Context, key, owner string, communes, changed int, failed bool) error
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
@@ -213,7 +212,7 @@ func (s *Service) Nightly(ctx context.Context, now time.Time) (BuildResult, erro
 	cancel(nil)
 	<-renewed
 	res.TakenFrom = claim.TakenFrom
-	if cause := context.Cause(bctx); errors.Is(cause, sqlstore.ErrClaimLost) {
+	if cause := context.Cause(bctx); errors.Is(cause, pipeline.ErrClaimLost) {
 		return res, fmt.Errorf("nightly schedule build %s stopped: %w", key, cause)
 	}
 	if ferr := s.Store.FinishBuild(context.WithoutCancel(ctx), key, owner, res.Communes, len(res.Changed), err != nil); ferr != nil && err == nil {
@@ -236,7 +235,7 @@ func (s *Service) keepClaim(ctx context.Context, cancel context.CancelCauseFunc,
 		case <-tick.C:
 		}
 		if _, err := s.Store.RenewBuild(ctx, key, owner, lease); err != nil {
-			if errors.Is(err, sqlstore.ErrClaimLost) {
+			if errors.Is(err, pipeline.ErrClaimLost) {
 				s.log().Error("nightly schedule build lost its claim", "key", key, "owner", owner, "err", err)
 				cancel(err)
 				return

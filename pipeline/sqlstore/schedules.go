@@ -507,38 +507,17 @@ func (db *DB) VersionItems(ctx context.Context, versionID, cluster, date string)
 	return out, rows.Err()
 }
 
-// ErrClaimLost reports that a build's claim is no longer held by the
-// owner that asked: its lease ran out and another owner took it over (or
-// the build was finished by another). The asking owner must stop.
-var ErrClaimLost = errors.New("build claim lost")
-
-// BuildClaim is the state of a build's claim as BeginBuild found it.
-type BuildClaim struct {
-	// Claimed is true when the caller now holds the claim and must build,
-	// renew the lease while building (RenewBuild) and end with FinishBuild.
-	Claimed bool
-	// TakenFrom names the owner whose claim had expired unfinished and was
-	// taken over ("" when the key was free).
-	TakenFrom string
-	// Done is true when the build has already finished.
-	Done bool
-	// Owner and Until say who holds a live claim, and until when unless
-	// renewed, when the caller got neither the claim nor Done.
-	Owner string
-	Until time.Time
-}
-
 // BeginBuild claims a build by key (such as "nightly/2025-03-03") for
 // owner, an identifier of one attempt in one process, for lease (the
 // claim lapses at db.Now()+lease unless renewed). A key never claimed, or
 // claimed by an owner whose lease has passed without finishing (the owner
 // died), is claimed; a finished build reports Done; a live claim of
 // another owner reports that owner and its lease end.
-func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (BuildClaim, error) {
+func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (pipeline.BuildClaim, error) {
 	if owner == "" || lease <= 0 {
-		return BuildClaim{}, fmt.Errorf("begin build %s: an owner and a positive lease are required", key)
+		return pipeline.BuildClaim{}, fmt.Errorf("begin build %s: an owner and a positive lease are required", key)
 	}
-	var c BuildClaim
+	var c pipeline.BuildClaim
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.Now().UTC()
 		until := now.Add(lease)
@@ -594,7 +573,7 @@ func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Dura
 		return nil
 	})
 	if err != nil {
-		return BuildClaim{}, fmt.Errorf("begin build %s: %w", key, err)
+		return pipeline.BuildClaim{}, fmt.Errorf("begin build %s: %w", key, err)
 	}
 	return c, nil
 }
@@ -609,7 +588,7 @@ func (db *DB) RenewBuild(ctx context.Context, key, owner string, lease time.Dura
 		return time.Time{}, fmt.Errorf("renew build %s: %w", key, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return time.Time{}, fmt.Errorf("renew build %s for %s: %w", key, owner, ErrClaimLost)
+		return time.Time{}, fmt.Errorf("renew build %s for %s: %w", key, owner, pipeline.ErrClaimLost)
 	}
 	return until, nil
 }
@@ -632,7 +611,7 @@ func (db *DB) FinishBuild(ctx context.Context, key, owner string, communes, chan
 		return fmt.Errorf("finish build %s: %w", key, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("finish build %s for %s: %w", key, owner, ErrClaimLost)
+		return fmt.Errorf("finish build %s for %s: %w", key, owner, pipeline.ErrClaimLost)
 	}
 	return nil
 }
