@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"time"
 )
 
@@ -128,4 +129,28 @@ type EmergencyRequest struct {
 	Reason      string    `json:"reason"`
 	RequestedBy int64     `json:"requested_by"`
 	RequestedAt time.Time `json:"requested_at"`
+}
+
+// AudioKey is the key of ReadyCatalog's audio map.
+func AudioKey(segmentID, language string) string { return segmentID + "/" + language }
+
+// ErrClaimLost reports that a build's claim is no longer held by the
+// owner that asked: its lease ran out and another owner took it over (or
+// the build was finished by another). The asking owner must stop.
+var ErrClaimLost = errors.New("build claim lost")
+
+// BuildClaim is the state of a build's claim as BeginBuild found it.
+type BuildClaim struct {
+	// Claimed is true when the caller now holds the claim and must build,
+	// renew the lease while building (RenewBuild) and end with FinishBuild.
+	Claimed bool
+	// TakenFrom names the owner whose claim had expired unfinished and was
+	// taken over ("" when the key was free).
+	TakenFrom string
+	// Done is true when the build has already finished.
+	Done bool
+	// Owner and Until say who holds a live claim, and until when unless
+	// renewed, when the caller got neither the claim nor Done.
+	Owner string
+	Until time.Time
 }

@@ -175,3 +175,15 @@ func DeviceStateOf(last time.Time, every time.Duration, now time.Time) DeviceSta
 		return DeviceOffline
 	}
 }
+
+// DeviceHeartbeat is one device account of a commune with its latest
+// heartbeat; ReceivedAt is zero and Heartbeat nil when none arrived yet.
+type DeviceHeartbeat struct {
+	UserID     int64
+	Name       string // the device's account, e.g. device-muong-lan-1
+	Label      string // what the administrator called it
+	Commune    string
+	CreatedAt  time.Time
+	ReceivedAt time.Time // by the server's clock
+	Heartbeat  *Heartbeat
+}

@@ -330,3 +330,11 @@ func overlapping(slots []Slot) (int, int, bool) {
 	}
 	return 0, 0, false
 }
+
+// ImportResult says what an import of the commune registry changed.
+type ImportResult struct {
+	Communes int `json:"communes"`
+	Clusters int `json:"clusters"`
+	Slots    int `json:"slots"`
+	Created  int `json:"created"` // communes that were not known before
+}

@@ -30,20 +30,23 @@ type layerRule struct {
 // layerRules are the import rules of README's package table: storage and
 // HTTP at the edges, the domain in the middle.
 //
-// Not yet rules, because they cannot hold until the domain types leave
-// pipeline/sqlstore (issue 12): pipeline/broadcast (and broadcasttest)
-// names sqlstore types in its interfaces, and pipeline/api and pipeline/web
-// name them too, so those three are still allowed to reach storage. The
-// device side (pipeline/pull and pipeline/player) decodes the API's wire
-// types from pipeline/wire, never from the server.
+// The device side (pipeline/pull and pipeline/player) decodes the API's
+// wire types from pipeline/wire, never from the server.
 var layerRules = []layerRule{
 	{
-		Name: "storage stays at the edges: only the store packages themselves, the worker, the HTTP layer, " +
-			"the broadcast service (still on sqlstore types) and cmd reach sqlstore or media/objects",
+		Name: "the database is an edge: only the store itself, the worker, cmd (which wires it) and broadcasttest " +
+			"(a test fixture on a real store) import pipeline/sqlstore; the HTTP layer and broadcast speak domain types",
+		From:      []string{"..."},
+		Except:    []string{"cmd/...", "pipeline/sqlstore/...", "pipeline/worker/...", "pipeline/broadcast/broadcasttest"},
+		Forbidden: []string{"pipeline/sqlstore/..."},
+	},
+	{
+		Name: "the object store stays at the edges: only the store packages themselves, the worker, the HTTP layer, " +
+			"the broadcast service (it presigns links) and cmd reach media/objects",
 		From: []string{"..."},
 		Except: []string{"cmd/...", "pipeline/sqlstore/...", "media/objects/...", "pipeline/worker/...",
 			"pipeline/api/...", "pipeline/web/...", "pipeline/broadcast/..."},
-		Forbidden: []string{"pipeline/sqlstore/...", "media/objects/..."},
+		Forbidden: []string{"media/objects/..."},
 	},
 	{
 		Name:      "the HTTP layer does not build queue jobs: pipeline/api and pipeline/web do not import pipeline/worker",
@@ -181,6 +184,9 @@ func TestLayerViolations(t *testing.T) {
 		{"the worker may use storage", []goPackage{{ImportPath: m("pipeline/worker"), Deps: []string{m("pipeline/sqlstore")}}}, 0},
 		{"a name sharing a prefix is another package", []goPackage{{ImportPath: m("schedules"), Deps: []string{m("media/objectsx")}}}, 0},
 		{"a domain package importing the HTTP API", []goPackage{{ImportPath: m("pipeline/report"), Deps: []string{m("pipeline/api")}}}, 1},
+		{"the HTTP layer importing the database", []goPackage{{ImportPath: m("pipeline/api"), Deps: []string{m("pipeline/sqlstore")}}}, 1},
+		{"broadcast importing the database", []goPackage{{ImportPath: m("pipeline/broadcast"), Deps: []string{m("pipeline/sqlstore"), m("media/objects")}}}, 1},
+		{"the broadcast test fixture on a real store", []goPackage{{ImportPath: m("pipeline/broadcast/broadcasttest"), Deps: []string{m("pipeline/sqlstore")}}}, 0},
 		{"the device side importing the server", []goPackage{{ImportPath: m("pipeline/pull"), Deps: []string{m("pipeline/api"), m("pipeline/sqlstore")}}}, 2},
 		{"the device side decoding wire types", []goPackage{{ImportPath: m("pipeline/player"), Deps: []string{m("pipeline/wire"), m("pipeline/pull")}}}, 0},
 	}

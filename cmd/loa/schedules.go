@@ -19,7 +19,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/pull"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -84,7 +83,7 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := schedules.ParseRegistry(filepath.Base(pos[0]), bytes.NewReader(data)); err != nil {
 		return &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry has problems; fix them and import again:\n" + err.Error(), Err: err}
 	}
-	var res sqlstore.ImportResult
+	var res schedules.ImportResult
 	if err := c.do(ctx, "POST", "/api/communes/import?name="+url.QueryEscape(filepath.Base(pos[0])), bytes.NewReader(data), "application/octet-stream", &res); err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -19,7 +18,7 @@ import (
 // routes answer 503.
 type HeartbeatStore interface {
 	RecordHeartbeat(ctx context.Context, userID int64, commune string, at time.Time, hb schedules.Heartbeat) error
-	DeviceHeartbeats(ctx context.Context, commune string) ([]sqlstore.DeviceHeartbeat, error)
+	DeviceHeartbeats(ctx context.Context, commune string) ([]schedules.DeviceHeartbeat, error)
 }
 
 // devicesOnly may send heartbeats: device accounts are operators bound to
@@ -93,7 +92,7 @@ type DeviceView struct {
 	Heartbeat     *schedules.Heartbeat `json:"heartbeat,omitempty"`
 }
 
-func deviceViews(list []sqlstore.DeviceHeartbeat, now time.Time) []DeviceView {
+func deviceViews(list []schedules.DeviceHeartbeat, now time.Time) []DeviceView {
 	out := make([]DeviceView, 0, len(list))
 	for _, d := range list {
 		v := DeviceView{Name: d.Name, Label: d.Label, Commune: d.Commune, LastHeartbeat: d.ReceivedAt, Heartbeat: d.Heartbeat}

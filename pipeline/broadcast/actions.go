@@ -9,12 +9,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
 // Import stores a registry and queues a rebuild of the communes in it.
-func (s *Service) Import(ctx context.Context, reg *schedules.Registry) (sqlstore.ImportResult, error) {
+func (s *Service) Import(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
 	res, err := s.Store.ImportRegistry(ctx, reg)
 	if err != nil {
 		return res, err

@@ -26,14 +26,13 @@ import (
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
 // Store is what the service needs from the metadata store.
 type Store interface {
 	Registry(ctx context.Context, codes ...string) (*schedules.Registry, error)
-	ImportRegistry(ctx context.Context, reg *schedules.Registry) (sqlstore.ImportResult, error)
+	ImportRegistry(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error)
 	Communes(ctx context.Context) ([]pipeline.CommuneSummary, error)
 	CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error)
 	ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error)
@@ -43,7 +42,7 @@ type Store interface {
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
 	VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error)
-	BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (sqlstore.BuildClaim, error)
+	BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (pipeline.BuildClaim, error)
 	RenewBuild(ctx context.Context, key, owner string, lease time.Duration) (time.Time, error)
 	FinishBuild(ctx context.Context, key, owner string, communes, changed int, failed bool) error
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
@@ -219,7 +218,7 @@ func (s *Service) Nightly(ctx context.Context, now time.Time) (BuildResult, erro
 	cancel(nil)
 	<-renewed
 	res.TakenFrom = claim.TakenFrom
-	if cause := context.Cause(bctx); errors.Is(cause, sqlstore.ErrClaimLost) {
+	if cause := context.Cause(bctx); errors.Is(cause, pipeline.ErrClaimLost) {
 		return res, fmt.Errorf("nightly schedule build %s stopped: %w", key, cause)
 	}
 	if ferr := s.Store.FinishBuild(context.WithoutCancel(ctx), key, owner, res.Communes, len(res.Changed), err != nil); ferr != nil && err == nil {
@@ -242,7 +241,7 @@ func (s *Service) keepClaim(ctx context.Context, cancel context.CancelCauseFunc,
 		case <-tick.C:
 		}
 		if _, err := s.Store.RenewBuild(ctx, key, owner, lease); err != nil {
-			if errors.Is(err, sqlstore.ErrClaimLost) {
+			if errors.Is(err, pipeline.ErrClaimLost) {
 				s.log().Error("nightly schedule build lost its claim", "key", key, "owner", owner, "err", err)
 				cancel(err)
 				return
@@ -449,7 +448,7 @@ func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[str
 			}
 			if it.Kind == schedules.ItemSegment {
 				si.Priority = it.Priority.String()
-				if a, ok := audio[it.SegmentID+"/"+string(it.Language)]; ok { // sqlstore.AudioKey, without a call
+				if a, ok := audio[pipeline.AudioKey(it.SegmentID, string(it.Language))]; ok {
 					si.AudioKey, si.SHA256, si.Size, si.DurationMS = a.Key, a.SHA256, a.Size, a.DurationMS
 				}
 			}
@@ -483,7 +482,7 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 				if !ok {
 					continue
 				}
-				a := audio[sqlstore.AudioKey(e.SegmentID, string(l))]
+				a := audio[pipeline.AudioKey(e.SegmentID, string(l))]
 				at := cl.ID + "/" + date.String() + "/" + strconv.Itoa(int(tod))
 				pos := next[at]
 				next[at]++

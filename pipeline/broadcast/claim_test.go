@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -161,7 +162,7 @@ type claimThenHang struct {
 	owner string
 }
 
-func (s *claimThenHang) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (sqlstore.BuildClaim, error) {
+func (s *claimThenHang) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (pipeline.BuildClaim, error) {
 	s.owner = owner
 	return s.DB.BeginBuild(ctx, key, owner, lease)
 }

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // Event tells a commune's devices that its schedule has a new version.
@@ -24,7 +24,7 @@ type Event struct {
 // follows the feed): every process hears through it of the schedules any
 // process stored.
 type ChangeFeed interface {
-	OnChange(fn func(sqlstore.Change)) (stop func())
+	OnChange(fn func(pipeline.Change)) (stop func())
 }
 
 // hub fans events out to the devices connected in this process. With a
@@ -51,14 +51,14 @@ func (s *Service) events() *hub {
 // cached copy. A registry import or lost changes re-read every commune
 // with a device connected (in the background: the feed waits for no one);
 // the event stream sends only an ETag its device does not have.
-func (s *Service) fromFeed(c sqlstore.Change) {
+func (s *Service) fromFeed(c pipeline.Change) {
 	h := s.hub
 	switch c.Kind {
-	case sqlstore.ChangeSchedule:
+	case pipeline.ChangeSchedule:
 		if h.listening(c.Key) {
 			s.announce(c.Key, c.Note)
 		}
-	case sqlstore.ChangeRegistry, sqlstore.ChangeLost:
+	case pipeline.ChangeRegistry, pipeline.ChangeLost:
 		codes := h.communes()
 		if len(codes) > 0 {
 			go func() {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/sonla-cchc/loa/pipeline"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,40 +22,6 @@ import (
 // only way on SQLite, and the backstop when a notification is lost). For
 // each change it drops the cached entries it touches, then tells the
 // listeners added with OnChange (the devices' event streams).
-
-// ChangeKind says what a change touched.
-type ChangeKind string
-
-// The kinds of change the feed carries.
-const (
-	// ChangeTokens: a token was revoked or a user's tokens changed; key
-	// is the user's id, or empty. Every process drops its token cache.
-	ChangeTokens ChangeKind = "tokens"
-	// ChangeUsers: a user was changed (disabled, role, commune); key is
-	// the user's id. Every process drops its token cache.
-	ChangeUsers ChangeKind = "users"
-	// ChangeSchedule: a commune's schedule head moved; key is the
-	// commune's code, note the reason (nightly, rebuild, emergency).
-	ChangeSchedule ChangeKind = "schedule"
-	// ChangeRegistry: communes, clusters or slots were imported; key is
-	// empty. Every process drops its schedule heads.
-	ChangeRegistry ChangeKind = "registry"
-	// ChangeLost is not stored: Follow hands it to listeners when it may
-	// have missed changes (the database could not be read for a while,
-	// or rows were swept before it read them), so they refresh
-	// everything.
-	ChangeLost ChangeKind = "lost"
-)
-
-// Change is one row of the change feed.
-type Change struct {
-	ID   int64
-	Kind ChangeKind
-	Key  string
-	// Note is a short word for people and listeners (a build's reason).
-	Note string
-	At   time.Time
-}
 
 // Defaults of the change feed.
 const (
@@ -75,19 +42,19 @@ type feed struct {
 	wake chan struct{} // a send makes Follow read at once
 
 	mu        sync.Mutex
-	listeners map[int]func(Change)
+	listeners map[int]func(pipeline.Change)
 	next      int
 }
 
 func newFeed() *feed {
-	return &feed{wake: make(chan struct{}, 1), listeners: map[int]func(Change){}}
+	return &feed{wake: make(chan struct{}, 1), listeners: map[int]func(pipeline.Change){}}
 }
 
 // OnChange adds a listener called, in Follow's goroutine and in id order,
 // with every change read from the feed (this process's and others'),
 // after the caches it touches were dropped. fn must return quickly. The
 // returned function removes the listener.
-func (db *DB) OnChange(fn func(Change)) (stop func()) {
+func (db *DB) OnChange(fn func(pipeline.Change)) (stop func()) {
 	f := db.feed
 	f.mu.Lock()
 	id := f.next
@@ -106,12 +73,12 @@ func (db *DB) OnChange(fn func(Change)) (stop func()) {
 // process's caches drop what the change touches at once; every other
 // process following the feed drops them within FeedPoll (at once on
 // PostgreSQL). Any change to tokens or users goes through here.
-func (db *DB) WriteChange(ctx context.Context, kind ChangeKind, key string, fn func(*sql.Tx) error) error {
+func (db *DB) WriteChange(ctx context.Context, kind pipeline.ChangeKind, key string, fn func(*sql.Tx) error) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return db.recordChange(ctx, tx, Change{Kind: kind, Key: key})
+		return db.recordChange(ctx, tx, pipeline.Change{Kind: kind, Key: key})
 	})
 	if err != nil {
 		return err
@@ -124,7 +91,7 @@ func (db *DB) WriteChange(ctx context.Context, kind ChangeKind, key string, fn f
 // PostgreSQL it takes the feed's table lock, held until tx ends, so ids
 // commit in increasing order (a reader that saw id n never later finds a
 // smaller one), and asks for a notification sent when tx commits.
-func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, cs ...Change) error {
+func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, cs ...pipeline.Change) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -153,7 +120,7 @@ func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, cs ...Change) error 
 // changed drops this process's caches that changes of kinds touch and
 // wakes Follow, so this process's listeners hear of its own change at
 // once. Call it after the transaction that recorded them committed.
-func (db *DB) changed(kinds ...ChangeKind) {
+func (db *DB) changed(kinds ...pipeline.ChangeKind) {
 	for _, k := range kinds {
 		db.evict(k)
 	}
@@ -164,13 +131,13 @@ func (db *DB) changed(kinds ...ChangeKind) {
 }
 
 // evict drops the cached entries a change of kind touches.
-func (db *DB) evict(kind ChangeKind) {
+func (db *DB) evict(kind pipeline.ChangeKind) {
 	switch kind {
-	case ChangeTokens, ChangeUsers:
+	case pipeline.ChangeTokens, pipeline.ChangeUsers:
 		db.tokens.invalidate()
-	case ChangeSchedule, ChangeRegistry:
+	case pipeline.ChangeSchedule, pipeline.ChangeRegistry:
 		db.heads.invalidate()
-	default: // ChangeLost and kinds of a newer binary: everything
+	default: // pipeline.ChangeLost and kinds of a newer binary: everything
 		db.tokens.invalidate()
 		db.heads.invalidate()
 	}
@@ -220,7 +187,7 @@ func (db *DB) Follow(ctx context.Context, log *slog.Logger) error {
 		if failing {
 			failing = false
 			log.Info("change feed readable again")
-			db.deliver(Change{Kind: ChangeLost})
+			db.deliver(pipeline.Change{Kind: pipeline.ChangeLost})
 		}
 		last = next
 		if time.Since(lastSweep) > time.Minute {
@@ -241,15 +208,15 @@ func (db *DB) readChanges(ctx context.Context, last int64) (int64, error) {
 	if err != nil {
 		return last, fmt.Errorf("read the change feed: %w", err)
 	}
-	var cs []Change
+	var cs []pipeline.Change
 	for rows.Next() {
-		var c Change
+		var c pipeline.Change
 		var kind string
 		if err := rows.Scan(&c.ID, &kind, &c.Key, &c.Note, &c.At); err != nil {
 			rows.Close()
 			return last, fmt.Errorf("read the change feed: %w", err)
 		}
-		c.Kind = ChangeKind(kind)
+		c.Kind = pipeline.ChangeKind(kind)
 		cs = append(cs, c)
 	}
 	rows.Close()
@@ -261,7 +228,7 @@ func (db *DB) readChanges(ctx context.Context, last int64) (int64, error) {
 		// PostgreSQL sequence skips the values a rolled-back transaction
 		// took: only when the last change read is gone too may unread
 		// ones have been swept.
-		db.deliver(Change{Kind: ChangeLost})
+		db.deliver(pipeline.Change{Kind: pipeline.ChangeLost})
 	}
 	for _, c := range cs {
 		db.deliver(c)
@@ -288,11 +255,11 @@ func (db *DB) feedSwept(ctx context.Context, last int64) bool {
 }
 
 // deliver drops the caches c touches, then calls the listeners.
-func (db *DB) deliver(c Change) {
+func (db *DB) deliver(c pipeline.Change) {
 	db.evict(c.Kind)
 	f := db.feed
 	f.mu.Lock()
-	fns := make([]func(Change), 0, len(f.listeners))
+	fns := make([]func(pipeline.Change), 0, len(f.listeners))
 	for _, fn := range f.listeners {
 		fns = append(fns, fn)
 	}

@@ -79,8 +79,8 @@ func TestRevokeSeenByOtherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var heard []Change
-	stop := b.OnChange(func(c Change) {
+	var heard []pipeline.Change
+	stop := b.OnChange(func(c pipeline.Change) {
 		mu.Lock()
 		heard = append(heard, c)
 		mu.Unlock()
@@ -101,7 +101,7 @@ func TestRevokeSeenByOtherProcess(t *testing.T) {
 	t.Logf("revocation seen by the other process after %s", took)
 
 	key := strconv.FormatInt(u.ID, 10)
-	if err := a.WriteChange(ctx, ChangeUsers, key, func(*sql.Tx) error { return nil }); err != nil {
+	if err := a.WriteChange(ctx, pipeline.ChangeUsers, key, func(*sql.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	within(t, time.Second, "user change heard by the other process", func() bool {
@@ -111,7 +111,7 @@ func TestRevokeSeenByOtherProcess(t *testing.T) {
 	})
 	mu.Lock()
 	defer mu.Unlock()
-	if heard[0].Kind != ChangeTokens || heard[1].Kind != ChangeUsers || heard[1].Key != key || heard[0].ID >= heard[1].ID {
+	if heard[0].Kind != pipeline.ChangeTokens || heard[1].Kind != pipeline.ChangeUsers || heard[1].Key != key || heard[0].ID >= heard[1].ID {
 		t.Fatalf("heard %+v, want the revocation then the user change", heard)
 	}
 }
@@ -123,7 +123,7 @@ func TestWriteChangeRollsBack(t *testing.T) {
 	ctx := context.Background()
 	db := replicas(t, 1)[0]
 	boom := errors.New("boom")
-	if err := db.WriteChange(ctx, ChangeUsers, "7", func(*sql.Tx) error { return boom }); !errors.Is(err, boom) {
+	if err := db.WriteChange(ctx, pipeline.ChangeUsers, "7", func(*sql.Tx) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("err %v, want fn's", err)
 	}
 	var n int
@@ -147,12 +147,12 @@ func TestChangesSweptUnreadAreLost(t *testing.T) {
 	db := setup(t)
 	record := func() {
 		t.Helper()
-		if err := db.WriteChange(ctx, ChangeTokens, "", func(*sql.Tx) error { return nil }); err != nil {
+		if err := db.WriteChange(ctx, pipeline.ChangeTokens, "", func(*sql.Tx) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var heard []ChangeKind
-	db.OnChange(func(c Change) { heard = append(heard, c.Kind) })
+	var heard []pipeline.ChangeKind
+	db.OnChange(func(c pipeline.Change) { heard = append(heard, c.Kind) })
 	record()
 	last, err := db.readChanges(ctx, 0)
 	if err != nil || last == 0 {
@@ -167,7 +167,7 @@ func TestChangesSweptUnreadAreLost(t *testing.T) {
 	if _, err := db.readChanges(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	want := []ChangeKind{ChangeTokens, ChangeLost, ChangeTokens}
+	want := []pipeline.ChangeKind{pipeline.ChangeTokens, pipeline.ChangeLost, pipeline.ChangeTokens}
 	if len(heard) != len(want) || heard[0] != want[0] || heard[1] != want[1] || heard[2] != want[2] {
 		t.Fatalf("heard %v, want %v", heard, want)
 	}

@@ -12,18 +12,6 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
-// DeviceHeartbeat is one device account of a commune with its latest
-// heartbeat; ReceivedAt is zero and Heartbeat nil when none arrived yet.
-type DeviceHeartbeat struct {
-	UserID     int64
-	Name       string // the device's account, e.g. device-muong-lan-1
-	Label      string // what the administrator called it
-	Commune    string
-	CreatedAt  time.Time
-	ReceivedAt time.Time // by the server's clock
-	Heartbeat  *schedules.Heartbeat
-}
-
 // RecordHeartbeat stores hb as the latest heartbeat of the device
 // account userID of commune, received at by the server's clock. An
 // account that is not a device is refused (CodeForbidden); a device of
@@ -58,7 +46,7 @@ func (db *DB) RecordHeartbeat(ctx context.Context, userID int64, commune string,
 
 // DeviceHeartbeats lists the device accounts of commune (every commune
 // when ""), by commune and creation, each with its latest heartbeat.
-func (db *DB) DeviceHeartbeats(ctx context.Context, commune string) ([]DeviceHeartbeat, error) {
+func (db *DB) DeviceHeartbeats(ctx context.Context, commune string) ([]schedules.DeviceHeartbeat, error) {
 	q := `SELECT d.user_id, u.name, d.label, d.commune_code, d.created_at, h.received_at, h.heartbeat
 		FROM devices d JOIN users u ON u.id = d.user_id LEFT JOIN device_heartbeats h ON h.user_id = d.user_id`
 	var args []any
@@ -67,8 +55,8 @@ func (db *DB) DeviceHeartbeats(ctx context.Context, commune string) ([]DeviceHea
 		args = append(args, commune)
 	}
 	q += " ORDER BY d.commune_code, d.id"
-	return queryAll(ctx, db.sql, "device heartbeats", func(sc scanner) (DeviceHeartbeat, error) {
-		var d DeviceHeartbeat
+	return queryAll(ctx, db.sql, "device heartbeats", func(sc scanner) (schedules.DeviceHeartbeat, error) {
+		var d schedules.DeviceHeartbeat
 		var at sql.NullTime
 		var doc sql.NullString
 		if err := sc.Scan(&d.UserID, &d.Name, &d.Label, &d.Commune, &d.CreatedAt, &at, &doc); err != nil {

@@ -14,19 +14,11 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
-// ImportResult says what an import of the commune registry changed.
-type ImportResult struct {
-	Communes int `json:"communes"`
-	Clusters int `json:"clusters"`
-	Slots    int `json:"slots"`
-	Created  int `json:"created"` // communes that were not known before
-}
-
 // ImportRegistry stores a validated registry: each commune in it is
 // created or replaced with its clusters and slots, in one transaction.
 // Communes not in reg are left as they are.
-func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (ImportResult, error) {
-	var res ImportResult
+func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
+	var res schedules.ImportResult
 	if err := reg.Validate(); err != nil {
 		return res, &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry is not valid: " + err.Error(), Err: err}
 	}
@@ -86,9 +78,9 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (Impo
 			res.Clusters += len(c.Clusters)
 			res.Communes++
 		}
-		return db.recordChange(ctx, tx, Change{Kind: ChangeRegistry})
+		return db.recordChange(ctx, tx, pipeline.Change{Kind: pipeline.ChangeRegistry})
 	})
-	db.changed(ChangeRegistry) // names and codes may have changed
+	db.changed(pipeline.ChangeRegistry) // names and codes may have changed
 	if err != nil {
 		return res, fmt.Errorf("import registry: %w", err)
 	}
@@ -293,7 +285,7 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 			// is not an emergency: it airs as a priority segment.
 			v.Priority = schedules.Urgent
 		}
-		audio[AudioKey(v.SegmentID, lang)] = a
+		audio[pipeline.AudioKey(v.SegmentID, lang)] = a
 		out = append(out, v)
 	}
 	return out, audio, rows.Err()
@@ -311,9 +303,6 @@ func codeFilter(column string, codes []string) (string, []any) {
 	}
 	return " WHERE " + column + " IN (?" + strings.Repeat(", ?", len(codes)-1) + ")", args
 }
-
-// AudioKey is the key of ReadyCatalog's audio map.
-func AudioKey(segmentID, language string) string { return segmentID + "/" + language }
 
 // History returns what was scheduled from `from` up to but not including
 // `to`: in every commune, or only in the communes whose codes are given.
@@ -374,7 +363,7 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 		return nil
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var moved []Change // the heads that moved, for the change feed
+		var moved []pipeline.Change // the heads that moved, for the change feed
 		head, err := tx.PrepareContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?")
 		if err != nil {
 			return err
@@ -476,11 +465,11 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
-			moved = append(moved, Change{Kind: ChangeSchedule, Key: v.Commune, Note: v.Reason})
+			moved = append(moved, pipeline.Change{Kind: pipeline.ChangeSchedule, Key: v.Commune, Note: v.Reason})
 		}
 		return db.recordChange(ctx, tx, moved...)
 	})
-	db.changed(ChangeSchedule)
+	db.changed(pipeline.ChangeSchedule)
 	if err != nil {
 		for i := range ws {
 			ws[i].Changed = false
@@ -580,38 +569,17 @@ func decodeStoredItems(blob []byte) ([]pipeline.ScheduleItem, error) {
 // 512 versions are some 50 MB at most.
 const versionItemsCached = 512
 
-// ErrClaimLost reports that a build's claim is no longer held by the
-// owner that asked: its lease ran out and another owner took it over (or
-// the build was finished by another). The asking owner must stop.
-var ErrClaimLost = errors.New("build claim lost")
-
-// BuildClaim is the state of a build's claim as BeginBuild found it.
-type BuildClaim struct {
-	// Claimed is true when the caller now holds the claim and must build,
-	// renew the lease while building (RenewBuild) and end with FinishBuild.
-	Claimed bool
-	// TakenFrom names the owner whose claim had expired unfinished and was
-	// taken over ("" when the key was free).
-	TakenFrom string
-	// Done is true when the build has already finished.
-	Done bool
-	// Owner and Until say who holds a live claim, and until when unless
-	// renewed, when the caller got neither the claim nor Done.
-	Owner string
-	Until time.Time
-}
-
 // BeginBuild claims a build by key (such as "nightly/2025-03-03") for
 // owner, an identifier of one attempt in one process, for lease (the
 // claim lapses at db.Now()+lease unless renewed). A key never claimed, or
 // claimed by an owner whose lease has passed without finishing (the owner
 // died), is claimed; a finished build reports Done; a live claim of
 // another owner reports that owner and its lease end.
-func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (BuildClaim, error) {
+func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Duration) (pipeline.BuildClaim, error) {
 	if owner == "" || lease <= 0 {
-		return BuildClaim{}, fmt.Errorf("begin build %s: an owner and a positive lease are required", key)
+		return pipeline.BuildClaim{}, fmt.Errorf("begin build %s: an owner and a positive lease are required", key)
 	}
-	var c BuildClaim
+	var c pipeline.BuildClaim
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.Now().UTC()
 		until := now.Add(lease)
@@ -667,7 +635,7 @@ func (db *DB) BeginBuild(ctx context.Context, key, owner string, lease time.Dura
 		return nil
 	})
 	if err != nil {
-		return BuildClaim{}, fmt.Errorf("begin build %s: %w", key, err)
+		return pipeline.BuildClaim{}, fmt.Errorf("begin build %s: %w", key, err)
 	}
 	return c, nil
 }
@@ -682,7 +650,7 @@ func (db *DB) RenewBuild(ctx context.Context, key, owner string, lease time.Dura
 		return time.Time{}, fmt.Errorf("renew build %s: %w", key, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return time.Time{}, fmt.Errorf("renew build %s for %s: %w", key, owner, ErrClaimLost)
+		return time.Time{}, fmt.Errorf("renew build %s for %s: %w", key, owner, pipeline.ErrClaimLost)
 	}
 	return until, nil
 }
@@ -705,7 +673,7 @@ func (db *DB) FinishBuild(ctx context.Context, key, owner string, communes, chan
 		return fmt.Errorf("finish build %s: %w", key, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("finish build %s for %s: %w", key, owner, ErrClaimLost)
+		return fmt.Errorf("finish build %s for %s: %w", key, owner, pipeline.ErrClaimLost)
 	}
 	return nil
 }

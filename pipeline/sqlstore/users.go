@@ -130,7 +130,7 @@ func (db *DB) bindOperatorCommunes(ctx context.Context) ([]string, error) {
 			unbound = append(unbound, fmt.Sprintf("operator %s: commune %q %s, so it answers for none; recreate it with --commune CODE", u.name, u.commune, what))
 			continue
 		}
-		err = db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(u.id, 10), func(tx *sql.Tx) error {
+		err = db.WriteChange(ctx, pipeline.ChangeUsers, strconv.FormatInt(u.id, 10), func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, "UPDATE users SET commune = ? WHERE id = ? AND commune = ?", codes[0], u.id, u.commune)
 			return err
 		})
@@ -310,7 +310,7 @@ func (db *DB) RevokeToken(ctx context.Context, token string) error {
 // process following the change feed within FeedPoll.
 func (db *DB) RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error {
 	now := db.Now()
-	err := db.WriteChange(ctx, ChangeTokens, strconv.FormatInt(id, 10), func(tx *sql.Tx) error {
+	err := db.WriteChange(ctx, pipeline.ChangeTokens, strconv.FormatInt(id, 10), func(tx *sql.Tx) error {
 		var userID int64
 		var label string
 		err := tx.QueryRowContext(ctx, "SELECT user_id, label FROM tokens WHERE id = ? AND revoked_at IS NULL", id).Scan(&userID, &label)
@@ -392,7 +392,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 		return u, nil
 	}
 	now := db.Now()
-	err = db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(u.ID, 10), func(tx *sql.Tx) error {
+	err = db.WriteChange(ctx, pipeline.ChangeUsers, strconv.FormatInt(u.ID, 10), func(tx *sql.Tx) error {
 		action, at := "user.enable", any(nil)
 		if disabled {
 			action, at = "user.disable", now
@@ -419,7 +419,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 func (db *DB) SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (pipeline.SignedOut, error) {
 	var out pipeline.SignedOut
 	now := db.Now()
-	err := db.WriteChange(ctx, ChangeUsers, strconv.FormatInt(userID, 10), func(tx *sql.Tx) error {
+	err := db.WriteChange(ctx, pipeline.ChangeUsers, strconv.FormatInt(userID, 10), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
 		if err != nil {
 			return err

@@ -11,9 +11,9 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/pipeline/wire"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // The admin's registry and glossary pages: communes with their clusters
@@ -25,7 +25,7 @@ type communesData struct {
 	// Key is the key that signs the communes' bundles, to pin on devices
 	// out of band (nil when this server signs none).
 	Key      *wire.SigningKey
-	Imported *sqlstore.ImportResult
+	Imported *schedules.ImportResult
 	Error    string
 	Detail   string
 	// Devices are every commune's players; HasDevices is false when the
@@ -106,7 +106,7 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call)
 	if ext != ".yaml" && ext != ".yml" && ext != ".csv" {
 		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: c.msgs["reg_bad_type"]})
 	}
-	var res sqlstore.ImportResult
+	var res schedules.ImportResult
 	if err := s.callAPIBody(r, "POST", "/api/communes/import?name="+url.QueryEscape("registry"+ext), strings.NewReader(string(data)), "", &res); err != nil {
 		if pipeline.ErrorCode(err) != pipeline.CodeInvalid {
 			return err

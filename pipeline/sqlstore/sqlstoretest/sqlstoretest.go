@@ -90,13 +90,13 @@ func CaughtUp(t testing.TB, writer, follower *sqlstore.DB) {
 	key := fmt.Sprintf("caught-up-%d", time.Now().UnixNano())
 	heard := make(chan struct{})
 	var once sync.Once
-	stop := follower.OnChange(func(c sqlstore.Change) {
+	stop := follower.OnChange(func(c pipeline.Change) {
 		if c.Key == key {
 			once.Do(func() { close(heard) })
 		}
 	})
 	defer stop()
-	if err := writer.WriteChange(context.Background(), sqlstore.ChangeTokens, key, func(*sql.Tx) error { return nil }); err != nil {
+	if err := writer.WriteChange(context.Background(), pipeline.ChangeTokens, key, func(*sql.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	select {
