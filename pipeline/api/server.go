@@ -514,23 +514,23 @@ func (s *Server) signOutUser(w http.ResponseWriter, r *http.Request, by pipeline
 	if err != nil {
 		return err
 	}
-	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: by.ID})
-	if err != nil {
-		return err
-	}
-	s.Log.Info("signed out everywhere", "user", u.Name, "by", by.Name, "sessions", out.Sessions, "tokens", out.Tokens)
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.signOut(w, r, u, by)
 }
 
 // signOutMe ends every session and token of the caller, including the
 // one this request came with.
 func (s *Server) signOutMe(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: u.ID})
+	return s.signOut(w, r, u, u)
+}
+
+// signOut ends every session and token of u on behalf of by and answers
+// with their counts.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request, u, by pipeline.User) error {
+	out, err := s.Catalog.SignOutEverywhere(r.Context(), u.ID, pipeline.Actor{ID: by.ID})
 	if err != nil {
 		return err
 	}
-	s.Log.Info("signed out everywhere", "user", u.Name, "by", u.Name, "sessions", out.Sessions, "tokens", out.Tokens)
+	s.Log.Info("signed out everywhere", "user", u.Name, "by", by.Name, "sessions", out.Sessions, "tokens", out.Tokens)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

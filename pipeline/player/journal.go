@@ -388,14 +388,7 @@ func (j *Journal) Compact(keepDoneSince time.Time, force bool) (int, error) {
 	if !force && j.size < j.compactAt {
 		return 0, nil
 	}
-	open := map[string]int{}
-	for i, r := range j.recs {
-		if r.Kind == Started {
-			open[r.Play] = i
-		} else {
-			delete(open, r.Play)
-		}
-	}
+	open := j.openPlays()
 	var keep []Record
 	for i, r := range j.recs {
 		k, isOpen := open[r.Play]
@@ -478,11 +471,9 @@ func (j *Journal) Done() map[string]bool {
 	return done
 }
 
-// Open returns the plays started and not closed: after a restart, the
-// items that were sounding when the player stopped.
-func (j *Journal) Open() []Record {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+// openPlays maps each play started and not closed to the index of its
+// Started record. Call it with j.mu held.
+func (j *Journal) openPlays() map[string]int {
 	open := map[string]int{}
 	for i, r := range j.recs {
 		if r.Kind == Started {
@@ -491,6 +482,15 @@ func (j *Journal) Open() []Record {
 			delete(open, r.Play)
 		}
 	}
+	return open
+}
+
+// Open returns the plays started and not closed: after a restart, the
+// items that were sounding when the player stopped.
+func (j *Journal) Open() []Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	open := j.openPlays()
 	var out []Record
 	for i, r := range j.recs {
 		if k, ok := open[r.Play]; ok && k == i {
