@@ -477,7 +477,10 @@ func (s *Server) CloseStreams() {
 // Broadcast that follows the change feed, a change stored by any process
 // arrives within sqlstore.FeedPoll; the stream also checks the commune's
 // head every EventPoll as a backstop. When the server shuts down the
-// stream ends with a "closing" event (see CloseStreams).
+// stream ends with a "closing" event (see CloseStreams); when its token is
+// revoked or its user disabled or signed out everywhere, it ends with a
+// "closing" event whose reason starts "signed out" and no retry hint, at
+// once when the change feed reports it, else at the next EventPoll.
 func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	head, err := s.commune(r, u)
 	if err != nil {
@@ -514,6 +517,21 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
 		return nil
 	}
+	recheck, stopRecheck := s.accountChanges()
+	defer stopRecheck()
+	// signedOut ends the stream when the credential it was opened with no
+	// longer signs anyone in (token revoked, user disabled or signed out
+	// everywhere): a lost device must not keep hearing of the schedule.
+	signedOut := func() bool {
+		if _, err := s.authenticate(r); err != nil {
+			s.Log.Info("event stream ended: signed out", "user", u.Name, "commune", head.Code, "err", err)
+			data, _ := json.Marshal(map[string]string{"reason": "signed out: " + pipeline.ErrorMessage(err)})
+			fmt.Fprintf(w, "event: closing\ndata: %s\n\n", data)
+			rc.Flush()
+			return true
+		}
+		return false
+	}
 	poll := time.NewTicker(s.pollEvery())
 	defer poll.Stop()
 	for {
@@ -524,6 +542,10 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			fmt.Fprintf(w, "retry: %d\nevent: closing\ndata: {\"reason\":\"server shutting down: reconnect\"}\n\n", retry)
 			rc.Flush()
 			return nil
+		case <-recheck:
+			if signedOut() {
+				return nil
+			}
 		case e := <-events:
 			if e.ETag == last {
 				continue
@@ -533,6 +555,9 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 				return nil
 			}
 		case <-poll.C:
+			if signedOut() {
+				return nil
+			}
 			s.DevicePolls.Seen(u) // a device listening counts as polling
 			cur, err := s.Broadcast.Store.CommuneHead(r.Context(), head.Code)
 			if err != nil {
@@ -550,6 +575,27 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 		}
 	}
+}
+
+// accountChanges returns a channel that receives when the change feed
+// (the Broadcast's Feed, when it has one) reports a change to tokens or
+// users made by any process, so open streams check their credential at
+// once instead of at their next poll; stop ends the subscription.
+func (s *Server) accountChanges() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	if s.Broadcast == nil || s.Broadcast.Feed == nil {
+		return ch, func() {}
+	}
+	stop := s.Broadcast.Feed.OnChange(func(c pipeline.Change) {
+		switch c.Kind {
+		case pipeline.ChangeTokens, pipeline.ChangeUsers, pipeline.ChangeLost:
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return ch, stop
 }
 
 func (s *Server) pollEvery() time.Duration {

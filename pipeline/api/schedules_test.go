@@ -21,6 +21,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
@@ -42,6 +43,12 @@ func setupSchedules(t *testing.T) *schedBundle { return setupSchedulesB(t, broad
 // store, a fresh bucket, one user and token per role, and every clock
 // starting at day, so the schedule is built for that day.
 func setupSchedulesB(t testing.TB, day time.Time) *schedBundle {
+	return setupSchedulesTuned(t, day, nil)
+}
+
+// setupSchedulesTuned is setupSchedulesB with tune called on the server
+// and its broadcast service before the server starts.
+func setupSchedulesTuned(t testing.TB, day time.Time, tune func(*api.Server, *broadcast.Service, *sqlstore.DB)) *schedBundle {
 	t.Helper()
 	mediatest.Need(t)
 	ctx := context.Background()
@@ -52,6 +59,9 @@ func setupSchedulesB(t testing.TB, day time.Time) *schedBundle {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
 	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, EventPoll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler), Now: clock}
+	if tune != nil {
+		tune(s, svc, db)
+	}
 	b := serve(t, db, store, s)
 	clip := mediatest.SpeechMP3(t, t.TempDir())
 	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(clock().In(broadcast.Location())).String()}
@@ -526,5 +536,65 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	i := slices.Index(got, "event: closing")
 	if i < 1 || got[i-1] != "retry: 1000" || i+1 >= len(got) || !strings.HasPrefix(got[i+1], "data: ") {
 		t.Fatalf("stream ended with %q, want a retry hint and a closing event", got)
+	}
+}
+
+// TestSignedOutEndsEventStream: a device's open event stream ends, with a
+// "closing" event that says why, when its token is revoked or its account
+// disabled or signed out everywhere — by the change feed, not the stream's
+// poll (set to an hour here).
+func TestSignedOutEndsEventStream(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(ctx context.Context, db *sqlstore.DB, u pipeline.User, token string) error
+	}{
+		{"token revoked", func(ctx context.Context, db *sqlstore.DB, _ pipeline.User, token string) error {
+			return db.RevokeToken(ctx, token)
+		}},
+		{"user disabled", func(ctx context.Context, db *sqlstore.DB, u pipeline.User, _ string) error {
+			_, err := db.SetUserDisabled(ctx, u.Name, true, pipeline.Actor{})
+			return err
+		}},
+		{"signed out everywhere", func(ctx context.Context, db *sqlstore.DB, u pipeline.User, _ string) error {
+			_, err := db.SignOutEverywhere(ctx, u.ID, pipeline.Actor{})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+				s.EventPoll = time.Hour
+				svc.Feed = db
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { defer close(done); db.Follow(ctx, slog.New(slog.DiscardHandler)) }()
+				t.Cleanup(func() { cancel(); <-done })
+			})
+			ctx := t.Context()
+			dev, token, err := sb.db.CreateDevice(ctx, "muong-lan", "loa-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			stream, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Body.Close()
+			lines := bufio.NewScanner(stream.Body)
+			for lines.Scan() && !strings.HasPrefix(lines.Text(), "data: ") {
+			}
+			if err := tc.end(ctx, sb.db, dev, token); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for lines.Scan() { // ends when the server ends the stream, or fails at the test's deadline
+				got = append(got, lines.Text())
+			}
+			i := slices.Index(got, "event: closing")
+			if i < 0 || i+1 >= len(got) || !strings.Contains(got[i+1], "signed out") {
+				t.Fatalf("stream ended with %q, want a closing event saying the device is signed out", got)
+			}
+		})
 	}
 }
