@@ -492,10 +492,20 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	if !strings.Contains(show, `"language": "vi"`) || !strings.Contains(show, `"audio_key"`) {
 		t.Errorf("no Vietnamese variant ready to air:\n%s", show)
 	}
-	// The restarted worker's ffmpeg runs are timed on the server's /metrics.
-	resp, err := http.Get(in.url + "/metrics")
+	// The restarted worker's ffmpeg runs are timed on the server's /metrics
+	// (read with a metrics token, as Prometheus does).
+	scraper, err := in.loa("", "token", "create", "--user", "dai-ptth", "--kind", "metrics")
 	if err != nil {
 		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", in.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(scraper))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics with a metrics token: %s", resp.Status)
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
