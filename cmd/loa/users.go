@@ -160,15 +160,15 @@ func runTokenRevoke(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.Close()
 	if tok != "" {
-		err = db.RevokeToken(ctx, tok)
+		err = db.RevokeToken(ctx, tok, cliActor(env))
 	} else {
 		err = db.RevokeTokenID(ctx, id, cliActor(env))
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stdout, "token revoked (a running server refuses it at once if revoked there, else within "+
-		pipeline.HumanDuration(sqlstore.TokenCacheTTL)+")")
+	fmt.Fprintln(env.stdout, "token revoked (every running server following the change feed refuses it within "+
+		pipeline.HumanDuration(sqlstore.FeedPoll)+" or so)")
 	return nil
 }
 
@@ -244,8 +244,8 @@ func runUserSetDisabled(disabled bool) func(ctx context.Context, env *cliEnv, ar
 			return err
 		}
 		if disabled {
-			fmt.Fprintf(env.stdout, "user %s disabled: sessions ended, tokens refused (by a running server within %s; at once through the API or the users page)\n",
-				u.Name, pipeline.HumanDuration(sqlstore.TokenCacheTTL))
+			fmt.Fprintf(env.stdout, "user %s disabled: sessions ended, tokens refused (by every running server following the change feed within %s or so)\n",
+				u.Name, pipeline.HumanDuration(sqlstore.FeedPoll))
 		} else {
 			fmt.Fprintf(env.stdout, "user %s enabled\n", u.Name)
 		}

@@ -237,7 +237,7 @@ func TestMetricsNeedToken(t *testing.T) {
 			}
 		})
 	}
-	if err := b.db.RevokeToken(t.Context(), scraper); err != nil {
+	if err := b.db.RevokeToken(t.Context(), scraper, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := b.do(t, "GET", "/metrics", scraper, nil, ""); resp.StatusCode != http.StatusUnauthorized {

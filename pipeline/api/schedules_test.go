@@ -549,7 +549,7 @@ func TestSignedOutEndsEventStream(t *testing.T) {
 		end  func(ctx context.Context, db *sqlstore.DB, u pipeline.User, token string) error
 	}{
 		{"token revoked", func(ctx context.Context, db *sqlstore.DB, _ pipeline.User, token string) error {
-			return db.RevokeToken(ctx, token)
+			return db.RevokeToken(ctx, token, pipeline.Actor{})
 		}},
 		{"user disabled", func(ctx context.Context, db *sqlstore.DB, u pipeline.User, _ string) error {
 			_, err := db.SetUserDisabled(ctx, u.Name, true, pipeline.Actor{})

@@ -296,7 +296,7 @@ func TestTokenChecksThrottled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.db.RevokeToken(ctx, revoked); err != nil {
+	if err := b.db.RevokeToken(ctx, revoked, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 * throttle.DefaultAddress.Burst {

@@ -91,7 +91,7 @@ func TestRevokeSeenByOtherProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := a.RevokeToken(ctx, tok); err != nil {
+	if err := a.RevokeToken(ctx, tok, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	took := within(t, time.Second, "revoked token refused by the other process", func() bool {
@@ -130,7 +130,7 @@ func TestWriteChangeRollsBack(t *testing.T) {
 	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM changes").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d changes stored (%v), want none", n, err)
 	}
-	if err := db.RevokeToken(ctx, "no-such-token"); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+	if err := db.RevokeToken(ctx, "no-such-token", pipeline.Actor{}); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
 		t.Fatalf("revoking an unknown token: %v", err)
 	}
 	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM changes").Scan(&n); err != nil || n != 0 {

@@ -66,7 +66,7 @@ func TestUsersAndTokens(t *testing.T) {
 	if err != nil || got.Name != "lo-van-a" || got.Languages[0] != "blt" {
 		t.Fatalf("by token: %+v %v", got, err)
 	}
-	if err := db.RevokeToken(ctx, tok); err != nil {
+	if err := db.RevokeToken(ctx, tok, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.UserByToken(ctx, tok); pipeline.ErrorCode(err) != pipeline.CodeUnauthorized {

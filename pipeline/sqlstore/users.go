@@ -291,8 +291,8 @@ func (db *DB) noteTokenUse(ctx context.Context, id int64, used sql.NullTime) err
 }
 
 // RevokeToken revokes a token, given by its plaintext, so it no longer
-// signs anyone in.
-func (db *DB) RevokeToken(ctx context.Context, token string) error {
+// signs anyone in, on behalf of by (see RevokeTokenID).
+func (db *DB) RevokeToken(ctx context.Context, token string, by pipeline.Actor) error {
 	var id int64
 	err := db.sql.QueryRowContext(ctx, "SELECT id FROM tokens WHERE hash = ? AND revoked_at IS NULL", pipeline.HashToken(token)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -301,7 +301,7 @@ func (db *DB) RevokeToken(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
-	return db.RevokeTokenID(ctx, id, pipeline.Actor{})
+	return db.RevokeTokenID(ctx, id, by)
 }
 
 // RevokeTokenID revokes the token with the given id (as TokenList shows
@@ -378,8 +378,9 @@ func (db *DB) Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, er
 // behalf of by. Disabling ends the user's browser sessions; their tokens
 // are refused while disabled (and work again once enabled, unless
 // revoked). This process refuses them at once; another process following
-// the change feed within FeedPoll. Disabling oneself is refused (CodeConflict), so an
-// administrator cannot lock the last way in.
+// the change feed within FeedPoll. Disabling oneself, or the last
+// administrator who is not disabled, is refused (CodeConflict), so no one
+// can lock the last way in.
 func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error) {
 	u, err := db.UserByName(ctx, name)
 	if err != nil {
@@ -387,6 +388,17 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 	}
 	if disabled && by.ID == u.ID {
 		return u, pipeline.Errorf(pipeline.CodeConflict, "You cannot disable your own account: ask another administrator.")
+	}
+	if disabled && u.Role == pipeline.RoleAdmin && !u.Disabled {
+		var others int
+		if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = ? AND disabled_at IS NULL AND id <> ?",
+			string(pipeline.RoleAdmin), u.ID).Scan(&others); err != nil {
+			return u, fmt.Errorf("count administrators: %w", err)
+		}
+		if others == 0 {
+			return u, pipeline.Errorf(pipeline.CodeConflict,
+				"%s is the last administrator who is not disabled: add or enable another administrator first (loa user add --role admin).", u.Name)
+		}
 	}
 	if u.Disabled == disabled {
 		return u, nil
