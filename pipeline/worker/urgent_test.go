@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
@@ -216,6 +217,24 @@ func TestUrgentJobRunsBesideBusyMediaSlot(t *testing.T) {
 		}
 		if j.State != c.state || j.Queue != c.queue {
 			t.Errorf("job of %s: %s in %q, want %s in %q", c.name, j.State, j.Queue, c.state, c.queue)
+		}
+	}
+	// Both slots' jobs are under the lease middleware: each running job's
+	// lease is written (so a dead worker's job in either queue is taken
+	// back by the reaper, which looks at every running job).
+	for _, c := range []struct {
+		id   int64
+		name string
+	}{{tv, "tv"}, {sos, "sos"}} {
+		for {
+			j, err := w.Client.JobGet(wctx, c.id)
+			if err != nil {
+				t.Fatalf("job of %s never got a lease: %v", c.name, err)
+			}
+			if strings.Contains(string(j.Metadata), sqlstore.LeaseKey) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // polling the row, not a deadline
 		}
 	}
 	// Free the urgent slot only: the emergency's attempt fails and waits
