@@ -36,6 +36,7 @@ type serverConfig struct {
 	mp3Kbps     int64
 	opusKbps    int64
 	mediaJobs   int64
+	urgentJobs  int64
 	logLevel    string
 	debugAddr   string
 	cronReports string
@@ -79,6 +80,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	intFlag(fs, &c.mp3Kbps, "mp3-kbps", 64, 8, "loudspeaker MP3 bit rate in kb/s (LOA_MP3_KBPS)")
 	intFlag(fs, &c.opusKbps, "opus-kbps", 24, 6, "low-bandwidth Opus bit rate in kb/s (LOA_OPUS_KBPS)")
 	intFlag(fs, &c.mediaJobs, "media-jobs", 1, 1, "processing jobs run at once by this worker (LOA_MEDIA_JOBS)")
+	intFlag(fs, &c.urgentJobs, "urgent-jobs", 1, 1, "priority and emergency processing jobs run at once by this worker, in slots of their own beside --media-jobs (LOA_URGENT_JOBS)")
 	urlFlag(fs, &c.publicURL, "public-url", "", "the server's address as the public reaches it, e.g. https://loa.example.vn: the bulletin feed's links (never the request's Host); default http:// and the listen address (LOA_PUBLIC_URL)")
 	fs.BoolVar(&c.plainHTTP, "plain-http", false, "the pages are reached over plain http (a demo on localhost): session cookies are not marked Secure; never on a network (LOA_PLAIN_HTTP)")
 }

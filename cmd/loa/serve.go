@@ -114,7 +114,7 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		DB: db.SQL(), Catalog: db, Objects: store, Log: log,
 		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
 		Processor:    processor,
-		MediaWorkers: int(c.mediaJobs), RescueAfter: c.rescueAfter, LeaseEvery: c.leaseEvery, DeadAfter: c.deadAfter,
+		MediaWorkers: int(c.mediaJobs), UrgentWorkers: int(c.urgentJobs), RescueAfter: c.rescueAfter, LeaseEvery: c.leaseEvery, DeadAfter: c.deadAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
 		Reports: db, ReportObjects: store, ReportSpec: c.cronReports,
 	})

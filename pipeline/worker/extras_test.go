@@ -20,11 +20,12 @@ import (
 
 // TestAudioFirstExtrasFollow runs a TV segment with subtitles the renders
 // refuse (A: a cue that ends before it starts) and an emergency radio
-// segment through a worker with one media slot. The loudspeaker audio of
-// both is made first, emergency first; the TV segment is ready to air
-// before its poster is made; the poster, preview and subtitle renditions
-// come last, in a job of their own, and the subtitles' failure is recorded
-// with its reason while the audio airs.
+// segment through a worker with one media slot and one urgent slot. The
+// emergency's audio is made in the urgent queue beside the TV work; the
+// TV segment's loudspeaker audio is made before its poster and it is
+// ready to air before its poster is made; the poster, preview and
+// subtitle renditions come last, in a job of their own, and the
+// subtitles' failure is recorded with its reason while the audio airs.
 func TestAudioFirstExtrasFollow(t *testing.T) {
 	t.Parallel()
 	b := setupProcessor(t)
@@ -74,12 +75,14 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 	}
 	t.Cleanup(func() { w.Stop(context.Background()) })
 
-	want := []string{"process_segment em", "process_segment tv", "render_extras tv"}
+	// The emergency runs beside the TV work, so only the TV segment's own
+	// jobs have an order; the emergency's is in the urgent queue.
+	want := []string{"process_segment tv", "render_extras tv", "process_segment em " + QueueMediaUrgent}
 	var done []string
 	for deadline := time.Now().Add(4 * time.Minute); ; {
 		// River's own listing, so the test reads the queue the same way
 		// on either backend.
-		list, err := w.Client.JobList(ctx, river.NewJobListParams().Queues(QueueMedia).
+		list, err := w.Client.JobList(ctx, river.NewJobListParams().Queues(QueueMedia, QueueMediaUrgent).
 			States(rivertype.JobStateCompleted).First(100))
 		if err != nil {
 			t.Fatal(err)
@@ -91,6 +94,7 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 			return int(a.ID - b.ID)
 		})
 		done = done[:0]
+		var urgent []string
 		for _, j := range list.Jobs {
 			var args struct {
 				SegmentID string `json:"segment_id"`
@@ -98,8 +102,13 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
 				t.Fatal(err)
 			}
+			if j.Queue == QueueMediaUrgent {
+				urgent = append(urgent, j.Kind+" "+args.SegmentID+" "+j.Queue)
+				continue
+			}
 			done = append(done, j.Kind+" "+args.SegmentID)
 		}
+		done = append(done, urgent...)
 		if len(done) >= len(want) || time.Now().After(deadline) {
 			break
 		}
@@ -111,8 +120,8 @@ func TestAudioFirstExtrasFollow(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if i, j := slices.Index(steps, "loudspeaker"), slices.Index(steps, "poster"); i < 0 || j < i ||
-		strings.Count(strings.Join(steps[:j], " "), "loudspeaker") != 2 {
-		t.Errorf("ffmpeg steps %v: want both segments' loudspeaker runs before any poster", steps)
+		strings.Count(strings.Join(steps, " "), "loudspeaker") != 2 {
+		t.Errorf("ffmpeg steps %v: want two loudspeaker runs (one per segment), one before the poster", steps)
 	}
 	if airedAtPoster != 1 {
 		t.Errorf("when the poster was made the TV segment had %d Vietnamese variants (-1: not at step %q), want 1: ready to air first", airedAtPoster, pipeline.StepRenditions)

@@ -94,12 +94,13 @@ func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation
 
 // ReprioritizeTx gives the processing job of segment id that is still
 // waiting (available, scheduled, retryable or pending) the River priority
-// of p, inside the caller's transaction: a segment raised to priority or
-// emergency after it was queued jumps the media queue too, and one lowered
-// to normal goes back in line. A job already running is left alone. Set it
-// as sqlstore.DB.PriorityChangedTx.
+// and the queue of p, inside the caller's transaction: a segment raised to
+// priority or emergency after it was queued moves to QueueMediaUrgent and
+// its order there, and one lowered to normal goes back in line in
+// QueueMedia. A job already running is left alone. Set it as
+// sqlstore.DB.PriorityChangedTx.
 func (w *Worker) ReprioritizeTx(ctx context.Context, tx *sql.Tx, id string, p pipeline.Priority) error {
-	want := queuePriority(p)
+	want, queue := queuePriority(p), mediaQueue(p)
 	params := river.NewJobListParams().Kinds(ProcessSegmentArgs{}.Kind()).
 		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
 		First(500)
@@ -113,13 +114,13 @@ func (w *Worker) ReprioritizeTx(ctx context.Context, tx *sql.Tx, id string, p pi
 			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
 				return fmt.Errorf("read args of job %d: %w", j.ID, err)
 			}
-			if a.SegmentID != id || j.Priority == want {
+			if a.SegmentID != id || (j.Priority == want && j.Queue == queue) {
 				continue
 			}
-			// River has no API to change a queued job's priority; the
-			// column is what its producer orders the queue by.
-			if _, err := tx.ExecContext(ctx, "UPDATE river_job SET priority = ? WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')",
-				want, j.ID); err != nil {
+			// River has no API to change a queued job's priority or queue;
+			// the columns are what its producers fetch and order by.
+			if _, err := tx.ExecContext(ctx, "UPDATE river_job SET priority = ?, queue = ? WHERE id = ? AND state IN ('available', 'scheduled', 'retryable', 'pending')",
+				want, queue, j.ID); err != nil {
 				return fmt.Errorf("set priority of job %d: %w", j.ID, err)
 			}
 		}

@@ -520,14 +520,25 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentA
 	return err
 }
 
-// InsertOpts sends processing to its own queue, so heavy ffmpeg work does
-// not hold up light jobs, and orders that queue by the segment's TT39
-// priority: River hands out priority 1 before 2 before 3 whatever the
-// order they were queued in, so an emergency waits for no TV segment that
-// has not started yet.
+// InsertOpts sends processing to a media queue, so heavy ffmpeg work does
+// not hold up light jobs: a priority or emergency segment's to
+// QueueMediaUrgent, whose slot no normal job can hold, the rest to
+// QueueMedia. Each queue is ordered by the segment's TT39 priority: River
+// hands out priority 1 before 2 before 3 whatever the order they were
+// queued in, so an emergency waits for no TV segment at all and for no
+// priority segment that has not started yet.
 func (a ProcessSegmentArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMedia, MaxAttempts: 5, Priority: queuePriority(a.Priority),
+	return river.InsertOpts{Queue: mediaQueue(a.Priority), MaxAttempts: 5, Priority: queuePriority(a.Priority),
 		UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// mediaQueue is the queue of the processing job of a segment of TT39
+// priority p.
+func mediaQueue(p pipeline.Priority) string {
+	if p == pipeline.PriorityEmergency || p == pipeline.PriorityPriority {
+		return QueueMediaUrgent
+	}
+	return QueueMedia
 }
 
 // queuePriority maps a TT39 priority to River's (1 is first, 4 last).
@@ -582,5 +593,11 @@ func (a RenderExtrasArgs) InsertOpts() river.InsertOpts {
 // extrasPriority is the River priority of RenderExtrasArgs jobs.
 const extrasPriority = 4
 
-// QueueMedia is the queue of ffmpeg work.
+// QueueMedia is the queue of ffmpeg work: normal segments' processing and
+// every segment's extras (posters, previews, subtitle renditions).
 const QueueMedia = "media"
+
+// QueueMediaUrgent is the queue of priority and emergency segments'
+// loudspeaker processing, with slots of its own (Config.UrgentWorkers), so
+// a long TV job running in QueueMedia cannot hold an emergency back.
+const QueueMediaUrgent = "media_urgent"

@@ -257,10 +257,11 @@ func TestSweepOrphans(t *testing.T) {
 	}
 }
 
-// TestEmergencyProcessedFirst queues three normal segments and then an
-// emergency one before the worker starts, with one media slot: the
-// emergency is the first to be worked, the rest follow in the order they
-// were queued.
+// TestEmergencyProcessedFirst queues two normal segments, a priority one
+// and then an emergency one before the worker starts, with one media slot
+// and one urgent slot: the emergency is the first to be worked in the
+// urgent queue, the priority segment follows it there, and the normal
+// ones run in the media queue in the order they were queued.
 func TestEmergencyProcessedFirst(t *testing.T) {
 	t.Parallel()
 	b := setupProcessor(t)
@@ -284,6 +285,7 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 	}
 	t.Cleanup(func() { w.Stop(context.Background()) })
 	var order []string
+	byQueue := map[string][]string{}
 	for {
 		// River's own listing, so the test reads the queue the same way
 		// on either backend.
@@ -299,6 +301,7 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 			return int(a.ID - b.ID)
 		})
 		order = order[:0]
+		clear(byQueue)
 		for _, j := range done.Jobs {
 			var args struct {
 				SegmentID string `json:"segment_id"`
@@ -307,6 +310,7 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 				t.Fatal(err)
 			}
 			order = append(order, args.SegmentID)
+			byQueue[j.Queue] = append(byQueue[j.Queue], args.SegmentID)
 		}
 		if len(order) == len(queued) {
 			break
@@ -316,7 +320,9 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if want := []string{"e1", "n3", "n1", "n2"}; !slices.Equal(order, want) {
-		t.Fatalf("processed in the order %v, want %v", order, want)
+	for queue, want := range map[string][]string{QueueMediaUrgent: {"e1", "n3"}, QueueMedia: {"n1", "n2"}} {
+		if !slices.Equal(byQueue[queue], want) {
+			t.Errorf("queue %s processed %v, want %v (all: %v)", queue, byQueue[queue], want, order)
+		}
 	}
 }

@@ -11,8 +11,9 @@ import (
 
 // TestPriorityChangeRequeuesProcessing changes the priority of segments
 // whose processing jobs are already queued: the waiting job follows the
-// segment's new priority (up and down), other segments' jobs and a job
-// already running keep theirs.
+// segment's new priority (up and down) and moves to the urgent queue when
+// raised (back to the media queue when lowered); other segments' jobs and
+// a job already running keep theirs.
 func TestPriorityChangeRequeuesProcessing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -47,11 +48,16 @@ func TestPriorityChangeRequeuesProcessing(t *testing.T) {
 		segment string
 		to      pipeline.Priority
 		want    map[string]int
+		queue   map[string]string
 	}{
-		{"b", pipeline.PriorityPriority, map[string]int{"a": 3, "b": 2, "run": 3}},
-		{"run", pipeline.PriorityPriority, map[string]int{"a": 3, "b": 2, "run": 3}},
-		{"b", pipeline.PriorityNormal, map[string]int{"a": 3, "b": 3, "run": 3}},
-		{"a", pipeline.PriorityPriority, map[string]int{"a": 2, "b": 3, "run": 3}},
+		{"b", pipeline.PriorityPriority, map[string]int{"a": 3, "b": 2, "run": 3},
+			map[string]string{"a": QueueMedia, "b": QueueMediaUrgent, "run": QueueMedia}},
+		{"run", pipeline.PriorityPriority, map[string]int{"a": 3, "b": 2, "run": 3},
+			map[string]string{"a": QueueMedia, "b": QueueMediaUrgent, "run": QueueMedia}},
+		{"b", pipeline.PriorityNormal, map[string]int{"a": 3, "b": 3, "run": 3},
+			map[string]string{"a": QueueMedia, "b": QueueMedia, "run": QueueMedia}},
+		{"a", pipeline.PriorityPriority, map[string]int{"a": 2, "b": 3, "run": 3},
+			map[string]string{"a": QueueMediaUrgent, "b": QueueMedia, "run": QueueMedia}},
 	} {
 		if _, err := db.SetPriority(ctx, step.segment, u.ID, step.to); err != nil {
 			t.Fatalf("set %s to %s: %v", step.segment, step.to, err)
@@ -63,6 +69,9 @@ func TestPriorityChangeRequeuesProcessing(t *testing.T) {
 			}
 			if j.Priority != want {
 				t.Errorf("after %s → %s: job of %s has River priority %d, want %d", step.segment, step.to, id, j.Priority, want)
+			}
+			if j.Queue != step.queue[id] {
+				t.Errorf("after %s → %s: job of %s is in queue %q, want %q", step.segment, step.to, id, j.Queue, step.queue[id])
 			}
 		}
 	}

@@ -56,6 +56,10 @@ type Config struct {
 	// MediaWorkers is how many processing jobs run at once; default 1
 	// (each ffmpeg run uses the cores it can get).
 	MediaWorkers int
+	// UrgentWorkers is how many priority and emergency processing jobs
+	// run at once in their own queue (QueueMediaUrgent), beside the
+	// MediaWorkers slots; default 1.
+	UrgentWorkers int
 	// RescueAfter is River's own rescue, the last resort for a running
 	// job that has no lease (see LeaseEvery): such a job is run again once
 	// it has run this long and longer than its timeout; default 1h.
@@ -123,6 +127,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.MediaWorkers <= 0 {
 		cfg.MediaWorkers = 1
 	}
+	if cfg.UrgentWorkers <= 0 {
+		cfg.UrgentWorkers = 1
+	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = time.Hour
 	}
@@ -155,6 +162,7 @@ func New(cfg Config) (*Worker, error) {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
 		if cfg.Processor != nil {
 			rc.Queues[QueueMedia] = river.QueueConfig{MaxWorkers: cfg.MediaWorkers}
+			rc.Queues[QueueMediaUrgent] = river.QueueConfig{MaxWorkers: cfg.UrgentWorkers}
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(sweep, func() (river.JobArgs, *river.InsertOpts) {
