@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func TestAccountCLI(t *testing.T) {
 	}
 
 	// Each check opens the store afresh: a running server (another
-	// process) sees a change made here within sqlstore.TokenCacheTTL.
+	// process) sees a change made here through the change feed.
 	ctx := t.Context()
 	signsIn := func(tok string) error {
 		t.Helper()
@@ -86,6 +87,9 @@ func TestAccountCLI(t *testing.T) {
 	must("", "users", "disable", "bien-tap")
 	if err := signsIn(tok); err == nil {
 		t.Fatal("a disabled user's token still signs in")
+	}
+	if list := must("", "user", "list"); !regexp.MustCompile(`(?m)^bien-tap\s.*\sDISABLED$`).MatchString(list) {
+		t.Errorf("user list does not show bien-tap disabled:\n%s", list)
 	}
 	if code, _, errs := loa("", "user", "disable", "no-such-user"); code != 3 {
 		t.Errorf("disable an unknown user: exit %d %s, want 3", code, errs)

@@ -93,9 +93,13 @@ func runUserList(ctx context.Context, env *cliEnv, args []string) error {
 		return json.NewEncoder(env.stdout).Encode(users)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tLANGUAGES\tCOMMUNE")
+	fmt.Fprintln(tw, "NAME\tROLE\tLANGUAGES\tCOMMUNE\tSTATE")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, strings.Join(u.Languages, ","), u.Commune)
+		state := "enabled"
+		if u.Disabled {
+			state = "DISABLED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, strings.Join(u.Languages, ","), u.Commune, state)
 	}
 	return tw.Flush()
 }
