@@ -253,7 +253,7 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 		hash), &revoked, &id, &kind, &used)
 	if err == nil && revoked.Valid {
 		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrTokenRevoked,
-			Message: "The token is unknown or revoked: ask an administrator for a new one (loa token create)."}
+			Message: "The token is unknown or revoked: ask an administrator for a new one (loa token create; for a loudspeaker player, loa device add)."}
 	}
 	if err == nil && u.Disabled {
 		return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrUserDisabled, Message: errDisabledMessage}
@@ -269,7 +269,7 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 		db.tokens.put(hash, u, gen)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return u, pipeline.Errorf(pipeline.CodeUnauthorized, "The token is unknown or revoked: ask an administrator for a new one (loa token create).")
+		return u, pipeline.Errorf(pipeline.CodeUnauthorized, "The token is unknown or revoked: ask an administrator for a new one (loa token create; for a loudspeaker player, loa device add).")
 	}
 	if err != nil {
 		return u, fmt.Errorf("look up token: %w", err)
