@@ -497,6 +497,11 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)
 	defer stop()
+	// Listen for account changes before the first byte goes out, so a
+	// revocation the device could follow is never missed; one made since
+	// this request was authenticated is caught by the check after it.
+	recheck, stopRecheck := s.accountChanges()
+	defer stopRecheck()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -517,8 +522,6 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
 		return nil
 	}
-	recheck, stopRecheck := s.accountChanges()
-	defer stopRecheck()
 	// signedOut ends the stream when the credential it was opened with no
 	// longer signs anyone in (token revoked, user disabled or signed out
 	// everywhere): a lost device must not keep hearing of the schedule.
@@ -531,6 +534,9 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			return true
 		}
 		return false
+	}
+	if signedOut() {
+		return nil
 	}
 	poll := time.NewTicker(s.pollEvery())
 	defer poll.Stop()
