@@ -147,6 +147,23 @@ func (in *instance) bootstrap() string {
 	return strings.TrimSpace(tok)
 }
 
+// uploadLongTV uploads, as token's user, a TV clip long enough (a few
+// seconds of 360p with speech, looped) for a test to catch its ffmpeg
+// running, and returns the new segment's id.
+func (in *instance) uploadLongTV(token, title string) string {
+	t := in.t
+	t.Helper()
+	dir := t.TempDir()
+	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+		"-stream_loop", "2", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
+	out, err := in.loa("", "upload", clip, "--title", title, "--kind", "tv", "--topic", "digital", "--token", token, "--quiet", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.SplitN(strings.SplitN(out, `"id": "`, 2)[1], `"`, 2)[0]
+}
+
 // eventually polls cond until it holds or the deadline passes. It waits
 // for an event, it does not measure speed: the deadline is generous.
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
@@ -455,15 +472,7 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	// once its lease has lapsed (liveness.go), not after LOA_RESCUE_AFTER.
 	lease := []string{"LOA_LEASE_EVERY=1s", "LOA_DEAD_AFTER=4s"}
 	in.start(lease...)
-	dir := t.TempDir()
-	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
-		"-stream_loop", "2", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
-	out, err := in.loa("", "upload", clip, "--title", "Xử lý bị ngắt", "--kind", "tv", "--topic", "digital", "--token", token, "--quiet", "--json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := strings.SplitN(strings.SplitN(out, `"id": "`, 2)[1], `"`, 2)[0]
+	id := in.uploadLongTV(token, "Xử lý bị ngắt")
 	eventually(t, "ffmpeg running on the segment", func() (bool, string) {
 		state, step := segmentRow(t, in.data, id)
 		return step == "loudspeaker" || step == "preview" || step == "poster", state + "/" + step
@@ -480,6 +489,7 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	})
 	// The poster and preview follow the audio in a job of their own.
 	var show string
+	var err error
 	eventuallyWithin(t, 2*time.Minute, "the poster and preview made", func() (bool, string) {
 		show, err = in.loa("", "segments", "show", id, "--token", token, "--json")
 		return err == nil && strings.Contains(show, `"name": "poster_jpg"`) && strings.Contains(show, `"name": "preview_mp4"`), fmt.Sprint(err)

@@ -112,15 +112,7 @@ func TestKilledWorkerTakenOver(t *testing.T) {
 	token := a.bootstrap()
 	a.start()
 
-	dir := t.TempDir()
-	clip := mediatest.Generate(t, dir, "long-tv.mp4", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
-		"-stream_loop", "2", "-i", mediatest.SpeechWAV(t, dir), "-shortest",
-		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
-	out, err := a.loa("", "upload", clip, "--title", "Tiếp quản khi tiến trình chết", "--kind", "tv", "--topic", "digital", "--token", token, "--quiet", "--json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := strings.SplitN(strings.SplitN(out, `"id": "`, 2)[1], `"`, 2)[0]
+	id := a.uploadLongTV(token, "Tiếp quản khi tiến trình chết")
 
 	db, err := sqlstore.Open(context.Background(), loc)
 	if err != nil {
