@@ -164,16 +164,19 @@ func (in *instance) uploadLongTV(token, title string) string {
 	return strings.SplitN(strings.SplitN(out, `"id": "`, 2)[1], `"`, 2)[0]
 }
 
-// eventually polls cond until it holds or the deadline passes. It waits
-// for an event, it does not measure speed: the deadline is generous.
-func eventually(t testing.TB, what string, cond func() (bool, string)) {
+// eventually polls cond until it holds or a quarter of the time the test
+// has left passes. It waits for an event, it does not measure speed: the
+// budget comes from the test's deadline (go test -timeout), never from a
+// guess of how fast this machine is.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	eventuallyWithin(t, 60*time.Second, what, cond)
+	eventuallyWithin(t, budget(t, 0.25), what, cond)
 }
 
-// eventuallyWithin is eventually with its own deadline, for waits that
-// include a fixed delay such as River's rescue of an abandoned job.
-func eventuallyWithin(t testing.TB, limit time.Duration, what string, cond func() (bool, string)) {
+// eventuallyWithin is eventually with its own limit, for waits whose
+// bound is what is being tested (a lease that must lapse, a share of the
+// test's budget).
+func eventuallyWithin(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -182,10 +185,22 @@ func eventuallyWithin(t testing.TB, limit time.Duration, what string, cond func(
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen; last state: %s", what, state)
+			t.Fatalf("%s did not happen within %s; last state: %s", what, limit.Round(time.Second), state)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// budget is the part of the test's remaining time (before go test's
+// -timeout; 10 minutes without one) one wait may use, so a wait that
+// fails still leaves time for the test to report why.
+func budget(t *testing.T, share float64) time.Duration {
+	t.Helper()
+	d, ok := t.Deadline()
+	if !ok {
+		return 10 * time.Minute
+	}
+	return time.Duration(float64(time.Until(d)) * share)
 }
 
 func rawClient(t testing.TB, cfg objects.Config) *minio.Client {
@@ -483,14 +498,14 @@ func TestProcessingSurvivesKill(t *testing.T) {
 	}
 
 	in.start(lease...)
-	eventuallyWithin(t, 4*time.Minute, "the segment processed after the restart", func() (bool, string) {
+	eventually(t, "the segment processed after the restart", func() (bool, string) {
 		state, step := segmentRow(t, in.data, id)
 		return state == "processed", state + "/" + step
 	})
 	// The poster and preview follow the audio in a job of their own.
 	var show string
 	var err error
-	eventuallyWithin(t, 2*time.Minute, "the poster and preview made", func() (bool, string) {
+	eventually(t, "the poster and preview made", func() (bool, string) {
 		show, err = in.loa("", "segments", "show", id, "--token", token, "--json")
 		return err == nil && strings.Contains(show, `"name": "poster_jpg"`) && strings.Contains(show, `"name": "preview_mp4"`), fmt.Sprint(err)
 	})

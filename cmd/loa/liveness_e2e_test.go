@@ -81,17 +81,6 @@ func startWorker(t *testing.T, in *instance, limit time.Duration, extraEnv ...st
 	return cmd, logs
 }
 
-// budget is the part of the test's remaining time one wait may use, so a
-// wait that fails still leaves time for the test to report why.
-func budget(t *testing.T, share float64) time.Duration {
-	t.Helper()
-	d, ok := t.Deadline()
-	if !ok {
-		return 10 * time.Minute
-	}
-	return time.Duration(float64(time.Until(d)) * share)
-}
-
 // TestKilledWorkerTakenOver runs two Loa processes on one database (the
 // PostgreSQL server under make test-postgres, else one SQLite file): a
 // `loa serve` that takes an upload and starts its ffmpeg, and a `loa

@@ -209,7 +209,7 @@ func TestPlayerEndToEnd(t *testing.T) {
 		}
 		// The server caches a commune's head for a second: wait until it
 		// serves this version, as it would a version it built itself.
-		eventuallyWithin(t, 10*time.Second, "the server serving the new version", func() (bool, string) {
+		eventually(t, "the server serving the new version", func() (bool, string) {
 			req, _ := http.NewRequest("GET", in.url+"/api/communes/muong-lan", nil)
 			req.Header.Set("Authorization", "Bearer "+admin)
 			resp, err := http.DefaultClient.Do(req)

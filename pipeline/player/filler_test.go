@@ -60,7 +60,7 @@ func TestRunnerSkipsSilentFiller(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), dir)
 	j, _ := runners(t, cur, "trung-tam")
-	recs := waitFor(t, j, 30*time.Second, "the filler skipped and the segment played", func(r []Record) bool {
+	recs := waitFor(t, j, "the filler skipped and the segment played", func(r []Record) bool {
 		return count(Skipped)(r) == 1 && count(Finished)(r) == 1
 	})
 	for _, r := range recs {

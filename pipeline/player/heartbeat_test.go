@@ -78,7 +78,7 @@ func TestHeartbeater(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	waitBeats := func(n int) []schedules.Heartbeat {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(budget(t, 0.25))
 		for len(srv.beats()) < n {
 			if time.Now().After(deadline) {
 				t.Fatalf("%d heartbeats received, want %d (refused: %v)", len(srv.beats()), n, srv.fails)
@@ -100,7 +100,7 @@ func TestHeartbeater(t *testing.T) {
 	srv.down = true
 	srv.mu.Unlock()
 	h.Kick()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(budget(t, 0.25))
 	for st.get().HeartbeatError == "" {
 		if time.Now().After(deadline) {
 			t.Fatal("a failed heartbeat is not in the status")
@@ -115,7 +115,7 @@ func TestHeartbeater(t *testing.T) {
 	srv.mu.Unlock()
 	h.Kick()
 	waitBeats(2)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(budget(t, 0.25))
 	for st.get().HeartbeatError != "" || !st.get().LastHeartbeat.Equal(now) {
 		if time.Now().After(deadline) {
 			t.Fatalf("status after a heartbeat arrived: %+v", st.get())

@@ -93,10 +93,12 @@ func runners(t *testing.T, cur *Current, clusters ...string) (*Journal, func()) 
 	return j, stop
 }
 
-// waitFor polls the journal until cond holds.
-func waitFor(t *testing.T, j *Journal, limit time.Duration, what string, cond func([]Record) bool) []Record {
+// waitFor polls the journal until cond holds, for at most a quarter of the
+// time the test has left (go test -timeout): it waits for events, it does
+// not time them (lateBound and the logs do).
+func waitFor(t *testing.T, j *Journal, what string, cond func([]Record) bool) []Record {
 	t.Helper()
-	deadline := time.Now().Add(limit)
+	deadline := time.Now().Add(budget(t, 0.25))
 	for {
 		recs := j.Records(0)
 		if cond(recs) {
@@ -111,6 +113,17 @@ func waitFor(t *testing.T, j *Journal, limit time.Duration, what string, cond fu
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// budget is the part of the test's remaining time (before go test's
+// -timeout; 10 minutes without one) one wait may use.
+func budget(t *testing.T, share float64) time.Duration {
+	t.Helper()
+	d, ok := t.Deadline()
+	if !ok {
+		return 10 * time.Minute
+	}
+	return time.Duration(float64(time.Until(d)) * share)
 }
 
 func count(kind Kind) func([]Record) int {
@@ -153,7 +166,7 @@ func TestRunnerPlaysOnTime(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(plan, dir)
 	j, _ := runners(t, cur, "trung-tam", "ban-a")
-	recs := waitFor(t, j, 30*time.Second, "3 items played and 2 refused", func(r []Record) bool {
+	recs := waitFor(t, j, "3 items played and 2 refused", func(r []Record) bool {
 		return count(Finished)(r) == 3 && count(Failed)(r) == 2
 	})
 	var order []string
@@ -201,7 +214,7 @@ func TestRunnerCutsAtTheSlotEnd(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), dir)
 	j, _ := runners(t, cur, "trung-tam")
-	recs := waitFor(t, j, 20*time.Second, "the cut", func(r []Record) bool { return count(Failed)(r) == 1 })
+	recs := waitFor(t, j, "the cut", func(r []Record) bool { return count(Failed)(r) == 1 })
 	last := recs[len(recs)-1]
 	if !strings.Contains(last.Reason, "cut at the end of its time") {
 		t.Fatalf("reason %q", last.Reason)
@@ -224,7 +237,7 @@ func TestRunnerKillsAStalledMPV(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), dir)
 	j, _ := runners(t, cur, "trung-tam")
-	waitFor(t, j, 20*time.Second, "the start", func(r []Record) bool { return count(Started)(r) == 1 })
+	waitFor(t, j, "the start", func(r []Record) bool { return count(Started)(r) == 1 })
 	// Freeze every mpv playing this file (as a hung audio driver would).
 	time.Sleep(500 * time.Millisecond)
 	out, _ := exec.Command("pgrep", "-f", a+".mp3").Output()
@@ -236,7 +249,7 @@ func TestRunnerKillsAStalledMPV(t *testing.T) {
 		defer exec.Command("kill", "-KILL", pid).Run()
 	}
 	frozen := time.Now()
-	recs := waitFor(t, j, 15*time.Second, "the watchdog", func(r []Record) bool { return count(Failed)(r) == 1 })
+	recs := waitFor(t, j, "the watchdog", func(r []Record) bool { return count(Failed)(r) == 1 })
 	last := recs[len(recs)-1]
 	if !strings.Contains(last.Reason, "stalled") {
 		t.Fatalf("reason %q", last.Reason)
@@ -260,7 +273,7 @@ func TestRunnerEmergencyPreempts(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), dir)
 	j, _ := runners(t, cur, "trung-tam")
-	waitFor(t, j, 20*time.Second, "the start", func(r []Record) bool { return count(Started)(r) == 1 })
+	waitFor(t, j, "the start", func(r []Record) bool { return count(Started)(r) == 1 })
 	time.Sleep(time.Second)
 	// The emergency arrives: the same bundle plus an interrupt.
 	raisedAt := time.Now()
@@ -273,7 +286,7 @@ func TestRunnerEmergencyPreempts(t *testing.T) {
 	plan2, dir2 := mustPlan(t, b2), b2.writeOut(t)
 	raised := time.Now()
 	cur.Set(plan2, dir2)
-	recs := waitFor(t, j, 20*time.Second, "preempt, emergency, resume", func(r []Record) bool {
+	recs := waitFor(t, j, "preempt, emergency, resume", func(r []Record) bool {
 		return count(Preempted)(r) == 1 && count(Finished)(r) == 2
 	})
 	var preempted, emStart, resumed *Record
@@ -358,7 +371,7 @@ func TestRunnerShortAudioIsNotPlayed(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), b.writeOut(t))
 	j, _ := runners(t, cur, "trung-tam")
-	recs := waitFor(t, j, 20*time.Second, "the end", func(r []Record) bool { return count(Failed)(r)+count(Finished)(r) == 1 })
+	recs := waitFor(t, j, "the end", func(r []Record) bool { return count(Failed)(r)+count(Finished)(r) == 1 })
 	if last := recs[len(recs)-1]; last.Kind != Failed || !strings.Contains(last.Reason, "shorter") {
 		t.Fatalf("%s: %q", last.Kind, last.Reason)
 	}
@@ -387,7 +400,7 @@ func TestRunnerSoak(t *testing.T) {
 	cur := NewCurrent()
 	cur.Set(mustPlan(t, b), b.writeOut(t))
 	j, _ := runners(t, cur, "trung-tam", "ban-a")
-	recs := waitFor(t, j, time.Duration(n)*3*time.Second+30*time.Second, "the soak", func(r []Record) bool { return count(Finished)(r)+count(Failed)(r) == 2*n })
+	recs := waitFor(t, j, "the soak", func(r []Record) bool { return count(Finished)(r)+count(Failed)(r) == 2*n })
 	var lates []time.Duration
 	for _, r := range recs {
 		if r.Kind == Started {
@@ -421,7 +434,7 @@ func TestRunnerBackToBack(t *testing.T) {
 	j, _ := runners(t, cur, "trung-tam")
 	// The second item ends finished, or cut at its window's end when a busy
 	// machine started it late; either way it started from its beginning.
-	recs := waitFor(t, j, 20*time.Second, "both items", func(r []Record) bool { return count(Finished)(r)+count(Failed)(r) == 2 })
+	recs := waitFor(t, j, "both items", func(r []Record) bool { return count(Finished)(r)+count(Failed)(r) == 2 })
 	for _, r := range recs {
 		if r.Kind == Started && r.Entry == "2025-03-03T05:30#2" {
 			t.Logf("second item %s after plan", r.At.Sub(r.Planned))
