@@ -145,10 +145,15 @@ const (
 	DeviceLate    DeviceState = "late"
 	DeviceOffline DeviceState = "offline"
 	DeviceNever   DeviceState = "never"
+	// DeviceDisabled: the device's account is disabled; DeviceRevoked:
+	// none of its tokens is still valid. Either way the server refuses
+	// it, whatever its last heartbeat says, so it is not shown online.
+	DeviceDisabled DeviceState = "disabled"
+	DeviceRevoked  DeviceState = "revoked"
 )
 
 // DeviceStates lists the states in order, for metrics and pages.
-var DeviceStates = []DeviceState{DeviceOnline, DeviceLate, DeviceOffline, DeviceNever}
+var DeviceStates = []DeviceState{DeviceOnline, DeviceLate, DeviceOffline, DeviceNever, DeviceDisabled, DeviceRevoked}
 
 // Thresholds of [DeviceStateOf], in heartbeat intervals.
 const (
@@ -186,4 +191,23 @@ type DeviceHeartbeat struct {
 	CreatedAt  time.Time
 	ReceivedAt time.Time // by the server's clock
 	Heartbeat  *Heartbeat
+	// Disabled: the account is disabled; Revoked: it has no token that
+	// is not revoked. The server refuses such a device.
+	Disabled, Revoked bool
+}
+
+// State says how the device stands at now: disabled or revoked when the
+// server refuses it, else by its last heartbeat (DeviceStateOf).
+func (d DeviceHeartbeat) State(now time.Time) DeviceState {
+	switch {
+	case d.Disabled:
+		return DeviceDisabled
+	case d.Revoked:
+		return DeviceRevoked
+	}
+	var every time.Duration
+	if d.Heartbeat != nil {
+		every = d.Heartbeat.Every()
+	}
+	return DeviceStateOf(d.ReceivedAt, every, now)
 }

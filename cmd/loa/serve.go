@@ -117,11 +117,13 @@ func serve(ctx context.Context, env *cliEnv, c *serverConfig, withHTTP bool) err
 		MediaWorkers: int(c.mediaJobs), UrgentWorkers: int(c.urgentJobs), RescueAfter: c.rescueAfter, LeaseEvery: c.leaseEvery, DeadAfter: c.deadAfter,
 		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: store, Translation: c.jobs.translation(db),
 		Reports: db, ReportObjects: store, ReportSpec: c.cronReports,
+		Withdrawal: &worker.Withdrawal{Catalog: db, Objects: store},
 	})
 	if err != nil {
 		return err
 	}
 	db.PriorityChangedTx = w.ReprioritizeTx // a raised segment's queued processing job is raised too
+	db.WithdrawnTx = w.EnqueueWithdrawnTx   // a withdrawal moves the segment's objects out of reach of issued links
 	if err := w.Start(ctx); err != nil {
 		return err
 	}

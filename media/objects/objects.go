@@ -251,6 +251,34 @@ func (s *Store) Remove(ctx context.Context, key string) error {
 	return nil
 }
 
+// Copy copies src to dst inside the bucket, on the server (the bytes do
+// not pass through Loa), with src's content type; dst is overwritten. It
+// is how a key is retired while its object is kept: a presigned link
+// names its key, so an object copied to a new key and removed from the
+// old one is out of reach of every link issued before. A missing src is
+// an error wrapping ErrNotFound.
+func (s *Store) Copy(ctx context.Context, src, dst string) error {
+	st, err := s.Stat(ctx, src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	from := minio.CopySrcOptions{Bucket: s.bucket, Object: src}
+	to := minio.CopyDestOptions{Bucket: s.bucket, Object: dst}
+	if st.Size > maxCopy {
+		// Larger than one S3 copy request takes: copied in parts.
+		_, err = s.client.ComposeObject(ctx, to, from)
+	} else {
+		_, err = s.client.CopyObject(ctx, to, from)
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, classify(err))
+	}
+	return nil
+}
+
+// maxCopy is the largest object one S3 CopyObject request copies (5 GiB).
+const maxCopy = 5 << 30
+
 // List returns the objects under prefix. It reads the listing to its end so
 // no request is left open.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {

@@ -79,7 +79,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, u pipeline.Us
 // DeviceView is one commune player as GET /api/communes/{code}/devices
 // and GET /api/devices show it: its account, its state by its last
 // heartbeat (online, late, offline or never; see
-// schedules.DeviceStateOf) and that heartbeat.
+// schedules.DeviceStateOf), or disabled or revoked when the server refuses
+// it whatever it last sent (schedules.DeviceHeartbeat.State), and that
+// heartbeat.
 type DeviceView struct {
 	Name    string                `json:"name"`
 	Label   string                `json:"label"`
@@ -96,12 +98,10 @@ func deviceViews(list []schedules.DeviceHeartbeat, now time.Time) []DeviceView {
 	out := make([]DeviceView, 0, len(list))
 	for _, d := range list {
 		v := DeviceView{Name: d.Name, Label: d.Label, Commune: d.Commune, LastHeartbeat: d.ReceivedAt, Heartbeat: d.Heartbeat}
-		var every time.Duration
 		if d.Heartbeat != nil {
-			every = d.Heartbeat.Every()
 			v.AgeSeconds = max(0, int64(now.Sub(d.ReceivedAt)/time.Second))
 		}
-		v.State = schedules.DeviceStateOf(d.ReceivedAt, every, now)
+		v.State = d.State(now)
 		out = append(out, v)
 	}
 	return out
@@ -139,8 +139,9 @@ func (s *Server) allDevices(w http.ResponseWriter, r *http.Request, _ pipeline.U
 
 // deviceStates exports loa_player_devices{state}: the commune players
 // by the state of their last heartbeat, counted from the database at
-// each scrape, so every replica says the same. The label has four values
-// (online, late, offline, never), whatever the number of devices.
+// each scrape, so every replica says the same. The label has six values
+// (online, late, offline, never, disabled, revoked), whatever the number
+// of devices.
 type deviceStates struct {
 	store HeartbeatStore
 	now   func() time.Time
@@ -150,7 +151,7 @@ type deviceStates struct {
 
 func newDeviceStates(hs HeartbeatStore, now func() time.Time, log *slog.Logger) *deviceStates {
 	return &deviceStates{store: hs, now: now, log: log, desc: prometheus.NewDesc("loa_player_devices",
-		"Commune players (device accounts) by the state of their last heartbeat: online (within 3 of their heartbeat intervals), late (within 15), offline (older), never.",
+		"Commune players (device accounts) by the state of their last heartbeat: online (within 3 of their heartbeat intervals), late (within 15), offline (older), never; disabled (account disabled) and revoked (no valid token) whatever their heartbeat.",
 		[]string{"state"}, nil)}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -115,5 +116,77 @@ func TestHeartbeatScopeAndStates(t *testing.T) {
 	}
 	if own := devices("/api/communes/muong-lan/devices", tokA); own[0].State != schedules.DeviceOnline || own[0].Heartbeat.BundleVersion != "v2" {
 		t.Fatalf("after a new heartbeat: %+v", own[0])
+	}
+}
+
+// TestRefusedDeviceNotOnline: a device whose token was revoked, or whose
+// account is disabled, is refused by the server, so the device lists and
+// loa_player_devices show it revoked or disabled, never online, even
+// right after its last heartbeat; a device still allowed stays online,
+// and enabling the account shows it by its heartbeat again.
+func TestRefusedDeviceNotOnline(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 3, 3, 5, 30, 0, 0, time.UTC)}
+	sb.api.Now = clk.Now
+	beat := fmt.Sprintf(`{"sent_at":%q,"every_s":60,"player_version":"test","bundle_version":"v1"}`, clk.Now().Format(time.RFC3339))
+	names := map[string]string{}
+	for _, label := range []string{"revoked", "disabled", "ok"} {
+		u, tok, err := sb.db.CreateDevice(ctx, "muong-lan", label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[label] = u.Name
+		if resp, body := sb.do(t, "POST", "/api/communes/muong-lan/heartbeat", tok, strings.NewReader(beat), "application/json"); resp.StatusCode != 200 {
+			t.Fatalf("heartbeat of %s: %d %s", label, resp.StatusCode, body)
+		}
+		if label == "revoked" {
+			if err := sb.db.RevokeToken(ctx, tok, pipeline.Actor{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := sb.db.SetUserDisabled(ctx, names["disabled"], true, pipeline.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	states := func(path, token string) map[string]schedules.DeviceState {
+		t.Helper()
+		resp, body := sb.get(t, path, token)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		var out []api.DeviceView
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]schedules.DeviceState{}
+		for _, d := range out {
+			got[d.Label] = d.State
+		}
+		return got
+	}
+	want := map[string]schedules.DeviceState{"revoked": schedules.DeviceRevoked, "disabled": schedules.DeviceDisabled, "ok": schedules.DeviceOnline}
+	for _, c := range []struct{ path, token string }{
+		{"/api/communes/muong-lan/devices", sb.tokens["operator"]},
+		{"/api/devices", sb.tokens["admin"]},
+	} {
+		got := states(c.path, c.token)
+		for label, st := range want {
+			if got[label] != st {
+				t.Errorf("%s: device %q is %q, want %q", c.path, label, got[label], st)
+			}
+		}
+	}
+	metrics := scrape(t, sb.srv.URL, sb.tokens["admin"])
+	for _, line := range []string{`loa_player_devices{state="online"} 1`, `loa_player_devices{state="revoked"} 1`, `loa_player_devices{state="disabled"} 1`} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+	if _, err := sb.db.SetUserDisabled(ctx, names["disabled"], false, pipeline.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := states("/api/devices", sb.tokens["admin"]); got["disabled"] != schedules.DeviceOnline {
+		t.Errorf("an enabled device is %q, want online by its heartbeat", got["disabled"])
 	}
 }

@@ -82,6 +82,11 @@ type DB struct {
 	// (the worker raises its queued processing job). An error rolls the
 	// change back.
 	PriorityChangedTx func(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error
+	// WithdrawnTx, when set, runs inside the transaction that withdraws
+	// a segment, so the job that moves its objects out of reach of the
+	// links already issued exists exactly when the withdrawal commits
+	// (the worker's EnqueueWithdrawnTx). An error rolls it back.
+	WithdrawnTx func(ctx context.Context, tx *sql.Tx, segmentID string) error
 }
 
 // priorityChanged runs db.PriorityChangedTx when it is set.

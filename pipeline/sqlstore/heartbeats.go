@@ -47,7 +47,8 @@ func (db *DB) RecordHeartbeat(ctx context.Context, userID int64, commune string,
 // DeviceHeartbeats lists the device accounts of commune (every commune
 // when ""), by commune and creation, each with its latest heartbeat.
 func (db *DB) DeviceHeartbeats(ctx context.Context, commune string) ([]schedules.DeviceHeartbeat, error) {
-	q := `SELECT d.user_id, u.name, d.label, d.commune_code, d.created_at, h.received_at, h.heartbeat
+	q := `SELECT d.user_id, u.name, d.label, d.commune_code, d.created_at, h.received_at, h.heartbeat,
+		u.disabled_at IS NOT NULL, NOT EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = d.user_id AND t.revoked_at IS NULL)
 		FROM devices d JOIN users u ON u.id = d.user_id LEFT JOIN device_heartbeats h ON h.user_id = d.user_id`
 	var args []any
 	if commune != "" {
@@ -59,7 +60,7 @@ func (db *DB) DeviceHeartbeats(ctx context.Context, commune string) ([]schedules
 		var d schedules.DeviceHeartbeat
 		var at sql.NullTime
 		var doc sql.NullString
-		if err := sc.Scan(&d.UserID, &d.Name, &d.Label, &d.Commune, &d.CreatedAt, &at, &doc); err != nil {
+		if err := sc.Scan(&d.UserID, &d.Name, &d.Label, &d.Commune, &d.CreatedAt, &at, &doc, &d.Disabled, &d.Revoked); err != nil {
 			return d, err
 		}
 		if at.Valid && doc.Valid {

@@ -239,9 +239,10 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 	return db.Segment(ctx, id)
 }
 
-// WithdrawSegment marks a segment withdrawn by a user, recording why, and
-// cancels its translation jobs that are not done yet. Withdrawing twice is
-// a conflict.
+// WithdrawSegment marks a segment withdrawn by a user, recording why,
+// cancels its translation jobs that are not done yet and runs
+// db.WithdrawnTx (the move of its objects) in the same transaction.
+// Withdrawing twice is a conflict.
 func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error) {
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -260,6 +261,11 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 		}
 		if err := addEvent(ctx, tx, id, userID, "withdraw", reason, now); err != nil {
 			return err
+		}
+		if db.WithdrawnTx != nil {
+			if err := db.WithdrawnTx(ctx, tx, id); err != nil {
+				return fmt.Errorf("queue the move of its objects: %w", err)
+			}
 		}
 		return cancelSegmentJobsTx(ctx, tx, id, reason, userID, now)
 	})

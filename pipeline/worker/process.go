@@ -74,7 +74,11 @@ type Processor struct {
 	// is nil; a Processor without it makes them in Process, right after
 	// the audio is recorded.
 	Enqueue func(ctx context.Context, tx *sql.Tx, args river.JobArgs) error
-	Log     *slog.Logger
+	// Withdrawal, when set, removes what a job stored for a segment
+	// withdrawn while it ran (see Withdrawal.Move); [New] sets it to the
+	// Config's when nil.
+	Withdrawal *Withdrawal
+	Log        *slog.Logger
 }
 
 // renditionKey is where a rendition lives: fixed per segment, language
@@ -177,7 +181,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	}
 	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return nil // withdrawn meanwhile; the sweep removes the objects
+			return p.withdrawnMeanwhile(ctx, seg.ID)
 		}
 		return err
 	}
@@ -279,7 +283,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 	}
 	if err := p.Catalog.SaveRenditions(ctx, seg.ID, rs, then); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return nil // withdrawn meanwhile; the sweep removes the objects
+			return p.withdrawnMeanwhile(ctx, seg.ID)
 		}
 		return err
 	}

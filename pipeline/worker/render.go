@@ -220,7 +220,7 @@ func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang, jobI
 	}
 	if err := tc.SaveTranslated(ctx, seg.ID, lang, rs, v, then); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return nil
+			return p.withdrawnMeanwhile(ctx, seg.ID)
 		}
 		return err
 	}

@@ -95,6 +95,10 @@ type Config struct {
 	// Translation runs the translation-job sweep, the daily digest and
 	// notice delivery (translation.go); a nil Store leaves them out.
 	Translation TranslationConfig
+	// Withdrawal moves withdrawn segments' objects (MoveWithdrawnArgs,
+	// queued by EnqueueWithdrawnTx); nil: such jobs fail and wait for a
+	// worker that has it.
+	Withdrawal *Withdrawal
 }
 
 // Worker is a River client with Loa's job kinds and periodic jobs.
@@ -124,6 +128,10 @@ func New(cfg Config) (*Worker, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sweepUploadsWorker{cfg: cfg})
+	river.AddWorker(workers, &moveWithdrawnWorker{wd: cfg.Withdrawal, log: cfg.Log})
+	if cfg.Processor != nil && cfg.Processor.Withdrawal == nil {
+		cfg.Processor.Withdrawal = cfg.Withdrawal
+	}
 	if cfg.MediaWorkers <= 0 {
 		cfg.MediaWorkers = 1
 	}

@@ -149,6 +149,23 @@ func (m *Memory) Remove(ctx context.Context, key string) error {
 	return nil
 }
 
+// Copy copies src to dst, like objects.Store.Copy.
+func (m *Memory) Copy(ctx context.Context, src, dst string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.unavailable("copy", src); err != nil {
+		return err
+	}
+	o, ok := m.objects[src]
+	if !ok {
+		return fmt.Errorf("copy %s: %w", src, objects.ErrNotFound)
+	}
+	o.data = bytes.Clone(o.data)
+	o.modified = time.Now()
+	m.objects[dst] = o
+	return nil
+}
+
 // List returns the objects under prefix, in key order.
 func (m *Memory) List(ctx context.Context, prefix string) ([]objects.Object, error) {
 	m.mu.Lock()

@@ -1,0 +1,150 @@
+package worker
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// WithdrawnPrefix is where a withdrawn segment's objects are kept: key K
+// of the segment becomes WithdrawnPrefix + K. No link is ever presigned
+// for a key there (a withdrawn segment gets no links), so moving the
+// objects puts them out of reach of every link issued before the
+// withdrawal, which S3 cannot revoke. The orphan sweep does not look
+// there; the rows name the new keys.
+const WithdrawnPrefix = "withdrawn/"
+
+// WithdrawnKey is where object key of a withdrawn segment is moved.
+func WithdrawnKey(key string) string { return WithdrawnPrefix + key }
+
+// WithdrawnCatalog is what moving a withdrawn segment's objects needs
+// from the metadata store (sqlstore.DB has it).
+type WithdrawnCatalog interface {
+	Segment(ctx context.Context, id string) (pipeline.Segment, error)
+	// SegmentKeyReferenced reports whether a row of the segment names key.
+	SegmentKeyReferenced(ctx context.Context, segmentID, key string) (bool, error)
+	// MoveSegmentKey makes the segment's rows that name from name to.
+	MoveSegmentKey(ctx context.Context, segmentID, from, to string) error
+}
+
+// WithdrawnObjects is what moving a withdrawn segment's objects needs
+// from the object store (*objects.Store has it: Copy is server-side).
+type WithdrawnObjects interface {
+	List(ctx context.Context, prefix string) ([]objects.Object, error)
+	Copy(ctx context.Context, src, dst string) error
+	Remove(ctx context.Context, key string) error
+}
+
+// Withdrawal moves the objects of withdrawn segments out of reach of the
+// links issued before (see WithdrawnPrefix).
+type Withdrawal struct {
+	Catalog WithdrawnCatalog
+	Objects WithdrawnObjects
+}
+
+// Move takes every object under segment id's prefix (segments/ID/: its
+// original, subtitle file, renditions, posters, previews and the
+// translations submitted to its jobs) out of the old keys: an object a
+// row of the segment names is copied to WithdrawnKey, the rows are made
+// to name the copy, then the old key is removed; an object no row names
+// (a render that finished after the withdrawal, or the old key of a move
+// a crash interrupted after the rows changed) is removed. Each step is
+// safe to repeat, so a Move that fails half-way is completed by the next
+// one, with no object left under the old keys and none that no row
+// names. A segment that is not withdrawn is left alone. It returns how
+// many objects were moved and how many were removed.
+func (wd *Withdrawal) Move(ctx context.Context, id string) (moved, removed int, err error) {
+	seg, err := wd.Catalog.Segment(ctx, id)
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+	}
+	if seg.State != pipeline.StateWithdrawn {
+		return 0, 0, nil
+	}
+	list, err := wd.Objects.List(ctx, "segments/"+id+"/")
+	if err != nil {
+		return 0, 0, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+	}
+	for _, o := range list {
+		known, err := wd.Catalog.SegmentKeyReferenced(ctx, id, o.Key)
+		if err != nil {
+			return moved, removed, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+		}
+		if known {
+			to := WithdrawnKey(o.Key)
+			if err := wd.Objects.Copy(ctx, o.Key, to); err != nil {
+				return moved, removed, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+			}
+			if err := wd.Catalog.MoveSegmentKey(ctx, id, o.Key, to); err != nil {
+				return moved, removed, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+			}
+		}
+		if err := wd.Objects.Remove(ctx, o.Key); err != nil {
+			return moved, removed, fmt.Errorf("move objects of withdrawn segment %s: %w", id, err)
+		}
+		if known {
+			moved++
+		} else {
+			removed++
+		}
+	}
+	return moved, removed, nil
+}
+
+// MoveWithdrawnArgs is the job that moves a withdrawn segment's objects
+// (Withdrawal.Move); it is queued in the withdrawing transaction and
+// retried, with River's backoff, until it completes.
+type MoveWithdrawnArgs struct {
+	SegmentID string `json:"segment_id"`
+}
+
+// Kind names the job kind.
+func (MoveWithdrawnArgs) Kind() string { return "move_withdrawn" }
+
+type moveWithdrawnWorker struct {
+	river.WorkerDefaults[MoveWithdrawnArgs]
+	wd  *Withdrawal
+	log *slog.Logger
+}
+
+func (w *moveWithdrawnWorker) Work(ctx context.Context, job *river.Job[MoveWithdrawnArgs]) error {
+	if w.wd == nil {
+		return errors.New("move withdrawn objects: this worker has no object store for it (worker.Config.Withdrawal)")
+	}
+	moved, removed, err := w.wd.Move(ctx, job.Args.SegmentID)
+	if moved+removed > 0 {
+		w.log.Info("withdrawn segment's objects moved out of reach of issued links", "segment", job.Args.SegmentID,
+			"moved", moved, "removed", removed)
+	}
+	return err
+}
+
+// EnqueueWithdrawnTx queues the move of segment id's objects inside the
+// withdrawing transaction; set it as sqlstore.DB.WithdrawnTx.
+func (w *Worker) EnqueueWithdrawnTx(ctx context.Context, tx *sql.Tx, id string) error {
+	return w.EnqueueTx(ctx, tx, MoveWithdrawnArgs{SegmentID: id})
+}
+
+// withdrawnMeanwhile runs after the catalog refused a result because the
+// segment was withdrawn while it was made: the objects just stored under
+// the old keys are removed at once (links issued before the withdrawal
+// name those keys), not left to the nightly sweep.
+func (p *Processor) withdrawnMeanwhile(ctx context.Context, id string) error {
+	if p.Withdrawal == nil {
+		return nil
+	}
+	if _, _, err := p.Withdrawal.Move(ctx, id); err != nil {
+		return err
+	}
+	return nil
+}
