@@ -57,6 +57,7 @@ type instance struct {
 	logs   *strings.Builder
 	extra  []string
 	exited chan error
+	app    *app // the server's parts, when it runs in process
 }
 
 func newInstance(t testing.TB, s3 objects.Config) *instance {
@@ -118,6 +119,49 @@ func (in *instance) start(extraEnv ...string) {
 		in.t.Fatalf("loa serve did not start\n%s", in.logs)
 	}
 	in.t.Cleanup(func() { in.stop(syscall.SIGKILL) })
+}
+
+// startInProcess runs the server as `loa serve` builds it (an app), in
+// the test's process, until the test ends; in.app is its parts, to reach
+// the database the server uses, as the server, without a second
+// connection. Settings come from the instance as flags and, like the
+// binary's, from LOA_* variables set with t.Setenv.
+func (in *instance) startInProcess() {
+	in.t.Helper()
+	if len(in.extra) > 0 {
+		in.t.Fatalf("startInProcess takes no extra environment (%v): set it with t.Setenv", in.extra)
+	}
+	var c serverConfig
+	var stdout strings.Builder
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: io.Discard, getenv: os.Getenv}
+	fs := newFlags(env, "serve", "")
+	c.register(fs, env)
+	if _, err := parse(fs, []string{"--data", in.data, "--addr", "127.0.0.1:0", "--s3-endpoint", in.s3.Endpoint,
+		"--s3-access-key", in.s3.AccessKey, "--s3-secret-key", in.s3.SecretKey, "--s3-bucket", in.s3.Bucket}); err != nil {
+		in.t.Fatal(err)
+	}
+	logs := &lockedLog{}
+	a := newApp(&c, true, newLogger(logs, "info"), &stdout)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	in.t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			in.t.Errorf("loa serve (in process): %v", err)
+		}
+		if err := a.Close(); err != nil {
+			in.t.Errorf("loa serve (in process) stopping: %v", err)
+		}
+		if in.t.Failed() {
+			in.t.Logf("server log:\n%s", logs)
+		}
+	})
+	if err := a.Open(ctx); err != nil {
+		ran <- nil
+		in.t.Fatalf("loa serve (in process): %v\n%s", err, logs)
+	}
+	go func() { ran <- a.Run(ctx) }()
+	in.app, in.url = a, a.URL
 }
 
 func (in *instance) stop(sig syscall.Signal) {

@@ -73,10 +73,11 @@ func (j *jobsConfig) open() sqlstore.JobOptions {
 	return sqlstore.JobOptions{Languages: langs, Deadline: j.deadline, PriorityDeadline: j.deadlinePriority, EmergencyDeadline: j.deadlineEmergency}
 }
 
-// desk makes the translators' desk.
-func (j *jobsConfig) desk(db *sqlstore.DB, store *objects.Store, log *slog.Logger) (*translation.Desk, error) {
-	return &translation.Desk{Store: db, Objects: store, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
-		MaxSubtitleBytes: 2 << 20, MaxVoiceoverBytes: 1 << 30, Log: log}, nil
+// desk makes the translators' desk; an approval queues its rendition in
+// queue.
+func (j *jobsConfig) desk(db *sqlstore.DB, store *objects.Store, queue *worker.Queue, log *slog.Logger) *translation.Desk {
+	return &translation.Desk{Store: db, Objects: store, Renditions: queue, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
+		MaxSubtitleBytes: 2 << 20, MaxVoiceoverBytes: 1 << 30, Log: log}
 }
 
 // translation wires the sweeps and the notice senders into the worker.

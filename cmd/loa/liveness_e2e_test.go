@@ -32,6 +32,13 @@ func (l *lockedLog) add(s string) {
 	l.b.WriteByte('\n')
 }
 
+// Write makes lockedLog an io.Writer, for an app's log.
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
 func (l *lockedLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -18,7 +18,6 @@ import (
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -113,14 +112,11 @@ func TestPlaylistEndToEnd(t *testing.T) {
 	in := newInstance(t, s3)
 	in.bootstrap()
 	admin := in.userToken("so-noi-vu", "admin", "")
-	in.start()
+	// In process: the test writes rows through the server's own store
+	// and runs the server's own schedule service.
+	in.startInProcess()
 	ctx := context.Background()
-
-	db, err := sqlstore.Open(ctx, filepath.Join(in.data, "loa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := in.app.DB
 	// The server's own nightly build runs when it starts (River's
 	// RunOnStart); let it pass before the data arrives.
 	loc := broadcast.Location()
@@ -147,7 +143,7 @@ func TestPlaylistEndToEnd(t *testing.T) {
 	// The nightly job of tomorrow, run directly with the clock it is
 	// given (00:30 tomorrow); asked twice, it builds once.
 	now := today.AddDays(1).In(loc).Add(30 * time.Minute)
-	svc := &broadcast.Service{Store: db}
+	svc := in.app.Schedules
 	jobs := broadcast.Jobs{S: svc}
 	if err := jobs.Nightly(ctx, now); err != nil {
 		t.Fatal(err)

@@ -34,9 +34,10 @@ func (s *scheduleConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	fs.StringVar(&s.signingKey, "signing-key", "", "ed25519 key (PKCS #8 PEM) that signs offline bundles; default DATA/signing-key.pem, made at first start (LOA_SIGNING_KEY)")
 }
 
-// service makes the schedule service. A key file named by --signing-key
-// must exist; the default one is made at first start.
-func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *objects.Store, log *slog.Logger) (*broadcast.Service, error) {
+// service makes the schedule service, which follows db's change feed and
+// queues the rebuilds segment changes ask for in queue. A key file named
+// by --signing-key must exist; the default one is made at first start.
+func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *objects.Store, queue *worker.Queue, log *slog.Logger) (*broadcast.Service, error) {
 	path, create := s.signingKey, false
 	if path == "" {
 		path, create = filepath.Join(c.data, "signing-key.pem"), true
@@ -49,5 +50,5 @@ func (s *scheduleConfig) service(c *serverConfig, db *sqlstore.DB, store *object
 		return nil, err
 	}
 	return &broadcast.Service{Store: db, Objects: store, Key: key, Log: log, Days: int(s.days), SeparationDays: int(s.separation),
-		MaxEmergency: s.maxEmergency}, nil
+		MaxEmergency: s.maxEmergency, Feed: db, Rebuilds: queue}, nil
 }

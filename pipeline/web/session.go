@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,21 +28,47 @@ func (s *Server) secure(r *http.Request) bool {
 
 // sessionUser returns the user of the request's session cookie.
 func (s *Server) sessionUser(r *http.Request) (pipeline.User, error) {
+	return userBySession(s.cfg.Store, s.cfg.Sessions, r)
+}
+
+// SessionStore finds the user of a live session ([Store] is one).
+type SessionStore interface {
+	UserBySession(ctx context.Context, token string, p pipeline.SessionPolicy) (pipeline.User, error)
+}
+
+// userBySession returns the user of r's session cookie, whose session
+// lives under policy.
+func userBySession(store SessionStore, policy pipeline.SessionPolicy, r *http.Request) (pipeline.User, error) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>', or sign in on the web pages.")
 	}
-	return s.cfg.Store.UserBySession(r.Context(), ck.Value, s.cfg.Sessions)
+	return store.UserBySession(r.Context(), ck.Value, policy)
 }
 
 // SessionUser signs an API request in by its session cookie, for the
 // api.Server's Session field. A non-safe request from another origin is
 // refused (CSRF): the pages' own scripts are same-origin.
 func (s *Server) SessionUser(r *http.Request) (pipeline.User, error) {
-	if err := s.cop.Check(r); err != nil {
+	return sameOriginSession(s.cop, s.cfg.Store, s.cfg.Sessions, r)
+}
+
+// SessionUser is [Server.SessionUser] made from the store alone, with
+// the pages' session lifetimes (policy's zero fields take the defaults,
+// as in Config.Sessions): a process makes it before the API server and
+// the pages, which call that API in process with the same cookie.
+func SessionUser(store SessionStore, policy pipeline.SessionPolicy) func(r *http.Request) (pipeline.User, error) {
+	cop, policy := http.NewCrossOriginProtection(), sessionDefaults(policy)
+	return func(r *http.Request) (pipeline.User, error) {
+		return sameOriginSession(cop, store, policy, r)
+	}
+}
+
+func sameOriginSession(cop *http.CrossOriginProtection, store SessionStore, policy pipeline.SessionPolicy, r *http.Request) (pipeline.User, error) {
+	if err := cop.Check(r); err != nil {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeForbidden, "Cross-origin requests with a session cookie are refused; use an API token.")
 	}
-	return s.sessionUser(r)
+	return userBySession(store, policy, r)
 }
 
 type signInData struct {

@@ -39,8 +39,8 @@ type Store interface {
 type Config struct {
 	Store Store
 	// API is Loa's HTTP API handler; pages call it in process with the
-	// browser's session. The api.Server's Session must be set to
-	// Server.SessionUser for that to work.
+	// browser's session. The api.Server's Session must be SessionUser
+	// (or Server.SessionUser) for that to work.
 	API http.Handler
 	Log *slog.Logger
 	// PlainHTTP lets the session cookie go without Secure on a plain http
@@ -119,6 +119,18 @@ type asset struct {
 	version string
 }
 
+// sessionDefaults gives p's zero fields the pages' session lifetimes:
+// 7 days idle, 30 days at most.
+func sessionDefaults(p pipeline.SessionPolicy) pipeline.SessionPolicy {
+	if p.Idle <= 0 {
+		p.Idle = 7 * 24 * time.Hour
+	}
+	if p.Max <= 0 {
+		p.Max = 30 * 24 * time.Hour
+	}
+	return p
+}
+
 // New parses the templates and the message catalogue once and returns
 // the Server.
 func New(cfg Config) (*Server, error) {
@@ -138,12 +150,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.cfg.Sessions.Idle <= 0 {
-		s.cfg.Sessions.Idle = 7 * 24 * time.Hour
-	}
-	if s.cfg.Sessions.Max <= 0 {
-		s.cfg.Sessions.Max = 30 * 24 * time.Hour
-	}
+	s.cfg.Sessions = sessionDefaults(s.cfg.Sessions)
 	var err error
 	if s.cat, err = loadCatalog(files); err != nil {
 		return nil, err

@@ -68,8 +68,8 @@ func (RenderSubtitlesArgs) Kind() string { return "render_subtitles" }
 
 // EnqueueTx inserts a job inside the caller's catalog transaction, so the
 // job exists exactly when the change that asked for it commits.
-func (w *Worker) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
-	if _, err := w.Client.InsertTx(ctx, tx, args, nil); err != nil {
+func (q *Queue) EnqueueTx(ctx context.Context, tx *sql.Tx, args river.JobArgs) error {
+	if _, err := q.client.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	return nil
@@ -87,9 +87,9 @@ func RenditionArgs(j translation.Job, s translation.Submission, approvedBy int64
 }
 
 // QueueRenditionTx queues the rendition of an approved job inside the
-// approving transaction; it makes *Worker a translation.Renditions.
-func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation.Job, s translation.Submission, approvedBy int64) error {
-	return w.EnqueueTx(ctx, tx, RenditionArgs(j, s, approvedBy))
+// approving transaction; it makes *Queue a translation.Renditions.
+func (q *Queue) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation.Job, s translation.Submission, approvedBy int64) error {
+	return q.EnqueueTx(ctx, tx, RenditionArgs(j, s, approvedBy))
 }
 
 // ReprioritizeTx gives the processing job of segment id that is still
@@ -99,13 +99,13 @@ func (w *Worker) QueueRenditionTx(ctx context.Context, tx *sql.Tx, j translation
 // its order there, and one lowered to normal goes back in line in
 // QueueMedia. A job already running is left alone. Set it as
 // sqlstore.DB.PriorityChangedTx.
-func (w *Worker) ReprioritizeTx(ctx context.Context, tx *sql.Tx, id string, p pipeline.Priority) error {
+func (q *Queue) ReprioritizeTx(ctx context.Context, tx *sql.Tx, id string, p pipeline.Priority) error {
 	want, queue := queuePriority(p), mediaQueue(p)
 	params := river.NewJobListParams().Kinds(ProcessSegmentArgs{}.Kind()).
 		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
 		First(500)
 	for {
-		res, err := w.Client.JobListTx(ctx, tx, params)
+		res, err := q.client.JobListTx(ctx, tx, params)
 		if err != nil {
 			return fmt.Errorf("list queued processing jobs: %w", err)
 		}

@@ -99,15 +99,15 @@ func scheduleJobs(cfg Config, workers *river.Workers) ([]*river.PeriodicJob, err
 // the same RebuildDebounce window are merged: the job is scheduled for
 // the window's end, and River's uniqueness by period and arguments keeps
 // one job per window and commune list.
-func (w *Worker) EnqueueRebuild(ctx context.Context, tx *sql.Tx, communes []string) error {
+func (q *Queue) EnqueueRebuild(ctx context.Context, tx *sql.Tx, communes []string) error {
 	communes = slices.Compact(slices.Sorted(slices.Values(communes)))
-	at := w.now().Truncate(RebuildDebounce).Add(RebuildDebounce)
+	at := q.now().Truncate(RebuildDebounce).Add(RebuildDebounce)
 	opts := &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: RebuildDebounce}}
 	var err error
 	if tx != nil {
-		_, err = w.Client.InsertTx(ctx, tx, RebuildSchedulesArgs{Communes: communes}, opts)
+		_, err = q.client.InsertTx(ctx, tx, RebuildSchedulesArgs{Communes: communes}, opts)
 	} else {
-		_, err = w.Client.Insert(ctx, RebuildSchedulesArgs{Communes: communes}, opts)
+		_, err = q.client.Insert(ctx, RebuildSchedulesArgs{Communes: communes}, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("enqueue schedule rebuild: %w", err)
@@ -115,9 +115,9 @@ func (w *Worker) EnqueueRebuild(ctx context.Context, tx *sql.Tx, communes []stri
 	return nil
 }
 
-func (w *Worker) now() time.Time {
-	if w.clock != nil {
-		return w.clock()
+func (q *Queue) now() time.Time {
+	if q.clock != nil {
+		return q.clock()
 	}
 	return time.Now().UTC()
 }

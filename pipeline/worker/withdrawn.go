@@ -131,8 +131,8 @@ func (w *moveWithdrawnWorker) Work(ctx context.Context, job *river.Job[MoveWithd
 
 // EnqueueWithdrawnTx queues the move of segment id's objects inside the
 // withdrawing transaction; set it as sqlstore.DB.WithdrawnTx.
-func (w *Worker) EnqueueWithdrawnTx(ctx context.Context, tx *sql.Tx, id string) error {
-	return w.EnqueueTx(ctx, tx, MoveWithdrawnArgs{SegmentID: id})
+func (q *Queue) EnqueueWithdrawnTx(ctx context.Context, tx *sql.Tx, id string) error {
+	return q.EnqueueTx(ctx, tx, MoveWithdrawnArgs{SegmentID: id})
 }
 
 // withdrawnMeanwhile runs after the catalog refused a result because the

@@ -101,10 +101,11 @@ type Config struct {
 	Withdrawal *Withdrawal
 }
 
-// Worker is a River client with Loa's job kinds and periodic jobs.
+// Worker is a River client with Loa's job kinds and periodic jobs; its
+// Queue methods insert through that client.
 type Worker struct {
+	*Queue
 	Client *river.Client[*sql.Tx]
-	clock  func() time.Time
 	reaper *reaper // nil when the client only inserts
 	stop   context.CancelFunc
 	done   chan struct{}
@@ -216,7 +217,7 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	w := &Worker{Client: client, clock: cfg.Now, reaper: rp}
+	w := &Worker{Queue: &Queue{client: client, clock: cfg.Now}, Client: client, reaper: rp}
 	if rp != nil {
 		rp.id = client.ID()
 	}

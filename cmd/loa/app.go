@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sonla-cchc/loa/media"
+	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
+	"github.com/sonla-cchc/loa/pipeline/web"
+	"github.com/sonla-cchc/loa/pipeline/worker"
+)
+
+// app is one Loa server process: the worker, and the HTTP API and pages
+// when it serves HTTP. Open builds the parts in the order they need each
+// other, Run runs them until its context ends, Close stops them in the
+// reverse order. "loa serve" and "loa worker" are an app; the end-to-end
+// tests run one in process.
+//
+// The parts meet through the job queue, which is made right after the
+// database: whatever asks for work (ingest, processing, schedule changes,
+// approvals, priority changes) holds the Queue, and the Worker that runs
+// the jobs is made after them and from them.
+type app struct {
+	config   *serverConfig
+	withHTTP bool
+	log      *slog.Logger
+	stdout   io.Writer // "loa listening on URL" goes here
+
+	DB        *sqlstore.DB
+	Objects   *objects.Store
+	Queue     *worker.Queue
+	Schedules *broadcast.Service
+	Worker    *worker.Worker
+	API       *api.Server // nil without HTTP
+	// URL is where the HTTP server listens (http://host:port); empty
+	// without HTTP.
+	URL string
+
+	listener net.Listener
+	http     *http.Server
+	started  bool   // the Worker runs
+	stopFeed func() // ends the change feed's follower and waits for it
+}
+
+// newApp is the app c configures; it logs to log and prints its address
+// to stdout. withHTTP adds the API and the pages to the worker.
+func newApp(c *serverConfig, withHTTP bool, log *slog.Logger, stdout io.Writer) *app {
+	return &app{config: c, withHTTP: withHTTP, log: log, stdout: stdout}
+}
+
+// Open connects to the database and the object store and builds every
+// part, listening on the HTTP address when the app serves HTTP. Nothing
+// runs yet. After an error, Close releases what was opened.
+func (a *app) Open(ctx context.Context) error {
+	c, log := a.config, a.log
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	a.DB = db
+	for _, msg := range c.migrated.Unbound {
+		log.Warn("operator not bound to a commune", "problem", msg)
+	}
+	if a.Objects, err = c.openObjects(ctx); err != nil {
+		return err
+	}
+	tmp := filepath.Join(c.data, "tmp")
+	if n, err := worker.CleanTemp(tmp); err != nil {
+		log.Warn("clean work folders", "err", err)
+	} else if n > 0 {
+		log.Info("removed work folders of dead workers", "count", n)
+	}
+	fonts := filepath.Join(c.data, "fonts")
+	if err := media.PrepareFonts(fonts); err != nil {
+		// Vietnamese and Mông still render; Thái burn-in is refused until
+		// a Tai Viet font is installed (make deps installs fonts-noto-core).
+		log.Error("fonts for burned-in subtitles", "dir", fonts, "err", err)
+	}
+
+	// The queue's inserts run inside the transactions that record results,
+	// so jobs, translation jobs and schedule rebuilds exist exactly when
+	// those commit.
+	if a.Queue, err = worker.NewQueue(db.SQL(), nil); err != nil {
+		return err
+	}
+	db.PriorityChangedTx = a.Queue.ReprioritizeTx // a raised segment's queued processing job is raised too
+	db.WithdrawnTx = a.Queue.EnqueueWithdrawnTx   // a withdrawal moves the segment's objects out of reach of issued links
+	if a.Schedules, err = c.sched.service(c, db, a.Objects, a.Queue, log); err != nil {
+		return err
+	}
+	// Every ffmpeg and ffprobe run of the worker is timed into
+	// loa_ffmpeg_seconds, exposed on /metrics when HTTP runs here too.
+	ffmpegSeconds := media.NewFFmpegMetrics()
+	processor := &worker.Processor{
+		Catalog: db, Objects: a.Objects, TempDir: tmp, FontsDir: fonts, Log: log,
+		Runner:     media.NewRunner(media.Config{Observe: ffmpegSeconds.Observe}),
+		MP3BitRate: int(c.mp3Kbps) * 1000, OpusBitRate: int(c.opusKbps) * 1000,
+		Enqueue: a.Queue.EnqueueTx,
+		OnProcessed: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
+			if err := db.OpenJobsTx(ctx, tx, seg, c.jobs.open()); err != nil {
+				return err
+			}
+			return a.Queue.EnqueueRebuild(ctx, tx, nil)
+		},
+		OnVariantReady: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, lang string) error {
+			return a.Queue.EnqueueRebuild(ctx, tx, nil)
+		},
+	}
+	a.Worker, err = worker.New(worker.Config{
+		Schedules: broadcast.Jobs{S: a.Schedules}, ScheduleSpec: c.sched.cron,
+		DB: db.SQL(), Catalog: db, Objects: a.Objects, Log: log,
+		SweepSpec: c.cronSweep, UploadGrace: c.uploadGrace, Work: true,
+		Processor:    processor,
+		MediaWorkers: int(c.mediaJobs), UrgentWorkers: int(c.urgentJobs), RescueAfter: c.rescueAfter, LeaseEvery: c.leaseEvery, DeadAfter: c.deadAfter,
+		OrphanSpec: c.cronOrphans, OrphanCatalog: db, OrphanObjects: a.Objects, Translation: c.jobs.translation(db),
+		Reports: db, ReportObjects: a.Objects, ReportSpec: c.cronReports,
+		Withdrawal: &worker.Withdrawal{Catalog: db, Objects: a.Objects},
+	})
+	if err != nil {
+		return err
+	}
+	if !a.withHTTP {
+		return nil
+	}
+
+	if a.listener, err = net.Listen("tcp", c.addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	a.URL = "http://" + a.listener.Addr().String()
+	if c.plainHTTP {
+		if tcp, ok := a.listener.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+			log.Warn("LOA_PLAIN_HTTP is set on a network address: session cookies are sent without Secure and can be read on the way; serve over https and unset it", "addr", a.listener.Addr().String())
+		}
+	}
+	publicURL := c.publicURL
+	if publicURL == "" {
+		publicURL = a.URL
+	}
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
+	a.API = &api.Server{
+		Catalog: db, Objects: a.Objects, Log: log, Auth: auth, PublicURL: publicURL,
+		Broadcast: a.Schedules,
+		Jobs:      c.jobs.desk(db, a.Objects, a.Queue, log), JobStore: db,
+		Collectors: []prometheus.Collector{ffmpegSeconds},
+		// A request without a bearer token signs in by the pages' cookie.
+		Session: web.SessionUser(db, pipeline.SessionPolicy{}),
+		Ingester: &pipeline.Ingester{
+			Store: db, Objects: a.Objects, Log: log,
+			Inspector:        media.Inspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
+			CheckSubtitle:    pipeline.CheckSourceSubtitles,
+			MaxBytes:         c.maxUploadMB << 20,
+			MaxSubtitleBytes: 2 << 20,
+			Enqueue: func(ctx context.Context, tx *sql.Tx, seg pipeline.Segment) error {
+				return a.Queue.EnqueueTx(ctx, tx, worker.ProcessSegmentArgs{SegmentID: seg.ID, DurationMS: seg.Probe.DurationMS, Priority: seg.Priority})
+			},
+		},
+	}
+	pages, err := web.New(web.Config{Store: db, API: a.API.Handler(), Log: log,
+		MaxUploadBytes: c.maxUploadMB << 20, PlainHTTP: c.plainHTTP,
+		Cron: c.cronJobs(), CronRuns: db, Auth: auth})
+	if err != nil {
+		return err
+	}
+	a.http = &http.Server{
+		Handler:           pages.Site(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Shutting down ends the devices' event streams with a retry hint, so
+	// they reconnect to another replica instead of holding this one.
+	a.http.RegisterOnShutdown(a.API.CloseStreams)
+	return nil
+}
+
+// Run follows the change feed, starts the worker and serves HTTP until
+// ctx ends (nil) or the HTTP server fails. Close stops what it started.
+func (a *app) Run(ctx context.Context) error {
+	c, log := a.config, a.log
+	// The change feed keeps this process's token and schedule caches and
+	// its devices' event streams in step with every other process on the
+	// database; it runs until Close, past the HTTP shutdown.
+	feedCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		if err := a.DB.Follow(feedCtx, log); err != nil {
+			log.Error("change feed not followed: other replicas' revocations and schedules reach this one only as its caches expire", "err", err)
+		}
+	}()
+	a.stopFeed = func() { cancel(); <-feedDone }
+	if err := a.Worker.Start(ctx); err != nil {
+		return err
+	}
+	a.started = true
+	if !a.withHTTP {
+		log.Info("worker started")
+		<-ctx.Done()
+		log.Info("worker stopping")
+		return nil
+	}
+	if c.debugAddr != "" {
+		startDebug(ctx, log, c.debugAddr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Serve(a.listener) }()
+	log.Info("loa serving", "addr", a.listener.Addr().String(), "db", c.dbPath(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)
+	fmt.Fprintf(a.stdout, "loa listening on %s\n", a.URL)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Close stops taking requests and lets those in flight (uploads) finish
+// for up to a minute, records the devices' last polls, lets running jobs
+// finish for up to 30 s and returns the others to the queue, stops
+// following the change feed and closes the database. It closes only what
+// Open and Run made, so it is safe after either failed.
+func (a *app) Close() error {
+	var errs []error
+	if a.http != nil {
+		a.log.Info("shutting down: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if err := a.http.Shutdown(sctx); err != nil {
+			// Uploads still running are cut; their objects are removed by
+			// the ingest cleanup or, after a crash, by the sweep.
+			a.http.Close()
+			a.log.Warn("forced shutdown", "err", err)
+		}
+		if err := a.API.DevicePolls.Flush(sctx); err != nil {
+			a.log.Warn("record device polls", "err", err)
+		}
+		cancel()
+	} else if a.listener != nil {
+		a.listener.Close()
+	}
+	if a.started {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := a.Worker.Stop(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop worker: %w", err))
+		}
+		cancel()
+	}
+	if a.stopFeed != nil {
+		a.stopFeed()
+	}
+	if a.DB != nil {
+		if err := a.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
