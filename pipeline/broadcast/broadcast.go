@@ -39,6 +39,8 @@ type Store interface {
 	ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error)
 	History(ctx context.Context, from, to schedules.Date, codes ...string) ([]schedules.Aired, error)
 	HeadTags(ctx context.Context) (map[string]string, error)
+	// SaveVersions stores a batch of versions; it keeps no reference to
+	// their Items once it returns (a build reuses them for the next batch).
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
 	Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error)
 	VersionItems(ctx context.Context, versionID, cluster, date string) ([]pipeline.ScheduleItem, error)
@@ -344,7 +346,13 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 // items are the stored entries of commune c in the plan: its playlists
 // and the "interrupt now" entries of its emergencies.
 func (s *Service) items(p *plan, c *schedules.Commune) []pipeline.ScheduleItem {
-	items := communeItems(p.sched, c, p.audio)
+	return s.itemsInto(nil, p, c, newEntryMaker(p))
+}
+
+// itemsInto is items appended to dst (whose entries it overwrites), with
+// the strings m shares across a build's communes.
+func (s *Service) itemsInto(dst []pipeline.ScheduleItem, p *plan, c *schedules.Commune, m *entryMaker) []pipeline.ScheduleItem {
+	items := m.communeItems(dst, p.sched, c)
 	return append(items, interrupts(c, p.emergencies, p.byID, p.audio, p.now, s.interruptFor(), Location())...)
 }
 
@@ -370,18 +378,25 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	}
 	// Communes are stored in batches of saveBatch, each in one
 	// transaction; a commune whose content is unchanged is not written.
+	// The entries of a stored batch are overwritten by the next one's
+	// (spare), so a build holds a batch's entries, not the registry's.
+	m := newEntryMaker(p)
 	var batch []pipeline.VersionWrite
+	var spare [][]pipeline.ScheduleItem
 	flush := func() error {
 		if err := s.Store.SaveVersions(ctx, batch); err != nil {
 			return err
 		}
-		for _, w := range batch {
+		for i := range batch {
+			w := &batch[i]
 			if w.Changed {
 				res.Changed = append(res.Changed, w.Version.Commune)
 				if s.Feed == nil {
 					s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Reason: reason})
 				}
 			}
+			spare = append(spare, w.Items[:0])
+			w.Items = nil
 		}
 		batch = batch[:0]
 		return nil
@@ -389,9 +404,14 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	for ci := range reg.Communes {
 		c := &reg.Communes[ci]
 		res.Communes++
-		items := s.items(p, c)
-		tag := versionTag(items)
+		var dst []pipeline.ScheduleItem
+		if n := len(spare); n > 0 {
+			dst, spare = spare[n-1], spare[:n-1]
+		}
+		items := s.itemsInto(dst, p, c, m)
+		tag := m.tag(items)
 		if heads[c.Code] == tag {
+			spare = append(spare, items[:0])
 			continue
 		}
 		batch = append(batch, pipeline.VersionWrite{Version: pipeline.ScheduleVersion{
@@ -424,31 +444,105 @@ func (s *Service) interruptFor() time.Duration {
 	return time.Hour
 }
 
-// communeItems turns the builder's playlists of one commune into stored
-// entries, with the audio each segment item plays.
-func communeItems(sched *schedules.Schedule, c *schedules.Commune, audio map[string]pipeline.AirAudio) []pipeline.ScheduleItem {
+// entryMaker turns the builder's playlists into stored entries for one
+// build. A national build makes about a million entries whose dates,
+// entry ids and reasons repeat across communes: each distinct one is
+// made once and shared. Audio is found without building a key, and the
+// version tag's working memory is reused from one commune to the next.
+type entryMaker struct {
+	audio   map[variantKey]pipeline.AirAudio
+	dates   map[schedules.Date]string
+	ids     map[entryAt]string
+	reasons map[reasonOf]string
+
+	tagBuf   []byte
+	tagEnds  []int
+	tagParts [][]byte
+}
+
+// variantKey is a segment in one language.
+type variantKey struct{ segment, language string }
+
+// entryAt is where an entry plays: its date, slot and position.
+type entryAt struct {
+	date schedules.Date
+	slot schedules.TimeOfDay
+	pos  int
+}
+
+// reasonOf is what an item's Reason depends on.
+type reasonOf struct {
+	why                   schedules.ReasonCode
+	topic                 schedules.Topic
+	language              schedules.Language
+	aired, rank, fallback int
+}
+
+func newEntryMaker(p *plan) *entryMaker {
+	m := &entryMaker{
+		audio: make(map[variantKey]pipeline.AirAudio, len(p.byID)),
+		dates: map[schedules.Date]string{}, ids: map[entryAt]string{}, reasons: map[reasonOf]string{},
+	}
+	for _, v := range p.byID {
+		if a, ok := p.audio[pipeline.AudioKey(v.SegmentID, string(v.Language))]; ok {
+			m.audio[variantKey{v.SegmentID, string(v.Language)}] = a
+		}
+	}
+	return m
+}
+
+func (m *entryMaker) date(d schedules.Date) string {
+	s, ok := m.dates[d]
+	if !ok {
+		s = d.String()
+		m.dates[d] = s
+	}
+	return s
+}
+
+func (m *entryMaker) entryID(d schedules.Date, slot schedules.TimeOfDay, pos int) string {
+	k := entryAt{d, slot, pos}
+	s, ok := m.ids[k]
+	if !ok {
+		s = schedules.EntryID(d, slot, pos)
+		m.ids[k] = s
+	}
+	return s
+}
+
+func (m *entryMaker) reason(it *schedules.Item) string {
+	k := reasonOf{why: it.Why, topic: it.Topic, language: it.Language, aired: it.TopicAired, rank: it.Rank, fallback: it.Fallback}
+	s, ok := m.reasons[k]
+	if !ok {
+		s = it.Reason()
+		m.reasons[k] = s
+	}
+	return s
+}
+
+// communeItems appends to dst[:0] the builder's playlists of one commune
+// as stored entries, with the audio each segment item plays.
+func (m *entryMaker) communeItems(dst []pipeline.ScheduleItem, sched *schedules.Schedule, c *schedules.Commune) []pipeline.ScheduleItem {
 	pls := sched.Commune(c.Code)
 	n := 0
 	for _, p := range pls {
 		n += len(p.Items)
 	}
-	out := make([]pipeline.ScheduleItem, 0, n)
-	date, dateOf := "", schedules.Date{}
+	out := slices.Grow(dst[:0], n)
 	for _, p := range pls {
-		if date == "" || p.Date != dateOf {
-			date, dateOf = p.Date.String(), p.Date
-		}
-		for pos, it := range p.Items {
+		date := m.date(p.Date)
+		for pos := range p.Items {
+			it := &p.Items[pos]
 			si := pipeline.ScheduleItem{
 				Cluster: p.Cluster, Date: date, SlotStart: int(p.Slot.Start), Position: pos,
-				EntryID: schedules.EntryID(p.Date, p.Slot.Start, pos), Kind: it.Kind.String(),
+				EntryID: m.entryID(p.Date, p.Slot.Start, pos), Kind: it.Kind.String(),
 				Start: p.Start.Add(it.Offset).UTC(), DurationMS: it.Duration.Milliseconds(),
 				SegmentID: it.SegmentID, Language: string(it.Language), Title: it.Title, Topic: string(it.Topic),
-				Why: string(it.Why), Reason: it.Reason(),
+				Why: string(it.Why), Reason: m.reason(it),
 			}
 			if it.Kind == schedules.ItemSegment {
 				si.Priority = it.Priority.String()
-				if a, ok := audio[pipeline.AudioKey(it.SegmentID, string(it.Language))]; ok {
+				if a, ok := m.audio[variantKey{it.SegmentID, string(it.Language)}]; ok {
 					si.AudioKey, si.SHA256, si.Size, si.DurationMS = a.Key, a.SHA256, a.Size, a.DurationMS
 				}
 			}
@@ -507,8 +601,14 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 // buffer rather than a string per field (a national build has a million
 // entries); the tag is the same as ContentTag(sorted parts...).
 func versionTag(items []pipeline.ScheduleItem) string {
-	buf := make([]byte, 0, len(items)*160)
-	ends := make([]int, 0, len(items))
+	var m entryMaker
+	return m.tag(items)
+}
+
+// tag is versionTag, in working memory kept from one call to the next.
+func (m *entryMaker) tag(items []pipeline.ScheduleItem) string {
+	buf := m.tagBuf[:0]
+	ends := m.tagEnds[:0]
 	for i := range items {
 		it := &items[i]
 		buf = append(buf, it.Cluster...)
@@ -534,16 +634,18 @@ func versionTag(items []pipeline.ScheduleItem) string {
 		buf = append(buf, it.SHA256...)
 		ends = append(ends, len(buf))
 	}
-	parts := make([][]byte, len(ends))
+	parts := m.tagParts[:0]
 	for i, e := range ends {
 		start := 0
 		if i > 0 {
 			start = ends[i-1]
 		}
-		parts[i] = buf[start:e:e]
+		parts = append(parts, buf[start:e:e])
 	}
 	slices.SortFunc(parts, bytes.Compare)
-	return schedules.ContentTagBytes(parts)
+	tag := schedules.ContentTagBytes(parts)
+	m.tagBuf, m.tagEnds, m.tagParts = buf[:0], ends[:0], parts[:0]
+	return tag
 }
 
 // Jobs adapts a Service to the worker's schedule jobs.
