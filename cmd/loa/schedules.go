@@ -148,7 +148,7 @@ func runDeviceAdd(ctx context.Context, env *cliEnv, args []string) error {
 func runDeviceList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "device list", "")
 	c := registerClient(fs, env)
-	commune := fs.String("commune", "", "one commune's players (an operator's own); default every commune's (admin)")
+	commune := fs.String("commune", "", "one commune's players; default every one you may see (an operator's own commune's, every commune's for an admin)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	osuser "os/user"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -191,12 +190,9 @@ func runTokenList(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	toks, err := db.Tokens(ctx, *user)
+	toks, err := db.Tokens(ctx, *user, *all)
 	if err != nil {
 		return err
-	}
-	if !*all {
-		toks = slices.DeleteFunc(toks, func(t pipeline.TokenInfo) bool { return t.RevokedAt != nil })
 	}
 	if *asJSON {
 		if toks == nil {

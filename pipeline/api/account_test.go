@@ -135,3 +135,36 @@ func TestAccountControl(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenListHidesRevoked: GET /api/tokens leaves revoked tokens out,
+// as loa token list does, and lists them with ?revoked=1 (loa token list
+// --all); a revoked value that is not a yes or no is refused.
+func TestTokenListHidesRevoked(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t), nil)
+	var made struct{ Token string }
+	b.call(t, pipeline.RoleAdmin, "POST", "/api/users/u-translator/tokens?label=lost-phone", "", "", 201, &made)
+	if err := b.db.RevokeToken(context.Background(), made.Token, pipeline.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := func(path string) map[string]bool {
+		t.Helper()
+		var toks []pipeline.TokenInfo
+		b.call(t, pipeline.RoleAdmin, "GET", path, "", "", 200, &toks)
+		out := map[string]bool{}
+		for _, tk := range toks {
+			out[tk.Label] = tk.RevokedAt != nil
+		}
+		return out
+	}
+	for _, path := range []string{"/api/tokens?user=u-translator", "/api/tokens", "/api/tokens?revoked=0"} {
+		if got := labels(path); len(got) == 0 || func() bool { _, ok := got["lost-phone"]; return ok }() {
+			t.Errorf("%s lists %v: the revoked token is shown, or nothing is", path, got)
+		}
+	}
+	for _, path := range []string{"/api/tokens?user=u-translator&revoked=1", "/api/tokens?revoked=true"} {
+		if got := labels(path); !got["lost-phone"] {
+			t.Errorf("%s lists %v, want the revoked lost-phone marked revoked", path, got)
+		}
+	}
+	b.call(t, pipeline.RoleAdmin, "GET", "/api/tokens?revoked=maybe", "", "", 422, nil)
+}

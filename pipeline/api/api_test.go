@@ -248,7 +248,7 @@ func TestRoutePolicy(t *testing.T) {
 		// Commune players' heartbeats (pipeline/api/heartbeats.go).
 		"POST /api/communes/{code}/heartbeat": {pipeline.RoleOperator},
 		"GET /api/communes/{code}/devices":    {pipeline.RoleAdmin, pipeline.RoleOperator},
-		"GET /api/devices":                    {pipeline.RoleAdmin},
+		"GET /api/devices":                    {pipeline.RoleAdmin, pipeline.RoleOperator},
 		// Translation jobs and glossaries (pipeline/api/jobs.go).
 		"GET /api/jobs":                       {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
 		"GET /api/jobs/{id}":                  {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},

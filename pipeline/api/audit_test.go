@@ -1,9 +1,14 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
@@ -62,5 +67,46 @@ func TestAuditNamesActors(t *testing.T) {
 	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs/"+job.ID, "", "", 200, &d)
 	if last := d.Events[len(d.Events)-1]; last.Action != translation.ActionCancel || last.ActorID != producer.ID || d.Job.State != translation.StateCancelled {
 		t.Fatalf("job after withdrawal: %+v, last event %+v", d.Job, last)
+	}
+}
+
+// TestDeviceAddNamesActor: devices added through the API (loa device
+// add) are in the audit log, their accounts and their tokens, with the
+// calling admin as the actor (it was empty).
+func TestDeviceAddNamesActor(t *testing.T) {
+	sb := setupSchedules(t)
+	before := sb.db.Now().Add(-time.Minute)
+	made := map[string]string{} // device account → who made it
+	for _, commune := range []string{"muong-lan", "to-hieu"} {
+		role := pipeline.RoleAdmin
+		resp, body := sb.do(t, "POST", "/api/communes/"+commune+"/devices?label=loa", sb.tokens[role], nil, "")
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%s adds a device: %d %s", role, resp.StatusCode, body)
+		}
+		var dev api.DeviceResponse
+		if err := json.Unmarshal(body, &dev); err != nil {
+			t.Fatal(err)
+		}
+		made[dev.User.Name] = sb.users[role].Name
+	}
+	entries, err := sb.db.Audit(context.Background(), before, sb.db.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, actor := range made {
+		for _, action := range []string{"user.create", "token.create"} {
+			found := false
+			for _, e := range entries {
+				if e.Action == action && e.Subject == name {
+					found = true
+					if e.Actor != actor {
+						t.Errorf("%s %s: actor %q, want %q", action, name, e.Actor, actor)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no %s of %s in the audit log", action, name)
+			}
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (s *Server) heartbeatRoutes() []Route {
 	return []Route{
 		{Method: "POST", Pattern: "/api/communes/{code}/heartbeat", Roles: devicesOnly, handler: s.heartbeat},
 		{Method: "GET", Pattern: "/api/communes/{code}/devices", Roles: communeUsers, handler: s.communeDevices},
-		{Method: "GET", Pattern: "/api/devices", Roles: adminOnly, handler: s.allDevices},
+		{Method: "GET", Pattern: "/api/devices", Roles: communeUsers, handler: s.allDevices},
 	}
 }
 
@@ -124,12 +124,21 @@ func (s *Server) communeDevices(w http.ResponseWriter, r *http.Request, u pipeli
 	return nil
 }
 
-func (s *Server) allDevices(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
+// allDevices lists the players an account may see: every commune's for
+// an admin, those of the operator's own commune (by its code, the
+// identifier operators are scoped by; never by name) for an operator.
+func (s *Server) allDevices(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	hs, err := s.heartbeatStore()
 	if err != nil {
 		return err
 	}
-	list, err := hs.DeviceHeartbeats(r.Context(), "")
+	list := []schedules.DeviceHeartbeat{}
+	switch {
+	case u.Role == pipeline.RoleAdmin:
+		list, err = hs.DeviceHeartbeats(r.Context(), "")
+	case u.Commune != "": // an operator bound to no commune sees none
+		list, err = hs.DeviceHeartbeats(r.Context(), u.Commune)
+	}
 	if err != nil {
 		return err
 	}

@@ -190,3 +190,39 @@ func TestRefusedDeviceNotOnline(t *testing.T) {
 		t.Errorf("an enabled device is %q, want online by its heartbeat", got["disabled"])
 	}
 }
+
+// TestDeviceListScopedByCode: GET /api/devices (loa device list without
+// --commune) answers an operator with the devices of the commune whose
+// code the account is bound to, not 403 and not another commune's (even
+// one with the same name); an admin sees every commune's.
+func TestDeviceListScopedByCode(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := context.Background()
+	for _, c := range []string{"muong-lan", "to-hieu"} {
+		if _, _, err := sb.db.CreateDevice(ctx, c, "loa "+c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	communes := func(token string) []string {
+		t.Helper()
+		resp, body := sb.get(t, "/api/devices", token)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/devices: %d %s", resp.StatusCode, body)
+		}
+		var list []api.DeviceView
+		if err := json.Unmarshal(body, &list); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range list {
+			out = append(out, d.Commune)
+		}
+		return out
+	}
+	if got := communes(sb.tokens["operator"]); len(got) != 1 || got[0] != "muong-lan" {
+		t.Errorf("the operator of muong-lan sees the devices of %v, want [muong-lan]", got)
+	}
+	if got := communes(sb.tokens["admin"]); len(got) != 2 {
+		t.Errorf("the admin sees the devices of %v, want both communes", got)
+	}
+}

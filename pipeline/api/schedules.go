@@ -217,12 +217,24 @@ type DeviceResponse struct {
 	Token string        `json:"token"`
 }
 
+// deviceMaker makes a device account naming who made it in the audit
+// log (sqlstore.DB does).
+type deviceMaker interface {
+	CreateDeviceBy(ctx context.Context, commune, label string, by pipeline.Actor) (pipeline.User, string, error)
+}
+
 func (s *Server) createDevice(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	head, err := s.commune(r, u)
 	if err != nil {
 		return err
 	}
-	dev, tok, err := s.Broadcast.Store.CreateDevice(r.Context(), head.Code, r.URL.Query().Get("label"))
+	var dev pipeline.User
+	var tok string
+	if dm, ok := s.Broadcast.Store.(deviceMaker); ok {
+		dev, tok, err = dm.CreateDeviceBy(r.Context(), head.Code, r.URL.Query().Get("label"), pipeline.Actor{ID: u.ID, Name: u.Name})
+	} else {
+		dev, tok, err = s.Broadcast.Store.CreateDevice(r.Context(), head.Code, r.URL.Query().Get("label"))
+	}
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,9 @@ type Catalog interface {
 	CreateTokenBy(ctx context.Context, userID int64, label string, by int64) (string, error)
 	// CreateTokenAs makes a token of a kind (api, metrics), by an actor.
 	CreateTokenAs(ctx context.Context, userID int64, label string, kind pipeline.TokenKind, by pipeline.Actor) (string, error)
-	// Tokens lists a user's tokens ("" for all users), never their secrets.
-	Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, error)
+	// Tokens lists a user's tokens ("" for all users), never their
+	// secrets; revoked ones only when revoked is true.
+	Tokens(ctx context.Context, user string, revoked bool) ([]pipeline.TokenInfo, error)
 	RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error
 	SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error)
 	SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (pipeline.SignedOut, error)
@@ -537,8 +538,18 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, u, by pipeline.
 
 // listTokens answers GET /api/tokens[?user=NAME]: ids, kinds, labels,
 // when made and last used; never the secrets.
+// listTokens answers GET /api/tokens[?user=NAME][&revoked=1]: live
+// tokens, and revoked ones too with revoked=1 (as loa token list --all).
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
-	toks, err := s.Catalog.Tokens(r.Context(), r.URL.Query().Get("user"))
+	revoked := false
+	if v := r.URL.Query().Get("revoked"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return pipeline.FieldError("revoked", "revoked=%q is not a yes or no: give revoked=1 to list revoked tokens too, or leave it out.", v)
+		}
+		revoked = b
+	}
+	toks, err := s.Catalog.Tokens(r.Context(), r.URL.Query().Get("user"), revoked)
 	if err != nil {
 		return err
 	}

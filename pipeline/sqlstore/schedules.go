@@ -883,8 +883,16 @@ func (db *DB) PlayReports(ctx context.Context, commune, date string) ([]pipeline
 
 // CreateDevice makes the account of a loudspeaker device of a commune: an
 // operator scoped to that commune with a random password nobody knows,
-// and returns it with a fresh API token.
+// and returns it with a fresh API token. The audit log names no maker;
+// CreateDeviceBy names one.
 func (db *DB) CreateDevice(ctx context.Context, commune, label string) (pipeline.User, string, error) {
+	return db.CreateDeviceBy(ctx, commune, label, pipeline.Actor{})
+}
+
+// CreateDeviceBy is CreateDevice done by by (the user calling the API, or
+// CLIActor on the server's command line): the audit log names them as the
+// maker of the device's account and of its token.
+func (db *DB) CreateDeviceBy(ctx context.Context, commune, label string, by pipeline.Actor) (pipeline.User, string, error) {
 	if _, err := db.CommuneHead(ctx, commune); err != nil {
 		return pipeline.User{}, "", err
 	}
@@ -898,7 +906,8 @@ func (db *DB) CreateDevice(ctx context.Context, commune, label string) (pipeline
 	}
 	var u pipeline.User
 	for i := n + 1; ; i++ {
-		u, err = db.CreateUser(ctx, pipeline.NewUser{Name: fmt.Sprintf("device-%s-%d", commune, i), Role: pipeline.RoleOperator, Password: pw[:40], Commune: commune})
+		u, err = db.CreateUser(ctx, pipeline.NewUser{Name: fmt.Sprintf("device-%s-%d", commune, i), Role: pipeline.RoleOperator, Password: pw[:40], Commune: commune,
+			CreatedBy: by.ID, CreatedActor: by.Name})
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict && i < n+100 {
 			continue
 		}
@@ -910,7 +919,7 @@ func (db *DB) CreateDevice(ctx context.Context, commune, label string) (pipeline
 	if _, err := db.sql.ExecContext(ctx, "INSERT INTO devices (commune_code, user_id, label, created_at) VALUES (?, ?, ?, ?)", commune, u.ID, label, db.Now()); err != nil {
 		return u, "", fmt.Errorf("create device: %w", err)
 	}
-	tok, err := db.CreateToken(ctx, u.ID, "device "+label)
+	tok, err := db.CreateTokenAs(ctx, u.ID, "device "+label, pipeline.TokenAPI, by)
 	if err != nil {
 		return u, "", err
 	}

@@ -342,18 +342,23 @@ func accountEvent(ctx context.Context, tx *sql.Tx, at time.Time, by pipeline.Act
 }
 
 // Tokens lists the tokens of the user named user, or of every user when
-// user is "", live ones first, newest first; never their secrets. An
-// unknown user is CodeNotFound.
-func (db *DB) Tokens(ctx context.Context, user string) ([]pipeline.TokenInfo, error) {
+// user is "", newest first; never their secrets. Revoked tokens are left
+// out unless revoked is true (then they follow the live ones): the one
+// rule behind GET /api/tokens (?revoked=1), loa token list (--all) and
+// the admin page. An unknown user is CodeNotFound.
+func (db *DB) Tokens(ctx context.Context, user string, revoked bool) ([]pipeline.TokenInfo, error) {
 	q := `SELECT t.id, u.name, t.kind, t.label, t.created_at, COALESCE(a.name, t.created_actor), t.last_used_at, t.revoked_at
-		FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.id = t.created_by`
+		FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.id = t.created_by WHERE 1 = 1`
 	var args []any
 	if user != "" {
 		if _, err := db.UserByName(ctx, user); err != nil {
 			return nil, err
 		}
-		q += " WHERE u.name = ?"
+		q += " AND u.name = ?"
 		args = append(args, user)
+	}
+	if !revoked {
+		q += " AND t.revoked_at IS NULL"
 	}
 	q += " ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id DESC"
 	return queryAll(ctx, db.sql, "list tokens", func(r scanner) (pipeline.TokenInfo, error) {

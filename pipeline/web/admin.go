@@ -38,14 +38,9 @@ func (s *Server) usersData(r *http.Request) (usersData, error) {
 	if err := s.callAPI(r, "GET", "/api/users", nil, &d.Users); err != nil {
 		return d, err
 	}
-	var all []pipeline.TokenInfo
-	if err := s.callAPI(r, "GET", "/api/tokens", nil, &all); err != nil {
+	// Live tokens only: the API leaves revoked ones out unless asked.
+	if err := s.callAPI(r, "GET", "/api/tokens", nil, &d.Tokens); err != nil {
 		return d, err
-	}
-	for _, t := range all {
-		if t.RevokedAt == nil {
-			d.Tokens = append(d.Tokens, t)
-		}
 	}
 	return d, nil
 }
