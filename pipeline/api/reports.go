@@ -23,7 +23,7 @@ import (
 // operational metrics read; the Catalog provides it when it can
 // (sqlstore.DB does), otherwise those routes answer 503.
 type ReportStore interface {
-	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
+	report.Source // reports are built from it (report.Build)
 	StoredReports(ctx context.Context) ([]report.StoredReport, error)
 	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
 	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error)
@@ -81,7 +81,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ pipeline.Us
 			return err
 		}
 	}
-	rep, err := rs.BuildReport(r.Context(), p, strings.TrimSpace(q.Get("commune")), s.now())
+	rep, err := report.Build(r.Context(), rs, p, strings.TrimSpace(q.Get("commune")), s.now())
 	if err != nil {
 		return err
 	}
