@@ -65,6 +65,22 @@ var layerRules = []layerRule{
 		Forbidden: []string{"pipeline/api/...", "pipeline/web/..."},
 	},
 	{
+		Name: "the queue is wired in cmd: nothing else imports pipeline/worker; the parts that ask for work " +
+			"(ingest, broadcast's rebuilds, translation's renditions) name small interfaces that worker.Queue meets",
+		From:      []string{"..."},
+		Except:    []string{"cmd/...", "pipeline/worker/..."},
+		Forbidden: []string{"pipeline/worker/..."},
+	},
+	{
+		Name: "the domain is pure: reports, bulletins, translation jobs, schedules, subtitle checks and the time zone " +
+			"are computed from rows and values they are given, never read from the store, the queue, the object store " +
+			"or the HTTP layer (report.Build reads through report.Source; sqlstore only gives rows)",
+		From: []string{"pipeline", "pipeline/report/...", "pipeline/bulletin/...", "pipeline/translation/...",
+			"pipeline/localtime/...", "schedules/...", "media/subtitle/..."},
+		Forbidden: []string{"pipeline/sqlstore/...", "pipeline/worker/...", "media/objects/...", "pipeline/api/...",
+			"pipeline/web/...", "pipeline/broadcast/..."},
+	},
+	{
 		Name:      "the API does not import the pages built on it",
 		From:      []string{"pipeline/api/..."},
 		Forbidden: []string{"pipeline/web/..."},
@@ -177,13 +193,18 @@ func TestLayerViolations(t *testing.T) {
 	}{
 		{"pipeline reaching media/objects through a helper", []goPackage{
 			{ImportPath: m("pipeline/translation"), Deps: []string{m("pipeline/helper"), m("media/objects"), "fmt"}},
-		}, 1},
-		{"web importing the worker", []goPackage{{ImportPath: m("pipeline/web"), Deps: []string{m("pipeline/worker")}}}, 1},
+		}, 2}, // an edge, and the domain's purity
+		{"web importing the worker", []goPackage{{ImportPath: m("pipeline/web"), Deps: []string{m("pipeline/worker")}}}, 2},
+		{"broadcast importing the worker", []goPackage{{ImportPath: m("pipeline/broadcast"), Deps: []string{m("pipeline/worker")}}}, 1},
+		{"cmd wiring the worker", []goPackage{{ImportPath: m("cmd/loa"), Deps: []string{m("pipeline/worker"), m("pipeline/sqlstore")}}}, 0},
+		{"reports reading the store", []goPackage{{ImportPath: m("pipeline/report"), Deps: []string{m("pipeline/sqlstore")}}}, 2},
+		{"translation queueing its own renditions", []goPackage{{ImportPath: m("pipeline/translation"), Deps: []string{m("pipeline/worker")}}}, 2},
+		{"the domain reaching broadcast", []goPackage{{ImportPath: m("schedules"), Deps: []string{m("pipeline/broadcast")}}}, 1},
 		{"root pipeline importing media", []goPackage{{ImportPath: m("pipeline"), Deps: []string{m("media"), m("media/subtitle")}}}, 1},
 		{"pipeline importing media/subtitle only", []goPackage{{ImportPath: m("pipeline"), Deps: []string{m("media/subtitle")}}}, 0},
 		{"the worker may use storage", []goPackage{{ImportPath: m("pipeline/worker"), Deps: []string{m("pipeline/sqlstore")}}}, 0},
 		{"a name sharing a prefix is another package", []goPackage{{ImportPath: m("schedules"), Deps: []string{m("media/objectsx")}}}, 0},
-		{"a domain package importing the HTTP API", []goPackage{{ImportPath: m("pipeline/report"), Deps: []string{m("pipeline/api")}}}, 1},
+		{"a domain package importing the HTTP API", []goPackage{{ImportPath: m("pipeline/report"), Deps: []string{m("pipeline/api")}}}, 2},
 		{"the HTTP layer importing the database", []goPackage{{ImportPath: m("pipeline/api"), Deps: []string{m("pipeline/sqlstore")}}}, 1},
 		{"broadcast importing the database", []goPackage{{ImportPath: m("pipeline/broadcast"), Deps: []string{m("pipeline/sqlstore"), m("media/objects")}}}, 1},
 		{"the broadcast test fixture on a real store", []goPackage{{ImportPath: m("pipeline/broadcast/broadcasttest"), Deps: []string{m("pipeline/sqlstore")}}}, 0},

@@ -23,11 +23,11 @@ import (
 // operational metrics read; the Catalog provides it when it can
 // (sqlstore.DB does), otherwise those routes answer 503.
 type ReportStore interface {
-	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
+	report.Source // reports are built from it (report.Build)
 	StoredReports(ctx context.Context) ([]report.StoredReport, error)
 	Audit(ctx context.Context, from, until time.Time) ([]pipeline.AuditEntry, error)
-	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error)
-	BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error)
+	BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.Item, error)
+	BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.Item, error)
 	Ops(ctx context.Context, silentSince time.Time) (pipeline.OpsStats, error)
 }
 
@@ -81,7 +81,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ pipeline.Us
 			return err
 		}
 	}
-	rep, err := rs.BuildReport(r.Context(), p, strings.TrimSpace(q.Get("commune")), s.now())
+	rep, err := report.Build(r.Context(), rs, p, strings.TrimSpace(q.Get("commune")), s.now())
 	if err != nil {
 		return err
 	}
@@ -197,9 +197,8 @@ func (s *Server) issues(r *http.Request, lang string, from time.Time, weeks int,
 		if i < 0 || i >= weeks {
 			continue
 		}
-		u := base + "/api/bulletin/" + lang + "/audio/" + url.PathEscape(it.SegmentID) + audioExt(it.ContentType)
-		out[i].Items = append(out[i].Items, bulletin.Item{SegmentID: it.SegmentID, Language: it.Language, Title: it.Title, Topic: it.Topic,
-			Kind: it.Kind, ReadyAt: it.ReadyAt, AudioURL: u, ContentType: it.ContentType, Size: it.Size, DurationMS: it.DurationMS})
+		it.AudioURL = base + "/api/bulletin/" + lang + "/audio/" + url.PathEscape(it.SegmentID) + audioExt(it.ContentType)
+		out[i].Items = append(out[i].Items, it)
 	}
 	return out, nil
 }

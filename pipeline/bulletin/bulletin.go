@@ -19,18 +19,22 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
-// Item is one segment of a bulletin, with a link to its audio.
+// Item is one segment ready to air in a language: an item of the weekly
+// bulletin and its podcast feed. The store gives it with AudioKey, the
+// audio's object; the server sets AudioURL, the stable link pages and
+// feeds carry.
 type Item struct {
-	SegmentID   string
-	Language    string
-	Title       string
-	Topic       string
-	Kind        string
-	ReadyAt     time.Time
-	AudioURL    string
-	ContentType string
-	Size        int64
-	DurationMS  int64
+	SegmentID   string    `json:"segment_id"`
+	Language    string    `json:"language"`
+	Title       string    `json:"title"`
+	Topic       string    `json:"topic"`
+	Kind        string    `json:"kind"`
+	ReadyAt     time.Time `json:"ready_at"`
+	AudioKey    string    `json:"-"`
+	AudioURL    string    `json:"audio_url,omitempty"`
+	ContentType string    `json:"content_type"`
+	DurationMS  int64     `json:"duration_ms"`
+	Size        int64     `json:"size_bytes"`
 }
 
 // Issue is one week's bulletin in one language.

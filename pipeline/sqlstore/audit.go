@@ -93,8 +93,8 @@ const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kin
 // BulletinItem returns the segment's bulletin item in lang, if the
 // segment is ready in that language and not withdrawn; otherwise an error
 // with CodeNotFound.
-func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.BulletinItem, error) {
-	var b bulletin.BulletinItem
+func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.Item, error) {
+	var b bulletin.Item
 	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
 		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`, segmentID, lang).
 		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
@@ -110,7 +110,7 @@ func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulleti
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
 // leaving out withdrawn segments, oldest first.
-func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.BulletinItem, error) {
+func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.Item, error) {
 	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
 		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
 		lang, from.UTC(), until.UTC())
@@ -118,9 +118,9 @@ func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.T
 		return nil, fmt.Errorf("bulletin items: %w", err)
 	}
 	defer rows.Close()
-	out := []bulletin.BulletinItem{}
+	out := []bulletin.Item{}
 	for rows.Next() {
-		var b bulletin.BulletinItem
+		var b bulletin.Item
 		if err := rows.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
 			return nil, fmt.Errorf("bulletin items: %w", err)
 		}

@@ -287,15 +287,15 @@ func TestSweepJobs(t *testing.T) {
 	if _, err := b.apply(t, j.ID, translation.ActionClaim, "lo-van-a", ""); err != nil { // lease 48 h
 		t.Fatal(err)
 	}
-	sweep := func() JobSweep {
+	sweep := func() translation.Sweep {
 		t.Helper()
-		r, err := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour)
+		r, err := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour, translation.DeadlineWarning)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	if r := sweep(); r != (JobSweep{}) {
+	if r := sweep(); r != (translation.Sweep{}) {
 		t.Fatalf("fresh sweep did %+v", r)
 	}
 	b.clock.Add(48*time.Hour - time.Second)
@@ -309,7 +309,7 @@ func TestSweepJobs(t *testing.T) {
 	if got, _ := b.db.Job(ctx, j.ID); got.State != translation.StateOpen || got.TranslatorID != 0 || !got.LeaseUntil.IsZero() {
 		t.Fatalf("after expiry: %+v", got)
 	}
-	if r := sweep(); r != (JobSweep{}) {
+	if r := sweep(); r != (translation.Sweep{}) {
 		t.Fatalf("sweeping again did %+v", r)
 	}
 	if _, err := b.apply(t, j.ID, translation.ActionExtend, "lo-van-a", ""); pipeline.ErrorCode(err) != pipeline.CodeConflict {
@@ -322,7 +322,7 @@ func TestSweepJobs(t *testing.T) {
 	if got, _ := b.db.Job(ctx, j.ID); !got.Overdue || got.State != translation.StateOpen {
 		t.Fatalf("not flagged: %+v", got)
 	}
-	if r := sweep(); r != (JobSweep{}) {
+	if r := sweep(); r != (translation.Sweep{}) {
 		t.Fatalf("flagged twice: %+v", r)
 	}
 	ev, _ := b.db.JobEvents(ctx, j.ID)
@@ -352,12 +352,12 @@ func TestEmergencyNotWarnedAgain(t *testing.T) {
 	ctx := context.Background()
 	b := setupJobs(t)
 	b.segment(t, "e1", pipeline.KindRadio, pipeline.PriorityEmergency, false) // due in 4 h
-	r, err := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour)
+	r, err := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour, translation.DeadlineWarning)
 	if err != nil || r.Warned != 0 {
 		t.Fatalf("sweep %+v %v", r, err)
 	}
 	b.clock.Add(4 * time.Hour)
-	if r, _ := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour); r.Overdue != 2 || r.Warned != 0 {
+	if r, _ := b.db.SweepJobs(ctx, b.clock.Now(), 24*time.Hour, translation.DeadlineWarning); r.Overdue != 2 || r.Warned != 0 {
 		t.Fatalf("at the deadline: %+v", r)
 	}
 }

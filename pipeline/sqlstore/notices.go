@@ -13,19 +13,14 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
-// JobSweep counts what one sweep of the jobs did.
-type JobSweep struct {
-	Expired int `json:"expired"` // leases that ran out: the jobs are open again
-	Overdue int `json:"overdue"` // jobs newly past their deadline
-	Warned  int `json:"warned"`  // deadline warnings queued
-}
-
 // SweepJobs, at now: returns to open every job whose lease ran out, flags
-// every job newly past its deadline, and queues one warning for each job
-// due within warn. Each change is a recorded transition; all happen in one
-// transaction.
-func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) (JobSweep, error) {
-	var res JobSweep
+// every job newly past its deadline, and, for each job due within warn,
+// queues the notice warning gives it at now (none when it says so) and
+// marks it warned. Each change is a recorded transition; all happen in one
+// transaction. The rule of who is warned is translation's:
+// translation.DeadlineWarning.
+func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration, warning func(j translation.Job, now time.Time, warn time.Duration) (notify.Notice, bool)) (translation.Sweep, error) {
+	var res translation.Sweep
 	now = now.UTC()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		live := " AND j.state NOT IN ('" + string(translation.StateApproved) + "', '" + string(translation.StateCancelled) + "')"
@@ -57,10 +52,8 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration) 
 			return err
 		}
 		for _, j := range soon {
-			// A job opened with less time than the warning window (an
-			// emergency) was announced with its deadline already.
-			if j.Deadline.Sub(j.CreatedAt) > warn {
-				if err := addNotices(ctx, tx, []notify.Notice{translation.DeadlineNotice(j, now)}); err != nil {
+			if n, ok := warning(j, now, warn); ok {
+				if err := addNotices(ctx, tx, []notify.Notice{n}); err != nil {
 					return err
 				}
 				res.Warned++

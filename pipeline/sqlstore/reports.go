@@ -14,28 +14,10 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/report"
 )
 
-// BuildReport computes the report of a period (for one commune when
-// commune is set) from the catalog as it is now: the registry, segments,
-// variants, jobs, the schedule each commune actually had each day, proof
-// of play and emergencies. A period with no data gives an empty report.
-func (db *DB) BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error) {
-	reg, err := db.Registry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if commune != "" && reg.Commune(commune) == nil {
-		return nil, pipeline.FieldError("commune", "No commune with code %q: 'loa communes list' shows the codes.", commune)
-	}
-	b := report.NewBuilder(report.Options{Period: p, Commune: commune, Registry: reg, Now: now})
-	if err := db.FeedReport(ctx, b, p, commune); err != nil {
-		return nil, err
-	}
-	return b.Report(), nil
-}
-
 // FeedReport streams the rows a report of the period needs into b, in the
 // order the Builder asks for (emergencies before plays, a slot's entries
-// together). commune, when set, limits the schedule and play rows.
+// together). commune, when set, limits the schedule and play rows. It
+// makes *DB a report.Source: report.Build builds the report.
 func (db *DB) FeedReport(ctx context.Context, b report.Sink, p report.Period, commune string) error {
 	from, until := p.From.UTC(), p.Until.UTC()
 	dFrom, dUntil := p.From.In(report.Location()).Format(time.DateOnly), p.Until.In(report.Location()).Format(time.DateOnly)

@@ -54,7 +54,7 @@ func BenchmarkYearReport75(b *testing.B) {
 	var r *report.Report
 	for b.Loop() {
 		var err error
-		if r, err = db.BuildReport(ctx, p, "", now); err != nil {
+		if r, err = report.Build(ctx, db, p, "", now); err != nil {
 			b.Fatal(err)
 		}
 	}

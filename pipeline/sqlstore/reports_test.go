@@ -233,7 +233,7 @@ func TestReportFromSeededCatalog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := db.BuildReport(context.Background(), p, "", tc.now)
+			r, err := report.Build(context.Background(), db, p, "", tc.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -313,7 +313,7 @@ func TestReportFromSeededCatalog(t *testing.T) {
 	}
 	t.Run("one commune", func(t *testing.T) {
 		p, _ := report.ParsePeriod("2025-Q1")
-		r, err := db.BuildReport(context.Background(), p, "xa-01", time.Date(2025, 4, 2, 0, 0, 0, 0, loc))
+		r, err := report.Build(context.Background(), db, p, "xa-01", time.Date(2025, 4, 2, 0, 0, 0, 0, loc))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +330,7 @@ func TestReportFromSeededCatalog(t *testing.T) {
 		if len(r.Emergencies) != 0 {
 			t.Fatalf("the emergency of xa-00 shows in xa-01's report")
 		}
-		if _, err := db.BuildReport(context.Background(), p, "no-such", time.Now()); err == nil || !strings.Contains(err.Error(), "loa communes list") {
+		if _, err := report.Build(context.Background(), db, p, "no-such", time.Now()); err == nil || !strings.Contains(err.Error(), "loa communes list") {
 			t.Fatalf("unknown commune: %v", err)
 		}
 	})
@@ -346,7 +346,7 @@ func TestReportEmptyPeriod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := db.BuildReport(context.Background(), p, "", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		r, err := report.Build(context.Background(), db, p, "", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

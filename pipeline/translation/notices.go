@@ -61,6 +61,25 @@ func NoticesFor(before, after Job, ev Event) []notify.Notice {
 	return []notify.Notice{n}
 }
 
+// Sweep counts what one sweep of the jobs did.
+type Sweep struct {
+	Expired int `json:"expired"` // leases that ran out: the jobs are open again
+	Overdue int `json:"overdue"` // jobs newly past their deadline
+	Warned  int `json:"warned"`  // deadline warnings queued
+}
+
+// DeadlineWarning is the warning a sweep at now gives job j, found due
+// within the warning window warn: its DeadlineNotice, or none (false) for
+// a job opened with less time than the window (an emergency), whose
+// opening notice gave its deadline already. Either way the job is not
+// warned again.
+func DeadlineWarning(j Job, now time.Time, warn time.Duration) (notify.Notice, bool) {
+	if j.Deadline.Sub(j.CreatedAt) <= warn {
+		return notify.Notice{}, false
+	}
+	return DeadlineNotice(j, now), true
+}
+
 // DeadlineNotice warns of a deadline within the warning window: the
 // translator holding the job, or the translators of its language when
 // nobody holds it.

@@ -42,11 +42,16 @@ func TestDevicesOnOperatorAndAdminPages(t *testing.T) {
 	if strings.Contains(page, other.Name) {
 		t.Errorf("the operator's page shows another commune's device %s", other.Name)
 	}
+	// One table for both pages: the commune column only on the admin's.
+	communeCell := `<td><a href="/admin/communes/muong-lan">muong-lan</a></td>`
+	if strings.Contains(page, communeCell) {
+		t.Errorf("the operator's page has a commune column")
+	}
 	resp, page = b.do(t, "GET", "/admin/communes", b.session(t, pipeline.RoleAdmin), nil, "same-origin")
 	if resp.StatusCode != 200 {
 		t.Fatalf("communes page: %d\n%s", resp.StatusCode, page)
 	}
-	for _, want := range []string{`data-device="` + mine.Name + `" data-state="online"`, `data-device="` + other.Name + `" data-state="never"`, "Bản Tô"} {
+	for _, want := range []string{`data-device="` + mine.Name + `" data-state="online"`, `data-device="` + other.Name + `" data-state="never"`, "Bản Tô", communeCell, "v-42"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the admin's communes page lacks %q", want)
 		}

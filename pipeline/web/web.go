@@ -23,7 +23,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
-//go:embed templates/*.html static/* messages/*.json
+//go:embed templates/*.html templates/partials/*.html static/* messages/*.json
 var files embed.FS
 
 // Store is what the pages need from the metadata store directly: signing
@@ -231,8 +231,25 @@ func (s *Server) parseTemplates() error {
 			return t.In(s.zone).Format("2006-01-02")
 		},
 		"percent": func(f float64) int { return int(f*100 + 0.5) },
+		// dict makes a map of its key, value pairs, to call a shared
+		// template (templates/partials) with named arguments.
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict: %d arguments, want key, value pairs", len(kv))
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				k, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+				}
+				m[k] = kv[i+1]
+			}
+			return m, nil
+		},
 	}
-	base, err := template.New("layout.html").Option("missingkey=error").Funcs(funcs).ParseFS(files, "templates/layout.html")
+	// The layout and the shared templates every page may call.
+	base, err := template.New("layout.html").Option("missingkey=error").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}

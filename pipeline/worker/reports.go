@@ -21,9 +21,10 @@ import (
 // every night, so a quarter, half or year is reported the night it closes.
 const DefaultReportSpec = "30 2 * * *"
 
-// ReportStore computes reports and records the stored ones.
+// ReportStore gives the rows reports are built from and records the
+// stored ones.
 type ReportStore interface {
-	BuildReport(ctx context.Context, p report.Period, commune string, now time.Time) (*report.Report, error)
+	report.Source
 	ReportStored(ctx context.Context, period, format string) (bool, error)
 	RecordReport(ctx context.Context, r report.StoredReport) error
 }
@@ -93,7 +94,7 @@ func CloseReports(ctx context.Context, store ReportStore, objs ReportObjects, no
 			if done {
 				continue
 			}
-			r, err := store.BuildReport(ctx, p, "", now)
+			r, err := report.Build(ctx, store, p, "", now)
 			if err != nil {
 				return keys, err
 			}

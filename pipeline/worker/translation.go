@@ -14,7 +14,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/notify"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -26,7 +25,7 @@ const (
 
 // JobsStore is what the translation-job sweeps need from the catalog.
 type JobsStore interface {
-	SweepJobs(ctx context.Context, now time.Time, warn time.Duration) (sqlstore.JobSweep, error)
+	SweepJobs(ctx context.Context, now time.Time, warn time.Duration, warning func(translation.Job, time.Time, time.Duration) (notify.Notice, bool)) (translation.Sweep, error)
 	TakeNotices(ctx context.Context, limit int, queue func(tx *sql.Tx, m notify.Message) error) (int, error)
 	Recipients(ctx context.Context) ([]notify.Recipient, error)
 	Jobs(ctx context.Context, f translation.Filter) ([]translation.Job, error)
@@ -116,8 +115,8 @@ type InsertTxFunc func(ctx context.Context, tx *sql.Tx, args river.JobArgs) erro
 // due within warn get a warning; then pending notices become one delivery
 // job per person and sender, queued with insert in the transaction that
 // marks them taken. With no senders, notices are logged and dropped.
-func SweepJobs(ctx context.Context, store JobsStore, senders []notify.Sender, now time.Time, warn time.Duration, insert InsertTxFunc, log *slog.Logger) (sqlstore.JobSweep, int, error) {
-	res, err := store.SweepJobs(ctx, now, warn)
+func SweepJobs(ctx context.Context, store JobsStore, senders []notify.Sender, now time.Time, warn time.Duration, insert InsertTxFunc, log *slog.Logger) (translation.Sweep, int, error) {
+	res, err := store.SweepJobs(ctx, now, warn, translation.DeadlineWarning)
 	if err != nil {
 		return res, 0, err
 	}
@@ -159,7 +158,7 @@ func (w *sweepJobsWorker) Work(ctx context.Context, job *river.Job[SweepJobsArgs
 		return err
 	}
 	res, queued, err := SweepJobs(ctx, w.tc.Store, w.tc.Senders, w.now(), w.tc.Warn, insert, w.log)
-	if res != (sqlstore.JobSweep{}) || queued > 0 {
+	if res != (translation.Sweep{}) || queued > 0 {
 		w.log.Info("swept translation jobs", "expired", res.Expired, "overdue", res.Overdue, "warned", res.Warned, "deliveries", queued)
 	}
 	return err

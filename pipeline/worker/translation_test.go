@@ -106,7 +106,7 @@ func TestJobSweepWithClock(t *testing.T) {
 		t.Fatalf("job %s after the sweep", j.State)
 	}
 	res, queued, _ = SweepJobs(ctx, db, []notify.Sender{webhook}, now, 24*time.Hour, insert, log)
-	if res != (sqlstore.JobSweep{}) || queued != 0 || countQueued() != 3 {
+	if res != (translation.Sweep{}) || queued != 0 || countQueued() != 3 {
 		t.Fatalf("sweeping again: %+v queued %d, %d in the queue", res, queued, countQueued())
 	}
 	last, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds("send_notice").OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1))
