@@ -333,10 +333,12 @@ func (db *DB) History(ctx context.Context, from, to schedules.Date, codes ...str
 	return out, rows.Err()
 }
 
-// HeadTags returns the ETag of every commune's current schedule version,
-// by commune code; communes without a schedule are absent.
-func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, etag FROM schedule_heads")
+// HeadTags returns the ETag of every commune's current schedule version
+// (only of the communes whose codes are given, when some are), by commune
+// code; communes without a schedule are absent.
+func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string, error) {
+	only, args := codeFilter("commune_code", codes)
+	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, etag FROM schedule_heads"+only, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read schedule heads: %w", err)
 	}
