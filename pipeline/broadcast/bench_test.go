@@ -160,10 +160,10 @@ func BenchmarkBuildStoredNational(b *testing.B) {
 	var last broadcast.BuildResult
 	var total, builder, cpu time.Duration
 	b.ReportAllocs()
+	var added string
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: fmt.Sprintf("Mới %d", i), Priority: pipeline.PriorityPriority,
-			Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+		added = replaceAdded(b, db, prod, added, fmt.Sprintf("Mới %d", i))
 		b.StartTimer()
 		var err error
 		c0 := cpuTime(b)
@@ -228,7 +228,8 @@ func cpuTime(b *testing.B) time.Duration {
 
 // BenchmarkRebuildOneCommune is the emergency path: one commune rebuilt
 // and stored in a national registry (3,321 communes, 1,000 segments); the
-// bar is under 50 ms.
+// bar is under 50 ms. It reports the process's CPU time per rebuild
+// (cpu-ms) beside the wall time, which a busy machine stretches.
 func BenchmarkRebuildOneCommune(b *testing.B) {
 	ctx := context.Background()
 	db, svc, now := storedBuild(b, 3321, 1000)
@@ -237,14 +238,33 @@ func BenchmarkRebuildOneCommune(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	var added string
+	var cpu time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: fmt.Sprintf("Khẩn %d", i), Priority: pipeline.PriorityPriority,
-			Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+		added = replaceAdded(b, db, prod, added, fmt.Sprintf("Khẩn %d", i))
 		b.StartTimer()
+		c0 := cpuTime(b)
 		res, err := svc.Build(ctx, now, []string{"xa-0042"}, "rebuild")
 		if err != nil || len(res.Changed) != 1 {
 			b.Fatalf("rebuild: %+v %v", res, err)
 		}
+		cpu += cpuTime(b) - c0
 	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms")
+}
+
+// replaceAdded withdraws the priority segment an earlier iteration added
+// (when prev is not empty) and adds a new one, so every build has a
+// change to store however many iterations run: added priority segments
+// do not pile up until the slots have no room for another.
+func replaceAdded(b *testing.B, db *sqlstore.DB, prod pipeline.User, prev, title string) string {
+	b.Helper()
+	if prev != "" {
+		if _, err := db.WithdrawSegment(context.Background(), prev, prod.ID, "benchmark: replaced"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return broadcasttest.AddReady(b, db, nil, prod, broadcasttest.Segment{Title: title, Priority: pipeline.PriorityPriority,
+		Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
 }

@@ -38,7 +38,9 @@ type Store interface {
 	ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error)
 	ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error)
 	History(ctx context.Context, from, to schedules.Date, codes ...string) ([]schedules.Aired, error)
-	HeadTags(ctx context.Context) (map[string]string, error)
+	// HeadTags returns the communes' head ETags by code: every commune's,
+	// or only the given ones'.
+	HeadTags(ctx context.Context, codes ...string) (map[string]string, error)
 	// SaveVersions stores a batch of versions; it keeps no reference to
 	// their Items once it returns (a build reuses them for the next batch).
 	SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error
@@ -372,7 +374,7 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	res.LeftOut = len(p.sched.LeftOut)
 	reg, start := p.reg, p.start
 	now = p.now
-	heads, err := s.Store.HeadTags(ctx)
+	heads, err := s.Store.HeadTags(ctx, codes...)
 	if err != nil {
 		return res, err
 	}
@@ -447,10 +449,11 @@ func (s *Service) interruptFor() time.Duration {
 // entryMaker turns the builder's playlists into stored entries for one
 // build. A national build makes about a million entries whose dates,
 // entry ids and reasons repeat across communes: each distinct one is
-// made once and shared. Audio is found without building a key, and the
+// made once and shared. Audio is found by a key built once a variant, and the
 // version tag's working memory is reused from one commune to the next.
 type entryMaker struct {
-	audio   map[variantKey]pipeline.AirAudio
+	byKey   map[string]pipeline.AirAudio // by pipeline.AudioKey
+	audio   map[variantKey]audioOf
 	dates   map[schedules.Date]string
 	ids     map[entryAt]string
 	reasons map[reasonOf]string
@@ -479,16 +482,29 @@ type reasonOf struct {
 }
 
 func newEntryMaker(p *plan) *entryMaker {
-	m := &entryMaker{
-		audio: make(map[variantKey]pipeline.AirAudio, len(p.byID)),
+	return &entryMaker{
+		byKey: p.audio, audio: map[variantKey]audioOf{},
 		dates: map[schedules.Date]string{}, ids: map[entryAt]string{}, reasons: map[reasonOf]string{},
 	}
-	for _, v := range p.byID {
-		if a, ok := p.audio[pipeline.AudioKey(v.SegmentID, string(v.Language))]; ok {
-			m.audio[variantKey{v.SegmentID, string(v.Language)}] = a
-		}
+}
+
+// audioOf is a variant's audio, if it has any.
+type audioOf struct {
+	pipeline.AirAudio
+	ok bool
+}
+
+// airAudio is the audio of a segment in a language, looked up in the
+// plan's catalog once per variant (a one-commune rebuild looks up a few
+// dozen of the thousands).
+func (m *entryMaker) airAudio(segment string, lang schedules.Language) (pipeline.AirAudio, bool) {
+	k := variantKey{segment, string(lang)}
+	a, seen := m.audio[k]
+	if !seen {
+		a.AirAudio, a.ok = m.byKey[pipeline.AudioKey(segment, string(lang))]
+		m.audio[k] = a
 	}
-	return m
+	return a.AirAudio, a.ok
 }
 
 func (m *entryMaker) date(d schedules.Date) string {
@@ -542,7 +558,7 @@ func (m *entryMaker) communeItems(dst []pipeline.ScheduleItem, sched *schedules.
 			}
 			if it.Kind == schedules.ItemSegment {
 				si.Priority = it.Priority.String()
-				if a, ok := m.audio[variantKey{it.SegmentID, string(it.Language)}]; ok {
+				if a, ok := m.airAudio(it.SegmentID, it.Language); ok {
 					si.AudioKey, si.SHA256, si.Size, si.DurationMS = a.Key, a.SHA256, a.Size, a.DurationMS
 				}
 			}

@@ -62,7 +62,8 @@ func itemFields(it *pipeline.ScheduleItem) [itemStrings]*string {
 // (the caller's slice is left as it is).
 func encodeItems(items []pipeline.ScheduleItem) ([]byte, error) {
 	var e itemEncoder
-	return e.encode(items)
+	b, err := e.encode(items)
+	return slices.Clip(b), err
 }
 
 // itemEncoder encodes blobs, keeping its working memory from one to the
@@ -72,19 +73,17 @@ type itemEncoder struct {
 	table []string
 	refs  []uint64
 	order []int32
+	runs  [][2]int32
+	buf   []byte
 }
 
-// encode is encodeItems.
+// encode is encodeItems, into the encoder's own buffer: the blob it
+// returns is valid until the next call.
 func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
 	if len(items) > 1<<31-1 {
 		return nil, fmt.Errorf("%d entries in one version", len(items))
 	}
-	// The stored order, as a permutation: entries are large to move.
-	order := e.order[:0]
-	for i := range items {
-		order = append(order, int32(i))
-	}
-	slices.SortStableFunc(order, func(a, b int32) int { return compareItems(&items[a], &items[b]) })
+	order := e.storedOrder(items)
 	if e.index == nil {
 		e.index = map[string]uint64{}
 	}
@@ -93,26 +92,36 @@ func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
 	index := e.index
 	table := append(e.table[:0], "")
 	refs := e.refs[:0]
-	defer func() { e.table, e.refs, e.order = table[:0], refs[:0], order[:0] }()
+	defer func() { e.table, e.refs = table[:0], refs[:0] }()
+	// Consecutive entries in stored order mostly share their cluster,
+	// date, kind, language, priority and why: a field equal to the
+	// previous entry's takes its reference without a lookup.
+	var last [itemStrings]string
+	var lastRef [itemStrings]uint64
+	size := 2 + 2*binary.MaxVarintLen64
 	for _, i := range order {
 		if items[i].SlotStart < 0 || items[i].Position < 0 {
 			return nil, fmt.Errorf("entry %s: negative slot start or position", items[i].EntryID)
 		}
-		for _, f := range itemFields(&items[i]) {
+		for j, f := range itemFields(&items[i]) {
+			if *f == last[j] {
+				refs = append(refs, lastRef[j])
+				continue
+			}
 			n, ok := index[*f]
 			if !ok {
 				n = uint64(len(table))
 				index[*f] = n
 				table = append(table, *f)
+				size += binary.MaxVarintLen64 + len(*f)
 			}
+			last[j], lastRef[j] = *f, n
 			refs = append(refs, n)
 		}
 	}
-	size := 2 + binary.MaxVarintLen64*(2+len(table)+len(items)*(itemStrings+5))
-	for _, s := range table {
-		size += len(s)
-	}
-	b := make([]byte, 0, min(size, 1<<16))
+	size += len(items) * (itemStrings + 5) * binary.MaxVarintLen64
+	b := slices.Grow(e.buf[:0], size)
+	defer func() { e.buf = b[:0] }()
 	b = append(b, itemsMagic, itemsFormat)
 	b = binary.AppendUvarint(b, uint64(len(table)-1))
 	for _, s := range table[1:] {
@@ -135,6 +144,47 @@ func (e *itemEncoder) encode(items []pipeline.ScheduleItem) ([]byte, error) {
 		b = binary.AppendVarint(b, it.Size)
 	}
 	return b, nil
+}
+
+// storedOrder is the stored order of items as a permutation (entries
+// are large to move), the order a stable sort by compareItems gives.
+// A builder's entries come as playlists, each a run of positions in one
+// cluster, date and slot: when the runs, put in order by their first
+// entries, make a strictly increasing sequence, that is the order
+// without sorting every entry; otherwise every entry is sorted.
+func (e *itemEncoder) storedOrder(items []pipeline.ScheduleItem) []int32 {
+	order, runs := e.order[:0], e.runs[:0]
+	defer func() { e.order, e.runs = order[:0], runs[:0] }()
+	for i := range items { // runs [start, end): playlists, positions increasing
+		if i == 0 || !samePlaylist(&items[i-1], &items[i]) || items[i-1].Position >= items[i].Position {
+			if i > 0 {
+				runs[len(runs)-1][1] = int32(i)
+			}
+			runs = append(runs, [2]int32{int32(i), int32(len(items))})
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b [2]int32) int { return compareItems(&items[a[0]], &items[b[0]]) })
+	for k := 1; k < len(runs); k++ {
+		if compareItems(&items[runs[k-1][1]-1], &items[runs[k][0]]) >= 0 { // runs overlap
+			for i := range items {
+				order = append(order, int32(i))
+			}
+			slices.SortStableFunc(order, func(a, b int32) int { return compareItems(&items[a], &items[b]) })
+			return order
+		}
+	}
+	for _, r := range runs {
+		for i := r[0]; i < r[1]; i++ {
+			order = append(order, i)
+		}
+	}
+	return order
+}
+
+// samePlaylist reports whether two entries are in one cluster's slot on
+// one date.
+func samePlaylist(a, b *pipeline.ScheduleItem) bool {
+	return a.SlotStart == b.SlotStart && a.Date == b.Date && a.Cluster == b.Cluster
 }
 
 // errItems is the error of a blob that does not decode.

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -101,4 +104,77 @@ func FuzzDecodeItems(f *testing.F) {
 			t.Fatalf("re-encoded entries differ")
 		}
 	})
+}
+
+// TestItemEncoderOrderAndReuse: one encoder, used for blob after blob as
+// a build does, gives each the bytes a fresh encoder gives, and entries
+// in the order a stable sort by cluster, date, slot and position gives,
+// whether they come as a builder's playlists (runs of positions), in
+// runs that overlap, shuffled, or with duplicate places.
+func TestItemEncoderOrderAndReuse(t *testing.T) {
+	t0 := time.Date(2025, 3, 3, 22, 30, 0, 0, time.UTC)
+	item := func(cluster, date string, slot, pos int, id string) pipeline.ScheduleItem {
+		return pipeline.ScheduleItem{Cluster: cluster, Date: date, SlotStart: slot, Position: pos, EntryID: id, Kind: "segment",
+			Start: t0.Add(time.Duration(slot+pos) * time.Second), SegmentID: "s-" + id, Title: "t " + id}
+	}
+	playlists := func() []pipeline.ScheduleItem { // by date, slot, then cluster: runs out of stored order
+		var out []pipeline.ScheduleItem
+		for _, d := range []string{"2025-03-03", "2025-03-04"} {
+			for _, slot := range []int{19800, 61200} {
+				for _, c := range []string{"trung-tam", "ban-mong", "ban-thai"} {
+					for pos := range 4 {
+						out = append(out, item(c, d, slot, pos, fmt.Sprint(c, d, slot, pos)))
+					}
+				}
+			}
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	shuffled := playlists()
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	overlapping := []pipeline.ScheduleItem{ // two runs whose places interleave
+		item("a", "2025-03-03", 0, 0, "1"), item("a", "2025-03-03", 0, 2, "2"),
+		item("a", "2025-03-03", 0, 1, "3"), item("a", "2025-03-03", 0, 3, "4"),
+	}
+	duplicates := []pipeline.ScheduleItem{ // interrupts at one place keep their order
+		item("a", "2025-03-03", 0, 1, "x"), item("a", "2025-03-03", 0, 0, "y"),
+		item("a", "2025-03-03", 0, 1, "z"), item("a", "2025-03-03", 0, 0, "w"),
+	}
+	var shared itemEncoder
+	for _, tc := range []struct {
+		name  string
+		items []pipeline.ScheduleItem
+	}{
+		{"playlists", playlists()},
+		{"none", nil},
+		{"sample", sampleItems()},
+		{"shuffled", shuffled},
+		{"overlapping", overlapping},
+		{"duplicates", duplicates},
+		{"playlists again", playlists()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := append([]pipeline.ScheduleItem{}, tc.items...)
+			sortItems(want)
+			fresh, err := encodeItems(tc.items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := shared.encode(tc.items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, fresh) {
+				t.Errorf("a reused encoder's blob differs from a fresh one's")
+			}
+			back, err := decodeItems(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, want) {
+				t.Errorf("decoded\n%+v\nwant the stable sort\n%+v", back, want)
+			}
+		})
+	}
 }

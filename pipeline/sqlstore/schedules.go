@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -332,10 +333,12 @@ func (db *DB) History(ctx context.Context, from, to schedules.Date, codes ...str
 	return out, rows.Err()
 }
 
-// HeadTags returns the ETag of every commune's current schedule version,
-// by commune code; communes without a schedule are absent.
-func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, etag FROM schedule_heads")
+// HeadTags returns the ETag of every commune's current schedule version
+// (only of the communes whose codes are given, when some are), by commune
+// code; communes without a schedule are absent.
+func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string, error) {
+	only, args := codeFilter("commune_code", codes)
+	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, etag FROM schedule_heads"+only, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read schedule heads: %w", err)
 	}
@@ -354,121 +357,22 @@ func (db *DB) HeadTags(ctx context.Context) (map[string]string, error) {
 // SaveVersions stores the versions of several communes in one
 // transaction. A write whose ETag equals its commune's head is left out
 // (Changed false, Version.ID the head's); each other one gets its
-// version row with its items as one blob, the dates it has entries on, the segments it interrupts with,
-// and the commune's airing history from the
-// version's start date, and the head moves to it (Changed true). On an
-// error nothing is stored.
+// version row with its items as one blob, the dates it has entries on,
+// the segments it interrupts with, and the commune's airing history from
+// the version's start date, and the head moves to it (Changed true). On
+// an error nothing is stored.
+//
+// A batch costs a few statements, not a few per commune: heads,
+// sequence numbers and the planned airing history of all its communes
+// are read at once, and the version dates, interrupts, history and heads
+// are written with multi-row statements. The airing history is written
+// as its difference from what is stored: a rebuild that plans what the
+// last one planned writes no history row.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var moved []pipeline.Change // the heads that moved, for the change feed
-		head, err := tx.PrepareContext(ctx, "SELECT etag, version_id FROM schedule_heads WHERE commune_code = ?")
-		if err != nil {
-			return err
-		}
-		defer head.Close()
-		next, err := tx.PrepareContext(ctx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM schedule_versions WHERE commune_code = ?")
-		if err != nil {
-			return err
-		}
-		defer next.Close()
-		version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer version.Close()
-		var dayArgs []any
-		forget, err := tx.PrepareContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?")
-		if err != nil {
-			return err
-		}
-		defer forget.Close()
-		var rememberArgs []any
-		move, err := tx.PrepareContext(ctx, `INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at`)
-		if err != nil {
-			return err
-		}
-		defer move.Close()
-		aired := map[[2]string]bool{}
-		days, interrupts := map[string]bool{}, map[string]bool{}
-		var enc itemEncoder
-		for i := range ws {
-			w := &ws[i]
-			v := &w.Version
-			if v.ID == "" {
-				v.ID = uuid.NewString()
-			}
-			if v.BuiltAt.IsZero() {
-				v.BuiltAt = db.Now()
-			}
-			var cur, curID string
-			err := head.QueryRowContext(ctx, v.Commune).Scan(&cur, &curID)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			if cur == v.ETag {
-				v.ID, w.Changed = curID, false
-				continue
-			}
-			w.Changed = true
-			if err := next.QueryRowContext(ctx, v.Commune).Scan(&v.Seq); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			blob, err := enc.encode(w.Items)
-			if err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			clear(aired)
-			lastDate := ""
-			for _, it := range w.Items { // mostly in date order within a cluster
-				if it.Date != lastDate {
-					days[it.Date] = true
-					lastDate = it.Date
-				}
-				if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
-					aired[[2]string{it.Date, it.SegmentID}] = true
-				}
-				if it.Kind == "interrupt" && it.SegmentID != "" && !interrupts[it.SegmentID] {
-					interrupts[it.SegmentID] = true
-					if _, err := tx.ExecContext(ctx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES (?, ?)", v.ID, it.SegmentID); err != nil {
-						return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-					}
-				}
-			}
-			dayArgs = dayArgs[:0]
-			for d := range days {
-				dayArgs = append(dayArgs, v.ID, d)
-			}
-			if err := insertRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "", 2, dayArgs); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			clear(days)
-			clear(interrupts)
-			if _, err := forget.ExecContext(ctx, v.Commune, v.Start); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			rememberArgs = rememberArgs[:0]
-			for k := range aired {
-				rememberArgs = append(rememberArgs, v.Commune, k[1], k[0])
-			}
-			if err := insertRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", " ON CONFLICT DO NOTHING",
-				3, rememberArgs); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			if _, err := move.ExecContext(ctx, v.Commune, v.ID, v.ETag, v.BuiltAt); err != nil {
-				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-			}
-			moved = append(moved, pipeline.Change{Kind: pipeline.ChangeSchedule, Key: v.Commune, Note: v.Reason})
-		}
-		return db.recordChange(ctx, tx, moved...)
-	})
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.saveVersions(ctx, tx, ws) })
 	db.changed(pipeline.ChangeSchedule)
 	if err != nil {
 		for i := range ws {
@@ -479,16 +383,277 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 	return nil
 }
 
-// insertRows inserts rows of `width` values each (args holds them one
-// row after another) with multi-row INSERT statements of up to
-// insertRowsMax rows: head is "INSERT INTO t (cols) VALUES ", tail what
-// follows the values.
-func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, width int, args []any) error {
-	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+// savedHead is a commune's head as a batch of writes moves it.
+type savedHead struct {
+	etag, id string
+	seq      int64     // the commune's highest version number
+	at       time.Time // when the head last moved, if it moved in the batch
+	moved    bool
+	writes   []int // the batch's changed writes of the commune, in order
+}
+
+// saveVersions is SaveVersions inside its transaction.
+func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite) error {
+	var codes []string
+	heads := map[string]*savedHead{}
+	for i := range ws {
+		if c := ws[i].Version.Commune; heads[c] == nil {
+			heads[c] = &savedHead{}
+			codes = append(codes, c)
+		}
+	}
+	if err := readSavedHeads(ctx, tx, codes, heads); err != nil {
+		return err
+	}
+	version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer version.Close()
+	var (
+		enc                    itemEncoder
+		dayArgs, interruptArgs []any
+		moved                  []pipeline.Change
+		days                   = map[string]bool{}
+		interrupts             = map[string]bool{}
+	)
+	for i := range ws {
+		w := &ws[i]
+		v := &w.Version
+		if v.ID == "" {
+			// Time-ordered ids: a build's versions and their dates go to
+			// the end of their indexes instead of all over them.
+			id, err := uuid.NewV7()
+			if err != nil {
+				return fmt.Errorf("schedule of %s: version id: %w", v.Commune, err)
+			}
+			v.ID = id.String()
+		}
+		if v.BuiltAt.IsZero() {
+			v.BuiltAt = db.Now()
+		}
+		h := heads[v.Commune]
+		if h.etag == v.ETag {
+			v.ID, w.Changed = h.id, false
+			continue
+		}
+		w.Changed = true
+		h.seq++
+		v.Seq = h.seq
+		blob, err := enc.encode(w.Items)
+		if err != nil {
+			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+		}
+		if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob); err != nil {
+			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+		}
+		lastDate := ""
+		for j := range w.Items { // mostly in date order within a cluster
+			it := &w.Items[j]
+			if it.Date != lastDate {
+				days[it.Date] = true
+				lastDate = it.Date
+			}
+			if it.Kind == "interrupt" && it.SegmentID != "" && !interrupts[it.SegmentID] {
+				interrupts[it.SegmentID] = true
+				interruptArgs = append(interruptArgs, v.ID, it.SegmentID)
+			}
+		}
+		for d := range days {
+			dayArgs = append(dayArgs, v.ID, d)
+		}
+		clear(days)
+		clear(interrupts)
+		h.etag, h.id, h.at, h.moved = v.ETag, v.ID, v.BuiltAt, true
+		h.writes = append(h.writes, i)
+		moved = append(moved, pipeline.Change{Kind: pipeline.ChangeSchedule, Key: v.Commune, Note: v.Reason})
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
+		return fmt.Errorf("schedule dates: %w", err)
+	}
+	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
+		return fmt.Errorf("schedule interrupts: %w", err)
+	}
+	if err := saveHistory(ctx, tx, ws, codes, heads); err != nil {
+		return fmt.Errorf("airing history: %w", err)
+	}
+	var headArgs []any
+	for _, c := range codes {
+		if h := heads[c]; h.moved {
+			headArgs = append(headArgs, c, h.id, h.etag, h.at)
+		}
+	}
+	if err := execRows(ctx, tx, "INSERT INTO schedule_heads (commune_code, version_id, etag, updated_at) VALUES ", "(?, ?, ?, ?)", ", ",
+		" ON CONFLICT (commune_code) DO UPDATE SET version_id = excluded.version_id, etag = excluded.etag, updated_at = excluded.updated_at",
+		4, headArgs); err != nil {
+		return fmt.Errorf("schedule heads: %w", err)
+	}
+	return db.recordChange(ctx, tx, moved...)
+}
+
+// readSavedHeads fills heads (one per code) with each commune's head
+// ETag and version and its highest version number.
+func readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
+	for chunk := range slices.Chunk(codes, inListMax) {
+		only, args := codeFilter("commune_code", chunk)
+		rows, err := tx.QueryContext(ctx, "SELECT commune_code, etag, version_id FROM schedule_heads"+only, args...)
+		if err != nil {
+			return fmt.Errorf("schedule heads: %w", err)
+		}
+		for rows.Next() {
+			var c, etag, id string
+			if err := rows.Scan(&c, &etag, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("schedule heads: %w", err)
+			}
+			heads[c].etag, heads[c].id = etag, id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("schedule heads: %w", err)
+		}
+		rows, err = tx.QueryContext(ctx, "SELECT commune_code, MAX(seq) FROM schedule_versions"+only+" GROUP BY commune_code", args...)
+		if err != nil {
+			return fmt.Errorf("schedule version numbers: %w", err)
+		}
+		for rows.Next() {
+			var c string
+			var seq sql.NullInt64
+			if err := rows.Scan(&c, &seq); err != nil {
+				rows.Close()
+				return fmt.Errorf("schedule version numbers: %w", err)
+			}
+			heads[c].seq = seq.Int64
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("schedule version numbers: %w", err)
+		}
+	}
+	return nil
+}
+
+// saveHistory replaces the airing history of the communes whose heads
+// moved from each changed write's start date on with the segments its
+// entries play on each date. A commune with one changed write (a build's
+// batch) has its rows deleted with the others' in one statement and its
+// new rows inserted with theirs; one with several is written write by
+// write, in order.
+func saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
+	forget := map[string][]string{} // start date -> communes
+	var starts []string
+	var remember []any
+	boxed, seen := boxes{}, map[[2]string]bool{}
+	for _, c := range codes {
+		h := heads[c]
+		if len(h.writes) == 1 {
+			w := &ws[h.writes[0]]
+			if forget[w.Version.Start] == nil {
+				starts = append(starts, w.Version.Start)
+			}
+			forget[w.Version.Start] = append(forget[w.Version.Start], c)
+			remember = appendAired(boxed, seen, remember, c, w.Items)
+			continue
+		}
+		for _, i := range h.writes {
+			w := &ws[i]
+			if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?", c, w.Version.Start); err != nil {
+				return err
+			}
+			rows := appendAired(boxed, seen, nil, c, w.Items)
+			if err := insertHistory(ctx, tx, rows); err != nil {
+				return err
+			}
+		}
+	}
+	for _, start := range starts {
+		for chunk := range slices.Chunk(forget[start], inListMax) {
+			only, args := codeFilter("commune_code", chunk)
+			if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history"+only+" AND air_date >= ?", append(args, start)...); err != nil {
+				return err
+			}
+		}
+	}
+	return insertHistory(ctx, tx, remember)
+}
+
+// appendAired appends to rows the airing history rows (commune, segment,
+// date) of commune c's entries: each segment once a date. seen is
+// working memory; boxes holds the segment ids already boxed.
+func appendAired(boxes boxes, seen map[[2]string]bool, rows []any, c string, items []pipeline.ScheduleItem) []any {
+	clear(seen)
+	var commune any = c
+	for j := range items {
+		it := &items[j]
+		if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
+			k := [2]string{it.Date, it.SegmentID}
+			if !seen[k] {
+				seen[k] = true
+				rows = append(rows, commune, boxes.box(it.SegmentID), boxes.box(it.Date))
+			}
+		}
+	}
+	return rows
+}
+
+// boxes holds strings as statement arguments (any), each distinct one
+// boxed once: a national build's history has about 300,000 rows and a
+// thousand distinct segments on a week's dates.
+type boxes map[string]any
+
+func (b boxes) box(s string) any {
+	v, ok := b[s]
+	if !ok {
+		v = s
+		b[s] = v
+	}
+	return v
+}
+
+// insertHistory inserts airing history rows (commune, segment, date).
+func insertHistory(ctx context.Context, tx *sql.Tx, rows []any) error {
+	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, rows)
+}
+
+// execRows runs a statement over rows of `width` values each (args
+// holds them one row after another), up to execRowsMax rows a
+// statement: head, then row (with width placeholders) once a row joined
+// by sep, then tail. For an INSERT, head is "INSERT INTO t (cols)
+// VALUES ", row "(?, ?)" and sep ", ".
+func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, width int, args []any) error {
+	query := func(n int) string {
+		var q strings.Builder
+		q.Grow(len(head) + n*(len(row)+len(sep)) + len(tail))
+		q.WriteString(head)
+		for k := range n {
+			if k > 0 {
+				q.WriteString(sep)
+			}
+			q.WriteString(row)
+		}
+		q.WriteString(tail)
+		return q.String()
+	}
+	full := execRowsMax * width
+	if len(args) >= 2*full { // the full-size statement, prepared once
+		st, err := tx.PrepareContext(ctx, query(execRowsMax))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for ; len(args) >= full; args = args[full:] {
+			if _, err := st.ExecContext(ctx, args[:full]...); err != nil {
+				return err
+			}
+		}
+	}
 	for len(args) > 0 {
-		n := min(len(args)/width, insertRowsMax)
-		q := head + row + strings.Repeat(", "+row, n-1) + tail
-		if _, err := tx.ExecContext(ctx, q, args[:n*width]...); err != nil {
+		n := min(len(args)/width, execRowsMax)
+		if _, err := tx.ExecContext(ctx, query(n), args[:n*width]...); err != nil {
 			return err
 		}
 		args = args[n*width:]
@@ -496,9 +661,12 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, width int, a
 	return nil
 }
 
-// insertRowsMax keeps a statement's parameters (rows × width) under
+// execRowsMax keeps a statement's parameters (rows × width) under
 // SQLite's and PostgreSQL's limits.
-const insertRowsMax = 200
+const execRowsMax = 200
+
+// inListMax is the most commune codes one IN (…) list holds.
+const inListMax = 500
 
 // Version returns a stored schedule version.
 func (db *DB) Version(ctx context.Context, id string) (pipeline.ScheduleVersion, error) {
