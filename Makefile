@@ -9,9 +9,17 @@ MINIO := $(TOOLS)/bin/minio
 # The MinIO server, built once from source into the project-local tools
 # folder (git-ignored); the same machine builds it only once.
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# SeaweedFS, the second S3 server the storage suite runs against (make
+# test-seaweedfs): its `weed` binary, built once from the Go module proxy's
+# source like MinIO. Its go.mod has a replace directive, which `go install
+# pkg@version` refuses, so the module is downloaded and built in place.
+WEED := $(TOOLS)/bin/weed
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
 DEBIAN_PACKAGES := ffmpeg espeak-ng fonts-noto-core fonts-sil-taiheritagepro fonts-dejavu-core curl mpv chromium
 RUN_MINIO_PORT ?= 9000
 TEST_MINIO_PORT ?= 19000
+# SeaweedFS's S3 port for make test-seaweedfs; it also takes the 7 ports after it.
+TEST_SEAWEEDFS_PORT ?= 19100
 # The private PostgreSQL cluster for tests (.ci/with-postgres).
 TEST_PG_PORT ?= 19432
 # The packages whose tests open a store: run a second time on PostgreSQL.
@@ -21,7 +29,7 @@ STORE_PACKAGES ?= ./pipeline/sqlstore/... ./pipeline/broadcast/ ./pipeline/web/ 
 # deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: help run test test/short test-postgres test-scale bench-backends deps tools build bench fuzz vet fmt tidy clean postgres
+.PHONY: help run test test/short test-postgres test-scale test-seaweedfs bench-backends deps tools tools-seaweedfs build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +53,16 @@ $(MINIO):
 	@echo "building MinIO $(MINIO_VERSION) into $(TOOLS)/bin (once per machine)"
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
+tools-seaweedfs: $(WEED) ## build the pinned SeaweedFS server (weed) into .tools (about 15 minutes the first time)
+
+$(WEED):
+	@echo "building SeaweedFS $(SEAWEEDFS_VERSION) into $(TOOLS)/bin (once per machine)"
+	@mkdir -p $(TOOLS)/bin
+	set -euo pipefail; tmp=$$(mktemp -d); \
+	src=$$(cd $$tmp && GOFLAGS= $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
+	rmdir $$tmp; [ -n "$$src" ]; \
+	cd "$$src" && GOFLAGS=-buildvcs=false $(GO) build -o $(WEED).tmp ./weed && mv $(WEED).tmp $(WEED)
+
 build: ## build bin/loa
 	$(GO) build -o bin/loa ./cmd/loa
 
@@ -66,9 +84,20 @@ test-postgres: deps tools ## run the store-using packages' tests again, on a pri
 	  .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio-pg \
 	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^(TestDBCopy|TestReplicasAgree|TestKilledWorkerTakenOver)$$" ./cmd/loa/'
 
-test-scale: deps tools build ## the whole deployment with real processes: PostgreSQL, 4-drive MinIO, 3 replicas; kill -9, a lost drive, a PostgreSQL restart (about 4 minutes; not part of make test)
+test-scale: deps tools tools-seaweedfs build ## the whole deployment with real processes: PostgreSQL, 4-drive MinIO, 3 replicas (kill -9, a lost drive, a PostgreSQL restart, 50 translators, revocation and emergency across replicas), then make test-seaweedfs
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
 	.ci/test-scale bin/loa
+	$(MAKE) --no-print-directory test-seaweedfs
+
+# The storage suite on SeaweedFS: media/objects (but the erasure-coded
+# MinIO test) and the end-to-end paths through the object store
+# (upload → process → translate → build → signed bundle pulled and
+# played; bundle pull with resume; a killed upload swept).
+SEAWEEDFS_E2E := TestWholeChain|TestPlaylistEndToEnd|TestRestartMidUpload
+test-seaweedfs: deps tools-seaweedfs ## run the storage suite against SeaweedFS's S3 (LOA_S3_* alone), with the race detector
+	@rm -rf $(LOCAL)/test-seaweedfs && mkdir -p $(LOCAL)
+	LOA_TEST_REQUIRE_SERVICES=1 .ci/with-seaweedfs $(TEST_SEAWEEDFS_PORT) $(LOCAL)/test-seaweedfs \
+	  sh -c '$(GO) test -race -count=1 -skip "^TestErasureCoded" ./media/objects/... && $(GO) test -race -count=1 -run "^($(SEAWEEDFS_E2E))$$" ./cmd/loa/'
 
 test/short: ## unit tests only, no services
 	$(GO) test -short ./...

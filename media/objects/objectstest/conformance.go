@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,15 +13,20 @@ import (
 	"github.com/sonla-cchc/loa/media/objects"
 )
 
-// Each runs f as two subtests, "memory" on a Memory and "minio" on a
-// fresh bucket of the real store; the second is skipped when no store is
-// configured (and fails under LOA_TEST_REQUIRE_SERVICES=1, as New does).
-// Tests about access control, pages and sign-in use it, so they run
-// everywhere and still against MinIO where it is.
+// Each runs f as two subtests, "memory" on a Memory and one on a fresh
+// bucket of the real store, named by LOA_TEST_S3_SERVER ("minio" when
+// unset; .ci/with-seaweedfs sets "seaweedfs"); the second is skipped when
+// no store is configured (and fails under LOA_TEST_REQUIRE_SERVICES=1, as
+// New does). Tests about access control, pages and sign-in use it, so
+// they run everywhere and still against a real S3 server where it is.
 func Each(t *testing.T, f func(t *testing.T, store objects.Backend)) {
 	t.Helper()
 	t.Run("memory", func(t *testing.T) { f(t, NewMemory(t)) })
-	t.Run("minio", func(t *testing.T) {
+	name := os.Getenv("LOA_TEST_S3_SERVER")
+	if name == "" {
+		name = "minio"
+	}
+	t.Run(name, func(t *testing.T) {
 		s, _ := New(t)
 		f(t, s)
 	})
