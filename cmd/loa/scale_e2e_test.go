@@ -253,7 +253,7 @@ func (d *deployment) revocationSpreads(t *testing.T) {
 		via := round % len(d.urls)
 		name := fmt.Sprintf("scale-thu-hoi-%d", round)
 		tok := d.user(pipeline.NewUser{Name: name, Role: pipeline.RoleTranslator, Languages: []string{"blt"}})
-		infos, err := d.db.Tokens(ctx, name)
+		infos, err := d.db.Tokens(ctx, name, false)
 		if err != nil || len(infos) != 1 {
 			t.Fatalf("tokens of %s: %v %v", name, infos, err)
 		}
