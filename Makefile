@@ -32,7 +32,7 @@ FUZZTIME ?= 100000x
 .PHONY: help run test test/short test-postgres test-scale test-seaweedfs bench-backends deps tools tools-seaweedfs build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
-	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 deps: ## install the Debian packages Loa needs (ffmpeg, espeak-ng, Tai Viet fonts, ...) when missing
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -53,7 +53,7 @@ $(MINIO):
 	@echo "building MinIO $(MINIO_VERSION) into $(TOOLS)/bin (once per machine)"
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
-tools-seaweedfs: $(WEED) ## build the pinned SeaweedFS server (weed) into .tools (about 15 minutes the first time)
+tools-seaweedfs: $(WEED) ## build the pinned SeaweedFS server (weed) into .tools (up to 25 minutes the first time on 2 cores; seconds from a warm Go build cache)
 
 $(WEED):
 	@echo "building SeaweedFS $(SEAWEEDFS_VERSION) into $(TOOLS)/bin (once per machine)"
