@@ -159,6 +159,8 @@ func (a *app) Open(ctx context.Context) error {
 		Collectors: []prometheus.Collector{ffmpegSeconds},
 		// A request without a bearer token signs in by the pages' cookie.
 		Session: web.SessionUser(db, pipeline.SessionPolicy{}),
+		// A database that cannot be reached (PostgreSQL restarting) is 503.
+		Unreachable: sqlstore.Unreachable,
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: a.Objects, Log: log,
 			Inspector:        media.Inspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
@@ -172,7 +174,7 @@ func (a *app) Open(ctx context.Context) error {
 	}
 	pages, err := web.New(web.Config{Store: db, API: a.API.Handler(), Log: log,
 		MaxUploadBytes: c.maxUploadMB << 20, PlainHTTP: c.plainHTTP,
-		Cron: c.cronJobs(), CronRuns: db, Auth: auth})
+		Cron: c.cronJobs(), CronRuns: db, Auth: auth, Unreachable: sqlstore.Unreachable})
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,11 @@ type Server struct {
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
 	Session func(r *http.Request) (pipeline.User, error)
+	// Unreachable, when set, says whether a handler's error means the
+	// database (or another service the request needed) could not be
+	// reached (sqlstore.Unreachable): such a request is answered 503 with
+	// Retry-After and a message to try again, not 500.
+	Unreachable func(error) bool
 	// Jobs serves translation and subtitle jobs (an approval queues its
 	// rendition), JobStore the glossaries and notice contacts; nil answers
 	// those routes 503.
@@ -270,6 +275,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if !public {
 			u, err := s.authenticate(r)
 			if err != nil {
+				err = s.unavailable(err)
+				if c := pipeline.ErrorCode(err); c == pipeline.CodeInternal || c == pipeline.CodeUnavailable {
+					s.Log.Error("sign-in failed", "route", name, "err", err)
+				}
 				writeError(sw, err)
 				return
 			}
@@ -286,12 +295,30 @@ func (s *Server) wrap(rt Route) http.Handler {
 				sw.Header().Set("Connection", "close")
 				err = body.Err()
 			}
+			err = s.unavailable(err)
 			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
 				s.Log.Error("request failed", "route", name, "user", user.Name, "err", err)
 			}
 			writeError(sw, err)
 		}
 	})
+}
+
+// unavailable is Unavailable with s.Unreachable.
+func (s *Server) unavailable(err error) error { return Unavailable(err, s.Unreachable) }
+
+// Unavailable turns an error that is not yet a pipeline.Error, and that
+// unreachable (e.g. sqlstore.Unreachable) recognises, into CodeUnavailable:
+// 503 with Retry-After and a message to try again, where it would be 500.
+// The pages use it too, so both answer an outage alike. A nil
+// unreachable leaves err as it is.
+func Unavailable(err error, unreachable func(error) bool) error {
+	var e *pipeline.Error
+	if unreachable == nil || errors.As(err, &e) || !unreachable(err) {
+		return err
+	}
+	return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
+		Message: "The database cannot be reached just now; nothing was changed. Try again in a minute."}
 }
 
 // metricsTokenOK reports whether the request carries a live metrics

@@ -289,7 +289,7 @@ func (db *DB) listen(ctx context.Context, log *slog.Logger) {
 func (db *DB) listenOnce(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, db.pgURL)
 	if err != nil {
-		return fmt.Errorf("connect: %s", redactErr(err, db.pgURL))
+		return fmt.Errorf("connect: %w", redactErr(err, db.pgURL))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {

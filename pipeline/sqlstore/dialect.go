@@ -79,29 +79,39 @@ func redact(s string) string {
 	return u.Redacted()
 }
 
-// redactErr is err's text with the password of dsn hidden.
-func redactErr(err error, dsn string) string {
+// redactErr is err with the DSN's password replaced in its message; it
+// still unwraps to err, so callers can tell what failed (Unreachable).
+func redactErr(err error, dsn string) error {
 	msg := err.Error()
 	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, "xxxxx")
 		}
 	}
-	return msg
+	return &redactedError{msg: msg, err: err}
 }
+
+// redactedError is an error whose message had a password taken out.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // openPostgres opens a pool on a PostgreSQL server whose connections
 // rebind Loa's ? placeholders (see rebind).
 func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %s", redact(dsn), redactErr(err, dsn))
+		return nil, fmt.Errorf("open database %s: %w", redact(dsn), redactErr(err, dsn))
 	}
 	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(20)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open database %s: %s", redact(dsn), redactErr(err, dsn))
+		return nil, fmt.Errorf("open database %s: %w", redact(dsn), redactErr(err, dsn))
 	}
 	return db, nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// makes one with the default budgets. Give the API server's, so both
 	// count the same failures and /metrics shows them.
 	Auth *throttle.Guard
+	// Unreachable, when set, says whether an error means the database
+	// could not be reached (sqlstore.Unreachable): the page then answers
+	// 503 and asks to try again, as the API does.
+	Unreachable func(error) bool
 	// Now is the clock that decides "today" on the pages (the operator's
 	// week, the upload form's dates, the report year, late jobs); default
 	// time.Now. Tests set it so no page depends on the day they run.
@@ -404,6 +408,7 @@ func (s *Server) wrap(p Page) http.Handler {
 // fail shows an error page for err: a refusal with its message in the
 // user's language when the catalogue has one for its code.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	err = api.Unavailable(err, s.cfg.Unreachable)
 	code := pipeline.ErrorCode(err)
 	if code == pipeline.CodeInternal || code == pipeline.CodeUnavailable {
 		s.log.Error("page failed", "path", r.URL.Path, "user", c.user.Name, "err", err)
