@@ -29,7 +29,7 @@ STORE_PACKAGES ?= ./pipeline/sqlstore/... ./pipeline/broadcast/ ./pipeline/web/ 
 # deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: help run test test/short test-postgres test-scale test-seaweedfs bench-backends deps tools tools-seaweedfs build bench fuzz vet fmt tidy clean postgres
+.PHONY: help run test test/short test-postgres test-scale test-deployment test-seaweedfs bench-backends deps tools tools-seaweedfs build bench fuzz vet fmt tidy clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -84,10 +84,11 @@ test-postgres: deps tools ## run the store-using packages' tests again, on a pri
 	  .ci/with-minio $(TEST_MINIO_PORT) $(LOCAL)/test-minio-pg \
 	  sh -c '$(GO) test -race -count=1 -timeout 25m $(STORE_PACKAGES) && $(GO) test -race -count=1 -run "^(TestDBCopy|TestReplicasAgree|TestKilledWorkerTakenOver)$$" ./cmd/loa/'
 
-test-scale: deps tools tools-seaweedfs build ## the whole deployment with real processes: PostgreSQL, 4-drive MinIO, 3 replicas (kill -9, a lost drive, a PostgreSQL restart, 50 translators, revocation and emergency across replicas), then make test-seaweedfs
+test-scale: test-deployment test-seaweedfs ## make test-deployment, then the storage suite on SeaweedFS (make test-seaweedfs)
+
+test-deployment: deps tools build ## the whole deployment with real processes: PostgreSQL, 4-drive MinIO, 3 replicas (kill -9, a lost drive, a PostgreSQL restart, 50 translators, revocation and emergency across replicas); about 3-4 minutes, run by .ci/run
 	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="postgresql"
 	.ci/test-scale bin/loa
-	$(MAKE) --no-print-directory test-seaweedfs
 
 # The storage suite on SeaweedFS: media/objects (but the erasure-coded
 # MinIO test) and the end-to-end paths through the object store

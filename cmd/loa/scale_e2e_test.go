@@ -249,6 +249,8 @@ func pct(sorted []time.Duration, p int) time.Duration {
 func (d *deployment) revocationSpreads(t *testing.T) {
 	ctx := context.Background()
 	var figures []string
+	var slowest time.Duration
+	wait := budget(t, 0.1) // it must be refused; how fast is the figure against agreeBar
 	for round := range 2 * len(d.urls) {
 		via := round % len(d.urls)
 		name := fmt.Sprintf("scale-thu-hoi-%d", round)
@@ -282,16 +284,17 @@ func (d *deployment) revocationSpreads(t *testing.T) {
 				if code == http.StatusUnauthorized {
 					break
 				}
-				if time.Since(revoked) > agreeBar {
-					t.Fatalf("round %d: a token revoked through replica %d still answered by replica %d %s later: %d %s", round, via+1, r+1, agreeBar, code, body)
+				if time.Since(revoked) > wait {
+					t.Fatalf("round %d: a token revoked through replica %d still answered by replica %d %s later: %d %s", round, via+1, r+1, wait, code, body)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
 			worst = max(worst, time.Since(revoked))
 		}
+		slowest = max(slowest, worst)
 		figures = append(figures, fmt.Sprintf("via %d: %s", via+1, worst.Round(time.Millisecond)))
 	}
-	t.Logf("figure: a token revoked through one replica was refused by every other within (limit %s): %s", agreeBar, strings.Join(figures, ", "))
+	t.Logf("figure: a token revoked through one replica was refused by every other within: %s (%s)", strings.Join(figures, ", "), barMark(slowest, agreeBar))
 }
 
 // emergencyReachesOtherReplicas imports the demo registry, builds
@@ -374,6 +377,8 @@ func (d *deployment) emergencyReachesOtherReplicas(t *testing.T) {
 	}
 	stored := time.Now()
 	var figures []string
+	var slowest time.Duration
+	wait := budget(t, 0.1) // it must arrive; how fast is the figure against agreeBar
 	for range len(d.urls) - 1 {
 		select {
 		case h := <-got:
@@ -382,10 +387,11 @@ func (d *deployment) emergencyReachesOtherReplicas(t *testing.T) {
 			}
 			figures = append(figures, fmt.Sprintf("replica %d %s after the answer (%s after the request began)",
 				h.replica+1, h.at.Sub(stored).Round(time.Millisecond), h.at.Sub(began).Round(time.Millisecond)))
-		case <-time.After(time.Until(stored.Add(agreeBar))):
-			t.Fatalf("an emergency raised through replica 1 did not reach every other replica's stream within %s (heard: %v)", agreeBar, figures)
+			slowest = max(slowest, h.at.Sub(stored))
+		case <-time.After(wait):
+			t.Fatalf("an emergency raised through replica 1 did not reach every other replica's stream within %s (heard: %v)", wait, figures)
 		}
 	}
-	t.Logf("figure: an emergency raised through replica 1 (request %s, the build included) reached devices' streams on the others: %s (limit %s from the answer; negative: heard before the answer arrived)",
-		stored.Sub(began).Round(time.Millisecond), strings.Join(figures, ", "), agreeBar)
+	t.Logf("figure: an emergency raised through replica 1 (request %s, the build included) reached devices' streams on the others: %s (%s from the answer; negative: heard before the answer arrived)",
+		stored.Sub(began).Round(time.Millisecond), strings.Join(figures, ", "), barMark(slowest, agreeBar))
 }
