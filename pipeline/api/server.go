@@ -375,6 +375,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
 		body.Error.Findings = e.Findings
+		body.Error.Key, body.Error.Args = e.Key, e.Args
 	} else {
 		e = nil
 	}
