@@ -283,8 +283,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		defer body.Done()
 		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
 			if body.TimedOut() {
-				sw.Header().Set("Connection", "close")
-				err = body.Err()
+				err = body.Cut(sw, r, s.Log, name, user.Name)
 			}
 			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
 				s.Log.Error("request failed", "route", name, "user", user.Name, "err", err)

@@ -369,8 +369,7 @@ func (s *Server) wrap(p Page) http.Handler {
 		defer body.Done()
 		if err := p.handler(w, r, c); err != nil {
 			if body.TimedOut() {
-				w.Header().Set("Connection", "close")
-				err = body.Err()
+				err = body.Cut(w, r, s.log, p.Method+" "+p.Pattern, c.user.Name)
 			}
 			s.fail(w, r, c, err)
 		}
