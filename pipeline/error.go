@@ -43,6 +43,13 @@ type Error struct {
 	// lists them too, as text for people. The API sends them as
 	// error.findings.
 	Findings []subtitle.Finding
+	// Key, when set, names this message in the pages' catalogues
+	// ("err_" + Key), whose text takes Args for its %s in order, so a
+	// page says it in the user's language; Message stays the English
+	// text the API and the CLI show. Without a Key a page in Vietnamese
+	// can only show its code's general sentence.
+	Key  string
+	Args []string
 }
 
 func (e *Error) Error() string {

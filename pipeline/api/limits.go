@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
@@ -31,6 +32,7 @@ type SlowBody struct {
 	eof      bool
 	mu       sync.Mutex
 	timedOut bool
+	read     int64
 }
 
 // LimitBody puts r's body under the deadline; a request without a body
@@ -54,11 +56,12 @@ func (b *SlowBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	b.deadline = b.deadline.Add(time.Duration(n) * b.perByte)
 	b.eof = b.eof || err == io.EOF
+	b.mu.Lock()
+	b.read += int64(n)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		b.mu.Lock()
 		b.timedOut = true
-		b.mu.Unlock()
 	}
+	b.mu.Unlock()
 	return n, err
 }
 
@@ -85,6 +88,21 @@ func (b *SlowBody) TimedOut() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.timedOut
+}
+
+// Cut ends a request whose body the deadline cut: it closes the
+// connection after the answer, logs the route (method and pattern, or
+// path), the client's address (the connection's; forwarded headers are
+// not trusted), the user ("" before sign-in), the bytes that arrived and
+// of how many announced (-1: unknown), and returns the refusal (408).
+func (b *SlowBody) Cut(w http.ResponseWriter, r *http.Request, log *slog.Logger, route, user string) error {
+	w.Header().Set("Connection", "close")
+	b.mu.Lock()
+	read := b.read
+	b.mu.Unlock()
+	log.Warn("request body too slow: cut off with 408", "route", route, "remote", r.RemoteAddr, "user", user,
+		"bytes_read", read, "content_length", r.ContentLength)
+	return b.Err()
 }
 
 // Err is the refusal for a body the deadline cut.

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,8 +23,10 @@ import (
 
 // TestSlowBodyCut: a client that sends a JSON body a byte every 300 ms
 // (slow loris) on any route with a body is answered 408 once the body's
-// deadline passes, and the connection is closed (the handler is gone);
-// a body that arrives in time is served on the same kind of connection.
+// deadline passes, and the connection is closed (the handler is gone)
+// and the cut is logged with its route, the client's address, the user
+// and the bytes that arrived; a body that arrives in time is served on
+// the same kind of connection.
 func TestSlowBodyCut(t *testing.T) {
 	db := sqlstoretest.New(t)
 	admin, err := db.CreateUser(t.Context(), pipeline.NewUser{Name: "u-admin", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
@@ -32,7 +37,8 @@ func TestSlowBodyCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &api.Server{Catalog: db, BodyTimeout: 500 * time.Millisecond, BodyMinRate: 1 << 20, Log: slog.New(slog.DiscardHandler)}
+	logs := &lockedBuffer{}
+	s := &api.Server{Catalog: db, BodyTimeout: 500 * time.Millisecond, BodyMinRate: 1 << 20, Log: slog.New(slog.NewTextHandler(logs, nil))}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	body := `{"name":"nguoi-moi","role":"producer","password":"mat-khau-dai-du"}`
@@ -78,8 +84,27 @@ func TestSlowBodyCut(t *testing.T) {
 			if resp.StatusCode != tc.want || (tc.want == http.StatusRequestTimeout && !strings.Contains(string(msg), "too slowly")) {
 				t.Fatalf("slow body: %d %s, want %d (408 saying it came too slowly)", resp.StatusCode, msg, tc.want)
 			}
-			if _, err := br.ReadByte(); err != io.EOF {
+			// Closed: EOF, or a reset when a byte of the slow body reached
+			// the server after its last read (it closes with data unread).
+			if _, err := br.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("the connection stayed open after the 408: %v", err)
+			}
+			if tc.want != http.StatusRequestTimeout {
+				return
+			}
+			line := ""
+			for l := range strings.Lines(logs.String()) {
+				if strings.Contains(l, "too slow") {
+					line = l
+				}
+			}
+			for _, want := range []string{`route="POST /api/users"`, "remote=127.0.0.1:", "user=u-admin", "bytes_read=", fmt.Sprintf("content_length=%d", len(body))} {
+				if !strings.Contains(line, want) {
+					t.Errorf("the 408 is not logged with %s: %q", want, line)
+				}
+			}
+			if strings.Contains(line, "bytes_read=0 ") {
+				t.Errorf("the log says no byte arrived, but some did: %q", line)
 			}
 		})
 	}
@@ -181,4 +206,23 @@ func TestEventStreamsCapped(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// lockedBuffer is a log destination the server's goroutines and the test
+// share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -292,8 +292,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		defer body.Done()
 		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
 			if body.TimedOut() {
-				sw.Header().Set("Connection", "close")
-				err = body.Err()
+				err = body.Cut(sw, r, s.Log, name, user.Name)
 			}
 			err = s.unavailable(err)
 			if pipeline.ErrorCode(err) == pipeline.CodeInternal || pipeline.ErrorCode(err) == pipeline.CodeUnavailable {
@@ -402,6 +401,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.As(err, &e) {
 		body.Error.Field = e.Field
 		body.Error.Findings = e.Findings
+		body.Error.Key, body.Error.Args = e.Key, e.Args
 	} else {
 		e = nil
 	}

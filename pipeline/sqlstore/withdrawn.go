@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // SegmentKeyReferenced reports whether a row of segment segmentID refers
@@ -49,4 +51,12 @@ func (db *DB) MoveSegmentKey(ctx context.Context, segmentID, from, to string) er
 		return fmt.Errorf("move key %s of segment %s to %s: %w", from, segmentID, to, err)
 	}
 	return nil
+}
+
+// WithdrawnUnmoved lists the withdrawn segments whose original is still
+// under its old key: withdrawn before withdrawals moved objects, or whose
+// move has not run yet. The worker moves them (MoveWithdrawnBacklog).
+func (db *DB) WithdrawnUnmoved(ctx context.Context) ([]string, error) {
+	return queryAll(ctx, db.sql, "withdrawn segments not moved", func(r scanner) (id string, err error) { return id, r.Scan(&id) },
+		"SELECT id FROM segments WHERE state = ? AND original_key LIKE 'segments/%' ORDER BY withdrawn_at, id", string(pipeline.StateWithdrawn))
 }

@@ -113,3 +113,19 @@ func TestSessionCookieSecure(t *testing.T) {
 		})
 	}
 }
+
+// TestDisableSelfSaysWhy: an administrator who disables their own
+// account on the users page is told why it is refused and what to do,
+// in the page's language, with the API's 409; not the general sentence
+// every conflict shares.
+func TestDisableSelfSaysWhy(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t))
+	admin := b.session(t, pipeline.RoleAdmin)
+	resp, body := b.do(t, "POST", "/admin/users/"+b.users[pipeline.RoleAdmin].Name+"/disable", admin, url.Values{}, "same-origin")
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("disabling oneself: %d, want 409", resp.StatusCode)
+	}
+	if !strings.Contains(body, "không thể tự khóa tài khoản của mình") || !strings.Contains(body, "quản trị viên khác") {
+		t.Fatalf("the page does not say why and what to do:\n%s", body)
+	}
+}

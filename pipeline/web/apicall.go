@@ -74,7 +74,8 @@ func (s *Server) callAPIBody(r *http.Request, method, target string, body io.Rea
 		if err := json.Unmarshal(rec.body.Bytes(), &eb); err != nil || eb.Error.Code == "" {
 			return fmt.Errorf("api %s %s: status %d: %s", method, target, rec.code, rec.body.String())
 		}
-		return &pipeline.Error{Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field, Findings: eb.Error.Findings}
+		return &pipeline.Error{Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field, Findings: eb.Error.Findings,
+			Key: eb.Error.Key, Args: eb.Error.Args}
 	}
 	if out != nil {
 		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {

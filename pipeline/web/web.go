@@ -397,8 +397,7 @@ func (s *Server) wrap(p Page) http.Handler {
 		defer body.Done()
 		if err := p.handler(w, r, c); err != nil {
 			if body.TimedOut() {
-				w.Header().Set("Connection", "close")
-				err = body.Err()
+				err = body.Cut(w, r, s.log, p.Method+" "+p.Pattern, c.user.Name)
 			}
 			s.fail(w, r, c, err)
 		}
@@ -420,10 +419,35 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error
 	if code != pipeline.CodeInternal && c.lang == "en" {
 		msg = pipeline.ErrorMessage(err)
 	}
+	if m := keyedMessage(c.msgs, err); m != "" {
+		msg = m
+	}
 	if code == pipeline.CodeUnavailable {
 		w.Header().Set("Retry-After", "30")
 	}
 	s.renderError(w, r, c, statusOf(code), msg)
+}
+
+// keyedMessage is err's own message in the page's language when err names
+// one in the catalogue (pipeline.Error.Key), its %s filled from its Args;
+// "" when it names none.
+func keyedMessage(msgs map[string]string, err error) string {
+	var e *pipeline.Error
+	if !errors.As(err, &e) || e.Key == "" {
+		return ""
+	}
+	m := msgs["err_"+e.Key]
+	if m == "" {
+		return ""
+	}
+	args := make([]any, strings.Count(m, "%s"))
+	for i := range args {
+		args[i] = ""
+		if i < len(e.Args) {
+			args[i] = e.Args[i]
+		}
+	}
+	return fmt.Sprintf(m, args...)
 }
 
 // statusOf is the API's mapping of error codes to HTTP statuses, so a page

@@ -21,6 +21,10 @@ type ErrorBody struct {
 		// [{line, cue, code, severity, message}], line and cue left out
 		// when not known, severity "error" or "warning".
 		Findings []subtitle.Finding `json:"findings,omitempty"`
+		// Key and Args name the message in Loa's pages' catalogues (see
+		// pipeline.Error.Key); other clients show Message.
+		Key  string   `json:"key,omitempty"`
+		Args []string `json:"args,omitempty"`
 	} `json:"error"`
 }
 

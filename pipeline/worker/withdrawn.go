@@ -28,6 +28,9 @@ func WithdrawnKey(key string) string { return WithdrawnPrefix + key }
 // from the metadata store (sqlstore.DB has it).
 type WithdrawnCatalog interface {
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
+	// WithdrawnUnmoved lists withdrawn segments whose objects are still
+	// under their old keys.
+	WithdrawnUnmoved(ctx context.Context) ([]string, error)
 	// SegmentKeyReferenced reports whether a row of the segment names key.
 	SegmentKeyReferenced(ctx context.Context, segmentID, key string) (bool, error)
 	// MoveSegmentKey makes the segment's rows that name from name to.
@@ -99,6 +102,44 @@ func (wd *Withdrawal) Move(ctx context.Context, id string) (moved, removed int, 
 		}
 	}
 	return moved, removed, nil
+}
+
+// MoveBacklog moves the objects of every withdrawn segment still under
+// its old keys: those withdrawn before withdrawals moved objects (links
+// issued then may live up to 7 days), or whose move job gave up. It runs
+// at start-up and nightly; it returns how many segments it moved.
+func (wd *Withdrawal) MoveBacklog(ctx context.Context) (int, error) {
+	ids, err := wd.Catalog.WithdrawnUnmoved(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("move withdrawn objects: %w", err)
+	}
+	for i, id := range ids {
+		if _, _, err := wd.Move(ctx, id); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
+}
+
+// MoveWithdrawnBacklogArgs is the periodic job that runs
+// Withdrawal.MoveBacklog.
+type MoveWithdrawnBacklogArgs struct{}
+
+// Kind names the job kind.
+func (MoveWithdrawnBacklogArgs) Kind() string { return "move_withdrawn_backlog" }
+
+type moveBacklogWorker struct {
+	river.WorkerDefaults[MoveWithdrawnBacklogArgs]
+	wd  *Withdrawal
+	log *slog.Logger
+}
+
+func (w *moveBacklogWorker) Work(ctx context.Context, job *river.Job[MoveWithdrawnBacklogArgs]) error {
+	n, err := w.wd.MoveBacklog(ctx)
+	if n > 0 {
+		w.log.Info("objects of earlier withdrawn segments moved out of reach of issued links", "segments", n)
+	}
+	return err
 }
 
 // MoveWithdrawnArgs is the job that moves a withdrawn segment's objects

@@ -215,6 +215,66 @@ func TestWithdrawnWhileProcessing(t *testing.T) {
 	checkMoved(t, b.db, b.store, seg.ID, links)
 }
 
+// seedProcessed records a processed segment with an original, a
+// subtitle file, three renditions and a variant, all stored (small
+// stand-ins: no ffmpeg).
+func (b *procBundle) seedProcessed(t *testing.T, id string) pipeline.Segment {
+	t.Helper()
+	ctx := context.Background()
+	seg := b.seed(t, id, mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, viSRT, "vi")
+	var rs []pipeline.Rendition
+	for _, name := range []string{"loudspeaker.mp3", "loudspeaker.opus", "subtitles.vtt"} {
+		key := renditionKey(id, "vi", name)
+		if _, err := b.store.Put(ctx, key, strings.NewReader(name), int64(len(name)), "application/octet-stream"); err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, pipeline.Rendition{SegmentID: id, Language: "vi", Name: strings.ReplaceAll(name, ".", "_"), Key: key,
+			ContentType: "application/octet-stream", Size: int64(len(name)), SHA256: name})
+	}
+	v := &pipeline.Variant{SegmentID: id, Language: "vi", AudioKey: rs[0].Key, DurationMS: 1000, SHA256: "x", Size: 1}
+	if err := b.db.SaveProcessed(ctx, id, rs, v, nil); err != nil {
+		t.Fatal(err)
+	}
+	return seg
+}
+
+// TestWithdrawnBacklogMoved: segments withdrawn before withdrawals moved
+// objects (no move job was queued) are moved by the backlog job, their
+// old links dead; a segment on air is left alone.
+func TestWithdrawnBacklogMoved(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	var links [][]string
+	for _, id := range []string{"old1", "old2"} {
+		b.seedProcessed(t, id)
+		links = append(links, presignAll(t, b.store, segmentKeys(t, b.db, id)))
+		if _, err := b.db.WithdrawSegment(ctx, id, b.user.ID, "rút trước khi có việc dời"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.seedProcessed(t, "live")
+	liveKeys := segmentKeys(t, b.db, "live")
+	wd := &Withdrawal{Catalog: b.db, Objects: b.store}
+	if n, err := wd.MoveBacklog(ctx); err != nil || n != 2 {
+		t.Fatalf("backlog moved %d segments (%v), want 2", n, err)
+	}
+	for i, id := range []string{"old1", "old2"} {
+		checkMoved(t, b.db, b.store, id, links[i])
+	}
+	if n, err := wd.MoveBacklog(ctx); err != nil || n != 0 {
+		t.Fatalf("a second backlog run moved %d (%v), want 0", n, err)
+	}
+	if got := segmentKeys(t, b.db, "live"); strings.Join(got, ",") != strings.Join(liveKeys, ",") {
+		t.Fatalf("a segment on air was moved: %v → %v", liveKeys, got)
+	}
+	for _, l := range presignAll(t, b.store, liveKeys) {
+		if st := linkStatus(t, l); st != http.StatusOK {
+			t.Fatalf("a link of the segment on air answers %d", st)
+		}
+	}
+}
+
 // flaky fails the n-th of the calls that change something (a copy, a
 // removal, a catalog move), as a worker killed at that point would stop.
 type flaky struct {
@@ -266,20 +326,7 @@ func TestWithdrawalMoveCompletesAfterAnyFailure(t *testing.T) {
 	real := &Withdrawal{Catalog: b.db, Objects: b.store}
 	for n := 1; ; n++ {
 		id := fmt.Sprintf("f%d", n)
-		seg := b.seed(t, id, mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, viSRT, "vi")
-		var rs []pipeline.Rendition
-		for _, name := range []string{"loudspeaker.mp3", "loudspeaker.opus", "subtitles.vtt"} {
-			key := renditionKey(id, "vi", name)
-			if _, err := b.store.Put(ctx, key, strings.NewReader(name), int64(len(name)), "application/octet-stream"); err != nil {
-				t.Fatal(err)
-			}
-			rs = append(rs, pipeline.Rendition{SegmentID: id, Language: "vi", Name: strings.ReplaceAll(name, ".", "_"), Key: key,
-				ContentType: "application/octet-stream", Size: int64(len(name)), SHA256: name})
-		}
-		v := &pipeline.Variant{SegmentID: id, Language: "vi", AudioKey: rs[0].Key, DurationMS: 1000, SHA256: "x", Size: 1}
-		if err := b.db.SaveProcessed(ctx, id, rs, v, nil); err != nil {
-			t.Fatal(err)
-		}
+		seg := b.seedProcessed(t, id)
 		// A leftover no row names, as a render refused after the withdrawal leaves.
 		stray := renditionKey(id, "vi", "poster.jpg")
 		if _, err := b.store.Put(ctx, stray, strings.NewReader("x"), 1, "image/jpeg"); err != nil {

@@ -190,6 +190,14 @@ func New(cfg Config) (*Worker, error) {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(orphan, func() (river.JobArgs, *river.InsertOpts) {
 				return SweepOrphansArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
 			}, &river.PeriodicJobOpts{ID: "sweep_orphans"}))
+			if cfg.Withdrawal != nil {
+				// With the orphan sweep's schedule, and at start-up: segments
+				// withdrawn before withdrawals moved objects are moved too.
+				river.AddWorker(workers, &moveBacklogWorker{wd: cfg.Withdrawal, log: cfg.Log})
+				rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(orphan, func() (river.JobArgs, *river.InsertOpts) {
+					return MoveWithdrawnBacklogArgs{}, nil
+				}, &river.PeriodicJobOpts{ID: "move_withdrawn_backlog", RunOnStart: true}))
+			}
 		}
 	}
 	buildJobs, err := scheduleJobs(cfg, workers)
