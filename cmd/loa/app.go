@@ -251,8 +251,9 @@ func (a *app) Close() error {
 			a.log.Warn("record device polls", "err", err)
 		}
 		cancel()
-	} else if a.listener != nil {
-		a.listener.Close()
+	}
+	if a.listener != nil {
+		a.listener.Close() // Shutdown closed it if Run served; not if Run never came
 	}
 	if a.started {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

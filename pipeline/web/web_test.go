@@ -67,13 +67,16 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
 	desk := &translation.Desk{Store: db, Objects: store, Policy: translation.DefaultPolicy(), Renditions: noQueue{}, Log: slog.New(slog.DiscardHandler)}
-	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock}
+	// Wired as loa serve wires it: the API signs a request without a
+	// token in by the pages' cookie, through web.SessionUser made from the
+	// store before either server.
+	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock,
+		Session: web.SessionUser(db, pipeline.SessionPolicy{})}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
 		Cron: testCronJobs(), CronRuns: db, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Session = pages.SessionUser
 	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
