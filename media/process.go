@@ -63,6 +63,7 @@ type toolCmd struct {
 	redact []string // strings replaced by "<input>" in the kept stderr
 	dir    string   // working directory; "" is the caller's
 	env    []string // KEY=value added to the inherited environment
+	nice   int      // niceness the process runs at (0 leaves it as it is)
 }
 
 // run starts the tool under ctx and waits for it. Cancelling ctx sends
@@ -92,7 +93,12 @@ func (t toolCmd) run(ctx context.Context) error {
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
-	err := cmd.Run()
+	var err error
+	if t.nice != 0 {
+		err = runNiced(cmd, t.nice)
+	} else {
+		err = cmd.Run()
+	}
 	if err == nil {
 		return nil
 	}

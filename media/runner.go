@@ -26,6 +26,10 @@ type Config struct {
 	// DeadlineExceeded). It is called from the running goroutine and must
 	// be quick and safe for concurrent use; metrics hook in here.
 	Observe func(step string, d time.Duration, err error)
+	// Nice is the niceness (1 to 19, Linux) every process the Runner
+	// starts runs at; 0 leaves them at the worker's. Background work run
+	// at 10 yields the CPU to urgent work run by another Runner at 0.
+	Nice int
 }
 
 // Runner owns ffmpeg processes: it starts them under a context, stops them
@@ -39,11 +43,12 @@ type Runner struct {
 	grace       time.Duration
 	slots       chan struct{}
 	observe     func(step string, d time.Duration, err error)
+	nice        int
 }
 
 // NewRunner returns a Runner configured by cfg.
 func NewRunner(cfg Config) *Runner {
-	r := &Runner{ffmpegPath: cfg.FFmpegPath, ffprobePath: cfg.FFprobePath, grace: cfg.Grace, observe: cfg.Observe}
+	r := &Runner{ffmpegPath: cfg.FFmpegPath, ffprobePath: cfg.FFprobePath, grace: cfg.Grace, observe: cfg.Observe, nice: min(max(cfg.Nice, 0), 19)}
 	if r.ffmpegPath == "" {
 		r.ffmpegPath = ffmpegBin
 	}
@@ -59,6 +64,16 @@ func NewRunner(cfg Config) *Runner {
 	}
 	r.slots = make(chan struct{}, n)
 	return r
+}
+
+// Niced returns a Runner like r whose processes run at niceness nice
+// (see [Config.Nice]), with process slots of its own: work it runs never
+// waits for a slot r's work holds, nor the other way round.
+func (r *Runner) Niced(nice int) *Runner {
+	n := *r
+	n.nice = min(max(nice, 0), 19)
+	n.slots = make(chan struct{}, cap(r.slots))
+	return &n
 }
 
 // Progress is how far a running ffmpeg job has got, from -progress pipe:1.
@@ -158,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, job Job) (err error) {
 			}
 		}
 	}}
-	cmd := toolCmd{path: r.ffmpegPath, args: args, stdout: stdout, grace: r.grace, dir: job.Dir, env: job.Env}
+	cmd := toolCmd{path: r.ffmpegPath, args: args, stdout: stdout, grace: r.grace, dir: job.Dir, env: job.Env, nice: r.nice}
 	var stderr *lineWriter
 	if job.Stderr != nil {
 		stderr = &lineWriter{fn: job.Stderr}
@@ -212,7 +227,7 @@ func (r *Runner) observed(step string, start time.Time, err error) {
 // slot: probing is cheap and must not queue behind long renders.
 func (r *Runner) Probe(ctx context.Context, input string) (Info, error) {
 	start := time.Now()
-	info, err := probe(ctx, input, toolCmd{path: r.ffprobePath, grace: r.grace})
+	info, err := probe(ctx, input, toolCmd{path: r.ffprobePath, grace: r.grace, nice: r.nice})
 	r.observed(StepProbe, start, err)
 	return info, err
 }
@@ -224,7 +239,7 @@ func (r *Runner) ScanAudio(ctx context.Context, input string) (Scan, error) {
 	}
 	defer r.release()
 	start := time.Now()
-	scan, err := scanAudio(ctx, input, toolCmd{path: r.ffmpegPath, grace: r.grace})
+	scan, err := scanAudio(ctx, input, toolCmd{path: r.ffmpegPath, grace: r.grace, nice: r.nice})
 	r.observed(StepScan, start, err)
 	return scan, err
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,4 +213,91 @@ func TestRunnerLimitsConcurrency(t *testing.T) {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// TestRunnerNice: a Niced runner's processes run at its niceness, the
+// runner it came from leaves its own at the worker's, and the two do not
+// share process slots (work held in one does not hold the other back).
+func TestRunnerNice(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("niceness is set on Linux only")
+	}
+	own := niceOf(t, "/proc/self/stat")
+	if own >= 10 {
+		t.Skipf("the test runs at niceness %d already", own)
+	}
+	dir := t.TempDir()
+	// A stand-in for ffmpeg that writes its niceness to the file named by
+	// NICE_OUT; with HOLD set it then waits until that file is removed.
+	fake := writeFile(t, dir, "nice-ffmpeg", []byte("#!/bin/sh\nawk '{print $19}' /proc/$$/stat > \"$NICE_OUT\"\n"+
+		"[ -z \"$HOLD\" ] || while [ -e \"$HOLD\" ]; do sleep 0.05; done\n"))
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	urgent := NewRunner(Config{FFmpegPath: fake, MaxProcs: 1})
+	background := urgent.Niced(10)
+	for _, tc := range []struct {
+		name string
+		r    *Runner
+		want int
+	}{
+		{"urgent", urgent, own},
+		{"background", background, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name)
+			if err := tc.r.Run(testCtx(t), Job{Env: []string{"NICE_OUT=" + out}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := niceOf(t, out); got != tc.want {
+				t.Errorf("process ran at niceness %d, want %d", got, tc.want)
+			}
+		})
+	}
+	// The background runner's one slot held: urgent work still runs.
+	hold := writeFile(t, dir, "hold", nil)
+	held := make(chan error, 1)
+	go func() {
+		held <- background.Run(testCtx(t), Job{Env: []string{"NICE_OUT=" + filepath.Join(dir, "held"), "HOLD=" + hold}})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) { // it holds the slot
+		if _, err := os.Stat(filepath.Join(dir, "held")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the held background work did not start")
+		}
+	}
+	ctx, cancel := context.WithTimeout(testCtx(t), 5*time.Second)
+	defer cancel()
+	if err := urgent.Run(ctx, Job{Env: []string{"NICE_OUT=" + filepath.Join(dir, "beside")}}); err != nil {
+		t.Errorf("urgent work beside held background work: %v", err)
+	}
+	if err := os.Remove(hold); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-held; err != nil {
+		t.Errorf("held background work: %v", err)
+	}
+}
+
+// niceOf reads a niceness: field 19 of a /proc/PID/stat file, or the
+// whole of a file the fake ffmpeg wrote.
+func niceOf(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimSpace(string(b))
+	if strings.HasPrefix(path, "/proc/") {
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
+		s = f[19-3]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("niceness in %s: %v", path, err)
+	}
+	return n
 }

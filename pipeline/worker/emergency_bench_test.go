@@ -220,4 +220,5 @@ func BenchmarkEmergencyUnderLoad(b *testing.B) {
 	b.ReportMetric(idle.Seconds()/n, "idle-s")
 	b.ReportMetric(loaded.Seconds()/n, "loaded-s")
 	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(float64(tvSecs), "tv-s")
 }

@@ -53,6 +53,13 @@ type Processor struct {
 	Catalog ProcessCatalog
 	Objects ProcessObjects
 	Runner  *media.Runner
+	// Background runs the ffmpeg work no emergency waits for (normal
+	// segments' processing; every segment's posters, previews and
+	// subtitle renditions) at a lower OS priority, with process slots of
+	// its own, so a priority or emergency segment's audio made meanwhile
+	// by Runner gets the CPU first. [New] sets it to
+	// Runner.Niced(BackgroundNice) when nil; without it Runner runs all.
+	Background *media.Runner
 	// TempDir is where a job's private working folder is made; each
 	// folder is named after the process so a restarted worker can remove
 	// what a killed one left.
@@ -133,7 +140,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	step("loudspeaker", 0.1)
 	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.8*pr.Fraction()) })
 	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
-	res, err := p.Runner.Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
+	res, err := p.runnerFor(seg.Priority).Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
 		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
 		// Measured at upload, in the decode that validated it; nil for an
 		// older segment, which is then measured here.
@@ -234,7 +241,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 	}
 	if seg.Kind == pipeline.KindTV {
 		poster := filepath.Join(dir, "poster.jpg")
-		r, err := p.Runner.Poster(ctx, original, poster, media.PosterOptions{})
+		r, err := p.background().Poster(ctx, original, poster, media.PosterOptions{})
 		if err == nil {
 			outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
 		} else if err := keep("poster", err); err != nil {
@@ -242,7 +249,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 		}
 		laps.lap("poster")
 		preview := filepath.Join(dir, "preview.mp4")
-		r, err = p.Runner.WebPreview(ctx, original, preview, media.PreviewOptions{})
+		r, err = p.background().WebPreview(ctx, original, preview, media.PreviewOptions{})
 		if err == nil {
 			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
 		} else if err := keep("web preview", err); err != nil {
@@ -483,6 +490,28 @@ func throttle(f func(media.Progress)) func(media.Progress) {
 			f(pr)
 		}
 	}
+}
+
+// BackgroundNice is the niceness of the ffmpeg work [Processor.Background]
+// runs when [New] makes it.
+const BackgroundNice = 10
+
+// runnerFor is the Runner of the loudspeaker audio of a segment of TT39
+// priority prio: Runner for priority and emergency segments, the
+// background one for the rest.
+func (p *Processor) runnerFor(prio pipeline.Priority) *media.Runner {
+	if prio == pipeline.PriorityEmergency || prio == pipeline.PriorityPriority {
+		return p.Runner
+	}
+	return p.background()
+}
+
+// background is the Runner of work no emergency waits for.
+func (p *Processor) background() *media.Runner {
+	if p.Background != nil {
+		return p.Background
+	}
+	return p.Runner
 }
 
 func (p *Processor) log() *slog.Logger {

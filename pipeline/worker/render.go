@@ -51,12 +51,12 @@ func (p *Processor) subtitleOutputs(ctx context.Context, seg pipeline.Segment, l
 		return outs, failures, nil
 	}
 	soft := filepath.Join(dir, "soft-"+lang+".mp4")
-	r, err := p.Runner.SoftSubtitles(ctx, original, soft, []media.SubtitleTrack{{Lang: lang, File: sub}}, media.SoftSubOptions{TempDir: dir})
+	r, err := p.background().SoftSubtitles(ctx, original, soft, []media.SubtitleTrack{{Lang: lang, File: sub}}, media.SoftSubOptions{TempDir: dir})
 	if err := add("soft subtitles", output{name: "soft_subtitles_mp4", file: "soft-subtitles.mp4", path: soft, contentType: "video/mp4", r: &r}, err); err != nil {
 		return nil, nil, err
 	}
 	burned := filepath.Join(dir, "burned-"+lang+".mp4")
-	br, err := p.Runner.BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
+	br, err := p.background().BurnSubtitles(ctx, original, burned, sub, media.BurnOptions{Lang: lang, FontsDir: p.FontsDir, TempDir: dir})
 	if err := add("burned-in subtitles", output{name: "burned_subtitles_mp4", file: "burned-subtitles.mp4", path: burned, contentType: "video/mp4", r: &br}, err); err != nil {
 		return nil, nil, err
 	}
@@ -150,7 +150,7 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 			return nil, nil, err
 		}
 		mp3, opus := filepath.Join(dir, "vo.mp3"), filepath.Join(dir, "vo.opus")
-		res, err := p.Runner.Loudspeaker(ctx, src, mp3, opus, media.LoudspeakerOptions{MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate})
+		res, err := p.runnerFor(seg.Priority).Loudspeaker(ctx, src, mp3, opus, media.LoudspeakerOptions{MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate})
 		if err != nil {
 			return nil, nil, err
 		}

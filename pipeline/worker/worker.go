@@ -232,6 +232,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Processor != nil && cfg.Processor.Enqueue == nil {
 		cfg.Processor.Enqueue = w.EnqueueTx
 	}
+	if cfg.Processor != nil && cfg.Processor.Background == nil && cfg.Processor.Runner != nil {
+		cfg.Processor.Background = cfg.Processor.Runner.Niced(BackgroundNice)
+	}
 	return w, nil
 }
 
