@@ -26,6 +26,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 	"github.com/sonla-cchc/loa/pipeline/web"
 )
@@ -70,10 +71,14 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	// Wired as loa serve wires it: the API signs a request without a
 	// token in by the pages' cookie, through web.SessionUser made from the
 	// store before either server.
+	// The sign-in throttle's clock stands still: a budget spent by a test
+	// is not refilled however slowly a loaded machine runs it.
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{})
+	auth.Now = func() time.Time { return broadcasttest.Monday }
 	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock,
-		Session: web.SessionUser(db, pipeline.SessionPolicy{})}
+		Session: web.SessionUser(db, pipeline.SessionPolicy{}), Auth: auth}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
-		Cron: testCronJobs(), CronRuns: db, Now: clock})
+		Cron: testCronJobs(), CronRuns: db, Now: clock, Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
