@@ -52,18 +52,7 @@ func TestHeartbeatScopeAndStates(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.status)
 		}
 	}
-	devices := func(path, token string) []api.DeviceView {
-		t.Helper()
-		resp, body := sb.get(t, path, token)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-		}
-		var out []api.DeviceView
-		if err := json.Unmarshal(body, &out); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	devices := func(path, token string) []api.DeviceView { return deviceViews(t, sb, path, token) }
 	gauge := func(state schedules.DeviceState) string {
 		t.Helper()
 		prefix := `loa_player_devices{state="` + string(state) + `"} `
@@ -151,16 +140,8 @@ func TestRefusedDeviceNotOnline(t *testing.T) {
 	}
 	states := func(path, token string) map[string]schedules.DeviceState {
 		t.Helper()
-		resp, body := sb.get(t, path, token)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-		}
-		var out []api.DeviceView
-		if err := json.Unmarshal(body, &out); err != nil {
-			t.Fatal(err)
-		}
 		got := map[string]schedules.DeviceState{}
-		for _, d := range out {
+		for _, d := range deviceViews(t, sb, path, token) {
 			got[d.Label] = d.State
 		}
 		return got
@@ -205,16 +186,8 @@ func TestDeviceListScopedByCode(t *testing.T) {
 	}
 	communes := func(token string) []string {
 		t.Helper()
-		resp, body := sb.get(t, "/api/devices", token)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /api/devices: %d %s", resp.StatusCode, body)
-		}
-		var list []api.DeviceView
-		if err := json.Unmarshal(body, &list); err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, d := range list {
+		for _, d := range deviceViews(t, sb, "/api/devices", token) {
 			out = append(out, d.Commune)
 		}
 		return out
@@ -225,4 +198,19 @@ func TestDeviceListScopedByCode(t *testing.T) {
 	if got := communes(sb.tokens["admin"]); len(got) != 2 {
 		t.Errorf("the admin sees the devices of %v, want both communes", got)
 	}
+}
+
+// deviceViews GETs a device list (path) with token and decodes it,
+// failing the test on any status but 200.
+func deviceViews(t *testing.T, sb *schedBundle, path, token string) []api.DeviceView {
+	t.Helper()
+	resp, body := sb.get(t, path, token)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	var out []api.DeviceView
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
