@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,12 +58,17 @@ type app struct {
 	http     *http.Server
 	started  bool   // the Worker runs
 	stopFeed func() // ends the change feed's follower and waits for it
+	// process names this process among the deployment's (host, pid and a
+	// random part): its event streams are counted under it.
+	process string
 }
 
 // newApp is the app c configures; it logs to log and prints its address
 // to stdout. withHTTP adds the API and the pages to the worker.
 func newApp(c *serverConfig, withHTTP bool, log *slog.Logger, stdout io.Writer) *app {
-	return &app{config: c, withHTTP: withHTTP, log: log, stdout: stdout}
+	host, _ := os.Hostname()
+	return &app{config: c, withHTTP: withHTTP, log: log, stdout: stdout,
+		process: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])}
 }
 
 // Open connects to the database and the object store and builds every
@@ -161,6 +169,8 @@ func (a *app) Open(ctx context.Context) error {
 		Session: web.SessionUser(db, pipeline.SessionPolicy{}),
 		// A database that cannot be reached (PostgreSQL restarting) is 503.
 		Unreachable: sqlstore.Unreachable,
+		// The caps on open event streams hold across every replica.
+		Streams: sqlstore.ProcessStreams{DB: db, Process: a.process},
 		Ingester: &pipeline.Ingester{
 			Store: db, Objects: a.Objects, Log: log,
 			Inspector:        media.Inspector{Limits: media.Limits{MaxDuration: c.maxDuration}},
@@ -198,14 +208,18 @@ func (a *app) Run(ctx context.Context) error {
 	// its devices' event streams in step with every other process on the
 	// database; it runs until Close, past the HTTP shutdown.
 	feedCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
+	var feedDone sync.WaitGroup
+	feedDone.Go(func() {
 		if err := a.DB.Follow(feedCtx, log); err != nil {
 			log.Error("change feed not followed: other replicas' revocations and schedules reach this one only as its caches expire", "err", err)
 		}
-	}()
-	a.stopFeed = func() { cancel(); <-feedDone }
+	})
+	if a.API != nil {
+		// This process's open event streams stay counted in the
+		// deployment's caps while it lives; at Close they are forgotten.
+		feedDone.Go(func() { a.DB.RenewStreams(feedCtx, a.process, log) })
+	}
+	a.stopFeed = func() { cancel(); feedDone.Wait() }
 	if err := a.Worker.Start(ctx); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -122,7 +123,7 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) *SlowBody {
 }
 
 // streamCounter counts open event streams by key (a token's or session's
-// hash, a user).
+// hash, a user) in this process, for a Server without Streams.
 type streamCounter struct {
 	mu   sync.Mutex
 	open map[string]int
@@ -171,7 +172,23 @@ func (s *Server) openStream(r *http.Request, u pipeline.User) (func(), error) {
 			cred = ck.Value
 		}
 	}
-	release, full := s.streams.acquire([]string{"cred:" + pipeline.HashToken(cred), fmt.Sprintf("user:%d", u.ID)}, []int{perToken, perUser})
+	keys, caps := []string{"cred:" + pipeline.HashToken(cred), fmt.Sprintf("user:%d", u.ID)}, []int{perToken, perUser}
+	var release func()
+	full := -1
+	if s.Streams != nil {
+		rel, f, err := s.Streams.AcquireStream(r.Context(), keys, caps)
+		if err != nil {
+			return nil, err
+		}
+		full = f
+		release = func() {
+			if err := rel(); err != nil {
+				s.Log.Warn("event stream not released: it stops counting when its lease lapses", "err", err)
+			}
+		}
+	} else {
+		release, full = s.streams.acquire(keys, caps)
+	}
 	switch full {
 	case 0:
 		return nil, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: 30 * time.Second,
@@ -181,4 +198,12 @@ func (s *Server) openStream(r *http.Request, u pipeline.User) (func(), error) {
 			Message: fmt.Sprintf("User %s already has %d event streams open: close some and try again.", u.Name, perUser)}
 	}
 	return release, nil
+}
+
+// StreamCounter counts open event streams in the whole deployment
+// (sqlstore.ProcessStreams): AcquireStream records a stream against each
+// key unless one already has caps[i] open, then full is its index (else
+// -1); release forgets the stream.
+type StreamCounter interface {
+	AcquireStream(ctx context.Context, keys []string, caps []int) (release func() error, full int, err error)
 }

@@ -18,6 +18,9 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
@@ -123,14 +126,36 @@ func TestSlowBodyCut(t *testing.T) {
 // TestEventStreamsCapped: one token opens at most its cap of event
 // streams and one user at most theirs; past either the answer is 429
 // with Retry-After and a message saying why; closing a stream frees its
-// place.
+// place. With the caps counted in the database, they hold across two
+// replicas: the streams are opened through each in turn.
 func TestEventStreamsCapped(t *testing.T) {
-	sb := setupSchedules(t)
+	for _, replicas := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d replicas", replicas), func(t *testing.T) { testEventStreamsCapped(t, replicas) })
+	}
+}
+
+func testEventStreamsCapped(t *testing.T, replicas int) {
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, _ *broadcast.Service, db *sqlstore.DB) {
+		if replicas > 1 {
+			s.Streams = sqlstore.ProcessStreams{DB: db, Process: "replica-1"}
+		}
+	})
+	urls := []string{sb.srv.URL}
+	for i := 2; i <= replicas; i++ {
+		other := &api.Server{Catalog: sb.db, Objects: sb.store, Broadcast: sb.svc, EventPoll: 100 * time.Millisecond,
+			Log: slog.New(slog.DiscardHandler), Now: sb.db.Now, Streams: sqlstore.ProcessStreams{DB: sb.db, Process: fmt.Sprintf("replica-%d", i)}}
+		srv := httptest.NewServer(other.Handler())
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
 	op := sb.users[pipeline.RoleOperator]
+	opened := 0
 	open := func(tok string) (func(), int, string) {
 		t.Helper()
+		url := urls[opened%len(urls)]
+		opened++
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/communes/muong-lan/events", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -121,7 +121,10 @@ type Server struct {
 	// Defaults 4 and 16.
 	MaxStreamsPerToken int
 	MaxStreamsPerUser  int
-	streams            streamCounter
+	// Streams counts the caps above across every replica (the database);
+	// nil counts them in this process only.
+	Streams StreamCounter
+	streams streamCounter
 
 	// PublicURL is the server's address as the public reaches it
 	// ("https://loa.sonla.gov.vn", with no trailing slash): the bulletin's

@@ -119,8 +119,9 @@ func (db *DB) checkCopyCovers(ctx context.Context) error {
 	}
 	for _, n := range names {
 		// The change feed (changes) is transient: replicas start from its
-		// newest row, and the target's Migrate creates it.
-		if n == "schema_migrations" || n == "changes" || strings.HasPrefix(n, "river_") || slices.Contains(copyTables, n) {
+		// newest row, and the target's Migrate creates it; so are the open
+		// event streams (event_streams), which end with their processes.
+		if n == "schema_migrations" || n == "changes" || n == "event_streams" || strings.HasPrefix(n, "river_") || slices.Contains(copyTables, n) {
 			continue
 		}
 		return fmt.Errorf("copy: the source has a table %s that this loa does not know how to copy; upgrade loa", n)
