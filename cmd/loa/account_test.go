@@ -137,3 +137,36 @@ func TestAccountCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountCommandsNeedTheDatabase: the commands that manage a running
+// Loa's accounts refuse a database file that does not exist (a wrong
+// LOA_DATA) with what to set, and create nothing; loa user add still makes
+// a new database.
+func TestAccountCommandsNeedTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "loa.db")
+	loa := func(args ...string) (int, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader("mat-khau-dai-du\n"), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		return run(t.Context(), env, append(args, "--db", path)), stderr.String()
+	}
+	for _, args := range [][]string{
+		{"token", "list"}, {"token", "revoke", "5"}, {"user", "list"},
+		{"user", "disable", "xa-muong-lan"}, {"user", "enable", "xa-muong-lan"}, {"user", "sign-out-everywhere", "xa-muong-lan"},
+	} {
+		code, errs := loa(args...)
+		if code == 0 || !strings.Contains(errs, "No Loa database at "+path) || !strings.Contains(errs, "LOA_DATA") {
+			t.Errorf("%v on a missing database: exit %d %s", args, code, errs)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%v made a database at %s", args, path)
+		}
+	}
+	if code, errs := loa("user", "add", "--name", "quan-tri", "--role", "admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add on a new database: exit %d %s", code, errs)
+	}
+	if code, errs := loa("user", "list"); code != 0 {
+		t.Fatalf("user list once the database exists: exit %d %s", code, errs)
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects"
+	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
@@ -90,6 +93,25 @@ func (c *serverConfig) dbPath() string {
 		return c.db
 	}
 	return filepath.Join(c.data, "loa.db")
+}
+
+// openExistingDB is openDB for the commands that manage what a running
+// Loa already has (listing users and tokens, revoking, disabling): a
+// SQLite file that does not exist is refused with CodeNotFound rather than
+// created, so a command run with the wrong LOA_DATA says so instead of
+// answering from a new, empty database.
+func (c *serverConfig) openExistingDB(ctx context.Context) (*sqlstore.DB, error) {
+	loc, err := sqlstore.ParseLocation(c.dbPath())
+	if err != nil {
+		return nil, err
+	}
+	if loc.Dialect == sqlstore.SQLite {
+		if _, err := os.Stat(loc.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, pipeline.Errorf(pipeline.CodeNotFound,
+				"No Loa database at %s: set LOA_DATA to the data folder of the Loa server (or LOA_DB to its database) and run this where that folder is. Only loa user add and loa token create make a new database.", loc.Path)
+		}
+	}
+	return c.openDB(ctx)
 }
 
 // openDB opens and migrates the database.

@@ -70,4 +70,37 @@ func TestEmergencyCLIMessages(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || !strings.Contains(out, "--confirm-request") {
 		t.Fatalf("segments show: exit %d, want the pending emergency shown\n%s%s", code, out, errs)
 	}
+
+	// An administrator confirms it: the answer names the communes it
+	// reached, as the database records them.
+	admin, err := db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminTok, err := db.CreateToken(ctx, admin.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm := func(seg string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		if code := run(ctx, env, []string{"segments", "emergency", seg, "--confirm-request", "--server", srv.URL, "--token", adminTok}); code != 0 {
+			t.Fatalf("--confirm-request: exit %d %s", code, stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := confirm(seg); !strings.Contains(out, "for the whole province") {
+		t.Errorf("--confirm-request of a province-wide request says %q", out)
+	}
+	// A producer's request for more than half of the communes waits too;
+	// confirmed, it names those communes, not the province.
+	wide := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Lũ quét", Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
+	four := "muong-lan,to-hieu,phieng-khoai,suoi-to"
+	if code, out, errs := loa("segments", "emergency", wide, "--communes", four, "--reason", "Lũ quét", "--yes"); code != 0 {
+		t.Fatalf("a wide request: exit %d %s %s", code, out, errs)
+	}
+	if out := confirm(wide); !strings.Contains(out, "for 4 communes (") || strings.Contains(out, "province") {
+		t.Errorf("--confirm-request of a 4-commune request says %q, want the 4 communes", out)
+	}
 }

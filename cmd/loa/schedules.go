@@ -306,7 +306,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	until := fs.String("until", "", "end of the emergency (RFC 3339); default 24 hours from now")
 	yes := fs.Bool("yes", false, "confirm: the target communes' loudspeakers are interrupted at once")
 	reason := fs.String("reason", "", "why the emergency is raised (required; goes into the audit log)")
-	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the province-wide emergency a producer asked for")
+	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the wide emergency (many communes or the province) a producer asked for")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -319,7 +319,14 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", strings.NewReader(`{"confirm":true}`), "application/json", &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "emergency %s for the whole province until %s; new schedule versions for: %s\n", res.SegmentID,
+		where := "the whole province" // a request without targets
+		if n := len(res.Targets); n > 0 {
+			where = fmt.Sprintf("%d communes", n)
+			if n <= 8 {
+				where += " (" + strings.Join(res.Targets, ", ") + ")"
+			}
+		}
+		fmt.Fprintf(env.stdout, "emergency %s for %s until %s; new schedule versions for: %s\n", res.SegmentID, where,
 			res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
 		return nil
 	}

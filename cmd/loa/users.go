@@ -79,7 +79,7 @@ func runUserList(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := c.openDB(ctx)
+	db, err := c.openExistingDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func runTokenRevoke(ctx context.Context, env *cliEnv, args []string) error {
 	} else if tok, err = readLine(env); err != nil {
 		return usageError{"give the token's id ('loa token list' shows them), or pipe the token itself on standard input"}
 	}
-	db, err := c.openDB(ctx)
+	db, err := c.openExistingDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func runTokenList(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := c.openDB(ctx)
+	db, err := c.openExistingDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func runUserSetDisabled(disabled bool) func(ctx context.Context, env *cliEnv, ar
 		if len(pos) != 1 {
 			return usageError{"give the user's name: loa " + name + " NAME"}
 		}
-		db, err := c.openDB(ctx)
+		db, err := c.openExistingDB(ctx)
 		if err != nil {
 			return err
 		}
@@ -264,7 +264,7 @@ func runUserSignOut(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageError{"give the user's name: loa user sign-out-everywhere NAME"}
 	}
-	db, err := c.openDB(ctx)
+	db, err := c.openExistingDB(ctx)
 	if err != nil {
 		return err
 	}
