@@ -601,10 +601,22 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, by pipeline
 	return nil
 }
 
+// maxJSONBody caps a JSON request body (1 MiB): every JSON body Loa takes
+// is a few fields, far below it.
+const maxJSONBody = 1 << 20
+
+// decodeJSON reads r's body into v: a body past maxJSONBody is
+// CodeTooLarge (413), one that is not v's JSON (or has unknown fields)
+// CodeInvalid.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &pipeline.Error{Code: pipeline.CodeTooLarge, Err: err,
+				Message: fmt.Sprintf("The request body is larger than %d KiB, the most a JSON request here may be: send only the fields the request needs.", maxJSONBody>>10)}
+		}
 		return pipeline.Errorf(pipeline.CodeInvalid, "The request body is not the expected JSON: %v.", err)
 	}
 	return nil

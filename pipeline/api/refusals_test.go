@@ -81,3 +81,14 @@ func TestUnreachableDatabaseIs503(t *testing.T) {
 		t.Errorf("an unknown segment: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestOversizedJSONIs413: a JSON body past its 1 MiB cap is refused 413
+// naming the cap, not 422 "not the expected JSON".
+func TestOversizedJSONIs413(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t), nil)
+	body := `{"name":"` + strings.Repeat("x", 2<<20) + `"}`
+	resp, data := b.do(t, "POST", "/api/users", b.tokens[pipeline.RoleAdmin], strings.NewReader(body), "application/json")
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(data), "1024 KiB") {
+		t.Fatalf("a 2 MiB JSON body: %d %s, want 413 naming the cap", resp.StatusCode, data)
+	}
+}
