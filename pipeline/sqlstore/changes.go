@@ -157,6 +157,9 @@ func (db *DB) Follow(ctx context.Context, log *slog.Logger) error {
 	}
 	var last int64
 	if err := db.sql.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM changes").Scan(&last); err != nil {
+		if ctx.Err() != nil {
+			return nil // ended before it began: nothing to follow
+		}
 		return fmt.Errorf("follow the change feed: %w (run loa migrate)", err)
 	}
 	if db.dialect == Postgres && db.pgURL != "" {

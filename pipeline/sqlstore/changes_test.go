@@ -172,3 +172,15 @@ func TestChangesSweptUnreadAreLost(t *testing.T) {
 		t.Fatalf("heard %v, want %v", heard, want)
 	}
 }
+
+// TestFollowEndedBeforeItBegan: a follower whose context ends before its
+// first read returns nil, as one that ends later does (a process stopped
+// at once after it started, or a quick test's cleanup).
+func TestFollowEndedBeforeItBegan(t *testing.T) {
+	db := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := db.Follow(ctx, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("Follow with an ended context: %v, want nil", err)
+	}
+}
