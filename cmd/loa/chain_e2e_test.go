@@ -42,6 +42,12 @@ func TestWholeChain(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &up); err != nil {
 		t.Fatalf("upload answer: %v\n%s", err, out)
 	}
+	// The same bytes again, with other details: the producer is told they
+	// were not used, and how to replace them.
+	again := in.must(producer, "upload", clip, "--title", "Tiêu đề khác", "--kind", "radio", "--topic", "procedures", "--quiet")
+	if !strings.Contains(again, "already uploaded: this file is segment "+up.ID) || !strings.Contains(again, "were not used") {
+		t.Errorf("a second upload of the same file says:\n%s", again)
+	}
 
 	var job translation.Job
 	eventually(t, "processing opening the Thái voice-over job", func() (bool, string) {

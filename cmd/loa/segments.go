@@ -53,7 +53,7 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSONTo(env.stdout, res)
 	}
 	if res.Duplicate {
-		fmt.Fprintf(env.stdout, "already uploaded: this file is segment %s\n", res.ID)
+		fmt.Fprintf(env.stdout, "already uploaded: this file is segment %s, kept as first uploaded; the title, details and subtitles sent now were not used (to replace them, withdraw segment %s and upload again)\n", res.ID, res.ID)
 	} else {
 		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
 	}
