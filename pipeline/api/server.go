@@ -320,7 +320,7 @@ func Unavailable(err error, unreachable func(error) bool) error {
 		return err
 	}
 	return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
-		Message: "The database cannot be reached just now; nothing was changed. Try again in half a minute."}
+		Message: "The database (or the media store) cannot be reached just now; nothing was changed. Try again in half a minute."}
 }
 
 // metricsTokenOK reports whether the request carries a live metrics

@@ -18,6 +18,8 @@ import (
 // 08 "connection exception" or 57P "operator intervention", e.g. 57P01
 // when it shuts down), a network error, a connection database/sql gave up,
 // or SQLite still locked by another process after its busy timeout (10 s).
+// Any other network error in err's chain counts too (the media store's,
+// when it reaches a handler unwrapped), so the API's message names both.
 // Such a request is worth retrying in a moment; the HTTP layer answers it
 // 503 with Retry-After instead of 500. Nothing was committed: every write
 // runs in a transaction.
