@@ -18,10 +18,11 @@ import (
 )
 
 // PartSize is the multipart part size used when an object's size is not
-// known in advance. minio-go would otherwise assume a 5 TiB object and
-// buffer about 0.5 GiB per part; 8 MiB keeps an upload's memory small while
-// allowing objects up to 80 GiB (10,000 parts).
-const PartSize = 8 << 20
+// known in advance: S3's smallest part size, 5 MiB. minio-go would
+// otherwise assume a 5 TiB object and buffer about 0.5 GiB per part; 5 MiB
+// is the one part an upload holds in memory, and still allows objects up
+// to 48.8 GiB (10,000 parts).
+const PartSize = 5 << 20
 
 // MaxPresign is the longest validity S3 allows for a presigned link.
 const MaxPresign = 7 * 24 * time.Hour
