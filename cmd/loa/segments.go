@@ -14,7 +14,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 func runUpload(ctx context.Context, env *cliEnv, args []string) error {
@@ -77,7 +76,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	fmt.Fprintf(tw, "priority\t%s\n", v.Priority)
 	fmt.Fprintf(tw, "state\t%s\n", v.State)
 	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
-	fmt.Fprintf(tw, "air window\t%s – %s\n", v.AirFrom.In(timeZone()).Format("2006-01-02 15:04"), v.AirUntil.In(timeZone()).Format("2006-01-02 15:04"))
+	fmt.Fprintf(tw, "air window\t%s – %s\n", stamp(v.AirFrom), stamp(v.AirUntil))
 	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)
 	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, mib(v.Size), v.ContentType)
 	fmt.Fprintf(tw, "sha256\t%s\n", v.SHA256)
@@ -93,7 +92,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			where = "communes " + strings.Join(e.Targets, ", ")
 		}
 		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request); not on air yet\n",
-			e.RequestedAt.In(timeZone()).Format("2006-01-02 15:04"), where, e.Until.In(timeZone()).Format("2006-01-02 15:04"), v.ID)
+			stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
 		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
 	}
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
@@ -139,8 +138,6 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	}
 	tw.Flush()
 }
-
-func timeZone() *time.Location { return localtime.Location() }
 
 func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "segments list", "")
