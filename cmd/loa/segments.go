@@ -52,12 +52,42 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSONTo(env.stdout, res)
 	}
 	if res.Duplicate {
-		fmt.Fprintf(env.stdout, "already uploaded: this file is segment %s, kept as first uploaded; the title, details and subtitles sent now were not used (to replace them, withdraw segment %s and upload again)\n", res.ID, res.ID)
+		fmt.Fprintln(env.stdout, duplicateNote(res))
 	} else {
 		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
 	}
 	printSegment(env.stdout, res.SegmentView)
 	return nil
+}
+
+// duplicateNote tells the producer that the file was uploaded before, what
+// they sent now that was not used (the server's not_used) and the
+// commands that put it in force (its replace steps).
+func duplicateNote(res api.UploadResponse) string {
+	note := fmt.Sprintf("already uploaded: this file is segment %s, kept as first uploaded", res.ID)
+	if res.Message == "" {
+		// A server from before not_used: it cannot say what differed.
+		return note + fmt.Sprintf("; the title, details and subtitles sent now were not used (to replace them, withdraw segment %s and upload again)", res.ID)
+	}
+	if len(res.NotUsed) == 0 {
+		return note + "; everything sent now matches it"
+	}
+	note += "; not used from this upload: " + strings.Join(res.NotUsed, ", ")
+	var how []string
+	for _, s := range res.Replace {
+		switch s.Method {
+		case http.MethodPut:
+			var p api.PriorityRequest
+			json.Unmarshal(s.Body, &p)
+			how = append(how, fmt.Sprintf("for the %s, loa segments priority %s %s", strings.Join(s.Fields, ", "), res.ID, p.Priority))
+		case http.MethodDelete:
+			how = append(how, fmt.Sprintf("for the %s, loa segments withdraw %s, then upload again", strings.Join(s.Fields, ", "), res.ID))
+		}
+	}
+	if len(how) > 0 {
+		note += " (to replace them: " + strings.Join(how, "; ") + ")"
+	}
+	return note
 }
 
 func writeJSONTo(w io.Writer, v any) error {
