@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -73,7 +74,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := db.CreateToken(ctx, producer.ID, "demo")
+	token, err := replaceDemoToken(ctx, db, producer, cliActor(env))
 	if err != nil {
 		return err
 	}
@@ -114,6 +115,36 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "demo users: %s; password %q\n", strings.Join(names, ", "), *password)
 	fmt.Fprintf(env.stdout, "producer token for the CLI: source %s\n", envFile)
 	return nil
+}
+
+// demoTokenLabel labels the API tokens the demo makes (one each for the
+// producer, the administrator and the Mường Lạn operator).
+const demoTokenLabel = "demo"
+
+// replaceDemoToken makes user a new demo token and revokes the demo
+// tokens an earlier run made for them, so running the demo again (every
+// 'make run') leaves one live demo token per user, not one more each
+// time. A token's secret is not stored, so an earlier one cannot be shown
+// again: it is replaced. Tokens with other labels are left alone.
+func replaceDemoToken(ctx context.Context, db *sqlstore.DB, user pipeline.User, by pipeline.Actor) (string, error) {
+	live, err := db.Tokens(ctx, user.Name, false)
+	if err != nil {
+		return "", fmt.Errorf("demo: list %s's tokens: %w", user.Name, err)
+	}
+	token, err := db.CreateTokenAs(ctx, user.ID, demoTokenLabel, pipeline.TokenAPI, by)
+	if err != nil {
+		return "", fmt.Errorf("demo: token for %s: %w", user.Name, err)
+	}
+	for _, t := range live {
+		if t.Label != demoTokenLabel || t.Kind != pipeline.TokenAPI {
+			continue
+		}
+		// Revoked meanwhile (another run, an administrator) is as good.
+		if err := db.RevokeTokenID(ctx, t.ID, by); err != nil && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+			return "", fmt.Errorf("demo: revoke %s's earlier demo token %d: %w", user.Name, t.ID, err)
+		}
+	}
+	return token, nil
 }
 
 // makeDemoClips speaks the demo text with espeak-ng's Vietnamese voice and

@@ -17,7 +17,7 @@ func demoSchedules(ctx context.Context, env *cliEnv, db *sqlstore.DB, cl *client
 	if err != nil {
 		return err
 	}
-	adminToken, err := db.CreateToken(ctx, admin.ID, "demo")
+	adminToken, err := replaceDemoToken(ctx, db, admin, cliActor(env))
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func demoSchedules(ctx context.Context, env *cliEnv, db *sqlstore.DB, cl *client
 	if err != nil {
 		return err
 	}
-	opToken, err := db.CreateToken(ctx, op.ID, "demo")
+	opToken, err := replaceDemoToken(ctx, db, op, cliActor(env))
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func runJobsList(ctx context.Context, env *cliEnv, args []string) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tLANG\tKIND\tSTATE\tDUE\tHOLDER\tTITLE")
 	for _, j := range list {
-		due := j.Deadline.In(timeZone()).Format("01-02 15:04")
+		due := stamp(j.Deadline)
 		if j.Overdue {
 			due += " OVERDUE"
 		}
@@ -123,14 +123,14 @@ func runJobsShow(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func printJob(w io.Writer, d api.JobDetailView) {
-	j, tz := d.Job, timeZone()
+	j := d.Job
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "job\t%s\n", j.ID)
 	fmt.Fprintf(tw, "segment\t%s %q (%s, %s)\n", j.SegmentID, j.Title, d.Segment.Kind, j.Priority)
 	fmt.Fprintf(tw, "language\t%s\n", translation.LanguageName(j.Language))
 	fmt.Fprintf(tw, "kind\t%s\n", j.Kind)
 	fmt.Fprintf(tw, "state\t%s\n", j.State)
-	due := j.Deadline.In(tz).Format("2006-01-02 15:04")
+	due := stamp(j.Deadline)
 	if j.Overdue {
 		due += " (OVERDUE)"
 	}
@@ -139,7 +139,7 @@ func printJob(w io.Writer, d api.JobDetailView) {
 		fmt.Fprintf(tw, "translator\t%s\n", j.Translator)
 	}
 	if !j.LeaseUntil.IsZero() {
-		fmt.Fprintf(tw, "lease until\t%s (%d extensions)\n", j.LeaseUntil.In(tz).Format("2006-01-02 15:04"), j.Extensions)
+		fmt.Fprintf(tw, "lease until\t%s (%d extensions)\n", stamp(j.LeaseUntil), j.Extensions)
 	}
 	if j.Reviewer != "" {
 		fmt.Fprintf(tw, "reviewer\t%s\n", j.Reviewer)
@@ -155,14 +155,14 @@ func printJob(w io.Writer, d api.JobDetailView) {
 		if e.ActorID == 0 {
 			who = "loa"
 		}
-		line := fmt.Sprintf("  %s  %-16s %-10s %s -> %s", e.At.In(tz).Format("2006-01-02 15:04"), e.Action, who, orDash(string(e.From)), e.To)
+		line := fmt.Sprintf("  %s  %-16s %-10s %s -> %s", stamp(e.At), e.Action, who, orDash(string(e.From)), e.To)
 		if e.Reason != "" {
 			line += "  (" + e.Reason + ")"
 		}
 		fmt.Fprintln(w, line)
 	}
 	for _, s := range d.Submissions {
-		fmt.Fprintf(w, "\nSubmission %d: %s, %s, %d warning(s)\n", s.N, s.FileName, s.At.In(tz).Format("2006-01-02 15:04"), len(s.Findings))
+		fmt.Fprintf(w, "\nSubmission %d: %s, %s, %d warning(s)\n", s.N, s.FileName, stamp(s.At), len(s.Findings))
 		for _, f := range s.Findings {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
@@ -204,7 +204,7 @@ func runJobsAction(a translation.Action, name string) func(ctx context.Context, 
 		}
 		fmt.Fprintf(env.stdout, "job %s is %s", j.ID, j.State)
 		if !j.LeaseUntil.IsZero() {
-			fmt.Fprintf(env.stdout, "; your lease runs until %s", j.LeaseUntil.In(timeZone()).Format("2006-01-02 15:04"))
+			fmt.Fprintf(env.stdout, "; your lease runs until %s", stamp(j.LeaseUntil))
 		}
 		fmt.Fprintln(env.stdout)
 		if a == translation.ActionClaim {

@@ -65,7 +65,7 @@ func commands() []command {
 		{"segments show", "show one segment", runSegmentsShow},
 		{"segments withdraw", "withdraw a segment", runSegmentsWithdraw},
 		{"segments priority", "set a segment's priority: normal or priority", runSegmentsPriority},
-		{"demo", "load the demo data into a running server", runDemo},
+		{"demo", "load the demo data into a running server (again: its demo tokens are replaced)", runDemo},
 		{"report", "download the CCHC report of a period (xlsx, csv, html)", runReport},
 		{"audit", "download the audit log of a period as CSV", runAudit},
 	}, append(scheduleCommands(), append(jobCommands(), playerCommands()...)...)...)

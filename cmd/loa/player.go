@@ -107,12 +107,11 @@ func runPlayerStatus(ctx context.Context, env *cliEnv, args []string) error {
 	if *asJSON {
 		return writeJSONTo(env.stdout, st)
 	}
-	loc := player.Location()
 	at := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
-		return t.In(loc).Format("2006-01-02 15:04:05")
+		return stamp(t)
 	}
 	fmt.Fprintf(env.stdout, "commune %s, schedule version %s, valid until %s\n", st.Commune, orDash(st.Version), at(st.ValidUntil))
 	if st.Expired {

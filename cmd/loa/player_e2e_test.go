@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -437,7 +438,9 @@ func TestPlayerEndToEnd(t *testing.T) {
 		return state == schedules.DeviceOnline && hb.BundleVersion == head.VersionID && hb.Backlog == 0 && hb.PlayerVersion != "" && hb.FreeBytes > 0,
 			fmt.Sprintf("%s, heartbeat %+v (server's version %s)", state, hb, head.VersionID)
 	})
-	if out := in.must(admin, "device", "list"); !strings.Contains(out, "muong-lan") || !strings.Contains(out, " online ") || !strings.Contains(out, "0 reports waiting") {
+	// Columns: commune, device, state, last heartbeat, ago, version, reports waiting.
+	if out := in.must(admin, "device", "list"); !strings.HasPrefix(out, "COMMUNE ") ||
+		!regexp.MustCompile(`(?m)^muong-lan\s+\S+\s+online\s+20\d\d-\d\d-\d\d \d\d:\d\d \+07:00\s+\S+\s+\S+\s+0\s`).MatchString(out) {
 		t.Errorf("loa device list: %s", out)
 	}
 	if out := in.must("", "player", "status", "--dir", dir); !strings.Contains(out, "last heartbeat received by the server 20") {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -30,6 +32,10 @@ type bundleServer struct {
 	srv *httptest.Server
 	mu  sync.Mutex
 	idx wire.BundleIndex
+	// refuse, when set, is the error the bundle route answers with (the
+	// caller may not read the commune), with its HTTP status.
+	refuse       *wire.ErrorBody
+	refuseStatus int
 }
 
 func newBundleServer(t *testing.T) *bundleServer {
@@ -46,6 +52,11 @@ func newBundleServer(t *testing.T) *bundleServer {
 	mux.HandleFunc("GET /api/communes/{code}/bundle", func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+		if b.refuse != nil {
+			w.WriteHeader(b.refuseStatus)
+			json.NewEncoder(w).Encode(b.refuse)
+			return
+		}
 		json.NewEncoder(w).Encode(b.idx)
 	})
 	b.srv = httptest.NewServer(mux)
@@ -147,6 +158,90 @@ func TestPullRefusesUntrustedBundles(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(dir, schedules.ManifestName))
 		if err := json.Unmarshal(data, &m); err != nil || m.Sequence != 8 || len(m.Files) != 0 {
 			t.Fatalf("installed after the empty bundle: %+v %v", m, err)
+		}
+	})
+}
+
+// TestPullWritesNothingUntilVerified: a pull that is refused — the server
+// answers that the caller may not read the commune, the manifest is
+// signed by another key, or it is another commune's — writes nothing
+// beside the bundle folder: no pinned key, no staging or partial folder.
+// The key is pinned by the first pull that installs a bundle.
+func TestPullWritesNothingUntilVerified(t *testing.T) {
+	now := time.Date(2025, 3, 3, 6, 0, 0, 0, time.UTC)
+	refusal := func(status int, code pipeline.Code, msg string) func(b *bundleServer) {
+		return func(b *bundleServer) {
+			b.serve("muong-lan", 1, now.Add(48*time.Hour), "#EXTM3U\n")
+			var eb wire.ErrorBody
+			eb.Error.Code, eb.Error.Message = code, msg
+			b.refuse, b.refuseStatus = &eb, status
+		}
+	}
+	tests := []struct {
+		name  string
+		setup func(b *bundleServer)
+		exit  int
+		want  string
+	}{
+		{"a commune the caller may not read", refusal(http.StatusNotFound, pipeline.CodeNotFound, "No commune muong-lan."), 3, "No commune muong-lan"},
+		{"a commune the caller is forbidden", refusal(http.StatusForbidden, pipeline.CodeForbidden, "Not allowed."), 4, "Not allowed"},
+		{"a manifest signed by another key", func(b *bundleServer) {
+			_, other, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.serve("muong-lan", 1, now.Add(48*time.Hour), "#EXTM3U\n")
+			b.key = other // the index is re-signed below with the wrong key
+			b.serve("muong-lan", 1, now.Add(48*time.Hour), "#EXTM3U\n")
+		}, 3, "manifest is refused"},
+		{"another commune's bundle", func(b *bundleServer) {
+			b.serve("to-hieu", 1, now.Add(48*time.Hour), "#EXTM3U\n")
+		}, 3, `signed for commune "to-hieu"`},
+		{"an expired bundle", func(b *bundleServer) {
+			b.serve("muong-lan", 1, now.Add(-time.Hour), "#EXTM3U\n")
+		}, 3, "expired at"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundleServer(t)
+			tc.setup(b)
+			parent := t.TempDir()
+			code, out, errOut := b.pull(t, now, "muong-lan", filepath.Join(parent, "muong-lan"))
+			if code != tc.exit || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, want %d saying %q\n%s%s", code, tc.exit, tc.want, out, errOut)
+			}
+			if strings.Contains(errOut, "pinned") {
+				t.Errorf("a refused pull says it pinned a key:\n%s", errOut)
+			}
+			entries, err := os.ReadDir(parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				t.Errorf("a refused pull wrote %s", filepath.Join(parent, e.Name()))
+			}
+		})
+	}
+	t.Run("the first installed bundle pins the key", func(t *testing.T) {
+		b := newBundleServer(t)
+		b.serve("muong-lan", 1, now.Add(48*time.Hour), "#EXTM3U\n")
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "muong-lan")
+		if code, out, errOut := b.pull(t, now, "muong-lan", dir); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		_, _, pinned := pull.Paths(dir)
+		key, err := pull.ReadKey(pinned)
+		if err != nil || !key.Equal(b.key.Public()) {
+			t.Fatalf("pinned key: %v", err)
+		}
+		var names []string
+		entries, _ := os.ReadDir(parent)
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, " ") != "muong-lan muong-lan.pub" {
+			t.Errorf("after a pull the folder holds %v, want the bundle and its key only", names)
 		}
 	})
 }

@@ -109,11 +109,7 @@ func runCommunesList(ctx context.Context, env *cliEnv, args []string) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CODE\tNAME\tKIND\tCLUSTERS\tSCHEDULE ETAG\tBUILT")
 	for _, s := range list {
-		built := "-"
-		if !s.BuiltAt.IsZero() {
-			built = s.BuiltAt.In(broadcast.Location()).Format("2006-01-02 15:04")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Code, s.Name, s.Kind, s.Clusters, orDash(s.ETag), built)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Code, s.Name, s.Kind, s.Clusters, orDash(s.ETag), stamp(s.BuiltAt))
 	}
 	return tw.Flush()
 }
@@ -168,25 +164,25 @@ func runDeviceList(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stdout, "no devices (loa device add --commune C makes one)")
 		return nil
 	}
-	loc := broadcast.Location()
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMMUNE\tDEVICE\tSTATE\tLAST HEARTBEAT\tAGO\tVERSION\tREPORTS WAITING\tCLOCK OFFSET\tLABEL\tPROBLEM")
 	for _, d := range list {
-		line := fmt.Sprintf("%-18s %-28s %-8s", d.Commune, d.Name, d.State)
+		last, ago, version, waiting, clock := "-", "-", "-", "-", "-"
+		var problems []string
 		if hb := d.Heartbeat; hb != nil {
-			line += fmt.Sprintf(" last %s (%ds ago), version %s, %d reports waiting, clock %+d ms",
-				d.LastHeartbeat.In(loc).Format("2006-01-02 15:04:05"), d.AgeSeconds, orDash(hb.BundleVersion), hb.Backlog, hb.ClockOffsetMS)
+			last, ago = stamp(d.LastHeartbeat), (time.Duration(d.AgeSeconds) * time.Second).String()
+			version, waiting, clock = orDash(hb.BundleVersion), fmt.Sprint(hb.Backlog), fmt.Sprintf("%+d ms", hb.ClockOffsetMS)
 			if hb.Expired {
-				line += ", SCHEDULE EXPIRED"
+				problems = append(problems, "SCHEDULE EXPIRED")
 			}
 			if hb.LastError != "" {
-				line += ", last error: " + strings.ReplaceAll(hb.LastError, "\n", " ")
+				problems = append(problems, "last error: "+strings.Join(strings.Fields(hb.LastError), " "))
 			}
 		}
-		if d.Label != "" {
-			line += "  [" + d.Label + "]"
-		}
-		fmt.Fprintln(env.stdout, line)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Commune, d.Name, d.State, last, ago, version, waiting, clock,
+			orDash(strings.Join(strings.Fields(d.Label), " ")), orDash(strings.Join(problems, "; ")))
 	}
-	return nil
+	return tw.Flush()
 }
 
 func runScheduleBuild(ctx context.Context, env *cliEnv, args []string) error {
@@ -241,7 +237,7 @@ func runScheduleShow(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSONTo(env.stdout, doc)
 	}
 	loc := broadcast.Location()
-	fmt.Fprintf(env.stdout, "%s (%s) %s, schedule version %s\n", doc.Name, doc.Commune, doc.Date, orDash(doc.Version))
+	fmt.Fprintf(env.stdout, "%s (%s) %s, schedule version %s, %s\n", doc.Name, doc.Commune, doc.Date, orDash(doc.Version), zoneNote(env.clock()))
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tSCHEDULED\tLENGTH\tITEM\tPLAYED")
 	for _, r := range doc.Rows {
@@ -327,7 +323,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 			}
 		}
 		fmt.Fprintf(env.stdout, "emergency %s for %s until %s; new schedule versions for: %s\n", res.SegmentID, where,
-			res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
+			stamp(res.Until), strings.Join(res.Build.Changed, ", "))
 		return nil
 	}
 	req := api.EmergencyRequest{Province: *province, Confirm: *yes, Reason: *reason}
@@ -361,7 +357,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		return nil
 	}
 	fmt.Fprintf(env.stdout, "emergency %s until %s; new schedule versions for: %s\n", res.SegmentID,
-		res.Until.In(broadcast.Location()).Format("2006-01-02 15:04"), strings.Join(res.Build.Changed, ", "))
+		stamp(res.Until), strings.Join(res.Build.Changed, ", "))
 	return nil
 }
 
@@ -429,7 +425,7 @@ func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "OK: %s (%s), schedule version %s, %s to %s, %d files (%s), signed by key %s\n",
 		m.CommuneName, m.Commune, m.Version, m.From, m.Until, len(m.Files), mib(total), m.KeyID)
 	if time.Now().After(m.ValidUntil) {
-		fmt.Fprintf(env.stdout, "warning: the bundle expired at %s; pull a new one\n", m.ValidUntil.In(broadcast.Location()).Format("2006-01-02 15:04"))
+		fmt.Fprintf(env.stdout, "warning: the bundle expired at %s; pull a new one\n", stamp(m.ValidUntil))
 	}
 	return nil
 }

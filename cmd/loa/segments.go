@@ -14,7 +14,6 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 func runUpload(ctx context.Context, env *cliEnv, args []string) error {
@@ -53,12 +52,42 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSONTo(env.stdout, res)
 	}
 	if res.Duplicate {
-		fmt.Fprintf(env.stdout, "already uploaded: this file is segment %s, kept as first uploaded; the title, details and subtitles sent now were not used (to replace them, withdraw segment %s and upload again)\n", res.ID, res.ID)
+		fmt.Fprintln(env.stdout, duplicateNote(res))
 	} else {
 		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
 	}
 	printSegment(env.stdout, res.SegmentView)
 	return nil
+}
+
+// duplicateNote tells the producer that the file was uploaded before, what
+// they sent now that was not used (the server's not_used) and the
+// commands that put it in force (its replace steps).
+func duplicateNote(res api.UploadResponse) string {
+	note := fmt.Sprintf("already uploaded: this file is segment %s, kept as first uploaded", res.ID)
+	if res.Message == "" {
+		// A server from before not_used: it cannot say what differed.
+		return note + fmt.Sprintf("; the title, details and subtitles sent now were not used (to replace them, withdraw segment %s and upload again)", res.ID)
+	}
+	if len(res.NotUsed) == 0 {
+		return note + "; everything sent now matches it"
+	}
+	note += "; not used from this upload: " + strings.Join(res.NotUsed, ", ")
+	var how []string
+	for _, s := range res.Replace {
+		switch s.Method {
+		case http.MethodPut:
+			var p api.PriorityRequest
+			json.Unmarshal(s.Body, &p)
+			how = append(how, fmt.Sprintf("for the %s, loa segments priority %s %s", strings.Join(s.Fields, ", "), res.ID, p.Priority))
+		case http.MethodDelete:
+			how = append(how, fmt.Sprintf("for the %s, loa segments withdraw %s, then upload again", strings.Join(s.Fields, ", "), res.ID))
+		}
+	}
+	if len(how) > 0 {
+		note += " (to replace them: " + strings.Join(how, "; ") + ")"
+	}
+	return note
 }
 
 func writeJSONTo(w io.Writer, v any) error {
@@ -77,7 +106,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	fmt.Fprintf(tw, "priority\t%s\n", v.Priority)
 	fmt.Fprintf(tw, "state\t%s\n", v.State)
 	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
-	fmt.Fprintf(tw, "air window\t%s – %s\n", v.AirFrom.In(timeZone()).Format("2006-01-02 15:04"), v.AirUntil.In(timeZone()).Format("2006-01-02 15:04"))
+	fmt.Fprintf(tw, "air window\t%s – %s\n", stamp(v.AirFrom), stamp(v.AirUntil))
 	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)
 	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, mib(v.Size), v.ContentType)
 	fmt.Fprintf(tw, "sha256\t%s\n", v.SHA256)
@@ -93,7 +122,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			where = "communes " + strings.Join(e.Targets, ", ")
 		}
 		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request); not on air yet\n",
-			e.RequestedAt.In(timeZone()).Format("2006-01-02 15:04"), where, e.Until.In(timeZone()).Format("2006-01-02 15:04"), v.ID)
+			stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
 		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
 	}
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
@@ -139,8 +168,6 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	}
 	tw.Flush()
 }
-
-func timeZone() *time.Location { return localtime.Location() }
 
 func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "segments list", "")

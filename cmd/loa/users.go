@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
@@ -202,18 +201,12 @@ func runTokenList(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSER\tKIND\tLABEL\tCREATED\tBY\tLAST USED\tREVOKED")
-	stamp := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.UTC().Format("2006-01-02 15:04Z")
-	}
 	for _, t := range toks {
 		by := t.CreatedBy
 		if by == "" {
 			by = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Kind, t.Label, stamp(&t.CreatedAt), by, stamp(t.LastUsedAt), stamp(t.RevokedAt))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Kind, t.Label, stamp(t.CreatedAt), by, stampPtr(t.LastUsedAt), stampPtr(t.RevokedAt))
 	}
 	return tw.Flush()
 }

@@ -2,11 +2,14 @@ package api
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,8 +40,32 @@ type RenditionView struct {
 type UploadResponse struct {
 	SegmentView
 	// Duplicate is true when the same content had been uploaded before; the
-	// segment is then the earlier one.
+	// segment is then the earlier one, kept as first uploaded.
 	Duplicate bool `json:"duplicate"`
+	// NotUsed (a duplicate only) names what this upload sent that the kept
+	// segment does not take, in the form's part names: each field among
+	// title, kind, topic, priority, languages, air_from and air_until sent
+	// with a value other than the kept segment's, and "subtitles" when a
+	// subtitle file was sent (it is not stored: the kept segment keeps its
+	// own, or none). Empty when nothing sent was lost.
+	NotUsed []string `json:"not_used,omitempty"`
+	// Replace (a duplicate with NotUsed only) says how to put what was not
+	// used in force, one step per way; each step names the NotUsed parts
+	// it covers.
+	Replace []ReplaceStep `json:"replace,omitempty"`
+	// Message says the same in words, for a person.
+	Message string `json:"message,omitempty"`
+}
+
+// ReplaceStep is one request that puts in force some of what a duplicate
+// upload sent: Method and Path (and Body, JSON, when it takes one), then
+// Then when it is the first of two requests.
+type ReplaceStep struct {
+	Fields []string        `json:"fields"`
+	Method string          `json:"method"`
+	Path   string          `json:"path"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	Then   string          `json:"then,omitempty"`
 }
 
 // linkTTL is how long presigned download links in responses (a segment's
@@ -126,9 +153,91 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		} else {
 			s.ingested.WithLabelValues("created").Inc()
 		}
-		writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created})
+		resp := UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created}
+		if !res.Created {
+			resp.NotUsed = notUsed(form.fields, form.subtitles, res.Segment)
+			resp.Replace, resp.Message = replaceSteps(res.Segment, form.fields, resp.NotUsed)
+		}
+		writeJSON(w, status, resp)
 		return nil
 	}
+}
+
+// notUsed lists what a duplicate upload sent (fields, read as
+// metaFromFields reads them, and the subtitle file) that the kept segment
+// seg does not have, in uploadFields order then "subtitles".
+func notUsed(fields map[string][]string, subtitles []byte, seg pipeline.Segment) []string {
+	m, err := metaFromFields(fields)
+	if err != nil {
+		// Ingest checked the fields: this cannot happen; say every field
+		// sent was not used rather than nothing.
+		m = pipeline.Meta{}
+	}
+	sent := func(k string) bool {
+		v := fields[k]
+		return len(v) > 0 && strings.TrimSpace(v[len(v)-1]) != ""
+	}
+	same := map[string]bool{
+		"title":     m.Title == seg.Title,
+		"kind":      m.Kind == seg.Kind,
+		"topic":     m.Topic == seg.Topic,
+		"priority":  m.Priority == seg.Priority,
+		"languages": sameSet(m.Languages, seg.Languages),
+		"air_from":  m.AirFrom.Equal(seg.AirFrom),
+		"air_until": m.AirUntil.Equal(seg.AirUntil),
+	}
+	var out []string
+	for _, k := range uploadFields {
+		if sent(k) && !same[k] {
+			out = append(out, k)
+		}
+	}
+	if subtitles != nil {
+		out = append(out, "subtitles")
+	}
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// replaceSteps says how to put in force what a duplicate upload sent and
+// seg did not take (notUsed): a priority alone is changed in place;
+// anything else needs the segment withdrawn and the file uploaded again.
+// It returns the steps and the same in words.
+func replaceSteps(seg pipeline.Segment, fields map[string][]string, notUsed []string) ([]ReplaceStep, string) {
+	msg := fmt.Sprintf("This file was uploaded before: it is segment %s, kept as first uploaded.", seg.ID)
+	if len(notUsed) == 0 {
+		return nil, msg + " Everything sent now matches it."
+	}
+	path := "/api/segments/" + url.PathEscape(seg.ID)
+	var steps []ReplaceStep
+	var rest []string
+	for _, k := range notUsed {
+		if k != "priority" {
+			rest = append(rest, k)
+		}
+	}
+	verb := "were"
+	if len(notUsed) == 1 {
+		verb = "was"
+	}
+	msg += fmt.Sprintf(" The %s sent now %s not used.", strings.Join(notUsed, ", "), verb)
+	if len(rest) < len(notUsed) {
+		m, _ := metaFromFields(fields)
+		body, _ := json.Marshal(PriorityRequest{Priority: m.Priority})
+		steps = append(steps, ReplaceStep{Fields: []string{"priority"}, Method: http.MethodPut, Path: path + "/priority", Body: body})
+		msg += fmt.Sprintf(" To change its priority: PUT %s/priority (loa segments priority %s %s).", path, seg.ID, m.Priority)
+	}
+	if len(rest) > 0 {
+		steps = append(steps, ReplaceStep{Fields: rest, Method: http.MethodDelete, Path: path, Then: "POST /api/segments"})
+		msg += fmt.Sprintf(" To replace the %s: withdraw it (DELETE %s, or loa segments withdraw %s), then upload the file again.", strings.Join(rest, ", "), path, seg.ID)
+	}
+	return steps, msg
 }
 
 // sniffMedia keeps a client's audio/* or video/* type; otherwise (curl

@@ -138,14 +138,13 @@ type Result struct {
 func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 	var res Result
 	staging, partial, pinned := Paths(o.Dir)
-	_, statErr := os.Stat(pinned)
-	pinnedBefore := statErr == nil
-	pub, err := TrustedKey(ctx, c, o.KeyFile, pinned)
+	// Nothing is written (no pinned key, no staging or partial folder)
+	// before the server has answered that the caller may read the commune
+	// and the manifest has verified: a refused pull leaves the disk as it
+	// was.
+	pub, pin, err := TrustedKey(ctx, c, o.KeyFile, pinned)
 	if err != nil {
 		return res, err
-	}
-	if _, err := os.Stat(pinned); err == nil && o.KeyFile == "" && o.Progress != nil && !pinnedBefore {
-		fmt.Fprintf(o.Progress, "pinned the server's signing key %s in %s: check this fingerprint against the Communes page (or ship the key with --public-key)\n", schedules.KeyID(pub), pinned)
 	}
 	q := url.Values{"days": {fmt.Sprint(max(o.Days, 1))}}
 	if o.From != "" {
@@ -184,6 +183,9 @@ func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 	res.Manifest = m
 	if old, err := os.ReadFile(filepath.Join(o.Dir, schedules.ManifestName)); err == nil && bytes.Equal(old, []byte(idx.Manifest)) {
 		if _, _, err := schedules.VerifyBundle(os.DirFS(o.Dir), pub); err == nil {
+			if err := pinKey(pin, pinned, pub, o.Progress); err != nil {
+				return res, err
+			}
 			res.UpToDate = true
 			return res, nil
 		}
@@ -252,6 +254,12 @@ func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 	if err := syncTree(staging); err != nil {
 		return fail(err)
 	}
+	// The key is pinned with the first bundle it verified, before that
+	// bundle is put in place: a bundle in o.Dir always has its key beside
+	// it (the player loads it with that key).
+	if err := pinKey(pin, pinned, pub, o.Progress); err != nil {
+		return fail(err)
+	}
 	if err := SwapIn(staging, o.Dir); err != nil {
 		return fail(err)
 	}
@@ -272,45 +280,60 @@ func describe(err error) string {
 
 // TrustedKey returns the key bundles must be signed with: the given file,
 // or the key pinned by the first pull, or (on the first pull) the
-// server's, which is then pinned.
-func TrustedKey(ctx context.Context, c *Client, keyFile, pinned string) (ed25519.PublicKey, error) {
+// server's. It writes nothing: for the server's key on the first pull it
+// also returns pin, the text to pin (pinKey) once a bundle signed with it
+// has verified; pin is "" otherwise.
+func TrustedKey(ctx context.Context, c *Client, keyFile, pinned string) (key ed25519.PublicKey, pin string, err error) {
 	if keyFile != "" {
-		return ReadKey(keyFile)
+		key, err := ReadKey(keyFile)
+		return key, "", err
 	}
 	if _, err := os.Stat(pinned); err == nil {
-		pin, err := ReadKey(pinned)
+		pinnedKey, err := ReadKey(pinned)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		var sk wire.SigningKey
 		if _, err := c.Do(ctx, "GET", "/api/signing-key", nil, "", nil, &sk); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		server, err := schedules.ParsePublicKey(sk.PublicKey)
 		if err != nil {
-			return nil, fmt.Errorf("the server's signing key: %w", err)
+			return nil, "", fmt.Errorf("the server's signing key: %w", err)
 		}
-		if !pin.Equal(server) {
-			return nil, pipeline.Errorf(pipeline.CodeConflict, "The server signs with key %s, not the key %s pinned in %s at the first pull. If the province changed its key, remove %s (or pass --public-key) and pull again.",
-				schedules.KeyID(server), schedules.KeyID(pin), pinned, pinned)
+		if !pinnedKey.Equal(server) {
+			return nil, "", pipeline.Errorf(pipeline.CodeConflict, "The server signs with key %s, not the key %s pinned in %s at the first pull. If the province changed its key, remove %s (or pass --public-key) and pull again.",
+				schedules.KeyID(server), schedules.KeyID(pinnedKey), pinned, pinned)
 		}
-		return pin, nil
+		return pinnedKey, "", nil
 	}
 	var sk wire.SigningKey
 	if _, err := c.Do(ctx, "GET", "/api/signing-key", nil, "", nil, &sk); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	server, err := schedules.ParsePublicKey(sk.PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("the server's signing key: %w", err)
+		return nil, "", fmt.Errorf("the server's signing key: %w", err)
+	}
+	return server, sk.PublicKey + "\n", nil
+}
+
+// pinKey writes pin (from TrustedKey) to the file pinned, and says so with
+// the key's fingerprint on progress; an empty pin writes nothing.
+func pinKey(pin, pinned string, key ed25519.PublicKey, progress io.Writer) error {
+	if pin == "" {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(pinned), 0o755); err != nil {
-		return nil, err
+		return fmt.Errorf("pin the signing key: %w", err)
 	}
-	if err := WriteFileSync(pinned, []byte(sk.PublicKey+"\n")); err != nil {
-		return nil, fmt.Errorf("pin the signing key: %w", err)
+	if err := WriteFileSync(pinned, []byte(pin)); err != nil {
+		return fmt.Errorf("pin the signing key: %w", err)
 	}
-	return server, nil
+	if progress != nil {
+		fmt.Fprintf(progress, "pinned the server's signing key %s in %s: check this fingerprint against the Communes page (or ship the key with --public-key)\n", schedules.KeyID(key), pinned)
+	}
+	return nil
 }
 
 // ReadKey reads a base64 public key file.
