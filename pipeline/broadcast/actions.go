@@ -109,7 +109,15 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 	if err != nil {
 		return res, err
 	}
-	wide, err := s.wide(ctx, req.Province, targets)
+	// The person's other emergencies in force count with this one: several
+	// small ones (on one segment after another, or on several segments)
+	// are no way around the second person either.
+	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
+	if err != nil {
+		return res, err
+	}
+	held, heldProvince := inForceBy(ems, req.By.ID, req.SegmentID, now)
+	wide, err := s.wide(ctx, req.Province || heldProvince, targets, held)
 	if err != nil {
 		return res, err
 	}
@@ -148,38 +156,81 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 // confirmation: enough for a flood along one valley, far from a province.
 const DefaultWideEmergency = 10
 
+// inForceBy lists the communes the emergencies in force at now that user
+// raised himself cover, other than segment except's (which a new request
+// replaces), and whether one of them is province-wide. Emergencies an
+// administrator confirmed are the administrator's: they do not count.
+func inForceBy(ems []pipeline.Emergency, user int64, except string, now time.Time) (communes []string, province bool) {
+	for _, e := range ems {
+		if e.MarkedBy != user || e.SegmentID == except || !e.Until.After(now) {
+			continue
+		}
+		if len(e.Targets) == 0 {
+			province = true
+		}
+		communes = append(communes, e.Targets...)
+	}
+	return communes, province
+}
+
 // wide says why an emergency needs an administrator's confirmation when
 // a producer asks for it, or "" when it does not: the whole province, more
 // than WideEmergency communes, or more than half of the registry's
-// communes (so naming every commune one by one is no way around it).
-func (s *Service) wide(ctx context.Context, province bool, targets []string) (string, error) {
+// communes (so naming every commune one by one is no way around it),
+// counting with targets the communes held by the same person's other
+// emergencies in force (so raising several small ones is no way around it
+// either).
+func (s *Service) wide(ctx context.Context, province bool, targets, held []string) (string, error) {
 	if province {
 		return "A province-wide emergency", nil
+	}
+	all := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(targets), held...))))
+	with := ""
+	if len(all) > len(targets) {
+		with = fmt.Sprintf(" (%d with your other emergencies in force)", len(all))
 	}
 	limit := s.WideEmergency
 	if limit <= 0 {
 		limit = DefaultWideEmergency
 	}
-	if len(targets) > limit {
-		return fmt.Sprintf("An emergency on %d communes (more than %d)", len(targets), limit), nil
+	if len(all) > limit {
+		return fmt.Sprintf("An emergency on %d communes%s, more than %d,", len(targets), with, limit), nil
 	}
-	all, err := s.Store.Communes(ctx)
+	registry, err := s.Store.Communes(ctx)
 	if err != nil {
 		return "", err
 	}
-	if 2*len(targets) > len(all) {
-		return fmt.Sprintf("An emergency on %d of the province's %d communes (more than half)", len(targets), len(all)), nil
+	if 2*len(all) > len(registry) {
+		return fmt.Sprintf("An emergency on %d communes%s, more than half of the province's %d,", len(targets), with, len(registry)), nil
 	}
 	return "", nil
 }
 
+// raise marks the emergency and rebuilds its targets and the communes
+// an earlier emergency of the same segment covered: one the new targets
+// drop must lose the emergency at once, not at the next full build.
 func (s *Service) raise(ctx context.Context, e pipeline.Emergency) (EmergencyResult, error) {
 	res := EmergencyResult{SegmentID: e.SegmentID}
+	ems, err := s.Store.ActiveEmergencies(ctx, e.MarkedAt.Add(-HardMaxEmergency))
+	if err != nil {
+		return res, err
+	}
+	rebuild := slices.Clone(e.Targets)
+	for _, old := range ems {
+		if old.SegmentID != e.SegmentID {
+			continue
+		}
+		if len(old.Targets) == 0 || len(rebuild) == 0 {
+			rebuild = nil // the whole province
+			break
+		}
+		rebuild = slices.Compact(slices.Sorted(slices.Values(append(rebuild, old.Targets...))))
+	}
 	if err := s.Store.MarkEmergency(ctx, e); err != nil {
 		return res, err
 	}
 	s.log().Warn("emergency raised", "segment", e.SegmentID, "targets", e.Targets, "until", e.Until, "by", e.MarkedBy, "requested_by", e.RequestedBy, "reason", e.Reason)
-	build, err := s.Build(ctx, e.MarkedAt, e.Targets, "emergency")
+	build, err := s.Build(ctx, e.MarkedAt, rebuild, "emergency")
 	if err != nil {
 		return res, err
 	}

@@ -274,3 +274,100 @@ func TestEmergencyReachesDevicesOfAnotherReplica(t *testing.T) {
 		break
 	}
 }
+
+// TestEmergencyRetargetedLeavesDroppedCommunes: raising a segment's
+// emergency again on other communes takes it off the communes dropped, at
+// once: their playlists lose the interrupt without waiting for a full
+// build.
+func TestEmergencyRetargetedLeavesDroppedCommunes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Thường", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 100_000})
+	if _, err := f.svc.Build(ctx, f.now, nil, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	fire := broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+	interrupted := func(code string) bool {
+		t.Helper()
+		head, err := f.db.CommuneHead(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := f.db.VersionItems(ctx, head.VersionID, "trung-tam", schedules.DateOf(f.now.In(broadcast.Location())).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.SegmentID == fire {
+				return true
+			}
+		}
+		return false
+	}
+	if _, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: f.producer}); err != nil {
+		t.Fatal(err)
+	}
+	if !interrupted("muong-lan") {
+		t.Fatal("the targeted commune does not air the emergency")
+	}
+	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"to-hieu"}, Reason: "cháy lan sang Tô Hiệu", By: f.producer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(res.Build.Changed)), []string{"muong-lan", "to-hieu"}) {
+		t.Errorf("changed %v, want the dropped and the new commune", res.Build.Changed)
+	}
+	if interrupted("muong-lan") {
+		t.Error("the dropped commune still airs the emergency")
+	}
+	if !interrupted("to-hieu") {
+		t.Error("the new target does not air the emergency")
+	}
+}
+
+// TestSmallEmergenciesAddUp: a producer's emergencies in force count
+// together toward the administrator's confirmation, whether they are on
+// one segment raised again or on several: three then one more commune of
+// the 7 is more than half and waits. Raising the same segment again
+// counts its new targets only, and another person's emergencies do not
+// count.
+func TestSmallEmergenciesAddUp(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	var codes []string
+	for c := range f.heads(t) {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	seg := func(title string) string {
+		return broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: title, Languages: []string{"vi"}, DurationMS: 30_000})
+	}
+	a, b := seg("Lũ A"), seg("Lũ B")
+	other := broadcasttest.Producer(t, f.db)
+	for _, tc := range []struct {
+		name    string
+		segment string
+		by      pipeline.User
+		targets []string
+		pending bool
+	}{
+		{"three communes: at once", a, f.producer, codes[0:3], false},
+		{"the same segment on three others: replaces, at once", a, f.producer, codes[3:6], false},
+		{"one more on another segment: four of seven, waits", b, f.producer, codes[6:7], true},
+		{"another producer's one commune: at once", b, other, codes[6:7], false},
+	} {
+		res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: tc.segment, Communes: tc.targets, Reason: "lũ quét", By: tc.by})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if res.Pending != tc.pending {
+			t.Fatalf("%s: pending %v (%s), want %v", tc.name, res.Pending, res.Message, tc.pending)
+		}
+		if tc.pending && !strings.Contains(res.Message, "4 with your other emergencies in force") {
+			t.Errorf("%s: the message does not count the others: %s", tc.name, res.Message)
+		}
+	}
+}
