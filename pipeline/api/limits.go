@@ -166,8 +166,10 @@ func (s *Server) openStream(r *http.Request, u pipeline.User) (func(), error) {
 	if perUser <= 0 {
 		perUser = DefaultMaxStreamsPerUser
 	}
-	cred := r.Header.Get("Authorization")
-	if cred == "" {
+	// The credential, not the header: "bearer X" and "Bearer X" are one
+	// token and share its cap.
+	cred, ok := bearer(r)
+	if !ok {
 		if ck, err := r.Cookie("loa_session"); err == nil {
 			cred = ck.Value
 		}

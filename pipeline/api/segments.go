@@ -307,7 +307,7 @@ func (f *uploadForm) read(part *multipart.Part) error {
 	}
 	f.formBytes += int64(len(data))
 	if len(data) > 64<<10 || f.formBytes > f.maxFormBytes {
-		return pipeline.FieldError(name, "The field %q is too long.", name)
+		return pipeline.FieldError(name, "The field %q is over 64 KiB, or the fields together are over %d KiB: send shorter values.", name, f.maxFormBytes>>10)
 	}
 	f.fields[name] = append(f.fields[name], string(data))
 	return nil
@@ -371,6 +371,14 @@ func outcome(err error) string {
 
 // metaFromFields reads the upload's metadata fields.
 func metaFromFields(f map[string][]string) (pipeline.Meta, error) {
+	// A field sent twice is a client's mistake (two forms merged, a
+	// script's default and its override): which one it meant is not
+	// ours to guess. Only languages is a list.
+	for _, k := range uploadFields {
+		if v := f[k]; len(v) > 1 && k != "languages" {
+			return pipeline.Meta{}, pipeline.FieldError(k, "The field %q was sent %d times (%s): send it once.", k, len(v), quoteAll(v))
+		}
+	}
 	get := func(k string) string {
 		if v := f[k]; len(v) > 0 {
 			return strings.TrimSpace(v[len(v)-1])
@@ -418,6 +426,11 @@ func parseWhen(field, v string) (time.Time, error) {
 
 func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	f := pipeline.SegmentFilter{State: pipeline.State(r.URL.Query().Get("state"))}
+	switch f.State {
+	case "", pipeline.StateProbed, pipeline.StateProcessed, pipeline.StateFailed, pipeline.StateWithdrawn:
+	default:
+		return pipeline.FieldError("state", "state %q is not a segment state: use probed, processed, failed or withdrawn, or leave it out.", f.State)
+	}
 	if u.Role != pipeline.RoleAdmin {
 		f.ProducerID = u.ID
 	}
@@ -518,4 +531,13 @@ func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.
 	s.withdrawn(r.Context(), seg.ID)
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
+}
+
+// quoteAll quotes each value, comma-separated, for a message.
+func quoteAll(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
 }

@@ -327,8 +327,16 @@ func Unavailable(err error, unreachable func(error) bool) error {
 // token (or an administrator's API token). Any other answer falls to the
 // usual sign-in, which throttles guesses and says what is wrong.
 func (s *Server) metricsTokenOK(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && tok != "" && s.Catalog.MetricsToken(r.Context(), tok) == nil
+	tok, ok := bearer(r)
+	return ok && s.Catalog.MetricsToken(r.Context(), tok) == nil
+}
+
+// bearer returns the token of an "Authorization: Bearer TOKEN" header.
+// The scheme is case-insensitive (RFC 9110, section 11.1).
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
 }
 
 func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
@@ -336,14 +344,14 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if h == "" && s.Session != nil {
 		return s.Session(r)
 	}
-	const prefix = "Bearer "
-	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+	tok, ok := bearer(r)
+	if !ok {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
 	}
 	// A token is checked by its hash (no bcrypt), so a valid one is never
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
-	u, err := s.Catalog.UserByToken(r.Context(), h[len(prefix):])
+	u, err := s.Catalog.UserByToken(r.Context(), tok)
 	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
