@@ -72,3 +72,13 @@ func TestUploadFieldSentTwice(t *testing.T) {
 		t.Fatalf("languages repeated: %d %+v %+v", status, res.Languages, bad)
 	}
 }
+
+// TestForbiddenNamesTheRoles: a role refused a route is told which roles
+// it is for, so a user knows which token to use.
+func TestForbiddenNamesTheRoles(t *testing.T) {
+	b := setup(t, nil)
+	resp, body := b.do(t, "GET", "/api/users", b.tokens[pipeline.RoleProducer], nil, "")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "GET /api/users is for admin.") {
+		t.Fatalf("producer on /api/users: %d %s, want 403 saying it is for admin", resp.StatusCode, body)
+	}
+}

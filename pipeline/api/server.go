@@ -286,7 +286,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 			if !slices.Contains(rt.Roles, u.Role) {
-				writeError(sw, pipeline.Errorf(pipeline.CodeForbidden, "Your role (%s) may not do this: %s %s.", u.Role, r.Method, r.URL.Path))
+				writeError(sw, pipeline.Errorf(pipeline.CodeForbidden, "Your role (%s) may not do this: %s %s is for %s. Use a token of a user with that role.", u.Role, r.Method, r.URL.Path, roleList(rt.Roles)))
 				return
 			}
 			user = u
@@ -628,4 +628,17 @@ func decodeJSON(r *http.Request, v any) error {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The request body is not the expected JSON: %v.", err)
 	}
 	return nil
+}
+
+// roleList names roles for a message: "admin", "admin or operator",
+// "admin, operator or device".
+func roleList(roles []pipeline.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
