@@ -331,7 +331,7 @@ func pinKey(pin, pinned string, key ed25519.PublicKey, progress io.Writer) error
 		return fmt.Errorf("pin the signing key: %w", err)
 	}
 	if progress != nil {
-		fmt.Fprintf(progress, "pinned the server's signing key %s in %s: check this fingerprint against the Communes page (or ship the key with --public-key)\n", schedules.KeyID(key), pinned)
+		fmt.Fprintf(progress, "pinned the server's signing key %s in %s: ask an administrator to check this fingerprint against the admin Communes page (or ship the key with --public-key)\n", schedules.KeyID(key), pinned)
 	}
 	return nil
 }
