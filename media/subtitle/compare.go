@@ -98,3 +98,37 @@ func compareKey(s string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// CheckMediaEnd holds the cues of f to the length of the media they go
+// with (media; 0 when not known, and nothing is checked). A cue that
+// starts at or after the media's end would never be shown, and one that
+// ends more than tolerance after it runs on over nothing: both are Errors.
+// A cue that ends after the media but within tolerance (the room
+// CompareTiming gives a translator to nudge a cue) is a Warning: players
+// cut it at the end. Each finding names the cue, its line, its times and
+// the media's length; remedy ends each error's message with what the
+// reader should do. Findings are in cue order, all with CodePastEnd.
+func CheckMediaEnd(f *File, media, tolerance time.Duration, remedy string) []Finding {
+	if media <= 0 {
+		return nil
+	}
+	var out []Finding
+	for _, c := range f.Cues {
+		switch {
+		case c.Start >= media:
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d starts at %s, after the media ends at %s, so it would never be shown; %s",
+					c.Index, FormatTimestamp(c.Start), FormatTimestamp(media), remedy)})
+		case c.End > media+tolerance:
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d runs %s --> %s, %d ms past the end of the media at %s (at most %d ms is allowed); %s",
+					c.Index, FormatTimestamp(c.Start), FormatTimestamp(c.End), (c.End - media).Milliseconds(),
+					FormatTimestamp(media), tolerance.Milliseconds(), remedy)})
+		case c.End > media:
+			out = append(out, Finding{Severity: Warning, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d ends at %s, %d ms after the media ends at %s; players cut it there, so end it by %s if you can",
+					c.Index, FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))})
+		}
+	}
+	return out
+}

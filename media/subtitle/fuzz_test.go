@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that Parse never panics, refuses only with a
@@ -53,6 +54,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		CompareTiming(file, file, 0)
+		// Media as long as the latest cue: nothing runs past its end.
+		var last time.Duration
+		for _, c := range file.Cues {
+			last = max(last, c.Start+time.Millisecond, c.End)
+		}
+		if fs := CheckMediaEnd(file, last, DefaultTolerance, "fix it"); len(fs) > 0 {
+			t.Fatalf("media of %s: cues found past its end: %v", last, fs)
+		}
 		CompareText(file, file)
 		var buf bytes.Buffer
 		if err := WriteVTT(&buf, file); err != nil {
