@@ -57,6 +57,12 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 	} else {
 		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
 	}
+	if len(res.Warnings) > 0 {
+		fmt.Fprintf(env.stdout, "subtitles: accepted with %d warning(s):\n", len(res.Warnings))
+		for _, f := range res.Warnings {
+			fmt.Fprintf(env.stdout, "  %s\n", f)
+		}
+	}
 	printSegment(env.stdout, res.SegmentView)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
@@ -39,6 +40,10 @@ type UploadResponse struct {
 	// Duplicate is true when the same content had been uploaded before; the
 	// segment is then the earlier one.
 	Duplicate bool `json:"duplicate"`
+	// Warnings are what the subtitle check found in an accepted subtitle
+	// file without refusing it (a cue ending a little after the media:
+	// players cut it there); left out when there are none.
+	Warnings []subtitle.Finding `json:"warnings,omitempty"`
 }
 
 // linkTTL is how long presigned download links in responses (a segment's
@@ -126,7 +131,7 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		} else {
 			s.ingested.WithLabelValues("created").Inc()
 		}
-		writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created})
+		writeJSON(w, status, UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created, Warnings: res.Warnings})
 		return nil
 	}
 }
