@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
@@ -104,4 +105,69 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestTranslationPastMediaEnd holds a translation's cues to the media's
+// length as the upload holds the source's: a cue the translator moved past
+// the end (within the timing tolerance of the source) is refused with its
+// line, time and the media's end; one the source already has there (a
+// source accepted before the upload checked this) is a warning that points
+// at the producer; within the tolerance it is a warning; with the length
+// unknown nothing is checked.
+func TestTranslationPastMediaEnd(t *testing.T) {
+	t.Parallel()
+	src, err := subtitle.Parse(readTestdata(t, "A-corrected-vi.srt")) // cue 3: 00:00:08,000 --> 00:00:10,500
+	if err != nil {
+		t.Fatal(err)
+	}
+	faithful := string(readTestdata(t, "A-inverted-blt-fixed.srt"))
+	moved := strings.Replace(faithful, "00:00:08,000 --> 00:00:10,500", "00:00:08,000 --> 00:00:10,900", 1)
+	tests := []struct {
+		name        string
+		translation string
+		media       time.Duration
+		blocking    bool
+		severity    subtitle.Severity // of the past-end finding on cue 3; 0: none
+		parts       []string
+	}{
+		{"fits", faithful, 11 * time.Second, false, 0, nil},
+		{"length unknown", moved, 0, false, 0, nil},
+		{"source ends just after the media", faithful, 10200 * time.Millisecond, false, subtitle.Warning, []string{"300 ms after the media ends at 00:00:10,200"}},
+		{"moved further past the end", moved, 10200 * time.Millisecond, true, subtitle.Error,
+			[]string{"cue 3 runs 00:00:08,000 --> 00:00:10,900, 700 ms past the end of the media at 00:00:10,200", "end it by the end of the media, keeping to the source cue's times"}},
+		{"source runs past the end", faithful, 9 * time.Second, false, subtitle.Warning,
+			[]string{"1500 ms past the end of the media at 00:00:09,000", "the producer should correct the source"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: tt.media}.Check([]byte(tt.translation))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if Blocking(fs) != tt.blocking {
+				t.Fatalf("blocking=%v, want %v: %v", Blocking(fs), tt.blocking, fs)
+			}
+			var got []subtitle.Finding
+			for _, f := range fs {
+				if f.Code == subtitle.CodePastEnd {
+					got = append(got, f)
+				}
+			}
+			if tt.severity == 0 {
+				if len(got) != 0 {
+					t.Errorf("past-end findings %v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Severity != tt.severity || got[0].Cue != 3 || got[0].Line != 9 {
+				t.Fatalf("past-end findings %v, want one %v on cue 3, line 9", got, tt.severity)
+			}
+			for _, p := range tt.parts {
+				if !strings.Contains(got[0].Message, p) {
+					t.Errorf("message %q lacks %q", got[0].Message, p)
+				}
+			}
+		})
+	}
 }
