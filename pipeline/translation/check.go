@@ -108,9 +108,13 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 	fs = append(fs, subtitle.Check(target, subtitle.ProfileFor(c.Language))...)
 	fs = append(fs, subtitle.CheckMediaEnd(target, c.Media, tol, translationMediaRemedy)...)
 	if c.Source != nil {
-		fs = relaxInherited(fs, sourceErrors(c.Source, c.Media, tol))
+		if len(c.Source.Cues) == len(target.Cues) {
+			// Cues pair by position only when the counts agree.
+			fs = relaxInherited(fs, sourceErrors(c.Source, c.Media, tol))
+		}
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
+		fs = dropRemoved(fs)
 	}
 	out := append([]subtitle.Finding{}, fs...)
 	if c.Source != nil && len(c.Source.Cues) == len(target.Cues) {
@@ -123,6 +127,29 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 		return out[i].Cue < out[j].Cue
 	})
 	return target, out, nil
+}
+
+// dropRemoved keeps, for a cue the file must remove (a cue-count finding
+// on that cue: the source has no cue at its time), that finding alone:
+// advice on its text or times ("write its text", "shorten it") would
+// contradict removing it.
+func dropRemoved(fs []subtitle.Finding) []subtitle.Finding {
+	remove := map[int]bool{}
+	for _, f := range fs {
+		if f.Code == subtitle.CodeCueCount && f.Cue > 0 {
+			remove[f.Cue] = true
+		}
+	}
+	if len(remove) == 0 {
+		return fs
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Code == subtitle.CodeCueCount || !remove[f.Cue] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // inheritable are the codes of findings a translation inherits from a

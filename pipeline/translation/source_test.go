@@ -171,3 +171,52 @@ func TestTranslationPastMediaEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestCueCountFindingsAgree is case C after the producer followed the
+// upload's advice and removed the empty cue: the translator's faithful
+// file still has it. The refusal names that cue once, as one to remove,
+// instead of saying both "3 cues but the source has 2" and "write its
+// text (keep the cue)". The other way round (the translator removed the
+// cue the source keeps) names the source cue to add back.
+func TestCueCountFindingsAgree(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		source, translation string
+		line, cue           int
+		parts               []string
+	}{
+		{"C-empty-cue-vi-removed.srt", "C-empty-cue-blt-faithful.srt", 5, 2,
+			[]string{"cue 2 (00:00:04,800 --> 00:00:05,440) has no text and is not in the source", "this file has 3 cues, the source 2", "remove this cue"}},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt", 5, 0,
+			[]string{"source cue 2 (00:00:04,800 --> 00:00:05,440) has no cue here", "this file has 2 cues, the source 3", "add one before cue 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.source+"/"+tt.translation, func(t *testing.T) {
+			t.Parallel()
+			src, err := subtitle.Parse(readTestdata(t, tt.source))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: 8500 * time.Millisecond}.Check(readTestdata(t, tt.translation))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("findings %v, want one", fs)
+			}
+			f := fs[0]
+			if f.Severity != subtitle.Error || f.Code != subtitle.CodeCueCount || f.Line != tt.line || f.Cue != tt.cue {
+				t.Errorf("finding %+v, want a cue-count error on line %d, cue %d", f, tt.line, tt.cue)
+			}
+			for _, p := range tt.parts {
+				if !strings.Contains(f.Message, p) {
+					t.Errorf("%q lacks %q", f.Message, p)
+				}
+			}
+			msg := pipeline.ErrorMessage(RefusalError("subtitle file", fs))
+			if strings.Contains(msg, "keep the cue") || strings.Contains(msg, "write its text") {
+				t.Errorf("the refusal still contradicts itself:\n%s", msg)
+			}
+		})
+	}
+}
