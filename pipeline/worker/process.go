@@ -265,7 +265,12 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 	if seg.SubtitleKey != "" && seg.Kind == pipeline.KindTV {
 		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
 		if err == nil {
-			err = checkSource(sub)
+			err = checkSource(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
+		}
+		if err == nil {
+			// Cues that end a little after the media (the upload's
+			// tolerance) are cut at its end.
+			sub, _ = showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
 		}
 		if err != nil {
 			if err := keep("subtitles", err); err != nil {
