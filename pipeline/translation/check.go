@@ -115,6 +115,9 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
 		fs = dropRemoved(fs)
+		if len(c.Source.Cues) != len(target.Cues) {
+			fs = emptyWhenCountsDiffer(fs)
+		}
 	}
 	out := append([]subtitle.Finding{}, fs...)
 	if c.Source != nil && len(c.Source.Cues) == len(target.Cues) {
@@ -150,6 +153,19 @@ func dropRemoved(fs []subtitle.Finding) []subtitle.Finding {
 		}
 	}
 	return out
+}
+
+// emptyWhenCountsDiffer rewords the empty-cue findings of a file whose
+// cues do not line up with the source's: subtitle.Check's advice to keep
+// the cue holds only when the file has one cue for each source cue, and
+// here the cue may be one the source does not have.
+func emptyWhenCountsDiffer(fs []subtitle.Finding) []subtitle.Finding {
+	for i, f := range fs {
+		if f.Code == subtitle.CodeEmptyCue {
+			fs[i].Message = fmt.Sprintf("cue %d has no text; write its translation if the source has a cue at its time, otherwise remove it", f.Cue)
+		}
+	}
+	return fs
 }
 
 // inheritable are the codes of findings a translation inherits from a

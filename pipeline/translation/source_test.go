@@ -220,3 +220,35 @@ func TestCueCountFindingsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyCueWhenCuesDoNotLineUp: when the counts differ and the cues do
+// not line up with the source's, an empty cue's advice does not say to
+// keep it (it may be the extra one) beside the count finding.
+func TestEmptyCueWhenCuesDoNotLineUp(t *testing.T) {
+	t.Parallel()
+	src, err := subtitle.Parse(readTestdata(t, "C-empty-cue-vi-removed.srt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The faithful file with its last cue retimed: nothing lines up.
+	shifted := strings.Replace(string(readTestdata(t, "C-empty-cue-blt-faithful.srt")), "00:00:06,340 --> 00:00:08,000", "00:00:07,340 --> 00:00:09,000", 1)
+	_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check([]byte(shifted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, empty bool
+	for _, f := range fs {
+		switch f.Code {
+		case subtitle.CodeCueCount:
+			count = f.Cue == 0 && strings.Contains(f.Message, "do not line up")
+		case subtitle.CodeEmptyCue:
+			empty = f.Cue == 2 && strings.Contains(f.Message, "otherwise remove it")
+			if strings.Contains(f.Message, "keep the cue") {
+				t.Errorf("empty-cue advice contradicts the count: %v", f)
+			}
+		}
+	}
+	if !count || !empty {
+		t.Errorf("want a count finding for the file and reworded empty-cue advice on cue 2: %v", fs)
+	}
+}
