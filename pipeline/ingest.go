@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sonla-cchc/loa/media/subtitle"
 )
 
 // ErrTooLarge is returned by the upload stream when it passes the size limit.
@@ -43,8 +45,10 @@ type Inspector interface {
 }
 
 // SubtitleChecker parses a producer's subtitle file and says what is wrong
-// with it, as a user-facing *Error.
-type SubtitleChecker func(data []byte) error
+// with it, as a user-facing *Error, given the length of the media it goes
+// with (0 when not known yet); a file it accepts may come with warnings
+// (CheckSourceSubtitles is the one Loa uses).
+type SubtitleChecker func(data []byte, media time.Duration) (warnings []subtitle.Finding, err error)
 
 // Ingester takes an upload from a producer into the catalog: it streams the
 // media into the object store while hashing it, inspects it, stores the
@@ -54,7 +58,10 @@ type Ingester struct {
 	Store     IngestStore
 	Objects   ObjectStore
 	Inspector Inspector
-	// CheckSubtitle validates a subtitle file; nil accepts any non-empty file.
+	// CheckSubtitle validates a subtitle file, once without the media's
+	// length before the media is stored (when the form allows) and again
+	// with it once the media is inspected, before the file is stored; nil
+	// accepts any non-empty file.
 	CheckSubtitle SubtitleChecker
 	// MaxBytes caps the media size; checked while streaming.
 	MaxBytes int64
@@ -88,11 +95,13 @@ func (up *Upload) metaComplete() bool {
 	return up.Meta.Title != "" && up.Meta.Kind != "" && up.Meta.Topic != ""
 }
 
-// Result is what Ingest returns: the segment, and whether it is new or the
-// same content uploaded before.
+// Result is what Ingest returns: the segment, whether it is new or the
+// same content uploaded before, and the warnings the subtitle check found
+// in an accepted file (shown to the producer, not stored).
 type Result struct {
-	Segment Segment
-	Created bool
+	Segment  Segment
+	Created  bool
+	Warnings []subtitle.Finding
 }
 
 // Ingest runs one upload to its end. Refusals are *Error values that say
@@ -162,7 +171,15 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	}
 	seg.Probe, seg.Loudness = facts, facts.Loudness
 
+	var warnings []subtitle.Finding
 	if up.Subtitles != nil {
+		// Now that the media's length is known, the cues must fit in it;
+		// the file is checked before it is stored.
+		if in.CheckSubtitle != nil {
+			if warnings, err = in.CheckSubtitle(up.Subtitles, time.Duration(facts.DurationMS)*time.Millisecond); err != nil {
+				return fail(err)
+			}
+		}
 		seg.SubtitleKey = "segments/" + seg.ID + "/subtitles/vi-source"
 		if err := in.Store.BeginUpload(ctx, seg.SubtitleKey, up.User.ID); err != nil {
 			return fail(fmt.Errorf("ingest %s: %w", seg.ID, err))
@@ -190,7 +207,7 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	}
 	in.log().Info("segment ingested", "segment", got.ID, "kind", got.Kind, "bytes", got.Size,
 		"duration_ms", got.Probe.DurationMS, "user", up.User.Name)
-	return Result{Segment: got, Created: true}, nil
+	return Result{Segment: got, Created: true, Warnings: warnings}, nil
 }
 
 // checkMeta validates the upload's metadata (filling its defaults) and its
@@ -213,7 +230,8 @@ func (in *Ingester) checkSubtitle(data []byte) error {
 		return FieldError("subtitles", "The subtitle file is over %s: a segment's subtitles are far smaller; check that it is the right file.", sizeText(in.MaxSubtitleBytes))
 	}
 	if in.CheckSubtitle != nil {
-		return in.CheckSubtitle(data)
+		_, err := in.CheckSubtitle(data, 0)
+		return err
 	}
 	return nil
 }

@@ -2,11 +2,15 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media/subtitle"
 )
 
 // TestCheckSourceSubtitles refuses, at upload, the producer's files whose
@@ -36,7 +40,7 @@ func TestCheckSourceSubtitles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = CheckSourceSubtitles(data)
+			_, err = CheckSourceSubtitles(data, 0)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("refused a good file: %v", err)
@@ -64,6 +68,78 @@ func TestCheckSourceSubtitles(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckSourceSubtitlesAgainstMedia refuses, once the media's length is
+// known, cues that start after the media ends or end more than
+// subtitle.DefaultTolerance past it, naming each cue's line, its time and
+// the media's end; a cue ending past the end within the tolerance is a
+// warning of an accepted file, as for a translator's nudged cue. The same
+// files are accepted while the length is not known (the check before the
+// media is stored).
+func TestCheckSourceSubtitlesAgainstMedia(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file     string
+		media    time.Duration
+		want     []string // parts of the refusal; nil: accepted
+		lines    []int    // lines of the refusal's findings
+		warnings []int    // lines of an accepted file's warnings
+	}{
+		{"H-past-end-vi.srt", 10 * time.Second, []string{"2 problem(s)",
+			"line 9, cue 3: error past-end: cue 3 runs 00:00:08,500 --> 00:00:12,000, 2000 ms past the end of the media at 00:00:10,000",
+			"line 13, cue 4: error past-end: cue 4 starts at 00:00:12,500, after the media ends at 00:00:10,000",
+			"the one made for this media"}, []int{9, 13}, nil},
+		{"H-past-end-vi.srt", 14 * time.Second, nil, nil, nil},
+		{"H-past-end-vi.srt", 0, nil, nil, nil},
+		{"H-near-end-vi.srt", 10 * time.Second, nil, nil, []int{5}},
+		{"H-near-end-vi.srt", 9 * time.Second, []string{"1300 ms past"}, []int{5}, nil},
+		{"A-corrected-vi.srt", 11 * time.Second, nil, nil, nil},
+		// Problems of both kinds are listed together, in cue order.
+		{"B-out-of-order-vi.srt", 3 * time.Second, []string{"2 problem(s)", "out of order", "cue 2 starts at 00:00:03,350, after the media ends at 00:00:03,000"}, []int{5, 9}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%s", tt.file, tt.media), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			warns, err := CheckSourceSubtitles(data, tt.media)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				var lines []int
+				for _, w := range warns {
+					if w.Severity != subtitle.Warning || w.Code != subtitle.CodePastEnd || !strings.Contains(w.Message, "after the media ends") {
+						t.Errorf("warning %v is not a past-end warning", w)
+					}
+					lines = append(lines, w.Line)
+				}
+				if !slices.Equal(lines, tt.warnings) {
+					t.Errorf("warnings on lines %v, want %v", lines, tt.warnings)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalid || e.Field != "subtitles" {
+				t.Fatalf("got %v, want an invalid-input error on the subtitles field", err)
+			}
+			var lines []int
+			for _, f := range e.Findings {
+				lines = append(lines, f.Line)
+			}
+			if !slices.Equal(lines, tt.lines) {
+				t.Errorf("findings on lines %v, want %v", lines, tt.lines)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(e.Message, w) {
+					t.Errorf("message lacks %q:\n%s", w, e.Message)
 				}
 			}
 		})

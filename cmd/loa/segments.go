@@ -56,6 +56,12 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 	} else {
 		fmt.Fprintf(env.stdout, "uploaded: segment %s\n", res.ID)
 	}
+	if len(res.Warnings) > 0 {
+		fmt.Fprintf(env.stdout, "subtitles: accepted with %d warning(s):\n", len(res.Warnings))
+		for _, f := range res.Warnings {
+			fmt.Fprintf(env.stdout, "  %s\n", f)
+		}
+	}
 	printSegment(env.stdout, res.SegmentView)
 	return nil
 }
@@ -116,6 +122,13 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		fmt.Fprintf(tw, "video\t%s %dx%d %.2f fps\n", p.VideoCodec, p.Width, p.Height, p.FrameRate)
 	}
 	fmt.Fprintf(tw, "stored as\t%s\n", v.OriginalKey)
+	if v.SubtitleKey != "" {
+		if v.Kind == pipeline.KindRadio {
+			fmt.Fprintf(tw, "subtitles\tkept as the transcript its voice-over translators read; a radio segment has no picture, so no subtitle track is made\n")
+		} else {
+			fmt.Fprintf(tw, "subtitles\tkept; the source of the WebVTT, soft and burned-in subtitles and of the subtitle jobs\n")
+		}
+	}
 	if e := v.PendingEmergency; e != nil {
 		where := "the whole province"
 		if len(e.Targets) > 0 {

@@ -67,6 +67,7 @@ const (
 	CodeUntranslated = "untranslated"   // a line reads as Vietnamese or repeats the source
 	CodeCueCount     = "cue-count"      // error: cue count differs from the source
 	CodeTiming       = "timing"         // error: a cue's times differ from the source's
+	CodePastEnd      = "past-end"       // error: a cue starts after the media ends or runs on past it; warning within the tolerance
 )
 
 // Finding is one problem found in a subtitle file.

@@ -2,6 +2,7 @@ package subtitle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -15,19 +16,25 @@ const DefaultTolerance = 500 * time.Millisecond
 
 // CompareTiming checks a translation against its source: the same number of
 // cues, and each cue's start and end within tolerance of the source cue at
-// the same position. Every finding is an Error. When the counts differ only
-// the count is reported, since pairing cues by position would then report
-// every cue after the first missing one.
+// the same position. Every finding is an Error.
+//
+// When the counts differ, cues are paired in order by time instead of by
+// position (each end within tolerance). If the file has extra cues and
+// every source cue pairs with one of its cues, each extra cue is reported
+// on its own line as one to remove; if it lacks cues and each of its cues
+// pairs with a source cue, each missing source cue is reported with its
+// times and text as one to add. Otherwise only the counts are reported,
+// since pairing cues by position would then report every cue after the
+// first missing one. These findings have CodeCueCount; Cue is the file's
+// cue to remove, or 0 for a missing one.
 func CompareTiming(source, target *File, tolerance time.Duration) []Finding {
 	if len(source.Cues) != len(target.Cues) {
-		return []Finding{{Severity: Error, Code: CodeCueCount,
-			Message: fmt.Sprintf("the file has %d cues but the source has %d; keep one cue for each source cue, with the same times",
-				len(target.Cues), len(source.Cues))}}
+		return compareCount(source, target, tolerance)
 	}
 	var out []Finding
 	for i, t := range target.Cues {
 		s := source.Cues[i]
-		if absDiff(t.Start, s.Start) <= tolerance && absDiff(t.End, s.End) <= tolerance {
+		if closeTimes(s, t, tolerance) {
 			continue
 		}
 		out = append(out, Finding{Severity: Error, Code: CodeTiming, Cue: t.Index, Line: t.Line,
@@ -36,6 +43,80 @@ func CompareTiming(source, target *File, tolerance time.Duration) []Finding {
 				s.Index, FormatTimestamp(s.Start), FormatTimestamp(s.End), tolerance.Milliseconds())})
 	}
 	return out
+}
+
+// closeTimes reports whether a and b start and end within tolerance of
+// each other.
+func closeTimes(a, b Cue, tolerance time.Duration) bool {
+	return absDiff(a.Start, b.Start) <= tolerance && absDiff(a.End, b.End) <= tolerance
+}
+
+// unpaired pairs every cue of short, in order, with the earliest cue of
+// long left that has close times, and returns the positions in long of
+// the cues left unpaired; ok is false when some cue of short finds no
+// partner. Taking the earliest partner never makes a later pairing
+// impossible, so ok is false only when no in-order pairing exists.
+func unpaired(short, long []Cue, tolerance time.Duration) (left []int, ok bool) {
+	j := 0
+	for _, c := range short {
+		for j < len(long) && !closeTimes(c, long[j], tolerance) {
+			left = append(left, j)
+			j++
+		}
+		if j == len(long) {
+			return nil, false
+		}
+		j++
+	}
+	for ; j < len(long); j++ {
+		left = append(left, j)
+	}
+	return left, true
+}
+
+// compareCount reports a translation whose cue count differs from its
+// source's (see CompareTiming).
+func compareCount(source, target *File, tolerance time.Duration) []Finding {
+	counts := fmt.Sprintf("this file has %d cues, the source %d", len(target.Cues), len(source.Cues))
+	var out []Finding
+	if len(target.Cues) > len(source.Cues) {
+		if extra, ok := unpaired(source.Cues, target.Cues, tolerance); ok {
+			for _, j := range extra {
+				t := target.Cues[j]
+				what := ""
+				if len(t.Lines) == 0 {
+					what = " has no text and"
+				}
+				out = append(out, Finding{Severity: Error, Code: CodeCueCount, Cue: t.Index, Line: t.Line,
+					Message: fmt.Sprintf("cue %d (%s --> %s)%s is not in the source, which has no cue at that time (%s): remove this cue",
+						t.Index, FormatTimestamp(t.Start), FormatTimestamp(t.End), what, counts)})
+			}
+			return out
+		}
+	} else if missing, ok := unpaired(target.Cues, source.Cues, tolerance); ok {
+		for _, i := range missing {
+			s := source.Cues[i]
+			// The missing cue goes before the file's cue paired with the
+			// source cue after it: the one at position i minus the
+			// missing cues before it.
+			where, line := "at the end of the file", 0
+			if pos := i - slices.Index(missing, i); pos < len(target.Cues) {
+				t := target.Cues[pos]
+				where, line = fmt.Sprintf("before cue %d", t.Index), t.Line
+			}
+			text := ""
+			if len(s.Lines) > 0 {
+				text = fmt.Sprintf(", %q", truncate(s.Text()))
+			}
+			out = append(out, Finding{Severity: Error, Code: CodeCueCount, Line: line,
+				Message: fmt.Sprintf("source cue %d (%s --> %s%s) has no cue here (%s): add one %s, with the source's times and its translation",
+					s.Index, FormatTimestamp(s.Start), FormatTimestamp(s.End), text, counts, where)})
+		}
+		return out
+	}
+	return []Finding{{Severity: Error, Code: CodeCueCount,
+		Message: fmt.Sprintf("the file has %d cues but the source has %d, and its cues do not line up with the source's; keep one cue for each source cue, with the same times",
+			len(target.Cues), len(source.Cues))}}
 }
 
 func absDiff(a, b time.Duration) time.Duration {
@@ -97,4 +178,38 @@ func compareKey(s string) string {
 		return ""
 	}
 	return strings.Join(words, " ")
+}
+
+// CheckMediaEnd holds the cues of f to the length of the media they go
+// with (media; 0 when not known, and nothing is checked). A cue that
+// starts at or after the media's end would never be shown, and one that
+// ends more than tolerance after it runs on over nothing: both are Errors.
+// A cue that ends after the media but within tolerance (the room
+// CompareTiming gives a translator to nudge a cue) is a Warning: players
+// cut it at the end. Each finding names the cue, its line, its times and
+// the media's length; remedy ends each error's message with what the
+// reader should do. Findings are in cue order, all with CodePastEnd.
+func CheckMediaEnd(f *File, media, tolerance time.Duration, remedy string) []Finding {
+	if media <= 0 {
+		return nil
+	}
+	var out []Finding
+	for _, c := range f.Cues {
+		switch {
+		case c.Start >= media:
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d starts at %s, after the media ends at %s, so it would never be shown; %s",
+					c.Index, FormatTimestamp(c.Start), FormatTimestamp(media), remedy)})
+		case c.End > media+tolerance:
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d runs %s --> %s, %d ms past the end of the media at %s (at most %d ms is allowed); %s",
+					c.Index, FormatTimestamp(c.Start), FormatTimestamp(c.End), (c.End - media).Milliseconds(),
+					FormatTimestamp(media), tolerance.Milliseconds(), remedy)})
+		case c.End > media:
+			out = append(out, Finding{Severity: Warning, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
+				Message: fmt.Sprintf("cue %d ends at %s, %d ms after the media ends at %s; players cut it there, so end it by %s if you can",
+					c.Index, FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))})
+		}
+	}
+	return out
 }

@@ -45,8 +45,11 @@
 // many lines, line too long, reading speed above HardMaxCPS (21), letters of
 // a script the language does not use (Tai Viet or CJK in Mông, Tai Viet in
 // Vietnamese, CJK or Cyrillic in Thái), a Thái line that reads as
-// Vietnamese, and from CompareTiming a different cue count or times outside
-// the tolerance. Warnings are shown and kept: reading speed between 17 and
+// Vietnamese, and from CompareTiming a different cue count (each cue to
+// add or remove named once when the cues line up by time) or times outside
+// the tolerance. CheckMediaEnd holds cues to the media's length: a cue
+// starting at or after its end, or ending more than the tolerance past
+// it, is an error; one ending past it within the tolerance a warning. Warnings are shown and kept: reading speed between 17 and
 // 21, cue shorter than 833 ms or longer than 7 s, gap under 80 ms (the
 // translation inherits these from the source timings), a Mông line that
 // reads as Vietnamese (the Mông 1961 script shares Vietnamese letters, so

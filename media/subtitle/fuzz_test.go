@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzParse checks that Parse never panics, refuses only with a
@@ -52,7 +53,33 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
-		CompareTiming(file, file, 0)
+		if fs := CompareTiming(file, file, 0); len(fs) != 0 {
+			t.Fatalf("a file compared with itself: %v", fs)
+		}
+		// A cue fewer or more: only cue-count findings, one per cue to add
+		// or remove when the cues line up, else one for the file.
+		if n := len(file.Cues); n > 1 {
+			less := &File{Cues: file.Cues[1:]}
+			for _, pair := range [][2]*File{{file, less}, {less, file}} {
+				fs := CompareTiming(pair[0], pair[1], 0)
+				if len(fs) == 0 {
+					t.Fatalf("files of %d and %d cues compare equal", len(pair[0].Cues), len(pair[1].Cues))
+				}
+				for _, fd := range fs {
+					if fd.Code != CodeCueCount || fd.Severity != Error {
+						t.Fatalf("count mismatch gave %v", fd)
+					}
+				}
+			}
+		}
+		// Media as long as the latest cue: nothing runs past its end.
+		var last time.Duration
+		for _, c := range file.Cues {
+			last = max(last, c.Start+time.Millisecond, c.End)
+		}
+		if fs := CheckMediaEnd(file, last, DefaultTolerance, "fix it"); len(fs) > 0 {
+			t.Fatalf("media of %s: cues found past its end: %v", last, fs)
+		}
 		CompareText(file, file)
 		var buf bytes.Buffer
 		if err := WriteVTT(&buf, file); err != nil {

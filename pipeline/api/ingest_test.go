@@ -34,6 +34,7 @@ func TestUploadRefusals(t *testing.T) {
 	// Right channel = left inverted: loud in stereo, silent in the mono mix.
 	inverted := mediatest.Generate(t, dir, "inverted.mp3", "-i", speech, "-af", "pan=stereo|c0=c0|c1=-1*c0", "-c:a", "libmp3lame", "-b:a", "128k")
 	cutMP3 := mediatest.Truncated(t, speech, 0.4)
+	const clip10s = "../worker/testdata/R-tv-clip-640x360-10s.mp4" // 10.0 s, from the shared cases
 
 	tvFields := [][2]string{{"title", "Truyền hình"}, {"kind", "tv"}, {"topic", "digital"}}
 	cases := []struct {
@@ -60,6 +61,8 @@ func TestUploadRefusals(t *testing.T) {
 		{"broken subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> rubbish\nXin chào\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "subtitle"},
 		{"legacy encoding subtitles", radioFields("Phụ đề"), []byte("1\n00:00:01,000 --> 00:00:02,000\nC\xe1i c\xe1ch\n"), "a.mp3", readFile(t, speech), 422, "subtitles", "UTF-8"},
 		{"source cue ends before it starts", radioFields("Phụ đề"), readFile(t, "../testdata/A-inverted-vi.srt"), "a.mp3", readFile(t, speech), 422, "subtitles", "line 5, cue 2"},
+		{"subtitle cues after the media ends", tvFields, readFile(t, "../testdata/H-past-end-vi.srt"), "r.mp4", readFile(t, clip10s), 422, "subtitles",
+			"line 13, cue 4: error past-end: cue 4 starts at 00:00:12,500, after the media ends at 00:00:10,000"},
 		{"missing title", [][2]string{{"kind", "radio"}, {"topic", "budget"}}, nil, "a.mp3", readFile(t, speech), 422, "title", "title"},
 		{"unknown topic", [][2]string{{"title", "x"}, {"kind", "radio"}, {"topic", "football"}}, nil, "a.mp3", readFile(t, speech), 422, "topic", "football"},
 		{"bad priority", append(radioFields("x"), [2]string{"priority", "urgent"}), nil, "a.mp3", readFile(t, speech), 422, "priority", "urgent"},
@@ -263,5 +266,59 @@ func TestUploadPartOrder(t *testing.T) {
 				t.Fatalf("stored as %+v (%v), described as %q; want video/mp4", obj, err, res.ContentType)
 			}
 		})
+	}
+}
+
+// TestUploadSubtitlesPastMediaEnd checks the subtitles against the
+// media's length once it is known, whether the subtitles come before the
+// media or after it: cues after the end are refused (nothing kept), a cue
+// ending past the end within the tolerance is accepted with a warning in
+// the answer.
+func TestUploadSubtitlesPastMediaEnd(t *testing.T) {
+	mediatest.Need(t)
+	b := setup(t, nil)
+	clip := readFile(t, "../worker/testdata/R-tv-clip-640x360-10s.mp4")
+	late := readFile(t, "../testdata/H-past-end-vi.srt")
+	tvFields := [][2]string{{"title", "Truyền hình"}, {"kind", "tv"}, {"topic", "digital"}}
+	for _, after := range []bool{false, true} {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		add := func() {
+			w, _ := mw.CreateFormFile("subtitles", "vi.srt")
+			w.Write(late)
+		}
+		if !after {
+			add()
+		}
+		w, _ := mw.CreateFormFile("file", "r.mp4")
+		w.Write(clip)
+		for _, kv := range tvFields {
+			mw.WriteField(kv[0], kv[1])
+		}
+		if after {
+			add()
+		}
+		mw.Close()
+		resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
+		var bad wire.ErrorBody
+		json.Unmarshal(raw, &bad)
+		if resp.StatusCode != http.StatusUnprocessableEntity || bad.Error.Field != "subtitles" || len(bad.Error.Findings) != 2 {
+			t.Fatalf("subtitles after the media (sent after it: %v): status %d, %s", after, resp.StatusCode, raw)
+		}
+		if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+			t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
+		}
+	}
+
+	status, res, bad := b.upload(t, pipeline.RoleProducer, tvFields, readFile(t, "../testdata/H-near-end-vi.srt"), "r.mp4", clip)
+	if status != http.StatusCreated {
+		t.Fatalf("a cue 300 ms past the end: status %d, %+v", status, bad)
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0].Line != 5 || res.Warnings[0].Code != "past-end" ||
+		!strings.Contains(res.Warnings[0].Message, "300 ms after the media ends at 00:00:10,000") {
+		t.Errorf("warnings %+v, want one past-end warning on line 5", res.Warnings)
+	}
+	if res.SubtitleKey == "" {
+		t.Error("the accepted subtitles were not kept")
 	}
 }

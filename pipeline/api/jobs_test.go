@@ -418,3 +418,42 @@ func TestVoiceoverUnairableRefused(t *testing.T) {
 		t.Fatalf("job after refusals: %+v", got.Job)
 	}
 }
+
+// TestSubtitleSubmissionPastMediaEnd checks a translator's file against
+// the segment's media length through the API: a source accepted before the
+// upload checked it has a cue after the end, so the faithful translation
+// is accepted with a warning that names the cue, its time and the media's
+// end and points at the producer; the translation moved further past the
+// end than the source is refused, and nothing is kept.
+func TestSubtitleSubmissionPastMediaEnd(t *testing.T) {
+	ctx := context.Background()
+	b, _, _ := jobsSetup(t)
+	probe := b.tvSegment(t, ctx, "Đo độ dài", viSource)
+	end := time.Duration(probe.Probe.DurationMS) * time.Millisecond
+	ts := func(d time.Duration) string { return subtitle.FormatTimestamp(d) }
+	src := fmt.Sprintf("1\n00:00:00,500 --> 00:00:01,500\nCải cách hành chính.\n\n2\n%s --> %s\nCảm ơn bà con.\n", ts(end-800*time.Millisecond), ts(end+300*time.Millisecond))
+	seg := b.tvSegment(t, ctx, "Phụ đề quá dài", src)
+	tr := pipeline.RoleTranslator
+	var list []translation.Job
+	b.call(t, tr, "GET", "/api/jobs?state=open&kind=subtitle", "", "", 200, &list)
+	path := "/api/jobs/" + jobOf(t, list, seg.ID, translation.KindSubtitle).ID
+	b.call(t, tr, "POST", path+"/claim", "", "", 200, nil)
+
+	moved := fmt.Sprintf("1\n00:00:00,500 --> 00:00:01,500\nꪼꪕ ꪼꪕ꫁.\n\n2\n%s --> %s\nꪶꪎꪙ ꪹꪕꪉ.\n", ts(end-800*time.Millisecond), ts(end+700*time.Millisecond))
+	var eb wire.ErrorBody
+	json.Unmarshal([]byte(b.call(t, tr, "POST", path+"/submit?name=blt.srt", moved, "application/x-subrip", 422, nil)), &eb)
+	if want := fmt.Sprintf("line 5, cue 2: error past-end: cue 2 runs %s --> %s, 700 ms past the end of the media at %s", ts(end-800*time.Millisecond), ts(end+700*time.Millisecond), ts(end)); !strings.Contains(eb.Error.Message, want) {
+		t.Errorf("refusal lacks %q:\n%s", want, eb.Error.Message)
+	}
+	if objs, _ := b.store.List(ctx, "segments/"+seg.ID+"/jobs/"); len(objs) != 0 {
+		t.Fatalf("the refused submission left objects: %+v", objs)
+	}
+	faithful := strings.Replace(moved, ts(end+700*time.Millisecond), ts(end+300*time.Millisecond), 1)
+	var res translation.SubmitResult
+	b.call(t, tr, "POST", path+"/submit?name=blt.srt", faithful, "application/x-subrip", 200, &res)
+	if !slices.ContainsFunc(res.Submission.Findings, func(f subtitle.Finding) bool {
+		return f.Code == subtitle.CodePastEnd && f.Severity == subtitle.Warning && f.Line == 5 && strings.Contains(f.Message, "after the media ends at "+ts(end))
+	}) {
+		t.Errorf("no past-end warning kept with the submission: %+v", res.Submission.Findings)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
@@ -42,6 +43,10 @@ type UploadResponse struct {
 	// Duplicate is true when the same content had been uploaded before; the
 	// segment is then the earlier one, kept as first uploaded.
 	Duplicate bool `json:"duplicate"`
+	// Warnings are what the subtitle check found in an accepted subtitle
+	// file without refusing it (a cue ending a little after the media:
+	// players cut it there); left out when there are none.
+	Warnings []subtitle.Finding `json:"warnings,omitempty"`
 	// NotUsed (a duplicate only) names what this upload sent that the kept
 	// segment does not take, in the form's part names: each field among
 	// title, kind, topic, priority, languages, air_from and air_until sent
@@ -153,7 +158,7 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		} else {
 			s.ingested.WithLabelValues("created").Inc()
 		}
-		resp := UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created}
+		resp := UploadResponse{SegmentView: s.view(r, res.Segment), Duplicate: !res.Created, Warnings: res.Warnings}
 		if !res.Created {
 			resp.NotUsed = notUsed(form.fields, form.subtitles, res.Segment)
 			resp.Replace, resp.Message = replaceSteps(res.Segment, form.fields, resp.NotUsed)

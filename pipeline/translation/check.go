@@ -78,12 +78,21 @@ type SubtitleCheck struct {
 	Tolerance time.Duration
 	// Glossary holds the approved translations of terms for Language.
 	Glossary []Term
+	// Media is the length of the segment's media; cues must start before
+	// it ends and end by then, give or take Tolerance
+	// (subtitle.CheckMediaEnd). 0 when not known: not checked.
+	Media time.Duration
 }
+
+// translationMediaRemedy is what a translator is told to do about a cue
+// past the end of the media.
+const translationMediaRemedy = "end it by the end of the media, keeping to the source cue's times"
 
 // Check parses a translated subtitle file and checks it: the language's
 // quality profile (lines, characters by grapheme cluster, reading speed,
 // durations, gaps, overlaps, script), cue count and timings against the
-// source, text left in Vietnamese, and glossary terms. It returns the
+// source, cues after the end of the media (when Media is known), text
+// left in Vietnamese, and glossary terms. It returns the
 // parsed file and the findings in line order; a file that cannot be
 // parsed is an error.
 func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, error) {
@@ -97,10 +106,18 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 	}
 	var fs []subtitle.Finding
 	fs = append(fs, subtitle.Check(target, subtitle.ProfileFor(c.Language))...)
+	fs = append(fs, subtitle.CheckMediaEnd(target, c.Media, tol, translationMediaRemedy)...)
 	if c.Source != nil {
-		fs = relaxInherited(fs, c.Source)
+		if len(c.Source.Cues) == len(target.Cues) {
+			// Cues pair by position only when the counts agree.
+			fs = relaxInherited(fs, sourceErrors(c.Source, c.Media, tol))
+		}
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
+		fs = dropRemoved(fs)
+		if len(c.Source.Cues) != len(target.Cues) {
+			fs = emptyWhenCountsDiffer(fs)
+		}
 	}
 	out := append([]subtitle.Finding{}, fs...)
 	if c.Source != nil && len(c.Source.Cues) == len(target.Cues) {
@@ -115,25 +132,76 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 	return target, out, nil
 }
 
+// dropRemoved keeps, for a cue the file must remove (a cue-count finding
+// on that cue: the source has no cue at its time), that finding alone:
+// advice on its text or times ("write its text", "shorten it") would
+// contradict removing it.
+func dropRemoved(fs []subtitle.Finding) []subtitle.Finding {
+	remove := map[int]bool{}
+	for _, f := range fs {
+		if f.Code == subtitle.CodeCueCount && f.Cue > 0 {
+			remove[f.Cue] = true
+		}
+	}
+	if len(remove) == 0 {
+		return fs
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Code == subtitle.CodeCueCount || !remove[f.Cue] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// emptyWhenCountsDiffer rewords the empty-cue findings of a file whose
+// cues do not line up with the source's: subtitle.Check's advice to keep
+// the cue holds only when the file has one cue for each source cue, and
+// here the cue may be one the source does not have.
+func emptyWhenCountsDiffer(fs []subtitle.Finding) []subtitle.Finding {
+	for i, f := range fs {
+		if f.Code == subtitle.CodeEmptyCue {
+			fs[i].Message = fmt.Sprintf("cue %d has no text; write its translation if the source has a cue at its time, otherwise remove it", f.Cue)
+		}
+	}
+	return fs
+}
+
 // inheritable are the codes of findings a translation inherits from a
 // source that breaks subtitle.CheckSource: with the source's times and
 // cues kept, as CompareTiming demands, the translator cannot avoid them.
 var inheritable = map[string]bool{
 	subtitle.CodeOrder: true, subtitle.CodeOverlap: true, subtitle.CodeBadTiming: true, subtitle.CodeEmptyCue: true,
+	subtitle.CodePastEnd: true,
+}
+
+// sourceErrors are the errors the upload check finds in a source
+// (pipeline.CheckSourceSubtitles): subtitle.CheckSource's, and cues past
+// the end of the media when its length is known.
+func sourceErrors(source *subtitle.File, media, tol time.Duration) []subtitle.Finding {
+	fs := subtitle.CheckSource(source)
+	for _, f := range subtitle.CheckMediaEnd(source, media, tol, "") {
+		if f.Severity == subtitle.Error {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 // relaxInherited turns into warnings the errors of a translation that the
-// source has at the same cue. Sources are checked at upload
-// (pipeline.CheckSourceSubtitles), but one accepted before that check, or
-// by another path, must still let a translator submit a faithful
-// translation; the warning tells them the fix is the producer's.
-func relaxInherited(fs []subtitle.Finding, source *subtitle.File) []subtitle.Finding {
+// source has at the same cue (sourceErrs, from sourceErrors). Sources are
+// checked at upload (pipeline.CheckSourceSubtitles), but one accepted
+// before that check, or by another path, must still let a translator
+// submit a faithful translation; the warning tells them the fix is the
+// producer's.
+func relaxInherited(fs, sourceErrs []subtitle.Finding) []subtitle.Finding {
 	type key struct {
 		cue  int
 		code string
 	}
 	inSource := map[key]int{}
-	for _, f := range subtitle.CheckSource(source) {
+	for _, f := range sourceErrs {
 		inSource[key{f.Cue, f.Code}] = f.Line
 	}
 	for i, f := range fs {

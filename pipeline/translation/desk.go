@@ -446,7 +446,8 @@ func (d *Desk) submitSubtitle(ctx context.Context, j Job, seg pipeline.Segment, 
 	if err != nil {
 		return err
 	}
-	f, findings, err := SubtitleCheck{Language: j.Language, Source: src, Tolerance: d.SubtitleTolerance, Glossary: terms}.Check(data)
+	f, findings, err := SubtitleCheck{Language: j.Language, Source: src, Tolerance: d.SubtitleTolerance, Glossary: terms,
+		Media: time.Duration(seg.Probe.DurationMS) * time.Millisecond}.Check(data)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
@@ -104,4 +105,150 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestTranslationPastMediaEnd holds a translation's cues to the media's
+// length as the upload holds the source's: a cue the translator moved past
+// the end (within the timing tolerance of the source) is refused with its
+// line, time and the media's end; one the source already has there (a
+// source accepted before the upload checked this) is a warning that points
+// at the producer; within the tolerance it is a warning; with the length
+// unknown nothing is checked.
+func TestTranslationPastMediaEnd(t *testing.T) {
+	t.Parallel()
+	src, err := subtitle.Parse(readTestdata(t, "A-corrected-vi.srt")) // cue 3: 00:00:08,000 --> 00:00:10,500
+	if err != nil {
+		t.Fatal(err)
+	}
+	faithful := string(readTestdata(t, "A-inverted-blt-fixed.srt"))
+	moved := strings.Replace(faithful, "00:00:08,000 --> 00:00:10,500", "00:00:08,000 --> 00:00:10,900", 1)
+	tests := []struct {
+		name        string
+		translation string
+		media       time.Duration
+		blocking    bool
+		severity    subtitle.Severity // of the past-end finding on cue 3; 0: none
+		parts       []string
+	}{
+		{"fits", faithful, 11 * time.Second, false, 0, nil},
+		{"length unknown", moved, 0, false, 0, nil},
+		{"source ends just after the media", faithful, 10200 * time.Millisecond, false, subtitle.Warning, []string{"300 ms after the media ends at 00:00:10,200"}},
+		{"moved further past the end", moved, 10200 * time.Millisecond, true, subtitle.Error,
+			[]string{"cue 3 runs 00:00:08,000 --> 00:00:10,900, 700 ms past the end of the media at 00:00:10,200", "end it by the end of the media, keeping to the source cue's times"}},
+		{"source runs past the end", faithful, 9 * time.Second, false, subtitle.Warning,
+			[]string{"1500 ms past the end of the media at 00:00:09,000", "the producer should correct the source"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: tt.media}.Check([]byte(tt.translation))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if Blocking(fs) != tt.blocking {
+				t.Fatalf("blocking=%v, want %v: %v", Blocking(fs), tt.blocking, fs)
+			}
+			var got []subtitle.Finding
+			for _, f := range fs {
+				if f.Code == subtitle.CodePastEnd {
+					got = append(got, f)
+				}
+			}
+			if tt.severity == 0 {
+				if len(got) != 0 {
+					t.Errorf("past-end findings %v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Severity != tt.severity || got[0].Cue != 3 || got[0].Line != 9 {
+				t.Fatalf("past-end findings %v, want one %v on cue 3, line 9", got, tt.severity)
+			}
+			for _, p := range tt.parts {
+				if !strings.Contains(got[0].Message, p) {
+					t.Errorf("message %q lacks %q", got[0].Message, p)
+				}
+			}
+		})
+	}
+}
+
+// TestCueCountFindingsAgree is case C after the producer followed the
+// upload's advice and removed the empty cue: the translator's faithful
+// file still has it. The refusal names that cue once, as one to remove,
+// instead of saying both "3 cues but the source has 2" and "write its
+// text (keep the cue)". The other way round (the translator removed the
+// cue the source keeps) names the source cue to add back.
+func TestCueCountFindingsAgree(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		source, translation string
+		line, cue           int
+		parts               []string
+	}{
+		{"C-empty-cue-vi-removed.srt", "C-empty-cue-blt-faithful.srt", 5, 2,
+			[]string{"cue 2 (00:00:04,800 --> 00:00:05,440) has no text and is not in the source", "this file has 3 cues, the source 2", "remove this cue"}},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt", 5, 0,
+			[]string{"source cue 2 (00:00:04,800 --> 00:00:05,440) has no cue here", "this file has 2 cues, the source 3", "add one before cue 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.source+"/"+tt.translation, func(t *testing.T) {
+			t.Parallel()
+			src, err := subtitle.Parse(readTestdata(t, tt.source))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: 8500 * time.Millisecond}.Check(readTestdata(t, tt.translation))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("findings %v, want one", fs)
+			}
+			f := fs[0]
+			if f.Severity != subtitle.Error || f.Code != subtitle.CodeCueCount || f.Line != tt.line || f.Cue != tt.cue {
+				t.Errorf("finding %+v, want a cue-count error on line %d, cue %d", f, tt.line, tt.cue)
+			}
+			for _, p := range tt.parts {
+				if !strings.Contains(f.Message, p) {
+					t.Errorf("%q lacks %q", f.Message, p)
+				}
+			}
+			msg := pipeline.ErrorMessage(RefusalError("subtitle file", fs))
+			if strings.Contains(msg, "keep the cue") || strings.Contains(msg, "write its text") {
+				t.Errorf("the refusal still contradicts itself:\n%s", msg)
+			}
+		})
+	}
+}
+
+// TestEmptyCueWhenCuesDoNotLineUp: when the counts differ and the cues do
+// not line up with the source's, an empty cue's advice does not say to
+// keep it (it may be the extra one) beside the count finding.
+func TestEmptyCueWhenCuesDoNotLineUp(t *testing.T) {
+	t.Parallel()
+	src, err := subtitle.Parse(readTestdata(t, "C-empty-cue-vi-removed.srt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The faithful file with its last cue retimed: nothing lines up.
+	shifted := strings.Replace(string(readTestdata(t, "C-empty-cue-blt-faithful.srt")), "00:00:06,340 --> 00:00:08,000", "00:00:07,340 --> 00:00:09,000", 1)
+	_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check([]byte(shifted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, empty bool
+	for _, f := range fs {
+		switch f.Code {
+		case subtitle.CodeCueCount:
+			count = f.Cue == 0 && strings.Contains(f.Message, "do not line up")
+		case subtitle.CodeEmptyCue:
+			empty = f.Cue == 2 && strings.Contains(f.Message, "otherwise remove it")
+			if strings.Contains(f.Message, "keep the cue") {
+				t.Errorf("empty-cue advice contradicts the count: %v", f)
+			}
+		}
+	}
+	if !count || !empty {
+		t.Errorf("want a count finding for the file and reworded empty-cue advice on cue 2: %v", fs)
+	}
 }

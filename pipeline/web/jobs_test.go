@@ -158,3 +158,30 @@ func section(page, attr string) string {
 	}
 	return rest
 }
+
+// TestJobPagePastMediaEnd: the editor's lines are checked against the
+// segment's length (7.4 s here) like an uploaded file: a last cue moved to
+// end 100 ms after the media (within the source's timing tolerance) is
+// accepted with a past-end warning, which the job page shows on that
+// cue's line with its label.
+func TestJobPagePastMediaEnd(t *testing.T) {
+	b := setup(t)
+	job := b.subtitleJob(t)
+	tr := b.session(t, pipeline.RoleTranslator)
+	if resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/claim", tr, url.Values{}, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("claim: %d", resp.StatusCode)
+	}
+	form := url.Values{"n": {"2"}, "start-1": {"500"}, "end-1": {"3500"}, "start-2": {"3700"}, "end-2": {"7500"},
+		"text-1": {"ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ"}, "text-2": {"ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ"}}
+	resp, body := b.do(t, "POST", "/jobs/"+job.ID+"/submit", tr, form, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d\n%s", resp.StatusCode, body)
+	}
+	_, body = b.do(t, "GET", "/jobs/"+job.ID, tr, nil, "")
+	cue2 := html.UnescapeString(section(body, `id="cue-2"`))
+	for _, want := range []string{"bắt đầu sau khi bản tin kết thúc hoặc kéo dài quá cuối", "100 ms after the media ends at 00:00:07,400"} {
+		if !strings.Contains(cue2, want) {
+			t.Errorf("cue 2's line lacks %q:\n%s", want, cue2)
+		}
+	}
+}

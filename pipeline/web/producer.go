@@ -115,6 +115,9 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, c *call) err
 type player struct {
 	Src, Type, Poster string
 	Tracks            []track
+	// Transcript: a radio segment's Vietnamese subtitle file, kept for
+	// its translators; the page says why the player shows no track.
+	Transcript bool
 }
 
 type track struct {
@@ -142,6 +145,7 @@ func playerFor(v api.SegmentView) *player {
 	if rd := find("poster_jpg", pipeline.LangVietnamese); rd != nil {
 		p.Poster = rd.URL
 	}
+	p.Transcript = v.Kind == pipeline.KindRadio && v.SubtitleKey != ""
 	for _, rd := range v.Renditions {
 		if rd.Name == "subtitles_vtt" && rd.URL != "" {
 			p.Tracks = append(p.Tracks, track{Src: rd.URL, Lang: rd.Language, Default: rd.Language == pipeline.LangVietnamese})

@@ -171,7 +171,10 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		variant = &pipeline.Variant{SegmentID: seg.ID, Language: pipeline.LangVietnamese, AudioKey: mp3r.Key,
 			DurationMS: mp3r.DurationMS, SHA256: mp3r.SHA256, Size: mp3r.Size}
 	}
-	extras := seg.Kind == pipeline.KindTV || seg.SubtitleKey != ""
+	// Only TV has extras: a radio segment has no picture to show subtitles
+	// on, so its Vietnamese file is kept as the transcript voice-over
+	// translators read, and no subtitle rendition is made of it.
+	extras := seg.Kind == pipeline.KindTV
 	then := func(tx *sql.Tx) error {
 		if p.OnProcessed != nil {
 			if err := p.OnProcessed(ctx, tx, seg); err != nil {
@@ -202,9 +205,11 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	return nil
 }
 
-// RenderExtras makes a processed segment's poster and web preview (TV)
-// and its Vietnamese subtitle renditions (when the producer sent a
-// subtitle file), after its audio is ready to air. A rendition its input
+// RenderExtras makes a processed TV segment's poster and web preview and
+// its Vietnamese subtitle renditions (when the producer sent a subtitle
+// file), after its audio is ready to air. A radio segment gets none: its
+// subtitle file is the transcript voice-over translators read, and a
+// WebVTT of it would have no picture to go with. A rendition its input
 // does not allow fails alone, with its reason recorded on the segment;
 // other errors (the store, a timeout) are returned for River to retry. A
 // segment withdrawn, or not processed, is left alone.
@@ -257,10 +262,15 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 		}
 		laps.lap("preview")
 	}
-	if seg.SubtitleKey != "" {
+	if seg.SubtitleKey != "" && seg.Kind == pipeline.KindTV {
 		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
 		if err == nil {
-			err = checkSource(sub)
+			err = checkSource(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
+		}
+		if err == nil {
+			// Cues that end a little after the media (the upload's
+			// tolerance) are cut at its end.
+			sub, _ = showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
 		}
 		if err != nil {
 			if err := keep("subtitles", err); err != nil {

@@ -326,3 +326,36 @@ func TestEmergencyProcessedFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestRadioTranscriptNotRendered: a radio segment sent with a Vietnamese
+// subtitle file airs its audio and keeps the file (the transcript its
+// voice-over translators read), but no WebVTT is made of it: there is no
+// picture to show it on. A render_extras job queued for it before this
+// (an older Loa queued one) makes none either.
+func TestRadioTranscriptNotRendered(t *testing.T) {
+	t.Parallel()
+	b := setupProcessor(t)
+	ctx := context.Background()
+	seg := b.seed(t, "rs", mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, viSRT, "vi", "blt")
+	if err := b.p.Process(ctx, seg.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.p.RenderExtras(ctx, seg.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.db.Segment(ctx, seg.ID)
+	if err != nil || got.State != pipeline.StateProcessed || got.ProcessStep != "" || got.ProcessError != "" || got.SubtitleKey != seg.SubtitleKey {
+		t.Fatalf("after processing: %+v %v (want processed, nothing pending or failed, the transcript kept)", got, err)
+	}
+	rs := renditionNames(t, b.db, seg.ID)
+	if _, ok := rs["vi/subtitles_vtt"]; ok || len(rs) != 2 {
+		var names []string
+		for n := range rs {
+			names = append(names, n)
+		}
+		t.Errorf("radio renditions %v, want the two loudspeaker ones only", names)
+	}
+	if _, err := b.store.Stat(ctx, seg.SubtitleKey); err != nil {
+		t.Errorf("the transcript is gone: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -82,28 +83,40 @@ func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.Fil
 }
 
 // showable returns sub without the cues no player shows (ending at or
-// before their start, or without text) and their positions. A faithful
-// translation of a source accepted before the upload check may keep such
-// cues (jobs.SubtitleCheck lets it); its renditions then show what the
-// source's would, instead of failing.
-func showable(sub *subtitle.File) (*subtitle.File, []int) {
+// before their start, without text, or, when the media's length is known
+// (length > 0), starting at or after its end) and their positions, with
+// the ends of cues that run past the media cut at its end, so no
+// subtitle track outlasts the picture. A faithful translation of a source
+// accepted before the upload check may keep such cues (jobs.SubtitleCheck
+// lets it); its renditions then show what the source's would, instead of
+// failing.
+func showable(sub *subtitle.File, length time.Duration) (*subtitle.File, []int) {
 	var dropped []int
 	out := &subtitle.File{Format: sub.Format}
 	for _, c := range sub.Cues {
-		if c.End <= c.Start || len(c.Lines) == 0 {
+		if c.End <= c.Start || len(c.Lines) == 0 || (length > 0 && c.Start >= length) {
 			dropped = append(dropped, c.Index)
 			continue
+		}
+		if length > 0 && c.End > length {
+			c.End = length
 		}
 		out.Cues = append(out.Cues, c)
 	}
 	return out, dropped
 }
 
-// checkSource holds a producer's subtitle file to subtitle.CheckSource, as
-// the upload does; a file accepted before that check fails here with the
-// same reasons, each with its line, instead of deep in ffmpeg.
-func checkSource(sub *subtitle.File) error {
+// checkSource holds a producer's subtitle file to subtitle.CheckSource,
+// and its cues to the media's length (length; 0: not known), as the upload
+// does; a file accepted before those checks fails here with the same
+// reasons, each with its line, instead of deep in ffmpeg.
+func checkSource(sub *subtitle.File, length time.Duration) error {
 	fs := subtitle.CheckSource(sub)
+	for _, f := range subtitle.CheckMediaEnd(sub, length, subtitle.DefaultTolerance, pipeline.SourceMediaRemedy) {
+		if f.Severity == subtitle.Error {
+			fs = append(fs, f)
+		}
+	}
 	if len(fs) == 0 {
 		return nil
 	}
@@ -122,7 +135,7 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 		if err != nil {
 			return nil, nil, err
 		}
-		sub, dropped := showable(sub)
+		sub, dropped := showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
 		if len(dropped) > 0 {
 			p.log().Warn("approved translation has cues no player shows; rendered without them",
 				"segment", seg.ID, "language", a.Language, "cues", dropped)
