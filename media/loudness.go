@@ -9,7 +9,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ErrNotLinear means loudnorm fell back to dynamic (compressing) mode in the
@@ -389,9 +388,20 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 	if err != nil {
 		return Loudness{}, err
 	}
-	s, err := r.applyPlan(ctx, step, in, plan, info.Duration, progress, outArgs)
+	out, outputs := outArgs(plan.chain)
+	var c loudnormCollector
+	job := Job{Step: step, Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
+		Duration: info.Duration, Progress: progress}
+	if err := r.Run(ctx, job); err != nil {
+		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+	}
+	s, err := c.stats()
+	if err == nil && s.NormalizationType != "linear" {
+		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
+	}
 	if err != nil {
-		return Loudness{}, err
+		removeAll(outputs)
+		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
 	}
 	if plan.limited {
 		s.OutputTP = max(s.OutputTP, plan.outputTP)
@@ -401,26 +411,4 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		OutputI: s.OutputI, OutputTP: s.OutputTP, OutputLRA: s.OutputLRA,
 		GainDB: plan.gainDB, Limited: plan.limited,
 	}, nil
-}
-
-// applyPlan runs pass 2 of plan (observed as step) and returns loudnorm's
-// statistics; its outputs are removed on error, [ErrNotLinear] included.
-func (r *Runner) applyPlan(ctx context.Context, step string, in []string, plan normPlan, d time.Duration, progress func(Progress),
-	outArgs func(chain string) (args, outputs []string)) (loudnormStats, error) {
-	out, outputs := outArgs(plan.chain)
-	var c loudnormCollector
-	job := Job{Step: step, Args: append(append([]string(nil), in...), out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
-		Duration: d, Progress: progress}
-	if err := r.Run(ctx, job); err != nil {
-		return loudnormStats{}, fmt.Errorf("apply loudness: %w", err)
-	}
-	s, err := c.stats()
-	if err == nil && s.NormalizationType != "linear" {
-		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
-	}
-	if err != nil {
-		removeAll(outputs)
-		return loudnormStats{}, fmt.Errorf("apply loudness: %w", err)
-	}
-	return s, nil
 }
