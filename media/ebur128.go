@@ -12,7 +12,7 @@ type ebur128Summary struct {
 	I         float64 // integrated loudness, LUFS
 	Threshold float64 // the integrated loudness's relative gate, LUFS
 	LRA       float64 // loudness range, LU
-	TruePeak  float64 // true peak, dBTP as logged (rounded to 0.1 dB); only with peak=true
+	Peak      float64 // true or sample peak, dB as logged (rounded to 0.1 dB); only with peak=true or peak=sample
 }
 
 // ebur128Collector picks the ebur128 filter's summary out of ffmpeg's
@@ -20,11 +20,11 @@ type ebur128Summary struct {
 // out). The last complete summary counts: ffmpeg may configure a graph
 // once before the run, and that instance logs an empty summary.
 type ebur128Collector struct {
-	peak    bool // the filter runs with peak=true: the summary ends with the true peak
+	peak    bool // the filter runs with peak=true or peak=sample: the summary ends with that peak
 	in      bool
 	section string // "integrated" or "range" while in a summary
 	cur     ebur128Summary
-	seen    int // fields of cur read: I, its threshold, LRA, true peak
+	seen    int // fields of cur read: I, its threshold, LRA, peak
 	last    *ebur128Summary
 }
 
@@ -53,11 +53,11 @@ func (c *ebur128Collector) line(l string) {
 		c.section = "integrated"
 	case f[0] == "Loudness" && len(f) > 1 && f[1] == "range:":
 		c.section = "range"
-	case f[0] == "True" && len(f) > 1 && f[1] == "peak:":
-		c.section = "truepeak"
-	case f[0] == "Peak:" && c.section == "truepeak":
+	case (f[0] == "True" || f[0] == "Sample") && len(f) > 1 && f[1] == "peak:":
+		c.section = "peak"
+	case f[0] == "Peak:" && c.section == "peak":
 		if v, ok := num(); ok {
-			c.cur.TruePeak, c.seen = v, c.seen|8
+			c.cur.Peak, c.seen = v, c.seen|8
 		}
 	case f[0] == "I:" && c.section == "integrated":
 		if v, ok := num(); ok {

@@ -116,9 +116,10 @@ func TestEbur128Summary(t *testing.T) {
 		want ebur128Summary
 		ok   bool
 	}{
-		{"last summary, with true peak", withPeak, true, ebur128Summary{I: -16.8, Threshold: -26.8, LRA: 1.3, TruePeak: -3.7}, true},
+		{"last summary, with true peak", withPeak, true, ebur128Summary{I: -16.8, Threshold: -26.8, LRA: 1.3, Peak: -3.7}, true},
 		{"without true peak", strings.Split(withPeak, "\n\n  True peak:")[0], false, ebur128Summary{I: -70, Threshold: -70}, false},
 		{"true peak wanted, none logged", "[Parsed_ebur128_3 @ 0x2] Summary:\n  Integrated loudness:\n    I: -16.8 LUFS\n    Threshold: -26.8 LUFS\n  Loudness range:\n    LRA: 1.3 LU\n", true, ebur128Summary{}, false},
+		{"sample peak", strings.Replace(withPeak, "True peak:", "Sample peak:", 2), true, ebur128Summary{I: -16.8, Threshold: -26.8, LRA: 1.3, Peak: -3.7}, true},
 		{"no summary", "size=N/A time=00:00:05.00\n", false, ebur128Summary{}, false},
 	} {
 		col := ebur128Collector{peak: c.peak}
