@@ -51,7 +51,7 @@ type Loudness struct {
 	InputTP   float64 // true peak of the input, dBTP
 	InputLRA  float64 // loudness range of the input, LU
 	OutputI   float64 // integrated loudness of the output, LUFS (loudnorm's pass-2 measurement)
-	OutputTP  float64 // true peak of the output, dBTP
+	OutputTP  float64 // true peak of the output, dBTP (when Limited: the limited signal's measured true peak moved by loudnorm's gain)
 	OutputLRA float64 // loudness range of the output, LU
 	GainDB    float64 // total gain applied
 	Limited   bool    // a peak limiter ran before loudnorm: the target was not reachable under the ceiling by gain alone
@@ -157,10 +157,30 @@ type normPlan struct {
 	input   loudnormStats
 	gainDB  float64
 	limited bool
+	// outputTP is the output's true peak when limited (dBTP), as
+	// predicted from the limited signal's measurement.
+	outputTP float64
 }
 
 // Limiter headroom below the true-peak ceiling, for inter-sample peaks.
 const limiterHeadroomDB = 0.5
+
+// limiterRate is the sample rate the limiter works at (Hz), pinned on
+// both sides so that the signal measured is the one pass 2 normalizes:
+// unpinned, ffmpeg's format negotiation runs the limiter at the rate of
+// the filter after it (the measuring filter's rate when measuring, and in
+// pass 2, where loudnorm in linear mode takes any rate, the input's). The
+// limited signals then differed by 0.5 LU and 3.5 dB of true peak on
+// inputs with inter-sample peaks.
+const limiterRate = 48000
+
+// limiterShortLU is how far under the target (LU) the loudness linear
+// loudnorm can reach from the limited signal may stay; further short, the
+// pre-gain is raised and the limited signal measured again.
+const limiterShortLU = 0.3
+
+// limiterAimLU is how far past limiterShortLU a refinement aims (LU).
+const limiterAimLU = 0.15
 
 // limiterOvershootDB is how far past the target the limiter is driven, so
 // that what limiting takes away is still above the target.
@@ -170,7 +190,9 @@ const limiterOvershootDB = 1.5
 // is a fixed chain run before everything (e.g. a mono downmix), or "".
 // known, when not nil, is a measurement of input after pre made before (at
 // upload): the first measuring pass is skipped. Only when gain alone would
-// pass the true-peak ceiling is the limited signal measured again.
+// pass the true-peak ceiling is the limited signal measured again, by the
+// ebur128 filter at the limiter's rate ([Runner.measureLimited]: a third
+// to a tenth of the time of a loudnorm pass, which works at 192 kHz).
 func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget, known *LoudnessMeasurement) (normPlan, error) {
 	join := func(parts ...string) string {
 		var out []string
@@ -214,19 +236,32 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	// guessing 1 (gain reaches the target dB for dB) cost two more passes
 	// over the file. Too high a step only limits a little more than needed:
 	// loudnorm then turns down, linearly.
-	prevGain := t.TruePeakDBTP - limiterHeadroomDB - first.InputTP
+	limitDB := t.TruePeakDBTP - limiterHeadroomDB
+	prevGain := limitDB - first.InputTP
 	prevReach := first.InputI + prevGain + limiterHeadroomDB - 0.05
 	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
 		plan.limited = true
-		ceiling := math.Pow(10, (t.TruePeakDBTP-limiterHeadroomDB)/20)
-		lim = fmt.Sprintf("volume=%sdB,alimiter=limit=%s:level=false:latency=true", ff(gain), strconv.FormatFloat(ceiling, 'f', 4, 64))
-		measured, err = r.measure(ctx, input, join(pre, lim, loudnormMeasure(t)))
+		lim = fmt.Sprintf("aresample=%d,volume=%sdB,alimiter=limit=%s:level=false:latency=true,aformat=sample_rates=%[1]d",
+			limiterRate, ff(gain), strconv.FormatFloat(math.Pow(10, limitDB/20), 'f', 4, 64))
+		// The first pass usually only steers the next (limiting has
+		// eaten more than the overshoot): its sample peak, a little under
+		// the true peak, does for that and costs a third less. The plan
+		// itself needs the true peak.
+		exact := attempt > 0
+		measured, err = r.measureLimited(ctx, input, join(pre, lim), exact)
 		if err != nil {
 			return normPlan{}, err
 		}
 		reach := linearReach(measured, t)
 		short := t.IntegratedLUFS - reach
-		if short < 0.3 {
+		if short < limiterShortLU && !exact {
+			if measured, err = r.measureLimited(ctx, input, join(pre, lim), true); err != nil {
+				return normPlan{}, err
+			}
+			reach = linearReach(measured, t)
+			short = t.IntegratedLUFS - reach
+		}
+		if short < limiterShortLU {
 			break
 		}
 		slope := 1.0
@@ -238,7 +273,9 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 			slope = min(1, max(0.25, slope))
 		}
 		prevGain, prevReach = gain, reach
-		gain += short / slope
+		// Aim a little past the tolerance: landing just short of it costs
+		// another pass over the file.
+		gain += (short + limiterAimLU) / slope
 	}
 	effective := linearReach(measured, t)
 	plan.gainDB = effective - first.InputI
@@ -246,6 +283,12 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 		"loudnorm=I=%s:TP=%s:LRA=%s:measured_I=%s:measured_TP=%s:measured_LRA=%s:measured_thresh=%s:offset=%s:linear=true:print_format=json",
 		ff(effective), ff(t.TruePeakDBTP), ff(t.LRA),
 		ff(measured.InputI), ff(measured.InputTP), ff(max(measured.InputLRA, 0.1)), ff(measured.InputThresh), ff(measured.TargetOffset)))
+	if plan.limited {
+		// In linear mode loudnorm works at its input's rate and reports
+		// the sample peak; the output's true peak is the limited signal's
+		// (measured) moved by loudnorm's gain.
+		plan.outputTP = measured.InputTP + effective - measured.InputI
+	}
 	return plan, nil
 }
 
@@ -272,6 +315,39 @@ func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStat
 	}
 	return s, nil
 }
+
+// measureLimited measures the limited signal chain makes of the first
+// audio stream with the ebur128 filter (step "limit_measure"): integrated
+// loudness, its gating threshold, the loudness range and, with truePeak,
+// the true peak (4× oversampled), else the sample peak (a third cheaper,
+// and at most the true peak: for steering only), at the limiter's rate,
+// which a loudnorm pass would first resample to 192 kHz. The logged peak
+// is rounded to 0.1 dB, so half of that is added.
+func (r *Runner) measureLimited(ctx context.Context, input, chain string, truePeak bool) (loudnormStats, error) {
+	in, err := inputArgs(input)
+	if err != nil {
+		return loudnormStats{}, err
+	}
+	c := ebur128Collector{peak: true}
+	mode := "sample"
+	if truePeak {
+		mode = "true"
+	}
+	// framelog=verbose keeps the per-100-ms lines out of the info log.
+	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain+",ebur128=peak="+mode+":framelog=verbose", "-f", "null", "-")
+	if err := r.Run(ctx, Job{Step: "limit_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
+		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	}
+	sum, err := c.summary()
+	if err != nil {
+		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	}
+	return loudnormStats{InputI: sum.I, InputTP: sum.Peak + ebur128PeakRounding, InputLRA: sum.LRA, InputThresh: sum.Threshold}, nil
+}
+
+// ebur128PeakRounding is half the resolution of the true peak the
+// ebur128 filter logs (dB): what the real figure may be above it.
+const ebur128PeakRounding = 0.05
 
 // NormalizeOptions configures [Runner.Normalize].
 type NormalizeOptions struct {
@@ -353,6 +429,9 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 	if err != nil {
 		removeAll(outputs)
 		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+	}
+	if plan.limited {
+		s.OutputTP = max(s.OutputTP, plan.outputTP)
 	}
 	return Loudness{
 		InputI: plan.input.InputI, InputTP: plan.input.InputTP, InputLRA: plan.input.InputLRA,

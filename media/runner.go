@@ -95,7 +95,7 @@ func (p Progress) Fraction() float64 {
 // Job is one ffmpeg invocation for [Runner.Run].
 type Job struct {
 	// Step names the run for [Config.Observe] (for example
-	// "loudness_measure", "loudspeaker", "poster"); default "ffmpeg".
+	// "loudness_measure", "limit_measure", "loudspeaker", "poster"); default "ffmpeg".
 	Step string
 	// Args are ffmpeg's arguments after the global ones the Runner adds
 	// (-nostdin -hide_banner -nostats -y -loglevel -progress): inputs,
