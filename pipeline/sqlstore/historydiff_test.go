@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // TestSaveVersionsHistoryIsTheRewrite drives SaveVersions with random
@@ -129,5 +130,67 @@ func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 	}
 	if changedWrites < 40 {
 		t.Fatalf("only %d changed writes: the batches do not exercise the history", changedWrites)
+	}
+}
+
+// TestConcurrentSavesLeaveOneHistory saves two different versions of
+// one commune at the same time, again and again, and checks that the
+// airing history is always the one of the version that became the head:
+// the second saver waits for the first and diffs against what it stored
+// (on PostgreSQL, whose transactions do not take turns by themselves).
+func TestConcurrentSavesLeaveOneHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := setup(t)
+	t0 := time.Date(2025, 3, 2, 22, 0, 0, 0, time.UTC)
+	// version is round r's write of one side: segments of its own and
+	// segments both sides share, on three dates.
+	version := func(r int, side string) pipeline.VersionWrite {
+		var items []pipeline.ScheduleItem
+		for d := 3; d <= 5; d++ {
+			for i, seg := range []string{fmt.Sprintf("shared-%d", (r+d)%4), fmt.Sprintf("%s-%d-%d", side, r%3, d), fmt.Sprintf("%s-%d", side, r%2)} {
+				items = append(items, pipeline.ScheduleItem{Cluster: "c", Date: fmt.Sprintf("2025-03-%02d", d), SlotStart: 19800, Position: i,
+					Kind: "segment", Start: t0, DurationMS: 60_000, EntryID: fmt.Sprint(i), SegmentID: seg})
+			}
+		}
+		return pipeline.VersionWrite{Version: pipeline.ScheduleVersion{Commune: "xa-a", ETag: fmt.Sprintf("%s-%d", side, r),
+			Start: "2025-03-03", Days: 7, Reason: "test", BuiltAt: t0}, Items: items}
+	}
+	for r := range 30 {
+		writes := map[string]pipeline.VersionWrite{"a": version(r, "a"), "b": version(r, "b")}
+		errs := make(chan error, 2)
+		for _, w := range writes {
+			go func() { errs <- db.SaveVersions(ctx, []pipeline.VersionWrite{w}) }()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", r, err)
+			}
+		}
+		tags, err := db.HeadTags(ctx, "xa-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, ok := writes[tags["xa-a"][:1]]
+		if !ok || head.Version.ETag != tags["xa-a"] {
+			t.Fatalf("round %d: head %q is neither write", r, tags["xa-a"])
+		}
+		var want []string
+		for _, it := range head.Items {
+			want = append(want, it.Date+"/"+it.SegmentID)
+		}
+		slices.Sort(want)
+		h, err := db.History(ctx, schedules.Date{Year: 2025, Month: 3, Day: 1}, schedules.Date{Year: 2025, Month: 4, Day: 1}, "xa-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range h {
+			got = append(got, a.Date.String()+"/"+a.SegmentID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: history\n%v\nwant the head's (%s)\n%v", r, got, tags["xa-a"], want)
+		}
 	}
 }

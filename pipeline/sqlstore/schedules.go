@@ -402,7 +402,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 			codes = append(codes, c)
 		}
 	}
-	if err := readSavedHeads(ctx, tx, codes, heads); err != nil {
+	if err := db.readSavedHeads(ctx, tx, codes, heads); err != nil {
 		return err
 	}
 	var (
@@ -511,11 +511,21 @@ func (a *blobArena) keep(b []byte) []byte {
 }
 
 // readSavedHeads fills heads (one per code) with each commune's head
-// ETag and version and its highest version number.
-func readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
+// ETag and version and its highest version number. On PostgreSQL it
+// locks the heads until the transaction ends, in code order (so two
+// savers cannot deadlock): a concurrent save of the same communes waits,
+// then reads the versions and airing history this one stored, and the
+// history it writes as a difference is from what is really stored.
+// SQLite has one writer at a time anyway.
+func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
+	lock := ""
+	if db.dialect == Postgres {
+		codes = slices.Sorted(slices.Values(codes))
+		lock = " ORDER BY commune_code FOR UPDATE"
+	}
 	for chunk := range slices.Chunk(codes, inListMax) {
 		only, args := codeFilter("commune_code", chunk)
-		rows, err := tx.QueryContext(ctx, "SELECT commune_code, etag, version_id FROM schedule_heads"+only, args...)
+		rows, err := tx.QueryContext(ctx, "SELECT commune_code, etag, version_id FROM schedule_heads"+only+lock, args...)
 		if err != nil {
 			return fmt.Errorf("schedule heads: %w", err)
 		}
