@@ -194,3 +194,20 @@ func TestConcurrentSavesLeaveOneHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionBlobsUncompressed: on PostgreSQL, version blobs are stored
+// out of line without compression (migration 0020), which a national
+// build's 3,321 blobs would otherwise spend server time on.
+func TestVersionBlobsUncompressed(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	if db.dialect != Postgres {
+		t.Skip("SQLite stores blobs as they are")
+	}
+	var storage string
+	err := db.sql.QueryRowContext(context.Background(), `SELECT attstorage::text FROM pg_attribute
+		WHERE attrelid = 'schedule_versions'::regclass AND attname = 'items'`).Scan(&storage)
+	if err != nil || storage != "e" {
+		t.Fatalf("schedule_versions.items storage %q (%v), want e (external, uncompressed)", storage, err)
+	}
+}
