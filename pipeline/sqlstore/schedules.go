@@ -762,10 +762,43 @@ func diffHistory(del, ins []storedAir, commune string, planned []airRow, stored 
 }
 
 // readHistoryFrom appends to dst the stored airing history of the given
-// communes from the date from on.
+// communes from the date from on. It reads a row per commune and date
+// with the date's segments joined by commas (a national week is about
+// 20,000 such rows instead of 300,000), and the rows one by one when a
+// segment id has a comma in it.
 func readHistoryFrom(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
 	only, args := codeFilter("commune_code", codes)
-	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, segment_id FROM schedule_history"+only+" AND air_date >= ?", append(args, from)...)
+	args = append(args, from)
+	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, COUNT(*), string_agg(segment_id, ',') FROM schedule_history"+only+
+		" AND air_date >= ? GROUP BY commune_code, air_date", args...)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	n := len(dst)
+	var r storedAir
+	for rows.Next() {
+		var count int
+		var segments string
+		if err := rows.Scan(&r.commune, &r.date, &count, &segments); err != nil {
+			return dst, err
+		}
+		for r.segment = range strings.SplitSeq(segments, ",") {
+			dst = append(dst, r)
+			count--
+		}
+		if count != 0 { // a comma inside a segment id
+			rows.Close()
+			return readHistoryRowsFrom(ctx, tx, only, args, dst[:n])
+		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryRowsFrom is readHistoryFrom a row at a time, with the
+// statement's filter and arguments.
+func readHistoryRowsFrom(ctx context.Context, tx *sql.Tx, only string, args []any, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, segment_id FROM schedule_history"+only+" AND air_date >= ?", args...)
 	if err != nil {
 		return dst, err
 	}
