@@ -363,11 +363,14 @@ func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string,
 // an error nothing is stored.
 //
 // A batch costs a few statements, not a few per commune: heads,
-// sequence numbers and the planned airing history of all its communes
-// are read at once, and the version dates, interrupts, history and heads
-// are written with multi-row statements. The airing history is written
-// as its difference from what is stored: a rebuild that plans what the
-// last one planned writes no history row.
+// sequence numbers and the stored airing history of all its communes
+// are read at once, and the versions, their dates and interrupts, the
+// history and the heads are written with multi-row statements (the
+// history as arrays on PostgreSQL). The airing history is written as its
+// difference from what is stored: a rebuild that plans what the last one
+// planned writes no history row, and one that adds a segment writes the
+// rows of that segment, not the commune's week. On PostgreSQL the heads
+// are locked first, so concurrent saves of a commune take turns.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -465,8 +468,15 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	if len(moved) == 0 {
 		return nil
 	}
-	if err := execRows(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, versionArgs); err != nil {
+	// On PostgreSQL a few versions a statement: pgx builds each
+	// statement's parameters in buffers that grow with it, and 200 blobs
+	// of 8 KB made a national build allocate gigabytes.
+	most := execRowsMax
+	if db.dialect == Postgres {
+		most = pgVersionRowsMax
+	}
+	if err := execRowsBy(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, most, versionArgs); err != nil {
 		return fmt.Errorf("schedule versions: %w", err)
 	}
 	if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
@@ -833,6 +843,11 @@ func (b boxes) box(s string) any {
 // by sep, then tail. For an INSERT, head is "INSERT INTO t (cols)
 // VALUES ", row "(?, ?)" and sep ", ".
 func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, width int, args []any) error {
+	return execRowsBy(ctx, tx, head, row, sep, tail, width, execRowsMax, args)
+}
+
+// execRowsBy is execRows with up to most rows a statement.
+func execRowsBy(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, width, most int, args []any) error {
 	query := func(n int) string {
 		var q strings.Builder
 		q.Grow(len(head) + n*(len(row)+len(sep)) + len(tail))
@@ -846,9 +861,9 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 		q.WriteString(tail)
 		return q.String()
 	}
-	full := execRowsMax * width
+	full := most * width
 	if len(args) >= 2*full { // the full-size statement, prepared once
-		st, err := tx.PrepareContext(ctx, query(execRowsMax))
+		st, err := tx.PrepareContext(ctx, query(most))
 		if err != nil {
 			return err
 		}
@@ -860,7 +875,7 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 		}
 	}
 	for len(args) > 0 {
-		n := min(len(args)/width, execRowsMax)
+		n := min(len(args)/width, most)
 		if _, err := tx.ExecContext(ctx, query(n), args[:n*width]...); err != nil {
 			return err
 		}
@@ -868,6 +883,10 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 	}
 	return nil
 }
+
+// pgVersionRowsMax is how many schedule versions one INSERT stores on
+// PostgreSQL.
+const pgVersionRowsMax = 8
 
 // execRowsMax keeps a statement's parameters (rows × width) under
 // SQLite's and PostgreSQL's limits.
