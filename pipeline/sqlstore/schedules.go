@@ -363,11 +363,14 @@ func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string,
 // an error nothing is stored.
 //
 // A batch costs a few statements, not a few per commune: heads,
-// sequence numbers and the planned airing history of all its communes
-// are read at once, and the version dates, interrupts, history and heads
-// are written with multi-row statements. The airing history is written
-// as its difference from what is stored: a rebuild that plans what the
-// last one planned writes no history row.
+// sequence numbers and the stored airing history of all its communes
+// are read at once, and the versions, their dates and interrupts, the
+// history and the heads are written with multi-row statements (the
+// history as arrays on PostgreSQL). The airing history is written as its
+// difference from what is stored: a rebuild that plans what the last one
+// planned writes no history row, and one that adds a segment writes the
+// rows of that segment, not the commune's week. On PostgreSQL the heads
+// are locked first, so concurrent saves of a commune take turns.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -402,21 +405,16 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 			codes = append(codes, c)
 		}
 	}
-	if err := readSavedHeads(ctx, tx, codes, heads); err != nil {
+	if err := db.readSavedHeads(ctx, tx, codes, heads); err != nil {
 		return err
 	}
-	version, err := tx.PrepareContext(ctx, `INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer version.Close()
 	var (
-		enc                    itemEncoder
-		dayArgs, interruptArgs []any
-		moved                  []pipeline.Change
-		days                   = map[string]bool{}
-		interrupts             = map[string]bool{}
+		enc                                 itemEncoder
+		blobs                               blobArena
+		versionArgs, dayArgs, interruptArgs []any
+		moved                               []pipeline.Change
+		days                                = map[string]bool{}
+		interrupts                          = map[string]bool{}
 	)
 	for i := range ws {
 		w := &ws[i]
@@ -445,9 +443,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 		if err != nil {
 			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 		}
-		if _, err := version.ExecContext(ctx, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob); err != nil {
-			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
-		}
+		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blobs.keep(blob))
 		lastDate := ""
 		for j := range w.Items { // mostly in date order within a cluster
 			it := &w.Items[j]
@@ -472,13 +468,24 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	if len(moved) == 0 {
 		return nil
 	}
+	// On PostgreSQL a few versions a statement: pgx builds each
+	// statement's parameters in buffers that grow with it, and 200 blobs
+	// of 8 KB made a national build allocate gigabytes.
+	most := execRowsMax
+	if db.dialect == Postgres {
+		most = pgVersionRowsMax
+	}
+	if err := execRowsBy(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, most, versionArgs); err != nil {
+		return fmt.Errorf("schedule versions: %w", err)
+	}
 	if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
 		return fmt.Errorf("schedule dates: %w", err)
 	}
 	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
 		return fmt.Errorf("schedule interrupts: %w", err)
 	}
-	if err := saveHistory(ctx, tx, ws, codes, heads); err != nil {
+	if err := db.saveHistory(ctx, tx, ws, codes, heads); err != nil {
 		return fmt.Errorf("airing history: %w", err)
 	}
 	var headArgs []any
@@ -495,12 +502,40 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	return db.recordChange(ctx, tx, moved...)
 }
 
+// blobArena keeps copies of a batch's version blobs in a few large
+// buffers instead of one allocation each (the encoder reuses its own).
+type blobArena struct{ buf []byte }
+
+// blobArenaChunk is the size of an arena's buffers: some 60 versions'
+// blobs of about 8 KB.
+const blobArenaChunk = 512 << 10
+
+// keep returns a copy of b that stays valid as long as the arena.
+func (a *blobArena) keep(b []byte) []byte {
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, max(len(b), blobArenaChunk))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
 // readSavedHeads fills heads (one per code) with each commune's head
-// ETag and version and its highest version number.
-func readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
+// ETag and version and its highest version number. On PostgreSQL it
+// locks the heads until the transaction ends, in code order (so two
+// savers cannot deadlock): a concurrent save of the same communes waits,
+// then reads the versions and airing history this one stored, and the
+// history it writes as a difference is from what is really stored.
+// SQLite has one writer at a time anyway.
+func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
+	lock := ""
+	if db.dialect == Postgres {
+		codes = slices.Sorted(slices.Values(codes))
+		lock = " ORDER BY commune_code FOR UPDATE"
+	}
 	for chunk := range slices.Chunk(codes, inListMax) {
 		only, args := codeFilter("commune_code", chunk)
-		rows, err := tx.QueryContext(ctx, "SELECT commune_code, etag, version_id FROM schedule_heads"+only, args...)
+		rows, err := tx.QueryContext(ctx, "SELECT commune_code, etag, version_id FROM schedule_heads"+only+lock, args...)
 		if err != nil {
 			return fmt.Errorf("schedule heads: %w", err)
 		}
@@ -537,67 +572,255 @@ func readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[s
 	return nil
 }
 
-// saveHistory replaces the airing history of the communes whose heads
-// moved from each changed write's start date on with the segments its
-// entries play on each date. A commune with one changed write (a build's
-// batch) has its rows deleted with the others' in one statement and its
-// new rows inserted with theirs; one with several is written write by
-// write, in order.
-func saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
-	forget := map[string][]string{} // start date -> communes
-	var starts []string
-	var remember []any
-	boxed, seen := boxes{}, map[[2]string]bool{}
+// saveHistory brings the airing history of the communes whose heads
+// moved in line with the batch's changed writes, in order: each write
+// replaces its commune's rows from its start date on with the segments
+// its entries play on each date (rows before its start stay, and a row
+// it plans before its start is added when absent).
+//
+// It writes the difference only: the stored rows from each commune's
+// earliest start in the batch are read, the rows no longer planned are
+// deleted and the planned rows not stored are inserted, so a rebuild
+// that plans what the last one planned writes no history row and a
+// national build writes the few rows per commune that changed, not the
+// whole week's (about 300,000 rows nationally).
+func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
+	var moved []string
 	for _, c := range codes {
-		h := heads[c]
-		if len(h.writes) == 1 {
-			w := &ws[h.writes[0]]
-			if forget[w.Version.Start] == nil {
-				starts = append(starts, w.Version.Start)
-			}
-			forget[w.Version.Start] = append(forget[w.Version.Start], c)
-			remember = appendAired(boxed, seen, remember, c, w.Items)
-			continue
-		}
-		for _, i := range h.writes {
-			w := &ws[i]
-			if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history WHERE commune_code = ? AND air_date >= ?", c, w.Version.Start); err != nil {
-				return err
-			}
-			rows := appendAired(boxed, seen, nil, c, w.Items)
-			if err := insertHistory(ctx, tx, rows); err != nil {
-				return err
-			}
+		if len(heads[c].writes) > 0 {
+			moved = append(moved, c)
 		}
 	}
-	for _, start := range starts {
-		for chunk := range slices.Chunk(forget[start], inListMax) {
-			only, args := codeFilter("commune_code", chunk)
-			if _, err := tx.ExecContext(ctx, "DELETE FROM schedule_history"+only+" AND air_date >= ?", append(args, start)...); err != nil {
-				return err
+	var (
+		del, ins []storedAir
+		planned  []airRow
+		stored   []storedAir
+		err      error
+	)
+	for chunk := range slices.Chunk(moved, inListMax) {
+		from := ""
+		for _, c := range chunk {
+			if s := firstStart(ws, heads[c]); from == "" || s < from {
+				from = s
 			}
 		}
+		if stored, err = readHistoryFrom(ctx, tx, chunk, from, stored[:0]); err != nil {
+			return err
+		}
+		slices.SortFunc(stored, compareStoredAir)
+		for _, c := range chunk {
+			h := heads[c]
+			start := firstStart(ws, h)
+			planned = plannedHistory(planned[:0], ws, h)
+			// Rows planned before the commune's earliest start were not
+			// read: they are inserted if absent.
+			k := 0
+			for ; k < len(planned) && planned[k].date < start; k++ {
+				ins = append(ins, storedAir{c, planned[k]})
+			}
+			lo, _ := slices.BinarySearchFunc(stored, storedAir{commune: c, airRow: airRow{date: start}}, compareStoredAir)
+			hi := lo
+			for hi < len(stored) && stored[hi].commune == c {
+				hi++
+			}
+			del, ins = diffHistory(del, ins, c, planned[k:], stored[lo:hi])
+		}
 	}
-	return insertHistory(ctx, tx, remember)
+	if db.dialect == Postgres {
+		return writeHistoryArrays(ctx, tx, del, ins)
+	}
+	return writeHistoryRows(ctx, tx, del, ins)
 }
 
-// appendAired appends to rows the airing history rows (commune, segment,
-// date) of commune c's entries: each segment once a date. seen is
-// working memory; boxes holds the segment ids already boxed.
-func appendAired(boxes boxes, seen map[[2]string]bool, rows []any, c string, items []pipeline.ScheduleItem) []any {
-	clear(seen)
-	var commune any = c
-	for j := range items {
-		it := &items[j]
-		if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
-			k := [2]string{it.Date, it.SegmentID}
-			if !seen[k] {
-				seen[k] = true
-				rows = append(rows, commune, boxes.box(it.SegmentID), boxes.box(it.Date))
+// writeHistoryRows deletes the airing history rows del and inserts ins
+// (when absent) with multi-row statements.
+func writeHistoryRows(ctx context.Context, tx *sql.Tx, del, ins []storedAir) error {
+	boxed := boxes{}
+	args := make([]any, 0, 3*max(len(del), len(ins)))
+	var commune any
+	for i, r := range del {
+		if i == 0 || r.commune != del[i-1].commune {
+			commune = r.commune
+		}
+		args = append(args, commune, boxed.box(r.date), boxed.box(r.segment))
+	}
+	// Terms joined by OR, not a row-value IN (VALUES …) that SQLite
+	// answers with a scan of the whole table: each term is a primary key
+	// lookup on both backends.
+	if err := execRows(ctx, tx, "DELETE FROM schedule_history WHERE ", "(commune_code = ? AND air_date = ? AND segment_id = ?)", " OR ", "", 3, args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for i, r := range ins {
+		if i == 0 || r.commune != ins[i-1].commune {
+			commune = r.commune
+		}
+		args = append(args, commune, boxed.box(r.segment), boxed.box(r.date))
+	}
+	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, args)
+}
+
+// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows go as
+// three arrays, one statement for the deletions and one for the
+// insertions whatever their number.
+func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) error {
+	columns := func(rows []storedAir) (communes, dates, segments []string) {
+		communes, dates, segments = make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
+		}
+		return communes, dates, segments
+	}
+	if len(del) > 0 {
+		c, d, s := columns(del)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history h USING unnest(?::text[], ?::text[], ?::text[]) AS d (commune_code, air_date, segment_id)
+			WHERE h.commune_code = d.commune_code AND h.air_date = d.air_date AND h.segment_id = d.segment_id`, c, d, s); err != nil {
+			return err
+		}
+	}
+	if len(ins) > 0 {
+		c, d, s := columns(ins)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_history (commune_code, air_date, segment_id)
+			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, c, d, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// airRow is a row of a commune's airing history: a segment scheduled on
+// a date (YYYY-MM-DD, so dates order as strings).
+type airRow struct{ date, segment string }
+
+// storedAir is a stored airing history row.
+type storedAir struct {
+	commune string
+	airRow
+}
+
+func compareAirRows(a, b airRow) int {
+	if c := strings.Compare(a.date, b.date); c != 0 {
+		return c
+	}
+	return strings.Compare(a.segment, b.segment)
+}
+
+func compareStoredAir(a, b storedAir) int {
+	if c := strings.Compare(a.commune, b.commune); c != 0 {
+		return c
+	}
+	return compareAirRows(a.airRow, b.airRow)
+}
+
+// firstStart is the earliest start date of a commune's changed writes.
+func firstStart(ws []pipeline.VersionWrite, h *savedHead) string {
+	start := ws[h.writes[0]].Version.Start
+	for _, i := range h.writes[1:] {
+		start = min(start, ws[i].Version.Start)
+	}
+	return start
+}
+
+// plannedHistory appends to dst the airing history a commune's changed
+// writes leave from their earliest start on, and the rows they plan
+// before it, sorted by date and segment, each once. The stored rows from
+// the earliest start on do not count: the write starting then replaces
+// them all.
+func plannedHistory(dst []airRow, ws []pipeline.VersionWrite, h *savedHead) []airRow {
+	for _, i := range h.writes {
+		w := &ws[i]
+		dst = slices.DeleteFunc(dst, func(r airRow) bool { return r.date >= w.Version.Start })
+		for j := range w.Items {
+			it := &w.Items[j]
+			if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
+				dst = append(dst, airRow{date: it.Date, segment: it.SegmentID})
 			}
 		}
 	}
-	return rows
+	slices.SortFunc(dst, compareAirRows)
+	return slices.Compact(dst)
+}
+
+// diffHistory appends to del the stored rows of commune that are not
+// planned and to ins the planned rows not stored; both planned and stored
+// are sorted by date and segment.
+func diffHistory(del, ins []storedAir, commune string, planned []airRow, stored []storedAir) ([]storedAir, []storedAir) {
+	i, j := 0, 0
+	for i < len(planned) || j < len(stored) {
+		c := 0
+		switch {
+		case i == len(planned):
+			c = 1
+		case j == len(stored):
+			c = -1
+		default:
+			c = compareAirRows(planned[i], stored[j].airRow)
+		}
+		switch {
+		case c < 0:
+			ins = append(ins, storedAir{commune, planned[i]})
+			i++
+		case c > 0:
+			del = append(del, stored[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return del, ins
+}
+
+// readHistoryFrom appends to dst the stored airing history of the given
+// communes from the date from on. It reads a row per commune and date
+// with the date's segments joined by commas (a national week is about
+// 20,000 such rows instead of 300,000), and the rows one by one when a
+// segment id has a comma in it.
+func readHistoryFrom(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
+	only, args := codeFilter("commune_code", codes)
+	args = append(args, from)
+	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, COUNT(*), string_agg(segment_id, ',') FROM schedule_history"+only+
+		" AND air_date >= ? GROUP BY commune_code, air_date", args...)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	n := len(dst)
+	var r storedAir
+	for rows.Next() {
+		var count int
+		var segments string
+		if err := rows.Scan(&r.commune, &r.date, &count, &segments); err != nil {
+			return dst, err
+		}
+		for r.segment = range strings.SplitSeq(segments, ",") {
+			dst = append(dst, r)
+			count--
+		}
+		if count != 0 { // a comma inside a segment id
+			rows.Close()
+			return readHistoryRowsFrom(ctx, tx, only, args, dst[:n])
+		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryRowsFrom is readHistoryFrom a row at a time, with the
+// statement's filter and arguments.
+func readHistoryRowsFrom(ctx context.Context, tx *sql.Tx, only string, args []any, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, segment_id FROM schedule_history"+only+" AND air_date >= ?", args...)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r storedAir
+		if err := rows.Scan(&r.commune, &r.date, &r.segment); err != nil {
+			return dst, err
+		}
+		dst = append(dst, r)
+	}
+	return dst, rows.Err()
 }
 
 // boxes holds strings as statement arguments (any), each distinct one
@@ -614,17 +837,17 @@ func (b boxes) box(s string) any {
 	return v
 }
 
-// insertHistory inserts airing history rows (commune, segment, date).
-func insertHistory(ctx context.Context, tx *sql.Tx, rows []any) error {
-	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, rows)
-}
-
 // execRows runs a statement over rows of `width` values each (args
 // holds them one row after another), up to execRowsMax rows a
 // statement: head, then row (with width placeholders) once a row joined
 // by sep, then tail. For an INSERT, head is "INSERT INTO t (cols)
 // VALUES ", row "(?, ?)" and sep ", ".
 func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, width int, args []any) error {
+	return execRowsBy(ctx, tx, head, row, sep, tail, width, execRowsMax, args)
+}
+
+// execRowsBy is execRows with up to most rows a statement.
+func execRowsBy(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, width, most int, args []any) error {
 	query := func(n int) string {
 		var q strings.Builder
 		q.Grow(len(head) + n*(len(row)+len(sep)) + len(tail))
@@ -638,9 +861,9 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 		q.WriteString(tail)
 		return q.String()
 	}
-	full := execRowsMax * width
+	full := most * width
 	if len(args) >= 2*full { // the full-size statement, prepared once
-		st, err := tx.PrepareContext(ctx, query(execRowsMax))
+		st, err := tx.PrepareContext(ctx, query(most))
 		if err != nil {
 			return err
 		}
@@ -652,7 +875,7 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 		}
 	}
 	for len(args) > 0 {
-		n := min(len(args)/width, execRowsMax)
+		n := min(len(args)/width, most)
 		if _, err := tx.ExecContext(ctx, query(n), args[:n*width]...); err != nil {
 			return err
 		}
@@ -660,6 +883,10 @@ func execRows(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, widt
 	}
 	return nil
 }
+
+// pgVersionRowsMax is how many schedule versions one INSERT stores on
+// PostgreSQL.
+const pgVersionRowsMax = 8
 
 // execRowsMax keeps a statement's parameters (rows × width) under
 // SQLite's and PostgreSQL's limits.
