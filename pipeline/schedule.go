@@ -58,6 +58,17 @@ type VersionWrite struct {
 	Changed bool
 }
 
+// ScheduledEntry is what a play report of one entry is checked against,
+// over every schedule version that covered its date: its longest length
+// and the earliest start and latest end it had (a rebuild or an
+// emergency can move it).
+type ScheduledEntry struct {
+	DurationMS int64
+	Kind       string
+	First      time.Time // the earliest start
+	Last       time.Time // the latest end
+}
+
 // ScheduleItem is one stored entry of a schedule version.
 type ScheduleItem struct {
 	Cluster    string    `json:"cluster"`

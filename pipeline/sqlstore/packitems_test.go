@@ -99,8 +99,8 @@ func TestScheduleItemsPacked(t *testing.T) {
 	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM schedule_items").Scan(&tables); err == nil {
 		t.Error("schedule_items is still there after packing")
 	}
-	got, err := db.ScheduledDurations(ctx, "xa-3", "a", "2025-03-04")
-	if err != nil || len(got) != 2 || got["e1"] != 1000+115 {
+	got, err := db.ScheduledEntries(ctx, "xa-3", "a", "2025-03-04")
+	if err != nil || len(got) != 2 || got["e1"].DurationMS != 1000+115 {
 		t.Errorf("scheduled durations of xa-3/a from packed versions: %v %v", got, err)
 	}
 }
