@@ -59,14 +59,15 @@ type VersionWrite struct {
 }
 
 // ScheduledEntry is what a play report of one entry is checked against,
-// over every schedule version that covered its date: its longest length
-// and the earliest start and latest end it had (a rebuild or an
-// emergency can move it).
+// over every schedule version that covered its date: its longest length,
+// the earliest start it had and the latest end of its slot (a rebuild or
+// an emergency can move it; the player may start it late, until the next
+// entry of its slot starts).
 type ScheduledEntry struct {
 	DurationMS int64
 	Kind       string
 	First      time.Time // the earliest start
-	Last       time.Time // the latest end
+	Last       time.Time // the latest end of its slot (of itself for an interrupt)
 }
 
 // ScheduleItem is one stored entry of a schedule version.

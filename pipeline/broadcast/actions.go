@@ -307,9 +307,9 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 const ReportSkew = 5 * time.Minute
 
 // Late starts the player makes (pipeline/player Plan.Next): a programme
-// item starts only while its window holds, resuming from the offset the
-// clock says after a power cut or an emergency, so it begins before its
-// scheduled end; an emergency interrupt plays when the device learns of
+// item starts only while its window holds (until the next entry of its
+// slot starts), resuming from the offset the clock says after a power cut
+// or an emergency, so it begins within its slot; an emergency interrupt plays when the device learns of
 // it, from InterruptLead before its stamp to InterruptWindow after it.
 const (
 	InterruptLead   = 5 * time.Minute

@@ -998,7 +998,9 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 // ScheduledEntries returns the entries scheduled for a commune's
 // cluster on a date (YYYY-MM-DD) in any of its schedule versions, not only
 // the current one (a device plays the bundle it has), with each entry's
-// longest length in milliseconds, earliest start and latest end.
+// longest length in milliseconds, earliest start and latest end (for a
+// programme entry, the latest end of any entry of its slot: the player
+// may start an item late, until the next one's start).
 func (db *DB) ScheduledEntries(ctx context.Context, commune, cluster, date string) (map[string]pipeline.ScheduledEntry, error) {
 	ids, err := queryAll(ctx, db.sql, "scheduled entries of "+commune, func(sc scanner) (string, error) {
 		var id string
@@ -1009,6 +1011,8 @@ func (db *DB) ScheduledEntries(ctx context.Context, commune, cluster, date strin
 		return nil, err
 	}
 	out := map[string]pipeline.ScheduledEntry{}
+	slotOf := map[string]int{}     // programme entry -> its slot's start
+	slotEnd := map[int]time.Time{} // slot start -> latest end of an entry in it
 	for _, id := range ids {
 		items, err := db.allVersionItems(ctx, id)
 		if err != nil {
@@ -1031,7 +1035,18 @@ func (db *DB) ScheduledEntries(ctx context.Context, commune, cluster, date strin
 				e.Last = end
 			}
 			out[it.EntryID] = e
+			if it.Kind != string(schedules.EntryInterrupt) {
+				slotOf[it.EntryID] = it.SlotStart
+				if end.After(slotEnd[it.SlotStart]) {
+					slotEnd[it.SlotStart] = end
+				}
+			}
 		}
+	}
+	for id, slot := range slotOf {
+		e := out[id]
+		e.Last = slotEnd[slot]
+		out[id] = e
 	}
 	return out, nil
 }
