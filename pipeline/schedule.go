@@ -58,6 +58,18 @@ type VersionWrite struct {
 	Changed bool
 }
 
+// ScheduledEntry is what a play report of one entry is checked against,
+// over every schedule version that covered its date: its longest length,
+// the earliest start it had and the latest end of its slot (a rebuild or
+// an emergency can move it; the player may start it late, until the next
+// entry of its slot starts).
+type ScheduledEntry struct {
+	DurationMS int64
+	Kind       string
+	First      time.Time // the earliest start
+	Last       time.Time // the latest end of its slot (of itself for an interrupt)
+}
+
 // ScheduleItem is one stored entry of a schedule version.
 type ScheduleItem struct {
 	Cluster    string    `json:"cluster"`

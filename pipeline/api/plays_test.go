@@ -20,6 +20,9 @@ import (
 // every report is refused is a 422 that names each.
 func TestPlayReportsChecked(t *testing.T) {
 	sb := setupSchedules(t)
+	// Reports of the morning's items are posted in the evening: a report
+	// may not start after the server's now.
+	sb.advance(14 * time.Hour)
 	op := sb.tokens[pipeline.RoleOperator]
 	_, js := sb.get(t, "/api/communes/muong-lan/clusters/trung-tam/playlists/"+sb.today+".json", op)
 	var doc schedules.PlaylistDoc
@@ -41,7 +44,6 @@ func TestPlayReportsChecked(t *testing.T) {
 		return fmt.Sprintf(`{"id":%q,"item":%q,"cluster":"trung-tam","status":"played","started":%q,"finished":%q}`,
 			id, item, start.Format(time.RFC3339), start.Add(d).Format(time.RFC3339))
 	}
-	morning := e.Start.Truncate(24 * time.Hour).Add(-time.Hour) // 06:00 in Sơn La (UTC+7)
 	tests := []struct {
 		name    string
 		body    string
@@ -50,7 +52,10 @@ func TestPlayReportsChecked(t *testing.T) {
 		refused map[int]string // position -> part of the reason
 	}{
 		{"bogus item", `[` + played("r-bogus", "bogus", e.Start, length) + `]`, 422, 0, map[int]string{1: "is not in the schedule of cluster trung-tam"}},
-		{"17 hours for minutes", `[` + played("r-long", e.ID, morning, 17*time.Hour) + `]`, 422, 0, map[int]string{1: "played 17h"}},
+		{"17 hours for minutes", `[` + played("r-long", e.ID, e.Start, 17*time.Hour) + `]`, 422, 0, map[int]string{1: "played 17h"}},
+		{"started in the future", `[` + played("r-future", e.ID, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), length) + `]`, 422, 0, map[int]string{1: "in the future"}},
+		{"started after the item's window", `[` + played("r-after", e.ID, e.Start.Add(2*time.Hour), length) + `]`, 422, 0, map[int]string{1: "outside the times it could play"}},
+		{"started the day before", `[` + played("r-before", e.ID, e.Start.Add(-24*time.Hour), length) + `]`, 422, 0, map[int]string{1: "outside the times it could play"}},
 		{"mixed", `[` + played("r-ok", e.ID, e.Start, length+10*time.Second) + `,` + played("r-bogus2", sb.today+"T23:59#9", e.Start, length) + `,` +
 			played("r-long2", e.ID, e.Start, length+broadcast.PlayTolerance+time.Minute) + `,` +
 			fmt.Sprintf(`{"id":"r-failed","item":%q,"cluster":"trung-tam","status":"failed","started":%q,"reason":"mất điện"}`, e.ID, e.Start.Format(time.RFC3339)) + `]`,

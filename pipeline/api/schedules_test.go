@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,9 @@ type schedBundle struct {
 	svc   *broadcast.Service
 	today string
 	segs  []string
+	// advance moves every clock of the set-up (store, service, server)
+	// forward by d.
+	advance func(d time.Duration)
 }
 
 func setupSchedules(t *testing.T) *schedBundle { return setupSchedulesB(t, broadcasttest.Monday) }
@@ -54,7 +58,9 @@ func setupSchedulesTuned(t testing.TB, day time.Time, tune func(*api.Server, *br
 	ctx := context.Background()
 	store, _ := objectstest.New(t)
 	db := sqlstoretest.New(t)
-	clock := broadcasttest.Clock(day)
+	var ahead atomic.Int64
+	base := broadcasttest.Clock(day)
+	clock := func() time.Time { return base().Add(time.Duration(ahead.Load())) }
 	db.Now = clock
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
@@ -64,7 +70,8 @@ func setupSchedulesTuned(t testing.TB, day time.Time, tune func(*api.Server, *br
 	}
 	b := serve(t, db, store, s)
 	clip := mediatest.SpeechMP3(t, t.TempDir())
-	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(clock().In(broadcast.Location())).String()}
+	sb := &schedBundle{bundle: b, svc: svc, today: schedules.DateOf(clock().In(broadcast.Location())).String(),
+		advance: func(d time.Duration) { ahead.Add(int64(d)) }}
 	for i, langs := range [][]string{{"vi"}, {"vi", "blt"}, {"vi", "blt", "hnj"}} {
 		sb.segs = append(sb.segs, broadcasttest.AddReady(t, db, store, b.users[pipeline.RoleProducer],
 			broadcasttest.Segment{Title: fmt.Sprintf("Bản tin CCHC số %d", i+1), Languages: langs, Audio: clip,
@@ -81,6 +88,9 @@ func setupSchedulesTuned(t testing.TB, day time.Time, tune func(*api.Server, *br
 // the other; admins get both; other roles are refused as the policy says.
 func TestScheduleRouteScope(t *testing.T) {
 	sb := setupSchedules(t)
+	// Reports of the morning's items are posted in the evening: a report
+	// may not start after the server's now.
+	sb.advance(14 * time.Hour)
 	paths := map[string]string{
 		"GET /api/communes/{code}":                                     "/api/communes/%s",
 		"POST /api/communes/{code}/devices":                            "/api/communes/%s/devices?label=x",
@@ -158,6 +168,9 @@ func TestScheduleRouteScope(t *testing.T) {
 // for neither.
 func TestScopeByCommuneCode(t *testing.T) {
 	sb := setupSchedules(t)
+	// Reports of the morning's items are posted in the evening: a report
+	// may not start after the server's now.
+	sb.advance(14 * time.Hour)
 	ctx := context.Background()
 	reg, err := schedules.ParseRegistry("twin.yaml", strings.NewReader(`communes:
   - code: muong-lan-2
@@ -356,6 +369,9 @@ func TestEmergencyThroughAPI(t *testing.T) {
 // one with a reason, and shows it beside the scheduled entry.
 func TestPlayReports(t *testing.T) {
 	sb := setupSchedules(t)
+	// Reports of the morning's items are posted in the evening: a report
+	// may not start after the server's now.
+	sb.advance(14 * time.Hour)
 	op := sb.tokens[pipeline.RoleOperator]
 	_, js := sb.get(t, "/api/communes/muong-lan/clusters/trung-tam/playlists/"+sb.today+".json", op)
 	var doc schedules.PlaylistDoc

@@ -588,3 +588,44 @@ func TestLinkLifetimes(t *testing.T) {
 		t.Errorf("a withdrawn segment's bulletin audio: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestBundleFromBounded: the server signs bundles only from yesterday to
+// the last day built; any other from (a far future that would make a
+// signed empty bundle, a year JSON cannot hold) is a 422 that names the
+// allowed range, on the index and on the archive alike.
+func TestBundleFromBounded(t *testing.T) {
+	sb := setupSchedules(t)
+	today, err := schedules.ParseDate(sb.today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := today.AddDays(6) // the service builds 7 days by default
+	for _, tc := range []struct {
+		from string
+		want int
+	}{
+		{today.AddDays(-1).String(), 200},
+		{today.String(), 200},
+		{last.String(), 200},
+		{today.AddDays(-2).String(), 422},
+		{last.AddDays(1).String(), 422},
+		{"2100-01-01", 422},
+		{"9999-12-25", 422},
+	} {
+		for _, route := range []string{"bundle", "bundle.tar"} {
+			t.Run(route+" from "+tc.from, func(t *testing.T) {
+				resp, body := sb.do(t, "GET", "/api/communes/muong-lan/"+route+"?days=14&from="+tc.from, sb.tokens[pipeline.RoleOperator], nil, "")
+				if resp.StatusCode != tc.want {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, body)
+				}
+				if tc.want == 422 {
+					for _, s := range []string{today.AddDays(-1).String(), last.String()} {
+						if !strings.Contains(string(body), s) {
+							t.Errorf("the refusal does not name the allowed range (%s): %s", s, body)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -323,18 +323,18 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 		}
 		return schedules.DateOf(r.Started.In(loc)).String()
 	}
-	scheduled := map[[2]string]map[string]int64{} // (cluster, date) -> entry -> ms
+	scheduled := map[[2]string]map[string]pipeline.ScheduledEntry{} // (cluster, date) -> entry
 	var keep []schedules.PlayReport
 	for i, r := range reports {
 		k := [2]string{r.Cluster, dateOf(r)}
 		entries, ok := scheduled[k]
 		if !ok {
-			if entries, err = s.Store.ScheduledDurations(ctx, head.Code, k[0], k[1]); err != nil {
+			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
 				return res, err
 			}
 			scheduled[k] = entries
 		}
-		if why := checkPlay(r, entries, k[0], k[1]); why != "" {
+		if why := checkPlay(r, entries, k[0], k[1], s.now()); why != "" {
 			res.Refused = append(res.Refused, RefusedReport{N: i + 1, ID: r.ID, Reason: why})
 			continue
 		}
@@ -352,17 +352,45 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 	return res, nil
 }
 
+// ReportSkew is how far a device's clock may be from the server's: a
+// play report may start this far past the server's now, and this far
+// outside the times its item was scheduled.
+const ReportSkew = 5 * time.Minute
+
+// Late starts the player makes (pipeline/player Plan.Next): a programme
+// item starts only while its window holds (until the next entry of its
+// slot starts), resuming from the offset the clock says after a power cut
+// or an emergency, so it begins within its slot; an emergency interrupt plays when the device learns of
+// it, from InterruptLead before its stamp to InterruptWindow after it.
+const (
+	InterruptLead   = 5 * time.Minute
+	InterruptWindow = time.Hour
+)
+
 // checkPlay says why a report does not match the schedule (entries, of
-// cluster on date), or "" when it does.
-func checkPlay(r schedules.PlayReport, entries map[string]int64, cluster, date string) string {
-	ms, ok := entries[r.Entry]
+// cluster on date) at now, or "" when it does.
+func checkPlay(r schedules.PlayReport, entries map[string]pipeline.ScheduledEntry, cluster, date string, now time.Time) string {
+	e, ok := entries[r.Entry]
 	if !ok {
 		return fmt.Sprintf("item %q is not in the schedule of cluster %s on %s: report the id of an entry of the playlist that was played", r.Entry, cluster, date)
+	}
+	if r.Started.After(now.Add(ReportSkew)) {
+		return fmt.Sprintf("item %q is reported started at %s, in the future (the server's clock says %s): set the device's clock right (timedatectl, NTP)",
+			r.Entry, r.Started.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	from, until := e.First.Add(-ReportSkew), e.Last.Add(ReportSkew)
+	if e.Kind == string(schedules.EntryInterrupt) {
+		from, until = e.First.Add(-InterruptLead-ReportSkew), e.First.Add(InterruptWindow+ReportSkew)
+	}
+	if r.Started.Before(from) || r.Started.After(until) {
+		loc := Location()
+		return fmt.Sprintf("item %q of %s is reported started at %s, outside the times it could play (%s to %s): report the time the item itself started",
+			r.Entry, date, r.Started.In(loc).Format("2006-01-02 15:04:05"), from.In(loc).Format("2006-01-02 15:04:05"), until.In(loc).Format("15:04:05"))
 	}
 	if r.Status != schedules.Played || r.Finished.IsZero() {
 		return ""
 	}
-	length := time.Duration(ms) * time.Millisecond
+	length := time.Duration(e.DurationMS) * time.Millisecond
 	if played := r.Finished.Sub(r.Started); played > length+PlayTolerance {
 		return fmt.Sprintf("item %q lasts %s but the report says it played %s (from %s to %s): report the time the item itself started and finished",
 			r.Entry, pipeline.HumanDuration(length), pipeline.HumanDuration(played), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))

@@ -53,9 +53,9 @@ type Store interface {
 	RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error
 	PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
-	// ScheduledDurations maps the entries scheduled for a commune's
-	// cluster on a date (any version) to their length in milliseconds.
-	ScheduledDurations(ctx context.Context, commune, cluster, date string) (map[string]int64, error)
+	// ScheduledEntries maps the entries scheduled for a commune's
+	// cluster on a date (any version) to their length and times.
+	ScheduledEntries(ctx context.Context, commune, cluster, date string) (map[string]pipeline.ScheduledEntry, error)
 	PlayReports(ctx context.Context, commune, date string) ([]pipeline.PlayRecord, error)
 	CreateDevice(ctx context.Context, commune, label string) (pipeline.User, string, error)
 }

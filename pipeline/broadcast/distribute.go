@@ -161,6 +161,9 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	if err != nil {
 		return nil, err
 	}
+	if err := bundleFrom(from, s.now(), v); err != nil {
+		return nil, err
+	}
 	items, err := s.Store.VersionItems(ctx, head.VersionID, "", "")
 	if err != nil {
 		return nil, err
@@ -230,6 +233,24 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	}
 	b.Manifest, b.Raw, b.Signature = m, raw, schedules.SignManifest(s.Key, raw)
 	return b, nil
+}
+
+// bundleFrom refuses a first day the server has no business signing: from
+// may be yesterday (a device whose clock is a little behind the server's
+// near midnight asks for its own today) up to the last day of the
+// commune's built version v (or today, when the last build is older). A
+// far date would make a signed, valid but empty bundle (a device that
+// installed it would go silent) or a date JSON cannot hold.
+func bundleFrom(from schedules.Date, now time.Time, v pipeline.ScheduleVersion) error {
+	today := schedules.DateOf(now.In(Location()))
+	first, last := today.AddDays(-1), today
+	if start, err := schedules.ParseDate(v.Start); err == nil && v.Days > 0 && last.Before(start.AddDays(v.Days-1)) {
+		last = start.AddDays(v.Days - 1)
+	}
+	if from.Before(first) || last.Before(from) {
+		return pipeline.FieldError("from", "from %s is outside the days this server builds: ask for a date from %s (yesterday) to %s (the last day built), or leave from out for today.", from, first, last)
+	}
+	return nil
 }
 
 // PublicKey returns the key that verifies bundle manifests.

@@ -141,7 +141,9 @@ func (s *Syncer) Once(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	plan, _, _ := s.Current.Get()
-	o := pull.Options{Commune: s.Commune, Days: max(s.Days, 1), Dir: s.Dir, KeyFile: s.KeyFile}
+	// The device's clock decides which days the bundle must cover and
+	// whether it has expired.
+	o := pull.Options{Commune: s.Commune, Days: max(s.Days, 1), Dir: s.Dir, KeyFile: s.KeyFile, Now: s.Now()}
 	if plan != nil {
 		o.ETag = s.Status.get().ETag
 		o.NotOlder = plan.Manifest.CreatedAt

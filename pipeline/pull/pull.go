@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -174,6 +175,9 @@ func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 		now = time.Now()
 	}
 	if err := Trust(m, o.Commune, o.Dir, now); err != nil {
+		return res, err
+	}
+	if err := Covers(m, o.From, max(o.Days, 1), now, o.Dir); err != nil {
 		return res, err
 	}
 	if !o.NotOlder.IsZero() && m.CreatedAt.Before(o.NotOlder) {
@@ -390,6 +394,44 @@ func Trust(m *schedules.Manifest, commune, dir string, now time.Time) error {
 	if m.Sequence < installed.Sequence {
 		return pipeline.Errorf(pipeline.CodeConflict, "The server sent schedule version %d of %s, older than version %d installed in %s: refused (a stale mirror or a replayed bundle would drop newer changes such as an emergency). The installed bundle is kept. If the province restored its server from a backup, remove the folder and pull again.",
 			m.Sequence, commune, installed.Sequence, dir)
+	}
+	return nil
+}
+
+// DateSkew is how far the server's clock may be from the device's when a
+// pull leaves from out: near midnight the server's "today" may already be
+// (or still be) the device's tomorrow (or yesterday).
+const DateSkew = 5 * time.Minute
+
+// Covers checks that the signed manifest covers the days asked for: from
+// (YYYY-MM-DD) for days days, or, when from is "", the device's today at
+// now in Sơn La (within DateSkew of the server's) for days days. A bundle
+// for other days (a far future one, signed but empty, or yesterday's
+// replayed) would leave the loudspeakers silent; it is refused with what
+// was sent and asked, and dir is kept.
+func Covers(m *schedules.Manifest, from string, days int, now time.Time, dir string) error {
+	mFrom, err1 := schedules.ParseDate(m.From)
+	mUntil, err2 := schedules.ParseDate(m.Until)
+	// The first day the manifest must start by, and the last it must reach.
+	var first, last schedules.Date
+	if from != "" {
+		d, err := schedules.ParseDate(from)
+		if err != nil {
+			return pipeline.FieldError("from", "from %q is not a date: write YYYY-MM-DD.", from)
+		}
+		first, last = d, d.AddDays(days-1)
+	} else {
+		loc := localtime.Location()
+		first = schedules.DateOf(now.Add(DateSkew).In(loc))
+		last = schedules.DateOf(now.Add(-DateSkew).In(loc)).AddDays(days - 1)
+	}
+	if err1 != nil || err2 != nil || first.Before(mFrom) || mUntil.Before(last) {
+		asked := fmt.Sprintf("%s to %s", first, last)
+		if from == "" {
+			asked = fmt.Sprintf("today (%s) for %d day(s)", schedules.DateOf(now.In(localtime.Location())), days)
+		}
+		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle for %s to %s, which does not cover the days asked for, %s: refused (a wrong mirror or a tampered answer would leave the loudspeakers without today's schedule). %s",
+			m.From, m.Until, asked, keptIn(dir))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -32,6 +34,9 @@ type bundleServer struct {
 	media   string
 	etag    string
 	tamper  bool // sign, then change the manifest
+	// from and until are the manifest's dates; "" for 2025-03-03 and
+	// 2025-03-04.
+	from, until string
 }
 
 func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +57,8 @@ func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sha := hex.EncodeToString(sum[:])
 		playlist := `{"commune":"` + s.commune + `"}`
 		psum := sha256.Sum256([]byte(playlist))
-		m := &schedules.Manifest{Format: schedules.BundleFormat, Commune: s.commune, Version: "v", From: "2025-03-03", Until: "2025-03-04",
+		from, until := cmp.Or(s.from, "2025-03-03"), cmp.Or(s.until, "2025-03-04")
+		m := &schedules.Manifest{Format: schedules.BundleFormat, Commune: s.commune, Version: "v", From: from, Until: until,
 			CreatedAt: s.created, ValidUntil: s.created.Add(48 * time.Hour), Files: []schedules.ManifestFile{
 				{Path: "media/" + sha + ".mp3", SHA256: sha, Size: int64(len(s.media))},
 				{Path: "2025-03-03_a.json", SHA256: hex.EncodeToString(psum[:]), Size: int64(len(playlist))},
@@ -127,6 +133,12 @@ func TestBundle(t *testing.T) {
 				}
 				return ""
 			}},
+		{"a signed bundle of far days (2100) is refused", func() { srv.tamper = false; srv.from, srv.until = "2100-01-01", "2100-01-14" }, Options{},
+			wantUncovered("2100-01-01", "today (2025-03-03)")},
+		{"a bundle of yesterday and today is refused for today and tomorrow", func() { srv.from, srv.until = "2025-03-02", "2025-03-03" }, Options{},
+			wantUncovered("2025-03-02", "today (2025-03-03)")},
+		{"a bundle that does not reach the last day asked is refused", func() { srv.from, srv.until = "2025-03-03", "2025-03-04" }, Options{From: "2025-03-04"},
+			wantUncovered("2025-03-04", "2025-03-04 to 2025-03-05")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +157,47 @@ func TestBundle(t *testing.T) {
 			}
 			if _, err := os.Stat(dir + ".staging"); !os.IsNotExist(err) {
 				t.Fatal("staging folder left behind")
+			}
+		})
+	}
+}
+
+// wantUncovered checks a pull refused because the manifest's dates do
+// not cover the days asked for, naming what was sent and what was asked.
+func wantUncovered(sent, asked string) func(Result, error) string {
+	return func(r Result, err error) string {
+		if pipeline.ErrorCode(err) != pipeline.CodeConflict || !strings.Contains(err.Error(), "does not cover") ||
+			!strings.Contains(err.Error(), sent) || !strings.Contains(err.Error(), asked) || r.Manifest != nil {
+			return "want refused: the dates do not cover those asked for"
+		}
+		return ""
+	}
+}
+
+// TestCoversNearMidnight: with from left out, a server whose clock is a
+// little ahead of the device's (already tomorrow) or behind it (still
+// yesterday) is not refused; a day off is.
+func TestCoversNearMidnight(t *testing.T) {
+	loc := localtime.Location()
+	midnight := time.Date(2025, 3, 4, 0, 0, 0, 0, loc)
+	for _, tt := range []struct {
+		name        string
+		now         time.Time
+		from, until string
+		ok          bool
+	}{
+		{"device just before midnight, server past it", midnight.Add(-10 * time.Second), "2025-03-04", "2025-03-05", true},
+		{"device just past midnight, server before it", midnight.Add(10 * time.Second), "2025-03-03", "2025-03-04", true},
+		{"same day", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-05", true},
+		{"a day behind at noon", midnight.Add(12 * time.Hour), "2025-03-03", "2025-03-04", false},
+		{"a day ahead at noon", midnight.Add(12 * time.Hour), "2025-03-05", "2025-03-06", false},
+		{"too short", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-04", false},
+		{"unreadable dates", midnight.Add(8 * time.Hour), "", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Covers(&schedules.Manifest{From: tt.from, Until: tt.until}, "", 2, tt.now, t.TempDir())
+			if (err == nil) != tt.ok {
+				t.Fatalf("Covers: %v, want ok %v", err, tt.ok)
 			}
 		})
 	}

@@ -99,8 +99,13 @@ func TestScheduleItemsPacked(t *testing.T) {
 	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM schedule_items").Scan(&tables); err == nil {
 		t.Error("schedule_items is still there after packing")
 	}
-	got, err := db.ScheduledDurations(ctx, "xa-3", "a", "2025-03-04")
-	if err != nil || len(got) != 2 || got["e1"] != 1000+115 {
+	got, err := db.ScheduledEntries(ctx, "xa-3", "a", "2025-03-04")
+	if err != nil || len(got) != 2 || got["e1"].DurationMS != 1000+115 {
 		t.Errorf("scheduled durations of xa-3/a from packed versions: %v %v", got, err)
+	}
+	// The relay e0 (10 min) is followed by e1 in its slot: a report of
+	// e0 may start until the slot's end, the end of the longest e1.
+	if slotEnd := t0.Add(10*time.Minute + (1000+115)*time.Millisecond); !got["e0"].First.Equal(t0) || !got["e0"].Last.Equal(slotEnd) || !got["e1"].Last.Equal(slotEnd) {
+		t.Errorf("windows of xa-3/a: e0 %+v, e1 %+v; want from %s to the slot's end %s", got["e0"], got["e1"], t0, slotEnd)
 	}
 }

@@ -1222,11 +1222,13 @@ func (db *DB) SavePlayReports(ctx context.Context, commune string, userID int64,
 	return added, nil
 }
 
-// ScheduledDurations returns the entries scheduled for a commune's
+// ScheduledEntries returns the entries scheduled for a commune's
 // cluster on a date (YYYY-MM-DD) in any of its schedule versions, not only
 // the current one (a device plays the bundle it has), with each entry's
-// length in milliseconds (the longest when versions differ).
-func (db *DB) ScheduledDurations(ctx context.Context, commune, cluster, date string) (map[string]int64, error) {
+// longest length in milliseconds, earliest start and latest end (for a
+// programme entry, the latest end of any entry of its slot: the player
+// may start an item late, until the next one's start).
+func (db *DB) ScheduledEntries(ctx context.Context, commune, cluster, date string) (map[string]pipeline.ScheduledEntry, error) {
 	ids, err := queryAll(ctx, db.sql, "scheduled entries of "+commune, func(sc scanner) (string, error) {
 		var id string
 		return id, sc.Scan(&id)
@@ -1235,19 +1237,43 @@ func (db *DB) ScheduledDurations(ctx context.Context, commune, cluster, date str
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int64{}
+	out := map[string]pipeline.ScheduledEntry{}
+	slotOf := map[string]int{}     // programme entry -> its slot's start
+	slotEnd := map[int]time.Time{} // slot start -> latest end of an entry in it
 	for _, id := range ids {
 		items, err := db.allVersionItems(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("scheduled entries of %s/%s on %s: %w", commune, cluster, date, err)
 		}
 		for _, it := range items {
-			if it.Cluster == cluster && it.Date == date {
-				if ms, ok := out[it.EntryID]; !ok || it.DurationMS > ms {
-					out[it.EntryID] = it.DurationMS
+			if it.Cluster != cluster || it.Date != date {
+				continue
+			}
+			end := it.Start.Add(time.Duration(it.DurationMS) * time.Millisecond)
+			e, ok := out[it.EntryID]
+			if !ok {
+				e = pipeline.ScheduledEntry{Kind: it.Kind, First: it.Start, Last: end}
+			}
+			e.DurationMS = max(e.DurationMS, it.DurationMS)
+			if it.Start.Before(e.First) {
+				e.First = it.Start
+			}
+			if end.After(e.Last) {
+				e.Last = end
+			}
+			out[it.EntryID] = e
+			if it.Kind != string(schedules.EntryInterrupt) {
+				slotOf[it.EntryID] = it.SlotStart
+				if end.After(slotEnd[it.SlotStart]) {
+					slotEnd[it.SlotStart] = end
 				}
 			}
 		}
+	}
+	for id, slot := range slotOf {
+		e := out[id]
+		e.Last = slotEnd[slot]
+		out[id] = e
 	}
 	return out, nil
 }
