@@ -15,28 +15,9 @@ import (
 // records it.
 func (b *procBundle) seedLength(t *testing.T, id, path string, srt string, length time.Duration) pipeline.Segment {
 	t.Helper()
-	ctx := context.Background()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	now := time.Now().UTC()
-	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Thử " + id, Kind: pipeline.KindTV, Topic: "digital", Priority: pipeline.PriorityNormal,
-		Languages: []string{"vi", "blt"}, State: pipeline.StateProbed, ProducerID: b.user.ID, OriginalKey: "segments/" + id + "/original",
-		OriginalName: "x", ContentType: "video/mp4", CreatedAt: now, UpdatedAt: now, AirFrom: now, AirUntil: now.Add(time.Hour),
-		Probe: pipeline.ProbeFacts{DurationMS: length.Milliseconds()}, SubtitleKey: "segments/" + id + "/subtitles/vi-source"}
-	if _, err := b.store.Put(ctx, seg.OriginalKey, f, -1, seg.ContentType); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(srt), int64(len(srt)), "text/plain"); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := b.db.InsertSegment(ctx, seg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	seg := b.segment(id, pipeline.KindTV, "vi", "blt")
+	seg.ContentType, seg.Probe = "video/mp4", pipeline.ProbeFacts{DurationMS: length.Milliseconds()}
+	return b.seedSegment(t, path, srt, seg)
 }
 
 func (b *procBundle) objectText(t *testing.T, key string) string {

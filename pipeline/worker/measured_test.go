@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -96,22 +95,7 @@ func TestUploadLoudnessUsedByProcessing(t *testing.T) {
 // segment with the loudness the upload measured (nil: none).
 func (b *procBundle) seedMeasured(t *testing.T, id, path string, loud *media.LoudnessMeasurement) pipeline.Segment {
 	t.Helper()
-	ctx := context.Background()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	now := time.Now().UTC()
-	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Thử " + id, Kind: pipeline.KindRadio, Topic: "digital", Priority: pipeline.PriorityNormal,
-		Languages: []string{"vi"}, State: pipeline.StateProbed, ProducerID: b.user.ID, OriginalKey: "segments/" + id + "/original",
-		OriginalName: "x", ContentType: "audio/mpeg", CreatedAt: now, UpdatedAt: now, AirFrom: now, AirUntil: now.Add(time.Hour), Loudness: loud}
-	if _, err := b.store.Put(ctx, seg.OriginalKey, f, -1, seg.ContentType); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := b.db.InsertSegment(ctx, seg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	seg := b.segment(id, pipeline.KindRadio, "vi")
+	seg.ContentType, seg.Loudness = "audio/mpeg", loud
+	return b.seedSegment(t, path, "", seg)
 }

@@ -50,21 +50,33 @@ func setupProcessor(t *testing.T) *procBundle {
 // records the segment as ingest would.
 func (b *procBundle) seed(t *testing.T, id, path string, kind pipeline.Kind, srt string, langs ...string) pipeline.Segment {
 	t.Helper()
+	return b.seedSegment(t, path, srt, b.segment(id, kind, langs...))
+}
+
+// segment is a probed segment of b's producer as ingest records it, on
+// air for an hour from now, its original under its usual key.
+func (b *procBundle) segment(id string, kind pipeline.Kind, langs ...string) pipeline.Segment {
+	now := time.Now().UTC()
+	return pipeline.Segment{ID: id, SHA256: id, Title: "Thử " + id, Kind: kind, Topic: "digital", Priority: pipeline.PriorityNormal,
+		Languages: langs, State: pipeline.StateProbed, ProducerID: b.user.ID, OriginalKey: "segments/" + id + "/original",
+		OriginalName: "x", ContentType: "application/octet-stream", CreatedAt: now, UpdatedAt: now, AirFrom: now, AirUntil: now.Add(time.Hour)}
+}
+
+// seedSegment stores the file at path as seg's original (and srt, when
+// not empty, as its source subtitles) and records seg.
+func (b *procBundle) seedSegment(t *testing.T, path, srt string, seg pipeline.Segment) pipeline.Segment {
+	t.Helper()
 	ctx := context.Background()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Thử " + id, Kind: kind, Topic: "digital", Priority: pipeline.PriorityNormal,
-		Languages: langs, State: pipeline.StateProbed, ProducerID: b.user.ID, OriginalKey: "segments/" + id + "/original",
-		OriginalName: "x", ContentType: "application/octet-stream", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-	seg.AirFrom, seg.AirUntil = seg.CreatedAt, seg.CreatedAt.Add(time.Hour)
 	if _, err := b.store.Put(ctx, seg.OriginalKey, f, -1, seg.ContentType); err != nil {
 		t.Fatal(err)
 	}
 	if srt != "" {
-		seg.SubtitleKey = "segments/" + id + "/subtitles/vi-source"
+		seg.SubtitleKey = "segments/" + seg.ID + "/subtitles/vi-source"
 		if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(srt), int64(len(srt)), "text/plain"); err != nil {
 			t.Fatal(err)
 		}
