@@ -618,7 +618,11 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 	if got := op.evalAwait(`(async () => { const r = await fetch(document.getElementById("bundle").href); const b = await r.arrayBuffer(); return r.status + " " + (b.byteLength > 1024); })()`); got != "200 true" {
 		t.Errorf("bundle download: %q", got)
 	}
-	// Report that the first item played.
+	// Report that the first item played, once its time has come: the
+	// set-up's clock is 04:30, before the morning slot, and a report of
+	// an item that has not started yet is refused. Two hours on, the
+	// morning's first item has played (and the session is still live).
+	b.advance(2 * time.Hour)
 	op.do(chromedp.Click(chromedp.CSS(`.item form.report button[value=played]`)))
 	op.waitFor("the report notice", `!!document.getElementById("notice")`, 10*time.Second)
 	if got := op.text("notice"); got != "Đã ghi nhận: mục đã được phát." {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,10 @@ type bundle struct {
 	db    *sqlstore.DB
 	store objects.Backend
 	pages *web.Server
-	users map[pipeline.Role]pipeline.User
+	// advance moves every clock of the set-up (store, service, servers)
+	// ahead by d: a play report must start before the server's now.
+	advance func(d time.Duration)
+	users   map[pipeline.Role]pipeline.User
 	// segs are the ids of the ready segments, in the schedules.
 	segs []string
 }
@@ -59,7 +63,9 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	db := sqlstoretest.New(t)
 	// Every clock starts on a Monday: the demo registry airs Monday to
 	// Saturday, and the operator's page shows today's items.
-	clock := broadcasttest.Clock(broadcasttest.Monday)
+	var ahead atomic.Int64
+	base := broadcasttest.Clock(broadcasttest.Monday)
+	clock := func() time.Time { return base().Add(time.Duration(ahead.Load())) }
 	db.Now = clock
 	in := &pipeline.Ingester{
 		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
@@ -82,7 +88,8 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}}
+	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{},
+		advance: func(d time.Duration) { ahead.Add(int64(d)) }}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
 	// The Sơn La demo registry, one user per role (the operator answers
