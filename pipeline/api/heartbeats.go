@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,9 +58,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, schedules.MaxHeartbeatBytes+1))
+	data, err := readBody(r, schedules.MaxHeartbeatBytes, "heartbeat")
 	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The body could not be read: %v.", err)
+		return err
 	}
 	hb, err := schedules.ParseHeartbeat(data)
 	if err != nil {

@@ -277,9 +277,9 @@ func (s *Server) putGlossary(w http.ResponseWriter, r *http.Request, _ pipeline.
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, translation.MaxGlossaryBytes+1))
+	data, err := readBody(r, translation.MaxGlossaryBytes, "glossary")
 	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The glossary upload was cut short: send it again.")
+		return err
 	}
 	terms, err := translation.ParseGlossaryCSV(data, lang)
 	if err != nil {

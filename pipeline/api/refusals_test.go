@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"github.com/sonla-cchc/loa/pipeline/translation"
+	"github.com/sonla-cchc/loa/schedules"
 	"net"
 	"net/http"
 	"strings"
@@ -90,5 +92,31 @@ func TestOversizedJSONIs413(t *testing.T) {
 	resp, data := b.do(t, "POST", "/api/users", b.tokens[pipeline.RoleAdmin], strings.NewReader(body), "application/json")
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(data), "1024 KiB") {
 		t.Fatalf("a 2 MiB JSON body: %d %s, want 413 naming the cap", resp.StatusCode, data)
+	}
+}
+
+// TestOversizedBodiesAre413: every body with a cap of its own (play
+// reports, heartbeats, the registry, a glossary) is refused past it with
+// 413 naming the cap, as JSON bodies are, not 422.
+func TestOversizedBodiesAre413(t *testing.T) {
+	sb := setupSchedules(t)
+	jb, _, _ := jobsSetup(t) // the glossary is the translators' desk's
+	for _, tc := range []struct {
+		b            *bundle
+		method, path string
+		role         pipeline.Role
+		limit        int
+		contentType  string
+	}{
+		{sb.bundle, "POST", "/api/communes/muong-lan/plays", pipeline.RoleOperator, schedules.MaxPlayReportBytes, "application/json"},
+		{sb.bundle, "POST", "/api/communes/muong-lan/heartbeat", pipeline.RoleOperator, schedules.MaxHeartbeatBytes, "application/json"},
+		{sb.bundle, "POST", "/api/communes/import?name=communes.yaml", pipeline.RoleAdmin, 8 << 20, "application/yaml"},
+		{jb, "PUT", "/api/glossary/blt", pipeline.RoleAdmin, translation.MaxGlossaryBytes, "text/csv"},
+	} {
+		body := strings.Repeat(" ", tc.limit+1)
+		resp, data := tc.b.do(t, tc.method, tc.path, tc.b.tokens[tc.role], strings.NewReader(body), tc.contentType)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(data), fmt.Sprintf("%d KiB", tc.limit>>10)) {
+			t.Errorf("%s %s, %d bytes: %d %.200s, want 413 naming the cap", tc.method, tc.path, tc.limit+1, resp.StatusCode, strings.Join(strings.Fields(string(data)), " "))
+		}
 	}
 }

@@ -127,9 +127,9 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeli
 			return pipeline.Errorf(pipeline.CodeInvalid, "Send the registry as YAML (Content-Type: application/yaml) or CSV (text/csv), or name the file with ?name=communes.yaml.")
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 8<<20))
+	data, err := readBody(r, 8<<20, "registry")
 	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The registry could not be read (at most 8 MiB): %v.", err)
+		return err
 	}
 	reg, err := schedules.ParseRegistry(name, bytes.NewReader(data))
 	if err != nil {
@@ -639,9 +639,9 @@ func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, schedules.MaxPlayReportBytes+1))
+	data, err := readBody(r, schedules.MaxPlayReportBytes, "body of play reports")
 	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The body could not be read: %v.", err)
+		return err
 	}
 	reports, err := schedules.ParsePlayReports(data)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -628,6 +629,22 @@ func decodeJSON(r *http.Request, v any) error {
 		return pipeline.Errorf(pipeline.CodeInvalid, "The request body is not the expected JSON: %v.", err)
 	}
 	return nil
+}
+
+// readBody reads r's body, of at most limit bytes: a longer one is
+// CodeTooLarge (413), naming what it is and the limit; one cut short is
+// CodeInvalid.
+func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, &pipeline.Error{Code: pipeline.CodeTooLarge, Err: err,
+			Message: fmt.Sprintf("The %s is larger than %d KiB, the most it may be: send a smaller one.", what, limit>>10)}
+	case err != nil:
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The %s could not be read (cut short?): %v. Send it again.", what, err)
+	}
+	return data, nil
 }
 
 // roleList names roles for a message: "admin", "admin or operator",
