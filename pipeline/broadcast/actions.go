@@ -131,7 +131,7 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 		res.Message = wide + " needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request, or the segment page)."
 		return res, nil
 	}
-	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason})
+	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason}, ems)
 }
 
 // ConfirmEmergency raises the wide emergency a producer asked for; by must be an administrator. The audit log names both. A request
@@ -148,7 +148,11 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	if !r.Until.After(now) {
 		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeConflict, "The request for segment %s ended at %s, before it was confirmed: ask for the emergency again if it is still needed.", segmentID, r.Until.Format(time.RFC3339))
 	}
-	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: r.Targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy})
+	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
+	if err != nil {
+		return EmergencyResult{}, err
+	}
+	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: r.Targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy}, ems)
 }
 
 // DefaultWideEmergency is how many communes one person other than an
@@ -207,14 +211,11 @@ func (s *Service) wide(ctx context.Context, province bool, targets, held []strin
 }
 
 // raise marks the emergency and rebuilds its targets and the communes
-// an earlier emergency of the same segment covered: one the new targets
-// drop must lose the emergency at once, not at the next full build.
-func (s *Service) raise(ctx context.Context, e pipeline.Emergency) (EmergencyResult, error) {
+// an earlier emergency of the same segment covered (found in ems, the
+// emergencies in force): one the new targets drop must lose the
+// emergency at once, not at the next full build.
+func (s *Service) raise(ctx context.Context, e pipeline.Emergency, ems []pipeline.Emergency) (EmergencyResult, error) {
 	res := EmergencyResult{SegmentID: e.SegmentID}
-	ems, err := s.Store.ActiveEmergencies(ctx, e.MarkedAt.Add(-HardMaxEmergency))
-	if err != nil {
-		return res, err
-	}
 	rebuild := slices.Clone(e.Targets)
 	for _, old := range ems {
 		if old.SegmentID != e.SegmentID {
