@@ -520,18 +520,26 @@ func (a *blobArena) keep(b []byte) []byte {
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
+// scheduleSaveLock is the PostgreSQL advisory lock key schedule saves
+// take in turn (a fixed number no other lock of Loa uses: "LoaSched").
+const scheduleSaveLock int64 = 0x4c6f615363686564
+
 // readSavedHeads fills heads (one per code) with each commune's head
-// ETag and version and its highest version number. On PostgreSQL it
-// locks the heads until the transaction ends, in code order (so two
-// savers cannot deadlock): a concurrent save of the same communes waits,
-// then reads the versions and airing history this one stored, and the
-// history it writes as a difference is from what is really stored.
-// SQLite has one writer at a time anyway.
+// ETag and version and its highest version number. On PostgreSQL it first
+// takes scheduleSaveLock until the transaction ends: a concurrent save
+// waits, then reads the versions and airing history this one stored, so
+// the history it writes as a difference is from what is really stored,
+// also for a commune saved for the first time. SQLite has one writer at a
+// time anyway.
 func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, heads map[string]*savedHead) error {
 	lock := ""
 	if db.dialect == Postgres {
-		codes = slices.Sorted(slices.Values(codes))
-		lock = " ORDER BY commune_code FOR UPDATE"
+		// One lock for every save: row locks on the heads cannot hold
+		// back a concurrent first save of a commune, which has no head
+		// row yet to lock.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", scheduleSaveLock); err != nil {
+			return fmt.Errorf("lock schedule saves: %w", err)
+		}
 	}
 	for chunk := range slices.Chunk(codes, inListMax) {
 		only, args := codeFilter("commune_code", chunk)
