@@ -13,9 +13,10 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
@@ -227,7 +228,9 @@ func contentTypeFor(name string) string {
 	return "application/octet-stream"
 }
 
-func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+// size prints a byte count in IEC units with a unit that keeps it
+// readable: "930 B", "1.2 MiB", "2.0 GiB" (a small file is not "0.0 MiB").
+func size(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // redrawUntil calls draw on every tick until done is closed, then once
 // more with final set, for one-line progress bars.

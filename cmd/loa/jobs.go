@@ -407,7 +407,7 @@ func runJobsSubmit(ctx context.Context, env *cliEnv, args []string) error {
 		return writeJSONTo(env.stdout, res)
 	}
 	s := res.Submission
-	fmt.Fprintf(env.stdout, "submitted: job %s, submission %d (%s, sha256 %s)\n", res.Job.ID, s.N, mib(s.Size), s.SHA256[:12])
+	fmt.Fprintf(env.stdout, "submitted: job %s, submission %d (%s, sha256 %s)\n", res.Job.ID, s.N, size(s.Size), s.SHA256[:12])
 	if s.DurationMS > 0 {
 		fmt.Fprintf(env.stdout, "duration %s\n", time.Duration(s.DurationMS)*time.Millisecond)
 	}

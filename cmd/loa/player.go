@@ -117,7 +117,7 @@ func runPlayerStatus(ctx context.Context, env *cliEnv, args []string) error {
 	if st.Expired {
 		fmt.Fprintln(env.stdout, "NOT PLAYING: the bundle expired and the server has not been reached since")
 	}
-	fmt.Fprintf(env.stdout, "last sync %s; clock offset to the server %d ms; %s free on disk\n", at(st.LastSync), st.ClockOffsetMS, mib(int64(st.FreeBytes)))
+	fmt.Fprintf(env.stdout, "last sync %s; clock offset to the server %d ms; %s free on disk\n", at(st.LastSync), st.ClockOffsetMS, size(int64(st.FreeBytes)))
 	if st.LastError != "" {
 		fmt.Fprintf(env.stdout, "last error (%s): %s\n", at(st.LastErrorAt), st.LastError)
 	}

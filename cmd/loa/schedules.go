@@ -385,7 +385,7 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(env.stdout, "%s: schedule version %s, %s to %s; %d files downloaded (%s), %d reused; verified\n",
-		*dir, m.Version, m.From, m.Until, res.Fetched, mib(res.Bytes), res.Reused)
+		*dir, m.Version, m.From, m.Until, res.Fetched, size(res.Bytes), res.Reused)
 	return nil
 }
 
@@ -423,7 +423,7 @@ func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
 		total += f.Size
 	}
 	fmt.Fprintf(env.stdout, "OK: %s (%s), schedule version %s, %s to %s, %d files (%s), signed by key %s\n",
-		m.CommuneName, m.Commune, m.Version, m.From, m.Until, len(m.Files), mib(total), m.KeyID)
+		m.CommuneName, m.Commune, m.Version, m.From, m.Until, len(m.Files), size(total), m.KeyID)
 	if time.Now().After(m.ValidUntil) {
 		fmt.Fprintf(env.stdout, "warning: the bundle expired at %s; pull a new one\n", stamp(m.ValidUntil))
 	}

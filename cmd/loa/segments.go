@@ -114,7 +114,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
 	fmt.Fprintf(tw, "air window\t%s – %s\n", stamp(v.AirFrom), stamp(v.AirUntil))
 	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)
-	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, mib(v.Size), v.ContentType)
+	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, size(v.Size), v.ContentType)
 	fmt.Fprintf(tw, "sha256\t%s\n", v.SHA256)
 	fmt.Fprintf(tw, "probe\t%s, %s, audio %s %d Hz %d ch, max %.1f dB\n", p.Format,
 		(time.Duration(p.DurationMS) * time.Millisecond).String(), p.AudioCodec, p.SampleRate, p.Channels, p.MaxVolumeDB)
@@ -155,7 +155,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		fmt.Fprintf(tw, "%s\t%s\n", label, v.ProcessError)
 	}
 	for _, r := range v.Renditions {
-		line := fmt.Sprintf("%s %s, %s", r.Language, r.Name, mib(r.Size))
+		line := fmt.Sprintf("%s %s, %s", r.Language, r.Name, size(r.Size))
 		if r.DurationMS > 0 {
 			line += fmt.Sprintf(", %s", time.Duration(r.DurationMS)*time.Millisecond)
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dustin/go-humanize/english"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -198,14 +200,14 @@ func (s *Service) wide(ctx context.Context, province bool, targets, held []strin
 		limit = DefaultWideEmergency
 	}
 	if len(all) > limit {
-		return fmt.Sprintf("An emergency on %d communes%s, more than %d,", len(targets), with, limit), nil
+		return fmt.Sprintf("An emergency on %s%s, more than %d,", english.Plural(len(targets), "commune", "communes"), with, limit), nil
 	}
 	registry, err := s.Store.Communes(ctx)
 	if err != nil {
 		return "", err
 	}
 	if 2*len(all) > len(registry) {
-		return fmt.Sprintf("An emergency on %d communes%s, more than half of the province's %d,", len(targets), with, len(registry)), nil
+		return fmt.Sprintf("An emergency on %s%s, more than half of the province's %d,", english.Plural(len(targets), "commune", "communes"), with, len(registry)), nil
 	}
 	return "", nil
 }

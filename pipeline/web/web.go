@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
@@ -218,7 +220,7 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf(f, args...), nil
 		},
-		"bytes": humanBytes,
+		"bytes": func(n int64) string { return humanize.IBytes(uint64(max(n, 0))) },
 		"duration": func(ms int64) string {
 			return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
 		},
@@ -580,19 +582,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
 func (s *Server) account(w http.ResponseWriter, r *http.Request, c *call) error {
 	s.render(w, r, c, http.StatusOK, "account", "title_account", nil)
 	return nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }
 
 // Site is the whole of Loa's HTTP surface: the API's paths (/api/,
