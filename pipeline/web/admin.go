@@ -82,7 +82,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, c *call) erro
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	f := userForm{
 		Name: strings.TrimSpace(r.PostForm.Get("name")), Role: r.PostForm.Get("role"),
@@ -135,7 +135,7 @@ func fieldMessage(c *call, field string, pe *pipeline.Error) string {
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	name := r.PathValue("name")
 	var tr api.TokenResponse

@@ -329,7 +329,7 @@ func (s *Server) jobAction(action string) func(w http.ResponseWriter, r *http.Re
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+			return refused("form_unreadable", "", "The form could not be read.")
 		}
 		id := r.PathValue("id")
 		var body any
@@ -419,12 +419,12 @@ const maxEditorCues = 2000
 func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<20)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	id := r.PathValue("id")
 	n, err := strconv.Atoi(r.PostForm.Get("n"))
 	if err != nil || n < 1 || n > maxEditorCues {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The editor form is incomplete: open the job again.")
+		return refused("editor_incomplete", "", "The editor form is incomplete: open the job again.")
 	}
 	f := &subtitle.File{Format: subtitle.SRT}
 	texts := make([]string, n)
@@ -434,7 +434,7 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 		start, err1 := strconv.ParseInt(r.PostForm.Get("start-"+k), 10, 64)
 		end, err2 := strconv.ParseInt(r.PostForm.Get("end-"+k), 10, 64)
 		if err1 != nil || err2 != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The editor form is incomplete: open the job again.")
+			return refused("editor_incomplete", "", "The editor form is incomplete: open the job again.")
 		}
 		text := strings.ReplaceAll(r.PostForm.Get("text-"+k), "\r\n", "\n")
 		texts[i-1] = text
@@ -513,7 +513,7 @@ func (s *Server) uploadJobFile(w http.ResponseWriter, r *http.Request, c *call) 
 			return s.showJob(w, r, c, id, http.StatusUnprocessableEntity, func(p *jobPage) { p.Error = c.msgs["job_need_file"] })
 		}
 		if err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The upload was cut short: send the file again.")
+			return refused("upload_cut", "", "The upload was cut short: send the file again.")
 		}
 		if part.FormName() != "file" {
 			part.Close()
@@ -534,7 +534,7 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 	if strings.HasSuffix(strings.ToLower(name), ".srt") || strings.HasSuffix(strings.ToLower(name), ".vtt") {
 		data, err := io.ReadAll(io.LimitReader(body, 4<<20))
 		if err != nil {
-			return pipeline.Errorf(pipeline.CodeInvalid, "The upload was cut short: send the file again.")
+			return refused("upload_cut", "", "The upload was cut short: send the file again.")
 		}
 		kept, body = data, strings.NewReader(string(data))
 	}

@@ -153,16 +153,16 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	f := r.PostForm
 	status := f.Get("status")
 	if status != string(schedules.Played) && status != string(schedules.Failed) {
-		return pipeline.FieldError("status", "Say whether the item played or failed.")
+		return refused("play_status", "status", "Say whether the item played or failed.")
 	}
 	started, err := time.Parse(time.RFC3339, f.Get("start"))
 	if err != nil {
-		return pipeline.FieldError("start", "The item's start time is missing.")
+		return refused("play_start", "start", "The item's start time is missing.")
 	}
 	ms, _ := strconv.ParseInt(f.Get("duration_ms"), 10, 64)
 	var id [12]byte
@@ -192,10 +192,10 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	if r.PostForm.Get("confirm") != "yes" {
-		return pipeline.FieldError("confirm", "Tick the box to confirm the province-wide emergency.")
+		return refused("province_confirm", "confirm", "Tick the box to confirm the province-wide emergency.")
 	}
 	id := r.PathValue("id")
 	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/confirm", map[string]bool{"confirm": true}, nil); err != nil {
@@ -220,7 +220,7 @@ type emergencyForm struct {
 func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	id := r.PathValue("id")
 	f := emergencyForm{Province: r.PostForm.Get("province") == "yes", Communes: r.PostForm["communes"], Until: r.PostForm.Get("until"),
@@ -229,19 +229,19 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		f.Communes = nil
 	}
 	if !f.Province && len(f.Communes) == 0 {
-		return pipeline.FieldError("communes", "Choose the target communes, or the whole province.")
+		return refused("emergency_communes", "communes", "Choose the target communes, or the whole province.")
 	}
 	if f.Reason == "" {
-		return pipeline.FieldError("reason", "Say why the emergency is raised: it is kept in the audit log with your name.")
+		return refused("emergency_reason", "reason", "Say why the emergency is raised: it is kept in the audit log with your name.")
 	}
 	if r.PostForm.Get("confirm1") != "yes" {
-		return pipeline.FieldError("confirm1", "Tick the box to confirm the emergency.")
+		return refused("emergency_confirm", "confirm1", "Tick the box to confirm the emergency.")
 	}
 	var until time.Time
 	if f.Until != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", f.Until, s.zone)
 		if err != nil {
-			return pipeline.FieldError("until", "The end time is not a date and time.")
+			return refused("emergency_until", "until", "The end time is not a date and time.")
 		}
 		until = t.UTC()
 	}

@@ -236,11 +236,11 @@ func noticeKey(done string) string {
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	id := r.PathValue("id")
 	if r.PostForm.Get("confirm") != "yes" {
-		return pipeline.FieldError("confirm", "Tick the box to confirm the withdrawal.")
+		return refused("withdraw_confirm", "confirm", "Tick the box to confirm the withdrawal.")
 	}
 	reason := strings.TrimSpace(r.PostForm.Get("reason"))
 	if err := s.callAPI(r, "DELETE", "/api/segments/"+url.PathEscape(id)+"?reason="+url.QueryEscape(reason), nil, nil); err != nil {
@@ -256,11 +256,11 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, c *call) error
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "The form could not be read.")
+		return refused("form_unreadable", "", "The form could not be read.")
 	}
 	p := pipeline.Priority(r.PostForm.Get("priority"))
 	if p != pipeline.PriorityNormal && p != pipeline.PriorityPriority {
-		return pipeline.FieldError("priority", "Choose normal or priority.")
+		return refused("priority_choice", "priority", "Choose normal or priority.")
 	}
 	id := r.PathValue("id")
 	if err := s.callAPI(r, "PUT", "/api/segments/"+url.PathEscape(id)+"/priority", api.PriorityRequest{Priority: p}, nil); err != nil {

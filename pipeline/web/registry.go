@@ -65,7 +65,7 @@ func formFile(w http.ResponseWriter, r *http.Request, field string) (name string
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormFile+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return "", nil, nil, pipeline.FieldError(field, "Choose a file.")
+		return "", nil, nil, refused("file_missing", field, "Choose a file.")
 	}
 	form = map[string]string{}
 	for {
@@ -74,12 +74,12 @@ func formFile(w http.ResponseWriter, r *http.Request, field string) (name string
 			break
 		}
 		if err != nil {
-			return "", nil, nil, pipeline.FieldError(field, "The upload was cut short (at most 8 MiB): send the file again.")
+			return "", nil, nil, refused("file_cut_8", field, "The upload was cut short (at most 8 MiB): send the file again.")
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFormFile+1))
 		part.Close()
 		if err != nil {
-			return "", nil, nil, pipeline.FieldError(field, "The upload was cut short: send the file again.")
+			return "", nil, nil, refused("upload_cut", field, "The upload was cut short: send the file again.")
 		}
 		if part.FormName() == field {
 			name, data = part.FileName(), b
@@ -88,10 +88,10 @@ func formFile(w http.ResponseWriter, r *http.Request, field string) (name string
 		}
 	}
 	if name == "" || len(data) == 0 {
-		return "", nil, form, pipeline.FieldError(field, "Choose a file.")
+		return "", nil, form, refused("file_missing", field, "Choose a file.")
 	}
 	if len(data) > maxFormFile {
-		return "", nil, form, pipeline.FieldError(field, "The file is over 8 MiB.")
+		return "", nil, form, refused("file_over_8", field, "The file is over 8 MiB.")
 	}
 	return name, data, form, nil
 }

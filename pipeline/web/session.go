@@ -97,7 +97,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		w.Header().Set("Connection", "close")
-		return pipeline.Errorf(pipeline.CodeInvalid, "The sign-in form could not be read (it came too slowly or is too large).")
+		return refused("signin_unreadable", "", "The sign-in form could not be read (it came too slowly or is too large).")
 	}
 	_ = rc.SetReadDeadline(time.Time{})
 	name := strings.TrimSpace(r.PostForm.Get("name"))

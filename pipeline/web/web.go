@@ -595,3 +595,11 @@ func (s *Server) Site() http.Handler {
 	mux.Handle("/", s.Handler())
 	return mux
 }
+
+// refused is a form's refusal (CodeInvalid) of field ("" for the whole
+// form): english is what the API-style message says, and key names its
+// text in the pages' catalogues ("err_" + key), so a page in Vietnamese
+// says what was wrong instead of the code's general sentence.
+func refused(key, field, english string) *pipeline.Error {
+	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: field, Message: english, Key: key}
+}

@@ -1,0 +1,96 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+)
+
+// TestFormRefusalsSayWhat: a form sent incomplete is refused with what
+// was wrong in the page's language, not the general "what was sent is
+// not right"; the segment is left as it was.
+func TestFormRefusalsSayWhat(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t))
+	seg := "/producer/segments/" + b.segs[0]
+	for _, tc := range []struct {
+		name string
+		role pipeline.Role
+		path string
+		form url.Values
+		lang string
+		want string
+	}{
+		{"withdrawal without its box", pipeline.RoleProducer, seg + "/withdraw", url.Values{"reason": {"sai"}}, "vi", "Hãy đánh dấu ô xác nhận rút bản tin"},
+		{"withdrawal without its box, English", pipeline.RoleProducer, seg + "/withdraw", url.Values{}, "en", "Tick the box to confirm the withdrawal"},
+		{"an unknown priority", pipeline.RoleProducer, seg + "/priority", url.Values{"priority": {"gấp"}}, "vi", "Hãy chọn mức: bình thường hoặc ưu tiên"},
+		{"an emergency without a reason", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}}, "vi", "Hãy ghi lý do phát tin khẩn cấp"},
+		{"a play report without its status", pipeline.RoleOperator, "/operator/plays", url.Values{"start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Hãy chọn mục đã phát hay phát lỗi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", b.srv.URL+tc.path, strings.NewReader(tc.form.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.AddCookie(b.session(t, tc.role))
+			req.AddCookie(&http.Cookie{Name: "loa_lang", Value: tc.lang})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			body := string(data)
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+				t.Fatalf("%d, want 422 saying %q:\n%s", resp.StatusCode, tc.want, body)
+			}
+		})
+	}
+	got, err := b.db.Segment(t.Context(), b.segs[0])
+	if err != nil || got.State == pipeline.StateWithdrawn {
+		t.Fatalf("the segment after refused forms: %v, %v", got.State, err)
+	}
+}
+
+// TestRefusalKeysInCatalogues: every refusal a page form makes names a
+// text the catalogues have (loadCatalog already checks the languages
+// have the same keys), so none falls back to the general sentence.
+func TestRefusalKeysInCatalogues(t *testing.T) {
+	vi, err := os.ReadFile("messages/vi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := regexp.MustCompile(`refused\("([a-z0-9_]+)"`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range used.FindAllStringSubmatch(string(src), -1) {
+			n++
+			if !strings.Contains(string(vi), `"err_`+m[1]+`":`) {
+				t.Errorf("%s: refused(%q) has no err_%s in messages/vi.json", f, m[1], m[1])
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found %d refusals in the pages' sources; the pattern no longer matches them", n)
+	}
+}
