@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TranslationCatalog is what rendering approved translations needs.
@@ -226,6 +227,13 @@ func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang
 	if done {
 		return p.foundDone(kind, seg.ID, what+" renditions made from this submission", "language", lang, "source", source), nil
 	}
+	failed, err := p.renderFailedBefore(ctx, jobID)
+	if err != nil {
+		return "", fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
+	}
+	if failed {
+		return p.foundDone(kind, seg.ID, "the approved "+what+" could not be rendered (recorded on the job)", "language", lang, "job", jobID), nil
+	}
 	dir, err := p.workDir()
 	if err != nil {
 		return "", err
@@ -273,6 +281,36 @@ func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang
 	}
 	p.log().Info("translation rendered", "segment", seg.ID, "language", lang, "renditions", len(rs), "variant", v != nil)
 	return WorkDone, nil
+}
+
+// JobEventsReader is a catalog that can list a translation job's events
+// (sqlstore.DB.JobEvents); with it, an approved translation that could
+// not be rendered is not rendered again when its River job runs again.
+type JobEventsReader interface {
+	JobEvents(ctx context.Context, id string) ([]translation.Event, error)
+}
+
+// renderFailedBefore reports whether job jobID carries a render_failed
+// event: its approved translation (a job is approved once, so one
+// submission) was found not renderable, for good (translationFailed).
+func (p *Processor) renderFailedBefore(ctx context.Context, jobID string) (bool, error) {
+	r, ok := p.Catalog.(JobEventsReader)
+	if !ok || jobID == "" {
+		return false, nil
+	}
+	evs, err := r.JobEvents(ctx, jobID)
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		if e.Action == translation.ActionRenderFailed {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // TranslationFailureRecorder is a catalog that can record, where the
