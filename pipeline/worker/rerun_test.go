@@ -205,44 +205,52 @@ func TestRerunFindsWorkDone(t *testing.T) {
 	}
 }
 
-// TestRiverRerunRecordsFoundDone runs a segment's processing job through
-// River, then makes River run it again as after a lost record of its end
-// (the job available again, as the lease reaper leaves it): the second
-// attempt completes without an ffmpeg run, and its River output says it
-// found its work done, where the first said it did it.
+// TestRiverRerunRecordsFoundDone runs a TV segment's processing job and
+// the extras job it queues through River, then makes River run both again
+// as after a lost record of their end (each job available again, as the
+// lease reaper leaves it): the second attempts complete without an
+// ffmpeg run, and their River output says they found their work done,
+// where the first attempts' said they did it.
 func TestRiverRerunRecordsFoundDone(t *testing.T) {
 	t.Parallel()
 	b := setupProcessor(t)
 	ctx := context.Background()
 	runs, logs := countRuns(b)
-	b.seed(t, "r", mediatest.SpeechMP3(t, b.dir), pipeline.KindRadio, "", "vi")
+	b.seed(t, "tv", "testdata/M-tv-clip-640x360.mp4", pipeline.KindTV, viSRT, "vi")
 	w, err := New(Config{DB: b.db.SQL(), Catalog: b.db, Objects: b.store, SweepSpec: "0 0 1 1 *", Work: true, Processor: b.p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := w.Client.Insert(ctx, ProcessSegmentArgs{SegmentID: "r"}, nil)
-	if err != nil {
+	if _, err := w.Client.Insert(ctx, ProcessSegmentArgs{SegmentID: "tv"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Stop(context.Background()) })
-	finished := func(attempt int) *rivertype.JobRow {
+	kinds := []string{ProcessSegmentArgs{}.Kind(), RenderExtrasArgs{}.Kind()}
+	// finished waits until the job of each kind has completed attempt.
+	finished := func(attempt int) map[string]*rivertype.JobRow {
 		t.Helper()
 		for {
-			j, err := w.Client.JobGet(ctx, res.Job.ID)
+			res, err := w.Client.JobList(ctx, river.NewJobListParams().Kinds(kinds...).First(10))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j.State == rivertype.JobStateCompleted && j.Attempt == attempt {
-				return j
+			got := map[string]*rivertype.JobRow{}
+			for _, j := range res.Jobs {
+				if j.State == rivertype.JobStateDiscarded || j.State == rivertype.JobStateCancelled {
+					t.Fatalf("job %s %s: %+v", j.Kind, j.State, j.Errors)
+				}
+				if j.State == rivertype.JobStateCompleted && j.Attempt == attempt {
+					got[j.Kind] = j
+				}
 			}
-			if j.State == rivertype.JobStateDiscarded || j.State == rivertype.JobStateCancelled {
-				t.Fatalf("job %s: %+v", j.State, j.Errors)
+			if len(got) == len(kinds) {
+				return got
 			}
 			if dl, ok := t.Deadline(); ok && time.Until(dl) < 10*time.Second {
-				t.Fatalf("attempt %d not completed before the test's deadline: %s", attempt, j.State)
+				t.Fatalf("attempt %d of %v not completed before the test's deadline: %d jobs", attempt, kinds, len(res.Jobs))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -256,28 +264,34 @@ func TestRiverRerunRecordsFoundDone(t *testing.T) {
 		}
 		return m.Output.Work
 	}
-	j := finished(1)
-	if got := output(j); got != WorkDone {
-		t.Errorf("first attempt's output %q, want %q (metadata %s)", got, WorkDone, j.Metadata)
+	first := finished(1)
+	for _, k := range kinds {
+		if got := output(first[k]); got != WorkDone {
+			t.Errorf("%s: first attempt's output %q, want %q (metadata %s)", k, got, WorkDone, first[k].Metadata)
+		}
 	}
-	first := runs.Load()
-	recorded := recordedState(t, b, "r")
-	// River's record of the end lost: the job is available again.
-	if _, err := b.db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'available', finalized_at = NULL WHERE id = ?", res.Job.ID); err != nil {
-		t.Fatal(err)
+	made := runs.Load()
+	recorded := recordedState(t, b, "tv")
+	// River's record of each job's end lost: the jobs are available again.
+	for _, k := range kinds {
+		if _, err := b.db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'available', finalized_at = NULL WHERE id = ?", first[k].ID); err != nil {
+			t.Fatal(err)
+		}
 	}
-	j = finished(2)
-	if got := output(j); got != WorkFoundDone {
-		t.Errorf("second attempt's output %q, want %q (metadata %s)", got, WorkFoundDone, j.Metadata)
+	second := finished(2)
+	for _, k := range kinds {
+		if got := output(second[k]); got != WorkFoundDone {
+			t.Errorf("%s: second attempt's output %q, want %q (metadata %s)", k, got, WorkFoundDone, second[k].Metadata)
+		}
 	}
-	if n := runs.Load() - first; n != 0 {
-		t.Errorf("the second attempt made %d ffmpeg/ffprobe runs, want none", n)
+	if n := runs.Load() - made; n != 0 {
+		t.Errorf("the second attempts made %d ffmpeg/ffprobe runs (the first %d), want none", n, made)
 	}
-	if again := recordedState(t, b, "r"); again != recorded {
-		t.Errorf("the second attempt changed what is recorded:\nbefore %s\nafter  %s", recorded, again)
+	if again := recordedState(t, b, "tv"); again != recorded {
+		t.Errorf("the second attempts changed what is recorded:\nbefore %s\nafter  %s", recorded, again)
 	}
-	if !strings.Contains(logs.String(), FoundDoneMessage) {
-		t.Errorf("no %q logged:\n%s", FoundDoneMessage, logs)
+	if n := strings.Count(logs.String(), FoundDoneMessage); n != len(kinds) {
+		t.Errorf("%q logged %d times, want %d:\n%s", FoundDoneMessage, n, len(kinds), logs)
 	}
 }
 
