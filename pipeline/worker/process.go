@@ -85,7 +85,11 @@ type Processor struct {
 	// withdrawn while it ran (see Withdrawal.Move); [New] sets it to the
 	// Config's when nil.
 	Withdrawal *Withdrawal
-	Log        *slog.Logger
+	// SaveWait is how long a job that has made its result waits for an
+	// unreachable database to record it, while its lease holds (default
+	// DefaultSaveWait; see saveRecorded).
+	SaveWait time.Duration
+	Log      *slog.Logger
 }
 
 // renditionKey is where a rendition lives: fixed per segment, language
@@ -106,20 +110,37 @@ const RenditionPrefix = "segments/"
 // so they cannot hold back the audio. A permanent problem with the media
 // is recorded on the segment and returned wrapped in ErrPermanent; other
 // errors are worth retrying.
+//
+// A segment whose processing is recorded already (processed, or failed
+// for good) is left alone: the job is a re-run after River lost its
+// record of the first run's end, and it logs FoundDoneMessage. A
+// segment's original never changes, so its state is the record of the
+// work for this input.
 func (p *Processor) Process(ctx context.Context, segmentID string) error {
+	_, err := p.process(ctx, segmentID)
+	return err
+}
+
+// process is Process; it also returns what the run did (Output.Work).
+func (p *Processor) process(ctx context.Context, segmentID string) (string, error) {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
 	if err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
-			return fmt.Errorf("%w: %v", ErrPermanent, err)
+			return "", fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
-		return err
+		return "", err
 	}
-	if seg.State == pipeline.StateWithdrawn || seg.State == pipeline.StateProcessed {
-		return nil
+	switch seg.State {
+	case pipeline.StateWithdrawn:
+		return WorkNone, nil
+	case pipeline.StateProcessed:
+		return p.foundDone(ProcessSegmentArgs{}.Kind(), seg.ID, "segment processed"), nil
+	case pipeline.StateFailed:
+		return p.foundDone(ProcessSegmentArgs{}.Kind(), seg.ID, "processing failed for good", "reason", seg.ProcessError), nil
 	}
 	dir, err := p.workDir()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer removeDir(dir)
 
@@ -132,7 +153,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	step("download", 0)
 	original := filepath.Join(dir, "original")
 	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-		return err
+		return "", err
 	}
 	laps.lap("download")
 	// Each step is recorded as it starts, so a failure is shown at the
@@ -147,7 +168,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		Measured: seg.Loudness,
 	})
 	if err != nil {
-		return p.fail(ctx, seg, "loudspeaker renditions", err)
+		return "", p.fail(ctx, seg, "loudspeaker renditions", err)
 	}
 	laps.lap("loudspeaker")
 	loud, _ := json.Marshal(res.Loudness)
@@ -160,7 +181,7 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	for _, o := range outs {
 		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
 		if err != nil {
-			return err
+			return "", err
 		}
 		rs = append(rs, r)
 	}
@@ -189,20 +210,27 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 		}
 		return nil
 	}
-	if err := p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then); err != nil {
+	save := func() error { return p.Catalog.SaveProcessed(ctx, seg.ID, rs, variant, then) }
+	recorded := func() (bool, error) {
+		now, err := p.Catalog.Segment(ctx, seg.ID)
+		return now.State == pipeline.StateProcessed, err
+	}
+	if err := p.saveRecorded(ctx, seg.ID, "processing", save, recorded); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return p.withdrawnMeanwhile(ctx, seg.ID)
+			return WorkNone, p.withdrawnMeanwhile(ctx, seg.ID)
 		}
-		return err
+		return "", err
 	}
 	laps.lap("catalog")
 	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs),
 		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI,
 		"loudness_from_upload", seg.Loudness != nil}, laps.list...)...)
 	if extras && p.Enqueue == nil {
-		return p.RenderExtras(ctx, seg.ID)
+		if _, err := p.renderExtras(ctx, seg.ID, false); err != nil {
+			return "", err
+		}
 	}
-	return nil
+	return WorkDone, nil
 }
 
 // RenderExtras makes a processed TV segment's poster and web preview and
@@ -212,27 +240,43 @@ func (p *Processor) Process(ctx context.Context, segmentID string) error {
 // WebVTT of it would have no picture to go with. A rendition its input
 // does not allow fails alone, with its reason recorded on the segment;
 // other errors (the store, a timeout) are returned for River to retry. A
-// segment withdrawn, or not processed, is left alone.
+// segment withdrawn, or not processed, is left alone. So is one whose
+// renditions are no longer pending (its step is not
+// pipeline.StepRenditions): they are recorded, and the job is a re-run
+// after River lost its record of the first run's end (FoundDoneMessage
+// is logged). The segment's original and subtitle file never change, so
+// the step is the record of the work for this input.
 func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
+	_, err := p.renderExtras(ctx, segmentID, true)
+	return err
+}
+
+// renderExtras is RenderExtras; it also returns what the run did
+// (Output.Work). Process calls it with pendingOnly false, to make the
+// extras of a segment it has just processed without a queue.
+func (p *Processor) renderExtras(ctx context.Context, segmentID string, pendingOnly bool) (string, error) {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
 	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
-		return nil
+		return WorkNone, nil
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if seg.State != pipeline.StateProcessed {
-		return nil
+		return WorkNone, nil
+	}
+	if pendingOnly && seg.ProcessStep != pipeline.StepRenditions {
+		return p.foundDone(RenderExtrasArgs{}.Kind(), seg.ID, "renditions no longer pending"), nil
 	}
 	dir, err := p.workDir()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer removeDir(dir)
 	laps := newLaps()
 	original := filepath.Join(dir, "original")
 	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-		return err
+		return "", err
 	}
 	laps.lap("download")
 	var outs []output
@@ -250,7 +294,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 		if err == nil {
 			outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
 		} else if err := keep("poster", err); err != nil {
-			return err
+			return "", err
 		}
 		laps.lap("poster")
 		preview := filepath.Join(dir, "preview.mp4")
@@ -258,7 +302,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 		if err == nil {
 			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
 		} else if err := keep("web preview", err); err != nil {
-			return err
+			return "", err
 		}
 		laps.lap("preview")
 	}
@@ -274,12 +318,12 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 		}
 		if err != nil {
 			if err := keep("subtitles", err); err != nil {
-				return err
+				return "", err
 			}
 		} else {
 			subs, fails, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
 			if err != nil {
-				return err
+				return "", err
 			}
 			outs = append(outs, subs...)
 			failures = append(failures, fails...)
@@ -290,7 +334,7 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 	for _, o := range outs {
 		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
 		if err != nil {
-			return err
+			return "", err
 		}
 		rs = append(rs, r)
 	}
@@ -298,16 +342,23 @@ func (p *Processor) RenderExtras(ctx context.Context, segmentID string) error {
 	then := func(tx *sql.Tx) error {
 		return p.Catalog.RecordRenditionFailuresTx(ctx, tx, seg.ID, failures)
 	}
-	if err := p.Catalog.SaveRenditions(ctx, seg.ID, rs, then); err != nil {
+	save := func() error { return p.Catalog.SaveRenditions(ctx, seg.ID, rs, then) }
+	recorded := func() (bool, error) {
+		now, err := p.Catalog.Segment(ctx, seg.ID)
+		// Without a pending step to clear (pendingOnly false) the save
+		// is simply made again: it replaces the same rows.
+		return pendingOnly && now.State == pipeline.StateProcessed && now.ProcessStep != pipeline.StepRenditions, err
+	}
+	if err := p.saveRecorded(ctx, seg.ID, "renditions", save, recorded); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return p.withdrawnMeanwhile(ctx, seg.ID)
+			return WorkNone, p.withdrawnMeanwhile(ctx, seg.ID)
 		}
-		return err
+		return "", err
 	}
 	laps.lap("catalog")
 	p.log().Info("segment renditions made", append([]any{"segment", seg.ID, "renditions", len(rs),
 		"failed_renditions", len(failures)}, laps.list...)...)
-	return nil
+	return WorkDone, nil
 }
 
 // laps collects each step's time for a job's final log line, so an
@@ -552,7 +603,10 @@ func mediaTimeout(durationMS int64) time.Duration {
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessSegmentArgs]) error {
-	err := w.p.Process(ctx, job.Args.SegmentID)
+	work, err := w.p.process(ctx, job.Args.SegmentID)
+	if err == nil {
+		recordOutput(ctx, work)
+	}
 	if errors.Is(err, ErrPermanent) {
 		w.p.log().Warn("segment processing failed for good", "segment", job.Args.SegmentID, "err", err)
 	}
@@ -609,7 +663,10 @@ func (w *renderExtrasWorker) Timeout(job *river.Job[RenderExtrasArgs]) time.Dura
 }
 
 func (w *renderExtrasWorker) Work(ctx context.Context, job *river.Job[RenderExtrasArgs]) error {
-	err := w.p.RenderExtras(ctx, job.Args.SegmentID)
+	work, err := w.p.renderExtras(ctx, job.Args.SegmentID, true)
+	if err == nil {
+		recordOutput(ctx, work)
+	}
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		// The audio airs anyway; say on the segment what is missing and
 		// why, and end its renditions step.

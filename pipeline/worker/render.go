@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TranslationCatalog is what rendering approved translations needs.
@@ -128,9 +129,20 @@ func checkSource(sub *subtitle.File, length time.Duration) error {
 		len(fs), strings.Join(msgs, "; "))}
 }
 
-// RenderSubtitles makes the renditions of an approved subtitle file.
+// RenderSubtitles makes the renditions of an approved subtitle file. When
+// the language's renditions are recorded as made from that file already
+// (a re-run after River lost its record of the first run's end) it does
+// nothing and logs FoundDoneMessage; another file is rendered.
 func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) error {
-	return p.renderTranslation(ctx, a.SegmentID, a.Language, a.JobID, "subtitles", func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
+	_, err := p.renderSubtitles(ctx, a)
+	return err
+}
+
+func (p *Processor) renderSubtitles(ctx context.Context, a RenderSubtitlesArgs) (string, error) {
+	recorded := func() (bool, error) {
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.SubtitleKey, false)
+	}
+	return p.renderTranslation(ctx, RenderSubtitlesArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "subtitles", a.SubtitleKey, recorded, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
 		if err != nil {
 			return nil, nil, err
@@ -155,9 +167,20 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 
 // RenderVoiceover normalizes an approved voice-over into the loudspeaker
 // renditions of its language and makes it the segment's variant there.
+// When that variant is recorded as made from the same submission already
+// (a re-run after River lost its record of the first run's end) it does
+// nothing and logs FoundDoneMessage; another submission is rendered.
 func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) error {
+	_, err := p.renderVoiceover(ctx, a)
+	return err
+}
+
+func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) (string, error) {
 	approvedBy := a.ApprovedBy
-	return p.renderTranslation(ctx, a.SegmentID, a.Language, a.JobID, "voice-over", func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
+	recorded := func() (bool, error) {
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.SourceKey, true)
+	}
+	return p.renderTranslation(ctx, RenderVoiceoverArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "voice-over", a.SourceKey, recorded, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
 		src := filepath.Join(dir, "voiceover")
 		if err := p.download(ctx, a.SourceKey, src); err != nil {
 			return nil, nil, err
@@ -178,45 +201,63 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 
 // renderTranslation runs make in a private folder (with the original
 // downloaded when the segment is TV), stores what it made under the
-// language's fixed keys and records it; variant names the output that
-// becomes the language's variant, approved by approvedBy. jobID is the
-// approved job and what names the translation ("voice-over") when a
-// failure is recorded.
-func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang, jobID, what string,
-	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) error {
+// language's fixed keys and records it, each rendition's facts naming
+// source (the approved submission it is made from); variant names the
+// output that becomes the language's variant, approved by approvedBy.
+// jobID is the approved job and what names the translation
+// ("voice-over") when a failure is recorded. When recorded says the
+// result for source is recorded already, nothing is made (kind names the
+// job in the log). It returns what the run did (Output.Work).
+func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang, jobID, what, source string, recorded func() (bool, error),
+	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) (string, error) {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
 	if err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
-			return fmt.Errorf("%w: %v", ErrPermanent, err)
+			return "", fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
-		return err
+		return "", err
 	}
 	if seg.State == pipeline.StateWithdrawn {
-		return nil
+		return WorkNone, nil
+	}
+	done, err := recorded()
+	if err != nil {
+		return "", fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
+	}
+	if done {
+		return p.foundDone(kind, seg.ID, what+" renditions made from this submission", "language", lang, "source", source), nil
+	}
+	failed, err := p.renderFailedBefore(ctx, jobID)
+	if err != nil {
+		return "", fmt.Errorf("%s rendition of %s: %w", lang, seg.ID, err)
+	}
+	if failed {
+		return p.foundDone(kind, seg.ID, "the approved "+what+" could not be rendered (recorded on the job)", "language", lang, "job", jobID), nil
 	}
 	dir, err := p.workDir()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer removeDir(dir)
 	original := ""
 	if seg.Kind == pipeline.KindTV {
 		original = filepath.Join(dir, "original")
 		if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-			return err
+			return "", err
 		}
 	}
 	outs, variantOut, err := make(seg, dir, original)
 	if err != nil {
-		return p.translationFailed(ctx, seg, lang, jobID, what, err)
+		return "", p.translationFailed(ctx, seg, lang, jobID, what, err)
 	}
 	var rs []pipeline.Rendition
 	var v *pipeline.Variant
 	for _, o := range outs {
 		r, err := p.store(ctx, seg.ID, lang, o)
 		if err != nil {
-			return err
+			return "", err
 		}
+		r.Facts = withSource(r.Facts, source)
 		rs = append(rs, r)
 		if variantOut != nil && o.name == variantOut.name {
 			v = &pipeline.Variant{SegmentID: seg.ID, Language: lang, AudioKey: r.Key, DurationMS: r.DurationMS,
@@ -229,16 +270,47 @@ func (p *Processor) renderTranslation(ctx context.Context, segmentID, lang, jobI
 	}
 	tc, ok := p.Catalog.(TranslationCatalog)
 	if !ok {
-		return errors.New("render translation: the catalog cannot record translations")
+		return "", errors.New("render translation: the catalog cannot record translations")
 	}
-	if err := tc.SaveTranslated(ctx, seg.ID, lang, rs, v, then); err != nil {
+	save := func() error { return tc.SaveTranslated(ctx, seg.ID, lang, rs, v, then) }
+	if err := p.saveRecorded(ctx, seg.ID, lang+" "+what, save, recorded); err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeConflict {
-			return p.withdrawnMeanwhile(ctx, seg.ID)
+			return WorkNone, p.withdrawnMeanwhile(ctx, seg.ID)
 		}
-		return err
+		return "", err
 	}
 	p.log().Info("translation rendered", "segment", seg.ID, "language", lang, "renditions", len(rs), "variant", v != nil)
-	return nil
+	return WorkDone, nil
+}
+
+// JobEventsReader is a catalog that can list a translation job's events
+// (sqlstore.DB.JobEvents); with it, an approved translation that could
+// not be rendered is not rendered again when its River job runs again.
+type JobEventsReader interface {
+	JobEvents(ctx context.Context, id string) ([]translation.Event, error)
+}
+
+// renderFailedBefore reports whether job jobID carries a render_failed
+// event: its approved translation (a job is approved once, so one
+// submission) was found not renderable, for good (translationFailed).
+func (p *Processor) renderFailedBefore(ctx context.Context, jobID string) (bool, error) {
+	r, ok := p.Catalog.(JobEventsReader)
+	if !ok || jobID == "" {
+		return false, nil
+	}
+	evs, err := r.JobEvents(ctx, jobID)
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		if e.Action == translation.ActionRenderFailed {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // TranslationFailureRecorder is a catalog that can record, where the
@@ -280,7 +352,11 @@ type renderSubtitlesWorker struct {
 }
 
 func (w *renderSubtitlesWorker) Work(ctx context.Context, job *river.Job[RenderSubtitlesArgs]) error {
-	return cancelPermanent(w.p.RenderSubtitles(ctx, job.Args))
+	work, err := w.p.renderSubtitles(ctx, job.Args)
+	if err == nil {
+		recordOutput(ctx, work)
+	}
+	return cancelPermanent(err)
 }
 
 type renderVoiceoverWorker struct {
@@ -289,7 +365,11 @@ type renderVoiceoverWorker struct {
 }
 
 func (w *renderVoiceoverWorker) Work(ctx context.Context, job *river.Job[RenderVoiceoverArgs]) error {
-	return cancelPermanent(w.p.RenderVoiceover(ctx, job.Args))
+	work, err := w.p.renderVoiceover(ctx, job.Args)
+	if err == nil {
+		recordOutput(ctx, work)
+	}
+	return cancelPermanent(err)
 }
 
 // cancelPermanent stops River from retrying what cannot succeed.

@@ -20,11 +20,14 @@ import (
 // cannot air (one accepted before the submission check): the River job
 // is cancelled, and the failure is not only a log line: the translation
 // job carries a render_failed event and a reason saying why, and the
-// segment lists the voice-over as not made with the same reason.
+// segment lists the voice-over as not made with the same reason. The
+// same River job run again (River lost its record of the first run's
+// end) makes no ffmpeg run and records the failure no second time.
 func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 	t.Parallel()
 	b := setupProcessor(t)
 	ctx := context.Background()
+	runs, logs := countRuns(b)
 	cases := []struct {
 		name, file, reason string
 	}{
@@ -65,8 +68,9 @@ func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := &renderVoiceoverWorker{p: b.p}
-			err = w.Work(ctx, &river.Job[RenderVoiceoverArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
-				Args: RenderVoiceoverArgs{SegmentID: seg.ID, Language: "blt", SourceKey: key, JobID: job.ID, ApprovedBy: b.user.ID}})
+			rj := &river.Job[RenderVoiceoverArgs]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 5},
+				Args: RenderVoiceoverArgs{SegmentID: seg.ID, Language: "blt", SourceKey: key, JobID: job.ID, ApprovedBy: b.user.ID}}
+			err = w.Work(ctx, rj)
 			var cancel *river.JobCancelError
 			if !errors.As(err, &cancel) {
 				t.Fatalf("render error %v: want a cancelled job", err)
@@ -82,6 +86,27 @@ func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 			s, _ := b.db.Segment(ctx, seg.ID)
 			if s.State != pipeline.StateProcessed || !strings.Contains(s.ProcessError, "voice-over (blt)") || !strings.Contains(s.ProcessError, c.reason) {
 				t.Errorf("segment %s, process_error %q: want processed with the voice-over failure", s.State, s.ProcessError)
+			}
+
+			// The same River job run again, as after a lost record of its end.
+			jobEvents, _ := b.db.JobEvents(ctx, job.ID)
+			segment := recordedState(t, b, seg.ID)
+			before := runs.Load()
+			rj.Attempt = 2
+			if err := w.Work(ctx, rj); err != nil {
+				t.Errorf("the River job run again: %v, want it to end: the failure is recorded", err)
+			}
+			if n := runs.Load() - before; n != 0 {
+				t.Errorf("the River job run again made %d ffmpeg/ffprobe runs, want none", n)
+			}
+			if again, _ := b.db.JobEvents(ctx, job.ID); len(again) != len(jobEvents) {
+				t.Errorf("the River job run again added job events: %+v", again[len(jobEvents):])
+			}
+			if again := recordedState(t, b, seg.ID); again != segment {
+				t.Errorf("the River job run again changed the segment's record:\nbefore %s\nafter  %s", segment, again)
+			}
+			if !strings.Contains(logs.String(), FoundDoneMessage) {
+				t.Errorf("no %q logged", FoundDoneMessage)
 			}
 		})
 	}
