@@ -335,8 +335,11 @@ func (s *Server) metricsTokenOK(r *http.Request) bool {
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.
 // The scheme is case-insensitive (RFC 9110, section 11.1).
-func bearer(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+func bearer(r *http.Request) (string, bool) { return bearerToken(r.Header.Get("Authorization")) }
+
+// bearerToken is bearer of the Authorization header's value.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
 	tok = strings.TrimSpace(tok)
 	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
 }
@@ -346,7 +349,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if h == "" && s.Session != nil {
 		return s.Session(r)
 	}
-	tok, ok := bearer(r)
+	tok, ok := bearerToken(h)
 	if !ok {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
 	}
