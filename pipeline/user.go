@@ -168,8 +168,20 @@ func NewToken() (token, hash string, err error) {
 // HashToken returns the stored form of a token. Tokens carry 256 random
 // bits, so a plain SHA-256 is enough; no slow hash is needed.
 func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
+	sum := TokenSum(token)
 	return hex.EncodeToString(sum[:])
+}
+
+// TokenSum is the SHA-256 of a token: HashToken before its hex encoding,
+// a fixed-size key for in-memory lookups that costs no allocation for a
+// token of up to 128 bytes (Loa's are 56).
+func TokenSum(token string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(token) <= len(buf) {
+		n := copy(buf[:], token)
+		return sha256.Sum256(buf[:n])
+	}
+	return sha256.Sum256([]byte(token))
 }
 
 // SessionPolicy says how long a browser session lives.

@@ -37,12 +37,14 @@ type SlowBody struct {
 }
 
 // LimitBody puts r's body under the deadline; a request without a body
-// is left alone. The returned SlowBody says whether the deadline cut it.
+// is left alone and gets nil, whose methods do nothing (TimedOut is
+// false), so a GET costs no allocation here. The returned SlowBody says
+// whether the deadline cut it.
 func LimitBody(w http.ResponseWriter, r *http.Request, timeout time.Duration, minRate int64) *SlowBody {
-	b := &SlowBody{}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return b
+		return nil
 	}
+	b := &SlowBody{}
 	b.rc = http.NewResponseController(w)
 	b.body = r.Body
 	b.deadline = time.Now().Add(timeout)
@@ -71,7 +73,7 @@ func (b *SlowBody) Read(p []byte) (int, error) {
 // by it; a body left unread keeps it, so the server's drain of the rest
 // (before it answers) is cut too instead of waiting on a slow sender.
 func (b *SlowBody) Done() {
-	if b.rc == nil || b.TimedOut() {
+	if b == nil || b.rc == nil || b.TimedOut() {
 		return
 	}
 	if b.eof {
@@ -86,6 +88,9 @@ func (b *SlowBody) Close() error { return b.body.Close() }
 
 // TimedOut reports whether the deadline cut the body.
 func (b *SlowBody) TimedOut() bool {
+	if b == nil {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.timedOut

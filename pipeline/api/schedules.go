@@ -263,11 +263,10 @@ func (s *Server) buildSchedules(w http.ResponseWriter, r *http.Request, _ pipeli
 // (weak comparison, as RFC 9110 asks for GET).
 func ifNoneMatch(r *http.Request, tag string) bool {
 	h := r.Header.Get("If-None-Match")
-	if h == "" {
-		return false
-	}
 	want := strings.TrimPrefix(tag, "W/")
-	for _, t := range strings.Split(h, ",") {
+	for h != "" {
+		var t string
+		t, h, _ = strings.Cut(h, ",")
 		t = strings.TrimSpace(t)
 		if t == "*" || strings.TrimPrefix(t, "W/") == want {
 			return true
@@ -276,18 +275,50 @@ func ifNoneMatch(r *http.Request, tag string) bool {
 	return false
 }
 
+// Header values the playlist answers share between requests (a header
+// map holds slices; these are only ever replaced, never written into).
+var (
+	privateNoCache = []string{"private, no-cache"}
+	varyAuth       = []string{"Authorization"}
+	m3u8Type       = []string{"audio/x-mpegurl; charset=utf-8"}
+	jsonType       = []string{"application/json; charset=utf-8"}
+)
+
 // cacheHeaders lets devices keep a copy but ask every time (cheaply, by
 // ETag): an emergency must reach them on the next poll.
-func cacheHeaders(w http.ResponseWriter, tag string) {
-	h := w.Header()
-	h.Set("ETag", tag)
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Vary", "Authorization")
+func cacheHeaders(w http.ResponseWriter, tag string) { setCacheHeaders(w.Header(), []string{tag}) }
+
+// setCacheHeaders is cacheHeaders with the ETag as a header value.
+func setCacheHeaders(h http.Header, etag []string) {
+	h["Etag"] = etag
+	h["Cache-Control"] = privateNoCache
+	h["Vary"] = varyAuth
+}
+
+// playlistKey names one playlist as served: the commune's schedule head
+// (its ETag and version), the cluster, the date and the format. The ETag
+// is a function of the key alone, so an emergency (which moves the head)
+// reaches the next poll through a new key.
+type playlistKey struct {
+	headTag, version, cluster, format string
+	date                              schedules.Date
+}
+
+// servedPlaylist is what a playlist request is answered from: its ETag
+// and, once a full GET rendered it, its body, with the header values
+// ready, so answering one allocates nothing. It is never changed once
+// cached; a rendering replaces it.
+type servedPlaylist struct {
+	tag    string
+	etag   []string // {tag}
+	body   []byte   // nil until rendered
+	length []string // {len(body)}
 }
 
 // playlist serves GET .../clusters/{cluster}/playlists/{date}.m3u8 or
 // .json. A request whose If-None-Match matches is answered 304 after one
-// primary-key lookup, without presigning anything.
+// primary-key lookup (cached), without presigning anything, and from the
+// second such request on without hashing.
 func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	file := r.PathValue("file")
 	dateText, format, ok := strings.Cut(file, ".")
@@ -304,15 +335,21 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	}
 	s.DevicePolls.Seen(u) // memory only; written in the background
 	cluster := r.PathValue("cluster")
-	tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
-	if head.VersionID != "" && ifNoneMatch(r, tag) {
-		cacheHeaders(w, tag)
+	key := playlistKey{headTag: head.ETag, version: head.VersionID, cluster: cluster, format: format, date: date}
+	p, cached := s.playlists.GetIfPresent(key)
+	if !cached {
+		tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
+		p = &servedPlaylist{tag: tag, etag: []string{tag}}
+	}
+	if head.VersionID != "" && ifNoneMatch(r, p.tag) {
+		if !cached {
+			s.playlists.Set(key, p) // the client holds this tag: keep it for its next poll
+		}
+		setCacheHeaders(w.Header(), p.etag)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	key := tag + " " + head.VersionID
-	body, ok := s.playlists.GetIfPresent(key)
-	if !ok {
+	if p.length == nil { // not rendered yet
 		doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
 		if err != nil {
 			return err
@@ -326,19 +363,20 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		if err != nil {
 			return err
 		}
-		body = buf.Bytes()
+		p = &servedPlaylist{tag: p.tag, etag: p.etag, body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}
 		if head.VersionID != "" {
-			s.playlists.Set(key, body)
+			s.playlists.Set(key, p)
 		}
 	}
-	cacheHeaders(w, tag)
+	h := w.Header()
+	setCacheHeaders(h, p.etag)
 	if format == "json" {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		h["Content-Type"] = jsonType
 	} else {
-		w.Header().Set("Content-Type", "audio/x-mpegurl; charset=utf-8")
+		h["Content-Type"] = m3u8Type
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	_, err = w.Write(body)
+	h["Content-Length"] = p.length
+	_, err = w.Write(p.body)
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -77,12 +78,13 @@ type Server struct {
 	// Broadcast's change feed) and sends a keep-alive; default 15s.
 	EventPoll time.Duration
 
-	// playlists keeps rendered playlists by version, cluster, date and
-	// format, so a device poll after a change costs one rendering, not one
-	// per device (presigning every link is the expensive part), each for
+	// playlists keeps playlists' ETags and renderings by schedule head,
+	// cluster, date and format, so a device poll after a change costs one
+	// rendering, not one per device (presigning every link is the
+	// expensive part), and a conditional poll no hashing, each for
 	// playlistTTL; made by Handler. Its clean-up goroutine ends when the
 	// Server is no longer reachable (otter), so no Close is needed.
-	playlists *otter.Cache[string, []byte]
+	playlists *otter.Cache[playlistKey, *servedPlaylist]
 	// Session, when set, signs in a request that has no bearer token by
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
@@ -182,8 +184,8 @@ func (s *Server) Handler() http.Handler {
 	if s.MaxFormBytes == 0 {
 		s.MaxFormBytes = 1 << 20
 	}
-	s.playlists = otter.Must(&otter.Options[string, []byte]{MaximumSize: maxCachedPlaylists,
-		ExpiryCalculator: otter.ExpiryWriting[string, []byte](playlistTTL)})
+	s.playlists = otter.Must(&otter.Options[playlistKey, *servedPlaylist]{MaximumSize: maxCachedPlaylists,
+		ExpiryCalculator: otter.ExpiryWriting[playlistKey, *servedPlaylist](playlistTTL)})
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
@@ -264,15 +266,14 @@ func (s *Server) Routes() []Route {
 	return s.routes
 }
 
-type ctxKey struct{}
-
 // wrap authenticates the caller, checks the route's roles, runs the
 // handler and turns its error into a JSON error response.
 func (s *Server) wrap(rt Route) http.Handler {
 	name := rt.Method + " " + rt.Pattern
+	counts := &routeCounts{vec: s.requests, route: name}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		defer func() { s.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc() }()
+		defer func() { counts.inc(sw.code) }()
 		var user pipeline.User
 		// A scraper's metrics token names no user: it passes as if public.
 		public := rt.Public || (rt.MetricsToken && s.metricsTokenOK(r))
@@ -294,7 +295,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		}
 		body := s.limitBody(sw, r)
 		defer body.Done()
-		if err := rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, user)), user); err != nil {
+		if err := rt.handler(sw, r, user); err != nil {
 			if body.TimedOut() {
 				err = body.Cut(sw, r, s.Log, name, user.Name)
 			}
@@ -334,8 +335,11 @@ func (s *Server) metricsTokenOK(r *http.Request) bool {
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.
 // The scheme is case-insensitive (RFC 9110, section 11.1).
-func bearer(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+func bearer(r *http.Request) (string, bool) { return bearerToken(r.Header.Get("Authorization")) }
+
+// bearerToken is bearer of the Authorization header's value.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
 	tok = strings.TrimSpace(tok)
 	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
 }
@@ -345,7 +349,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if h == "" && s.Session != nil {
 		return s.Session(r)
 	}
-	tok, ok := bearer(r)
+	tok, ok := bearerToken(h)
 	if !ok {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
 	}
@@ -353,7 +357,7 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	// throttled: failures from an address (behind a TLS proxy, every
 	// client's) must not lock out the devices that send valid tokens.
 	u, err := s.Catalog.UserByToken(r.Context(), tok)
-	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
+	if err != nil && pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
 		addr := throttle.ClientAddr(r)
@@ -365,6 +369,51 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 		s.Auth.Failed("", addr)
 	}
 	return u, err
+}
+
+// routeCounts counts one route's requests by status in
+// loa_http_requests_total, holding the counter of each status it has
+// answered, so a request costs a short scan and an atomic add instead of
+// a label lookup (and a status formatted) per request. A status appears
+// in /metrics once the route has answered it, as with WithLabelValues.
+type routeCounts struct {
+	vec   *prometheus.CounterVec
+	route string
+	mu    sync.Mutex // held while a status is added
+	held  atomic.Pointer[[]codeCounter]
+}
+
+type codeCounter struct {
+	code int
+	c    prometheus.Counter
+}
+
+// inc counts one answer of status code.
+func (rc *routeCounts) inc(code int) {
+	if held := rc.held.Load(); held != nil {
+		for _, h := range *held {
+			if h.code == code {
+				h.c.Inc()
+				return
+			}
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var held []codeCounter
+	if p := rc.held.Load(); p != nil {
+		held = *p
+	}
+	for _, h := range held {
+		if h.code == code {
+			h.c.Inc()
+			return
+		}
+	}
+	c := rc.vec.WithLabelValues(rc.route, strconv.Itoa(code))
+	held = append(slices.Clip(held), codeCounter{code: code, c: c})
+	rc.held.Store(&held)
+	c.Inc()
 }
 
 type statusWriter struct {

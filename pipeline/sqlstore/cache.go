@@ -14,9 +14,9 @@ import (
 // process reach it through the change feed (changes.go) while Follow runs,
 // else within the TTL. Expiry and the bound on entries are otter's; the
 // generation is Loa's (see generation).
-type readCache[V any] struct {
+type readCache[K comparable, V any] struct {
 	gen atomic.Uint64
-	c   *otter.Cache[string, cacheEntry[V]]
+	c   *otter.Cache[K, cacheEntry[V]]
 }
 
 type cacheEntry[V any] struct {
@@ -27,18 +27,18 @@ type cacheEntry[V any] struct {
 // maxCacheEntries bounds memory; past it the least useful entries go.
 const maxCacheEntries = 50_000
 
-func newReadCache[V any](ttl time.Duration) *readCache[V] {
-	return &readCache[V]{c: otter.Must(&otter.Options[string, cacheEntry[V]]{
+func newReadCache[K comparable, V any](ttl time.Duration) *readCache[K, V] {
+	return &readCache[K, V]{c: otter.Must(&otter.Options[K, cacheEntry[V]]{
 		MaximumSize:      maxCacheEntries,
-		ExpiryCalculator: otter.ExpiryWriting[string, cacheEntry[V]](ttl),
+		ExpiryCalculator: otter.ExpiryWriting[K, cacheEntry[V]](ttl),
 	})}
 }
 
 // generation is read before the lookup whose result is put, so a write
 // that lands in between makes the result stale instead of cached.
-func (c *readCache[V]) generation() uint64 { return c.gen.Load() }
+func (c *readCache[K, V]) generation() uint64 { return c.gen.Load() }
 
-func (c *readCache[V]) get(key string) (V, bool) {
+func (c *readCache[K, V]) get(key K) (V, bool) {
 	e, ok := c.c.GetIfPresent(key)
 	if !ok || e.gen != c.gen.Load() {
 		var zero V
@@ -47,7 +47,7 @@ func (c *readCache[V]) get(key string) (V, bool) {
 	return e.v, true
 }
 
-func (c *readCache[V]) put(key string, v V, gen uint64) {
+func (c *readCache[K, V]) put(key K, v V, gen uint64) {
 	c.c.Set(key, cacheEntry[V]{v: v, gen: gen})
 }
 
@@ -55,10 +55,10 @@ func (c *readCache[V]) put(key string, v V, gen uint64) {
 // (token revoked, user disabled or signed out everywhere, operator bound
 // to another commune) goes through this one method, through the change
 // feed (WriteChange, and Follow for another process's writes).
-func (c *readCache[V]) invalidate() {
+func (c *readCache[K, V]) invalidate() {
 	c.gen.Add(1)
 	c.c.InvalidateAll()
 }
 
 // close stops the cache's clean-up goroutine.
-func (c *readCache[V]) close() { c.c.StopAllGoroutines() }
+func (c *readCache[K, V]) close() { c.c.StopAllGoroutines() }

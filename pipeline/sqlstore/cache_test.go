@@ -12,24 +12,24 @@ func TestReadCache(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		do   func(c *readCache[int])
+		do   func(c *readCache[string, int])
 		want bool
 	}{
-		{"fresh entry", func(c *readCache[int]) { c.put("k", 1, c.generation()) }, true},
-		{"invalidated after put", func(c *readCache[int]) {
+		{"fresh entry", func(c *readCache[string, int]) { c.put("k", 1, c.generation()) }, true},
+		{"invalidated after put", func(c *readCache[string, int]) {
 			c.put("k", 1, c.generation())
 			c.invalidate()
 		}, false},
-		{"lookup older than a write", func(c *readCache[int]) {
+		{"lookup older than a write", func(c *readCache[string, int]) {
 			gen := c.generation()
 			c.invalidate() // a write lands while the lookup runs
 			c.put("k", 1, gen)
 		}, false},
-		{"put after the write", func(c *readCache[int]) {
+		{"put after the write", func(c *readCache[string, int]) {
 			c.invalidate()
 			c.put("k", 1, c.generation())
 		}, true},
-		{"expired", func(c *readCache[int]) {
+		{"expired", func(c *readCache[string, int]) {
 			c.put("k", 1, c.generation())
 			time.Sleep(300 * time.Millisecond)
 		}, false},
@@ -41,7 +41,7 @@ func TestReadCache(t *testing.T) {
 			if tt.name == "expired" {
 				ttl = 100 * time.Millisecond
 			}
-			c := newReadCache[int](ttl)
+			c := newReadCache[string, int](ttl)
 			t.Cleanup(c.close)
 			tt.do(c)
 			v, ok := c.get("k")

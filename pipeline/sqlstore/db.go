@@ -7,6 +7,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"errors"
@@ -62,8 +63,8 @@ type DB struct {
 	dummyHash string
 
 	// tokens and heads answer the lookups every device poll makes.
-	tokens *readCache[pipeline.User]
-	heads  *readCache[pipeline.CommuneHead]
+	tokens *readCache[[sha256.Size]byte, pipeline.User] // by pipeline.TokenSum
+	heads  *readCache[string, pipeline.CommuneHead]     // by commune code
 	// versionItems keeps the decoded entries of recently read schedule
 	// versions (versions never change once stored).
 	versionItems *otter.Cache[string, []pipeline.ScheduleItem]
@@ -118,7 +119,7 @@ func Open(ctx context.Context, where string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{sql: sqldb, dialect: loc.Dialect, path: loc.Path, Now: func() time.Time { return time.Now().UTC() },
-		tokens: newReadCache[pipeline.User](TokenCacheTTL), heads: newReadCache[pipeline.CommuneHead](HeadCacheTTL),
+		tokens: newReadCache[[sha256.Size]byte, pipeline.User](TokenCacheTTL), heads: newReadCache[string, pipeline.CommuneHead](HeadCacheTTL),
 		feed: newFeed(), pgURL: loc.URL,
 		versionItems: otter.Must(&otter.Options[string, []pipeline.ScheduleItem]{MaximumSize: versionItemsCached})}, nil
 }

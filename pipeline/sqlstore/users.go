@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -240,11 +241,12 @@ func (db *DB) CreateTokenAs(ctx context.Context, userID int64, label string, kin
 // to. A disabled user's token is refused (ErrUserDisabled); a metrics
 // token signs no one in (it is checked by MetricsToken).
 func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, error) {
-	hash := pipeline.HashToken(token)
-	if u, ok := db.tokens.get(hash); ok {
+	sum := pipeline.TokenSum(token)
+	if u, ok := db.tokens.get(sum); ok {
 		return u, nil
 	}
 	gen := db.tokens.generation()
+	hash := hex.EncodeToString(sum[:]) // pipeline.HashToken(token)
 	var revoked, used sql.NullTime
 	var id int64
 	var kind string
@@ -266,7 +268,7 @@ func (db *DB) UserByToken(ctx context.Context, token string) (pipeline.User, err
 		if err := db.noteTokenUse(ctx, id, used); err != nil {
 			return pipeline.User{}, err
 		}
-		db.tokens.put(hash, u, gen)
+		db.tokens.put(sum, u, gen)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, pipeline.Errorf(pipeline.CodeUnauthorized, "The token is unknown or revoked: ask an administrator for a new one (loa token create; for a loudspeaker player, loa device add).")
