@@ -612,7 +612,11 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 				from = s
 			}
 		}
-		if stored, err = readHistoryFrom(ctx, tx, chunk, from, stored[:0]); err != nil {
+		read := readHistoryFrom
+		if db.dialect == Postgres {
+			read = readHistoryByIDs
+		}
+		if stored, err = read(ctx, tx, chunk, from, stored[:0]); err != nil {
 			return err
 		}
 		slices.SortFunc(stored, compareStoredAir)
@@ -624,7 +628,7 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 			// read: they are inserted if absent.
 			k := 0
 			for ; k < len(planned) && planned[k].date < start; k++ {
-				ins = append(ins, storedAir{c, planned[k]})
+				ins = append(ins, storedAir{commune: c, airRow: planned[k]})
 			}
 			lo, _ := slices.BinarySearchFunc(stored, storedAir{commune: c, airRow: airRow{date: start}}, compareStoredAir)
 			hi := lo
@@ -680,9 +684,13 @@ func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) e
 		return communes, dates, segments
 	}
 	if len(del) > 0 {
-		c, d, s := columns(del)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history h USING unnest(?::text[], ?::text[], ?::text[]) AS d (commune_code, air_date, segment_id)
-			WHERE h.commune_code = d.commune_code AND h.air_date = d.air_date AND h.segment_id = d.segment_id`, c, d, s); err != nil {
+		// By the rows' ids (readHistoryByIDs): a join on the key made
+		// PostgreSQL hash the whole table for every batch.
+		tids := make([]string, len(del))
+		for i, r := range del {
+			tids[i] = r.tid
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history WHERE ctid = ANY(?::text[]::tid[])`, tids); err != nil {
 			return err
 		}
 	}
@@ -700,10 +708,14 @@ func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) e
 // a date (YYYY-MM-DD, so dates order as strings).
 type airRow struct{ date, segment string }
 
-// storedAir is a stored airing history row.
+// storedAir is a stored airing history row. On PostgreSQL, tid is the
+// row's ctid as read in the saving transaction (under scheduleSaveLock
+// nothing else writes the history, so it names the row until the
+// transaction ends); it is empty on SQLite and for rows to insert.
 type storedAir struct {
 	commune string
 	airRow
+	tid string
 }
 
 func compareAirRows(a, b airRow) int {
@@ -766,7 +778,7 @@ func diffHistory(del, ins []storedAir, commune string, planned []airRow, stored 
 		}
 		switch {
 		case c < 0:
-			ins = append(ins, storedAir{commune, planned[i]})
+			ins = append(ins, storedAir{commune: commune, airRow: planned[i]})
 			i++
 		case c > 0:
 			del = append(del, stored[j])
@@ -809,6 +821,59 @@ func readHistoryFrom(ctx context.Context, tx *sql.Tx, codes []string, from strin
 			rows.Close()
 			return readHistoryRowsFrom(ctx, tx, only, args, dst[:n])
 		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryByIDs is readHistoryFrom for PostgreSQL, each row with its
+// ctid (what writeHistoryArrays deletes by). It looks each commune up in
+// the history's primary key: with a list of communes the planner chose
+// to scan the whole table for every batch.
+func readHistoryByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.n, h.segments, h.tids FROM unnest(?::text[]) AS c (code),
+		LATERAL (SELECT air_date, COUNT(*) AS n, string_agg(segment_id, ',') AS segments, string_agg(ctid::text, ' ') AS tids
+			FROM schedule_history WHERE commune_code = c.code AND air_date >= ? GROUP BY air_date) AS h`, codes, from)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	n := len(dst)
+	var r storedAir
+	for rows.Next() {
+		var count int
+		var segments, tids string
+		if err := rows.Scan(&r.commune, &r.date, &count, &segments, &tids); err != nil {
+			return dst, err
+		}
+		// One ctid ("(page,item)": no space) for each segment, in the
+		// same order.
+		for more := true; more && count >= 0; count-- {
+			r.segment, segments, more = strings.Cut(segments, ",")
+			r.tid, tids, _ = strings.Cut(tids, " ")
+			dst = append(dst, r)
+		}
+		if count != 0 { // a comma inside a segment id
+			rows.Close()
+			return readHistoryRowsByIDs(ctx, tx, codes, from, dst[:n])
+		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryRowsByIDs is readHistoryByIDs a row at a time.
+func readHistoryRowsByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.segment_id, h.ctid::text FROM unnest(?::text[]) AS c (code),
+		LATERAL (SELECT air_date, segment_id, ctid FROM schedule_history WHERE commune_code = c.code AND air_date >= ?) AS h`, codes, from)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r storedAir
+		if err := rows.Scan(&r.commune, &r.date, &r.segment, &r.tid); err != nil {
+			return dst, err
+		}
+		dst = append(dst, r)
 	}
 	return dst, rows.Err()
 }
