@@ -278,3 +278,24 @@ func isUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// copyRows stores rows of len(columns) values each (args holds them one
+// row after another) into table with PostgreSQL's COPY, on conn (in the
+// transaction begun on it, when there is one).
+func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []string, args []any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	width := len(columns)
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*pgConn)
+		if !ok {
+			return fmt.Errorf("copy into %s: a %T connection, not PostgreSQL's", table, dc)
+		}
+		n := len(args) / width
+		_, err := c.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return args[i*width : (i+1)*width], nil
+		}))
+		return err
+	})
+}

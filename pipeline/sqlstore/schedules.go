@@ -375,7 +375,12 @@ func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) erro
 	if len(ws) == 0 {
 		return nil
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.saveVersions(ctx, tx, ws) })
+	var err error
+	if db.dialect == Postgres {
+		err = db.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error { return db.saveVersions(ctx, tx, conn, ws) })
+	} else {
+		err = db.inTx(ctx, func(tx *sql.Tx) error { return db.saveVersions(ctx, tx, nil, ws) })
+	}
 	db.changed(pipeline.ChangeSchedule)
 	if err != nil {
 		for i := range ws {
@@ -395,8 +400,10 @@ type savedHead struct {
 	writes   []int // the batch's changed writes of the commune, in order
 }
 
-// saveVersions is SaveVersions inside its transaction.
-func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite) error {
+// saveVersions is SaveVersions inside its transaction. On PostgreSQL,
+// conn is the transaction's connection: the versions and their dates go
+// through it with COPY.
+func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite) error {
 	var codes []string
 	heads := map[string]*savedHead{}
 	for i := range ws {
@@ -468,19 +475,25 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	if len(moved) == 0 {
 		return nil
 	}
-	// On PostgreSQL a few versions a statement: pgx builds each
-	// statement's parameters in buffers that grow with it, and 200 blobs
-	// of 8 KB made a national build allocate gigabytes.
-	most := execRowsMax
-	if db.dialect == Postgres {
-		most = pgVersionRowsMax
-	}
-	if err := execRowsBy(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, most, versionArgs); err != nil {
-		return fmt.Errorf("schedule versions: %w", err)
-	}
-	if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
-		return fmt.Errorf("schedule dates: %w", err)
+	if conn != nil {
+		// COPY: pgx builds a statement's parameters in buffers that grow
+		// with it and are dropped after it (a national build's blobs,
+		// some 80 MB, cost gigabytes of allocations that way), while COPY
+		// streams the rows through one 64 KB buffer.
+		if err := copyRows(ctx, conn, "schedule_versions", []string{"id", "commune_code", "etag", "start_date", "days", "reason", "built_at", "explain", "seq", "items"}, versionArgs); err != nil {
+			return fmt.Errorf("schedule versions: %w", err)
+		}
+		if err := copyRows(ctx, conn, "schedule_days", []string{"version_id", "air_date"}, dayArgs); err != nil {
+			return fmt.Errorf("schedule dates: %w", err)
+		}
+	} else {
+		if err := execRows(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, versionArgs); err != nil {
+			return fmt.Errorf("schedule versions: %w", err)
+		}
+		if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
+			return fmt.Errorf("schedule dates: %w", err)
+		}
 	}
 	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
 		return fmt.Errorf("schedule interrupts: %w", err)
@@ -956,10 +969,6 @@ func execRowsBy(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, wi
 	}
 	return nil
 }
-
-// pgVersionRowsMax is how many schedule versions one INSERT stores on
-// PostgreSQL.
-const pgVersionRowsMax = 8
 
 // execRowsMax keeps a statement's parameters (rows × width) under
 // SQLite's and PostgreSQL's limits.
