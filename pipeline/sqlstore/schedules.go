@@ -418,6 +418,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 	var (
 		enc                                 itemEncoder
 		blobs                               blobArena
+		written                             []int // the writes of versionArgs' rows
 		versionArgs, dayArgs, interruptArgs []any
 		moved                               []pipeline.Change
 		days                                = map[string]bool{}
@@ -446,11 +447,16 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 		w.Changed = true
 		h.seq++
 		v.Seq = h.seq
-		blob, err := enc.encode(w.Items)
-		if err != nil {
-			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+		var blob any // on PostgreSQL, encoded as COPY sends the row
+		if conn == nil {
+			b, err := enc.encode(w.Items)
+			if err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			blob = blobs.keep(b)
 		}
-		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blobs.keep(blob))
+		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob)
+		written = append(written, i)
 		lastDate := ""
 		for j := range w.Items { // mostly in date order within a cluster
 			it := &w.Items[j]
@@ -479,11 +485,23 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 		// COPY: pgx builds a statement's parameters in buffers that grow
 		// with it and are dropped after it (a national build's blobs,
 		// some 80 MB, cost gigabytes of allocations that way), while COPY
-		// streams the rows through one 64 KB buffer.
-		if err := copyRows(ctx, conn, "schedule_versions", []string{"id", "commune_code", "etag", "start_date", "days", "reason", "built_at", "explain", "seq", "items"}, versionArgs); err != nil {
+		// streams the rows through one 64 KB buffer. Each blob is encoded
+		// as its row is sent, into the encoder's one buffer.
+		const width = 10
+		if err := copyRows(ctx, conn, "schedule_versions", []string{"id", "commune_code", "etag", "start_date", "days", "reason", "built_at", "explain", "seq", "items"},
+			len(written), func(k int) ([]any, error) {
+				row := versionArgs[k*width : (k+1)*width]
+				w := &ws[written[k]]
+				b, err := enc.encode(w.Items)
+				if err != nil {
+					return nil, fmt.Errorf("schedule of %s: %w", w.Version.Commune, err)
+				}
+				row[width-1] = b
+				return row, nil
+			}); err != nil {
 			return fmt.Errorf("schedule versions: %w", err)
 		}
-		if err := copyRows(ctx, conn, "schedule_days", []string{"version_id", "air_date"}, dayArgs); err != nil {
+		if err := copyArgs(ctx, conn, "schedule_days", []string{"version_id", "air_date"}, dayArgs); err != nil {
 			return fmt.Errorf("schedule dates: %w", err)
 		}
 	} else {
@@ -498,7 +516,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
 		return fmt.Errorf("schedule interrupts: %w", err)
 	}
-	if err := db.saveHistory(ctx, tx, ws, codes, heads); err != nil {
+	if err := db.saveHistory(ctx, tx, conn, ws, codes, heads); err != nil {
 		return fmt.Errorf("airing history: %w", err)
 	}
 	var headArgs []any
@@ -605,7 +623,7 @@ func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, he
 // that plans what the last one planned writes no history row and a
 // national build writes the few rows per commune that changed, not the
 // whole week's (about 300,000 rows nationally).
-func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
+func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
 	var moved []string
 	for _, c := range codes {
 		if len(heads[c].writes) > 0 {
@@ -613,10 +631,13 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 		}
 	}
 	var (
-		del, ins []storedAir
-		planned  []airRow
-		stored   []storedAir
-		err      error
+		// del: stored rows no longer planned; ins: planned rows not
+		// stored; maybe: planned rows before a commune's earliest start,
+		// not read, to insert if absent.
+		del, ins, maybe []storedAir
+		planned         []airRow
+		stored          []storedAir
+		err             error
 	)
 	for chunk := range slices.Chunk(moved, inListMax) {
 		from := ""
@@ -641,7 +662,7 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 			// read: they are inserted if absent.
 			k := 0
 			for ; k < len(planned) && planned[k].date < start; k++ {
-				ins = append(ins, storedAir{commune: c, airRow: planned[k]})
+				maybe = append(maybe, storedAir{commune: c, airRow: planned[k]})
 			}
 			lo, _ := slices.BinarySearchFunc(stored, storedAir{commune: c, airRow: airRow{date: start}}, compareStoredAir)
 			hi := lo
@@ -652,9 +673,9 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 		}
 	}
 	if db.dialect == Postgres {
-		return writeHistoryArrays(ctx, tx, del, ins)
+		return writeHistoryArrays(ctx, tx, conn, del, ins, maybe)
 	}
-	return writeHistoryRows(ctx, tx, del, ins)
+	return writeHistoryRows(ctx, tx, del, append(ins, maybe...))
 }
 
 // writeHistoryRows deletes the airing history rows del and inserts ins
@@ -685,17 +706,11 @@ func writeHistoryRows(ctx context.Context, tx *sql.Tx, del, ins []storedAir) err
 	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, args)
 }
 
-// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows go as
-// three arrays, one statement for the deletions and one for the
-// insertions whatever their number.
-func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) error {
-	columns := func(rows []storedAir) (communes, dates, segments []string) {
-		communes, dates, segments = make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
-		for i, r := range rows {
-			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
-		}
-		return communes, dates, segments
-	}
+// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows to
+// delete go by their ctids in one statement, the rows known absent (ins)
+// with COPY on the transaction's connection conn, and the rows that may
+// be stored (maybe) as arrays in one statement that skips those.
+func writeHistoryArrays(ctx context.Context, tx *sql.Tx, conn *sql.Conn, del, ins, maybe []storedAir) error {
 	if len(del) > 0 {
 		// By the rows' ids (readHistoryByIDs): a join on the key made
 		// PostgreSQL hash the whole table for every batch.
@@ -708,9 +723,21 @@ func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) e
 		}
 	}
 	if len(ins) > 0 {
-		c, d, s := columns(ins)
+		row := make([]any, 3)
+		if err := copyRows(ctx, conn, "schedule_history", []string{"commune_code", "air_date", "segment_id"}, len(ins), func(i int) ([]any, error) {
+			row[0], row[1], row[2] = ins[i].commune, ins[i].date, ins[i].segment
+			return row, nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(maybe) > 0 {
+		communes, dates, segments := make([]string, len(maybe)), make([]string, len(maybe)), make([]string, len(maybe))
+		for i, r := range maybe {
+			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_history (commune_code, air_date, segment_id)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, c, d, s); err != nil {
+			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, communes, dates, segments); err != nil {
 			return err
 		}
 	}
