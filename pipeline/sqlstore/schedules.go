@@ -365,12 +365,14 @@ func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string,
 // A batch costs a few statements, not a few per commune: heads,
 // sequence numbers and the stored airing history of all its communes
 // are read at once, and the versions, their dates and interrupts, the
-// history and the heads are written with multi-row statements (the
-// history as arrays on PostgreSQL). The airing history is written as its
-// difference from what is stored: a rebuild that plans what the last one
-// planned writes no history row, and one that adds a segment writes the
-// rows of that segment, not the commune's week. On PostgreSQL the heads
-// are locked first, so concurrent saves of a commune take turns.
+// history and the heads are written with multi-row statements (on
+// PostgreSQL the versions, their dates and the added history rows with
+// COPY, and the removed history rows by ctid). The airing history is
+// written as its difference from what is stored: a rebuild that plans
+// what the last one planned writes no history row, and one that adds a
+// segment writes the rows of that segment, not the commune's week. On
+// PostgreSQL saves take one advisory lock first (scheduleSaveLock), so
+// concurrent saves take turns.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
 	if len(ws) == 0 {
 		return nil
