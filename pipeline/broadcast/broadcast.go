@@ -380,17 +380,27 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	}
 	// Communes are stored in batches of saveBatch, each in one
 	// transaction; a commune whose content is unchanged is not written.
-	// The entries of a stored batch are overwritten by the next one's
-	// (spare), so a build holds a batch's entries, not the registry's.
+	// One batch is saved while the next one is made (the store's round
+	// trips and the entries' making overlap), the batches in order. The
+	// entries of a stored batch are overwritten by a later one's (spare),
+	// so a build holds two batches' entries, not the registry's.
 	m := newEntryMaker(p)
 	var batch []pipeline.VersionWrite
 	var spare [][]pipeline.ScheduleItem
-	flush := func() error {
-		if err := s.Store.SaveVersions(ctx, batch); err != nil {
+	var saving chan error // the batch being saved, when one is
+	var saved []pipeline.VersionWrite
+	// wait waits for the batch being saved and takes in its result.
+	wait := func() error {
+		if saving == nil {
+			return nil
+		}
+		err := <-saving
+		saving = nil
+		if err != nil {
 			return err
 		}
-		for i := range batch {
-			w := &batch[i]
+		for i := range saved {
+			w := &saved[i]
 			if w.Changed {
 				res.Changed = append(res.Changed, w.Version.Commune)
 				if s.Feed == nil {
@@ -400,9 +410,24 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 			spare = append(spare, w.Items[:0])
 			w.Items = nil
 		}
-		batch = batch[:0]
 		return nil
 	}
+	// flush starts saving batch once the batch before it is saved.
+	flush := func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		saved, batch = batch, saved[:0]
+		saving = make(chan error, 1)
+		go func(ws []pipeline.VersionWrite, done chan<- error) { done <- s.Store.SaveVersions(ctx, ws) }(saved, saving)
+		return nil
+	}
+	// On an error, the batch being saved (if any) is waited for: the
+	// store keeps no reference to a batch once SaveVersions returns.
+	defer func() { _ = wait() }()
 	for ci := range reg.Communes {
 		c := &reg.Communes[ci]
 		res.Communes++
@@ -426,6 +451,9 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 		}
 	}
 	if err := flush(); err != nil {
+		return res, err
+	}
+	if err := wait(); err != nil {
 		return res, err
 	}
 	res.Took = time.Since(began)

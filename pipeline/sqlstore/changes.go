@@ -103,16 +103,15 @@ func (db *DB) recordChange(ctx context.Context, tx *sql.Tx, cs ...pipeline.Chang
 			return fmt.Errorf("record change %s %s: %w", cs[0].Kind, cs[0].Key, err)
 		}
 	}
-	st, err := tx.PrepareContext(ctx, "INSERT INTO changes (kind, key, note, at) VALUES (?, ?, ?, ?)")
-	if err != nil {
-		return fmt.Errorf("record change: %w", err)
-	}
-	defer st.Close()
+	// Multi-row statements (a national build records 3,321 changes):
+	// the rows get their ids in the order of cs.
 	now := db.Now()
+	args := make([]any, 0, 4*len(cs))
 	for _, c := range cs {
-		if _, err := st.ExecContext(ctx, string(c.Kind), c.Key, c.Note, now); err != nil {
-			return fmt.Errorf("record change %s %s: %w", c.Kind, c.Key, err)
-		}
+		args = append(args, string(c.Kind), c.Key, c.Note, now)
+	}
+	if err := execRows(ctx, tx, "INSERT INTO changes (kind, key, note, at) VALUES ", "(?, ?, ?, ?)", ", ", "", 4, args); err != nil {
+		return fmt.Errorf("record %d changes from %s %s: %w", len(cs), cs[0].Kind, cs[0].Key, err)
 	}
 	return nil
 }

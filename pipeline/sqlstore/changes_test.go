@@ -184,3 +184,33 @@ func TestFollowEndedBeforeItBegan(t *testing.T) {
 		t.Fatalf("Follow with an ended context: %v, want nil", err)
 	}
 }
+
+// TestManyChangesInOneTransaction: changes recorded together (a national
+// build records one per commune, in multi-row statements) are all heard,
+// in the order they were recorded, with increasing ids.
+func TestManyChangesInOneTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := setup(t)
+	var heard []pipeline.Change
+	db.OnChange(func(c pipeline.Change) { heard = append(heard, c) })
+	// Past two full statements and a partial one.
+	cs := make([]pipeline.Change, 2*execRowsMax+57)
+	for i := range cs {
+		cs[i] = pipeline.Change{Kind: pipeline.ChangeSchedule, Key: "xa-" + strconv.Itoa(i), Note: "build " + strconv.Itoa(i%3)}
+	}
+	if err := db.inTx(ctx, func(tx *sql.Tx) error { return db.recordChange(ctx, tx, cs...) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.readChanges(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != len(cs) {
+		t.Fatalf("heard %d changes, want %d", len(heard), len(cs))
+	}
+	for i, c := range heard {
+		if c.Kind != cs[i].Kind || c.Key != cs[i].Key || c.Note != cs[i].Note || (i > 0 && c.ID <= heard[i-1].ID) {
+			t.Fatalf("change %d heard as %+v, want %+v after id %d", i, c, cs[i], heard[max(i-1, 0)].ID)
+		}
+	}
+}

@@ -375,6 +375,29 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// inConnTx is inTx on one connection of the pool, given to fn with the
+// transaction: on PostgreSQL, fn may reach pgx through it (copyRows) and
+// what it does there is part of the transaction.
+func (db *DB) inConnTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error) error {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(conn, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 // scanner is a row being read: *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

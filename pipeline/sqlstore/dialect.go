@@ -278,3 +278,29 @@ func isUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// copyRows stores n rows into table with PostgreSQL's COPY, on conn (in
+// the transaction begun on it, when there is one): row(i) gives the
+// values of row i, in the order of columns (pgx encodes them before it
+// asks for the next row, so row may reuse its slice and buffers); an
+// error from row stops the copy and is returned.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, columns []string, n int, row func(i int) ([]any, error)) error {
+	if n == 0 {
+		return nil
+	}
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*pgConn)
+		if !ok {
+			return fmt.Errorf("copy into %s: a %T connection, not PostgreSQL's", table, dc)
+		}
+		_, err := c.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(n, row))
+		return err
+	})
+}
+
+// copyArgs is copyRows over args, which holds the rows' values one row
+// after another.
+func copyArgs(ctx context.Context, conn *sql.Conn, table string, columns []string, args []any) error {
+	w := len(columns)
+	return copyRows(ctx, conn, table, columns, len(args)/w, func(i int) ([]any, error) { return args[i*w : (i+1)*w], nil })
+}

@@ -180,3 +180,47 @@ func TestSaveVersionsStores(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveVersionsBadEntryStoresNothing: a batch with an entry that
+// cannot be stored (a negative slot start) fails naming its commune and
+// stores nothing of the batch, also of the communes before it: no
+// version, head, date or airing history row (on PostgreSQL the blobs are
+// encoded while the versions are being copied).
+func TestSaveVersionsBadEntryStoresNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := setup(t)
+	t0 := time.Date(2025, 3, 2, 22, 0, 0, 0, time.UTC)
+	item := func(slot int) []pipeline.ScheduleItem {
+		return []pipeline.ScheduleItem{{Cluster: "c", Date: "2025-03-03", SlotStart: slot, Kind: "segment", SegmentID: "s1", Start: t0, DurationMS: 60_000, EntryID: "e"}}
+	}
+	var ws []pipeline.VersionWrite
+	for i, slot := range []int{19800, 19800, -1, 19800} {
+		ws = append(ws, pipeline.VersionWrite{Version: pipeline.ScheduleVersion{Commune: fmt.Sprintf("xa-%d", i), ETag: "e", Start: "2025-03-03", Days: 7, Reason: "test", BuiltAt: t0},
+			Items: item(slot)})
+	}
+	err := db.SaveVersions(ctx, ws)
+	if err == nil || !strings.Contains(err.Error(), "xa-2") {
+		t.Fatalf("err %v, want one naming xa-2", err)
+	}
+	for _, w := range ws {
+		if w.Changed {
+			t.Errorf("%s reported changed by a failed save", w.Version.Commune)
+		}
+	}
+	for _, table := range []string{"schedule_versions", "schedule_heads", "schedule_days", "schedule_history", "changes"} {
+		var n int
+		if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s has %d rows (%v) after a failed save, want none", table, n, err)
+		}
+	}
+	// The same batch without the bad entry is stored whole.
+	ws[2].Items = item(19800)
+	if err := db.SaveVersions(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM schedule_heads").Scan(&n); err != nil || n != len(ws) {
+		t.Fatalf("%d heads (%v), want %d", n, err, len(ws))
+	}
+}

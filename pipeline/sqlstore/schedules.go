@@ -365,17 +365,24 @@ func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string,
 // A batch costs a few statements, not a few per commune: heads,
 // sequence numbers and the stored airing history of all its communes
 // are read at once, and the versions, their dates and interrupts, the
-// history and the heads are written with multi-row statements (the
-// history as arrays on PostgreSQL). The airing history is written as its
-// difference from what is stored: a rebuild that plans what the last one
-// planned writes no history row, and one that adds a segment writes the
-// rows of that segment, not the commune's week. On PostgreSQL the heads
-// are locked first, so concurrent saves of a commune take turns.
+// history and the heads are written with multi-row statements (on
+// PostgreSQL the versions, their dates and the added history rows with
+// COPY, and the removed history rows by ctid). The airing history is
+// written as its difference from what is stored: a rebuild that plans
+// what the last one planned writes no history row, and one that adds a
+// segment writes the rows of that segment, not the commune's week. On
+// PostgreSQL saves take one advisory lock first (scheduleSaveLock), so
+// concurrent saves take turns.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.saveVersions(ctx, tx, ws) })
+	var err error
+	if db.dialect == Postgres {
+		err = db.inConnTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error { return db.saveVersions(ctx, tx, conn, ws) })
+	} else {
+		err = db.inTx(ctx, func(tx *sql.Tx) error { return db.saveVersions(ctx, tx, nil, ws) })
+	}
 	db.changed(pipeline.ChangeSchedule)
 	if err != nil {
 		for i := range ws {
@@ -395,8 +402,10 @@ type savedHead struct {
 	writes   []int // the batch's changed writes of the commune, in order
 }
 
-// saveVersions is SaveVersions inside its transaction.
-func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite) error {
+// saveVersions is SaveVersions inside its transaction. On PostgreSQL,
+// conn is the transaction's connection: the versions and their dates go
+// through it with COPY.
+func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite) error {
 	var codes []string
 	heads := map[string]*savedHead{}
 	for i := range ws {
@@ -411,6 +420,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	var (
 		enc                                 itemEncoder
 		blobs                               blobArena
+		written                             []int // the writes of versionArgs' rows
 		versionArgs, dayArgs, interruptArgs []any
 		moved                               []pipeline.Change
 		days                                = map[string]bool{}
@@ -439,11 +449,16 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 		w.Changed = true
 		h.seq++
 		v.Seq = h.seq
-		blob, err := enc.encode(w.Items)
-		if err != nil {
-			return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+		var blob any // on PostgreSQL, encoded as COPY sends the row
+		if conn == nil {
+			b, err := enc.encode(w.Items)
+			if err != nil {
+				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
+			}
+			blob = blobs.keep(b)
 		}
-		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blobs.keep(blob))
+		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob)
+		written = append(written, i)
 		lastDate := ""
 		for j := range w.Items { // mostly in date order within a cluster
 			it := &w.Items[j]
@@ -468,24 +483,42 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, ws []pipeline.Versio
 	if len(moved) == 0 {
 		return nil
 	}
-	// On PostgreSQL a few versions a statement: pgx builds each
-	// statement's parameters in buffers that grow with it, and 200 blobs
-	// of 8 KB made a national build allocate gigabytes.
-	most := execRowsMax
-	if db.dialect == Postgres {
-		most = pgVersionRowsMax
-	}
-	if err := execRowsBy(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, most, versionArgs); err != nil {
-		return fmt.Errorf("schedule versions: %w", err)
-	}
-	if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
-		return fmt.Errorf("schedule dates: %w", err)
+	if conn != nil {
+		// COPY: pgx builds a statement's parameters in buffers that grow
+		// with it and are dropped after it (a national build's blobs,
+		// some 80 MB, cost gigabytes of allocations that way), while COPY
+		// streams the rows through one 64 KB buffer. Each blob is encoded
+		// as its row is sent, into the encoder's one buffer.
+		const width = 10
+		if err := copyRows(ctx, conn, "schedule_versions", []string{"id", "commune_code", "etag", "start_date", "days", "reason", "built_at", "explain", "seq", "items"},
+			len(written), func(k int) ([]any, error) {
+				row := versionArgs[k*width : (k+1)*width]
+				w := &ws[written[k]]
+				b, err := enc.encode(w.Items)
+				if err != nil {
+					return nil, fmt.Errorf("schedule of %s: %w", w.Version.Commune, err)
+				}
+				row[width-1] = b
+				return row, nil
+			}); err != nil {
+			return fmt.Errorf("schedule versions: %w", err)
+		}
+		if err := copyArgs(ctx, conn, "schedule_days", []string{"version_id", "air_date"}, dayArgs); err != nil {
+			return fmt.Errorf("schedule dates: %w", err)
+		}
+	} else {
+		if err := execRows(ctx, tx, "INSERT INTO schedule_versions (id, commune_code, etag, start_date, days, reason, built_at, explain, seq, items) VALUES ",
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, versionArgs); err != nil {
+			return fmt.Errorf("schedule versions: %w", err)
+		}
+		if err := execRows(ctx, tx, "INSERT INTO schedule_days (version_id, air_date) VALUES ", "(?, ?)", ", ", "", 2, dayArgs); err != nil {
+			return fmt.Errorf("schedule dates: %w", err)
+		}
 	}
 	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
 		return fmt.Errorf("schedule interrupts: %w", err)
 	}
-	if err := db.saveHistory(ctx, tx, ws, codes, heads); err != nil {
+	if err := db.saveHistory(ctx, tx, conn, ws, codes, heads); err != nil {
 		return fmt.Errorf("airing history: %w", err)
 	}
 	var headArgs []any
@@ -592,7 +625,7 @@ func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, he
 // that plans what the last one planned writes no history row and a
 // national build writes the few rows per commune that changed, not the
 // whole week's (about 300,000 rows nationally).
-func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
+func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
 	var moved []string
 	for _, c := range codes {
 		if len(heads[c].writes) > 0 {
@@ -600,10 +633,13 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 		}
 	}
 	var (
-		del, ins []storedAir
-		planned  []airRow
-		stored   []storedAir
-		err      error
+		// del: stored rows no longer planned; ins: planned rows not
+		// stored; maybe: planned rows before a commune's earliest start,
+		// not read, to insert if absent.
+		del, ins, maybe []storedAir
+		planned         []airRow
+		stored          []storedAir
+		err             error
 	)
 	for chunk := range slices.Chunk(moved, inListMax) {
 		from := ""
@@ -612,7 +648,11 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 				from = s
 			}
 		}
-		if stored, err = readHistoryFrom(ctx, tx, chunk, from, stored[:0]); err != nil {
+		read := readHistoryFrom
+		if db.dialect == Postgres {
+			read = readHistoryByIDs
+		}
+		if stored, err = read(ctx, tx, chunk, from, stored[:0]); err != nil {
 			return err
 		}
 		slices.SortFunc(stored, compareStoredAir)
@@ -624,7 +664,7 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 			// read: they are inserted if absent.
 			k := 0
 			for ; k < len(planned) && planned[k].date < start; k++ {
-				ins = append(ins, storedAir{c, planned[k]})
+				maybe = append(maybe, storedAir{commune: c, airRow: planned[k]})
 			}
 			lo, _ := slices.BinarySearchFunc(stored, storedAir{commune: c, airRow: airRow{date: start}}, compareStoredAir)
 			hi := lo
@@ -635,9 +675,9 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, ws []pipeline.Version
 		}
 	}
 	if db.dialect == Postgres {
-		return writeHistoryArrays(ctx, tx, del, ins)
+		return writeHistoryArrays(ctx, tx, conn, del, ins, maybe)
 	}
-	return writeHistoryRows(ctx, tx, del, ins)
+	return writeHistoryRows(ctx, tx, del, append(ins, maybe...))
 }
 
 // writeHistoryRows deletes the airing history rows del and inserts ins
@@ -668,28 +708,38 @@ func writeHistoryRows(ctx context.Context, tx *sql.Tx, del, ins []storedAir) err
 	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, args)
 }
 
-// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows go as
-// three arrays, one statement for the deletions and one for the
-// insertions whatever their number.
-func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) error {
-	columns := func(rows []storedAir) (communes, dates, segments []string) {
-		communes, dates, segments = make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
-		for i, r := range rows {
-			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
-		}
-		return communes, dates, segments
-	}
+// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows to
+// delete go by their ctids in one statement, the rows known absent (ins)
+// with COPY on the transaction's connection conn, and the rows that may
+// be stored (maybe) as arrays in one statement that skips those.
+func writeHistoryArrays(ctx context.Context, tx *sql.Tx, conn *sql.Conn, del, ins, maybe []storedAir) error {
 	if len(del) > 0 {
-		c, d, s := columns(del)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history h USING unnest(?::text[], ?::text[], ?::text[]) AS d (commune_code, air_date, segment_id)
-			WHERE h.commune_code = d.commune_code AND h.air_date = d.air_date AND h.segment_id = d.segment_id`, c, d, s); err != nil {
+		// By the rows' ids (readHistoryByIDs): a join on the key made
+		// PostgreSQL hash the whole table for every batch.
+		tids := make([]string, len(del))
+		for i, r := range del {
+			tids[i] = r.tid
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history WHERE ctid = ANY(?::text[]::tid[])`, tids); err != nil {
 			return err
 		}
 	}
 	if len(ins) > 0 {
-		c, d, s := columns(ins)
+		row := make([]any, 3)
+		if err := copyRows(ctx, conn, "schedule_history", []string{"commune_code", "air_date", "segment_id"}, len(ins), func(i int) ([]any, error) {
+			row[0], row[1], row[2] = ins[i].commune, ins[i].date, ins[i].segment
+			return row, nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(maybe) > 0 {
+		communes, dates, segments := make([]string, len(maybe)), make([]string, len(maybe)), make([]string, len(maybe))
+		for i, r := range maybe {
+			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_history (commune_code, air_date, segment_id)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, c, d, s); err != nil {
+			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, communes, dates, segments); err != nil {
 			return err
 		}
 	}
@@ -700,10 +750,14 @@ func writeHistoryArrays(ctx context.Context, tx *sql.Tx, del, ins []storedAir) e
 // a date (YYYY-MM-DD, so dates order as strings).
 type airRow struct{ date, segment string }
 
-// storedAir is a stored airing history row.
+// storedAir is a stored airing history row. On PostgreSQL, tid is the
+// row's ctid as read in the saving transaction (under scheduleSaveLock
+// nothing else writes the history, so it names the row until the
+// transaction ends); it is empty on SQLite and for rows to insert.
 type storedAir struct {
 	commune string
 	airRow
+	tid string
 }
 
 func compareAirRows(a, b airRow) int {
@@ -766,7 +820,7 @@ func diffHistory(del, ins []storedAir, commune string, planned []airRow, stored 
 		}
 		switch {
 		case c < 0:
-			ins = append(ins, storedAir{commune, planned[i]})
+			ins = append(ins, storedAir{commune: commune, airRow: planned[i]})
 			i++
 		case c > 0:
 			del = append(del, stored[j])
@@ -809,6 +863,59 @@ func readHistoryFrom(ctx context.Context, tx *sql.Tx, codes []string, from strin
 			rows.Close()
 			return readHistoryRowsFrom(ctx, tx, only, args, dst[:n])
 		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryByIDs is readHistoryFrom for PostgreSQL, each row with its
+// ctid (what writeHistoryArrays deletes by). It looks each commune up in
+// the history's primary key: with a list of communes the planner chose
+// to scan the whole table for every batch.
+func readHistoryByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.n, h.segments, h.tids FROM unnest(?::text[]) AS c (code),
+		LATERAL (SELECT air_date, COUNT(*) AS n, string_agg(segment_id, ',') AS segments, string_agg(ctid::text, ' ') AS tids
+			FROM schedule_history WHERE commune_code = c.code AND air_date >= ? GROUP BY air_date) AS h`, codes, from)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	n := len(dst)
+	var r storedAir
+	for rows.Next() {
+		var count int
+		var segments, tids string
+		if err := rows.Scan(&r.commune, &r.date, &count, &segments, &tids); err != nil {
+			return dst, err
+		}
+		// One ctid ("(page,item)": no space) for each segment, in the
+		// same order.
+		for more := true; more && count >= 0; count-- {
+			r.segment, segments, more = strings.Cut(segments, ",")
+			r.tid, tids, _ = strings.Cut(tids, " ")
+			dst = append(dst, r)
+		}
+		if count != 0 { // a comma inside a segment id
+			rows.Close()
+			return readHistoryRowsByIDs(ctx, tx, codes, from, dst[:n])
+		}
+	}
+	return dst, rows.Err()
+}
+
+// readHistoryRowsByIDs is readHistoryByIDs a row at a time.
+func readHistoryRowsByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.segment_id, h.ctid::text FROM unnest(?::text[]) AS c (code),
+		LATERAL (SELECT air_date, segment_id, ctid FROM schedule_history WHERE commune_code = c.code AND air_date >= ?) AS h`, codes, from)
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r storedAir
+		if err := rows.Scan(&r.commune, &r.date, &r.segment, &r.tid); err != nil {
+			return dst, err
+		}
+		dst = append(dst, r)
 	}
 	return dst, rows.Err()
 }
@@ -891,10 +998,6 @@ func execRowsBy(ctx context.Context, tx *sql.Tx, head, row, sep, tail string, wi
 	}
 	return nil
 }
-
-// pgVersionRowsMax is how many schedule versions one INSERT stores on
-// PostgreSQL.
-const pgVersionRowsMax = 8
 
 // execRowsMax keeps a statement's parameters (rows × width) under
 // SQLite's and PostgreSQL's limits.
