@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,7 @@ import (
 type failingSaves struct {
 	*sqlstore.DB
 	failAt  int
+	panics  bool // fail by panicking, as a bug in the store would
 	calls   atomic.Int32
 	running atomic.Int32
 	overlap atomic.Bool
@@ -47,6 +49,9 @@ func (f *failingSaves) SaveVersions(ctx context.Context, ws []pipeline.VersionWr
 	f.batches = append(f.batches, codes)
 	f.mu.Unlock()
 	time.Sleep(20 * time.Millisecond) // a slow store: the next batch is made meanwhile
+	if n >= f.failAt && f.panics {
+		panic("store bug")
+	}
 	if n >= f.failAt {
 		return errSave
 	}
@@ -78,12 +83,13 @@ func TestBuildSavesBatchesInTurn(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		failAt int
-	}{{"all saved", 99}, {"second batch fails", 2}} {
+		panics bool
+	}{{"all saved", 99, false}, {"second batch fails", 2, false}, {"second batch panics", 2, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A new priority segment changes every commune.
 			broadcasttest.AddReady(t, db, nil, prod, broadcasttest.Segment{Title: tc.name, Priority: pipeline.PriorityPriority,
 				Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
-			store := &failingSaves{DB: db, failAt: tc.failAt}
+			store := &failingSaves{DB: db, failAt: tc.failAt, panics: tc.panics}
 			svc := &broadcast.Service{Store: store, Now: func() time.Time { return now }}
 			before, err := db.HeadTags(ctx)
 			if err != nil {
@@ -103,7 +109,10 @@ func TestBuildSavesBatchesInTurn(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, errSave) {
+			if tc.panics && (err == nil || !strings.Contains(err.Error(), "store bug")) {
+				t.Fatalf("build error %v, want the save's panic as an error", err)
+			}
+			if !tc.panics && !errors.Is(err, errSave) {
 				t.Fatalf("build error %v, want the failed save's", err)
 			}
 			if len(store.batches) != 2 || !slices.Equal(saved, order[:400]) {

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -422,7 +423,17 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 		}
 		saved, batch = batch, saved[:0]
 		saving = make(chan error, 1)
-		go func(ws []pipeline.VersionWrite, done chan<- error) { done <- s.Store.SaveVersions(ctx, ws) }(saved, saving)
+		go func(ws []pipeline.VersionWrite, done chan<- error) {
+			// A panic in the store is the build's error, as it would be
+			// without this goroutine (River recovers a job's panic); it
+			// must not end the process.
+			defer func() {
+				if r := recover(); r != nil {
+					done <- fmt.Errorf("save schedule versions: panic: %v\n%s", r, debug.Stack())
+				}
+			}()
+			done <- s.Store.SaveVersions(ctx, ws)
+		}(saved, saving)
 		return nil
 	}
 	// On an error, the batch being saved (if any) is waited for: the
