@@ -117,12 +117,12 @@ func (c *loudnormCollector) stats() (loudnormStats, error) {
 }
 
 // LoudnessMeasurement is the domain's [pipeline.LoudnessMeasurement]:
-// loudnorm's analysis of the mono downmix ([MonoDownmix]) that the upload
-// scan ([ScanAudio]) makes and processing reuses
+// the EBU R128 analysis of the mono downmix ([MonoDownmix]) that the
+// upload scan ([ScanAudio]) makes and processing reuses
 // ([LoudspeakerOptions.Measured]).
 type LoudnessMeasurement = pipeline.LoudnessMeasurement
 
-// measurement returns the input side of loudnorm's first-pass statistics.
+// measurement returns the input side of first-pass statistics.
 func (s loudnormStats) measurement() LoudnessMeasurement {
 	return LoudnessMeasurement{IntegratedLUFS: s.InputI, TruePeakDBTP: s.InputTP, LRA: s.InputLRA,
 		ThresholdLUFS: s.InputThresh, TargetOffsetLU: s.TargetOffset}
@@ -134,19 +134,15 @@ func statsOf(m LoudnessMeasurement) loudnormStats {
 		InputThresh: m.ThresholdLUFS, TargetOffset: m.TargetOffsetLU}
 }
 
-// loudspeakerMeasureTarget is the target loudspeaker renditions are
-// normalized to (see [Runner.Loudspeaker]); the upload scan measures
-// against it so its target offset is the one processing would get.
-func loudspeakerMeasureTarget() LoudnessTarget {
-	t := LoudspeakerLoudness()
-	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	return t
-}
-
-// loudnormMeasure is the loudnorm filter of a measuring pass for t.
-func loudnormMeasure(t LoudnessTarget) string {
-	return fmt.Sprintf("loudnorm=I=%s:TP=%s:LRA=%s:print_format=json", ff(t.IntegratedLUFS), ff(t.TruePeakDBTP), ff(t.LRA))
-}
+// ebur128Measure is the filter every measuring pass ends with: ffmpeg's
+// EBU R128 meter (integrated loudness, its gate, loudness range and the
+// true peak, 4× oversampled to 192 kHz), which works at 48 kHz. It
+// measures the BS.1770 figures loudnorm's first pass prints for about a
+// quarter of the CPU: loudnorm resamples the whole signal to 192 kHz and
+// runs its dynamic normalizer over it there, for a prediction linear mode
+// does not use. framelog=verbose keeps the per-100-ms lines out of the
+// info log.
+const ebur128Measure = "ebur128=peak=true:framelog=verbose"
 
 // ff formats a generated number for a filter graph.
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
@@ -209,7 +205,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	)
 	if known != nil && known.Valid() {
 		first = statsOf(*known)
-	} else if first, err = r.measure(ctx, input, join(pre, loudnormMeasure(t))); err != nil {
+	} else if first, err = r.measure(ctx, input, pre); err != nil {
 		return normPlan{}, err
 	}
 	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
@@ -298,18 +294,18 @@ func linearReach(m loudnormStats, t LoudnessTarget) float64 {
 	return min(t.IntegratedLUFS, m.InputI+(t.TruePeakDBTP-m.InputTP)-0.05)
 }
 
-// measure runs one loudnorm analysis pass over the first audio stream.
-func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStats, error) {
-	in, err := inputArgs(input)
-	if err != nil {
-		return loudnormStats{}, err
+// measure measures the first audio stream after the chain pre ("" for
+// none) with the ebur128 filter (step "loudness_measure"), as the upload
+// scan does. An input with nothing above the gate measures -inf.
+func (r *Runner) measure(ctx context.Context, input, pre string) (loudnormStats, error) {
+	chain := ebur128Measure
+	if pre != "" {
+		chain = pre + "," + chain
 	}
-	var c loudnormCollector
-	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
-	if err := r.Run(ctx, Job{Step: "loudness_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
-		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
+	s, err := r.ebur128Pass(ctx, "loudness_measure", input, chain)
+	if errors.Is(err, errNothingGated) {
+		return loudnormStats{InputI: math.Inf(-1), InputTP: math.Inf(-1), InputThresh: math.Inf(-1)}, nil
 	}
-	s, err := c.stats()
 	if err != nil {
 		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
 	}
@@ -321,33 +317,40 @@ func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStat
 // loudness, its gating threshold, the loudness range and, with truePeak,
 // the true peak (4× oversampled), else the sample peak (a third cheaper,
 // and at most the true peak: for steering only), at the limiter's rate,
-// which a loudnorm pass would first resample to 192 kHz. The logged peak
-// is rounded to 0.1 dB, so half of that is added.
+// which a loudnorm pass would first resample to 192 kHz.
 func (r *Runner) measureLimited(ctx context.Context, input, chain string, truePeak bool) (loudnormStats, error) {
+	mode := "sample"
+	if truePeak {
+		mode = "true"
+	}
+	s, err := r.ebur128Pass(ctx, "limit_measure", input, chain+",ebur128=peak="+mode+":framelog=verbose")
+	if err != nil {
+		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	}
+	return s, nil
+}
+
+// ebur128Pass runs chain (ending with an ebur128 filter that reports a
+// peak) over the first audio stream, observed as step, and returns the
+// filter's summary as first-pass statistics. The logged peak is rounded
+// to 0.1 dB, so half of that is added. The error wraps errNothingGated
+// when no audio was above the gate.
+func (r *Runner) ebur128Pass(ctx context.Context, step, input, chain string) (loudnormStats, error) {
 	in, err := inputArgs(input)
 	if err != nil {
 		return loudnormStats{}, err
 	}
 	c := ebur128Collector{peak: true}
-	mode := "sample"
-	if truePeak {
-		mode = "true"
-	}
-	// framelog=verbose keeps the per-100-ms lines out of the info log.
-	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain+",ebur128=peak="+mode+":framelog=verbose", "-f", "null", "-")
-	if err := r.Run(ctx, Job{Step: "limit_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
-		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
+	if err := r.Run(ctx, Job{Step: step, Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
+		return loudnormStats{}, err
 	}
 	sum, err := c.summary()
 	if err != nil {
-		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+		return loudnormStats{}, err
 	}
-	return loudnormStats{InputI: sum.I, InputTP: sum.Peak + ebur128PeakRounding, InputLRA: sum.LRA, InputThresh: sum.Threshold}, nil
+	return sum.stats(), nil
 }
-
-// ebur128PeakRounding is half the resolution of the true peak the
-// ebur128 filter logs (dB): what the real figure may be above it.
-const ebur128PeakRounding = 0.05
 
 // NormalizeOptions configures [Runner.Normalize].
 type NormalizeOptions struct {
