@@ -81,13 +81,28 @@ func (c *ebur128Collector) line(l string) {
 	}
 }
 
-// summary returns the last complete summary.
+// errNothingGated means the ebur128 filter found no audio above its
+// absolute gate (-70 LUFS): silence, or nothing decoded.
+var errNothingGated = errors.New("no audio above the gate")
+
+// summary returns the last complete summary. The error wraps
+// errNothingGated when nothing was above the gate.
 func (c *ebur128Collector) summary() (ebur128Summary, error) {
 	if c.last == nil {
 		return ebur128Summary{}, errors.New("ebur128 printed no summary")
 	}
 	if c.last.I <= -70 || c.last.Threshold <= -70 {
-		return ebur128Summary{}, fmt.Errorf("ebur128 summary %+v: no audio above the gate", *c.last)
+		return ebur128Summary{}, fmt.Errorf("ebur128 summary %+v: %w", *c.last, errNothingGated)
 	}
 	return *c.last, nil
+}
+
+// ebur128PeakRounding is half the resolution of the peak the ebur128
+// filter logs (dB): what the real figure may be above it.
+const ebur128PeakRounding = 0.05
+
+// stats is the summary as first-pass statistics (the peak moved up by
+// ebur128PeakRounding; no target offset, which linear mode does not use).
+func (s ebur128Summary) stats() loudnormStats {
+	return loudnormStats{InputI: s.I, InputTP: s.Peak + ebur128PeakRounding, InputLRA: s.LRA, InputThresh: s.Threshold}
 }

@@ -117,12 +117,12 @@ func (c *loudnormCollector) stats() (loudnormStats, error) {
 }
 
 // LoudnessMeasurement is the domain's [pipeline.LoudnessMeasurement]:
-// loudnorm's analysis of the mono downmix ([MonoDownmix]) that the upload
-// scan ([ScanAudio]) makes and processing reuses
+// the EBU R128 analysis of the mono downmix ([MonoDownmix]) that the
+// upload scan ([ScanAudio]) makes and processing reuses
 // ([LoudspeakerOptions.Measured]).
 type LoudnessMeasurement = pipeline.LoudnessMeasurement
 
-// measurement returns the input side of loudnorm's first-pass statistics.
+// measurement returns the input side of first-pass statistics.
 func (s loudnormStats) measurement() LoudnessMeasurement {
 	return LoudnessMeasurement{IntegratedLUFS: s.InputI, TruePeakDBTP: s.InputTP, LRA: s.InputLRA,
 		ThresholdLUFS: s.InputThresh, TargetOffsetLU: s.TargetOffset}
@@ -134,19 +134,15 @@ func statsOf(m LoudnessMeasurement) loudnormStats {
 		InputThresh: m.ThresholdLUFS, TargetOffset: m.TargetOffsetLU}
 }
 
-// loudspeakerMeasureTarget is the target loudspeaker renditions are
-// normalized to (see [Runner.Loudspeaker]); the upload scan measures
-// against it so its target offset is the one processing would get.
-func loudspeakerMeasureTarget() LoudnessTarget {
-	t := LoudspeakerLoudness()
-	t.TruePeakDBTP = max(-9, t.TruePeakDBTP-LossyHeadroomDB)
-	return t
-}
-
-// loudnormMeasure is the loudnorm filter of a measuring pass for t.
-func loudnormMeasure(t LoudnessTarget) string {
-	return fmt.Sprintf("loudnorm=I=%s:TP=%s:LRA=%s:print_format=json", ff(t.IntegratedLUFS), ff(t.TruePeakDBTP), ff(t.LRA))
-}
+// ebur128Measure is the filter every measuring pass ends with: ffmpeg's
+// EBU R128 meter (integrated loudness, its gate, loudness range and the
+// true peak, 4× oversampled to 192 kHz), which works at 48 kHz. It
+// measures the BS.1770 figures loudnorm's first pass prints for about a
+// quarter of the CPU: loudnorm resamples the whole signal to 192 kHz and
+// runs its dynamic normalizer over it there, for a prediction linear mode
+// does not use. framelog=verbose keeps the per-100-ms lines out of the
+// info log.
+const ebur128Measure = "ebur128=peak=true:framelog=verbose"
 
 // ff formats a generated number for a filter graph.
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
@@ -182,17 +178,29 @@ const limiterShortLU = 0.3
 // limiterAimLU is how far past limiterShortLU a refinement aims (LU).
 const limiterAimLU = 0.15
 
-// limiterOvershootDB is how far past the target the limiter is driven, so
-// that what limiting takes away is still above the target.
-const limiterOvershootDB = 1.5
+// limiterCrestPerDB is how much a peak limiter lowers a signal's crest
+// factor (true peak over integrated loudness, dB) per dB it is driven
+// past its limit, at least, in the range loudspeaker inputs need: about
+// 0.7 for the first dB or so on speech and music, falling to 0.6 at 11 dB
+// (espeak-ng speech, plucked chords). The first pre-gain is chosen with
+// it, so that one measurement of the limited signal usually does.
+const limiterCrestPerDB = 0.6
+
+// limiterCrestMarginDB is how far under what the target allows the first
+// pre-gain aims the limited signal's crest factor (dB): the aim past the
+// target (limiterAimLU) plus what the limiter's output peaks exceed its
+// limit by between samples: 0.1 dB on speech from WAV or MP3. AAC-coded
+// speech exceeds it by 0.45 dB, and those overs grow as the limiter is
+// driven harder; it may take a second measurement.
+const limiterCrestMarginDB = limiterAimLU + 0.1
 
 // planNormalize runs the measuring pass(es) and returns the pass-2 chain. pre
 // is a fixed chain run before everything (e.g. a mono downmix), or "".
 // known, when not nil, is a measurement of input after pre made before (at
 // upload): the first measuring pass is skipped. Only when gain alone would
-// pass the true-peak ceiling is the limited signal measured again, by the
-// ebur128 filter at the limiter's rate ([Runner.measureLimited]: a third
-// to a tenth of the time of a loudnorm pass, which works at 192 kHz).
+// pass the true-peak ceiling is the limited signal measured again
+// ([Runner.measureLimited]), once unless limiting takes more than
+// limiterCrestPerDB predicts.
 func (r *Runner) planNormalize(ctx context.Context, input, pre string, t LoudnessTarget, known *LoudnessMeasurement) (normPlan, error) {
 	join := func(parts ...string) string {
 		var out []string
@@ -209,7 +217,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	)
 	if known != nil && known.Valid() {
 		first = statsOf(*known)
-	} else if first, err = r.measure(ctx, input, join(pre, loudnormMeasure(t))); err != nil {
+	} else if first, err = r.measure(ctx, input, pre); err != nil {
 		return normPlan{}, err
 	}
 	if math.IsInf(first.InputI, -1) || first.InputI <= -70 || first.InputThresh <= -70 {
@@ -218,49 +226,40 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	plan := normPlan{input: first}
 	measured, lim := first, ""
 	gain := t.IntegratedLUFS - first.InputI
-	if first.InputTP+gain > t.TruePeakDBTP {
-		// Limiting eats some loudness; drive the limiter a little past the
-		// target so loudnorm finishes by turning down, which linear mode
-		// always can. That usually spares a refinement pass over the file.
-		gain += limiterOvershootDB
-	}
-	// Gain alone would push peaks over the ceiling: raise the level into a
-	// limiter, measure again, and let loudnorm finish linearly. Refine the
-	// pre-gain when limiting ate too much loudness. The loudness reached
-	// grows slower than the pre-gain, and ever slower the harder the
-	// limiter is driven, so each step follows the slope between the last
-	// two points. The first step has one measured point only; the other is
-	// the gain at which the peaks just touch the limiter (nothing taken
-	// yet), and the slope at the measured point is taken as half of the
-	// slope between them: on speech the curve bends that much, and
-	// guessing 1 (gain reaches the target dB for dB) cost two more passes
-	// over the file. Too high a step only limits a little more than needed:
-	// loudnorm then turns down, linearly.
 	limitDB := t.TruePeakDBTP - limiterHeadroomDB
+	if first.InputTP+gain > t.TruePeakDBTP {
+		// Gain alone would push peaks over the ceiling: raise the level
+		// into a limiter, measure the limited signal, and let loudnorm
+		// finish linearly. The limited signal's peaks sit at the limit, so
+		// what loudnorm can reach is set by its crest factor; drive the
+		// limiter as far past its limit as lowers the crest factor to what
+		// the target allows, at the least reduction per dB driven
+		// (limiterCrestPerDB). Too far only limits a little more than
+		// needed: loudnorm then turns down, linearly.
+		crest := first.InputTP - first.InputI
+		allowed := t.TruePeakDBTP - t.IntegratedLUFS - limiterCrestMarginDB
+		drive := (crest - allowed) / limiterCrestPerDB
+		gain = max(gain, limitDB-first.InputTP+drive)
+	}
+	// Refine the pre-gain when limiting ate too much loudness. The
+	// loudness reached grows slower than the pre-gain, and ever slower the
+	// harder the limiter is driven, so each step follows the slope between
+	// the last two points. The first step has one measured point only; the
+	// other is the gain at which the peaks just touch the limiter (nothing
+	// taken yet), and the slope at the measured point is taken as half of
+	// the slope between them: on speech the curve bends that much.
 	prevGain := limitDB - first.InputTP
 	prevReach := first.InputI + prevGain + limiterHeadroomDB - 0.05
 	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
 		plan.limited = true
 		lim = fmt.Sprintf("aresample=%d,volume=%sdB,alimiter=limit=%s:level=false:latency=true,aformat=sample_rates=%[1]d",
 			limiterRate, ff(gain), strconv.FormatFloat(math.Pow(10, limitDB/20), 'f', 4, 64))
-		// The first pass usually only steers the next (limiting has
-		// eaten more than the overshoot): its sample peak, a little under
-		// the true peak, does for that and costs a third less. The plan
-		// itself needs the true peak.
-		exact := attempt > 0
-		measured, err = r.measureLimited(ctx, input, join(pre, lim), exact)
+		measured, err = r.measureLimited(ctx, input, join(pre, lim))
 		if err != nil {
 			return normPlan{}, err
 		}
 		reach := linearReach(measured, t)
 		short := t.IntegratedLUFS - reach
-		if short < limiterShortLU && !exact {
-			if measured, err = r.measureLimited(ctx, input, join(pre, lim), true); err != nil {
-				return normPlan{}, err
-			}
-			reach = linearReach(measured, t)
-			short = t.IntegratedLUFS - reach
-		}
 		if short < limiterShortLU {
 			break
 		}
@@ -298,18 +297,18 @@ func linearReach(m loudnormStats, t LoudnessTarget) float64 {
 	return min(t.IntegratedLUFS, m.InputI+(t.TruePeakDBTP-m.InputTP)-0.05)
 }
 
-// measure runs one loudnorm analysis pass over the first audio stream.
-func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStats, error) {
-	in, err := inputArgs(input)
-	if err != nil {
-		return loudnormStats{}, err
+// measure measures the first audio stream after the chain pre ("" for
+// none) with the ebur128 filter (step "loudness_measure"), as the upload
+// scan does. An input with nothing above the gate measures -inf.
+func (r *Runner) measure(ctx context.Context, input, pre string) (loudnormStats, error) {
+	chain := ebur128Measure
+	if pre != "" {
+		chain = pre + "," + chain
 	}
-	var c loudnormCollector
-	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
-	if err := r.Run(ctx, Job{Step: "loudness_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
-		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
+	s, err := r.ebur128Pass(ctx, "loudness_measure", input, chain)
+	if errors.Is(err, errNothingGated) {
+		return loudnormStats{InputI: math.Inf(-1), InputTP: math.Inf(-1), InputThresh: math.Inf(-1)}, nil
 	}
-	s, err := c.stats()
 	if err != nil {
 		return loudnormStats{}, fmt.Errorf("measure loudness: %w", err)
 	}
@@ -318,36 +317,38 @@ func (r *Runner) measure(ctx context.Context, input, chain string) (loudnormStat
 
 // measureLimited measures the limited signal chain makes of the first
 // audio stream with the ebur128 filter (step "limit_measure"): integrated
-// loudness, its gating threshold, the loudness range and, with truePeak,
-// the true peak (4× oversampled), else the sample peak (a third cheaper,
-// and at most the true peak: for steering only), at the limiter's rate,
-// which a loudnorm pass would first resample to 192 kHz. The logged peak
-// is rounded to 0.1 dB, so half of that is added.
-func (r *Runner) measureLimited(ctx context.Context, input, chain string, truePeak bool) (loudnormStats, error) {
+// loudness, its gating threshold, the loudness range and the true peak
+// (4× oversampled), at the limiter's rate, which a loudnorm pass would
+// first resample to 192 kHz.
+func (r *Runner) measureLimited(ctx context.Context, input, chain string) (loudnormStats, error) {
+	s, err := r.ebur128Pass(ctx, "limit_measure", input, chain+","+ebur128Measure)
+	if err != nil {
+		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	}
+	return s, nil
+}
+
+// ebur128Pass runs chain (ending with an ebur128 filter that reports a
+// peak) over the first audio stream, observed as step, and returns the
+// filter's summary as first-pass statistics. The logged peak is rounded
+// to 0.1 dB, so half of that is added. The error wraps errNothingGated
+// when no audio was above the gate.
+func (r *Runner) ebur128Pass(ctx context.Context, step, input, chain string) (loudnormStats, error) {
 	in, err := inputArgs(input)
 	if err != nil {
 		return loudnormStats{}, err
 	}
 	c := ebur128Collector{peak: true}
-	mode := "sample"
-	if truePeak {
-		mode = "true"
-	}
-	// framelog=verbose keeps the per-100-ms lines out of the info log.
-	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain+",ebur128=peak="+mode+":framelog=verbose", "-f", "null", "-")
-	if err := r.Run(ctx, Job{Step: "limit_measure", Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
-		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+	args := append(in, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", chain, "-f", "null", "-")
+	if err := r.Run(ctx, Job{Step: step, Args: args, LogLevel: "info", Stderr: c.line}); err != nil {
+		return loudnormStats{}, err
 	}
 	sum, err := c.summary()
 	if err != nil {
-		return loudnormStats{}, fmt.Errorf("measure limited loudness: %w", err)
+		return loudnormStats{}, err
 	}
-	return loudnormStats{InputI: sum.I, InputTP: sum.Peak + ebur128PeakRounding, InputLRA: sum.LRA, InputThresh: sum.Threshold}, nil
+	return sum.stats(), nil
 }
-
-// ebur128PeakRounding is half the resolution of the true peak the
-// ebur128 filter logs (dB): what the real figure may be above it.
-const ebur128PeakRounding = 0.05
 
 // NormalizeOptions configures [Runner.Normalize].
 type NormalizeOptions struct {

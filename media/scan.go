@@ -87,9 +87,9 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	scan := Scan{MeanVolumeDB: NoSamplesDB, MaxVolumeDB: NoSamplesDB, MonoMeanVolumeDB: NoSamplesDB, MonoMaxVolumeDB: NoSamplesDB}
 	extraErrors := 0
 	noStream := false
-	loud := loudnormCollector{marker: "[" + scanLoudnorm + " @ "}
+	loud := ebur128Collector{peak: true}
 	lw := &lineWriter{fn: func(line string) {
-		if loud.line(line); loud.in || strings.Contains(line, loud.marker) || (loud.done && strings.TrimSpace(line) == "}") {
+		if loud.line(line); loud.in {
 			return
 		}
 		if m := volumeLine.FindStringSubmatch(line); m != nil {
@@ -126,14 +126,14 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "repeat+level+info"}
 	args = append(args, in...)
 	// One decode measures the channels and the mono downmix loudspeakers
-	// will play, and the downmix's loudness; the filters are named so their
-	// results can be told apart. loudnorm gets a branch of its own with
-	// the downmix right before it, as in the loudspeaker's passes: a
-	// filter in between changes how ffmpeg converts to mono (by 3 dB for
-	// a stereo input), and the measurement must be of what pass 2 reads.
-	measure := strings.Replace(loudnormMeasure(loudspeakerMeasureTarget()), "loudnorm=", scanLoudnorm+"=", 1)
+	// will play, and the downmix's loudness; the volumedetect filters are
+	// named so their results can be told apart. The loudness meter gets a
+	// branch of its own with the downmix right before it, as in the
+	// loudspeaker's own measuring pass: a filter in between changes how
+	// ffmpeg converts to mono (by 3 dB for a stereo input), and the
+	// measurement must be of what pass 2 reads.
 	args = append(args, "-filter_complex",
-		"[0:a:0]asplit=3[c][m][l];[m]"+MonoDownmix+",volumedetect@mono,anullsink;[l]"+MonoDownmix+","+measure+",anullsink;[c]volumedetect@chan[out]",
+		"[0:a:0]asplit=3[c][m][l];[m]"+MonoDownmix+",volumedetect@mono,anullsink;[l]"+MonoDownmix+","+ebur128Measure+",anullsink;[c]volumedetect@chan[out]",
 		"-map", "[out]", "-f", "null", "-")
 	cmd := base
 	cmd.args = args
@@ -153,17 +153,13 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	if extraErrors > 0 {
 		scan.DecodeErrors = append(scan.DecodeErrors, fmt.Sprintf("... and %d more", extraErrors))
 	}
-	if st, err := loud.stats(); err == nil {
-		if m := st.measurement(); m.Valid() && m.IntegratedLUFS > -70 {
+	if sum, err := loud.summary(); err == nil {
+		if m := sum.stats().measurement(); m.Valid() {
 			scan.Loudness = &m
 		}
 	}
 	return scan, nil
 }
-
-// scanLoudnorm names the scan's loudnorm instance, whose JSON block is
-// picked out of the log by that name.
-const scanLoudnorm = "loudnorm@measure"
 
 // ctxPrefix matches ffmpeg's "[aac @ 0x55d1c...] " log context prefix.
 var ctxPrefix = regexp.MustCompile(`^\[([^\]@]+?) @ 0x[0-9a-f]+\] `)

@@ -2,9 +2,10 @@ package pipeline
 
 import "math"
 
-// LoudnessMeasurement is loudnorm's analysis of the mono downmix
+// LoudnessMeasurement is the EBU R128 analysis of the mono downmix
 // loudspeakers play (media.MonoDownmix of the first audio stream): what the
-// second, linear loudnorm pass needs. The upload scan (media.ScanAudio) makes
+// second, linear loudnorm pass needs (measured by ffmpeg's ebur128 filter;
+// rows stored before that hold loudnorm's own first pass, the same figures). The upload scan (media.ScanAudio) makes
 // it in the decode that validates the upload, so processing can go
 // straight to the encode (media.LoudspeakerOptions.Measured).
 type LoudnessMeasurement struct {
@@ -12,7 +13,7 @@ type LoudnessMeasurement struct {
 	TruePeakDBTP   float64 `json:"true_peak_dbtp"`   // true peak, dBTP
 	LRA            float64 `json:"lra_lu"`           // loudness range, LU
 	ThresholdLUFS  float64 `json:"threshold_lufs"`   // relative gate threshold, LUFS
-	TargetOffsetLU float64 `json:"target_offset_lu"` // loudnorm's target offset for the loudspeaker target, LU
+	TargetOffsetLU float64 `json:"target_offset_lu"` // loudnorm's target offset for the loudspeaker target, LU; 0 from the ebur128 filter (linear mode does not use it)
 }
 
 // Valid reports whether every value is a finite number loudnorm can be

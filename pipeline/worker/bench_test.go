@@ -118,7 +118,7 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	// Each ffmpeg step's runs and time, to show where Loa's time goes (a
 	// limit_measure is the ebur128 measurement of the limited signal of an
 	// input that needs the peak limiter; the upload measured the rest, so
-	// a loudness_measure here is a full loudnorm pass too many).
+	// a loudness_measure here is a full measuring pass too many).
 	var mu sync.Mutex
 	runs, spent := map[string]int{}, map[string]time.Duration{}
 	observe := func(step string, d time.Duration, _ error) {
