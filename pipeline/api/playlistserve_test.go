@@ -79,10 +79,10 @@ func BenchmarkPlaylist304(b *testing.B) { benchPlaylist(b, true) }
 func BenchmarkPlaylistFull(b *testing.B) { benchPlaylist(b, false) }
 
 // TestPlaylistAnsweredFromHeldTag: a conditional poll that matches is
-// answered 304 before this server ever rendered the playlist (another
-// replica did, or the rendering expired); the tag it then holds answers
-// the next 304s, and a full GET still renders the whole body with its
-// length. Another format's tag is not this one's.
+// answered 304 also when this server has not rendered the playlist yet
+// (another replica did, or the rendering expired): it renders it first,
+// and the rendering then answers the next 304s and the full GET, with
+// its length. Another format's tag is not this one's.
 func TestPlaylistAnsweredFromHeldTag(t *testing.T) {
 	sb := setupSchedules(t)
 	op := sb.tokens[pipeline.RoleOperator]

@@ -305,20 +305,19 @@ type playlistKey struct {
 }
 
 // servedPlaylist is what a playlist request is answered from: its ETag
-// and, once a full GET rendered it, its body, with the header values
-// ready, so answering one allocates nothing. It is never changed once
-// cached; a rendering replaces it.
+// and body, with the header values ready, so answering one allocates
+// nothing. It is never changed once cached.
 type servedPlaylist struct {
 	tag    string
 	etag   []string // {tag}
-	body   []byte   // nil until rendered
+	body   []byte
 	length []string // {len(body)}
 }
 
 // playlist serves GET .../clusters/{cluster}/playlists/{date}.m3u8 or
-// .json. A request whose If-None-Match matches is answered 304 after one
-// primary-key lookup (cached), without presigning anything, and from the
-// second such request on without hashing.
+// .json. Each playlist is rendered once per schedule head (and again
+// after playlistTTL); a request whose If-None-Match matches is then
+// answered 304 from the cache without presigning or hashing anything.
 func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	file := r.PathValue("file")
 	dateText, format, ok := strings.Cut(file, ".")
@@ -338,35 +337,21 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	key := playlistKey{headTag: head.ETag, version: head.VersionID, cluster: cluster, format: format, date: date}
 	p, cached := s.playlists.GetIfPresent(key)
 	if !cached {
-		tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
-		p = &servedPlaylist{tag: tag, etag: []string{tag}}
-	}
-	if head.VersionID != "" && ifNoneMatch(r, p.tag) {
-		if !cached {
-			s.playlists.Set(key, p) // the client holds this tag: keep it for its next poll
-		}
-		setCacheHeaders(w.Header(), p.etag)
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	if p.length == nil { // not rendered yet
-		doc, err := s.Broadcast.Playlist(r.Context(), head, cluster, date)
-		if err != nil {
+		// Rendered before any answer, a 304 included: a cluster the
+		// commune does not have is 404 whatever If-None-Match says
+		// (RFC 9110: "*" matches a current representation only), and
+		// only playlists that exist take room in the cache.
+		if p, err = s.renderPlaylist(r.Context(), head, cluster, date, format); err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		if format == "json" {
-			err = json.NewEncoder(&buf).Encode(doc)
-		} else {
-			err = schedules.WriteM3U8(&buf, fmt.Sprintf("%s — %s — %s", head.Name, cluster, date), doc.Entries)
-		}
-		if err != nil {
-			return err
-		}
-		p = &servedPlaylist{tag: p.tag, etag: p.etag, body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}
 		if head.VersionID != "" {
 			s.playlists.Set(key, p)
 		}
+	}
+	if head.VersionID != "" && ifNoneMatch(r, p.tag) {
+		setCacheHeaders(w.Header(), p.etag)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	h := w.Header()
 	setCacheHeaders(h, p.etag)
@@ -378,6 +363,26 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	h["Content-Length"] = p.length
 	_, err = w.Write(p.body)
 	return err
+}
+
+// renderPlaylist renders one cluster's playlist of the head's version
+// for date in format ("m3u8" or "json"), with its ETag and header values.
+func (s *Server) renderPlaylist(ctx context.Context, head pipeline.CommuneHead, cluster string, date schedules.Date, format string) (*servedPlaylist, error) {
+	doc, err := s.Broadcast.Playlist(ctx, head, cluster, date)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if format == "json" {
+		err = json.NewEncoder(&buf).Encode(doc)
+	} else {
+		err = schedules.WriteM3U8(&buf, fmt.Sprintf("%s — %s — %s", head.Name, cluster, date), doc.Entries)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
+	return &servedPlaylist{tag: tag, etag: []string{tag}, body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}, nil
 }
 
 // playlistTTL is how long a rendered playlist is reused. Its links stay

@@ -22,9 +22,11 @@ import (
 // one cluster's playlist for one date. It changes exactly when the
 // commune's schedule version does, and costs no database read beyond the
 // commune's head. It is weak: the presigned links inside differ between
-// two renderings of the same version.
+// two renderings of the same version. It names the commune too: two
+// communes whose schedules are alike have one head ETag, but their
+// playlists name each its own commune and version.
 func PlaylistTag(head pipeline.CommuneHead, cluster, date, format string) string {
-	return `W/"` + schedules.ContentTag(head.ETag, cluster, date, format) + `"`
+	return `W/"` + schedules.ContentTag(head.Code, head.ETag, cluster, date, format) + `"`
 }
 
 // LinkTTL is how long links in a playlist for date stay valid: through
