@@ -505,11 +505,24 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	if _, err := s.visibleSegment(r, u); err != nil {
 		return err
 	}
+	var ems []pipeline.Emergency
+	if s.Broadcast != nil {
+		var err error
+		if ems, err = s.Broadcast.EmergenciesOf(r.Context(), r.PathValue("id"), s.now()); err != nil {
+			return err
+		}
+	}
 	seg, err := s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, r.URL.Query().Get("reason"))
 	if err != nil {
 		return err
 	}
-	s.withdrawn(r.Context(), seg.ID)
+	if s.Broadcast != nil {
+		// The withdrawal is stored; a failed rebuild is caught up by the
+		// queued one, so it is logged, not answered as a failure.
+		if err := s.Broadcast.Withdrawn(r.Context(), seg.ID, ems, s.now()); err != nil {
+			s.Log.Error("withdrawn emergency: immediate rebuild failed; the queued rebuild follows", "segment", seg.ID, "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
 }

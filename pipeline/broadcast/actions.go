@@ -36,6 +36,53 @@ func (s *Service) SegmentChanged(ctx context.Context, segmentID string) {
 	s.rebuild(ctx, nil)
 }
 
+// EmergenciesOf lists the segment's emergencies in force at now. Read it
+// before the segment is withdrawn (ActiveEmergencies leaves withdrawn
+// segments out) and hand it to Withdrawn.
+func (s *Service) EmergenciesOf(ctx context.Context, segmentID string, now time.Time) ([]pipeline.Emergency, error) {
+	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
+	if err != nil {
+		return nil, fmt.Errorf("emergencies of segment %s: %w", segmentID, err)
+	}
+	var out []pipeline.Emergency
+	for _, e := range ems {
+		if e.SegmentID == segmentID && e.Until.After(now) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Withdrawn is SegmentChanged for a withdrawn segment that had
+// emergencies in force (ems, from EmergenciesOf before the withdrawal):
+// their communes are rebuilt at once, as raising them did, so none keeps
+// an interrupt that can no longer play (its links answer 404 once the
+// media moves) or airs a warning withdrawn as wrong; then every commune's
+// rebuild is queued as usual. An emergency of the whole province rebuilds
+// every commune at once.
+func (s *Service) Withdrawn(ctx context.Context, segmentID string, ems []pipeline.Emergency, now time.Time) error {
+	defer s.rebuild(ctx, nil)
+	if len(ems) == 0 {
+		return nil
+	}
+	var codes []string
+	for _, e := range ems {
+		if len(e.Targets) == 0 {
+			codes = nil // the whole province
+			break
+		}
+		codes = append(codes, e.Targets...)
+	}
+	if codes != nil {
+		codes = slices.Compact(slices.Sorted(slices.Values(codes)))
+	}
+	s.log().Warn("emergency withdrawn with its segment", "segment", segmentID, "communes", codes)
+	if _, err := s.Build(ctx, now, codes, "withdrawn"); err != nil {
+		return fmt.Errorf("rebuild the communes of withdrawn emergency %s: %w", segmentID, err)
+	}
+	return nil
+}
+
 func (s *Service) rebuild(ctx context.Context, codes []string) {
 	if s.Rebuilds == nil {
 		return

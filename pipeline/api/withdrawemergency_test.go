@@ -1,0 +1,54 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// TestWithdrawnEmergencyLeavesAtOnce: withdrawing a segment that is an
+// emergency in force rebuilds its communes in the same request, as
+// raising it did: the next conditional poll gets the playlist without
+// the interrupt (its media moves away, so its links would answer 404),
+// not a 304 until the debounced rebuild.
+func TestWithdrawnEmergencyLeavesAtOnce(t *testing.T) {
+	sb := setupSchedules(t)
+	op, producer := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleProducer]
+	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
+	fire := sb.segs[2]
+	resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency", producer,
+		strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
+	}
+	airs := func(js []byte) bool {
+		t.Helper()
+		var doc schedules.PlaylistDoc
+		if err := json.Unmarshal(js, &doc); err != nil {
+			t.Fatalf("%v: %s", err, js)
+		}
+		for _, e := range doc.Entries {
+			if e.SegmentID == fire {
+				return true
+			}
+		}
+		return false
+	}
+	r, js := sb.get(t, mine, op)
+	if r.StatusCode != 200 || !airs(js) {
+		t.Fatalf("before the withdrawal: %d, airs the emergency %v", r.StatusCode, airs(js))
+	}
+	tag := r.Header.Get("ETag")
+	resp, body = sb.do(t, "DELETE", "/api/segments/"+fire+"?reason=sai+thông+tin", producer, nil, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("withdraw: %d %s", resp.StatusCode, body)
+	}
+	r, js = sb.get(t, mine, op, "If-None-Match", tag)
+	if r.StatusCode != http.StatusOK || r.Header.Get("ETag") == tag || airs(js) {
+		t.Fatalf("right after the withdrawal: %d, ETag %q (was %q), still airs it: %v", r.StatusCode, r.Header.Get("ETag"), tag, r.StatusCode == 200 && airs(js))
+	}
+}
