@@ -195,7 +195,11 @@ func benchClipSeconds(b *testing.B) int {
 // outputs: one measuring pass, one encoding pass writing the MP3 and the
 // Opus file, and for TV a poster and a preview. Loa runs the validation
 // the peer has no counterpart for and still should come in at or under
-// the peer (the bar: ratio at most 1.00). Run by `make bench`;
+// the peer (the bar: ratio at most 1.00). A second, leaner peer
+// (leanProcess: Loa's meter, then one volume and limiter pass) is timed in
+// the same run for information (ratio-lean), and peer-linear says whether
+// the first peer's loudnorm pass 2 ran linear (1) or fell back to its
+// heavier dynamic mode (0). Run by `make bench`;
 // LOA_BENCH_PROCESS_SECONDS=20 checks it on a small clip.
 func BenchmarkProcessOverhead(b *testing.B) {
 	mediatest.Need(b)
