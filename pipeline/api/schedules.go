@@ -702,7 +702,11 @@ func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.
 		for _, rf := range res.Refused {
 			fmt.Fprintf(&b, "\n  report %d (id %q): %s", rf.N, rf.ID, rf.Reason)
 		}
-		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "item", Message: b.String()}
+		e := &pipeline.Error{Code: pipeline.CodeInvalid, Field: "item", Message: b.String()}
+		if len(res.Refused) == 1 { // the operator's page sends one: say why in its language
+			e.Key, e.Args = "play_"+res.Refused[0].Code, res.Refused[0].Args
+		}
+		return e
 	}
 	writeJSON(w, http.StatusOK, PlayReportResponse{Received: len(reports), New: res.New, Refused: res.Refused})
 	return nil

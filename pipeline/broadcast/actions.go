@@ -311,11 +311,16 @@ func (s *Service) emergencyUntil(until, now time.Time) (time.Time, error) {
 		until = now.Add(min(24*time.Hour, limit))
 	}
 	if !until.After(now) {
-		return until, pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
+		e := pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
+		e.Key = "emergency_until_past"
+		return until, e
 	}
 	if until.Sub(now) > limit {
-		return until, pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
-			pipeline.HumanDuration(limit), now.Add(limit).Format(time.RFC3339), until.Format(time.RFC3339))
+		local := func(t time.Time) string { return t.In(Location()).Format("2006-01-02 15:04 -07:00") }
+		e := pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
+			pipeline.HumanDuration(limit), local(now.Add(limit)), local(until))
+		e.Key, e.Args = "emergency_too_long", []string{pipeline.HumanDuration(limit), local(now.Add(limit)), local(until)}
+		return until, e
 	}
 	return until, nil
 }
@@ -328,8 +333,21 @@ const PlayTolerance = 30 * time.Second
 type RefusedReport struct {
 	N      int    `json:"report"` // its position in the body, from 1
 	ID     string `json:"id"`
+	Code   string `json:"code"` // one of the Refused… codes
 	Reason string `json:"reason"`
+	// Args are the figures Reason names for Code, in the order the
+	// pages' catalogue text ("err_play_" + Code) takes them; local times
+	// in Asia/Ho_Chi_Minh.
+	Args []string `json:"-"`
 }
+
+// Why a play report is refused (RefusedReport.Code).
+const (
+	RefusedNotScheduled  = "not_scheduled"  // args: cluster, date
+	RefusedFuture        = "future"         // args: started, the server's now
+	RefusedOutsideWindow = "outside_window" // args: started, from, until
+	RefusedTooLong       = "too_long"       // args: item length, played
+)
 
 // ReportResult is what Report did with a body of play reports.
 type ReportResult struct {
@@ -384,8 +402,9 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 			}
 			scheduled[k] = entries
 		}
-		if why := checkPlay(r, entries, k[0], k[1], s.now()); why != "" {
-			res.Refused = append(res.Refused, RefusedReport{N: i + 1, ID: r.ID, Reason: why})
+		if rf := checkPlay(r, entries, k[0], k[1], s.now()); rf.Reason != "" {
+			rf.N = i + 1
+			res.Refused = append(res.Refused, rf)
 			continue
 		}
 		keep = append(keep, r)
@@ -418,34 +437,40 @@ const (
 )
 
 // checkPlay says why a report does not match the schedule (entries, of
-// cluster on date) at now, or "" when it does.
-func checkPlay(r schedules.PlayReport, entries map[string]pipeline.ScheduledEntry, cluster, date string, now time.Time) string {
+// cluster on date) at now; its Reason is "" when it does.
+func checkPlay(r schedules.PlayReport, entries map[string]pipeline.ScheduledEntry, cluster, date string, now time.Time) RefusedReport {
+	loc := Location()
+	local := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }
+	refuse := func(code, reason string, args ...string) RefusedReport {
+		return RefusedReport{ID: r.ID, Code: code, Reason: reason, Args: args}
+	}
 	e, ok := entries[r.Entry]
 	if !ok {
-		return fmt.Sprintf("item %q is not in the schedule of cluster %s on %s: report the id of an entry of the playlist that was played", r.Entry, cluster, date)
+		return refuse(RefusedNotScheduled, fmt.Sprintf("item %q is not in the schedule of cluster %s on %s: report the id of an entry of the playlist that was played", r.Entry, cluster, date),
+			cluster, date)
 	}
 	if r.Started.After(now.Add(ReportSkew)) {
-		return fmt.Sprintf("item %q is reported started at %s, in the future (the server's clock says %s): set the device's clock right (timedatectl, NTP)",
-			r.Entry, r.Started.Format(time.RFC3339), now.Format(time.RFC3339))
+		return refuse(RefusedFuture, fmt.Sprintf("item %q is reported started at %s, in the future (the server's clock says %s): set the device's clock right (timedatectl, NTP)",
+			r.Entry, r.Started.Format(time.RFC3339), now.Format(time.RFC3339)), local(r.Started), local(now))
 	}
 	from, until := e.First.Add(-ReportSkew), e.Last.Add(ReportSkew)
 	if e.Kind == string(schedules.EntryInterrupt) {
 		from, until = e.First.Add(-InterruptLead-ReportSkew), e.First.Add(InterruptWindow+ReportSkew)
 	}
 	if r.Started.Before(from) || r.Started.After(until) {
-		loc := Location()
-		return fmt.Sprintf("item %q of %s is reported started at %s, outside the times it could play (%s to %s): report the time the item itself started",
-			r.Entry, date, r.Started.In(loc).Format("2006-01-02 15:04:05"), from.In(loc).Format("2006-01-02 15:04:05"), until.In(loc).Format("15:04:05"))
+		return refuse(RefusedOutsideWindow, fmt.Sprintf("item %q of %s is reported started at %s, outside the times it could play (%s to %s): report the time the item itself started",
+			r.Entry, date, local(r.Started), local(from), until.In(loc).Format("15:04:05")), local(r.Started), local(from), local(until))
 	}
 	if r.Status != schedules.Played || r.Finished.IsZero() {
-		return ""
+		return RefusedReport{}
 	}
 	length := time.Duration(e.DurationMS) * time.Millisecond
 	if played := r.Finished.Sub(r.Started); played > length+PlayTolerance {
-		return fmt.Sprintf("item %q lasts %s but the report says it played %s (from %s to %s): report the time the item itself started and finished",
-			r.Entry, pipeline.HumanDuration(length), pipeline.HumanDuration(played), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
+		return refuse(RefusedTooLong, fmt.Sprintf("item %q lasts %s but the report says it played %s (from %s to %s): report the time the item itself started and finished",
+			r.Entry, pipeline.HumanDuration(length), pipeline.HumanDuration(played), r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339)),
+			pipeline.HumanDuration(length), pipeline.HumanDuration(played))
 	}
-	return ""
+	return RefusedReport{}
 }
 
 // ShowRow is one scheduled entry with what was reported about it.

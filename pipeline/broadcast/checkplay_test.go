@@ -42,7 +42,7 @@ func TestCheckPlayWindow(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := schedules.PlayReport{ID: "r", Entry: tt.entry, Cluster: "trung-tam", Status: schedules.Failed, Started: tt.started, Reason: "x"}
-			got := checkPlay(r, entries, "trung-tam", "2026-11-30", now)
+			got := checkPlay(r, entries, "trung-tam", "2026-11-30", now).Reason
 			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 				t.Fatalf("checkPlay: %q, want %q", got, tt.want)
 			}

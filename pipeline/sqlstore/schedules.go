@@ -1210,7 +1210,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 				return err
 			}
 			if n == 0 {
-				return pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c)
+				e := pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c)
+				e.Key, e.Args = "unknown_commune", []string{c}
+				return e
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO emergencies (segment_id, targets, until, marked_by, marked_at) VALUES (?, ?, ?, ?, ?)

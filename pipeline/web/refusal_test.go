@@ -33,6 +33,13 @@ func TestFormRefusalsSayWhat(t *testing.T) {
 		{"an unknown priority", pipeline.RoleProducer, seg + "/priority", url.Values{"priority": {"gấp"}}, "vi", "Hãy chọn mức: bình thường hoặc ưu tiên"},
 		{"an emergency without a reason", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}}, "vi", "Hãy ghi lý do phát tin khẩn cấp"},
 		{"a play report without its status", pipeline.RoleOperator, "/operator/plays", url.Values{"start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Hãy chọn mục đã phát hay phát lỗi"},
+		// Refusals the API makes carry their catalogue key through to the page.
+		{"an emergency past the longest", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}, "confirm2": {"yes"},
+			"reason": {"lũ"}, "until": {"2099-12-20T10:00"}}, "vi", "Tin khẩn cấp kéo dài tối đa"},
+		{"an emergency on an unknown commune", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"khong-co"}, "confirm1": {"yes"}, "confirm2": {"yes"},
+			"reason": {"lũ"}}, "vi", "Không có xã mã khong-co"},
+		{"a play report of an item not scheduled", pipeline.RoleOperator, "/operator/plays", url.Values{"commune": {"muong-lan"}, "cluster": {"trung-tam"},
+			"item": {"2025-03-03T0530!khong-co"}, "status": {"failed"}, "start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Mục này không có trong lịch phát của cụm loa trung-tam"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest("POST", b.srv.URL+tc.path, strings.NewReader(tc.form.Encode()))
