@@ -139,7 +139,7 @@ func TestAccountCLI(t *testing.T) {
 }
 
 // TestAccountCommandsNeedTheDatabase: the commands that manage a running
-// Loa's accounts refuse a database file that does not exist (a wrong
+// Loa's accounts (token create too: a new database has no user) refuse a database file that does not exist (a wrong
 // LOA_DATA) with what to set, and create nothing; loa user add still makes
 // a new database.
 func TestAccountCommandsNeedTheDatabase(t *testing.T) {
@@ -152,7 +152,7 @@ func TestAccountCommandsNeedTheDatabase(t *testing.T) {
 		return run(t.Context(), env, append(args, "--db", path)), stderr.String()
 	}
 	for _, args := range [][]string{
-		{"token", "list"}, {"token", "revoke", "5"}, {"user", "list"},
+		{"token", "list"}, {"token", "revoke", "5"}, {"token", "create", "--user", "admin"}, {"user", "list"},
 		{"user", "disable", "xa-muong-lan"}, {"user", "enable", "xa-muong-lan"}, {"user", "sign-out-everywhere", "xa-muong-lan"},
 	} {
 		code, errs := loa(args...)

@@ -108,7 +108,7 @@ func (c *serverConfig) openExistingDB(ctx context.Context) (*sqlstore.DB, error)
 	if loc.Dialect == sqlstore.SQLite {
 		if _, err := os.Stat(loc.Path); errors.Is(err, fs.ErrNotExist) {
 			return nil, pipeline.Errorf(pipeline.CodeNotFound,
-				"No Loa database at %s: set LOA_DATA to the data folder of the Loa server (or LOA_DB to its database) and run this where that folder is. Only loa user add and loa token create make a new database.", loc.Path)
+				"No Loa database at %s: set LOA_DATA to the data folder of the Loa server (or LOA_DB to its database) and run this where that folder is. Only loa user add (and loa serve, loa demo) make a new database.", loc.Path)
 		}
 	}
 	return c.openDB(ctx)

@@ -116,7 +116,7 @@ func runTokenCreate(ctx context.Context, env *cliEnv, args []string) error {
 	if *user == "" {
 		return usageError{"--user is required"}
 	}
-	db, err := c.openDB(ctx)
+	db, err := c.openExistingDB(ctx) // a new database has no user to make a token for
 	if err != nil {
 		return err
 	}
