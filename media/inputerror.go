@@ -57,3 +57,30 @@ func toolInputError(err error) error {
 	}
 	return inputError(err)
 }
+
+// fetchFaults are what ffmpeg and ffprobe print when reading an http(s)
+// input failed on the way, not in the media: the store answered an error
+// status (a 5xx under load, a 403 for an expired link) or the connection
+// failed. The same input may read well on the next try.
+var fetchFaults = []string{"Server returned", "HTTP error", "Connection refused", "Connection reset by peer",
+	"Connection timed out", "Operation timed out", "Network is unreachable", "Broken pipe",
+	"Failed to resolve hostname", "Temporary failure in name resolution"}
+
+// ErrFetch means reading an http(s) input failed on the way (see
+// fetchFaults): the input was not judged, and a later try may read it.
+var ErrFetch = errors.New("could not fetch the input")
+
+// fetchFault reports whether err, from a run that read input, failed
+// fetching an http(s) input rather than on what it holds.
+func fetchFault(input string, err error) bool {
+	var te *ToolError
+	if !isURL(input) || !errors.As(err, &te) {
+		return false
+	}
+	for _, m := range fetchFaults {
+		if strings.Contains(te.Stderr, m) {
+			return true
+		}
+	}
+	return false
+}

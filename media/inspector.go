@@ -25,6 +25,10 @@ func (m Inspector) Inspect(ctx context.Context, url string, kind pipeline.Kind) 
 		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Err: ref,
 			Message: "Refused (" + string(ref.Code) + "): " + upperFirst(ref.Reason) + "."}
 	}
+	if errors.Is(err, ErrFetch) {
+		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,
+			Message: "The stored upload could not be read back for inspection (the media store answered with an error). Nothing was kept; send the file again in a minute."}
+	}
 	if err != nil {
 		return pipeline.ProbeFacts{}, fmt.Errorf("inspect upload: %w", err)
 	}

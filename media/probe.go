@@ -163,6 +163,8 @@ func probe(ctx context.Context, input string, base toolCmd) (Info, error) {
 	case err == nil:
 	case ctx.Err() != nil, notStarted(err):
 		return Info{}, fmt.Errorf("probe %s: %w", name, err)
+	case fetchFault(input, err):
+		return Info{}, fmt.Errorf("probe %s: %w: %w", name, ErrFetch, err)
 	default:
 		return Info{}, inputError(fmt.Errorf("probe %s: %w: %w", name, ErrNotMedia, err))
 	}

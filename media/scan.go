@@ -145,6 +145,8 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 	case err == nil:
 	case ctx.Err() != nil, notStarted(err):
 		return Scan{}, fmt.Errorf("scan audio %s: %w", name, err)
+	case fetchFault(input, err):
+		return Scan{}, fmt.Errorf("scan audio %s: %w: %w", name, ErrFetch, err)
 	case noStream:
 		return Scan{}, inputError(fmt.Errorf("scan audio %s: %w: %w", name, ErrNoAudio, err))
 	default:

@@ -39,10 +39,19 @@ const (
 type Refusal struct {
 	Code   RefusalCode
 	Reason string
+	// Tool is the ffprobe or ffmpeg failure the refusal was decided on,
+	// if any (its stderr tail is in it): for the log, not the producer.
+	Tool error
 }
 
 // Error implements error.
-func (r *Refusal) Error() string { return "media refused (" + string(r.Code) + "): " + r.Reason }
+func (r *Refusal) Error() string {
+	msg := "media refused (" + string(r.Code) + "): " + r.Reason
+	if r.Tool != nil {
+		msg += " [" + r.Tool.Error() + "]"
+	}
+	return msg
+}
 
 // Limits bounds what [Validate] accepts. A zero field takes its value from
 // [DefaultLimits].
@@ -211,7 +220,9 @@ func fmtDuration(d time.Duration) string {
 func Inspect(ctx context.Context, input, kind string, limits Limits) (Info, Scan, error) {
 	info, err := Probe(ctx, input)
 	if errors.Is(err, ErrNotMedia) {
-		return Info{}, Scan{}, refuse(RefuseNotMedia, "the file is not audio or video that can be read (it may be empty, cut short before its index, or another kind of file); upload the original MP3, WAV, M4A, OGG or MP4 file")
+		r := refuse(RefuseNotMedia, "the file is not audio or video that can be read (it may be empty, cut short before its index, or another kind of file); upload the original MP3, WAV, M4A, OGG or MP4 file")
+		r.Tool = err
+		return Info{}, Scan{}, r
 	}
 	if err != nil {
 		return Info{}, Scan{}, fmt.Errorf("inspect: %w", err)
@@ -225,7 +236,9 @@ func Inspect(ctx context.Context, input, kind string, limits Limits) (Info, Scan
 	}
 	scan, err := ScanAudio(ctx, input)
 	if errors.Is(err, ErrNotMedia) || errors.Is(err, ErrNoAudio) {
-		return info, Scan{}, refuse(RefuseCorrupt, "the audio track could not be decoded; upload the complete original file again")
+		r := refuse(RefuseCorrupt, "the audio track could not be decoded; upload the complete original file again")
+		r.Tool = err
+		return info, Scan{}, r
 	}
 	if err != nil {
 		return info, Scan{}, fmt.Errorf("inspect: %w", err)

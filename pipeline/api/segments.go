@@ -149,6 +149,11 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 		res, err := s.Ingester.Ingest(r.Context(), up)
 		if err != nil {
 			s.ingested.WithLabelValues(outcome(err)).Inc()
+			if pipeline.ErrorCode(err) == pipeline.CodeInvalid {
+				// The producer sees the reason; the log keeps the tool's
+				// own words (ffprobe's stderr) for whoever asks why.
+				s.Log.Info("upload refused", "user", u.Name, "file", up.Meta.FileName, "err", err)
+			}
 			return err
 		}
 		status := http.StatusCreated
