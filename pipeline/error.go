@@ -52,6 +52,13 @@ type Error struct {
 	Args []string
 }
 
+// WithKey names e's message in the pages' catalogues (Key) with the
+// figures its text takes (Args), and returns e.
+func (e *Error) WithKey(key string, args ...string) *Error {
+	e.Key, e.Args = key, args
+	return e
+}
+
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("%s: %v", e.Message, e.Err)

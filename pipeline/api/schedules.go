@@ -704,7 +704,7 @@ func (s *Server) reportPlays(w http.ResponseWriter, r *http.Request, u pipeline.
 		}
 		e := &pipeline.Error{Code: pipeline.CodeInvalid, Field: "item", Message: b.String()}
 		if len(res.Refused) == 1 { // the operator's page sends one: say why in its language
-			e.Key, e.Args = "play_"+res.Refused[0].Code, res.Refused[0].Args
+			e.WithKey("play_"+res.Refused[0].Code, res.Refused[0].Args...)
 		}
 		return e
 	}

@@ -311,16 +311,13 @@ func (s *Service) emergencyUntil(until, now time.Time) (time.Time, error) {
 		until = now.Add(min(24*time.Hour, limit))
 	}
 	if !until.After(now) {
-		e := pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.")
-		e.Key = "emergency_until_past"
-		return until, e
+		return until, pipeline.FieldError("until", "until is in the past: give a time after now, or leave it out for 24 hours.").WithKey("emergency_until_past")
 	}
 	if until.Sub(now) > limit {
 		local := func(t time.Time) string { return t.In(Location()).Format("2006-01-02 15:04 -07:00") }
-		e := pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
-			pipeline.HumanDuration(limit), local(now.Add(limit)), local(until))
-		e.Key, e.Args = "emergency_too_long", []string{pipeline.HumanDuration(limit), local(now.Add(limit)), local(until)}
-		return until, e
+		longest, latest, asked := pipeline.HumanDuration(limit), local(now.Add(limit)), local(until)
+		return until, pipeline.FieldError("until", "An emergency lasts at most %s from now (until %s); %s is later. Give an earlier end, and raise the emergency again when it ends if it is still needed.",
+			longest, latest, asked).WithKey("emergency_too_long", longest, latest, asked)
 	}
 	return until, nil
 }

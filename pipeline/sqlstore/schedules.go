@@ -1210,9 +1210,7 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 				return err
 			}
 			if n == 0 {
-				e := pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c)
-				e.Key, e.Args = "unknown_commune", []string{c}
-				return e
+				return pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c).WithKey("unknown_commune", c)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO emergencies (segment_id, targets, until, marked_by, marked_at) VALUES (?, ?, ?, ?, ?)

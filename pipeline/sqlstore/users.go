@@ -394,9 +394,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 		return u, err
 	}
 	if disabled && by.ID == u.ID {
-		e := pipeline.Errorf(pipeline.CodeConflict, "You cannot disable your own account: ask another administrator.")
-		e.Key = "disable_self"
-		return u, e
+		return u, pipeline.Errorf(pipeline.CodeConflict, "You cannot disable your own account: ask another administrator.").WithKey("disable_self")
 	}
 	if disabled && u.Role == pipeline.RoleAdmin && !u.Disabled {
 		var others int
@@ -405,10 +403,9 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 			return u, fmt.Errorf("count administrators: %w", err)
 		}
 		if others == 0 {
-			e := pipeline.Errorf(pipeline.CodeConflict,
-				"%s is the last administrator who is not disabled: add or enable another administrator first (loa user add --role admin).", u.Name)
-			e.Key, e.Args = "disable_last_admin", []string{u.Name}
-			return u, e
+			return u, pipeline.Errorf(pipeline.CodeConflict,
+				"%s is the last administrator who is not disabled: add or enable another administrator first (loa user add --role admin).", u.Name).
+				WithKey("disable_last_admin", u.Name)
 		}
 	}
 	if u.Disabled == disabled {

@@ -601,5 +601,5 @@ func (s *Server) Site() http.Handler {
 // text in the pages' catalogues ("err_" + key), so a page in Vietnamese
 // says what was wrong instead of the code's general sentence.
 func refused(key, field, english string) *pipeline.Error {
-	return &pipeline.Error{Code: pipeline.CodeInvalid, Field: field, Message: english, Key: key}
+	return pipeline.FieldError(field, "%s", english).WithKey(key)
 }
