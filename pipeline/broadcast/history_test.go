@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,16 +66,21 @@ func TestBuildRewritesOnlyTheChangedHistory(t *testing.T) {
 			}
 		}},
 		{"one slot a day", func(c *schedules.Commune) { c.Slots = c.Slots[:1] }},
+		{"no broadcast on Saturdays", func(c *schedules.Commune) {
+			for i := range c.Slots {
+				c.Slots[i].Days &^= 1 << time.Saturday
+			}
+		}},
 	}
-	var kept, added, removed int
+	var kept, added, removed, keptDays int
 	for _, st := range steps {
-		before := historyRows(t, f.db)
+		before := historyDays(t, f.db)
 		edit(st.change)
 		res, err := f.svc.Build(ctx, f.now, nil, "rebuild")
 		if err != nil || !slices.Equal(res.Changed, []string{changed}) {
 			t.Fatalf("%s: build changed %v (%v), want only %s", st.name, res.Changed, err, changed)
 		}
-		after := historyRows(t, f.db)
+		after := historyDays(t, f.db)
 		// What writing the changed commune's history from scratch gives:
 		// the segments its head version plays, each once a date.
 		head, err := f.db.CommuneHead(ctx, changed)
@@ -92,69 +98,99 @@ func TestBuildRewritesOnlyTheChangedHistory(t *testing.T) {
 			}
 		}
 		got := map[string]bool{}
-		for r, id := range after {
-			if r.commune == changed {
-				if r.date >= start {
-					got[r.key()] = true
-				}
-				if was, ok := before[r]; ok {
-					kept++
-					if was != id {
-						t.Errorf("%s: %s's row %v was written again though it stayed planned", st.name, changed, r)
-					}
-				} else {
-					added++
+		for d, r := range after {
+			was, ok := before[d]
+			if d.commune != changed {
+				if !ok || was != r {
+					t.Errorf("%s: %s's row %v is new or was written again (%+v, now %+v)", st.name, d.commune, d, was, r)
 				}
 				continue
 			}
-			if was, ok := before[r]; !ok || was != id {
-				t.Errorf("%s: %s's row %v is new or was written again (%q, now %q)", st.name, r.commune, r, was, id)
+			if d.date >= start {
+				for _, seg := range r.segments() {
+					got[d.key(seg)] = true
+				}
+			}
+			if ok && was.ids == r.ids {
+				keptDays++
+				if was.phys != r.phys {
+					t.Errorf("%s: %s's row %v was written again though its segments stayed", st.name, changed, d)
+				}
+			}
+			for _, seg := range r.segments() {
+				if !slices.Contains(was.segments(), seg) {
+					added++
+				} else {
+					kept++
+				}
 			}
 		}
-		for r := range before {
-			if _, ok := after[r]; !ok {
-				if r.commune != changed {
-					t.Errorf("%s: %s's row %v was deleted", st.name, r.commune, r)
+		for d, r := range before {
+			if d.commune != changed {
+				if _, ok := after[d]; !ok {
+					t.Errorf("%s: %s's row %v was deleted", st.name, d.commune, d)
 				}
-				removed++
+				continue
+			}
+			for _, seg := range r.segments() {
+				if !slices.Contains(after[d].segments(), seg) {
+					removed++
+				}
 			}
 		}
 		if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
 			t.Errorf("%s: %s's history\n%v\nwant its version's segments\n%v", st.name, changed, g, w)
 		}
 	}
+	if keptDays == 0 {
+		t.Fatal("no day of the changed commune kept its segments: the difference is not exercised")
+	}
 	if kept == 0 || added == 0 || removed == 0 {
 		t.Fatalf("the changes kept %d, added %d and removed %d history rows: each should happen", kept, added, removed)
 	}
 }
 
-// historyRow is a stored airing history row.
-type historyRow struct{ commune, date, segment string }
+// historyDay is the key of a stored airing history row: a commune and
+// a date.
+type historyDay struct{ commune, date string }
 
-func (r historyRow) key() string { return r.commune + "/" + r.date + "/" + r.segment }
+func (d historyDay) key(segment string) string { return d.commune + "/" + d.date + "/" + segment }
 
-// historyRows reads the whole airing history, each row with its physical
-// identity (SQLite rowid, PostgreSQL ctid): a row deleted and inserted
-// again gets a new one.
-func historyRows(t *testing.T, db *sqlstore.DB) map[historyRow]string {
+// historyDayRow is a stored airing history row: its segment ids as
+// stored and its physical identity (SQLite rowid, PostgreSQL ctid): a row
+// deleted and inserted again, or updated, gets a new one on PostgreSQL;
+// on SQLite an updated row keeps its rowid, so ids tells it apart.
+type historyDayRow struct{ ids, phys string }
+
+// segments is the row's segment ids. The segments of these tests have
+// UUIDs for ids, which the store's encoding keeps as they are.
+func (r historyDayRow) segments() []string {
+	if r.ids == "" {
+		return nil
+	}
+	return strings.Split(r.ids, "\n")
+}
+
+// historyDays reads the whole airing history by commune and date.
+func historyDays(t *testing.T, db *sqlstore.DB) map[historyDay]historyDayRow {
 	t.Helper()
 	ident := "rowid"
 	if db.Dialect() == sqlstore.Postgres {
 		ident = "ctid::text"
 	}
-	rows, err := db.SQL().QueryContext(context.Background(), "SELECT commune_code, air_date, segment_id, CAST("+ident+" AS TEXT) FROM schedule_history")
+	rows, err := db.SQL().QueryContext(context.Background(), "SELECT commune_code, air_date, segment_ids, CAST("+ident+" AS TEXT) FROM schedule_history")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	out := map[historyRow]string{}
+	out := map[historyDay]historyDayRow{}
 	for rows.Next() {
-		var r historyRow
-		var id string
-		if err := rows.Scan(&r.commune, &r.date, &r.segment, &id); err != nil {
+		var d historyDay
+		var r historyDayRow
+		if err := rows.Scan(&d.commune, &d.date, &r.ids, &r.phys); err != nil {
 			t.Fatal(err)
 		}
-		out[r] = id
+		out[d] = r
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

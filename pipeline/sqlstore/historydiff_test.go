@@ -17,10 +17,12 @@ import (
 // entries before a write's start, relays, interrupts) and checks after
 // each batch that the airing history is exactly what rewriting it would
 // give (each changed write deleting its commune's rows from its start
-// on, then adding the segments its entries play), and that the history
-// was written as a difference: every row that was stored before the
-// batch and still is after it is the same physical row (SQLite rowid,
-// PostgreSQL ctid), not one deleted and inserted again.
+// on, then adding the segments its entries play), stored as one row per
+// commune and date with its segment ids sorted (ids holding the
+// encoding's separator and escape included), and that the history was
+// written as a difference: every (commune, date) row whose segments are
+// the same before and after the batch is the same physical row (SQLite
+// rowid, PostgreSQL ctid), not one deleted and inserted again.
 func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -35,32 +37,52 @@ func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 	// commune's head.
 	model := map[row]bool{}
 	heads := map[string]string{}
-	stored := func() map[row]string { // row -> its physical identity
+	// stored is the stored history as segment rows, and each stored
+	// (commune, date) row's segment_ids and physical identity.
+	type day struct{ commune, date string }
+	type dayRow struct{ ids, phys string }
+	stored := func() (map[row]bool, map[day]dayRow) {
 		ident := "rowid"
 		if db.dialect == Postgres {
 			ident = "ctid::text"
 		}
-		rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, air_date, segment_id, CAST("+ident+" AS TEXT) FROM schedule_history")
+		rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, air_date, segment_ids, CAST("+ident+" AS TEXT) FROM schedule_history")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		out := map[row]string{}
+		segs, days := map[row]bool{}, map[day]dayRow{}
 		for rows.Next() {
-			var r row
-			var id string
-			if err := rows.Scan(&r.commune, &r.date, &r.segment, &id); err != nil {
+			var d day
+			var r dayRow
+			if err := rows.Scan(&d.commune, &d.date, &r.ids, &r.phys); err != nil {
 				t.Fatal(err)
 			}
-			out[r] = id
+			days[d] = r
+			var prev string
+			n := 0
+			if err := eachHistoryID(r.ids, func(id string) bool {
+				if n > 0 && id <= prev {
+					t.Errorf("%v: segment ids %q not sorted or repeated", d, r.ids)
+				}
+				segs[row{d.commune, d.date, id}] = true
+				prev = id
+				n++
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Errorf("%v: a row without segments", d)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-		return out
+		return segs, days
 	}
 
-	changedWrites := 0
+	changedWrites, keptDays := 0, 0
 	for batch := range 40 {
 		var ws []pipeline.VersionWrite
 		for range 1 + rng.IntN(6) {
@@ -71,16 +93,16 @@ func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 				it := pipeline.ScheduleItem{Cluster: "c", Date: date(start - 1 + rng.IntN(8)), SlotStart: 19800, Position: i,
 					Kind: []string{"segment", "segment", "segment", "interrupt", "relay"}[rng.IntN(5)], Start: t0, DurationMS: 60_000, EntryID: fmt.Sprint(i)}
 				if it.Kind != "relay" {
-					// One id has a comma, which the history's grouped
-					// read cannot split.
-					it.SegmentID = []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s,9"}[rng.IntN(10)]
+					// Ids with the separator and the escape in them
+					// must come back as they were.
+					it.SegmentID = []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7\\n", "s8\n", "s,9"}[rng.IntN(10)]
 				}
 				items = append(items, it)
 			}
 			ws = append(ws, pipeline.VersionWrite{Version: pipeline.ScheduleVersion{Commune: c, ETag: fmt.Sprintf("e%d", rng.IntN(4)),
 				Start: date(start), Days: 7, Reason: "test", BuiltAt: t0}, Items: items})
 		}
-		before := stored()
+		_, before := stored()
 		if err := db.SaveVersions(ctx, ws); err != nil {
 			t.Fatalf("batch %d: %v", batch, err)
 		}
@@ -105,7 +127,7 @@ func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 				}
 			}
 		}
-		after := stored()
+		after, afterDays := stored()
 		key := func(r row) string { return r.commune + "/" + r.date + "/" + r.segment }
 		got := slices.Sorted(func(yield func(string) bool) {
 			for r := range after {
@@ -124,11 +146,17 @@ func TestSaveVersionsHistoryIsTheRewrite(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("batch %d: history\n%v\nwant\n%v", batch, got, want)
 		}
-		for r, id := range after {
-			if was, ok := before[r]; ok && was != id {
-				t.Errorf("batch %d: row %v was written again (%s, now %s) though it did not change", batch, r, was, id)
+		for d, r := range afterDays {
+			if was, ok := before[d]; ok && was.ids == r.ids {
+				keptDays++
+			}
+			if was, ok := before[d]; ok && was.ids == r.ids && was.phys != r.phys {
+				t.Errorf("batch %d: row %v was written again (%s, now %s) though its segments did not change", batch, d, was.phys, r.phys)
 			}
 		}
+	}
+	if keptDays == 0 {
+		t.Fatal("no (commune, date) row stayed the same across a batch: the difference is not exercised")
 	}
 	if changedWrites < 40 {
 		t.Fatalf("only %d changed writes: the batches do not exercise the history", changedWrites)

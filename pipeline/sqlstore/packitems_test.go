@@ -2,11 +2,8 @@ package sqlstore
 
 import (
 	"fmt"
-	"io/fs"
 	"reflect"
-	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -21,21 +18,7 @@ func TestScheduleItemsPacked(t *testing.T) {
 	ctx := t.Context()
 	db := openBare(t)
 	// The store as the release before 0017 left it.
-	old := fstest.MapFS{}
-	err := fs.WalkDir(migrationFS, db.migrationDir(), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.Count(p, "/") != strings.Count(db.migrationDir(), "/")+1 {
-			return err
-		}
-		if base := p[strings.LastIndex(p, "/")+1:]; base < "0017" {
-			b, err := fs.ReadFile(migrationFS, p)
-			old[p] = &fstest.MapFile{Data: b}
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := migrationsBefore(t, db, "0017")
 	db.migrations = old
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -306,31 +306,67 @@ func codeFilter(column string, codes []string) (string, []any) {
 }
 
 // History returns what was scheduled from `from` up to but not including
-// `to`: in every commune, or only in the communes whose codes are given.
+// `to`: in every commune, or only in the communes whose codes are given,
+// ordered by commune, date and segment id.
 func (db *DB) History(ctx context.Context, from, to schedules.Date, codes ...string) ([]schedules.Aired, error) {
-	only, args := codeFilter("commune_code", codes)
-	if only != "" {
-		only = " AND" + strings.TrimPrefix(only, " WHERE")
-	}
-	rows, err := db.sql.QueryContext(ctx, "SELECT commune_code, segment_id, air_date FROM schedule_history WHERE air_date >= ? AND air_date < ?"+only+" ORDER BY commune_code, air_date, segment_id",
-		append([]any{from.String(), to.String()}, args...)...)
+	var out []schedules.Aired
+	err := db.readHistory(ctx, db.sql, codes, from.String(), to.String(), func(d *historyDay) error {
+		date, err := schedules.ParseDate(d.date)
+		if err != nil {
+			return err
+		}
+		return eachHistoryID(d.ids, func(id string) bool {
+			out = append(out, schedules.Aired{Commune: d.commune, SegmentID: id, Date: date})
+			return true
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule history: %w", err)
 	}
-	defer rows.Close()
-	var out []schedules.Aired
-	for rows.Next() {
-		var a schedules.Aired
-		var d string
-		if err := rows.Scan(&a.Commune, &a.SegmentID, &d); err != nil {
-			return nil, fmt.Errorf("schedule history: %w", err)
-		}
-		if a.Date, err = schedules.ParseDate(d); err != nil {
-			return nil, fmt.Errorf("schedule history: %w", err)
-		}
-		out = append(out, a)
+	return out, nil
+}
+
+// historyDay is a stored airing history row: the segments scheduled in a
+// commune on a date, as the segment_ids column holds them (see
+// historyids.go). On PostgreSQL, tid is the row's ctid as read in a
+// saving transaction (under scheduleSaveLock nothing else writes the
+// history, so it names the row until the transaction ends); it is empty
+// on SQLite and for rows to insert.
+type historyDay struct{ commune, date, ids, tid string }
+
+// readHistory calls fn with each stored airing history row from the date
+// from on and, unless to is "", before to: of every commune, or of the
+// communes whose codes are given. Rows come ordered by commune and date;
+// fn must not keep d.
+func (db *DB) readHistory(ctx context.Context, q rowsQuerier, codes []string, from, to string, fn func(d *historyDay) error) error {
+	query, args := "air_date >= ?", []any{from}
+	if to != "" {
+		query += " AND air_date < ?"
+		args = append(args, to)
 	}
-	return out, rows.Err()
+	if only, cargs := codeFilter("commune_code", codes); only != "" {
+		query += " AND" + strings.TrimPrefix(only, " WHERE")
+		args = append(args, cargs...)
+	}
+	tid := "''"
+	if db.dialect == Postgres {
+		tid = "ctid::text"
+	}
+	rows, err := q.QueryContext(ctx, "SELECT commune_code, air_date, segment_ids, "+tid+" FROM schedule_history WHERE "+query+" ORDER BY commune_code, air_date", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var d historyDay
+	for rows.Next() {
+		if err := rows.Scan(&d.commune, &d.date, &d.ids, &d.tid); err != nil {
+			return err
+		}
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // HeadTags returns the ETag of every commune's current schedule version
@@ -616,15 +652,14 @@ func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, he
 // saveHistory brings the airing history of the communes whose heads
 // moved in line with the batch's changed writes, in order: each write
 // replaces its commune's rows from its start date on with the segments
-// its entries play on each date (rows before its start stay, and a row
-// it plans before its start is added when absent).
+// its entries play on each date (rows before its start stay, and a
+// segment it plans on a date before its start is added to that date's).
 //
-// It writes the difference only: the stored rows from each commune's
-// earliest start in the batch are read, the rows no longer planned are
-// deleted and the planned rows not stored are inserted, so a rebuild
+// It writes the difference only: the stored rows of each commune from
+// its earliest start (or earlier planned date) on are read, and only the
+// (commune, date) rows whose segments changed are written, so a rebuild
 // that plans what the last one planned writes no history row and a
-// national build writes the few rows per commune that changed, not the
-// whole week's (about 300,000 rows nationally).
+// national build writes at most a row per commune and date (some 23,000).
 func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
 	var moved []string
 	for _, c := range codes {
@@ -633,132 +668,188 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []
 		}
 	}
 	var (
-		// del: stored rows no longer planned; ins: planned rows not
-		// stored; maybe: planned rows before a commune's earliest start,
-		// not read, to insert if absent.
-		del, ins, maybe []storedAir
-		planned         []airRow
-		stored          []storedAir
-		err             error
+		d       historyDiff
+		planned []airRow
+		stored  []historyDay
 	)
 	for chunk := range slices.Chunk(moved, inListMax) {
 		from := ""
 		for _, c := range chunk {
-			if s := firstStart(ws, heads[c]); from == "" || s < from {
+			if s := firstDate(ws, heads[c]); from == "" || s < from {
 				from = s
 			}
 		}
-		read := readHistoryFrom
-		if db.dialect == Postgres {
-			read = readHistoryByIDs
-		}
-		if stored, err = read(ctx, tx, chunk, from, stored[:0]); err != nil {
+		stored = stored[:0]
+		if err := db.readHistory(ctx, tx, chunk, from, "", func(r *historyDay) error {
+			stored = append(stored, *r)
+			return nil
+		}); err != nil {
 			return err
 		}
-		slices.SortFunc(stored, compareStoredAir)
+		// By commune in Go's order (PostgreSQL's collation may differ).
+		slices.SortFunc(stored, compareHistoryDays)
 		for _, c := range chunk {
 			h := heads[c]
-			start := firstStart(ws, h)
 			planned = plannedHistory(planned[:0], ws, h)
-			// Rows planned before the commune's earliest start were not
-			// read: they are inserted if absent.
-			k := 0
-			for ; k < len(planned) && planned[k].date < start; k++ {
-				maybe = append(maybe, storedAir{commune: c, airRow: planned[k]})
-			}
-			lo, _ := slices.BinarySearchFunc(stored, storedAir{commune: c, airRow: airRow{date: start}}, compareStoredAir)
+			lo, _ := slices.BinarySearchFunc(stored, historyDay{commune: c}, compareHistoryDays)
 			hi := lo
 			for hi < len(stored) && stored[hi].commune == c {
 				hi++
 			}
-			del, ins = diffHistory(del, ins, c, planned[k:], stored[lo:hi])
+			if err := d.commune(c, firstStart(ws, h), planned, stored[lo:hi]); err != nil {
+				return err
+			}
 		}
 	}
+	d.seal()
 	if db.dialect == Postgres {
-		return writeHistoryArrays(ctx, tx, conn, del, ins, maybe)
+		return writeHistoryCopy(ctx, tx, conn, d.del, d.put)
 	}
-	return writeHistoryRows(ctx, tx, del, append(ins, maybe...))
+	return writeHistoryRows(ctx, tx, d.del, d.put)
 }
 
-// writeHistoryRows deletes the airing history rows del and inserts ins
-// (when absent) with multi-row statements.
-func writeHistoryRows(ctx context.Context, tx *sql.Tx, del, ins []storedAir) error {
+// historyDiff is the airing history rows a save writes: del the stored
+// rows no longer planned, put the rows whose segments are new or changed
+// (with the stored row's tid when there is one).
+type historyDiff struct {
+	del, put []historyDay
+	enc      []byte   // put's segment_ids, one after another
+	ends     []int    // where each put's segment_ids ends in enc
+	ids      []string // scratch: one date's segment ids
+}
+
+// commune adds to the difference commune's rows: planned (sorted by date
+// and segment, each once) is what its changed writes leave from start on
+// and plan before it; stored is its stored rows from the earliest
+// planned date on (or start, if earlier), sorted by date.
+func (d *historyDiff) commune(c, start string, planned []airRow, stored []historyDay) error {
+	i, j := 0, 0
+	for i < len(planned) || j < len(stored) {
+		cmp := 0
+		switch {
+		case i == len(planned):
+			cmp = 1
+		case j == len(stored):
+			cmp = -1
+		default:
+			cmp = strings.Compare(planned[i].date, stored[j].date)
+		}
+		if cmp > 0 { // stored only
+			if stored[j].date >= start {
+				d.del = append(d.del, stored[j])
+			}
+			j++
+			continue
+		}
+		date := planned[i].date
+		d.ids = d.ids[:0]
+		for ; i < len(planned) && planned[i].date == date; i++ {
+			d.ids = append(d.ids, planned[i].segment)
+		}
+		row := historyDay{commune: c, date: date}
+		if cmp == 0 {
+			row.tid = stored[j].tid
+			if date < start {
+				// Before the start the stored segments stay.
+				var err error
+				if err = eachHistoryID(stored[j].ids, func(id string) bool {
+					d.ids = append(d.ids, id)
+					return true
+				}); err != nil {
+					return fmt.Errorf("history of %s on %s: %w", c, date, err)
+				}
+				slices.Sort(d.ids)
+				d.ids = slices.Compact(d.ids)
+			}
+		}
+		n := len(d.enc)
+		d.enc = appendHistoryIDs(d.enc, d.ids)
+		if cmp == 0 {
+			same := string(d.enc[n:]) == stored[j].ids
+			j++
+			if same {
+				d.enc = d.enc[:n]
+				continue
+			}
+		}
+		d.put = append(d.put, row)
+		d.ends = append(d.ends, len(d.enc))
+	}
+	return nil
+}
+
+// seal sets each put row's segment_ids, all of them substrings of one
+// string.
+func (d *historyDiff) seal() {
+	all := string(d.enc)
+	n := 0
+	for k, end := range d.ends {
+		d.put[k].ids = all[n:end]
+		n = end
+	}
+}
+
+// writeHistoryRows deletes the airing history rows del and writes put
+// (an insert, or an update of the row of its commune and date) with
+// multi-row statements.
+func writeHistoryRows(ctx context.Context, tx *sql.Tx, del, put []historyDay) error {
 	boxed := boxes{}
-	args := make([]any, 0, 3*max(len(del), len(ins)))
+	args := make([]any, 0, 3*max(len(del), len(put)))
 	var commune any
 	for i, r := range del {
 		if i == 0 || r.commune != del[i-1].commune {
 			commune = r.commune
 		}
-		args = append(args, commune, boxed.box(r.date), boxed.box(r.segment))
+		args = append(args, commune, boxed.box(r.date))
 	}
 	// Terms joined by OR, not a row-value IN (VALUES …) that SQLite
 	// answers with a scan of the whole table: each term is a primary key
 	// lookup on both backends.
-	if err := execRows(ctx, tx, "DELETE FROM schedule_history WHERE ", "(commune_code = ? AND air_date = ? AND segment_id = ?)", " OR ", "", 3, args); err != nil {
+	if err := execRows(ctx, tx, "DELETE FROM schedule_history WHERE ", "(commune_code = ? AND air_date = ?)", " OR ", "", 2, args); err != nil {
 		return err
 	}
 	args = args[:0]
-	for i, r := range ins {
-		if i == 0 || r.commune != ins[i-1].commune {
+	for i, r := range put {
+		if i == 0 || r.commune != put[i-1].commune {
 			commune = r.commune
 		}
-		args = append(args, commune, boxed.box(r.segment), boxed.box(r.date))
+		args = append(args, commune, boxed.box(r.date), r.ids)
 	}
-	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, segment_id, air_date) VALUES ", "(?, ?, ?)", ", ", " ON CONFLICT DO NOTHING", 3, args)
+	return execRows(ctx, tx, "INSERT INTO schedule_history (commune_code, air_date, segment_ids) VALUES ", "(?, ?, ?)", ", ",
+		" ON CONFLICT (commune_code, air_date) DO UPDATE SET segment_ids = excluded.segment_ids", 3, args)
 }
 
-// writeHistoryArrays is writeHistoryRows for PostgreSQL: the rows to
-// delete go by their ctids in one statement, the rows known absent (ins)
-// with COPY on the transaction's connection conn, and the rows that may
-// be stored (maybe) as arrays in one statement that skips those.
-func writeHistoryArrays(ctx context.Context, tx *sql.Tx, conn *sql.Conn, del, ins, maybe []storedAir) error {
-	if len(del) > 0 {
-		// By the rows' ids (readHistoryByIDs): a join on the key made
-		// PostgreSQL hash the whole table for every batch.
-		tids := make([]string, len(del))
-		for i, r := range del {
-			tids[i] = r.tid
+// writeHistoryCopy is writeHistoryRows for PostgreSQL: the rows to
+// delete and the stored rows put replaces go by their ctids in one
+// statement, and put's rows with COPY on the transaction's connection
+// conn.
+func writeHistoryCopy(ctx context.Context, tx *sql.Tx, conn *sql.Conn, del, put []historyDay) error {
+	tids := make([]string, 0, len(del)+len(put))
+	for _, r := range del {
+		tids = append(tids, r.tid)
+	}
+	for _, r := range put {
+		if r.tid != "" {
+			tids = append(tids, r.tid)
 		}
+	}
+	if len(tids) > 0 {
+		// By the rows' ids: a join on the key made PostgreSQL hash the
+		// whole table for every batch.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_history WHERE ctid = ANY(?::text[]::tid[])`, tids); err != nil {
 			return err
 		}
 	}
-	if len(ins) > 0 {
-		row := make([]any, 3)
-		if err := copyRows(ctx, conn, "schedule_history", []string{"commune_code", "air_date", "segment_id"}, len(ins), func(i int) ([]any, error) {
-			row[0], row[1], row[2] = ins[i].commune, ins[i].date, ins[i].segment
-			return row, nil
-		}); err != nil {
-			return err
-		}
-	}
-	if len(maybe) > 0 {
-		communes, dates, segments := make([]string, len(maybe)), make([]string, len(maybe)), make([]string, len(maybe))
-		for i, r := range maybe {
-			communes[i], dates[i], segments[i] = r.commune, r.date, r.segment
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_history (commune_code, air_date, segment_id)
-			SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`, communes, dates, segments); err != nil {
-			return err
-		}
-	}
-	return nil
+	row := make([]any, 3)
+	return copyRows(ctx, conn, "schedule_history", []string{"commune_code", "air_date", "segment_ids"}, len(put), func(i int) ([]any, error) {
+		row[0], row[1], row[2] = put[i].commune, put[i].date, put[i].ids
+		return row, nil
+	})
 }
 
-// airRow is a row of a commune's airing history: a segment scheduled on
-// a date (YYYY-MM-DD, so dates order as strings).
+// airRow is a segment scheduled on a date (YYYY-MM-DD, so dates order as
+// strings).
 type airRow struct{ date, segment string }
-
-// storedAir is a stored airing history row. On PostgreSQL, tid is the
-// row's ctid as read in the saving transaction (under scheduleSaveLock
-// nothing else writes the history, so it names the row until the
-// transaction ends); it is empty on SQLite and for rows to insert.
-type storedAir struct {
-	commune string
-	airRow
-	tid string
-}
 
 func compareAirRows(a, b airRow) int {
 	if c := strings.Compare(a.date, b.date); c != 0 {
@@ -767,11 +858,11 @@ func compareAirRows(a, b airRow) int {
 	return strings.Compare(a.segment, b.segment)
 }
 
-func compareStoredAir(a, b storedAir) int {
+func compareHistoryDays(a, b historyDay) int {
 	if c := strings.Compare(a.commune, b.commune); c != 0 {
 		return c
 	}
-	return compareAirRows(a.airRow, b.airRow)
+	return strings.Compare(a.date, b.date)
 }
 
 // firstStart is the earliest start date of a commune's changed writes.
@@ -781,6 +872,26 @@ func firstStart(ws []pipeline.VersionWrite, h *savedHead) string {
 		start = min(start, ws[i].Version.Start)
 	}
 	return start
+}
+
+// firstDate is the earliest date from which a commune's history is read
+// for its changed writes: their earliest start, or the earliest date
+// before it they plan a segment on.
+func firstDate(ws []pipeline.VersionWrite, h *savedHead) string {
+	d := firstStart(ws, h)
+	for _, i := range h.writes {
+		for j := range ws[i].Items {
+			if it := &ws[i].Items[j]; it.Date < d && airs(it) {
+				d = it.Date
+			}
+		}
+	}
+	return d
+}
+
+// airs reports whether an entry counts in the airing history.
+func airs(it *pipeline.ScheduleItem) bool {
+	return it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt")
 }
 
 // plannedHistory appends to dst the airing history a commune's changed
@@ -793,149 +904,13 @@ func plannedHistory(dst []airRow, ws []pipeline.VersionWrite, h *savedHead) []ai
 		w := &ws[i]
 		dst = slices.DeleteFunc(dst, func(r airRow) bool { return r.date >= w.Version.Start })
 		for j := range w.Items {
-			it := &w.Items[j]
-			if it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt") {
+			if it := &w.Items[j]; airs(it) {
 				dst = append(dst, airRow{date: it.Date, segment: it.SegmentID})
 			}
 		}
 	}
 	slices.SortFunc(dst, compareAirRows)
 	return slices.Compact(dst)
-}
-
-// diffHistory appends to del the stored rows of commune that are not
-// planned and to ins the planned rows not stored; both planned and stored
-// are sorted by date and segment.
-func diffHistory(del, ins []storedAir, commune string, planned []airRow, stored []storedAir) ([]storedAir, []storedAir) {
-	i, j := 0, 0
-	for i < len(planned) || j < len(stored) {
-		c := 0
-		switch {
-		case i == len(planned):
-			c = 1
-		case j == len(stored):
-			c = -1
-		default:
-			c = compareAirRows(planned[i], stored[j].airRow)
-		}
-		switch {
-		case c < 0:
-			ins = append(ins, storedAir{commune: commune, airRow: planned[i]})
-			i++
-		case c > 0:
-			del = append(del, stored[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	return del, ins
-}
-
-// readHistoryFrom appends to dst the stored airing history of the given
-// communes from the date from on. It reads a row per commune and date
-// with the date's segments joined by commas (a national week is about
-// 20,000 such rows instead of 300,000), and the rows one by one when a
-// segment id has a comma in it.
-func readHistoryFrom(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
-	only, args := codeFilter("commune_code", codes)
-	args = append(args, from)
-	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, COUNT(*), string_agg(segment_id, ',') FROM schedule_history"+only+
-		" AND air_date >= ? GROUP BY commune_code, air_date", args...)
-	if err != nil {
-		return dst, err
-	}
-	defer rows.Close()
-	n := len(dst)
-	var r storedAir
-	for rows.Next() {
-		var count int
-		var segments string
-		if err := rows.Scan(&r.commune, &r.date, &count, &segments); err != nil {
-			return dst, err
-		}
-		for r.segment = range strings.SplitSeq(segments, ",") {
-			dst = append(dst, r)
-			count--
-		}
-		if count != 0 { // a comma inside a segment id
-			rows.Close()
-			return readHistoryRowsFrom(ctx, tx, only, args, dst[:n])
-		}
-	}
-	return dst, rows.Err()
-}
-
-// readHistoryByIDs is readHistoryFrom for PostgreSQL, each row with its
-// ctid (what writeHistoryArrays deletes by). It looks each commune up in
-// the history's primary key: with a list of communes the planner chose
-// to scan the whole table for every batch.
-func readHistoryByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.n, h.segments, h.tids FROM unnest(?::text[]) AS c (code),
-		LATERAL (SELECT air_date, COUNT(*) AS n, string_agg(segment_id, ',') AS segments, string_agg(ctid::text, ' ') AS tids
-			FROM schedule_history WHERE commune_code = c.code AND air_date >= ? GROUP BY air_date) AS h`, codes, from)
-	if err != nil {
-		return dst, err
-	}
-	defer rows.Close()
-	n := len(dst)
-	var r storedAir
-	for rows.Next() {
-		var count int
-		var segments, tids string
-		if err := rows.Scan(&r.commune, &r.date, &count, &segments, &tids); err != nil {
-			return dst, err
-		}
-		// One ctid ("(page,item)": no space) for each segment, in the
-		// same order.
-		for more := true; more && count >= 0; count-- {
-			r.segment, segments, more = strings.Cut(segments, ",")
-			r.tid, tids, _ = strings.Cut(tids, " ")
-			dst = append(dst, r)
-		}
-		if count != 0 { // a comma inside a segment id
-			rows.Close()
-			return readHistoryRowsByIDs(ctx, tx, codes, from, dst[:n])
-		}
-	}
-	return dst, rows.Err()
-}
-
-// readHistoryRowsByIDs is readHistoryByIDs a row at a time.
-func readHistoryRowsByIDs(ctx context.Context, tx *sql.Tx, codes []string, from string, dst []storedAir) ([]storedAir, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT c.code, h.air_date, h.segment_id, h.ctid::text FROM unnest(?::text[]) AS c (code),
-		LATERAL (SELECT air_date, segment_id, ctid FROM schedule_history WHERE commune_code = c.code AND air_date >= ?) AS h`, codes, from)
-	if err != nil {
-		return dst, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r storedAir
-		if err := rows.Scan(&r.commune, &r.date, &r.segment, &r.tid); err != nil {
-			return dst, err
-		}
-		dst = append(dst, r)
-	}
-	return dst, rows.Err()
-}
-
-// readHistoryRowsFrom is readHistoryFrom a row at a time, with the
-// statement's filter and arguments.
-func readHistoryRowsFrom(ctx context.Context, tx *sql.Tx, only string, args []any, dst []storedAir) ([]storedAir, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT commune_code, air_date, segment_id FROM schedule_history"+only+" AND air_date >= ?", args...)
-	if err != nil {
-		return dst, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r storedAir
-		if err := rows.Scan(&r.commune, &r.date, &r.segment); err != nil {
-			return dst, err
-		}
-		dst = append(dst, r)
-	}
-	return dst, rows.Err()
 }
 
 // boxes holds strings as statement arguments (any), each distinct one
