@@ -669,13 +669,24 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []
 	}
 	var (
 		d       historyDiff
-		planned []airRow
+		planned []airRow // the chunk's communes' planned rows, one after another
+		ends    []int    // where each commune's planned rows end
 		stored  []historyDay
 	)
 	for chunk := range slices.Chunk(moved, inListMax) {
+		// Read from the earliest start or planned date of the chunk.
 		from := ""
+		planned, ends = planned[:0], ends[:0]
 		for _, c := range chunk {
-			if s := firstDate(ws, heads[c]); from == "" || s < from {
+			h := heads[c]
+			n := len(planned)
+			planned = plannedHistory(planned, n, ws, h)
+			ends = append(ends, len(planned))
+			s := firstStart(ws, h)
+			if len(planned) > n {
+				s = min(s, planned[n].date)
+			}
+			if from == "" || s < from {
 				from = s
 			}
 		}
@@ -688,17 +699,17 @@ func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []
 		}
 		// By commune in Go's order (PostgreSQL's collation may differ).
 		slices.SortFunc(stored, compareHistoryDays)
-		for _, c := range chunk {
-			h := heads[c]
-			planned = plannedHistory(planned[:0], ws, h)
+		n := 0
+		for k, c := range chunk {
 			lo, _ := slices.BinarySearchFunc(stored, historyDay{commune: c}, compareHistoryDays)
 			hi := lo
 			for hi < len(stored) && stored[hi].commune == c {
 				hi++
 			}
-			if err := d.commune(c, firstStart(ws, h), planned, stored[lo:hi]); err != nil {
+			if err := d.commune(c, firstStart(ws, heads[c]), planned[n:ends[k]], stored[lo:hi]); err != nil {
 				return err
 			}
+			n = ends[k]
 		}
 	}
 	d.seal()
@@ -874,21 +885,6 @@ func firstStart(ws []pipeline.VersionWrite, h *savedHead) string {
 	return start
 }
 
-// firstDate is the earliest date from which a commune's history is read
-// for its changed writes: their earliest start, or the earliest date
-// before it they plan a segment on.
-func firstDate(ws []pipeline.VersionWrite, h *savedHead) string {
-	d := firstStart(ws, h)
-	for _, i := range h.writes {
-		for j := range ws[i].Items {
-			if it := &ws[i].Items[j]; it.Date < d && airs(it) {
-				d = it.Date
-			}
-		}
-	}
-	return d
-}
-
 // airs reports whether an entry counts in the airing history.
 func airs(it *pipeline.ScheduleItem) bool {
 	return it.SegmentID != "" && (it.Kind == "segment" || it.Kind == "interrupt")
@@ -898,19 +894,21 @@ func airs(it *pipeline.ScheduleItem) bool {
 // writes leave from their earliest start on, and the rows they plan
 // before it, sorted by date and segment, each once. The stored rows from
 // the earliest start on do not count: the write starting then replaces
-// them all.
-func plannedHistory(dst []airRow, ws []pipeline.VersionWrite, h *savedHead) []airRow {
-	for _, i := range h.writes {
+// them all. dst[:from] is other communes' and stays as it is.
+func plannedHistory(dst []airRow, from int, ws []pipeline.VersionWrite, h *savedHead) []airRow {
+	for k, i := range h.writes {
 		w := &ws[i]
-		dst = slices.DeleteFunc(dst, func(r airRow) bool { return r.date >= w.Version.Start })
+		if k > 0 {
+			dst = dst[:from+len(slices.DeleteFunc(dst[from:], func(r airRow) bool { return r.date >= w.Version.Start }))]
+		}
 		for j := range w.Items {
 			if it := &w.Items[j]; airs(it) {
 				dst = append(dst, airRow{date: it.Date, segment: it.SegmentID})
 			}
 		}
 	}
-	slices.SortFunc(dst, compareAirRows)
-	return slices.Compact(dst)
+	slices.SortFunc(dst[from:], compareAirRows)
+	return dst[:from+len(slices.Compact(dst[from:]))]
 }
 
 // boxes holds strings as statement arguments (any), each distinct one
