@@ -62,6 +62,10 @@ type DB struct {
 	dummyOnce sync.Once
 	dummyHash string
 
+	// saves keeps schedule saves' working memory (*saveScratch) for the
+	// next save.
+	saves sync.Pool
+
 	// tokens and heads answer the lookups every device poll makes.
 	tokens *readCache[[sha256.Size]byte, pipeline.User] // by pipeline.TokenSum
 	heads  *readCache[string, pipeline.CommuneHead]     // by commune code

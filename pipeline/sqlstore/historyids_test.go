@@ -45,3 +45,38 @@ func TestHistoryIDsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobArenaKeepsUntilReset: blobs kept in an arena stay as they were
+// while later ones fill it (across its buffers, one larger than a
+// buffer), and after a reset the arena fills its old buffers again
+// instead of allocating new ones.
+func TestBlobArenaKeepsUntilReset(t *testing.T) {
+	var a blobArena
+	for round := range 2 {
+		var kept [][]byte
+		var want []string
+		for i := range 200 {
+			n := 7000 + i*13
+			if i == 50 {
+				n = blobArenaChunk + 1
+			}
+			b := []byte(strings.Repeat(string(rune('a'+(i+round)%26)), n))
+			kept = append(kept, a.keep(b))
+			want = append(want, string(b))
+			clear(b) // the caller's buffer is reused
+		}
+		for i := range kept {
+			if string(kept[i]) != want[i] {
+				t.Fatalf("round %d: blob %d changed", round, i)
+			}
+		}
+		chunks := len(a.chunks)
+		a.reset()
+		if round == 1 && chunks != len(a.chunks) {
+			t.Fatalf("the second round grew the arena to %d buffers", chunks)
+		}
+		if round == 0 && chunks < 3 {
+			t.Fatalf("%d buffers for 1.6 MB of blobs", chunks)
+		}
+	}
+}

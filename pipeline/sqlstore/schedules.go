@@ -402,11 +402,12 @@ func (db *DB) HeadTags(ctx context.Context, codes ...string) (map[string]string,
 // sequence numbers and the stored airing history of all its communes
 // are read at once, and the versions, their dates and interrupts, the
 // history and the heads are written with multi-row statements (on
-// PostgreSQL the versions, their dates and the added history rows with
-// COPY, and the removed history rows by ctid). The airing history is
-// written as its difference from what is stored: a rebuild that plans
-// what the last one planned writes no history row, and one that adds a
-// segment writes the rows of that segment, not the commune's week. On
+// PostgreSQL the versions, their dates and the new history rows with
+// COPY, and the replaced history rows deleted by ctid). The airing
+// history, one row per commune and date, is written as its difference
+// from what is stored: a rebuild that plans what the last one planned
+// writes no history row, and one that adds a segment writes the rows of
+// the dates it airs on, not the commune's week. On
 // PostgreSQL saves take one advisory lock first (scheduleSaveLock), so
 // concurrent saves take turns.
 func (db *DB) SaveVersions(ctx context.Context, ws []pipeline.VersionWrite) error {
@@ -453,9 +454,14 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 	if err := db.readSavedHeads(ctx, tx, codes, heads); err != nil {
 		return err
 	}
+	sc, _ := db.saves.Get().(*saveScratch)
+	if sc == nil {
+		sc = &saveScratch{}
+	}
+	sc.reset()
+	defer db.saves.Put(sc)
 	var (
 		enc                                 itemEncoder
-		blobs                               blobArena
 		written                             []int // the writes of versionArgs' rows
 		versionArgs, dayArgs, interruptArgs []any
 		moved                               []pipeline.Change
@@ -491,7 +497,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 			if err != nil {
 				return fmt.Errorf("schedule of %s: %w", v.Commune, err)
 			}
-			blob = blobs.keep(b)
+			blob = sc.blobs.keep(b)
 		}
 		versionArgs = append(versionArgs, v.ID, v.Commune, v.ETag, v.Start, v.Days, v.Reason, v.BuiltAt, v.Explain, v.Seq, blob)
 		written = append(written, i)
@@ -554,7 +560,7 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 	if err := execRows(ctx, tx, "INSERT INTO schedule_interrupts (version_id, segment_id) VALUES ", "(?, ?)", ", ", "", 2, interruptArgs); err != nil {
 		return fmt.Errorf("schedule interrupts: %w", err)
 	}
-	if err := db.saveHistory(ctx, tx, conn, ws, codes, heads); err != nil {
+	if err := db.saveHistory(ctx, tx, conn, ws, codes, heads, sc); err != nil {
 		return fmt.Errorf("airing history: %w", err)
 	}
 	var headArgs []any
@@ -571,22 +577,60 @@ func (db *DB) saveVersions(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws [
 	return db.recordChange(ctx, tx, moved...)
 }
 
+// saveScratch is a schedule save's working memory, kept in DB.saves for
+// the next save: a national build saves its communes in some 17 batches,
+// each of which would otherwise allocate its blobs' and history's
+// buffers anew (about 150 MB a build).
+type saveScratch struct {
+	blobs   blobArena
+	hist    historyDiff
+	planned []airRow // a chunk's communes' planned history, one after another
+	ends    []int    // where each commune's planned rows end
+	stored  []historyDay
+}
+
+// reset readies sc for a save, keeping its memory.
+func (sc *saveScratch) reset() {
+	sc.blobs.reset()
+	h := &sc.hist
+	clear(h.del)
+	clear(h.put)
+	h.del, h.put, h.enc, h.ends = h.del[:0], h.put[:0], h.enc[:0], h.ends[:0]
+	sc.planned, sc.ends, sc.stored = sc.planned[:0], sc.ends[:0], sc.stored[:0]
+}
+
 // blobArena keeps copies of a batch's version blobs in a few large
 // buffers instead of one allocation each (the encoder reuses its own).
-type blobArena struct{ buf []byte }
+// reset makes its buffers free for the next batch.
+type blobArena struct {
+	chunks [][]byte
+	n      int // chunks[n] is the one being filled
+}
 
 // blobArenaChunk is the size of an arena's buffers: some 60 versions'
 // blobs of about 8 KB.
 const blobArenaChunk = 512 << 10
 
-// keep returns a copy of b that stays valid as long as the arena.
+// keep returns a copy of b that stays valid until the arena is reset.
 func (a *blobArena) keep(b []byte) []byte {
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, max(len(b), blobArenaChunk))
+	for ; a.n < len(a.chunks); a.n++ {
+		if c := a.chunks[a.n]; cap(c)-len(c) >= len(b) {
+			n := len(c)
+			c = append(c, b...)
+			a.chunks[a.n] = c
+			return c[n:len(c):len(c)]
+		}
 	}
-	n := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return a.buf[n:len(a.buf):len(a.buf)]
+	a.chunks = append(a.chunks, make([]byte, 0, max(len(b), blobArenaChunk)))
+	return a.keep(b)
+}
+
+// reset makes every buffer of the arena free again.
+func (a *blobArena) reset() {
+	for i := range a.chunks {
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.n = 0
 }
 
 // scheduleSaveLock is the PostgreSQL advisory lock key schedule saves
@@ -660,19 +704,15 @@ func (db *DB) readSavedHeads(ctx context.Context, tx *sql.Tx, codes []string, he
 // (commune, date) rows whose segments changed are written, so a rebuild
 // that plans what the last one planned writes no history row and a
 // national build writes at most a row per commune and date (some 23,000).
-func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead) error {
+func (db *DB) saveHistory(ctx context.Context, tx *sql.Tx, conn *sql.Conn, ws []pipeline.VersionWrite, codes []string, heads map[string]*savedHead, sc *saveScratch) error {
 	var moved []string
 	for _, c := range codes {
 		if len(heads[c].writes) > 0 {
 			moved = append(moved, c)
 		}
 	}
-	var (
-		d       historyDiff
-		planned []airRow // the chunk's communes' planned rows, one after another
-		ends    []int    // where each commune's planned rows end
-		stored  []historyDay
-	)
+	d, planned, ends, stored := &sc.hist, sc.planned, sc.ends, sc.stored
+	defer func() { sc.planned, sc.ends, sc.stored = planned, ends, stored }()
 	for chunk := range slices.Chunk(moved, inListMax) {
 		// Read from the earliest start or planned date of the chunk.
 		from := ""
