@@ -802,8 +802,7 @@ func (d *historyDiff) commune(c, start string, planned []airRow, stored []histor
 			row.tid = stored[j].tid
 			if date < start {
 				// Before the start the stored segments stay.
-				var err error
-				if err = eachHistoryID(stored[j].ids, func(id string) bool {
+				if err := eachHistoryID(stored[j].ids, func(id string) bool {
 					d.ids = append(d.ids, id)
 					return true
 				}); err != nil {
