@@ -140,7 +140,7 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 
 func (p *Processor) renderSubtitles(ctx context.Context, a RenderSubtitlesArgs) (string, error) {
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.SubtitleKey, false)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.JobID, a.SubtitleKey, false)
 	}
 	return p.renderTranslation(ctx, RenderSubtitlesArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "subtitles", a.SubtitleKey, recorded, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
@@ -178,7 +178,7 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) (string, error) {
 	approvedBy := a.ApprovedBy
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.SourceKey, true)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.JobID, a.SourceKey, true)
 	}
 	return p.renderTranslation(ctx, RenderVoiceoverArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "voice-over", a.SourceKey, recorded, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
 		src := filepath.Join(dir, "voiceover")
