@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,10 +26,16 @@ import (
 type downCatalog struct {
 	*sqlstore.DB
 	down atomic.Bool
+	// onDown, when set, runs at each failed save (to end the job's
+	// lease while it waits for the database).
+	onDown func()
 }
 
 func (c *downCatalog) unreachable(what string) error {
 	if c.down.Load() {
+		if c.onDown != nil {
+			c.onDown()
+		}
 		return fmt.Errorf("save %s: begin: %w", what, driver.ErrBadConn)
 	}
 	return nil
@@ -159,6 +167,21 @@ func TestStoredOutputsReusedAfterLostSave(t *testing.T) {
 				before := runs.Load()
 				if err := c.run(id); err == nil || !sqlstore.Unreachable(err) {
 					t.Fatalf("run with the database away: %v, want its unreachable error", err)
+				}
+				if c.name == "process_segment" && spoil == "" {
+					// Run again with the database away and the job's lease
+					// lost while its save waits (the lease middleware ends
+					// the job's context): it gives the save up at once, and
+					// reuses what the run before stored.
+					lctx, lost := context.WithCancel(ctx)
+					var once sync.Once
+					p := *b.p
+					p.SaveWait, cat.onDown = time.Minute, func() { once.Do(func() { time.AfterFunc(100*time.Millisecond, lost) }) }
+					err := func() error { _, err := p.process(lctx, id); return err }()
+					cat.onDown = nil
+					if !errors.Is(err, context.Canceled) {
+						t.Fatalf("run with the lease lost while the database is away: %v, want the lease's end", err)
+					}
 				}
 				if runs.Load() == before {
 					t.Fatal("the first run made no ffmpeg run")
