@@ -63,8 +63,21 @@ func TestWebhook(t *testing.T) {
 	if len(got) != 1 || got[0].Subject != msg.Subject || got[0].To.Email != msg.To.Email {
 		t.Fatalf("received %+v", got)
 	}
-	if err := (&Webhook{URL: "http://127.0.0.1:1/none"}).Send(ctx, msg); err == nil {
-		t.Fatal("unreachable webhook reported success")
+	if err := (&Webhook{URL: "http://127.0.0.1:1/none"}).Send(ctx, msg); err == nil || errors.Is(err, ErrMaybeSent) {
+		t.Fatalf("unreachable webhook: %v, want an error to retry", err)
+	}
+	// A receiver that reads the message and hangs up without an answer
+	// may have taken it.
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close()
+		}
+	}))
+	defer hangUp.Close()
+	if err := (&Webhook{URL: hangUp.URL}).Send(ctx, msg); !errors.Is(err, ErrMaybeSent) {
+		t.Fatalf("webhook that hung up after the message: %v, want ErrMaybeSent", err)
 	}
 }
 
