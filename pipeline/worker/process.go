@@ -115,7 +115,10 @@ const RenditionPrefix = "segments/"
 // for good) is left alone: the job is a re-run after River lost its
 // record of the first run's end, and it logs FoundDoneMessage. A
 // segment's original never changes, so its state is the record of the
-// work for this input.
+// work for this input. Renditions an earlier run stored but could not
+// record (the database away longer than its lease) are recorded without
+// being made again when they are provably what this run would make (see
+// reuse.go).
 func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	_, err := p.process(ctx, segmentID)
 	return err

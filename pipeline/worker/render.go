@@ -207,7 +207,10 @@ func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 // jobID is the approved job and what names the translation
 // ("voice-over") when a failure is recorded. When recorded says the
 // result for source is recorded already, nothing is made (kind names the
-// job in the log). It returns what the run did (Output.Work).
+// job in the log); when an earlier run stored the outputs for the same
+// submission and settings but did not record them, they are recorded
+// without being made again (see reuse.go). It returns what the run did
+// (Output.Work).
 func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang, jobID, what, source string, recorded func() (bool, error),
 	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) (string, error) {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
