@@ -8,6 +8,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,20 +52,28 @@ type Recipient struct {
 
 // Message is one notice for one person.
 type Message struct {
-	To      Recipient `json:"to"`
-	Kind    string    `json:"kind"`
-	JobID   string    `json:"job_id,omitempty"`
-	Subject string    `json:"subject"`
-	Body    string    `json:"body"`
+	// NoticeID is the Notice it was written from (0 for a digest).
+	NoticeID int64     `json:"notice_id,omitempty"`
+	To       Recipient `json:"to"`
+	Kind     string    `json:"kind"`
+	JobID    string    `json:"job_id,omitempty"`
+	Subject  string    `json:"subject"`
+	Body     string    `json:"body"`
 }
 
 // Sender delivers a message through one channel. An error means "try
-// again later"; ErrNoAddress means this channel cannot reach the person.
+// again later"; ErrNoAddress means this channel cannot reach the person;
+// ErrMaybeSent that it may have reached them (do not send it again).
 type Sender interface {
 	// Name is the channel's name, stable across restarts ("webhook", "smtp").
 	Name() string
 	Send(ctx context.Context, m Message) error
 }
+
+// ErrMaybeSent reports that a sender handed the whole message over but
+// lost the answer: it may or may not have been delivered, and sending it
+// again may deliver it twice.
+var ErrMaybeSent = errors.New("the message may have been delivered: the server's answer was lost")
 
 // ErrNoAddress reports that a sender has no address for the recipient;
 // retrying will not help.

@@ -63,8 +63,21 @@ func TestWebhook(t *testing.T) {
 	if len(got) != 1 || got[0].Subject != msg.Subject || got[0].To.Email != msg.To.Email {
 		t.Fatalf("received %+v", got)
 	}
-	if err := (&Webhook{URL: "http://127.0.0.1:1/none"}).Send(ctx, msg); err == nil {
-		t.Fatal("unreachable webhook reported success")
+	if err := (&Webhook{URL: "http://127.0.0.1:1/none"}).Send(ctx, msg); err == nil || errors.Is(err, ErrMaybeSent) {
+		t.Fatalf("unreachable webhook: %v, want an error to retry", err)
+	}
+	// A receiver that reads the message and hangs up without an answer
+	// may have taken it.
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close()
+		}
+	}))
+	defer hangUp.Close()
+	if err := (&Webhook{URL: hangUp.URL}).Send(ctx, msg); !errors.Is(err, ErrMaybeSent) {
+		t.Fatalf("webhook that hung up after the message: %v, want ErrMaybeSent", err)
 	}
 }
 
@@ -74,6 +87,9 @@ type smtpServer struct {
 	ln   net.Listener
 	got  chan smtpMail
 	fail bool // answer 451 to RCPT
+	// hangUp: take the message, then close the connection without the
+	// answer to its end; rsetFails: answer RSET with 421.
+	hangUp, rsetFails bool
 }
 
 type smtpMail struct {
@@ -82,11 +98,17 @@ type smtpMail struct {
 
 func startSMTP(t *testing.T, fail bool) *smtpServer {
 	t.Helper()
+	return serveSMTP(t, &smtpServer{fail: fail})
+}
+
+// serveSMTP starts s listening on a free port.
+func serveSMTP(t *testing.T, s *smtpServer) *smtpServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{ln: ln, got: make(chan smtpMail, 4), fail: fail}
+	s.ln, s.got = ln, make(chan smtpMail, 4)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -142,7 +164,13 @@ func (s *smtpServer) serve(c net.Conn) {
 			}
 			m.data = b.String()
 			s.got <- m
+			if s.hangUp {
+				return
+			}
 			say("250 queued")
+		case cmd == "RSET" && s.rsetFails:
+			say("421 closing")
+			return
 		case cmd == "QUIT":
 			say("221 bye")
 			return
@@ -259,6 +287,34 @@ func TestSMTPFailureIsReported(t *testing.T) {
 	s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example"}
 	if err := s.Send(context.Background(), msg); err == nil || errors.Is(err, ErrNoAddress) || !strings.Contains(err.Error(), "451") {
 		t.Fatalf("refused recipient: %v, want the 451 reported for a retry", err)
+	}
+}
+
+// TestSMTPTakenOrMaybe: a message the server took is sent, even when the
+// connection fails right after (RSET refused), so it is not sent again;
+// a message whose end went to the server without an answer may have been
+// taken: ErrMaybeSent, not an error to retry.
+func TestSMTPTakenOrMaybe(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name              string
+		hangUp, rsetFails bool
+		want              error
+	}{
+		{name: "RSET refused after the message was taken", rsetFails: true},
+		{name: "no answer to the message's end", hangUp: true, want: ErrMaybeSent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := serveSMTP(t, &smtpServer{hangUp: c.hangUp, rsetFails: c.rsetFails})
+			s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+			err := s.Send(context.Background(), msg)
+			if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
+				t.Fatalf("Send: %v, want %v", err, c.want)
+			}
+			if len(srv.got) != 1 {
+				t.Fatalf("the server got %d messages, want 1", len(srv.got))
+			}
+		})
 	}
 }
 

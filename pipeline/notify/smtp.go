@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -31,7 +32,11 @@ type SMTP struct {
 func (s *SMTP) Name() string { return "smtp" }
 
 // Send mails m to m.To.Email. A recipient without an address gives
-// ErrNoAddress; any other error means "try again later".
+// ErrNoAddress. An error wrapping ErrMaybeSent means the whole message
+// went to the server but its answer was lost: it may have been taken, and
+// sending again may deliver it twice. Any other error means the server
+// did not take it: try again later. A message the server took is sent,
+// whatever happens on the connection after (RSET, QUIT).
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	to := strings.TrimSpace(m.To.Email)
 	if to == "" {
@@ -56,13 +61,32 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	defer c.stop()
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	conn, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("smtp: send to %s: %w", to, ctx.Err())
+			return fmt.Errorf("smtp: connect for %s: %w", to, ctx.Err())
 		}
-		return fmt.Errorf("smtp: send to %s: %w", to, err)
+		return fmt.Errorf("smtp: connect for %s: %w", to, err)
 	}
-	return nil
+	err = c.SendWithSMTPClient(conn, msg)
+	// QUIT; once the server has taken the message, nothing it says after
+	// (to RSET or QUIT) undoes that.
+	_ = c.CloseWithSMTPClient(conn)
+	if msg.IsDelivered() {
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("smtp: send to %s: the server did not take the message", to)
+	}
+	if se := (*mail.SendError)(nil); errors.As(err, &se) && se.Reason == mail.ErrSMTPDataClose {
+		// The message's end was sent and the server's answer never came
+		// (or was not 250): it may have queued the message.
+		return fmt.Errorf("smtp: send to %s: %w: %v", to, ErrMaybeSent, err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("smtp: send to %s: %w", to, ctx.Err())
+	}
+	return fmt.Errorf("smtp: send to %s: %w", to, err)
 }
 
 // ctxClient is a go-mail client whose connections close when ctx ends.

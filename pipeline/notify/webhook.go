@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +24,9 @@ type Webhook struct {
 // Name returns "webhook".
 func (w *Webhook) Name() string { return "webhook" }
 
-// Send posts m; any answer but 2xx is an error, so the queue retries.
+// Send posts m; any answer but 2xx is an error, so the queue retries. A
+// request sent whole that got no answer (the connection lost, the
+// client's timeout) wraps ErrMaybeSent: the receiver may have taken it.
 func (w *Webhook) Send(ctx context.Context, m Message) error {
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -41,8 +45,17 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	if c == nil {
 		c = &http.Client{Timeout: 30 * time.Second}
 	}
+	// A request written whole whose answer never came may have been
+	// taken: that is ErrMaybeSent, not an error to retry.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	}))
 	resp, err := c.Do(req)
 	if err != nil {
+		if wrote.Load() {
+			return fmt.Errorf("webhook: %w: %v", ErrMaybeSent, err)
+		}
 		return fmt.Errorf("webhook: %w", err)
 	}
 	defer resp.Body.Close()

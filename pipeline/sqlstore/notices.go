@@ -167,7 +167,7 @@ func (db *DB) TakeNotices(ctx context.Context, limit int, queue func(tx *sql.Tx,
 				if !audience(x, p) {
 					continue
 				}
-				if err := queue(tx, notify.Message{To: p, Kind: x.Kind, JobID: x.JobID, Subject: x.Subject, Body: x.Body}); err != nil {
+				if err := queue(tx, notify.Message{NoticeID: x.ID, To: p, Kind: x.Kind, JobID: x.JobID, Subject: x.Subject, Body: x.Body}); err != nil {
 					return err
 				}
 			}

@@ -115,7 +115,10 @@ const RenditionPrefix = "segments/"
 // for good) is left alone: the job is a re-run after River lost its
 // record of the first run's end, and it logs FoundDoneMessage. A
 // segment's original never changes, so its state is the record of the
-// work for this input.
+// work for this input. Renditions an earlier run stored but could not
+// record (the database away longer than its lease) are recorded without
+// being made again when they are provably what this run would make (see
+// reuse.go).
 func (p *Processor) Process(ctx context.Context, segmentID string) error {
 	_, err := p.process(ctx, segmentID)
 	return err
@@ -138,54 +141,19 @@ func (p *Processor) process(ctx context.Context, segmentID string) (string, erro
 	case pipeline.StateFailed:
 		return p.foundDone(ProcessSegmentArgs{}.Kind(), seg.ID, "processing failed for good", "reason", seg.ProcessError), nil
 	}
-	dir, err := p.workDir()
-	if err != nil {
-		return "", err
-	}
-	defer removeDir(dir)
-
-	step := func(name string, done float64) {
-		if err := p.Catalog.SetProgress(ctx, seg.ID, name, done); err != nil {
-			p.log().Warn("record progress", "segment", seg.ID, "err", err)
-		}
-	}
-	laps := newLaps()
-	step("download", 0)
-	original := filepath.Join(dir, "original")
-	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-		return "", err
-	}
-	laps.lap("download")
-	// Each step is recorded as it starts, so a failure is shown at the
-	// step that failed (a measuring pass reports no progress).
-	step("loudspeaker", 0.1)
-	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.8*pr.Fraction()) })
-	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
-	res, err := p.runnerFor(seg.Priority).Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
-		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
-		// Measured at upload, in the decode that validated it; nil for an
-		// older segment, which is then measured here.
-		Measured: seg.Loudness,
-	})
-	if err != nil {
-		return "", p.fail(ctx, seg, "loudspeaker renditions", err)
-	}
-	laps.lap("loudspeaker")
-	loud, _ := json.Marshal(res.Loudness)
-	outs := []output{
-		{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
-		{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud}}
-
-	step("store", 0.95)
+	kind, lang := ProcessSegmentArgs{}.Kind(), pipeline.LangVietnamese
+	input, settings := inputSums("original", seg.SHA256), p.renderSettings()
+	work, laps := WorkDone, newLaps()
 	var rs []pipeline.Rendition
-	for _, o := range outs {
-		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
-		if err != nil {
+	var attrs []any
+	if rec := p.reusable(ctx, seg.ID, lang, kind, input, settings); rec != nil {
+		rs, work, attrs = rec.Renditions, WorkReused, []any{"reused", true}
+	} else {
+		if rs, attrs, err = p.makeLoudspeaker(ctx, seg, laps); err != nil {
 			return "", err
 		}
-		rs = append(rs, r)
+		p.storeMade(ctx, seg.ID, lang, madeRecord{Kind: kind, Input: input, Settings: settings, Renditions: rs})
 	}
-	laps.lap("store")
 	var variant *pipeline.Variant
 	if containsLang(seg.Languages, pipeline.LangVietnamese) {
 		mp3r := rs[0]
@@ -222,15 +190,68 @@ func (p *Processor) process(ctx context.Context, segmentID string) (string, erro
 		return "", err
 	}
 	laps.lap("catalog")
-	p.log().Info("segment processed", append([]any{"segment", seg.ID, "renditions", len(rs),
-		"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI,
-		"loudness_from_upload", seg.Loudness != nil}, laps.list...)...)
+	p.dropMade(ctx, seg.ID, lang, kind, input, settings)
+	p.log().Info("segment processed", append(append([]any{"segment", seg.ID, "renditions", len(rs)}, attrs...), laps.list...)...)
 	if extras && p.Enqueue == nil {
 		if _, err := p.renderExtras(ctx, seg.ID, false); err != nil {
 			return "", err
 		}
 	}
-	return WorkDone, nil
+	return work, nil
+}
+
+// makeLoudspeaker makes and stores seg's loudspeaker renditions (MP3 and
+// Opus from one ffmpeg run), recording each step's progress and time in
+// laps; attrs are what the log line of the result says of it.
+func (p *Processor) makeLoudspeaker(ctx context.Context, seg pipeline.Segment, laps *laps) (rs []pipeline.Rendition, attrs []any, err error) {
+	dir, err := p.workDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer removeDir(dir)
+
+	step := func(name string, done float64) {
+		if err := p.Catalog.SetProgress(ctx, seg.ID, name, done); err != nil {
+			p.log().Warn("record progress", "segment", seg.ID, "err", err)
+		}
+	}
+	step("download", 0)
+	original := filepath.Join(dir, "original")
+	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+		return nil, nil, err
+	}
+	laps.lap("download")
+	// Each step is recorded as it starts, so a failure is shown at the
+	// step that failed (a measuring pass reports no progress).
+	step("loudspeaker", 0.1)
+	throttled := throttle(func(pr media.Progress) { step("loudspeaker", 0.1+0.8*pr.Fraction()) })
+	mp3, opus := filepath.Join(dir, "loudspeaker.mp3"), filepath.Join(dir, "loudspeaker.opus")
+	res, err := p.runnerFor(seg.Priority).Loudspeaker(ctx, original, mp3, opus, media.LoudspeakerOptions{
+		MP3BitRate: p.MP3BitRate, OpusBitRate: p.OpusBitRate, Progress: throttled,
+		// Measured at upload, in the decode that validated it; nil for an
+		// older segment, which is then measured here.
+		Measured: seg.Loudness,
+	})
+	if err != nil {
+		return nil, nil, p.fail(ctx, seg, "loudspeaker renditions", err)
+	}
+	laps.lap("loudspeaker")
+	loud, _ := json.Marshal(res.Loudness)
+	outs := []output{
+		{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
+		{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud}}
+
+	step("store", 0.95)
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, r)
+	}
+	laps.lap("store")
+	return rs, []any{"loudness_in", res.Loudness.InputI, "loudness_out", res.Loudness.OutputI,
+		"loudness_from_upload", seg.Loudness != nil}, nil
 }
 
 // RenderExtras makes a processed TV segment's poster and web preview and
@@ -268,77 +289,19 @@ func (p *Processor) renderExtras(ctx context.Context, segmentID string, pendingO
 	if pendingOnly && seg.ProcessStep != pipeline.StepRenditions {
 		return p.foundDone(RenderExtrasArgs{}.Kind(), seg.ID, "renditions no longer pending"), nil
 	}
-	dir, err := p.workDir()
-	if err != nil {
-		return "", err
-	}
-	defer removeDir(dir)
-	laps := newLaps()
-	original := filepath.Join(dir, "original")
-	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-		return "", err
-	}
-	laps.lap("download")
-	var outs []output
-	var failures []pipeline.RenditionFailure
-	keep := func(what string, err error) error {
-		f, err := p.renditionFailed(ctx, seg, pipeline.LangVietnamese, what, err)
-		if f != nil {
-			failures = append(failures, *f)
-		}
-		return err
-	}
-	if seg.Kind == pipeline.KindTV {
-		poster := filepath.Join(dir, "poster.jpg")
-		r, err := p.background().Poster(ctx, original, poster, media.PosterOptions{})
-		if err == nil {
-			outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
-		} else if err := keep("poster", err); err != nil {
-			return "", err
-		}
-		laps.lap("poster")
-		preview := filepath.Join(dir, "preview.mp4")
-		r, err = p.background().WebPreview(ctx, original, preview, media.PreviewOptions{})
-		if err == nil {
-			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
-		} else if err := keep("web preview", err); err != nil {
-			return "", err
-		}
-		laps.lap("preview")
-	}
-	if seg.SubtitleKey != "" && seg.Kind == pipeline.KindTV {
-		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
-		if err == nil {
-			err = checkSource(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
-		}
-		if err == nil {
-			// Cues that end a little after the media (the upload's
-			// tolerance) are cut at its end.
-			sub, _ = showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
-		}
-		if err != nil {
-			if err := keep("subtitles", err); err != nil {
-				return "", err
-			}
-		} else {
-			subs, fails, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
-			if err != nil {
-				return "", err
-			}
-			outs = append(outs, subs...)
-			failures = append(failures, fails...)
-		}
-		laps.lap("subtitles")
-	}
+	kind, lang := RenderExtrasArgs{}.Kind(), pipeline.LangVietnamese
+	input, settings := p.extrasInput(ctx, seg), p.renderSettings()
+	work, laps := WorkDone, newLaps()
 	var rs []pipeline.Rendition
-	for _, o := range outs {
-		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
-		if err != nil {
+	var failures []pipeline.RenditionFailure
+	if rec := p.reusable(ctx, seg.ID, lang, kind, input, settings); rec != nil {
+		rs, failures, work = rec.Renditions, rec.Failures, WorkReused
+	} else {
+		if rs, failures, err = p.makeExtras(ctx, seg, laps); err != nil {
 			return "", err
 		}
-		rs = append(rs, r)
+		p.storeMade(ctx, seg.ID, lang, madeRecord{Kind: kind, Input: input, Settings: settings, Renditions: rs, Failures: failures})
 	}
-	laps.lap("store")
 	then := func(tx *sql.Tx) error {
 		return p.Catalog.RecordRenditionFailuresTx(ctx, tx, seg.ID, failures)
 	}
@@ -356,9 +319,100 @@ func (p *Processor) renderExtras(ctx context.Context, segmentID string, pendingO
 		return "", err
 	}
 	laps.lap("catalog")
+	p.dropMade(ctx, seg.ID, lang, kind, input, settings)
 	p.log().Info("segment renditions made", append([]any{"segment", seg.ID, "renditions", len(rs),
-		"failed_renditions", len(failures)}, laps.list...)...)
-	return WorkDone, nil
+		"failed_renditions", len(failures), "reused", work == WorkReused}, laps.list...)...)
+	return work, nil
+}
+
+// extrasInput is what a TV segment's extras are made from: its original
+// and its subtitle file, by SHA-256 ("" when the subtitle file cannot be
+// read: then nothing is reused).
+func (p *Processor) extrasInput(ctx context.Context, seg pipeline.Segment) string {
+	sub := "none"
+	if seg.SubtitleKey != "" {
+		sum, _, err := p.objectSum(ctx, seg.SubtitleKey)
+		if err != nil {
+			return ""
+		}
+		sub = sum
+	}
+	return inputSums("original", seg.SHA256, "subtitles", sub)
+}
+
+// makeExtras makes and stores seg's poster, web preview and Vietnamese
+// subtitle renditions, each step's time in laps; failures are the
+// renditions the input does not allow.
+func (p *Processor) makeExtras(ctx context.Context, seg pipeline.Segment, laps *laps) (rs []pipeline.Rendition, failures []pipeline.RenditionFailure, err error) {
+	dir, err := p.workDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer removeDir(dir)
+	original := filepath.Join(dir, "original")
+	if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+		return nil, nil, err
+	}
+	laps.lap("download")
+	var outs []output
+	keep := func(what string, err error) error {
+		f, err := p.renditionFailed(ctx, seg, pipeline.LangVietnamese, what, err)
+		if f != nil {
+			failures = append(failures, *f)
+		}
+		return err
+	}
+	if seg.Kind == pipeline.KindTV {
+		poster := filepath.Join(dir, "poster.jpg")
+		r, err := p.background().Poster(ctx, original, poster, media.PosterOptions{})
+		if err == nil {
+			outs = append(outs, output{name: "poster_jpg", file: "poster.jpg", path: poster, contentType: "image/jpeg", r: &r})
+		} else if err := keep("poster", err); err != nil {
+			return nil, nil, err
+		}
+		laps.lap("poster")
+		preview := filepath.Join(dir, "preview.mp4")
+		r, err = p.background().WebPreview(ctx, original, preview, media.PreviewOptions{})
+		if err == nil {
+			outs = append(outs, output{name: "preview_mp4", file: "preview.mp4", path: preview, contentType: "video/mp4", r: &r})
+		} else if err := keep("web preview", err); err != nil {
+			return nil, nil, err
+		}
+		laps.lap("preview")
+	}
+	if seg.SubtitleKey != "" && seg.Kind == pipeline.KindTV {
+		sub, err := p.readSubtitle(ctx, seg.SubtitleKey)
+		if err == nil {
+			err = checkSource(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
+		}
+		if err == nil {
+			// Cues that end a little after the media (the upload's
+			// tolerance) are cut at its end.
+			sub, _ = showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
+		}
+		if err != nil {
+			if err := keep("subtitles", err); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			subs, fails, err := p.subtitleOutputs(ctx, seg, pipeline.LangVietnamese, sub, original, dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			outs = append(outs, subs...)
+			failures = append(failures, fails...)
+		}
+		laps.lap("subtitles")
+	}
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, pipeline.LangVietnamese, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, r)
+	}
+	laps.lap("store")
+	return rs, failures, nil
 }
 
 // laps collects each step's time for a job's final log line, so an

@@ -140,7 +140,7 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 
 func (p *Processor) renderSubtitles(ctx context.Context, a RenderSubtitlesArgs) (string, error) {
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.SubtitleKey, false)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.JobID, a.SubtitleKey, false)
 	}
 	return p.renderTranslation(ctx, RenderSubtitlesArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "subtitles", a.SubtitleKey, recorded, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
@@ -178,7 +178,7 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) (string, error) {
 	approvedBy := a.ApprovedBy
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.SourceKey, true)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.JobID, a.SourceKey, true)
 	}
 	return p.renderTranslation(ctx, RenderVoiceoverArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "voice-over", a.SourceKey, recorded, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
 		src := filepath.Join(dir, "voiceover")
@@ -207,7 +207,10 @@ func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 // jobID is the approved job and what names the translation
 // ("voice-over") when a failure is recorded. When recorded says the
 // result for source is recorded already, nothing is made (kind names the
-// job in the log). It returns what the run did (Output.Work).
+// job in the log); when an earlier run stored the outputs for the same
+// submission and settings but did not record them, they are recorded
+// without being made again (see reuse.go). It returns what the run did
+// (Output.Work).
 func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang, jobID, what, source string, recorded func() (bool, error),
 	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error), approvedBy *int64) (string, error) {
 	seg, err := p.Catalog.Segment(ctx, segmentID)
@@ -234,32 +237,22 @@ func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang
 	if failed {
 		return p.foundDone(kind, seg.ID, "the approved "+what+" could not be rendered (recorded on the job)", "language", lang, "job", jobID), nil
 	}
-	dir, err := p.workDir()
-	if err != nil {
-		return "", err
-	}
-	defer removeDir(dir)
-	original := ""
-	if seg.Kind == pipeline.KindTV {
-		original = filepath.Join(dir, "original")
-		if err := p.download(ctx, seg.OriginalKey, original); err != nil {
-			return "", err
-		}
-	}
-	outs, variantOut, err := make(seg, dir, original)
-	if err != nil {
-		return "", p.translationFailed(ctx, seg, lang, jobID, what, err)
-	}
+	input, settings := p.translationInput(ctx, seg, source), p.renderSettings()
+	work := WorkDone
 	var rs []pipeline.Rendition
 	var v *pipeline.Variant
-	for _, o := range outs {
-		r, err := p.store(ctx, seg.ID, lang, o)
+	variantName := ""
+	if rec := p.reusable(ctx, seg.ID, lang, kind, input, settings); rec != nil {
+		rs, variantName, work = rec.Renditions, rec.Variant, WorkReused
+	} else {
+		rs, variantName, err = p.makeTranslation(ctx, seg, lang, jobID, what, source, make)
 		if err != nil {
 			return "", err
 		}
-		r.Facts = withSource(r.Facts, source)
-		rs = append(rs, r)
-		if variantOut != nil && o.name == variantOut.name {
+		p.storeMade(ctx, seg.ID, lang, madeRecord{Kind: kind, Input: input, Settings: settings, Renditions: rs, Variant: variantName})
+	}
+	for _, r := range rs {
+		if variantName != "" && r.Name == variantName {
 			v = &pipeline.Variant{SegmentID: seg.ID, Language: lang, AudioKey: r.Key, DurationMS: r.DurationMS,
 				SHA256: r.SHA256, Size: r.Size, ApprovedBy: approvedBy}
 		}
@@ -279,8 +272,62 @@ func (p *Processor) renderTranslation(ctx context.Context, kind, segmentID, lang
 		}
 		return "", err
 	}
-	p.log().Info("translation rendered", "segment", seg.ID, "language", lang, "renditions", len(rs), "variant", v != nil)
-	return WorkDone, nil
+	p.dropMade(ctx, seg.ID, lang, kind, input, settings)
+	p.log().Info("translation rendered", "segment", seg.ID, "language", lang, "renditions", len(rs), "variant", v != nil, "reused", work == WorkReused)
+	return work, nil
+}
+
+// translationInput is what a translation's renditions are made from: the
+// approved submission source and, for TV, the segment's original, by
+// SHA-256 ("" when the submission cannot be read: then nothing is
+// reused).
+func (p *Processor) translationInput(ctx context.Context, seg pipeline.Segment, source string) string {
+	sum, _, err := p.objectSum(ctx, source)
+	if err != nil {
+		return ""
+	}
+	original := "none"
+	if seg.Kind == pipeline.KindTV {
+		original = seg.SHA256
+	}
+	return inputSums("source", sum, "original", original)
+}
+
+// makeTranslation runs make in a private folder (with the original
+// downloaded when the segment is TV) and stores what it made under the
+// language's fixed keys, each rendition's facts naming source; variant is
+// the name of the rendition that becomes the language's variant ("" for
+// none). A failure of the input is recorded (translationFailed).
+func (p *Processor) makeTranslation(ctx context.Context, seg pipeline.Segment, lang, jobID, what, source string,
+	make func(seg pipeline.Segment, dir, original string) ([]output, *output, error)) (rs []pipeline.Rendition, variant string, err error) {
+	dir, err := p.workDir()
+	if err != nil {
+		return nil, "", err
+	}
+	defer removeDir(dir)
+	original := ""
+	if seg.Kind == pipeline.KindTV {
+		original = filepath.Join(dir, "original")
+		if err := p.download(ctx, seg.OriginalKey, original); err != nil {
+			return nil, "", err
+		}
+	}
+	outs, variantOut, err := make(seg, dir, original)
+	if err != nil {
+		return nil, "", p.translationFailed(ctx, seg, lang, jobID, what, err)
+	}
+	for _, o := range outs {
+		r, err := p.store(ctx, seg.ID, lang, o)
+		if err != nil {
+			return nil, "", err
+		}
+		r.Facts = withSource(r.Facts, source)
+		rs = append(rs, r)
+	}
+	if variantOut != nil {
+		variant = variantOut.name
+	}
+	return rs, variant, nil
 }
 
 // JobEventsReader is a catalog that can list a translation job's events

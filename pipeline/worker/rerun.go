@@ -10,6 +10,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // A media job can run again after its work was recorded: River loses its
@@ -97,10 +98,81 @@ func madeFrom(r pipeline.Rendition, key string) bool {
 	return ok && s == key
 }
 
+// hasSource reports whether rendition r's facts name a source at all;
+// renditions recorded before they did (legacy ones) have none.
+func hasSource(r pipeline.Rendition) bool {
+	var f map[string]any
+	if json.Unmarshal(r.Facts, &f) != nil {
+		return false
+	}
+	_, ok := f[sourceFact]
+	return ok
+}
+
+// ApprovalReader is a catalog that can list a translation job's events
+// and submissions (sqlstore.DB is one); with it, a translation's
+// rendition recorded before renditions named their source is recognised
+// as the render of its approved submission (legacyMadeFrom).
+type ApprovalReader interface {
+	JobEvents(ctx context.Context, id string) ([]translation.Event, error)
+	Submissions(ctx context.Context, jobID string) ([]translation.Submission, error)
+}
+
+// legacyMadeFrom reports whether rendition r, recorded without a source
+// in its facts (before renditions named theirs), was made from source,
+// the submission approved in translation job jobID. It is, when all of
+// these hold: the job is approved (a job is approved once, and there is
+// one job per segment, language and kind, so only its approved
+// submission is ever rendered into the language's renditions of that
+// kind); source is the job's last submission, the one approved; and r
+// was recorded after the approval (no render of anything else can come
+// after it). A catalog that cannot tell, or any doubt, answers false: the
+// job then renders again, as it did before.
+func (p *Processor) legacyMadeFrom(ctx context.Context, r pipeline.Rendition, jobID, source string) (bool, error) {
+	ar, ok := p.Catalog.(ApprovalReader)
+	if !ok || jobID == "" || source == "" {
+		return false, nil
+	}
+	evs, err := ar.JobEvents(ctx, jobID)
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("events of job %s: %w", jobID, err)
+	}
+	var approved time.Time
+	for _, e := range evs {
+		if e.Action == translation.ActionApprove && e.To == translation.StateApproved {
+			approved = e.At
+		}
+	}
+	if approved.IsZero() {
+		return false, nil
+	}
+	subs, err := ar.Submissions(ctx, jobID)
+	if err != nil {
+		return false, fmt.Errorf("submissions of job %s: %w", jobID, err)
+	}
+	if len(subs) == 0 || subs[len(subs)-1].Key != source || subs[len(subs)-1].At.After(approved) {
+		return false, nil
+	}
+	// Both times are the database's, stored to the second on some
+	// engines: a render recorded within the approval's second counts.
+	if r.CreatedAt.Before(approved.Truncate(time.Second)) {
+		return false, nil
+	}
+	p.log().Info("rendition recorded before renditions named their source: recognised as made from the approved submission",
+		"segment", r.SegmentID, "language", r.Language, "rendition", r.Name, "job", jobID, "source", source)
+	return true, nil
+}
+
 // translationRecorded reports whether the rendition named name in lang is
 // recorded as made from source, and, when variant is true, the language's
-// variant is that rendition. A catalog that cannot tell answers false.
-func (p *Processor) translationRecorded(ctx context.Context, segmentID, lang, name, source string, variant bool) (bool, error) {
+// variant is that rendition. A rendition recorded before renditions named
+// their source counts as made from source when legacyMadeFrom proves it
+// (jobID is the translation job that approved source). A catalog that
+// cannot tell answers false.
+func (p *Processor) translationRecorded(ctx context.Context, segmentID, lang, name, jobID, source string, variant bool) (bool, error) {
 	rc, ok := p.Catalog.(RecordedCatalog)
 	if !ok {
 		return false, nil
@@ -113,6 +185,20 @@ func (p *Processor) translationRecorded(ctx context.Context, segmentID, lang, na
 	for i, r := range rs {
 		if r.Language == lang && r.Name == name && madeFrom(r, source) {
 			got = &rs[i]
+		}
+	}
+	if got == nil {
+		for i, r := range rs {
+			if r.Language != lang || r.Name != name || hasSource(r) {
+				continue
+			}
+			legacy, err := p.legacyMadeFrom(ctx, r, jobID, source)
+			if err != nil {
+				return false, err
+			}
+			if legacy {
+				got = &rs[i]
+			}
 		}
 	}
 	if got == nil || !variant {

@@ -14,6 +14,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -42,6 +43,23 @@ type TranslationConfig struct {
 	Warn time.Duration
 	// Senders deliver notices; with none, notices are only logged.
 	Senders []notify.Sender
+	// Sends records each delivery job's send, so a message is sent at
+	// most once (see DeliverOnce); nil uses sqlstore.NewNoticeSends on
+	// the worker's DB.
+	Sends NoticeSends
+}
+
+// NoticeSends records what became of each send_notice job's message, on
+// the job (sqlstore.NoticeSends is one; its states are sqlstore.Notice*).
+type NoticeSends interface {
+	// Begin marks job id, run as attempt, as sending its message, unless
+	// it is marked already; prior is the mark found when it is not won
+	// ("" when the job is no longer at attempt).
+	Begin(ctx context.Context, id int64, attempt int) (won bool, prior string, err error)
+	// Set records state on attempt's mark; Clear removes attempt's
+	// sending mark (the channel did not take the message).
+	Set(ctx context.Context, id int64, attempt int, state string) error
+	Clear(ctx context.Context, id int64, attempt int) error
 }
 
 // SendNoticeArgs delivers one message through one channel. A failure is
@@ -50,13 +68,30 @@ type TranslationConfig struct {
 type SendNoticeArgs struct {
 	Channel string         `json:"channel"`
 	Message notify.Message `json:"message"`
+	// Key names the message among all others (NoticeKey, DigestKey):
+	// a job for a key is queued once (InsertOpts), so a sweep or digest
+	// run again queues no second copy.
+	Key string `json:"key,omitempty"`
+}
+
+// NoticeKey is the key of the message of notice id to user.
+func NoticeKey(id, user int64) string { return fmt.Sprintf("notice/%d/user/%d", id, user) }
+
+// DigestKey is the key of user's digest of the day of now (in
+// Asia/Ho_Chi_Minh).
+func DigestKey(now time.Time, user int64) string {
+	return fmt.Sprintf("digest/%s/user/%d", now.In(localtime.Location()).Format("2006-01-02"), user)
 }
 
 // Kind names the job kind.
 func (SendNoticeArgs) Kind() string { return "send_notice" }
 
-// InsertOpts retries a delivery for about a day and a half before giving up.
-func (SendNoticeArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 15} }
+// InsertOpts retries a delivery for about a day and a half before giving
+// up, and queues one job per message (a message with a Key is one per
+// key and channel) while River keeps the job (completed ones for a day).
+func (SendNoticeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 15, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
 
 // SweepJobsArgs is the periodic translation-job sweep.
 type SweepJobsArgs struct{}
@@ -96,7 +131,10 @@ func translationJobs(cfg Config, workers *river.Workers) ([]*river.PeriodicJob, 
 	}
 	river.AddWorker(workers, &sweepJobsWorker{tc: tc, now: cfg.Now, log: cfg.Log})
 	river.AddWorker(workers, &digestWorker{tc: tc, now: cfg.Now, log: cfg.Log})
-	river.AddWorker(workers, &sendNoticeWorker{senders: tc.Senders, log: cfg.Log})
+	if tc.Sends == nil && cfg.DB != nil {
+		tc.Sends = sqlstore.NewNoticeSends(cfg.DB)
+	}
+	river.AddWorker(workers, &sendNoticeWorker{senders: tc.Senders, sends: tc.Sends, log: cfg.Log})
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(sweep, func() (river.JobArgs, *river.InsertOpts) {
 			return SweepJobsArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
@@ -128,7 +166,7 @@ func SweepJobs(ctx context.Context, store JobsStore, senders []notify.Sender, no
 				return nil
 			}
 			for _, s := range senders {
-				if err := insert(ctx, tx, SendNoticeArgs{Channel: s.Name(), Message: m}); err != nil {
+				if err := insert(ctx, tx, SendNoticeArgs{Channel: s.Name(), Message: m, Key: NoticeKey(m.NoticeID, m.To.UserID)}); err != nil {
 					return err
 				}
 				queued++
@@ -215,14 +253,15 @@ type digestWorker struct {
 }
 
 func (w *digestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) error {
-	msgs, err := DigestMessages(ctx, w.tc.Store, w.now())
+	now := w.now()
+	msgs, err := DigestMessages(ctx, w.tc.Store, now)
 	if err != nil {
 		return err
 	}
 	var params []river.InsertManyParams
 	for _, m := range msgs {
 		for _, s := range w.tc.Senders {
-			params = append(params, river.InsertManyParams{Args: SendNoticeArgs{Channel: s.Name(), Message: m}})
+			params = append(params, river.InsertManyParams{Args: SendNoticeArgs{Channel: s.Name(), Message: m, Key: DigestKey(now, m.To.UserID)}})
 		}
 	}
 	if len(params) == 0 {
@@ -238,16 +277,113 @@ func (w *digestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) err
 type sendNoticeWorker struct {
 	river.WorkerDefaults[SendNoticeArgs]
 	senders []notify.Sender
+	sends   NoticeSends
 	log     *slog.Logger
 }
 
 func (w *sendNoticeWorker) Work(ctx context.Context, job *river.Job[SendNoticeArgs]) error {
-	return Deliver(ctx, w.senders, job.Args, w.log)
+	if w.sends == nil {
+		return Deliver(ctx, w.senders, job.Args, w.log)
+	}
+	work, err := DeliverOnce(ctx, w.sends, job.ID, job.Attempt, w.senders, job.Args, w.log)
+	if err == nil {
+		recordOutput(ctx, work)
+	}
+	return err
 }
 
-// Deliver sends one queued message through its channel. A recipient the
-// channel has no address for is skipped; any other failure is returned so
-// the queue retries it later.
+// NoticeMaybeLostMessage is the log message of a notice that may not have
+// been delivered and is not sent again (see DeliverOnce).
+const NoticeMaybeLostMessage = "notice may not have been delivered; not sent again, so it is never sent twice"
+
+// WorkMaybeSent is the Output.Work of a send_notice job whose message may
+// not have been delivered (see DeliverOnce).
+const WorkMaybeSent = "maybe_sent"
+
+// DeliverOnce sends one queued message through its channel at most once,
+// recording the send on River job id (attempt is the run's attempt) with
+// sends: marked sqlstore.NoticeSending before the send (by one attempt
+// only: a second replica running the same job, or a later attempt, finds
+// the mark and sends nothing), sqlstore.NoticeSent after. It returns what
+// the run did (Output.Work).
+//
+// At most once, not at least once: when a run finds the job marked
+// sending, the run before it died or lost its end between handing the
+// message over and recording the outcome, and nothing can tell whether
+// the mail server took it. Sending again would risk a duplicate, which
+// translators read as a second job or a second warning, so the message is
+// not sent again: the job ends with Output.Work WorkMaybeSent and
+// NoticeMaybeLostMessage is logged as a warning naming the person, kind
+// and job, for an operator to check the mail server's log. The same
+// holds when the channel itself says so (notify.ErrMaybeSent: the SMTP
+// server's answer to the end of the message was lost). A send the
+// channel refused before taking the message clears the mark, and the
+// error is returned for River to retry; a lost or digest notice is a
+// small loss next to a duplicate, and the daily digest repeats what is
+// still open.
+func DeliverOnce(ctx context.Context, sends NoticeSends, id int64, attempt int, senders []notify.Sender, a SendNoticeArgs, log *slog.Logger) (string, error) {
+	var sender notify.Sender
+	for _, s := range senders {
+		if s.Name() == a.Channel {
+			sender = s
+		}
+	}
+	if sender == nil {
+		log.Warn("notice dropped: channel no longer configured", "channel", a.Channel, "to", a.Message.To.Name)
+		return WorkNone, nil
+	}
+	attrs := []any{"channel", a.Channel, "to", a.Message.To.Name, "kind", a.Message.Kind, "job", a.Message.JobID, "key", a.Key, "river_job", id}
+	won, prior, err := sends.Begin(ctx, id, attempt)
+	if err != nil {
+		return "", fmt.Errorf("deliver %s notice to %s: %w", a.Message.Kind, a.Message.To.Name, err)
+	}
+	if !won {
+		switch prior {
+		case sqlstore.NoticeSent:
+			log.Info(FoundDoneMessage, append([]any{"recorded", "notice sent"}, attrs...)...)
+			return WorkFoundDone, nil
+		case "":
+			return "", fmt.Errorf("deliver %s notice to %s: attempt %d of job %d is no longer the job's: another worker has it", a.Message.Kind, a.Message.To.Name, attempt, id)
+		default:
+			log.Warn(NoticeMaybeLostMessage, append([]any{"found", prior}, attrs...)...)
+			return WorkMaybeSent, nil
+		}
+	}
+	// The outcome is recorded even when ctx ends with the send.
+	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err = sender.Send(ctx, a.Message)
+	switch {
+	case err == nil:
+		if serr := sends.Set(record, id, attempt, sqlstore.NoticeSent); serr != nil {
+			log.Warn("notice sent; recording it failed (a run again reports it as maybe not delivered, and does not send it)", append([]any{"err", serr}, attrs...)...)
+		}
+		return WorkDone, nil
+	case errors.Is(err, notify.ErrNoAddress):
+		log.Debug("notice skipped: no address", attrs...)
+		if cerr := sends.Clear(record, id, attempt); cerr != nil {
+			log.Warn("notice skipped; clearing its send failed", append([]any{"err", cerr}, attrs...)...)
+		}
+		return WorkNone, nil
+	case errors.Is(err, notify.ErrMaybeSent):
+		if serr := sends.Set(record, id, attempt, sqlstore.NoticeMaybeSent); serr != nil {
+			log.Warn("recording a notice maybe sent failed", append([]any{"err", serr}, attrs...)...)
+		}
+		log.Warn(NoticeMaybeLostMessage, append([]any{"err", err}, attrs...)...)
+		return WorkMaybeSent, nil
+	default:
+		if cerr := sends.Clear(record, id, attempt); cerr != nil {
+			log.Warn("notice not sent; clearing its send failed (a run again reports it as maybe not delivered)", append([]any{"err", cerr}, attrs...)...)
+		}
+		return "", fmt.Errorf("deliver %s notice to %s by %s: %w", a.Message.Kind, a.Message.To.Name, a.Channel, err)
+	}
+}
+
+// Deliver sends one queued message through its channel, without a record
+// of the send (DeliverOnce keeps one). A recipient the channel has no
+// address for is skipped, and so is a message the channel may have
+// delivered (notify.ErrMaybeSent, logged); any other failure is returned
+// so the queue retries it later.
 func Deliver(ctx context.Context, senders []notify.Sender, a SendNoticeArgs, log *slog.Logger) error {
 	for _, s := range senders {
 		if s.Name() != a.Channel {
@@ -256,6 +392,10 @@ func Deliver(ctx context.Context, senders []notify.Sender, a SendNoticeArgs, log
 		err := s.Send(ctx, a.Message)
 		if errors.Is(err, notify.ErrNoAddress) {
 			log.Debug("notice skipped: no address", "channel", a.Channel, "to", a.Message.To.Name)
+			return nil
+		}
+		if errors.Is(err, notify.ErrMaybeSent) {
+			log.Warn(NoticeMaybeLostMessage, "channel", a.Channel, "to", a.Message.To.Name, "kind", a.Message.Kind, "err", err)
 			return nil
 		}
 		if err != nil {

@@ -1,0 +1,302 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+)
+
+// mailServer is a small SMTP server for tests: it counts the messages it
+// takes per recipient. For a recipient whose address starts with
+// "hangup", it reads the whole message and closes the connection without
+// answering its end (the answer lost: the message may have been taken).
+type mailServer struct {
+	ln  net.Listener
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func startMailServer(t *testing.T) *mailServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &mailServer{ln: ln, got: map[string]int{}}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+// taken is how many messages to rcpt the server took.
+func (s *mailServer) taken(rcpt string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got[rcpt]
+}
+
+func (s *mailServer) serve(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	say := func(l string) { c.Write([]byte(l + "\r\n")) }
+	say("220 test ESMTP")
+	rcpt := ""
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.ToUpper(strings.TrimSpace(line))
+		switch {
+		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+			say("250-test")
+			say("250 8BITMIME")
+		case strings.HasPrefix(cmd, "RCPT TO:"):
+			rcpt = strings.Trim(strings.TrimSpace(line[8:]), "<>")
+			say("250 ok")
+		case cmd == "DATA":
+			say("354 go on")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+			}
+			s.mu.Lock()
+			s.got[rcpt]++
+			s.mu.Unlock()
+			if strings.HasPrefix(rcpt, "hangup") {
+				return
+			}
+			say("250 queued")
+		case cmd == "QUIT":
+			say("221 bye")
+			return
+		default:
+			say("250 ok")
+		}
+	}
+}
+
+func mailTo(name string) notify.Message {
+	return notify.Message{To: notify.Recipient{UserID: 7, Name: name, Email: name + "@sonla.example"},
+		Kind: notify.KindSubmitted, JobID: "j1", Subject: "Bản dịch chờ duyệt", Body: "Có bản dịch chờ duyệt."}
+}
+
+// TestNoticeSentAtMostOnce delivers notices by email through River to a
+// real SMTP conversation, then makes River run each job again as after a
+// lost record of its end: a notice sent is not sent again (River output
+// found_done); a notice whose mail server's answer was lost is not sent
+// again either, and its job says so (output maybe_sent, a warning in the
+// log); a second job for the same key (a digest or sweep run again) is
+// not queued.
+func TestNoticeSentAtMostOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := sqlstoretest.New(t)
+	srv := startMailServer(t)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	sender := &notify.SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+	w, err := New(Config{DB: db.SQL(), Catalog: db, SweepSpec: "0 0 1 1 *", Work: true, Log: log,
+		Translation: TranslationConfig{Store: db, Spec: "0 0 1 1 *", DigestSpec: "0 0 1 1 *", Senders: []notify.Sender{sender}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop(context.Background()) })
+	completed := func(id int64, attempt int) *rivertype.JobRow {
+		t.Helper()
+		for {
+			j, err := w.Client.JobGet(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State == rivertype.JobStateCompleted && j.Attempt == attempt {
+				return j
+			}
+			if j.State == rivertype.JobStateDiscarded || j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateRetryable {
+				t.Fatalf("job %d %s: %+v", id, j.State, j.Errors)
+			}
+			if dl, ok := t.Deadline(); ok && time.Until(dl) < 10*time.Second {
+				t.Fatalf("attempt %d of job %d not completed: %s", attempt, id, j.State)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	output := func(j *rivertype.JobRow) string {
+		var m struct {
+			Output Output `json:"output"`
+		}
+		if err := json.Unmarshal(j.Metadata, &m); err != nil {
+			t.Fatalf("metadata %s: %v", j.Metadata, err)
+		}
+		return m.Output.Work
+	}
+	for _, c := range []struct {
+		name, to     string
+		first, again string
+	}{
+		{name: "sent", to: "lo-van-a", first: WorkDone, again: WorkFoundDone},
+		{name: "answer lost", to: "hangup-b", first: WorkMaybeSent, again: WorkMaybeSent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rcpt := c.to + "@sonla.example"
+			args := SendNoticeArgs{Channel: sender.Name(), Message: mailTo(c.to), Key: NoticeKey(1, 7) + "/" + c.to}
+			res, err := w.Client.Insert(ctx, args, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := completed(res.Job.ID, 1)
+			if got := output(first); got != c.first {
+				t.Errorf("first attempt's output %q, want %q (metadata %s)", got, c.first, first.Metadata)
+			}
+			if n := srv.taken(rcpt); n != 1 {
+				t.Fatalf("the server took %d messages to %s, want 1", n, rcpt)
+			}
+			// The same key queued again (a sweep or digest run again).
+			if dup, err := w.Client.Insert(ctx, args, nil); err != nil || !dup.UniqueSkippedAsDuplicate {
+				t.Errorf("a second job for key %s: %+v %v, want skipped as a duplicate", args.Key, dup, err)
+			}
+			// River's record of the end lost: the job is available again.
+			if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'available', finalized_at = NULL WHERE id = ?", res.Job.ID); err != nil {
+				t.Fatal(err)
+			}
+			again := completed(res.Job.ID, 2)
+			if got := output(again); got != c.again {
+				t.Errorf("second attempt's output %q, want %q (metadata %s)", got, c.again, again.Metadata)
+			}
+			if n := srv.taken(rcpt); n != 1 {
+				t.Errorf("the server took %d messages to %s after the job ran again, want 1", n, rcpt)
+			}
+			if c.first == WorkMaybeSent && !strings.Contains(logs.String(), NoticeMaybeLostMessage) {
+				t.Errorf("no warning %q in the log:\n%s", NoticeMaybeLostMessage, logs)
+			}
+		})
+	}
+}
+
+// unreachableSet is NoticeSends whose Set fails, as when the database
+// goes away right after the mail server took the message.
+type unreachableSet struct{ *sqlstore.NoticeSends }
+
+func (u unreachableSet) Set(context.Context, int64, int, string) error {
+	return errors.New("connection refused")
+}
+
+// TestNoticeEndLostNotSentAgain: a delivery whose mail went out but whose
+// record of it was lost (the database away, the worker killed) is not
+// sent again by the next attempt, nor by a worker still running the
+// earlier attempt (a replica whose lease lapsed), which finds the job no
+// longer its own; the next attempt reports the mail as maybe not
+// delivered.
+func TestNoticeEndLostNotSentAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := sqlstoretest.New(t)
+	srv := startMailServer(t)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	sender := &notify.SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+	q, err := New(Config{DB: db.SQL(), Catalog: db, SweepSpec: "0 0 1 1 *",
+		Translation: TranslationConfig{Store: db, Senders: []notify.Sender{sender}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := SendNoticeArgs{Channel: sender.Name(), Message: mailTo("cam-thi-c"), Key: NoticeKey(2, 7)}
+	res, err := q.Client.Insert(ctx, args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Job.ID
+	run := func(attempt int) {
+		t.Helper()
+		if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'running', attempt = ? WHERE id = ?", attempt, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sends := sqlstore.NewNoticeSends(db.SQL())
+	senders := []notify.Sender{sender}
+	run(1)
+	if work, err := DeliverOnce(ctx, unreachableSet{sends}, id, 1, senders, args, log); err != nil || work != WorkDone {
+		t.Fatalf("first attempt: %q %v", work, err)
+	}
+	run(2)
+	var wg sync.WaitGroup
+	works := make([]string, 2)
+	errs := make([]error, 2)
+	for i, attempt := range []int{1, 2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			works[i], errs[i] = DeliverOnce(ctx, sends, id, attempt, senders, args, log)
+		}()
+	}
+	wg.Wait()
+	if n := srv.taken("cam-thi-c@sonla.example"); n != 1 {
+		t.Fatalf("the server took %d messages, want 1", n)
+	}
+	if works[1] != WorkMaybeSent || errs[1] != nil {
+		t.Errorf("the next attempt: %q %v, want %q", works[1], errs[1], WorkMaybeSent)
+	}
+	if !strings.Contains(logs.String(), NoticeMaybeLostMessage) {
+		t.Errorf("no warning %q in the log:\n%s", NoticeMaybeLostMessage, logs)
+	}
+	if state, err := sends.State(ctx, id); err != nil || state != sqlstore.NoticeSending {
+		t.Errorf("the job's send is %q (%v), want %q", state, err, sqlstore.NoticeSending)
+	}
+
+	// A fresh job taken over (attempt 2) while the worker of attempt 1
+	// still runs it: one of them sends, once; the earlier attempt never.
+	args2 := SendNoticeArgs{Channel: sender.Name(), Message: mailTo("tong-van-d"), Key: NoticeKey(3, 7)}
+	res, err = q.Client.Insert(ctx, args2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = res.Job.ID
+	run(2)
+	for i, attempt := range []int{1, 2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			works[i], errs[i] = DeliverOnce(ctx, sends, id, attempt, senders, args2, log)
+		}()
+	}
+	wg.Wait()
+	if n := srv.taken("tong-van-d@sonla.example"); n != 1 {
+		t.Errorf("the server took %d messages from two attempts at once, want 1", n)
+	}
+	if errs[0] == nil || works[1] != WorkDone || errs[1] != nil {
+		t.Errorf("attempt 1: %q %v (want an error: not its job); attempt 2: %q %v (want %q)", works[0], errs[0], works[1], errs[1], WorkDone)
+	}
+	if state, err := sends.State(ctx, id); err != nil || state != sqlstore.NoticeSent {
+		t.Errorf("the job's send is %q (%v), want %q", state, err, sqlstore.NoticeSent)
+	}
+}
