@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -160,9 +161,15 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 	if status != string(schedules.Played) && status != string(schedules.Failed) {
 		return refused("play_status", "status", "Say whether the item played or failed.")
 	}
-	started, err := time.Parse(time.RFC3339, f.Get("start"))
-	if err != nil {
+	raw := strings.TrimSpace(f.Get("start"))
+	if raw == "" {
 		return refused("play_start", "start", "The item's start time is missing.")
+	}
+	started, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		shown := shortValue(raw)
+		return refused("play_start_unreadable", "start", fmt.Sprintf(
+			"The start time %q could not be read: give it as date, T, time and offset, e.g. 2025-03-03T05:30:00+07:00.", shown), shown)
 	}
 	ms, _ := strconv.ParseInt(f.Get("duration_ms"), 10, 64)
 	var id [12]byte
@@ -288,4 +295,14 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	http.Redirect(w, r, segmentPath(id)+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// shortValue is v cut to at most 40 characters (with "…" when cut), so a
+// refusal can quote what was sent without echoing a whole form back.
+func shortValue(v string) string {
+	r := []rune(v)
+	if len(r) <= 40 {
+		return v
+	}
+	return string(r[:40]) + "…"
 }

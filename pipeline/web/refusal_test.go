@@ -33,6 +33,11 @@ func TestFormRefusalsSayWhat(t *testing.T) {
 		{"an unknown priority", pipeline.RoleProducer, seg + "/priority", url.Values{"priority": {"gấp"}}, "vi", "Hãy chọn mức: bình thường hoặc ưu tiên"},
 		{"an emergency without a reason", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}}, "vi", "Hãy ghi lý do phát tin khẩn cấp"},
 		{"a play report without its status", pipeline.RoleOperator, "/operator/plays", url.Values{"start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Hãy chọn mục đã phát hay phát lỗi"},
+		{"a play report without its start", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}}, "vi", "Thiếu giờ bắt đầu của mục"},
+		{"a play report whose start cannot be read", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}, "start": {"05:30 sáng"}}, "vi",
+			"Không đọc được giờ bắt đầu “05:30 sáng”: hãy ghi theo dạng ngày, chữ T, giờ và múi giờ, ví dụ 2025-03-03T05:30:00"},
+		{"a play report whose start cannot be read, English", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}, "start": {"2025-03-03 05:30"}}, "en",
+			"The start time “2025-03-03 05:30” could not be read: give it as date, T, time and offset, e.g. 2025-03-03T05:30:00"},
 		// Refusals the API makes carry their catalogue key through to the page.
 		{"an emergency past the longest", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}, "confirm2": {"yes"},
 			"reason": {"lũ"}, "until": {"2099-12-20T10:00"}}, "vi", "Tin khẩn cấp kéo dài tối đa"},

@@ -599,7 +599,8 @@ func (s *Server) Site() http.Handler {
 // refused is a form's refusal (CodeInvalid) of field ("" for the whole
 // form): english is what the API-style message says, and key names its
 // text in the pages' catalogues ("err_" + key), so a page in Vietnamese
-// says what was wrong instead of the code's general sentence.
-func refused(key, field, english string) *pipeline.Error {
-	return pipeline.FieldError(field, "%s", english).WithKey(key)
+// says what was wrong instead of the code's general sentence; args fill
+// the catalogue text's %s in order (english is already complete).
+func refused(key, field, english string, args ...string) *pipeline.Error {
+	return pipeline.FieldError(field, "%s", english).WithKey(key, args...)
 }
