@@ -270,6 +270,12 @@ func (p Policy) needTranslator(j Job, r Request) error {
 }
 
 func (p Policy) needHolder(j Job, r Request, done string) error {
+	if done == "submitted" && (j.State == StateSubmitted || j.State == StateInReview) && !r.system() && j.TranslatorID == r.By.ID {
+		// A second tab or the back button: the translation is already
+		// handed in. Say so, and what comes next, not that it is not held.
+		return pipeline.Errorf(pipeline.CodeConflict, "Job %s was already submitted and is waiting for review, so a new file cannot be submitted now: wait for the reviewer's decision; if the reviewer sends it back for changes, submit the new version then.", j.ID).
+			WithKey("job_already_submitted")
+	}
 	if !j.State.leased() {
 		return stateError(j, done, "only a job you hold (claimed, or sent back for changes) can be "+done)
 	}

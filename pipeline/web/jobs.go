@@ -373,8 +373,13 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // refusalText is an API refusal as a page shows it: the catalogue's text
-// for its code, and the API's own (English) explanation as the detail.
+// for its code, and the API's own (English) explanation as the detail;
+// a refusal that names its own text (pipeline.Error.Key) is that text in
+// the page's language, which already says what to do, with no detail.
 func refusalText(c *call, err error) (string, string) {
+	if m := keyedMessage(c.msgs, err); m != "" {
+		return m, ""
+	}
 	code := pipeline.ErrorCode(err)
 	msg := c.msgs["err_"+string(code)]
 	if msg == "" {
@@ -562,7 +567,9 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 		}
 		p.Findings, p.FileFindings, p.Refused, p.Error, p.ErrorDetail = s.findings(c, fs), true, len(fs) > 0, msg, detail
 		// The file's lines go into the editor, so they can be fixed there.
-		if f, perr := subtitle.Parse(kept); kept != nil && perr == nil && len(f.Cues) == len(p.Lines) {
+		// Only when the editor can take them: a job no longer held shows
+		// its lines read-only, and the page must not invite a submission.
+		if f, perr := subtitle.Parse(kept); p.CanWork && kept != nil && perr == nil && len(f.Cues) == len(p.Lines) {
 			p.Error += " " + c.msgs["job_file_in_editor"]
 			for i, cue := range f.Cues {
 				p.Lines[i].Text, p.Lines[i].FromMemory, p.Lines[i].Findings, p.Lines[i].Error = cue.Text(), false, nil, false
