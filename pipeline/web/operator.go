@@ -263,11 +263,21 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err := s.callAPI(r, "GET", "/api/communes", nil, &all); err != nil {
 			return err
 		}
-		var names []string
-		for _, cm := range all {
-			if slices.Contains(f.Communes, cm.Code) {
-				names = append(names, cm.Name)
+		var names, unknown []string
+		for _, code := range f.Communes {
+			i := slices.IndexFunc(all, func(cm pipeline.CommuneSummary) bool { return cm.Code == code })
+			if i < 0 {
+				unknown = append(unknown, code)
+				continue
 			}
+			names = append(names, all[i].Name)
+		}
+		// The page that asks again must name every target: a code the
+		// server does not know (a stale form, a typed address) is refused
+		// here, by name, not shown as an empty or shorter list.
+		if len(unknown) > 0 {
+			codes := shortValue(strings.Join(unknown, ", "))
+			return refused("unknown_commune", "communes", fmt.Sprintf("No commune with code %s: choose the communes from the list; nothing was raised.", codes), codes)
 		}
 		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
 			emergencyForm

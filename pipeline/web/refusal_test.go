@@ -43,6 +43,10 @@ func TestFormRefusalsSayWhat(t *testing.T) {
 			"reason": {"lũ"}, "until": {"2099-12-20T10:00"}}, "vi", "Tin khẩn cấp kéo dài tối đa"},
 		{"an emergency on an unknown commune", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"khong-co"}, "confirm1": {"yes"}, "confirm2": {"yes"},
 			"reason": {"lũ"}}, "vi", "Không có xã mã khong-co"},
+		{"an emergency's confirm page for unknown communes", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan", "khong-co", "xa-la"}, "confirm1": {"yes"},
+			"reason": {"lũ"}}, "vi", "Không có xã mã khong-co, xa-la"},
+		{"an emergency's confirm page for an unknown commune, English", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"khong-co"}, "confirm1": {"yes"},
+			"reason": {"lũ"}}, "en", "There is no commune with code khong-co"},
 		{"a play report of an item not scheduled", pipeline.RoleOperator, "/operator/plays", url.Values{"commune": {"muong-lan"}, "cluster": {"trung-tam"},
 			"item": {"2025-03-03T0530!khong-co"}, "status": {"failed"}, "start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Mục này không có trong lịch phát của cụm loa trung-tam"},
 	} {
