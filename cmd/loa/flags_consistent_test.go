@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -126,5 +128,23 @@ func TestWithdrawNeedsYes(t *testing.T) {
 	}
 	if got, err := db.Segment(ctx, seg); err != nil || got.State != pipeline.StateWithdrawn {
 		t.Fatalf("the segment after withdraw --yes: %v %v", got.State, err)
+	}
+}
+
+// TestJobsRerenderCLI: 'loa jobs rerender ID' posts to the API's
+// rerender route and says the render is queued again.
+func TestJobsRerenderCLI(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.URL.Path
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"j1","state":"approved"}`)
+	}))
+	t.Cleanup(srv.Close)
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), env, []string{"jobs", "rerender", "j1", "--server", srv.URL, "--token", "t"})
+	if code != 0 || got != "POST /api/jobs/j1/rerender" || !strings.Contains(stdout.String(), "queued again") {
+		t.Fatalf("exit %d, request %q:\n%s%s", code, got, stdout.String(), stderr.String())
 	}
 }

@@ -66,7 +66,30 @@ const (
 	// Policy: the approved translation could not be rendered (the job
 	// stays approved; its reason and this event say why).
 	ActionRenderFailed Action = "render_failed"
+	// ActionRerender asks for the render of an approved translation
+	// again, after it failed (render_failed): an administrator or a
+	// reviewer of the language, once the cause (a missing font, a store
+	// that was down) is dealt with. The job stays approved; the render job
+	// is queued again in the same transaction (Desk.Rerender).
+	ActionRerender Action = "rerender"
 )
+
+// RenderFailed reports whether events (a job's, in order) end with its
+// approved translation's render failed: a render_failed event with no
+// rerender after it. The worker does not render such a job again until
+// someone asks for it (ActionRerender).
+func RenderFailed(events []Event) bool {
+	failed := false
+	for _, e := range events {
+		switch e.Action {
+		case ActionRenderFailed:
+			failed = true
+		case ActionRerender:
+			failed = false
+		}
+	}
+	return failed
+}
 
 // Job is one translation or subtitle job: one segment, one target
 // language, one kind.
@@ -160,6 +183,18 @@ func (p Policy) Apply(j Job, r Request) (Job, Event, error) {
 	next.UpdatedAt = r.Now
 	ev := Event{JobID: j.ID, At: r.Now, ActorID: r.By.ID, Actor: r.By.Name, Action: r.Action, From: j.State, Reason: reason}
 	fail := func(err error) (Job, Event, error) { return j, Event{}, err }
+	if r.Action == ActionRerender {
+		// The one action on an approved job: it changes no state.
+		if r.system() || (r.By.Role != pipeline.RoleAdmin && (r.By.Role != pipeline.RoleReviewer || !slices.Contains(r.By.Languages, j.Language))) {
+			return fail(pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator or a reviewer of %s can have job %s rendered again.", LanguageName(j.Language), j.ID))
+		}
+		if j.State != StateApproved {
+			return fail(stateError(j, "rendered again", "only an approved translation is rendered"))
+		}
+		next.Reason = "" // the failure's reason; a new failure records its own
+		ev.To = j.State
+		return next, ev, nil
+	}
 	if j.State.Terminal() {
 		return fail(pipeline.Errorf(pipeline.CodeConflict, "Job %s is %s: nothing more can be done with it.", j.ID, j.State))
 	}

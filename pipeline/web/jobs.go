@@ -46,7 +46,7 @@ type boardData struct {
 // the catalogue key of the message confirming it.
 func jobNotice(done string) string {
 	switch done {
-	case "job_claim", "job_extend", "job_release", "job_review", "job_request_changes", "job_approve", "job_submitted":
+	case "job_claim", "job_extend", "job_release", "job_review", "job_request_changes", "job_approve", "job_submitted", "job_rerender":
 		return "notice_" + done
 	}
 	return ""
@@ -155,13 +155,17 @@ type jobPage struct {
 	LangName     string
 	// What the user may do now.
 	CanClaim, CanWork, CanRelease, CanReview, CanDecide bool
-	Late                                                bool
-	Media, MediaType                                    string
-	Submission                                          string
-	Voiceover                                           bool
-	AudioOnly                                           bool
-	PrefillURL                                          string
-	LastFindings                                        []finding
+	// CanRerender: the approved translation's render failed and the user
+	// (an admin, or a reviewer: the job is in their languages) may ask
+	// for it again.
+	CanRerender      bool
+	Late             bool
+	Media, MediaType string
+	Submission       string
+	Voiceover        bool
+	AudioOnly        bool
+	PrefillURL       string
+	LastFindings     []finding
 }
 
 // jobPageData reads a job and prepares its page for the user.
@@ -179,6 +183,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.CanRelease = held || (j.State == translation.StateInReview && j.ReviewerID == u.ID)
 	p.CanReview = j.State == translation.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
 	p.CanDecide = j.State == translation.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
+	p.CanRerender = j.State == translation.StateApproved && translation.RenderFailed(v.Events) && (u.Role == pipeline.RoleAdmin || u.Role == pipeline.RoleReviewer)
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(s.cfg.Now()))
 	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType

@@ -87,3 +87,52 @@ func TestUploadToSubmittedJob(t *testing.T) {
 		t.Errorf("API: %d %s", resp.StatusCode, data)
 	}
 }
+
+// TestRerenderButton: the page of an approved job whose render failed
+// says so and offers a reviewer (and an admin) "Render again", which
+// queues the render and says it did; a translator sees no button and is
+// refused the form (403), as the route table says.
+func TestRerenderButton(t *testing.T) {
+	b := setup(t)
+	ctx := t.Context()
+	job := b.subtitleJob(t)
+	tr, rv := b.session(t, pipeline.RoleTranslator), b.session(t, pipeline.RoleReviewer)
+	if resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/claim", tr, url.Values{}, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("claim: %d", resp.StatusCode)
+	}
+	form := url.Values{"n": {"2"}, "start-1": {"500"}, "end-1": {"3500"}, "start-2": {"3700"}, "end-2": {"7000"},
+		"text-1": {"ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ"}, "text-2": {"ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ"}}
+	if resp, body := b.do(t, "POST", "/jobs/"+job.ID+"/submit", tr, form, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/review", rv, url.Values{}, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("review: %d", resp.StatusCode)
+	}
+	if resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/approve", rv, url.Values{}, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	if _, body := b.do(t, "GET", "/jobs/"+job.ID, rv, nil, ""); strings.Contains(body, `id="rerender"`) {
+		t.Fatalf("a render that has not failed offers to render again")
+	}
+	if err := b.db.RecordTranslationFailed(ctx, job.SegmentID, job.ID, pipeline.RenditionFailure{Language: "blt", What: "subtitles", Reason: "no Tai Viet font"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.do(t, "GET", "/jobs/"+job.ID, tr, nil, ""); strings.Contains(body, `id="rerender"`) {
+		t.Errorf("a translator is offered to render again")
+	}
+	if resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/rerender", tr, url.Values{}, "same-origin"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a translator's rerender: %d, want 403", resp.StatusCode)
+	}
+	_, body := b.do(t, "GET", "/jobs/"+job.ID, rv, nil, "")
+	if !strings.Contains(body, `id="rerender"`) || !strings.Contains(body, `id="render-failed"`) || !strings.Contains(html.UnescapeString(body), "no Tai Viet font") {
+		t.Fatalf("the reviewer's page of a failed render lacks the failure or the button:\n%s", section(body, `id="main"`))
+	}
+	resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/rerender", rv, url.Values{}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/jobs/"+job.ID+"?done=job_rerender" {
+		t.Fatalf("rerender: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body = b.do(t, "GET", "/jobs/"+job.ID+"?done=job_rerender", rv, nil, "")
+	if strings.Contains(body, `id="rerender"`) || !strings.Contains(body, "Đã xếp lại việc dựng bản dịch") {
+		t.Errorf("after the rerender the page should say it is queued and offer no button:\n%s", section(body, `id="main"`))
+	}
+}

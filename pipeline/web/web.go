@@ -290,6 +290,7 @@ func (s *Server) buildPages() []Page {
 	jobReaders := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer}
 	translators := []pipeline.Role{pipeline.RoleTranslator}
 	reviewers := []pipeline.Role{pipeline.RoleReviewer}
+	rerenderers := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleReviewer}
 	holders := []pipeline.Role{pipeline.RoleTranslator, pipeline.RoleReviewer}
 	return []Page{
 		{Method: "GET", Pattern: "/static/{name}", Public: true, handler: s.static},
@@ -323,6 +324,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/jobs/{id}/review", Roles: reviewers, handler: s.jobAction("review")},
 		{Method: "POST", Pattern: "/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
 		{Method: "POST", Pattern: "/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction("request-changes")},
+		{Method: "POST", Pattern: "/jobs/{id}/rerender", Roles: rerenderers, handler: s.jobAction("rerender")},
 		{Method: "GET", Pattern: "/glossary", Roles: jobReaders, Nav: "nav_glossary", handler: s.glossaryPage},
 		{Method: "POST", Pattern: "/glossary", Roles: adminOnly, handler: s.importGlossary},
 
