@@ -22,11 +22,13 @@ func DateOf(t time.Time) Date {
 	return Date{Year: y, Month: m, Day: d}
 }
 
-// ParseDate parses a date written as YYYY-MM-DD.
+// ParseDate parses a date written exactly as YYYY-MM-DD: nothing before
+// or after it (no space either), so one date has one spelling (a
+// playlist's address, a cache key). The error says what was expected.
 func ParseDate(s string) (Date, error) {
-	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("date %q: want exactly YYYY-MM-DD (e.g. 2025-03-03), with nothing before or after it", s)
 	}
 	return DateOf(t), nil
 }

@@ -203,6 +203,48 @@ func TestDate(t *testing.T) {
 	}
 }
 
+// TestParseDateExact: a date is exactly YYYY-MM-DD; a space, a missing
+// zero or anything around it is refused, so one day has one spelling.
+func TestParseDateExact(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"2026-11-30", true},
+		{"2026-11-30 ", false},
+		{" 2026-11-30", false},
+		{"2026-11-30\n", false},
+		{"2026-11-30\t", false},
+		{"2026-1-30", false},
+		{"2026-11-31", false},
+		{"2026/11/30", false},
+		{"20261130", false},
+		{"", false},
+	} {
+		d, err := ParseDate(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseDate(%q) = %v, %v; want ok %v", tc.in, d, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "YYYY-MM-DD") {
+			t.Errorf("ParseDate(%q): error %q does not say the shape expected", tc.in, err)
+		}
+	}
+}
+
+// FuzzParseDate: whatever ParseDate accepts, it writes back the same.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2026-11-30", "2026-11-30 ", "0000-01-01", "9999-12-31", "2026-02-29"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		d, err := ParseDate(in)
+		if err == nil && d.String() != in {
+			t.Fatalf("ParseDate(%q) accepted it as %s", in, d)
+		}
+	})
+}
+
 func FuzzParseRegistryYAML(f *testing.F) {
 	demo, err := os.ReadFile("testdata/sonla-demo.yaml")
 	if err != nil {

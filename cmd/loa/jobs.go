@@ -30,6 +30,7 @@ func jobCommands() []command {
 		{"jobs extend", "extend the lease on a job you hold", runJobsAction(translation.ActionExtend, "extend")},
 		{"jobs release", "give back a job you hold", runJobsAction(translation.ActionRelease, "release")},
 		{"jobs cancel", "cancel a job (admin)", runJobsAction(translation.ActionCancel, "cancel")},
+		{"jobs rerender", "render an approved translation again after its render failed (a reviewer of the language, or admin)", runJobsAction(translation.ActionRerender, "rerender")},
 		{"jobs get", "download a job's source media, Vietnamese subtitles and pre-filled target", runJobsGet},
 		{"jobs submit", "submit a translated subtitle file or a recorded voice-over", runJobsSubmit},
 		{"jobs review", "review a submission: take it, approve it or request changes", runJobsReview},
@@ -210,6 +211,9 @@ func runJobsAction(a translation.Action, name string) func(ctx context.Context, 
 		if a == translation.ActionClaim {
 			fmt.Fprintf(env.stdout, "next: loa jobs get %s --dir DIR, then loa jobs submit %s FILE\n", j.ID, j.ID)
 		}
+		if a == translation.ActionRerender {
+			fmt.Fprintf(env.stdout, "its render is queued again; 'loa jobs show %s' and 'loa segments show' tell how it went\n", j.ID)
+		}
 		return nil
 	}
 }
@@ -218,7 +222,7 @@ func (c *client) jobAction(ctx context.Context, id, action, reason string) (tran
 	path := map[string]string{
 		string(translation.ActionClaim): "claim", string(translation.ActionExtend): "extend", string(translation.ActionRelease): "release",
 		string(translation.ActionCancel): "cancel", string(translation.ActionStartReview): "review", string(translation.ActionApprove): "approve",
-		string(translation.ActionRequestChanges): "request-changes",
+		string(translation.ActionRequestChanges): "request-changes", string(translation.ActionRerender): "rerender",
 	}[action]
 	var body io.Reader
 	ct := ""

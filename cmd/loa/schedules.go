@@ -389,17 +389,34 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// verifyDir is the bundle folder 'loa playlist verify' checks: --dir, as
+// 'loa playlist pull' takes it, or the one argument (the older form).
+func verifyDir(flagDir string, pos []string) (string, error) {
+	switch {
+	case len(pos) > 1:
+		return "", usageError{"give one bundle folder: --dir DIR"}
+	case len(pos) == 1 && flagDir != "" && filepath.Clean(pos[0]) != filepath.Clean(flagDir):
+		return "", usageError{fmt.Sprintf("two bundle folders given (--dir %s and %s): give one, as --dir DIR", flagDir, pos[0])}
+	case len(pos) == 1:
+		return pos[0], nil
+	case flagDir != "":
+		return flagDir, nil
+	}
+	return "", usageError{"give the bundle folder: --dir DIR (the folder 'loa playlist pull --dir' filled)"}
+}
+
 func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "playlist verify", "DIR")
+	fs := newFlags(env, "playlist verify", "[DIR]")
+	dirFlag := fs.String("dir", "", "bundle folder, as given to 'loa playlist pull --dir' (or give it as the argument)")
 	keyFile := fs.String("public-key", "", "trusted public key file (base64); default the key pinned beside DIR by 'loa playlist pull' (LOA_PUBLIC_KEY)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{"give the bundle folder"}
+	dir, err := verifyDir(*dirFlag, pos)
+	if err != nil {
+		return err
 	}
-	dir := pos[0]
 	if *keyFile == "" {
 		_, _, *keyFile = pull.Paths(dir)
 	}

@@ -87,7 +87,7 @@ func duplicateNote(res api.UploadResponse) string {
 			json.Unmarshal(s.Body, &p)
 			how = append(how, fmt.Sprintf("for the %s, loa segments priority %s %s", strings.Join(s.Fields, ", "), res.ID, p.Priority))
 		case http.MethodDelete:
-			how = append(how, fmt.Sprintf("for the %s, loa segments withdraw %s, then upload again", strings.Join(s.Fields, ", "), res.ID))
+			how = append(how, fmt.Sprintf("for the %s, loa segments withdraw %s --yes, then upload again", strings.Join(s.Fields, ", "), res.ID))
 		}
 	}
 	if len(how) > 0 {
@@ -236,6 +236,7 @@ func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error 
 	fs := newFlags(env, "segments withdraw", "ID")
 	c := registerClient(fs, env)
 	reason := fs.String("reason", "", "why it is withdrawn (kept in the audit log)")
+	yes := fs.Bool("yes", false, "confirm: the segment leaves every commune's schedule at once (its emergencies end) and cannot be put back")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -245,6 +246,15 @@ func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error 
 		return usageError{"give exactly one segment ID"}
 	}
 	var v api.SegmentView
+	if !*yes {
+		// As an emergency: nothing happens without --yes. The segment is
+		// read first, so a wrong ID says so and a right one is named.
+		if err := c.do(ctx, http.MethodGet, "/api/segments/"+url.PathEscape(pos[0]), nil, "", &v); err != nil {
+			return err
+		}
+		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm",
+			Message: fmt.Sprintf("Nothing was withdrawn: withdrawing segment %s (%q) takes it off every commune's schedule at once, ends its emergencies, and cannot be undone (upload it again to bring it back). Run the same command with --yes to go ahead.", v.ID, v.Title)}
+	}
 	if err := c.do(ctx, http.MethodDelete, "/api/segments/"+url.PathEscape(pos[0])+"?reason="+url.QueryEscape(*reason), nil, "", &v); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestUploadDuplicateNote(t *testing.T) {
 			}},
 			[]string{"not used from this upload: title, priority, subtitles",
 				"for the priority, loa segments priority " + id + " priority",
-				"for the title, subtitles, loa segments withdraw " + id + ", then upload again"}, nil},
+				"for the title, subtitles, loa segments withdraw " + id + " --yes, then upload again"}, nil},
 		{"a server that does not say", api.UploadResponse{SegmentView: seg, Duplicate: true},
 			[]string{"the title, details and subtitles sent now were not used"}, nil},
 	}

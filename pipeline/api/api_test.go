@@ -261,6 +261,7 @@ func TestRoutePolicy(t *testing.T) {
 		"POST /api/jobs/{id}/approve":         {pipeline.RoleReviewer},
 		"POST /api/jobs/{id}/request-changes": {pipeline.RoleReviewer},
 		"POST /api/jobs/{id}/cancel":          {pipeline.RoleAdmin},
+		"POST /api/jobs/{id}/rerender":        {pipeline.RoleAdmin, pipeline.RoleReviewer},
 		"GET /api/glossary/{lang}":            {pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer},
 		"PUT /api/glossary/{lang}":            {pipeline.RoleAdmin},
 		"PUT /api/users/{name}/email":         {pipeline.RoleAdmin},

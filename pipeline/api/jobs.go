@@ -24,6 +24,9 @@ type Jobs interface {
 	// Approve approves a job in review and, in the same transaction,
 	// queues the rendition that makes it the segment's variant.
 	Approve(ctx context.Context, u pipeline.User, id string) (translation.Job, error)
+	// Rerender queues the render of an approved job's translation again
+	// after it failed, as Approve queues it.
+	Rerender(ctx context.Context, u pipeline.User, id string) (translation.Job, error)
 }
 
 // JobStore keeps the per-language glossaries and where notices reach people;
@@ -38,6 +41,9 @@ var (
 	jobReaders  = []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer}
 	translators = []pipeline.Role{pipeline.RoleTranslator}
 	reviewers   = []pipeline.Role{pipeline.RoleReviewer}
+	// rerenderers ask again for the render of an approved translation
+	// that failed (a reviewer of the job's language, or an admin).
+	rerenderers = []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleReviewer}
 	holders     = []pipeline.Role{pipeline.RoleTranslator, pipeline.RoleReviewer}
 )
 
@@ -55,6 +61,7 @@ func (s *Server) jobRoutes() []Route {
 		{Method: "POST", Pattern: "/api/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
 		{Method: "POST", Pattern: "/api/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction(translation.ActionRequestChanges)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/cancel", Roles: adminOnly, handler: s.jobAction(translation.ActionCancel)},
+		{Method: "POST", Pattern: "/api/jobs/{id}/rerender", Roles: rerenderers, handler: s.rerenderJob},
 		{Method: "GET", Pattern: "/api/glossary/{lang}", Roles: jobReaders, handler: s.getGlossary},
 		{Method: "PUT", Pattern: "/api/glossary/{lang}", Roles: adminOnly, handler: s.putGlossary},
 		{Method: "PUT", Pattern: "/api/users/{name}/email", Roles: adminOnly, handler: s.putEmail},
@@ -214,6 +221,20 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request, u pipeline.U
 		return err
 	}
 	j, err := s.Jobs.Approve(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// rerenderJob queues the render of an approved translation again after
+// it failed, through the job an approval queues (translation.Desk.Rerender).
+func (s *Server) rerenderJob(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	if err := s.jobsReady(); err != nil {
+		return err
+	}
+	j, err := s.Jobs.Rerender(r.Context(), u, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

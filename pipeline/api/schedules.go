@@ -328,6 +328,9 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
 	}
+	if err := s.playlistDateInWindow(date); err != nil {
+		return err
+	}
 	head, err := s.commune(r, u)
 	if err != nil {
 		return err
@@ -363,6 +366,20 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	h["Content-Length"] = p.length
 	_, err = w.Write(p.body)
 	return err
+}
+
+// playlistDateInWindow refuses (404) a date no schedule can hold on the
+// server's today in Asia/Ho_Chi_Minh: before the history the builder
+// keeps, or past the days it builds ahead (broadcast.PlaylistWindow).
+func (s *Server) playlistDateInWindow(date schedules.Date) error {
+	if s.Broadcast == nil {
+		return nil
+	}
+	first, last := s.Broadcast.PlaylistWindow(schedules.DateOf(s.now().In(broadcast.Location())))
+	if date.Before(first) || last.Before(date) {
+		return pipeline.Errorf(pipeline.CodeNotFound, "No playlist for %s: schedules hold %s to %s (the days kept for history before today, through the days built ahead, Asia/Ho_Chi_Minh); ask for a date in that range.", date, first, last)
+	}
+	return nil
 }
 
 // renderPlaylist renders one cluster's playlist of the head's version

@@ -142,6 +142,26 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
+// historyDays is how many days before a build's first day the builder
+// reads what aired: the separation rule's days, at least a week.
+func (s *Service) historyDays() int {
+	sep := s.SeparationDays
+	if sep == 0 {
+		sep = 3
+	}
+	return max(sep, 7)
+}
+
+// PlaylistWindow is the dates a playlist may be asked for on day today
+// (a date in Asia/Ho_Chi_Minh): from the history the builder reads before
+// a build (historyDays: the separation days, at least a week) through the
+// last day a build made today covers (today + Days − 1). A date outside
+// it holds no schedule and never will from today's builds; a date inside
+// it may hold nothing yet.
+func (s *Service) PlaylistWindow(today schedules.Date) (first, last schedules.Date) {
+	return today.AddDays(-s.historyDays()), today.AddDays(s.days() - 1)
+}
+
 func (s *Service) days() int {
 	if s.Days > 0 {
 		return s.Days
@@ -322,7 +342,7 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 	if sep == 0 {
 		sep = 3
 	}
-	history, err := s.Store.History(ctx, p.start.AddDays(-max(sep, 7)), p.start, codes...)
+	history, err := s.Store.History(ctx, p.start.AddDays(-s.historyDays()), p.start, codes...)
 	if err != nil {
 		return nil, err
 	}

@@ -364,6 +364,53 @@ func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string) (Job, er
 	})
 }
 
+// Rerender queues the render of approved job id's translation again,
+// through the same River job an approval queues, after its render
+// failed (a render_failed event with no rerender since): for an
+// administrator or a reviewer of the job's language, once the cause is
+// dealt with. The rerender event is recorded in the same transaction, so
+// the worker renders it instead of finding it failed before. A job
+// whose render has not failed is a conflict: there is nothing to redo.
+func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, error) {
+	if d.Renditions == nil {
+		return Job{}, pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be rendered now.")
+	}
+	j, err := d.job(ctx, u, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if _, _, err := d.Policy.Apply(j, Request{Action: ActionRerender, By: u, Now: d.now()}); err != nil {
+		return Job{}, err
+	}
+	evs, err := d.Store.JobEvents(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if !RenderFailed(evs) {
+		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed (or was already asked for again): there is nothing to redo. 'loa jobs show %s' lists its events.", id, id)
+	}
+	subs, err := d.Store.Submissions(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if len(subs) == 0 {
+		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "Job %s has no submission to render.", id)
+	}
+	last := subs[len(subs)-1]
+	approvedBy := j.ReviewerID // the voice-over variant names who approved it, not who asked again
+	if approvedBy == 0 {
+		approvedBy = u.ID
+	}
+	nj, err := d.Store.ApplyJob(ctx, id, d.Policy, Request{Action: ActionRerender, By: u, Now: d.now()}, func(tx *sql.Tx, nj Job) error {
+		return d.Renditions.QueueRenditionTx(ctx, tx, nj, last, approvedBy)
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	d.log().Info("job render asked again", "job", id, "kind", j.Kind, "lang", j.Language, "user", u.Name)
+	return nj, nil
+}
+
 // Upload is one submission as it arrives.
 type Upload struct {
 	Body        io.Reader

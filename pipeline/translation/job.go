@@ -66,7 +66,30 @@ const (
 	// Policy: the approved translation could not be rendered (the job
 	// stays approved; its reason and this event say why).
 	ActionRenderFailed Action = "render_failed"
+	// ActionRerender asks for the render of an approved translation
+	// again, after it failed (render_failed): an administrator or a
+	// reviewer of the language, once the cause (a missing font, a store
+	// that was down) is dealt with. The job stays approved; the render job
+	// is queued again in the same transaction (Desk.Rerender).
+	ActionRerender Action = "rerender"
 )
+
+// RenderFailed reports whether events (a job's, in order) end with its
+// approved translation's render failed: a render_failed event with no
+// rerender after it. The worker does not render such a job again until
+// someone asks for it (ActionRerender).
+func RenderFailed(events []Event) bool {
+	failed := false
+	for _, e := range events {
+		switch e.Action {
+		case ActionRenderFailed:
+			failed = true
+		case ActionRerender:
+			failed = false
+		}
+	}
+	return failed
+}
 
 // Job is one translation or subtitle job: one segment, one target
 // language, one kind.
@@ -160,6 +183,18 @@ func (p Policy) Apply(j Job, r Request) (Job, Event, error) {
 	next.UpdatedAt = r.Now
 	ev := Event{JobID: j.ID, At: r.Now, ActorID: r.By.ID, Actor: r.By.Name, Action: r.Action, From: j.State, Reason: reason}
 	fail := func(err error) (Job, Event, error) { return j, Event{}, err }
+	if r.Action == ActionRerender {
+		// The one action on an approved job: it changes no state.
+		if r.system() || (r.By.Role != pipeline.RoleAdmin && (r.By.Role != pipeline.RoleReviewer || !slices.Contains(r.By.Languages, j.Language))) {
+			return fail(pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator or a reviewer of %s can have job %s rendered again.", LanguageName(j.Language), j.ID))
+		}
+		if j.State != StateApproved {
+			return fail(stateError(j, "rendered again", "only an approved translation is rendered"))
+		}
+		next.Reason = "" // the failure's reason; a new failure records its own
+		ev.To = j.State
+		return next, ev, nil
+	}
 	if j.State.Terminal() {
 		return fail(pipeline.Errorf(pipeline.CodeConflict, "Job %s is %s: nothing more can be done with it.", j.ID, j.State))
 	}
@@ -270,6 +305,12 @@ func (p Policy) needTranslator(j Job, r Request) error {
 }
 
 func (p Policy) needHolder(j Job, r Request, done string) error {
+	if done == "submitted" && (j.State == StateSubmitted || j.State == StateInReview) && !r.system() && j.TranslatorID == r.By.ID {
+		// A second tab or the back button: the translation is already
+		// handed in. Say so, and what comes next, not that it is not held.
+		return pipeline.Errorf(pipeline.CodeConflict, "Job %s was already submitted and is waiting for review, so a new file cannot be submitted now: wait for the reviewer's decision; if the reviewer sends it back for changes, submit the new version then.", j.ID).
+			WithKey("job_already_submitted")
+	}
 	if !j.State.leased() {
 		return stateError(j, done, "only a job you hold (claimed, or sent back for changes) can be "+done)
 	}

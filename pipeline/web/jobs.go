@@ -46,7 +46,7 @@ type boardData struct {
 // the catalogue key of the message confirming it.
 func jobNotice(done string) string {
 	switch done {
-	case "job_claim", "job_extend", "job_release", "job_review", "job_request_changes", "job_approve", "job_submitted":
+	case "job_claim", "job_extend", "job_release", "job_review", "job_request_changes", "job_approve", "job_submitted", "job_rerender":
 		return "notice_" + done
 	}
 	return ""
@@ -155,13 +155,17 @@ type jobPage struct {
 	LangName     string
 	// What the user may do now.
 	CanClaim, CanWork, CanRelease, CanReview, CanDecide bool
-	Late                                                bool
-	Media, MediaType                                    string
-	Submission                                          string
-	Voiceover                                           bool
-	AudioOnly                                           bool
-	PrefillURL                                          string
-	LastFindings                                        []finding
+	// CanRerender: the approved translation's render failed and the user
+	// (an admin, or a reviewer: the job is in their languages) may ask
+	// for it again.
+	CanRerender      bool
+	Late             bool
+	Media, MediaType string
+	Submission       string
+	Voiceover        bool
+	AudioOnly        bool
+	PrefillURL       string
+	LastFindings     []finding
 }
 
 // jobPageData reads a job and prepares its page for the user.
@@ -179,6 +183,7 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.CanRelease = held || (j.State == translation.StateInReview && j.ReviewerID == u.ID)
 	p.CanReview = j.State == translation.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
 	p.CanDecide = j.State == translation.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
+	p.CanRerender = j.State == translation.StateApproved && translation.RenderFailed(v.Events) && (u.Role == pipeline.RoleAdmin || u.Role == pipeline.RoleReviewer)
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(s.cfg.Now()))
 	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType
@@ -373,8 +378,13 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // refusalText is an API refusal as a page shows it: the catalogue's text
-// for its code, and the API's own (English) explanation as the detail.
+// for its code, and the API's own (English) explanation as the detail;
+// a refusal that names its own text (pipeline.Error.Key) is that text in
+// the page's language, which already says what to do, with no detail.
 func refusalText(c *call, err error) (string, string) {
+	if m := keyedMessage(c.msgs, err); m != "" {
+		return m, ""
+	}
 	code := pipeline.ErrorCode(err)
 	msg := c.msgs["err_"+string(code)]
 	if msg == "" {
@@ -562,7 +572,9 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 		}
 		p.Findings, p.FileFindings, p.Refused, p.Error, p.ErrorDetail = s.findings(c, fs), true, len(fs) > 0, msg, detail
 		// The file's lines go into the editor, so they can be fixed there.
-		if f, perr := subtitle.Parse(kept); kept != nil && perr == nil && len(f.Cues) == len(p.Lines) {
+		// Only when the editor can take them: a job no longer held shows
+		// its lines read-only, and the page must not invite a submission.
+		if f, perr := subtitle.Parse(kept); p.CanWork && kept != nil && perr == nil && len(f.Cues) == len(p.Lines) {
 			p.Error += " " + c.msgs["job_file_in_editor"]
 			for i, cue := range f.Cues {
 				p.Lines[i].Text, p.Lines[i].FromMemory, p.Lines[i].Findings, p.Lines[i].Error = cue.Text(), false, nil, false

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -160,9 +161,15 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 	if status != string(schedules.Played) && status != string(schedules.Failed) {
 		return refused("play_status", "status", "Say whether the item played or failed.")
 	}
-	started, err := time.Parse(time.RFC3339, f.Get("start"))
-	if err != nil {
+	raw := strings.TrimSpace(f.Get("start"))
+	if raw == "" {
 		return refused("play_start", "start", "The item's start time is missing.")
+	}
+	started, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		shown := shortValue(raw)
+		return refused("play_start_unreadable", "start", fmt.Sprintf(
+			"The start time %q could not be read: give it as date, T, time and offset, e.g. 2025-03-03T05:30:00+07:00.", shown), shown)
 	}
 	ms, _ := strconv.ParseInt(f.Get("duration_ms"), 10, 64)
 	var id [12]byte
@@ -256,11 +263,21 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err := s.callAPI(r, "GET", "/api/communes", nil, &all); err != nil {
 			return err
 		}
-		var names []string
-		for _, cm := range all {
-			if slices.Contains(f.Communes, cm.Code) {
-				names = append(names, cm.Name)
+		var names, unknown []string
+		for _, code := range f.Communes {
+			i := slices.IndexFunc(all, func(cm pipeline.CommuneSummary) bool { return cm.Code == code })
+			if i < 0 {
+				unknown = append(unknown, code)
+				continue
 			}
+			names = append(names, all[i].Name)
+		}
+		// The page that asks again must name every target: a code the
+		// server does not know (a stale form, a typed address) is refused
+		// here, by name, not shown as an empty or shorter list.
+		if len(unknown) > 0 {
+			codes := shortValue(strings.Join(unknown, ", "))
+			return refused("unknown_commune", "communes", fmt.Sprintf("No commune with code %s: choose the communes from the list; nothing was raised.", codes), codes)
 		}
 		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
 			emergencyForm
@@ -288,4 +305,14 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	http.Redirect(w, r, segmentPath(id)+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// shortValue is v cut to at most 40 characters (with "…" when cut), so a
+// refusal can quote what was sent without echoing a whole form back.
+func shortValue(v string) string {
+	r := []rune(v)
+	if len(r) <= 40 {
+		return v
+	}
+	return string(r[:40]) + "…"
 }

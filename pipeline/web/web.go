@@ -290,6 +290,7 @@ func (s *Server) buildPages() []Page {
 	jobReaders := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleTranslator, pipeline.RoleReviewer}
 	translators := []pipeline.Role{pipeline.RoleTranslator}
 	reviewers := []pipeline.Role{pipeline.RoleReviewer}
+	rerenderers := []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleReviewer}
 	holders := []pipeline.Role{pipeline.RoleTranslator, pipeline.RoleReviewer}
 	return []Page{
 		{Method: "GET", Pattern: "/static/{name}", Public: true, handler: s.static},
@@ -323,6 +324,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/jobs/{id}/review", Roles: reviewers, handler: s.jobAction("review")},
 		{Method: "POST", Pattern: "/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
 		{Method: "POST", Pattern: "/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction("request-changes")},
+		{Method: "POST", Pattern: "/jobs/{id}/rerender", Roles: rerenderers, handler: s.jobAction("rerender")},
 		{Method: "GET", Pattern: "/glossary", Roles: jobReaders, Nav: "nav_glossary", handler: s.glossaryPage},
 		{Method: "POST", Pattern: "/glossary", Roles: adminOnly, handler: s.importGlossary},
 
@@ -599,7 +601,8 @@ func (s *Server) Site() http.Handler {
 // refused is a form's refusal (CodeInvalid) of field ("" for the whole
 // form): english is what the API-style message says, and key names its
 // text in the pages' catalogues ("err_" + key), so a page in Vietnamese
-// says what was wrong instead of the code's general sentence.
-func refused(key, field, english string) *pipeline.Error {
-	return pipeline.FieldError(field, "%s", english).WithKey(key)
+// says what was wrong instead of the code's general sentence; args fill
+// the catalogue text's %s in order (english is already complete).
+func refused(key, field, english string, args ...string) *pipeline.Error {
+	return pipeline.FieldError(field, "%s", english).WithKey(key, args...)
 }

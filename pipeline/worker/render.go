@@ -338,8 +338,10 @@ type JobEventsReader interface {
 }
 
 // renderFailedBefore reports whether job jobID carries a render_failed
-// event: its approved translation (a job is approved once, so one
-// submission) was found not renderable, for good (translationFailed).
+// event with no rerender after it (translation.RenderFailed): its
+// approved translation (a job is approved once, so one submission) was
+// found not renderable, for good (translationFailed), and nobody has
+// asked for it again since.
 func (p *Processor) renderFailedBefore(ctx context.Context, jobID string) (bool, error) {
 	r, ok := p.Catalog.(JobEventsReader)
 	if !ok || jobID == "" {
@@ -352,12 +354,7 @@ func (p *Processor) renderFailedBefore(ctx context.Context, jobID string) (bool,
 	if err != nil {
 		return false, err
 	}
-	for _, e := range evs {
-		if e.Action == translation.ActionRenderFailed {
-			return true, nil
-		}
-	}
-	return false, nil
+	return translation.RenderFailed(evs), nil
 }
 
 // TranslationFailureRecorder is a catalog that can record, where the

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/schedules"
+)
+
+// TestPlaylistVerifyDirFlag: 'loa playlist verify' takes the bundle
+// folder as --dir, as 'loa playlist pull' does, and still as its
+// argument; two different folders, or none, are a usage error (exit 2)
+// that says to give --dir.
+func TestPlaylistVerifyDirFlag(t *testing.T) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "muong-lan")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("#EXTM3U\n")
+	sum := sha256.Sum256(body)
+	m := &schedules.Manifest{Format: schedules.BundleFormat, Commune: "muong-lan", CommuneName: "Mường Lạn", Version: "v1", From: "2025-03-03", Until: "2025-03-04",
+		ValidUntil: time.Now().Add(48 * time.Hour), KeyID: schedules.KeyID(pub),
+		Files: []schedules.ManifestFile{{Path: "2025-03-03_trung-tam.m3u8", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body))}}}
+	raw, err := schedules.EncodeManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		filepath.Join(dir, schedules.ManifestName):  raw,
+		filepath.Join(dir, schedules.SignatureName): schedules.SignManifest(key, raw),
+		filepath.Join(dir, m.Files[0].Path):         body,
+		dir + ".pub":                                []byte(base64.StdEncoding.EncodeToString(pub) + "\n"),
+	} {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"--dir, as pull takes it", []string{"--dir", dir}, 0, "OK: Mường Lạn"},
+		{"the argument, as before", []string{dir}, 0, "OK: Mường Lạn"},
+		{"both, the same folder", []string{dir, "--dir", dir + "/"}, 0, "OK: Mường Lạn"},
+		{"two folders", []string{"--dir", dir, dir + "-other"}, 2, "two bundle folders given"},
+		{"none", nil, 2, "--dir DIR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+			code := run(context.Background(), env, append([]string{"playlist", "verify"}, tc.args...))
+			if code != tc.code || !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+				t.Fatalf("exit %d, want %d saying %q:\n%s%s", code, tc.code, tc.want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+// TestWithdrawNeedsYes: 'loa segments withdraw' follows the rule of
+// 'loa segments emergency': without --yes nothing is withdrawn, it says
+// what would happen to which segment and exits 3; with --yes it is done.
+func TestWithdrawNeedsYes(t *testing.T) {
+	db := sqlstoretest.New(t)
+	store := objectstest.NewMemory(t)
+	clock := broadcasttest.Clock(broadcasttest.Monday)
+	db.Now = clock
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
+	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, Log: slog.New(slog.DiscardHandler), Now: clock}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
+	producer, err := db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.CreateToken(ctx, producer.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Bản tin sai", Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
+	loa := func(args ...string) (int, string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		code := run(ctx, env, append(args, "--server", srv.URL, "--token", tok))
+		return code, stdout.String(), stderr.String()
+	}
+	code, _, errs := loa("segments", "withdraw", seg, "--reason", "sai số liệu")
+	if code != 3 || !strings.Contains(errs, "Nothing was withdrawn") || !strings.Contains(errs, "Bản tin sai") || !strings.Contains(errs, "--yes") {
+		t.Fatalf("without --yes: exit %d %s, want 3 naming the segment and saying to add --yes", code, errs)
+	}
+	if got, err := db.Segment(ctx, seg); err != nil || got.State == pipeline.StateWithdrawn {
+		t.Fatalf("the segment after a withdrawal without --yes: %v %v", got.State, err)
+	}
+	if code, _, errs := loa("segments", "withdraw", "no-such-segment"); code != 3 || !strings.Contains(strings.ToLower(errs), "not found") && !strings.Contains(errs, "No segment") {
+		t.Errorf("an unknown segment without --yes: exit %d %s, want 3 saying it is not there", code, errs)
+	}
+	if code, out, errs := loa("segments", "withdraw", seg, "--reason", "sai số liệu", "--yes"); code != 0 || !strings.Contains(out, "withdrawn") {
+		t.Fatalf("with --yes: exit %d %s %s", code, out, errs)
+	}
+	if got, err := db.Segment(ctx, seg); err != nil || got.State != pipeline.StateWithdrawn {
+		t.Fatalf("the segment after withdraw --yes: %v %v", got.State, err)
+	}
+}
+
+// TestJobsRerenderCLI: 'loa jobs rerender ID' posts to the API's
+// rerender route and says the render is queued again.
+func TestJobsRerenderCLI(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.URL.Path
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"j1","state":"approved"}`)
+	}))
+	t.Cleanup(srv.Close)
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), env, []string{"jobs", "rerender", "j1", "--server", srv.URL, "--token", "t"})
+	if code != 0 || got != "POST /api/jobs/j1/rerender" || !strings.Contains(stdout.String(), "queued again") {
+		t.Fatalf("exit %d, request %q:\n%s%s", code, got, stdout.String(), stderr.String())
+	}
+}
