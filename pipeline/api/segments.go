@@ -525,7 +525,7 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 		// The withdrawal is stored; a failed rebuild is caught up by the
 		// queued one, so it is logged, not answered as a failure.
 		if err := s.Broadcast.Withdrawn(r.Context(), seg.ID, ems, s.now()); err != nil {
-			s.Log.Error("withdrawn emergency: immediate rebuild failed; the queued rebuild follows", "segment", seg.ID, "err", err)
+			s.Log.Error("withdrawn segment: immediate rebuild failed; the queued rebuild follows", "segment", seg.ID, "err", err)
 		}
 	}
 	writeJSON(w, http.StatusOK, s.view(r, seg))

@@ -52,3 +52,51 @@ func TestWithdrawnEmergencyLeavesAtOnce(t *testing.T) {
 		t.Fatalf("right after the withdrawal: %d, ETag %q (was %q), still airs it: %v", r.StatusCode, r.Header.Get("ETag"), tag, r.StatusCode == 200 && airs(js))
 	}
 }
+
+// TestWithdrawnSegmentLeavesAtOnce: withdrawing a segment that is not an
+// emergency takes it out of the playlists of the communes airing it in
+// the same request; before, they kept listing it (with links that answer
+// 404 once its media moved) until the debounced rebuild, up to 30 s.
+func TestWithdrawnSegmentLeavesAtOnce(t *testing.T) {
+	sb := setupSchedules(t)
+	op, producer := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleProducer]
+	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
+	segmentsOf := func(js []byte) map[string]bool {
+		t.Helper()
+		var doc schedules.PlaylistDoc
+		if err := json.Unmarshal(js, &doc); err != nil {
+			t.Fatalf("%v: %s", err, js)
+		}
+		ids := map[string]bool{}
+		for _, e := range doc.Entries {
+			if e.SegmentID != "" {
+				ids[e.SegmentID] = true
+			}
+		}
+		return ids
+	}
+	r, js := sb.get(t, mine, op)
+	before := segmentsOf(js)
+	var gone string
+	for _, id := range sb.segs {
+		if before[id] {
+			gone = id
+			break
+		}
+	}
+	if r.StatusCode != 200 || gone == "" {
+		t.Fatalf("before the withdrawal: %d, none of %v airs: %s", r.StatusCode, sb.segs, js)
+	}
+	tag := r.Header.Get("ETag")
+	resp, body := sb.do(t, "DELETE", "/api/segments/"+gone+"?reason=sai+thông+tin", producer, nil, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("withdraw: %d %s", resp.StatusCode, body)
+	}
+	r, js = sb.get(t, mine, op, "If-None-Match", tag)
+	if r.StatusCode != http.StatusOK || r.Header.Get("ETag") == tag {
+		t.Fatalf("right after the withdrawal: %d, ETag %q (was %q)", r.StatusCode, r.Header.Get("ETag"), tag)
+	}
+	if segmentsOf(js)[gone] {
+		t.Fatalf("the playlist still lists withdrawn segment %s: %s", gone, js)
+	}
+}

@@ -53,32 +53,44 @@ func (s *Service) EmergenciesOf(ctx context.Context, segmentID string, now time.
 	return out, nil
 }
 
-// Withdrawn is SegmentChanged for a withdrawn segment that had
-// emergencies in force (ems, from EmergenciesOf before the withdrawal):
-// their communes are rebuilt at once, as raising them did, so none keeps
-// an interrupt that can no longer play (its links answer 404 once the
-// media moves) or airs a warning withdrawn as wrong; then every commune's
-// rebuild is queued as usual. An emergency of the whole province rebuilds
-// every commune at once.
+// Withdrawn rebuilds at once every commune whose schedule from today on
+// lists the withdrawn segment, and the communes of its emergencies in
+// force (ems, from EmergenciesOf before the withdrawal; one of the whole
+// province rebuilds every commune), so no playlist or bundle keeps an
+// entry whose media has moved away (its links would answer 404) or airs
+// a warning withdrawn as wrong; then every commune's rebuild is queued
+// as usual. The communes airing it are read from the airing history of
+// the days built ahead (Store.History).
 func (s *Service) Withdrawn(ctx context.Context, segmentID string, ems []pipeline.Emergency, now time.Time) error {
 	defer s.rebuild(ctx, nil)
-	if len(ems) == 0 {
-		return nil
-	}
+	province := false
 	var codes []string
 	for _, e := range ems {
 		if len(e.Targets) == 0 {
-			codes = nil // the whole province
+			province = true
 			break
 		}
 		codes = append(codes, e.Targets...)
 	}
-	if codes != nil {
+	if !province {
+		today := schedules.DateOf(now.In(Location()))
+		aired, err := s.Store.History(ctx, today, today.AddDays(s.days())) // to is exclusive
+		if err != nil {
+			return fmt.Errorf("communes airing withdrawn segment %s: %w", segmentID, err)
+		}
+		for _, a := range aired {
+			if a.SegmentID == segmentID {
+				codes = append(codes, a.Commune)
+			}
+		}
+		if len(codes) == 0 {
+			return nil
+		}
 		codes = slices.Compact(slices.Sorted(slices.Values(codes)))
 	}
-	s.log().Warn("emergency withdrawn with its segment", "segment", segmentID, "communes", codes)
+	s.log().Info("segment withdrawn: rebuilding the communes airing it", "segment", segmentID, "communes", len(codes), "province", province)
 	if _, err := s.Build(ctx, now, codes, "withdrawn"); err != nil {
-		return fmt.Errorf("rebuild the communes of withdrawn emergency %s: %w", segmentID, err)
+		return fmt.Errorf("rebuild the communes of withdrawn segment %s: %w", segmentID, err)
 	}
 	return nil
 }
