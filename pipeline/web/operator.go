@@ -171,7 +171,17 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 		return refused("play_start_unreadable", "start", fmt.Sprintf(
 			"The start time %q could not be read: give it as date, T, time and offset, e.g. 2025-03-03T05:30:00+07:00.", shown), shown)
 	}
-	ms, _ := strconv.ParseInt(f.Get("duration_ms"), 10, 64)
+	var ms int64
+	if status == string(schedules.Played) {
+		// The page sends the item's scheduled length; a played item's end
+		// is its start plus that, so a length that is not a whole number
+		// of milliseconds above 0 is refused, not stored as 0 s of play.
+		if ms, err = strconv.ParseInt(f.Get("duration_ms"), 10, 64); err != nil || ms <= 0 {
+			shown := shortValue(f.Get("duration_ms"))
+			return refused("play_duration", "duration_ms", fmt.Sprintf(
+				"The item's length %q could not be read: it is a whole number of milliseconds above 0, as the schedule page sends it; open the page again and report from there.", shown), shown)
+		}
+	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	rep := schedules.PlayReport{

@@ -39,6 +39,10 @@ func TestFormRefusalsSayWhat(t *testing.T) {
 		{"a play report whose start cannot be read, English", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}, "start": {"2025-03-03 05:30"}}, "en",
 			"The start time “2025-03-03 05:30” could not be read: give it as date, T, time and offset, e.g. 2025-03-03T05:30:00"},
 		// Refusals the API makes carry their catalogue key through to the page.
+		{"a played report whose length cannot be read", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}, "start": {"2025-03-03T05:30:00+07:00"}, "duration_ms": {"abc"}}, "vi",
+			"Không đọc được độ dài của mục “abc”"},
+		{"a played report of a negative length, English", pipeline.RoleOperator, "/operator/plays", url.Values{"status": {"played"}, "start": {"2025-03-03T05:30:00+07:00"}, "duration_ms": {"-99999999"}}, "en",
+			"The item’s length “-99999999” could not be read"},
 		{"an emergency past the longest", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"muong-lan"}, "confirm1": {"yes"}, "confirm2": {"yes"},
 			"reason": {"lũ"}, "until": {"2099-12-20T10:00"}}, "vi", "Tin khẩn cấp kéo dài tối đa"},
 		{"an emergency on an unknown commune", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"khong-co"}, "confirm1": {"yes"}, "confirm2": {"yes"},
