@@ -83,4 +83,18 @@ func TestRerenderFailedRender(t *testing.T) {
 	// A job not approved cannot be rendered.
 	other := jobOf(t, list, seg.ID, translation.KindVoiceover)
 	b.call(t, ad, "POST", "/api/jobs/"+other.ID+"/rerender", "", "", 409, nil)
+
+	// Nor can one of a withdrawn segment, even after a failure.
+	if err := b.db.RecordTranslationFailed(ctx, seg.ID, job.ID, pipeline.RenditionFailure{Language: "blt", What: "subtitles", Reason: "no font again"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.WithdrawSegment(ctx, seg.ID, b.users[ad].ID, "sai thông tin"); err != nil {
+		t.Fatal(err)
+	}
+	if msg := b.call(t, ad, "POST", path+"/rerender", "", "", 409, nil); !strings.Contains(msg, "withdrawn") {
+		t.Errorf("rerender of a withdrawn segment's job: %s", msg)
+	}
+	if n := len(rec.queued()); n != 3 {
+		t.Fatalf("after the withdrawal: %d queued in all, want still 3", n)
+	}
 }

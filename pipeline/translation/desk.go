@@ -370,7 +370,8 @@ func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string) (Job, er
 // administrator or a reviewer of the job's language, once the cause is
 // dealt with. The rerender event is recorded in the same transaction, so
 // the worker renders it instead of finding it failed before. A job
-// whose render has not failed is a conflict: there is nothing to redo.
+// whose render has not failed, or whose segment is withdrawn, is a
+// conflict: there is nothing to redo.
 func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, error) {
 	if d.Renditions == nil {
 		return Job{}, pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be rendered now.")
@@ -385,6 +386,13 @@ func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, e
 	evs, err := d.Store.JobEvents(ctx, id)
 	if err != nil {
 		return Job{}, err
+	}
+	seg, err := d.Store.Segment(ctx, j.SegmentID)
+	if err != nil {
+		return Job{}, err
+	}
+	if seg.State == pipeline.StateWithdrawn {
+		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "Segment %s of job %s is withdrawn: nothing of it is rendered any more.", seg.ID, id)
 	}
 	if !RenderFailed(evs) {
 		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed (or was already asked for again): there is nothing to redo. 'loa jobs show %s' lists its events.", id, id)
