@@ -129,6 +129,11 @@ func TestWithdrawNeedsYes(t *testing.T) {
 	if got, err := db.Segment(ctx, seg); err != nil || got.State != pipeline.StateWithdrawn {
 		t.Fatalf("the segment after withdraw --yes: %v %v", got.State, err)
 	}
+	// Asked again without --yes, it says the segment is withdrawn already,
+	// not what withdrawing would do.
+	if code, _, errs := loa("segments", "withdraw", seg); code == 0 || !strings.Contains(errs, "already withdrawn") || strings.Contains(errs, "Nothing was withdrawn") {
+		t.Errorf("an already withdrawn segment without --yes: exit %d %s", code, errs)
+	}
 }
 
 // TestJobsRerenderCLI: 'loa jobs rerender ID' posts to the API's

@@ -252,6 +252,9 @@ func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error 
 		if err := c.do(ctx, http.MethodGet, "/api/segments/"+url.PathEscape(pos[0]), nil, "", &v); err != nil {
 			return err
 		}
+		if v.State == pipeline.StateWithdrawn {
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s (%q) is already withdrawn: nothing to do.", v.ID, v.Title)
+		}
 		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm",
 			Message: fmt.Sprintf("Nothing was withdrawn: withdrawing segment %s (%q) takes it off every commune's schedule at once, ends its emergencies, and cannot be undone (upload it again to bring it back). Run the same command with --yes to go ahead.", v.ID, v.Title)}
 	}
