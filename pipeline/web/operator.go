@@ -245,6 +245,10 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 	if f.Province {
 		f.Communes = nil
 	}
+	// Each code once, blanks dropped: the page that asks again names
+	// every target once.
+	f.Communes = slices.DeleteFunc(f.Communes, func(code string) bool { return strings.TrimSpace(code) == "" })
+	f.Communes = slices.Compact(slices.Sorted(slices.Values(f.Communes)))
 	if !f.Province && len(f.Communes) == 0 {
 		return refused("emergency_communes", "communes", "Choose the target communes, or the whole province.")
 	}
