@@ -86,3 +86,34 @@ func TestPlaylistDateWindow(t *testing.T) {
 	check(today.AddDays(6), "m3u8", http.StatusOK)
 	check(today.AddDays(-8), "m3u8", http.StatusNotFound)
 }
+
+// TestScheduleDateWindow: the commune schedule route ('loa schedule show
+// --date') holds the same window as playlists: a date past the days
+// built ahead or before the history kept is 404 naming the range, not an
+// empty schedule as if nothing were planned that day.
+func TestScheduleDateWindow(t *testing.T) {
+	sb := setupSchedules(t)
+	op := sb.tokens[pipeline.RoleOperator]
+	today, err := schedules.ParseDate(sb.today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		date schedules.Date
+		want int
+	}{
+		{today, http.StatusOK},
+		{today.AddDays(6), http.StatusOK},
+		{today.AddDays(7), http.StatusNotFound},
+		{today.AddDays(-8), http.StatusNotFound},
+	} {
+		resp, body := sb.get(t, "/api/communes/muong-lan/schedule?date="+tc.date.String(), op)
+		if resp.StatusCode != tc.want {
+			t.Errorf("schedule of %s: %d, want %d\n%s", tc.date, resp.StatusCode, tc.want, body)
+			continue
+		}
+		if tc.want == http.StatusNotFound && !strings.Contains(string(body), "No schedule for "+tc.date.String()) {
+			t.Errorf("schedule of %s: the 404 does not name the date:\n%s", tc.date, body)
+		}
+	}
+}

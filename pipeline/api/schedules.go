@@ -328,7 +328,7 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	if err != nil {
 		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
 	}
-	if err := s.playlistDateInWindow(date); err != nil {
+	if err := s.dateInWindow(date, "playlist"); err != nil {
 		return err
 	}
 	head, err := s.commune(r, u)
@@ -368,16 +368,18 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 	return err
 }
 
-// playlistDateInWindow refuses (404) a date no schedule can hold on the
-// server's today in Asia/Ho_Chi_Minh: before the history the builder
-// keeps, or past the days it builds ahead (broadcast.PlaylistWindow).
-func (s *Server) playlistDateInWindow(date schedules.Date) error {
+// dateInWindow refuses (404) a date no schedule can hold on the server's
+// today in Asia/Ho_Chi_Minh: before the history the builder keeps, or
+// past the days it builds ahead (broadcast.PlaylistWindow). what names
+// what was asked for ("playlist", "schedule").
+func (s *Server) dateInWindow(date schedules.Date, what string) error {
 	if s.Broadcast == nil {
 		return nil
 	}
 	first, last := s.Broadcast.PlaylistWindow(schedules.DateOf(s.now().In(broadcast.Location())))
 	if date.Before(first) || last.Before(date) {
-		return pipeline.Errorf(pipeline.CodeNotFound, "No playlist for %s: schedules hold %s to %s (the days kept for history before today, through the days built ahead, Asia/Ho_Chi_Minh); ask for a date in that range.", date, first, last)
+		return pipeline.Errorf(pipeline.CodeNotFound, "No %s for %s: schedules hold %s to %s (the days kept for history before today, through the days built ahead, Asia/Ho_Chi_Minh); ask for a date in that range.", what, date, first, last).
+			WithKey("date_outside_window", date.String(), first.String(), last.String())
 	}
 	return nil
 }
@@ -738,6 +740,9 @@ func (s *Server) showSchedule(w http.ResponseWriter, r *http.Request, u pipeline
 	if v := r.URL.Query().Get("date"); v != "" {
 		if date, err = schedules.ParseDate(v); err != nil {
 			return pipeline.FieldError("date", "date %q is not a date: write YYYY-MM-DD.", v)
+		}
+		if err := s.dateInWindow(date, "schedule"); err != nil {
+			return err
 		}
 	}
 	doc, err := s.Broadcast.Show(r.Context(), head, r.URL.Query().Get("cluster"), date)

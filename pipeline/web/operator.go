@@ -56,8 +56,11 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	today := s.cfg.Now().In(s.zone)
 	date := r.URL.Query().Get("date")
-	if _, err := schedules.ParseDate(date); err != nil {
+	if date == "" {
 		date = today.Format("2006-01-02")
+	} else if _, err := schedules.ParseDate(date); err != nil {
+		shown := shortValue(date)
+		return refused("date_unreadable", "date", fmt.Sprintf("The date %q could not be read: write it as YYYY-MM-DD, or choose a day above.", shown), shown)
 	}
 	d := struct {
 		Communes       []pipeline.CommuneSummary

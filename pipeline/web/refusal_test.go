@@ -12,6 +12,8 @@ import (
 
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // TestFormRefusalsSayWhat: a form sent incomplete is refused with what
@@ -116,5 +118,30 @@ func TestRefusalKeysInCatalogues(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("found %d refusals in the pages' sources; the pattern no longer matches them", n)
+	}
+}
+
+// TestOperatorPageDate: the operator's page for a date it cannot read
+// says so (not today's schedule under another date), and for a date no
+// schedule holds names the range, in the page's language.
+func TestOperatorPageDate(t *testing.T) {
+	b := setup(t)
+	today := schedules.DateOf(b.db.Now().In(localtime.Location()))
+	for _, tc := range []struct {
+		name, date string
+		want       int
+		says       string
+	}{
+		{"today", today.String(), http.StatusOK, "muong-lan"},
+		{"a date without its zeros", strings.Replace(today.String(), "-0", "-", 1), http.StatusUnprocessableEntity, "Không đọc được ngày"},
+		{"a word", "mai", http.StatusUnprocessableEntity, "Không đọc được ngày “mai”"},
+		{"past the days built ahead", today.AddDays(40).String(), http.StatusNotFound, "Không có lịch cho ngày " + today.AddDays(40).String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, page := b.do(t, "GET", "/operator?commune=muong-lan&date="+url.QueryEscape(tc.date), b.session(t, pipeline.RoleOperator), nil, "same-origin")
+			if resp.StatusCode != tc.want || !strings.Contains(page, tc.says) {
+				t.Fatalf("%d, want %d saying %q:\n%s", resp.StatusCode, tc.want, tc.says, page)
+			}
+		})
 	}
 }
