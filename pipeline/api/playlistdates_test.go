@@ -117,3 +117,22 @@ func TestScheduleDateWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorCannotTellCodesApart: an operator asking for a commune they
+// do not answer for gets the same 404 whether its code exists or not, so
+// the answers do not list the province's codes.
+func TestOperatorCannotTellCodesApart(t *testing.T) {
+	sb := setupSchedules(t)
+	op := sb.tokens[pipeline.RoleOperator]
+	answer := func(code string) string {
+		t.Helper()
+		resp, body := sb.get(t, "/api/communes/"+code+"/clusters/trung-tam/playlists/"+sb.today+".m3u8", op)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d, want 404\n%s", code, resp.StatusCode, body)
+		}
+		return strings.ReplaceAll(string(body), code, "CODE")
+	}
+	if real, made := answer("ta-xua"), answer("khong-co-xa-nay"); real != made {
+		t.Errorf("an existing commune and a made-up one answer differently:\n%s\n%s", real, made)
+	}
+}

@@ -64,11 +64,12 @@ func (s *Server) commune(r *http.Request, u pipeline.User) (pipeline.CommuneHead
 	}
 	code := r.PathValue("code")
 	head, err := b.Store.CommuneHead(r.Context(), code)
+	if u.Role == pipeline.RoleOperator && (pipeline.ErrorCode(err) == pipeline.CodeNotFound || err == nil && !head.Answers(u.Commune)) {
+		// One answer whether the code exists or not.
+		return pipeline.CommuneHead{}, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q among those you answer for (you answer for %q).", code, u.Commune)
+	}
 	if err != nil {
 		return head, err
-	}
-	if u.Role == pipeline.RoleOperator && !head.Answers(u.Commune) {
-		return pipeline.CommuneHead{}, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q among those you answer for (you answer for %q).", code, u.Commune)
 	}
 	return head, nil
 }
