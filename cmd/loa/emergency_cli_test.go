@@ -17,6 +17,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
 
@@ -26,33 +27,9 @@ import (
 // (until when, the reason, how an admin confirms it); a too-long --until
 // is refused with the cap written as "24h", not "24h0m0s".
 func TestEmergencyCLIMessages(t *testing.T) {
-	db := sqlstoretest.New(t)
-	store := objectstest.NewMemory(t)
-	clock := broadcasttest.Clock(broadcasttest.Monday)
-	db.Now = clock
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
-	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, Log: slog.New(slog.DiscardHandler), Now: clock}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	f := producerCLI(t, "Cháy rừng")
+	db, store, clock, producer, seg, loa := f.db, f.store, f.clock, f.producer, f.seg, f.loa
 	ctx := context.Background()
-	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
-	producer, err := db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := db.CreateToken(ctx, producer.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Cháy rừng", Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
-	loa := func(args ...string) (int, string, string) {
-		t.Helper()
-		var stdout, stderr bytes.Buffer
-		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
-		code := run(ctx, env, append(args, "--server", srv.URL, "--token", tok))
-		return code, stdout.String(), stderr.String()
-	}
 
 	code, _, errs := loa("segments", "emergency", seg, "--communes", "muong-lan", "--reason", "Cháy rừng")
 	if code != 3 || !strings.Contains(errs, "Nothing was raised") || !strings.Contains(errs, "--yes") {
@@ -85,7 +62,7 @@ func TestEmergencyCLIMessages(t *testing.T) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
 		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
-		if code := run(ctx, env, []string{"segments", "emergency", seg, "--confirm-request", "--server", srv.URL, "--token", adminTok}); code != 0 {
+		if code := run(ctx, env, []string{"segments", "emergency", seg, "--confirm-request", "--server", f.url, "--token", adminTok}); code != 0 {
 			t.Fatalf("--confirm-request: exit %d %s", code, stderr.String())
 		}
 		return stdout.String()
@@ -103,4 +80,51 @@ func TestEmergencyCLIMessages(t *testing.T) {
 	if out := confirm(wide); !strings.Contains(out, "for 4 communes (") || strings.Contains(out, "province") {
 		t.Errorf("--confirm-request of a 4-commune request says %q, want the 4 communes", out)
 	}
+}
+
+// cliFixture is an API server on SQLite and an in-memory store with the
+// demo registry, a producer and one ready segment (seg); loa runs the CLI
+// as that producer against it and returns its exit code, stdout and
+// stderr.
+type cliFixture struct {
+	db       *sqlstore.DB
+	store    *objectstest.Memory
+	clock    func() time.Time
+	producer pipeline.User
+	seg      string
+	url      string // the API server's
+	loa      func(args ...string) (int, string, string)
+}
+
+// producerCLI makes a cliFixture whose segment is titled title.
+func producerCLI(t *testing.T, title string) *cliFixture {
+	t.Helper()
+	f := &cliFixture{db: sqlstoretest.New(t), store: objectstest.NewMemory(t), clock: broadcasttest.Clock(broadcasttest.Monday)}
+	db, store, clock := f.db, f.store, f.clock
+	db.Now = clock
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
+	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, Log: slog.New(slog.DiscardHandler), Now: clock}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	ctx := context.Background()
+	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
+	var err error
+	if f.producer, err = db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.CreateToken(ctx, f.producer.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.seg = broadcasttest.AddReady(t, db, store, f.producer, broadcasttest.Segment{Title: title, Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
+	f.loa = func(args ...string) (int, string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		code := run(ctx, env, append(args, "--server", srv.URL, "--token", tok))
+		return code, stdout.String(), stderr.String()
+	}
+	return f
 }

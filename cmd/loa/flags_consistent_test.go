@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,12 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/broadcast"
-	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -86,33 +80,9 @@ func TestPlaylistVerifyDirFlag(t *testing.T) {
 // 'loa segments emergency': without --yes nothing is withdrawn, it says
 // what would happen to which segment and exits 3; with --yes it is done.
 func TestWithdrawNeedsYes(t *testing.T) {
-	db := sqlstoretest.New(t)
-	store := objectstest.NewMemory(t)
-	clock := broadcasttest.Clock(broadcasttest.Monday)
-	db.Now = clock
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	svc := &broadcast.Service{Store: db, Objects: store, Key: key, Log: slog.New(slog.DiscardHandler), Now: clock}
-	s := &api.Server{Catalog: db, Objects: store, Broadcast: svc, Log: slog.New(slog.DiscardHandler), Now: clock}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	f := producerCLI(t, "Bản tin sai")
+	db, seg, loa := f.db, f.seg, f.loa
 	ctx := context.Background()
-	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
-	producer, err := db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := db.CreateToken(ctx, producer.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg := broadcasttest.AddReady(t, db, store, producer, broadcasttest.Segment{Title: "Bản tin sai", Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
-	loa := func(args ...string) (int, string, string) {
-		t.Helper()
-		var stdout, stderr bytes.Buffer
-		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
-		code := run(ctx, env, append(args, "--server", srv.URL, "--token", tok))
-		return code, stdout.String(), stderr.String()
-	}
 	code, _, errs := loa("segments", "withdraw", seg, "--reason", "sai số liệu")
 	if code != 3 || !strings.Contains(errs, "Nothing was withdrawn") || !strings.Contains(errs, "Bản tin sai") || !strings.Contains(errs, "--yes") {
 		t.Fatalf("without --yes: exit %d %s, want 3 naming the segment and saying to add --yes", code, errs)
