@@ -16,11 +16,9 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
-// approveJob opens seg's translation jobs, and takes its job of kind in
-// lang through claim, submissions of each of files (stored as given, the
-// last approved) and approval, as translators and reviewers do. It
-// returns the job and the submissions' keys.
-func approveJob(t *testing.T, b *procBundle, seg pipeline.Segment, lang string, kind translation.Kind, contentType string, files ...string) (translation.Job, []string) {
+// openJobs opens seg's translation jobs, as the processing job does
+// when it commits, and lists them.
+func openJobs(t *testing.T, b *procBundle, seg pipeline.Segment) ([]translation.Job, error) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := b.db.SQL().BeginTx(ctx, nil)
@@ -34,7 +32,17 @@ func approveJob(t *testing.T, b *procBundle, seg pipeline.Segment, lang string, 
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	all, err := b.db.Jobs(ctx, translation.Filter{SegmentID: seg.ID})
+	return b.db.Jobs(ctx, translation.Filter{SegmentID: seg.ID})
+}
+
+// approveJob opens seg's translation jobs, and takes its job of kind in
+// lang through claim, submissions of each of files (stored as given, the
+// last approved) and approval, as translators and reviewers do. It
+// returns the job and the submissions' keys.
+func approveJob(t *testing.T, b *procBundle, seg pipeline.Segment, lang string, kind translation.Kind, contentType string, files ...string) (translation.Job, []string) {
+	t.Helper()
+	ctx := context.Background()
+	all, err := openJobs(t, b, seg)
 	if err != nil {
 		t.Fatal(err)
 	}

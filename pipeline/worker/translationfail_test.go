@@ -12,7 +12,6 @@ import (
 
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -42,18 +41,7 @@ func TestApprovedVoiceoverFailureRecorded(t *testing.T) {
 				t.Fatal(err)
 			}
 			seg, _ = b.db.Segment(ctx, seg.ID)
-			tx, err := b.db.SQL().BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := b.db.OpenJobsTx(ctx, tx, seg, sqlstore.JobOptions{}); err != nil {
-				tx.Rollback()
-				t.Fatal(err)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			all, err := b.db.Jobs(ctx, translation.Filter{SegmentID: seg.ID})
+			all, err := openJobs(t, b, seg)
 			if err != nil || len(all) != 1 || all[0].Kind != translation.KindVoiceover {
 				t.Fatalf("jobs %+v %v", all, err)
 			}
