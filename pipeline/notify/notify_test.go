@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sonla-cchc/loa/pipeline/notify/notifytest"
 )
 
 var msg = Message{
@@ -81,123 +82,28 @@ func TestWebhook(t *testing.T) {
 	}
 }
 
-// smtpServer is a minimal SMTP listener for tests: it accepts one message
-// per connection and hands it over on a channel.
-type smtpServer struct {
-	ln   net.Listener
-	got  chan smtpMail
-	fail bool // answer 451 to RCPT
-	// hangUp: take the message, then close the connection without the
-	// answer to its end; rsetFails: answer RSET with 421.
-	hangUp, rsetFails bool
-}
-
-type smtpMail struct {
-	from, to, data string
-}
-
-func startSMTP(t *testing.T, fail bool) *smtpServer {
-	t.Helper()
-	return serveSMTP(t, &smtpServer{fail: fail})
-}
-
-// serveSMTP starts s listening on a free port.
-func serveSMTP(t *testing.T, s *smtpServer) *smtpServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.ln, s.got = ln, make(chan smtpMail, 4)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	say := func(l string) { c.Write([]byte(l + "\r\n")) }
-	say("220 test ESMTP")
-	var m smtpMail
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250-test")
-			say("250 8BITMIME")
-		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			m.from = strings.TrimSpace(line[10:])
-			say("250 ok")
-		case strings.HasPrefix(cmd, "RCPT TO:"):
-			if s.fail {
-				say("451 try again later")
-				continue
-			}
-			m.to = strings.TrimSpace(line[8:])
-			say("250 ok")
-		case cmd == "DATA":
-			say("354 go on")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			m.data = b.String()
-			s.got <- m
-			if s.hangUp {
-				return
-			}
-			say("250 queued")
-		case cmd == "RSET" && s.rsetFails:
-			say("421 closing")
-			return
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
-		}
-	}
-}
-
 func TestSMTP(t *testing.T) {
 	t.Parallel()
-	srv := startSMTP(t, false)
-	s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example"}
+	srv := notifytest.Start(t, &notifytest.SMTPServer{})
+	s := &SMTP{Addr: srv.Addr(), From: "loa@sonla.example"}
 	if err := s.Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
-	m := <-srv.got
-	if !strings.HasPrefix(m.from, "<loa@sonla.example>") || m.to != "<lo.van.a@sonla.example>" {
-		t.Fatalf("envelope %q -> %q", m.from, m.to)
+	mails := srv.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("the server took %d messages, want 1", len(mails))
 	}
-	if !strings.Contains(m.data, "\r\n..") {
-		t.Errorf("the line that starts with a dot is not dot-stuffed:\n%s", m.data)
+	m := mails[0]
+	if !strings.HasPrefix(m.From, "<loa@sonla.example>") || m.To != "<lo.van.a@sonla.example>" {
+		t.Fatalf("envelope %q -> %q", m.From, m.To)
+	}
+	if !strings.Contains(m.Data, "\r\n..") {
+		t.Errorf("the line that starts with a dot is not dot-stuffed:\n%s", m.Data)
 	}
 	// Undo the dot-stuffing and read the mail as a mail reader would.
-	parsed, err := mail.ReadMessage(strings.NewReader(strings.ReplaceAll(m.data, "\r\n..", "\r\n.")))
+	parsed, err := mail.ReadMessage(strings.NewReader(strings.ReplaceAll(m.Data, "\r\n..", "\r\n.")))
 	if err != nil {
-		t.Fatalf("the mail does not parse: %v\n%s", err, m.data)
+		t.Fatalf("the mail does not parse: %v\n%s", err, m.Data)
 	}
 	subject, err := new(mime.WordDecoder).DecodeHeader(parsed.Header.Get("Subject"))
 	if err != nil || subject != msg.Subject {
@@ -283,8 +189,8 @@ func TestSMTPCancelLeavesNothing(t *testing.T) {
 
 func TestSMTPFailureIsReported(t *testing.T) {
 	t.Parallel()
-	srv := startSMTP(t, true)
-	s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example"}
+	srv := notifytest.Start(t, &notifytest.SMTPServer{Refuse: true})
+	s := &SMTP{Addr: srv.Addr(), From: "loa@sonla.example"}
 	if err := s.Send(context.Background(), msg); err == nil || errors.Is(err, ErrNoAddress) || !strings.Contains(err.Error(), "451") {
 		t.Fatalf("refused recipient: %v, want the 451 reported for a retry", err)
 	}
@@ -305,14 +211,14 @@ func TestSMTPTakenOrMaybe(t *testing.T) {
 		{name: "no answer to the message's end", hangUp: true, want: ErrMaybeSent},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := serveSMTP(t, &smtpServer{hangUp: c.hangUp, rsetFails: c.rsetFails})
-			s := &SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+			srv := notifytest.Start(t, &notifytest.SMTPServer{HangUp: func(string) bool { return c.hangUp }, RSETFails: c.rsetFails})
+			s := &SMTP{Addr: srv.Addr(), From: "loa@sonla.example", Timeout: 5 * time.Second}
 			err := s.Send(context.Background(), msg)
 			if (c.want == nil && err != nil) || (c.want != nil && !errors.Is(err, c.want)) {
 				t.Fatalf("Send: %v, want %v", err, c.want)
 			}
-			if len(srv.got) != 1 {
-				t.Fatalf("the server got %d messages, want 1", len(srv.got))
+			if n := len(srv.Mails()); n != 1 {
+				t.Fatalf("the server got %d messages, want 1", n)
 			}
 		})
 	}

@@ -1,12 +1,10 @@
 package worker
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -15,93 +13,10 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sonla-cchc/loa/pipeline/notify"
+	"github.com/sonla-cchc/loa/pipeline/notify/notifytest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 )
-
-// mailServer is a small SMTP server for tests: it counts the messages it
-// takes per recipient. For a recipient whose address starts with
-// "hangup", it reads the whole message and closes the connection without
-// answering its end (the answer lost: the message may have been taken).
-type mailServer struct {
-	ln  net.Listener
-	mu  sync.Mutex
-	got map[string]int
-}
-
-func startMailServer(t *testing.T) *mailServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &mailServer{ln: ln, got: map[string]int{}}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-// taken is how many messages to rcpt the server took.
-func (s *mailServer) taken(rcpt string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.got[rcpt]
-}
-
-func (s *mailServer) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	say := func(l string) { c.Write([]byte(l + "\r\n")) }
-	say("220 test ESMTP")
-	rcpt := ""
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250-test")
-			say("250 8BITMIME")
-		case strings.HasPrefix(cmd, "RCPT TO:"):
-			rcpt = strings.Trim(strings.TrimSpace(line[8:]), "<>")
-			say("250 ok")
-		case cmd == "DATA":
-			say("354 go on")
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-			}
-			s.mu.Lock()
-			s.got[rcpt]++
-			s.mu.Unlock()
-			if strings.HasPrefix(rcpt, "hangup") {
-				return
-			}
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
-		}
-	}
-}
 
 func mailTo(name string) notify.Message {
 	return notify.Message{To: notify.Recipient{UserID: 7, Name: name, Email: name + "@sonla.example"},
@@ -119,10 +34,10 @@ func TestNoticeSentAtMostOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := sqlstoretest.New(t)
-	srv := startMailServer(t)
+	srv := notifytest.Start(t, &notifytest.SMTPServer{HangUp: func(rcpt string) bool { return strings.HasPrefix(rcpt, "hangup") }})
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	sender := &notify.SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+	sender := &notify.SMTP{Addr: srv.Addr(), From: "loa@sonla.example", Timeout: 5 * time.Second}
 	w, err := New(Config{DB: db.SQL(), Catalog: db, SweepSpec: "0 0 1 1 *", Work: true, Log: log,
 		Translation: TranslationConfig{Store: db, Spec: "0 0 1 1 *", DigestSpec: "0 0 1 1 *", Senders: []notify.Sender{sender}}})
 	if err != nil {
@@ -178,7 +93,7 @@ func TestNoticeSentAtMostOnce(t *testing.T) {
 			if got := output(first); got != c.first {
 				t.Errorf("first attempt's output %q, want %q (metadata %s)", got, c.first, first.Metadata)
 			}
-			if n := srv.taken(rcpt); n != 1 {
+			if n := srv.Taken(rcpt); n != 1 {
 				t.Fatalf("the server took %d messages to %s, want 1", n, rcpt)
 			}
 			// The same key queued again (a sweep or digest run again).
@@ -193,7 +108,7 @@ func TestNoticeSentAtMostOnce(t *testing.T) {
 			if got := output(again); got != c.again {
 				t.Errorf("second attempt's output %q, want %q (metadata %s)", got, c.again, again.Metadata)
 			}
-			if n := srv.taken(rcpt); n != 1 {
+			if n := srv.Taken(rcpt); n != 1 {
 				t.Errorf("the server took %d messages to %s after the job ran again, want 1", n, rcpt)
 			}
 			if c.first == WorkMaybeSent && !strings.Contains(logs.String(), NoticeMaybeLostMessage) {
@@ -221,10 +136,10 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := sqlstoretest.New(t)
-	srv := startMailServer(t)
+	srv := notifytest.Start(t, &notifytest.SMTPServer{HangUp: func(rcpt string) bool { return strings.HasPrefix(rcpt, "hangup") }})
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	sender := &notify.SMTP{Addr: srv.ln.Addr().String(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+	sender := &notify.SMTP{Addr: srv.Addr(), From: "loa@sonla.example", Timeout: 5 * time.Second}
 	q, err := New(Config{DB: db.SQL(), Catalog: db, SweepSpec: "0 0 1 1 *",
 		Translation: TranslationConfig{Store: db, Senders: []notify.Sender{sender}}})
 	if err != nil {
@@ -260,7 +175,7 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := srv.taken("cam-thi-c@sonla.example"); n != 1 {
+	if n := srv.Taken("cam-thi-c@sonla.example"); n != 1 {
 		t.Fatalf("the server took %d messages, want 1", n)
 	}
 	if works[1] != WorkMaybeSent || errs[1] != nil {
@@ -290,7 +205,7 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := srv.taken("tong-van-d@sonla.example"); n != 1 {
+	if n := srv.Taken("tong-van-d@sonla.example"); n != 1 {
 		t.Errorf("the server took %d messages from two attempts at once, want 1", n)
 	}
 	if errs[0] == nil || works[1] != WorkDone || errs[1] != nil {
