@@ -164,17 +164,22 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 		t.Fatalf("first attempt: %q %v", work, err)
 	}
 	run(2)
-	var wg sync.WaitGroup
-	works := make([]string, 2)
-	errs := make([]error, 2)
-	for i, attempt := range []int{1, 2} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			works[i], errs[i] = DeliverOnce(ctx, sends, id, attempt, senders, args, log)
-		}()
+	// both runs attempts 1 and 2 of job id at once, as the worker of a
+	// lapsed lease and the one that took it over would.
+	both := func(id int64, args SendNoticeArgs) (works []string, errs []error) {
+		works, errs = make([]string, 2), make([]error, 2)
+		var wg sync.WaitGroup
+		for i, attempt := range []int{1, 2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				works[i], errs[i] = DeliverOnce(ctx, sends, id, attempt, senders, args, log)
+			}()
+		}
+		wg.Wait()
+		return works, errs
 	}
-	wg.Wait()
+	works, errs := both(id, args)
 	if n := srv.Taken("cam-thi-c@sonla.example"); n != 1 {
 		t.Fatalf("the server took %d messages, want 1", n)
 	}
@@ -197,14 +202,7 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 	}
 	id = res.Job.ID
 	run(2)
-	for i, attempt := range []int{1, 2} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			works[i], errs[i] = DeliverOnce(ctx, sends, id, attempt, senders, args2, log)
-		}()
-	}
-	wg.Wait()
+	works, errs = both(id, args2)
 	if n := srv.Taken("tong-van-d@sonla.example"); n != 1 {
 		t.Errorf("the server took %d messages from two attempts at once, want 1", n)
 	}
