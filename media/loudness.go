@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"github.com/sonla-cchc/loa/pipeline"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// ErrNotLinear means loudnorm fell back to dynamic (compressing) mode in the
-// second pass although linear mode was asked for; the output is removed.
-var ErrNotLinear = errors.New("loudnorm did not normalize linearly")
+// ErrNotLinear means the input cannot be normalized linearly (by one
+// gain): its loudness range is over what the target allows, where
+// loudnorm would fall back to dynamic (compressing) mode; no output is
+// left.
+var ErrNotLinear = errors.New("cannot normalize linearly")
 
 // ErrTooQuiet means the input has no audio above loudnorm's gate (silence),
 // so it cannot be normalized.
@@ -50,11 +53,11 @@ type Loudness struct {
 	InputI    float64 // integrated loudness of the input, LUFS
 	InputTP   float64 // true peak of the input, dBTP
 	InputLRA  float64 // loudness range of the input, LU
-	OutputI   float64 // integrated loudness of the output, LUFS (loudnorm's pass-2 measurement)
-	OutputTP  float64 // true peak of the output, dBTP (when Limited: the limited signal's measured true peak moved by loudnorm's gain)
+	OutputI   float64 // integrated loudness of the (first) written file, LUFS, measured from it
+	OutputTP  float64 // true peak of the (first) written file, dBTP, measured from it
 	OutputLRA float64 // loudness range of the output, LU
 	GainDB    float64 // total gain applied
-	Limited   bool    // a peak limiter ran before loudnorm: the target was not reachable under the ceiling by gain alone
+	Limited   bool    // a peak limiter ran before the gain: the target was not reachable under the ceiling by gain alone
 }
 
 // loudnormStats is loudnorm's print_format=json block.
@@ -149,12 +152,13 @@ func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
 // normPlan is the pass-2 filter chain decided from measurements.
 type normPlan struct {
-	chain   string // complete filter chain (pre-processing + loudnorm), generated numbers only
-	input   loudnormStats
-	gainDB  float64
-	limited bool
-	// outputTP is the output's true peak when limited (dBTP), as
-	// predicted from the limited signal's measurement.
+	chain    string        // complete filter chain (pre-processing, limiter, gain), generated numbers only
+	input    loudnormStats // the input's measurement
+	measured loudnormStats // what the gain is applied to: the limited signal's measurement when limited, else the input's
+	gainDB   float64
+	limited  bool
+	// outputTP is the true peak of the signal the encoders get (dBTP):
+	// the measured one moved by the gain.
 	outputTP float64
 }
 
@@ -295,16 +299,15 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	}
 	effective := linearReach(measured, t)
 	plan.gainDB = effective - first.InputI
-	plan.chain = join(pre, lim, fmt.Sprintf(
-		"loudnorm=I=%s:TP=%s:LRA=%s:measured_I=%s:measured_TP=%s:measured_LRA=%s:measured_thresh=%s:offset=%s:linear=true:print_format=json",
-		ff(effective), ff(t.TruePeakDBTP), ff(t.LRA),
-		ff(measured.InputI), ff(measured.InputTP), ff(max(measured.InputLRA, 0.1)), ff(measured.InputThresh), ff(measured.TargetOffset)))
-	if plan.limited {
-		// In linear mode loudnorm works at its input's rate and reports
-		// the sample peak; the output's true peak is the limited signal's
-		// (measured) moved by loudnorm's gain.
-		plan.outputTP = measured.InputTP + effective - measured.InputI
-	}
+	plan.measured = measured
+	// Linear normalization is one gain: what loudnorm's second pass does
+	// in linear mode, which also meters its input and output at 192 kHz
+	// (three quarters of a 5-minute clip's encoding time, for figures the
+	// check of the written files measures anyway: checkOutputs).
+	post := effective - measured.InputI
+	plan.chain = join(pre, lim, "volume="+ff(post)+"dB")
+	// The gain moves the (measured) true peak with it.
+	plan.outputTP = measured.InputTP + post
 	return plan, nil
 }
 
@@ -377,9 +380,11 @@ type NormalizeOptions struct {
 
 // Normalize writes the first audio stream of input to output (a local path;
 // the codec follows its extension, e.g. .wav, .flac, .m4a) normalized to
-// opt.Target by two-pass EBU R128 loudnorm in linear mode. When gain alone
-// would exceed the true-peak ceiling, a peak limiter runs before loudnorm.
-// The output is removed on any error, including [ErrNotLinear].
+// opt.Target by two-pass EBU R128 normalization in linear mode (one gain
+// from the measurement). When gain alone would exceed the true-peak
+// ceiling, a peak limiter runs before the gain. The written file is
+// measured, and re-limited when over the ceiling (checkOutputs). The
+// output is removed on any error, including [ErrNotLinear].
 func (r *Runner) Normalize(ctx context.Context, input, output string, opt NormalizeOptions) (Loudness, error) {
 	name := displayName(input)
 	if opt.Target == (LoudnessTarget{}) {
@@ -392,30 +397,77 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	if opt.Mono {
 		pre = MonoDownmix
 	}
-	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, nil, opt.Progress, func(chain string) ([]string, []string) {
-		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
-			"-ar", strconv.Itoa(opt.SampleRate), fileOutput(output)}, []string{output}
-	})
+	outs := []encodeOutput{{path: output, label: "out", args: []string{"-map_metadata", "-1", "-ar", strconv.Itoa(opt.SampleRate)}}}
+	l, _, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Target.TruePeakDBTP, nil, opt.Progress, outs)
 	if err != nil {
 		return Loudness{}, fmt.Errorf("normalize %s: %w", name, err)
 	}
 	return l, nil
 }
 
-// normalizeTo plans the normalization (from known, when not nil; see
-// planNormalize) and runs pass 2 (observed as step) with the output
-// arguments outArgs builds from the final filter chain.
-func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, known *LoudnessMeasurement, progress func(Progress),
-	outArgs func(chain string) (args, outputs []string)) (Loudness, error) {
+// encodeOutput is one file a normalizing pass writes.
+type encodeOutput struct {
+	path  string   // local file
+	label string   // the graph's name for its stream ("mp3", "opus"); letters only
+	args  []string // encoder and muxer arguments, before the file name
+}
+
+// encodeArgs is the output side of a pass that writes outs from the
+// first audio stream through chain (split when there are several).
+func encodeArgs(chain string, outs []encodeOutput) []string {
+	graph := "[0:a:0]" + chain
+	if len(outs) == 1 {
+		graph += "[" + outs[0].label + "]"
+	} else {
+		graph += fmt.Sprintf(",asplit=%d", len(outs))
+		for _, o := range outs {
+			graph += "[" + o.label + "]"
+		}
+	}
+	args := []string{"-filter_complex", graph}
+	for _, o := range outs {
+		args = append(append(append(args, "-map", "["+o.label+"]"), o.args...), fileOutput(o.path))
+	}
+	return args
+}
+
+// OutputLevel is a written file's loudness, measured from the file itself
+// by the ebur128 filter (at 48 kHz, true peak 4× oversampled).
+type OutputLevel struct {
+	IntegratedLUFS float64 `json:"integrated_lufs"` // LUFS
+	TruePeakDBTP   float64 `json:"true_peak_dbtp"`  // dBTP, the logged 0.1 dB figure plus its rounding
+	LRA            float64 `json:"lra_lu"`          // LU
+}
+
+// relimitMarginDB is how far under the ceiling a re-limit aims the
+// encoded file's true peak (dB).
+const relimitMarginDB = 0.3
+
+// relimitAttempts is how many times an encoded file over the ceiling is
+// re-limited and encoded again before the rendition fails.
+const relimitAttempts = 2
+
+// normalizeTo plans the normalization to t (from known, when not nil; see
+// planNormalize), runs pass 2 (observed as step) writing outs, and
+// measures what was written (step "loudness_check", one run for all
+// files). A lossy encoder's output may peak higher than its input: a
+// file whose true peak passes ceiling is planned again under t's ceiling
+// lowered by the excess and relimitMarginDB (a limit_measure pass, as
+// limiting takes loudness), encoded again alone (step step+"_relimit")
+// and measured again, up to relimitAttempts times. It returns the loudness (the output figures of
+// outs[0]) and each file's measured level, in the order of outs. On any
+// error every output is removed.
+func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, ceiling float64, known *LoudnessMeasurement,
+	progress func(Progress), outs []encodeOutput) (Loudness, []OutputLevel, error) {
 	if err := t.check(); err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
 	info, err := r.Probe(ctx, input)
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
 	if info.Audio == nil {
-		return Loudness{}, inputError(ErrNoAudio)
+		return Loudness{}, nil, inputError(ErrNoAudio)
 	}
 	plan, err := r.planNormalize(ctx, input, pre, t, known)
 	if errors.Is(err, ErrTooQuiet) && pre == MonoDownmix && info.Audio.Channels > 1 {
@@ -427,33 +479,105 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		}
 	}
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
+	}
+	// Linear normalization keeps the loudness range; loudnorm refuses it
+	// (and compresses) past the range the target allows.
+	if plan.measured.InputLRA > t.LRA {
+		return Loudness{}, nil, inputError(fmt.Errorf("%w: loudness range %s LU over the %s LU allowed", ErrNotLinear, ff(plan.measured.InputLRA), ff(t.LRA)))
 	}
 	in, err := inputArgs(input)
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
-	out, outputs := outArgs(plan.chain)
-	var c loudnormCollector
-	job := Job{Step: step, Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
-		Duration: info.Duration, Progress: progress}
+	paths := make([]string, len(outs))
+	for i, o := range outs {
+		paths[i] = o.path
+	}
+	fail := func(err error) (Loudness, []OutputLevel, error) {
+		removeAll(paths)
+		return Loudness{}, nil, err
+	}
+	job := Job{Step: step, Args: append(in, encodeArgs(plan.chain, outs)...), Outputs: paths, Duration: info.Duration, Progress: progress}
 	if err := r.Run(ctx, job); err != nil {
-		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+		return fail(fmt.Errorf("apply loudness: %w", err))
 	}
-	s, err := c.stats()
-	if err == nil && s.NormalizationType != "linear" {
-		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
-	}
+	levels, err := r.checkOutputs(ctx, outs)
 	if err != nil {
-		removeAll(outputs)
-		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+		return fail(err)
 	}
-	if plan.limited {
-		s.OutputTP = max(s.OutputTP, plan.outputTP)
+	for i, o := range outs {
+		lowered := 0.0
+		for attempt := 0; levels[i].TruePeakDBTP > ceiling; attempt++ {
+			if attempt == relimitAttempts {
+				return fail(inputError(fmt.Errorf("%s: true peak %s dBTP over the %s dBTP ceiling after %d re-limits",
+					filepath.Base(o.path), ff(levels[i].TruePeakDBTP), ff(ceiling), relimitAttempts)))
+			}
+			// The encoder overshoots this signal by more than the
+			// headroom: plan again under a ceiling lowered by the excess,
+			// which drives the limiter harder at the same loudness.
+			lowered += levels[i].TruePeakDBTP - ceiling + relimitMarginDB
+			lower := t
+			lower.TruePeakDBTP = max(-9, t.TruePeakDBTP-lowered)
+			measured := plan.input.measurement()
+			again, err := r.planNormalize(ctx, input, pre, lower, &measured)
+			if err != nil {
+				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
+			}
+			job := Job{Step: step + "_relimit", Args: append(in, encodeArgs(again.chain, []encodeOutput{o})...), Outputs: []string{o.path}, Duration: info.Duration}
+			if err := r.Run(ctx, job); err != nil {
+				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
+			}
+			level, err := r.checkOutputs(ctx, []encodeOutput{o})
+			if err != nil {
+				return fail(err)
+			}
+			levels[i] = level[0]
+		}
 	}
 	return Loudness{
 		InputI: plan.input.InputI, InputTP: plan.input.InputTP, InputLRA: plan.input.InputLRA,
-		OutputI: s.OutputI, OutputTP: s.OutputTP, OutputLRA: s.OutputLRA,
+		OutputI: levels[0].IntegratedLUFS, OutputTP: levels[0].TruePeakDBTP, OutputLRA: levels[0].LRA,
 		GainDB: plan.gainDB, Limited: plan.limited,
-	}, nil
+	}, levels, nil
+}
+
+// checkOutputs measures each written file of outs with the ebur128 filter
+// (true peak), all in one ffmpeg run (step "loudness_check"): a decode of
+// the encoded files, which costs about a fifth of encoding them.
+func (r *Runner) checkOutputs(ctx context.Context, outs []encodeOutput) ([]OutputLevel, error) {
+	var (
+		args  []string
+		graph []string
+		maps  []string
+	)
+	cols := make([]*ebur128Collector, len(outs))
+	for i, o := range outs {
+		in, err := inputArgs(o.path)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, in...)
+		graph = append(graph, fmt.Sprintf("[%d:a:0]ebur128@%s=%s[%[2]s]", i, o.label, strings.TrimPrefix(ebur128Measure, "ebur128=")))
+		maps = append(maps, "-map", "["+o.label+"]", "-f", "null", "-")
+		cols[i] = &ebur128Collector{peak: true, name: o.label}
+	}
+	args = append(append(args, "-filter_complex", strings.Join(graph, ";")), maps...)
+	line := func(l string) {
+		for _, c := range cols {
+			c.line(l)
+		}
+	}
+	if err := r.Run(ctx, Job{Step: "loudness_check", Args: args, LogLevel: "info", Stderr: line}); err != nil {
+		return nil, fmt.Errorf("check written loudness: %w", err)
+	}
+	levels := make([]OutputLevel, len(outs))
+	for i, c := range cols {
+		sum, err := c.summary()
+		if err != nil {
+			return nil, fmt.Errorf("check written loudness of %s: %w", filepath.Base(outs[i].path), err)
+		}
+		levels[i] = OutputLevel{IntegratedLUFS: sum.I, TruePeakDBTP: sum.Peak + ebur128PeakRounding, LRA: sum.LRA}
+	}
+	return levels, nil
 }
