@@ -177,11 +177,10 @@ const limiterRate = 48000
 // limiterOversample is how many times limiterRate the limiter itself runs
 // at. alimiter limits samples; at 48 kHz the peaks between them passed
 // its limit by 0.45 dB on 10 minutes of AAC-coded speech (a TV clip's
-// sound) and by 0.85 dB on bursts near a quarter of the sample rate, far
-// more than limiterCrestMarginDB allows for, so the first pre-gain fell
-// short and the limited signal was measured again. At twice the rate the
-// samples show those peaks (the overs left are 0.1 dB), for about a third
-// more limiter time.
+// sound), more than limiterCrestMarginDB allows for, so the first
+// pre-gain fell short and the limited signal was measured again. At twice
+// the rate the samples show those peaks (the overs left are 0.1 dB, as
+// on WAV and MP3 speech), for about a third more limiter time.
 const limiterOversample = 2
 
 // limiterChain is the limiter stage: the signal taken to the limiter's
@@ -301,9 +300,9 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	plan.gainDB = effective - first.InputI
 	plan.measured = measured
 	// Linear normalization is one gain: what loudnorm's second pass does
-	// in linear mode, which also meters its input and output at 192 kHz
-	// (three quarters of a 5-minute clip's encoding time, for figures the
-	// check of the written files measures anyway: checkOutputs).
+	// in linear mode, which also meters its input and output (a third of
+	// the encoding pass's CPU, for figures the check of the written files
+	// measures anyway: checkOutputs).
 	post := effective - measured.InputI
 	plan.chain = join(pre, lim, "volume="+ff(post)+"dB")
 	// The gain moves the (measured) true peak with it.
@@ -544,7 +543,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 
 // checkOutputs measures each written file of outs with the ebur128 filter
 // (true peak), all in one ffmpeg run (step "loudness_check"): a decode of
-// the encoded files, which costs about a fifth of encoding them.
+// the encoded files, which costs about a quarter of encoding them.
 func (r *Runner) checkOutputs(ctx context.Context, outs []encodeOutput) ([]OutputLevel, error) {
 	var (
 		args  []string
