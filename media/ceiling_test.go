@@ -4,6 +4,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
@@ -84,5 +85,34 @@ func TestLoudspeakerFilesUnderCeiling(t *testing.T) {
 			t.Logf("%s: %.1f LUFS, %.1f dBTP", what, i, tp)
 		}
 		t.Logf("%s: ffmpeg runs %v, loudness %+v", base, n, res.Loudness)
+	}
+}
+
+// TestEbur128NamedSummary: one check run meters several files, each
+// through a named ebur128 instance; a collector with a name reads its own
+// summary only, whichever order ffmpeg logs them in.
+func TestEbur128NamedSummary(t *testing.T) {
+	summary := func(name, i, peak string) string {
+		return "[ebur128@" + name + " @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         " + i + " LUFS\n    Threshold: -26.8 LUFS\n\n" +
+			"  Loudness range:\n    LRA:         1.3 LU\n    Threshold: -36.8 LUFS\n\n  True peak:\n    Peak:       " + peak + " dBFS\n"
+	}
+	log := summary("mp3", "-16.4", "-2.9") + summary("opus", "-16.6", "-1.7")
+	for _, c := range []struct {
+		name    string
+		log     string
+		i, peak float64
+	}{
+		{"mp3", log, -16.4, -2.9},
+		{"opus", log, -16.6, -1.7},
+		{"mp3", summary("opus", "-16.6", "-1.7") + summary("mp3", "-16.4", "-2.9"), -16.4, -2.9},
+	} {
+		col := ebur128Collector{peak: true, name: c.name}
+		for _, l := range strings.Split(c.log, "\n") {
+			col.line(l)
+		}
+		got, err := col.summary()
+		if err != nil || got.I != c.i || got.Peak != c.peak {
+			t.Errorf("%s: %+v, %v; want I %.1f, peak %.1f", c.name, got, err, c.i, c.peak)
+		}
 	}
 }
