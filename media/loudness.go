@@ -409,18 +409,32 @@ type encodeOutput struct {
 	path  string   // local file
 	label string   // the graph's name for its stream ("mp3", "opus"); letters only
 	args  []string // encoder and muxer arguments, before the file name
+	// underDB, when over 0, gives this file its own peak limiter after the
+	// shared chain, limiting at the plan's true-peak ceiling lowered by
+	// underDB (dB): for an encoder that overshoots its input's peaks by
+	// more than the others (Opus), so that its file lands under the
+	// ceiling without lowering the others'.
+	underDB float64
 }
 
 // encodeArgs is the output side of a pass that writes outs from the
-// first audio stream through chain (split when there are several).
-func encodeArgs(chain string, outs []encodeOutput) []string {
-	graph := "[0:a:0]" + chain
+// first audio stream through plan's chain (split when there are
+// several), under the true-peak ceiling plan was made for (dBTP).
+func encodeArgs(plan normPlan, ceiling float64, outs []encodeOutput) []string {
+	graph := "[0:a:0]" + plan.chain
 	if len(outs) == 1 {
-		graph += "[" + outs[0].label + "]"
+		graph += ownLimiter(plan, ceiling, outs[0]) + "[" + outs[0].label + "]"
 	} else {
 		graph += fmt.Sprintf(",asplit=%d", len(outs))
 		for _, o := range outs {
-			graph += "[" + o.label + "]"
+			graph += "[" + o.label + "_in]"
+		}
+		for _, o := range outs {
+			own := strings.TrimPrefix(ownLimiter(plan, ceiling, o), ",")
+			if own == "" {
+				own = "anull"
+			}
+			graph += ";[" + o.label + "_in]" + own + "[" + o.label + "]"
 		}
 	}
 	args := []string{"-filter_complex", graph}
@@ -428,6 +442,25 @@ func encodeArgs(chain string, outs []encodeOutput) []string {
 		args = append(append(append(args, "-map", "["+o.label+"]"), o.args...), fileOutput(o.path))
 	}
 	return args
+}
+
+// ownLimiterGainDB is the gain (dB) into an output's own limiter
+// (encodeOutput.underDB): driving it this much harder puts back part of
+// the loudness the further limiting takes (on ordinary espeak-ng speech
+// limited 0.4 to 1 dB further, Opus at -16.5 to -16.9 LUFS instead of
+// -16.6 to -17.1) at the same peaks.
+const ownLimiterGainDB = 0.5
+
+// ownLimiter is the filters (",..." or "") that limit o's stream alone
+// (encodeOutput.underDB) at ceiling lowered by o.underDB: none when
+// plan's signal already peaks under that. The limiter runs oversampled,
+// as the shared one does (limiterChain).
+func ownLimiter(plan normPlan, ceiling float64, o encodeOutput) string {
+	limit := ceiling - o.underDB
+	if o.underDB <= 0 || plan.outputTP <= limit {
+		return ""
+	}
+	return "," + limiterChain(ownLimiterGainDB, limit)
 }
 
 // OutputLevel is a written file's loudness, measured from the file itself
@@ -451,8 +484,10 @@ const relimitAttempts = 2
 // measures what was written (step "loudness_check", one run for all
 // files). A lossy encoder's output may peak higher than its input: a
 // file whose true peak passes ceiling is planned again under t's ceiling
-// lowered by the excess and relimitMarginDB (a limit_measure pass, as
-// limiting takes loudness), encoded again alone (step step+"_relimit")
+// lowered by the excess and relimitMarginDB (and by its own limiter's
+// distance, encodeOutput.underDB, which it is then encoded without; a
+// limit_measure pass, as limiting takes loudness), encoded again alone
+// (step step+"_relimit")
 // and measured again, up to relimitAttempts times. It returns the loudness (the output figures of
 // outs[0]) and each file's measured level, in the order of outs. On any
 // error every output is removed.
@@ -497,7 +532,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		removeAll(paths)
 		return Loudness{}, nil, err
 	}
-	job := Job{Step: step, Args: append(in, encodeArgs(plan.chain, outs)...), Outputs: paths, Duration: info.Duration, Progress: progress}
+	job := Job{Step: step, Args: append(in, encodeArgs(plan, t.TruePeakDBTP, outs)...), Outputs: paths, Duration: info.Duration, Progress: progress}
 	if err := r.Run(ctx, job); err != nil {
 		return fail(fmt.Errorf("apply loudness: %w", err))
 	}
@@ -506,7 +541,11 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		return fail(err)
 	}
 	for i, o := range outs {
-		lowered := 0.0
+		// An output with its own limiter is planned again without it,
+		// under a ceiling lowered by its own limiter's distance as well:
+		// two limiters in a row took more loudness (Opus at -17.3 LUFS).
+		lowered, alone := o.underDB, o
+		alone.underDB = 0
 		for attempt := 0; levels[i].TruePeakDBTP > ceiling; attempt++ {
 			if attempt == relimitAttempts {
 				return fail(inputError(fmt.Errorf("%s: true peak %s dBTP over the %s dBTP ceiling after %d re-limits",
@@ -523,7 +562,7 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 			if err != nil {
 				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
 			}
-			job := Job{Step: step + "_relimit", Args: append(in, encodeArgs(again.chain, []encodeOutput{o})...), Outputs: []string{o.path}, Duration: info.Duration}
+			job := Job{Step: step + "_relimit", Args: append(in, encodeArgs(again, lower.TruePeakDBTP, []encodeOutput{alone})...), Outputs: []string{o.path}, Duration: info.Duration}
 			if err := r.Run(ctx, job); err != nil {
 				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
 			}
