@@ -20,7 +20,11 @@ type ebur128Summary struct {
 // out). The last complete summary counts: ffmpeg may configure a graph
 // once before the run, and that instance logs an empty summary.
 type ebur128Collector struct {
-	peak    bool // the filter runs with peak=true or peak=sample: the summary ends with that peak
+	peak bool // the filter runs with peak=true or peak=sample: the summary ends with that peak
+	// name, when set, is the filter instance's name ("ebur128@name" in
+	// the graph): only its summary is read, when one run meters several
+	// streams.
+	name    string
 	in      bool
 	section string // "integrated" or "range" while in a summary
 	cur     ebur128Summary
@@ -31,6 +35,10 @@ type ebur128Collector struct {
 // line is a Job.Stderr callback.
 func (c *ebur128Collector) line(l string) {
 	if strings.Contains(l, "ebur128") && strings.HasSuffix(strings.TrimSpace(l), "Summary:") {
+		if c.name != "" && !strings.Contains(l, "[ebur128@"+c.name+" @") {
+			c.in = false
+			return
+		}
 		c.in, c.section, c.cur, c.seen = true, "", ebur128Summary{}, 0
 		return
 	}

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"github.com/sonla-cchc/loa/pipeline"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// ErrNotLinear means loudnorm fell back to dynamic (compressing) mode in the
-// second pass although linear mode was asked for; the output is removed.
-var ErrNotLinear = errors.New("loudnorm did not normalize linearly")
+// ErrNotLinear means the input cannot be normalized linearly (by one
+// gain): its loudness range is over what the target allows, where
+// loudnorm would fall back to dynamic (compressing) mode; no output is
+// left.
+var ErrNotLinear = errors.New("cannot normalize linearly")
 
 // ErrTooQuiet means the input has no audio above loudnorm's gate (silence),
 // so it cannot be normalized.
@@ -50,11 +53,11 @@ type Loudness struct {
 	InputI    float64 // integrated loudness of the input, LUFS
 	InputTP   float64 // true peak of the input, dBTP
 	InputLRA  float64 // loudness range of the input, LU
-	OutputI   float64 // integrated loudness of the output, LUFS (loudnorm's pass-2 measurement)
-	OutputTP  float64 // true peak of the output, dBTP (when Limited: the limited signal's measured true peak moved by loudnorm's gain)
+	OutputI   float64 // integrated loudness of the (first) written file, LUFS, measured from it
+	OutputTP  float64 // true peak of the (first) written file, dBTP, measured from it
 	OutputLRA float64 // loudness range of the output, LU
 	GainDB    float64 // total gain applied
-	Limited   bool    // a peak limiter ran before loudnorm: the target was not reachable under the ceiling by gain alone
+	Limited   bool    // a peak limiter ran before the gain: the target was not reachable under the ceiling by gain alone
 }
 
 // loudnormStats is loudnorm's print_format=json block.
@@ -149,26 +152,44 @@ func ff(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 
 // normPlan is the pass-2 filter chain decided from measurements.
 type normPlan struct {
-	chain   string // complete filter chain (pre-processing + loudnorm), generated numbers only
-	input   loudnormStats
-	gainDB  float64
-	limited bool
-	// outputTP is the output's true peak when limited (dBTP), as
-	// predicted from the limited signal's measurement.
+	chain    string        // complete filter chain (pre-processing, limiter, gain), generated numbers only
+	input    loudnormStats // the input's measurement
+	measured loudnormStats // what the gain is applied to: the limited signal's measurement when limited, else the input's
+	gainDB   float64
+	limited  bool
+	// outputTP is the true peak of the signal the encoders get (dBTP):
+	// the measured one moved by the gain.
 	outputTP float64
 }
 
 // Limiter headroom below the true-peak ceiling, for inter-sample peaks.
 const limiterHeadroomDB = 0.5
 
-// limiterRate is the sample rate the limiter works at (Hz), pinned on
-// both sides so that the signal measured is the one pass 2 normalizes:
-// unpinned, ffmpeg's format negotiation runs the limiter at the rate of
-// the filter after it (the measuring filter's rate when measuring, and in
-// pass 2, where loudnorm in linear mode takes any rate, the input's). The
-// limited signals then differed by 0.5 LU and 3.5 dB of true peak on
-// inputs with inter-sample peaks.
+// limiterRate is the sample rate of the limited signal (Hz), pinned on
+// both sides of the limiter so that the signal measured is the one pass 2
+// encodes: unpinned, ffmpeg's format negotiation runs the limiter at the
+// rate of the filter after it (the measuring filter's rate when
+// measuring, and in pass 2 the input's). The limited signals then
+// differed by 0.5 LU and 3.5 dB of true peak on inputs with inter-sample
+// peaks.
 const limiterRate = 48000
+
+// limiterOversample is how many times limiterRate the limiter itself runs
+// at. alimiter limits samples; at 48 kHz the peaks between them passed
+// its limit by 0.45 dB on 10 minutes of AAC-coded speech (a TV clip's
+// sound), more than limiterCrestMarginDB allows for, so the first
+// pre-gain fell short and the limited signal was measured again. At twice
+// the rate the samples show those peaks (the overs left are 0.1 dB, as
+// on WAV and MP3 speech), for about a third more limiter time.
+const limiterOversample = 2
+
+// limiterChain is the limiter stage: the signal taken to the limiter's
+// rate, raised by gainDB into alimiter limiting at limitDB (dBFS), and
+// brought back to limiterRate.
+func limiterChain(gainDB, limitDB float64) string {
+	return fmt.Sprintf("aresample=%d,volume=%sdB,alimiter=limit=%s:level=false:latency=true,aresample=%d,aformat=sample_rates=%[4]d",
+		limiterRate*limiterOversample, ff(gainDB), strconv.FormatFloat(math.Pow(10, limitDB/20), 'f', 4, 64), limiterRate)
+}
 
 // limiterShortLU is how far under the target (LU) the loudness linear
 // loudnorm can reach from the limited signal may stay; further short, the
@@ -252,8 +273,7 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	prevReach := first.InputI + prevGain + limiterHeadroomDB - 0.05
 	for attempt := 0; first.InputTP+gain > t.TruePeakDBTP && attempt < 3; attempt++ {
 		plan.limited = true
-		lim = fmt.Sprintf("aresample=%d,volume=%sdB,alimiter=limit=%s:level=false:latency=true,aformat=sample_rates=%[1]d",
-			limiterRate, ff(gain), strconv.FormatFloat(math.Pow(10, limitDB/20), 'f', 4, 64))
+		lim = limiterChain(gain, limitDB)
 		measured, err = r.measureLimited(ctx, input, join(pre, lim))
 		if err != nil {
 			return normPlan{}, err
@@ -278,16 +298,15 @@ func (r *Runner) planNormalize(ctx context.Context, input, pre string, t Loudnes
 	}
 	effective := linearReach(measured, t)
 	plan.gainDB = effective - first.InputI
-	plan.chain = join(pre, lim, fmt.Sprintf(
-		"loudnorm=I=%s:TP=%s:LRA=%s:measured_I=%s:measured_TP=%s:measured_LRA=%s:measured_thresh=%s:offset=%s:linear=true:print_format=json",
-		ff(effective), ff(t.TruePeakDBTP), ff(t.LRA),
-		ff(measured.InputI), ff(measured.InputTP), ff(max(measured.InputLRA, 0.1)), ff(measured.InputThresh), ff(measured.TargetOffset)))
-	if plan.limited {
-		// In linear mode loudnorm works at its input's rate and reports
-		// the sample peak; the output's true peak is the limited signal's
-		// (measured) moved by loudnorm's gain.
-		plan.outputTP = measured.InputTP + effective - measured.InputI
-	}
+	plan.measured = measured
+	// Linear normalization is one gain: what loudnorm's second pass does
+	// in linear mode, which also meters its input and output (a third of
+	// the encoding pass's CPU, for figures the check of the written files
+	// measures anyway: checkOutputs).
+	post := effective - measured.InputI
+	plan.chain = join(pre, lim, "volume="+ff(post)+"dB")
+	// The gain moves the (measured) true peak with it.
+	plan.outputTP = measured.InputTP + post
 	return plan, nil
 }
 
@@ -360,9 +379,11 @@ type NormalizeOptions struct {
 
 // Normalize writes the first audio stream of input to output (a local path;
 // the codec follows its extension, e.g. .wav, .flac, .m4a) normalized to
-// opt.Target by two-pass EBU R128 loudnorm in linear mode. When gain alone
-// would exceed the true-peak ceiling, a peak limiter runs before loudnorm.
-// The output is removed on any error, including [ErrNotLinear].
+// opt.Target by two-pass EBU R128 normalization in linear mode (one gain
+// from the measurement). When gain alone would exceed the true-peak
+// ceiling, a peak limiter runs before the gain. The written file is
+// measured, and re-limited when over the ceiling (checkOutputs). The
+// output is removed on any error, including [ErrNotLinear].
 func (r *Runner) Normalize(ctx context.Context, input, output string, opt NormalizeOptions) (Loudness, error) {
 	name := displayName(input)
 	if opt.Target == (LoudnessTarget{}) {
@@ -375,30 +396,112 @@ func (r *Runner) Normalize(ctx context.Context, input, output string, opt Normal
 	if opt.Mono {
 		pre = MonoDownmix
 	}
-	l, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, nil, opt.Progress, func(chain string) ([]string, []string) {
-		return []string{"-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-af", chain,
-			"-ar", strconv.Itoa(opt.SampleRate), fileOutput(output)}, []string{output}
-	})
+	outs := []encodeOutput{{path: output, label: "out", args: []string{"-map_metadata", "-1", "-ar", strconv.Itoa(opt.SampleRate)}}}
+	l, _, err := r.normalizeTo(ctx, "normalize", input, pre, opt.Target, opt.Target.TruePeakDBTP, nil, opt.Progress, outs)
 	if err != nil {
 		return Loudness{}, fmt.Errorf("normalize %s: %w", name, err)
 	}
 	return l, nil
 }
 
-// normalizeTo plans the normalization (from known, when not nil; see
-// planNormalize) and runs pass 2 (observed as step) with the output
-// arguments outArgs builds from the final filter chain.
-func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, known *LoudnessMeasurement, progress func(Progress),
-	outArgs func(chain string) (args, outputs []string)) (Loudness, error) {
+// encodeOutput is one file a normalizing pass writes.
+type encodeOutput struct {
+	path  string   // local file
+	label string   // the graph's name for its stream ("mp3", "opus"); letters only
+	args  []string // encoder and muxer arguments, before the file name
+	// underDB, when over 0, gives this file its own peak limiter after the
+	// shared chain, limiting at the plan's true-peak ceiling lowered by
+	// underDB (dB): for an encoder that overshoots its input's peaks by
+	// more than the others (Opus), so that its file lands under the
+	// ceiling without lowering the others'.
+	underDB float64
+}
+
+// encodeArgs is the output side of a pass that writes outs from the
+// first audio stream through plan's chain (split when there are
+// several), under the true-peak ceiling plan was made for (dBTP).
+func encodeArgs(plan normPlan, ceiling float64, outs []encodeOutput) []string {
+	graph := "[0:a:0]" + plan.chain
+	if len(outs) == 1 {
+		graph += ownLimiter(plan, ceiling, outs[0]) + "[" + outs[0].label + "]"
+	} else {
+		graph += fmt.Sprintf(",asplit=%d", len(outs))
+		for _, o := range outs {
+			graph += "[" + o.label + "_in]"
+		}
+		for _, o := range outs {
+			own := strings.TrimPrefix(ownLimiter(plan, ceiling, o), ",")
+			if own == "" {
+				own = "anull"
+			}
+			graph += ";[" + o.label + "_in]" + own + "[" + o.label + "]"
+		}
+	}
+	args := []string{"-filter_complex", graph}
+	for _, o := range outs {
+		args = append(append(append(args, "-map", "["+o.label+"]"), o.args...), fileOutput(o.path))
+	}
+	return args
+}
+
+// ownLimiterGainDB is the gain (dB) into an output's own limiter
+// (encodeOutput.underDB): driving it this much harder puts back part of
+// the loudness the further limiting takes (on ordinary espeak-ng speech
+// limited 0.4 to 1 dB further, Opus at -16.5 to -16.9 LUFS instead of
+// -16.6 to -17.1) at the same peaks.
+const ownLimiterGainDB = 0.5
+
+// ownLimiter is the filters (",..." or "") that limit o's stream alone
+// (encodeOutput.underDB) at ceiling lowered by o.underDB: none when
+// plan's signal already peaks under that. The limiter runs oversampled,
+// as the shared one does (limiterChain).
+func ownLimiter(plan normPlan, ceiling float64, o encodeOutput) string {
+	limit := ceiling - o.underDB
+	if o.underDB <= 0 || plan.outputTP <= limit {
+		return ""
+	}
+	return "," + limiterChain(ownLimiterGainDB, limit)
+}
+
+// OutputLevel is a written file's loudness, measured from the file itself
+// by the ebur128 filter (at 48 kHz, true peak 4× oversampled).
+type OutputLevel struct {
+	IntegratedLUFS float64 `json:"integrated_lufs"` // LUFS
+	TruePeakDBTP   float64 `json:"true_peak_dbtp"`  // dBTP, the logged 0.1 dB figure plus its rounding
+	LRA            float64 `json:"lra_lu"`          // LU
+}
+
+// relimitMarginDB is how far under the ceiling a re-limit aims the
+// encoded file's true peak (dB).
+const relimitMarginDB = 0.3
+
+// relimitAttempts is how many times an encoded file over the ceiling is
+// re-limited and encoded again before the rendition fails.
+const relimitAttempts = 2
+
+// normalizeTo plans the normalization to t (from known, when not nil; see
+// planNormalize), runs pass 2 (observed as step) writing outs, and
+// measures what was written (step "loudness_check", one run for all
+// files). A lossy encoder's output may peak higher than its input: a
+// file whose true peak passes ceiling is planned again under t's ceiling
+// lowered by the excess and relimitMarginDB (and by its own limiter's
+// distance, encodeOutput.underDB, which it is then encoded without; a
+// limit_measure pass, as limiting takes loudness), encoded again alone
+// (step step+"_relimit")
+// and measured again, up to relimitAttempts times. It returns the loudness (the output figures of
+// outs[0]) and each file's measured level, in the order of outs. On any
+// error every output is removed.
+func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t LoudnessTarget, ceiling float64, known *LoudnessMeasurement,
+	progress func(Progress), outs []encodeOutput) (Loudness, []OutputLevel, error) {
 	if err := t.check(); err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
 	info, err := r.Probe(ctx, input)
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
 	if info.Audio == nil {
-		return Loudness{}, inputError(ErrNoAudio)
+		return Loudness{}, nil, inputError(ErrNoAudio)
 	}
 	plan, err := r.planNormalize(ctx, input, pre, t, known)
 	if errors.Is(err, ErrTooQuiet) && pre == MonoDownmix && info.Audio.Channels > 1 {
@@ -410,33 +513,109 @@ func (r *Runner) normalizeTo(ctx context.Context, step, input, pre string, t Lou
 		}
 	}
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
+	}
+	// Linear normalization keeps the loudness range; loudnorm refuses it
+	// (and compresses) past the range the target allows.
+	if plan.measured.InputLRA > t.LRA {
+		return Loudness{}, nil, inputError(fmt.Errorf("%w: loudness range %s LU over the %s LU allowed", ErrNotLinear, ff(plan.measured.InputLRA), ff(t.LRA)))
 	}
 	in, err := inputArgs(input)
 	if err != nil {
-		return Loudness{}, err
+		return Loudness{}, nil, err
 	}
-	out, outputs := outArgs(plan.chain)
-	var c loudnormCollector
-	job := Job{Step: step, Args: append(in, out...), LogLevel: "info", Stderr: c.line, Outputs: outputs,
-		Duration: info.Duration, Progress: progress}
+	paths := make([]string, len(outs))
+	for i, o := range outs {
+		paths[i] = o.path
+	}
+	fail := func(err error) (Loudness, []OutputLevel, error) {
+		removeAll(paths)
+		return Loudness{}, nil, err
+	}
+	job := Job{Step: step, Args: append(in, encodeArgs(plan, t.TruePeakDBTP, outs)...), Outputs: paths, Duration: info.Duration, Progress: progress}
 	if err := r.Run(ctx, job); err != nil {
-		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+		return fail(fmt.Errorf("apply loudness: %w", err))
 	}
-	s, err := c.stats()
-	if err == nil && s.NormalizationType != "linear" {
-		err = inputError(fmt.Errorf("%w: normalization_type %q", ErrNotLinear, s.NormalizationType))
-	}
+	levels, err := r.checkOutputs(ctx, outs)
 	if err != nil {
-		removeAll(outputs)
-		return Loudness{}, fmt.Errorf("apply loudness: %w", err)
+		return fail(err)
 	}
-	if plan.limited {
-		s.OutputTP = max(s.OutputTP, plan.outputTP)
+	for i, o := range outs {
+		// An output with its own limiter is planned again without it,
+		// under a ceiling lowered by its own limiter's distance as well:
+		// two limiters in a row took more loudness (Opus at -17.3 LUFS).
+		lowered, alone := o.underDB, o
+		alone.underDB = 0
+		for attempt := 0; levels[i].TruePeakDBTP > ceiling; attempt++ {
+			if attempt == relimitAttempts {
+				return fail(inputError(fmt.Errorf("%s: true peak %s dBTP over the %s dBTP ceiling after %d re-limits",
+					filepath.Base(o.path), ff(levels[i].TruePeakDBTP), ff(ceiling), relimitAttempts)))
+			}
+			// The encoder overshoots this signal by more than the
+			// headroom: plan again under a ceiling lowered by the excess,
+			// which drives the limiter harder at the same loudness.
+			lowered += levels[i].TruePeakDBTP - ceiling + relimitMarginDB
+			lower := t
+			lower.TruePeakDBTP = max(-9, t.TruePeakDBTP-lowered)
+			measured := plan.input.measurement()
+			again, err := r.planNormalize(ctx, input, pre, lower, &measured)
+			if err != nil {
+				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
+			}
+			job := Job{Step: step + "_relimit", Args: append(in, encodeArgs(again, lower.TruePeakDBTP, []encodeOutput{alone})...), Outputs: []string{o.path}, Duration: info.Duration}
+			if err := r.Run(ctx, job); err != nil {
+				return fail(fmt.Errorf("re-limit %s: %w", filepath.Base(o.path), err))
+			}
+			level, err := r.checkOutputs(ctx, []encodeOutput{o})
+			if err != nil {
+				return fail(err)
+			}
+			levels[i] = level[0]
+		}
 	}
 	return Loudness{
 		InputI: plan.input.InputI, InputTP: plan.input.InputTP, InputLRA: plan.input.InputLRA,
-		OutputI: s.OutputI, OutputTP: s.OutputTP, OutputLRA: s.OutputLRA,
+		OutputI: levels[0].IntegratedLUFS, OutputTP: levels[0].TruePeakDBTP, OutputLRA: levels[0].LRA,
 		GainDB: plan.gainDB, Limited: plan.limited,
-	}, nil
+	}, levels, nil
+}
+
+// checkOutputs measures each written file of outs with the ebur128 filter
+// (true peak), all in one ffmpeg run (step "loudness_check"): a decode of
+// the encoded files, which costs about a quarter of encoding them.
+func (r *Runner) checkOutputs(ctx context.Context, outs []encodeOutput) ([]OutputLevel, error) {
+	var (
+		args  []string
+		graph []string
+		maps  []string
+	)
+	cols := make([]*ebur128Collector, len(outs))
+	for i, o := range outs {
+		in, err := inputArgs(o.path)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, in...)
+		graph = append(graph, fmt.Sprintf("[%d:a:0]ebur128@%s=%s[%[2]s]", i, o.label, strings.TrimPrefix(ebur128Measure, "ebur128=")))
+		maps = append(maps, "-map", "["+o.label+"]", "-f", "null", "-")
+		cols[i] = &ebur128Collector{peak: true, name: o.label}
+	}
+	args = append(append(args, "-filter_complex", strings.Join(graph, ";")), maps...)
+	line := func(l string) {
+		for _, c := range cols {
+			c.line(l)
+		}
+	}
+	if err := r.Run(ctx, Job{Step: "loudness_check", Args: args, LogLevel: "info", Stderr: line}); err != nil {
+		return nil, fmt.Errorf("check written loudness: %w", err)
+	}
+	levels := make([]OutputLevel, len(outs))
+	for i, c := range cols {
+		sum, err := c.summary()
+		if err != nil {
+			return nil, fmt.Errorf("check written loudness of %s: %w", filepath.Base(outs[i].path), err)
+		}
+		levels[i] = OutputLevel{IntegratedLUFS: sum.I, TruePeakDBTP: sum.Peak + ebur128PeakRounding, LRA: sum.LRA}
+	}
+	return levels, nil
 }

@@ -190,10 +190,12 @@ func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 		if err != nil {
 			return nil, nil, err
 		}
-		loud, _ := json.Marshal(res.Loudness)
+		// Each rendition's facts carry its own measured loudness and true peak.
+		mp3Loud, _ := json.Marshal(res.Loudness.Of(res.MP3))
+		opusLoud, _ := json.Marshal(res.Loudness.Of(res.Opus))
 		outs := []output{
-			{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: loud},
-			{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: loud},
+			{name: "loudspeaker_mp3", file: "loudspeaker.mp3", path: mp3, contentType: "audio/mpeg", r: res.MP3, facts: mp3Loud},
+			{name: "loudspeaker_opus", file: "loudspeaker.opus", path: opus, contentType: "audio/ogg", r: res.Opus, facts: opusLoud},
 		}
 		return outs, &outs[0], nil
 	}, &approvedBy)

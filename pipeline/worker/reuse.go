@@ -43,7 +43,7 @@ const WorkReused = "reused"
 // renderVersion names the version of what Loa's renders make from the
 // same input and bit rates (ffmpeg commands, filters, writers): raise it
 // when one of them changes, so no output of the older code is reused.
-const renderVersion = 1
+const renderVersion = 2 // 2: loudspeaker files measured after encoding, Opus with its own limiter
 
 // madeRecord is what a media job made from an input: stored as JSON at
 // madeKey once all its outputs are stored.
