@@ -27,11 +27,7 @@ func TestLoudspeakerFilesUnderCeiling(t *testing.T) {
 	ctx := testCtx(t)
 	espeak := func(name string, args ...string) string {
 		t.Helper()
-		out := filepath.Join(dir, name)
-		if b, err := exec.Command("espeak-ng", append(append(args, "-w", out), mediatest.Text)...).CombinedOutput(); err != nil {
-			t.Fatalf("espeak-ng: %v\n%s", err, b)
-		}
-		return out
+		return espeakWAV(t, filepath.Join(dir, name), args...)
 	}
 	gen := func(name string, args ...string) string {
 		t.Helper()
@@ -115,4 +111,14 @@ func TestEbur128NamedSummary(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want I %.1f, peak %.1f", c.name, got, err, c.i, c.peak)
 		}
 	}
+}
+
+// espeakWAV has espeak-ng say mediatest.Text into the WAV file out, with
+// its options args (a voice, a speed, a pitch), and returns out.
+func espeakWAV(t *testing.T, out string, args ...string) string {
+	t.Helper()
+	if b, err := exec.Command("espeak-ng", append(append(args, "-w", out), mediatest.Text)...).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, b)
+	}
+	return out
 }

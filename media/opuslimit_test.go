@@ -1,11 +1,8 @@
 package media
 
 import (
-	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/sonla-cchc/loa/media/mediatest"
 )
 
 // TestOrdinarySpeechNoRelimit makes the loudspeaker renditions of
@@ -25,14 +22,11 @@ func TestOrdinarySpeechNoRelimit(t *testing.T) {
 	ctx := testCtx(t)
 	var inputs []string
 	for _, v := range []struct{ name, voice string }{{"default", ""}, {"vi", "vi"}} {
-		wav := filepath.Join(dir, v.name+"-once.wav")
-		args := []string{"-w", wav, mediatest.Text}
+		var args []string
 		if v.voice != "" {
-			args = append([]string{"-v", v.voice}, args...)
+			args = []string{"-v", v.voice}
 		}
-		if b, err := exec.Command("espeak-ng", args...).CombinedOutput(); err != nil {
-			t.Fatalf("espeak-ng: %v\n%s", err, b)
-		}
+		wav := espeakWAV(t, filepath.Join(dir, v.name+"-once.wav"), args...)
 		loop := filepath.Join(dir, v.name+".wav")
 		ffmpegGen(t, "-stream_loop", "-1", "-i", "file:"+wav, "-t", "40", "-c:a", "pcm_s16le", "file:"+loop)
 		mp3 := filepath.Join(dir, v.name+"-radio.mp3")
