@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,11 +266,14 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	}
 	var validate, process, bare, lean time.Duration
 	peerLinear := 1.0 // 0 once the peer's loudnorm pass 2 fell back to dynamic mode
+	// The CPU of this process and its ffmpeg runs, Loa's and the peer's.
+	var loaCPU, bareCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		for _, c := range []struct {
 			path string
 			kind pipeline.Kind
 		}{{radio, pipeline.KindRadio}, {tv, pipeline.KindTV}} {
+			cpu := cpuSpent(b)
 			id, v := seed(i, c.path, c.kind)
 			validate += v
 			start := time.Now()
@@ -279,9 +283,12 @@ func BenchmarkProcessOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			process += time.Since(start)
+			loaCPU += cpuSpent(b) - cpu
+			cpu = cpuSpent(b)
 			start = time.Now()
 			log, linear := bareProcess(b, c.path, b.TempDir(), c.kind == pipeline.KindTV)
 			bare += time.Since(start)
+			bareCPU += cpuSpent(b) - cpu
 			b.Logf("bare ffmpeg, %s: %s", c.kind, log)
 			if !linear {
 				peerLinear = 0
@@ -320,10 +327,28 @@ func BenchmarkProcessOverhead(b *testing.B) {
 	b.ReportMetric(validate.Seconds()/n, "loa-validate-s/op")
 	b.ReportMetric(bare.Seconds()/n, "bare-ffmpeg-s/op")
 	b.ReportMetric(ratio, "ratio")
+	cpuRatio := loaCPU.Seconds() / bareCPU.Seconds()
+	b.Logf("CPU (this process and its ffmpeg runs; MinIO's own not counted): Loa %.1f s against bare ffmpeg %.1f s: %.2fx",
+		loaCPU.Seconds()/n, bareCPU.Seconds()/n, cpuRatio)
+	b.ReportMetric(cpuRatio, "cpu-ratio")
 	ratioLean := loa.Seconds() / lean.Seconds()
 	b.Logf("against the lean peer (ebur128 measure + one volume/alimiter encode to MP3 and Opus, poster, preview) %.1f s: %.2fx (info); peer's loudnorm pass 2 linear: %v",
 		lean.Seconds()/n, ratioLean, peerLinear == 1)
 	b.ReportMetric(lean.Seconds()/n, "lean-peer-s")
 	b.ReportMetric(ratioLean, "ratio-lean")
 	b.ReportMetric(peerLinear, "peer-linear")
+}
+
+// cpuSpent is the CPU time (user and system) this process and its ended
+// children (the ffmpeg runs, once waited for) have used so far.
+func cpuSpent(b *testing.B) time.Duration {
+	b.Helper()
+	var self, children syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
 }
