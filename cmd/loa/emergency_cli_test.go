@@ -58,14 +58,28 @@ func TestEmergencyCLIMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	confirm := func(seg string) string {
+	asAdmin := func(args ...string) (int, string, string) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
 		env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
-		if code := run(ctx, env, []string{"segments", "emergency", seg, "--confirm-request", "--server", f.url, "--token", adminTok}); code != 0 {
-			t.Fatalf("--confirm-request: exit %d %s", code, stderr.String())
+		code := run(ctx, env, append(args, "--server", f.url, "--token", adminTok))
+		return code, stdout.String(), stderr.String()
+	}
+	confirm := func(seg string) string {
+		t.Helper()
+		code, out, errs := asAdmin("segments", "emergency", seg, "--confirm-request", "--yes")
+		if code != 0 {
+			t.Fatalf("--confirm-request --yes: exit %d %s", code, errs)
 		}
-		return stdout.String()
+		return out
+	}
+	// Without --yes, as every other emergency path: nothing is raised.
+	code, out, errs = asAdmin("segments", "emergency", seg, "--confirm-request")
+	if code != 3 || !strings.Contains(errs, "Nothing was raised") || !strings.Contains(errs, "--yes") || out != "" {
+		t.Fatalf("--confirm-request without --yes: exit %d %q %q, want 3 saying nothing was raised and to add --yes", code, out, errs)
+	}
+	if code, out, errs := loa("segments", "show", seg); code != 0 || !strings.Contains(out, "PENDING") {
+		t.Fatalf("after --confirm-request without --yes: exit %d, want the emergency still pending\n%s%s", code, out, errs)
 	}
 	if out := confirm(seg); !strings.Contains(out, "for the whole province") {
 		t.Errorf("--confirm-request of a province-wide request says %q", out)

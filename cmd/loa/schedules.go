@@ -311,8 +311,15 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		return usageError{"give the segment ID"}
 	}
 	if *confirmRequest {
+		body, _ := json.Marshal(api.ConfirmRequest{Confirm: *yes})
 		var res broadcast.EmergencyResult
-		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", strings.NewReader(`{"confirm":true}`), "application/json", &res); err != nil {
+		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", bytes.NewReader(body), "application/json", &res); err != nil {
+			var pe *pipeline.Error
+			if errors.As(err, &pe) && pe.Field == "confirm" && !*yes {
+				// Refused input (exit 3): nothing was confirmed.
+				return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+					Message: fmt.Sprintf("Nothing was raised: confirming the emergency segment %s was asked for interrupts the loudspeakers of every commune the request names at once ('loa segments show %s' lists them). Run the same command with --yes to go ahead.", pos[0], pos[0])}
+			}
 			return err
 		}
 		where := "the whole province" // a request without targets

@@ -134,7 +134,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		if len(e.Targets) > 0 {
 			where = "communes " + strings.Join(e.Targets, ", ")
 		}
-		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request); not on air yet\n",
+		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request --yes); not on air yet\n",
 			stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
 		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
 	}

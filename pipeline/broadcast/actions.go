@@ -189,7 +189,7 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 		}
 		s.log().Warn("wide emergency requested; waiting for an administrator", "segment", req.SegmentID, "targets", targets, "by", req.By.Name, "reason", reason)
 		res.Targets, res.Until, res.Pending = []string{}, until, true
-		res.Message = wide + " needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request, or the segment page)."
+		res.Message = wide + " needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request --yes, or the segment page)."
 		return res, nil
 	}
 	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason}, ems)
