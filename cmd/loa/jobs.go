@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -441,7 +442,12 @@ func runJobsReview(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *approve && *changes != "" {
+	asked := false // --request-changes given, even as ""
+	fs.Visit(func(f *flag.Flag) { asked = asked || f.Name == "request-changes" })
+	if asked && strings.TrimSpace(*changes) == "" {
+		return usageError{"--request-changes needs the reason the translator can act on, e.g. --request-changes \"cue 12 is cut short\""}
+	}
+	if *approve && asked {
 		return usageError{"give --approve or --request-changes, not both"}
 	}
 	d, err := c.jobDetail(ctx, id)

@@ -116,6 +116,17 @@ func TestJobsCLIEndToEnd(t *testing.T) {
 	if _, _, code := in.run3(thai, "jobs", "review", sub.ID, "--approve"); code != 4 {
 		t.Fatalf("a translator approving: exit %d, want 4", code)
 	}
+	// A blank reason is refused before anything changes: the job stays
+	// submitted, not taken into review.
+	for _, blank := range []string{"", "  "} {
+		out, errOut, code := in.run3(reviewer, "jobs", "review", sub.ID, "--request-changes", blank)
+		if code != 2 || !strings.Contains(errOut, "needs the reason") {
+			t.Fatalf("request changes with %q: exit %d, want 2 asking for a reason\n%s%s", blank, code, out, errOut)
+		}
+	}
+	if show := in.must(admin, "jobs", "show", sub.ID); !strings.Contains(strings.Join(strings.Fields(show), " "), "state submitted") {
+		t.Fatalf("after blank requests for changes the job is no longer submitted:\n%s", show)
+	}
 	out = in.must(reviewer, "jobs", "review", sub.ID, "--request-changes", "Cue 2: dùng thuật ngữ một cửa.")
 	if !strings.Contains(out, "changes_requested") {
 		t.Fatalf("request changes: %s", out)
