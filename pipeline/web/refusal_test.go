@@ -145,3 +145,20 @@ func TestOperatorPageDate(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorPageSpeaksItsLanguage: the operator's timeline names the
+// station's relay in the page's language and writes lengths as a clock
+// does, not as Go's "10m0s".
+func TestOperatorPageSpeaksItsLanguage(t *testing.T) {
+	b := setup(t)
+	resp, page := b.do(t, "GET", "/operator?commune=muong-lan", b.session(t, pipeline.RoleOperator), nil, "same-origin")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d:\n%s", resp.StatusCode, page)
+	}
+	if !strings.Contains(page, `<p class="what">Tiếp sóng`) {
+		t.Errorf("the relay is not named in Vietnamese:\n%s", page)
+	}
+	if goStyle := regexp.MustCompile(`· [0-9hm]+[0-9]s\b`).FindString(page); goStyle != "" {
+		t.Errorf("a length written as Go writes it (%q):\n%s", goStyle, page)
+	}
+}
