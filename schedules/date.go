@@ -25,12 +25,52 @@ func DateOf(t time.Time) Date {
 // ParseDate parses a date written exactly as YYYY-MM-DD: nothing before
 // or after it (no space either), so one date has one spelling (a
 // playlist's address, a cache key). The error says what was expected.
+// It accepts what time.Parse(time.DateOnly, s) accepts, a day that
+// exists in its month (2024-02-29, not 2025-02-29), without building a
+// time.Time: a device's every playlist poll parses one.
 func ParseDate(s string) (Date, error) {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return Date{}, fmt.Errorf("date %q: want exactly YYYY-MM-DD (e.g. 2025-03-03), with nothing before or after it", s)
+	if d, ok := parseDateOnly(s); ok {
+		return d, nil
 	}
-	return DateOf(t), nil
+	return Date{}, fmt.Errorf("date %q: want exactly YYYY-MM-DD (e.g. 2025-03-03), with nothing before or after it", s)
+}
+
+// parseDateOnly is ParseDate without the error.
+func parseDateOnly(s string) (Date, bool) {
+	if len(s) != len("2006-01-02") || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	num := 0
+	for i := range len(s) {
+		if i == 4 || i == 7 {
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' {
+			return Date{}, false
+		}
+		num = num*10 + int(c-'0')
+	}
+	// num is YYYYMMDD.
+	y, m, d := num/10000, time.Month(num/100%100), num%100
+	if m < time.January || m > time.December || d < 1 || d > daysIn(y, m) {
+		return Date{}, false
+	}
+	return Date{Year: y, Month: m, Day: d}, true
+}
+
+// daysIn is the number of days of month m of year y (proleptic Gregorian).
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // String returns the date as YYYY-MM-DD.

@@ -218,6 +218,18 @@ func TestParseDateExact(t *testing.T) {
 		{"2026-11-30\t", false},
 		{"2026-1-30", false},
 		{"2026-11-31", false},
+		{"2026-02-29", false},
+		{"2024-02-29", true},
+		{"2000-02-29", true},
+		{"1900-02-29", false},
+		{"2026-00-10", false},
+		{"2026-13-10", false},
+		{"2026-12-00", false},
+		{"2026-12-31", true},
+		{"0000-01-01", true},
+		{"+026-11-30", false},
+		{"2026-1a-30", false},
+		{"2026-11-3a", false},
 		{"2026/11/30", false},
 		{"20261130", false},
 		{"", false},
@@ -241,6 +253,11 @@ func FuzzParseDate(f *testing.F) {
 		d, err := ParseDate(in)
 		if err == nil && d.String() != in {
 			t.Fatalf("ParseDate(%q) accepted it as %s", in, d)
+		}
+		// ParseDate is time.Parse(time.DateOnly) without the time.Time.
+		std, stdErr := time.Parse(time.DateOnly, in)
+		if (err == nil) != (stdErr == nil) || err == nil && d != DateOf(std) {
+			t.Fatalf("ParseDate(%q) = %v, %v; time.Parse says %v, %v", in, d, err, std, stdErr)
 		}
 	})
 }

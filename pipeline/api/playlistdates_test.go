@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -83,6 +84,16 @@ func TestPlaylistDateWindow(t *testing.T) {
 	// The window moves with the server's clock, not the wall clock.
 	sb.advance(3 * 24 * time.Hour)
 	today = today.AddDays(3)
+	check(today.AddDays(6), "m3u8", http.StatusOK)
+	check(today.AddDays(-8), "m3u8", http.StatusNotFound)
+	// It turns at midnight in Asia/Ho_Chi_Minh, though the server works
+	// it out once a day (the test's clock runs on with the real one: a
+	// minute before midnight leaves room for a slow machine).
+	sb.advance(today.AddDays(1).In(broadcast.Location()).Sub(sb.svc.Now()) - time.Minute)
+	check(today.AddDays(7), "m3u8", http.StatusNotFound)
+	check(today.AddDays(-7), "m3u8", http.StatusOK)
+	sb.advance(time.Minute)
+	today = today.AddDays(1)
 	check(today.AddDays(6), "m3u8", http.StatusOK)
 	check(today.AddDays(-8), "m3u8", http.StatusNotFound)
 }

@@ -377,12 +377,35 @@ func (s *Server) dateInWindow(date schedules.Date, what string) error {
 	if s.Broadcast == nil {
 		return nil
 	}
-	first, last := s.Broadcast.PlaylistWindow(schedules.DateOf(s.now().In(broadcast.Location())))
+	first, last := s.playlistWindow(s.now())
 	if date.Before(first) || last.Before(date) {
 		return pipeline.Errorf(pipeline.CodeNotFound, "No %s for %s: schedules hold %s to %s (the days kept for history before today, through the days built ahead, Asia/Ho_Chi_Minh); ask for a date in that range.", what, date, first, last).
 			WithKey("date_outside_window", date.String(), first.String(), last.String())
 	}
 	return nil
+}
+
+// dayWindow is the playlist window (broadcast.Service.PlaylistWindow) of
+// one day in Asia/Ho_Chi_Minh, good for the instants from start to end
+// (that day) while the Service's days and separation stay what they were.
+type dayWindow struct {
+	start, end  time.Time
+	days, sep   int
+	first, last schedules.Date
+}
+
+// playlistWindow is s.Broadcast.PlaylistWindow of now's day in
+// Asia/Ho_Chi_Minh, worked out once a day instead of on every poll.
+func (s *Server) playlistWindow(now time.Time) (first, last schedules.Date) {
+	b := s.Broadcast
+	if w := s.window.Load(); w != nil && !now.Before(w.start) && now.Before(w.end) && w.days == b.Days && w.sep == b.SeparationDays {
+		return w.first, w.last
+	}
+	loc := broadcast.Location()
+	today := schedules.DateOf(now.In(loc))
+	first, last = b.PlaylistWindow(today)
+	s.window.Store(&dayWindow{start: today.In(loc), end: today.AddDays(1).In(loc), days: b.Days, sep: b.SeparationDays, first: first, last: last})
+	return first, last
 }
 
 // renderPlaylist renders one cluster's playlist of the head's version

@@ -85,6 +85,8 @@ type Server struct {
 	// playlistTTL; made by Handler. Its clean-up goroutine ends when the
 	// Server is no longer reachable (otter), so no Close is needed.
 	playlists *otter.Cache[playlistKey, *servedPlaylist]
+	// window is the playlist window of the day of the latest poll.
+	window atomic.Pointer[dayWindow]
 	// Session, when set, signs in a request that has no bearer token by
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.

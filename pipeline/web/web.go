@@ -587,13 +587,31 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, c *call) error 
 // Site is the whole of Loa's HTTP surface: the API's paths (/api/,
 // /healthz, /readyz, /metrics) go to the API handler, every other path
 // to the pages.
+//
+// The split is a prefix test, not a second ServeMux in front of the
+// API's: every device poll passes here, and the API's mux (like the
+// pages') cleans the path and matches it against its own routes anyway,
+// so a path such as /api/../admin is redirected by the mux it reaches to
+// the one it names.
 func (s *Server) Site() http.Handler {
-	mux := http.NewServeMux()
-	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
-		mux.Handle(p, s.cfg.API)
+	api, pages := s.cfg.API, s.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if apiPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		pages.ServeHTTP(w, r)
+	})
+}
+
+// apiPath reports whether Site sends path to the API: /api/ and what
+// is under it, /healthz, /readyz and /metrics.
+func apiPath(path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
 	}
-	mux.Handle("/", s.Handler())
-	return mux
+	return strings.HasPrefix(path, "/api/")
 }
 
 // refused is a form's refusal (CodeInvalid) of field ("" for the whole
