@@ -24,7 +24,8 @@ import (
 // TestPlaylistVerifyDirFlag: 'loa playlist verify' takes the bundle
 // folder as --dir, as 'loa playlist pull' does, and still as its
 // argument; two different folders, or none, are a usage error (exit 2)
-// that says to give --dir.
+// that says to give --dir. A copied bundle with no key pinned beside it
+// says to give the key with --public-key.
 func TestPlaylistVerifyDirFlag(t *testing.T) {
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -53,6 +54,11 @@ func TestPlaylistVerifyDirFlag(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The bundle copied elsewhere (to a USB stick): its key is not beside it.
+	copied := filepath.Join(t.TempDir(), "usb", "muong-lan")
+	if err := os.CopyFS(copied, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -64,6 +70,8 @@ func TestPlaylistVerifyDirFlag(t *testing.T) {
 		{"both, the same folder", []string{dir, "--dir", dir + "/"}, 0, "OK: Mường Lạn"},
 		{"two folders", []string{"--dir", dir, dir + "-other"}, 2, "two bundle folders given"},
 		{"none", nil, 2, "--dir DIR"},
+		{"a copy with no key pinned beside it", []string{"--dir", copied}, 3, "Give the province's public key with --public-key FILE"},
+		{"a copy with the key given", []string{"--dir", copied, "--public-key", dir + ".pub"}, 0, "OK: Mường Lạn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

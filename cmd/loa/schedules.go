@@ -425,7 +425,11 @@ func runPlaylistVerify(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *keyFile == "" {
-		_, _, *keyFile = pull.Paths(dir)
+		_, _, pinned := pull.Paths(dir)
+		if _, err := os.Stat(pinned); errors.Is(err, os.ErrNotExist) {
+			return pipeline.Errorf(pipeline.CodeInvalid, "No public key to check %s with: 'loa playlist pull' pins the server's key beside the folder it fills (%s), and there is none. Give the province's public key with --public-key FILE (an administrator has it on the admin Communes page).", dir, pinned)
+		}
+		*keyFile = pinned
 	}
 	pub, err := pull.ReadKey(*keyFile)
 	if err != nil {
