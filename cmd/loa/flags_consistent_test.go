@@ -107,6 +107,10 @@ func TestWithdrawNeedsYes(t *testing.T) {
 	if got, err := db.Segment(ctx, seg); err != nil || got.State != pipeline.StateWithdrawn {
 		t.Fatalf("the segment after withdraw --yes: %v %v", got.State, err)
 	}
+	// Shown, it is withdrawn, not "ready to air".
+	if code, out, errs := loa("segments", "show", seg); code != 0 || strings.Contains(out, "ready to air") || !strings.Contains(out, "on no loudspeaker") {
+		t.Errorf("segments show of a withdrawn segment: exit %d\n%s%s", code, out, errs)
+	}
 	// Asked again without --yes, it says the segment is withdrawn already,
 	// not what withdrawing would do.
 	if code, _, errs := loa("segments", "withdraw", seg); code == 0 || !strings.Contains(errs, "already withdrawn") || strings.Contains(errs, "Nothing was withdrawn") {

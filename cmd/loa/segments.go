@@ -168,8 +168,16 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			fmt.Fprintf(tw, "  link\t%s\n", r.URL)
 		}
 	}
-	for _, va := range v.Variants {
-		fmt.Fprintf(tw, "ready to air\t%s, %s\n", va.Language, time.Duration(va.DurationMS)*time.Millisecond)
+	if v.State == pipeline.StateWithdrawn {
+		when := ""
+		if v.WithdrawnAt != nil {
+			when = " " + stamp(*v.WithdrawnAt)
+		}
+		fmt.Fprintf(tw, "withdrawn\t%s; on no loudspeaker, and no longer in any schedule or bundle (the reason is in the audit log)\n", strings.TrimSpace(when))
+	} else {
+		for _, va := range v.Variants {
+			fmt.Fprintf(tw, "ready to air\t%s, %s\n", va.Language, time.Duration(va.DurationMS)*time.Millisecond)
+		}
 	}
 	keys := make([]string, 0, len(v.Links))
 	for k := range v.Links {
