@@ -35,6 +35,9 @@ type Output struct {
 	// WorkFoundDone when it found it recorded for the same input, and
 	// WorkNone when there was nothing to make (a withdrawn segment).
 	Work string `json:"work"`
+	// Warning, on a send_notice job that ended WorkMaybeSent, says why
+	// its message may or may not have been delivered.
+	Warning string `json:"warning,omitempty"`
 }
 
 // The values of Output.Work.
