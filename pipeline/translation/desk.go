@@ -185,6 +185,11 @@ type Detail struct {
 	// Prefill says how much of a subtitle job's target file the memory
 	// filled in, and lists close matches for the rest.
 	Prefill *Prefill `json:"prefill,omitempty"`
+	// Render, for an approved job whose render has not failed (no
+	// render_failed event since the last rerender), is what became of its
+	// render when the desk can tell (Desk.Renders): made, queued, running,
+	// or lost (then Rerender accepts it). Empty otherwise.
+	Render RenderState `json:"render,omitempty"`
 }
 
 // Get returns one job with its segment, history, submissions, glossary
@@ -206,6 +211,14 @@ func (d *Desk) Get(ctx context.Context, u pipeline.User, id string) (Detail, err
 	}
 	if det.Glossary, err = d.Store.Glossary(ctx, j.Language); err != nil {
 		return det, err
+	}
+	if d.Renders != nil && j.State == StateApproved && len(det.Submissions) > 0 && !RenderFailed(det.Events) && det.Segment.State != pipeline.StateWithdrawn {
+		st, err := d.Renders.RenderState(ctx, j, det.Submissions[len(det.Submissions)-1])
+		if err != nil {
+			// The page still shows; only the render's state is unknown.
+			d.log().Warn("job render state", "job", id, "err", err)
+		}
+		det.Render = st
 	}
 	if j.Kind == KindSubtitle && det.Segment.SubtitleKey != "" {
 		p, err := d.prefill(ctx, j, det.Segment)

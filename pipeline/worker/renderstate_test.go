@@ -159,6 +159,9 @@ func TestRerenderLostRender(t *testing.T) {
 	if n := len(renderJobs(liveStates...)); n != 0 {
 		t.Fatalf("refused rerenders queued %d render jobs", n)
 	}
+	if det, err := desk.Get(ctx, rv, job.ID); err != nil || det.Render != translation.RenderLost {
+		t.Fatalf("the job's detail says its render is %q (%v), want lost", det.Render, err)
+	}
 	rerender(rv, "", "")
 	evs, _ = b.db.JobEvents(ctx, job.ID)
 	if last := evs[len(evs)-1]; last.Action != translation.ActionRerender || last.ActorID != rv.ID {
@@ -191,6 +194,9 @@ func TestRerenderLostRender(t *testing.T) {
 	close(hold.release)
 	waitFor("store back", rivertype.JobStateCompleted, 1)
 	rerender(rv, pipeline.CodeConflict, "made already")
+	if det, err := desk.Get(ctx, rv, job.ID); err != nil || det.Render != translation.RenderMade {
+		t.Errorf("the job's detail says its render is %q (%v), want made", det.Render, err)
+	}
 	rerender(sqlstoretest.User(t, b.db, "ad-lost", pipeline.RoleAdmin), pipeline.CodeConflict, "made already")
 	vs, err := b.db.SegmentVariants(ctx, seg.ID)
 	if err != nil {
