@@ -38,6 +38,7 @@ func jobCommands() []command {
 		{"glossary export", "write a language's glossary as CSV", runGlossaryExport},
 		{"glossary import", "import a glossary CSV (admin)", runGlossaryImport},
 		{"user email", "set the email address a user's notices go to (admin)", runUserEmail},
+		{"notices list", "list the notices whose delivery is in doubt, --maybe-sent (admin)", runNoticesList},
 	}
 }
 

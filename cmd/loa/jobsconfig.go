@@ -74,9 +74,10 @@ func (j *jobsConfig) open() sqlstore.JobOptions {
 }
 
 // desk makes the translators' desk; an approval queues its rendition in
-// queue.
+// queue, and a render lost from queue (discarded without a render_failed
+// event) can be asked for again.
 func (j *jobsConfig) desk(db *sqlstore.DB, store *objects.Store, queue *worker.Queue, log *slog.Logger) *translation.Desk {
-	return &translation.Desk{Store: db, Objects: store, Renditions: queue, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
+	return &translation.Desk{Store: db, Objects: store, Renditions: queue, Renders: worker.RenderLookup{Queue: queue, Catalog: db, Log: log}, Policy: j.policy(), VoiceoverSlack: j.voiceoverSlack, VoiceoverMinSlack: 3 * time.Second,
 		MaxSubtitleBytes: 2 << 20, MaxVoiceoverBytes: 1 << 30, Log: log}
 }
 

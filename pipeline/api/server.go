@@ -265,6 +265,7 @@ func (s *Server) Routes() []Route {
 	s.routes = append(s.routes, s.jobRoutes()...)
 	s.routes = append(s.routes, s.reportRoutes()...)
 	s.routes = append(s.routes, s.heartbeatRoutes()...)
+	s.routes = append(s.routes, s.noticeRoutes()...)
 	return s.routes
 }
 

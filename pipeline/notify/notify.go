@@ -75,6 +75,27 @@ type Sender interface {
 // again may deliver it twice.
 var ErrMaybeSent = errors.New("the message may have been delivered: the server's answer was lost")
 
+// MaybeSent is a message whose delivery is in doubt: its channel took it
+// but the answer was lost, or a send began and its end was never
+// recorded. It is not sent again (never twice), so an administrator
+// should check with the recipient (and the mail server's log).
+type MaybeSent struct {
+	// Key names the message among all others (a notice's or a digest's;
+	// empty for a message queued without one).
+	Key     string `json:"key"`
+	Channel string `json:"channel"`
+	// To is the recipient as the queued message stored it.
+	To    Recipient `json:"to"`
+	Kind  string    `json:"kind"`
+	JobID string    `json:"job_id,omitempty"` // the translation job it is about
+	// AttemptedAt is when the last attempt at sending it began (UTC).
+	AttemptedAt time.Time `json:"attempted_at"`
+	// Warning says what is in doubt.
+	Warning string `json:"warning"`
+	// QueueJobID is the send's job in the queue (River's river_job.id).
+	QueueJobID int64 `json:"queue_job_id"`
+}
+
 // ErrNoAddress reports that a sender has no address for the recipient;
 // retrying will not help.
 var ErrNoAddress = fmt.Errorf("no address for this recipient on this channel")

@@ -103,6 +103,10 @@ type Desk struct {
 	// Renditions queues what an approval asks for; Approve refuses
 	// without it.
 	Renditions Renditions
+	// Renders tells what became of an approved job's render, so Rerender
+	// also accepts a render that was lost without a render_failed event;
+	// when nil, only a failed render is asked for again.
+	Renders RenderStates
 	// SubtitleTolerance is how far a translated cue may move from the
 	// source's times; 0 means subtitle.DefaultTolerance.
 	SubtitleTolerance time.Duration
@@ -181,6 +185,11 @@ type Detail struct {
 	// Prefill says how much of a subtitle job's target file the memory
 	// filled in, and lists close matches for the rest.
 	Prefill *Prefill `json:"prefill,omitempty"`
+	// Render, for an approved job whose render has not failed (no
+	// render_failed event since the last rerender), is what became of its
+	// render when the desk can tell (Desk.Renders): made, queued, running,
+	// or lost (then Rerender accepts it). Empty otherwise.
+	Render RenderState `json:"render,omitempty"`
 }
 
 // Get returns one job with its segment, history, submissions, glossary
@@ -202,6 +211,14 @@ func (d *Desk) Get(ctx context.Context, u pipeline.User, id string) (Detail, err
 	}
 	if det.Glossary, err = d.Store.Glossary(ctx, j.Language); err != nil {
 		return det, err
+	}
+	if d.Renders != nil && j.State == StateApproved && len(det.Submissions) > 0 && !RenderFailed(det.Events) && det.Segment.State != pipeline.StateWithdrawn {
+		st, err := d.Renders.RenderState(ctx, j, det.Submissions[len(det.Submissions)-1])
+		if err != nil {
+			// The page still shows; only the render's state is unknown.
+			d.log().Warn("job render state", "job", id, "err", err)
+		}
+		det.Render = st
 	}
 	if j.Kind == KindSubtitle && det.Segment.SubtitleKey != "" {
 		p, err := d.prefill(ctx, j, det.Segment)
@@ -311,6 +328,33 @@ type Renditions interface {
 	QueueRenditionTx(ctx context.Context, tx *sql.Tx, j Job, s Submission, approvedBy int64) error
 }
 
+// RenderState is what became of the render of an approved job's
+// submission, as RenderStates tell it.
+type RenderState string
+
+const (
+	// RenderMade: the renditions made from the approved submission are
+	// recorded (and, for a voice-over, are the language's variant).
+	RenderMade RenderState = "made"
+	// RenderQueued: a render job for the job waits in the queue
+	// (available, scheduled, retryable or pending).
+	RenderQueued RenderState = "queued"
+	// RenderRunning: a worker is rendering it now.
+	RenderRunning RenderState = "running"
+	// RenderLost: nothing is made and no render job for it is live any
+	// more (discarded after its attempts, cancelled, or removed by the
+	// queue's cleaner): nothing will make it unless it is asked for again.
+	RenderLost RenderState = "lost"
+)
+
+// RenderStates tells what became of the render of submission s of
+// approved job j: whether its renditions are recorded, and whether a
+// render job for j is still live in the queue (worker.RenderLookup is
+// one). An error is the catalog's or the queue's, to be retried.
+type RenderStates interface {
+	RenderState(ctx context.Context, j Job, s Submission) (RenderState, error)
+}
+
 // Approve approves a job in review by u and queues its rendition through
 // d.Renditions in the same transaction: nothing is ready to air before a
 // reviewer approves, and if queueing fails, nothing is approved. For a
@@ -365,13 +409,18 @@ func (d *Desk) Approve(ctx context.Context, u pipeline.User, id string) (Job, er
 }
 
 // Rerender queues the render of approved job id's translation again,
-// through the same River job an approval queues, after its render
-// failed (a render_failed event with no rerender since): for an
-// administrator or a reviewer of the job's language, once the cause is
-// dealt with. The rerender event is recorded in the same transaction, so
-// the worker renders it instead of finding it failed before. A job
-// whose render has not failed, or whose segment is withdrawn, is a
-// conflict: there is nothing to redo.
+// through the same River job an approval queues, for an administrator or
+// a reviewer of the job's language, once the cause is dealt with. It is
+// accepted when the render failed (a render_failed event with no
+// rerender since), or when it was lost: its renditions were never
+// recorded and no render job for it is live any more (d.Renders says
+// so; River discarded the job after its attempts while the store was
+// down, so not even the failure could be recorded). The rerender event is
+// recorded in the same transaction, so the worker renders it instead of
+// finding it failed before. A job whose render is still queued or
+// running, or already made, or whose segment is withdrawn, is a conflict
+// whose message says which: there is nothing to redo. Without d.Renders
+// only a failed render is accepted.
 func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, error) {
 	if d.Renditions == nil {
 		return Job{}, pipeline.Errorf(pipeline.CodeUnavailable, "The job queue is not set up on this server, so nothing can be rendered now.")
@@ -394,9 +443,6 @@ func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, e
 	if seg.State == pipeline.StateWithdrawn {
 		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "Segment %s of job %s is withdrawn: nothing of it is rendered any more.", seg.ID, id)
 	}
-	if !RenderFailed(evs) {
-		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed (or was already asked for again): there is nothing to redo. 'loa jobs show %s' lists its events.", id, id)
-	}
 	subs, err := d.Store.Submissions(ctx, id)
 	if err != nil {
 		return Job{}, err
@@ -405,6 +451,13 @@ func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, e
 		return Job{}, pipeline.Errorf(pipeline.CodeConflict, "Job %s has no submission to render.", id)
 	}
 	last := subs[len(subs)-1]
+	why := "render_failed"
+	if !RenderFailed(evs) {
+		if err := d.renderLost(ctx, j, last); err != nil {
+			return Job{}, err
+		}
+		why = "lost"
+	}
 	approvedBy := j.ReviewerID // the voice-over variant names who approved it, not who asked again
 	if approvedBy == 0 {
 		approvedBy = u.ID
@@ -415,8 +468,32 @@ func (d *Desk) Rerender(ctx context.Context, u pipeline.User, id string) (Job, e
 	if err != nil {
 		return Job{}, err
 	}
-	d.log().Info("job render asked again", "job", id, "kind", j.Kind, "lang", j.Language, "user", u.Name)
+	d.log().Info("job render asked again", "job", id, "kind", j.Kind, "lang", j.Language, "user", u.Name, "render", why)
 	return nj, nil
+}
+
+// renderLost returns nil when the render of submission s of approved job
+// j was lost (RenderLost), and otherwise the conflict that says what
+// became of it.
+func (d *Desk) renderLost(ctx context.Context, j Job, s Submission) error {
+	if d.Renders == nil {
+		return pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed (or was already asked for again): there is nothing to redo. 'loa jobs show %s' lists its events.", j.ID, j.ID)
+	}
+	st, err := d.Renders.RenderState(ctx, j, s)
+	if err != nil {
+		return fmt.Errorf("rerender %s: what became of its render: %w", j.ID, err)
+	}
+	switch st {
+	case RenderLost:
+		return nil
+	case RenderMade:
+		return pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed: its renditions are made already, so there is nothing to redo. 'loa jobs show %s' lists its events.", j.ID, j.ID)
+	case RenderRunning:
+		return pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed: a worker is rendering it now. Wait for it to end; 'loa jobs show %s' lists its events.", j.ID, j.ID)
+	case RenderQueued:
+		return pipeline.Errorf(pipeline.CodeConflict, "The render of job %s has not failed: it is still queued and a worker will render it. Check that a worker runs ('loa worker').", j.ID)
+	}
+	return fmt.Errorf("rerender %s: unknown render state %q", j.ID, st)
 }
 
 // Upload is one submission as it arrives.

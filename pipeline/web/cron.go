@@ -7,6 +7,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
+	"github.com/sonla-cchc/loa/pipeline/notify"
 )
 
 // CronJob is one periodic job the server runs: its River job kind (the
@@ -67,12 +68,23 @@ func (s *Server) cronPage(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 		rows = append(rows, row)
 	}
+	// The notices whose delivery is in doubt, for the administrator to
+	// check with their recipients (GET /api/notices; none on a server
+	// without notices).
+	var maybe []notify.MaybeSent
+	if err := s.callAPI(r, "GET", "/api/notices?state=maybe_sent&limit="+itoa(maybeSentShown), nil, &maybe); err != nil && pipeline.ErrorCode(err) != pipeline.CodeUnavailable {
+		return err
+	}
 	s.render(w, r, c, http.StatusOK, "cron", "title_cron", struct {
-		Jobs []cronRow
-		Zone string
-	}{rows, localtime.Name})
+		Jobs      []cronRow
+		Zone      string
+		MaybeSent []notify.MaybeSent
+	}{rows, localtime.Name, maybe})
 	return nil
 }
+
+// maybeSentShown is how many notices in doubt the page lists.
+const maybeSentShown = 20
 
 // cronRunView adds the state's text in the page's language (River's own
 // word when the catalogue has none) and the run's length.

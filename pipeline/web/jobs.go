@@ -158,7 +158,10 @@ type jobPage struct {
 	// CanRerender: the approved translation's render failed and the user
 	// (an admin, or a reviewer: the job is in their languages) may ask
 	// for it again.
-	CanRerender      bool
+	CanRerender bool
+	// RenderLost: the approved translation's render was lost (nothing
+	// made, no render job left to make it) without a recorded failure.
+	RenderLost       bool
 	Late             bool
 	Media, MediaType string
 	Submission       string
@@ -183,7 +186,8 @@ func (s *Server) jobPageData(r *http.Request, c *call, id string) (*jobPage, err
 	p.CanRelease = held || (j.State == translation.StateInReview && j.ReviewerID == u.ID)
 	p.CanReview = j.State == translation.StateSubmitted && u.Role == pipeline.RoleReviewer && j.TranslatorID != u.ID
 	p.CanDecide = j.State == translation.StateInReview && j.ReviewerID == u.ID && u.Role == pipeline.RoleReviewer
-	p.CanRerender = j.State == translation.StateApproved && translation.RenderFailed(v.Events) && (u.Role == pipeline.RoleAdmin || u.Role == pipeline.RoleReviewer)
+	p.RenderLost = j.State == translation.StateApproved && v.Render == translation.RenderLost
+	p.CanRerender = j.State == translation.StateApproved && (translation.RenderFailed(v.Events) || p.RenderLost) && (u.Role == pipeline.RoleAdmin || u.Role == pipeline.RoleReviewer)
 	p.Late = j.Overdue || (!j.State.Terminal() && j.Deadline.Before(s.cfg.Now()))
 	p.Media = cmp.Or(v.Links["play"], v.Links["original"])
 	p.MediaType = v.Segment.ContentType

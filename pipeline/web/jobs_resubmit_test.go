@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"html"
 	"io"
 	"mime/multipart"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestUploadToSubmittedJob: a file sent to a job already submitted (a
@@ -134,5 +136,52 @@ func TestRerenderButton(t *testing.T) {
 	_, body = b.do(t, "GET", "/jobs/"+job.ID+"?done=job_rerender", rv, nil, "")
 	if strings.Contains(body, `id="rerender"`) || !strings.Contains(body, "Đã xếp lại việc dựng bản dịch") {
 		t.Errorf("after the rerender the page should say it is queued and offer no button:\n%s", section(body, `id="main"`))
+	}
+}
+
+// lostRender is a desk's Renders that says every render was lost.
+type lostRender struct{}
+
+func (lostRender) RenderState(context.Context, translation.Job, translation.Submission) (translation.RenderState, error) {
+	return translation.RenderLost, nil
+}
+
+// TestRerenderButtonLostRender: the page of an approved job whose render
+// was lost without a recorded failure (the desk says so: nothing made, no
+// render job left) says so and offers a reviewer "Render again", which
+// the desk accepts; a translator is not offered it.
+func TestRerenderButtonLostRender(t *testing.T) {
+	b := setup(t)
+	job := b.subtitleJob(t)
+	tr, rv := b.session(t, pipeline.RoleTranslator), b.session(t, pipeline.RoleReviewer)
+	for _, step := range []struct {
+		path string
+		who  *http.Cookie
+		form url.Values
+	}{
+		{"/claim", tr, url.Values{}},
+		{"/submit", tr, url.Values{"n": {"2"}, "start-1": {"500"}, "end-1": {"3500"}, "start-2": {"3700"}, "end-2": {"7000"},
+			"text-1": {"ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ"}, "text-2": {"ꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ"}}},
+		{"/review", rv, url.Values{}},
+		{"/approve", rv, url.Values{}},
+	} {
+		if resp, body := b.do(t, "POST", "/jobs/"+job.ID+step.path, step.who, step.form, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%s", step.path, resp.StatusCode, body)
+		}
+	}
+	if _, body := b.do(t, "GET", "/jobs/"+job.ID, rv, nil, ""); strings.Contains(body, `id="rerender"`) {
+		t.Fatalf("a render the desk cannot tell about offers to render again")
+	}
+	b.desk.Renders = lostRender{}
+	if _, body := b.do(t, "GET", "/jobs/"+job.ID, tr, nil, ""); strings.Contains(body, `id="rerender"`) {
+		t.Errorf("a translator is offered to render again")
+	}
+	_, body := b.do(t, "GET", "/jobs/"+job.ID, rv, nil, "")
+	if !strings.Contains(body, `id="rerender"`) || !strings.Contains(body, `id="render-lost"`) || strings.Contains(body, `id="render-failed"`) {
+		t.Fatalf("the reviewer's page of a lost render lacks its line or the button:\n%s", section(body, `id="main"`))
+	}
+	resp, _ := b.do(t, "POST", "/jobs/"+job.ID+"/rerender", rv, url.Values{}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/jobs/"+job.ID+"?done=job_rerender" {
+		t.Fatalf("rerender: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

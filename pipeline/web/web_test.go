@@ -45,6 +45,8 @@ type bundle struct {
 	users   map[pipeline.Role]pipeline.User
 	// segs are the ids of the ready segments, in the schedules.
 	segs []string
+	// desk is the translators' desk behind the API.
+	desk *translation.Desk
 }
 
 func setup(t *testing.T) *bundle {
@@ -88,7 +90,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{},
+	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}, desk: desk,
 		advance: func(d time.Duration) { ahead.Add(int64(d)) }}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)

@@ -213,3 +213,88 @@ func TestNoticeEndLostNotSentAgain(t *testing.T) {
 		t.Errorf("the job's send is %q (%v), want %q", state, err, sqlstore.NoticeSent)
 	}
 }
+
+// TestMaybeSentListed delivers three notices through River to a real SMTP
+// conversation: one sent, one whose server's answer is lost, and one
+// whose earlier attempt began sending and never recorded its end (the
+// worker killed): the administrator's listing (sqlstore.MaybeSentNotices)
+// shows the two in doubt, newest attempt first, each with its key,
+// recipient as stored, kind, time of attempt and warning, and not the one
+// sent.
+func TestMaybeSentListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := sqlstoretest.New(t)
+	srv := notifytest.Start(t, &notifytest.SMTPServer{HangUp: func(rcpt string) bool { return strings.HasPrefix(rcpt, "hangup") }})
+	sender := &notify.SMTP{Addr: srv.Addr(), From: "loa@sonla.example", Timeout: 5 * time.Second}
+	w, err := New(Config{DB: db.SQL(), Catalog: db, SweepSpec: "0 0 1 1 *", Work: true, Log: slog.New(slog.DiscardHandler),
+		Translation: TranslationConfig{Store: db, Spec: "0 0 1 1 *", DigestSpec: "0 0 1 1 *", Senders: []notify.Sender{sender}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The notice whose first attempt was killed while sending: its
+	// mark says sending, and River runs it again.
+	killed := SendNoticeArgs{Channel: sender.Name(), Message: mailTo("killed-c"), Key: NoticeKey(9, 7) + "/killed-c"}
+	res, err := w.Client.Insert(ctx, killed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killedID := res.Job.ID
+	if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'running', attempt = 1 WHERE id = ?", killedID); err != nil {
+		t.Fatal(err)
+	}
+	sends := sqlstore.NewNoticeSends(db.SQL())
+	if won, _, err := sends.Begin(ctx, killedID, 1); err != nil || !won {
+		t.Fatalf("mark sending: %v %v", won, err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET state = 'available' WHERE id = ?", killedID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop(context.Background()) })
+	ids := map[string]int64{"killed-c": killedID}
+	for _, to := range []string{"sent-a", "hangup-b"} {
+		res, err := w.Client.Insert(ctx, SendNoticeArgs{Channel: sender.Name(), Message: mailTo(to), Key: NoticeKey(9, 7) + "/" + to}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[to] = res.Job.ID
+	}
+	for to, id := range ids {
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			j, err := w.Client.JobGet(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State == rivertype.JobStateCompleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("notice to %s: job %s after a minute (%+v)", to, j.State, j.Errors)
+			}
+		}
+	}
+	// The newest attempt first, whatever the order they ran in.
+	if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET attempted_at = ? WHERE id = ?", time.Now().UTC().Add(time.Hour), ids["killed-c"]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.MaybeSentNotices(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].To.Name != "killed-c" || got[1].To.Name != "hangup-b" {
+		t.Fatalf("maybe sent: %+v, want killed-c then hangup-b (not sent-a)", got)
+	}
+	for i, warn := range []string{"never recorded", "answer was lost"} {
+		m := got[i]
+		if m.Key != NoticeKey(9, 7)+"/"+m.To.Name || m.To.Email != m.To.Name+"@sonla.example" || m.Kind != notify.KindSubmitted ||
+			m.JobID != "j1" || m.Channel != sender.Name() || m.AttemptedAt.IsZero() || m.QueueJobID != ids[m.To.Name] || !strings.Contains(m.Warning, warn) {
+			t.Errorf("entry %d: %+v, want its key, recipient, kind, attempt time and a warning saying %q", i, m, warn)
+		}
+	}
+	if one, err := db.MaybeSentNotices(ctx, 1); err != nil || len(one) != 1 || one[0].To.Name != "killed-c" {
+		t.Errorf("a page of 1: %+v %v", one, err)
+	}
+}

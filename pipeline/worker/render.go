@@ -129,6 +129,14 @@ func checkSource(sub *subtitle.File, length time.Duration) error {
 		len(fs), strings.Join(msgs, "; "))}
 }
 
+// The renditions whose record says a translation's render is recorded:
+// the WebVTT sidecar of a subtitle file, the loudspeaker MP3 (the
+// language's variant) of a voice-over.
+const (
+	subtitlesRecordedAs = "subtitles_vtt"
+	voiceoverRecordedAs = "loudspeaker_mp3"
+)
+
 // RenderSubtitles makes the renditions of an approved subtitle file. When
 // the language's renditions are recorded as made from that file already
 // (a re-run after River lost its record of the first run's end) it does
@@ -140,7 +148,7 @@ func (p *Processor) RenderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 
 func (p *Processor) renderSubtitles(ctx context.Context, a RenderSubtitlesArgs) (string, error) {
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "subtitles_vtt", a.JobID, a.SubtitleKey, false)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, subtitlesRecordedAs, a.JobID, a.SubtitleKey, false)
 	}
 	return p.renderTranslation(ctx, RenderSubtitlesArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "subtitles", a.SubtitleKey, recorded, func(seg pipeline.Segment, dir, original string) ([]output, *output, error) {
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
@@ -178,7 +186,7 @@ func (p *Processor) RenderVoiceover(ctx context.Context, a RenderVoiceoverArgs) 
 func (p *Processor) renderVoiceover(ctx context.Context, a RenderVoiceoverArgs) (string, error) {
 	approvedBy := a.ApprovedBy
 	recorded := func() (bool, error) {
-		return p.translationRecorded(ctx, a.SegmentID, a.Language, "loudspeaker_mp3", a.JobID, a.SourceKey, true)
+		return p.translationRecorded(ctx, a.SegmentID, a.Language, voiceoverRecordedAs, a.JobID, a.SourceKey, true)
 	}
 	return p.renderTranslation(ctx, RenderVoiceoverArgs{}.Kind(), a.SegmentID, a.Language, a.JobID, "voice-over", a.SourceKey, recorded, func(seg pipeline.Segment, dir, _ string) ([]output, *output, error) {
 		src := filepath.Join(dir, "voiceover")

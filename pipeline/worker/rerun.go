@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -34,6 +35,9 @@ type Output struct {
 	// WorkFoundDone when it found it recorded for the same input, and
 	// WorkNone when there was nothing to make (a withdrawn segment).
 	Work string `json:"work"`
+	// Warning, on a send_notice job that ended WorkMaybeSent, says why
+	// its message may or may not have been delivered.
+	Warning string `json:"warning,omitempty"`
 }
 
 // The values of Output.Work.
@@ -129,7 +133,12 @@ type ApprovalReader interface {
 // after it). A catalog that cannot tell, or any doubt, answers false: the
 // job then renders again, as it did before.
 func (p *Processor) legacyMadeFrom(ctx context.Context, r pipeline.Rendition, jobID, source string) (bool, error) {
-	ar, ok := p.Catalog.(ApprovalReader)
+	return legacyMadeFrom(ctx, p.Catalog, p.log(), r, jobID, source)
+}
+
+// legacyMadeFrom is Processor.legacyMadeFrom on catalog, logging to log.
+func legacyMadeFrom(ctx context.Context, catalog any, log *slog.Logger, r pipeline.Rendition, jobID, source string) (bool, error) {
+	ar, ok := catalog.(ApprovalReader)
 	if !ok || jobID == "" || source == "" {
 		return false, nil
 	}
@@ -161,7 +170,7 @@ func (p *Processor) legacyMadeFrom(ctx context.Context, r pipeline.Rendition, jo
 	if r.CreatedAt.Before(approved.Truncate(time.Second)) {
 		return false, nil
 	}
-	p.log().Info("rendition recorded before renditions named their source: recognised as made from the approved submission",
+	log.Info("rendition recorded before renditions named their source: recognised as made from the approved submission",
 		"segment", r.SegmentID, "language", r.Language, "rendition", r.Name, "job", jobID, "source", source)
 	return true, nil
 }
@@ -173,7 +182,13 @@ func (p *Processor) legacyMadeFrom(ctx context.Context, r pipeline.Rendition, jo
 // (jobID is the translation job that approved source). A catalog that
 // cannot tell answers false.
 func (p *Processor) translationRecorded(ctx context.Context, segmentID, lang, name, jobID, source string, variant bool) (bool, error) {
-	rc, ok := p.Catalog.(RecordedCatalog)
+	return translationRecorded(ctx, p.Catalog, p.log(), segmentID, lang, name, jobID, source, variant)
+}
+
+// translationRecorded is Processor.translationRecorded on catalog,
+// logging to log.
+func translationRecorded(ctx context.Context, catalog any, log *slog.Logger, segmentID, lang, name, jobID, source string, variant bool) (bool, error) {
+	rc, ok := catalog.(RecordedCatalog)
 	if !ok {
 		return false, nil
 	}
@@ -192,7 +207,7 @@ func (p *Processor) translationRecorded(ctx context.Context, segmentID, lang, na
 			if r.Language != lang || r.Name != name || hasSource(r) {
 				continue
 			}
-			legacy, err := p.legacyMadeFrom(ctx, r, jobID, source)
+			legacy, err := legacyMadeFrom(ctx, catalog, log, r, jobID, source)
 			if err != nil {
 				return false, err
 			}

@@ -285,9 +285,11 @@ func (w *sendNoticeWorker) Work(ctx context.Context, job *river.Job[SendNoticeAr
 	if w.sends == nil {
 		return Deliver(ctx, w.senders, job.Args, w.log)
 	}
-	work, err := DeliverOnce(ctx, w.sends, job.ID, job.Attempt, w.senders, job.Args, w.log)
-	if err == nil {
-		recordOutput(ctx, work)
+	work, warning, err := deliverOnce(ctx, w.sends, job.ID, job.Attempt, w.senders, job.Args, w.log)
+	if err == nil && work != "" {
+		// The warning stays on the job's row, where the administrator's
+		// listing of notices maybe sent reads it (sqlstore.MaybeSentNotices).
+		_ = river.RecordOutput(ctx, Output{Work: work, Warning: warning})
 	}
 	return err
 }
@@ -322,6 +324,13 @@ const WorkMaybeSent = "maybe_sent"
 // small loss next to a duplicate, and the daily digest repeats what is
 // still open.
 func DeliverOnce(ctx context.Context, sends NoticeSends, id int64, attempt int, senders []notify.Sender, a SendNoticeArgs, log *slog.Logger) (string, error) {
+	work, _, err := deliverOnce(ctx, sends, id, attempt, senders, a, log)
+	return work, err
+}
+
+// deliverOnce is DeliverOnce, also returning, when the run ends
+// WorkMaybeSent, the warning that says why.
+func deliverOnce(ctx context.Context, sends NoticeSends, id int64, attempt int, senders []notify.Sender, a SendNoticeArgs, log *slog.Logger) (work, warning string, err error) {
 	var sender notify.Sender
 	for _, s := range senders {
 		if s.Name() == a.Channel {
@@ -330,23 +339,26 @@ func DeliverOnce(ctx context.Context, sends NoticeSends, id int64, attempt int, 
 	}
 	if sender == nil {
 		log.Warn("notice dropped: channel no longer configured", "channel", a.Channel, "to", a.Message.To.Name)
-		return WorkNone, nil
+		return WorkNone, "", nil
 	}
 	attrs := []any{"channel", a.Channel, "to", a.Message.To.Name, "kind", a.Message.Kind, "job", a.Message.JobID, "key", a.Key, "river_job", id}
 	won, prior, err := sends.Begin(ctx, id, attempt)
 	if err != nil {
-		return "", fmt.Errorf("deliver %s notice to %s: %w", a.Message.Kind, a.Message.To.Name, err)
+		return "", "", fmt.Errorf("deliver %s notice to %s: %w", a.Message.Kind, a.Message.To.Name, err)
 	}
 	if !won {
 		switch prior {
 		case sqlstore.NoticeSent:
 			log.Info(FoundDoneMessage, append([]any{"recorded", "notice sent"}, attrs...)...)
-			return WorkFoundDone, nil
+			return WorkFoundDone, "", nil
 		case "":
-			return "", fmt.Errorf("deliver %s notice to %s: attempt %d of job %d is no longer the job's: another worker has it", a.Message.Kind, a.Message.To.Name, attempt, id)
+			return "", "", fmt.Errorf("deliver %s notice to %s: attempt %d of job %d is no longer the job's: another worker has it", a.Message.Kind, a.Message.To.Name, attempt, id)
 		default:
 			log.Warn(NoticeMaybeLostMessage, append([]any{"found", prior}, attrs...)...)
-			return WorkMaybeSent, nil
+			if prior == sqlstore.NoticeMaybeSent {
+				return WorkMaybeSent, "An earlier attempt handed the message to " + a.Channel + " and lost the server's answer; not sent again.", nil
+			}
+			return WorkMaybeSent, "An earlier attempt began handing the message to " + a.Channel + " and its end was never recorded (its worker stopped, or the database was away); not sent again.", nil
 		}
 	}
 	// The outcome is recorded even when ctx ends with the send.
@@ -358,24 +370,24 @@ func DeliverOnce(ctx context.Context, sends NoticeSends, id int64, attempt int, 
 		if serr := sends.Set(record, id, attempt, sqlstore.NoticeSent); serr != nil {
 			log.Warn("notice sent; recording it failed (a run again reports it as maybe not delivered, and does not send it)", append([]any{"err", serr}, attrs...)...)
 		}
-		return WorkDone, nil
+		return WorkDone, "", nil
 	case errors.Is(err, notify.ErrNoAddress):
 		log.Debug("notice skipped: no address", attrs...)
 		if cerr := sends.Clear(record, id, attempt); cerr != nil {
 			log.Warn("notice skipped; clearing its send failed", append([]any{"err", cerr}, attrs...)...)
 		}
-		return WorkNone, nil
+		return WorkNone, "", nil
 	case errors.Is(err, notify.ErrMaybeSent):
 		if serr := sends.Set(record, id, attempt, sqlstore.NoticeMaybeSent); serr != nil {
 			log.Warn("recording a notice maybe sent failed", append([]any{"err", serr}, attrs...)...)
 		}
 		log.Warn(NoticeMaybeLostMessage, append([]any{"err", err}, attrs...)...)
-		return WorkMaybeSent, nil
+		return WorkMaybeSent, err.Error(), nil
 	default:
 		if cerr := sends.Clear(record, id, attempt); cerr != nil {
 			log.Warn("notice not sent; clearing its send failed (a run again reports it as maybe not delivered)", append([]any{"err", cerr}, attrs...)...)
 		}
-		return "", fmt.Errorf("deliver %s notice to %s by %s: %w", a.Message.Kind, a.Message.To.Name, a.Channel, err)
+		return "", "", fmt.Errorf("deliver %s notice to %s by %s: %w", a.Message.Kind, a.Message.To.Name, a.Channel, err)
 	}
 }
 
