@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -583,7 +584,14 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	retry := StreamRetry.Milliseconds()
-	send := func(e broadcast.Event) error {
+	// Every version event sent, and every one the device already had,
+	// is logged at Debug with its ETag, reason and source (current, feed,
+	// poll): a replica's log shows what each device heard, and when.
+	debug := s.Log.Enabled(r.Context(), slog.LevelDebug)
+	send := func(e broadcast.Event, from string) error {
+		if debug {
+			s.Log.Debug("event stream sent", "user", u.Name, "commune", e.Commune, "etag", e.ETag, "version", e.Version, "reason", e.Reason, "from", from)
+		}
 		data, _ := json.Marshal(e)
 		if _, err := fmt.Fprintf(w, "id: %s\nevent: version\ndata: %s\n\n", e.ETag, data); err != nil {
 			return err
@@ -594,7 +602,7 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 		return nil
 	}
 	last := head.ETag
-	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
+	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}, "current"); err != nil {
 		return nil
 	}
 	// signedOut ends the stream when the credential it was opened with no
@@ -629,10 +637,13 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 		case e := <-events:
 			if e.ETag == last {
+				if debug {
+					s.Log.Debug("event stream skipped: the device has this ETag", "user", u.Name, "commune", e.Commune, "etag", e.ETag, "reason", e.Reason)
+				}
 				continue
 			}
 			last = e.ETag
-			if send(e) != nil {
+			if send(e, "feed") != nil {
 				return nil
 			}
 		case <-poll.C:
@@ -646,7 +657,7 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 			if cur.ETag != last {
 				last = cur.ETag
-				if send(broadcast.Event{Commune: cur.Code, Version: cur.VersionID, ETag: cur.ETag, Reason: "changed"}) != nil {
+				if send(broadcast.Event{Commune: cur.Code, Version: cur.VersionID, ETag: cur.ETag, Reason: "changed"}, "poll") != nil {
 					return nil
 				}
 				continue

@@ -56,31 +56,35 @@ func (s *Service) fromFeed(c pipeline.Change) {
 	switch c.Kind {
 	case pipeline.ChangeSchedule:
 		if h.listening(c.Key) {
-			s.announce(c.Key, c.Note)
+			s.announce(c.Key, c.Note, c.ID)
 		}
 	case pipeline.ChangeRegistry, pipeline.ChangeLost:
 		codes := h.communes()
 		if len(codes) > 0 {
 			go func() {
 				for _, code := range codes {
-					s.announce(code, "changed")
+					s.announce(code, "changed", c.ID)
 				}
 			}()
 		}
 	}
 }
 
-// announce publishes commune's current head to its connected devices.
-func (s *Service) announce(commune, reason string) {
+// announce publishes commune's current head to its connected devices,
+// prompted by the change with id change (0: none). It logs at Debug
+// ("schedule head announced") the head it read, with the change, the
+// number of streams it went to and of those whose queue was full.
+func (s *Service) announce(commune, reason string, change int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	head, err := s.Store.CommuneHead(ctx, commune)
 	if err != nil {
 		// The stream's own poll of the head catches up.
-		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "err", err)
+		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "change", change, "reason", reason, "err", err)
 		return
 	}
-	s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: reason})
+	sent, full := s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: reason})
+	s.log().Debug("schedule head announced", "commune", head.Code, "etag", head.ETag, "version", head.VersionID, "reason", reason, "change", change, "streams", sent, "full", full)
 }
 
 func (h *hub) listening(commune string) bool {
@@ -121,13 +125,19 @@ func (s *Service) Subscribe(commune string) (<-chan Event, func()) {
 	}
 }
 
-func (h *hub) publish(e Event) {
+// publish hands e to every subscriber of its commune whose channel has
+// room; it returns how many took it and how many were full (a slow
+// reader: it still gets the latest after the next event, or its poll).
+func (h *hub) publish(e Event) (sent, full int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[e.Commune] {
 		select {
 		case ch <- e:
+			sent++
 		default:
+			full++
 		}
 	}
+	return sent, full
 }
