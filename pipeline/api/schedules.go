@@ -573,6 +573,13 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)
 	defer stop()
+	// The head is read again now that the stream listens: a change stored
+	// since the first reading (which checked the commune and the user) is
+	// either in this reading or announced to the subscription, never
+	// lost until the next poll.
+	if head, err = s.Broadcast.Store.CommuneHead(r.Context(), head.Code); err != nil {
+		return err
+	}
 	// Listen for account changes before the first byte goes out, so a
 	// revocation the device could follow is never missed; one made since
 	// this request was authenticated is caught by the check after it.

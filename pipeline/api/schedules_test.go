@@ -614,3 +614,96 @@ func TestSignedOutEndsEventStream(t *testing.T) {
 		})
 	}
 }
+
+// headRace is a broadcast.Store whose next CommuneHead, once armed,
+// reads the head and then, before returning it, runs change (which moves
+// the head and announces it): what a stream opening sees when a build
+// lands between its reading of the head and its subscription.
+type headRace struct {
+	broadcast.Store
+	armed  atomic.Bool
+	change func(ctx context.Context) error
+	err    chan error
+}
+
+func (s *headRace) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	head, err := s.Store.CommuneHead(ctx, code)
+	if err == nil && s.armed.CompareAndSwap(true, false) {
+		s.err <- s.change(ctx)
+	}
+	return head, err
+}
+
+// TestStreamOpeningHearsChangeMeanwhile: an emergency stored while a
+// device's event stream opens (after the stream read the commune's head,
+// before it listens for changes) reaches the device at once, not at the
+// stream's next poll (an hour here).
+func TestStreamOpeningHearsChangeMeanwhile(t *testing.T) {
+	var race *headRace
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		race = &headRace{Store: db, err: make(chan error, 1)}
+		svc.Store = race
+	})
+	ctx := t.Context()
+	before, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire := sb.segs[0]
+	race.change = func(ctx context.Context) error {
+		sb.advance(2 * time.Hour)
+		_, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]})
+		return err
+	}
+	race.armed.Store(true)
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if err := <-race.err; err != nil {
+		t.Fatalf("emergency while the stream opened: %v", err)
+	}
+	after, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil || after.ETag == before.ETag {
+		t.Fatalf("the emergency did not move the head: %s, then %+v %v", before.ETag, after, err)
+	}
+	// The stream must send the new head; it has nothing else to send but
+	// its poll's keep-alive an hour later. The wait is a share of the
+	// test's time, not a guess of this machine's speed.
+	wait := 10 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	heard := make(chan []string, 1)
+	go func() {
+		var got []string
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			l := lines.Text()
+			if !strings.HasPrefix(l, "data: ") {
+				continue
+			}
+			var e broadcast.Event
+			_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+			got = append(got, e.ETag+" "+e.Reason)
+			if e.ETag == after.ETag {
+				break
+			}
+		}
+		heard <- got
+	}()
+	select {
+	case got := <-heard:
+		if len(got) == 0 || !strings.HasPrefix(got[len(got)-1], after.ETag) {
+			t.Fatalf("stream sent %q and ended; want the emergency's head %s", got, after.ETag)
+		}
+		t.Logf("stream sent %q (before the emergency: %s)", got, before.ETag)
+	case <-time.After(wait):
+		stream.Body.Close()
+		t.Fatalf("the stream sent %q but not the emergency's head %s within %s (before: %s)", <-heard, after.ETag, wait, before.ETag)
+	}
+}
