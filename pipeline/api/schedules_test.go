@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -705,5 +706,147 @@ func TestStreamOpeningHearsChangeMeanwhile(t *testing.T) {
 	case <-time.After(wait):
 		stream.Body.Close()
 		t.Fatalf("the stream sent %q but not the emergency's head %s within %s (before: %s)", <-heard, after.ETag, wait, before.ETag)
+	}
+}
+
+// staleHead is a broadcast.Store whose next CommuneHead, once armed,
+// answers the head it was armed with instead of the current one: an
+// announcement that read the head before a change and publishes after
+// the change's own announcement (a registry import's or a lost feed's,
+// which run beside the feed).
+type staleHead struct {
+	broadcast.Store
+	stale atomic.Pointer[pipeline.CommuneHead]
+}
+
+func (s *staleHead) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	if h := s.stale.Swap(nil); h != nil {
+		return *h, nil
+	}
+	return s.Store.CommuneHead(ctx, code)
+}
+
+// announcements is a slog.Handler that passes on the ETag of every
+// "schedule head announced" record: the announcement was published.
+type announcements chan string
+
+func (a announcements) Enabled(context.Context, slog.Level) bool { return true }
+func (a announcements) WithAttrs([]slog.Attr) slog.Handler       { return a }
+func (a announcements) WithGroup(string) slog.Handler            { return a }
+func (a announcements) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "schedule head announced" {
+		r.Attrs(func(at slog.Attr) bool {
+			if at.Key == "etag" {
+				select {
+				case a <- at.Value.String():
+				default:
+				}
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// TestStreamNeverSendsAnOlderHead: an announcement of a head older than
+// the one a device's stream already sent (read before the newer change
+// and published after it) is not sent: the stream's events name the
+// commune's versions in the order they were stored, and a device is not
+// told of a version it has already passed (a pull for nothing, and the
+// newer head sent once more at the next poll).
+func TestStreamNeverSendsAnOlderHead(t *testing.T) {
+	var store *staleHead
+	heard := make(announcements, 16)
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		store = &staleHead{Store: db}
+		svc.Store, svc.Feed, svc.Log = store, db, slog.New(heard)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); db.Follow(ctx, slog.New(slog.DiscardHandler)) }()
+		t.Cleanup(func() { cancel(); <-done })
+	})
+	ctx := t.Context()
+	wait := 10 * time.Minute // every wait below is for something that must come
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := make(chan broadcast.Event, 16)
+	go func() {
+		defer close(events)
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				var e broadcast.Event
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+				events <- e
+			}
+		}
+	}()
+	// until reads the stream until it sends etag and returns what it
+	// sent before.
+	until := func(etag string) []string {
+		t.Helper()
+		var sent []string
+		timeout := time.After(wait)
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatalf("stream ended after %q, before %s", sent, etag)
+				}
+				if e.ETag == etag {
+					return sent
+				}
+				sent = append(sent, e.ETag+" "+e.Reason)
+			case <-timeout:
+				t.Fatalf("stream sent %q but not %s within %s", sent, etag, wait)
+			}
+		}
+	}
+	head := func() pipeline.CommuneHead {
+		t.Helper()
+		h, err := sb.db.CommuneHead(ctx, "muong-lan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	emergency := func(seg string) pipeline.CommuneHead {
+		t.Helper()
+		sb.advance(time.Hour)
+		if _, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: seg, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]}); err != nil {
+			t.Fatal(err)
+		}
+		return head()
+	}
+	old := head()
+	until(old.ETag) // the stream's opening
+	newer := emergency(sb.segs[0])
+	until(newer.ETag)
+	// A registry import's announcement that read the old head publishes
+	// it now.
+	store.stale.Store(&old)
+	if err := sb.db.WriteChange(ctx, pipeline.ChangeRegistry, "", func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for published := false; !published; {
+		select {
+		case etag := <-heard:
+			published = etag == old.ETag
+		case <-time.After(wait):
+			t.Fatalf("the old head %s was not announced again within %s", old.ETag, wait)
+		}
+	}
+	newest := emergency(sb.segs[1])
+	if sent := until(newest.ETag); len(sent) > 0 {
+		t.Fatalf("after the head %s the stream sent %q, older, before the newest %s", newer.ETag, sent, newest.ETag)
 	}
 }

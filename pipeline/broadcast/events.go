@@ -13,6 +13,10 @@ type Event struct {
 	Commune string `json:"commune"`
 	Version string `json:"version"`
 	ETag    string `json:"etag"`
+	// Seq is the version's number among the commune's versions
+	// (pipeline.ScheduleVersion.Seq): a higher one is newer. A stream
+	// never sends a lower one than it sent.
+	Seq int64 `json:"seq,omitempty"`
 	// Reason is the reason of the build whose change prompted the event
 	// (nightly, rebuild, emergency). Version and ETag are the head when
 	// the event was sent, which can already be a later build's when the
@@ -83,8 +87,8 @@ func (s *Service) announce(commune, reason string, change int64) {
 		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "change", change, "reason", reason, "err", err)
 		return
 	}
-	sent, full := s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: reason})
-	s.log().Debug("schedule head announced", "commune", head.Code, "etag", head.ETag, "version", head.VersionID, "reason", reason, "change", change, "streams", sent, "full", full)
+	sent, full := s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Seq: head.Seq, Reason: reason})
+	s.log().Debug("schedule head announced", "commune", head.Code, "etag", head.ETag, "version", head.VersionID, "seq", head.Seq, "reason", reason, "change", change, "streams", sent, "full", full)
 }
 
 func (h *hub) listening(commune string) bool {
