@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -848,5 +849,107 @@ func TestStreamNeverSendsAnOlderHead(t *testing.T) {
 	newest := emergency(sb.segs[1])
 	if sent := until(newest.ETag); len(sent) > 0 {
 		t.Fatalf("after the head %s the stream sent %q, older, before the newest %s", newer.ETag, sent, newest.ETag)
+	}
+}
+
+// handFeed is a broadcast.ChangeFeed the test delivers by hand, so a
+// replica can hear changes as late as the test likes.
+type handFeed struct {
+	mu  sync.Mutex
+	fns []func(pipeline.Change)
+}
+
+func (f *handFeed) OnChange(fn func(pipeline.Change)) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fns = append(f.fns, fn)
+	return func() {}
+}
+
+func (f *handFeed) deliver(c pipeline.Change) {
+	f.mu.Lock()
+	fns := slices.Clone(f.fns)
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+}
+
+// TestStreamHeardLate is the deployment test's failure of 10:18 (replica
+// 3 sent nothing with reason "emergency"), replayed: a replica hears an
+// earlier build's change only after the emergency was stored. Its stream
+// sends the emergency's head once, at the earlier change, under that
+// change's reason, and not again for the emergency's own change: a
+// device gets the emergency's ETag at once, and a check of the reason
+// waits for ever.
+func TestStreamHeardLate(t *testing.T) {
+	feed := &handFeed{}
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		svc.Feed = feed
+		svc.Log = slog.New(slog.DiscardHandler)
+	})
+	ctx := t.Context()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := make(chan broadcast.Event, 16)
+	go func() {
+		defer close(events)
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				var e broadcast.Event
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+				events <- e
+			}
+		}
+	}()
+	wait := 10 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	next := func() broadcast.Event {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			return e
+		case <-time.After(wait):
+			t.Fatalf("no event within %s", wait)
+		}
+		panic("unreachable")
+	}
+	opening := next()
+	sb.advance(time.Hour)
+	if _, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: sb.segs[0], Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil || head.ETag == opening.ETag {
+		t.Fatalf("the emergency did not move the head from %s: %+v %v", opening.ETag, head, err)
+	}
+	// Heard late: the earlier build's change, then the emergency's.
+	for _, note := range []string{"manual", "emergency"} {
+		feed.deliver(pipeline.Change{Kind: pipeline.ChangeSchedule, Key: "muong-lan", Note: note})
+	}
+	if e := next(); e.ETag != head.ETag || e.Seq != head.Seq || e.Reason != "manual" {
+		t.Fatalf("first event after the emergency %+v; want its head %s (seq %d) under the earlier change's reason", e, head.ETag, head.Seq)
+	}
+	// Nothing more for the emergency's own change: the next event is the
+	// next build's (heard in order after it).
+	sb.advance(24 * time.Hour)
+	if _, err := sb.svc.Build(ctx, sb.svc.Clock(), []string{"muong-lan"}, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	feed.deliver(pipeline.Change{Kind: pipeline.ChangeSchedule, Key: "muong-lan", Note: "nightly"})
+	if e := next(); e.Reason != "nightly" || e.Seq <= head.Seq {
+		t.Fatalf("after the emergency's head the stream sent %+v; want only the next build's head", e)
 	}
 }
