@@ -13,6 +13,10 @@ type CommuneHead struct {
 	Name      string `json:"name"`
 	VersionID string `json:"version,omitempty"`
 	ETag      string `json:"etag,omitempty"`
+	// Seq is the head version's number among the commune's versions
+	// (ScheduleVersion.Seq; 0 before its first build): of two heads read
+	// at different times, the higher is the newer.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // Answers reports whether an operator bound to the commune code answers

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -574,8 +575,10 @@ func (s *Server) CloseStreams() {
 // commune's current version at once and after every change. With a
 // Broadcast that follows the change feed, a change stored by any process
 // arrives within sqlstore.FeedPoll; the stream also checks the commune's
-// head every EventPoll as a backstop. When the server shuts down the
-// stream ends with a "closing" event (see CloseStreams); when its token is
+// head every EventPoll as a backstop. It never sends the head it sent
+// last again, nor an older one (a lower seq), whatever order they reach
+// it in, so a device never goes back to an older schedule. When the
+// server shuts down the stream ends with a "closing" event (see CloseStreams); when its token is
 // revoked or its user disabled or signed out everywhere, it ends with a
 // "closing" event whose reason starts "signed out" and no retry hint, at
 // once when the change feed reports it, else at the next EventPoll.
@@ -595,6 +598,13 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	rc := http.NewResponseController(w)
 	events, stop := s.Broadcast.Subscribe(head.Code)
 	defer stop()
+	// The head is read again now that the stream listens: a change stored
+	// since the first reading (which checked the commune and the user) is
+	// either in this reading or announced to the subscription, never
+	// lost until the next poll.
+	if head, err = s.Broadcast.Store.CommuneHead(r.Context(), head.Code); err != nil {
+		return err
+	}
 	// Listen for account changes before the first byte goes out, so a
 	// revocation the device could follow is never missed; one made since
 	// this request was authenticated is caught by the check after it.
@@ -606,7 +616,14 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	retry := StreamRetry.Milliseconds()
-	send := func(e broadcast.Event) error {
+	// Every version event sent, and every one the device already had,
+	// is logged at Debug with its ETag, reason and source (current, feed,
+	// poll): a replica's log shows what each device heard, and when.
+	debug := s.Log.Enabled(r.Context(), slog.LevelDebug)
+	send := func(e broadcast.Event, from string) error {
+		if debug {
+			s.Log.Debug("event stream sent", "user", u.Name, "commune", e.Commune, "etag", e.ETag, "version", e.Version, "seq", e.Seq, "reason", e.Reason, "from", from)
+		}
 		data, _ := json.Marshal(e)
 		if _, err := fmt.Fprintf(w, "id: %s\nevent: version\ndata: %s\n\n", e.ETag, data); err != nil {
 			return err
@@ -616,8 +633,16 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", retry); err != nil {
 		return nil
 	}
-	last := head.ETag
-	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: "current"}); err != nil {
+	// last and lastSeq are the head the device was sent. A head with a
+	// lower seq is older, whatever order it arrived in (an announcement
+	// that read the head before a change can be published after the
+	// change's own; the poll reads beside the announcements): it is never
+	// sent, so a device hears of the versions in the order they were
+	// stored.
+	last, lastSeq := head.ETag, head.Seq
+	// stale reports whether a head is the device's or older than it.
+	stale := func(etag string, seq int64) bool { return etag == last || seq < lastSeq }
+	if err := send(broadcast.Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Seq: head.Seq, Reason: "current"}, "current"); err != nil {
 		return nil
 	}
 	// signedOut ends the stream when the credential it was opened with no
@@ -651,11 +676,15 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 				return nil
 			}
 		case e := <-events:
-			if e.ETag == last {
+			if stale(e.ETag, e.Seq) {
+				if debug {
+					s.Log.Debug("event stream skipped: the device has this head or a newer one", "user", u.Name, "commune", e.Commune,
+						"etag", e.ETag, "seq", e.Seq, "reason", e.Reason, "has", last, "has_seq", lastSeq)
+				}
 				continue
 			}
-			last = e.ETag
-			if send(e) != nil {
+			last, lastSeq = e.ETag, e.Seq
+			if send(e, "feed") != nil {
 				return nil
 			}
 		case <-poll.C:
@@ -667,9 +696,9 @@ func (s *Server) communeEvents(w http.ResponseWriter, r *http.Request, u pipelin
 			if err != nil {
 				return nil
 			}
-			if cur.ETag != last {
-				last = cur.ETag
-				if send(broadcast.Event{Commune: cur.Code, Version: cur.VersionID, ETag: cur.ETag, Reason: "changed"}) != nil {
+			if !stale(cur.ETag, cur.Seq) {
+				last, lastSeq = cur.ETag, cur.Seq
+				if send(broadcast.Event{Commune: cur.Code, Version: cur.VersionID, ETag: cur.ETag, Seq: cur.Seq, Reason: "changed"}, "poll") != nil {
 					return nil
 				}
 				continue

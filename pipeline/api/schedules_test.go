@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -612,5 +614,342 @@ func TestSignedOutEndsEventStream(t *testing.T) {
 				t.Fatalf("stream ended with %q, want a closing event saying the device is signed out", got)
 			}
 		})
+	}
+}
+
+// headRace is a broadcast.Store whose next CommuneHead, once armed,
+// reads the head and then, before returning it, runs change (which moves
+// the head and announces it): what a stream opening sees when a build
+// lands between its reading of the head and its subscription.
+type headRace struct {
+	broadcast.Store
+	armed  atomic.Bool
+	change func(ctx context.Context) error
+	err    chan error
+}
+
+func (s *headRace) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	head, err := s.Store.CommuneHead(ctx, code)
+	if err == nil && s.armed.CompareAndSwap(true, false) {
+		s.err <- s.change(ctx)
+	}
+	return head, err
+}
+
+// TestStreamOpeningHearsChangeMeanwhile: an emergency stored while a
+// device's event stream opens (after the stream read the commune's head,
+// before it listens for changes) reaches the device at once, not at the
+// stream's next poll (an hour here).
+func TestStreamOpeningHearsChangeMeanwhile(t *testing.T) {
+	var race *headRace
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		race = &headRace{Store: db, err: make(chan error, 1)}
+		svc.Store = race
+	})
+	ctx := t.Context()
+	before, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire := sb.segs[0]
+	race.change = func(ctx context.Context) error {
+		sb.advance(2 * time.Hour)
+		_, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]})
+		return err
+	}
+	race.armed.Store(true)
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if err := <-race.err; err != nil {
+		t.Fatalf("emergency while the stream opened: %v", err)
+	}
+	after, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil || after.ETag == before.ETag {
+		t.Fatalf("the emergency did not move the head: %s, then %+v %v", before.ETag, after, err)
+	}
+	// The stream must send the new head; it has nothing else to send but
+	// its poll's keep-alive an hour later. The wait is a share of the
+	// test's time, not a guess of this machine's speed.
+	wait := 10 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	heard := make(chan []string, 1)
+	go func() {
+		var got []string
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			l := lines.Text()
+			if !strings.HasPrefix(l, "data: ") {
+				continue
+			}
+			var e broadcast.Event
+			_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+			got = append(got, e.ETag+" "+e.Reason)
+			if e.ETag == after.ETag {
+				break
+			}
+		}
+		heard <- got
+	}()
+	select {
+	case got := <-heard:
+		if len(got) == 0 || !strings.HasPrefix(got[len(got)-1], after.ETag) {
+			t.Fatalf("stream sent %q and ended; want the emergency's head %s", got, after.ETag)
+		}
+		t.Logf("stream sent %q (before the emergency: %s)", got, before.ETag)
+	case <-time.After(wait):
+		stream.Body.Close()
+		t.Fatalf("the stream sent %q but not the emergency's head %s within %s (before: %s)", <-heard, after.ETag, wait, before.ETag)
+	}
+}
+
+// staleHead is a broadcast.Store whose next CommuneHead, once armed,
+// answers the head it was armed with instead of the current one: an
+// announcement that read the head before a change and publishes after
+// the change's own announcement (a registry import's or a lost feed's,
+// which run beside the feed).
+type staleHead struct {
+	broadcast.Store
+	stale atomic.Pointer[pipeline.CommuneHead]
+}
+
+func (s *staleHead) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
+	if h := s.stale.Swap(nil); h != nil {
+		return *h, nil
+	}
+	return s.Store.CommuneHead(ctx, code)
+}
+
+// announcements is a slog.Handler that passes on the ETag of every
+// "schedule head announced" record: the announcement was published.
+type announcements chan string
+
+func (a announcements) Enabled(context.Context, slog.Level) bool { return true }
+func (a announcements) WithAttrs([]slog.Attr) slog.Handler       { return a }
+func (a announcements) WithGroup(string) slog.Handler            { return a }
+func (a announcements) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "schedule head announced" {
+		r.Attrs(func(at slog.Attr) bool {
+			if at.Key == "etag" {
+				select {
+				case a <- at.Value.String():
+				default:
+				}
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// TestStreamNeverSendsAnOlderHead: an announcement of a head older than
+// the one a device's stream already sent (read before the newer change
+// and published after it) is not sent: the stream's events name the
+// commune's versions in the order they were stored, and a device is not
+// told of a version it has already passed (a pull for nothing, and the
+// newer head sent once more at the next poll).
+func TestStreamNeverSendsAnOlderHead(t *testing.T) {
+	var store *staleHead
+	heard := make(announcements, 16)
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		store = &staleHead{Store: db}
+		svc.Store, svc.Feed, svc.Log = store, db, slog.New(heard)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); db.Follow(ctx, slog.New(slog.DiscardHandler)) }()
+		t.Cleanup(func() { cancel(); <-done })
+	})
+	ctx := t.Context()
+	wait := 10 * time.Minute // every wait below is for something that must come
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := make(chan broadcast.Event, 16)
+	go func() {
+		defer close(events)
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				var e broadcast.Event
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+				events <- e
+			}
+		}
+	}()
+	// until reads the stream until it sends etag and returns what it
+	// sent before.
+	until := func(etag string) []string {
+		t.Helper()
+		var sent []string
+		timeout := time.After(wait)
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatalf("stream ended after %q, before %s", sent, etag)
+				}
+				if e.ETag == etag {
+					return sent
+				}
+				sent = append(sent, e.ETag+" "+e.Reason)
+			case <-timeout:
+				t.Fatalf("stream sent %q but not %s within %s", sent, etag, wait)
+			}
+		}
+	}
+	head := func() pipeline.CommuneHead {
+		t.Helper()
+		h, err := sb.db.CommuneHead(ctx, "muong-lan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	emergency := func(seg string) pipeline.CommuneHead {
+		t.Helper()
+		sb.advance(time.Hour)
+		if _, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: seg, Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]}); err != nil {
+			t.Fatal(err)
+		}
+		return head()
+	}
+	old := head()
+	until(old.ETag) // the stream's opening
+	newer := emergency(sb.segs[0])
+	until(newer.ETag)
+	// A registry import's announcement that read the old head publishes
+	// it now.
+	store.stale.Store(&old)
+	if err := sb.db.WriteChange(ctx, pipeline.ChangeRegistry, "", func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for published := false; !published; {
+		select {
+		case etag := <-heard:
+			published = etag == old.ETag
+		case <-time.After(wait):
+			t.Fatalf("the old head %s was not announced again within %s", old.ETag, wait)
+		}
+	}
+	newest := emergency(sb.segs[1])
+	if sent := until(newest.ETag); len(sent) > 0 {
+		t.Fatalf("after the head %s the stream sent %q, older, before the newest %s", newer.ETag, sent, newest.ETag)
+	}
+}
+
+// handFeed is a broadcast.ChangeFeed the test delivers by hand, so a
+// replica can hear changes as late as the test likes.
+type handFeed struct {
+	mu  sync.Mutex
+	fns []func(pipeline.Change)
+}
+
+func (f *handFeed) OnChange(fn func(pipeline.Change)) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fns = append(f.fns, fn)
+	return func() {}
+}
+
+func (f *handFeed) deliver(c pipeline.Change) {
+	f.mu.Lock()
+	fns := slices.Clone(f.fns)
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+}
+
+// TestStreamHeardLate is the deployment test's failure of 10:18 (replica
+// 3 sent nothing with reason "emergency"), replayed: a replica hears an
+// earlier build's change only after the emergency was stored. Its stream
+// sends the emergency's head once, at the earlier change, under that
+// change's reason, and not again for the emergency's own change: a
+// device gets the emergency's ETag at once, and a check of the reason
+// waits for ever.
+func TestStreamHeardLate(t *testing.T) {
+	feed := &handFeed{}
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, svc *broadcast.Service, db *sqlstore.DB) {
+		s.EventPoll = time.Hour
+		svc.Feed = feed
+		svc.Log = slog.New(slog.DiscardHandler)
+	})
+	ctx := t.Context()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := make(chan broadcast.Event, 16)
+	go func() {
+		defer close(events)
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				var e broadcast.Event
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
+				events <- e
+			}
+		}
+	}()
+	wait := 10 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		wait = time.Until(d) / 4
+	}
+	next := func() broadcast.Event {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			return e
+		case <-time.After(wait):
+			t.Fatalf("no event within %s", wait)
+		}
+		panic("unreachable")
+	}
+	opening := next()
+	sb.advance(time.Hour)
+	if _, err := sb.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: sb.segs[0], Communes: []string{"muong-lan"}, Reason: "cháy rừng", By: sb.users[pipeline.RoleProducer]}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := sb.db.CommuneHead(ctx, "muong-lan")
+	if err != nil || head.ETag == opening.ETag {
+		t.Fatalf("the emergency did not move the head from %s: %+v %v", opening.ETag, head, err)
+	}
+	// Heard late: the earlier build's change, then the emergency's.
+	for _, note := range []string{"manual", "emergency"} {
+		feed.deliver(pipeline.Change{Kind: pipeline.ChangeSchedule, Key: "muong-lan", Note: note})
+	}
+	if e := next(); e.ETag != head.ETag || e.Seq != head.Seq || e.Reason != "manual" {
+		t.Fatalf("first event after the emergency %+v; want its head %s (seq %d) under the earlier change's reason", e, head.ETag, head.Seq)
+	}
+	// Nothing more for the emergency's own change: the next event is the
+	// next build's (heard in order after it).
+	sb.advance(24 * time.Hour)
+	if _, err := sb.svc.Build(ctx, sb.svc.Clock(), []string{"muong-lan"}, "nightly"); err != nil {
+		t.Fatal(err)
+	}
+	feed.deliver(pipeline.Change{Kind: pipeline.ChangeSchedule, Key: "muong-lan", Note: "nightly"})
+	if e := next(); e.Reason != "nightly" || e.Seq <= head.Seq {
+		t.Fatalf("after the emergency's head the stream sent %+v; want only the next build's head", e)
 	}
 }

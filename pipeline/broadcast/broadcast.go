@@ -425,7 +425,7 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 			if w.Changed {
 				res.Changed = append(res.Changed, w.Version.Commune)
 				if s.Feed == nil {
-					s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Reason: reason})
+					s.events().publish(Event{Commune: w.Version.Commune, Version: w.Version.ID, ETag: w.Version.ETag, Seq: w.Version.Seq, Reason: reason})
 				}
 			}
 			spare = append(spare, w.Items[:0])

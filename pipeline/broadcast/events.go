@@ -13,6 +13,10 @@ type Event struct {
 	Commune string `json:"commune"`
 	Version string `json:"version"`
 	ETag    string `json:"etag"`
+	// Seq is the version's number among the commune's versions
+	// (pipeline.ScheduleVersion.Seq): a higher one is newer. A stream
+	// never sends a lower one than it sent.
+	Seq int64 `json:"seq,omitempty"`
 	// Reason is the reason of the build whose change prompted the event
 	// (nightly, rebuild, emergency). Version and ETag are the head when
 	// the event was sent, which can already be a later build's when the
@@ -56,31 +60,35 @@ func (s *Service) fromFeed(c pipeline.Change) {
 	switch c.Kind {
 	case pipeline.ChangeSchedule:
 		if h.listening(c.Key) {
-			s.announce(c.Key, c.Note)
+			s.announce(c.Key, c.Note, c.ID)
 		}
 	case pipeline.ChangeRegistry, pipeline.ChangeLost:
 		codes := h.communes()
 		if len(codes) > 0 {
 			go func() {
 				for _, code := range codes {
-					s.announce(code, "changed")
+					s.announce(code, "changed", c.ID)
 				}
 			}()
 		}
 	}
 }
 
-// announce publishes commune's current head to its connected devices.
-func (s *Service) announce(commune, reason string) {
+// announce publishes commune's current head to its connected devices,
+// prompted by the change with id change (0: none). It logs at Debug
+// ("schedule head announced") the head it read, with the change, the
+// number of streams it went to and of those whose queue was full.
+func (s *Service) announce(commune, reason string, change int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	head, err := s.Store.CommuneHead(ctx, commune)
 	if err != nil {
 		// The stream's own poll of the head catches up.
-		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "err", err)
+		s.log().Warn("read a changed schedule head for connected devices", "commune", commune, "change", change, "reason", reason, "err", err)
 		return
 	}
-	s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Reason: reason})
+	sent, full := s.hub.publish(Event{Commune: head.Code, Version: head.VersionID, ETag: head.ETag, Seq: head.Seq, Reason: reason})
+	s.log().Debug("schedule head announced", "commune", head.Code, "etag", head.ETag, "version", head.VersionID, "seq", head.Seq, "reason", reason, "change", change, "streams", sent, "full", full)
 }
 
 func (h *hub) listening(commune string) bool {
@@ -121,13 +129,19 @@ func (s *Service) Subscribe(commune string) (<-chan Event, func()) {
 	}
 }
 
-func (h *hub) publish(e Event) {
+// publish hands e to every subscriber of its commune whose channel has
+// room; it returns how many took it and how many were full (a slow
+// reader: it still gets the latest after the next event, or its poll).
+func (h *hub) publish(e Event) (sent, full int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[e.Commune] {
 		select {
 		case ch <- e:
+			sent++
 		default:
+			full++
 		}
 	}
+	return sent, full
 }

@@ -175,7 +175,7 @@ func (db *DB) Follow(ctx context.Context, log *slog.Logger) error {
 		case <-tick.C:
 		case <-db.feed.wake:
 		}
-		next, err := db.readChanges(ctx, last)
+		next, err := db.readChanges(ctx, last, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -204,8 +204,10 @@ func (db *DB) Follow(ctx context.Context, log *slog.Logger) error {
 // readChanges hands the changes after id last to deliver and returns the
 // newest id read. When the oldest change still stored is newer than
 // last+1, some were swept before this process read them: it delivers
-// ChangeLost first.
-func (db *DB) readChanges(ctx context.Context, last int64) (int64, error) {
+// ChangeLost first. Each change is logged at Debug ("change heard": its
+// id, kind, key, note and how long after it was recorded it was read),
+// so a replica's log shows when it heard of each change; log may be nil.
+func (db *DB) readChanges(ctx context.Context, last int64, log *slog.Logger) (int64, error) {
 	rows, err := db.sql.QueryContext(ctx, "SELECT id, kind, key, note, at FROM changes WHERE id > ? ORDER BY id LIMIT 1000", last)
 	if err != nil {
 		return last, fmt.Errorf("read the change feed: %w", err)
@@ -230,9 +232,17 @@ func (db *DB) readChanges(ctx context.Context, last int64) (int64, error) {
 		// PostgreSQL sequence skips the values a rolled-back transaction
 		// took: only when the last change read is gone too may unread
 		// ones have been swept.
+		if log != nil {
+			log.Info("changes swept before this process read them: every cache dropped", "last_read", last, "next", cs[0].ID)
+		}
 		db.deliver(pipeline.Change{Kind: pipeline.ChangeLost})
 	}
+	debug := log != nil && log.Enabled(ctx, slog.LevelDebug)
 	for _, c := range cs {
+		if debug {
+			log.Debug("change heard", "id", c.ID, "kind", string(c.Kind), "key", c.Key, "note", c.Note,
+				"after", time.Since(c.At).Round(time.Microsecond).String())
+		}
 		db.deliver(c)
 		last = c.ID
 	}
@@ -276,7 +286,7 @@ func (db *DB) deliver(c pipeline.Change) {
 // made again after a second (the poll covers the gap).
 func (db *DB) listen(ctx context.Context, log *slog.Logger) {
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx)
+		err := db.listenOnce(ctx, log)
 		if ctx.Err() != nil {
 			return
 		}
@@ -288,7 +298,9 @@ func (db *DB) listen(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context) error {
+// listenOnce listens on one connection until it fails or ctx ends; it
+// logs at Info when it listens (at the start and after each reconnect).
+func (db *DB) listenOnce(ctx context.Context, log *slog.Logger) error {
 	conn, err := pgx.Connect(ctx, db.pgURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", redactErr(err, db.pgURL))
@@ -297,6 +309,7 @@ func (db *DB) listenOnce(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
 		return fmt.Errorf("LISTEN: %w", err)
 	}
+	log.Info("listening for the change feed's notifications")
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			if errors.Is(err, context.Canceled) {

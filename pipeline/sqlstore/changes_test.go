@@ -154,7 +154,7 @@ func TestChangesSweptUnreadAreLost(t *testing.T) {
 	var heard []pipeline.ChangeKind
 	db.OnChange(func(c pipeline.Change) { heard = append(heard, c.Kind) })
 	record()
-	last, err := db.readChanges(ctx, 0)
+	last, err := db.readChanges(ctx, 0, nil)
 	if err != nil || last == 0 {
 		t.Fatalf("read: %d %v", last, err)
 	}
@@ -164,7 +164,7 @@ func TestChangesSweptUnreadAreLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	record()
-	if _, err := db.readChanges(ctx, last); err != nil {
+	if _, err := db.readChanges(ctx, last, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := []pipeline.ChangeKind{pipeline.ChangeTokens, pipeline.ChangeLost, pipeline.ChangeTokens}
@@ -202,7 +202,7 @@ func TestManyChangesInOneTransaction(t *testing.T) {
 	if err := db.inTx(ctx, func(tx *sql.Tx) error { return db.recordChange(ctx, tx, cs...) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.readChanges(ctx, 0); err != nil {
+	if _, err := db.readChanges(ctx, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(heard) != len(cs) {

@@ -207,8 +207,9 @@ func (db *DB) Communes(ctx context.Context) ([]pipeline.CommuneSummary, error) {
 	return out, rows.Err()
 }
 
-// CommuneHead returns a commune and its current schedule version with one
-// primary-key lookup: all a conditional playlist request costs.
+// CommuneHead returns a commune and its current schedule version (with
+// its seq) with primary-key lookups: all a conditional playlist request
+// costs.
 func (db *DB) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
 	if h, ok := db.heads.get(code); ok {
 		return h, nil
@@ -223,9 +224,10 @@ func (db *DB) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHea
 
 func (db *DB) communeHead(ctx context.Context, code string) (pipeline.CommuneHead, error) {
 	var h pipeline.CommuneHead
-	err := db.sql.QueryRowContext(ctx, `SELECT c.code, c.name, COALESCE(h.version_id, ''), COALESCE(h.etag, '')
-		FROM communes c LEFT JOIN schedule_heads h ON h.commune_code = c.code WHERE c.code = ?`, code).
-		Scan(&h.Code, &h.Name, &h.VersionID, &h.ETag)
+	err := db.sql.QueryRowContext(ctx, `SELECT c.code, c.name, COALESCE(h.version_id, ''), COALESCE(h.etag, ''), COALESCE(v.seq, 0)
+		FROM communes c LEFT JOIN schedule_heads h ON h.commune_code = c.code LEFT JOIN schedule_versions v ON v.id = h.version_id
+		WHERE c.code = ?`, code).
+		Scan(&h.Code, &h.Name, &h.VersionID, &h.ETag, &h.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, pipeline.Errorf(pipeline.CodeNotFound, "No commune with code %q: 'loa communes list' shows the codes.", code)
 	}
