@@ -235,7 +235,7 @@ func (a *app) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.listener) }()
-	log.Info("loa serving", "addr", a.listener.Addr().String(), "db", c.dbPath(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)
+	log.Info("loa serving", "addr", a.listener.Addr().String(), "db", c.dbShown(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)
 	fmt.Fprintf(a.stdout, "loa listening on %s\n", a.URL)
 	select {
 	case err := <-errc:

@@ -95,6 +95,16 @@ func (c *serverConfig) dbPath() string {
 	return filepath.Join(c.data, "loa.db")
 }
 
+// dbShown is the database's location for logs and messages: a
+// PostgreSQL URL with its password hidden.
+func (c *serverConfig) dbShown() string {
+	loc, err := sqlstore.ParseLocation(c.dbPath())
+	if err != nil {
+		return "(a database location that does not parse)"
+	}
+	return loc.String()
+}
+
 // openExistingDB is openDB for the commands that manage what a running
 // Loa already has (listing users and tokens, revoking, disabling): a
 // SQLite file that does not exist is refused with CodeNotFound rather than

@@ -63,7 +63,7 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(env.stdout).Encode(res)
 	}
-	fmt.Fprintf(env.stdout, "database %s at version %d (applied now: %v; queue migrations applied now: %v)\n", c.dbPath(), res.Current, res.Applied, res.River)
+	fmt.Fprintf(env.stdout, "database %s at version %d (applied now: %v; queue migrations applied now: %v)\n", c.dbShown(), res.Current, res.Applied, res.River)
 	for _, msg := range res.Unbound {
 		fmt.Fprintln(env.stderr, "warning: "+msg)
 	}
