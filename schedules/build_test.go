@@ -447,6 +447,21 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// TestExplainRoundsAsItAdds: lengths and start times are both rounded to
+// the second, so an item's start plus its length reads as the next
+// item's start (a 3.788 s item is 0:04, not 0:03 as truncation wrote it).
+func TestExplainRoundsAsItAdds(t *testing.T) {
+	t.Parallel()
+	bd := setup(t, []Language{Vietnamese}, Slot{Days: EveryDay, Start: 5*3600 + 30*60, Length: 10 * time.Minute, Reserved: 3 * time.Minute})
+	s := bd.build(t, []Variant{bd.v("a", Vietnamese, 3788*time.Millisecond, 0), bd.v("b", Vietnamese, 10998*time.Millisecond, 1)}, nil)
+	out := Explain(s, "muong-lan", "")
+	for _, want := range []string{"05:33:00   0:04  a [vi]", "05:33:04   0:11  b [vi]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Explain lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestBuildDemoRegistry(t *testing.T) {
 	t.Parallel()
 	reg := loadDemo(t)

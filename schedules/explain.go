@@ -250,7 +250,7 @@ func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 		fmt.Fprintf(sb, "  %s %s %s-%s\n", p.Date, p.Date.Weekday().String()[:3], p.Slot.Start, p.Slot.End())
 		for i := range p.Items {
 			it := &p.Items[i]
-			at := p.Start.Add(it.Offset).Format(time.TimeOnly)
+			at := p.Start.Add(it.Offset).Round(time.Second).Format(time.TimeOnly)
 			name := it.Kind.String()
 			if it.SegmentID != "" {
 				name = it.SegmentID
@@ -293,9 +293,10 @@ func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 	}
 }
 
-// clock renders a duration as m:ss, dropping fractions of a second as the
-// start times do.
+// clock renders a duration as m:ss, rounded to the second as the start
+// times are (so a start plus its length reads as the next start, give or
+// take a second).
 func clock(d time.Duration) string {
-	sec := int(d / time.Second)
+	sec := int(d.Round(time.Second) / time.Second)
 	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
 }

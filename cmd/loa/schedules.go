@@ -264,7 +264,7 @@ func runScheduleShow(ctx context.Context, env *cliEnv, args []string) error {
 		if len(parts) > 0 {
 			played = strings.Join(parts, "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Cluster, r.Start.In(loc).Format("15:04:05"), (time.Duration(r.DurationMS) * time.Millisecond).Round(time.Second), name, played)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Cluster, r.Start.In(loc).Round(time.Second).Format("15:04:05"), (time.Duration(r.DurationMS) * time.Millisecond).Round(time.Second), name, played)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
