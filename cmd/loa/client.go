@@ -127,16 +127,25 @@ type uploadRequest struct {
 // reached or asks to retry later, saying so on notes.
 func (c *client) upload(ctx context.Context, req uploadRequest, progress, notes io.Writer) (api.UploadResponse, error) {
 	var res api.UploadResponse
+	err := retryUnavailable(ctx, notes, func() error { return c.uploadOnce(ctx, req, progress, &res) })
+	return res, err
+}
+
+// retryUnavailable runs once up to 5 times while it fails with
+// CodeUnavailable (the server cannot be reached, or its store or database
+// is down for now), waiting 2, 4, 8 and 16 s between attempts and saying
+// so on notes. Any other outcome, or ctx ending, is returned at once.
+func retryUnavailable(ctx context.Context, notes io.Writer, once func() error) error {
 	backoff := 2 * time.Second
 	for attempt := 1; ; attempt++ {
-		err := c.uploadOnce(ctx, req, progress, &res)
+		err := once()
 		if err == nil || pipeline.ErrorCode(err) != pipeline.CodeUnavailable || attempt == 5 || ctx.Err() != nil {
-			return res, err
+			return err
 		}
 		fmt.Fprintf(notes, "%s; retrying in %s (attempt %d of 5)\n", describe(err), backoff, attempt+1)
 		select {
 		case <-ctx.Done():
-			return res, ctx.Err()
+			return ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff *= 2

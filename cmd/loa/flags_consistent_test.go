@@ -135,3 +135,57 @@ func TestJobsRerenderCLI(t *testing.T) {
 		t.Fatalf("exit %d, request %q:\n%s%s", code, got, stdout.String(), stderr.String())
 	}
 }
+
+// TestJobsSubmitRetriesUnavailable: 'loa jobs submit' sends the file again,
+// whole, when the server answers 503 (its store is down for now), as
+// 'loa upload' does, instead of giving up at once; a refusal is not
+// retried.
+func TestJobsSubmitRetriesUnavailable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "blt.srt")
+	body := "1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\n"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		answers  []int // status of each attempt, in turn
+		code     int
+		attempts int
+	}{
+		{"503, then taken", []int{http.StatusServiceUnavailable, http.StatusOK}, 0, 2},
+		{"refused: not retried", []int{http.StatusUnprocessableEntity}, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got = append(got, string(b))
+				w.Header().Set("Content-Type", "application/json")
+				switch status := tc.answers[len(got)-1]; status {
+				case http.StatusOK:
+					_, _ = io.WriteString(w, `{"job":{"id":"j1","state":"submitted"},"submission":{"n":1,"size_bytes":10,"sha256":"0123456789abcdef0123"}}`)
+				case http.StatusUnprocessableEntity:
+					w.WriteHeader(status)
+					_, _ = io.WriteString(w, `{"error":{"code":"invalid","message":"cue 1 is not translated"}}`)
+				default:
+					w.WriteHeader(status)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			var stdout, stderr bytes.Buffer
+			env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+			code := run(context.Background(), env, []string{"jobs", "submit", "j1", file, "--quiet", "--server", srv.URL, "--token", "t"})
+			if code != tc.code || len(got) != tc.attempts {
+				t.Fatalf("exit %d after %d attempts, want %d after %d:\n%s%s", code, len(got), tc.code, tc.attempts, stdout.String(), stderr.String())
+			}
+			for i, b := range got {
+				if b != body {
+					t.Errorf("attempt %d sent %q, want the whole file", i+1, b)
+				}
+			}
+			if tc.attempts > 1 && (!strings.Contains(stderr.String(), "retrying in 2s") || !strings.Contains(stdout.String(), "submitted: job j1")) {
+				t.Errorf("want a retry note and the submission:\n%s%s", stdout.String(), stderr.String())
+			}
+		})
+	}
+}

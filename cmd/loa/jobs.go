@@ -391,21 +391,25 @@ func runJobsSubmit(ctx context.Context, env *cliEnv, args []string) error {
 		return usageError{"give the job ID and the FILE to submit"}
 	}
 	id, path := pos[0], pos[1]
-	f, err := os.Open(path)
-	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "Cannot open %s: %v.", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
-	}
 	progress := progressTo(env.stderr, *quiet)
-	bar := newBar(progress, "Submitting "+filepath.Base(path), st.Size())
 	var res translation.SubmitResult
-	err = c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/submit?name="+url.QueryEscape(filepath.Base(path)),
-		&barReader{r: f, bar: bar}, submitContentType(path), &res)
-	endBar(bar, progress, err == nil)
+	// Sent again, whole, while the server is unavailable, as an upload is.
+	err = retryUnavailable(ctx, env.stderr, func() error {
+		f, err := os.Open(path)
+		if err != nil {
+			return pipeline.Errorf(pipeline.CodeInvalid, "Cannot open %s: %v.", path, err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", path, err)
+		}
+		bar := newBar(progress, "Submitting "+filepath.Base(path), st.Size())
+		err = c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/submit?name="+url.QueryEscape(filepath.Base(path)),
+			&barReader{r: f, bar: bar}, submitContentType(path), &res)
+		endBar(bar, progress, err == nil)
+		return err
+	})
 	if err != nil {
 		return err
 	}
