@@ -772,25 +772,7 @@ func TestStreamNeverSendsAnOlderHead(t *testing.T) {
 	if d, ok := t.Deadline(); ok {
 		wait = time.Until(d) / 4
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
-	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
-	stream, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Body.Close()
-	events := make(chan broadcast.Event, 16)
-	go func() {
-		defer close(events)
-		lines := bufio.NewScanner(stream.Body)
-		for lines.Scan() {
-			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
-				var e broadcast.Event
-				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
-				events <- e
-			}
-		}
-	}()
+	events := sb.operatorEvents(t, ctx)
 	// until reads the stream until it sends etag and returns what it
 	// sent before.
 	until := func(etag string) []string {
@@ -890,25 +872,7 @@ func TestStreamHeardLate(t *testing.T) {
 		svc.Log = slog.New(slog.DiscardHandler)
 	})
 	ctx := t.Context()
-	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
-	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
-	stream, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Body.Close()
-	events := make(chan broadcast.Event, 16)
-	go func() {
-		defer close(events)
-		lines := bufio.NewScanner(stream.Body)
-		for lines.Scan() {
-			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
-				var e broadcast.Event
-				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e)
-				events <- e
-			}
-		}
-	}()
+	events := sb.operatorEvents(t, ctx)
 	wait := 10 * time.Minute
 	if d, ok := t.Deadline(); ok {
 		wait = time.Until(d) / 4
@@ -952,4 +916,31 @@ func TestStreamHeardLate(t *testing.T) {
 	if e := next(); e.Reason != "nightly" || e.Seq <= head.Seq {
 		t.Fatalf("after the emergency's head the stream sent %+v; want only the next build's head", e)
 	}
+}
+
+// operatorEvents opens muong-lan's event stream as its operator and
+// returns the events it sends, on a channel closed when the stream ends
+// (ctx ending, or the test's end, closes it).
+func (sb *schedBundle) operatorEvents(t *testing.T, ctx context.Context) <-chan broadcast.Event {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", sb.srv.URL+"/api/communes/muong-lan/events", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.tokens[pipeline.RoleOperator])
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stream.Body.Close() })
+	events := make(chan broadcast.Event, 16)
+	go func() {
+		defer close(events)
+		lines := bufio.NewScanner(stream.Body)
+		for lines.Scan() {
+			if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+				var e broadcast.Event
+				_ = json.Unmarshal([]byte(data), &e)
+				events <- e
+			}
+		}
+	}()
+	return events
 }
