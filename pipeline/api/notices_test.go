@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/notify/notifytest"
 	"github.com/sonla-cchc/loa/pipeline/worker"
+	"github.com/sonla-cchc/loa/pipeline/worker/workertest"
 )
 
 // TestMaybeSentNotices: two notices go through a real worker to a real
@@ -46,20 +45,7 @@ func TestMaybeSentNotices(t *testing.T) {
 		}
 		ids = append(ids, res.Job.ID)
 	}
-	for _, id := range ids {
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-			j, err := w.Client.JobGet(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j.State == rivertype.JobStateCompleted {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("notice job %d %s after a minute: %+v", id, j.State, j.Errors)
-			}
-		}
-	}
+	workertest.WaitCompleted(t, ctx, w.Client, ids...)
 
 	var got []notify.MaybeSent
 	b.call(t, pipeline.RoleAdmin, "GET", "/api/notices?state=maybe_sent", "", "", 200, &got)

@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/notify/notifytest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/worker/workertest"
 )
 
 func mailTo(name string) notify.Message {
@@ -262,20 +263,7 @@ func TestMaybeSentListed(t *testing.T) {
 		}
 		ids[to] = res.Job.ID
 	}
-	for to, id := range ids {
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-			j, err := w.Client.JobGet(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j.State == rivertype.JobStateCompleted {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("notice to %s: job %s after a minute (%+v)", to, j.State, j.Errors)
-			}
-		}
-	}
+	workertest.WaitCompleted(t, ctx, w.Client, ids["killed-c"], ids["sent-a"], ids["hangup-b"])
 	// The newest attempt first, whatever the order they ran in.
 	if _, err := db.SQL().ExecContext(ctx, "UPDATE river_job SET attempted_at = ? WHERE id = ?", time.Now().UTC().Add(time.Hour), ids["killed-c"]); err != nil {
 		t.Fatal(err)
