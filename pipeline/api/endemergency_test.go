@@ -126,3 +126,36 @@ func TestEndEmergencyPending(t *testing.T) {
 		t.Fatalf("confirm after the cancel: %d %s, want 404", resp.StatusCode, body)
 	}
 }
+
+// TestEndEmergencyWhoMay: a producer's province-wide request confirmed
+// by an administrator is the administrator's: the producer may not end
+// it (403, still on air); the administrator may, and every commune is
+// rebuilt without it.
+func TestEndEmergencyWhoMay(t *testing.T) {
+	sb := setupSchedules(t)
+	op, producer, admin := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleProducer], sb.tokens[pipeline.RoleAdmin]
+	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
+	fire := sb.segs[2]
+	if resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency", producer,
+		strings.NewReader(`{"province":true,"confirm":true,"reason":"lũ"}`), "application/json"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("request: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency/confirm", admin, strings.NewReader(`{"confirm":true}`), "application/json"); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d %s", resp.StatusCode, body)
+	}
+	r, _ := sb.get(t, mine, op)
+	tag := r.Header.Get("ETag")
+	end := "/api/segments/" + fire + "/emergency/end"
+	if resp, body := sb.do(t, "POST", end, producer, strings.NewReader(`{"confirm":true,"reason":"nhầm"}`), "application/json"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("the requester ends the administrator's emergency: %d %s, want 403", resp.StatusCode, body)
+	}
+	if r, _ := sb.get(t, mine, op, "If-None-Match", tag); r.StatusCode != http.StatusNotModified {
+		t.Fatalf("after the refused end: %d, want 304", r.StatusCode)
+	}
+	if resp, body := sb.do(t, "POST", end, admin, strings.NewReader(`{"confirm":true,"reason":"nhầm"}`), "application/json"); resp.StatusCode != 200 {
+		t.Fatalf("the administrator ends it: %d %s", resp.StatusCode, body)
+	}
+	if r, _ := sb.get(t, mine, op, "If-None-Match", tag); r.StatusCode != 200 || r.Header.Get("ETag") == tag {
+		t.Fatalf("after the end: %d, ETag %q (was %q)", r.StatusCode, r.Header.Get("ETag"), tag)
+	}
+}
