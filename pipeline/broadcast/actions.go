@@ -239,9 +239,12 @@ type EndResult struct {
 // raised (or requested) himself. The reason is required.
 func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by pipeline.User) (EndResult, error) {
 	res := EndResult{SegmentID: segmentID, Targets: []string{}}
+	if strings.TrimSpace(reason) == "" {
+		return res, pipeline.FieldError("reason", "Say why the emergency is ended early (for example: báo động nhầm): it goes into the audit log with your name.")
+	}
 	reason, err := emergencyReason(reason)
 	if err != nil {
-		return res, pipeline.FieldError("reason", "Say why the emergency is ended early (for example: báo động nhầm): it goes into the audit log with your name.")
+		return res, err
 	}
 	now := s.now()
 	if by.Role != pipeline.RoleAdmin {
