@@ -402,7 +402,7 @@ func endEmergency(ctx context.Context, env *cliEnv, c *client, id, reason string
 			where += " (" + strings.Join(res.Targets, ", ") + ")"
 		}
 	}
-	fmt.Fprintf(env.stdout, "emergency %s ended for %s; the segment is now priority; new schedule versions for: %s\n", res.SegmentID, where, strings.Join(res.Build.Changed, ", "))
+	fmt.Fprintf(env.stdout, "emergency %s ended for %s; it airs nowhere now, as when an emergency runs out; new schedule versions for: %s\n", res.SegmentID, where, strings.Join(res.Build.Changed, ", "))
 	return nil
 }
 

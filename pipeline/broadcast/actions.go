@@ -235,8 +235,10 @@ type EndResult struct {
 // the emergency's end becomes now (the audit log keeps who raised it and
 // who ended it, and why) and its communes are rebuilt at once, so their
 // playlists' ETags change and connected devices drop it. The segment
-// stays at priority. An administrator ends any; a producer only one he
-// raised (or requested) himself. The reason is required.
+// is set to priority but, as when an emergency runs out, airs no more:
+// its air window ended with the emergency. An administrator ends any; a
+// producer only one he raised (or requested) himself. The reason is
+// required.
 func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by pipeline.User) (EndResult, error) {
 	res := EndResult{SegmentID: segmentID, Targets: []string{}}
 	if strings.TrimSpace(reason) == "" {
