@@ -107,6 +107,7 @@ func (a *app) Open(ctx context.Context) error {
 		return err
 	}
 	db.PriorityChangedTx = a.Queue.ReprioritizeTx // a raised segment's queued processing job is raised too
+	db.JobDeadlines = c.jobs.open()               // a raised segment's translation jobs are due by its new priority's deadline
 	db.WithdrawnTx = a.Queue.EnqueueWithdrawnTx   // a withdrawal moves the segment's objects out of reach of issued links
 	if a.Schedules, err = c.sched.service(c, db, a.Objects, a.Queue, log); err != nil {
 		return err

@@ -44,7 +44,7 @@ func TestEmergencyCLIMessages(t *testing.T) {
 		t.Fatalf("province-wide request: exit %d %s %s", code, out, errs)
 	}
 	code, out, errs := loa("segments", "show", seg)
-	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || !strings.Contains(out, "--confirm-request") {
+	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || !strings.Contains(out, "--confirm-request") || !strings.Contains(out, "--end --reason") {
 		t.Fatalf("segments show: exit %d, want the pending emergency shown\n%s%s", code, out, errs)
 	}
 
@@ -141,4 +141,55 @@ func producerCLI(t *testing.T, title string) *cliFixture {
 		return code, stdout.String(), stderr.String()
 	}
 	return f
+}
+
+// TestEmergencyEndCLI: 'loa segments priority ID normal' is refused while
+// an emergency is in force, saying to end it first, and 'segments show'
+// keeps saying emergency; 'segments emergency ID --end' without --yes ends
+// nothing (exit 3); with --reason and --yes it ends it and names the
+// commune rebuilt; then the priority can be lowered.
+func TestEmergencyEndCLI(t *testing.T) {
+	f := producerCLI(t, "Cháy rừng")
+	seg, loa := f.seg, f.loa
+	if code, out, errs := loa("segments", "emergency", seg, "--communes", "muong-lan", "--reason", "Cháy rừng", "--yes"); code != 0 {
+		t.Fatalf("raise: exit %d %s %s", code, out, errs)
+	}
+	code, _, errs := loa("segments", "priority", seg, "normal")
+	if code == 0 || !strings.Contains(errs, "end the emergency first") || !strings.Contains(errs, "--end") {
+		t.Fatalf("lowering with the emergency in force: exit %d %s, want a refusal saying to end it first", code, errs)
+	}
+	showsEmergency := func() bool {
+		t.Helper()
+		code, out, errs := loa("segments", "show", seg)
+		if code != 0 {
+			t.Fatalf("segments show: exit %d %s", code, errs)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "priority" {
+				return f[1] == "emergency"
+			}
+		}
+		t.Fatalf("segments show has no priority line:\n%s", out)
+		return false
+	}
+	if !showsEmergency() {
+		t.Fatal("segments show no longer says emergency after the refused lowering")
+	}
+	code, out, errs := loa("segments", "emergency", seg, "--end", "--reason", "báo động nhầm")
+	if code != 3 || !strings.Contains(errs, "Nothing was ended") || !strings.Contains(errs, "--yes") || out != "" {
+		t.Fatalf("--end without --yes: exit %d %q %q, want 3 saying nothing was ended", code, out, errs)
+	}
+	if !showsEmergency() {
+		t.Fatal("--end without --yes ended the emergency")
+	}
+	if code, _, errs := loa("segments", "emergency", seg, "--end", "--yes"); code != 3 || !strings.Contains(errs, "reason") {
+		t.Fatalf("--end without --reason: exit %d %s, want 3 asking for the reason", code, errs)
+	}
+	code, out, errs = loa("segments", "emergency", seg, "--end", "--reason", "báo động nhầm", "--yes")
+	if code != 0 || !strings.Contains(out, "ended for commune muong-lan") || !strings.Contains(out, "muong-lan") {
+		t.Fatalf("--end --yes: exit %d %q %s", code, out, errs)
+	}
+	if code, out, errs := loa("segments", "priority", seg, "normal"); code != 0 {
+		t.Fatalf("lowering after the end: exit %d %s %s", code, out, errs)
+	}
 }

@@ -301,14 +301,21 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	province := fs.Bool("province", false, "every commune of the province")
 	until := fs.String("until", "", "end of the emergency (RFC 3339); default 24 hours from now")
 	yes := fs.Bool("yes", false, "confirm: the target communes' loudspeakers are interrupted at once")
-	reason := fs.String("reason", "", "why the emergency is raised (required; goes into the audit log)")
+	reason := fs.String("reason", "", "why the emergency is raised, or ended with --end (required; goes into the audit log)")
 	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the wide emergency (many communes or the province) a producer asked for")
+	end := fs.Bool("end", false, "end the emergency in force now, before its end time, and cancel a request waiting for confirmation (with --reason and --yes)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usageError{"give the segment ID"}
+	}
+	if *end {
+		if *confirmRequest || *communes != "" || *province || *until != "" {
+			return usageError{"--end takes only --reason and --yes"}
+		}
+		return endEmergency(ctx, env, c, pos[0], *reason, *yes)
 	}
 	if *confirmRequest {
 		body, _ := json.Marshal(api.ConfirmRequest{Confirm: *yes})
@@ -365,6 +372,37 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	}
 	fmt.Fprintf(env.stdout, "emergency %s until %s; new schedule versions for: %s\n", res.SegmentID,
 		stamp(res.Until), strings.Join(res.Build.Changed, ", "))
+	return nil
+}
+
+// endEmergency ends segment id's emergency in force (and cancels its
+// request waiting for confirmation); without yes nothing ends (exit 3).
+func endEmergency(ctx context.Context, env *cliEnv, c *client, id, reason string, yes bool) error {
+	body, _ := json.Marshal(api.EndEmergencyRequest{Confirm: yes, Reason: reason})
+	var res broadcast.EndResult
+	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/end", bytes.NewReader(body), "application/json", &res); err != nil {
+		var pe *pipeline.Error
+		if errors.As(err, &pe) && pe.Field == "confirm" && !yes {
+			// Refused input (exit 3): nothing was ended.
+			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+				Message: fmt.Sprintf("Nothing was ended: ending the emergency takes segment %s off the loudspeakers of its communes at once. Run the same command with --reason WHY --yes to go ahead.", id)}
+		}
+		return err
+	}
+	if !res.Ended {
+		fmt.Fprintf(env.stdout, "emergency request of %s cancelled; nothing was on air\n", res.SegmentID)
+		return nil
+	}
+	where := "the whole province"
+	if n := len(res.Targets); n == 1 {
+		where = "commune " + res.Targets[0]
+	} else if n > 0 {
+		where = fmt.Sprintf("%d communes", n)
+		if n <= 8 {
+			where += " (" + strings.Join(res.Targets, ", ") + ")"
+		}
+	}
+	fmt.Fprintf(env.stdout, "emergency %s ended for %s; it airs nowhere now, as when an emergency runs out; new schedule versions for: %s\n", res.SegmentID, where, strings.Join(res.Build.Changed, ", "))
 	return nil
 }
 

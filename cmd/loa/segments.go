@@ -137,6 +137,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request --yes); not on air yet\n",
 			stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
 		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
+		fmt.Fprintf(tw, "  cancel\tloa segments emergency %s --end --reason WHY --yes\n", v.ID)
 	}
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
 		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)

@@ -45,6 +45,7 @@ func (s *Server) scheduleRoutes() []Route {
 		{Method: "GET", Pattern: "/api/communes/{code}/explain", Roles: communeReaders, handler: s.explainSchedule},
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency", Roles: producers, handler: s.markEmergency},
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
+		{Method: "POST", Pattern: "/api/segments/{id}/emergency/end", Roles: producers, handler: s.endEmergency},
 	}
 }
 
@@ -857,6 +858,15 @@ type ConfirmRequest struct {
 	Confirm bool `json:"confirm"`
 }
 
+// EndEmergencyRequest is the body of POST /api/segments/{id}/emergency/end.
+type EndEmergencyRequest struct {
+	// Reason says why the emergency ends early (required; audit log).
+	Reason string `json:"reason"`
+	// Confirm must be true: ending takes the emergency off the
+	// loudspeakers of its communes at once.
+	Confirm bool `json:"confirm"`
+}
+
 // emergencyCall reads what both emergency handlers start from: the
 // broadcast service, the path's segment (if u may see it) and the body.
 func emergencyCall[T any](s *Server, r *http.Request, u pipeline.User) (*broadcast.Service, pipeline.Segment, T, error) {
@@ -911,6 +921,25 @@ func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, u pipe
 		return pipeline.FieldError("confirm", "Confirming puts this segment on every loudspeaker of the province at once. To go ahead, send {\"confirm\": true}.")
 	}
 	res, err := b.ConfirmEmergency(r.Context(), seg.ID, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// endEmergency ends a segment's emergency in force before its end time
+// (and cancels its request waiting for confirmation): an administrator,
+// or the producer who raised it.
+func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, seg, req, err := emergencyCall[EndEmergencyRequest](s, r, u)
+	if err != nil {
+		return err
+	}
+	if !req.Confirm {
+		return pipeline.FieldError("confirm", "Ending the emergency takes segment %s off the loudspeakers of its communes at once; nothing was ended. To go ahead, send {\"confirm\": true, \"reason\": \"...\"}.", seg.ID)
+	}
+	res, err := b.EndEmergency(r.Context(), seg.ID, req.Reason, u)
 	if err != nil {
 		return err
 	}

@@ -216,6 +216,86 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: r.Targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy}, ems)
 }
 
+// EndResult says what [Service.EndEmergency] ended.
+type EndResult struct {
+	SegmentID string `json:"segment_id"`
+	// Ended is true when an emergency was in force and now is not;
+	// Targets were its communes (empty: the whole province).
+	Ended   bool     `json:"ended"`
+	Targets []string `json:"targets"`
+	// Cancelled is true when a wide emergency request waiting for an
+	// administrator was dropped.
+	Cancelled bool        `json:"cancelled"`
+	Build     BuildResult `json:"build"`
+	Message   string      `json:"message"`
+}
+
+// EndEmergency ends segment segmentID's emergency in force now, before
+// its end time, and cancels its wide request waiting for confirmation:
+// the emergency's end becomes now (the audit log keeps who raised it and
+// who ended it, and why) and its communes are rebuilt at once, so their
+// playlists' ETags change and connected devices drop it. The segment
+// is set to priority but, as when an emergency runs out, airs no more:
+// its air window ended with the emergency. An administrator ends any; a
+// producer only one he raised (or requested) himself. The reason is
+// required.
+func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by pipeline.User) (EndResult, error) {
+	res := EndResult{SegmentID: segmentID, Targets: []string{}}
+	if strings.TrimSpace(reason) == "" {
+		return res, pipeline.FieldError("reason", "Say why the emergency is ended early (for example: báo động nhầm): it goes into the audit log with your name.")
+	}
+	reason, err := emergencyReason(reason)
+	if err != nil {
+		return res, err
+	}
+	now := s.now()
+	if by.Role != pipeline.RoleAdmin {
+		if by.Role != pipeline.RoleProducer {
+			return res, pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator or the producer who raised it ends an emergency.")
+		}
+		ems, err := s.EmergenciesOf(ctx, segmentID, now)
+		if err != nil {
+			return res, err
+		}
+		for _, e := range ems {
+			if e.MarkedBy != by.ID {
+				return res, pipeline.Errorf(pipeline.CodeForbidden, "The emergency of segment %s was raised (or confirmed) by someone else: ask an administrator to end it.", segmentID)
+			}
+		}
+		r, err := s.Store.PendingEmergency(ctx, segmentID)
+		if err != nil && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+			return res, err
+		}
+		if err == nil && r.RequestedBy != by.ID {
+			return res, pipeline.Errorf(pipeline.CodeForbidden, "The emergency request of segment %s was made by someone else: ask an administrator to cancel it.", segmentID)
+		}
+	}
+	e, cancelled, err := s.Store.EndEmergency(ctx, segmentID, by.ID, reason, now)
+	if err != nil {
+		return res, err
+	}
+	res.Cancelled = cancelled
+	if e.SegmentID == "" {
+		s.log().Warn("emergency request cancelled", "segment", segmentID, "by", by.Name, "reason", reason)
+		res.Message = "The emergency request waiting for an administrator is cancelled; nothing was on air."
+		return res, nil
+	}
+	res.Ended = true
+	if e.Targets != nil {
+		res.Targets = e.Targets
+	}
+	s.log().Warn("emergency ended early", "segment", segmentID, "targets", e.Targets, "was_until", e.Until, "by", by.Name, "reason", reason)
+	// e.Targets nil is the whole province: Build rebuilds every commune.
+	if res.Build, err = s.Build(ctx, now, e.Targets, "emergency_ended"); err != nil {
+		return res, fmt.Errorf("rebuild the communes of the ended emergency of %s: %w", segmentID, err)
+	}
+	res.Message = "The emergency is ended: its communes are rebuilt without it and their devices are told."
+	if cancelled {
+		res.Message += " The request waiting for an administrator is cancelled too."
+	}
+	return res, nil
+}
+
 // DefaultWideEmergency is how many communes one person other than an
 // administrator may put an emergency on without a second person's
 // confirmation: enough for a flood along one valley, far from a province.

@@ -53,6 +53,11 @@ type Store interface {
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
 	RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error
 	PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error)
+	// EndEmergency ends the segment's emergency in force at now (its end
+	// becomes now) and cancels its pending request, logging reason with
+	// by; it returns the emergency ended (SegmentID "" when none) and
+	// whether a request was cancelled, or not-found when neither.
+	EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (pipeline.Emergency, bool, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	// ScheduledEntries maps the entries scheduled for a commune's
 	// cluster on a date (any version) to their length and times.

@@ -87,6 +87,11 @@ type DB struct {
 	// (the worker raises its queued processing job). An error rolls the
 	// change back.
 	PriorityChangedTx func(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error
+	// JobDeadlines are the translation jobs' deadlines per priority (the zero
+	// value: translation.DefaultOpenOptions); a segment whose priority
+	// rises has its jobs' deadlines brought forward to them. Set it to
+	// what OpenJobsTx is given.
+	JobDeadlines JobOptions
 	// WithdrawnTx, when set, runs inside the transaction that withdraws
 	// a segment, so the job that moves its objects out of reach of the
 	// links already issued exists exactly when the withdrawal commits
@@ -94,8 +99,14 @@ type DB struct {
 	WithdrawnTx func(ctx context.Context, tx *sql.Tx, segmentID string) error
 }
 
-// priorityChanged runs db.PriorityChangedTx when it is set.
+// priorityChanged brings the deadlines of the segment's translation jobs
+// forward to p's (retimeJobsTx) and runs db.PriorityChangedTx when it is
+// set: every change of a segment's priority (SetPriority, MarkEmergency,
+// EndEmergency) goes through here, inside its transaction.
 func (db *DB) priorityChanged(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error {
+	if err := db.retimeJobsTx(ctx, tx, segmentID, p); err != nil {
+		return err
+	}
 	if db.PriorityChangedTx == nil {
 		return nil
 	}

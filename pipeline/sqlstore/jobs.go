@@ -52,6 +52,54 @@ func (db *DB) OpenJobsTx(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, 
 	return nil
 }
 
+// retimeJobsTx brings the deadline of each of segment segmentID's
+// translation jobs not yet done (approved or cancelled) to at most now
+// plus p's deadline (db.JobDeadlines), recording why on each job: a segment
+// raised to priority, or to an emergency, gets its translations by the
+// new priority's deadline, not the one it was opened with. A deadline
+// already earlier is kept, so lowering a priority moves none.
+func (db *DB) retimeJobsTx(ctx context.Context, tx *sql.Tx, segmentID string, p pipeline.Priority) error {
+	now := db.Now().UTC()
+	allowed := db.JobDeadlines.DeadlineFor(p)
+	due := now.Add(allowed)
+	rows, err := tx.QueryContext(ctx, "SELECT id, state, deadline FROM jobs WHERE segment_id = ? AND state NOT IN (?, ?) AND deadline > ?",
+		segmentID, string(translation.StateApproved), string(translation.StateCancelled), due)
+	if err != nil {
+		return fmt.Errorf("jobs of %s to bring forward: %w", segmentID, err)
+	}
+	type job struct {
+		id    string
+		state translation.State
+		was   time.Time
+	}
+	var jobs []job
+	for rows.Next() {
+		var j job
+		var state string
+		if err := rows.Scan(&j.id, &state, &j.was); err != nil {
+			rows.Close()
+			return fmt.Errorf("jobs of %s to bring forward: %w", segmentID, err)
+		}
+		j.state = translation.State(state)
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("jobs of %s to bring forward: %w", segmentID, err)
+	}
+	for _, j := range jobs {
+		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET deadline = ?, updated_at = ? WHERE id = ?", due, now, j.id); err != nil {
+			return fmt.Errorf("bring the deadline of job %s forward: %w", j.id, err)
+		}
+		ev := translation.Event{JobID: j.id, At: now, Action: translation.ActionRetime, From: j.state, To: j.state,
+			Reason: fmt.Sprintf("segment now %s: due in %s (was %s)", p, pipeline.HumanDuration(allowed), j.was.UTC().Format(time.RFC3339))}
+		if err := addJobEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const jobColumns = `j.id, j.segment_id, j.language, j.kind, j.state, COALESCE(j.translator_id, 0), COALESCE(t.name, ''),
 	COALESCE(j.reviewer_id, 0), COALESCE(r.name, ''), j.lease_until, j.deadline, j.overdue, j.extensions, j.submissions,
 	j.reason, s.priority, s.title, j.created_at, j.updated_at`

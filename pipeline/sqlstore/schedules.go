@@ -1262,6 +1262,75 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 	return nil
 }
 
+// EndEmergency ends segment segmentID's emergency in force at now (its
+// until becomes now; the row and the audit log stay) and cancels its
+// wide emergency request waiting for confirmation, if any; the reason is
+// logged with who did it. A segment whose emergency ended airs at
+// priority (it is set so, and the change runs db.PriorityChangedTx). It
+// returns the emergency ended (SegmentID empty when none was in force)
+// and whether a request was cancelled; a not-found error when there was
+// neither.
+func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (ended pipeline.Emergency, cancelled bool, err error) {
+	now = now.UTC()
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var targets string
+		e := pipeline.Emergency{SegmentID: segmentID}
+		err := tx.QueryRowContext(ctx, "SELECT targets, until, marked_by, marked_at FROM emergencies WHERE segment_id = ? AND until > ?", segmentID, now).
+			Scan(&targets, &e.Until, &e.MarkedBy, &e.MarkedAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			if targets != "" {
+				e.Targets = strings.Split(targets, ",")
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE emergencies SET until = ? WHERE segment_id = ?", now, segmentID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityPriority), now, segmentID); err != nil {
+				return err
+			}
+			if err := db.priorityChanged(ctx, tx, segmentID, pipeline.PriorityPriority); err != nil {
+				return err
+			}
+			where := "whole province"
+			if len(e.Targets) > 0 {
+				where = "communes " + targets
+			}
+			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); now priority; reason: "+reason, now); err != nil {
+				return err
+			}
+			ended = e
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", segmentID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			cancelled = true
+			if err := addEvent(ctx, tx, segmentID, by, "emergency_request_cancelled", "reason: "+reason, now); err != nil {
+				return err
+			}
+		}
+		if ended.SegmentID == "" && !cancelled {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM segments WHERE id = ?", segmentID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", segmentID)
+			}
+			return pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency in force and no emergency request waiting: there is nothing to end.", segmentID)
+		}
+		return nil
+	})
+	if err != nil {
+		return ended, cancelled, fmt.Errorf("end the emergency of %s: %w", segmentID, err)
+	}
+	return ended, cancelled, nil
+}
+
 // RequestEmergency stores a wide emergency a producer asks for,
 // to wait for an administrator's confirmation (replacing an earlier
 // request for the same segment), and logs it.

@@ -222,6 +222,17 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 		if pipeline.State(state) == pipeline.StateWithdrawn {
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %q is withdrawn; its priority no longer matters.", id)
 		}
+		var until time.Time
+		switch err := tx.QueryRowContext(ctx, "SELECT until FROM emergencies WHERE segment_id = ? AND until > ?", id, now).Scan(&until); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			// Lowering the priority would leave the emergency on air while
+			// the segment says otherwise.
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s has an emergency in force until %s: end the emergency first (loa segments emergency %s --end --reason WHY --yes), then set its priority.",
+				id, until.UTC().Format(time.RFC3339), id)
+		}
 		if cur == string(p) {
 			return nil
 		}

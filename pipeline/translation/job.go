@@ -72,6 +72,11 @@ const (
 	// that was down) is dealt with. The job stays approved; the render job
 	// is queued again in the same transaction (Desk.Rerender).
 	ActionRerender Action = "rerender"
+	// ActionRetime is recorded by the store, not applied through a
+	// Policy: the segment's priority rose (to priority, or an emergency
+	// was raised) and the job's deadline was brought forward to the new
+	// priority's deadline from then. The job keeps its state.
+	ActionRetime Action = "retime"
 )
 
 // RenderFailed reports whether events (a job's, in order) end with its

@@ -225,6 +225,33 @@ func (s *Server) confirmEmergency(w http.ResponseWriter, r *http.Request, c *cal
 	return nil
 }
 
+// endEmergency ends the segment's emergency in force before its end
+// time, or cancels its request waiting for confirmation, through the API
+// (which rebuilds the communes at once): a reason and a ticked box.
+func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return refused("form_unreadable", "", "The form could not be read.")
+	}
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	if reason == "" {
+		return refused("emergency_end_reason", "reason", "Say why the emergency ends early: it is kept in the audit log with your name.")
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		return refused("emergency_end_confirm", "confirm", "Tick the box to end the emergency.")
+	}
+	id := r.PathValue("id")
+	body := struct {
+		Confirm bool   `json:"confirm"`
+		Reason  string `json:"reason"`
+	}{true, reason}
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/end", body, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done=emergency_ended", http.StatusSeeOther)
+	return nil
+}
+
 // emergencyForm is the producer's emergency request as typed.
 type emergencyForm struct {
 	Province bool

@@ -206,19 +206,23 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		// Confirm is where an admin confirms it (empty for others).
 		Pending *pipeline.EmergencyRequest
 		Confirm string
+		// EndEmergency is where the emergency in force (or the request
+		// waiting) is ended early.
+		EndEmergency string
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
-		Done:        v.State != pipeline.StateProbed && v.ProcessStep != pipeline.StepRenditions,
-		Withdrawn:   v.State == pipeline.StateWithdrawn,
-		Withdraw:    segmentPath(v.ID) + "/withdraw",
-		Notice:      notice,
-		Communes:    communes,
-		Emergency:   segmentPath(v.ID) + "/emergency",
-		Priorities:  []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
-		SetPriority: segmentPath(v.ID) + "/priority",
-		Pending:     v.PendingEmergency,
-		Confirm:     confirmPath(c, v.ID),
+		Done:         v.State != pipeline.StateProbed && v.ProcessStep != pipeline.StepRenditions,
+		Withdrawn:    v.State == pipeline.StateWithdrawn,
+		Withdraw:     segmentPath(v.ID) + "/withdraw",
+		Notice:       notice,
+		Communes:     communes,
+		Emergency:    segmentPath(v.ID) + "/emergency",
+		Priorities:   []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
+		SetPriority:  segmentPath(v.ID) + "/priority",
+		Pending:      v.PendingEmergency,
+		Confirm:      confirmPath(c, v.ID),
+		EndEmergency: segmentPath(v.ID) + "/emergency/end",
 	}, "segment.js")
 	return nil
 }
@@ -227,7 +231,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 // catalogue key of the message confirming it.
 func noticeKey(done string) string {
 	switch done {
-	case "withdrawn", "uploaded", "duplicate", "emergency", "emergency_pending", "priority":
+	case "withdrawn", "uploaded", "duplicate", "emergency", "emergency_pending", "emergency_ended", "priority":
 		return "notice_" + done
 	}
 	return ""

@@ -125,3 +125,45 @@ func TestSlowSignInBodyCut(t *testing.T) {
 		t.Fatalf("the server still held the slow sign-in after %s", time.Since(start).Round(time.Second))
 	}
 }
+
+// TestEndEmergencyOnPage: the segment page of an emergency in force has
+// the end form; without the ticked box nothing ends; with a reason and the
+// box it ends at once (no emergency in force left) and the page says so.
+func TestEndEmergencyOnPage(t *testing.T) {
+	b := setup(t)
+	seg := b.segs[0]
+	page := "/producer/segments/" + seg
+	admin := b.session(t, pipeline.RoleAdmin)
+	form := url.Values{"province": {"yes"}, "reason": {"Lũ quét toàn tỉnh"}, "confirm1": {"yes"}, "confirm2": {"yes"}}
+	if resp, body := b.do(t, "POST", page+"/emergency", admin, form, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin's emergency: %d\n%s", resp.StatusCode, body)
+	}
+	inForce := func() int {
+		t.Helper()
+		ems, err := b.db.ActiveEmergencies(t.Context(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range ems {
+			if e.Until.After(b.db.Now()) {
+				n++
+			}
+		}
+		return n
+	}
+	if _, body := b.do(t, "GET", page, admin, nil, ""); !strings.Contains(body, `id="end-form"`) || inForce() != 1 {
+		t.Fatalf("the page of an emergency in force lacks the end form (in force: %d):\n%s", inForce(), body)
+	}
+	resp, body := b.do(t, "POST", page+"/emergency/end", admin, url.Values{"reason": {"báo động nhầm"}}, "same-origin")
+	if resp.StatusCode == http.StatusSeeOther || !strings.Contains(body, "Hãy đánh dấu ô") || inForce() != 1 {
+		t.Fatalf("end without the box: %d, in force %d\n%s", resp.StatusCode, inForce(), body)
+	}
+	resp, body = b.do(t, "POST", page+"/emergency/end", admin, url.Values{"reason": {"báo động nhầm"}, "confirm": {"yes"}}, "same-origin")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "done=emergency_ended") || inForce() != 0 {
+		t.Fatalf("end: %d %s, in force %d\n%s", resp.StatusCode, resp.Header.Get("Location"), inForce(), body)
+	}
+	if _, body := b.do(t, "GET", page+"?done=emergency_ended", admin, nil, ""); !strings.Contains(body, "Đã kết thúc tin khẩn cấp") || strings.Contains(body, `id="end-form"`) {
+		t.Fatalf("the page after the end:\n%s", body)
+	}
+}
