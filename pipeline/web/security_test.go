@@ -71,6 +71,17 @@ func TestProvinceEmergencyNeedsAdmin(t *testing.T) {
 	if !strings.Contains(body, `id="pending-form"`) {
 		t.Fatalf("the admin's page lacks the confirm form:\n%s", body)
 	}
+	// The request's end reads as every time on the pages (Sơn La's clock,
+	// "Kết thúc lúc", not the form's "optional" label and UTC), and the
+	// page's ids are unique.
+	if card := body[strings.Index(body, `id="pending-emergency"`):]; !strings.Contains(card, "Kết thúc lúc:") || strings.Contains(card[:strings.Index(card, "</section>")], "UTC") || strings.Contains(card[:strings.Index(card, "</section>")], "không bắt buộc") {
+		t.Errorf("the pending card's end:\n%s", card)
+	}
+	for _, id := range regexp.MustCompile(`id="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		if n := strings.Count(body, `id="`+id[1]+`"`); n > 1 {
+			t.Errorf("id %q appears %d times on the segment page", id[1], n)
+		}
+	}
 	resp, body = b.do(t, "POST", page+"/emergency/confirm", admin, url.Values{"confirm": {"yes"}}, "same-origin")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "done=emergency") {
 		t.Fatalf("admin confirms: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
