@@ -46,6 +46,7 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_DEBUG_ADDR", value: "0.0.0.0:6060", want: "loopback"},
 		{env: "LOA_NOTIFY_WEBHOOK", value: "hooks.example.vn/loa", want: "URL"},
 		{env: "LOA_LOG_LEVEL", value: "loud", want: "log level"},
+		{env: "LOA_TRUSTED_PROXIES", value: "10.0.0.0/8, lb.example.vn", want: `"lb.example.vn" is not an address or a CIDR prefix`},
 		{env: "LOA_VOICEOVER_TOLERANCE", value: "20%", want: "fraction"},
 		{env: "LOA_MEDIA_JOBS", value: "0", want: "less than 1"},
 		{env: "LOA_SCHEDULE_DAYS", value: "seven", want: "whole number"},

@@ -360,9 +360,9 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if err != nil && pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
-		addr := throttle.ClientAddr(r)
+		addr := s.Auth.ClientAddr(r)
 		if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
-			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
+			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait.Round(time.Millisecond).String())
 			return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
 				Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
 		}

@@ -39,7 +39,7 @@ func TestSignInThrottled(t *testing.T) {
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
-	// The address's budget (20) is not spent yet: another account signs in.
+	// The address's sign-in budget (60) is not spent yet: another account signs in.
 	resp, _ = b.do(t, "POST", "/sign-in", nil, url.Values{"name": {"u-admin"}, "password": {"mat-khau-dai-du"}}, "same-origin")
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("another account: %d, want 303", resp.StatusCode)
