@@ -46,6 +46,81 @@ func TestSignInThrottled(t *testing.T) {
 	}
 }
 
+// TestSignInBehindProxy: failures with made-up names do not lock out a
+// right password; behind a trusted proxy (the test's 127.0.0.1) each
+// client is counted by its X-Forwarded-For address, so one client over
+// its address's cap does not lock out another behind the same proxy, and
+// a client cannot move its failures to another address by writing a
+// header of its own.
+func TestSignInBehindProxy(t *testing.T) {
+	b := setup(t)
+	signIn := func(t *testing.T, xff, name, password string) int {
+		t.Helper()
+		form := url.Values{"name": {name}, "password": {password}}
+		req, err := http.NewRequest("POST", b.srv.URL+"/sign-in", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The tester's case, no proxy trusted: 20 made-up names, then the
+	// right password. All but the last failure are spent on the throttle
+	// directly (each through the pages costs a bcrypt, minutes under the
+	// race detector); the last goes through the pages, from the same
+	// address.
+	for i := range 19 {
+		b.auth.Failed(fmt.Sprintf("made-up-%d", i), "127.0.0.1")
+	}
+	if code := signIn(t, "", "made-up-19", "doan-bua-thoi"); code != http.StatusUnauthorized {
+		t.Fatalf("made-up name 20: %d, want 401", code)
+	}
+	if code := signIn(t, "", "u-producer", "mat-khau-dai-du"); code != http.StatusSeeOther {
+		t.Fatalf("right password after 20 made-up names: %d, want 303", code)
+	}
+
+	proxies, err := throttle.ParseProxies("127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.auth.Proxies = proxies
+	// One client through the proxy spends its address's whole cap, the
+	// last failure through the pages.
+	for i := range throttle.DefaultSignInAddress.Burst - 1 {
+		b.auth.Failed(fmt.Sprintf("spray-%d", i), "203.0.113.66")
+	}
+	if code := signIn(t, "203.0.113.66", "spray-last", "doan-bua-thoi"); code != http.StatusUnauthorized {
+		t.Fatalf("last spray: %d, want 401", code)
+	}
+	cases := []struct {
+		name, xff string
+		want      int
+	}{
+		{"the sprayer, even with a right password", "203.0.113.66", http.StatusTooManyRequests},
+		{"the sprayer claiming another address on the left", "198.51.100.5, 203.0.113.66", http.StatusTooManyRequests},
+		{"the sprayer behind a second trusted proxy", "203.0.113.66, 127.0.0.1", http.StatusTooManyRequests},
+		{"another client behind the same proxy", "198.51.100.5", http.StatusSeeOther},
+		{"a malformed header: the proxy's own address", "not-an-address", http.StatusSeeOther},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if code := signIn(t, c.xff, "u-admin", "mat-khau-dai-du"); code != c.want {
+				t.Fatalf("X-Forwarded-For %q: %d, want %d", c.xff, code, c.want)
+			}
+		})
+	}
+}
+
 // TestProvinceEmergencyNeedsAdmin drives the two-person rule through the
 // pages: a producer's province-wide emergency is only pending (the page
 // says so, with no confirm form), and an administrator confirms it on the

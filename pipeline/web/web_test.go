@@ -45,6 +45,8 @@ type bundle struct {
 	users   map[pipeline.Role]pipeline.User
 	// segs are the ids of the ready segments, in the schedules.
 	segs []string
+	// auth is the sign-in throttle shared by the API and the pages.
+	auth *throttle.Guard
 }
 
 func setup(t *testing.T) *bundle {
@@ -88,7 +90,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{},
+	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}, auth: auth,
 		advance: func(d time.Duration) { ahead.Add(int64(d)) }}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
