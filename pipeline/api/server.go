@@ -174,6 +174,11 @@ type Route struct {
 	// scraper's), besides the roles.
 	MetricsToken bool
 	handler      func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// maxBody, when set, is the largest body the route takes (bytes; 0:
+	// no limit) and the refusal naming the limit: a request whose
+	// Content-Length is over it is refused at once, before its body is
+	// read.
+	maxBody func() (limit int64, refusal func(announced int64) error)
 }
 
 // Handler builds the http.Handler with all routes.
@@ -253,7 +258,7 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Pattern: "/api/me/sign-out-everywhere", Roles: allRoles, handler: s.signOutMe},
 		{Method: "GET", Pattern: "/api/tokens", Roles: adminOnly, handler: s.listTokens},
 		{Method: "DELETE", Pattern: "/api/tokens/{id}", Roles: adminOnly, handler: s.revokeToken},
-		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment},
+		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment, maxBody: s.maxUpload},
 		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
 		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
@@ -292,6 +297,15 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 			user = u
+		}
+		if rt.maxBody != nil && r.ContentLength > 0 {
+			if limit, refusal := rt.maxBody(); limit > 0 && r.ContentLength > limit {
+				// Not a byte of it is read: the connection is closed
+				// after the answer instead of drained.
+				sw.Header().Set("Connection", "close")
+				writeError(sw, refusal(r.ContentLength))
+				return
+			}
 		}
 		body := s.limitBody(sw, r)
 		defer body.Done()
