@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
@@ -198,5 +200,46 @@ func TestSlowSignInBodyCut(t *testing.T) {
 		}
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("the server still held the slow sign-in after %s", time.Since(start).Round(time.Second))
+	}
+}
+
+// TestOversizedFormRefusedAtOnce: a form whose Content-Length is over its
+// page's file limit is answered 413 naming the limit, in Vietnamese like
+// the pages' other errors, before a byte of the body is sent.
+func TestOversizedFormRefusedAtOnce(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t))
+	cases := []struct {
+		path   string
+		role   pipeline.Role
+		length int64
+		want   string
+	}{
+		{"/admin/communes", pipeline.RoleAdmin, 9 << 20, "Tệp vượt quá giới hạn 8 MiB"},
+		{"/glossary", pipeline.RoleAdmin, 99999999999, "Tệp vượt quá giới hạn 8 MiB"},
+		{"/jobs/j1/upload", pipeline.RoleTranslator, 5368709120, "Tệp vượt quá giới hạn 1024 MiB"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			conn, err := net.Dial("tcp", b.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ck := b.session(t, tc.role)
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nSec-Fetch-Site: same-origin\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n",
+				tc.path, b.srv.Listener.Addr(), ck.Name, ck.Value, tc.length)
+			// The pages' body deadline is 30 s and more: an answer
+			// within 20 s was not waiting for the body.
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer to a form announcing %d bytes: %v", tc.length, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), tc.want) {
+				t.Fatalf("%d, want 413 saying %q\n%s", resp.StatusCode, tc.want, body)
+			}
+		})
 	}
 }
