@@ -23,6 +23,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -332,4 +333,50 @@ func TestOversizedBodyRefusedAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestThrottleLogReadable: the warning of a throttled token check gives
+// retry_after as a duration a person reads ("9.5s"), not nanoseconds,
+// in the JSON log an operator collects.
+func TestThrottleLogReadable(t *testing.T) {
+	db := sqlstoretest.New(t)
+	logs := &lockedBuffer{}
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{})
+	frozen := time.Date(2025, 3, 3, 5, 0, 0, 0, time.UTC)
+	auth.Now = func() time.Time { return frozen }
+	s := &api.Server{Catalog: db, Auth: auth, Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	for i := range throttle.DefaultAddress.Burst + 1 {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/me", nil)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer loa_guess%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := http.StatusUnauthorized; i == throttle.DefaultAddress.Burst {
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("guess %d: %d, want 429", i+1, resp.StatusCode)
+			}
+		} else if resp.StatusCode != want {
+			t.Fatalf("guess %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	for l := range strings.Lines(logs.String()) {
+		if !strings.Contains(l, "token check throttled") {
+			continue
+		}
+		var entry struct {
+			RetryAfter any `json:"retry_after"`
+		}
+		if err := json.Unmarshal([]byte(l), &entry); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := entry.RetryAfter.(string); !ok || s != (10*time.Second).String() {
+			t.Fatalf("retry_after is %#v, want %q (frozen clock: one token back in 10 s)", entry.RetryAfter, (10 * time.Second).String())
+		}
+		return
+	}
+	t.Fatalf("no throttled warning logged:\n%s", logs.String())
 }
