@@ -161,6 +161,7 @@ func (a *app) Open(ctx context.Context) error {
 		publicURL = a.URL
 	}
 	auth := throttle.New(throttle.Budget{}, throttle.Budget{}) // shared by the API and the pages
+	auth.Proxies = c.trustedProxies
 	a.API = &api.Server{
 		Catalog: db, Objects: a.Objects, Log: log, Auth: auth, PublicURL: publicURL,
 		Broadcast: a.Schedules,

@@ -13,6 +13,7 @@ import (
 	"github.com/sonla-cchc/loa/media/objects"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
@@ -48,6 +49,9 @@ type serverConfig struct {
 	// publicURL is the server's address as the public reaches it; the
 	// feed's links are built from it. Empty: http:// and the listen address.
 	publicURL string
+	// trustedProxies are the load balancers whose X-Forwarded-For names
+	// the client for the per-address limits.
+	trustedProxies throttle.Proxies
 }
 
 // registerStore adds the database flags.
@@ -86,6 +90,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	intFlag(fs, &c.urgentJobs, "urgent-jobs", 1, 1, "priority and emergency processing jobs run at once by this worker, in slots of their own beside --media-jobs (LOA_URGENT_JOBS)")
 	urlFlag(fs, &c.publicURL, "public-url", "", "the server's address as the public reaches it, e.g. https://loa.example.vn: the bulletin feed's links (never the request's Host); default http:// and the listen address (LOA_PUBLIC_URL)")
 	fs.BoolVar(&c.plainHTTP, "plain-http", false, "the pages are reached over plain http (a demo on localhost): session cookies are not marked Secure; never on a network (LOA_PLAIN_HTTP)")
+	fs.Var(proxiesValue{&c.trustedProxies}, "trusted-proxies", "comma-separated addresses and CIDR prefixes of the load balancers in front of Loa, e.g. 10.0.0.0/8: from them the client's address (for the sign-in and token limits) is the right-most X-Forwarded-For entry that is not one of them; default none (LOA_TRUSTED_PROXIES)")
 }
 
 func (c *serverConfig) dbPath() string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
 )
 
 // Settings: every flag whose help ends by naming its environment
@@ -264,6 +265,26 @@ func (v addrValue) Set(s string) error {
 func addrFlag(fs *flag.FlagSet, p *string, name, def, usage string) {
 	*p = def
 	fs.Var(addrValue{p: p}, name, usage)
+}
+
+// proxiesValue is a list of trusted proxies (throttle.ParseProxies);
+// empty trusts none.
+type proxiesValue struct{ p *throttle.Proxies }
+
+func (v proxiesValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+
+func (v proxiesValue) Set(s string) error {
+	p, err := throttle.ParseProxies(s)
+	if err != nil {
+		return err
+	}
+	*v.p = p
+	return nil
 }
 
 // urlValue is an absolute http or https URL; empty is allowed.

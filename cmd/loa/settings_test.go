@@ -46,6 +46,7 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_DEBUG_ADDR", value: "0.0.0.0:6060", want: "loopback"},
 		{env: "LOA_NOTIFY_WEBHOOK", value: "hooks.example.vn/loa", want: "URL"},
 		{env: "LOA_LOG_LEVEL", value: "loud", want: "log level"},
+		{env: "LOA_TRUSTED_PROXIES", value: "10.0.0.0/8, lb.example.vn", want: `"lb.example.vn" is not an address or a CIDR prefix`},
 		{env: "LOA_VOICEOVER_TOLERANCE", value: "20%", want: "fraction"},
 		{env: "LOA_MEDIA_JOBS", value: "0", want: "less than 1"},
 		{env: "LOA_SCHEDULE_DAYS", value: "seven", want: "whole number"},
@@ -86,6 +87,7 @@ func TestSettingsPrecedence(t *testing.T) {
 	t.Setenv("LOA_CRON_REPORTS", "15 4 * * *")
 	t.Setenv("LOA_PLAIN_HTTP", "true")
 	t.Setenv("LOA_SMTP_PASSWORD", "bí-mật")
+	t.Setenv("LOA_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")
 	var c serverConfig
 	env := &cliEnv{stderr: &bytes.Buffer{}, getenv: os.Getenv}
 	fs := newFlags(env, "serve", "")
@@ -96,6 +98,9 @@ func TestSettingsPrecedence(t *testing.T) {
 	if c.maxUploadMB != 100 || c.jobs.lease != 12*time.Hour || c.cronReports != "15 4 * * *" || !c.plainHTTP || c.jobs.smtpPassword != "bí-mật" {
 		t.Fatalf("settings: upload %d MiB, lease %s, reports %q, plain http %v, smtp password %q",
 			c.maxUploadMB, c.jobs.lease, c.cronReports, c.plainHTTP, c.jobs.smtpPassword)
+	}
+	if got := c.trustedProxies.String(); got != "10.0.0.0/8,192.0.2.7" {
+		t.Fatalf("LOA_TRUSTED_PROXIES: trusted proxies %q", got)
 	}
 	// A variable named otherwise than its flag, as the help says.
 	t.Setenv("LOA_PLAYER_DIR", "/var/lib/loa-player")

@@ -56,7 +56,7 @@ func (s *Server) jobRoutes() []Route {
 		{Method: "POST", Pattern: "/api/jobs/{id}/claim", Roles: translators, handler: s.jobAction(translation.ActionClaim)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/extend", Roles: translators, handler: s.jobAction(translation.ActionExtend)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/release", Roles: holders, handler: s.jobAction(translation.ActionRelease)},
-		{Method: "POST", Pattern: "/api/jobs/{id}/submit", Roles: translators, handler: s.submitJob},
+		{Method: "POST", Pattern: "/api/jobs/{id}/submit", Roles: translators, handler: s.submitJob, maxBody: s.maxSubmit},
 		{Method: "POST", Pattern: "/api/jobs/{id}/review", Roles: reviewers, handler: s.jobAction(translation.ActionStartReview)},
 		{Method: "POST", Pattern: "/api/jobs/{id}/approve", Roles: reviewers, handler: s.approveJob},
 		{Method: "POST", Pattern: "/api/jobs/{id}/request-changes", Roles: reviewers, handler: s.jobAction(translation.ActionRequestChanges)},

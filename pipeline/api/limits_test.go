@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,8 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
+	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
 // TestSlowBodyCut: a client that sends a JSON body a byte every 300 ms
@@ -252,4 +255,128 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestOversizedBodyRefusedAtOnce: a body whose Content-Length is over its
+// route's limit is answered 413 naming the limit before a byte of it is
+// sent (the test sends none; the body deadline is long, so waiting for
+// the body would not answer in time), and the connection is closed. A
+// body within the limit is read as before.
+func TestOversizedBodyRefusedAtOnce(t *testing.T) {
+	db := sqlstoretest.New(t)
+	tokens := map[pipeline.Role]string{}
+	for _, role := range []pipeline.Role{pipeline.RoleAdmin, pipeline.RoleTranslator} {
+		u, err := db.CreateUser(t.Context(), pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tokens[role], err = db.CreateToken(t.Context(), u.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &api.Server{Catalog: db, BodyTimeout: 10 * time.Minute, Log: slog.New(slog.DiscardHandler),
+		Ingester: &pipeline.Ingester{MaxBytes: 4096 << 20, MaxSubtitleBytes: 2 << 20},
+		Jobs:     &translation.Desk{MaxSubtitleBytes: 2 << 20, MaxVoiceoverBytes: 1 << 30}}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	cases := []struct {
+		route   string
+		role    pipeline.Role
+		length  int64
+		want    int
+		message string // in the 413's error
+	}{
+		{"POST /api/segments", pipeline.RoleAdmin, 5368709120, http.StatusRequestEntityTooLarge, "over the 4096 MiB limit of an upload"},
+		{"POST /api/segments", pipeline.RoleAdmin, 99999999999, http.StatusRequestEntityTooLarge, "LOA_MAX_UPLOAD_MB"},
+		{"POST /api/communes/import", pipeline.RoleAdmin, 9 << 20, http.StatusRequestEntityTooLarge, "over the 8192 KiB limit of a commune registry"},
+		{"POST /api/jobs/j1/submit", pipeline.RoleTranslator, 2 << 30, http.StatusRequestEntityTooLarge, "over the 1024 MiB limit of a submission"},
+		// Within the limit the body is waited for: the test's short
+		// read deadline passes with no answer.
+		{"POST /api/communes/import", pipeline.RoleAdmin, 1 << 20, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s %d", tc.route, tc.length), func(t *testing.T) {
+			method, path, _ := strings.Cut(tc.route, " ")
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: loa\r\nAuthorization: Bearer %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n", method, path, tokens[tc.role], tc.length)
+			wait := time.Minute // far below the 10-minute body deadline
+			if tc.want == 0 {
+				wait = 300 * time.Millisecond
+			}
+			conn.SetReadDeadline(time.Now().Add(wait))
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if tc.want == 0 {
+				if err == nil {
+					t.Fatalf("a body within the limit was answered %d before it was sent", resp.StatusCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("no answer to a body announcing %d bytes: %v", tc.length, err)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_ = json.Unmarshal(data, &e)
+			if resp.StatusCode != tc.want || e.Error.Code != "too_large" || !strings.Contains(e.Error.Message, tc.message) {
+				t.Fatalf("%d %s, want %d too_large saying %q", resp.StatusCode, data, tc.want, tc.message)
+			}
+			if _, err := br.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("the connection stayed open after the 413: %v", err)
+			}
+		})
+	}
+}
+
+// TestThrottleLogReadable: the warning of a throttled token check gives
+// retry_after as a duration a person reads ("9.5s"), not nanoseconds,
+// in the JSON log an operator collects.
+func TestThrottleLogReadable(t *testing.T) {
+	db := sqlstoretest.New(t)
+	logs := &lockedBuffer{}
+	auth := throttle.New(throttle.Budget{}, throttle.Budget{})
+	frozen := time.Date(2025, 3, 3, 5, 0, 0, 0, time.UTC)
+	auth.Now = func() time.Time { return frozen }
+	s := &api.Server{Catalog: db, Auth: auth, Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	for i := range throttle.DefaultAddress.Burst + 1 {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/me", nil)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer loa_guess%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := http.StatusUnauthorized; i == throttle.DefaultAddress.Burst {
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("guess %d: %d, want 429", i+1, resp.StatusCode)
+			}
+		} else if resp.StatusCode != want {
+			t.Fatalf("guess %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	for l := range strings.Lines(logs.String()) {
+		if !strings.Contains(l, "token check throttled") {
+			continue
+		}
+		var entry struct {
+			RetryAfter any `json:"retry_after"`
+		}
+		if err := json.Unmarshal([]byte(l), &entry); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := entry.RetryAfter.(string); !ok || s != (10*time.Second).String() {
+			t.Fatalf("retry_after is %#v, want %q (frozen clock: one token back in 10 s)", entry.RetryAfter, (10 * time.Second).String())
+		}
+		return
+	}
+	t.Fatalf("no throttled warning logged:\n%s", logs.String())
 }

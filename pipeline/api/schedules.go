@@ -32,7 +32,7 @@ func (s *Server) scheduleRoutes() []Route {
 	return []Route{
 		{Method: "GET", Pattern: "/api/signing-key", Public: true, Roles: publicNone, handler: s.signingKey},
 		{Method: "GET", Pattern: "/api/communes", Roles: communeReaders, handler: s.listCommunes},
-		{Method: "POST", Pattern: "/api/communes/import", Roles: adminOnly, handler: s.importCommunes},
+		{Method: "POST", Pattern: "/api/communes/import", Roles: adminOnly, handler: s.importCommunes, maxBody: s.maxRegistry},
 		{Method: "GET", Pattern: "/api/communes/{code}", Roles: communeReaders, handler: s.getCommune},
 		{Method: "POST", Pattern: "/api/communes/{code}/devices", Roles: adminOnly, handler: s.createDevice},
 		{Method: "POST", Pattern: "/api/schedules/build", Roles: adminOnly, handler: s.buildSchedules},
@@ -113,6 +113,9 @@ func (s *Server) listCommunes(w http.ResponseWriter, r *http.Request, u pipeline
 
 // importCommunes takes a registry file as the body: YAML (Content-Type
 // application/yaml or text/yaml) or CSV (text/csv), or by ?name=FILE.
+// maxRegistryBytes caps a commune registry's import (8 MiB).
+const maxRegistryBytes = 8 << 20
+
 func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
 	b, err := s.broadcast()
 	if err != nil {
@@ -130,7 +133,7 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeli
 			return pipeline.Errorf(pipeline.CodeInvalid, "Send the registry as YAML (Content-Type: application/yaml) or CSV (text/csv), or name the file with ?name=communes.yaml.")
 		}
 	}
-	data, err := readBody(r, 8<<20, "registry")
+	data, err := readBody(r, maxRegistryBytes, "registry")
 	if err != nil {
 		return err
 	}

@@ -176,6 +176,11 @@ type Route struct {
 	// scraper's), besides the roles.
 	MetricsToken bool
 	handler      func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// maxBody, when set, is the largest body the route takes (bytes; 0:
+	// no limit) and the refusal naming the limit: a request whose
+	// Content-Length is over it is refused at once, before its body is
+	// read.
+	maxBody func() (limit int64, refusal func(announced int64) error)
 }
 
 // Handler builds the http.Handler with all routes.
@@ -255,7 +260,7 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Pattern: "/api/me/sign-out-everywhere", Roles: allRoles, handler: s.signOutMe},
 		{Method: "GET", Pattern: "/api/tokens", Roles: adminOnly, handler: s.listTokens},
 		{Method: "DELETE", Pattern: "/api/tokens/{id}", Roles: adminOnly, handler: s.revokeToken},
-		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment},
+		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment, maxBody: s.maxUpload},
 		{Method: "GET", Pattern: "/api/segments", Roles: producers, handler: s.listSegments},
 		{Method: "GET", Pattern: "/api/segments/{id}", Roles: producers, handler: s.getSegment},
 		{Method: "DELETE", Pattern: "/api/segments/{id}", Roles: producers, handler: s.withdrawSegment},
@@ -295,6 +300,15 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 			user = u
+		}
+		if rt.maxBody != nil && r.ContentLength > 0 {
+			if limit, refusal := rt.maxBody(); limit > 0 && r.ContentLength > limit {
+				// Not a byte of it is read: the connection is closed
+				// after the answer instead of drained.
+				sw.Header().Set("Connection", "close")
+				writeError(sw, refusal(r.ContentLength))
+				return
+			}
 		}
 		body := s.limitBody(sw, r)
 		defer body.Done()
@@ -363,9 +377,9 @@ func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
 	if err != nil && pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
 		// A guess; a revoked token (a lost device still polling) is
 		// refused without using the address's budget.
-		addr := throttle.ClientAddr(r)
+		addr := s.Auth.ClientAddr(r)
 		if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
-			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait)
+			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait.Round(time.Millisecond).String())
 			return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
 				Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
 		}

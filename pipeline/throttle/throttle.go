@@ -1,10 +1,13 @@
-// Package throttle limits failed sign-ins and token checks per account and
-// per client address (token buckets from golang.org/x/time/rate), so
-// guessing passwords is slow and cannot load the server with bcrypt work.
+// Package throttle limits failed sign-ins per (client address, account
+// name) and per client address, and failed token checks per client
+// address (token buckets from golang.org/x/time/rate), so guessing
+// passwords is slow and cannot load the server with bcrypt work, while
+// failures with made-up names do not lock out a right password for long.
+// The client address is the connection's, or behind a trusted proxy the
+// one the proxy forwarded ([Proxies]).
 package throttle
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,33 +23,48 @@ type Budget struct {
 	Burst int
 }
 
-// Defaults: an account may fail 10 sign-ins at once, then one per 30 s; an
-// address 20 sign-ins or token checks at once, then one per 10 s.
+// Defaults: one account name from one address may fail 10 sign-ins at
+// once, then one per 30 s; one address may fail 60 sign-ins (whatever the
+// names) at once, then one per 5 s, and 20 token checks at once, then one
+// per 10 s.
 var (
-	DefaultAccount = Budget{Every: 30 * time.Second, Burst: 10}
-	DefaultAddress = Budget{Every: 10 * time.Second, Burst: 20}
+	DefaultAccount       = Budget{Every: 30 * time.Second, Burst: 10}
+	DefaultAddress       = Budget{Every: 10 * time.Second, Burst: 20}
+	DefaultSignInAddress = Budget{Every: 5 * time.Second, Burst: 60}
 )
 
 // Guard keeps the failure budgets. The zero value is not usable; make one
 // with [New]. It is safe for concurrent use.
 type Guard struct {
-	account, address *buckets
+	// account is keyed by (address, account name); signInAddr and
+	// address by address, for sign-ins and token checks.
+	account, signInAddr, address *buckets
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Proxies are the trusted proxies whose X-Forwarded-For names the
+	// client ([Guard.ClientAddr]); none by default.
+	Proxies Proxies
 
 	signIns, tokens atomic.Int64
 }
 
 // New makes a Guard with the given budgets (zero fields take the
-// defaults).
-func New(account, address Budget) *Guard {
+// defaults): account for one account name's sign-in failures from one
+// address, address for one address's token-check failures. One address's
+// sign-in failures, whatever the names, have [DefaultSignInAddress]
+// unless signInAddress is given.
+func New(account, address Budget, signInAddress ...Budget) *Guard {
 	if account.Every <= 0 || account.Burst <= 0 {
 		account = DefaultAccount
 	}
 	if address.Every <= 0 || address.Burst <= 0 {
 		address = DefaultAddress
 	}
-	return &Guard{account: newBuckets(account), address: newBuckets(address)}
+	sa := DefaultSignInAddress
+	if len(signInAddress) > 0 && signInAddress[0].Every > 0 && signInAddress[0].Burst > 0 {
+		sa = signInAddress[0]
+	}
+	return &Guard{account: newBuckets(account), signInAddr: newBuckets(sa), address: newBuckets(address)}
 }
 
 func (g *Guard) now() time.Time {
@@ -70,9 +88,10 @@ const (
 // counts the refusal. It uses no budget: only [Guard.Failed] does.
 func (g *Guard) Check(kind Kind, account, addr string) (wait time.Duration, ok bool) {
 	now := g.now()
-	wait = g.address.wait("addr:"+addr, now)
 	if account != "" {
-		wait = max(wait, g.account.wait("acct:"+account, now))
+		wait = max(g.signInAddr.wait(addr, now), g.account.wait(pairKey(addr, account), now))
+	} else {
+		wait = g.address.wait(addr, now)
 	}
 	if wait <= 0 {
 		return 0, true
@@ -86,15 +105,22 @@ func (g *Guard) Check(kind Kind, account, addr string) (wait time.Duration, ok b
 	return wait, false
 }
 
-// Failed spends one failure from the account's (when not empty) and the
-// address's budgets.
+// Failed spends one failure: with an account name (a sign-in), from the
+// budgets of that name at addr and of addr's sign-ins; without (a token
+// check), from addr's token budget.
 func (g *Guard) Failed(account, addr string) {
 	now := g.now()
-	g.address.spend("addr:"+addr, now)
 	if account != "" {
-		g.account.spend("acct:"+account, now)
+		g.signInAddr.spend(addr, now)
+		g.account.spend(pairKey(addr, account), now)
+		return
 	}
+	g.address.spend(addr, now)
 }
+
+// pairKey is the key of one account name from one address. The address
+// holds no NUL, so the pair is unambiguous.
+func pairKey(addr, account string) string { return addr + "\x00" + account }
 
 // Throttled returns how many attempts of kind were refused so far.
 func (g *Guard) Throttled(kind Kind) int64 {
@@ -104,16 +130,9 @@ func (g *Guard) Throttled(kind Kind) int64 {
 	return g.tokens.Load()
 }
 
-// ClientAddr is the address a request comes from: the host of
-// RemoteAddr. Forwarded headers are not trusted (they are the client's
-// to write).
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// ClientAddr is the address r comes from, by g's trusted proxies (see
+// [Proxies.ClientAddr]).
+func (g *Guard) ClientAddr(r *http.Request) string { return g.Proxies.ClientAddr(r) }
 
 // buckets holds one limiter per key, forgetting full ones.
 type buckets struct {

@@ -558,6 +558,20 @@ func (d *Desk) Submit(ctx context.Context, u pipeline.User, id string, up Upload
 	return SubmitResult{Job: nj, Submission: sub}, nil
 }
 
+// MaxSubmitBytes is the largest submission the desk takes: the larger of
+// MaxSubtitleBytes (default 2 MiB) and MaxVoiceoverBytes; 0 when a
+// voice-over has no limit.
+func (d *Desk) MaxSubmitBytes() int64 {
+	if d.MaxVoiceoverBytes <= 0 {
+		return 0
+	}
+	sub := d.MaxSubtitleBytes
+	if sub <= 0 {
+		sub = 2 << 20
+	}
+	return max(sub, d.MaxVoiceoverBytes)
+}
+
 func (d *Desk) submitSubtitle(ctx context.Context, j Job, seg pipeline.Segment, up Upload, prefix string, sub *Submission) error {
 	limit := d.MaxSubtitleBytes
 	if limit <= 0 {

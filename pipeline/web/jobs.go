@@ -516,6 +516,9 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 // file's own line numbers.
 func (s *Server) uploadJobFile(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
+	if err := declaredTooLarge(w, r, "file", 1<<30+1<<20, 1<<30); err != nil {
+		return err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<30+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {

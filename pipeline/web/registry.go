@@ -60,8 +60,34 @@ func (s *Server) showCommunes(w http.ResponseWriter, r *http.Request, c *call, s
 	return nil
 }
 
+// declaredTooLarge refuses a form whose Content-Length is over limit
+// before a byte of it is read: 413 naming shown (the file's limit) in
+// the page's language, and the connection closed instead of drained.
+func declaredTooLarge(w http.ResponseWriter, r *http.Request, field string, limit, shown int64) error {
+	if r.ContentLength <= limit {
+		return nil
+	}
+	w.Header().Set("Connection", "close")
+	size := api.SizeText(shown)
+	return (&pipeline.Error{Code: pipeline.CodeTooLarge, Field: field,
+		Message: fmt.Sprintf("The file is over the %s limit: choose a smaller file.", size)}).WithKey("form_too_large", size)
+}
+
+// formFileRefusal is the status and message a form page shows for
+// formFile's error: 413 with the limit for a file announced too large,
+// otherwise 422 asking for the file.
+func formFileRefusal(c *call, err error) (int, string) {
+	if pipeline.ErrorCode(err) == pipeline.CodeTooLarge {
+		return http.StatusRequestEntityTooLarge, keyedMessage(c.msgs, err)
+	}
+	return http.StatusUnprocessableEntity, c.msgs["reg_need_file"]
+}
+
 // formFile reads the one file of a small multipart form.
 func formFile(w http.ResponseWriter, r *http.Request, field string) (name string, data []byte, form map[string]string, err error) {
+	if err := declaredTooLarge(w, r, field, maxFormFile+64<<10, maxFormFile); err != nil {
+		return "", nil, nil, err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormFile+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -100,7 +126,8 @@ func formFile(w http.ResponseWriter, r *http.Request, field string) (name string
 func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call) error {
 	name, data, _, err := formFile(w, r, "file")
 	if err != nil {
-		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: c.msgs["reg_need_file"]})
+		status, msg := formFileRefusal(c, err)
+		return s.showCommunes(w, r, c, status, communesData{Error: msg})
 	}
 	ext := strings.ToLower(path.Ext(name))
 	if ext != ".yaml" && ext != ".yml" && ext != ".csv" {
@@ -184,7 +211,8 @@ func (s *Server) importGlossary(w http.ResponseWriter, r *http.Request, c *call)
 	_, data, form, err := formFile(w, r, "file")
 	lang := glossaryLang(r, form)
 	if err != nil {
-		return s.showGlossary(w, r, c, http.StatusUnprocessableEntity, glossaryData{Lang: lang, Error: c.msgs["reg_need_file"]})
+		status, msg := formFileRefusal(c, err)
+		return s.showGlossary(w, r, c, status, glossaryData{Lang: lang, Error: msg})
 	}
 	target := "/api/glossary/" + lang
 	if form["replace"] == "yes" {

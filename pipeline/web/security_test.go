@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
@@ -39,10 +41,85 @@ func TestSignInThrottled(t *testing.T) {
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
-	// The address's budget (20) is not spent yet: another account signs in.
+	// The address's sign-in budget (60) is not spent yet: another account signs in.
 	resp, _ = b.do(t, "POST", "/sign-in", nil, url.Values{"name": {"u-admin"}, "password": {"mat-khau-dai-du"}}, "same-origin")
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("another account: %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestSignInBehindProxy: failures with made-up names do not lock out a
+// right password; behind a trusted proxy (the test's 127.0.0.1) each
+// client is counted by its X-Forwarded-For address, so one client over
+// its address's cap does not lock out another behind the same proxy, and
+// a client cannot move its failures to another address by writing a
+// header of its own.
+func TestSignInBehindProxy(t *testing.T) {
+	b := setup(t)
+	signIn := func(t *testing.T, xff, name, password string) int {
+		t.Helper()
+		form := url.Values{"name": {name}, "password": {password}}
+		req, err := http.NewRequest("POST", b.srv.URL+"/sign-in", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The tester's case, no proxy trusted: 20 made-up names, then the
+	// right password. All but the last failure are spent on the throttle
+	// directly (each through the pages costs a bcrypt, minutes under the
+	// race detector); the last goes through the pages, from the same
+	// address.
+	for i := range 19 {
+		b.auth.Failed(fmt.Sprintf("made-up-%d", i), "127.0.0.1")
+	}
+	if code := signIn(t, "", "made-up-19", "doan-bua-thoi"); code != http.StatusUnauthorized {
+		t.Fatalf("made-up name 20: %d, want 401", code)
+	}
+	if code := signIn(t, "", "u-producer", "mat-khau-dai-du"); code != http.StatusSeeOther {
+		t.Fatalf("right password after 20 made-up names: %d, want 303", code)
+	}
+
+	proxies, err := throttle.ParseProxies("127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.auth.Proxies = proxies
+	// One client through the proxy spends its address's whole cap, the
+	// last failure through the pages.
+	for i := range throttle.DefaultSignInAddress.Burst - 1 {
+		b.auth.Failed(fmt.Sprintf("spray-%d", i), "203.0.113.66")
+	}
+	if code := signIn(t, "203.0.113.66", "spray-last", "doan-bua-thoi"); code != http.StatusUnauthorized {
+		t.Fatalf("last spray: %d, want 401", code)
+	}
+	cases := []struct {
+		name, xff string
+		want      int
+	}{
+		{"the sprayer, even with a right password", "203.0.113.66", http.StatusTooManyRequests},
+		{"the sprayer claiming another address on the left", "198.51.100.5, 203.0.113.66", http.StatusTooManyRequests},
+		{"the sprayer behind a second trusted proxy", "203.0.113.66, 127.0.0.1", http.StatusTooManyRequests},
+		{"another client behind the same proxy", "198.51.100.5", http.StatusSeeOther},
+		{"a malformed header: the proxy's own address", "not-an-address", http.StatusSeeOther},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if code := signIn(t, c.xff, "u-admin", "mat-khau-dai-du"); code != c.want {
+				t.Fatalf("X-Forwarded-For %q: %d, want %d", c.xff, code, c.want)
+			}
+		})
 	}
 }
 
@@ -176,5 +253,46 @@ func TestEndEmergencyOnPage(t *testing.T) {
 	}
 	if _, body := b.do(t, "GET", page+"?done=emergency_ended", admin, nil, ""); !strings.Contains(body, "Đã kết thúc tin khẩn cấp") || strings.Contains(body, `id="end-form"`) {
 		t.Fatalf("the page after the end:\n%s", body)
+	}
+}
+
+// TestOversizedFormRefusedAtOnce: a form whose Content-Length is over its
+// page's file limit is answered 413 naming the limit, in Vietnamese like
+// the pages' other errors, before a byte of the body is sent.
+func TestOversizedFormRefusedAtOnce(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t))
+	cases := []struct {
+		path   string
+		role   pipeline.Role
+		length int64
+		want   string
+	}{
+		{"/admin/communes", pipeline.RoleAdmin, 9 << 20, "Tệp vượt quá giới hạn 8 MiB"},
+		{"/glossary", pipeline.RoleAdmin, 99999999999, "Tệp vượt quá giới hạn 8 MiB"},
+		{"/jobs/j1/upload", pipeline.RoleTranslator, 5368709120, "Tệp vượt quá giới hạn 1024 MiB"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			conn, err := net.Dial("tcp", b.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ck := b.session(t, tc.role)
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nSec-Fetch-Site: same-origin\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n",
+				tc.path, b.srv.Listener.Addr(), ck.Name, ck.Value, tc.length)
+			// The pages' body deadline is 30 s and more: an answer
+			// within 20 s was not waiting for the body.
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer to a form announcing %d bytes: %v", tc.length, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), tc.want) {
+				t.Fatalf("%d, want 413 saying %q\n%s", resp.StatusCode, tc.want, body)
+			}
+		})
 	}
 }

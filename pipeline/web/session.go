@@ -111,9 +111,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	// Throttled before the password is checked: every check costs a
 	// bcrypt, and a guess that came too fast must not be tried at all.
-	addr := throttle.ClientAddr(r)
+	addr := s.cfg.Auth.ClientAddr(r)
 	if wait, ok := s.cfg.Auth.Check(throttle.SignIn, name, addr); !ok {
-		s.log.Warn("sign-in throttled", "name", name, "remote", addr, "retry_after", wait)
+		s.log.Warn("sign-in throttled", "name", name, "remote", addr, "retry_after", wait.Round(time.Millisecond).String())
 		d.Error = fmt.Sprintf(c.msgs["signin_throttled"], int(wait.Minutes())+1)
 		w.Header().Set("Retry-After", api.RetryAfterSeconds(wait))
 		s.render(w, r, c, http.StatusTooManyRequests, "signin", "title_signin", d)
@@ -122,14 +122,14 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	u, err := s.cfg.Store.Authenticate(r.Context(), name, password)
 	if errors.Is(err, pipeline.ErrUserDisabled) {
 		// The right password: not a guess, so not counted as a failure.
-		s.log.Info("sign-in refused: user disabled", "name", name, "remote", r.RemoteAddr)
+		s.log.Info("sign-in refused: user disabled", "name", name, "remote", addr)
 		d.Error = c.msgs["signin_disabled"]
 		s.render(w, r, c, http.StatusForbidden, "signin", "title_signin", d)
 		return nil
 	}
 	if pipeline.ErrorCode(err) == pipeline.CodeUnauthorized {
 		s.cfg.Auth.Failed(name, addr)
-		s.log.Info("sign-in refused", "name", name, "remote", r.RemoteAddr)
+		s.log.Info("sign-in refused", "name", name, "remote", addr)
 		d.Error = c.msgs["signin_wrong"]
 		s.render(w, r, c, http.StatusUnauthorized, "signin", "title_signin", d)
 		return nil

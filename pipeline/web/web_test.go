@@ -47,6 +47,8 @@ type bundle struct {
 	segs []string
 	// desk is the translators' desk behind the API.
 	desk *translation.Desk
+	// auth is the sign-in throttle shared by the API and the pages.
+	auth *throttle.Guard
 }
 
 func setup(t *testing.T) *bundle {
@@ -90,7 +92,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}, desk: desk,
+	b := &bundle{db: db, store: store, pages: pages, users: map[pipeline.Role]pipeline.User{}, desk: desk, auth: auth,
 		advance: func(d time.Duration) { ahead.Add(int64(d)) }}
 	b.srv = httptest.NewServer(pages.Site())
 	t.Cleanup(b.srv.Close)
