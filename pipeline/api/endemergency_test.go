@@ -1,13 +1,11 @@
 package api_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/schedules"
 )
 
 // TestEndEmergencyEarly raises an emergency on Mường Lạn and ends it
@@ -22,24 +20,8 @@ func TestEndEmergencyEarly(t *testing.T) {
 	op, producer, admin := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleProducer], sb.tokens[pipeline.RoleAdmin]
 	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
 	fire := sb.segs[2]
-	resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency", producer,
-		strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
-	if resp.StatusCode != 200 {
-		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
-	}
-	airs := func(js []byte) bool {
-		t.Helper()
-		var doc schedules.PlaylistDoc
-		if err := json.Unmarshal(js, &doc); err != nil {
-			t.Fatalf("%v: %s", err, js)
-		}
-		for _, e := range doc.Entries {
-			if e.SegmentID == fire {
-				return true
-			}
-		}
-		return false
-	}
+	sb.raiseOnMuongLan(t, fire, producer)
+	airs := func(js []byte) bool { t.Helper(); return playlistAirs(t, js, fire) }
 	explains := func() bool {
 		t.Helper()
 		r, text := sb.get(t, "/api/communes/muong-lan/explain", admin)
@@ -86,7 +68,7 @@ func TestEndEmergencyEarly(t *testing.T) {
 		}
 	}
 
-	resp, body = sb.do(t, "POST", end, producer, strings.NewReader(`{"confirm":true,"reason":"báo động nhầm"}`), "application/json")
+	resp, body := sb.do(t, "POST", end, producer, strings.NewReader(`{"confirm":true,"reason":"báo động nhầm"}`), "application/json")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ended": true`) {
 		t.Fatalf("end: %d %s", resp.StatusCode, body)
 	}

@@ -20,30 +20,14 @@ func TestWithdrawnEmergencyLeavesAtOnce(t *testing.T) {
 	op, producer := sb.tokens[pipeline.RoleOperator], sb.tokens[pipeline.RoleProducer]
 	mine := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".json"
 	fire := sb.segs[2]
-	resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency", producer,
-		strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
-	if resp.StatusCode != 200 {
-		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
-	}
-	airs := func(js []byte) bool {
-		t.Helper()
-		var doc schedules.PlaylistDoc
-		if err := json.Unmarshal(js, &doc); err != nil {
-			t.Fatalf("%v: %s", err, js)
-		}
-		for _, e := range doc.Entries {
-			if e.SegmentID == fire {
-				return true
-			}
-		}
-		return false
-	}
+	sb.raiseOnMuongLan(t, fire, producer)
+	airs := func(js []byte) bool { t.Helper(); return playlistAirs(t, js, fire) }
 	r, js := sb.get(t, mine, op)
 	if r.StatusCode != 200 || !airs(js) {
 		t.Fatalf("before the withdrawal: %d, airs the emergency %v", r.StatusCode, airs(js))
 	}
 	tag := r.Header.Get("ETag")
-	resp, body = sb.do(t, "DELETE", "/api/segments/"+fire+"?reason=sai+thông+tin", producer, nil, "")
+	resp, body := sb.do(t, "DELETE", "/api/segments/"+fire+"?reason=sai+thông+tin", producer, nil, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("withdraw: %d %s", resp.StatusCode, body)
 	}
@@ -99,4 +83,30 @@ func TestWithdrawnSegmentLeavesAtOnce(t *testing.T) {
 	if segmentsOf(js)[gone] {
 		t.Fatalf("the playlist still lists withdrawn segment %s: %s", gone, js)
 	}
+}
+
+// raiseOnMuongLan raises segment seg as an emergency on muong-lan, with
+// token (a producer's or an administrator's), confirmed.
+func (sb *schedBundle) raiseOnMuongLan(t *testing.T, seg, token string) {
+	t.Helper()
+	resp, body := sb.do(t, "POST", "/api/segments/"+seg+"/emergency", token,
+		strings.NewReader(`{"communes":["muong-lan"],"confirm":true,"reason":"cháy rừng"}`), "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("emergency: %d %s", resp.StatusCode, body)
+	}
+}
+
+// playlistAirs says whether the JSON playlist js lists segment seg.
+func playlistAirs(t *testing.T, js []byte, seg string) bool {
+	t.Helper()
+	var doc schedules.PlaylistDoc
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatalf("%v: %s", err, js)
+	}
+	for _, e := range doc.Entries {
+		if e.SegmentID == seg {
+			return true
+		}
+	}
+	return false
 }
