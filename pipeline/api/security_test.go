@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -23,7 +22,6 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
-	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/translation"
@@ -629,45 +627,5 @@ func TestBundleFromBounded(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestBundleClippedToBuiltDays: a bundle asked for days past the last day
-// the schedules were built for runs only to that day: its signed
-// manifest's until and valid_until name the last built day, not the
-// days asked for (the tester's from=last built day, days=3), while a
-// range inside the built days is served whole. The server's clock is the
-// injected one.
-func TestBundleClippedToBuiltDays(t *testing.T) {
-	sb := setupSchedules(t)
-	today, err := schedules.ParseDate(sb.today)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := today.AddDays(6) // the service builds 7 days by default
-	for _, tc := range []struct {
-		from      schedules.Date
-		days      int
-		wantUntil schedules.Date
-	}{
-		{last, 3, last},
-		{last, 1, last},
-		{today, 14, last},
-		{today, 2, today.AddDays(1)},
-		{today.AddDays(-1), 8, last},
-	} {
-		t.Run(fmt.Sprintf("%s+%d", tc.from, tc.days), func(t *testing.T) {
-			var idx wire.BundleIndex
-			sb.call(t, pipeline.RoleOperator, "GET", fmt.Sprintf("/api/communes/muong-lan/bundle?from=%s&days=%d", tc.from, tc.days), "", "", 200, &idx)
-			var m schedules.Manifest
-			if err := json.Unmarshal([]byte(idx.Manifest), &m); err != nil {
-				t.Fatal(err)
-			}
-			wantValid := time.Date(tc.wantUntil.Year, tc.wantUntil.Month, tc.wantUntil.Day+1, 0, 0, 0, 0, broadcast.Location())
-			if m.From != tc.from.String() || m.Until != tc.wantUntil.String() || !m.ValidUntil.Equal(wantValid) {
-				t.Fatalf("manifest from %s until %s valid_until %s, want %s until %s valid_until %s",
-					m.From, m.Until, m.ValidUntil, tc.from, tc.wantUntil, wantValid.UTC())
-			}
-		})
 	}
 }

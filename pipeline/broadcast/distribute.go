@@ -170,7 +170,7 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	if err != nil {
 		return nil, err
 	}
-	until := builtUntil(from, from.AddDays(days-1), v)
+	until := from.AddDays(days - 1)
 	type key struct{ cluster, date string }
 	groups := map[key][]pipeline.ScheduleItem{}
 	var keys []key
@@ -235,25 +235,6 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	}
 	b.Manifest, b.Raw, b.Signature = m, raw, schedules.SignManifest(s.Key, raw)
 	return b, nil
-}
-
-// builtUntil clips a bundle's last day until to the last day the
-// version v was built for, so the manifest (and its valid_until) never
-// covers days no schedule holds; a device pulling on the last built day
-// still gets that day. It is never before from (a bundle of a version
-// older than from covers from alone, as bundleFrom allows).
-func builtUntil(from, until schedules.Date, v pipeline.ScheduleVersion) schedules.Date {
-	start, err := schedules.ParseDate(v.Start)
-	if err != nil || v.Days <= 0 {
-		return until
-	}
-	if end := start.AddDays(v.Days - 1); end.Before(until) {
-		if end.Before(from) {
-			return from
-		}
-		return end
-	}
-	return until
 }
 
 // bundleFrom refuses a first day the server has no business signing: from
