@@ -101,6 +101,7 @@ func waitJournal(t *testing.T, dir string, p *playerProc, limit time.Duration, w
 			for _, r := range recs {
 				lines = append(lines, fmt.Sprintf("%s %s %s %s", r.Kind, r.Cluster, r.Entry, r.Reason))
 			}
+			p.kill() // its output is read whole once it has ended
 			t.Fatalf("%s did not happen; journal:\n%s\nplayer log:\n%s", what, strings.Join(lines, "\n"), p.logs)
 		}
 		time.Sleep(100 * time.Millisecond)
