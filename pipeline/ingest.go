@@ -227,7 +227,7 @@ func (in *Ingester) checkSubtitle(data []byte) error {
 		return FieldError("subtitles", "The subtitle file is empty: attach the SRT or WebVTT file, or leave the field out.")
 	}
 	if in.MaxSubtitleBytes > 0 && int64(len(data)) > in.MaxSubtitleBytes {
-		return FieldError("subtitles", "The subtitle file is over %s: a segment's subtitles are far smaller; check that it is the right file.", sizeText(in.MaxSubtitleBytes))
+		return FieldError("subtitles", "The subtitle file is over %s: a segment's subtitles are far smaller; check that it is the right file.", SizeText(in.MaxSubtitleBytes))
 	}
 	if in.CheckSubtitle != nil {
 		_, err := in.CheckSubtitle(data, 0)
@@ -241,7 +241,7 @@ func (in *Ingester) checkSubtitle(data []byte) error {
 func (in *Ingester) uploadError(err error) error {
 	if errors.Is(err, ErrTooLarge) {
 		return &Error{Code: CodeTooLarge, Field: "file", Err: err,
-			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", sizeText(in.MaxBytes))}
+			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise LOA_MAX_UPLOAD_MB.", SizeText(in.MaxBytes))}
 	}
 	return uploadError(err, in.MaxBytes)
 }
@@ -337,10 +337,15 @@ func mediaContentType(ct string, kind Kind) string {
 	return "audio/mpeg"
 }
 
-// sizeText writes a byte count for people: KiB below one MiB, else MiB.
-func sizeText(n int64) string {
-	if n < 1<<20 {
+// SizeText writes a byte count for people, rounded down: KiB below one
+// MiB, MiB below 10 GiB, else GiB.
+func SizeText(n int64) string {
+	switch {
+	case n < 1<<20:
 		return fmt.Sprintf("%d KiB", n>>10)
+	case n < 10<<30:
+		return fmt.Sprintf("%d MiB", n>>20)
+	default:
+		return fmt.Sprintf("%d GiB", n>>30)
 	}
-	return fmt.Sprintf("%d MiB", n>>20)
 }

@@ -36,7 +36,7 @@ func uploadError(err error, limit int64) error {
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return &Error{Code: CodeTooLarge, Field: "file", Err: err,
-			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise the limit.", sizeText(limit))}
+			Message: fmt.Sprintf("The file is larger than the %s limit: shorten or compress it, or ask an administrator to raise the limit.", SizeText(limit))}
 	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return &Error{Code: CodeInvalid, Field: "file", Err: err, Message: "The upload was interrupted before the whole file arrived: upload it again."}
 	default:

@@ -14,19 +14,7 @@ const multipartSlack = 64 << 10
 // limit: 413 naming what was sent, the limit and what to do.
 func TooLarge(announced, limit int64, what, todo string) error {
 	return &pipeline.Error{Code: pipeline.CodeTooLarge, Field: "file",
-		Message: fmt.Sprintf("The request announces %s (Content-Length %d), over the %s limit of %s: %s.", SizeText(announced), announced, SizeText(limit), what, todo)}
-}
-
-// SizeText writes a byte count in KiB, MiB or GiB (rounded down).
-func SizeText(n int64) string {
-	switch {
-	case n < 1<<20:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n < 10<<30:
-		return fmt.Sprintf("%d MiB", n>>20)
-	default:
-		return fmt.Sprintf("%d GiB", n>>30)
-	}
+		Message: fmt.Sprintf("The request announces %s (Content-Length %d), over the %s limit of %s: %s.", pipeline.SizeText(announced), announced, pipeline.SizeText(limit), what, todo)}
 }
 
 // maxUpload is POST /api/segments' limit: the media file's
@@ -48,7 +36,7 @@ func (s *Server) maxUpload() (int64, func(int64) error) {
 func (s *Server) maxRegistry() (int64, func(int64) error) {
 	return maxRegistryBytes, func(n int64) error {
 		return &pipeline.Error{Code: pipeline.CodeTooLarge, Field: "file",
-			Message: fmt.Sprintf("The request announces %s (Content-Length %d), over the %d KiB limit of a commune registry: a registry of every commune is far smaller; check that it is the right file.", SizeText(n), n, maxRegistryBytes>>10)}
+			Message: fmt.Sprintf("The request announces %s (Content-Length %d), over the %d KiB limit of a commune registry: a registry of every commune is far smaller; check that it is the right file.", pipeline.SizeText(n), n, maxRegistryBytes>>10)}
 	}
 }
 

@@ -68,7 +68,7 @@ func declaredTooLarge(w http.ResponseWriter, r *http.Request, field string, limi
 		return nil
 	}
 	w.Header().Set("Connection", "close")
-	size := api.SizeText(shown)
+	size := pipeline.SizeText(shown)
 	return (&pipeline.Error{Code: pipeline.CodeTooLarge, Field: field,
 		Message: fmt.Sprintf("The file is over the %s limit: choose a smaller file.", size)}).WithKey("form_too_large", size)
 }
