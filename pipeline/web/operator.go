@@ -106,7 +106,7 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		names[cl.ID] = cl.Name
 	}
 	byCluster := map[string]*opCluster{}
-	var order []string
+	var order, emergencies []string
 	for _, row := range doc.Rows {
 		cl, ok := byCluster[row.Cluster]
 		if !ok {
@@ -120,8 +120,10 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 			cl.Slots = append(cl.Slots, opSlot{Time: slot})
 		}
 		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency)}
-		if it.Emergency {
-			d.Emergencies++
+		if it.Emergency && !slices.Contains(emergencies, row.SegmentID) {
+			// One bulletin, however many clusters, slots and languages
+			// carry it.
+			emergencies = append(emergencies, row.SegmentID)
 		}
 		for _, rep := range row.Reports {
 			it.Status = rep.Status
@@ -129,6 +131,7 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		sl := &cl.Slots[len(cl.Slots)-1]
 		sl.Items = append(sl.Items, it)
 	}
+	d.Emergencies = len(emergencies)
 	// Links to play each item in the page come from the cluster's playlist.
 	for _, name := range order {
 		cl := byCluster[name]

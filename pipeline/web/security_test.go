@@ -170,6 +170,12 @@ func TestProvinceEmergencyNeedsAdmin(t *testing.T) {
 	if err != nil || len(ems) != 1 || ems[0].SegmentID != seg || len(ems[0].Targets) != 0 {
 		t.Fatalf("active emergencies %+v %v, want the segment for the whole province", ems, err)
 	}
+	// The operator's alert counts bulletins, not the items of every
+	// cluster, slot and language that carry this one.
+	_, body = b.do(t, "GET", "/operator?commune=muong-lan", b.session(t, pipeline.RoleOperator), nil, "")
+	if items := strings.Count(body, `class="item emergency`); items < 2 || !strings.Contains(body, "Có 1 tin khẩn cấp trong ngày") {
+		t.Errorf("the operator's page (%d emergency items) should count one bulletin:\n%s", items, body)
+	}
 }
 
 // TestCommunesPageShowsSigningKey: an administrator sees the bundle
