@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -337,14 +338,15 @@ func redactions(input string) []string {
 	return nil
 }
 
-// displayName is the name used in error messages: the base name of a local
-// path, the host and path (never the signed query) of a URL.
+// displayName is the name used in error messages, which reach the people
+// who sent the file: the base name of a local path or of a URL's path —
+// never a directory, the store's address or a signed query.
 func displayName(input string) string {
 	if isURL(input) {
-		if i := strings.IndexByte(input, '?'); i >= 0 {
+		if i := strings.IndexAny(input, "?#"); i >= 0 {
 			input = input[:i]
 		}
-		return strconv.Quote(input)
+		return strconv.Quote(path.Base(input))
 	}
 	return strconv.Quote(filepath.Base(input))
 }

@@ -116,6 +116,9 @@ func scanAudio(ctx context.Context, input string, base toolCmd) (Scan, error) {
 			// ffmpeg names the input in some messages: show the base name
 			// only, never a local directory or a signed URL.
 			msg = strings.ReplaceAll(msg, in[len(in)-1], name)
+			if bare, _, cut := strings.Cut(input, "?"); cut && isURL(input) {
+				msg = strings.ReplaceAll(msg, bare, name)
+			}
 			if len(scan.DecodeErrors) < maxDecodeErrors {
 				scan.DecodeErrors = append(scan.DecodeErrors, msg)
 			} else {
