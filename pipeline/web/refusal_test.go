@@ -162,3 +162,19 @@ func TestOperatorPageSpeaksItsLanguage(t *testing.T) {
 		t.Errorf("a length written as Go writes it (%q):\n%s", goStyle, page)
 	}
 }
+
+// TestForbiddenPagesAdvise: a page refused for the user's role says to
+// ask an administrator for another role; a request refused for coming
+// from another site does not (no role would let it through) and says to
+// open Loa directly.
+func TestForbiddenPagesAdvise(t *testing.T) {
+	b := setup(t)
+	resp, page := b.do(t, "GET", "/admin/communes", b.session(t, pipeline.RoleOperator), nil, "")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, `id="role-help"`) {
+		t.Errorf("an operator on the admin's page: %d, want 403 with the role advice:\n%s", resp.StatusCode, page)
+	}
+	resp, page = b.do(t, "POST", "/account/sign-out-everywhere", b.session(t, pipeline.RoleProducer), url.Values{}, "cross-site")
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(page, "được cấp vai trò") || !strings.Contains(page, "Hãy mở Loa trực tiếp") {
+		t.Errorf("a cross-site form: %d, want 403 saying to open Loa directly, without the role advice:\n%s", resp.StatusCode, page)
+	}
+}

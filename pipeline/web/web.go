@@ -169,7 +169,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := s.newCall(r)
-		s.renderError(w, r, c, http.StatusForbidden, c.msgs["err_cross_origin"])
+		s.renderRefusal(w, r, c, http.StatusForbidden, c.msgs["err_cross_origin"], false)
 	}))
 	s.pages = s.buildPages()
 	return s, nil
@@ -528,6 +528,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 // renderError shows a message page with a status: not allowed, not
 // found, failed.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, status int, msg string) {
+	s.renderRefusal(w, r, c, status, msg, status == http.StatusForbidden)
+}
+
+// renderRefusal is renderError saying, when roleHelp is set, that a
+// page refused for the user's role needs another role from an
+// administrator (not said of a request refused for coming from another
+// site: no role would let it through).
+func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, c *call, status int, msg string, roleHelp bool) {
 	title := "title_error"
 	switch status {
 	case http.StatusForbidden:
@@ -536,10 +544,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, c *call, st
 		title = "title_not_found"
 	}
 	s.render(w, r, c, status, "error", title, struct {
-		Status  int
-		Message string
-		Home    string
-	}{status, msg, "/"})
+		Status   int
+		Message  string
+		Home     string
+		RoleHelp bool
+	}{status, msg, "/", roleHelp})
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request, c *call) error {
