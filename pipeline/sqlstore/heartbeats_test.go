@@ -29,6 +29,11 @@ func TestDeviceHeartbeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A device made without a label has a token named "device", not
+	// "device " with a trailing space.
+	if toks, err := db.Tokens(ctx, other.Name, false); err != nil || len(toks) != 1 || toks[0].Label != "device" {
+		t.Fatalf("the unlabelled device's tokens: %+v %v, want one labelled \"device\"", toks, err)
+	}
 	person, err := db.CreateUser(ctx, pipeline.NewUser{Name: "op-muong-lan", Role: pipeline.RoleOperator, Password: "long enough pw", Commune: "muong-lan"})
 	if err != nil {
 		t.Fatal(err)

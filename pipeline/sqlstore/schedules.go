@@ -1534,7 +1534,7 @@ func (db *DB) CreateDeviceBy(ctx context.Context, commune, label string, by pipe
 	if _, err := db.sql.ExecContext(ctx, "INSERT INTO devices (commune_code, user_id, label, created_at) VALUES (?, ?, ?, ?)", commune, u.ID, label, db.Now()); err != nil {
 		return u, "", fmt.Errorf("create device: %w", err)
 	}
-	tok, err := db.CreateTokenAs(ctx, u.ID, "device "+label, pipeline.TokenAPI, by)
+	tok, err := db.CreateTokenAs(ctx, u.ID, strings.TrimSpace("device "+label), pipeline.TokenAPI, by)
 	if err != nil {
 		return u, "", err
 	}
