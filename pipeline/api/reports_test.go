@@ -107,6 +107,13 @@ func TestReportsAuditAndBulletin(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), "Nộp hồ sơ trực tuyến &lt;&amp;&gt;") || !strings.Contains(string(body), "<audio") {
 			t.Fatalf("bulletin page %d: %s", resp.StatusCode, body)
 		}
+		// Without a week the page is the last complete one, here empty:
+		// it names that week's days, not "this week".
+		last := week.AddDate(0, 0, -7)
+		resp, body = b.do(t, "GET", "/api/bulletin/vi", "", nil, "")
+		if empty := "Tuần " + last.Format("02/01/2006") + "–" + last.AddDate(0, 0, 6).Format("02/01/2006") + " không có tin"; resp.StatusCode != 200 || !strings.Contains(string(body), empty) || strings.Contains(string(body), "Tuần này") {
+			t.Fatalf("the last complete week's page %d, want %q: %s", resp.StatusCode, empty, body)
+		}
 	})
 
 	t.Run("report", func(t *testing.T) {

@@ -222,7 +222,7 @@ var page = template.Must(template.New("bulletin").Funcs(template.FuncMap{
 <ol>
 {{range .Items}}<li><strong>{{.Title}}</strong><br><span class="m">{{topic .Topic}} · {{.Kind}} · {{minutes .DurationMS}} · {{local .ReadyAt}}</span><br>
 <audio controls preload="none" src="{{.AudioURL}}"></audio></li>
-{{else}}<li>Tuần này chưa có tin, bài nào được duyệt bằng {{lang .Language}}.</li>
+{{else}}<li>Tuần {{.Week.Format "02/01/2006"}}–{{sunday .Week}} không có tin, bài nào được duyệt bằng {{lang .Language}}.</li>
 {{end}}</ol>
 </body></html>
 `))
