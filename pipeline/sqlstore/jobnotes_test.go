@@ -46,7 +46,9 @@ func TestJobEventNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arg := func(k translation.ArgKind, v string) translation.NoteArg { return translation.NoteArg{Kind: k, Value: v} }
+	arg := func(k translation.ArgKind, v string) translation.NoteArg {
+		return translation.NoteArg{Kind: k, Value: v}
+	}
 	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	want := []struct {
 		action translation.Action
