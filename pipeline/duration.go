@@ -33,3 +33,45 @@ func HumanDuration(d time.Duration) string {
 	}
 	return b.String()
 }
+
+// SpokenDuration writes d as people say it in lang ("vi" or "en"; any
+// other is English), in whole units: "3 days", "36 hours", "1 hour 30
+// minutes", "45 minutes", "30 seconds"; in Vietnamese "72 giờ", "5 ngày",
+// "1 giờ 30 phút". Whole days are said as days from 2 days in English and
+// from 4 days in Vietnamese, where deadlines are said in hours up to
+// 72 giờ. Anything under a second is rounded to seconds.
+func SpokenDuration(d time.Duration, lang string) string {
+	if d < 0 {
+		return "-" + SpokenDuration(-d, lang)
+	}
+	d = d.Round(time.Second)
+	type unit struct {
+		n        time.Duration
+		one, few string
+	}
+	en := lang != "vi"
+	units := []unit{{24 * time.Hour, "day", "days"}, {time.Hour, "hour", "hours"}, {time.Minute, "minute", "minutes"}, {time.Second, "second", "seconds"}}
+	fromDays := 48 * time.Hour
+	if !en {
+		units = []unit{{24 * time.Hour, "ngày", "ngày"}, {time.Hour, "giờ", "giờ"}, {time.Minute, "phút", "phút"}, {time.Second, "giây", "giây"}}
+		fromDays = 96 * time.Hour
+	}
+	if d%(24*time.Hour) != 0 || d < fromDays {
+		units = units[1:] // days only when they are whole and many
+	}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.n; n > 0 {
+			name := u.few
+			if n == 1 {
+				name = u.one
+			}
+			parts = append(parts, strconv.FormatInt(int64(n), 10)+" "+name)
+			d -= n * u.n
+		}
+	}
+	if len(parts) == 0 {
+		return "0 " + units[len(units)-1].few
+	}
+	return strings.Join(parts, " ")
+}

@@ -39,3 +39,29 @@ func TestUnknownPriorityMessage(t *testing.T) {
 		t.Fatalf("unknown priority: %v", err)
 	}
 }
+
+func TestSpokenDuration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d      time.Duration
+		en, vi string
+	}{
+		{72 * time.Hour, "3 days", "72 giờ"},
+		{120 * time.Hour, "5 days", "5 ngày"},
+		{24 * time.Hour, "24 hours", "24 giờ"},
+		{36 * time.Hour, "36 hours", "36 giờ"},
+		{time.Hour, "1 hour", "1 giờ"},
+		{90 * time.Minute, "1 hour 30 minutes", "1 giờ 30 phút"},
+		{2*time.Hour + 5*time.Second, "2 hours 5 seconds", "2 giờ 5 giây"},
+		{time.Minute + 400*time.Millisecond, "1 minute", "1 phút"},
+		{0, "0 seconds", "0 giây"},
+		{-6 * time.Hour, "-6 hours", "-6 giờ"},
+	} {
+		if got := SpokenDuration(tc.d, "en"); got != tc.en {
+			t.Errorf("SpokenDuration(%v, en) = %q, want %q", tc.d, got, tc.en)
+		}
+		if got := SpokenDuration(tc.d, "vi"); got != tc.vi {
+			t.Errorf("SpokenDuration(%v, vi) = %q, want %q", tc.d, got, tc.vi)
+		}
+	}
+}

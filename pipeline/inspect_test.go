@@ -28,8 +28,8 @@ func TestCheckSourceSubtitles(t *testing.T) {
 		{"A-inverted-vi.srt", []string{"line 5, cue 2", "ends at 00:00:04,000, not after it starts at 00:00:07,000"}, []int{5}},
 		{"A-corrected-vi.srt", nil, nil},
 		{"B-out-of-order-vi.srt", []string{"line 9, cue 3", "out of order", "cue 2 (line 5)"}, []int{9}},
-		{"C-empty-cue-vi.srt", []string{"line 5, cue 2", "has no text"}, []int{5}},
-		{"D-overlap-vi.vtt", []string{"line 7, cue 2", "before cue 1 ends at 00:00:04,000"}, []int{7}},
+		{"C-empty-cue-vi.srt", []string{"line 5, cue 151: error empty-cue: cue 151 has no text"}, []int{5}},
+		{"D-overlap-vi.vtt", []string{"line 7, the 2nd cue: error overlap: the 2nd cue starts", `before cue "intro" (line 3) ends at 00:00:04,000`}, []int{7}},
 		{"E-zero-length-vi.srt", []string{"2 problem(s)", "line 5, cue 2", "line 9, cue 3", "shown for 40 ms"}, []int{5, 9}},
 		{"F-tags-only-vi.srt", []string{"line 5, cue 2", "has no text"}, []int{5}},
 	}

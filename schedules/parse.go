@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +128,7 @@ func ParseRegistryYAML(r io.Reader) (reg *Registry, err error) {
 		if err == io.EOF {
 			return nil, &RegistryError{Err: fmt.Errorf("empty file: %w", ErrMissing)}
 		}
-		return nil, fmt.Errorf("read registry YAML: %w", err)
+		return nil, yamlSyntaxError(err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -135,32 +136,47 @@ func ParseRegistryYAML(r io.Reader) (reg *Registry, err error) {
 	}
 	reg = &Registry{}
 	var lines lineTable
-	err = eachField(root, "registry", func(key string, v *yaml.Node) error {
+	p := newProblems()
+	p.eachField(root, "registry", func(key string, v *yaml.Node) error {
 		switch key {
 		case "timezone":
 			return scalar(v, key, &reg.TimeZone)
 		case "communes":
-			return eachItem(v, key, func(n *yaml.Node) error {
+			p.eachItem(v, key, func(n *yaml.Node) error {
+				i := len(reg.Communes)
 				lines.addCommune(n.Line)
-				c, err := yamlCommune(n, &lines, len(reg.Communes))
-				reg.Communes = append(reg.Communes, c)
-				return err
+				p.cur = i
+				reg.Communes = append(reg.Communes, p.yamlCommune(n, &lines, i))
+				p.cur = -1
+				return nil
 			})
 		}
 		return nil
 	}, "timezone", "communes")
-	if err != nil {
-		return nil, err
-	}
-	if err := reg.joinIssues(reg.validate(), lines.lineOf); err != nil {
+	if err := p.result(reg, lines.lineOf); err != nil {
 		return nil, err
 	}
 	return reg, nil
 }
 
-func yamlCommune(n *yaml.Node, lines *lineTable, i int) (Commune, error) {
+// yamlSyntaxError turns the YAML library's "yaml: line 5: did not find
+// expected key" into a RegistryError on that line, with advice.
+func yamlSyntaxError(err error) error {
+	rest, ok := strings.CutPrefix(err.Error(), "yaml: line ")
+	if !ok {
+		return fmt.Errorf("read registry YAML: %w", err)
+	}
+	num, what, ok := strings.Cut(rest, ": ")
+	line, convErr := strconv.Atoi(num)
+	if !ok || convErr != nil || line <= 0 {
+		return fmt.Errorf("read registry YAML: %w", err)
+	}
+	return &RegistryError{Line: line, Err: fmt.Errorf("YAML syntax: %s; the file cannot be read past here, so check this line's indentation, quotes and brackets", what)}
+}
+
+func (p *problems) yamlCommune(n *yaml.Node, lines *lineTable, i int) Commune {
 	var c Commune
-	err := eachField(n, "commune", func(key string, v *yaml.Node) error {
+	p.eachField(n, "commune", func(key string, v *yaml.Node) error {
 		switch key {
 		case "code":
 			err := scalar(v, key, &c.Code)
@@ -174,28 +190,28 @@ func yamlCommune(n *yaml.Node, lines *lineTable, i int) (Commune, error) {
 			c.Kind = UnitKind(s)
 			return err
 		case "slots":
-			return eachItem(v, key, func(n *yaml.Node) error {
-				lines.communeSlot[i] = append(lines.communeSlot[i], n.Line)
-				s, err := yamlSlot(n)
-				c.Slots = append(c.Slots, s)
-				return err
+			p.eachItem(v, key, func(n *yaml.Node) error {
+				if s, ok := p.yamlSlot(n); ok {
+					lines.communeSlot[i] = append(lines.communeSlot[i], n.Line)
+					c.Slots = append(c.Slots, s)
+				}
+				return nil
 			})
 		case "clusters":
-			return eachItem(v, key, func(n *yaml.Node) error {
+			p.eachItem(v, key, func(n *yaml.Node) error {
 				lines.addCluster(i, n.Line)
-				cl, err := yamlCluster(n, lines, i, len(c.Clusters))
-				c.Clusters = append(c.Clusters, cl)
-				return err
+				c.Clusters = append(c.Clusters, p.yamlCluster(n, lines, i, len(c.Clusters)))
+				return nil
 			})
 		}
 		return nil
 	}, "code", "name", "kind", "slots", "clusters")
-	return c, err
+	return c
 }
 
-func yamlCluster(n *yaml.Node, lines *lineTable, i, j int) (Cluster, error) {
+func (p *problems) yamlCluster(n *yaml.Node, lines *lineTable, i, j int) Cluster {
 	var cl Cluster
-	err := eachField(n, "cluster", func(key string, v *yaml.Node) error {
+	p.eachField(n, "cluster", func(key string, v *yaml.Node) error {
 		switch key {
 		case "id":
 			err := scalar(v, key, &cl.ID)
@@ -208,28 +224,32 @@ func yamlCluster(n *yaml.Node, lines *lineTable, i, j int) (Cluster, error) {
 				cl.Languages = splitLanguages(v.Value)
 				return nil
 			}
-			return eachItem(v, key, func(n *yaml.Node) error {
+			p.eachItem(v, key, func(n *yaml.Node) error {
 				var s string
 				err := scalar(n, "language", &s)
 				cl.Languages = append(cl.Languages, Language(strings.TrimSpace(s)))
 				return err
 			})
 		case "slots":
-			return eachItem(v, key, func(n *yaml.Node) error {
-				lines.clusterSlot[i][j] = append(lines.clusterSlot[i][j], n.Line)
-				s, err := yamlSlot(n)
-				cl.Slots = append(cl.Slots, s)
-				return err
+			p.eachItem(v, key, func(n *yaml.Node) error {
+				if s, ok := p.yamlSlot(n); ok {
+					lines.clusterSlot[i][j] = append(lines.clusterSlot[i][j], n.Line)
+					cl.Slots = append(cl.Slots, s)
+				}
+				return nil
 			})
 		}
 		return nil
 	}, "id", "name", "languages", "slots")
-	return cl, err
+	return cl
 }
 
-func yamlSlot(n *yaml.Node) (Slot, error) {
+// yamlSlot reads one slot; a problem is recorded and false returned, so
+// the slot is left out.
+func (p *problems) yamlSlot(n *yaml.Node) (Slot, bool) {
 	var days, start, length, reserved string
-	err := eachField(n, "slot", func(key string, v *yaml.Node) error {
+	before := len(p.errs)
+	p.eachField(n, "slot", func(key string, v *yaml.Node) error {
 		switch key {
 		case "days":
 			return scalar(v, key, &days)
@@ -242,14 +262,15 @@ func yamlSlot(n *yaml.Node) (Slot, error) {
 		}
 		return nil
 	}, "days", "start", "length", "reserved")
-	if err != nil {
-		return Slot{}, err
+	if len(p.errs) > before {
+		return Slot{}, false
 	}
 	s, err := parseSlot(days, start, length, reserved)
 	if err != nil {
-		return Slot{}, &RegistryError{Line: n.Line, Err: err}
+		p.add(&RegistryError{Line: n.Line, Err: err})
+		return Slot{}, false
 	}
-	return s, nil
+	return s, true
 }
 
 // parseSlot turns the four text fields of a slot into a Slot.
@@ -304,55 +325,59 @@ func splitLanguages(s string) []Language {
 	return out
 }
 
-// eachField calls fn for each key of the mapping n, refusing keys not in
-// allowed, repeated keys and aliases.
-func eachField(n *yaml.Node, what string, fn func(key string, v *yaml.Node) error, allowed ...string) error {
+// eachField calls fn for each key of the mapping n. Keys not in allowed,
+// repeated keys, aliases and fn's errors are recorded, and the next key is
+// read.
+func (p *problems) eachField(n *yaml.Node, what string, fn func(key string, v *yaml.Node) error, allowed ...string) {
 	if n.Kind != yaml.MappingNode {
-		return &RegistryError{Line: n.Line, Err: fmt.Errorf("%s: want a mapping of keys (%s)", what, strings.Join(allowed, ", "))}
+		p.add(&RegistryError{Line: n.Line, Err: fmt.Errorf("%s: want a mapping of keys (%s), written as key: value lines or {key: value, ...}", what, strings.Join(allowed, ", "))})
+		return
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return &RegistryError{Line: k.Line, Err: fmt.Errorf("%s: keys must be plain words", what)}
+			p.add(&RegistryError{Line: k.Line, Err: fmt.Errorf("%s: keys must be plain words (%s)", what, strings.Join(allowed, ", "))})
+			continue
 		}
 		if v.Kind == yaml.AliasNode || k.Kind == yaml.AliasNode {
-			return &RegistryError{Line: v.Line, Err: fmt.Errorf("%s %s: YAML aliases are not supported; write the value out", what, k.Value)}
+			p.add(&RegistryError{Line: v.Line, Err: fmt.Errorf("%s %s: YAML aliases are not supported; write the value out", what, k.Value)})
+			continue
 		}
 		ok := false
 		for _, a := range allowed {
 			ok = ok || a == k.Value
 		}
 		if !ok {
-			return &RegistryError{Line: k.Line, Err: fmt.Errorf("%s: unknown key %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))}
+			p.add(&RegistryError{Line: k.Line, Err: fmt.Errorf("%s: unknown key %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))})
+			continue
 		}
 		if seen[k.Value] {
-			return &RegistryError{Line: k.Line, Err: fmt.Errorf("%s: key %q given twice", what, k.Value)}
+			p.add(&RegistryError{Line: k.Line, Err: fmt.Errorf("%s: key %q given twice; keep one", what, k.Value)})
+			continue
 		}
 		seen[k.Value] = true
-		if err := fn(k.Value, v); err != nil {
-			return err
-		}
+		p.add(fn(k.Value, v))
 	}
-	return nil
 }
 
-func eachItem(n *yaml.Node, what string, fn func(n *yaml.Node) error) error {
+// eachItem calls fn for each item of the list n, recording problems and
+// going on with the next item.
+func (p *problems) eachItem(n *yaml.Node, what string, fn func(n *yaml.Node) error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		return &RegistryError{Line: n.Line, Err: fmt.Errorf("%s: want a list", what)}
+		p.add(&RegistryError{Line: n.Line, Err: fmt.Errorf("%s: want a list (one item per line starting with \"- \", or [a, b])", what)})
+		return
 	}
 	for _, item := range n.Content {
 		if item.Kind == yaml.AliasNode {
-			return &RegistryError{Line: item.Line, Err: fmt.Errorf("%s: YAML aliases are not supported; write the value out", what)}
+			p.add(&RegistryError{Line: item.Line, Err: fmt.Errorf("%s: YAML aliases are not supported; write the value out", what)})
+			continue
 		}
-		if err := fn(item); err != nil {
-			return err
-		}
+		p.add(fn(item))
 	}
-	return nil
 }
 
 func scalar(n *yaml.Node, what string, dst *string) error {
@@ -411,6 +436,7 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 	}
 	reg := &Registry{}
 	var lines lineTable
+	p := newProblems()
 	communeAt := map[string]int{}
 	clusterAt := map[[2]string]int{}
 	for {
@@ -418,12 +444,19 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 		if err == io.EOF {
 			break
 		}
+		p.cur = -1
 		if err != nil {
-			return nil, fmt.Errorf("read registry CSV: %w", err)
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("read registry CSV: %w", err)
+			}
+			p.add(csvParseProblem(pe))
+			continue
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			return nil, &RegistryError{Line: line, Err: fmt.Errorf("%d fields, header has %d", len(rec), len(header))}
+			p.add(&RegistryError{Line: line, Err: fmt.Errorf("%d fields, header has %d: write one value per column, empty ones too (x,,y), and put a value holding a comma in quotes (\"a, b\")", len(rec), len(header))})
+			continue
 		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok {
@@ -433,10 +466,8 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 		}
 		code, clusterID := NormalizeID(get("commune_code")), NormalizeID(get("cluster_id"))
 		if code == "" {
-			return nil, &RegistryError{Line: line, Err: fmt.Errorf("commune_code: %w", ErrMissing)}
-		}
-		if clusterID == "" {
-			return nil, &RegistryError{Line: line, Err: fmt.Errorf("cluster_id: %w", ErrMissing)}
+			p.add(&RegistryError{Line: line, Err: fmt.Errorf("commune_code: %w (every row names its commune, e.g. muong-lan)", ErrMissing)})
+			continue
 		}
 		i, ok := communeAt[code]
 		if !ok {
@@ -445,14 +476,15 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 			reg.Communes = append(reg.Communes, Commune{Code: code, Name: get("commune_name"), Kind: UnitKind(get("kind"))})
 			lines.addCommune(line)
 		}
+		p.cur = i
+		if clusterID == "" {
+			p.add(&RegistryError{Line: line, Err: fmt.Errorf("cluster_id: %w (every row names its cluster, e.g. trung-tam)", ErrMissing)})
+			continue
+		}
 		c := &reg.Communes[i]
-		if err := agree(line, "commune_name", &c.Name, get("commune_name")); err != nil {
-			return nil, err
-		}
+		p.add(agree(line, "commune_name", &c.Name, get("commune_name")))
 		kind := string(c.Kind)
-		if err := agree(line, "kind", &kind, get("kind")); err != nil {
-			return nil, err
-		}
+		p.add(agree(line, "kind", &kind, get("kind")))
 		c.Kind = UnitKind(kind)
 		j, ok := clusterAt[[2]string{code, clusterID}]
 		if !ok {
@@ -462,25 +494,45 @@ func ParseRegistryCSV(r io.Reader) (*Registry, error) {
 			lines.addCluster(i, line)
 		}
 		cl := &c.Clusters[j]
-		if err := agree(line, "cluster_name", &cl.Name, get("cluster_name")); err != nil {
-			return nil, err
-		}
+		p.add(agree(line, "cluster_name", &cl.Name, get("cluster_name")))
 		langs := strings.Join(languageStrings(cl.Languages), " ")
-		if err := agree(line, "languages", &langs, strings.Join(languageStrings(splitLanguages(get("languages"))), " ")); err != nil {
-			return nil, err
-		}
+		p.add(agree(line, "languages", &langs, strings.Join(languageStrings(splitLanguages(get("languages"))), " ")))
 		cl.Languages = splitLanguages(langs)
 		s, err := parseSlot(get("days"), get("start"), get("length"), get("reserved"))
 		if err != nil {
-			return nil, &RegistryError{Line: line, Err: err}
+			p.add(&RegistryError{Line: line, Err: err})
+			continue
 		}
 		cl.Slots = append(cl.Slots, s)
 		lines.clusterSlot[i][j] = append(lines.clusterSlot[i][j], line)
 	}
-	if err := reg.joinIssues(reg.validate(), lines.lineOf); err != nil {
+	p.cur = -1
+	if err := p.result(reg, lines.lineOf); err != nil {
 		return nil, err
 	}
 	return reg, nil
+}
+
+// csvParseProblem says what a CSV syntax error means and how to write the
+// line instead.
+func csvParseProblem(pe *csv.ParseError) *RegistryError {
+	line := pe.StartLine
+	if line == 0 {
+		line = pe.Line
+	}
+	var what string
+	switch {
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		what = `a " inside a value that is not in quotes: put the whole value in quotes and double the " inside, as in "Loa ""trung tâm"""`
+	case errors.Is(pe.Err, csv.ErrQuote):
+		what = `a quoted value is not closed, or text follows its closing ": end the value with " right before the next comma or the end of the line`
+	default:
+		what = pe.Err.Error()
+	}
+	if pe.Line != line {
+		what += fmt.Sprintf(" (the quoted value runs on to line %d)", pe.Line)
+	}
+	return &RegistryError{Line: line, Err: fmt.Errorf("CSV: %s", what)}
 }
 
 // agree sets *have to v when it is empty, and refuses a v that differs.

@@ -72,24 +72,41 @@ const (
 
 // Finding is one problem found in a subtitle file.
 type Finding struct {
-	Severity Severity `json:"severity"`       // "error" or "warning" in JSON
-	Code     string   `json:"code"`           // one of the Code constants (or a caller's own, e.g. "glossary")
-	Cue      int      `json:"cue,omitempty"`  // 1-based cue index; 0 for the file as a whole
-	Line     int      `json:"line,omitempty"` // source line number; 0 when not known
-	Message  string   `json:"message"`        // what is wrong and what to do, in plain words
+	Severity Severity `json:"severity"`      // "error" or "warning" in JSON
+	Code     string   `json:"code"`          // one of the Code constants (or a caller's own, e.g. "glossary")
+	Cue      int      `json:"cue,omitempty"` // 1-based cue position; 0 for the file as a whole
+	// CueName names the cue as the file does (Cue.Name: "cue 150" or
+	// "the 2nd cue"); empty for the file as a whole or in findings stored
+	// before it existed.
+	CueName string `json:"cue_name,omitempty"`
+	Line    int    `json:"line,omitempty"` // source line number; 0 when not known
+	Message string `json:"message"`        // what is wrong and what to do, in plain words
 }
 
-// String returns "line 12, cue 3: error line-too-long: ..." style text.
+// String returns "line 12, cue 150: error line-too-long: ..." style text,
+// naming the cue as CueName does (by position, "the 3rd cue", when unset).
 func (f Finding) String() string {
 	var b strings.Builder
 	if f.Line > 0 {
 		fmt.Fprintf(&b, "line %d, ", f.Line)
 	}
-	if f.Cue > 0 {
-		fmt.Fprintf(&b, "cue %d: ", f.Cue)
+	if f.Cue > 0 || f.CueName != "" {
+		fmt.Fprintf(&b, "%s: ", f.CueRef())
 	}
 	fmt.Fprintf(&b, "%s %s: %s", f.Severity, f.Code, f.Message)
 	return b.String()
+}
+
+// CueRef names the finding's cue: CueName, or by position ("the 3rd cue")
+// when it is unset; "" for the file as a whole.
+func (f Finding) CueRef() string {
+	switch {
+	case f.CueName != "":
+		return f.CueName
+	case f.Cue > 0:
+		return cueName("", f.Cue, "")
+	}
+	return ""
 }
 
 // HasErrors reports whether any finding is an Error.
@@ -122,7 +139,7 @@ func CountChars(s string) int {
 func Check(f *File, p Profile) []Finding {
 	var out []Finding
 	add := func(sev Severity, code string, c Cue, line int, format string, args ...any) {
-		out = append(out, Finding{Severity: sev, Code: code, Cue: c.Index, Line: line, Message: fmt.Sprintf(format, args...)})
+		out = append(out, Finding{Severity: sev, Code: code, Cue: c.Index, CueName: c.Name(), Line: line, Message: fmt.Sprintf(format, args...)})
 	}
 	for i, c := range f.Cues {
 		if i > 0 {
@@ -131,8 +148,8 @@ func Check(f *File, p Profile) []Finding {
 				out = append(out, fd)
 			} else if gap := c.Start - prev.End; p.MinGap > 0 && gap < p.MinGap {
 				add(Warning, CodeGap, c, c.Line,
-					"cue %d starts %d ms after cue %d ends; leave at least %d ms between cues so viewers see the change",
-					c.Index, gap.Milliseconds(), prev.Index, p.MinGap.Milliseconds())
+					"%s starts %d ms after %s (line %d) ends; leave at least %d ms between cues so viewers see the change",
+					c.Name(), gap.Milliseconds(), prev.Name(), prev.Line, p.MinGap.Milliseconds())
 			}
 		}
 
@@ -143,7 +160,7 @@ func Check(f *File, p Profile) []Finding {
 		}
 		if p.MaxLines > 0 && len(c.Lines) > p.MaxLines {
 			add(Error, CodeTooManyLines, c, c.textLine(p.MaxLines),
-				"cue %d has %d lines; the limit is %d, so shorten the text to fit", c.Index, len(c.Lines), p.MaxLines)
+				"%s has %d lines; the limit is %d, so shorten the text to fit", c.Name(), len(c.Lines), p.MaxLines)
 		}
 		chars := 0
 		for j, l := range c.Lines {
@@ -151,8 +168,8 @@ func Check(f *File, p Profile) []Finding {
 			chars += n
 			if p.MaxLineChars > 0 && n > p.MaxLineChars {
 				add(Error, CodeLineTooLong, c, c.textLine(j),
-					"line %d of cue %d has %d characters; the limit is %d, so shorten it or break it into two lines",
-					j+1, c.Index, n, p.MaxLineChars)
+					"line %d of %s has %d characters; the limit is %d, so shorten it or break it into two lines",
+					j+1, c.Name(), n, p.MaxLineChars)
 			}
 			out = append(out, checkScript(p, c, j)...)
 		}
@@ -163,23 +180,23 @@ func Check(f *File, p Profile) []Finding {
 			continue
 		}
 		if p.MinDuration > 0 && d < p.MinDuration {
-			add(Warning, CodeTooShort, c, c.Line, "cue %d is shown for %d ms; at least %d ms lets viewers read it",
-				c.Index, d.Milliseconds(), p.MinDuration.Milliseconds())
+			add(Warning, CodeTooShort, c, c.Line, "%s is shown for %d ms; at least %d ms lets viewers read it",
+				c.Name(), d.Milliseconds(), p.MinDuration.Milliseconds())
 		}
 		if p.MaxDuration > 0 && d > p.MaxDuration {
-			add(Warning, CodeTooLong, c, c.Line, "cue %d is shown for %.1f s; more than %.0f s is hard to follow, so consider splitting it",
-				c.Index, d.Seconds(), p.MaxDuration.Seconds())
+			add(Warning, CodeTooLong, c, c.Line, "%s is shown for %.1f s; more than %.0f s is hard to follow, so consider splitting it",
+				c.Name(), d.Seconds(), p.MaxDuration.Seconds())
 		}
 		cps := float64(chars) / d.Seconds()
 		switch {
 		case p.HardMaxCPS > 0 && cps > p.HardMaxCPS:
 			add(Error, CodeCPS, c, c.Line,
-				"cue %d needs %.1f characters per second, far above the %.0f viewers can read; shorten the text to at most %d characters",
-				c.Index, cps, p.MaxCPS, maxChars(p, d))
+				"%s needs %.1f characters per second, far above the %.0f viewers can read; shorten the text to at most %d characters",
+				c.Name(), cps, p.MaxCPS, maxChars(p, d))
 		case p.MaxCPS > 0 && cps > p.MaxCPS:
 			add(Warning, CodeCPS, c, c.Line,
-				"cue %d needs %.1f characters per second, above the %.0f viewers can comfortably read; shorten the text to at most %d characters if you can",
-				c.Index, cps, p.MaxCPS, maxChars(p, d))
+				"%s needs %.1f characters per second, above the %.0f viewers can comfortably read; shorten the text to at most %d characters if you can",
+				c.Name(), cps, p.MaxCPS, maxChars(p, d))
 		}
 	}
 	return out
@@ -224,13 +241,13 @@ func CheckSource(f *File) []Finding {
 func sequenceFinding(prev, c Cue) (Finding, bool) {
 	switch {
 	case c.Start < prev.Start:
-		return Finding{Severity: Error, Code: CodeOrder, Cue: c.Index, Line: c.Line,
-			Message: fmt.Sprintf("cue %d starts at %s, before cue %d (line %d) starts at %s: the cues are out of order; put them in time order and correct the times",
-				c.Index, FormatTimestamp(c.Start), prev.Index, prev.Line, FormatTimestamp(prev.Start))}, true
+		return Finding{Severity: Error, Code: CodeOrder, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+			Message: fmt.Sprintf("%s starts at %s, before %s (line %d) starts at %s: the cues are out of order; put them in time order and correct the times",
+				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.Start))}, true
 	case c.Start < prev.End:
-		return Finding{Severity: Error, Code: CodeOverlap, Cue: c.Index, Line: c.Line,
-			Message: fmt.Sprintf("cue %d starts at %s, before cue %d ends at %s; make it start after the previous cue ends",
-				c.Index, FormatTimestamp(c.Start), prev.Index, FormatTimestamp(prev.End))}, true
+		return Finding{Severity: Error, Code: CodeOverlap, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+			Message: fmt.Sprintf("%s starts at %s, before %s (line %d) ends at %s; make it start after the previous cue ends",
+				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.End))}, true
 	}
 	return Finding{}, false
 }
@@ -240,8 +257,8 @@ func emptyFinding(c Cue, advice string) (Finding, bool) {
 	if len(c.Lines) > 0 {
 		return Finding{}, false
 	}
-	return Finding{Severity: Error, Code: CodeEmptyCue, Cue: c.Index, Line: c.Line,
-		Message: fmt.Sprintf("cue %d has no text; %s", c.Index, advice)}, true
+	return Finding{Severity: Error, Code: CodeEmptyCue, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+		Message: fmt.Sprintf("%s has no text; %s", c.Name(), advice)}, true
 }
 
 // timingFinding reports a cue that does not end after it starts, or that
@@ -250,13 +267,13 @@ func timingFinding(c Cue, minimum time.Duration) (Finding, bool) {
 	d := c.Duration()
 	switch {
 	case d <= 0:
-		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, Line: c.Line,
-			Message: fmt.Sprintf("cue %d ends at %s, not after it starts at %s; fix the times",
-				c.Index, FormatTimestamp(c.End), FormatTimestamp(c.Start))}, true
+		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+			Message: fmt.Sprintf("%s ends at %s, not after it starts at %s; fix the times",
+				c.Name(), FormatTimestamp(c.End), FormatTimestamp(c.Start))}, true
 	case d < minimum:
-		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, Line: c.Line,
-			Message: fmt.Sprintf("cue %d is shown for %d ms (%s --> %s), too short to read; make it last at least %d ms",
-				c.Index, d.Milliseconds(), FormatTimestamp(c.Start), FormatTimestamp(c.End), minimum.Milliseconds())}, true
+		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+			Message: fmt.Sprintf("%s is shown for %d ms (%s --> %s), too short to read; make it last at least %d ms",
+				c.Name(), d.Milliseconds(), FormatTimestamp(c.Start), FormatTimestamp(c.End), minimum.Milliseconds())}, true
 	}
 	return Finding{}, false
 }
@@ -278,14 +295,14 @@ func checkScript(p Profile, c Cue, j int) []Finding {
 		}
 	}
 	if len(bad) > 0 {
-		return []Finding{{Severity: Error, Code: CodeScript, Cue: c.Index, Line: c.textLine(j),
-			Message: fmt.Sprintf("line %d of cue %d has %s letters; %s subtitles are written in %s, so retype the line in %s",
-				j+1, c.Index, strings.Join(bad, " and "), p.LangName, scriptList(p.Scripts), scriptList(p.Scripts))}}
+		return []Finding{{Severity: Error, Code: CodeScript, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
+			Message: fmt.Sprintf("line %d of %s has %s letters; %s subtitles are written in %s, so retype the line in %s",
+				j+1, c.Name(), strings.Join(bad, " and "), p.LangName, scriptList(p.Scripts), scriptList(p.Scripts))}}
 	}
 	if p.VietnameseLine != 0 && !slices.Contains(scripts, TaiViet) && looksVietnamese(l) {
-		return []Finding{{Severity: p.VietnameseLine, Code: CodeUntranslated, Cue: c.Index, Line: c.textLine(j),
-			Message: fmt.Sprintf("line %d of cue %d reads as Vietnamese; translate it into %s",
-				j+1, c.Index, p.LangName)}}
+		return []Finding{{Severity: p.VietnameseLine, Code: CodeUntranslated, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
+			Message: fmt.Sprintf("line %d of %s reads as Vietnamese; translate it into %s",
+				j+1, c.Name(), p.LangName)}}
 	}
 	return nil
 }

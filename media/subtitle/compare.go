@@ -37,10 +37,10 @@ func CompareTiming(source, target *File, tolerance time.Duration) []Finding {
 		if closeTimes(s, t, tolerance) {
 			continue
 		}
-		out = append(out, Finding{Severity: Error, Code: CodeTiming, Cue: t.Index, Line: t.Line,
-			Message: fmt.Sprintf("cue %d runs %s --> %s but source cue %d runs %s --> %s; keep the source times (within %d ms)",
-				t.Index, FormatTimestamp(t.Start), FormatTimestamp(t.End),
-				s.Index, FormatTimestamp(s.Start), FormatTimestamp(s.End), tolerance.Milliseconds())})
+		out = append(out, Finding{Severity: Error, Code: CodeTiming, Cue: t.Index, CueName: t.Name(), Line: t.Line,
+			Message: fmt.Sprintf("%s runs %s --> %s but %s runs %s --> %s; keep the source times (within %d ms)",
+				t.Name(), FormatTimestamp(t.Start), FormatTimestamp(t.End),
+				s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), tolerance.Milliseconds())})
 	}
 	return out
 }
@@ -87,9 +87,9 @@ func compareCount(source, target *File, tolerance time.Duration) []Finding {
 				if len(t.Lines) == 0 {
 					what = " has no text and"
 				}
-				out = append(out, Finding{Severity: Error, Code: CodeCueCount, Cue: t.Index, Line: t.Line,
-					Message: fmt.Sprintf("cue %d (%s --> %s)%s is not in the source, which has no cue at that time (%s): remove this cue",
-						t.Index, FormatTimestamp(t.Start), FormatTimestamp(t.End), what, counts)})
+				out = append(out, Finding{Severity: Error, Code: CodeCueCount, Cue: t.Index, CueName: t.Name(), Line: t.Line,
+					Message: fmt.Sprintf("%s (%s --> %s)%s is not in the source, which has no cue at that time (%s): remove this cue",
+						t.Name(), FormatTimestamp(t.Start), FormatTimestamp(t.End), what, counts)})
 			}
 			return out
 		}
@@ -102,15 +102,15 @@ func compareCount(source, target *File, tolerance time.Duration) []Finding {
 			where, line := "at the end of the file", 0
 			if pos := i - slices.Index(missing, i); pos < len(target.Cues) {
 				t := target.Cues[pos]
-				where, line = fmt.Sprintf("before cue %d", t.Index), t.Line
+				where, line = fmt.Sprintf("before %s (line %d)", t.Name(), t.Line), t.Line
 			}
 			text := ""
 			if len(s.Lines) > 0 {
 				text = fmt.Sprintf(", %q", truncate(s.Text()))
 			}
 			out = append(out, Finding{Severity: Error, Code: CodeCueCount, Line: line,
-				Message: fmt.Sprintf("source cue %d (%s --> %s%s) has no cue here (%s): add one %s, with the source's times and its translation",
-					s.Index, FormatTimestamp(s.Start), FormatTimestamp(s.End), text, counts, where)})
+				Message: fmt.Sprintf("%s (%s --> %s%s) has no cue here (%s): add one %s, with the source's times and its translation",
+					s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), text, counts, where)})
 		}
 		return out
 	}
@@ -146,17 +146,17 @@ func CompareText(source, target *File) []Finding {
 		if len(strings.Fields(key)) >= 3 {
 			sev, advice = Error, "translate it"
 		}
-		out = append(out, Finding{Severity: sev, Code: CodeUntranslated, Cue: c.Index, Line: line,
+		out = append(out, Finding{Severity: sev, Code: CodeUntranslated, Cue: c.Index, CueName: c.Name(), Line: line,
 			Message: fmt.Sprintf("%s is the same as in the Vietnamese source; %s", what, advice)})
 	}
 	for _, c := range target.Cues {
 		if key := compareKey(c.Text()); key != "" && srcCues[key] {
-			add(c, c.Line, key, fmt.Sprintf("the text of cue %d", c.Index))
+			add(c, c.Line, key, "the text of "+c.Name())
 			continue
 		}
 		for j, l := range c.Lines {
 			if key := compareKey(l); key != "" && srcLines[key] {
-				add(c, c.textLine(j), key, fmt.Sprintf("line %d of cue %d", j+1, c.Index))
+				add(c, c.textLine(j), key, fmt.Sprintf("line %d of %s", j+1, c.Name()))
 			}
 		}
 	}
@@ -197,18 +197,18 @@ func CheckMediaEnd(f *File, media, tolerance time.Duration, remedy string) []Fin
 	for _, c := range f.Cues {
 		switch {
 		case c.Start >= media:
-			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
-				Message: fmt.Sprintf("cue %d starts at %s, after the media ends at %s, so it would never be shown; %s",
-					c.Index, FormatTimestamp(c.Start), FormatTimestamp(media), remedy)})
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+				Message: fmt.Sprintf("%s starts at %s, after the media ends at %s, so it would never be shown; %s",
+					c.Name(), FormatTimestamp(c.Start), FormatTimestamp(media), remedy)})
 		case c.End > media+tolerance:
-			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
-				Message: fmt.Sprintf("cue %d runs %s --> %s, %d ms past the end of the media at %s (at most %d ms is allowed); %s",
-					c.Index, FormatTimestamp(c.Start), FormatTimestamp(c.End), (c.End - media).Milliseconds(),
+			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+				Message: fmt.Sprintf("%s runs %s --> %s, %d ms past the end of the media at %s (at most %d ms is allowed); %s",
+					c.Name(), FormatTimestamp(c.Start), FormatTimestamp(c.End), (c.End - media).Milliseconds(),
 					FormatTimestamp(media), tolerance.Milliseconds(), remedy)})
 		case c.End > media:
-			out = append(out, Finding{Severity: Warning, Code: CodePastEnd, Cue: c.Index, Line: c.Line,
-				Message: fmt.Sprintf("cue %d ends at %s, %d ms after the media ends at %s; players cut it there, so end it by %s if you can",
-					c.Index, FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))})
+			out = append(out, Finding{Severity: Warning, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
+				Message: fmt.Sprintf("%s ends at %s, %d ms after the media ends at %s; players cut it there, so end it by %s if you can",
+					c.Name(), FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))})
 		}
 	}
 	return out

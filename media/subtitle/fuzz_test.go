@@ -30,6 +30,8 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	f.Add([]byte("150\n00:00:01,000 --> 00:00:03,000\nMột.\n\n151\n00:00:02,000 --> 00:00:02,000\n\n"))
+	f.Add([]byte("WEBVTT\n\nmo-dau\n00:00:01.000 --> 00:00:03.000\nMột.\n\n00:00:02.000 --> 00:00:04.000\nHai.\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(data)
 		if err != nil {
@@ -48,6 +50,9 @@ func FuzzParse(f *testing.F) {
 		faithful := len(CheckSource(file)) == 0
 		for _, lang := range []string{"vi", "blt", "hnj"} {
 			for _, fd := range Check(file, ProfileFor(lang)) {
+				if fd.Cue > 0 && fd.CueName != file.Cues[fd.Cue-1].Name() {
+					t.Fatalf("finding on cue at %d names it %q, the cue's name is %q", fd.Cue, fd.CueName, file.Cues[fd.Cue-1].Name())
+				}
 				if faithful && fd.Severity == Error && inheritedCode(fd.Code) {
 					t.Fatalf("CheckSource accepts the file but its faithful translation is refused: %v", fd)
 				}

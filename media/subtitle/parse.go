@@ -37,7 +37,7 @@ func Parse(data []byte) (*File, error) {
 // missing blank line between cues, '.' instead of ',' in timestamps and
 // hours left out (01:02,500). It refuses non-UTF-8 text, empty or oversized
 // files, broken timestamps and text outside cues with a *ParseError naming
-// the source line.
+// the source line. A cue's number, when given, is kept in Cue.ID.
 func ParseSRT(data []byte) (*File, error) {
 	lines, err := prepare(data)
 	if err != nil {
@@ -47,8 +47,8 @@ func ParseSRT(data []byte) (*File, error) {
 	return parseSRT(lines)
 }
 
-// ParseVTT reads a WebVTT file. Header, NOTE, STYLE and REGION blocks, cue
-// identifiers and cue settings are read and dropped. Errors are as for
+// ParseVTT reads a WebVTT file. Header, NOTE, STYLE and REGION blocks and
+// cue settings are read and dropped; a cue identifier is kept in Cue.ID. Errors are as for
 // ParseSRT.
 func ParseVTT(data []byte) (*File, error) {
 	lines, err := prepare(data)
@@ -122,8 +122,8 @@ func (p *parser) errorf(i int, format string, args ...any) *ParseError {
 }
 
 // startCue parses the timing line at index i and appends a new cue that
-// starts at source line index first.
-func (p *parser) startCue(first, i int) error {
+// starts at source line index first, with identifier id ("" for none).
+func (p *parser) startCue(first, i int, id string) error {
 	if len(p.cues) >= MaxCues {
 		return p.errorf(i, "the file has more than %d cues; split it or check it is a subtitle file", MaxCues)
 	}
@@ -131,7 +131,7 @@ func (p *parser) startCue(first, i int) error {
 	if err != nil {
 		return err
 	}
-	p.cues = append(p.cues, Cue{Index: len(p.cues) + 1, Start: start, End: end, Line: first + 1})
+	p.cues = append(p.cues, Cue{Index: len(p.cues) + 1, ID: id, Start: start, End: end, Line: first + 1})
 	return nil
 }
 
@@ -189,7 +189,9 @@ func parseSRT(lines []string) (*File, error) {
 		}
 		first := i
 		l := strings.TrimSpace(lines[i])
+		id := ""
 		if isDigits(l) {
+			id = l
 			if i+1 >= len(lines) || !strings.Contains(lines[i+1], "-->") {
 				return nil, p.errorf(i+1, "cue number %s must be followed by a timing line like 00:00:01,000 --> 00:00:03,500", l)
 			}
@@ -198,7 +200,7 @@ func parseSRT(lines []string) (*File, error) {
 			return nil, p.errorf(i, "expected a cue number or a timing line like 00:00:01,000 --> 00:00:03,500 but found %q; "+
 				"a blank line inside a cue ends it, so remove blank lines inside cue text", truncate(l))
 		}
-		if err := p.startCue(first, i); err != nil {
+		if err := p.startCue(first, i, id); err != nil {
 			return nil, err
 		}
 		var err error
@@ -237,14 +239,16 @@ func parseVTT(lines []string) (*File, error) {
 			continue
 		}
 		first := i
+		id := ""
 		if !strings.Contains(l, "-->") {
+			id = l
 			if i+1 >= len(lines) || !strings.Contains(lines[i+1], "-->") {
 				return nil, p.errorf(i, "expected a timing line like 00:00:01.000 --> 00:00:03.500 but found %q; "+
 					"a blank line inside a cue ends it, so remove blank lines inside cue text", truncate(l))
 			}
 			i++ // a cue identifier
 		}
-		if err := p.startCue(first, i); err != nil {
+		if err := p.startCue(first, i, id); err != nil {
 			return nil, err
 		}
 		var err error

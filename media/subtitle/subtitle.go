@@ -2,6 +2,7 @@ package subtitle
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,7 +35,11 @@ type File struct {
 
 // Cue is one subtitle event.
 type Cue struct {
-	Index int           // 1-based position of the cue in the file
+	Index int // 1-based position of the cue in the file
+	// ID is the cue's identifier as the file writes it: the SRT cue number
+	// or the WebVTT cue identifier; empty when the cue has none. Messages
+	// name the cue by it (see Name).
+	ID    string
 	Start time.Duration // when the cue appears
 	End   time.Duration // when the cue disappears
 	// Lines holds the cue's text lines as plain text in NFC: formatting tags
@@ -43,6 +48,50 @@ type Cue struct {
 	Line  int // source line number where the cue starts (0 if not parsed)
 
 	lineNos []int // source line number of each entry in Lines, when parsed
+}
+
+// Name is how messages name the cue, as the reader finds it in the file:
+// "cue 150" by its SRT number or WebVTT identifier (quoted when it is not
+// a number: cue "intro"), or "the 2nd cue" by its position when it has
+// none.
+func (c Cue) Name() string { return cueName(c.ID, c.Index, "") }
+
+// nameIn is Name for a cue of another file, whose: "source cue 150" or
+// "the source's 2nd cue".
+func (c Cue) nameIn(whose string) string { return cueName(c.ID, c.Index, whose) }
+
+func cueName(id string, index int, whose string) string {
+	if id != "" {
+		if !isDigits(id) {
+			id = strconv.Quote(truncate(id))
+		}
+		if whose != "" {
+			return whose + " cue " + id
+		}
+		return "cue " + id
+	}
+	if whose != "" {
+		return "the " + whose + "'s " + Ordinal(index) + " cue"
+	}
+	return "the " + Ordinal(index) + " cue"
+}
+
+// Ordinal writes n as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 22nd.
+func Ordinal(n int) string {
+	suffix := "th"
+	switch n % 100 {
+	case 11, 12, 13:
+	default:
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
 }
 
 // Duration is how long the cue is shown.

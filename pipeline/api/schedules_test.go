@@ -944,3 +944,37 @@ func (sb *schedBundle) operatorEvents(t *testing.T, ctx context.Context) <-chan 
 	}()
 	return events
 }
+
+// TestImportCommunesListsEveryBadLine: a registry with several malformed
+// rows is refused with a 422 whose message names every bad line, with
+// what to write instead, and nothing of it is imported (not even its good
+// communes).
+func TestImportCommunesListsEveryBadLine(t *testing.T) {
+	sb := setupSchedules(t)
+	admin := sb.tokens[pipeline.RoleAdmin]
+	_, before := sb.do(t, "GET", "/api/communes", admin, nil, "")
+	csv := "commune_code,commune_name,kind,cluster_id,cluster_name,languages,days,start,length,reserved\n" +
+		"moi-1,Xã Mới,xa,a,,vi,Mon,05:00,30m,\n" +
+		"moi-1,Xã Mới,xa,a,,vi,Tue,5h,30m,\n" +
+		"moi-2,Xã Hai\n" +
+		"moi-3,Xã \"Ba\",xa,a,,vi,Mon,05:00,30m,\n"
+	resp, data := sb.do(t, "POST", "/api/communes/import", admin, strings.NewReader(csv), "text/csv")
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(data, &e); err != nil || resp.StatusCode != http.StatusUnprocessableEntity || e.Error.Code != string(pipeline.CodeInvalid) {
+		t.Fatalf("%d %s, want 422 invalid", resp.StatusCode, data)
+	}
+	for _, want := range []string{
+		`registry.csv:3: time "5h": want HH:MM`,
+		"registry.csv:4: 2 fields, header has 10: write one value per column",
+		`registry.csv:5: CSV: a " inside a value that is not in quotes: put the whole value in quotes`,
+	} {
+		if !strings.Contains(e.Error.Message, want) {
+			t.Errorf("message %q lacks %q", e.Error.Message, want)
+		}
+	}
+	if _, after := sb.do(t, "GET", "/api/communes", admin, nil, ""); string(after) != string(before) {
+		t.Errorf("communes changed by a refused import:\nbefore %s\nafter  %s", before, after)
+	}
+}

@@ -40,8 +40,8 @@ func (db *DB) OpenJobsTx(ctx context.Context, tx *sql.Tx, seg pipeline.Segment, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue
 		}
-		ev := translation.Event{JobID: j.ID, At: now, Action: translation.ActionOpen, From: "", To: translation.StateOpen,
-			Reason: fmt.Sprintf("segment processed; due in %s (%s)", opts.DeadlineFor(seg.Priority), seg.Priority)}
+		ev := translation.Event{JobID: j.ID, At: now, Action: translation.ActionOpen, From: "", To: translation.StateOpen}.
+			WithNote(translation.OpenedNote(opts.DeadlineFor(seg.Priority), seg.Priority))
 		if err := addJobEvent(ctx, tx, ev); err != nil {
 			return err
 		}
@@ -91,8 +91,8 @@ func (db *DB) retimeJobsTx(ctx context.Context, tx *sql.Tx, segmentID string, p 
 		if _, err := tx.ExecContext(ctx, "UPDATE jobs SET deadline = ?, updated_at = ? WHERE id = ?", due, now, j.id); err != nil {
 			return fmt.Errorf("bring the deadline of job %s forward: %w", j.id, err)
 		}
-		ev := translation.Event{JobID: j.id, At: now, Action: translation.ActionRetime, From: j.state, To: j.state,
-			Reason: fmt.Sprintf("segment now %s: due in %s (was %s)", p, pipeline.HumanDuration(allowed), j.was.UTC().Format(time.RFC3339))}
+		ev := translation.Event{JobID: j.id, At: now, Action: translation.ActionRetime, From: j.state, To: j.state}.
+			WithNote(translation.RetimedNote(p, allowed, j.was))
 		if err := addJobEvent(ctx, tx, ev); err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (db *DB) Jobs(ctx context.Context, f translation.Filter) ([]translation.Job
 
 // JobEvents returns a job's history, oldest first.
 func (db *DB) JobEvents(ctx context.Context, id string) ([]translation.Event, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT e.job_id, e.at, e.actor_id, COALESCE(u.name, ''), e.action, e.from_state, e.to_state, e.reason
+	rows, err := db.sql.QueryContext(ctx, `SELECT e.job_id, e.at, e.actor_id, COALESCE(u.name, ''), e.action, e.from_state, e.to_state, e.reason, e.note
 		FROM job_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.job_id = ? ORDER BY e.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("events of job %s: %w", id, err)
@@ -197,9 +197,17 @@ func (db *DB) JobEvents(ctx context.Context, id string) ([]translation.Event, er
 	out := []translation.Event{}
 	for rows.Next() {
 		var e translation.Event
-		var action, from, to string
-		if err := rows.Scan(&e.JobID, &e.At, &e.ActorID, &e.Actor, &action, &from, &to, &e.Reason); err != nil {
+		var action, from, to, note string
+		if err := rows.Scan(&e.JobID, &e.At, &e.ActorID, &e.Actor, &action, &from, &to, &e.Reason, &note); err != nil {
 			return nil, fmt.Errorf("events of job %s: %w", id, err)
+		}
+		if note != "" {
+			// A note that does not read leaves the event with its English
+			// reason, which the pages show as stored.
+			var n translation.Note
+			if json.Unmarshal([]byte(note), &n) == nil && n.Key != "" {
+				e.Note = &n
+			}
 		}
 		e.Action, e.From, e.To = translation.Action(action), translation.State(from), translation.State(to)
 		out = append(out, e)
@@ -208,8 +216,16 @@ func (db *DB) JobEvents(ctx context.Context, id string) ([]translation.Event, er
 }
 
 func addJobEvent(ctx context.Context, tx *sql.Tx, e translation.Event) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO job_events (job_id, at, actor_id, action, from_state, to_state, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.JobID, e.At.UTC(), e.ActorID, string(e.Action), string(e.From), string(e.To), e.Reason)
+	note := ""
+	if e.Note != nil {
+		b, err := json.Marshal(e.Note)
+		if err != nil {
+			return fmt.Errorf("record %s of job %s: note: %w", e.Action, e.JobID, err)
+		}
+		note = string(b)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO job_events (job_id, at, actor_id, action, from_state, to_state, reason, note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.JobID, e.At.UTC(), e.ActorID, string(e.Action), string(e.From), string(e.To), e.Reason, note)
 	if err != nil {
 		return fmt.Errorf("record %s of job %s: %w", e.Action, e.JobID, err)
 	}
@@ -334,10 +350,8 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("jobs of %s: %w", segmentID, err)
 	}
-	why := "segment withdrawn"
-	if reason = strings.TrimSpace(reason); reason != "" {
-		why += ": " + reason
-	}
+	note := translation.WithdrawnNote(strings.TrimSpace(reason))
+	why := note.English()
 	for _, j := range open {
 		// The cascade is allowed as the system's (a producer may withdraw
 		// a segment but not cancel a job); the event names who withdrew.
@@ -346,6 +360,7 @@ func cancelSegmentJobsTx(ctx context.Context, tx *sql.Tx, segmentID, reason stri
 			return err
 		}
 		ev.ActorID = by
+		ev = ev.WithNote(note)
 		if err := recordTransition(ctx, tx, j, next, ev); err != nil {
 			return err
 		}

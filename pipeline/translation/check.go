@@ -162,7 +162,7 @@ func dropRemoved(fs []subtitle.Finding) []subtitle.Finding {
 func emptyWhenCountsDiffer(fs []subtitle.Finding) []subtitle.Finding {
 	for i, f := range fs {
 		if f.Code == subtitle.CodeEmptyCue {
-			fs[i].Message = fmt.Sprintf("cue %d has no text; write its translation if the source has a cue at its time, otherwise remove it", f.Cue)
+			fs[i].Message = fmt.Sprintf("%s has no text; write its translation if the source has a cue at its time, otherwise remove it", f.CueRef())
 		}
 	}
 	return fs
@@ -200,20 +200,20 @@ func relaxInherited(fs, sourceErrs []subtitle.Finding) []subtitle.Finding {
 		cue  int
 		code string
 	}
-	inSource := map[key]int{}
+	inSource := map[key]subtitle.Finding{}
 	for _, f := range sourceErrs {
-		inSource[key{f.Cue, f.Code}] = f.Line
+		inSource[key{f.Cue, f.Code}] = f
 	}
 	for i, f := range fs {
 		if f.Severity != subtitle.Error || !inheritable[f.Code] {
 			continue
 		}
-		line, ok := inSource[key{f.Cue, f.Code}]
+		src, ok := inSource[key{f.Cue, f.Code}]
 		if !ok {
 			continue
 		}
 		fs[i].Severity = subtitle.Warning
-		fs[i].Message += fmt.Sprintf(" — the Vietnamese source has the same problem at cue %d (its line %d), so keeping it as in the source is accepted; the producer should correct the source", f.Cue, line)
+		fs[i].Message += fmt.Sprintf(" — the Vietnamese source has the same problem at %s (its line %d), so keeping it as in the source is accepted; the producer should correct the source", src.CueRef(), src.Line)
 	}
 	return fs
 }

@@ -137,6 +137,10 @@ type Event struct {
 	From    State     `json:"from"`
 	To      State     `json:"to"`
 	Reason  string    `json:"reason,omitempty"`
+	// Note, on a system event, is Reason as a message key and arguments,
+	// for pages to say in their reader's language; nil on a person's
+	// event and on events recorded before notes existed.
+	Note *Note `json:"note,omitempty"`
 }
 
 // Policy holds the numbers the state machine applies.
@@ -279,7 +283,7 @@ func (p Policy) Apply(j Job, r Request) (Job, Event, error) {
 		}
 		next.State, next.TranslatorID, next.Translator, next.LeaseUntil, next.Extensions = StateOpen, 0, "", time.Time{}, 0
 		if ev.Reason == "" {
-			ev.Reason = "lease ran out at " + j.LeaseUntil.UTC().Format(time.RFC3339)
+			ev = ev.WithNote(&Note{NoteLeaseRanOut, []NoteArg{timeArg(j.LeaseUntil)}})
 		}
 	case ActionFlagOverdue:
 		if !r.system() {
@@ -290,7 +294,7 @@ func (p Policy) Apply(j Job, r Request) (Job, Event, error) {
 		}
 		next.Overdue = true
 		if ev.Reason == "" {
-			ev.Reason = "deadline " + j.Deadline.UTC().Format(time.RFC3339) + " passed"
+			ev = ev.WithNote(&Note{NoteDeadlinePassed, []NoteArg{timeArg(j.Deadline)}})
 		}
 	default:
 		return fail(pipeline.Errorf(pipeline.CodeInvalid, "Unknown action %q.", r.Action))

@@ -186,9 +186,9 @@ func TestCueCountFindingsAgree(t *testing.T) {
 		parts               []string
 	}{
 		{"C-empty-cue-vi-removed.srt", "C-empty-cue-blt-faithful.srt", 5, 2,
-			[]string{"cue 2 (00:00:04,800 --> 00:00:05,440) has no text and is not in the source", "this file has 3 cues, the source 2", "remove this cue"}},
+			[]string{"cue 151 (00:00:04,800 --> 00:00:05,440) has no text and is not in the source", "this file has 3 cues, the source 2", "remove this cue"}},
 		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt", 5, 0,
-			[]string{"source cue 2 (00:00:04,800 --> 00:00:05,440) has no cue here", "this file has 2 cues, the source 3", "add one before cue 2"}},
+			[]string{"source cue 151 (00:00:04,800 --> 00:00:05,440) has no cue here", "this file has 2 cues, the source 3", "add one before cue 152 (line 5)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.source+"/"+tt.translation, func(t *testing.T) {

@@ -592,3 +592,45 @@ func (s *Server) submitFile(w http.ResponseWriter, r *http.Request, c *call, id,
 		}
 	})
 }
+
+// eventText is a job event's reason in the reader's language: a system
+// note said from the catalogue m ("jev_" + its key), its durations in
+// lang ("72 giờ", "3 days"), its priority by name and its times in the
+// server's zone; otherwise the reason as stored (a person's words, or a
+// system event recorded before notes, in English).
+func (s *Server) eventText(m map[string]string, lang string, e translation.Event) string {
+	if e.Note == nil {
+		return e.Reason
+	}
+	f, ok := m["jev_"+string(e.Note.Key)]
+	if !ok || strings.Count(f, "%s") != len(e.Note.Args) {
+		return e.Reason
+	}
+	args := make([]any, len(e.Note.Args))
+	for i, a := range e.Note.Args {
+		v := a.Value
+		switch a.Kind {
+		case translation.ArgDuration:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return e.Reason
+			}
+			v = pipeline.SpokenDuration(time.Duration(n)*time.Second, lang)
+		case translation.ArgPriority:
+			if name, ok := m["prio_"+v]; ok {
+				v = strings.ToLower(name)
+			}
+		case translation.ArgTime:
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return e.Reason
+			}
+			v = t.In(s.zone).Format("02/01/2006 15:04")
+		case translation.ArgText:
+		default:
+			return e.Reason
+		}
+		args[i] = v
+	}
+	return fmt.Sprintf(f, args...)
+}

@@ -235,6 +235,8 @@ func (s *Server) parseTemplates() error {
 			return t.In(s.zone).Format("2006-01-02")
 		},
 		"percent": func(f float64) int { return int(f*100 + 0.5) },
+		// jobEvent is a job event's reason in the reader's language.
+		"jobEvent": s.eventText,
 		// dict makes a map of its key, value pairs, to call a shared
 		// template (templates/partials) with named arguments.
 		"dict": func(kv ...any) (map[string]any, error) {
