@@ -114,6 +114,13 @@ func runPlayerStatus(ctx context.Context, env *cliEnv, args []string) error {
 		return stamp(t)
 	}
 	fmt.Fprintf(env.stdout, "commune %s, schedule version %s, valid until %s\n", st.Commune, orDash(st.Version), at(st.ValidUntil))
+	if st.Until != "" {
+		held := fmt.Sprintf("the bundle covers through %s: %d day(s) ahead at the last sync", st.Until, st.DaysAhead)
+		if st.DaysAhead < st.DaysAsked {
+			held += fmt.Sprintf(", of the %d asked (the server has not built the later days yet; later syncs bring them)", st.DaysAsked)
+		}
+		fmt.Fprintln(env.stdout, held)
+	}
 	if st.Expired {
 		fmt.Fprintln(env.stdout, "NOT PLAYING: the bundle expired and the server has not been reached since")
 	}

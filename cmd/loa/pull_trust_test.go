@@ -245,3 +245,30 @@ func TestPullWritesNothingUntilVerified(t *testing.T) {
 		}
 	})
 }
+
+// TestPullSaysDaysHeld: a bundle that covers fewer days than --days asks
+// (the server has not built the rest) installs, and the pull says how
+// many days it holds of those asked; a whole one says its days alone.
+func TestPullSaysDaysHeld(t *testing.T) {
+	now := time.Date(2025, 3, 3, 6, 0, 0, 0, time.UTC) // 13:00 on 2025-03-03 in Sơn La
+	b := newBundleServer(t)
+	b.serve("muong-lan", 7, now.Add(48*time.Hour), "#EXTM3U\n")
+	for _, tc := range []struct {
+		days, want string
+	}{
+		{"3", "2025-03-03 to 2025-03-04 (2 of the 3 days asked: the server has not built the later days yet"},
+		{"2", "2025-03-03 to 2025-03-04 (2 day(s))"},
+	} {
+		t.Run("days "+tc.days, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			t.Setenv("LOA_SERVER", b.srv.URL)
+			t.Setenv("LOA_TOKEN", "loa_test")
+			env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, now: func() time.Time { return now }, getenv: os.Getenv}
+			dir := filepath.Join(t.TempDir(), "muong-lan")
+			code := run(context.Background(), env, []string{"playlist", "pull", "--commune", "muong-lan", "--days", tc.days, "--dir", dir})
+			if code != 0 || !strings.Contains(stdout.String(), tc.want) {
+				t.Fatalf("exit %d, want %q in the output\n%s%s", code, tc.want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}

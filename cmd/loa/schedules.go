@@ -426,12 +426,21 @@ func runPlaylistPull(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	m := res.Manifest
 	if res.UpToDate {
-		fmt.Fprintf(env.stdout, "%s is up to date: schedule version %s, %s to %s\n", *dir, m.Version, m.From, m.Until)
+		fmt.Fprintf(env.stdout, "%s is up to date: schedule version %s, %s to %s (%s)\n", *dir, m.Version, m.From, m.Until, daysHeld(res))
 		return nil
 	}
-	fmt.Fprintf(env.stdout, "%s: schedule version %s, %s to %s; %d files downloaded (%s), %d reused; verified\n",
-		*dir, m.Version, m.From, m.Until, res.Fetched, size(res.Bytes), res.Reused)
+	fmt.Fprintf(env.stdout, "%s: schedule version %s, %s to %s (%s); %d files downloaded (%s), %d reused; verified\n",
+		*dir, m.Version, m.From, m.Until, daysHeld(res), res.Fetched, size(res.Bytes), res.Reused)
 	return nil
+}
+
+// daysHeld says how many days a pulled bundle covers, and, when fewer
+// than asked, that the server has not built the rest yet.
+func daysHeld(res pull.Result) string {
+	if res.Days >= res.DaysAsked {
+		return fmt.Sprintf("%d day(s)", res.Days)
+	}
+	return fmt.Sprintf("%d of the %d days asked: the server has not built the later days yet; pull again after its next build", res.Days, res.DaysAsked)
 }
 
 // verifyDir is the bundle folder 'loa playlist verify' checks: --dir, as

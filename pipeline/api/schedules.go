@@ -495,8 +495,13 @@ func (s *Server) bundleIndex(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	idx := wire.BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{}}
-	ttl := min(broadcast.LinkTTL(s.now(), from.AddDays(days-1)), BundleLinkTTL)
+	idx := wire.BundleIndex{Manifest: string(b.Raw), Signature: string(b.Signature), Inline: map[string]string{}, Links: map[string]string{},
+		From: b.Manifest.From, Until: b.Manifest.Until, Days: b.Days(), DaysAsked: days}
+	until, err := schedules.ParseDate(b.Manifest.Until)
+	if err != nil {
+		return fmt.Errorf("bundle of %s: %w", head.Code, err)
+	}
+	ttl := min(broadcast.LinkTTL(s.now(), until), BundleLinkTTL)
 	for _, f := range b.Files {
 		if f.ObjectKey == "" {
 			idx.Inline[f.Path] = string(f.Data)
@@ -540,6 +545,7 @@ func (s *Server) bundleTar(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="loa-%s-%s.tar"`, schedules.SafeName(head.Code), from))
+	w.Header().Set("X-Loa-Bundle-Days", fmt.Sprintf("%d of %d", b.Days(), days))
 	cacheHeaders(w, broadcast.PlaylistTag(head, "bundle", fmt.Sprintf("%s+%d", from, days), "tar"))
 	if err := s.Broadcast.WriteTar(r.Context(), w, b); err != nil {
 		// Headers are gone; the client sees a cut archive, and the

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/pipeline/translation"
@@ -592,7 +594,9 @@ func TestLinkLifetimes(t *testing.T) {
 // TestBundleFromBounded: the server signs bundles only from yesterday to
 // the last day built; any other from (a far future that would make a
 // signed empty bundle, a year JSON cannot hold) is a 422 that names the
-// allowed range, on the index and on the archive alike.
+// allowed range, on the index and on the archive alike. Yesterday, inside
+// that window but before the build's first day, is a 404 naming the days
+// built: a bundle never claims a day with no schedule.
 func TestBundleFromBounded(t *testing.T) {
 	sb := setupSchedules(t)
 	today, err := schedules.ParseDate(sb.today)
@@ -604,7 +608,7 @@ func TestBundleFromBounded(t *testing.T) {
 		from string
 		want int
 	}{
-		{today.AddDays(-1).String(), 200},
+		{today.AddDays(-1).String(), 404},
 		{today.String(), 200},
 		{last.String(), 200},
 		{today.AddDays(-2).String(), 422},
@@ -618,6 +622,13 @@ func TestBundleFromBounded(t *testing.T) {
 				if resp.StatusCode != tc.want {
 					t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, body)
 				}
+				if tc.want == 404 {
+					for _, s := range []string{today.String(), last.String(), "built"} {
+						if !strings.Contains(string(body), s) {
+							t.Errorf("the refusal does not name the days built (%s): %s", s, body)
+						}
+					}
+				}
 				if tc.want == 422 {
 					for _, s := range []string{today.AddDays(-1).String(), last.String()} {
 						if !strings.Contains(string(body), s) {
@@ -627,5 +638,66 @@ func TestBundleFromBounded(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBundleCoversBuiltDaysOnly: a bundle asked for days past the last day
+// the schedules were built for runs only to that day: its signed
+// manifest's until and valid_until name the last built day, the index
+// says how many days it covers of how many asked, no playlist of an
+// unbuilt day is in it, and the archive says the same (the tester's
+// from=last built day, days=3). A range inside the built days is served
+// whole. The server's clock is the injected one.
+func TestBundleCoversBuiltDaysOnly(t *testing.T) {
+	sb := setupSchedules(t)
+	today, err := schedules.ParseDate(sb.today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := today.AddDays(6) // the service builds 7 days by default
+	for _, tc := range []struct {
+		from      schedules.Date
+		days      int
+		wantUntil schedules.Date
+	}{
+		{last, 3, last},
+		{last, 1, last},
+		{today, 14, last},
+		{today, 2, today.AddDays(1)},
+		{last.AddDays(-1), 3, last},
+	} {
+		t.Run(fmt.Sprintf("%s+%d", tc.from, tc.days), func(t *testing.T) {
+			var idx wire.BundleIndex
+			sb.call(t, pipeline.RoleOperator, "GET", fmt.Sprintf("/api/communes/muong-lan/bundle?from=%s&days=%d", tc.from, tc.days), "", "", 200, &idx)
+			var m schedules.Manifest
+			if err := json.Unmarshal([]byte(idx.Manifest), &m); err != nil {
+				t.Fatal(err)
+			}
+			wantValid := tc.wantUntil.AddDays(1).In(broadcast.Location())
+			if m.From != tc.from.String() || m.Until != tc.wantUntil.String() || !m.ValidUntil.Equal(wantValid) {
+				t.Fatalf("manifest from %s until %s valid_until %s, want %s until %s valid_until %s",
+					m.From, m.Until, m.ValidUntil, tc.from, tc.wantUntil, wantValid.UTC())
+			}
+			wantDays := tc.wantUntil.DaysSince(tc.from) + 1
+			if idx.From != m.From || idx.Until != m.Until || idx.Days != wantDays || idx.DaysAsked != tc.days {
+				t.Fatalf("index says %s to %s, %d of %d days; want %s to %s, %d of %d", idx.From, idx.Until, idx.Days, idx.DaysAsked, m.From, m.Until, wantDays, tc.days)
+			}
+			dates := map[string]bool{} // the days with playlists (none on Sundays)
+			for _, f := range m.Files {
+				if d, _, ok := strings.Cut(f.Path, "_"); ok && !strings.HasPrefix(f.Path, "media/") {
+					dates[d] = true
+					if pd, err := schedules.ParseDate(d); err != nil || pd.Before(tc.from) || tc.wantUntil.Before(pd) {
+						t.Errorf("the bundle lists %s, outside %s to %s", f.Path, tc.from, tc.wantUntil)
+					}
+				}
+			}
+			if len(dates) == 0 && tc.from.Weekday() != time.Sunday {
+				t.Errorf("no playlist in the bundle of %s (the registry's slots are Monday to Saturday)", tc.from)
+			}
+			resp, body := sb.do(t, "GET", fmt.Sprintf("/api/communes/muong-lan/bundle.tar?from=%s&days=%d", tc.from, tc.days), sb.tokens[pipeline.RoleOperator], nil, "")
+			if resp.StatusCode != 200 || resp.Header.Get("X-Loa-Bundle-Days") != fmt.Sprintf("%d of %d", wantDays, tc.days) {
+				t.Fatalf("archive: %d, X-Loa-Bundle-Days %q: %.200s", resp.StatusCode, resp.Header.Get("X-Loa-Bundle-Days"), body)
+			}
+		})
 	}
 }

@@ -134,6 +134,17 @@ type Bundle struct {
 	Files     []BundleFile
 }
 
+// Days is how many days the bundle covers: from through until of its
+// manifest (fewer than asked when the later days are not built yet).
+func (b *Bundle) Days() int {
+	from, err1 := schedules.ParseDate(b.Manifest.From)
+	until, err2 := schedules.ParseDate(b.Manifest.Until)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return until.DaysSince(from) + 1
+}
+
 // BundleFile is one file of a bundle: a playlist held in memory, or a
 // media object read from the store.
 type BundleFile struct {
@@ -148,7 +159,12 @@ func MediaPath(sha string) string { return "media/" + sha + ".mp3" }
 // Bundle assembles the offline bundle of a commune's current version for
 // days dates from `from`: per cluster and date an M3U8 and a JSON
 // playlist with relative paths, the media they play (each once), and the
-// manifest signed with the service's key.
+// manifest signed with the service's key. The bundle never claims a day
+// the version was not built for: it runs from `from` to the last built
+// day within the range asked (the manifest's until, and its valid_until
+// the end of that day), so it may cover fewer days than asked; a from
+// that was not built is a CodeNotFound naming the built days
+// (bundleRange).
 func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from schedules.Date, days int) (*Bundle, error) {
 	if len(s.Key) == 0 {
 		return nil, pipeline.Errorf(pipeline.CodeUnavailable, "This server has no signing key, so it cannot make bundles: set LOA_SIGNING_KEY or LOA_DATA.")
@@ -163,14 +179,14 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	if err != nil {
 		return nil, err
 	}
-	if err := bundleFrom(from, s.now(), v); err != nil {
+	until, err := bundleRange(from, days, s.now(), v)
+	if err != nil {
 		return nil, err
 	}
 	items, err := s.Store.VersionItems(ctx, head.VersionID, "", "")
 	if err != nil {
 		return nil, err
 	}
-	until := from.AddDays(days - 1)
 	type key struct{ cluster, date string }
 	groups := map[key][]pipeline.ScheduleItem{}
 	var keys []key
@@ -237,22 +253,42 @@ func (s *Service) Bundle(ctx context.Context, head pipeline.CommuneHead, from sc
 	return b, nil
 }
 
-// bundleFrom refuses a first day the server has no business signing: from
-// may be yesterday (a device whose clock is a little behind the server's
-// near midnight asks for its own today) up to the last day of the
-// commune's built version v (or today, when the last build is older). A
-// far date would make a signed, valid but empty bundle (a device that
-// installed it would go silent) or a date JSON cannot hold.
-func bundleFrom(from schedules.Date, now time.Time, v pipeline.ScheduleVersion) error {
+// bundleRange returns the last day of a bundle of days dates from
+// `from`: the last of them the commune's version v was built for. It
+// refuses a first day the server has no business signing (a 422 naming
+// the allowed range): from may be yesterday (a device whose clock is a
+// little behind the server's near midnight asks for its own today) up to
+// the last day built (or today, when the last build is older); a far date
+// would make a signed, valid but empty bundle (a device that installed it
+// would go silent) or a date JSON cannot hold. A from inside that window
+// but not built (yesterday before a build that starts today, today after
+// the last build ran out) is a CodeNotFound naming the days built: a
+// bundle never claims a day no schedule was built for. A version that does
+// not say its days (none stored) is taken as built for the range asked.
+func bundleRange(from schedules.Date, days int, now time.Time, v pipeline.ScheduleVersion) (schedules.Date, error) {
 	today := schedules.DateOf(now.In(Location()))
+	until := from.AddDays(days - 1)
 	first, last := today.AddDays(-1), today
-	if start, err := schedules.ParseDate(v.Start); err == nil && v.Days > 0 && last.Before(start.AddDays(v.Days-1)) {
-		last = start.AddDays(v.Days - 1)
+	start, err := schedules.ParseDate(v.Start)
+	known := err == nil && v.Days > 0
+	end := start.AddDays(v.Days - 1)
+	if known && last.Before(end) {
+		last = end
 	}
 	if from.Before(first) || last.Before(from) {
-		return pipeline.FieldError("from", "from %s is outside the days this server builds: ask for a date from %s (yesterday) to %s (the last day built), or leave from out for today.", from, first, last)
+		return until, pipeline.FieldError("from", "from %s is outside the days this server builds: ask for a date from %s (yesterday) to %s (the last day built), or leave from out for today.", from, first, last)
 	}
-	return nil
+	if !known {
+		return until, nil
+	}
+	if from.Before(start) || end.Before(from) {
+		return until, pipeline.Errorf(pipeline.CodeNotFound, "No schedule of commune %s is built for %s: the current one (version %d) covers %s to %s. Ask for a day in it, or wait for the next build (the nightly one, or an administrator's 'loa schedule build').",
+			v.Commune, from, v.Seq, start, end)
+	}
+	if end.Before(until) {
+		until = end
+	}
+	return until, nil
 }
 
 // PublicKey returns the key that verifies bundle manifests.

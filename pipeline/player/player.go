@@ -67,6 +67,14 @@ type StatusDoc struct {
 	LastHeartbeat  time.Time `json:"last_heartbeat,omitzero"`
 	HeartbeatError string    `json:"heartbeat_error,omitempty"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// Until is the last day (YYYY-MM-DD) the bundle in force covers;
+	// DaysAhead how many days it held from the device's today through
+	// Until at the last sync, of DaysAsked (--days). DaysAhead is below
+	// DaysAsked when the server has not built the later days yet; the
+	// regular syncs bring them once it has.
+	Until     string `json:"until,omitempty"`
+	DaysAhead int    `json:"days_ahead"`
+	DaysAsked int    `json:"days_asked,omitempty"`
 }
 
 // Status holds the StatusDoc and writes it to its file on each change.
@@ -85,6 +93,9 @@ func (s *Status) get() StatusDoc {
 	doc.Playing = copyPlaying(doc.Playing)
 	return doc
 }
+
+// Doc returns a copy of the status as it stands.
+func (s *Status) Doc() StatusDoc { return s.get() }
 
 func (s *Status) update(f func(*StatusDoc)) {
 	s.mu.Lock()

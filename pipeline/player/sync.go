@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -130,10 +131,24 @@ func (s *Syncer) use(m *schedules.Manifest) error {
 		return fmt.Errorf("the bundle in %s is refused: %w", s.Dir, err)
 	}
 	s.Current.Set(plan, s.Dir)
+	ahead := DaysAhead(m, s.Now())
 	s.Status.update(func(st *StatusDoc) {
 		st.Version, st.ValidUntil, st.BundleCreated = m.Version, m.ValidUntil, m.CreatedAt
+		st.Until, st.DaysAhead, st.DaysAsked = m.Until, ahead, max(s.Days, 1)
 	})
 	return nil
+}
+
+// DaysAhead is how many days the bundle m holds from the device's today
+// at now (in Sơn La) through its last day, today included: 0 when it
+// ends before today (or its dates are unreadable).
+func DaysAhead(m *schedules.Manifest, now time.Time) int {
+	until, err := schedules.ParseDate(m.Until)
+	if err != nil {
+		return 0
+	}
+	today := schedules.DateOf(now.In(localtime.Location()))
+	return max(until.DaysSince(today)+1, 0)
 }
 
 // Once pulls once.
@@ -180,9 +195,16 @@ func (s *Syncer) Once(ctx context.Context) error {
 			s.Status.update(func(st *StatusDoc) { st.LastError, st.LastErrorAt = err.Error(), s.Now() })
 			return err
 		}
+		ahead, asked := DaysAhead(res.Manifest, s.Now()), max(s.Days, 1)
 		if !res.UpToDate {
 			s.Log.Info("new bundle in force", "version", res.Manifest.Version, "from", res.Manifest.From, "until", res.Manifest.Until,
-				"downloaded", res.Fetched, "reused", res.Reused, "bytes", res.Bytes)
+				"days_ahead", ahead, "days_asked", asked, "downloaded", res.Fetched, "reused", res.Reused, "bytes", res.Bytes)
+		}
+		if ahead < asked {
+			// The regular syncs (one 304 each while nothing changes) and
+			// the events stream's new versions bring the rest.
+			s.Log.Info("the bundle holds fewer days than asked: the server has not built the later days yet; later syncs bring them",
+				"days_ahead", ahead, "days_asked", asked, "until", res.Manifest.Until)
 		}
 	}
 	s.Status.update(func(st *StatusDoc) {
@@ -192,8 +214,21 @@ func (s *Syncer) Once(ctx context.Context) error {
 	return nil
 }
 
+// RetryAfter is how long Run waits after a failed pull: 30 s (or every,
+// if shorter) for a failure that may pass soon (a network, a server
+// restarting, a refused answer); every itself when the server answered
+// that it has no schedule for the days asked (CodeNotFound: not built
+// yet), which only a build changes, and the events stream announces a
+// build at once.
+func RetryAfter(err error, every time.Duration) time.Duration {
+	if pipeline.ErrorCode(err) == pipeline.CodeNotFound {
+		return every
+	}
+	return min(every, 30*time.Second)
+}
+
 // Run pulls at start, every Every and on each Kick, until ctx ends. A
-// failed pull is retried after 30 s (or Every, if shorter).
+// failed pull is retried after RetryAfter.
 func (s *Syncer) Run(ctx context.Context) {
 	every := s.Every
 	if every <= 0 {
@@ -203,7 +238,7 @@ func (s *Syncer) Run(ctx context.Context) {
 	for {
 		wait := every
 		if err := s.Once(ctx); err != nil && ctx.Err() == nil {
-			wait = min(every, 30*time.Second)
+			wait = RetryAfter(err, every)
 			if plan, _, _ := s.Current.Get(); plan != nil {
 				s.Log.Warn("bundle not synced; playing the last verified bundle", "retry_in", wait, "valid_until", plan.Manifest.ValidUntil, "err", err)
 			} else {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/pull"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -191,5 +193,47 @@ func TestListenReconnectsSoonAfterClosing(t *testing.T) {
 	// Three pauses of ClosingPause take 3 s; doubling ones 1+2+4 = 7 s.
 	if took := last.Sub(first); took >= 6*ClosingPause {
 		t.Fatalf("three reconnections after closing events took %s, want about %s", took, 3*ClosingPause)
+	}
+}
+
+// TestDaysAhead counts the days a bundle holds from the device's today
+// (in Sơn La, by the clock given) through its last day.
+func TestDaysAhead(t *testing.T) {
+	loc := localtime.Location()
+	for _, tt := range []struct {
+		now   time.Time
+		until string
+		want  int
+	}{
+		{time.Date(2025, 3, 3, 8, 0, 0, 0, loc), "2025-03-05", 3},
+		{time.Date(2025, 3, 3, 8, 0, 0, 0, loc), "2025-03-03", 1},
+		{time.Date(2025, 3, 3, 23, 59, 0, 0, loc), "2025-03-03", 1},
+		{time.Date(2025, 3, 4, 0, 1, 0, 0, loc), "2025-03-03", 0},
+		{time.Date(2025, 3, 2, 17, 1, 0, 0, time.UTC), "2025-03-03", 1}, // 00:01 on the 3rd in Sơn La
+		{time.Date(2025, 3, 3, 8, 0, 0, 0, loc), "", 0},
+	} {
+		if got := DaysAhead(&schedules.Manifest{Until: tt.until}, tt.now); got != tt.want {
+			t.Errorf("DaysAhead(until %q at %s) = %d, want %d", tt.until, tt.now, got, tt.want)
+		}
+	}
+}
+
+// TestRetryAfter: a pull the server answered "not built" waits the full
+// sync interval (only a build changes that, and the events stream
+// announces it); other failures are retried within 30 s.
+func TestRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		err   error
+		every time.Duration
+		want  time.Duration
+	}{
+		{pipeline.Errorf(pipeline.CodeNotFound, "No schedule is built for 2025-03-05."), 5 * time.Minute, 5 * time.Minute},
+		{pipeline.Errorf(pipeline.CodeUnavailable, "Cannot reach the Loa server."), 5 * time.Minute, 30 * time.Second},
+		{pipeline.Errorf(pipeline.CodeConflict, "refused"), 5 * time.Minute, 30 * time.Second},
+		{errors.New("broken"), 10 * time.Second, 10 * time.Second},
+	} {
+		if got := RetryAfter(tt.err, tt.every); got != tt.want {
+			t.Errorf("RetryAfter(%v, %s) = %s, want %s", tt.err, tt.every, got, tt.want)
+		}
 	}
 }

@@ -132,6 +132,11 @@ type Result struct {
 	Reused      int
 	Bytes       int64     // bytes downloaded
 	ServerDate  time.Time // the server's Date header, for clock checks
+	// Days is how many days the bundle covers (the manifest's from
+	// through until); DaysAsked how many were asked for. Days is smaller
+	// when the server has not built the later days yet: a later pull
+	// brings them. Both are 0 when NotModified.
+	Days, DaysAsked int
 }
 
 // Bundle pulls the commune's bundle into o.Dir. The folder is replaced
@@ -177,9 +182,11 @@ func Bundle(ctx context.Context, c *Client, o Options) (Result, error) {
 	if err := Trust(m, o.Commune, o.Dir, now); err != nil {
 		return res, err
 	}
-	if err := Covers(m, o.From, max(o.Days, 1), now, o.Dir); err != nil {
+	covered, err := Covers(m, o.From, max(o.Days, 1), now, o.Dir)
+	if err != nil {
 		return res, err
 	}
+	res.Days, res.DaysAsked = covered, max(o.Days, 1)
 	if !o.NotOlder.IsZero() && m.CreatedAt.Before(o.NotOlder) {
 		return res, pipeline.Errorf(pipeline.CodeInvalid, "The server sent a bundle built %s, older than the one in %s (%s); it is refused.",
 			m.CreatedAt.Format(time.RFC3339), o.Dir, o.NotOlder.Format(time.RFC3339))
@@ -403,37 +410,50 @@ func Trust(m *schedules.Manifest, commune, dir string, now time.Time) error {
 // (or still be) the device's tomorrow (or yesterday).
 const DateSkew = 5 * time.Minute
 
-// Covers checks that the signed manifest covers the days asked for: from
-// (YYYY-MM-DD) for days days, or, when from is "", the device's today at
-// now in Sơn La (within DateSkew of the server's) for days days. A bundle
-// for other days (a far future one, signed but empty, or yesterday's
-// replayed) would leave the loudspeakers silent; it is refused with what
-// was sent and asked, and dir is kept.
-func Covers(m *schedules.Manifest, from string, days int, now time.Time, dir string) error {
+// Covers checks the days the signed manifest covers against those asked
+// for: it must start on the day asked, from (YYYY-MM-DD), or, when from
+// is "", on the device's today at now in Sơn La (within DateSkew of the
+// server's, near midnight), and reach at least the device's today (or
+// from, when that is later). It may end before from+days-1: the server
+// signs only the days it has built, and the rest comes with a later pull.
+// A bundle that starts on another day (a far future one, signed but
+// empty, or yesterday's replayed) or skips today would leave the
+// loudspeakers without today's schedule; it is refused with what was sent
+// and asked, and dir is kept. Covers returns how many days the bundle
+// covers (its from through its until).
+func Covers(m *schedules.Manifest, from string, days int, now time.Time, dir string) (int, error) {
+	loc := localtime.Location()
+	today := schedules.DateOf(now.In(loc))
 	mFrom, err1 := schedules.ParseDate(m.From)
 	mUntil, err2 := schedules.ParseDate(m.Until)
-	// The first day the manifest must start by, and the last it must reach.
-	var first, last schedules.Date
+	// The days the manifest may start on, and the day it must reach.
+	var first, latest schedules.Date
+	asked := ""
 	if from != "" {
 		d, err := schedules.ParseDate(from)
 		if err != nil {
-			return pipeline.FieldError("from", "from %q is not a date: write YYYY-MM-DD.", from)
+			return 0, pipeline.FieldError("from", "from %q is not a date: write YYYY-MM-DD.", from)
 		}
-		first, last = d, d.AddDays(days-1)
+		first, latest = d, d
+		asked = fmt.Sprintf("%s to %s", d, d.AddDays(days-1))
 	} else {
-		loc := localtime.Location()
-		first = schedules.DateOf(now.Add(DateSkew).In(loc))
-		last = schedules.DateOf(now.Add(-DateSkew).In(loc)).AddDays(days - 1)
+		first = schedules.DateOf(now.Add(-DateSkew).In(loc))
+		latest = schedules.DateOf(now.Add(DateSkew).In(loc))
+		asked = fmt.Sprintf("today (%s) for %d day(s)", today, days)
 	}
-	if err1 != nil || err2 != nil || first.Before(mFrom) || mUntil.Before(last) {
-		asked := fmt.Sprintf("%s to %s", first, last)
-		if from == "" {
-			asked = fmt.Sprintf("today (%s) for %d day(s)", schedules.DateOf(now.In(localtime.Location())), days)
-		}
-		return pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle for %s to %s, which does not cover the days asked for, %s: refused (a wrong mirror or a tampered answer would leave the loudspeakers without today's schedule). %s",
+	if err1 != nil || err2 != nil || mFrom.Before(first) || latest.Before(mFrom) || mUntil.Before(mFrom) {
+		return 0, pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle for %s to %s, which does not start on the first day asked for, %s: refused (a wrong mirror or a tampered answer would leave the loudspeakers without today's schedule). %s",
 			m.From, m.Until, asked, keptIn(dir))
 	}
-	return nil
+	need := today
+	if need.Before(mFrom) {
+		need = mFrom
+	}
+	if mUntil.Before(need) {
+		return 0, pipeline.Errorf(pipeline.CodeConflict, "The server sent a bundle for %s to %s, which does not cover %s, today on this device (%s asked): refused (a wrong or stale mirror, or a server whose schedules ran out: an administrator runs 'loa schedule build'). %s",
+			m.From, m.Until, need, asked, keptIn(dir))
+	}
+	return mUntil.DaysSince(mFrom) + 1, nil
 }
 
 // keptIn says what a refusal left in dir: the installed bundle, or

@@ -86,7 +86,7 @@ func TestBundle(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bundle")
 	ctx := context.Background()
 	res, err := Bundle(ctx, c, Options{Commune: "muong-lan", Days: 2, Dir: dir, Now: created})
-	if err != nil || res.Manifest == nil || res.Fetched != 1 || res.ETag != `W/"1"` {
+	if err != nil || res.Manifest == nil || res.Fetched != 1 || res.ETag != `W/"1"` || res.Days != 2 || res.DaysAsked != 2 {
 		t.Fatalf("first pull: %+v %v", res, err)
 	}
 	if _, _, err := schedules.VerifyBundle(os.DirFS(dir), key.Public().(ed25519.PublicKey)); err != nil {
@@ -134,11 +134,13 @@ func TestBundle(t *testing.T) {
 				return ""
 			}},
 		{"a signed bundle of far days (2100) is refused", func() { srv.tamper = false; srv.from, srv.until = "2100-01-01", "2100-01-14" }, Options{},
-			wantUncovered("2100-01-01", "today (2025-03-03)")},
+			wantUncovered("2100-01-01", "today (2025-03-03)", "does not start on the first day asked")},
 		{"a bundle of yesterday and today is refused for today and tomorrow", func() { srv.from, srv.until = "2025-03-02", "2025-03-03" }, Options{},
-			wantUncovered("2025-03-02", "today (2025-03-03)")},
-		{"a bundle that does not reach the last day asked is refused", func() { srv.from, srv.until = "2025-03-03", "2025-03-04" }, Options{From: "2025-03-04"},
-			wantUncovered("2025-03-04", "2025-03-04 to 2025-03-05")},
+			wantUncovered("2025-03-02", "today (2025-03-03)", "does not start on the first day asked")},
+		{"a bundle that starts before the day asked is refused", func() { srv.from, srv.until = "2025-03-03", "2025-03-05" }, Options{From: "2025-03-04"},
+			wantUncovered("2025-03-03", "2025-03-04 to 2025-03-05", "does not start on the first day asked")},
+		{"a bundle from the day asked that skips today is refused", func() { srv.from, srv.until = "2025-03-02", "2025-03-02" }, Options{From: "2025-03-02"},
+			wantUncovered("2025-03-02", "2025-03-02 to 2025-03-03", "does not cover 2025-03-03, today on this device")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,13 +162,24 @@ func TestBundle(t *testing.T) {
 			}
 		})
 	}
+
+	// A bundle from today that covers fewer days than asked (the server
+	// built only today) is taken, and says how many days it covers.
+	srv.mu.Lock()
+	srv.from, srv.until, srv.created, srv.etag = "2025-03-03", "2025-03-03", created.Add(time.Hour), `W/"4"`
+	srv.mu.Unlock()
+	res, err = Bundle(ctx, c, Options{Commune: "muong-lan", Days: 3, Dir: dir, Now: created, NotOlder: created})
+	if err != nil || res.Manifest == nil || res.Manifest.Until != "2025-03-03" || res.Days != 1 || res.DaysAsked != 3 {
+		t.Fatalf("a short bundle: %+v, %v; want taken, 1 of 3 days", res, err)
+	}
 }
 
 // wantUncovered checks a pull refused because the manifest's dates do
-// not cover the days asked for, naming what was sent and what was asked.
-func wantUncovered(sent, asked string) func(Result, error) string {
+// not start on the day asked or skip today (why), naming what was sent
+// and what was asked.
+func wantUncovered(sent, asked, why string) func(Result, error) string {
 	return func(r Result, err error) string {
-		if pipeline.ErrorCode(err) != pipeline.CodeConflict || !strings.Contains(err.Error(), "does not cover") ||
+		if pipeline.ErrorCode(err) != pipeline.CodeConflict || !strings.Contains(err.Error(), why) || !strings.Contains(err.Error(), "refused") ||
 			!strings.Contains(err.Error(), sent) || !strings.Contains(err.Error(), asked) || r.Manifest != nil {
 			return "want refused: the dates do not cover those asked for"
 		}
@@ -174,30 +187,44 @@ func wantUncovered(sent, asked string) func(Result, error) string {
 	}
 }
 
-// TestCoversNearMidnight: with from left out, a server whose clock is a
+// TestCovers: a bundle must start on the day asked and reach the
+// device's today; it may end before the last day asked (the server signs
+// only the days it built). With from left out, a server whose clock is a
 // little ahead of the device's (already tomorrow) or behind it (still
 // yesterday) is not refused; a day off is.
-func TestCoversNearMidnight(t *testing.T) {
+func TestCovers(t *testing.T) {
 	loc := localtime.Location()
 	midnight := time.Date(2025, 3, 4, 0, 0, 0, 0, loc)
 	for _, tt := range []struct {
 		name        string
 		now         time.Time
-		from, until string
-		ok          bool
+		from        string // asked
+		sent, until string
+		want        int // days covered; 0 for refused
 	}{
-		{"device just before midnight, server past it", midnight.Add(-10 * time.Second), "2025-03-04", "2025-03-05", true},
-		{"device just past midnight, server before it", midnight.Add(10 * time.Second), "2025-03-03", "2025-03-04", true},
-		{"same day", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-05", true},
-		{"a day behind at noon", midnight.Add(12 * time.Hour), "2025-03-03", "2025-03-04", false},
-		{"a day ahead at noon", midnight.Add(12 * time.Hour), "2025-03-05", "2025-03-06", false},
-		{"too short", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-04", false},
-		{"unreadable dates", midnight.Add(8 * time.Hour), "", "", false},
+		{"device just before midnight, server past it", midnight.Add(-10 * time.Second), "", "2025-03-04", "2025-03-05", 2},
+		{"device just past midnight, server before it", midnight.Add(10 * time.Second), "", "2025-03-03", "2025-03-04", 2},
+		{"device just past midnight, server before it, skips the device's today", midnight.Add(10 * time.Second), "", "2025-03-03", "2025-03-03", 0},
+		{"same day", midnight.Add(8 * time.Hour), "", "2025-03-04", "2025-03-05", 2},
+		{"fewer days than asked: today only", midnight.Add(8 * time.Hour), "", "2025-03-04", "2025-03-04", 1},
+		{"a day behind at noon", midnight.Add(12 * time.Hour), "", "2025-03-03", "2025-03-04", 0},
+		{"a day ahead at noon", midnight.Add(12 * time.Hour), "", "2025-03-05", "2025-03-06", 0},
+		{"until before from", midnight.Add(8 * time.Hour), "", "2025-03-04", "2025-03-03", 0},
+		{"unreadable dates", midnight.Add(8 * time.Hour), "", "", "", 0},
+		{"from given: starts on it, short", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-04", "2025-03-04", 1},
+		{"from given: starts the day before it", midnight.Add(8 * time.Hour), "2025-03-05", "2025-03-04", "2025-03-06", 0},
+		{"from given: starts the day after it", midnight.Add(8 * time.Hour), "2025-03-04", "2025-03-05", "2025-03-06", 0},
+		{"from tomorrow: covers tomorrow only", midnight.Add(8 * time.Hour), "2025-03-05", "2025-03-05", "2025-03-05", 1},
+		{"from yesterday: reaches today", midnight.Add(8 * time.Hour), "2025-03-03", "2025-03-03", "2025-03-04", 2},
+		{"from yesterday: skips today", midnight.Add(8 * time.Hour), "2025-03-03", "2025-03-03", "2025-03-03", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Covers(&schedules.Manifest{From: tt.from, Until: tt.until}, "", 2, tt.now, t.TempDir())
-			if (err == nil) != tt.ok {
-				t.Fatalf("Covers: %v, want ok %v", err, tt.ok)
+			n, err := Covers(&schedules.Manifest{From: tt.sent, Until: tt.until}, tt.from, 3, tt.now, t.TempDir())
+			if n != tt.want || (err == nil) != (tt.want > 0) {
+				t.Fatalf("Covers: %d, %v; want %d", n, err, tt.want)
+			}
+			if err != nil && (pipeline.ErrorCode(err) != pipeline.CodeConflict || !strings.Contains(err.Error(), "refused")) {
+				t.Fatalf("Covers: %v, want a conflict that says refused", err)
 			}
 		})
 	}

@@ -38,9 +38,22 @@ type SigningKey struct {
 // BundleIndex answers GET /api/communes/{code}/bundle: the signed
 // manifest, the small files inline and presigned links to the media, so
 // a client fetches only what it lacks and can resume media downloads.
+//
+// A bundle covers the days asked for only as far as the server has built
+// schedules: from the first day asked to the last built day within the
+// range (the signed manifest's from and until; its valid_until is the end
+// of until). From, Until, Days and DaysAsked repeat that for readers; a
+// client trusts only the signed manifest.
 type BundleIndex struct {
-	Manifest  string            `json:"manifest"`  // the exact signed bytes of manifest.json
-	Signature string            `json:"signature"` // manifest.sig
-	Inline    map[string]string `json:"inline"`    // path -> content (playlists)
-	Links     map[string]string `json:"links"`     // path -> presigned URL (media)
+	Manifest  string            `json:"manifest"`        // the exact signed bytes of manifest.json
+	Signature string            `json:"signature"`       // manifest.sig
+	Inline    map[string]string `json:"inline"`          // path -> content (playlists)
+	Links     map[string]string `json:"links"`           // path -> presigned URL (media)
+	From      string            `json:"from,omitempty"`  // first day covered, YYYY-MM-DD (the manifest's)
+	Until     string            `json:"until,omitempty"` // last day covered, YYYY-MM-DD (the manifest's)
+	// Days is how many days the bundle covers (from through until);
+	// DaysAsked how many were asked for. Days < DaysAsked when the
+	// schedules of the later days are not built yet.
+	Days      int `json:"days,omitempty"`
+	DaysAsked int `json:"days_asked,omitempty"`
 }
