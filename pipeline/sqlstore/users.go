@@ -35,7 +35,7 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 			return err
 		}
 		if exists > 0 {
-			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists.", n.Name)
+			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists: to set their password, use loa user password --name %s (or the users page).", n.Name, n.Name)
 		}
 		if n.Role == pipeline.RoleOperator {
 			if err := checkCommuneCode(ctx, tx, n.Commune); err != nil {
