@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -53,7 +54,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, u pipeli
 	if wait, ok := s.Auth.Check(throttle.SignIn, u.Name, addr); !ok {
 		s.Log.Warn("password change throttled", "user", u.Name, "remote", addr, "retry_after", wait.Round(time.Millisecond).String())
 		return &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
-			Message: fmt.Sprintf("Too many wrong passwords for %s from your address: wait %s, then try again.", u.Name, wait.Round(time.Second))}
+			Message: fmt.Sprintf("Too many wrong passwords for %s from your address: wait %s, then try again.", u.Name, wait.Round(time.Second)),
+			Key:     "password_throttled", Args: []string{strconv.Itoa(int(wait.Minutes()) + 1)}}
 	}
 	keep := ""
 	if r.Header.Get("Authorization") == "" && s.SessionToken != nil {
