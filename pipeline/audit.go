@@ -9,7 +9,7 @@ import "time"
 type AuditEntry struct {
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`  // segment.upload, job.approve, user.create, user.disable, user.enable, user.sign_out_everywhere, token.create, token.revoke...
+	Action  string    `json:"action"`  // segment.upload, job.approve, user.create, user.disable, user.enable, user.sign_out_everywhere, user.password_change, user.password_reset, token.create, token.revoke...
 	Subject string    `json:"subject"` // segment id, job id, user name
 	Detail  string    `json:"detail,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -107,6 +108,32 @@ type NewUser struct {
 // MinPasswordLen is the shortest password accepted.
 const MinPasswordLen = 10
 
+// MaxPasswordBytes is the longest password accepted, in bytes of UTF-8:
+// bcrypt reads no further. A plain letter or digit takes one byte, a
+// Vietnamese letter with marks (ấ, ệ, ữ) two or three.
+const MaxPasswordBytes = 72
+
+// ValidatePassword checks a new password against the one rule for every
+// way of setting one (loa user add, a change, a reset): at least
+// MinPasswordLen characters, at most MaxPasswordBytes bytes, valid UTF-8.
+// The error is CodeInvalid on field, saying the limits in characters.
+func ValidatePassword(field, password string) error {
+	if !utf8.ValidString(password) {
+		return FieldError(field, "The password is not valid text (UTF-8): type it again.")
+	}
+	if n := utf8.RuneCountInString(password); n < MinPasswordLen {
+		return FieldError(field, "The password is %d characters long: it needs at least %d.", n, MinPasswordLen).
+			WithKey("password_short", strconv.Itoa(MinPasswordLen))
+	}
+	if len(password) > MaxPasswordBytes {
+		return FieldError(field, "The password is too long: at most %d bytes, that is %d plain letters or digits, "+
+			"or about %d Vietnamese letters with marks (ấ, ệ take 3 bytes each); this one takes %d bytes.",
+			MaxPasswordBytes, MaxPasswordBytes, MaxPasswordBytes/3, len(password)).
+			WithKey("password_long", strconv.Itoa(MaxPasswordBytes), strconv.Itoa(MaxPasswordBytes/3), strconv.Itoa(len(password)))
+	}
+	return nil
+}
+
 // Validate checks a new user's fields.
 func (n *NewUser) Validate() error {
 	n.Name = strings.TrimSpace(n.Name)
@@ -116,11 +143,8 @@ func (n *NewUser) Validate() error {
 	if !slices.Contains(Roles, n.Role) {
 		return FieldError("role", "Unknown role %q: use admin, producer, translator, reviewer or operator.", n.Role)
 	}
-	if utf8.RuneCountInString(n.Password) < MinPasswordLen {
-		return FieldError("password", "The password is shorter than %d characters.", MinPasswordLen)
-	}
-	if len(n.Password) > 72 {
-		return FieldError("password", "The password is longer than 72 bytes.")
+	if err := ValidatePassword("password", n.Password); err != nil {
+		return err
 	}
 	for _, l := range n.Languages {
 		if !slices.Contains(KnownLanguages, l) {
@@ -200,6 +224,11 @@ var ErrTokenRevoked = errors.New("token revoked")
 // ErrUserDisabled is wrapped by the errors refusing a disabled user's
 // sign-in, session or token.
 var ErrUserDisabled = errors.New("user disabled")
+
+// ErrWrongPassword is wrapped by the error refusing a password change
+// whose current password is wrong: a caller counts it as a failed
+// sign-in, so the change cannot be used to guess.
+var ErrWrongPassword = errors.New("wrong current password")
 
 // SignedOut counts what signing a user out everywhere ended: browser
 // sessions and live tokens.

@@ -169,6 +169,8 @@ func (a *app) Open(ctx context.Context) error {
 		Collectors: []prometheus.Collector{ffmpegSeconds},
 		// A request without a bearer token signs in by the pages' cookie.
 		Session: web.SessionUser(db, pipeline.SessionPolicy{}),
+		// A password change keeps the session it was made in.
+		SessionToken: web.SessionToken,
 		// A database that cannot be reached (PostgreSQL restarting) is 503.
 		Unreachable: sqlstore.Unreachable,
 		// The caps on open event streams hold across every replica.

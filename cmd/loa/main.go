@@ -57,6 +57,8 @@ func commands() []command {
 		{"user disable", "disable a user: sessions ended, sign-in and tokens refused", runUserSetDisabled(true)},
 		{"user enable", "enable a disabled user again", runUserSetDisabled(false)},
 		{"user sign-out-everywhere", "end all of a user's sessions and revoke all their tokens", runUserSignOut},
+		{"user password", "set a user's password (a reset; typed at the terminal or piped): their sessions end, tokens stay", runUserPassword},
+		{"password", "change your own password through the API (current, then new; typed or piped): your sessions end, tokens stay", runPassword},
 		{"token create", "create an API (or --kind metrics) token for a user and print it", runTokenCreate},
 		{"token list", "list tokens (id, kind, label, created, last used; never the secret)", runTokenList},
 		{"token revoke", "revoke a token by its id, or the token itself read from stdin", runTokenRevoke},

@@ -222,6 +222,8 @@ func TestRoutePolicy(t *testing.T) {
 		"POST /api/users/{name}/enable":              {pipeline.RoleAdmin},
 		"POST /api/users/{name}/sign-out-everywhere": {pipeline.RoleAdmin},
 		"POST /api/me/sign-out-everywhere":           pipeline.Roles,
+		"POST /api/me/password":                      pipeline.Roles,
+		"POST /api/users/{name}/password":            {pipeline.RoleAdmin},
 		"GET /api/tokens":                            {pipeline.RoleAdmin},
 		"DELETE /api/tokens/{id}":                    {pipeline.RoleAdmin},
 		"POST /api/segments":                         {pipeline.RoleAdmin, pipeline.RoleProducer},

@@ -46,6 +46,12 @@ type Catalog interface {
 	RevokeTokenID(ctx context.Context, id int64, by pipeline.Actor) error
 	SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error)
 	SignOutEverywhere(ctx context.Context, userID int64, by pipeline.Actor) (pipeline.SignedOut, error)
+	// ChangePassword is a user's change of their own password (current
+	// checked), ending their sessions but keepSession.
+	ChangePassword(ctx context.Context, userID int64, current, newPassword, keepSession string) (pipeline.SignedOut, error)
+	// SetPassword is an administrator's reset of a user's password,
+	// ending all their sessions.
+	SetPassword(ctx context.Context, name, password string, by pipeline.Actor) (pipeline.User, pipeline.SignedOut, error)
 	// MetricsToken accepts a token that may read /metrics.
 	MetricsToken(ctx context.Context, token string) error
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
@@ -91,6 +97,10 @@ type Server struct {
 	// its browser session cookie, refusing cross-origin requests (CSRF);
 	// the web pages call the API this way.
 	Session func(r *http.Request) (pipeline.User, error)
+	// SessionToken, when set, returns the browser session token a request
+	// signed in with through Session ("" for none): a password change
+	// keeps that session and ends the user's others.
+	SessionToken func(r *http.Request) string
 	// Unreachable, when set, says whether a handler's error means the
 	// database (or another service the request needed) could not be
 	// reached (sqlstore.Unreachable): such a request is answered 503 with
@@ -258,6 +268,8 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Pattern: "/api/users/{name}/enable", Roles: adminOnly, handler: s.setDisabled(false)},
 		{Method: "POST", Pattern: "/api/users/{name}/sign-out-everywhere", Roles: adminOnly, handler: s.signOutUser},
 		{Method: "POST", Pattern: "/api/me/sign-out-everywhere", Roles: allRoles, handler: s.signOutMe},
+		{Method: "POST", Pattern: "/api/me/password", Roles: allRoles, handler: s.changePassword},
+		{Method: "POST", Pattern: "/api/users/{name}/password", Roles: adminOnly, handler: s.resetPassword},
 		{Method: "GET", Pattern: "/api/tokens", Roles: adminOnly, handler: s.listTokens},
 		{Method: "DELETE", Pattern: "/api/tokens/{id}", Roles: adminOnly, handler: s.revokeToken},
 		{Method: "POST", Pattern: "/api/segments", Roles: producers, handler: s.uploadSegment, maxBody: s.maxUpload},

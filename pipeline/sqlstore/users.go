@@ -35,7 +35,7 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 			return err
 		}
 		if exists > 0 {
-			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists.", n.Name)
+			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists: to set their password, use loa user password --name %s (or the users page).", n.Name, n.Name)
 		}
 		if n.Role == pipeline.RoleOperator {
 			if err := checkCommuneCode(ctx, tx, n.Commune); err != nil {
@@ -502,4 +502,86 @@ func (db *DB) MetricsToken(ctx context.Context, token string) error {
 		return nil
 	}
 	return pipeline.Errorf(pipeline.CodeForbidden, "Only a metrics token or an administrator's token reads /metrics (loa token create --user NAME --kind metrics).")
+}
+
+// ChangePassword sets the password of the user userID, who proves it is
+// them with their current password, and ends their other browser
+// sessions: every one but the session whose token is keepSession (the one
+// making the change; "" keeps none). API tokens are left alone: they are
+// separate credentials (SignOutEverywhere or RevokeTokenID end them). A
+// wrong current password is CodeInvalid on field "current" wrapping
+// pipeline.ErrWrongPassword (a caller counts it as a failed sign-in); a
+// new password breaking the rules (pipeline.ValidatePassword) is
+// CodeInvalid on field "new". The audit log records user.password_change.
+func (db *DB) ChangePassword(ctx context.Context, userID int64, current, newPassword, keepSession string) (pipeline.SignedOut, error) {
+	if current == "" {
+		return pipeline.SignedOut{}, pipeline.FieldError("current", "Give your current password: it proves the change is yours.").WithKey("current_missing")
+	}
+	var hash string
+	if err := db.sql.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE id = ?", userID).Scan(&hash); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.SignedOut{}, pipeline.Errorf(pipeline.CodeNotFound, "No user with id %d.", userID)
+		}
+		return pipeline.SignedOut{}, fmt.Errorf("change password of user %d: %w", userID, err)
+	}
+	if !pipeline.CheckPassword(hash, current) {
+		return pipeline.SignedOut{}, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "current", Err: pipeline.ErrWrongPassword,
+			Message: "The current password is wrong: nothing was changed.", Key: "current_wrong"}
+	}
+	if err := pipeline.ValidatePassword("new", newPassword); err != nil {
+		return pipeline.SignedOut{}, err
+	}
+	out, err := db.setPassword(ctx, userID, newPassword, keepSession, pipeline.Actor{ID: userID}, "user.password_change")
+	if err != nil {
+		return out, fmt.Errorf("change password of user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// SetPassword is an administrator's (or the server command line's)
+// reset of the password of the user named name, on behalf of by: no
+// current password is asked, every browser session of the user ends, and
+// their API tokens are left alone. An unknown user is CodeNotFound; a
+// password breaking the rules is CodeInvalid on field "password". The
+// audit log records user.password_reset with by.
+func (db *DB) SetPassword(ctx context.Context, name, password string, by pipeline.Actor) (pipeline.User, pipeline.SignedOut, error) {
+	u, err := db.UserByName(ctx, name)
+	if err != nil {
+		return u, pipeline.SignedOut{}, err
+	}
+	if err := pipeline.ValidatePassword("password", password); err != nil {
+		return u, pipeline.SignedOut{}, err
+	}
+	out, err := db.setPassword(ctx, u.ID, password, "", by, "user.password_reset")
+	if err != nil {
+		return u, out, fmt.Errorf("reset password of %s: %w", name, err)
+	}
+	return u, out, nil
+}
+
+// setPassword stores password's hash for userID and ends the user's
+// sessions but keepSession's, recording action for by.
+func (db *DB) setPassword(ctx context.Context, userID int64, password, keepSession string, by pipeline.Actor, action string) (pipeline.SignedOut, error) {
+	hash, err := pipeline.HashPassword(password)
+	if err != nil {
+		return pipeline.SignedOut{}, err
+	}
+	keep := ""
+	if keepSession != "" {
+		keep = pipeline.HashToken(keepSession)
+	}
+	var out pipeline.SignedOut
+	now := db.Now()
+	err = db.WriteChange(ctx, pipeline.ChangeUsers, strconv.FormatInt(userID, 10), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND hash <> ?", userID, keep)
+		if err != nil {
+			return err
+		}
+		out.Sessions, _ = res.RowsAffected()
+		return accountEvent(ctx, tx, now, by, action, userID, 0, fmt.Sprintf("%d other sessions ended; tokens kept", out.Sessions))
+	})
+	return out, err
 }

@@ -31,6 +31,9 @@ type usersData struct {
 	Notice           string
 	// Tokens are the live tokens of every user (no secrets).
 	Tokens []pipeline.TokenInfo
+	// Reset names a user whose password was just set; ResetUser and
+	// ResetError a refused reset and why.
+	Reset, ResetUser, ResetError string
 }
 
 func (s *Server) usersData(r *http.Request) (usersData, error) {
@@ -75,6 +78,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, c *call) erro
 	if name := r.URL.Query().Get("created"); name != "" {
 		d.Notice = name
 	}
+	d.Reset = r.URL.Query().Get("reset")
 	s.render(w, r, c, http.StatusOK, "users", "title_users", d)
 	return nil
 }

@@ -64,6 +64,16 @@ func SessionUser(store SessionStore, policy pipeline.SessionPolicy) func(r *http
 	}
 }
 
+// SessionToken is the session token of r's cookie ("" for none), for the
+// api.Server's SessionToken field: a password change keeps the session
+// it was made in.
+func SessionToken(r *http.Request) string {
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
 func sameOriginSession(cop *http.CrossOriginProtection, store SessionStore, policy pipeline.SessionPolicy, r *http.Request) (pipeline.User, error) {
 	if err := cop.Check(r); err != nil {
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeForbidden, "Cross-origin requests with a session cookie are refused; use an API token.")

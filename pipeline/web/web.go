@@ -301,6 +301,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "GET", Pattern: "/{$}", Roles: allRoles, handler: s.home},
 		{Method: "GET", Pattern: "/account", Roles: allRoles, Nav: "nav_account", handler: s.account},
 		{Method: "POST", Pattern: "/account/sign-out-everywhere", Roles: allRoles, handler: s.signOutEverywhere},
+		{Method: "POST", Pattern: "/account/password", Roles: allRoles, handler: s.changePassword},
 
 		{Method: "GET", Pattern: "/producer", Roles: producers, Nav: "nav_segments", handler: s.segmentList},
 		{Method: "GET", Pattern: "/producer/upload", Roles: producers, Nav: "nav_upload", handler: s.uploadPage},
@@ -335,6 +336,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/admin/users/{name}/disable", Roles: adminOnly, handler: s.userAction("disable")},
 		{Method: "POST", Pattern: "/admin/users/{name}/enable", Roles: adminOnly, handler: s.userAction("enable")},
 		{Method: "POST", Pattern: "/admin/users/{name}/sign-out-everywhere", Roles: adminOnly, handler: s.userAction("sign-out-everywhere")},
+		{Method: "POST", Pattern: "/admin/users/{name}/password", Roles: adminOnly, handler: s.resetPassword},
 		{Method: "POST", Pattern: "/admin/tokens/{id}/revoke", Roles: adminOnly, handler: s.revokeToken},
 		{Method: "GET", Pattern: "/admin/communes", Roles: adminOnly, Nav: "nav_communes", handler: s.communesPage},
 		{Method: "GET", Pattern: "/admin/communes/{code}", Roles: adminOnly, handler: s.communePage},
@@ -588,11 +590,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {
 		to = "/account"
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
-	return nil
-}
-
-func (s *Server) account(w http.ResponseWriter, r *http.Request, c *call) error {
-	s.render(w, r, c, http.StatusOK, "account", "title_account", nil)
 	return nil
 }
 

@@ -86,7 +86,7 @@ func setupOn(t *testing.T, store objects.Backend) *bundle {
 	auth := throttle.New(throttle.Budget{}, throttle.Budget{})
 	auth.Now = func() time.Time { return broadcasttest.Monday }
 	a := &api.Server{Catalog: db, Objects: store, Ingester: in, Broadcast: svc, Jobs: desk, JobStore: db, Log: slog.New(slog.DiscardHandler), Now: clock,
-		Session: web.SessionUser(db, pipeline.SessionPolicy{}), Auth: auth}
+		Session: web.SessionUser(db, pipeline.SessionPolicy{}), SessionToken: web.SessionToken, Auth: auth}
 	pages, err := web.New(web.Config{Store: db, API: a.Handler(), MaxUploadBytes: 64 << 20, Log: slog.New(slog.DiscardHandler),
 		Cron: testCronJobs(), CronRuns: db, Now: clock, Auth: auth})
 	if err != nil {
