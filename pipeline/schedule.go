@@ -133,6 +133,29 @@ type Emergency struct {
 	// RequestedBy, when not zero, is the producer who asked for a
 	// province-wide emergency that MarkedBy (an admin) confirmed.
 	RequestedBy int64 `json:"requested_by,omitempty"`
+	// Actor, when not zero and not MarkedBy, is who made this change (a
+	// producer adding communes to someone else's emergency, which stays
+	// MarkedBy's to end or narrow): the audit log names Actor. Not stored.
+	Actor int64 `json:"-"`
+}
+
+// EmergencyInForce is a segment's emergency on air now, as the segment
+// answer and pages show it.
+type EmergencyInForce struct {
+	// Communes are the target commune codes; empty when Province.
+	Communes []string `json:"communes"`
+	Province bool     `json:"province"`
+	// Since is when it was last raised or changed; Until when it ends.
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// Reason is the reason given at its last raise or change.
+	Reason string `json:"reason"`
+	// RaisedBy is the name of who raised (or confirmed) it: an
+	// administrator or that person may end or narrow it.
+	RaisedBy   string `json:"raised_by"`
+	RaisedByID int64  `json:"raised_by_id"`
+	// ChangedBy names who made its last change, when not RaisedBy.
+	ChangedBy string `json:"changed_by,omitempty"`
 }
 
 // EmergencyRequest is a province-wide emergency a producer asked for,

@@ -193,3 +193,49 @@ func TestEmergencyEndCLI(t *testing.T) {
 		t.Fatalf("lowering after the end: exit %d %s %s", code, out, errs)
 	}
 }
+
+// TestEmergencyReraiseCLI: an administrator's emergency on three
+// communes; the producer's dry run of one more commune names the three in
+// force, the one added and that none loses the alert; raising it adds
+// (the answer says what was kept); the producer's --replace is refused
+// (exit 4) naming who may; 'segments show' (text and --json) shows the
+// emergency in force: communes, end, reason, who raised it.
+func TestEmergencyReraiseCLI(t *testing.T) {
+	f := producerCLI(t, "Lũ quét")
+	ctx := context.Background()
+	admin, err := f.db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminTok, err := f.db.CreateToken(ctx, admin.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+	if code := run(ctx, env, []string{"segments", "emergency", f.seg, "--communes", "muong-lan,suoi-to,ta-xua", "--reason", "lũ: Sở chỉ đạo", "--yes", "--server", f.url, "--token", adminTok}); code != 0 {
+		t.Fatalf("admin raises: exit %d %s", code, stderr.String())
+	}
+	code, out, errs := f.loa("segments", "emergency", f.seg, "--communes", "phieng-khoai", "--reason", "đổi")
+	if code != 3 || !strings.Contains(errs, "Nothing was raised") || !strings.Contains(errs, "in force now: muong-lan, suoi-to, ta-xua") ||
+		!strings.Contains(errs, "added: phieng-khoai") || !strings.Contains(errs, "losing the alert: none") || !strings.Contains(errs, "--yes") {
+		t.Fatalf("producer's dry run: exit %d %q %q", code, out, errs)
+	}
+	code, _, errs = f.loa("segments", "emergency", f.seg, "--communes", "phieng-khoai", "--reason", "đổi", "--replace")
+	if code != 4 || !strings.Contains(errs, "administrator") || !strings.Contains(errs, "muong-lan, suoi-to, ta-xua") {
+		t.Fatalf("producer's --replace dry run: exit %d %q, want 4 naming who may and what would drop", code, errs)
+	}
+	code, out, errs = f.loa("segments", "emergency", f.seg, "--communes", "phieng-khoai", "--reason", "đổi", "--yes")
+	if code != 0 || !strings.Contains(out, "kept: muong-lan, suoi-to, ta-xua; added: phieng-khoai; lost the alert: none") {
+		t.Fatalf("producer adds: exit %d %q %q", code, out, errs)
+	}
+	code, out, errs = f.loa("segments", "show", f.seg)
+	if code != 0 || !strings.Contains(out, "IN FORCE for communes muong-lan, phieng-khoai, suoi-to, ta-xua") || !strings.Contains(out, "đổi") ||
+		!strings.Contains(out, "quan-tri (last changed by bien-tap)") {
+		t.Fatalf("segments show: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = f.loa("segments", "show", f.seg, "--json")
+	if code != 0 || !strings.Contains(out, `"emergency": {`) || !strings.Contains(out, `"raised_by": "quan-tri"`) || !strings.Contains(out, `"phieng-khoai"`) {
+		t.Fatalf("segments show --json: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -303,6 +303,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	yes := fs.Bool("yes", false, "confirm: the target communes' loudspeakers are interrupted at once")
 	reason := fs.String("reason", "", "why the emergency is raised, or ended with --end (required; goes into the audit log)")
 	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the wide emergency (many communes or the province) a producer asked for")
+	replace := fs.Bool("replace", false, "make --communes (or --province) the emergency's whole list: communes in force left out lose the alert (an administrator or who raised it only); without it they are added")
 	end := fs.Bool("end", false, "end the emergency in force now, before its end time, and cancel a request waiting for confirmation (with --reason and --yes)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -312,7 +313,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		return usageError{"give the segment ID"}
 	}
 	if *end {
-		if *confirmRequest || *communes != "" || *province || *until != "" {
+		if *confirmRequest || *communes != "" || *province || *until != "" || *replace {
 			return usageError{"--end takes only --reason and --yes"}
 		}
 		return endEmergency(ctx, env, c, pos[0], *reason, *yes)
@@ -340,7 +341,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 			stamp(res.Until), strings.Join(res.Build.Changed, ", "))
 		return nil
 	}
-	req := api.EmergencyRequest{Province: *province, Confirm: *yes, Reason: *reason}
+	req := api.EmergencyRequest{Province: *province, Confirm: *yes, Reason: *reason, Replace: *replace}
 	if *communes != "" {
 		req.Communes = strings.Split(*communes, ",")
 	}
@@ -356,13 +357,11 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency", bytes.NewReader(body), "application/json", &res); err != nil {
 		var pe *pipeline.Error
 		if errors.As(err, &pe) && pe.Field == "confirm" && !*yes {
-			// Refused input (exit 3): nothing was raised.
-			where := "every commune of the province"
-			if len(req.Communes) > 0 {
-				where = "communes " + strings.Join(req.Communes, ", ")
-			}
+			// Refused input (exit 3): nothing was raised. The server's
+			// answer says what is in force, added and would be dropped.
+			what, _, _ := strings.Cut(pe.Message, " To go ahead")
 			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
-				Message: fmt.Sprintf("Nothing was raised: an emergency interrupts the loudspeakers of %s at once and leads every slot until it ends. Run the same command with --yes to go ahead.", where)}
+				Message: fmt.Sprintf("Nothing was raised: %s Run the same command with --yes to go ahead.", what)}
 		}
 		return err
 	}
@@ -372,7 +371,18 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	}
 	fmt.Fprintf(env.stdout, "emergency %s until %s; new schedule versions for: %s\n", res.SegmentID,
 		stamp(res.Until), strings.Join(res.Build.Changed, ", "))
+	if p := res.Plan; p != nil && p.InForce != nil {
+		fmt.Fprintf(env.stdout, "kept: %s; added: %s; lost the alert: %s\n", orNone(p.Kept), orNone(p.Added), orNone(p.Dropped))
+	}
 	return nil
+}
+
+// orNone joins codes with ", ", or says "none".
+func orNone(codes []string) string {
+	if len(codes) == 0 {
+		return "none"
+	}
+	return strings.Join(codes, ", ")
 }
 
 // endEmergency ends segment id's emergency in force (and cancels its

@@ -129,6 +129,19 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			fmt.Fprintf(tw, "subtitles\tkept; the source of the WebVTT, soft and burned-in subtitles and of the subtitle jobs\n")
 		}
 	}
+	if e := v.Emergency; e != nil {
+		where := "the whole province"
+		if !e.Province {
+			where = "communes " + strings.Join(e.Communes, ", ")
+		}
+		fmt.Fprintf(tw, "emergency\tIN FORCE for %s, since %s until %s\n", where, stamp(e.Since), stamp(e.Until))
+		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
+		by := e.RaisedBy
+		if e.ChangedBy != "" {
+			by += " (last changed by " + e.ChangedBy + ")"
+		}
+		fmt.Fprintf(tw, "  raised by\t%s; an administrator or %s ends or narrows it (--end, --replace)\n", by, e.RaisedBy)
+	}
 	if e := v.PendingEmergency; e != nil {
 		where := "the whole province"
 		if len(e.Targets) > 0 {

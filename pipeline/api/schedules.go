@@ -860,6 +860,10 @@ type EmergencyRequest struct {
 	// Confirm must be true: an emergency interrupts the loudspeakers of
 	// the target communes at once.
 	Confirm bool `json:"confirm"`
+	// Replace makes the communes the whole target list of the emergency
+	// in force (those left out lose the alert; an administrator or who
+	// raised it only). Without it the communes are added to it.
+	Replace bool `json:"replace,omitempty"`
 }
 
 // ConfirmRequest is the body of POST /api/segments/{id}/emergency/confirm.
@@ -899,15 +903,22 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 	if err != nil {
 		return err
 	}
+	breq := broadcast.EmergencyRequest{SegmentID: seg.ID, Communes: req.Communes, Province: req.Province, Until: req.Until,
+		Reason: req.Reason, By: u, Replace: req.Replace}
 	if !req.Confirm {
-		where := "every commune of the province"
-		if len(req.Communes) > 0 {
-			where = "communes " + strings.Join(req.Communes, ", ")
+		// The dry run says what would change (and refuses a narrowing
+		// this user may not make, as the real request would).
+		plan, _, err := b.PlanEmergency(r.Context(), breq)
+		if err != nil {
+			return err
 		}
-		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends. To go ahead, send the same request with \"confirm\": true.", where)
+		where := "every commune of the province"
+		if !plan.Province {
+			where = "communes " + strings.Join(plan.Targets, ", ")
+		}
+		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s). To go ahead, send the same request with \"confirm\": true.", where, plan.Describe())
 	}
-	res, err := b.Emergency(r.Context(), broadcast.EmergencyRequest{SegmentID: seg.ID, Communes: req.Communes, Province: req.Province, Until: req.Until,
-		Reason: req.Reason, By: u})
+	res, err := b.Emergency(r.Context(), breq)
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,13 @@ type SegmentView struct {
 	// PendingEmergency is a producer's province-wide emergency waiting for
 	// an administrator's confirmation (GET /api/segments/{id} only).
 	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
-	Links            map[string]string          `json:"links,omitempty"`
-	Renditions       []RenditionView            `json:"renditions,omitempty"`
-	Variants         []pipeline.Variant         `json:"variants,omitempty"`
+	// Emergency is the emergency in force on the segment now: its
+	// communes (or the whole province), since, until, reason and who
+	// raised it (GET /api/segments/{id} only).
+	Emergency  *pipeline.EmergencyInForce `json:"emergency,omitempty"`
+	Links      map[string]string          `json:"links,omitempty"`
+	Renditions []RenditionView            `json:"renditions,omitempty"`
+	Variants   []pipeline.Variant         `json:"variants,omitempty"`
 }
 
 // RenditionView is a processed file with a presigned download link.
@@ -498,6 +502,13 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		switch {
 		case err == nil:
 			v.PendingEmergency = &p
+		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
+			return err
+		}
+		e, err := s.Broadcast.Store.EmergencyInForce(r.Context(), seg.ID, s.Broadcast.CurrentTime())
+		switch {
+		case err == nil:
+			v.Emergency = &e
 		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
 			return err
 		}

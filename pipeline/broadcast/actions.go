@@ -119,6 +119,184 @@ type EmergencyRequest struct {
 	// audit log with who raised the emergency. Required.
 	Reason string
 	By     pipeline.User
+	// Replace makes Communes (or Province) the emergency's whole target
+	// list when one is in force: communes it leaves out lose the alert.
+	// Without it a raise adds to the emergency in force. Dropping
+	// communes is for an administrator or whoever raised it.
+	Replace bool
+}
+
+// EmergencyPlan says what raising an emergency changes when one may be
+// in force: the communes keeping it, added and losing it.
+type EmergencyPlan struct {
+	// InForce is the segment's emergency on air now (nil when none).
+	InForce *pipeline.Emergency `json:"in_force,omitempty"`
+	// Kept are communes in force that keep the alert, Added the new
+	// ones, Dropped those that would lose it (commune codes; a province-
+	// wide side is "every commune" of the registry, resolved).
+	Kept    []string `json:"kept"`
+	Added   []string `json:"added"`
+	Dropped []string `json:"dropped"`
+	// Targets is the resulting target list (empty when Province).
+	Targets  []string  `json:"targets"`
+	Province bool      `json:"province"`
+	Until    time.Time `json:"until"`
+	// Owner is who the emergency belongs to afterwards (may end or narrow
+	// it): the raiser, or the owner of the one in force when the raiser
+	// may not end that one and only adds to it.
+	Owner int64 `json:"owner"`
+}
+
+// MayEnd says whether by may end or narrow emergency e: an administrator,
+// or the producer who raised (or confirmed) it.
+func MayEnd(e pipeline.Emergency, by pipeline.User) bool {
+	return by.Role == pipeline.RoleAdmin || (by.Role == pipeline.RoleProducer && e.MarkedBy == by.ID)
+}
+
+// PlanTargets works out the targets of a raise on top of the emergency
+// in force (old; nil when none): with replace the new list stands, else
+// the union; all lists every commune code (to name what a province-wide
+// side covers). Pure: the service, the pages and the CLI's dry run show
+// the same sets.
+func PlanTargets(old *pipeline.Emergency, communes []string, province, replace bool, all []string) (kept, added, dropped, targets []string, wholeProvince bool) {
+	norm := func(cs []string) []string { return slices.Compact(slices.Sorted(slices.Values(slices.Clone(cs)))) }
+	communes = norm(communes)
+	if old == nil {
+		if province {
+			return []string{}, norm(all), []string{}, []string{}, true
+		}
+		return []string{}, communes, []string{}, communes, false
+	}
+	oldProvince := len(old.Targets) == 0
+	oldSet := norm(old.Targets)
+	if oldProvince {
+		oldSet = norm(all)
+	}
+	newSet := communes
+	if province {
+		newSet = norm(all)
+	}
+	wholeProvince = province || (!replace && oldProvince)
+	if wholeProvince {
+		targets = []string{}
+	} else if replace {
+		targets = communes
+	} else {
+		targets = norm(append(slices.Clone(oldSet), communes...))
+	}
+	final := targets
+	if wholeProvince {
+		final = norm(all)
+	}
+	kept, added, dropped = []string{}, []string{}, []string{}
+	for _, c := range final {
+		if slices.Contains(oldSet, c) {
+			kept = append(kept, c)
+		} else if slices.Contains(newSet, c) || wholeProvince {
+			added = append(added, c)
+		}
+	}
+	for _, c := range oldSet {
+		if !slices.Contains(final, c) {
+			dropped = append(dropped, c)
+		}
+	}
+	return kept, added, dropped, targets, wholeProvince
+}
+
+// PlanEmergency validates req (but its reason) and works out what it
+// would change on top of the segment's emergency in force, without
+// changing anything. A
+// narrowing (Replace dropping communes, or an earlier end) by someone
+// who may not end the emergency in force is refused (forbidden).
+func (s *Service) PlanEmergency(ctx context.Context, req EmergencyRequest) (EmergencyPlan, []pipeline.Emergency, error) {
+	now := s.now()
+	var plan EmergencyPlan
+	targets := slices.Compact(slices.Sorted(slices.Values(req.Communes)))
+	if len(targets) == 0 && !req.Province {
+		return plan, nil, pipeline.FieldError("communes", "Name the target communes (communes: [codes]) or say province: true for every commune.")
+	}
+	if len(targets) > 0 && req.Province {
+		return plan, nil, pipeline.FieldError("province", "Give either communes or province: true, not both.")
+	}
+	for _, c := range targets {
+		if strings.ContainsAny(c, ",\x00") || c == "" {
+			return plan, nil, pipeline.FieldError("communes", "Commune code %q is not valid.", c)
+		}
+	}
+	until, err := s.emergencyUntil(req.Until, now)
+	if err != nil {
+		return plan, nil, err
+	}
+	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
+	if err != nil {
+		return plan, nil, err
+	}
+	for _, e := range ems {
+		if e.SegmentID == req.SegmentID && e.Until.After(now) {
+			plan.InForce = &e
+		}
+	}
+	var all []string
+	if req.Province || (plan.InForce != nil && len(plan.InForce.Targets) == 0) {
+		cs, err := s.Store.Communes(ctx)
+		if err != nil {
+			return plan, nil, err
+		}
+		for _, c := range cs {
+			all = append(all, c.Code)
+		}
+	}
+	plan.Kept, plan.Added, plan.Dropped, plan.Targets, plan.Province = PlanTargets(plan.InForce, targets, req.Province, req.Replace, all)
+	plan.Until, plan.Owner = until, req.By.ID
+	if old := plan.InForce; old != nil {
+		may := MayEnd(*old, req.By)
+		if len(plan.Dropped) > 0 && !may {
+			return plan, nil, pipeline.Errorf(pipeline.CodeForbidden, "Replacing the communes of the emergency of segment %s would take the alert off %s: only an administrator or the person who raised it narrows an emergency. Leave out --replace (replace) to add communes to it, or ask an administrator.",
+				req.SegmentID, strings.Join(plan.Dropped, ", "))
+		}
+		if !may {
+			// Adding to someone else's emergency: it stays theirs, and its
+			// end can only move later.
+			plan.Owner = old.MarkedBy
+			if old.Until.After(plan.Until) {
+				plan.Until = old.Until
+			}
+		} else if req.Until.IsZero() && old.Until.After(plan.Until) {
+			plan.Until = old.Until
+		}
+	}
+	return plan, ems, nil
+}
+
+// Describe says in one sentence what the plan changes, for a dry run:
+// the communes in force, those added and those that would lose the alert,
+// and the end.
+func (p EmergencyPlan) Describe() string {
+	list := func(cs []string) string {
+		if len(cs) == 0 {
+			return "none"
+		}
+		return strings.Join(cs, ", ")
+	}
+	var b strings.Builder
+	if p.InForce == nil {
+		b.WriteString("no emergency in force on this segment; ")
+		if p.Province {
+			b.WriteString("it would go to every commune of the province")
+		} else {
+			b.WriteString("it would go to communes " + list(p.Added))
+		}
+	} else {
+		if len(p.InForce.Targets) == 0 {
+			b.WriteString("in force now: the whole province")
+		} else {
+			b.WriteString("in force now: " + list(slices.Sorted(slices.Values(p.InForce.Targets))))
+		}
+		b.WriteString(" (until " + p.InForce.Until.In(Location()).Format("2006-01-02 15:04") + "); kept: " + list(p.Kept) + "; added: " + list(p.Added) + "; losing the alert: " + list(p.Dropped))
+	}
+	b.WriteString("; until " + p.Until.In(Location()).Format("2006-01-02 15:04 -07:00"))
+	return b.String()
 }
 
 // EmergencyResult says which communes got the emergency, or that a
@@ -132,6 +310,8 @@ type EmergencyResult struct {
 	// stored for an administrator to confirm; nothing is on air yet.
 	Pending bool   `json:"pending,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Plan says which communes kept the alert, got it and lost it.
+	Plan *EmergencyPlan `json:"plan,omitempty"`
 }
 
 // maxReasonLen bounds an emergency's reason.
@@ -150,35 +330,26 @@ const maxReasonLen = 500
 func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (EmergencyResult, error) {
 	now := s.now()
 	res := EmergencyResult{SegmentID: req.SegmentID}
-	targets := slices.Compact(slices.Sorted(slices.Values(req.Communes)))
-	if len(targets) == 0 && !req.Province {
-		return res, pipeline.FieldError("communes", "Name the target communes (communes: [codes]) or say province: true for every commune.")
-	}
-	if len(targets) > 0 && req.Province {
-		return res, pipeline.FieldError("province", "Give either communes or province: true, not both.")
-	}
-	for _, c := range targets {
-		if strings.ContainsAny(c, ",\x00") || c == "" {
-			return res, pipeline.FieldError("communes", "Commune code %q is not valid.", c)
-		}
+	plan, ems, err := s.PlanEmergency(ctx, req)
+	if err != nil {
+		return res, err
 	}
 	reason, err := emergencyReason(req.Reason)
 	if err != nil {
 		return res, err
 	}
-	until, err := s.emergencyUntil(req.Until, now)
-	if err != nil {
-		return res, err
-	}
+	res.Plan = &plan
+	targets, until := plan.Targets, plan.Until
 	// The person's other emergencies in force count with this one: several
 	// small ones (on one segment after another, or on several segments)
-	// are no way around the second person either.
-	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
-	if err != nil {
-		return res, err
+	// are no way around the second person either. Communes added to
+	// someone else's emergency count alone (the rest is not his).
+	counted := targets
+	if plan.Owner != req.By.ID {
+		counted = plan.Added
 	}
 	held, heldProvince := inForceBy(ems, req.By.ID, req.SegmentID, now)
-	wide, err := s.wide(ctx, req.Province || heldProvince, targets, held)
+	wide, err := s.wide(ctx, (plan.Province && plan.Owner == req.By.ID) || heldProvince, counted, held)
 	if err != nil {
 		return res, err
 	}
@@ -192,7 +363,16 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 		res.Message = wide + " needs an administrator's confirmation: it is stored and on no loudspeaker yet. Ask an administrator to confirm it (loa segments emergency " + req.SegmentID + " --confirm-request --yes, or the segment page)."
 		return res, nil
 	}
-	return s.raise(ctx, pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: req.By.ID, MarkedAt: now, Reason: reason}, ems)
+	e := pipeline.Emergency{SegmentID: req.SegmentID, Targets: targets, Until: until, MarkedBy: plan.Owner, MarkedAt: now, Reason: reason}
+	if plan.Owner != req.By.ID {
+		e.Actor = req.By.ID
+	}
+	if plan.Province {
+		e.Targets = nil
+	}
+	raised, err := s.raise(ctx, e, ems)
+	raised.Plan = &plan
+	return raised, err
 }
 
 // ConfirmEmergency raises the wide emergency a producer asked for; by must be an administrator. The audit log names both. A request
@@ -213,7 +393,22 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	if err != nil {
 		return EmergencyResult{}, err
 	}
-	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: r.Targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy}, ems)
+	// Confirming adds to an emergency in force (one raised since the
+	// request was made): it drops no commune.
+	targets := r.Targets
+	for _, e := range ems {
+		if e.SegmentID == segmentID && e.Until.After(now) && len(targets) > 0 {
+			if len(e.Targets) == 0 {
+				targets = nil
+			} else {
+				targets = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(targets), e.Targets...))))
+			}
+			if e.Until.After(r.Until) {
+				r.Until = e.Until
+			}
+		}
+	}
+	return s.raise(ctx, pipeline.Emergency{SegmentID: segmentID, Targets: targets, Until: r.Until, MarkedBy: by.ID, MarkedAt: now, Reason: r.Reason, RequestedBy: r.RequestedBy}, ems)
 }
 
 // EndResult says what [Service.EndEmergency] ended.

@@ -53,6 +53,9 @@ type Store interface {
 	MarkEmergency(ctx context.Context, e pipeline.Emergency) error
 	RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest) error
 	PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error)
+	// EmergencyInForce returns the segment's emergency in force at now,
+	// or not-found.
+	EmergencyInForce(ctx context.Context, segmentID string, now time.Time) (pipeline.EmergencyInForce, error)
 	// EndEmergency ends the segment's emergency in force at now (its end
 	// becomes now) and cancels its pending request, logging reason with
 	// by; it returns the emergency ended (SegmentID "" when none) and
@@ -119,6 +122,9 @@ type Service struct {
 	hubOnce sync.Once
 	hub     *hub
 }
+
+// CurrentTime is the service's clock (Now, or the wall clock), in UTC.
+func (s *Service) CurrentTime() time.Time { return s.now() }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {

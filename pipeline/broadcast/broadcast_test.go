@@ -312,7 +312,7 @@ func TestEmergencyRetargetedLeavesDroppedCommunes(t *testing.T) {
 	if !interrupted("muong-lan") {
 		t.Fatal("the targeted commune does not air the emergency")
 	}
-	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"to-hieu"}, Reason: "cháy lan sang Tô Hiệu", By: f.producer})
+	res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: fire, Communes: []string{"to-hieu"}, Reason: "cháy lan sang Tô Hiệu", By: f.producer, Replace: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,14 +352,15 @@ func TestSmallEmergenciesAddUp(t *testing.T) {
 		segment string
 		by      pipeline.User
 		targets []string
+		replace bool
 		pending bool
 	}{
-		{"three communes: at once", a, f.producer, codes[0:3], false},
-		{"the same segment on three others: replaces, at once", a, f.producer, codes[3:6], false},
-		{"one more on another segment: four of seven, waits", b, f.producer, codes[6:7], true},
-		{"another producer's one commune: at once", b, other, codes[6:7], false},
+		{"three communes: at once", a, f.producer, codes[0:3], false, false},
+		{"the same segment replaced by three others: at once", a, f.producer, codes[3:6], true, false},
+		{"one more on another segment: four of seven, waits", b, f.producer, codes[6:7], false, true},
+		{"another producer's one commune: at once", b, other, codes[6:7], false, false},
 	} {
-		res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: tc.segment, Communes: tc.targets, Reason: "lũ quét", By: tc.by})
+		res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: tc.segment, Communes: tc.targets, Reason: "lũ quét", By: tc.by, Replace: tc.replace})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -1254,12 +1254,56 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 			}
 		}
 		detail += "; reason: " + e.Reason
-		return addEvent(ctx, tx, e.SegmentID, e.MarkedBy, "emergency", detail, e.MarkedAt.UTC())
+		actor := e.MarkedBy
+		if e.Actor != 0 {
+			actor = e.Actor
+		}
+		return addEvent(ctx, tx, e.SegmentID, actor, "emergency", detail, e.MarkedAt.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s emergency: %w", e.SegmentID, err)
 	}
 	return nil
+}
+
+// EmergencyInForce returns segment segmentID's emergency in force at
+// now, with the reason and author of its last raise or change (from the
+// audit log); a not-found error when none is.
+func (db *DB) EmergencyInForce(ctx context.Context, segmentID string, now time.Time) (pipeline.EmergencyInForce, error) {
+	var e pipeline.EmergencyInForce
+	var targets string
+	err := db.sql.QueryRowContext(ctx, `SELECT e.targets, e.until, e.marked_at, e.marked_by, COALESCE(u.name, '') FROM emergencies e
+		LEFT JOIN users u ON u.id = e.marked_by WHERE e.segment_id = ? AND e.until > ?`, segmentID, now.UTC()).
+		Scan(&targets, &e.Until, &e.Since, &e.RaisedByID, &e.RaisedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency in force.", segmentID)
+	}
+	if err != nil {
+		return e, fmt.Errorf("emergency of %s: %w", segmentID, err)
+	}
+	e.Communes = []string{}
+	if targets == "" {
+		e.Province = true
+	} else {
+		e.Communes = strings.Split(targets, ",")
+	}
+	var detail, actor string
+	var actorID int64
+	err = db.sql.QueryRowContext(ctx, `SELECT ev.detail, ev.user_id, COALESCE(u.name, '') FROM segment_events ev LEFT JOIN users u ON u.id = ev.user_id
+		WHERE ev.segment_id = ? AND ev.action = 'emergency' ORDER BY ev.at DESC, ev.id DESC LIMIT 1`, segmentID).Scan(&detail, &actorID, &actor)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return e, fmt.Errorf("emergency of %s: its audit entry: %w", segmentID, err)
+	default:
+		if _, reason, ok := strings.Cut(detail, "; reason: "); ok {
+			e.Reason = reason
+		}
+		if actorID != e.RaisedByID {
+			e.ChangedBy = actor
+		}
+	}
+	return e, nil
 }
 
 // EndEmergency ends segment segmentID's emergency in force at now (its

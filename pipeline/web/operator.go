@@ -261,6 +261,9 @@ type emergencyForm struct {
 	Communes []string
 	Until    string
 	Reason   string
+	// Replace makes the chosen communes the whole list of the emergency
+	// in force (those left out lose the alert).
+	Replace bool
 }
 
 // emergency marks a segment emergency in two confirmed steps: the form
@@ -274,7 +277,7 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	id := r.PathValue("id")
 	f := emergencyForm{Province: r.PostForm.Get("province") == "yes", Communes: r.PostForm["communes"], Until: r.PostForm.Get("until"),
-		Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
+		Reason: strings.TrimSpace(r.PostForm.Get("reason")), Replace: r.PostForm.Get("replace") == "yes"}
 	if f.Province {
 		f.Communes = nil
 	}
@@ -301,7 +304,8 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	if r.PostForm.Get("confirm2") != "yes" {
 		var v struct {
-			Title string `json:"title"`
+			Title     string                     `json:"title"`
+			Emergency *pipeline.EmergencyInForce `json:"emergency"`
 		}
 		if err := s.callAPI(r, "GET", "/api/segments/"+url.PathEscape(id), nil, &v); err != nil {
 			return err
@@ -326,11 +330,40 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 			codes := shortValue(strings.Join(unknown, ", "))
 			return refused("unknown_commune", "communes", fmt.Sprintf("No commune with code %s: choose the communes from the list; nothing was raised.", codes), codes)
 		}
+		// With an emergency in force, the page names the communes that
+		// keep it, are added and would lose the alert.
+		var kept, added, dropped []string
+		inForce := v.Emergency != nil
+		if e := v.Emergency; e != nil {
+			old := &pipeline.Emergency{Targets: e.Communes}
+			if e.Province {
+				old.Targets = nil
+			}
+			var codes []string
+			for _, cm := range all {
+				codes = append(codes, cm.Code)
+			}
+			k, a, d, _, _ := broadcast.PlanTargets(old, f.Communes, f.Province, f.Replace, codes)
+			name := func(cs []string) []string {
+				out := make([]string, 0, len(cs))
+				for _, code := range cs {
+					if i := slices.IndexFunc(all, func(cm pipeline.CommuneSummary) bool { return cm.Code == code }); i >= 0 {
+						out = append(out, all[i].Name)
+					} else {
+						out = append(out, code)
+					}
+				}
+				return out
+			}
+			kept, added, dropped = name(k), name(a), name(d)
+		}
 		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
 			emergencyForm
-			Title, Action, Back string
-			Names               []string
-		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names})
+			Title, Action, Back  string
+			Names                []string
+			InForce              bool
+			Kept, Added, Dropped []string
+		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names, inForce, kept, added, dropped})
 		return nil
 	}
 	req := struct {
@@ -339,7 +372,8 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		Until    time.Time `json:"until,omitzero"`
 		Reason   string    `json:"reason"`
 		Confirm  bool      `json:"confirm"`
-	}{f.Communes, f.Province, until, f.Reason, true}
+		Replace  bool      `json:"replace,omitempty"`
+	}{f.Communes, f.Province, until, f.Reason, true, f.Replace}
 	var res struct {
 		Pending bool `json:"pending"`
 	}

@@ -183,6 +183,18 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := s.callAPI(r, "GET", "/api/communes", nil, &communes); err != nil && pipeline.ErrorCode(err) != pipeline.CodeUnavailable {
 		return err
 	}
+	ticked, names := map[string]bool{}, map[string]string{}
+	for _, cm := range communes {
+		names[cm.Code] = cm.Name
+	}
+	if v.Emergency != nil {
+		for _, code := range v.Emergency.Communes {
+			ticked[code] = true
+			if names[code] == "" {
+				names[code] = code
+			}
+		}
+	}
 	notice := noticeKey(r.URL.Query().Get("done"))
 	if notice == "notice_uploaded" && v.State != pipeline.StateProbed {
 		notice = ""
@@ -209,6 +221,11 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		// EndEmergency is where the emergency in force (or the request
 		// waiting) is ended early.
 		EndEmergency string
+		// InForce is the emergency on air now (nil when none); Ticked
+		// its communes, pre-ticked on the form; CommuneNames names codes.
+		InForce      *pipeline.EmergencyInForce
+		Ticked       map[string]bool
+		CommuneNames map[string]string
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
@@ -223,6 +240,9 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Pending:      v.PendingEmergency,
 		Confirm:      confirmPath(c, v.ID),
 		EndEmergency: segmentPath(v.ID) + "/emergency/end",
+		InForce:      v.Emergency,
+		Ticked:       ticked,
+		CommuneNames: names,
 	}, "segment.js")
 	return nil
 }
