@@ -221,10 +221,15 @@ func (s *Server) getCommune(w http.ResponseWriter, r *http.Request, u pipeline.U
 }
 
 // DeviceResponse answers POST /api/communes/{code}/devices: the device's
-// account and its token, shown once.
+// account and its token, shown once, and where its playlists are polled.
 type DeviceResponse struct {
 	User  pipeline.User `json:"user"`
 	Token string        `json:"token"`
+	// PlaylistURL is the server's playlist listener (Server.PlaylistURL)
+	// when it has one: controllers poll BASE/api/communes/CODE/clusters/
+	// CLUSTER/playlists/DATE.m3u8 there. Empty: the main address serves
+	// them.
+	PlaylistURL string `json:"playlist_url,omitempty"`
 }
 
 // deviceMaker makes a device account naming who made it in the audit
@@ -248,7 +253,7 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request, u pipeline
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, DeviceResponse{User: dev, Token: tok})
+	writeJSON(w, http.StatusCreated, DeviceResponse{User: dev, Token: tok, PlaylistURL: s.PlaylistURL})
 	return nil
 }
 

@@ -137,6 +137,10 @@ type Server struct {
 	// publicly). Empty: links are relative where they can be, and the feed
 	// answers 503 saying to set LOA_PUBLIC_URL.
 	PublicURL string
+	// PlaylistURL is the playlist listener's address as controllers reach
+	// it ("http://10.0.0.5:8081", no trailing slash), told to whoever
+	// makes a device; empty when there is none.
+	PlaylistURL string
 	// Now is the clock that decides "today" for playlists, bundles,
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
