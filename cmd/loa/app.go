@@ -56,8 +56,13 @@ type app struct {
 
 	listener net.Listener
 	http     *http.Server
-	started  bool   // the Worker runs
-	stopFeed func() // ends the change feed's follower and waits for it
+	// playlists answers the playlist routes on LOA_PLAYLIST_ADDR, when set.
+	playlists   *api.PlaylistListener
+	playlistsLn net.Listener
+	// PlaylistURL is where the playlist listener listens; empty when off.
+	PlaylistURL string
+	started     bool   // the Worker runs
+	stopFeed    func() // ends the change feed's follower and waits for it
 	// process names this process among the deployment's (host, pid and a
 	// random part): its event streams are counted under it.
 	process string
@@ -192,6 +197,16 @@ func (a *app) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.playlistAddr != "" {
+		if a.playlists, err = a.API.PlaylistListener(); err != nil {
+			return err
+		}
+		if a.playlistsLn, err = net.Listen("tcp", c.playlistAddr); err != nil {
+			return fmt.Errorf("listen on %s (LOA_PLAYLIST_ADDR): %w", c.playlistAddr, err)
+		}
+		a.PlaylistURL = "http://" + a.playlistsLn.Addr().String()
+		a.API.PlaylistURL = a.PlaylistURL
+	}
 	a.http = &http.Server{
 		Handler:           pages.Site(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -237,10 +252,19 @@ func (a *app) Run(ctx context.Context) error {
 	if c.debugAddr != "" {
 		startDebug(ctx, log, c.debugAddr)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- a.http.Serve(a.listener) }()
 	log.Info("loa serving", "addr", a.listener.Addr().String(), "db", c.dbShown(), "s3", c.s3.Endpoint, "bucket", c.s3.Bucket)
 	fmt.Fprintf(a.stdout, "loa listening on %s\n", a.URL)
+	if a.playlists != nil {
+		go func() {
+			if err := a.playlists.Serve(a.playlistsLn); err != nil {
+				errc <- fmt.Errorf("playlist listener: %w", err)
+			}
+		}()
+		log.Info("loa serving playlists", "addr", a.playlistsLn.Addr().String())
+		fmt.Fprintf(a.stdout, "loa serving playlists on %s\n", a.PlaylistURL)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -259,6 +283,12 @@ func (a *app) Close() error {
 	if a.http != nil {
 		a.log.Info("shutting down: finishing requests in flight")
 		sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if a.playlists != nil {
+			// Playlist polls are short: they end well within the minute.
+			if err := a.playlists.Shutdown(sctx); err != nil {
+				a.log.Warn("playlist listener: forced shutdown", "err", err)
+			}
+		}
 		if err := a.http.Shutdown(sctx); err != nil {
 			// Uploads still running are cut; their objects are removed by
 			// the ingest cleanup or, after a crash, by the sweep.
@@ -272,6 +302,9 @@ func (a *app) Close() error {
 	}
 	if a.listener != nil {
 		a.listener.Close() // Shutdown closed it if Run served; not if Run never came
+	}
+	if a.playlistsLn != nil {
+		a.playlistsLn.Close()
 	}
 	if a.started {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

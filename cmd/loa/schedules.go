@@ -138,6 +138,11 @@ func runDeviceAdd(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "device %s for commune %s; its token (shown once):\n", res.User.Name, *commune)
 	fmt.Fprintln(env.stdout, res.Token)
+	base := res.PlaylistURL
+	if base == "" {
+		base = strings.TrimRight(c.server, "/")
+	}
+	fmt.Fprintf(env.stderr, "a controller polls %s/api/communes/%s/clusters/CLUSTER/playlists/YYYY-MM-DD.m3u8 (or .json) with 'Authorization: Bearer TOKEN'\n", base, url.PathEscape(*commune))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,12 +28,15 @@ import (
 
 // bundle is one test's server with its real database and bucket.
 type bundle struct {
-	srv    *httptest.Server
-	db     *sqlstore.DB
-	store  objects.Backend
-	api    *api.Server
-	tokens map[pipeline.Role]string
-	users  map[pipeline.Role]pipeline.User
+	srv *httptest.Server
+	// playlists is the playlist listener's URL (LOA_PLAYLIST_ADDR): the
+	// same server's Playlist routes on fasthttp.
+	playlists string
+	db        *sqlstore.DB
+	store     objects.Backend
+	api       *api.Server
+	tokens    map[pipeline.Role]string
+	users     map[pipeline.Role]pipeline.User
 }
 
 func setup(t *testing.T, tune func(*pipeline.Ingester)) *bundle {
@@ -77,6 +81,7 @@ func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) 
 	b.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(b.srv.Close)
 	s.PublicURL = b.srv.URL
+	b.playlists = servePlaylists(t, s)
 	broadcasttest.LoadRegistry(t, db, broadcasttest.DemoRegistry)
 	for _, role := range pipeline.Roles {
 		n := pipeline.NewUser{Name: "u-" + string(role), Role: role, Password: "mat-khau-dai-du", Languages: []string{"blt"}, Commune: "muong-lan"}
@@ -91,6 +96,33 @@ func serve(t testing.TB, db *sqlstore.DB, store objects.Backend, s *api.Server) 
 		b.tokens[role], b.users[role] = tok, u
 	}
 	return b
+}
+
+// servePlaylists starts s's playlist listener on a loopback port and
+// returns its URL; it is shut down when the test ends.
+func servePlaylists(t testing.TB, s *api.Server) string {
+	t.Helper()
+	pl, err := s.PlaylistListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- pl.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := pl.Shutdown(ctx); err != nil {
+			t.Errorf("playlist listener shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("playlist listener: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // restoreAccounts undoes what the account-control routes (disable, sign
@@ -119,7 +151,13 @@ func (b *bundle) restoreAccounts(t *testing.T) {
 
 func (b *bundle) do(t *testing.T, method, path, token string, body io.Reader, contentType string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, b.srv.URL+path, body)
+	return b.doAt(t, b.srv.URL, method, path, token, body, contentType)
+}
+
+// doAt is do on the listener at base (b.srv.URL or b.playlists).
+func (b *bundle) doAt(t *testing.T, base, method, path, token string, body io.Reader, contentType string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +337,17 @@ func TestRoutePolicy(t *testing.T) {
 			t.Errorf("route %s has no pinned policy: add it to this test", k)
 		}
 	}
+	// The playlist listener (LOA_PLAYLIST_ADDR) serves these and no other.
+	wantPlaylist := []string{"GET /api/communes/{code}/clusters/{cluster}/playlists/{file}"}
+	var playlist []string
+	for _, r := range s.Routes() {
+		if r.Playlist {
+			playlist = append(playlist, r.Method+" "+r.Pattern)
+		}
+	}
+	if !slices.Equal(playlist, wantPlaylist) {
+		t.Errorf("routes marked Playlist: %v, want %v", playlist, wantPlaylist)
+	}
 }
 
 // TestRoleMatrix calls every route as every role and as nobody, and
@@ -315,34 +364,42 @@ func testRoleMatrix(t *testing.T, b *bundle) {
 	for _, rt := range b.api.Routes() {
 		path := strings.NewReplacer("{id}", "no-such-id", "{name}", "u-producer").Replace(rt.Pattern)
 		callers := append([]pipeline.Role{""}, pipeline.Roles...)
-		for _, role := range callers {
-			name := rt.Method + " " + rt.Pattern + " as " + string(role)
-			if role == "" {
-				name = rt.Method + " " + rt.Pattern + " anonymous"
-			}
-			t.Run(name, func(t *testing.T) {
-				resp, body := b.do(t, rt.Method, path, b.tokens[role], strings.NewReader("{}"), "application/json")
-				allowed := rt.Public || slices.Contains(rt.Roles, role)
-				switch {
-				case rt.Public:
-					if resp.StatusCode == 401 || resp.StatusCode == 403 {
-						t.Fatalf("public route answered %d", resp.StatusCode)
-					}
-				case role == "":
-					if resp.StatusCode != http.StatusUnauthorized {
-						t.Fatalf("anonymous got %d %s, want 401", resp.StatusCode, body)
-					}
-				case !allowed:
-					if resp.StatusCode != http.StatusForbidden {
-						t.Fatalf("role %s got %d %s, want 403", role, resp.StatusCode, body)
-					}
-				default:
-					if resp.StatusCode == 401 || resp.StatusCode == 403 {
-						t.Fatalf("allowed role %s got %d %s", role, resp.StatusCode, body)
-					}
+		// A Playlist route is asked on the playlist listener too, and
+		// must be refused there as here.
+		bases := map[string]string{"": b.srv.URL}
+		if rt.Playlist {
+			bases[" (playlist listener)"] = b.playlists
+		}
+		for where, base := range bases {
+			for _, role := range callers {
+				name := rt.Method + " " + rt.Pattern + " as " + string(role) + where
+				if role == "" {
+					name = rt.Method + " " + rt.Pattern + " anonymous" + where
 				}
-			})
-			b.restoreAccounts(t)
+				t.Run(name, func(t *testing.T) {
+					resp, body := b.doAt(t, base, rt.Method, path, b.tokens[role], strings.NewReader("{}"), "application/json")
+					allowed := rt.Public || slices.Contains(rt.Roles, role)
+					switch {
+					case rt.Public:
+						if resp.StatusCode == 401 || resp.StatusCode == 403 {
+							t.Fatalf("public route answered %d", resp.StatusCode)
+						}
+					case role == "":
+						if resp.StatusCode != http.StatusUnauthorized {
+							t.Fatalf("anonymous got %d %s, want 401", resp.StatusCode, body)
+						}
+					case !allowed:
+						if resp.StatusCode != http.StatusForbidden {
+							t.Fatalf("role %s got %d %s, want 403", role, resp.StatusCode, body)
+						}
+					default:
+						if resp.StatusCode == 401 || resp.StatusCode == 403 {
+							t.Fatalf("allowed role %s got %d %s", role, resp.StatusCode, body)
+						}
+					}
+				})
+				b.restoreAccounts(t)
+			}
 		}
 	}
 	t.Run("revoked or unknown token", func(t *testing.T) {

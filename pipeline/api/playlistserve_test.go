@@ -114,7 +114,7 @@ func TestPlaylistAnsweredFromHeldTag(t *testing.T) {
 
 // TestRequestsCountedByRouteAndStatus: loa_http_requests_total counts
 // each answer under its route pattern and status, the playlist's 200s,
-// 304s and refusals apart.
+// 304s and refusals apart, whichever listener answered.
 func TestRequestsCountedByRouteAndStatus(t *testing.T) {
 	sb := setupSchedules(t)
 	h := sb.srv.Config.Handler
@@ -137,9 +137,16 @@ func TestRequestsCountedByRouteAndStatus(t *testing.T) {
 	do("/api/communes/to-hieu/clusters/trung-tam/playlists/"+sb.today+".m3u8", op, "") // not theirs: 404
 	do(mine, "loa_not-a-token", "")
 	do(mine, sb.tokens[pipeline.RoleProducer], "") // 403
+	// The playlist listener counts under the same route: one more 200 and
+	// one more 403; a path it does not serve counts nowhere.
+	if resp, _ := sb.bundle.doAt(t, sb.playlists, "GET", mine, op, nil, ""); resp.StatusCode != 200 {
+		t.Fatalf("playlist listener: %d", resp.StatusCode)
+	}
+	sb.bundle.doAt(t, sb.playlists, "GET", mine, sb.tokens[pipeline.RoleTranslator], nil, "")
+	sb.bundle.doAt(t, sb.playlists, "GET", "/api/me", op, nil, "")
 	metrics := do("/metrics", sb.tokens[pipeline.RoleAdmin], "").Body.String()
 	route := "GET /api/communes/{code}/clusters/{cluster}/playlists/{file}"
-	for code, want := range map[int]int{200: 1, 304: 3, 401: 1, 403: 1, 404: 1} {
+	for code, want := range map[int]int{200: 2, 304: 3, 401: 1, 403: 2, 404: 1} {
 		line := fmt.Sprintf("loa_http_requests_total{code=%q,route=%q} %d\n", strconv.Itoa(code), route, want)
 		if !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %q", line)

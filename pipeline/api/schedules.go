@@ -36,7 +36,7 @@ func (s *Server) scheduleRoutes() []Route {
 		{Method: "GET", Pattern: "/api/communes/{code}", Roles: communeReaders, handler: s.getCommune},
 		{Method: "POST", Pattern: "/api/communes/{code}/devices", Roles: adminOnly, handler: s.createDevice},
 		{Method: "POST", Pattern: "/api/schedules/build", Roles: adminOnly, handler: s.buildSchedules},
-		{Method: "GET", Pattern: "/api/communes/{code}/clusters/{cluster}/playlists/{file}", Roles: communeUsers, handler: s.playlist},
+		{Method: "GET", Pattern: "/api/communes/{code}/clusters/{cluster}/playlists/{file}", Roles: communeUsers, Playlist: true, noBody: true, lean: s.playlist},
 		{Method: "GET", Pattern: "/api/communes/{code}/bundle", Roles: communeUsers, handler: s.bundleIndex},
 		{Method: "GET", Pattern: "/api/communes/{code}/bundle.tar", Roles: communeUsers, handler: s.bundleTar},
 		{Method: "GET", Pattern: "/api/communes/{code}/events", Roles: communeUsers, handler: s.communeEvents},
@@ -60,12 +60,16 @@ func (s *Server) broadcast() (*broadcast.Service, error) {
 // operator sees only the commune they answer for; any other is "not
 // found", so codes do not leak.
 func (s *Server) commune(r *http.Request, u pipeline.User) (pipeline.CommuneHead, error) {
+	return s.communeOf(r.Context(), r.PathValue("code"), u)
+}
+
+// communeOf is commune of the commune code (the path's {code}).
+func (s *Server) communeOf(ctx context.Context, code string, u pipeline.User) (pipeline.CommuneHead, error) {
 	b, err := s.broadcast()
 	if err != nil {
 		return pipeline.CommuneHead{}, err
 	}
-	code := r.PathValue("code")
-	head, err := b.Store.CommuneHead(r.Context(), code)
+	head, err := b.Store.CommuneHead(ctx, code)
 	if u.Role == pipeline.RoleOperator && (pipeline.ErrorCode(err) == pipeline.CodeNotFound || err == nil && !head.Answers(u.Commune)) {
 		// One answer whether the code exists or not.
 		return pipeline.CommuneHead{}, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q among those you answer for (you answer for %q).", code, u.Commune)
@@ -217,10 +221,15 @@ func (s *Server) getCommune(w http.ResponseWriter, r *http.Request, u pipeline.U
 }
 
 // DeviceResponse answers POST /api/communes/{code}/devices: the device's
-// account and its token, shown once.
+// account and its token, shown once, and where its playlists are polled.
 type DeviceResponse struct {
 	User  pipeline.User `json:"user"`
 	Token string        `json:"token"`
+	// PlaylistURL is the server's playlist listener (Server.PlaylistURL)
+	// when it has one: controllers poll BASE/api/communes/CODE/clusters/
+	// CLUSTER/playlists/DATE.m3u8 there. Empty: the main address serves
+	// them.
+	PlaylistURL string `json:"playlist_url,omitempty"`
 }
 
 // deviceMaker makes a device account naming who made it in the audit
@@ -244,7 +253,7 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request, u pipeline
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, DeviceResponse{User: dev, Token: tok})
+	writeJSON(w, http.StatusCreated, DeviceResponse{User: dev, Token: tok, PlaylistURL: s.PlaylistURL})
 	return nil
 }
 
@@ -268,7 +277,12 @@ func (s *Server) buildSchedules(w http.ResponseWriter, r *http.Request, _ pipeli
 // ifNoneMatch reports whether the request's If-None-Match names tag
 // (weak comparison, as RFC 9110 asks for GET).
 func ifNoneMatch(r *http.Request, tag string) bool {
-	h := r.Header.Get("If-None-Match")
+	return matchesTag(r.Header.Get("If-None-Match"), tag)
+}
+
+// matchesTag reports whether an If-None-Match value h names tag: "*", or
+// a list one of whose entries is tag, weak or strong.
+func matchesTag(h, tag string) bool {
 	want := strings.TrimPrefix(tag, "W/")
 	for h != "" {
 		var t string
@@ -292,13 +306,17 @@ var (
 
 // cacheHeaders lets devices keep a copy but ask every time (cheaply, by
 // ETag): an emergency must reach them on the next poll.
-func cacheHeaders(w http.ResponseWriter, tag string) { setCacheHeaders(w.Header(), []string{tag}) }
+func cacheHeaders(w http.ResponseWriter, tag string) {
+	h := w.Header()
+	for _, f := range cacheHeaderList([]string{tag}) {
+		h[f.name] = f.value
+	}
+}
 
-// setCacheHeaders is cacheHeaders with the ETag as a header value.
-func setCacheHeaders(h http.Header, etag []string) {
-	h["Etag"] = etag
-	h["Cache-Control"] = privateNoCache
-	h["Vary"] = varyAuth
+// cacheHeaderList is cacheHeaders' headers with the ETag as a header
+// value: what every answer of a playlist or bundle carries.
+func cacheHeaderList(etag []string) [3]header {
+	return [3]header{{"Etag", etag}, {"Cache-Control", privateNoCache}, {"Vary", varyAuth}}
 }
 
 // playlistKey names one playlist as served: the commune's schedule head
@@ -316,33 +334,47 @@ type playlistKey struct {
 type servedPlaylist struct {
 	tag    string
 	etag   []string // {tag}
+	ctype  []string // m3u8Type or jsonType
 	body   []byte
 	length []string // {len(body)}
 }
 
 // playlist serves GET .../clusters/{cluster}/playlists/{date}.m3u8 or
-// .json. Each playlist is rendered once per schedule head (and again
-// after playlistTTL); a request whose If-None-Match matches is then
-// answered 304 from the cache without presigning or hashing anything.
-func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	file := r.PathValue("file")
+// .json, on both listeners (a lean handler). Each playlist is rendered
+// once per schedule head (and again after playlistTTL); a request whose
+// If-None-Match matches is then answered 304 from the cache without
+// presigning or hashing anything.
+func (s *Server) playlist(ctx context.Context, u pipeline.User, in inbound) (leanAnswer, error) {
+	p, notModified, err := s.servePlaylist(ctx, u, in.pathValue("code"), in.pathValue("cluster"), in.pathValue("file"), in.header("If-None-Match"))
+	if err != nil {
+		return leanAnswer{}, err
+	}
+	return p.answer(notModified), nil
+}
+
+// servePlaylist is the playlist of a commune's cluster named by file
+// (DATE.m3u8 or DATE.json) as u may see it, and whether the If-None-Match
+// value inm names its ETag (then the answer is 304). Refusals: 422 for a
+// file that is not a date, 404 for a date outside the window, a format
+// not served, a commune u does not answer for or a cluster the commune
+// does not have.
+func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, cluster, file, inm string) (p *servedPlaylist, notModified bool, err error) {
 	dateText, format, ok := strings.Cut(file, ".")
 	if !ok || (format != "m3u8" && format != "json") {
-		return pipeline.Errorf(pipeline.CodeNotFound, "Ask for DATE.m3u8 or DATE.json, e.g. 2025-03-03.m3u8.")
+		return nil, false, pipeline.Errorf(pipeline.CodeNotFound, "Ask for DATE.m3u8 or DATE.json, e.g. 2025-03-03.m3u8.")
 	}
 	date, err := schedules.ParseDate(dateText)
 	if err != nil {
-		return pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
+		return nil, false, pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
 	}
 	if err := s.dateInWindow(date, "playlist"); err != nil {
-		return err
+		return nil, false, err
 	}
-	head, err := s.commune(r, u)
+	head, err := s.communeOf(ctx, code, u)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	s.DevicePolls.Seen(u) // memory only; written in the background
-	cluster := r.PathValue("cluster")
 	key := playlistKey{headTag: head.ETag, version: head.VersionID, cluster: cluster, format: format, date: date}
 	p, cached := s.playlists.GetIfPresent(key)
 	if !cached {
@@ -350,28 +382,32 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request, u pipeline.Use
 		// commune does not have is 404 whatever If-None-Match says
 		// (RFC 9110: "*" matches a current representation only), and
 		// only playlists that exist take room in the cache.
-		if p, err = s.renderPlaylist(r.Context(), head, cluster, date, format); err != nil {
-			return err
+		if p, err = s.renderPlaylist(ctx, head, cluster, date, format); err != nil {
+			return nil, false, err
 		}
 		if head.VersionID != "" {
 			s.playlists.Set(key, p)
 		}
 	}
-	if head.VersionID != "" && ifNoneMatch(r, p.tag) {
-		setCacheHeaders(w.Header(), p.etag)
-		w.WriteHeader(http.StatusNotModified)
-		return nil
+	return p, head.VersionID != "" && matchesTag(inm, p.tag), nil
+}
+
+// answer is the playlist's answer: 304 with its cache headers when
+// notModified, else 200 with them, its type, length and body.
+func (p *servedPlaylist) answer(notModified bool) leanAnswer {
+	var a leanAnswer
+	for _, f := range cacheHeaderList(p.etag) {
+		a.add(f.name, f.value)
 	}
-	h := w.Header()
-	setCacheHeaders(h, p.etag)
-	if format == "json" {
-		h["Content-Type"] = jsonType
-	} else {
-		h["Content-Type"] = m3u8Type
+	if notModified {
+		a.status = http.StatusNotModified
+		return a
 	}
-	h["Content-Length"] = p.length
-	_, err = w.Write(p.body)
-	return err
+	a.status = http.StatusOK
+	a.add("Content-Type", p.ctype)
+	a.add("Content-Length", p.length)
+	a.body = p.body
+	return a
 }
 
 // dateInWindow refuses (404) a date no schedule can hold on the server's
@@ -430,7 +466,11 @@ func (s *Server) renderPlaylist(ctx context.Context, head pipeline.CommuneHead, 
 		return nil, err
 	}
 	tag := broadcast.PlaylistTag(head, cluster, date.String(), format)
-	return &servedPlaylist{tag: tag, etag: []string{tag}, body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}, nil
+	ctype := m3u8Type
+	if format == "json" {
+		ctype = jsonType
+	}
+	return &servedPlaylist{tag: tag, etag: []string{tag}, ctype: ctype, body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}, nil
 }
 
 // playlistTTL is how long a rendered playlist is reused. Its links stay

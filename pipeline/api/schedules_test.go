@@ -113,33 +113,45 @@ func TestScheduleRouteScope(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for _, role := range pipeline.Roles {
-			for _, commune := range []string{"muong-lan", "to-hieu"} {
-				t.Run(fmt.Sprintf("%s as %s for %s", key, role, commune), func(t *testing.T) {
-					// The request lives as long as the subtest (an event
-					// stream is cut when it ends), never a fixed time: a
-					// loaded machine under -race may take seconds to hash
-					// a new device's token.
-					ctx := t.Context()
-					body := strings.NewReader(fmt.Sprintf(bodies[key], role, commune))
-					req, _ := http.NewRequestWithContext(ctx, rt.Method, sb.srv.URL+fmt.Sprintf(tmpl, commune), body)
-					req.Header.Set("Authorization", "Bearer "+sb.tokens[role])
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					resp.Body.Close() // an event stream is cut here
-					allowed := slices.Contains(rt.Roles, role)
-					own := role != pipeline.RoleOperator || commune == "muong-lan"
-					switch {
-					case !allowed && resp.StatusCode != http.StatusForbidden:
-						t.Fatalf("got %d, want 403", resp.StatusCode)
-					case allowed && own && resp.StatusCode >= 400:
-						t.Fatalf("got %d, want success", resp.StatusCode)
-					case allowed && !own && resp.StatusCode != http.StatusNotFound:
-						t.Fatalf("operator of Mường Lạn got %d for %s, want 404", resp.StatusCode, commune)
-					}
-				})
+		// A Playlist route is scoped alike on the playlist listener.
+		bases := map[string]string{"": sb.srv.URL}
+		if rt.Playlist {
+			bases[" (playlist listener)"] = sb.playlists
+		}
+		for where, base := range bases {
+			for _, role := range pipeline.Roles {
+				for _, commune := range []string{"muong-lan", "to-hieu"} {
+					t.Run(fmt.Sprintf("%s as %s for %s%s", key, role, commune, where), func(t *testing.T) {
+						// The request lives as long as the subtest (an event
+						// stream is cut when it ends), never a fixed time: a
+						// loaded machine under -race may take seconds to hash
+						// a new device's token.
+						ctx := t.Context()
+						// A body only where the route takes one: a GET
+						// that sends one is refused (the playlist's 413).
+						var body io.Reader
+						if b := bodies[key]; b != "" {
+							body = strings.NewReader(fmt.Sprintf(b, role, commune))
+						}
+						req, _ := http.NewRequestWithContext(ctx, rt.Method, base+fmt.Sprintf(tmpl, commune), body)
+						req.Header.Set("Authorization", "Bearer "+sb.tokens[role])
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						resp.Body.Close() // an event stream is cut here
+						allowed := slices.Contains(rt.Roles, role)
+						own := role != pipeline.RoleOperator || commune == "muong-lan"
+						switch {
+						case !allowed && resp.StatusCode != http.StatusForbidden:
+							t.Fatalf("got %d, want 403", resp.StatusCode)
+						case allowed && own && resp.StatusCode >= 400:
+							t.Fatalf("got %d, want success", resp.StatusCode)
+						case allowed && !own && resp.StatusCode != http.StatusNotFound:
+							t.Fatalf("operator of Mường Lạn got %d for %s, want 404", resp.StatusCode, commune)
+						}
+					})
+				}
 			}
 		}
 	}

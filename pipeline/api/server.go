@@ -25,7 +25,6 @@ import (
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
-	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
 // Catalog is what the API reads and writes in the metadata store.
@@ -148,6 +147,10 @@ type Server struct {
 	// publicly). Empty: links are relative where they can be, and the feed
 	// answers 503 saying to set LOA_PUBLIC_URL.
 	PublicURL string
+	// PlaylistURL is the playlist listener's address as controllers reach
+	// it ("http://10.0.0.5:8081", no trailing slash), told to whoever
+	// makes a device; empty when there is none.
+	PlaylistURL string
 	// Now is the clock that decides "today" for playlists, bundles,
 	// schedules, reports and feeds; default time.Now. Tests set it so that
 	// no result depends on the day they run.
@@ -164,6 +167,10 @@ type Server struct {
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
+	// counts are the routes' request counters by route name, shared by
+	// both listeners.
+	countsMu sync.Mutex
+	counts   map[string]*routeCounts
 	ingested *prometheus.CounterVec
 	routes   []Route
 }
@@ -185,7 +192,22 @@ type Route struct {
 	// MetricsToken also lets in a bearer token of kind metrics (a
 	// scraper's), besides the roles.
 	MetricsToken bool
-	handler      func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// Playlist marks a route the playlist listener (LOA_PLAYLIST_ADDR,
+	// [Server.PlaylistListener]) serves too, besides the main address:
+	// the playlists third-party loudspeaker controllers poll. There, as
+	// here, the route's Roles, Public and body rules hold through the
+	// same code ([Server.admit]), and its lean handler answers. A Playlist
+	// route has a lean handler and no other.
+	Playlist bool
+	handler  func(w http.ResponseWriter, r *http.Request, u pipeline.User) error
+	// lean, when set, is the route's handler over plain values (an
+	// inbound, a leanAnswer): both listeners call it, so a route served
+	// on the playlist listener answers the same there as here. handler
+	// is then derived from it.
+	lean func(ctx context.Context, u pipeline.User, in inbound) (leanAnswer, error)
+	// noBody refuses (413) a request that sends any body, before a byte
+	// of it is read: a GET a device polls takes none.
+	noBody bool
 	// maxBody, when set, is the largest body the route takes (bytes; 0:
 	// no limit) and the refusal naming the limit: a request whose
 	// Content-Length is over it is refused at once, before its body is
@@ -232,6 +254,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(s.Collectors...)
 
+	s.counts = map[string]*routeCounts{}
 	mux := http.NewServeMux()
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
@@ -283,6 +306,11 @@ func (s *Server) Routes() []Route {
 	s.routes = append(s.routes, s.reportRoutes()...)
 	s.routes = append(s.routes, s.heartbeatRoutes()...)
 	s.routes = append(s.routes, s.noticeRoutes()...)
+	for i, rt := range s.routes {
+		if rt.lean != nil {
+			s.routes[i].handler = leanHTTP(rt.lean)
+		}
+	}
 	return s.routes
 }
 
@@ -290,37 +318,19 @@ func (s *Server) Routes() []Route {
 // handler and turns its error into a JSON error response.
 func (s *Server) wrap(rt Route) http.Handler {
 	name := rt.Method + " " + rt.Pattern
-	counts := &routeCounts{vec: s.requests, route: name}
+	counts := s.routeCounts(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		defer func() { counts.inc(sw.code) }()
-		var user pipeline.User
-		// A scraper's metrics token names no user: it passes as if public.
-		public := rt.Public || (rt.MetricsToken && s.metricsTokenOK(r))
-		if !public {
-			u, err := s.authenticate(r)
-			if err != nil {
-				err = s.unavailable(err)
-				if c := pipeline.ErrorCode(err); c == pipeline.CodeInternal || c == pipeline.CodeUnavailable {
-					s.Log.Error("sign-in failed", "route", name, "err", err)
-				}
-				writeError(sw, err)
-				return
-			}
-			if !slices.Contains(rt.Roles, u.Role) {
-				writeError(sw, pipeline.Errorf(pipeline.CodeForbidden, "Your role (%s) may not do this: %s %s is for %s. Use a token of a user with that role.", u.Role, r.Method, r.URL.Path, roleList(rt.Roles)))
-				return
-			}
-			user = u
-		}
-		if rt.maxBody != nil && r.ContentLength > 0 {
-			if limit, refusal := rt.maxBody(); limit > 0 && r.ContentLength > limit {
-				// Not a byte of it is read: the connection is closed
-				// after the answer instead of drained.
+		user, closeConn, err := s.admit(r.Context(), &rt, name, (*httpInbound)(r))
+		if err != nil {
+			if closeConn {
+				// Not a byte of the body is read: the connection is
+				// closed after the answer instead of drained.
 				sw.Header().Set("Connection", "close")
-				writeError(sw, refusal(r.ContentLength))
-				return
 			}
+			writeError(sw, err)
+			return
 		}
 		body := s.limitBody(sw, r)
 		defer body.Done()
@@ -354,12 +364,13 @@ func Unavailable(err error, unreachable func(error) bool) error {
 		Message: "The database (or the media store) cannot be reached just now; nothing was changed. Try again in half a minute."}
 }
 
-// metricsTokenOK reports whether the request carries a live metrics
-// token (or an administrator's API token). Any other answer falls to the
-// usual sign-in, which throttles guesses and says what is wrong.
-func (s *Server) metricsTokenOK(r *http.Request) bool {
-	tok, ok := bearer(r)
-	return ok && s.Catalog.MetricsToken(r.Context(), tok) == nil
+// metricsTokenOK reports whether the Authorization header's value
+// carries a live metrics token (or an administrator's API token). Any
+// other answer falls to the usual sign-in, which throttles guesses and
+// says what is wrong.
+func (s *Server) metricsTokenOK(ctx context.Context, authorization string) bool {
+	tok, ok := bearerToken(authorization)
+	return ok && s.Catalog.MetricsToken(ctx, tok) == nil
 }
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.
@@ -373,31 +384,22 @@ func bearerToken(h string) (string, bool) {
 	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
 }
 
+// authenticate is the caller of r (signIn).
 func (s *Server) authenticate(r *http.Request) (pipeline.User, error) {
-	h := r.Header.Get("Authorization")
-	if h == "" && s.Session != nil {
-		return s.Session(r)
+	return s.signIn(r.Context(), (*httpInbound)(r))
+}
+
+// routeCounts is the request counter of the route named name, one per
+// route whichever listener answers it.
+func (s *Server) routeCounts(name string) *routeCounts {
+	s.countsMu.Lock()
+	defer s.countsMu.Unlock()
+	if c, ok := s.counts[name]; ok {
+		return c
 	}
-	tok, ok := bearerToken(h)
-	if !ok {
-		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Sign in first: send an API token as 'Authorization: Bearer <token>' (loa token create --user NAME makes one).")
-	}
-	// A token is checked by its hash (no bcrypt), so a valid one is never
-	// throttled: failures from an address (behind a TLS proxy, every
-	// client's) must not lock out the devices that send valid tokens.
-	u, err := s.Catalog.UserByToken(r.Context(), tok)
-	if err != nil && pipeline.ErrorCode(err) == pipeline.CodeUnauthorized && !errors.Is(err, pipeline.ErrTokenRevoked) && !errors.Is(err, pipeline.ErrUserDisabled) {
-		// A guess; a revoked token (a lost device still polling) is
-		// refused without using the address's budget.
-		addr := s.Auth.ClientAddr(r)
-		if wait, ok := s.Auth.Check(throttle.Token, "", addr); !ok {
-			s.Log.Warn("token check throttled", "remote", addr, "retry_after", wait.Round(time.Millisecond).String())
-			return pipeline.User{}, &pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: wait,
-				Message: fmt.Sprintf("Too many unknown tokens from your address: wait %s, then try again with a valid token.", wait.Round(time.Second))}
-		}
-		s.Auth.Failed("", addr)
-	}
-	return u, err
+	c := &routeCounts{vec: s.requests, route: name}
+	s.counts[name] = c
+	return c
 }
 
 // routeCounts counts one route's requests by status in
@@ -483,29 +485,8 @@ func StatusOf(code pipeline.Code) int {
 	}
 }
 
-func writeError(w http.ResponseWriter, err error) {
-	var body wire.ErrorBody
-	body.Error.Code = pipeline.ErrorCode(err)
-	body.Error.Message = pipeline.ErrorMessage(err)
-	var e *pipeline.Error
-	if errors.As(err, &e) {
-		body.Error.Field = e.Field
-		body.Error.Findings = e.Findings
-		body.Error.Key, body.Error.Args = e.Key, e.Args
-	} else {
-		e = nil
-	}
-	if body.Error.Code == pipeline.CodeUnavailable {
-		w.Header().Set("Retry-After", "30")
-	}
-	if e != nil && e.Code == pipeline.CodeRateLimited {
-		w.Header().Set("Retry-After", RetryAfterSeconds(e.RetryAfter))
-	}
-	if body.Error.Code == pipeline.CodeUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="loa"`)
-	}
-	writeJSON(w, StatusOf(body.Error.Code), body)
-}
+// writeError answers err (renderError) on w.
+func writeError(w http.ResponseWriter, err error) { renderError(err).write(w) }
 
 // RetryAfterSeconds is a Retry-After header value: whole seconds, at
 // least 1.

@@ -81,18 +81,26 @@ func (p Proxies) Trusts(a netip.Addr) bool {
 // header from a trusted proxy that is missing, or malformed in the part
 // read (an entry that is not an IP address), gives the peer's address.
 func (p Proxies) ClientAddr(r *http.Request) string {
-	peer, ok := peerAddr(r.RemoteAddr)
+	return p.ClientAddrOf(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+}
+
+// ClientAddrOf is ClientAddr of a request that came from remote (the
+// connection's peer, "host:port" or a bare address) with the
+// X-Forwarded-For header values forwarded (every such header, in order):
+// the same rule for a listener that has no *http.Request.
+func (p Proxies) ClientAddrOf(remote string, forwarded []string) string {
+	peer, ok := peerAddr(remote)
 	if !ok {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		host, _, err := net.SplitHostPort(remote)
 		if err != nil {
-			return r.RemoteAddr
+			return remote
 		}
 		return host
 	}
 	if len(p.prefixes) == 0 || !p.Trusts(peer) {
 		return peer.String()
 	}
-	if a, ok := p.forwarded(r.Header.Values("X-Forwarded-For")); ok {
+	if a, ok := p.forwarded(forwarded); ok {
 		return a.String()
 	}
 	return peer.String()

@@ -134,6 +134,12 @@ func (g *Guard) Throttled(kind Kind) int64 {
 // [Proxies.ClientAddr]).
 func (g *Guard) ClientAddr(r *http.Request) string { return g.Proxies.ClientAddr(r) }
 
+// ClientAddrOf is ClientAddr of a request from remote with the
+// X-Forwarded-For values forwarded (see [Proxies.ClientAddrOf]).
+func (g *Guard) ClientAddrOf(remote string, forwarded []string) string {
+	return g.Proxies.ClientAddrOf(remote, forwarded)
+}
+
 // buckets holds one limiter per key, forgetting full ones.
 type buckets struct {
 	b  Budget

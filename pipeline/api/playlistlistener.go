@@ -1,0 +1,448 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/throttle"
+)
+
+// Limits of the playlist listener. Its requests are GETs of a few
+// headers (a bearer token, an If-None-Match): no body, short headers.
+const (
+	// PlaylistHeaderBytes is the most a request's line and headers may
+	// be; past it the answer is 431.
+	PlaylistHeaderBytes = 16 << 10
+	// playlistBodyBytes is the most of a request body the listener reads
+	// before its route refuses it (no playlist route takes one).
+	playlistBodyBytes = 4 << 10
+	// PlaylistReadTimeout bounds reading a request, from its first byte
+	// (the main server's ReadHeaderTimeout).
+	PlaylistReadTimeout = 10 * time.Second
+	// PlaylistWriteTimeout bounds writing an answer: a playlist is tens of
+	// KiB, a minute over the slowest link.
+	PlaylistWriteTimeout = time.Minute
+	// PlaylistIdleTimeout is how long a kept-alive connection may wait
+	// for its next request (the main server's IdleTimeout).
+	PlaylistIdleTimeout = 2 * time.Minute
+)
+
+// PlaylistListener answers the routes [Route].Playlist marks, and only
+// those, on an address of their own (LOA_PLAYLIST_ADDR), with fasthttp:
+// the playlists thousands of loudspeaker controllers poll, at a cost
+// net/http cannot reach. Who may ask for what is decided where the main
+// listener decides it: the route's Roles, Public and body rules through
+// [Server.admit], and its lean handler. Sign-in is by bearer token only
+// (no browser sessions here). Every other path is 404 naming the main
+// address. Make one with [Server.PlaylistListener].
+type PlaylistListener struct {
+	s      *Server
+	srv    *fasthttp.Server
+	routes []*fastRoute
+	// base is the requests' context, ended by Shutdown.
+	base   context.Context
+	cancel context.CancelFunc
+	pool   sync.Pool // of *fastInbound
+}
+
+// fastRoute is a Playlist route as the playlist listener matches it.
+type fastRoute struct {
+	rt     *Route
+	name   string
+	segs   []string // the pattern's segments; a wildcard's is ""
+	wild   []string // the wildcard's name at each segment, or ""
+	counts *routeCounts
+}
+
+// maxWildcards bounds the wildcards of a Playlist route's pattern.
+const maxWildcards = 4
+
+// PlaylistListener is the listener of s's Playlist routes; call it after
+// Handler (it counts requests in the same metrics). An error means a
+// Playlist route the listener cannot serve (a programming error).
+func (s *Server) PlaylistListener() (*PlaylistListener, error) {
+	if s.requests == nil {
+		return nil, errors.New("api: PlaylistListener before Handler")
+	}
+	p := &PlaylistListener{s: s}
+	p.base, p.cancel = context.WithCancel(context.Background())
+	p.pool.New = func() any { return &fastInbound{} }
+	routes := s.Routes()
+	for i := range routes {
+		rt := &routes[i]
+		if !rt.Playlist {
+			continue
+		}
+		fr, err := compileRoute(rt)
+		if err != nil {
+			return nil, err
+		}
+		fr.counts = s.routeCounts(fr.name)
+		p.routes = append(p.routes, fr)
+	}
+	if len(p.routes) == 0 {
+		return nil, errors.New("api: no route is marked Playlist")
+	}
+	p.srv = &fasthttp.Server{
+		Handler:      p.handle,
+		ErrorHandler: p.refuse,
+		Logger:       fastLogger{s.Log},
+		// The headers a request may send (the line and headers must fit).
+		ReadBufferSize:     PlaylistHeaderBytes,
+		ReadTimeout:        PlaylistReadTimeout,
+		WriteTimeout:       PlaylistWriteTimeout,
+		IdleTimeout:        PlaylistIdleTimeout,
+		MaxRequestBodySize: playlistBodyBytes,
+		// The handler runs once the headers are in, so a body is refused
+		// by the route, unread (the connection is then closed).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		// A 304 carries no Content-Type, as on the main address.
+		NoDefaultContentType: true,
+		CloseOnShutdown:      true,
+		// Header names stay normalized: a lower-case "authorization"
+		// is found as "Authorization" (proxies send either).
+		DisableHeaderNamesNormalizing: false,
+	}
+	return p, nil
+}
+
+// compileRoute splits rt's pattern into its segments.
+func compileRoute(rt *Route) (*fastRoute, error) {
+	name := rt.Method + " " + rt.Pattern
+	if rt.lean == nil || rt.Method != http.MethodGet || !strings.HasPrefix(rt.Pattern, "/") || strings.HasSuffix(rt.Pattern, "/") {
+		return nil, fmt.Errorf("api: route %s is marked Playlist but is not a GET with a lean handler and a plain pattern", name)
+	}
+	fr := &fastRoute{rt: rt, name: name}
+	n := 0
+	for seg := range strings.SplitSeq(rt.Pattern[1:], "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			w := seg[1 : len(seg)-1]
+			if w == "" || strings.HasSuffix(w, "...") || strings.ContainsAny(w, "{}") {
+				return nil, fmt.Errorf("api: route %s: the playlist listener takes only single-segment wildcards", name)
+			}
+			fr.segs, fr.wild = append(fr.segs, ""), append(fr.wild, w)
+			n++
+			continue
+		}
+		if seg == "" || strings.ContainsAny(seg, "{}") {
+			return nil, fmt.Errorf("api: route %s: segment %q", name, seg)
+		}
+		fr.segs, fr.wild = append(fr.segs, seg), append(fr.wild, "")
+	}
+	if n > maxWildcards {
+		return nil, fmt.Errorf("api: route %s has more than %d wildcards", name, maxWildcards)
+	}
+	return fr, nil
+}
+
+// match reports whether the escaped, clean path is fr's, and fills
+// values with its wildcards' values, unescaped as net/http's ServeMux
+// does (segment by segment: "%2F" stays inside its segment).
+func (fr *fastRoute) match(escaped string, values *[maxWildcards]string) bool {
+	if escaped == "" || escaped[0] != '/' {
+		return false
+	}
+	rest := escaped[1:]
+	w := 0
+	for i, lit := range fr.segs {
+		last := i == len(fr.segs)-1
+		var seg string
+		if j := strings.IndexByte(rest, '/'); j < 0 {
+			if !last {
+				return false // fewer segments than the pattern's
+			}
+			seg, rest = rest, ""
+		} else {
+			if last {
+				return false // more segments than the pattern's
+			}
+			seg, rest = rest[:j], rest[j+1:]
+		}
+		v := segmentUnescape(seg)
+		if fr.wild[i] == "" {
+			if v != lit {
+				return false
+			}
+			continue
+		}
+		if seg == "" {
+			return false
+		}
+		values[w] = v
+		w++
+	}
+	return true
+}
+
+// segmentUnescape is a path segment unescaped, or as it is when it is not
+// validly escaped (as net/http's ServeMux).
+func segmentUnescape(seg string) string {
+	if strings.IndexByte(seg, '%') < 0 {
+		return seg
+	}
+	v, err := url.PathUnescape(seg)
+	if err != nil {
+		return seg
+	}
+	return v
+}
+
+// cleanPath is p in canonical form as net/http's ServeMux makes it (a
+// path it redirects to when it differs): no "." or ".." segments, no
+// doubled slashes, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// Serve answers the connections ln accepts until Shutdown (then nil).
+func (p *PlaylistListener) Serve(ln net.Listener) error {
+	err := p.srv.Serve(ln)
+	if p.base.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops taking connections and waits, until ctx ends, for the
+// requests in flight; the kept-alive connections are closed.
+func (p *PlaylistListener) Shutdown(ctx context.Context) error {
+	p.cancel()
+	return p.srv.ShutdownWithContext(ctx)
+}
+
+// Handler is the listener's request handler, for tests that serve it on
+// a listener of their own (fasthttputil.NewInmemoryListener).
+func (p *PlaylistListener) Handler() fasthttp.RequestHandler { return p.handle }
+
+// handle answers one request.
+func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
+	defer func() {
+		// fasthttp recovers nothing: a panic would end the process.
+		if v := recover(); v != nil {
+			p.s.Log.Error("playlist listener: request failed", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			ctx.SetConnectionClose()
+			writeFastError(ctx, renderError(pipeline.Errorf(pipeline.CodeInternal, "The server failed to answer; try again.")))
+		}
+	}()
+	raw := ctx.URI().PathOriginal()
+	if len(raw) == 0 || raw[0] != '/' {
+		p.notHere(ctx)
+		return
+	}
+	escaped := string(raw)
+	if clean := cleanPath(escaped); clean != escaped {
+		// As the main address: a path not in canonical form is sent to
+		// the one it names.
+		loc := clean
+		if q := ctx.URI().QueryString(); len(q) > 0 {
+			loc += "?" + string(q)
+		}
+		ctx.Response.Header.Set("Location", loc)
+		ctx.SetStatusCode(http.StatusTemporaryRedirect)
+		return
+	}
+	in := p.pool.Get().(*fastInbound)
+	defer func() {
+		*in = fastInbound{}
+		p.pool.Put(in)
+	}()
+	var fr *fastRoute
+	for _, r := range p.routes {
+		if r.match(escaped, &in.values) {
+			fr = r
+			break
+		}
+	}
+	if fr == nil {
+		p.notHere(ctx)
+		return
+	}
+	method := ctx.Method()
+	if string(method) != fr.rt.Method && !(fr.rt.Method == http.MethodGet && string(method) == http.MethodHead) {
+		a := renderError(pipeline.Errorf(pipeline.CodeInvalid, "%s %s: this address answers only GET and HEAD of playlists.", method, segmentUnescapePath(escaped)))
+		a.status = http.StatusMethodNotAllowed
+		a.headers = append(a.headers, header{"Allow", []string{"GET, HEAD"}})
+		writeFastError(ctx, a)
+		return
+	}
+	in.ctx, in.route, in.path = ctx, fr, escaped
+	status := p.serveRoute(ctx, fr, in)
+	fr.counts.inc(status)
+}
+
+// serveRoute runs fr's gate and handler for in and writes the answer,
+// returning its status.
+func (p *PlaylistListener) serveRoute(ctx *fasthttp.RequestCtx, fr *fastRoute, in *fastInbound) int {
+	s := p.s
+	u, closeConn, err := s.admit(p.base, fr.rt, fr.name, in)
+	if err == nil {
+		var a leanAnswer
+		if a, err = fr.rt.lean(p.base, u, in); err == nil {
+			h := &ctx.Response.Header
+			for _, f := range a.headers[:a.n] {
+				if f.name == "Content-Length" {
+					continue // the body's length, set with it
+				}
+				h.Set(f.name, f.value[0])
+			}
+			ctx.SetStatusCode(a.status)
+			if a.body != nil {
+				ctx.Response.SetBodyRaw(a.body) // held by the cache, never changed
+			}
+			return a.status
+		}
+		err = s.unavailable(err)
+		if c := pipeline.ErrorCode(err); c == pipeline.CodeInternal || c == pipeline.CodeUnavailable {
+			s.Log.Error("request failed", "route", fr.name, "user", u.Name, "err", err)
+		}
+	}
+	if closeConn {
+		ctx.SetConnectionClose()
+	}
+	a := renderError(err)
+	writeFastError(ctx, a)
+	return a.status
+}
+
+// notHere answers a path that is not a playlist: 404 naming the main
+// address.
+func (p *PlaylistListener) notHere(ctx *fasthttp.RequestCtx) {
+	where := "the main address"
+	if p.s.PublicURL != "" {
+		where += " (" + p.s.PublicURL + ")"
+	}
+	var pats []string
+	for _, r := range p.routes {
+		pats = append(pats, r.name)
+	}
+	writeFastError(ctx, renderError(pipeline.Errorf(pipeline.CodeNotFound,
+		"This address serves playlists only (%s); ask %s for %s %s.", strings.Join(pats, ", "), where, ctx.Method(), ctx.URI().PathOriginal())))
+}
+
+// refuse answers a request fasthttp could not read: 431 for headers past
+// PlaylistHeaderBytes, 408 for one that came too slowly, else 400.
+func (p *PlaylistListener) refuse(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	var a errorAnswer
+	switch {
+	case errors.As(err, &small):
+		a = renderError(pipeline.Errorf(pipeline.CodeTooLarge, "The request's line and headers are over %d KiB, the most this address reads: a playlist poll needs only its path, Authorization and If-None-Match.", PlaylistHeaderBytes>>10))
+		a.status = http.StatusRequestHeaderFieldsTooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		a = renderError(pipeline.Errorf(pipeline.CodeTimeout, "The request came too slowly (over %s): send it again.", PlaylistReadTimeout))
+	default:
+		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read: %v.", err))
+		a.status = http.StatusBadRequest
+	}
+	writeFastError(ctx, a)
+}
+
+// writeFastError writes an error's answer on the playlist listener.
+func writeFastError(ctx *fasthttp.RequestCtx, a errorAnswer) {
+	h := &ctx.Response.Header
+	for _, f := range a.headers {
+		h.Set(f.name, f.value[0])
+	}
+	ctx.SetStatusCode(a.status)
+	ctx.SetBody(a.body)
+}
+
+// fastInbound is a playlist-listener request as an [inbound]: the
+// request, its route and the values of the route's wildcards. Pooled:
+// it lives for one request.
+type fastInbound struct {
+	ctx    *fasthttp.RequestCtx
+	route  *fastRoute
+	path   string // escaped and clean
+	values [maxWildcards]string
+}
+
+func (in *fastInbound) header(name string) string {
+	return string(in.ctx.Request.Header.Peek(name))
+}
+
+func (in *fastInbound) pathValue(name string) string {
+	w := 0
+	for _, n := range in.route.wild {
+		if n == "" {
+			continue
+		}
+		if n == name {
+			return in.values[w]
+		}
+		w++
+	}
+	return ""
+}
+
+func (in *fastInbound) clientAddr(g *throttle.Guard) string {
+	var fwd []string
+	for _, v := range in.ctx.Request.Header.PeekAll("X-Forwarded-For") {
+		fwd = append(fwd, string(v))
+	}
+	return g.ClientAddrOf(in.ctx.RemoteAddr().String(), fwd)
+}
+
+func (in *fastInbound) target() (string, string) {
+	return string(in.ctx.Method()), segmentUnescapePath(in.path)
+}
+
+// segmentUnescapePath is an escaped path unescaped (as a net/http
+// request's URL.Path), or as it is when it is not validly escaped.
+func segmentUnescapePath(p string) string {
+	v, err := url.PathUnescape(p)
+	if err != nil {
+		return p
+	}
+	return v
+}
+
+func (in *fastInbound) announced() int64 {
+	switch n := in.ctx.Request.Header.ContentLength(); {
+	case n > 0:
+		return int64(n)
+	case n == -1: // chunked
+		return -1
+	default: // none, or -2: no framing, and a GET has no body then
+		return 0
+	}
+}
+
+func (in *fastInbound) session(*Server) (pipeline.User, error, bool) {
+	return pipeline.User{}, nil, false
+}
+
+// fastLogger is fasthttp's Logger on slog: its messages (connection
+// errors) at warning level.
+type fastLogger struct{ log *slog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) {
+	l.log.Warn("playlist listener: " + fmt.Sprintf(format, args...))
+}
