@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 )
 
@@ -23,7 +24,7 @@ func (m Inspector) Inspect(ctx context.Context, url string, kind pipeline.Kind) 
 	var ref *Refusal
 	if errors.As(err, &ref) {
 		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeInvalid, Field: "file", Err: ref,
-			Message: "Refused (" + string(ref.Code) + "): " + upperFirst(ref.Reason) + "."}
+			Message: "Refused (" + string(ref.Code) + "): " + upperFirst(ref.Reason) + ".", Findings: []subtitle.Finding{ref.Finding()}}
 	}
 	if errors.Is(err, ErrFetch) {
 		return pipeline.ProbeFacts{}, &pipeline.Error{Code: pipeline.CodeUnavailable, Err: err,

@@ -81,6 +81,13 @@ type Finding struct {
 	CueName string `json:"cue_name,omitempty"`
 	Line    int    `json:"line,omitempty"` // source line number; 0 when not known
 	Message string `json:"message"`        // what is wrong and what to do, in plain words
+	// Key, when set, names Message in the pages' catalogues ("fm_" +
+	// Key; one of FindingKeys), whose text takes Args for its %s in
+	// order, so a page says the finding in its own language; Message
+	// stays the English text the API and the CLI show. A cue in Args is
+	// written as CueRef writes it.
+	Key  string   `json:"key,omitempty"`
+	Args []string `json:"args,omitempty"`
 }
 
 // String returns "line 12, cue 150: error line-too-long: ..." style text,
@@ -138,8 +145,9 @@ func CountChars(s string) int {
 // spaces included; reading speed counts the characters of all lines.
 func Check(f *File, p Profile) []Finding {
 	var out []Finding
-	add := func(sev Severity, code string, c Cue, line int, format string, args ...any) {
-		out = append(out, Finding{Severity: sev, Code: code, Cue: c.Index, CueName: c.Name(), Line: line, Message: fmt.Sprintf(format, args...)})
+	// add appends a finding whose page text is key's, taking keyArgs.
+	add := func(sev Severity, code string, c Cue, line int, key string, keyArgs []string, format string, args ...any) {
+		out = append(out, Finding{Severity: sev, Code: code, Cue: c.Index, CueName: c.Name(), Line: line, Message: fmt.Sprintf(format, args...)}.keyed(key, keyArgs...))
 	}
 	for i, c := range f.Cues {
 		if i > 0 {
@@ -147,7 +155,7 @@ func Check(f *File, p Profile) []Finding {
 			if fd, ok := sequenceFinding(prev, c); ok {
 				out = append(out, fd)
 			} else if gap := c.Start - prev.End; p.MinGap > 0 && gap < p.MinGap {
-				add(Warning, CodeGap, c, c.Line,
+				add(Warning, CodeGap, c, c.Line, KeyGap, []string{c.Ref(), itoa(gap.Milliseconds()), prev.Ref(), itoa(prev.Line), itoa(p.MinGap.Milliseconds())},
 					"%s starts %d ms after %s (line %d) ends; leave at least %d ms between cues so viewers see the change",
 					c.Name(), gap.Milliseconds(), prev.Name(), prev.Line, p.MinGap.Milliseconds())
 			}
@@ -155,11 +163,11 @@ func Check(f *File, p Profile) []Finding {
 
 		// Check is the translator's check: the cue count is fixed by the
 		// source, so removing the cue is no remedy.
-		if fd, ok := emptyFinding(c, "write its text (keep the cue: the file has one cue for each cue of the source)"); ok {
+		if fd, ok := emptyFinding(c, KeyEmpty, "write its text (keep the cue: the file has one cue for each cue of the source)"); ok {
 			out = append(out, fd)
 		}
 		if p.MaxLines > 0 && len(c.Lines) > p.MaxLines {
-			add(Error, CodeTooManyLines, c, c.textLine(p.MaxLines),
+			add(Error, CodeTooManyLines, c, c.textLine(p.MaxLines), KeyTooManyLines, []string{c.Ref(), itoa(len(c.Lines)), itoa(p.MaxLines)},
 				"%s has %d lines; the limit is %d, so shorten the text to fit", c.Name(), len(c.Lines), p.MaxLines)
 		}
 		chars := 0
@@ -167,7 +175,7 @@ func Check(f *File, p Profile) []Finding {
 			n := CountChars(l)
 			chars += n
 			if p.MaxLineChars > 0 && n > p.MaxLineChars {
-				add(Error, CodeLineTooLong, c, c.textLine(j),
+				add(Error, CodeLineTooLong, c, c.textLine(j), KeyLineTooLong, []string{itoa(j + 1), c.Ref(), itoa(n), itoa(p.MaxLineChars)},
 					"line %d of %s has %d characters; the limit is %d, so shorten it or break it into two lines",
 					j+1, c.Name(), n, p.MaxLineChars)
 			}
@@ -180,21 +188,21 @@ func Check(f *File, p Profile) []Finding {
 			continue
 		}
 		if p.MinDuration > 0 && d < p.MinDuration {
-			add(Warning, CodeTooShort, c, c.Line, "%s is shown for %d ms; at least %d ms lets viewers read it",
+			add(Warning, CodeTooShort, c, c.Line, KeyTooShort, []string{c.Ref(), itoa(d.Milliseconds()), itoa(p.MinDuration.Milliseconds())}, "%s is shown for %d ms; at least %d ms lets viewers read it",
 				c.Name(), d.Milliseconds(), p.MinDuration.Milliseconds())
 		}
 		if p.MaxDuration > 0 && d > p.MaxDuration {
-			add(Warning, CodeTooLong, c, c.Line, "%s is shown for %.1f s; more than %.0f s is hard to follow, so consider splitting it",
+			add(Warning, CodeTooLong, c, c.Line, KeyTooLong, []string{c.Ref(), fmt.Sprintf("%.1f", d.Seconds()), fmt.Sprintf("%.0f", p.MaxDuration.Seconds())}, "%s is shown for %.1f s; more than %.0f s is hard to follow, so consider splitting it",
 				c.Name(), d.Seconds(), p.MaxDuration.Seconds())
 		}
 		cps := float64(chars) / d.Seconds()
 		switch {
 		case p.HardMaxCPS > 0 && cps > p.HardMaxCPS:
-			add(Error, CodeCPS, c, c.Line,
+			add(Error, CodeCPS, c, c.Line, KeyCPSHard, []string{c.Ref(), fmt.Sprintf("%.1f", cps), fmt.Sprintf("%.0f", p.MaxCPS), itoa(maxChars(p, d))},
 				"%s needs %.1f characters per second, far above the %.0f viewers can read; shorten the text to at most %d characters",
 				c.Name(), cps, p.MaxCPS, maxChars(p, d))
 		case p.MaxCPS > 0 && cps > p.MaxCPS:
-			add(Warning, CodeCPS, c, c.Line,
+			add(Warning, CodeCPS, c, c.Line, KeyCPS, []string{c.Ref(), fmt.Sprintf("%.1f", cps), fmt.Sprintf("%.0f", p.MaxCPS), itoa(maxChars(p, d))},
 				"%s needs %.1f characters per second, above the %.0f viewers can comfortably read; shorten the text to at most %d characters if you can",
 				c.Name(), cps, p.MaxCPS, maxChars(p, d))
 		}
@@ -226,7 +234,7 @@ func CheckSource(f *File) []Finding {
 				out = append(out, fd)
 			}
 		}
-		if fd, ok := emptyFinding(c, "write its text or remove the cue"); ok {
+		if fd, ok := emptyFinding(c, KeyEmptySource, "write its text or remove the cue"); ok {
 			out = append(out, fd)
 		}
 		if fd, ok := timingFinding(c, MinSourceCue); ok {
@@ -243,22 +251,25 @@ func sequenceFinding(prev, c Cue) (Finding, bool) {
 	case c.Start < prev.Start:
 		return Finding{Severity: Error, Code: CodeOrder, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 			Message: fmt.Sprintf("%s starts at %s, before %s (line %d) starts at %s: the cues are out of order; put them in time order and correct the times",
-				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.Start))}, true
+				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.Start))}.keyed(KeyOrder,
+			c.Ref(), FormatTimestamp(c.Start), prev.Ref(), itoa(prev.Line), FormatTimestamp(prev.Start)), true
 	case c.Start < prev.End:
 		return Finding{Severity: Error, Code: CodeOverlap, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 			Message: fmt.Sprintf("%s starts at %s, before %s (line %d) ends at %s; make it start after the previous cue ends",
-				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.End))}, true
+				c.Name(), FormatTimestamp(c.Start), prev.Name(), prev.Line, FormatTimestamp(prev.End))}.keyed(KeyOverlap,
+			c.Ref(), FormatTimestamp(c.Start), prev.Ref(), itoa(prev.Line), FormatTimestamp(prev.End)), true
 	}
 	return Finding{}, false
 }
 
-// emptyFinding reports a cue with no text, with advice on what to do.
-func emptyFinding(c Cue, advice string) (Finding, bool) {
+// emptyFinding reports a cue with no text, with advice on what to do
+// (key names the advice's page text).
+func emptyFinding(c Cue, key, advice string) (Finding, bool) {
 	if len(c.Lines) > 0 {
 		return Finding{}, false
 	}
 	return Finding{Severity: Error, Code: CodeEmptyCue, Cue: c.Index, CueName: c.Name(), Line: c.Line,
-		Message: fmt.Sprintf("%s has no text; %s", c.Name(), advice)}, true
+		Message: fmt.Sprintf("%s has no text; %s", c.Name(), advice)}.keyed(key, c.Ref()), true
 }
 
 // timingFinding reports a cue that does not end after it starts, or that
@@ -269,11 +280,13 @@ func timingFinding(c Cue, minimum time.Duration) (Finding, bool) {
 	case d <= 0:
 		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 			Message: fmt.Sprintf("%s ends at %s, not after it starts at %s; fix the times",
-				c.Name(), FormatTimestamp(c.End), FormatTimestamp(c.Start))}, true
+				c.Name(), FormatTimestamp(c.End), FormatTimestamp(c.Start))}.keyed(KeyInverted,
+			c.Ref(), FormatTimestamp(c.End), FormatTimestamp(c.Start)), true
 	case d < minimum:
 		return Finding{Severity: Error, Code: CodeBadTiming, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 			Message: fmt.Sprintf("%s is shown for %d ms (%s --> %s), too short to read; make it last at least %d ms",
-				c.Name(), d.Milliseconds(), FormatTimestamp(c.Start), FormatTimestamp(c.End), minimum.Milliseconds())}, true
+				c.Name(), d.Milliseconds(), FormatTimestamp(c.Start), FormatTimestamp(c.End), minimum.Milliseconds())}.keyed(KeyTooShortCue,
+			c.Ref(), itoa(d.Milliseconds()), FormatTimestamp(c.Start), FormatTimestamp(c.End), itoa(minimum.Milliseconds())), true
 	}
 	return Finding{}, false
 }
@@ -295,14 +308,15 @@ func checkScript(p Profile, c Cue, j int) []Finding {
 		}
 	}
 	if len(bad) > 0 {
-		return []Finding{{Severity: Error, Code: CodeScript, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
+		return []Finding{Finding{Severity: Error, Code: CodeScript, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
 			Message: fmt.Sprintf("line %d of %s has %s letters; %s subtitles are written in %s, so retype the line in %s",
-				j+1, c.Name(), strings.Join(bad, " and "), p.LangName, scriptList(p.Scripts), scriptList(p.Scripts))}}
+				j+1, c.Name(), strings.Join(bad, " and "), p.LangName, scriptList(p.Scripts), scriptList(p.Scripts))}.keyed(KeyScript,
+			itoa(j+1), c.Ref(), strings.Join(bad, ", "), p.LangName, scriptList(p.Scripts))}
 	}
 	if p.VietnameseLine != 0 && !slices.Contains(scripts, TaiViet) && looksVietnamese(l) {
-		return []Finding{{Severity: p.VietnameseLine, Code: CodeUntranslated, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
+		return []Finding{Finding{Severity: p.VietnameseLine, Code: CodeUntranslated, Cue: c.Index, CueName: c.Name(), Line: c.textLine(j),
 			Message: fmt.Sprintf("line %d of %s reads as Vietnamese; translate it into %s",
-				j+1, c.Name(), p.LangName)}}
+				j+1, c.Name(), p.LangName)}.keyed(KeyVietnamese, itoa(j+1), c.Ref(), p.LangName)}
 	}
 	return nil
 }

@@ -40,7 +40,8 @@ func CompareTiming(source, target *File, tolerance time.Duration) []Finding {
 		out = append(out, Finding{Severity: Error, Code: CodeTiming, Cue: t.Index, CueName: t.Name(), Line: t.Line,
 			Message: fmt.Sprintf("%s runs %s --> %s but %s runs %s --> %s; keep the source times (within %d ms)",
 				t.Name(), FormatTimestamp(t.Start), FormatTimestamp(t.End),
-				s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), tolerance.Milliseconds())})
+				s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), tolerance.Milliseconds())}.keyed(KeyTiming,
+			t.Ref(), FormatTimestamp(t.Start), FormatTimestamp(t.End), s.Ref(), FormatTimestamp(s.Start), FormatTimestamp(s.End), itoa(tolerance.Milliseconds())))
 	}
 	return out
 }
@@ -83,13 +84,14 @@ func compareCount(source, target *File, tolerance time.Duration) []Finding {
 		if extra, ok := unpaired(source.Cues, target.Cues, tolerance); ok {
 			for _, j := range extra {
 				t := target.Cues[j]
-				what := ""
+				what, key := "", KeyExtraCue
 				if len(t.Lines) == 0 {
-					what = " has no text and"
+					what, key = " has no text and", KeyExtraEmpty
 				}
 				out = append(out, Finding{Severity: Error, Code: CodeCueCount, Cue: t.Index, CueName: t.Name(), Line: t.Line,
 					Message: fmt.Sprintf("%s (%s --> %s)%s is not in the source, which has no cue at that time (%s): remove this cue",
-						t.Name(), FormatTimestamp(t.Start), FormatTimestamp(t.End), what, counts)})
+						t.Name(), FormatTimestamp(t.Start), FormatTimestamp(t.End), what, counts)}.keyed(key,
+					t.Ref(), FormatTimestamp(t.Start), FormatTimestamp(t.End), itoa(len(target.Cues)), itoa(len(source.Cues))))
 			}
 			return out
 		}
@@ -100,23 +102,27 @@ func compareCount(source, target *File, tolerance time.Duration) []Finding {
 			// source cue after it: the one at position i minus the
 			// missing cues before it.
 			where, line := "at the end of the file", 0
+			key, before := KeyMissingLast, []string(nil)
 			if pos := i - slices.Index(missing, i); pos < len(target.Cues) {
 				t := target.Cues[pos]
 				where, line = fmt.Sprintf("before %s (line %d)", t.Name(), t.Line), t.Line
+				key, before = KeyMissingCue, []string{t.Ref()}
 			}
-			text := ""
+			text, quoted := "", ""
 			if len(s.Lines) > 0 {
-				text = fmt.Sprintf(", %q", truncate(s.Text()))
+				quoted = fmt.Sprintf("%q", truncate(s.Text()))
+				text = ", " + quoted
 			}
 			out = append(out, Finding{Severity: Error, Code: CodeCueCount, Line: line,
 				Message: fmt.Sprintf("%s (%s --> %s%s) has no cue here (%s): add one %s, with the source's times and its translation",
-					s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), text, counts, where)})
+					s.nameIn("source"), FormatTimestamp(s.Start), FormatTimestamp(s.End), text, counts, where)}.keyed(key,
+				append([]string{s.Ref(), FormatTimestamp(s.Start), FormatTimestamp(s.End), quoted, itoa(len(target.Cues)), itoa(len(source.Cues))}, before...)...))
 		}
 		return out
 	}
-	return []Finding{{Severity: Error, Code: CodeCueCount,
+	return []Finding{Finding{Severity: Error, Code: CodeCueCount,
 		Message: fmt.Sprintf("the file has %d cues but the source has %d, and its cues do not line up with the source's; keep one cue for each source cue, with the same times",
-			len(target.Cues), len(source.Cues))}}
+			len(target.Cues), len(source.Cues))}.keyed(KeyCueCount, itoa(len(target.Cues)), itoa(len(source.Cues)))}
 }
 
 func absDiff(a, b time.Duration) time.Duration {
@@ -141,22 +147,23 @@ func CompareText(source, target *File) []Finding {
 		}
 	}
 	var out []Finding
-	add := func(c Cue, line int, key, what string) {
-		sev, advice := Warning, "check that it should stay the same"
+	// add reports what (its page text: long or short, with pageArgs).
+	add := func(c Cue, line int, key, what, long, short string, pageArgs ...string) {
+		sev, advice, pageKey := Warning, "check that it should stay the same", short
 		if len(strings.Fields(key)) >= 3 {
-			sev, advice = Error, "translate it"
+			sev, advice, pageKey = Error, "translate it", long
 		}
 		out = append(out, Finding{Severity: sev, Code: CodeUntranslated, Cue: c.Index, CueName: c.Name(), Line: line,
-			Message: fmt.Sprintf("%s is the same as in the Vietnamese source; %s", what, advice)})
+			Message: fmt.Sprintf("%s is the same as in the Vietnamese source; %s", what, advice)}.keyed(pageKey, pageArgs...))
 	}
 	for _, c := range target.Cues {
 		if key := compareKey(c.Text()); key != "" && srcCues[key] {
-			add(c, c.Line, key, "the text of "+c.Name())
+			add(c, c.Line, key, "the text of "+c.Name(), KeySameCue, KeySameCueShort, c.Ref())
 			continue
 		}
 		for j, l := range c.Lines {
 			if key := compareKey(l); key != "" && srcLines[key] {
-				add(c, c.textLine(j), key, fmt.Sprintf("line %d of %s", j+1, c.Name()))
+				add(c, c.textLine(j), key, fmt.Sprintf("line %d of %s", j+1, c.Name()), KeySameLine, KeySameLineShort, itoa(j+1), c.Ref())
 			}
 		}
 	}
@@ -199,16 +206,19 @@ func CheckMediaEnd(f *File, media, tolerance time.Duration, remedy string) []Fin
 		case c.Start >= media:
 			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 				Message: fmt.Sprintf("%s starts at %s, after the media ends at %s, so it would never be shown; %s",
-					c.Name(), FormatTimestamp(c.Start), FormatTimestamp(media), remedy)})
+					c.Name(), FormatTimestamp(c.Start), FormatTimestamp(media), remedy)}.keyed(KeyStartsAfter,
+				c.Ref(), FormatTimestamp(c.Start), FormatTimestamp(media)))
 		case c.End > media+tolerance:
 			out = append(out, Finding{Severity: Error, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 				Message: fmt.Sprintf("%s runs %s --> %s, %d ms past the end of the media at %s (at most %d ms is allowed); %s",
 					c.Name(), FormatTimestamp(c.Start), FormatTimestamp(c.End), (c.End - media).Milliseconds(),
-					FormatTimestamp(media), tolerance.Milliseconds(), remedy)})
+					FormatTimestamp(media), tolerance.Milliseconds(), remedy)}.keyed(KeyRunsPast,
+				c.Ref(), FormatTimestamp(c.Start), FormatTimestamp(c.End), itoa((c.End-media).Milliseconds()), FormatTimestamp(media), itoa(tolerance.Milliseconds())))
 		case c.End > media:
 			out = append(out, Finding{Severity: Warning, Code: CodePastEnd, Cue: c.Index, CueName: c.Name(), Line: c.Line,
 				Message: fmt.Sprintf("%s ends at %s, %d ms after the media ends at %s; players cut it there, so end it by %s if you can",
-					c.Name(), FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))})
+					c.Name(), FormatTimestamp(c.End), (c.End - media).Milliseconds(), FormatTimestamp(media), FormatTimestamp(media))}.keyed(KeyEndsPast,
+				c.Ref(), FormatTimestamp(c.End), itoa((c.End-media).Milliseconds()), FormatTimestamp(media)))
 		}
 	}
 	return out

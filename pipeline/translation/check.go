@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,7 +239,8 @@ func GlossaryFindings(terms []Term, source, target *subtitle.File) []subtitle.Fi
 				continue
 			}
 			out = append(out, subtitle.Finding{Severity: subtitle.Warning, Code: CodeGlossary, Cue: tc.Index, Line: tc.Line,
-				Message: fmt.Sprintf("the source says %q; the glossary's approved translation %q is not in this cue: use it, or tell the reviewer why not", t.Term, t.Translation)})
+				Message: fmt.Sprintf("the source says %q; the glossary's approved translation %q is not in this cue: use it, or tell the reviewer why not", t.Term, t.Translation),
+				Key:     KeyGlossary, Args: []string{t.Term, t.Translation}})
 		}
 	}
 	return out
@@ -252,3 +254,17 @@ func foldWords(s string) string {
 		return !isWordRune(r)
 	}), " ")
 }
+
+// The catalogue keys (subtitle.Finding.Key) of this package's own
+// findings; each one's Args are in its comment.
+const (
+	KeyGlossary = "glossary"           // the source's term, its approved translation
+	KeyNoAudio  = "voiceover_no_audio" // none
+	KeyDuration = "voiceover_duration" // the recording's length, the segment's, the difference allowed (seconds, one decimal)
+)
+
+// FindingKeys lists the keys of this package's own findings.
+func FindingKeys() []string { return []string{KeyGlossary, KeyNoAudio, KeyDuration} }
+
+// seconds writes d as seconds with one decimal, for a finding's Args.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) }

@@ -669,7 +669,7 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 	sc, err := scan(sctx, url)
 	if errors.Is(err, media.ErrNotMedia) || errors.Is(err, media.ErrNoAudio) {
 		return refuse(RefusalError("voice-over", []subtitle.Finding{{Severity: subtitle.Error, Code: string(media.RefuseCorrupt),
-			Message: "the audio could not be decoded: export the recording again (MP3, WAV, M4A or Opus) and submit it"}}))
+			Message: "the audio could not be decoded: export the recording again (MP3, WAV, M4A or Opus) and submit it", Key: media.FindingKey(media.RefuseCorrupt)}}))
 	}
 	if err != nil {
 		return refuse(fmt.Errorf("scan voice-over of %s: %w", j.ID, err))
@@ -694,7 +694,7 @@ func AirableFindings(info media.Info, scan media.Scan, limits media.Limits) []su
 	}
 	var ref *media.Refusal
 	if errors.As(err, &ref) {
-		return []subtitle.Finding{{Severity: subtitle.Error, Code: string(ref.Code), Message: ref.Reason}}
+		return []subtitle.Finding{ref.Finding()}
 	}
 	return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: err.Error()}}
 }
@@ -704,7 +704,7 @@ func AirableFindings(info media.Info, scan media.Scan, limits media.Limits) []su
 // (a fraction of the source, but at least minSlack) of the source's.
 func VoiceoverFindings(info media.Info, source time.Duration, slack float64, minSlack time.Duration) []subtitle.Finding {
 	if info.Audio == nil {
-		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself"}}
+		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeAudio, Message: "the file has no audio stream: submit the recording itself", Key: KeyNoAudio}}
 	}
 	if slack <= 0 {
 		slack = 0.2
@@ -716,7 +716,8 @@ func VoiceoverFindings(info media.Info, source time.Duration, slack float64, min
 	if diff := info.Duration - source; diff > allowed || -diff > allowed {
 		return []subtitle.Finding{{Severity: subtitle.Error, Code: CodeDuration, Message: fmt.Sprintf(
 			"the recording lasts %s but the segment lasts %s; it must be within %s of it: read at the segment's pace, trim long silences, or record again",
-			info.Duration.Round(100*time.Millisecond), source.Round(100*time.Millisecond), allowed.Round(100*time.Millisecond))}}
+			info.Duration.Round(100*time.Millisecond), source.Round(100*time.Millisecond), allowed.Round(100*time.Millisecond)),
+			Key: KeyDuration, Args: []string{seconds(info.Duration), seconds(source), seconds(allowed)}}}
 	}
 	return nil
 }

@@ -404,10 +404,28 @@ func TestBrowserFlows(t *testing.T) {
 			chromedp.Click(chromedp.ID("send")),
 		)
 		p.waitFor("the refusal of a file that is not media", `document.getElementById("err-file").textContent !== ""`, 30*time.Second)
-		if got := p.text("err-file"); !strings.HasPrefix(got, "Tệp âm thanh hoặc video không dùng được.") {
-			t.Errorf("refusal message %q", got)
+		if got := p.text("err-file"); !strings.HasPrefix(got, "Tệp âm thanh hoặc video không dùng được.") ||
+			!strings.Contains(got, "tệp không phải âm thanh hay video đọc được") || strings.Contains(got, "upload the original") {
+			t.Errorf("refusal message %q, want the finding in Vietnamese, not the API's English", got)
 		}
 		p.shot("05-upload-refused-not-media")
+
+		// Shared case A: a source cue that ends before it starts. The
+		// page says the API's finding in Vietnamese, with its line and cue.
+		if caseA := "/work/shared/cases/A-inverted-vi.srt"; fileExists(caseA) {
+			p.do(
+				chromedp.SetUploadFiles(chromedp.ID("f-subtitles"), []string{caseA}),
+				chromedp.SetUploadFiles(chromedp.ID("f-file"), []string{clip}),
+				chromedp.Click(chromedp.ID("send")),
+			)
+			p.waitFor("the refusal of case A's subtitles", `document.getElementById("err-subtitles").textContent !== ""`, 30*time.Second)
+			if got := p.text("err-subtitles"); !strings.Contains(got, "Dòng 5: câu 2 kết thúc lúc 00:00:04,000, không sau lúc bắt đầu 00:00:07,000; hãy sửa lại thời gian") ||
+				strings.Contains(got, "cue 2") || strings.Contains(got, "was not accepted") {
+				t.Errorf("case A's refusal %q, want its finding in Vietnamese and no English", got)
+			}
+			p.shot("05b-upload-refused-subtitles")
+			p.do(chromedp.SetUploadFiles(chromedp.ID("f-subtitles"), []string{srt}))
+		}
 
 		// The connection is down: the page says so and offers to retry.
 		p.do(chromedp.SetUploadFiles(chromedp.ID("f-file"), []string{clip}))
@@ -694,4 +712,10 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 		t.Errorf("%s jobs with a next run, want 6", n)
 	}
 	ad.phoneFits("admin-cron")
+}
+
+// fileExists reports whether name is there to read.
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }

@@ -13,7 +13,8 @@ import (
 
 // catalog holds every text of the pages, per language: messages/vi.json
 // and messages/en.json, flat maps from a key to a text. Texts with
-// arguments use fmt verbs. Keys starting with js_ are also handed to the
+// arguments use fmt verbs. Keys starting with js_ or fm_ (a finding's
+// text, subtitle.Finding.Key) are also handed to the
 // pages' scripts.
 type catalog map[string]map[string]string
 

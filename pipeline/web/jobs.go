@@ -117,6 +117,10 @@ type finding struct {
 	// Label is the catalogue's short text for the finding's code, in
 	// the page's language; empty when the catalogue has none.
 	Label string
+	// Text is the whole finding (what is wrong and what to do) in the
+	// page's language (findingText); empty when the finding names no
+	// text the catalogue has, and the page shows Label and Message.
+	Text string
 	// M is the page's catalogue, for the finding's template.
 	M map[string]string
 }
@@ -316,7 +320,7 @@ func (p *jobPage) attach(f finding) {
 func (s *Server) findings(c *call, fs []subtitle.Finding) []finding {
 	out := make([]finding, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, finding{Finding: f, Label: c.msgs["fc_"+f.Code], M: c.msgs})
+		out = append(out, finding{Finding: f, Label: c.msgs["fc_"+f.Code], Text: findingText(c.msgs, f), M: c.msgs})
 	}
 	return out
 }

@@ -206,8 +206,9 @@ func TestBrowserTranslation(t *testing.T) {
 		p.do(chromedp.SetUploadFiles(chromedp.ID("j-file"), []string{badSRT}), chromedp.Click(chromedp.ID("upload-send")))
 		p.waitFor("the refusal", `!!document.getElementById("findings")`, 20*time.Second)
 		got := p.text("findings")
-		if !strings.Contains(got, "Dòng 3 · Câu 1 · Lỗi: dòng quá dài (tối đa 42 ký tự)") {
-			t.Errorf("findings %q, want the line-too-long error at line 3", got)
+		if !strings.Contains(got, "Dòng 3 · Lỗi: dòng 1 của câu 1 có ") || !strings.Contains(got, " ký tự; tối đa 42 ký tự, hãy rút gọn hoặc ngắt thành hai dòng") ||
+			strings.Contains(got, "characters") {
+			t.Errorf("findings %q, want the line-too-long error at line 3 in Vietnamese", got)
 		}
 		if n := p.eval(`String(document.querySelectorAll("#cue-1.has-error #f-1 .finding.sev-error").length)`); n == "0" {
 			t.Errorf("the error is not shown on the editor's line 1")

@@ -125,7 +125,7 @@ func TestJobPages(t *testing.T) {
 	form.Set("text-2", "Nộp hồ sơ tại bộ phận một cửa.")
 	resp, body = b.do(t, "POST", "/jobs/"+job.ID+"/submit", tr, form, "same-origin")
 	cue2 := section(body, `id="cue-2"`)
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="line has-error" id="cue-2"`) || !strings.Contains(cue2, "<li class=\"finding sev-error\">Câu 2 · <strong>Lỗi</strong>: còn tiếng Việt, chưa dịch") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="line has-error" id="cue-2"`) || !strings.Contains(cue2, "<strong>Lỗi</strong>: dòng 1 của câu 2 là tiếng Việt; hãy dịch sang tiếng Thái") {
 		t.Fatalf("Vietnamese left in line 2: %d\n%s", resp.StatusCode, body)
 	}
 	if strings.Contains(section(body, `id="cue-1"`), "finding") {
@@ -179,7 +179,7 @@ func TestJobPagePastMediaEnd(t *testing.T) {
 	}
 	_, body = b.do(t, "GET", "/jobs/"+job.ID, tr, nil, "")
 	cue2 := html.UnescapeString(section(body, `id="cue-2"`))
-	for _, want := range []string{"bắt đầu sau khi bản tin kết thúc hoặc kéo dài quá cuối", "100 ms after the media ends at 00:00:07,400"} {
+	for _, want := range []string{"câu 2 kết thúc lúc 00:00:07,500, 100 ms sau khi bản tin kết thúc lúc 00:00:07,400"} {
 		if !strings.Contains(cue2, want) {
 			t.Errorf("cue 2's line lacks %q:\n%s", want, cue2)
 		}

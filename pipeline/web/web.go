@@ -19,6 +19,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
@@ -443,18 +444,33 @@ func keyedMessage(msgs map[string]string, err error) string {
 	if !errors.As(err, &e) || e.Key == "" {
 		return ""
 	}
-	m := msgs["err_"+e.Key]
+	return fillArgs(msgs["err_"+e.Key], e.Args)
+}
+
+// findingText is f in the page's language: its catalogue text ("fm_" +
+// f.Key), its %s filled from f.Args; "" when f names no text the
+// catalogue has.
+func findingText(msgs map[string]string, f subtitle.Finding) string {
+	if f.Key == "" {
+		return ""
+	}
+	return fillArgs(msgs["fm_"+f.Key], f.Args)
+}
+
+// fillArgs fills the %s of the catalogue text m from args in order (""
+// for one args lacks); "" when m is.
+func fillArgs(m string, args []string) string {
 	if m == "" {
 		return ""
 	}
-	args := make([]any, strings.Count(m, "%s"))
-	for i := range args {
-		args[i] = ""
-		if i < len(e.Args) {
-			args[i] = e.Args[i]
+	vals := make([]any, strings.Count(m, "%s"))
+	for i := range vals {
+		vals[i] = ""
+		if i < len(args) {
+			vals[i] = args[i]
 		}
 	}
-	return fmt.Sprintf(m, args...)
+	return fmt.Sprintf(m, vals...)
 }
 
 // statusOf is the API's mapping of error codes to HTTP statuses, so a page
@@ -507,7 +523,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, status 
 	if len(scripts) > 0 {
 		v.JS = map[string]string{}
 		for k, m := range c.msgs {
-			if strings.HasPrefix(k, "js_") {
+			if strings.HasPrefix(k, "js_") || strings.HasPrefix(k, "fm_") {
 				v.JS[k] = m
 			}
 		}

@@ -127,15 +127,30 @@
     for (var i = 0; i < els.length; i++) els[i].disabled = on;
   }
 
+  // finding says one finding of a refusal in the page's language: its
+  // text (fm_KEY) with its arguments for the %s in order, after its line;
+  // the API's English message only for a finding the page has no text for.
+  function finding(f) {
+    var s = f.key && M["fm_" + f.key];
+    if (s) {
+      var i = 0, args = f.args || [];
+      s = s.replace(/%s/g, function () { return i < args.length ? args[i++] : ""; });
+    } else {
+      s = f.message || "";
+    }
+    return (f.line ? t("js_finding_line", { n: f.line }) : "") + s;
+  }
   function refused(status, raw) {
     var e = null;
     try { e = JSON.parse(raw).error; } catch (err) { /* not JSON: a proxy's page */ }
     var code = e && e.code;
     var detail = e && e.message ? e.message : "";
     var own = document.documentElement.lang === "en";
+    var found = e && e.findings && e.findings.length ? e.findings.map(finding) : null;
     if (code === "invalid" && e.field) {
       var msg = own ? detail : t("js_fe_" + e.field) + (detail ? " " + t("js_detail") + detail : "");
       if (!M["js_fe_" + e.field]) msg = detail;
+      if (found) msg = (M["js_fe_" + e.field] ? t("js_fe_" + e.field) + "\n" : "") + found.join("\n");
       setErr(e.field, msg);
       showForm(t("js_fix_fields"));
       var f = fieldOf(e.field);
