@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +27,14 @@ type SegmentView struct {
 	// PendingEmergency is a producer's province-wide emergency waiting for
 	// an administrator's confirmation (GET /api/segments/{id} only).
 	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
-	Links            map[string]string          `json:"links,omitempty"`
-	Renditions       []RenditionView            `json:"renditions,omitempty"`
-	Variants         []pipeline.Variant         `json:"variants,omitempty"`
+	// EmergencyEndedAt is set when the priority still says emergency but
+	// the emergency ran out at its end time, this moment (GET
+	// /api/segments/{id} only): the segment no longer airs first and
+	// there is nothing left to end; its priority can be set again.
+	EmergencyEndedAt *time.Time         `json:"emergency_ended_at,omitempty"`
+	Links            map[string]string  `json:"links,omitempty"`
+	Renditions       []RenditionView    `json:"renditions,omitempty"`
+	Variants         []pipeline.Variant `json:"variants,omitempty"`
 }
 
 // RenditionView is a processed file with a presigned download link.
@@ -501,9 +507,34 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
 			return err
 		}
+		if v.EmergencyEndedAt, err = s.emergencyEnded(r.Context(), seg); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// emergencyEnded returns when the emergency of a segment whose priority
+// says emergency ran out by itself (ending one early lowers the priority;
+// running out does not), or nil while it is in force or when there is
+// none. The segment's emergency row keeps its end time; it was marked
+// after the segment was uploaded.
+func (s *Server) emergencyEnded(ctx context.Context, seg pipeline.Segment) (*time.Time, error) {
+	if seg.Priority != pipeline.PriorityEmergency || seg.State == pipeline.StateWithdrawn {
+		return nil, nil
+	}
+	ems, err := s.Broadcast.Store.ActiveEmergencies(ctx, seg.CreatedAt.Add(-time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("emergency of segment %s: %w", seg.ID, err)
+	}
+	for _, e := range ems {
+		if e.SegmentID == seg.ID && !e.Until.After(s.now()) {
+			until := e.Until
+			return &until, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipeline.User) error {

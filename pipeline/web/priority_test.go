@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 )
@@ -54,5 +55,37 @@ func TestSegmentPriority(t *testing.T) {
 	resp, _ = b.do(t, "POST", page+"/priority", pr, url.Values{"priority": {"priority"}}, "cross-site")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site priority change: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestEmergencyRunsOutOnPage: once an emergency has run to its end time,
+// the segment page says it ended and when (local time), offers no end
+// form (ending would answer 404) and offers the priority form again.
+func TestEmergencyRunsOutOnPage(t *testing.T) {
+	b := setup(t)
+	page := "/producer/segments/" + b.segs[0]
+	admin := b.session(t, pipeline.RoleAdmin)
+	form := url.Values{"communes": {"muong-lan"}, "reason": {"Cháy rừng"}, "confirm1": {"yes"}, "confirm2": {"yes"}}
+	if resp, body := b.do(t, "POST", page+"/emergency", admin, form, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("emergency: %d\n%s", resp.StatusCode, body)
+	}
+	if _, body := b.do(t, "GET", page, admin, nil, ""); !strings.Contains(body, `<dd id="priority-text">Khẩn cấp</dd>`) ||
+		!strings.Contains(body, `id="end-form"`) || strings.Contains(body, `id="priority-form"`) {
+		t.Fatalf("the page of the emergency in force:\n%s", body)
+	}
+	ems, err := b.db.ActiveEmergencies(t.Context(), time.Time{})
+	if err != nil || len(ems) != 1 {
+		t.Fatalf("emergencies: %v %v", ems, err)
+	}
+	b.advance(ems[0].Until.Sub(b.db.Now()) + time.Minute)
+	admin = b.session(t, pipeline.RoleAdmin) // the session of a day ago has expired
+	zone, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<dd id="priority-text">Khẩn cấp (đã kết thúc lúc ` + ems[0].Until.In(zone).Format("02/01/2006 15:04") + `)</dd>`
+	if _, body := b.do(t, "GET", page, admin, nil, ""); !strings.Contains(body, want) ||
+		strings.Contains(body, `id="end-form"`) || !strings.Contains(body, `id="priority-form"`) {
+		t.Fatalf("the page after the emergency ran out lacks %s, or still offers to end it:\n%s", want, body)
 	}
 }
