@@ -35,6 +35,20 @@ type SegmentView struct {
 	Links            map[string]string  `json:"links,omitempty"`
 	Renditions       []RenditionView    `json:"renditions,omitempty"`
 	Variants         []pipeline.Variant `json:"variants,omitempty"`
+	// MediaRemoval is set while a withdrawn segment's objects are still
+	// under the keys links were issued for (GET /api/segments/{id} only):
+	// the job moving them away has not succeeded yet (an object store
+	// refusing writes), so those links still answer.
+	MediaRemoval *MediaRemoval `json:"media_removal,omitempty"`
+}
+
+// MediaRemoval says a withdrawn segment's media is still reachable.
+type MediaRemoval struct {
+	// Since is when the segment was withdrawn, and its move queued; the
+	// move is retried (with the worker's backoff) until it succeeds.
+	Since time.Time `json:"since"`
+	// Objects counts the objects its rows still name under the old keys.
+	Objects int `json:"objects"`
 }
 
 // RenditionView is a processed file with a presigned download link.
@@ -499,6 +513,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 	if v.Variants, err = s.Catalog.SegmentVariants(r.Context(), seg.ID); err != nil {
 		return err
 	}
+	v.MediaRemoval = mediaRemoval(seg, rs, v.Variants)
 	if s.Broadcast != nil {
 		p, err := s.Broadcast.Store.PendingEmergency(r.Context(), seg.ID)
 		switch {
@@ -513,6 +528,38 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// mediaRemoval is the segment's MediaRemoval: nil unless it is withdrawn
+// and a row of it still names a key under segments/ (the move of its
+// objects, worker.Withdrawal.Move, gives each row its new key under
+// withdrawn/ as it goes).
+func mediaRemoval(seg pipeline.Segment, rs []pipeline.Rendition, vs []pipeline.Variant) *MediaRemoval {
+	if seg.State != pipeline.StateWithdrawn {
+		return nil
+	}
+	keys := []string{seg.OriginalKey, seg.SubtitleKey}
+	for _, rd := range rs {
+		keys = append(keys, rd.Key)
+	}
+	for _, v := range vs {
+		keys = append(keys, v.AudioKey)
+	}
+	old := map[string]bool{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "segments/") {
+			old[k] = true
+		}
+	}
+	n := len(old)
+	if n == 0 {
+		return nil
+	}
+	since := seg.CreatedAt
+	if seg.WithdrawnAt != nil {
+		since = *seg.WithdrawnAt
+	}
+	return &MediaRemoval{Since: since, Objects: n}
 }
 
 // emergencyEnded returns when the emergency of a segment whose priority

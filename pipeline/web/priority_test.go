@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/worker"
 )
 
 // TestSegmentPriority changes a segment's priority from its page: the
@@ -87,5 +88,43 @@ func TestEmergencyRunsOutOnPage(t *testing.T) {
 	if _, body := b.do(t, "GET", page, admin, nil, ""); !strings.Contains(body, want) ||
 		strings.Contains(body, `id="end-form"`) || !strings.Contains(body, `id="priority-form"`) {
 		t.Fatalf("the page after the emergency ran out lacks %s, or still offers to end it:\n%s", want, body)
+	}
+}
+
+// TestMediaRemovalPendingOnPage: the page of a withdrawn segment whose
+// media has not been moved away yet says so, since the withdrawal (local
+// time); once moved, it no longer does.
+func TestMediaRemovalPendingOnPage(t *testing.T) {
+	b := setup(t)
+	id := b.segs[0]
+	page := "/producer/segments/" + id
+	pr := b.session(t, pipeline.RoleProducer)
+	seg, err := b.db.Segment(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.Put(t.Context(), seg.OriginalKey, strings.NewReader("x"), 1, "audio/mpeg"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := b.do(t, "POST", page+"/withdraw", pr, url.Values{"confirm": {"yes"}, "reason": {"sai"}}, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d\n%s", resp.StatusCode, body)
+	}
+	if seg, err = b.db.Segment(t.Context(), id); err != nil || seg.WithdrawnAt == nil {
+		t.Fatalf("withdrawn: %+v %v", seg, err)
+	}
+	zone, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `id="media-removal">Chưa gỡ xong tệp của bản tin (từ ` + seg.WithdrawnAt.In(zone).Format("02/01/2006 15:04") + `)`
+	if _, body := b.do(t, "GET", page, pr, nil, ""); !strings.Contains(body, want) {
+		t.Fatalf("the page of the withdrawn segment lacks %s:\n%s", want, body)
+	}
+	wd := &worker.Withdrawal{Catalog: b.db, Objects: b.store.(worker.WithdrawnObjects)}
+	if _, _, err := wd.Move(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.do(t, "GET", page, pr, nil, ""); strings.Contains(body, `id="media-removal"`) {
+		t.Fatalf("the page still says the removal is pending after the move:\n%s", body)
 	}
 }
