@@ -109,8 +109,17 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	fmt.Fprintf(tw, "title\t%s\n", v.Title)
 	fmt.Fprintf(tw, "kind\t%s\n", v.Kind)
 	fmt.Fprintf(tw, "topic\t%s\n", v.Topic)
-	fmt.Fprintf(tw, "priority\t%s\n", v.Priority)
+	if v.EmergencyEndedAt != nil {
+		fmt.Fprintf(tw, "priority\t%s (ended %s; no longer on air first, nothing to end: set the priority with loa segments priority %s normal|priority)\n",
+			v.Priority, stamp(*v.EmergencyEndedAt), v.ID)
+	} else {
+		fmt.Fprintf(tw, "priority\t%s\n", v.Priority)
+	}
 	fmt.Fprintf(tw, "state\t%s\n", v.State)
+	if m := v.MediaRemoval; m != nil {
+		fmt.Fprintf(tw, "media removal\tPENDING since %s: %d object(s) not yet moved away, so links issued before the withdrawal still work; retried until the object store takes writes (the worker's log says why, at WARN)\n",
+			stamp(m.Since), m.Objects)
+	}
 	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
 	fmt.Fprintf(tw, "air window\t%s – %s\n", stamp(v.AirFrom), stamp(v.AirUntil))
 	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)

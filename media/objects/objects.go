@@ -44,7 +44,10 @@ type Config struct {
 	PublicEndpoint string
 	AccessKey      string
 	SecretKey      string
-	Bucket         string
+	// SessionToken goes with temporary credentials (S3 STS); empty for
+	// an access key of its own.
+	SessionToken string
+	Bucket       string
 	// Region is used for signing; "us-east-1" when empty, which MinIO
 	// accepts, and which spares a bucket-location lookup on the public
 	// endpoint (that host may not be reachable from the server).
@@ -68,6 +71,10 @@ type Object struct {
 type Backend interface {
 	// Ready checks that the store answers.
 	Ready(ctx context.Context) error
+	// ProbeWrite stores a small object under ProbeKey, checking that the
+	// store takes writes (a full disk, a quota or a read-only account
+	// refuse them while reads still work).
+	ProbeWrite(ctx context.Context) error
 	// Put streams r into key (size -1 when unknown) and returns the bytes
 	// stored; an error of r itself comes back wrapped, unclassified.
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error)
@@ -127,7 +134,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 func newClient(endpoint string, secure bool, cfg Config) (*minio.Client, error) {
 	c, err := minio.New(endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken),
 		Secure: secure,
 		Region: cfg.Region,
 	})
@@ -165,6 +172,26 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	if !ok {
 		return fmt.Errorf("bucket %s does not exist", s.bucket)
+	}
+	return nil
+}
+
+// ProbePrefix is reserved for the store's own checks: no segment's object
+// lives under it, the orphan sweep (which looks only under segments/) and
+// a withdrawal's move never touch it. ProbeKey, its one object, is
+// overwritten by every write probe, so it never grows.
+const ProbePrefix = "loa-probe/"
+
+// ProbeKey is the object ProbeWrite stores.
+const ProbeKey = ProbePrefix + "write"
+
+// ProbeWrite stores a few bytes under ProbeKey. An error says what the
+// store answered, classified as Put's are (a full disk, XMinioStorageFull,
+// wraps ErrUnavailable; an access denied is the store's error as it is).
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	body := "loa write probe"
+	if _, err := s.Put(ctx, ProbeKey, strings.NewReader(body), int64(len(body)), "text/plain"); err != nil {
+		return fmt.Errorf("write probe: %w", err)
 	}
 	return nil
 }

@@ -248,3 +248,29 @@ func incompleteUploads(t *testing.T, cfg objects.Config, key string) []string {
 	}
 	return ids
 }
+
+// TestProbeWrite: the write probe stores its object under the reserved
+// prefix, and reports the refusal of a store that takes no writes while
+// its reads (Ready) still work.
+func TestProbeWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, cfg := objectstest.New(t)
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe on a writable store: %v", err)
+	}
+	if o, err := s.Stat(ctx, objects.ProbeKey); err != nil || !strings.HasPrefix(o.Key, objects.ProbePrefix) {
+		t.Fatalf("probe object: %+v %v", o, err)
+	}
+	ro, err := objects.Open(ctx, objectstest.ReadOnly(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Ready(ctx); err != nil {
+		t.Fatalf("read-only store not ready for reads: %v", err)
+	}
+	err = ro.ProbeWrite(ctx)
+	if err == nil || !strings.Contains(err.Error(), "Access Denied") {
+		t.Fatalf("probe on a read-only store: %v, want its Access Denied", err)
+	}
+}

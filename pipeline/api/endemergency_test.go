@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
 )
 
 // TestEndEmergencyEarly raises an emergency on Mường Lạn and ends it
@@ -139,5 +142,47 @@ func TestEndEmergencyWhoMay(t *testing.T) {
 	}
 	if r, _ := sb.get(t, mine, op, "If-None-Match", tag); r.StatusCode != 200 || r.Header.Get("ETag") == tag {
 		t.Fatalf("after the end: %d, ETag %q (was %q)", r.StatusCode, r.Header.Get("ETag"), tag)
+	}
+}
+
+// TestEmergencyRunsOut: an emergency left to run to its end time keeps
+// the segment's priority "emergency" (only ending it early lowers it),
+// so the segment answer says when it ended: emergency_ended_at, absent
+// while it is in force; ending it then is a 404 (nothing to end) and the
+// priority can be set again.
+func TestEmergencyRunsOut(t *testing.T) {
+	sb := setupSchedules(t)
+	producer := sb.tokens[pipeline.RoleProducer]
+	fire := sb.segs[2]
+	sb.raiseOnMuongLan(t, fire, producer)
+	segment := func() api.SegmentView {
+		t.Helper()
+		r, body := sb.get(t, "/api/segments/"+fire, producer)
+		var v api.SegmentView
+		if r.StatusCode != 200 || json.Unmarshal(body, &v) != nil {
+			t.Fatalf("segment: %d %s", r.StatusCode, body)
+		}
+		return v
+	}
+	if v := segment(); v.Priority != pipeline.PriorityEmergency || v.EmergencyEndedAt != nil {
+		t.Fatalf("in force: priority %s, ended at %v; want emergency, not ended", v.Priority, v.EmergencyEndedAt)
+	}
+	// The emergency lasts its default 24 hours.
+	sb.advance(25 * time.Hour)
+	v := segment()
+	if v.Priority != pipeline.PriorityEmergency || v.EmergencyEndedAt == nil || !v.EmergencyEndedAt.Before(sb.api.Now()) ||
+		sb.api.Now().Sub(*v.EmergencyEndedAt) > 2*time.Hour {
+		t.Fatalf("run out: priority %s, ended at %v (now %v); want emergency ended an hour ago", v.Priority, v.EmergencyEndedAt, sb.api.Now())
+	}
+	resp, body := sb.do(t, "POST", "/api/segments/"+fire+"/emergency/end", producer, strings.NewReader(`{"confirm":true,"reason":"hết"}`), "application/json")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("ending a run-out emergency: %d %s, want 404", resp.StatusCode, body)
+	}
+	resp, body = sb.do(t, "PUT", "/api/segments/"+fire+"/priority", producer, strings.NewReader(`{"priority":"priority"}`), "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("priority after it ran out: %d %s", resp.StatusCode, body)
+	}
+	if v := segment(); v.Priority != pipeline.PriorityPriority || v.EmergencyEndedAt != nil {
+		t.Errorf("after setting priority: %s, ended at %v; want priority and no ended emergency", v.Priority, v.EmergencyEndedAt)
 	}
 }

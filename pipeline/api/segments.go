@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,10 +30,30 @@ type SegmentView struct {
 	// Emergency is the emergency in force on the segment now: its
 	// communes (or the whole province), since, until, reason and who
 	// raised it (GET /api/segments/{id} only).
-	Emergency  *pipeline.EmergencyInForce `json:"emergency,omitempty"`
-	Links      map[string]string          `json:"links,omitempty"`
-	Renditions []RenditionView            `json:"renditions,omitempty"`
-	Variants   []pipeline.Variant         `json:"variants,omitempty"`
+	Emergency *pipeline.EmergencyInForce `json:"emergency,omitempty"`
+	// EmergencyEndedAt is set when the priority still says emergency but
+	// the emergency is over (ended early, or ran out at its end time),
+	// this moment (GET /api/segments/{id} only): the segment airs nowhere
+	// and there is nothing left to end; setting its priority again puts
+	// it back in its own air window.
+	EmergencyEndedAt *time.Time         `json:"emergency_ended_at,omitempty"`
+	Links            map[string]string  `json:"links,omitempty"`
+	Renditions       []RenditionView    `json:"renditions,omitempty"`
+	Variants         []pipeline.Variant `json:"variants,omitempty"`
+	// MediaRemoval is set while a withdrawn segment's objects are still
+	// under the keys links were issued for (GET /api/segments/{id} only):
+	// the job moving them away has not succeeded yet (an object store
+	// refusing writes), so those links still answer.
+	MediaRemoval *MediaRemoval `json:"media_removal,omitempty"`
+}
+
+// MediaRemoval says a withdrawn segment's media is still reachable.
+type MediaRemoval struct {
+	// Since is when the segment was withdrawn, and its move queued; the
+	// move is retried (with the worker's backoff) until it succeeds.
+	Since time.Time `json:"since"`
+	// Objects counts the objects its rows still name under the old keys.
+	Objects int `json:"objects"`
 }
 
 // RenditionView is a processed file with a presigned download link.
@@ -497,6 +518,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 	if v.Variants, err = s.Catalog.SegmentVariants(r.Context(), seg.ID); err != nil {
 		return err
 	}
+	v.MediaRemoval = mediaRemoval(seg, rs, v.Variants)
 	if s.Broadcast != nil {
 		p, err := s.Broadcast.Store.PendingEmergency(r.Context(), seg.ID)
 		switch {
@@ -512,9 +534,66 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
 			return err
 		}
+		if v.EmergencyEndedAt, err = s.emergencyEnded(r.Context(), seg); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// mediaRemoval is the segment's MediaRemoval: nil unless it is withdrawn
+// and a row of it still names a key under segments/ (the move of its
+// objects, worker.Withdrawal.Move, gives each row its new key under
+// withdrawn/ as it goes).
+func mediaRemoval(seg pipeline.Segment, rs []pipeline.Rendition, vs []pipeline.Variant) *MediaRemoval {
+	if seg.State != pipeline.StateWithdrawn {
+		return nil
+	}
+	keys := []string{seg.OriginalKey, seg.SubtitleKey}
+	for _, rd := range rs {
+		keys = append(keys, rd.Key)
+	}
+	for _, v := range vs {
+		keys = append(keys, v.AudioKey)
+	}
+	old := map[string]bool{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "segments/") {
+			old[k] = true
+		}
+	}
+	n := len(old)
+	if n == 0 {
+		return nil
+	}
+	since := seg.CreatedAt
+	if seg.WithdrawnAt != nil {
+		since = *seg.WithdrawnAt
+	}
+	return &MediaRemoval{Since: since, Objects: n}
+}
+
+// emergencyEnded returns when the emergency of a segment whose priority
+// says emergency ran out by itself (ending one early lowers the priority;
+// running out does not), or nil while it is in force or when there is
+// none. The segment's emergency row keeps its end time; it was marked
+// after the segment was uploaded.
+func (s *Server) emergencyEnded(ctx context.Context, seg pipeline.Segment) (*time.Time, error) {
+	if seg.Priority != pipeline.PriorityEmergency || seg.State == pipeline.StateWithdrawn {
+		return nil, nil
+	}
+	ems, err := s.Broadcast.Store.ActiveEmergencies(ctx, seg.CreatedAt.Add(-time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("emergency of segment %s: %w", seg.ID, err)
+	}
+	for _, e := range ems {
+		if e.SegmentID == seg.ID && !e.Until.After(s.now()) {
+			until := e.Until
+			return &until, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipeline.User) error {

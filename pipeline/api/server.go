@@ -64,6 +64,8 @@ type Catalog interface {
 // Objects is what the API needs from the object store.
 type Objects interface {
 	Ready(ctx context.Context) error
+	// ProbeWrite stores a small object under objects.ProbePrefix.
+	ProbeWrite(ctx context.Context) error
 	Presign(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
 }
 
@@ -90,6 +92,11 @@ type Server struct {
 	// playlistTTL; made by Handler. Its clean-up goroutine ends when the
 	// Server is no longer reachable (otter), so no Close is needed.
 	playlists *otter.Cache[playlistKey, *servedPlaylist]
+	// WriteProbeEvery is how long /readyz reuses the result of its last
+	// write probe of the object store: at most one small write per
+	// period however often a load balancer polls; default 30 s.
+	WriteProbeEvery time.Duration
+	writeProbe      *otter.Cache[struct{}, probeResult]
 	// window is the playlist window of the day of the latest poll.
 	window atomic.Pointer[dayWindow]
 	// Session, when set, signs in a request that has no bearer token by
@@ -225,6 +232,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.playlists = otter.Must(&otter.Options[playlistKey, *servedPlaylist]{MaximumSize: maxCachedPlaylists,
 		ExpiryCalculator: otter.ExpiryWriting[playlistKey, *servedPlaylist](playlistTTL)})
+	if s.WriteProbeEvery <= 0 {
+		s.WriteProbeEvery = 30 * time.Second
+	}
+	s.writeProbe = otter.Must(&otter.Options[struct{}, probeResult]{MaximumSize: 1,
+		ExpiryCalculator: otter.ExpiryWriting[struct{}, probeResult](s.WriteProbeEvery)})
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loa_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
@@ -508,6 +520,38 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ pipeline.User
 	return nil
 }
 
+// probeResult is the outcome of one write probe, kept for
+// Server.WriteProbeEvery.
+type probeResult struct{ err error }
+
+// objectsWritable reports whether the object store took the last write
+// probe, probing when the last result is older than WriteProbeEvery
+// (concurrent callers share one probe). The probe has its own 3 s budget,
+// not the request's, so a poller that hangs up does not leave a
+// "context canceled" behind for the next ones.
+func (s *Server) objectsWritable(ctx context.Context) error {
+	res, err := s.writeProbe.Get(ctx, struct{}{}, otter.LoaderFunc[struct{}, probeResult](func(ctx context.Context, _ struct{}) (probeResult, error) {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		defer cancel()
+		err := s.Objects.ProbeWrite(pctx)
+		if err != nil {
+			s.Log.Warn("object store refuses writes", "err", err)
+		}
+		return probeResult{err: err}, nil
+	}))
+	if err != nil {
+		return err
+	}
+	return res.err
+}
+
+// readyz answers 503 when this replica cannot serve: the database does
+// not answer, or the object store cannot be read. A store that reads but
+// refuses writes (a full disk, a spent quota) is reported in the body,
+// "read ok, write refused: ...", with 200: every replica shares the store,
+// so taking them out of the load balancer would stop the playlists and
+// media they can still serve while uploads and processing wait (README,
+// "Running several replicas").
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ pipeline.User) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -518,6 +562,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ pipeline.User)
 	}
 	if err := s.Objects.Ready(ctx); err != nil {
 		checks["objects"], status = err.Error(), http.StatusServiceUnavailable
+	} else if err := s.objectsWritable(ctx); err != nil {
+		checks["objects"] = "read ok, write refused: " + err.Error()
 	}
 	if status != http.StatusOK {
 		w.Header().Set("Retry-After", "5")

@@ -167,6 +167,13 @@ func (w *moveWithdrawnWorker) Work(ctx context.Context, job *river.Job[MoveWithd
 		w.log.Info("withdrawn segment's objects moved out of reach of issued links", "segment", job.Args.SegmentID,
 			"moved", moved, "removed", removed)
 	}
+	if err != nil {
+		// Until the move is done, links issued before the withdrawal
+		// still answer: every failed attempt is worth a look (a store
+		// refusing writes fails them all), not only the last one.
+		w.log.Warn("withdrawn segment's objects not moved yet: links issued before the withdrawal still work; the move is retried",
+			"segment", job.Args.SegmentID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "queued_at", job.CreatedAt, "err", err)
+	}
 	return err
 }
 

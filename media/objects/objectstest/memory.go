@@ -73,6 +73,15 @@ func (m *Memory) Ready(ctx context.Context) error {
 	return m.unavailable("ready", "")
 }
 
+// ProbeWrite stores a few bytes under objects.ProbeKey.
+func (m *Memory) ProbeWrite(ctx context.Context) error {
+	body := "loa write probe"
+	if _, err := m.Put(ctx, objects.ProbeKey, strings.NewReader(body), int64(len(body)), "text/plain"); err != nil {
+		return fmt.Errorf("write probe: %w", err)
+	}
+	return nil
+}
+
 // Put reads r to its end (or to ctx's end) and stores it under key.
 func (m *Memory) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (int64, error) {
 	if err := m.Ready(ctx); err != nil {

@@ -209,3 +209,28 @@ func freePort(t testing.TB) string {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
+
+// ReadOnly returns cfg with temporary credentials (MinIO's STS
+// AssumeRole, with a session policy) that may read and list every bucket
+// but write nothing: the store then refuses every write with AccessDenied
+// while reads work, as it does with a full disk or a spent quota.
+func ReadOnly(t testing.TB, cfg objects.Config) objects.Config {
+	t.Helper()
+	const policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		`"Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::*"]}]}`
+	scheme := "http://"
+	if cfg.UseSSL {
+		scheme = "https://"
+	}
+	creds, err := credentials.NewSTSAssumeRole(scheme+cfg.Endpoint, credentials.STSAssumeRoleOptions{
+		AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Policy: policy, DurationSeconds: 3600})
+	if err != nil {
+		t.Fatalf("read-only credentials: %v", err)
+	}
+	v, err := creds.GetWithContext(&credentials.CredContext{Client: &http.Client{Timeout: 30 * time.Second}})
+	if err != nil {
+		t.Fatalf("read-only credentials from %s: %v", cfg.Endpoint, err)
+	}
+	cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = v.AccessKeyID, v.SecretAccessKey, v.SessionToken
+	return cfg
+}
