@@ -417,7 +417,7 @@ func endEmergency(ctx context.Context, env *cliEnv, c *client, id, reason string
 			where += " (" + strings.Join(res.Targets, ", ") + ")"
 		}
 	}
-	fmt.Fprintf(env.stdout, "emergency %s ended for %s; it airs nowhere now, as when an emergency runs out; new schedule versions for: %s\n", res.SegmentID, where, strings.Join(res.Build.Changed, ", "))
+	fmt.Fprintf(env.stdout, "emergency %s ended for %s; it airs nowhere now, as when an emergency runs out (to air it again in its own air window: loa segments priority %s normal); new schedule versions for: %s\n", res.SegmentID, where, res.SegmentID, strings.Join(res.Build.Changed, ", "))
 	return nil
 }
 

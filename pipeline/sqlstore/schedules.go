@@ -274,12 +274,17 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 		v.Priority, _ = schedules.ParsePriority(prio)
 		v.Approved = true // a row in variants is ready to air: reviewed, or the producer's own Vietnamese
 		v.Duration = time.Duration(a.DurationMS) * time.Millisecond
-		if until.Valid {
+		if until.Valid && prio == string(pipeline.PriorityEmergency) {
+			// The emergency's end ends the segment's air window: a
+			// warning does not go on airing in the rotation once its
+			// emergency is over (ended early or run out), until its
+			// producer sets its priority again (normal or priority),
+			// which puts it back in its own window.
 			v.Priority = schedules.Emergency
 			if until.Time.Before(v.AirUntil) {
 				v.AirUntil = until.Time
 			}
-			if targets.String != "" {
+			if targets.String != "" && until.Time.After(now) {
 				v.Targets = strings.Split(targets.String, ",")
 			}
 		} else if v.Priority == schedules.Emergency {
@@ -1309,9 +1314,9 @@ func (db *DB) EmergencyInForce(ctx context.Context, segmentID string, now time.T
 // EndEmergency ends segment segmentID's emergency in force at now (its
 // until becomes now; the row and the audit log stay) and cancels its
 // wide emergency request waiting for confirmation, if any; the reason is
-// logged with who did it. A segment whose emergency ended airs at
-// priority (it is set so, and the change runs db.PriorityChangedTx). It
-// returns the emergency ended (SegmentID empty when none was in force)
+// logged with who did it. The segment keeps priority emergency and airs
+// nowhere (ReadyCatalog) until its producer sets its priority again,
+// as when an emergency runs out by itself. It returns the emergency ended (SegmentID empty when none was in force)
 // and whether a request was cancelled; a not-found error when there was
 // neither.
 func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (ended pipeline.Emergency, cancelled bool, err error) {
@@ -1332,17 +1337,14 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 			if _, err := tx.ExecContext(ctx, "UPDATE emergencies SET until = ? WHERE segment_id = ?", now, segmentID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityPriority), now, segmentID); err != nil {
-				return err
-			}
-			if err := db.priorityChanged(ctx, tx, segmentID, pipeline.PriorityPriority); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE segments SET updated_at = ? WHERE id = ?", now, segmentID); err != nil {
 				return err
 			}
 			where := "whole province"
 			if len(e.Targets) > 0 {
 				where = "communes " + targets
 			}
-			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); now priority; reason: "+reason, now); err != nil {
+			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
 				return err
 			}
 			ended = e
