@@ -3,7 +3,6 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
-	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -195,29 +194,7 @@ func TestJobFindingsInPageLanguage(t *testing.T) {
 		{"vi", "chữ của câu 1 giống hệt bản tiếng Việt; hãy dịch câu này", "is the same as in the Vietnamese source"},
 		{"en", "the text of cue 1 is the same as in the Vietnamese source; translate it", "giống hệt bản tiếng Việt"},
 	} {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		fw, err := mw.CreateFormFile("file", "blt.srt")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(fw, viTwoCues)
-		_ = mw.Close()
-		req, err := http.NewRequest("POST", b.srv.URL+"/jobs/"+job.ID+"/upload", &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		req.AddCookie(tr)
-		req.AddCookie(&http.Cookie{Name: "loa_lang", Value: tc.lang})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		page := html.UnescapeString(string(data))
+		resp, page := b.uploadJobFile(t, job.ID, tr, tc.lang, "blt.srt", viTwoCues)
 		if !strings.Contains(page, tc.want) || strings.Contains(page, tc.not) {
 			t.Errorf("%s: %d, want the finding said as %q and not %q:\n%s", tc.lang, resp.StatusCode, tc.want, tc.not, section(page, `class="findings"`))
 		}

@@ -30,30 +30,7 @@ func TestUploadToSubmittedJob(t *testing.T) {
 	good := "1\n00:00:00,500 --> 00:00:03,500\nꪼꪕ ꪼꪕ꫁\n\n2\n00:00:03,700 --> 00:00:07,000\nꪶꪎꪙ ꪀꪱꪉ ꪁꪾ ꪹꪕꪉ\n"
 	upload := func(lang string) (*http.Response, string) {
 		t.Helper()
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		fw, err := mw.CreateFormFile("file", "blt.srt")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(fw, good)
-		_ = mw.Close()
-		req, err := http.NewRequest("POST", b.srv.URL+"/jobs/"+job.ID+"/upload", &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		req.AddCookie(tr)
-		req.AddCookie(&http.Cookie{Name: "loa_lang", Value: lang})
-		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp, html.UnescapeString(string(data))
+		return b.uploadJobFile(t, job.ID, tr, lang, "blt.srt", good)
 	}
 	if resp, body := upload("en"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("first upload: %d\n%s", resp.StatusCode, body)
@@ -184,4 +161,35 @@ func TestRerenderButtonLostRender(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/jobs/"+job.ID+"?done=job_rerender" {
 		t.Fatalf("rerender: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+}
+
+// uploadJobFile sends content as a job's file through its page's upload
+// form, signed in by session and asking for the page in lang, and returns
+// the answer (redirects not followed) and its page, unescaped.
+func (b *bundle) uploadJobFile(t *testing.T, jobID string, session *http.Cookie, lang, name, content string) (*http.Response, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(fw, content)
+	_ = mw.Close()
+	req, err := http.NewRequest("POST", b.srv.URL+"/jobs/"+jobID+"/upload", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.AddCookie(session)
+	req.AddCookie(&http.Cookie{Name: "loa_lang", Value: lang})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, html.UnescapeString(string(data))
 }
