@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -74,4 +75,19 @@ func SpokenDuration(d time.Duration, lang string) string {
 		return "0 " + units[len(units)-1].few
 	}
 	return strings.Join(parts, " ")
+}
+
+// ClockDuration writes a length of ms milliseconds as a clock does,
+// rounded to the second: "0:04", "10:00", "1:02:03" (M:SS under an hour,
+// H:MM:SS from one); the same in every language. Pages, the bulletin and
+// its podcast feed (itunes:duration takes this form) use it.
+func ClockDuration(ms int64) string {
+	s := (time.Duration(ms) * time.Millisecond).Round(time.Second) / time.Second
+	if s < 0 {
+		s = 0
+	}
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }

@@ -47,7 +47,7 @@ func TestReportsAuditAndBulletin(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES ('seg-feed', ?, ?, 65000, 'x', ?, ?)`,
+		if _, err := db.ExecContext(ctx, `INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES ('seg-feed', ?, ?, 65600, 'x', ?, ?)`,
 			lang, key, len(audio), now.Add(-time.Minute)); err != nil {
 			t.Fatal(err)
 		}
@@ -68,6 +68,7 @@ func TestReportsAuditAndBulletin(t *testing.T) {
 					Title     string `xml:"title"`
 					GUID      string `xml:"guid"`
 					PubDate   string `xml:"pubDate"`
+					Duration  string `xml:"duration"`
 					Enclosure struct {
 						URL    string `xml:"url,attr"`
 						Length int64  `xml:"length,attr"`
@@ -83,7 +84,8 @@ func TestReportsAuditAndBulletin(t *testing.T) {
 			t.Fatalf("feed %+v", feed)
 		}
 		it := feed.Channel.Items[0]
-		if it.Title != "Nộp hồ sơ trực tuyến <&>" || it.Enclosure.Type != "audio/mpeg" || it.Enclosure.Length != int64(len(audio)) {
+		// 65.6 s is 1:06 as a clock rounds it (it read 00:01:05, cut).
+		if it.Title != "Nộp hồ sơ trực tuyến <&>" || it.Enclosure.Type != "audio/mpeg" || it.Enclosure.Length != int64(len(audio)) || it.Duration != "1:06" {
 			t.Fatalf("item %+v", it)
 		}
 		if _, err := time.Parse(time.RFC1123Z, it.PubDate); err != nil {

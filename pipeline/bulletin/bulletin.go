@@ -181,7 +181,6 @@ func WriteRSS(w io.Writer, lang, link, feedLink, artwork string, issues []Issue)
 			if ch.PubDate == "" {
 				ch.PubDate = it.ReadyAt.Format(time.RFC1123Z)
 			}
-			d := time.Duration(it.DurationMS) * time.Millisecond
 			ch.Items = append(ch.Items, item{
 				Title:       it.Title,
 				Description: fmt.Sprintf("%s (%s) — số %s", topicName(it.Topic), it.Kind, is.WeekName()),
@@ -189,7 +188,7 @@ func WriteRSS(w io.Writer, lang, link, feedLink, artwork string, issues []Issue)
 				PubDate:     it.ReadyAt.Format(time.RFC1123Z),
 				Category:    topicName(it.Topic),
 				Enclosure:   enclosure{URL: it.AudioURL, Length: it.Size, Type: it.ContentType},
-				Duration:    fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60),
+				Duration:    pipeline.ClockDuration(it.DurationMS),
 			})
 		}
 	}
@@ -206,11 +205,9 @@ func WriteRSS(w io.Writer, lang, link, feedLink, artwork string, issues []Issue)
 
 var page = template.Must(template.New("bulletin").Funcs(template.FuncMap{
 	"topic": topicName, "lang": languageTitle,
-	"local": func(t time.Time) string { return t.In(report.Location()).Format("02/01/2006 15:04") },
-	"minutes": func(ms int64) string {
-		return fmt.Sprintf("%d:%02d", ms/60000, ms/1000%60)
-	},
-	"sunday": func(t time.Time) string { return t.AddDate(0, 0, 6).Format("02/01/2006") },
+	"local":   func(t time.Time) string { return t.In(report.Location()).Format("02/01/2006 15:04") },
+	"minutes": pipeline.ClockDuration,
+	"sunday":  func(t time.Time) string { return t.AddDate(0, 0, 6).Format("02/01/2006") },
 }).Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Bản tin CCHC Sơn La {{.WeekName}} — {{lang .Language}}</title>

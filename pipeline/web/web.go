@@ -222,7 +222,7 @@ func (s *Server) parseTemplates() error {
 			return fmt.Sprintf(f, args...), nil
 		},
 		"bytes":    func(n int64) string { return humanize.IBytes(uint64(max(n, 0))) },
-		"duration": clockDuration,
+		"duration": pipeline.ClockDuration,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -646,18 +646,4 @@ func apiPath(path string) bool {
 // the catalogue text's %s in order (english is already complete).
 func refused(key, field, english string, args ...string) *pipeline.Error {
 	return pipeline.FieldError(field, "%s", english).WithKey(key, args...)
-}
-
-// clockDuration writes a length of ms milliseconds as a clock does,
-// rounded to the second: "0:04", "10:00", "1:02:03"; the same in every
-// language of the pages.
-func clockDuration(ms int64) string {
-	s := (time.Duration(ms) * time.Millisecond).Round(time.Second) / time.Second
-	if s < 0 {
-		s = 0
-	}
-	if s >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
