@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -61,10 +62,16 @@ func TestShortBundlePulledAndSynced(t *testing.T) {
 	// The player's sync, --days 3.
 	pdir := filepath.Join(t.TempDir(), "player-bundle")
 	st := &player.Status{}
+	var logged bytes.Buffer
 	syncer := &player.Syncer{Client: c, Commune: "muong-lan", Dir: pdir, Days: 3, Current: player.NewCurrent(), Status: st,
-		Now: func() time.Time { return device }, Log: slog.New(slog.DiscardHandler)}
+		Now: func() time.Time { return device }, Log: slog.New(slog.NewTextHandler(&logged, nil))}
 	if err := syncer.Once(ctx); err != nil {
 		t.Fatalf("player sync of a bundle with 2 of 3 days built: %v", err)
+	}
+	// The first sync pins the server's key: the log gives its fingerprint
+	// to check, as 'loa playlist pull' prints it.
+	if !strings.Contains(logged.String(), "pinned the server's signing key") {
+		t.Errorf("the player's first sync does not log the key it pinned:\n%s", logged.String())
 	}
 	doc := st.Doc()
 	if plan, _, _ := syncer.Current.Get(); plan == nil || doc.Until != tomorrow.String() || doc.DaysAhead != 2 || doc.DaysAsked != 3 || doc.LastError != "" {

@@ -158,7 +158,9 @@ func (s *Syncer) Once(ctx context.Context) error {
 	plan, _, _ := s.Current.Get()
 	// The device's clock decides which days the bundle must cover and
 	// whether it has expired.
-	o := pull.Options{Commune: s.Commune, Days: max(s.Days, 1), Dir: s.Dir, KeyFile: s.KeyFile, Now: s.Now()}
+	// The pull's notes (a signing key pinned at the first sync, with the
+	// fingerprint to check; a resumed download) go to the log.
+	o := pull.Options{Commune: s.Commune, Days: max(s.Days, 1), Dir: s.Dir, KeyFile: s.KeyFile, Now: s.Now(), Progress: logNotes{s.Log}}
 	if plan != nil {
 		o.ETag = s.Status.get().ETag
 		o.NotOlder = plan.Manifest.CreatedAt
@@ -411,4 +413,16 @@ func ReadEvents(r io.Reader, fn func(Event) error) error {
 		return err
 	}
 	return nil
+}
+
+// logNotes logs each line written to it at Info, as a bundle pull's note.
+type logNotes struct{ log *slog.Logger }
+
+func (l logNotes) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		if line = strings.TrimSpace(line); line != "" {
+			l.log.Info("bundle pull", "note", line)
+		}
+	}
+	return len(p), nil
 }
