@@ -27,6 +27,10 @@ type SegmentView struct {
 	// PendingEmergency is a producer's province-wide emergency waiting for
 	// an administrator's confirmation (GET /api/segments/{id} only).
 	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
+	// WideEmergencyLimit is, with a pending request, the most communes a
+	// non-administrator may hold under emergencies without a confirmation
+	// (the province, or more than half of it, always needs one).
+	WideEmergencyLimit int `json:"wide_emergency_limit,omitempty"`
 	// Emergency is the emergency in force on the segment now: its
 	// communes (or the whole province), since, until, reason and who
 	// raised it (GET /api/segments/{id} only).
@@ -524,6 +528,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		switch {
 		case err == nil:
 			v.PendingEmergency = &p
+			v.WideEmergencyLimit = s.Broadcast.WideLimit()
 		case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
 			return err
 		}

@@ -529,21 +529,30 @@ func (s *Service) wide(ctx context.Context, province bool, targets, held []strin
 	if len(all) > len(targets) {
 		with = fmt.Sprintf(" (%d with your other emergencies in force)", len(all))
 	}
-	limit := s.WideEmergency
-	if limit <= 0 {
-		limit = DefaultWideEmergency
-	}
+	limit := s.WideLimit()
+	on := english.Plural(len(targets), "commune", "communes") + " (" + strings.Join(targets, ", ") + ")"
 	if len(all) > limit {
-		return fmt.Sprintf("An emergency on %s%s, more than %d,", english.Plural(len(targets), "commune", "communes"), with, limit), nil
+		return fmt.Sprintf("An emergency on %s%s, more than the %d one person may raise alone,", on, with, limit), nil
 	}
 	registry, err := s.Store.Communes(ctx)
 	if err != nil {
 		return "", err
 	}
 	if 2*len(all) > len(registry) {
-		return fmt.Sprintf("An emergency on %s%s, more than half of the province's %d,", english.Plural(len(targets), "commune", "communes"), with, len(registry)), nil
+		return fmt.Sprintf("An emergency on %s%s, more than half of the province's %d,", on, with, len(registry)), nil
 	}
 	return "", nil
+}
+
+// WideLimit is the most communes one person other than an administrator
+// may have under emergencies in force at once (their own, all segments
+// together) without an administrator's confirmation:
+// [Service.WideEmergency], or [DefaultWideEmergency] when unset.
+func (s *Service) WideLimit() int {
+	if s.WideEmergency <= 0 {
+		return DefaultWideEmergency
+	}
+	return s.WideEmergency
 }
 
 // raise marks the emergency and rebuilds its targets and the communes

@@ -214,10 +214,13 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		// emergency has its own form and is not changed there.
 		Priorities  []pipeline.Priority
 		SetPriority string
-		// Pending is a province-wide emergency waiting for an admin;
-		// Confirm is where an admin confirms it (empty for others).
-		Pending *pipeline.EmergencyRequest
-		Confirm string
+		// Pending is a wide emergency waiting for an admin (the
+		// province, or its communes); WideLimit the most communes one
+		// non-administrator may hold alone; Confirm is where an admin
+		// confirms it (empty for others).
+		Pending   *pipeline.EmergencyRequest
+		WideLimit int
+		Confirm   string
 		// EndEmergency is where the emergency in force (or the request
 		// waiting) is ended early.
 		EndEmergency string
@@ -238,6 +241,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		Priorities:   []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
 		SetPriority:  segmentPath(v.ID) + "/priority",
 		Pending:      v.PendingEmergency,
+		WideLimit:    v.WideEmergencyLimit,
 		Confirm:      confirmPath(c, v.ID),
 		EndEmergency: segmentPath(v.ID) + "/emergency/end",
 		InForce:      v.Emergency,
