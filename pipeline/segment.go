@@ -123,6 +123,9 @@ type Segment struct {
 	// the loudspeaker rendition; nil when not measured (an upload from
 	// before it was, or one too quiet to measure).
 	Loudness *LoudnessMeasurement `json:"loudness,omitempty"`
+	// EmergencyRequested is true while a wide emergency asked for on
+	// this segment waits for an administrator's confirmation.
+	EmergencyRequested bool `json:"emergency_requested,omitempty"`
 }
 
 // StepRenditions is the ProcessStep of a processed segment (ready to air)
@@ -304,6 +307,9 @@ type SegmentFilter struct {
 	ProducerID int64
 	// State, when set, keeps only segments in that state.
 	State State
+	// EmergencyRequested, when true, keeps only segments with a wide
+	// emergency request waiting for an administrator.
+	EmergencyRequested bool
 	// Limit caps the number returned; 0 means 100.
 	Limit int
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,20 @@ func TestEmergencyCLIMessages(t *testing.T) {
 	four := "muong-lan,to-hieu,phieng-khoai,suoi-to"
 	if code, out, errs := loa("segments", "emergency", wide, "--communes", four, "--reason", "Lũ quét", "--yes"); code != 0 {
 		t.Fatalf("a wide request: exit %d %s %s", code, out, errs)
+	}
+	// The list marks the request waiting, in text and JSON, and filters
+	// on it.
+	if code, out, errs := loa("segments", "list"); code != 0 || !regexp.MustCompile(`(?m)^`+wide+`\s.*emergency PENDING`).MatchString(out) ||
+		strings.Count(out, "emergency PENDING") != 1 || !strings.Contains(out, "1 emergency request waiting") {
+		t.Errorf("segments list: exit %d, want %s marked emergency PENDING (and only it)\n%s%s", code, wide, out, errs)
+	}
+	if code, out, errs := loa("segments", "list", "--pending-emergency", "--json"); code != 0 {
+		t.Errorf("segments list --pending-emergency: exit %d %s%s", code, out, errs)
+	} else {
+		var segs []pipeline.Segment
+		if err := json.Unmarshal([]byte(out), &segs); err != nil || len(segs) != 1 || segs[0].ID != wide || !segs[0].EmergencyRequested || !strings.Contains(out, `"emergency_requested": true`) {
+			t.Errorf("segments list --pending-emergency --json: %v, want only %s with emergency_requested\n%s", err, wide, out)
+		}
 	}
 	if out := confirm(wide); !strings.Contains(out, "for 4 communes (") || strings.Contains(out, "province") {
 		t.Errorf("--confirm-request of a 4-commune request says %q, want the 4 communes", out)

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize/english"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 )
@@ -217,13 +219,17 @@ func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "segments list", "")
 	c := registerClient(fs, env)
 	state := fs.String("state", "", "only segments in this state (probed, withdrawn)")
-	asJSON := fs.Bool("json", false, "print as JSON")
+	pending := fs.Bool("pending-emergency", false, "only segments whose wide emergency request waits for an administrator's confirmation")
+	asJSON := fs.Bool("json", false, "print as JSON (emergency_requested: true marks a request waiting)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	q := url.Values{}
 	if *state != "" {
 		q.Set("state", *state)
+	}
+	if *pending {
+		q.Set("pending_emergency", "1")
 	}
 	var segs []pipeline.Segment
 	if err := c.do(ctx, http.MethodGet, "/api/segments?"+q.Encode(), nil, "", &segs); err != nil {
@@ -234,11 +240,25 @@ func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tPRIORITY\tDURATION\tTITLE")
+	waiting := 0
 	for _, s := range segs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.State, s.Priority,
+		prio := string(s.Priority)
+		if s.EmergencyRequested {
+			prio += ", emergency PENDING"
+			waiting++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.State, prio,
 			(time.Duration(s.Probe.DurationMS) * time.Millisecond).Round(time.Second), s.Title)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if waiting > 0 {
+		_, err := fmt.Fprintf(env.stdout, "%s waiting for an administrator (marked PENDING): see one with loa segments show ID; an administrator confirms it with loa segments emergency ID --confirm-request --yes\n",
+			english.Plural(waiting, "emergency request", "emergency requests"))
+		return err
+	}
+	return nil
 }
 
 func runSegmentsShow(ctx context.Context, env *cliEnv, args []string) error {

@@ -473,6 +473,13 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, u pipeline
 	if u.Role != pipeline.RoleAdmin {
 		f.ProducerID = u.ID
 	}
+	switch p := r.URL.Query().Get("pending_emergency"); p {
+	case "", "0", "false":
+	case "1", "true":
+		f.EmergencyRequested = true
+	default:
+		return pipeline.FieldError("pending_emergency", "pending_emergency %q: say 1 to list only the segments whose emergency request waits for an administrator, or leave it out.", p)
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {

@@ -136,7 +136,8 @@ func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, a
 
 const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
 	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.loudness, s.subtitle_key,
-	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress`
+	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress,
+	EXISTS (SELECT 1 FROM emergency_requests r WHERE r.segment_id = s.id)`
 
 func scanSegment(row scanner) (pipeline.Segment, error) {
 	var s pipeline.Segment
@@ -145,7 +146,7 @@ func scanSegment(row scanner) (pipeline.Segment, error) {
 	var loudness sql.NullString
 	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
 		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &loudness, &s.SubtitleKey,
-		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress)
+		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress, &s.EmergencyRequested)
 	if err != nil {
 		return s, err
 	}
@@ -194,6 +195,9 @@ func (db *DB) Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipelin
 	if f.State != "" {
 		q += " AND s.state = ?"
 		args = append(args, string(f.State))
+	}
+	if f.EmergencyRequested {
+		q += " AND EXISTS (SELECT 1 FROM emergency_requests r WHERE r.segment_id = s.id)"
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100

@@ -34,6 +34,9 @@ type usersData struct {
 	// Reset names a user whose password was just set; ResetUser and
 	// ResetError a refused reset and why.
 	Reset, ResetUser, ResetError string
+	// Pending are the segments whose wide emergency request waits for an
+	// administrator's confirmation (on the segment's page).
+	Pending []pipeline.Segment
 }
 
 func (s *Server) usersData(r *http.Request) (usersData, error) {
@@ -43,6 +46,9 @@ func (s *Server) usersData(r *http.Request) (usersData, error) {
 	}
 	// Live tokens only: the API leaves revoked ones out unless asked.
 	if err := s.callAPI(r, "GET", "/api/tokens", nil, &d.Tokens); err != nil {
+		return d, err
+	}
+	if err := s.callAPI(r, "GET", "/api/segments?pending_emergency=1", nil, &d.Pending); err != nil {
 		return d, err
 	}
 	return d, nil

@@ -43,6 +43,16 @@ func TestPendingCommuneRequestSaysWhatItIs(t *testing.T) {
 			t.Errorf("the pending card lacks %q:\n%s", want, card)
 		}
 	}
+	// The administrator's home lists the request with a link to the
+	// segment's page (the confirm form); the segments list marks it.
+	_, body = b.do(t, "GET", "/admin/users", admin, nil, "")
+	if i := strings.Index(body, `id="pending-emergencies"`); i < 0 || !strings.Contains(body[i:], `href="`+page+`#pending-emergency"`) || strings.Contains(body[i:], b.segs[0]) {
+		t.Errorf("the admin's home should list the one request, linked to %s:\n%s", page, body)
+	}
+	_, body = b.do(t, "GET", "/producer", admin, nil, "")
+	if n := strings.Count(body, `class="pending-request"`); n != 1 || !strings.Contains(body, "yêu cầu khẩn cấp đang chờ quản trị viên") {
+		t.Errorf("the segments list marks %d segments pending, want 1:\n%s", n, body)
+	}
 	_, body = b.do(t, "GET", page, admin, nil, "")
 	if !strings.Contains(body, "trên loa của các xã này") || strings.Contains(body, "mọi loa của toàn tỉnh") {
 		t.Errorf("the admin's confirm box should name the communes, not the province:\n%s", body)
