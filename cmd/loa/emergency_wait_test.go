@@ -66,20 +66,21 @@ func (w *signalWriter) String() string {
 // segment still being processed waits (saying so on stderr) until it is
 // ready, then raises the emergency; processing that fails while it waits
 // ends the wait with the failure's reason (exit 3) and raises nothing;
-// without --wait the refusal names --wait; the dry run with --wait says
+// Ctrl-C (the context's end) stops the wait and raises nothing; without
+// --wait the refusal names --wait; the dry run with --wait says
 // it would wait.
 func TestEmergencyWaitCLI(t *testing.T) {
 	const reason = "the recording has no audio stream"
 	for _, tc := range []struct {
 		name     string
 		args     []string
-		finish   func(t *testing.T, f *cliFixture, id string) // done once the CLI says it is waiting; nil: the CLI does not wait
+		finish   func(t *testing.T, f *cliFixture, id string, interrupt func()) // done once the CLI says it is waiting; nil: the CLI does not wait
 		wantCode int
 		wantOut  []string // in stdout+stderr
 		raised   bool
 	}{
 		{name: "processed while waiting", args: []string{"--yes", "--wait"}, wantCode: 0, raised: true,
-			finish: func(t *testing.T, f *cliFixture, id string) {
+			finish: func(t *testing.T, f *cliFixture, id string, _ func()) {
 				v := pipeline.Variant{SegmentID: id, Language: pipeline.LangVietnamese, AudioKey: "segments/" + id + "/vi/loudspeaker.mp3",
 					DurationMS: 4000, SHA256: strings.Repeat("a", 64), Size: 1000}
 				if err := f.db.SaveProcessed(context.Background(), id, nil, &v, nil); err != nil {
@@ -88,12 +89,15 @@ func TestEmergencyWaitCLI(t *testing.T) {
 			},
 			wantOut: []string{"still processing", "ready to air after", "emergency "}},
 		{name: "processing fails while waiting", args: []string{"--yes", "--wait=10m"}, wantCode: 3,
-			finish: func(t *testing.T, f *cliFixture, id string) {
+			finish: func(t *testing.T, f *cliFixture, id string, _ func()) {
 				if err := f.db.MarkProcessFailed(context.Background(), id, reason); err != nil {
 					t.Error(err)
 				}
 			},
 			wantOut: []string{"still processing", "failed processing", reason, "Nothing was raised"}},
+		{name: "Ctrl-C ends the wait", args: []string{"--yes", "--wait"}, wantCode: 5,
+			finish:  func(_ *testing.T, _ *cliFixture, _ string, interrupt func()) { interrupt() },
+			wantOut: []string{"still processing", "Stopped waiting", "nothing was raised"}},
 		{name: "without --wait the refusal names it", args: []string{"--yes"}, wantCode: 3,
 			wantOut: []string{"not ready to air", "--wait"}},
 		{name: "dry run says it would wait", args: []string{"--wait"}, wantCode: 3,
@@ -119,7 +123,7 @@ func TestEmergencyWaitCLI(t *testing.T) {
 				case code = <-done:
 					t.Fatalf("the CLI ended (exit %d) without waiting for processing\n%s%s", code, stdout.String(), stderr.String())
 				}
-				tc.finish(t, f, id)
+				tc.finish(t, f, id, cancel)
 			}
 			code = <-done
 			all := stdout.String() + stderr.String()
