@@ -66,7 +66,8 @@ func (w *signalWriter) String() string {
 // segment still being processed waits (saying so on stderr) until it is
 // ready, then raises the emergency; processing that fails while it waits
 // ends the wait with the failure's reason (exit 3) and raises nothing;
-// Ctrl-C (the context's end) stops the wait and raises nothing; without
+// Ctrl-C (the context's end) or the --wait limit stops the wait and
+// raises nothing; without
 // --wait the refusal names --wait; the dry run with --wait says
 // it would wait.
 func TestEmergencyWaitCLI(t *testing.T) {
@@ -98,6 +99,8 @@ func TestEmergencyWaitCLI(t *testing.T) {
 		{name: "Ctrl-C ends the wait", args: []string{"--yes", "--wait"}, wantCode: 5,
 			finish:  func(_ *testing.T, _ *cliFixture, _ string, interrupt func()) { interrupt() },
 			wantOut: []string{"still processing", "Stopped waiting", "nothing was raised"}},
+		{name: "the limit ends the wait", args: []string{"--yes", "--wait=1s"}, wantCode: 5,
+			wantOut: []string{"still not ready to air after 1s", "--wait=DURATION"}},
 		{name: "without --wait the refusal names it", args: []string{"--yes"}, wantCode: 3,
 			wantOut: []string{"not ready to air", "--wait"}},
 		{name: "dry run says it would wait", args: []string{"--wait"}, wantCode: 3,
