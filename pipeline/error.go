@@ -52,6 +52,13 @@ type Error struct {
 	Args []string
 }
 
+// KeySegmentNotReady is the Key of the refusal of an emergency on a
+// segment not ready to air in any language yet (still processing): its
+// one Arg is the segment ID. A caller that can wait ('loa segments
+// emergency --wait') recognises it with errors.As and asks again once
+// the segment is processed.
+const KeySegmentNotReady = "segment_not_ready"
+
 // WithKey names e's message in the pages' catalogues (Key) with the
 // figures its text takes (Args), and returns e.
 func (e *Error) WithKey(key string, args ...string) *Error {

@@ -96,7 +96,8 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 			}
 			return &pipeline.Error{Code: code, Message: fmt.Sprintf("The server answered %s.", resp.Status)}
 		}
-		return &pipeline.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message, Findings: eb.Error.Findings}
+		return &pipeline.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message, Findings: eb.Error.Findings,
+			Key: eb.Error.Key, Args: eb.Error.Args}
 	}
 	if out == nil {
 		return nil

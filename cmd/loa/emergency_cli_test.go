@@ -123,6 +123,7 @@ type cliFixture struct {
 	producer pipeline.User
 	seg      string
 	url      string // the API server's
+	tok      string // the producer's API token
 	loa      func(args ...string) (int, string, string)
 }
 
@@ -148,6 +149,7 @@ func producerCLI(t *testing.T, title string) *cliFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.tok = tok
 	f.seg = broadcasttest.AddReady(t, db, store, f.producer, broadcasttest.Segment{Title: title, Languages: []string{"vi"}, AirFrom: clock().Add(-48 * time.Hour)})
 	f.loa = func(args ...string) (int, string, string) {
 		t.Helper()

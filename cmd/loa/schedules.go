@@ -310,6 +310,8 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the wide emergency (many communes or the province) a producer asked for")
 	replace := fs.Bool("replace", false, "make --communes (or --province) the emergency's whole list: communes in force left out lose the alert (an administrator or who raised it only); without it they are added")
 	end := fs.Bool("end", false, "end the emergency in force now, before its end time, and cancel a request waiting for confirmation (with --reason and --yes)")
+	var wait waitFlag
+	fs.Var(&wait, "wait", fmt.Sprintf("when the segment is still being processed, wait for it (--wait: up to %s; --wait=30m: up to that), then raise the emergency; processing that fails ends the wait (exit 3)", defaultEmergencyWait))
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -318,12 +320,15 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		return usageError{"give the segment ID"}
 	}
 	if *end {
-		if *confirmRequest || *communes != "" || *province || *until != "" || *replace {
+		if *confirmRequest || *communes != "" || *province || *until != "" || *replace || wait.d > 0 {
 			return usageError{"--end takes only --reason and --yes"}
 		}
 		return endEmergency(ctx, env, c, pos[0], *reason, *yes)
 	}
 	if *confirmRequest {
+		if wait.d > 0 {
+			return usageError{"--confirm-request takes only --yes (the request was accepted once the segment was ready)"}
+		}
 		body, _ := json.Marshal(api.ConfirmRequest{Confirm: *yes})
 		var res broadcast.EmergencyResult
 		if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency/confirm", bytes.NewReader(body), "application/json", &res); err != nil {
@@ -358,15 +363,35 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		req.Until = t
 	}
 	body, _ := json.Marshal(req)
-	var res broadcast.EmergencyResult
-	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency", bytes.NewReader(body), "application/json", &res); err != nil {
+	raise := func() (broadcast.EmergencyResult, error) {
+		var res broadcast.EmergencyResult
+		err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(pos[0])+"/emergency", bytes.NewReader(body), "application/json", &res)
+		return res, err
+	}
+	res, err := raise()
+	if err != nil && *yes && wait.d > 0 && notReady(err) {
+		// Still processing: wait for it, then ask again, the same request.
+		if err := waitProcessed(ctx, env, c, pos[0], wait.d, time.Second); err != nil {
+			return err
+		}
+		res, err = raise()
+	}
+	if err != nil {
 		var pe *pipeline.Error
+		waits := ""
+		if wait.d > 0 {
+			waits = fmt.Sprintf(" With --wait it first waits (up to %s) for the segment's processing to end if it has not, then raises the emergency.", wait.d)
+		}
 		if errors.As(err, &pe) && pe.Field == "confirm" && !*yes {
 			// Refused input (exit 3): nothing was raised. The server's
 			// answer says what is in force, added and would be dropped.
 			what, _, _ := strings.Cut(pe.Message, " To go ahead")
 			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
-				Message: fmt.Sprintf("Nothing was raised: %s Run the same command with --yes to go ahead.", what)}
+				Message: fmt.Sprintf("Nothing was raised: %s Run the same command with --yes to go ahead.%s", what, waits)}
+		}
+		if notReady(err) && !*yes && wait.d > 0 {
+			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+				Message: fmt.Sprintf("Nothing was raised: segment %s is still being processed. Run the same command with --yes to go ahead.%s", pos[0], waits)}
 		}
 		return err
 	}
@@ -380,6 +405,100 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		fmt.Fprintf(env.stdout, "kept: %s; added: %s; lost the alert: %s\n", orNone(p.Kept), orNone(p.Added), orNone(p.Dropped))
 	}
 	return nil
+}
+
+// defaultEmergencyWait is how long 'loa segments emergency --wait' waits
+// for processing at most: a process job is cut after 5 minutes
+// (pipeline/worker's River JobTimeout) and the longest segment media
+// accepts (media.DefaultLimits MaxDuration, 2 h of radio) takes about
+// that on a slow machine, so 15 minutes covers it with two retries.
+const defaultEmergencyWait = 15 * time.Minute
+
+// waitFlag is --wait[=DURATION]: zero when absent, defaultEmergencyWait
+// when given bare.
+type waitFlag struct{ d time.Duration }
+
+func (w *waitFlag) String() string {
+	if w == nil || w.d == 0 {
+		return ""
+	}
+	return w.d.String()
+}
+
+// IsBoolFlag lets --wait stand alone.
+func (w *waitFlag) IsBoolFlag() bool { return true }
+
+func (w *waitFlag) Set(v string) error {
+	switch v {
+	case "true":
+		w.d = defaultEmergencyWait
+		return nil
+	case "false":
+		w.d = 0
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q: give a duration such as 30m or 1h, or --wait alone for %s", v, defaultEmergencyWait)
+	}
+	w.d = d
+	return nil
+}
+
+// notReady tells whether err is the server's refusal of an emergency on a
+// segment still being processed.
+func notReady(err error) bool {
+	var pe *pipeline.Error
+	return errors.As(err, &pe) && pe.Key == pipeline.KeySegmentNotReady
+}
+
+// waitProcessed polls segment id (GET /api/segments/{id}) every poll until
+// it is ready to air in some language, and returns nil then. Processing
+// that failed, a withdrawn segment (exit 3) or max elapsed (exit 5) ends
+// the wait with an error saying nothing was raised, as does ctx's end
+// (Ctrl-C). It prints one line to stderr about every 5 seconds: the
+// state, the step and how long it has waited.
+func waitProcessed(ctx context.Context, env *cliEnv, c *client, id string, max, poll time.Duration) error {
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	var last time.Time
+	var state pipeline.State = "unknown"
+	for {
+		var v api.SegmentView
+		err := c.do(wctx, "GET", "/api/segments/"+url.PathEscape(id), nil, "", &v)
+		waited := time.Since(start).Round(time.Second)
+		switch {
+		case ctx.Err() != nil:
+			return &pipeline.Error{Code: pipeline.CodeUnavailable, Err: ctx.Err(),
+				Message: fmt.Sprintf("Stopped waiting for segment %s after %s: nothing was raised. Run the command again to raise the emergency.", id, waited)}
+		case wctx.Err() != nil:
+			return &pipeline.Error{Code: pipeline.CodeTimeout,
+				Message: fmt.Sprintf("Segment %s is still not ready to air after %s of waiting (state %s): nothing was raised. Look at 'loa segments show %s'; run the command again with a longer --wait=DURATION if processing is moving.", id, max, state, id)}
+		case err != nil:
+			return fmt.Errorf("waiting for segment %s to be processed: %w", id, err)
+		case len(v.Variants) > 0:
+			fmt.Fprintf(env.stderr, "segment %s: ready to air after %s of waiting; raising the emergency\n", id, waited)
+			return nil
+		case v.State == pipeline.StateFailed:
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s failed processing after %s of waiting: %s. Nothing was raised: upload the recording again, then raise the emergency.", id, waited, v.ProcessError)
+		case v.State == pipeline.StateWithdrawn:
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s was withdrawn while waiting for its processing: nothing was raised.", id)
+		}
+		state = v.State
+		if last.IsZero() || time.Since(last) >= 5*time.Second {
+			last = time.Now()
+			step := v.ProcessStep
+			if step == "" {
+				step = "queued"
+			}
+			fmt.Fprintf(env.stderr, "segment %s: still processing (%s, %s, %.0f%%), waited %s of at most %s\n", id, v.State, step, 100*v.Progress, waited, max)
+		}
+		select {
+		case <-wctx.Done():
+		case <-time.After(poll):
+		}
+	}
 }
 
 // orNone joins codes with ", ", or says "none".

@@ -1221,7 +1221,7 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", e.SegmentID)
 		}
 		if variants == 0 {
-			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is not ready to air in any language yet (still processing?): wait until it is processed, then mark it again.", e.SegmentID)
+			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is not ready to air in any language yet (still processing?): wait until it is processed, then mark it again, or run 'loa segments emergency' with --wait to raise it as soon as processing ends.", e.SegmentID).WithKey(pipeline.KeySegmentNotReady, e.SegmentID)
 		}
 		for _, c := range e.Targets {
 			var n int
