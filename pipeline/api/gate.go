@@ -22,7 +22,10 @@ import (
 // scope and body limits in the same code.
 type inbound interface {
 	// header is the first value of the request header name ("" when
-	// absent), as http.Header.Get.
+	// absent), as http.Header.Get. The value may share the listener's
+	// request buffer: it is valid until the answer is written, so a
+	// caller that keeps it longer (in a cache, an error, a goroutine)
+	// keeps strings.Clone of it.
 	header(name string) string
 	// pathValue is the value of the route pattern's wildcard name,
 	// unescaped, as http.Request.PathValue.

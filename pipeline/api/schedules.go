@@ -70,7 +70,8 @@ func (s *Server) communeOf(ctx context.Context, code string, u pipeline.User) (p
 		return pipeline.CommuneHead{}, err
 	}
 	head, err := b.Store.CommuneHead(ctx, code)
-	if u.Role == pipeline.RoleOperator && (pipeline.ErrorCode(err) == pipeline.CodeNotFound || err == nil && !head.Answers(u.Commune)) {
+	// ErrorCode only of an error: it allocates (a poll's path has none).
+	if u.Role == pipeline.RoleOperator && (err != nil && pipeline.ErrorCode(err) == pipeline.CodeNotFound || err == nil && !head.Answers(u.Commune)) {
 		// One answer whether the code exists or not.
 		return pipeline.CommuneHead{}, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q among those you answer for (you answer for %q).", code, u.Commune)
 	}

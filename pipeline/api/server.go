@@ -30,6 +30,8 @@ import (
 // Catalog is what the API reads and writes in the metadata store.
 type Catalog interface {
 	Ping(ctx context.Context) error
+	// UserByToken keeps nothing of token past the call: the playlist
+	// listener passes a view of its request buffer.
 	UserByToken(ctx context.Context, token string) (pipeline.User, error)
 	UserByName(ctx context.Context, name string) (pipeline.User, error)
 	Users(ctx context.Context) ([]pipeline.User, error)
