@@ -367,7 +367,7 @@ func TestSmallEmergenciesAddUp(t *testing.T) {
 		if res.Pending != tc.pending {
 			t.Fatalf("%s: pending %v (%s), want %v", tc.name, res.Pending, res.Message, tc.pending)
 		}
-		if tc.pending && !strings.Contains(res.Message, "on 1 commune (4 with your other emergencies in force)") {
+		if tc.pending && !strings.Contains(res.Message, "on 1 commune ("+codes[6]+") (4 with your other emergencies in force)") {
 			t.Errorf("%s: the message does not count the others: %s", tc.name, res.Message)
 		}
 	}
