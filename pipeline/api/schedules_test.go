@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
@@ -198,7 +200,7 @@ func TestScopeByCommuneCode(t *testing.T) {
 	if _, err := sb.db.ImportRegistry(ctx, reg); err != nil {
 		t.Fatal(err)
 	}
-	hash, _ := pipeline.HashPassword("mat-khau-dai-du")
+	hash, _ := pipeline.HashPassword("mat-khau-dai-du", bcrypt.MinCost)
 	var legacyID int64
 	if err := sb.db.SQL().QueryRowContext(ctx, "INSERT INTO users (name, role, password_hash, commune, created_at) VALUES ('legacy-op', 'operator', ?, 'Mường Lạn', ?) RETURNING id",
 		hash, time.Now()).Scan(&legacyID); err != nil {

@@ -59,6 +59,12 @@ type DB struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
+	// PasswordCost is the bcrypt cost of the password hashes this store
+	// writes (users, devices, resets); 0 means pipeline.DefaultPasswordCost.
+	// Tests lower it: a hash at the default cost takes over a second
+	// under the race detector.
+	PasswordCost int
+
 	dummyOnce sync.Once
 	dummyHash string
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 	"github.com/sonla-cchc/loa/schedules"
@@ -84,7 +86,7 @@ func TestMigrateBindsOperatorsByName(t *testing.T) {
 	ctx := context.Background()
 	db := setup(t)
 	loadTwins(t, db)
-	hash, _ := pipeline.HashPassword("mat-khau-dai-du")
+	hash, _ := pipeline.HashPassword("mat-khau-dai-du", bcrypt.MinCost)
 	for _, u := range [][2]string{{"op-to-hieu", "TÔ HIỆU"}, {"op-muong-lan", "Mường Lạn"}, {"op-gone", "Xã Cũ"}} {
 		if _, err := db.sql.ExecContext(ctx, "INSERT INTO users (name, role, password_hash, commune, created_at) VALUES (?, 'operator', ?, ?, ?)",
 			u[0], hash, u[1], time.Now()); err != nil {

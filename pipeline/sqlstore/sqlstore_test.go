@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
@@ -20,6 +22,7 @@ func setup(t *testing.T) *DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	db.PasswordCost = bcrypt.MinCost
 	return db
 }
 

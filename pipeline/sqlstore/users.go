@@ -23,7 +23,7 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 	if err := n.Validate(); err != nil {
 		return pipeline.User{}, err
 	}
-	hash, err := pipeline.HashPassword(n.Password)
+	hash, err := pipeline.HashPassword(n.Password, db.PasswordCost)
 	if err != nil {
 		return pipeline.User{}, err
 	}
@@ -183,7 +183,7 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (pipeline
 	u, err := scanUser(db.sql.QueryRowContext(ctx, "SELECT "+userColumns+", u.password_hash FROM users u WHERE u.name = ?", name), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so names cannot be probed.
-		db.dummyOnce.Do(func() { db.dummyHash, _ = pipeline.HashPassword("no such user, no such password") })
+		db.dummyOnce.Do(func() { db.dummyHash, _ = pipeline.HashPassword("no such user, no such password", db.PasswordCost) })
 		pipeline.CheckPassword(db.dummyHash, password)
 		return pipeline.User{}, pipeline.Errorf(pipeline.CodeUnauthorized, "Wrong user name or password.")
 	}
@@ -562,7 +562,7 @@ func (db *DB) SetPassword(ctx context.Context, name, password string, by pipelin
 // setPassword stores password's hash for userID and ends the user's
 // sessions but keepSession's, recording action for by.
 func (db *DB) setPassword(ctx context.Context, userID int64, password, keepSession string, by pipeline.Actor, action string) (pipeline.SignedOut, error) {
-	hash, err := pipeline.HashPassword(password)
+	hash, err := pipeline.HashPassword(password, db.PasswordCost)
 	if err != nil {
 		return pipeline.SignedOut{}, err
 	}
