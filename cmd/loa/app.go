@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,6 +207,9 @@ func (a *app) Open(ctx context.Context) error {
 		}
 		a.PlaylistURL = "http://" + a.playlistsLn.Addr().String()
 		a.API.PlaylistURL = a.PlaylistURL
+		if c.playlistPublicURL != "" {
+			a.API.PlaylistURL = strings.TrimRight(c.playlistPublicURL, "/")
+		}
 	}
 	a.http = &http.Server{
 		Handler:           pages.Site(),

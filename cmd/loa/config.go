@@ -29,24 +29,27 @@ type serverConfig struct {
 	// playlistAddr, when set, is the playlist listener's address: the
 	// playlist routes only, on fasthttp (api.PlaylistListener).
 	playlistAddr string
-	data         string
-	db           string
-	s3           objects.Config
-	maxUploadMB  int64
-	maxDuration  time.Duration
-	cronSweep    string
-	cronOrphans  string
-	uploadGrace  time.Duration
-	rescueAfter  time.Duration
-	leaseEvery   time.Duration
-	deadAfter    time.Duration
-	mp3Kbps      int64
-	opusKbps     int64
-	mediaJobs    int64
-	urgentJobs   int64
-	logLevel     string
-	debugAddr    string
-	cronReports  string
+	// playlistPublicURL is the playlist listener's address as controllers
+	// reach it (behind a load balancer); empty: http:// and playlistAddr.
+	playlistPublicURL string
+	data              string
+	db                string
+	s3                objects.Config
+	maxUploadMB       int64
+	maxDuration       time.Duration
+	cronSweep         string
+	cronOrphans       string
+	uploadGrace       time.Duration
+	rescueAfter       time.Duration
+	leaseEvery        time.Duration
+	deadAfter         time.Duration
+	mp3Kbps           int64
+	opusKbps          int64
+	mediaJobs         int64
+	urgentJobs        int64
+	logLevel          string
+	debugAddr         string
+	cronReports       string
 	// plainHTTP lets session cookies go without Secure over plain http.
 	plainHTTP bool
 	// publicURL is the server's address as the public reaches it; the
@@ -73,6 +76,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, env *cliEnv) {
 	fs.Var(addrValue{p: &c.debugAddr, loopback: true}, "debug-addr", "loopback address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty (LOA_DEBUG_ADDR)")
 	addrFlag(fs, &c.addr, "addr", "127.0.0.1:8080", "listen address (LOA_ADDR)")
 	addrFlag(fs, &c.playlistAddr, "playlist-addr", "", "a second listen address that answers only the playlists loudspeaker controllers poll (GET .../clusters/C/playlists/DATE.m3u8|json), on a faster HTTP server; off when empty (LOA_PLAYLIST_ADDR)")
+	urlFlag(fs, &c.playlistPublicURL, "playlist-public-url", "", "the playlist listener's address as controllers reach it, e.g. https://playlists.loa.example.vn: the URL loa device add prints; needs --playlist-addr; default http:// and the playlist listen address (LOA_PLAYLIST_PUBLIC_URL)")
 	fs.StringVar(&c.s3.Endpoint, "s3-endpoint", "127.0.0.1:9000", "S3 endpoint host:port as Loa reaches it (LOA_S3_ENDPOINT)")
 	fs.StringVar(&c.s3.PublicEndpoint, "s3-public-endpoint", "", "S3 endpoint as clients reach it, for presigned links; default the S3 endpoint (LOA_S3_PUBLIC_ENDPOINT)")
 	fs.StringVar(&c.s3.AccessKey, "s3-access-key", "", "S3 access key (LOA_S3_ACCESS_KEY)")

@@ -15,6 +15,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if c.playlistPublicURL != "" && c.playlistAddr == "" {
+		return usageError{"LOA_PLAYLIST_PUBLIC_URL (--playlist-public-url) names the playlist listener as controllers reach it, but there is none: set LOA_PLAYLIST_ADDR (--playlist-addr) too, or unset it"}
+	}
 	return serve(ctx, env, &c, true)
 }
 
