@@ -840,7 +840,7 @@ func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead) (strin
 	if p.sched == nil {
 		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s is not in the registry any more.", head.Code)
 	}
-	tag := versionTag(s.items(p, &p.reg.Communes[0]))
+	tag := versionTag(s.items(p, &p.reg.Communes[0]), p.start, s.days())
 	var first string
 	if tag == head.ETag {
 		first = fmt.Sprintf("Current version %s (ETag %s), as the builder made it:\n", head.VersionID, head.ETag)

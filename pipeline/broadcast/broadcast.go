@@ -478,7 +478,7 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 			dst, spare = spare[n-1], spare[:n-1]
 		}
 		items := s.itemsInto(dst, p, c, m)
-		tag := m.tag(items)
+		tag := m.tag(items, start, s.days())
 		if heads[c.Code] == tag {
 			spare = append(spare, items[:0])
 			continue
@@ -686,13 +686,23 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 // sorted, then schedules.ContentTag's hash of them. It is built in one
 // buffer rather than a string per field (a national build has a million
 // entries); the tag is the same as ContentTag(sorted parts...).
-func versionTag(items []pipeline.ScheduleItem) string {
+//
+// A commune with no entries (no slots, or nothing in its languages yet)
+// is tagged by the days built instead, start (YYYY-MM-DD) and days:
+// otherwise its version would never change, and once the days it was
+// built for ran out its bundle would be refused as "not built" although
+// each night builds it (empty) again. A commune with entries needs no
+// such part: the same entries cannot cover a later build's days.
+func versionTag(items []pipeline.ScheduleItem, start schedules.Date, days int) string {
 	var m entryMaker
-	return m.tag(items)
+	return m.tag(items, start, days)
 }
 
 // tag is versionTag, in working memory kept from one call to the next.
-func (m *entryMaker) tag(items []pipeline.ScheduleItem) string {
+func (m *entryMaker) tag(items []pipeline.ScheduleItem, start schedules.Date, days int) string {
+	if len(items) == 0 {
+		return schedules.ContentTag("no entries", start.String(), strconv.Itoa(days))
+	}
 	buf := m.tagBuf[:0]
 	ends := m.tagEnds[:0]
 	for i := range items {

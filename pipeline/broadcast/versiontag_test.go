@@ -22,14 +22,14 @@ func TestVersionTagUnchanged(t *testing.T) {
 		{Cluster: "a", Date: "2025-03-04", SlotStart: 61200, Position: 0, Kind: "relay", Start: t0.Add(-time.Hour), DurationMS: 600000},
 		{Cluster: "a", Date: "2025-03-05", SlotStart: 0, Position: 12, Kind: "interrupt", Start: t0.Add(-3 * time.Second), DurationMS: -1},
 	}
-	for n := range len(items) + 1 {
+	for n := 1; n <= len(items); n++ {
 		parts := []string{}
 		for _, it := range items[:n] {
 			parts = append(parts, strings.Join([]string{it.Cluster, it.Date, fmt.Sprint(it.SlotStart), fmt.Sprint(it.Position), it.Kind,
 				fmt.Sprint(it.Start.Unix()), fmt.Sprint(it.DurationMS), it.SegmentID, it.Language, it.Title, it.SHA256}, "|"))
 		}
 		slices.Sort(parts)
-		if got, want := versionTag(items[:n]), schedules.ContentTag(parts...); got != want {
+		if got, want := versionTag(items[:n], schedules.Date{}, 7), schedules.ContentTag(parts...); got != want {
 			t.Errorf("%d entries: tag %s, want %s", n, got, want)
 		}
 	}
