@@ -90,16 +90,22 @@ const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kin
 		COALESCE((SELECT r.size_bytes FROM renditions r WHERE r.object_key = v.audio_key), v.size_bytes)
 		FROM variants v JOIN segments s ON s.id = v.segment_id`
 
+// bulletinOnAir keeps an emergency segment in the bulletin only while its
+// emergency is in force (one argument: now): a warning that was called
+// off or ran out must not go on circulating on the portal and in podcast
+// apps. Other segments stay whatever their air window.
+const bulletinOnAir = ` AND (s.priority <> 'emergency' OR EXISTS (SELECT 1 FROM emergencies e WHERE e.segment_id = s.id AND e.until > ?))`
+
 // BulletinItem returns the segment's bulletin item in lang, if the
-// segment is ready in that language and not withdrawn; otherwise an error
-// with CodeNotFound.
+// segment is ready in that language, not withdrawn and, for an emergency,
+// in force (bulletinOnAir); otherwise an error with CodeNotFound.
 func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.Item, error) {
 	var b bulletin.Item
 	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
-		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`, segmentID, lang).
+		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`+bulletinOnAir, segmentID, lang, db.Now().UTC()).
 		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
 	if errors.Is(err, sql.ErrNoRows) {
-		return b, pipeline.Errorf(pipeline.CodeNotFound, "No bulletin item %q in %q: it was withdrawn or is not ready in that language.", segmentID, lang)
+		return b, pipeline.Errorf(pipeline.CodeNotFound, "No bulletin item %q in %q: it was withdrawn, is not ready in that language, or is an emergency no longer in force.", segmentID, lang)
 	}
 	if err != nil {
 		return b, fmt.Errorf("bulletin item %s/%s: %w", segmentID, lang, err)
@@ -109,11 +115,12 @@ func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulleti
 
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
-// leaving out withdrawn segments, oldest first.
+// leaving out withdrawn segments and emergencies no longer in force
+// (bulletinOnAir), oldest first.
 func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.Item, error) {
 	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
-		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn' ORDER BY v.ready_at, v.segment_id`,
-		lang, from.UTC(), until.UTC())
+		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn'`+bulletinOnAir+` ORDER BY v.ready_at, v.segment_id`,
+		lang, from.UTC(), until.UTC(), db.Now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("bulletin items: %w", err)
 	}

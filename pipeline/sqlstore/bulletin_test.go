@@ -1,0 +1,62 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/bulletin"
+)
+
+// TestBulletinLeavesOutEmergenciesOver: the weekly bulletin (and each of
+// its items' audio links) lists an emergency segment only while its
+// emergency is in force; other segments stay.
+func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
+	ctx := context.Background()
+	db := setup(t)
+	now := time.Date(2025, 3, 5, 9, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	producer := fastUser(t, db, "dai-ptth", pipeline.RoleProducer)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, seg := range []struct {
+		id, priority string
+		until        time.Duration // the emergency's end from now; 0: no emergency row
+		listed       bool
+	}{
+		{"thuong", "normal", 0, true},
+		{"lu-quet", "emergency", 6 * time.Hour, true},
+		{"bao-nham", "emergency", -time.Minute, false}, // ended early or run out
+		{"het-han", "emergency", 0, false},             // no emergency row at all
+	} {
+		exec(`INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
+			original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
+			VALUES (?, ?, ?, 'radio', 'digital', ?, ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
+			seg.id, "sha-"+seg.id, "Bản tin "+seg.id, seg.priority, now.Add(-48*time.Hour), now.Add(240*time.Hour), producer.ID, now.Add(-48*time.Hour), now.Add(-48*time.Hour))
+		exec(`INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES (?, 'vi', ?, 65000, 'x', 10, ?)`,
+			seg.id, "segments/"+seg.id+"/vi.mp3", now.Add(-time.Hour))
+		if seg.until != 0 {
+			exec(`INSERT INTO emergencies (segment_id, until, marked_by, marked_at) VALUES (?, ?, ?, ?)`, seg.id, now.Add(seg.until), producer.ID, now.Add(-2*time.Hour))
+		}
+		t.Run(seg.id, func(t *testing.T) {
+			items, err := db.BulletinItems(ctx, "vi", now.Add(-24*time.Hour), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := slices.ContainsFunc(items, func(it bulletin.Item) bool { return it.SegmentID == seg.id })
+			_, err = db.BulletinItem(ctx, seg.id, "vi")
+			if listed != seg.listed || (err == nil) != seg.listed {
+				t.Fatalf("listed %v, item error %v; want listed %v", listed, err, seg.listed)
+			}
+			if !seg.listed && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+				t.Fatalf("item error %v, want not found", err)
+			}
+		})
+	}
+}
