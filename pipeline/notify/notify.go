@@ -1,6 +1,7 @@
 // Package notify tells translators and reviewers what needs them: new
 // jobs in their languages, deadlines within a day, submissions to review,
-// requests for changes. A Notice names its audience (one user, or a role
+// requests for changes; and administrators of a wide emergency waiting
+// for their confirmation. A Notice names its audience (one user, or a role
 // in a language); the worker expands it into one Message per person and
 // channel and hands each to a Sender through the job queue, so a failed
 // delivery is retried and never holds up the job it is about.
@@ -39,6 +40,9 @@ const (
 	KindLeaseExpired    = "lease_expired"     // the translator who held it
 	KindCancelled       = "cancelled"         // whoever held it
 	KindDigest          = "digest"            // one person's daily summary
+	// KindEmergencyRequested: a producer's wide emergency waits for an
+	// administrator's confirmation; every administrator is told.
+	KindEmergencyRequested = "emergency_requested"
 )
 
 // Recipient is one person a message goes to.

@@ -108,7 +108,7 @@ type rowsQuerier interface {
 
 func recipients(ctx context.Context, q rowsQuerier) ([]notify.Recipient, error) {
 	rows, err := q.QueryContext(ctx, `SELECT u.id, u.name, u.role, u.languages, COALESCE(c.email, '')
-		FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.role IN (?, ?, ?) ORDER BY u.id`,
+		FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.role IN (?, ?, ?) AND u.disabled_at IS NULL ORDER BY u.id`,
 		string(pipeline.RoleTranslator), string(pipeline.RoleReviewer), string(pipeline.RoleAdmin))
 	if err != nil {
 		return nil, fmt.Errorf("recipients: %w", err)

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
+	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -1393,6 +1395,11 @@ func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest)
 		if pipeline.State(state) == pipeline.StateWithdrawn {
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", r.SegmentID)
 		}
+		var title, producer string
+		if err := tx.QueryRowContext(ctx, "SELECT s.title, COALESCE((SELECT name FROM users WHERE id = ?), '') FROM segments s WHERE s.id = ?", r.RequestedBy, r.SegmentID).
+			Scan(&title, &producer); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO emergency_requests (segment_id, targets, until, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (segment_id) DO UPDATE SET targets = excluded.targets, until = excluded.until, reason = excluded.reason,
 			requested_by = excluded.requested_by, requested_at = excluded.requested_at`,
@@ -1403,13 +1410,32 @@ func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest)
 		if len(r.Targets) > 0 {
 			where = fmt.Sprintf("%d communes (%s)", len(r.Targets), strings.Join(r.Targets, ", "))
 		}
-		return addEvent(ctx, tx, r.SegmentID, r.RequestedBy, "emergency_requested",
-			where+" until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC())
+		if err := addEvent(ctx, tx, r.SegmentID, r.RequestedBy, "emergency_requested",
+			where+" until "+r.Until.UTC().Format(time.RFC3339)+"; waiting for an administrator; reason: "+r.Reason, r.RequestedAt.UTC()); err != nil {
+			return err
+		}
+		return addNotices(ctx, tx, []notify.Notice{emergencyRequestNotice(r, title, producer, where)})
 	})
 	if err != nil {
 		return fmt.Errorf("request emergency for %s: %w", r.SegmentID, err)
 	}
 	return nil
+}
+
+// emergencyRequestNotice tells every administrator that a producer's
+// wide emergency waits for confirmation: what, where, until when, why,
+// and the command that confirms it.
+func emergencyRequestNotice(r pipeline.EmergencyRequest, title, producer, where string) notify.Notice {
+	if producer == "" {
+		producer = "A producer"
+	}
+	until := r.Until.In(localtime.Location()).Format("2006-01-02 15:04")
+	return notify.Notice{Kind: notify.KindEmergencyRequested, Role: string(pipeline.RoleAdmin), CreatedAt: r.RequestedAt,
+		Subject: "Emergency waiting for confirmation: " + title,
+		Body: fmt.Sprintf("%s asks to put segment %s (%s) on air as an emergency in the %s until %s (Asia/Ho_Chi_Minh).\nReason: %s\n\n"+
+			"It airs nowhere until an administrator confirms it: loa segments emergency %s --confirm-request --yes\n"+
+			"(or the segment's page). To refuse it: loa segments emergency %s --end --reason WHY --yes",
+			producer, r.SegmentID, title, where, until, r.Reason, r.SegmentID, r.SegmentID)}
 }
 
 // PendingEmergency returns the wide emergency request waiting
