@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // Kind says whether a segment is radio (audio only) or TV (video with audio).
@@ -281,6 +283,10 @@ func (m *Meta) Validate(now time.Time) error {
 	}
 	if !m.AirUntil.After(m.AirFrom) {
 		return FieldError("air_until", "The air window ends before it starts: air_until must be after air_from.")
+	}
+	if !m.AirUntil.After(now) {
+		return FieldError("air_until", "The air window is over already: air_until %s is in the past, so the segment would never air. Give a later air_until (or leave it out: 30 days from air_from).",
+			m.AirUntil.In(localtime.Location()).Format("2006-01-02 15:04"))
 	}
 	if len(m.Languages) == 0 {
 		m.Languages = slices.Clone(KnownLanguages)

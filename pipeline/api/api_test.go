@@ -52,8 +52,8 @@ func setupOn(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester))
 	return setupAt(t, store, tune, nil)
 }
 
-// setupAt is setupOn with the store's and the server's clocks set to
-// clock (nil: the machine's).
+// setupAt is setupOn with the store's, the server's and the ingester's
+// clocks set to clock (nil: the machine's).
 func setupAt(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester), clock func() time.Time) *bundle {
 	t.Helper()
 	db := sqlstoretest.New(t)
@@ -61,7 +61,7 @@ func setupAt(t *testing.T, store objects.Backend, tune func(*pipeline.Ingester),
 		db.Now = clock
 	}
 	in := &pipeline.Ingester{
-		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}},
+		Store: db, Objects: store, Inspector: media.Inspector{Limits: media.Limits{MaxDuration: 10 * time.Minute}}, Now: clock,
 		CheckSubtitle: pipeline.CheckSourceSubtitles, MaxBytes: 64 << 20, MaxSubtitleBytes: 256 << 10,
 	}
 	if tune != nil {

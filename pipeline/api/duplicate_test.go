@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 )
 
 // TestDuplicateSaysWhatWasNotUsed: the answer to bytes the producer
@@ -19,7 +21,9 @@ import (
 // force; following them does.
 func TestDuplicateSaysWhatWasNotUsed(t *testing.T) {
 	mediatest.Need(t)
-	b := setup(t, nil)
+	// The air windows below are in March 2025: the clocks stand there.
+	store, _ := objectstest.New(t)
+	b := setupAt(t, store, nil, broadcasttest.Clock(broadcasttest.Monday))
 	speech := readFile(t, mediatest.SpeechMP3(t, t.TempDir()))
 	srt := []byte("1\n00:00:00,000 --> 00:00:02,000\nCải cách hành chính\n")
 	first := append(radioFields("Nộp hồ sơ trực tuyến"), [2]string{"languages", "vi,blt"}, [2]string{"air_from", "2025-03-01"})

@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/media/mediatest"
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 )
 
@@ -67,6 +69,7 @@ func TestUploadRefusals(t *testing.T) {
 		{"unknown topic", [][2]string{{"title", "x"}, {"kind", "radio"}, {"topic", "football"}}, nil, "a.mp3", readFile(t, speech), 422, "topic", "football"},
 		{"bad priority", append(radioFields("x"), [2]string{"priority", "urgent"}), nil, "a.mp3", readFile(t, speech), 422, "priority", "urgent"},
 		{"bad air window", append(radioFields("x"), [2]string{"air_from", "2025-03-10"}, [2]string{"air_until", "2025-03-01"}), nil, "a.mp3", readFile(t, speech), 422, "air_until", "ends before"},
+		{"air window over", append(radioFields("x"), [2]string{"air_from", "2001-03-01"}, [2]string{"air_until", "2001-03-31"}), nil, "a.mp3", readFile(t, speech), 422, "air_until", "is in the past"},
 		{"unknown language", append(radioFields("x"), [2]string{"languages", "vi,fr"}), nil, "a.mp3", readFile(t, speech), 422, "languages", "fr"},
 	}
 	b := setup(t, func(in *pipeline.Ingester) { in.MaxBytes = 1 << 20 })
@@ -95,7 +98,9 @@ func TestUploadRefusals(t *testing.T) {
 func TestUploadAcceptDuplicateAndVisibility(t *testing.T) {
 	mediatest.Need(t)
 	dir := t.TempDir()
-	b := setup(t, nil)
+	// The air windows below are in March 2025: the clocks stand there.
+	store, _ := objectstest.New(t)
+	b := setupAt(t, store, nil, broadcasttest.Clock(broadcasttest.Monday))
 	srt := []byte("1\n00:00:00,000 --> 00:00:03,000\nCải cách hành chính\n\n2\n00:00:03,200 --> 00:00:06,000\nlà nhiệm vụ trọng tâm\n")
 	tvFields := [][2]string{{"title", "Sơn La: một cửa"}, {"kind", "tv"}, {"topic", "procedures"}, {"priority", "priority"},
 		{"languages", "blt,hnj"}, {"air_from", "2025-03-01"}, {"air_until", "2025-03-31"}}
