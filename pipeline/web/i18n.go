@@ -91,13 +91,16 @@ func (s *Server) switchLang(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // localPath returns p when it is a path on this site, else def, so a
-// "next" parameter cannot send the user to another site.
+// "next" parameter cannot send the user to another site. A backslash or
+// a control character anywhere is refused (browsers read a backslash as
+// a slash, and http.Redirect cleans "/./\x" into "/\x", which they
+// read as "//x"), and so is a path that decodes to one starting "//".
 func localPath(p, def string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		return def
 	}
 	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "" || u.Host != "" {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
 		return def
 	}
 	return p

@@ -339,8 +339,20 @@ func TestLanguageSwitch(t *testing.T) {
 	if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "<title>Sign in — Loa</title>") {
 		t.Fatalf("English page:\n%s", body)
 	}
-	resp, _ = b.do(t, "GET", "/lang/en?next=//evil.example/", nil, nil, "")
-	if resp.Header.Get("Location") != "/" {
-		t.Fatalf("switch to another site: %q", resp.Header.Get("Location"))
+	// Every way of naming another site ends on the home page: what the
+	// browser makes of the Location (a backslash read as a slash) stays
+	// on this site.
+	for _, next := range []string{"//evil.example/", "/./%5Cevil.example", "/x/../%5Cevil.example", "/%5C%5Cevil.example", "%5C%5Cevil.example",
+		"/%2F/evil.example", "https://evil.example/", "/%09/evil.example", "javascript:alert(1)"} {
+		resp, _ = b.do(t, "GET", "/lang/en?next="+next, nil, nil, "")
+		loc := resp.Header.Get("Location")
+		u, err := url.Parse("http://loa.example/sign-in")
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, err := u.Parse(strings.ReplaceAll(loc, "\\", "/"))
+		if resp.StatusCode != http.StatusSeeOther || err != nil || to.Host != "loa.example" {
+			t.Errorf("next=%s: %d, Location %q (a browser goes to %v)", next, resp.StatusCode, loc, to)
+		}
 	}
 }
