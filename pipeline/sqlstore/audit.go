@@ -83,27 +83,47 @@ func anyTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable time %v", v)
 }
 
-// bulletinSelect reads bulletin items; the type and length are the stored
-// rendition's where it is recorded, else the variant's.
-const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, v.audio_key,
+// bulletinSelect reads bulletin items (scanBulletinItem); the type and
+// length are the stored rendition's where it is recorded, else the
+// variant's.
+const bulletinSelect = `SELECT v.segment_id, v.language, s.title, s.topic, s.kind, v.ready_at, s.air_from, v.audio_key,
 		COALESCE((SELECT r.content_type FROM renditions r WHERE r.object_key = v.audio_key), 'audio/mpeg'), v.duration_ms,
 		COALESCE((SELECT r.size_bytes FROM renditions r WHERE r.object_key = v.audio_key), v.size_bytes)
 		FROM variants v JOIN segments s ON s.id = v.segment_id`
 
-// bulletinOnAir keeps an emergency segment in the bulletin only while its
-// emergency is in force (one argument: now): a warning that was called
-// off or ran out must not go on circulating on the portal and in podcast
-// apps. Other segments stay whatever their air window.
-const bulletinOnAir = ` AND (s.priority <> 'emergency' OR EXISTS (SELECT 1 FROM emergencies e WHERE e.segment_id = s.id AND e.until > ?))`
+// bulletinAt is when an item enters the bulletin: once it is ready and
+// its air window has begun (a producer's air_from is an embargo the portal
+// and podcast apps keep too).
+const bulletinAt = `(CASE WHEN s.air_from > v.ready_at THEN s.air_from ELSE v.ready_at END)`
+
+// bulletinOnAir keeps an item out of the bulletin before bulletinAt, and
+// an emergency segment in it only while its emergency is in force (two
+// arguments: now, now): a warning that was called off or ran out must not
+// go on circulating on the portal and in podcast apps. Other segments stay
+// once their air window has begun.
+const bulletinOnAir = ` AND ` + bulletinAt + ` <= ? AND (s.priority <> 'emergency' OR EXISTS (SELECT 1 FROM emergencies e WHERE e.segment_id = s.id AND e.until > ?))`
+
+// scanBulletinItem reads a row of bulletinSelect; the item's ReadyAt is
+// bulletinAt.
+func scanBulletinItem(row interface{ Scan(...any) error }) (bulletin.Item, error) {
+	var b bulletin.Item
+	var airFrom time.Time
+	if err := row.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &airFrom, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
+		return b, err
+	}
+	if airFrom.After(b.ReadyAt) {
+		b.ReadyAt = airFrom
+	}
+	return b, nil
+}
 
 // BulletinItem returns the segment's bulletin item in lang, if the
 // segment is ready in that language, not withdrawn and, for an emergency,
 // in force (bulletinOnAir); otherwise an error with CodeNotFound.
 func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulletin.Item, error) {
-	var b bulletin.Item
-	err := db.sql.QueryRowContext(ctx, bulletinSelect+`
-		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`+bulletinOnAir, segmentID, lang, db.Now().UTC()).
-		Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size)
+	now := db.Now().UTC()
+	b, err := scanBulletinItem(db.sql.QueryRowContext(ctx, bulletinSelect+`
+		WHERE v.segment_id = ? AND v.language = ? AND s.state <> 'withdrawn'`+bulletinOnAir, segmentID, lang, now, now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, pipeline.Errorf(pipeline.CodeNotFound, "No bulletin item %q in %q: it was withdrawn, is not ready in that language, or is an emergency no longer in force.", segmentID, lang)
 	}
@@ -115,20 +135,22 @@ func (db *DB) BulletinItem(ctx context.Context, segmentID, lang string) (bulleti
 
 // BulletinItems lists the segments that became ready to air in lang
 // between from and until (approved translations; processed Vietnamese),
+// or whose air window began then when that is later (bulletinAt),
 // leaving out withdrawn segments and emergencies no longer in force
 // (bulletinOnAir), oldest first.
 func (db *DB) BulletinItems(ctx context.Context, lang string, from, until time.Time) ([]bulletin.Item, error) {
+	now := db.Now().UTC()
 	rows, err := db.sql.QueryContext(ctx, bulletinSelect+`
-		WHERE v.language = ? AND v.ready_at >= ? AND v.ready_at < ? AND s.state <> 'withdrawn'`+bulletinOnAir+` ORDER BY v.ready_at, v.segment_id`,
-		lang, from.UTC(), until.UTC(), db.Now().UTC())
+		WHERE v.language = ? AND `+bulletinAt+` >= ? AND `+bulletinAt+` < ? AND s.state <> 'withdrawn'`+bulletinOnAir+` ORDER BY `+bulletinAt+`, v.segment_id`,
+		lang, from.UTC(), until.UTC(), now, now)
 	if err != nil {
 		return nil, fmt.Errorf("bulletin items: %w", err)
 	}
 	defer rows.Close()
 	out := []bulletin.Item{}
 	for rows.Next() {
-		var b bulletin.Item
-		if err := rows.Scan(&b.SegmentID, &b.Language, &b.Title, &b.Topic, &b.Kind, &b.ReadyAt, &b.AudioKey, &b.ContentType, &b.DurationMS, &b.Size); err != nil {
+		b, err := scanBulletinItem(rows)
+		if err != nil {
 			return nil, fmt.Errorf("bulletin items: %w", err)
 		}
 		out = append(out, b)

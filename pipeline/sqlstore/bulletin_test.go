@@ -12,7 +12,8 @@ import (
 
 // TestBulletinLeavesOutEmergenciesOver: the weekly bulletin (and each of
 // its items' audio links) lists an emergency segment only while its
-// emergency is in force; other segments stay.
+// emergency is in force, and a segment only once its air window began;
+// other segments stay.
 func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
 	ctx := context.Background()
 	db := setup(t)
@@ -56,6 +57,38 @@ func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
 			}
 			if !seg.listed && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
 				t.Fatalf("item error %v, want not found", err)
+			}
+		})
+	}
+	// An embargoed segment (air_from days after it is ready) enters the
+	// bulletin when its air window begins, dated then, not before.
+	embargo := now.Add(5 * 24 * time.Hour)
+	exec(`INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
+		original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
+		VALUES ('cam-phat', 'sha-cam', 'Cấm phát trước', 'radio', 'digital', 'normal', ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
+		embargo, embargo.Add(240*time.Hour), producer.ID, now, now)
+	exec(`INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES ('cam-phat', 'vi', 'segments/cam-phat/vi.mp3', 65000, 'x', 10, ?)`, now.Add(-time.Hour))
+	for _, c := range []struct {
+		name   string
+		at     time.Time
+		listed bool
+	}{
+		{"embargoed, before its air window", now, false},
+		{"embargoed, once its air window began", embargo.Add(time.Minute), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db.Now = func() time.Time { return c.at }
+			items, err := db.BulletinItems(ctx, "vi", now.Add(-24*time.Hour), now.Add(7*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(items, func(it bulletin.Item) bool { return it.SegmentID == "cam-phat" })
+			_, itemErr := db.BulletinItem(ctx, "cam-phat", "vi")
+			if (i >= 0) != c.listed || (itemErr == nil) != c.listed {
+				t.Fatalf("listed %v, item error %v; want listed %v", i >= 0, itemErr, c.listed)
+			}
+			if c.listed && !items[i].ReadyAt.Equal(embargo) {
+				t.Fatalf("the item is dated %v, want its air_from %v", items[i].ReadyAt, embargo)
 			}
 		})
 	}
