@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -154,7 +156,7 @@ func (a *app) Open(ctx context.Context) error {
 	}
 
 	if a.listener, err = net.Listen("tcp", c.addr); err != nil {
-		return fmt.Errorf("listen on %s: %w", c.addr, err)
+		return fmt.Errorf("listen on %s (LOA_ADDR): %w", c.addr, err)
 	}
 	a.URL = "http://" + a.listener.Addr().String()
 	if c.plainHTTP {
@@ -206,9 +208,10 @@ func (a *app) Open(ctx context.Context) error {
 			return fmt.Errorf("listen on %s (LOA_PLAYLIST_ADDR): %w", c.playlistAddr, err)
 		}
 		a.PlaylistURL = "http://" + a.playlistsLn.Addr().String()
-		a.API.PlaylistURL = a.PlaylistURL
-		if c.playlistPublicURL != "" {
-			a.API.PlaylistURL = strings.TrimRight(c.playlistPublicURL, "/")
+		a.API.PlaylistURL = devicePlaylistURL(c.playlistPublicURL, publicURL, a.playlistsLn.Addr())
+		if c.playlistPublicURL == "" && a.API.PlaylistURL != a.PlaylistURL {
+			log.Warn("LOA_PLAYLIST_ADDR listens on every address: loa device add prints "+a.API.PlaylistURL+" for controllers; set LOA_PLAYLIST_PUBLIC_URL to the address they reach",
+				"addr", a.playlistsLn.Addr().String())
 		}
 	}
 	a.http = &http.Server{
@@ -326,4 +329,31 @@ func (a *app) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// devicePlaylistURL is the playlist listener's URL as loa device add
+// prints it for controllers: public when set (LOA_PLAYLIST_PUBLIC_URL);
+// else http:// and the listener's address, except that a listener on
+// every address (0.0.0.0, [::]) is named by the host of mainURL (the
+// server's public URL) or, when that is no better, the machine's name.
+func devicePlaylistURL(public, mainURL string, ln net.Addr) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	tcp, ok := ln.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return "http://" + ln.String()
+	}
+	host := ""
+	if u, err := url.Parse(mainURL); err == nil {
+		host = u.Hostname()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		} else {
+			host = "localhost"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }

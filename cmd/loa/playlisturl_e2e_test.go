@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -41,6 +43,32 @@ func TestDevicePlaylistURL(t *testing.T) {
 			}
 			if strings.Contains(errOut, in.url+"/api/") {
 				t.Fatalf("device add prints the main address %s for the playlists:\n%s", in.url, errOut)
+			}
+		})
+	}
+}
+
+// TestDevicePlaylistURLOf: the URL printed for a listener on every
+// address names a host a controller can reach, never 0.0.0.0 or [::].
+func TestDevicePlaylistURLOf(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	for _, tc := range []struct {
+		name, public, main string
+		ln                 net.Addr
+		want               string
+	}{
+		{"public URL wins", "https://playlists.loa.example.vn/", "https://loa.example.vn", &net.TCPAddr{IP: net.IPv4zero, Port: 8081}, "https://playlists.loa.example.vn"},
+		{"loopback listener as it is", "", "https://loa.example.vn", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}, "http://127.0.0.1:8081"},
+		{"0.0.0.0 takes the public host", "", "https://loa.example.vn", &net.TCPAddr{IP: net.IPv4zero, Port: 8081}, "http://loa.example.vn:8081"},
+		{"[::] takes the public host", "", "https://loa.example.vn:8443", &net.TCPAddr{IP: net.IPv6unspecified, Port: 8081}, "http://loa.example.vn:8081"},
+		{"no better host: the machine's name", "", "http://0.0.0.0:8080", &net.TCPAddr{IP: net.IPv6unspecified, Port: 8081}, "http://" + net.JoinHostPort(host, "8081")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := devicePlaylistURL(tc.public, tc.main, tc.ln); got != tc.want {
+				t.Fatalf("devicePlaylistURL = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -15,6 +15,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if c.playlistAddr != "" && c.playlistAddr == c.addr {
+		return usageError{"LOA_PLAYLIST_ADDR (--playlist-addr) is " + c.addr + ", the same as LOA_ADDR (--addr): the playlist listener needs an address of its own"}
+	}
 	if c.playlistPublicURL != "" && c.playlistAddr == "" {
 		return usageError{"LOA_PLAYLIST_PUBLIC_URL (--playlist-public-url) names the playlist listener as controllers reach it, but there is none: set LOA_PLAYLIST_ADDR (--playlist-addr) too, or unset it"}
 	}

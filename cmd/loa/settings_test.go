@@ -53,6 +53,7 @@ func TestBadSettingStopsStart(t *testing.T) {
 		{env: "LOA_DB", value: "mysql://loa@db/loa", want: "postgres://"},
 		{env: "LOA_DB", value: "postgres://loa:secret@db:port/loa", want: "does not parse"},
 		{env: "LOA_DB", value: "sqlite:", want: "file path"},
+		{env: "LOA_PLAYLIST_ADDR", value: "127.0.0.1:8080", want: "the same as LOA_ADDR"},
 		{env: "LOA_PLAYLIST_PUBLIC_URL", value: "playlists.example.vn", want: "URL"},
 		{env: "LOA_PLAYLIST_PUBLIC_URL", value: "https://playlists.example.vn", want: "set LOA_PLAYLIST_ADDR"},
 		{flag: "--max-upload-mb=abc", env: "max-upload-mb", want: "whole number"},
