@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Role is what a user does in Loa; every endpoint lists the roles it allows.
@@ -115,12 +116,14 @@ const MaxPasswordBytes = 72
 
 // ValidatePassword checks a new password against the one rule for every
 // way of setting one (loa user add, a change, a reset): at least
-// MinPasswordLen characters, at most MaxPasswordBytes bytes, valid UTF-8.
+// MinPasswordLen characters, at most MaxPasswordBytes bytes in NFC (as it
+// is hashed), valid UTF-8.
 // The error is CodeInvalid on field, saying the limits in characters.
 func ValidatePassword(field, password string) error {
 	if !utf8.ValidString(password) {
 		return FieldError(field, "The password is not valid text (UTF-8): type it again.")
 	}
+	password = norm.NFC.String(password) // as it is hashed (HashPassword)
 	if n := utf8.RuneCountInString(password); n < MinPasswordLen {
 		return FieldError(field, "The password is %d characters long: it needs at least %d.", n, MinPasswordLen).
 			WithKey("password_short", strconv.Itoa(MinPasswordLen))
@@ -167,7 +170,7 @@ func HashPassword(password string, cost int) (string, error) {
 	if cost == 0 {
 		cost = DefaultPasswordCost
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	h, err := bcrypt.GenerateFromPassword([]byte(norm.NFC.String(password)), cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -179,9 +182,17 @@ func HashPassword(password string, cost int) (string, error) {
 // so raising it later leaves old hashes working.
 const DefaultPasswordCost = bcrypt.DefaultCost
 
-// CheckPassword reports whether password matches hash.
+// CheckPassword reports whether password matches hash. Passwords are
+// compared in Unicode NFC: Vietnamese keyboards send "ấ" precomposed or
+// as "a" and two combining marks, and both are the same password. A hash
+// made of the other form (before passwords were normalised) still
+// matches the password as typed.
 func CheckPassword(hash, password string) bool {
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	nfc := norm.NFC.String(password)
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(nfc)) == nil {
+		return true
+	}
+	return nfc != password && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
 // tokenPrefix marks Loa API tokens so they are easy to spot in logs and
