@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -71,6 +72,34 @@ func (p *passwordReader) read(what string, confirm bool) (string, error) {
 	return pw, nil
 }
 
+// finish checks, for piped input, what follows the last password read
+// (last, named what): nothing, or the same password once more (typed
+// twice, as at a terminal). Anything else is refused before anything is
+// changed: a second line that differs is a typo in one of them.
+func (p *passwordReader) finish(what, last string) error {
+	if p.tty != nil {
+		return nil
+	}
+	rest, err := io.ReadAll(io.LimitReader(p.in, 64<<10))
+	if err != nil {
+		return fmt.Errorf("read standard input: %w", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(rest), "\n") {
+		if l = strings.TrimRight(l, "\r"); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	switch {
+	case len(lines) == 0 || (len(lines) == 1 && lines[0] == last):
+		return nil
+	case len(lines) == 1:
+		return usageError{"the two " + what + "s on standard input differ: nothing was changed; pipe it once, or twice the same"}
+	default:
+		return usageError{fmt.Sprintf("standard input has %d more lines than this command reads: nothing was changed; pipe one password a line", len(lines))}
+	}
+}
+
 // passwordRule says the password rule in words, for the commands' help.
 var passwordRule = fmt.Sprintf("at least %d characters and at most %d bytes (%d plain letters or digits; a Vietnamese letter with marks takes 2-3)",
 	pipeline.MinPasswordLen, pipeline.MaxPasswordBytes, pipeline.MaxPasswordBytes)
@@ -90,8 +119,12 @@ func runUserPassword(ctx context.Context, env *cliEnv, args []string) error {
 	if *name == "" {
 		return usageError{"--name is required (the password is typed at the terminal or piped, never taken from the command line)"}
 	}
-	password, err := newPasswordReader(env).read("new password", true)
+	pr := newPasswordReader(env)
+	password, err := pr.read("new password", true)
 	if err != nil {
+		return err
+	}
+	if err := pr.finish("new password", password); err != nil {
 		return err
 	}
 	db, err := c.openExistingDB(ctx)
@@ -124,6 +157,9 @@ func runPassword(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	newPassword, err := pr.read("new password", true)
 	if err != nil {
+		return err
+	}
+	if err := pr.finish("new password", newPassword); err != nil {
 		return err
 	}
 	body, err := json.Marshal(api.PasswordChangeRequest{Current: current, New: newPassword})

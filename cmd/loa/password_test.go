@@ -72,6 +72,8 @@ func TestPasswordCLI(t *testing.T) {
 		{"too short", "ngan\n", []string{"--name", "duyet"}, 3, "at least 10"},
 		{"too long", strings.Repeat("ữ", 30) + "\n", []string{"--name", "duyet"}, 3, "Vietnamese"},
 		{"unknown user", "mat-khau-moi-dai\n", []string{"--name", "khong-co"}, 3, "No user named"},
+		{"piped twice, differing", "mat-khau-moi-dai\nmat-khau-moi-dau\n", []string{"--name", "duyet"}, 2, "differ: nothing was changed"},
+		{"more lines than read", "mat-khau-moi-dai\nmat-khau-moi-dai\nthua\n", []string{"--name", "duyet"}, 2, "2 more lines"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errs := loa(tc.stdin, append([]string{"user", "password", "--db", dbArg}, tc.args...)...)
@@ -84,7 +86,7 @@ func TestPasswordCLI(t *testing.T) {
 		t.Fatalf("a refused reset changed the password: %v", err)
 	}
 
-	code, out, errs := loa("mat-khau-moi-dai\n", "user", "password", "--name", "duyet", "--db", dbArg)
+	code, out, errs := loa("mat-khau-moi-dai\nmat-khau-moi-dai\n", "user", "password", "--name", "duyet", "--db", dbArg)
 	if code != 0 || !strings.Contains(out, "1 browser sessions ended") {
 		t.Fatalf("user password: exit %d %s %s", code, out, errs)
 	}
