@@ -61,6 +61,10 @@ func TestNewUserValidate(t *testing.T) {
 	}{
 		{NewUser{Name: "admin", Role: RoleAdmin, Password: "mat-khau-dai-du"}, ""},
 		{NewUser{Name: "lo van a", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: "x%2Fy", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: `x\y`, Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: "x?y", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: "Lò-Văn-A", Role: RoleAdmin, Password: "mat-khau-dai-du"}, ""},
 		{NewUser{Name: "a", Role: "root", Password: "mat-khau-dai-du"}, "role"},
 		{NewUser{Name: "a", Role: RoleAdmin, Password: "short"}, "password"},
 		{NewUser{Name: "a", Role: RoleTranslator, Password: "mat-khau-dai-du"}, "languages"},

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,10 @@ func TestUsersAndTokens(t *testing.T) {
 	}
 	if _, err := db.CreateUser(ctx, pipeline.NewUser{Name: "lo-van-a", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"}); pipeline.ErrorCode(err) != pipeline.CodeConflict {
 		t.Fatalf("duplicate user: got %v, want conflict", err)
+	}
+	if _, err := db.CreateUser(ctx, pipeline.NewUser{Name: "LO-VAN-A", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"}); pipeline.ErrorCode(err) != pipeline.CodeConflict ||
+		!strings.Contains(err.Error(), `"lo-van-a" already exists, which "LO-VAN-A" would be confused with`) {
+		t.Fatalf("a user differing only in case: got %v, want a conflict naming lo-van-a", err)
 	}
 	if _, err := db.Authenticate(ctx, "lo-van-a", "wrong-password!"); pipeline.ErrorCode(err) != pipeline.CodeUnauthorized {
 		t.Fatalf("wrong password: got %v", err)

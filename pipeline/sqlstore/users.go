@@ -30,12 +30,18 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 	now := db.Now()
 	var id int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE name = ?", n.Name).Scan(&exists); err != nil {
+		// Names differing only in case would read as one person in the
+		// audit log and reports: they are one name.
+		var existing string
+		err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE LOWER(name) = LOWER(?) ORDER BY id LIMIT 1", n.Name).Scan(&existing)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
 			return err
-		}
-		if exists > 0 {
+		case existing == n.Name:
 			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists: to set their password, use loa user password --name %s (or the users page).", n.Name, n.Name)
+		default:
+			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists, which %q would be confused with (names differ by more than upper and lower case): choose another name.", existing, n.Name)
 		}
 		if n.Role == pipeline.RoleOperator {
 			if err := checkCommuneCode(ctx, tx, n.Commune); err != nil {
