@@ -359,7 +359,9 @@ func (p *PlaylistListener) refuse(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		a = renderError(pipeline.Errorf(pipeline.CodeTimeout, "The request came too slowly (over %s): send it again.", PlaylistReadTimeout))
 	default:
-		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read: %v.", err))
+		// fasthttp's error quotes the request's headers (a device's
+		// token among them): it is never echoed.
+		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read (a malformed request line or header, such as a control character in a value, or two Content-Length headers): send a plain GET with its line and headers ended by CRLF."))
 		a.status = http.StatusBadRequest
 	}
 	writeFastError(ctx, a)
@@ -448,10 +450,28 @@ func (in *fastInbound) session(*Server) (pipeline.User, error, bool) {
 	return pipeline.User{}, nil, false
 }
 
-// fastLogger is fasthttp's Logger on slog: its messages (connection
-// errors) at warning level.
+// fastLogger is fasthttp's Logger on slog. Its messages are connection
+// errors that quote what the client sent (the headers, a device's token
+// among them) and that any client can cause at will: they are logged at
+// debug level, without the quote (the text from ": buffer size=" or
+// "contents" on, and any quoted header value, is cut).
 type fastLogger struct{ log *slog.Logger }
 
 func (l fastLogger) Printf(format string, args ...any) {
-	l.log.Warn("playlist listener: " + fmt.Sprintf(format, args...))
+	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l.log.Debug("playlist listener: " + redactFast(fmt.Sprintf(format, args...)))
+}
+
+// redactFast cuts from a fasthttp error message what may quote a
+// request: everything from the first quoted header value or buffer dump
+// on (the connection's addresses, quoted before the first colon, stay).
+func redactFast(msg string) string {
+	for _, mark := range []string{"invalid header", "buffer size=", "contents:", "Bearer", "Authorization", "authorization"} {
+		if i := strings.Index(msg, mark); i >= 0 {
+			msg = msg[:i] + "[request withheld]"
+		}
+	}
+	return msg
 }

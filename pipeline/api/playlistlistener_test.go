@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/api"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/throttle"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -432,5 +437,46 @@ func TestPlaylistListenerShutdown(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		c.Close()
 		t.Fatal("the listener still takes connections after Shutdown")
+	}
+}
+
+// TestPlaylistListenerKeepsTokensOutOfErrors: a request the playlist
+// listener cannot read (a control character in the Authorization value,
+// two Content-Length headers, a connection cut mid-headers) is answered
+// 400 and logged, but neither the answer nor the log (at debug level,
+// where these go) quotes the device's token.
+func TestPlaylistListenerKeepsTokensOutOfErrors(t *testing.T) {
+	var logs lockedBuffer
+	sb := setupSchedulesTuned(t, broadcasttest.Monday, func(s *api.Server, _ *broadcast.Service, _ *sqlstore.DB) {
+		s.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	tok := sb.tokens[pipeline.RoleOperator]
+	path := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".m3u8"
+	for _, tc := range []struct{ name, req string }{
+		{"NUL in the token", "GET " + path + " HTTP/1.1\r\nHost: loa\r\nAuthorization: Bearer " + tok + "\x00\r\n\r\n"},
+		{"two lengths", "GET " + path + " HTTP/1.1\r\nHost: loa\r\nAuthorization: Bearer " + tok + "\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawRequest(t, sb.playlists, []byte(tc.req))
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(body), tok) || strings.Contains(string(body), "Bearer") {
+				t.Fatalf("%d, body quotes the request: %s", resp.StatusCode, body)
+			}
+		})
+	}
+	// A connection cut before the end of its headers.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(sb.playlists, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: loa\r\nAuthorization: Bearer %s\r\n", path, tok)
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "playlist listener") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := logs.String(); !strings.Contains(got, "playlist listener") || strings.Contains(got, tok) || strings.Contains(got, tok[:12]) {
+		t.Fatalf("the log has no listener error or quotes the token:\n%s", got)
 	}
 }
