@@ -78,6 +78,11 @@ type Plan struct {
 	Programme map[string][]Item
 	// Interrupts holds each cluster's emergency interrupts, in start order.
 	Interrupts map[string][]Item
+	// Cause is why the server built this version as its events stream
+	// announced it ("emergency_ended", "withdrawn", ...), for the log and
+	// the journal; "" when the bundle came without an announcement (a
+	// regular poll, the bundle on disk at start).
+	Cause string
 }
 
 // Clusters lists the clusters the plan has items for, sorted.
@@ -286,4 +291,30 @@ func (p *Plan) NextInterrupt(cluster string, now time.Time, done func(*Item) boo
 		}
 	}
 	return time.Time{}, false
+}
+
+// Holds reports whether the plan still has the item it (taken from an
+// earlier plan) for its cluster: an entry with the same Key, or, for a
+// scheduled item, an entry of the same segment with the same media (a
+// rebuild may re-time or renumber a slot without dropping what plays in
+// it). An interrupt is held only by its own entry. A plan that does not
+// hold the item that is sounding stops it (see Runner): an emergency
+// ended early or a segment withdrawn is not heard to its end.
+func (p *Plan) Holds(it *Item) bool {
+	if it.Emergency() {
+		for i := range p.Interrupts[it.Cluster] {
+			if p.Interrupts[it.Cluster][i].Key() == it.Key() {
+				return true
+			}
+		}
+		return false
+	}
+	key := it.Key()
+	for i := range p.Programme[it.Cluster] {
+		o := &p.Programme[it.Cluster][i]
+		if o.Key() == key || o.File != "" && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
+			return true
+		}
+	}
+	return false
 }

@@ -352,18 +352,29 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 		case <-changed:
 			var newPlan *Plan
 			newPlan, dir, changed = r.Current.Get()
-			if newPlan == nil || it.Emergency() {
+			if newPlan == nil {
 				continue
 			}
-			plan = newPlan
-			if em, ok := plan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
+			if !newPlan.Holds(it) {
+				// The emergency was ended or the segment withdrawn: it is
+				// not heard to its end. The main loop goes on with what
+				// the new plan has due now, as after a preemption.
 				proc.Kill()
-				end(Preempted, "preempted by emergency "+em.Item.ID)
+				end(Stopped, StoppedReason(newPlan))
 				next.close()
 				return nil
 			}
+			plan = newPlan
 			next.close()
 			next = nil
+			if it.Emergency() {
+				continue // an emergency plays to its end
+			}
+			if em, ok := plan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
+				proc.Kill()
+				end(Preempted, "preempted by emergency "+em.Item.ID)
+				return nil
+			}
 		case <-tick.C:
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			pos, err := proc.Position(pctx)
@@ -390,6 +401,16 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			}
 		}
 	}
+}
+
+// StoppedReason is the reason journalled (and reported) for an item
+// stopped because the plan p put in force no longer holds it.
+func StoppedReason(p *Plan) string {
+	why := "stopped: the schedule in force (version " + p.Manifest.Version + ") no longer has this item (an emergency ended early, or the segment was withdrawn)"
+	if p.Cause != "" {
+		why += "; the server announced " + p.Cause
+	}
+	return why
 }
 
 // preloadNext starts the mpv of the item after cur when its start is
