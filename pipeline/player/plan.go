@@ -300,21 +300,29 @@ func (p *Plan) NextInterrupt(cluster string, now time.Time, done func(*Item) boo
 // it). An interrupt is held only by its own entry. A plan that does not
 // hold the item that is sounding stops it (see Runner): an emergency
 // ended early or a segment withdrawn is not heard to its end.
-func (p *Plan) Holds(it *Item) bool {
+func (p *Plan) Holds(it *Item) bool { return p.Holding(it) != nil }
+
+// Holding returns the plan's entry that holds it (see Holds), or nil.
+// Its Key differs from it's when a rebuild re-timed or renumbered it.
+func (p *Plan) Holding(it *Item) *Item {
 	if it.Emergency() {
 		for i := range p.Interrupts[it.Cluster] {
-			if p.Interrupts[it.Cluster][i].Key() == it.Key() {
-				return true
+			if o := &p.Interrupts[it.Cluster][i]; o.Key() == it.Key() {
+				return o
 			}
 		}
-		return false
+		return nil
 	}
 	key := it.Key()
+	var same *Item
 	for i := range p.Programme[it.Cluster] {
 		o := &p.Programme[it.Cluster][i]
-		if o.Key() == key || o.File != "" && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
-			return true
+		if o.Key() == key {
+			return o
+		}
+		if same == nil && o.File != "" && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
+			same = o
 		}
 	}
-	return false
+	return same
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -296,10 +297,19 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 		defer r.OnPlaying(r.Cluster, nil)
 	}
 	r.Log.Info("playing", "cluster", r.Cluster, "item", it.ID, "title", it.Title, "late_ms", began.Sub(it.Start.Add(step.Offset)).Milliseconds(), "offset", step.Offset)
+	// also holds the keys later plans give this item (a rebuild re-timed
+	// or renumbered its slot): done with it, they are done too, so the
+	// item is not heard again under its new key.
+	var also []string
 	end := func(kind Kind, reason string) {
 		rec := recordOf(kind, play, it, step, r.Now())
 		rec.Started, rec.Reason = began, reason
 		r.record(rec)
+		if rec.Done() {
+			for _, k := range also {
+				r.done[k] = true
+			}
+		}
 		if kind != Finished {
 			r.Log.Warn("item ended early", "cluster", r.Cluster, "item", it.ID, "kind", kind, "reason", reason)
 		}
@@ -355,7 +365,8 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			if newPlan == nil {
 				continue
 			}
-			if !newPlan.Holds(it) {
+			held := newPlan.Holding(it)
+			if held == nil {
 				// The emergency was ended or the segment withdrawn: it is
 				// not heard to its end. The main loop goes on with what
 				// the new plan has due now, as after a preemption.
@@ -363,6 +374,9 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 				end(Stopped, StoppedReason(newPlan))
 				next.close()
 				return nil
+			}
+			if k := held.Key(); k != it.Key() && !slices.Contains(also, k) {
+				also = append(also, k)
 			}
 			plan = newPlan
 			next.close()

@@ -146,6 +146,18 @@ func TestRunnerStopsWhatTheNewPlanDrops(t *testing.T) {
 			},
 			playing: slot + "#1",
 		},
+		{
+			name: "re-timed later and renumbered by a rebuild: plays on, and is not heard again under its new entry",
+			first: func(base time.Time, sha func(string) string) []schedules.Entry {
+				return []schedules.Entry{at(slot+"#1", base, 8*time.Second, sha(other))}
+			},
+			second: func(base time.Time, sha func(string) string) []schedules.Entry {
+				e := at(slot+"#2", base.Add(2*time.Second), 8*time.Second, sha(other))
+				e.SegmentID = "seg-" + slot + "#1"
+				return []schedules.Entry{e}
+			},
+			playing: slot + "#1",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +182,9 @@ func TestRunnerStopsWhatTheNewPlanDrops(t *testing.T) {
 			changed := time.Now()
 			cur.Set(plan2, dir2)
 			if !tt.stopped {
-				recs := waitFor(t, j, tt.playing+" to its end", func(r []Record) bool { return has(r, Finished, tt.playing) || has(r, Stopped, tt.playing) })
+				waitFor(t, j, tt.playing+" to its end", func(r []Record) bool { return has(r, Finished, tt.playing) || has(r, Stopped, tt.playing) })
+				time.Sleep(1500 * time.Millisecond) // nothing else may start after it
+				recs := j.Records(0)
 				if n := count(Started)(recs); has(recs, Stopped, tt.playing) || n != 1 {
 					t.Fatalf("a change that keeps the item cut it or started it again (%d starts): %+v", n, recs)
 				}
