@@ -295,9 +295,9 @@ func (p *Plan) NextInterrupt(cluster string, now time.Time, done func(*Item) boo
 
 // Holds reports whether the plan still has the item it (taken from an
 // earlier plan) for its cluster: an entry with the same Key, or, for a
-// scheduled item, an entry of the same segment with the same media (a
-// rebuild may re-time or renumber a slot without dropping what plays in
-// it). An interrupt is held only by its own entry. A plan that does not
+// scheduled item, an entry of the same slot with the same segment and
+// media (a rebuild may re-time or renumber a slot without dropping what
+// plays in it; the same segment in another slot is another broadcast). An interrupt is held only by its own entry. A plan that does not
 // hold the item that is sounding stops it (see Runner): an emergency
 // ended early or a segment withdrawn is not heard to its end.
 func (p *Plan) Holds(it *Item) bool { return p.Holding(it) != nil }
@@ -320,7 +320,7 @@ func (p *Plan) Holding(it *Item) *Item {
 		if o.Key() == key {
 			return o
 		}
-		if same == nil && o.File != "" && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
+		if same == nil && o.File != "" && o.Slot == it.Slot && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
 			same = o
 		}
 	}

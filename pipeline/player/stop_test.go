@@ -35,6 +35,8 @@ func TestPlanHolds(t *testing.T) {
 		{"re-timed and renumbered by a rebuild", []schedules.Entry{moved(2, -5*time.Second, a, "s1")}, first, true},
 		{"withdrawn: its segment gone", []schedules.Entry{seg(2, 30*time.Second, 30*time.Second, c)}, first, false},
 		{"its media replaced", []schedules.Entry{seg(1, 0, 30*time.Second, c)}, first, false},
+		{"the same segment in another slot is another broadcast", []schedules.Entry{{ID: "2025-03-03T17:00#1", Kind: schedules.EntrySegment,
+			Start: t0.Add(11 * time.Hour), DurationMS: 30000, SegmentID: "s1", SHA256: a, URL: "media/" + a + ".mp3"}}, first, false},
 		{"same media, another segment", []schedules.Entry{moved(2, -5*time.Second, a, "other")}, first, false},
 		{"interrupt still in force", []schedules.Entry{seg(1, 0, 30*time.Second, a), interrupt(t0.Add(10*time.Second), 15*time.Second, e)}, em, true},
 		{"emergency ended: interrupt gone", []schedules.Entry{seg(1, 0, 30*time.Second, a)}, em, false},
