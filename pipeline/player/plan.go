@@ -294,35 +294,46 @@ func (p *Plan) NextInterrupt(cluster string, now time.Time, done func(*Item) boo
 }
 
 // Holds reports whether the plan still has the item it (taken from an
-// earlier plan) for its cluster: an entry with the same Key, or, for a
-// scheduled item, an entry of the same slot with the same segment and
-// media (a rebuild may re-time or renumber a slot without dropping what
-// plays in it; the same segment in another slot is another broadcast). An interrupt is held only by its own entry. A plan that does not
-// hold the item that is sounding stops it (see Runner): an emergency
-// ended early or a segment withdrawn is not heard to its end.
-func (p *Plan) Holds(it *Item) bool { return p.Holding(it) != nil }
+// earlier plan) on the air for its cluster: an interrupt while the plan
+// has the interrupt itself; a scheduled item while the plan has its
+// entry (same Key) or any entry of its segment for the cluster. Every
+// rebuild plans the slot in progress again and may re-time, renumber or
+// move what sounds in it; only a segment gone from the cluster's
+// schedule (its emergency ended early, the segment withdrawn) is off the
+// air. A plan that does not hold the item sounding stops it (see
+// Runner).
+func (p *Plan) Holds(it *Item) bool {
+	held, _ := p.Holding(it)
+	return held
+}
 
-// Holding returns the plan's entry that holds it (see Holds), or nil.
-// Its Key differs from it's when a rebuild re-timed or renumbered it.
-func (p *Plan) Holding(it *Item) *Item {
+// Holding is Holds, and also returns the plan's entry that is the same
+// broadcast as it under another Key (the same slot, segment and media:
+// a rebuild re-timed or renumbered it), or nil: once it is done, that
+// entry is done too.
+func (p *Plan) Holding(it *Item) (bool, *Item) {
+	key := it.Key()
 	if it.Emergency() {
 		for i := range p.Interrupts[it.Cluster] {
-			if o := &p.Interrupts[it.Cluster][i]; o.Key() == it.Key() {
-				return o
+			if p.Interrupts[it.Cluster][i].Key() == key {
+				return true, nil
 			}
 		}
-		return nil
+		return false, nil
 	}
-	key := it.Key()
+	held := false
 	var same *Item
 	for i := range p.Programme[it.Cluster] {
 		o := &p.Programme[it.Cluster][i]
 		if o.Key() == key {
-			return o
+			return true, nil
 		}
-		if same == nil && o.File != "" && o.Slot == it.Slot && o.SegmentID != "" && o.SegmentID == it.SegmentID && o.SHA256 == it.SHA256 {
-			same = o
+		if it.SegmentID != "" && o.SegmentID == it.SegmentID {
+			held = true
+			if same == nil && o.Slot == it.Slot && o.SHA256 == it.SHA256 {
+				same = o
+			}
 		}
 	}
-	return same
+	return held, same
 }

@@ -365,9 +365,17 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			if newPlan == nil {
 				continue
 			}
-			held := newPlan.Holding(it)
-			if held == nil {
-				// The emergency was ended or the segment withdrawn: it is
+			if !it.Emergency() { // an emergency is not preempted
+				if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
+					proc.Kill()
+					end(Preempted, "preempted by emergency "+em.Item.ID)
+					next.close()
+					return nil
+				}
+			}
+			held, same := newPlan.Holding(it)
+			if !held {
+				// Its emergency was ended or its segment withdrawn: it is
 				// not heard to its end. The main loop goes on with what
 				// the new plan has due now, as after a preemption.
 				proc.Kill()
@@ -375,20 +383,12 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 				next.close()
 				return nil
 			}
-			if k := held.Key(); k != it.Key() && !slices.Contains(also, k) {
-				also = append(also, k)
+			if same != nil && !slices.Contains(also, same.Key()) {
+				also = append(also, same.Key())
 			}
 			plan = newPlan
 			next.close()
 			next = nil
-			if it.Emergency() {
-				continue // an emergency plays to its end
-			}
-			if em, ok := plan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
-				proc.Kill()
-				end(Preempted, "preempted by emergency "+em.Item.ID)
-				return nil
-			}
 		case <-tick.C:
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			pos, err := proc.Position(pctx)
@@ -420,7 +420,7 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 // StoppedReason is the reason journalled (and reported) for an item
 // stopped because the plan p put in force no longer holds it.
 func StoppedReason(p *Plan) string {
-	why := "stopped: the schedule in force (version " + p.Manifest.Version + ") no longer has this item (an emergency ended early, or the segment was withdrawn)"
+	why := "stopped: the schedule in force (version " + p.Manifest.Version + ") no longer has this item (its emergency ended early, or its segment was withdrawn)"
 	if p.Cause != "" {
 		why += "; the server announced " + p.Cause
 	}

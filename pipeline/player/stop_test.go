@@ -9,8 +9,10 @@ import (
 )
 
 // TestPlanHolds: a new plan holds an item of an earlier plan while it
-// has the same entry, or (for a scheduled item) the same segment with
-// the same media; an interrupt only while it has the interrupt itself.
+// has the same entry or (for a scheduled item) any entry of its segment
+// for the cluster; an interrupt only while it has the interrupt itself.
+// An entry of the same slot, segment and media under another key is the
+// same broadcast (a rebuild re-timed or renumbered it).
 func TestPlanHolds(t *testing.T) {
 	old := newTestBundle()
 	a, c, e := old.media("a"), old.media("c"), old.media("e")
@@ -24,25 +26,27 @@ func TestPlanHolds(t *testing.T) {
 		s.SegmentID = segment
 		return s
 	}
+	evening := schedules.Entry{ID: "2025-03-03T17:00#1", Kind: schedules.EntrySegment, Start: t0.Add(11 * time.Hour), DurationMS: 30000,
+		SegmentID: "s1", SHA256: a, URL: "media/" + a + ".mp3"}
 	tests := []struct {
 		name    string
 		entries []schedules.Entry
 		it      *Item
-		want    bool
+		held    bool
+		same    string // the entry that is the same broadcast under another key, "" for none
 	}{
-		{"unchanged", []schedules.Entry{seg(1, 0, 30*time.Second, a), seg(2, 30*time.Second, 30*time.Second, c)}, first, true},
-		{"another item added", []schedules.Entry{seg(1, 0, 30*time.Second, a), seg(2, 30*time.Second, 30*time.Second, c), seg(3, time.Minute, 10*time.Second, e)}, first, true},
-		{"re-timed and renumbered by a rebuild", []schedules.Entry{moved(2, -5*time.Second, a, "s1")}, first, true},
-		{"withdrawn: its segment gone", []schedules.Entry{seg(2, 30*time.Second, 30*time.Second, c)}, first, false},
-		{"its media replaced", []schedules.Entry{seg(1, 0, 30*time.Second, c)}, first, false},
-		{"the same segment in another slot is another broadcast", []schedules.Entry{{ID: "2025-03-03T17:00#1", Kind: schedules.EntrySegment,
-			Start: t0.Add(11 * time.Hour), DurationMS: 30000, SegmentID: "s1", SHA256: a, URL: "media/" + a + ".mp3"}}, first, false},
-		{"same media, another segment", []schedules.Entry{moved(2, -5*time.Second, a, "other")}, first, false},
-		{"interrupt still in force", []schedules.Entry{seg(1, 0, 30*time.Second, a), interrupt(t0.Add(10*time.Second), 15*time.Second, e)}, em, true},
-		{"emergency ended: interrupt gone", []schedules.Entry{seg(1, 0, 30*time.Second, a)}, em, false},
-		{"emergency ended, its segment in a slot is not its interrupt", []schedules.Entry{seg(1, 0, 15*time.Second, e)}, em, false},
-		{"a later interrupt of the same segment is another one", []schedules.Entry{interrupt(t0.Add(20*time.Second), 15*time.Second, e)}, em, false},
-		{"nothing left for the cluster", nil, first, false},
+		{"unchanged", []schedules.Entry{seg(1, 0, 30*time.Second, a), seg(2, 30*time.Second, 30*time.Second, c)}, first, true, ""},
+		{"another item added", []schedules.Entry{seg(1, 0, 30*time.Second, a), seg(2, 30*time.Second, 30*time.Second, c), seg(3, time.Minute, 10*time.Second, e)}, first, true, ""},
+		{"re-timed and renumbered in its slot", []schedules.Entry{moved(2, -5*time.Second, a, "s1")}, first, true, "2025-03-03T05:30#2"},
+		{"moved to another slot: still on the air, another broadcast", []schedules.Entry{evening}, first, true, ""},
+		{"its audio replaced: still on the air, another broadcast", []schedules.Entry{seg(1, 0, 30*time.Second, c)}, first, true, ""},
+		{"withdrawn: its segment gone", []schedules.Entry{seg(2, 30*time.Second, 30*time.Second, c)}, first, false, ""},
+		{"same media, another segment", []schedules.Entry{moved(2, -5*time.Second, a, "other")}, first, false, ""},
+		{"interrupt still in force", []schedules.Entry{seg(1, 0, 30*time.Second, a), interrupt(t0.Add(10*time.Second), 15*time.Second, e)}, em, true, ""},
+		{"emergency ended: interrupt gone", []schedules.Entry{seg(1, 0, 30*time.Second, a)}, em, false, ""},
+		{"emergency ended: its segment in a slot is not its interrupt", []schedules.Entry{moved(1, 0, e, "em")}, em, false, ""},
+		{"a later interrupt of the same segment is another one", []schedules.Entry{interrupt(t0.Add(20*time.Second), 15*time.Second, e)}, em, false, ""},
+		{"nothing left for the cluster", nil, first, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,8 +56,18 @@ func TestPlanHolds(t *testing.T) {
 			nb.media("e")
 			nb.playlist(t, "trung-tam", tt.entries...)
 			nb.playlist(t, "ban-a", seg(1, 0, 30*time.Second, a)) // the same entry on another cluster is not it
-			if got := mustPlan(t, nb).Holds(tt.it); got != tt.want {
-				t.Fatalf("Holds(%s) = %v, want %v", tt.it.ID, got, tt.want)
+			np := mustPlan(t, nb)
+			held, same := np.Holding(tt.it)
+			if held != tt.held || np.Holds(tt.it) != tt.held {
+				t.Fatalf("Holding(%s) = %v, want %v", tt.it.ID, held, tt.held)
+			}
+			if got := ""; same != nil || tt.same != "" {
+				if same != nil {
+					got = same.ID
+				}
+				if got != tt.same {
+					t.Fatalf("the same broadcast: %q, want %q", got, tt.same)
+				}
 			}
 		})
 	}
