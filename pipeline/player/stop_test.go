@@ -163,6 +163,18 @@ func TestRunnerStopsWhatTheNewPlanDrops(t *testing.T) {
 			playing: slot + "#1",
 		},
 		{
+			name: "rebuilt slot without it, its segment moved to a later slot: plays on to its end",
+			first: func(base time.Time, sha func(string) string) []schedules.Entry {
+				return []schedules.Entry{at(slot+"#1", base, 8*time.Second, sha(other))}
+			},
+			second: func(base time.Time, sha func(string) string) []schedules.Entry {
+				e := at("2025-03-03T17:00#1", base.Add(time.Hour), 8*time.Second, sha(other))
+				e.SegmentID = "seg-" + slot + "#1"
+				return []schedules.Entry{e}
+			},
+			playing: slot + "#1",
+		},
+		{
 			name: "re-timed later and renumbered by a rebuild: plays on, and is not heard again under its new entry",
 			first: func(base time.Time, sha func(string) string) []schedules.Entry {
 				return []schedules.Entry{at(slot+"#1", base, 8*time.Second, sha(other))}
