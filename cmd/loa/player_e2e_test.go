@@ -186,6 +186,7 @@ func TestPlayerEndToEnd(t *testing.T) {
 	}
 	short1, short2, short3, long := clip("3", "440"), clip("3", "550"), clip("3", "660"), clip("10", "330")
 	emergency := clip("3", "990")
+	warning := clip("10", "1100") // phase e: raised, then ended as a false alarm while it sounds
 
 	// schedule stores a version of Mường Lạn with the given items; each
 	// is (cluster, entry id, start, clip). It is built for today and
@@ -398,6 +399,47 @@ func TestPlayerEndToEnd(t *testing.T) {
 		t.Errorf("idle player used %s of CPU in 20 s and %d KiB of memory", cpu, rss)
 	}
 
+	// 5. An emergency ended early (a false alarm) while its interrupt
+	// sounds stops at once on both clusters: journalled stopped with the
+	// reason, never finished, and reported failed.
+	in.must(producerTok, "segments", "emergency", warning.segment, "--communes", "muong-lan", "--reason", "Lũ quét", "--yes")
+	isWarning := func(r player.Record) bool { return r.SegmentID == warning.segment && strings.Contains(r.Entry, "!") }
+	waitJournal(t, dir, pl, 30*time.Second, "the warning sounding on both clusters", func(r []player.Record) bool {
+		n := 0
+		for _, x := range r {
+			if x.Kind == player.Started && isWarning(x) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	time.Sleep(2500 * time.Millisecond)
+	ended := time.Now()
+	in.must(producerTok, "segments", "emergency", warning.segment, "--end", "--reason", "báo động nhầm", "--yes")
+	recs = waitJournal(t, dir, pl, 30*time.Second, "the warning stopped on both clusters", func(r []player.Record) bool {
+		n := 0
+		for _, x := range r {
+			if x.Kind != player.Started && isWarning(x) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	stoppedPlays := map[string]bool{}
+	for _, r := range recs {
+		if r.Kind == player.Started || !isWarning(r) {
+			continue
+		}
+		t.Logf("%s: the warning %s %s after the end was asked for (%s)", r.Cluster, r.Kind, r.At.Sub(ended), r.Reason)
+		if r.Kind != player.Stopped || !strings.Contains(r.Reason, "no longer has this item") {
+			t.Errorf("%s: the ended warning closed %s %q, want stopped with the reason", r.Cluster, r.Kind, r.Reason)
+		}
+		if d := r.At.Sub(ended); d > playerLateBound {
+			t.Errorf("%s: the warning stopped %s after its emergency ended: want within %s", r.Cluster, d, playerLateBound)
+		}
+		stoppedPlays[r.Play] = true
+	}
+
 	// Every report reached the server, each once.
 	want := map[string]player.Record{}
 	eventually(t, "every report on the server", func() (bool, string) {
@@ -425,6 +467,24 @@ func TestPlayerEndToEnd(t *testing.T) {
 		}
 		return len(got) == len(want), fmt.Sprintf("%d stored, %d in the journal", len(got), len(want))
 	})
+	// The stopped warning is on the server as not played, with the reason.
+	for _, d := range []schedules.Date{today, today.AddDays(1)} {
+		day, err := db.PlayReports(ctx, "muong-lan", d.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range day {
+			if stoppedPlays[g.ID] {
+				delete(stoppedPlays, g.ID)
+				if g.Status != string(schedules.Failed) || !strings.Contains(g.Reason, "no longer has this item") {
+					t.Errorf("the stopped warning on %s is reported %s %q, want failed with the reason", g.Cluster, g.Status, g.Reason)
+				}
+			}
+		}
+	}
+	if len(stoppedPlays) != 0 {
+		t.Errorf("%d stopped plays not on the server", len(stoppedPlays))
+	}
 
 	// The server keeps the device's latest heartbeat: online, the bundle
 	// in force, nothing left to upload.

@@ -21,7 +21,12 @@
 //     slot continues where the schedule is at that moment (the preempted
 //     item from its scheduled offset, if its window is still open).
 //   - A new bundle takes effect from the next item (the one sounding plays
-//     on), except for an emergency, which preempts at once.
+//     on), except for an emergency, which preempts at once, and except
+//     when the item sounding is off the air in it (Plan.Holds: an
+//     emergency ended early, a segment withdrawn): that item stops at
+//     once, is journalled stopped with the reason and reported failed,
+//     and the cluster goes on with what the new bundle has due now by
+//     the clock.
 //   - A file that no longer matches the signed manifest is refused and
 //     reported failed; the next sync downloads it again.
 //   - A bundle past its valid_until is not played: the player says so.

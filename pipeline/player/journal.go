@@ -28,6 +28,10 @@ const (
 	Failed      Kind = "failed"      // could not be played, or cut short by its slot's end
 	Preempted   Kind = "preempted"   // stopped by an emergency; the slot continues after it
 	Interrupted Kind = "interrupted" // the player stopped mid-item (restart, power cut)
+	// Stopped closes a play cut because the bundle put in force while it
+	// sounded no longer holds its item (an emergency ended early, a
+	// segment withdrawn); the reason says so. It is reported failed.
+	Stopped Kind = "stopped"
 	// Skipped marks an entry the player leaves silent on purpose (a
 	// filler or ident the bundle has no audio for); it is journalled with
 	// its reason for the operator, never uploaded as a play report.
@@ -121,7 +125,7 @@ func decodeRecord(line []byte) (Record, error) {
 		return r, errors.New("record without seq, play, key or time")
 	}
 	switch r.Kind {
-	case Started, Finished, Failed, Preempted, Interrupted, Skipped:
+	case Started, Finished, Failed, Preempted, Interrupted, Stopped, Skipped:
 	default:
 		return r, fmt.Errorf("unknown kind %q", r.Kind)
 	}

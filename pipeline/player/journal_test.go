@@ -153,7 +153,8 @@ func TestJournalDamage(t *testing.T) {
 // read again gives the same records with nothing torn.
 func FuzzReadJournal(f *testing.F) {
 	var b bytes.Buffer
-	for i, r := range []Record{rec(Started, "p1", "k1", t0), rec(Finished, "p1", "k1", t0.Add(time.Minute))} {
+	for i, r := range []Record{rec(Started, "p1", "k1", t0), rec(Finished, "p1", "k1", t0.Add(time.Minute)),
+		rec(Started, "p2", "k2", t0.Add(time.Minute)), rec(Stopped, "p2", "k2", t0.Add(2*time.Minute))} {
 		r.Seq = int64(i + 1)
 		line, _ := encodeRecord(&r)
 		b.Write(line)

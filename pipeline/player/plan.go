@@ -78,6 +78,11 @@ type Plan struct {
 	Programme map[string][]Item
 	// Interrupts holds each cluster's emergency interrupts, in start order.
 	Interrupts map[string][]Item
+	// Cause is why the server built this version as its events stream
+	// announced it ("emergency_ended", "withdrawn", ...), for the log and
+	// the journal; "" when the bundle came without an announcement (a
+	// regular poll, the bundle on disk at start).
+	Cause string
 }
 
 // Clusters lists the clusters the plan has items for, sorted.
@@ -286,4 +291,49 @@ func (p *Plan) NextInterrupt(cluster string, now time.Time, done func(*Item) boo
 		}
 	}
 	return time.Time{}, false
+}
+
+// Holds reports whether the plan still has the item it (taken from an
+// earlier plan) on the air for its cluster: an interrupt while the plan
+// has the interrupt itself; a scheduled item while the plan has its
+// entry (same Key) or any entry of its segment for the cluster. Every
+// rebuild plans the slot in progress again and may re-time, renumber or
+// move what sounds in it; only a segment gone from the cluster's
+// schedule (its emergency ended early, the segment withdrawn) is off the
+// air. A plan that does not hold the item sounding stops it (see
+// Runner).
+func (p *Plan) Holds(it *Item) bool {
+	held, _ := p.Holding(it)
+	return held
+}
+
+// Holding is Holds, and also returns the plan's entry that is the same
+// broadcast as it under another Key (the same slot, segment and media:
+// a rebuild re-timed or renumbered it), or nil: once it is done, that
+// entry is done too.
+func (p *Plan) Holding(it *Item) (bool, *Item) {
+	key := it.Key()
+	if it.Emergency() {
+		for i := range p.Interrupts[it.Cluster] {
+			if p.Interrupts[it.Cluster][i].Key() == key {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	held := false
+	var same *Item
+	for i := range p.Programme[it.Cluster] {
+		o := &p.Programme[it.Cluster][i]
+		if o.Key() == key {
+			return true, nil
+		}
+		if it.SegmentID != "" && o.SegmentID == it.SegmentID {
+			held = true
+			if same == nil && o.Slot == it.Slot && o.SHA256 == it.SHA256 {
+				same = o
+			}
+		}
+	}
+	return held, same
 }

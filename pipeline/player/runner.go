@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -296,10 +297,19 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 		defer r.OnPlaying(r.Cluster, nil)
 	}
 	r.Log.Info("playing", "cluster", r.Cluster, "item", it.ID, "title", it.Title, "late_ms", began.Sub(it.Start.Add(step.Offset)).Milliseconds(), "offset", step.Offset)
+	// also holds the keys later plans give this item (a rebuild re-timed
+	// or renumbered its slot): done with it, they are done too, so the
+	// item is not heard again under its new key.
+	var also []string
 	end := func(kind Kind, reason string) {
 		rec := recordOf(kind, play, it, step, r.Now())
 		rec.Started, rec.Reason = began, reason
 		r.record(rec)
+		if rec.Done() {
+			for _, k := range also {
+				r.done[k] = true
+			}
+		}
 		if kind != Finished {
 			r.Log.Warn("item ended early", "cluster", r.Cluster, "item", it.ID, "kind", kind, "reason", reason)
 		}
@@ -352,16 +362,31 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 		case <-changed:
 			var newPlan *Plan
 			newPlan, dir, changed = r.Current.Get()
-			if newPlan == nil || it.Emergency() {
+			if newPlan == nil {
 				continue
 			}
-			plan = newPlan
-			if em, ok := plan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
+			if !it.Emergency() { // an emergency is not preempted
+				if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
+					proc.Kill()
+					end(Preempted, "preempted by emergency "+em.Item.ID)
+					next.close()
+					return nil
+				}
+			}
+			held, same := newPlan.Holding(it)
+			if !held {
+				// Its emergency was ended or its segment withdrawn: it is
+				// not heard to its end. The main loop goes on with what
+				// the new plan has due now, as after a preemption.
 				proc.Kill()
-				end(Preempted, "preempted by emergency "+em.Item.ID)
+				end(Stopped, StoppedReason(newPlan))
 				next.close()
 				return nil
 			}
+			if same != nil && !slices.Contains(also, same.Key()) {
+				also = append(also, same.Key())
+			}
+			plan = newPlan
 			next.close()
 			next = nil
 		case <-tick.C:
@@ -390,6 +415,16 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			}
 		}
 	}
+}
+
+// StoppedReason is the reason journalled (and reported) for an item
+// stopped because the plan p put in force no longer holds it.
+func StoppedReason(p *Plan) string {
+	why := "stopped: the schedule in force (version " + p.Manifest.Version + ") no longer has this item (its emergency ended early, or its segment was withdrawn)"
+	if p.Cause != "" {
+		why += "; the server announced " + p.Cause
+	}
+	return why
 }
 
 // preloadNext starts the mpv of the item after cur when its start is

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
@@ -55,6 +57,44 @@ type Syncer struct {
 
 	mu   sync.Mutex // one pull at a time
 	kick chan struct{}
+
+	// The last version the events stream announced and its reason: a
+	// bundle with that ETag is put in force with the reason as its
+	// Plan.Cause.
+	amu             sync.Mutex
+	announcedETag   string
+	announcedReason string
+}
+
+// announce remembers the version the events stream announced and why.
+func (s *Syncer) announce(etag, reason string) {
+	// The reason ends up in play reports: one short line of printable
+	// text, whatever the stream sent.
+	reason = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, strings.ToValidUTF8(reason, ""))
+	if utf8.RuneCountInString(reason) > maxCauseRunes {
+		reason = string([]rune(reason)[:maxCauseRunes]) + "…"
+	}
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	s.announcedETag, s.announcedReason = etag, reason
+}
+
+// maxCauseRunes bounds an announced reason kept as a Plan's Cause.
+const maxCauseRunes = 64
+
+// causeOf is the announced reason of the version with etag, if any.
+func (s *Syncer) causeOf(etag string) string {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	if etag == "" || etag != s.announcedETag {
+		return ""
+	}
+	return s.announcedReason
 }
 
 func (s *Syncer) kicks() chan struct{} {
@@ -130,6 +170,7 @@ func (s *Syncer) use(m *schedules.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("the bundle in %s is refused: %w", s.Dir, err)
 	}
+	plan.Cause = s.causeOf(m.ETag)
 	s.Current.Set(plan, s.Dir)
 	ahead := DaysAhead(m, s.Now())
 	s.Status.update(func(st *StatusDoc) {
@@ -199,7 +240,7 @@ func (s *Syncer) Once(ctx context.Context) error {
 		}
 		ahead, asked := DaysAhead(res.Manifest, s.Now()), max(s.Days, 1)
 		if !res.UpToDate {
-			s.Log.Info("new bundle in force", "version", res.Manifest.Version, "from", res.Manifest.From, "until", res.Manifest.Until,
+			s.Log.Info("new bundle in force", "version", res.Manifest.Version, "cause", s.causeOf(res.Manifest.ETag), "from", res.Manifest.From, "until", res.Manifest.Until,
 				"days_ahead", ahead, "days_asked", asked, "downloaded", res.Fetched, "reused", res.Reused, "bytes", res.Bytes)
 		}
 		if ahead < asked {
@@ -351,6 +392,7 @@ func (s *Syncer) listenOnce(ctx context.Context) error {
 		plan, _, _ := s.Current.Get()
 		if plan == nil || v.ETag != plan.Manifest.ETag {
 			s.Log.Info("the schedule changed; pulling now", "reason", v.Reason)
+			s.announce(v.ETag, v.Reason)
 			s.Kick()
 		}
 		return nil

@@ -237,3 +237,41 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncerCause: a bundle put in force with the ETag the events stream
+// announced carries the announced reason as its Cause (one short line
+// whatever the stream sent, as it ends up in play reports); another
+// bundle carries none.
+func TestSyncerCause(t *testing.T) {
+	long := strings.Repeat("ế", 100)
+	tests := []struct {
+		name         string
+		etag, reason string
+		want         string
+	}{
+		{"announced", "e1", "emergency_ended", "emergency_ended"},
+		{"another version announced", "e2", "withdrawn", ""},
+		{"nothing announced", "", "", ""},
+		{"control characters dropped", "e1", "with\ndrawn\x00\r", "withdrawn"},
+		{"too long: cut", "e1", long, strings.Repeat("ế", maxCauseRunes) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBundle()
+			b.m.ETag = "e1"
+			b.playlist(t, "trung-tam", seg(1, 0, 10*time.Second, b.media("a")))
+			dir := signedBundle(t, b)
+			cur := NewCurrent()
+			s := &Syncer{Commune: "muong-lan", Dir: dir, Current: cur, Status: &Status{}, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			if tt.etag != "" {
+				s.announce(tt.etag, tt.reason)
+			}
+			if err := s.Load(); err != nil {
+				t.Fatal(err)
+			}
+			if plan, _, _ := cur.Get(); plan.Cause != tt.want {
+				t.Fatalf("cause %q, want %q", plan.Cause, tt.want)
+			}
+		})
+	}
+}
