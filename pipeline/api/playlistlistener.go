@@ -220,6 +220,18 @@ func cleanPath(p string) string {
 	return np
 }
 
+// isPlaylist reports whether the escaped, clean path p is one of the
+// listener's routes.
+func (p *PlaylistListener) isPlaylist(path string) bool {
+	var values [maxWildcards]string
+	for _, r := range p.routes {
+		if r.match(path, &values) {
+			return true
+		}
+	}
+	return false
+}
+
 // Serve answers the connections ln accepts until Shutdown (then nil).
 func (p *PlaylistListener) Serve(ln net.Listener) error {
 	err := p.srv.Serve(ln)
@@ -259,7 +271,13 @@ func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
 	escaped := string(raw)
 	if clean := cleanPath(escaped); clean != escaped {
 		// As the main address: a path not in canonical form is sent to
-		// the one it names.
+		// the one it names, when that is a playlist; any other is not
+		// here (this address sends no one elsewhere: "/x/../\\evil"
+		// would become "/\\evil", another site to a browser).
+		if !p.isPlaylist(clean) {
+			p.notHere(ctx)
+			return
+		}
 		loc := clean
 		if q := ctx.URI().QueryString(); len(q) > 0 {
 			loc += "?" + string(q)

@@ -164,7 +164,6 @@ func TestPlaylistListenerAnswersAsMain(t *testing.T) {
 		{name: "escaped dots as the code", path: "/api/communes/%2e%2e/clusters/trung-tam/playlists/" + sb.today + ".m3u8", token: op, want: 404},
 		{name: "escaped dots as the file", path: base + "%2e%2e", token: op, want: 404},
 		{name: "dot-dot to another commune", path: "/api/communes/muong-lan/../to-hieu/clusters/trung-tam/playlists/" + sb.today + ".m3u8", token: op, want: 307},
-		{name: "dot-dot out of the route", path: base + "../../../../users", token: sb.tokens[pipeline.RoleAdmin], want: 307},
 		{name: "doubled slash", path: "/api//communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".m3u8?x=1", token: op, want: 307},
 		{name: "query ignored", path: mine + "?days=99", token: op, want: 200},
 	}
@@ -250,14 +249,13 @@ func TestPlaylistListenerServesPlaylistsOnly(t *testing.T) {
 		"/api/communes/muong-lan%2Fclusters%2Ftrung-tam/playlists/" + sb.today + ".m3u8",
 		"/api/communes/muong-lan/clusters/trung-tam/playlists%2F" + sb.today + ".m3u8",
 		"/api/communes//clusters/trung-tam/playlists/" + sb.today + ".m3u8/",
+		// Not in canonical form and not a playlist once cleaned: not
+		// here, never a redirect (the main address redirects these).
+		"/api/communes/muong-lan/clusters/trung-tam/playlists/../../../../users",
+		"/x/../%5Cevil.example", "/x/..//evil.example",
 	} {
 		t.Run(path, func(t *testing.T) {
 			a := ask(t, sb.playlists, "GET", path, admin, "")
-			if a.status == http.StatusTemporaryRedirect {
-				// A path not in canonical form: followed, it is refused
-				// as any other.
-				a = ask(t, sb.playlists, "GET", a.header.Get("Location"), admin, "")
-			}
 			if a.status != http.StatusNotFound || a.header.Get("Content-Type") != "application/json; charset=utf-8" ||
 				!strings.Contains(string(a.body), `"code": "not_found"`) || !strings.Contains(string(a.body), "serves playlists only") ||
 				!strings.Contains(string(a.body), sb.srv.URL) {
