@@ -97,10 +97,16 @@ func (s *Server) PlaylistListener() (*PlaylistListener, error) {
 	if len(p.routes) == 0 {
 		return nil, errors.New("api: no route is marked Playlist")
 	}
-	p.srv = &fasthttp.Server{
-		Handler:      p.handle,
+	p.srv = p.server(p.handle)
+	return p, nil
+}
+
+// server is the listener's fasthttp server, answering with h.
+func (p *PlaylistListener) server(h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:      h,
 		ErrorHandler: p.refuse,
-		Logger:       fastLogger{s.Log},
+		Logger:       fastLogger{p.s.Log},
 		// The headers a request may send (the line and headers must fit).
 		ReadBufferSize:     PlaylistHeaderBytes,
 		ReadTimeout:        PlaylistReadTimeout,
@@ -119,7 +125,6 @@ func (s *Server) PlaylistListener() (*PlaylistListener, error) {
 		// is found as "Authorization" (proxies send either).
 		DisableHeaderNamesNormalizing: false,
 	}
-	return p, nil
 }
 
 // compileRoute splits rt's pattern into its segments.
