@@ -217,12 +217,35 @@ func cleanPath(p string) string {
 	}
 	if p[0] != '/' {
 		p = "/" + p
+	} else if isClean(p) {
+		return p // a poll's path: no path.Clean walk
 	}
 	np := path.Clean(p)
 	if p[len(p)-1] == '/' && np != "/" {
 		np += "/"
 	}
 	return np
+}
+
+// isClean reports whether p (starting with "/") has no empty, "." or
+// ".." segment but perhaps its last (a trailing slash), so path.Clean
+// would give it back as it is (with its trailing slash).
+func isClean(p string) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i-1] != '/' {
+			continue
+		}
+		// p[i] starts a segment.
+		switch {
+		case p[i] == '/':
+			return false
+		case p[i] == '.' && (i+1 == len(p) || p[i+1] == '/'):
+			return false
+		case p[i] == '.' && p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/'):
+			return false
+		}
+	}
+	return true
 }
 
 // Serve answers the connections ln accepts until Shutdown (then nil).
