@@ -338,7 +338,9 @@ func (p *PlaylistListener) serveRoute(ctx *fasthttp.RequestCtx, fr *fastRoute, i
 				if f.name == "Content-Length" {
 					continue // the body's length, set with it
 				}
-				h.Set(f.name, f.value[0])
+				// A lean answer's names are canonical (TestLeanHeaderNames):
+				// no copy and normalization of the name; the value is copied.
+				h.SetCanonical(bytesOf(f.name), bytesOf(f.value[0]))
 			}
 			ctx.SetStatusCode(a.status)
 			if a.body != nil {
@@ -418,12 +420,51 @@ type fastInbound struct {
 // readers keep nothing of it: the gate hashes the token
 // (pipeline.TokenSum) and the playlist compares If-None-Match.
 func (in *fastInbound) header(name string) string {
-	v := in.ctx.Request.Header.Peek(name)
+	var v []byte
+	if canonicalName(name) {
+		// The listener normalizes the names it reads (it does not
+		// DisableHeaderNamesNormalizing), so a canonical name is found
+		// without a normalized copy of it.
+		v = in.ctx.Request.Header.PeekCanonical(bytesOf(name))
+	} else {
+		v = in.ctx.Request.Header.Peek(name)
+	}
 	if len(v) == 0 {
 		return ""
 	}
 	return unsafe.String(&v[0], len(v))
 }
+
+// canonicalName reports whether name is a header name in the form
+// fasthttp normalizes names to (and http.CanonicalHeaderKey gives): each
+// word's first letter upper case, the others lower case, words joined by
+// '-', as "If-None-Match".
+func canonicalName(name string) bool {
+	if name == "" {
+		return false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-':
+			if upper {
+				return false // an empty word
+			}
+			upper = true
+			continue
+		case upper && 'A' <= c && c <= 'Z', !upper && ('a' <= c && c <= 'z' || '0' <= c && c <= '9'):
+		default:
+			return false
+		}
+		upper = false
+	}
+	return !upper
+}
+
+// bytesOf is s's bytes without a copy, for fasthttp calls that only read
+// them (or copy them).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func (in *fastInbound) pathValue(name string) string {
 	w := 0
