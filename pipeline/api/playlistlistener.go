@@ -332,7 +332,7 @@ func (p *PlaylistListener) serveRoute(ctx *fasthttp.RequestCtx, fr *fastRoute, i
 	u, closeConn, err := s.admit(p.base, fr.rt, fr.name, in)
 	if err == nil {
 		var a leanAnswer
-		if a, err = fr.rt.lean(p.base, u, in); err == nil {
+		if a, err = fr.rt.lean(p.base, u, in, ctx.Time()); err == nil {
 			h := &ctx.Response.Header
 			for _, f := range a.headers[:a.n] {
 				if f.name == "Content-Length" {
