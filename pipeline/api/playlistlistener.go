@@ -284,7 +284,9 @@ func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
 		p.notHere(ctx)
 		return
 	}
-	escaped := string(raw)
+	// The path over fasthttp's buffer, without a copy: valid until the
+	// answer is written, like the headers (see fastInbound).
+	escaped := unsafe.String(&raw[0], len(raw))
 	if clean := cleanPath(escaped); clean != escaped {
 		// As the main address: a path not in canonical form is sent to
 		// the one it names.
@@ -407,7 +409,10 @@ func writeFastError(ctx *fasthttp.RequestCtx, a errorAnswer) {
 
 // fastInbound is a playlist-listener request as an [inbound]: the
 // request, its route and the values of the route's wildcards. Pooled:
-// it lives for one request.
+// it lives for one request. Its path, and so the wildcards' values
+// (pathValue), share fasthttp's request buffer as its headers do: valid
+// until the answer is written; whoever keeps one longer (a cache key)
+// keeps strings.Clone of it.
 type fastInbound struct {
 	ctx    *fasthttp.RequestCtx
 	route  *fastRoute

@@ -394,6 +394,9 @@ func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, clust
 			return nil, false, err
 		}
 		if head.VersionID != "" {
+			// The key outlives the request: its strings of the request's
+			// path (which may share the listener's buffer) are copied.
+			key.cluster, key.format = strings.Clone(key.cluster), strings.Clone(key.format)
 			s.playlists.Set(key, p)
 		}
 	}
