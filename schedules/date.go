@@ -117,7 +117,26 @@ func (d Date) dayNumber() int {
 }
 
 // Before reports whether d comes before e.
-func (d Date) Before(e Date) bool { return d.dayNumber() < e.dayNumber() }
+func (d Date) Before(e Date) bool {
+	if d.valid() && e.valid() {
+		// Two days that exist (a device's every poll compares three):
+		// in calendar order, without time.Date.
+		if d.Year != e.Year {
+			return d.Year < e.Year
+		}
+		if d.Month != e.Month {
+			return d.Month < e.Month
+		}
+		return d.Day < e.Day
+	}
+	return d.dayNumber() < e.dayNumber()
+}
+
+// valid reports whether d is a day that exists (no day 0 or 31 April,
+// which time.Date would carry into the next month).
+func (d Date) valid() bool {
+	return d.Month >= time.January && d.Month <= time.December && d.Day >= 1 && d.Day <= daysIn(d.Year, d.Month)
+}
 
 // DaysSince returns the number of days from e to d (negative if d is before e).
 func (d Date) DaysSince(e Date) int { return d.dayNumber() - e.dayNumber() }

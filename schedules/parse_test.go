@@ -262,6 +262,34 @@ func FuzzParseDate(f *testing.F) {
 	})
 }
 
+// FuzzDateBefore: Before orders any two dates, normalized or not, as
+// their days do (time.Date's carrying of an impossible day included).
+func FuzzDateBefore(f *testing.F) {
+	f.Add(2025, 3, 3, 2025, 3, 4)
+	f.Add(2025, 12, 31, 2026, 1, 1)
+	f.Add(2025, 1, 32, 2025, 2, 1)
+	f.Add(2025, 2, 29, 2025, 3, 1)
+	f.Add(2024, 2, 29, 2024, 3, 1)
+	f.Add(2025, 13, 1, 2026, 1, 1)
+	f.Add(2025, 0, 0, 2024, 11, 30)
+	f.Fuzz(func(t *testing.T, y1, m1, d1, y2, m2, d2 int) {
+		for _, v := range []int{y1, y2} {
+			if v < -100000 || v > 100000 {
+				return // beyond the years time.Date counts in int64 seconds
+			}
+		}
+		for _, v := range []int{m1, d1, m2, d2} {
+			if v < -1000 || v > 1000 {
+				return
+			}
+		}
+		a, b := Date{Year: y1, Month: time.Month(m1), Day: d1}, Date{Year: y2, Month: time.Month(m2), Day: d2}
+		if got, want := a.Before(b), a.dayNumber() < b.dayNumber(); got != want {
+			t.Fatalf("%+v.Before(%+v) = %v, want %v (days %d and %d)", a, b, got, want, a.dayNumber(), b.dayNumber())
+		}
+	})
+}
+
 func FuzzParseRegistryYAML(f *testing.F) {
 	demo, err := os.ReadFile("testdata/sonla-demo.yaml")
 	if err != nil {

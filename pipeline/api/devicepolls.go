@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,32 +24,45 @@ const (
 	// DevicePollWriteEvery is how often at most a user's last poll is
 	// written to the store.
 	DevicePollWriteEvery = time.Minute
+	// DevicePollGranularity is how precisely a user's last poll is
+	// known: a poll within this time after the last one recorded is not
+	// recorded again, so the last poll recorded (and stored) is at most
+	// this much before the user's true last poll.
+	DevicePollGranularity = time.Second
 	// DevicePollSilence is how long a device may go without polling
 	// before loa_devices_not_polled counts it.
 	DevicePollSilence = 24 * time.Hour
 )
 
 // DevicePolls remembers each commune user's last poll (a playlist, bundle
-// or events request) in memory and writes it to the store at most once per
-// DevicePollWriteEvery per user, from a background goroutine, so a poll
-// costs a map update and never a write in the request. As a Prometheus
-// collector it exports loa_devices_not_polled. Safe for concurrent use.
+// or events request) in memory, to within DevicePollGranularity, and
+// writes it to the store at most once per DevicePollWriteEvery per user,
+// from a background goroutine, so a poll costs a few atomic reads (and
+// once a second a compare-and-swap) and never a lock or a write in the
+// request. As a Prometheus collector it exports loa_devices_not_polled.
+// Safe for concurrent use.
 type DevicePolls struct {
 	// Store is where polls are written and counted.
 	Store DevicePollStore
-	// Now is the clock; default time.Now. Tests replace it.
+	// Now is the clock; default time.Now (as the callers of SeenAt read
+	// it). Tests replace it: then it times every poll.
 	Now func() time.Time
 	// Log gets write failures; default slog.Default().
 	Log *slog.Logger
 
-	mu      sync.Mutex
-	last    map[int64]time.Time // latest poll seen, by user
-	saved   map[int64]time.Time // latest poll written, by user
-	pending bool                // a background write is running
+	users   sync.Map    // user ID (int64) → *pollState
+	pending atomic.Bool // a background write is running
 
 	writeMu sync.Mutex // one write at a time, so saved stays in order
 
-	desc *prometheus.Desc
+	descOnce sync.Once
+	desc     *prometheus.Desc
+}
+
+// pollState is one user's polls, as Unix nanoseconds (0: none).
+type pollState struct {
+	last  atomic.Int64 // latest poll seen
+	saved atomic.Int64 // latest poll written
 }
 
 func (p *DevicePolls) now() time.Time {
@@ -62,63 +76,92 @@ func (p *DevicePolls) now() time.Time {
 // devices) are recorded. When u's stored poll is older than
 // DevicePollWriteEvery, a background write is started.
 func (p *DevicePolls) Seen(u pipeline.User) {
-	if p == nil || u.Role != pipeline.RoleOperator || u.ID == 0 {
+	if p == nil {
 		return
 	}
-	now := p.now()
-	p.mu.Lock()
-	if p.last == nil {
-		p.last, p.saved = map[int64]time.Time{}, map[int64]time.Time{}
+	p.record(u, p.now())
+}
+
+// SeenAt is Seen with the time of the poll as the caller read time.Now
+// (a request's time), so a request reads the clock once; when Now is set
+// it is read instead.
+func (p *DevicePolls) SeenAt(u pipeline.User, at time.Time) {
+	if p == nil {
+		return
 	}
-	if now.After(p.last[u.ID]) {
-		p.last[u.ID] = now
+	if p.Now != nil {
+		at = p.Now()
 	}
-	start := !p.pending && p.dueLocked(u.ID)
-	if start {
-		p.pending = true
+	p.record(u, at)
+}
+
+func (p *DevicePolls) record(u pipeline.User, at time.Time) {
+	if u.Role != pipeline.RoleOperator || u.ID == 0 {
+		return
 	}
-	p.mu.Unlock()
-	if start {
+	st := p.state(u.ID)
+	n := at.UnixNano()
+	last := st.last.Load()
+	if n-last < int64(DevicePollGranularity) {
+		// Recorded within the granularity (or the clock went back):
+		// whoever recorded it started the write if one was due.
+		return
+	}
+	for !st.last.CompareAndSwap(last, n) {
+		if last = st.last.Load(); n <= last {
+			return
+		}
+	}
+	// last is stored before pending is read, and background clears
+	// pending before it reads every last: a due poll either sees no
+	// write running or is seen by the one running.
+	if due(n, st.saved.Load()) && p.pending.CompareAndSwap(false, true) {
 		go p.background()
 	}
 }
 
-// dueLocked reports whether id's latest poll should be written now.
-func (p *DevicePolls) dueLocked(id int64) bool {
-	saved, ok := p.saved[id]
-	return !ok || p.last[id].Sub(saved) >= DevicePollWriteEvery
+// state is id's pollState, made on its first poll.
+func (p *DevicePolls) state(id int64) *pollState {
+	if v, ok := p.users.Load(id); ok {
+		return v.(*pollState)
+	}
+	v, _ := p.users.LoadOrStore(id, &pollState{})
+	return v.(*pollState)
 }
 
-// background writes due polls until none is left. Whether any is left is
-// decided under mu, as Seen decides whether to start it, so no due poll
-// waits for the next request.
+// due reports whether a latest poll at last (Unix nanoseconds) should be
+// written when the one stored is saved (0: none).
+func due(last, saved int64) bool {
+	return last != 0 && (saved == 0 || last-saved >= int64(DevicePollWriteEvery))
+}
+
+// background writes due polls until none is left.
 func (p *DevicePolls) background() {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_, err := p.write(ctx, false)
 		cancel()
-		p.mu.Lock()
-		if err != nil || !p.anyDueLocked() {
-			// After a failure the next poll or scrape tries again.
-			p.pending = false
-			p.mu.Unlock()
-			if err != nil {
-				p.log().Warn("record device polls", "err", err)
-			}
+		p.pending.Store(false)
+		if err != nil {
+			// The next poll (or scrape) tries again.
+			p.log().Warn("record device polls", "err", err)
 			return
 		}
-		p.mu.Unlock()
+		if !p.anyDue() || !p.pending.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
 
-// anyDueLocked reports whether some user's poll should be written now.
-func (p *DevicePolls) anyDueLocked() bool {
-	for id := range p.last {
-		if p.dueLocked(id) {
-			return true
-		}
-	}
-	return false
+// anyDue reports whether some user's poll should be written now.
+func (p *DevicePolls) anyDue() bool {
+	found := false
+	p.users.Range(func(_, v any) bool {
+		st := v.(*pollState)
+		found = due(st.last.Load(), st.saved.Load())
+		return !found
+	})
+	return found
 }
 
 func (p *DevicePolls) log() *slog.Logger {
@@ -143,39 +186,36 @@ func (p *DevicePolls) Flush(ctx context.Context) error {
 func (p *DevicePolls) write(ctx context.Context, all bool) (int, error) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
-	p.mu.Lock()
 	batch := map[int64]time.Time{}
-	for id, at := range p.last {
-		if saved, ok := p.saved[id]; ok && !at.After(saved) {
-			continue
+	p.users.Range(func(k, v any) bool {
+		st := v.(*pollState)
+		last, saved := st.last.Load(), st.saved.Load()
+		if last == 0 || saved != 0 && last <= saved {
+			return true
 		}
-		if all || p.dueLocked(id) {
-			batch[id] = at
+		if all || due(last, saved) {
+			batch[k.(int64)] = time.Unix(0, last)
 		}
-	}
-	p.mu.Unlock()
+		return true
+	})
 	if len(batch) == 0 {
 		return 0, nil
 	}
 	if err := p.Store.RecordDevicePolls(ctx, batch); err != nil {
 		return 0, err
 	}
-	p.mu.Lock()
 	for id, at := range batch {
-		p.saved[id] = at
+		p.state(id).saved.Store(at.UnixNano())
 	}
-	p.mu.Unlock()
 	return len(batch), nil
 }
 
 func (p *DevicePolls) notPolledDesc() *prometheus.Desc {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.desc == nil {
+	p.descOnce.Do(func() {
 		p.desc = prometheus.NewDesc("loa_devices_not_polled",
 			"Loudspeaker devices of a commune that have not asked for a playlist, bundle or events in the last 24 hours (or never).",
 			[]string{"commune"}, nil)
-	}
+	})
 	return p.desc
 }
 

@@ -253,10 +253,10 @@ func (a *leanAnswer) writeHTTP(w http.ResponseWriter) error {
 
 // leanHTTP is a lean handler as a net/http route handler: the main
 // listener's way to serve what the playlist listener serves, through the
-// same function.
-func leanHTTP(lean func(ctx context.Context, u pipeline.User, in inbound) (leanAnswer, error)) func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+// same function. The request's time is read here, once.
+func leanHTTP(lean func(ctx context.Context, u pipeline.User, in inbound, at time.Time) (leanAnswer, error)) func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	return func(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-		a, err := lean(r.Context(), u, (*httpInbound)(r))
+		a, err := lean(r.Context(), u, (*httpInbound)(r), time.Now())
 		if err != nil {
 			return err
 		}

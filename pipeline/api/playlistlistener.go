@@ -97,10 +97,16 @@ func (s *Server) PlaylistListener() (*PlaylistListener, error) {
 	if len(p.routes) == 0 {
 		return nil, errors.New("api: no route is marked Playlist")
 	}
-	p.srv = &fasthttp.Server{
-		Handler:      p.handle,
+	p.srv = p.server(p.handle)
+	return p, nil
+}
+
+// server is the listener's fasthttp server, answering with h.
+func (p *PlaylistListener) server(h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:      h,
 		ErrorHandler: p.refuse,
-		Logger:       fastLogger{s.Log},
+		Logger:       fastLogger{p.s.Log},
 		// The headers a request may send (the line and headers must fit).
 		ReadBufferSize:     PlaylistHeaderBytes,
 		ReadTimeout:        PlaylistReadTimeout,
@@ -119,7 +125,6 @@ func (s *Server) PlaylistListener() (*PlaylistListener, error) {
 		// is found as "Authorization" (proxies send either).
 		DisableHeaderNamesNormalizing: false,
 	}
-	return p, nil
 }
 
 // compileRoute splits rt's pattern into its segments.
@@ -212,6 +217,8 @@ func cleanPath(p string) string {
 	}
 	if p[0] != '/' {
 		p = "/" + p
+	} else if isClean(p) {
+		return p // a poll's path: no path.Clean walk
 	}
 	np := path.Clean(p)
 	if p[len(p)-1] == '/' && np != "/" {
@@ -230,6 +237,27 @@ func (p *PlaylistListener) isPlaylist(path string) bool {
 		}
 	}
 	return false
+}
+
+// isClean reports whether p (starting with "/") has no empty, "." or
+// ".." segment but perhaps its last (a trailing slash), so path.Clean
+// would give it back as it is (with its trailing slash).
+func isClean(p string) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i-1] != '/' {
+			continue
+		}
+		// p[i] starts a segment.
+		switch {
+		case p[i] == '/':
+			return false
+		case p[i] == '.' && (i+1 == len(p) || p[i+1] == '/'):
+			return false
+		case p[i] == '.' && p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/'):
+			return false
+		}
+	}
+	return true
 }
 
 // Serve answers the connections ln accepts until Shutdown (then nil).
@@ -268,12 +296,14 @@ func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
 		p.notHere(ctx)
 		return
 	}
-	escaped := string(raw)
+	// The path over fasthttp's buffer, without a copy: valid until the
+	// answer is written, like the headers (see fastInbound).
+	escaped := unsafe.String(&raw[0], len(raw))
 	if clean := cleanPath(escaped); clean != escaped {
 		// As the main address: a path not in canonical form is sent to
 		// the one it names, when that is a playlist; any other is not
-		// here (this address sends no one elsewhere: "/x/../\\evil"
-		// would become "/\\evil", another site to a browser).
+		// here (this address sends no one elsewhere: "/x/../\evil"
+		// would become "/\evil", another site to a browser).
 		if !p.isPlaylist(clean) {
 			p.notHere(ctx)
 			return
@@ -322,13 +352,15 @@ func (p *PlaylistListener) serveRoute(ctx *fasthttp.RequestCtx, fr *fastRoute, i
 	u, closeConn, err := s.admit(p.base, fr.rt, fr.name, in)
 	if err == nil {
 		var a leanAnswer
-		if a, err = fr.rt.lean(p.base, u, in); err == nil {
+		if a, err = fr.rt.lean(p.base, u, in, ctx.Time()); err == nil {
 			h := &ctx.Response.Header
 			for _, f := range a.headers[:a.n] {
 				if f.name == "Content-Length" {
 					continue // the body's length, set with it
 				}
-				h.Set(f.name, f.value[0])
+				// A lean answer's names are canonical (TestLeanHeaderNames):
+				// no copy and normalization of the name; the value is copied.
+				h.SetCanonical(bytesOf(f.name), bytesOf(f.value[0]))
 			}
 			ctx.SetStatusCode(a.status)
 			if a.body != nil {
@@ -397,7 +429,10 @@ func writeFastError(ctx *fasthttp.RequestCtx, a errorAnswer) {
 
 // fastInbound is a playlist-listener request as an [inbound]: the
 // request, its route and the values of the route's wildcards. Pooled:
-// it lives for one request.
+// it lives for one request. Its path, and so the wildcards' values
+// (pathValue), share fasthttp's request buffer as its headers do: valid
+// until the answer is written; whoever keeps one longer (a cache key)
+// keeps strings.Clone of it.
 type fastInbound struct {
 	ctx    *fasthttp.RequestCtx
 	route  *fastRoute
@@ -410,12 +445,51 @@ type fastInbound struct {
 // readers keep nothing of it: the gate hashes the token
 // (pipeline.TokenSum) and the playlist compares If-None-Match.
 func (in *fastInbound) header(name string) string {
-	v := in.ctx.Request.Header.Peek(name)
+	var v []byte
+	if canonicalName(name) {
+		// The listener normalizes the names it reads (it does not
+		// DisableHeaderNamesNormalizing), so a canonical name is found
+		// without a normalized copy of it.
+		v = in.ctx.Request.Header.PeekCanonical(bytesOf(name))
+	} else {
+		v = in.ctx.Request.Header.Peek(name)
+	}
 	if len(v) == 0 {
 		return ""
 	}
 	return unsafe.String(&v[0], len(v))
 }
+
+// canonicalName reports whether name is a header name in the form
+// fasthttp normalizes names to (and http.CanonicalHeaderKey gives): each
+// word's first letter upper case, the others lower case, words joined by
+// '-', as "If-None-Match".
+func canonicalName(name string) bool {
+	if name == "" {
+		return false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-':
+			if upper {
+				return false // an empty word
+			}
+			upper = true
+			continue
+		case upper && 'A' <= c && c <= 'Z', !upper && ('a' <= c && c <= 'z' || '0' <= c && c <= '9'):
+		default:
+			return false
+		}
+		upper = false
+	}
+	return !upper
+}
+
+// bytesOf is s's bytes without a copy, for fasthttp calls that only read
+// them (or copy them).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func (in *fastInbound) pathValue(name string) string {
 	w := 0

@@ -3,7 +3,13 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // FuzzPlaylistPath: the playlist listener reads a request's path as
@@ -130,4 +136,73 @@ func TestCompileRouteRefuses(t *testing.T) {
 			t.Errorf("%s %s: compiled", rt.Method, rt.Pattern)
 		}
 	}
+}
+
+// FuzzIsClean: the listener's quick test of a canonical path agrees with
+// path.Clean (a trailing slash kept), so skipping the walk for a path it
+// passes changes no redirect.
+func FuzzIsClean(f *testing.F) {
+	for _, s := range []string{"/", "/a", "/a/", "//", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/..a", "/a./b", "/.../", "/a/.b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if p == "" || p[0] != '/' {
+			return
+		}
+		np := path.Clean(p)
+		if p[len(p)-1] == '/' && np != "/" {
+			np += "/"
+		}
+		if got, want := isClean(p), np == p; got != want {
+			t.Fatalf("isClean(%q) = %v, but path.Clean gives %q", p, got, np)
+		}
+	})
+}
+
+// TestLeanHeaderNames: the playlist listener writes a lean answer's
+// header names as they are (SetCanonical), so each must be in canonical
+// form, as the playlist's answers (200 and 304) and errors name them.
+func TestLeanHeaderNames(t *testing.T) {
+	p := &servedPlaylist{tag: `W/"x"`, etag: []string{`W/"x"`}, ctype: m3u8Type, body: []byte("#EXTM3U\n"), length: []string{"8"}}
+	for _, notModified := range []bool{false, true} {
+		a := p.answer(notModified)
+		for _, f := range a.headers[:a.n] {
+			if !canonicalName(f.name) || http.CanonicalHeaderKey(f.name) != f.name {
+				t.Errorf("answer (304: %v): header name %q is not canonical", notModified, f.name)
+			}
+		}
+	}
+	for _, err := range []error{
+		pipeline.Errorf(pipeline.CodeUnauthorized, "x"),
+		pipeline.Errorf(pipeline.CodeUnavailable, "x"),
+		&pipeline.Error{Code: pipeline.CodeRateLimited, RetryAfter: time.Second, Message: "x"},
+	} {
+		for _, f := range renderError(err).headers {
+			if !canonicalName(f.name) || http.CanonicalHeaderKey(f.name) != f.name {
+				t.Errorf("error %v: header name %q is not canonical", err, f.name)
+			}
+		}
+	}
+}
+
+// FuzzCanonicalName: a name canonicalName passes is one fasthttp and
+// net/http leave as it is, so looking it up without normalizing it
+// (PeekCanonical) finds what a normalizing lookup finds.
+func FuzzCanonicalName(f *testing.F) {
+	for _, s := range []string{"Authorization", "If-None-Match", "X-Forwarded-For", "authorization", "IF-NONE-MATCH", "If--None", "-If", "If-", "Etag", "ETag", "X-1", "Www-Authenticate", "A", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !canonicalName(name) {
+			return
+		}
+		if c := http.CanonicalHeaderKey(name); c != name {
+			t.Fatalf("canonicalName(%q), but net/http makes it %q", name, c)
+		}
+		var h fasthttp.RequestHeader
+		h.Set(name, "v")
+		if got := string(h.PeekCanonical([]byte(name))); got != "v" {
+			t.Fatalf("canonicalName(%q), but fasthttp stores it otherwise (PeekCanonical gives %q)", name, got)
+		}
+	})
 }

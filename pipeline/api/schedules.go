@@ -345,8 +345,11 @@ type servedPlaylist struct {
 // once per schedule head (and again after playlistTTL); a request whose
 // If-None-Match matches is then answered 304 from the cache without
 // presigning or hashing anything.
-func (s *Server) playlist(ctx context.Context, u pipeline.User, in inbound) (leanAnswer, error) {
-	p, notModified, err := s.servePlaylist(ctx, u, in.pathValue("code"), in.pathValue("cluster"), in.pathValue("file"), in.header("If-None-Match"))
+//
+// at is the request's time as the listener read time.Now: the clock is
+// read once per poll (the server's Now, when set, still decides the day).
+func (s *Server) playlist(ctx context.Context, u pipeline.User, in inbound, at time.Time) (leanAnswer, error) {
+	p, notModified, err := s.servePlaylist(ctx, u, in.pathValue("code"), in.pathValue("cluster"), in.pathValue("file"), in.header("If-None-Match"), at)
 	if err != nil {
 		return leanAnswer{}, err
 	}
@@ -359,7 +362,7 @@ func (s *Server) playlist(ctx context.Context, u pipeline.User, in inbound) (lea
 // file that is not a date, 404 for a date outside the window, a format
 // not served, a commune u does not answer for or a cluster the commune
 // does not have.
-func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, cluster, file, inm string) (p *servedPlaylist, notModified bool, err error) {
+func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, cluster, file, inm string, at time.Time) (p *servedPlaylist, notModified bool, err error) {
 	dateText, format, ok := strings.Cut(file, ".")
 	if !ok || (format != "m3u8" && format != "json") {
 		return nil, false, pipeline.Errorf(pipeline.CodeNotFound, "Ask for DATE.m3u8 or DATE.json, e.g. 2025-03-03.m3u8.")
@@ -368,14 +371,18 @@ func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, clust
 	if err != nil {
 		return nil, false, pipeline.Errorf(pipeline.CodeInvalid, "%q is not a date: write YYYY-MM-DD.", dateText)
 	}
-	if err := s.dateInWindow(date, "playlist"); err != nil {
+	now := at
+	if s.Now != nil {
+		now = s.Now()
+	}
+	if err := s.dateInWindowAt(date, "playlist", now); err != nil {
 		return nil, false, err
 	}
 	head, err := s.communeOf(ctx, code, u)
 	if err != nil {
 		return nil, false, err
 	}
-	s.DevicePolls.Seen(u) // memory only; written in the background
+	s.DevicePolls.SeenAt(u, at) // memory only; written in the background
 	key := playlistKey{headTag: head.ETag, version: head.VersionID, cluster: cluster, format: format, date: date}
 	p, cached := s.playlists.GetIfPresent(key)
 	if !cached {
@@ -387,6 +394,9 @@ func (s *Server) servePlaylist(ctx context.Context, u pipeline.User, code, clust
 			return nil, false, err
 		}
 		if head.VersionID != "" {
+			// The key outlives the request: its strings of the request's
+			// path (which may share the listener's buffer) are copied.
+			key.cluster, key.format = strings.Clone(key.cluster), strings.Clone(key.format)
 			s.playlists.Set(key, p)
 		}
 	}
@@ -419,7 +429,15 @@ func (s *Server) dateInWindow(date schedules.Date, what string) error {
 	if s.Broadcast == nil {
 		return nil
 	}
-	first, last := s.playlistWindow(s.now())
+	return s.dateInWindowAt(date, what, s.now())
+}
+
+// dateInWindowAt is dateInWindow on now's day.
+func (s *Server) dateInWindowAt(date schedules.Date, what string, now time.Time) error {
+	if s.Broadcast == nil {
+		return nil
+	}
+	first, last := s.playlistWindow(now)
 	if date.Before(first) || last.Before(date) {
 		return pipeline.Errorf(pipeline.CodeNotFound, "No %s for %s: schedules hold %s to %s (the days kept for history before today, through the days built ahead, Asia/Ho_Chi_Minh); ask for a date in that range.", what, date, first, last).
 			WithKey("date_outside_window", date.String(), first.String(), last.String())

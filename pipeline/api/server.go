@@ -213,7 +213,7 @@ type Route struct {
 	// inbound, a leanAnswer): both listeners call it, so a route served
 	// on the playlist listener answers the same there as here. handler
 	// is then derived from it.
-	lean func(ctx context.Context, u pipeline.User, in inbound) (leanAnswer, error)
+	lean func(ctx context.Context, u pipeline.User, in inbound, at time.Time) (leanAnswer, error)
 	// noBody refuses (413) a request that sends any body, before a byte
 	// of it is read: a GET a device polls takes none.
 	noBody bool

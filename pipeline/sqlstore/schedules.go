@@ -219,7 +219,9 @@ func (db *DB) CommuneHead(ctx context.Context, code string) (pipeline.CommuneHea
 	gen := db.heads.generation()
 	h, err := db.communeHead(ctx, code)
 	if err == nil {
-		db.heads.put(code, h, gen)
+		// code may be a view of a request's buffer (the playlist
+		// listener's path): the cache keeps a copy.
+		db.heads.put(strings.Clone(code), h, gen)
 	}
 	return h, err
 }
