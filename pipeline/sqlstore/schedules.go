@@ -286,7 +286,10 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 			if until.Time.Before(v.AirUntil) {
 				v.AirUntil = until.Time
 			}
-			if targets.String != "" && until.Time.After(now) {
+			// An ended emergency keeps its targets: the part of its
+			// window a build still covers (today's slots before its end)
+			// is in its communes only, never in every commune.
+			if targets.String != "" {
 				v.Targets = strings.Split(targets.String, ",")
 			}
 		} else if v.Priority == schedules.Emergency {
@@ -1207,7 +1210,10 @@ func (db *DB) FinishBuild(ctx context.Context, key, owner string, communes, chan
 
 // MarkEmergency marks a segment emergency for the target communes (all
 // when targets is empty) until the given time, raises its priority and
-// logs who did it. The segment must be ready to air in some language.
+// logs who did it, and runs db.RebuildTx: the caller rebuilds the
+// targets at once, the queued rebuild the communes outside them that
+// still air the segment as a normal item. The segment must be ready to
+// air in some language.
 func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var state string
@@ -1243,6 +1249,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 			return err
 		}
 		if err := db.priorityChanged(ctx, tx, e.SegmentID, pipeline.PriorityEmergency); err != nil {
+			return err
+		}
+		if err := db.rebuildTx(ctx, tx, e.SegmentID); err != nil {
 			return err
 		}
 		detail := "whole province"
@@ -1318,7 +1327,9 @@ func (db *DB) EmergencyInForce(ctx context.Context, segmentID string, now time.T
 // wide emergency request waiting for confirmation, if any; the reason is
 // logged with who did it. The segment keeps priority emergency and airs
 // nowhere (ReadyCatalog) until its producer sets its priority again,
-// as when an emergency runs out by itself. It returns the emergency ended (SegmentID empty when none was in force)
+// as when an emergency runs out by itself. Ending one runs db.RebuildTx:
+// the caller rebuilds its communes at once, the queued rebuild every
+// other commune whose schedule still names the segment. It returns the emergency ended (SegmentID empty when none was in force)
 // and whether a request was cancelled; a not-found error when there was
 // neither.
 func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (ended pipeline.Emergency, cancelled bool, err error) {
@@ -1347,6 +1358,9 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 				where = "communes " + targets
 			}
 			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
+				return err
+			}
+			if err := db.rebuildTx(ctx, tx, segmentID); err != nil {
 				return err
 			}
 			ended = e
