@@ -13,8 +13,9 @@ import (
 // normal (due in 72 h) are brought forward when the segment is raised to
 // priority (24 h from then) and again when an emergency is raised on it
 // (4 h from then), whatever state they are in short of done; lowering
-// the priority moves none; another segment's jobs keep theirs; each move
-// is in the job's history.
+// the priority moves none; ending the emergency early gives them back the
+// normal deadline from their opening; another segment's jobs keep
+// theirs; each move is in the job's history.
 func TestRaisingBringsDeadlinesForward(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -46,6 +47,12 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 		{"emergency raised", func(now time.Time) error {
 			return b.db.MarkEmergency(ctx, pipeline.Emergency{SegmentID: "n", Until: now.Add(6 * time.Hour), MarkedBy: producer, MarkedAt: now, Reason: "lũ quét"})
 		}, func(now time.Time) time.Time { return now.Add(4 * time.Hour) }},
+		// Ended early, the segment airs nowhere: its jobs are due by the
+		// normal deadline from their opening again.
+		{"emergency ended", func(now time.Time) error {
+			_, _, err := b.db.EndEmergency(ctx, "n", producer, "báo động nhầm", now)
+			return err
+		}, func(time.Time) time.Time { return opened.Add(72 * time.Hour) }},
 	}
 	for _, s := range steps {
 		b.clock.Add(time.Hour)
@@ -71,7 +78,7 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 		"n", string(translation.ActionRetime)).Scan(&moves); err != nil {
 		t.Fatal(err)
 	}
-	if moves != 4 { // two jobs, moved twice each
-		t.Errorf("%d retime events in the jobs' history, want 4", moves)
+	if moves != 6 { // two jobs, moved three times each
+		t.Errorf("%d retime events in the jobs' history, want 6", moves)
 	}
 }
