@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -49,8 +50,19 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 		}, func(now time.Time) time.Time { return now.Add(4 * time.Hour) }},
 		// Ended early, the segment airs nowhere: its jobs are due by the
 		// normal deadline from their opening again.
-		{"emergency ended", func(now time.Time) error {
-			_, _, err := b.db.EndEmergency(ctx, "n", producer, "báo động nhầm", now)
+		// A job the emergency's deadline made overdue is not overdue
+		// any more.
+		{"emergency ended", func(time.Time) error {
+			b.clock.Add(4 * time.Hour) // an hour past the emergency's 4 h deadline, before its end
+			if _, err := b.db.SweepJobs(ctx, b.clock.Now(), time.Hour, func(translation.Job, time.Time, time.Duration) (notify.Notice, bool) {
+				return notify.Notice{}, false
+			}); err != nil {
+				return err
+			}
+			if j := b.jobOf(t, "n", "hnj", translation.KindVoiceover); !j.Overdue {
+				t.Fatalf("the job past the emergency's deadline is not overdue: %+v", j)
+			}
+			_, _, err := b.db.EndEmergency(ctx, "n", producer, "báo động nhầm", b.clock.Now())
 			return err
 		}, func(time.Time) time.Time { return opened.Add(72 * time.Hour) }},
 	}
@@ -66,6 +78,9 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 				t.Errorf("%s: %s job due %s, want %s", s.name, lang, j.Deadline.UTC(), s.due(now).UTC())
 			}
 		}
+	}
+	if j := b.jobOf(t, "n", "hnj", translation.KindVoiceover); j.Overdue {
+		t.Errorf("the job is still overdue after the emergency ended: due %s", j.Deadline.UTC())
 	}
 	if j := b.jobOf(t, "n", "blt", translation.KindVoiceover); j.State != translation.StateClaimed {
 		t.Errorf("the claimed job is now %s, want it still claimed", j.State)
