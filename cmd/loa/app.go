@@ -117,6 +117,13 @@ func (a *app) Open(ctx context.Context) error {
 	db.PriorityChangedTx = a.Queue.ReprioritizeTx // a raised segment's queued processing job is raised too
 	db.JobDeadlines = c.jobs.open()               // a raised segment's translation jobs are due by its new priority's deadline
 	db.WithdrawnTx = a.Queue.EnqueueWithdrawnTx   // a withdrawal moves the segment's objects out of reach of issued links
+	// A change of where or how a segment airs (priority, emergency raised
+	// or ended, withdrawal) queues a rebuild of every commune in its
+	// transaction: the request rebuilds the communes it must at once (an
+	// emergency's targets), this one every other commune whose schedule
+	// still names the segment; a build writes only the communes whose
+	// content changed.
+	db.RebuildTx = func(ctx context.Context, tx *sql.Tx, _ string) error { return a.Queue.EnqueueRebuild(ctx, tx, nil) }
 	if a.Schedules, err = c.sched.service(c, db, a.Objects, a.Queue, log); err != nil {
 		return err
 	}

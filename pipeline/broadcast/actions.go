@@ -321,7 +321,11 @@ const maxReasonLen = 500
 // communes and rebuilds their schedules at once: the segment leads every
 // slot from now on and an "interrupt now" entry heads the current
 // playlists; their ETags change and connected devices are told.
-// Untargeted communes are not touched. until is at most MaxEmergency
+// Untargeted communes are not rebuilt in the request: the store queues a
+// rebuild of every commune in the raise's transaction (sqlstore
+// DB.RebuildTx), which takes the segment out of the rotation of those
+// that still air it as a normal item (an emergency with targets airs
+// only there). until is at most MaxEmergency
 // away; the reason is required and logged with who raised it. A
 // wide emergency (the province, or more communes than [Service.wide]
 // allows one person) asked for by anyone but an administrator is only
@@ -429,9 +433,12 @@ type EndResult struct {
 // its end time, and cancels its wide request waiting for confirmation:
 // the emergency's end becomes now (the audit log keeps who raised it and
 // who ended it, and why) and its communes are rebuilt at once, so their
-// playlists' ETags change and connected devices drop it. The segment
-// is set to priority but, as when an emergency runs out, airs no more:
-// its air window ended with the emergency. An administrator ends any; a
+// playlists' ETags change and connected devices drop it; every other
+// commune whose schedule still names the segment (one built before the
+// raise, where it was a normal item) follows through the rebuild the
+// store queues in the end's transaction. The segment keeps priority
+// emergency but, as when an emergency runs out, airs no more: its air
+// window ended with the emergency. An administrator ends any; a
 // producer only one he raised (or requested) himself. The reason is
 // required.
 func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by pipeline.User) (EndResult, error) {
@@ -558,7 +565,8 @@ func (s *Service) WideLimit() int {
 // raise marks the emergency and rebuilds its targets and the communes
 // an earlier emergency of the same segment covered (found in ems, the
 // emergencies in force): one the new targets drop must lose the
-// emergency at once, not at the next full build.
+// emergency at once, not at the next full build. Every other commune
+// follows through the rebuild MarkEmergency queues in its transaction.
 func (s *Service) raise(ctx context.Context, e pipeline.Emergency, ems []pipeline.Emergency) (EmergencyResult, error) {
 	res := EmergencyResult{SegmentID: e.SegmentID}
 	rebuild := slices.Clone(e.Targets)

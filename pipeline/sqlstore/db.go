@@ -103,6 +103,26 @@ type DB struct {
 	// links already issued exists exactly when the withdrawal commits
 	// (the worker's EnqueueWithdrawnTx). An error rolls it back.
 	WithdrawnTx func(ctx context.Context, tx *sql.Tx, segmentID string) error
+	// RebuildTx, when set, runs inside every transaction that changes
+	// where or how a segment airs (SetPriority, MarkEmergency and so a
+	// confirmed request, EndEmergency, WithdrawSegment), so the rebuild
+	// of every commune (the worker's EnqueueRebuild) exists exactly when
+	// the change commits. The caller rebuilds the communes it must at
+	// once (an emergency's targets); this rebuild brings every other
+	// commune whose stored schedule still names the segment up to date
+	// right after, not at the nightly build. An error rolls it back.
+	RebuildTx func(ctx context.Context, tx *sql.Tx, segmentID string) error
+}
+
+// rebuildTx runs db.RebuildTx, when set, for segment segmentID's change.
+func (db *DB) rebuildTx(ctx context.Context, tx *sql.Tx, segmentID string) error {
+	if db.RebuildTx == nil {
+		return nil
+	}
+	if err := db.RebuildTx(ctx, tx, segmentID); err != nil {
+		return fmt.Errorf("queue the schedules' rebuild after %s changed: %w", segmentID, err)
+	}
+	return nil
 }
 
 // priorityChanged brings the deadlines of the segment's translation jobs

@@ -100,6 +100,63 @@ func (db *DB) retimeJobsTx(ctx context.Context, tx *sql.Tx, segmentID string, p 
 	return nil
 }
 
+// relaxJobsTx gives each of segment segmentID's translation jobs not yet
+// done (approved or cancelled) the normal deadline counted from the job's
+// creation (db.JobDeadlines) when that is later than the one it has,
+// recording why on each job: an emergency ended early leaves the segment
+// on no loudspeaker until its producer sets a priority again, so its
+// jobs are no longer due by the emergency's deadline. A job the earlier
+// deadline made overdue, or warned of, is neither once its new deadline
+// lies ahead. A deadline already later is kept; setting a priority
+// afterwards brings them forward again (retimeJobsTx).
+func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string) error {
+	now := db.Now().UTC()
+	allowed := db.JobDeadlines.DeadlineFor(pipeline.PriorityNormal)
+	rows, err := tx.QueryContext(ctx, "SELECT id, state, deadline, created_at FROM jobs WHERE segment_id = ? AND state NOT IN (?, ?)",
+		segmentID, string(translation.StateApproved), string(translation.StateCancelled))
+	if err != nil {
+		return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+	}
+	type job struct {
+		id       string
+		state    translation.State
+		was, due time.Time
+	}
+	var jobs []job
+	for rows.Next() {
+		var j job
+		var state string
+		var created time.Time
+		if err := rows.Scan(&j.id, &state, &j.was, &created); err != nil {
+			rows.Close()
+			return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+		}
+		j.state, j.due = translation.State(state), created.UTC().Add(allowed)
+		if j.due.After(j.was) {
+			jobs = append(jobs, j)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+	}
+	for _, j := range jobs {
+		q := "UPDATE jobs SET deadline = ?, updated_at = ? WHERE id = ?"
+		if j.due.After(now) {
+			q = "UPDATE jobs SET deadline = ?, updated_at = ?, overdue = 0, warned = 0 WHERE id = ?"
+		}
+		if _, err := tx.ExecContext(ctx, q, j.due, now, j.id); err != nil {
+			return fmt.Errorf("relax the deadline of job %s: %w", j.id, err)
+		}
+		ev := translation.Event{JobID: j.id, At: now, Action: translation.ActionRetime, From: j.state, To: j.state}.
+			WithNote(translation.RetimedNote(pipeline.PriorityNormal, allowed, j.was))
+		if err := addJobEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const jobColumns = `j.id, j.segment_id, j.language, j.kind, j.state, COALESCE(j.translator_id, 0), COALESCE(t.name, ''),
 	COALESCE(j.reviewer_id, 0), COALESCE(r.name, ''), j.lease_until, j.deadline, j.overdue, j.extensions, j.submissions,
 	j.reason, s.priority, s.title, j.created_at, j.updated_at`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/notify"
 	"github.com/sonla-cchc/loa/pipeline/translation"
 )
 
@@ -13,8 +14,9 @@ import (
 // normal (due in 72 h) are brought forward when the segment is raised to
 // priority (24 h from then) and again when an emergency is raised on it
 // (4 h from then), whatever state they are in short of done; lowering
-// the priority moves none; another segment's jobs keep theirs; each move
-// is in the job's history.
+// the priority moves none; ending the emergency early gives them back the
+// normal deadline from their opening; another segment's jobs keep
+// theirs; each move is in the job's history.
 func TestRaisingBringsDeadlinesForward(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -46,6 +48,23 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 		{"emergency raised", func(now time.Time) error {
 			return b.db.MarkEmergency(ctx, pipeline.Emergency{SegmentID: "n", Until: now.Add(6 * time.Hour), MarkedBy: producer, MarkedAt: now, Reason: "lũ quét"})
 		}, func(now time.Time) time.Time { return now.Add(4 * time.Hour) }},
+		// Ended early, the segment airs nowhere: its jobs are due by the
+		// normal deadline from their opening again.
+		// A job the emergency's deadline made overdue is not overdue
+		// any more.
+		{"emergency ended", func(time.Time) error {
+			b.clock.Add(4 * time.Hour) // an hour past the emergency's 4 h deadline, before its end
+			if _, err := b.db.SweepJobs(ctx, b.clock.Now(), time.Hour, func(translation.Job, time.Time, time.Duration) (notify.Notice, bool) {
+				return notify.Notice{}, false
+			}); err != nil {
+				return err
+			}
+			if j := b.jobOf(t, "n", "hnj", translation.KindVoiceover); !j.Overdue {
+				t.Fatalf("the job past the emergency's deadline is not overdue: %+v", j)
+			}
+			_, _, err := b.db.EndEmergency(ctx, "n", producer, "báo động nhầm", b.clock.Now())
+			return err
+		}, func(time.Time) time.Time { return opened.Add(72 * time.Hour) }},
 	}
 	for _, s := range steps {
 		b.clock.Add(time.Hour)
@@ -60,6 +79,9 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 			}
 		}
 	}
+	if j := b.jobOf(t, "n", "hnj", translation.KindVoiceover); j.Overdue {
+		t.Errorf("the job is still overdue after the emergency ended: due %s", j.Deadline.UTC())
+	}
 	if j := b.jobOf(t, "n", "blt", translation.KindVoiceover); j.State != translation.StateClaimed {
 		t.Errorf("the claimed job is now %s, want it still claimed", j.State)
 	}
@@ -71,7 +93,7 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 		"n", string(translation.ActionRetime)).Scan(&moves); err != nil {
 		t.Fatal(err)
 	}
-	if moves != 4 { // two jobs, moved twice each
-		t.Errorf("%d retime events in the jobs' history, want 4", moves)
+	if moves != 6 { // two jobs, moved three times each
+		t.Errorf("%d retime events in the jobs' history, want 6", moves)
 	}
 }

@@ -244,7 +244,9 @@ func (db *DB) communeHead(ctx context.Context, code string) (pipeline.CommuneHea
 // ReadyCatalog returns every variant ready to air of the segments that
 // are not withdrawn and whose air window has not ended by now, as the
 // builder takes them, with the audio each one plays. An emergency mark
-// raises the priority, sets the targets and ends the window at its until.
+// raises the priority, sets the targets and ends the window at its until;
+// a segment whose emergency is over (ended early or run out) is left out
+// until its priority is set again.
 func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, v.audio_key, v.duration_ms, v.sha256, v.size_bytes, v.ready_at,
 		s.title, s.topic, s.kind, s.priority, s.air_from, s.air_until, e.targets, e.until
@@ -278,6 +280,15 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 		v.Priority, _ = schedules.ParsePriority(prio)
 		v.Approved = true // a row in variants is ready to air: reviewed, or the producer's own Vietnamese
 		v.Duration = time.Duration(a.DurationMS) * time.Millisecond
+		if until.Valid && prio == string(pipeline.PriorityEmergency) && !until.Time.After(now) {
+			// An emergency over (ended early or run out) is off the air
+			// until its producer sets its priority again: like a segment
+			// whose own window has ended, it is left out, so a rebuild
+			// neither plans it in today's slots before its end (in every
+			// commune, its targets gone with it) nor blames its targets
+			// in a commune's account.
+			continue
+		}
 		if until.Valid && prio == string(pipeline.PriorityEmergency) {
 			// The emergency's end ends the segment's air window: a
 			// warning does not go on airing in the rotation once its
@@ -288,7 +299,7 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 			if until.Time.Before(v.AirUntil) {
 				v.AirUntil = until.Time
 			}
-			if targets.String != "" && until.Time.After(now) {
+			if targets.String != "" {
 				v.Targets = strings.Split(targets.String, ",")
 			}
 		} else if v.Priority == schedules.Emergency {
@@ -1209,7 +1220,10 @@ func (db *DB) FinishBuild(ctx context.Context, key, owner string, communes, chan
 
 // MarkEmergency marks a segment emergency for the target communes (all
 // when targets is empty) until the given time, raises its priority and
-// logs who did it. The segment must be ready to air in some language.
+// logs who did it, and runs db.RebuildTx: the caller rebuilds the
+// targets at once, the queued rebuild the communes outside them that
+// still air the segment as a normal item. The segment must be ready to
+// air in some language.
 func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var state string
@@ -1245,6 +1259,9 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 			return err
 		}
 		if err := db.priorityChanged(ctx, tx, e.SegmentID, pipeline.PriorityEmergency); err != nil {
+			return err
+		}
+		if err := db.rebuildTx(ctx, tx, e.SegmentID); err != nil {
 			return err
 		}
 		detail := "whole province"
@@ -1320,7 +1337,11 @@ func (db *DB) EmergencyInForce(ctx context.Context, segmentID string, now time.T
 // wide emergency request waiting for confirmation, if any; the reason is
 // logged with who did it. The segment keeps priority emergency and airs
 // nowhere (ReadyCatalog) until its producer sets its priority again,
-// as when an emergency runs out by itself. It returns the emergency ended (SegmentID empty when none was in force)
+// as when an emergency runs out by itself; its translation jobs not yet
+// done get back the normal deadline from their creation (relaxJobsTx).
+// Ending one runs db.RebuildTx:
+// the caller rebuilds its communes at once, the queued rebuild every
+// other commune whose schedule still names the segment. It returns the emergency ended (SegmentID empty when none was in force)
 // and whether a request was cancelled; a not-found error when there was
 // neither.
 func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (ended pipeline.Emergency, cancelled bool, err error) {
@@ -1349,6 +1370,12 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 				where = "communes " + targets
 			}
 			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
+				return err
+			}
+			if err := db.relaxJobsTx(ctx, tx, segmentID); err != nil {
+				return err
+			}
+			if err := db.rebuildTx(ctx, tx, segmentID); err != nil {
 				return err
 			}
 			ended = e

@@ -208,7 +208,8 @@ func (db *DB) Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipelin
 }
 
 // SetPriority changes a segment's priority between normal and priority
-// (emergency has its own, confirmed path), recording who did it.
+// (emergency has its own, confirmed path), recording who did it; a
+// change runs db.RebuildTx in its transaction.
 func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error) {
 	if p != pipeline.PriorityNormal && p != pipeline.PriorityPriority {
 		return pipeline.Segment{}, pipeline.FieldError("priority", "Priority %q cannot be set here: say normal or priority (an emergency is marked with its target communes).", p)
@@ -246,6 +247,9 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 		if err := db.priorityChanged(ctx, tx, id, p); err != nil {
 			return err
 		}
+		if err := db.rebuildTx(ctx, tx, id); err != nil {
+			return err
+		}
 		return addEvent(ctx, tx, id, userID, "priority", cur+" → "+string(p), now)
 	})
 	if err != nil {
@@ -256,7 +260,8 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 
 // WithdrawSegment marks a segment withdrawn by a user, recording why,
 // cancels its translation jobs that are not done yet and runs
-// db.WithdrawnTx (the move of its objects) in the same transaction.
+// db.WithdrawnTx (the move of its objects) and db.RebuildTx in the same
+// transaction.
 // Withdrawing twice is a conflict.
 func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error) {
 	now := db.Now()
@@ -281,6 +286,9 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 			if err := db.WithdrawnTx(ctx, tx, id); err != nil {
 				return fmt.Errorf("queue the move of its objects: %w", err)
 			}
+		}
+		if err := db.rebuildTx(ctx, tx, id); err != nil {
+			return err
 		}
 		return cancelSegmentJobsTx(ctx, tx, id, reason, userID, now)
 	})
