@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := db.ImportRegistry(ctx, reg)
+	res, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{})
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,10 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
-// Import stores a registry and queues a rebuild of the communes in it.
-func (s *Service) Import(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
-	res, err := s.Store.ImportRegistry(ctx, reg)
+// Import stores a registry and queues a rebuild of the communes in it
+// (see Store.ImportRegistry for opt and the clusters it removes).
+func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
+	res, err := s.Store.ImportRegistry(ctx, reg, opt)
 	if err != nil {
 		return res, err
 	}
