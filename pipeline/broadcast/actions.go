@@ -656,8 +656,9 @@ type ReportResult struct {
 
 // Report stores the play reports of a commune's devices that match its
 // schedule and refuses the others, saying why. Every report's cluster
-// must be one of the commune's (else nothing is stored: the device is
-// misconfigured). Each report's item must be scheduled for its cluster on
+// must be one of the commune's, or one removed from the registry that
+// its schedule had on the report's date (else nothing is stored: the
+// device is misconfigured). Each report's item must be scheduled for its cluster on
 // its date, and a played item cannot have lasted longer than its
 // scheduled length plus PlayTolerance: such a report would inflate the
 // proof of play, so it is refused and listed in the result.
@@ -671,11 +672,6 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 	if c == nil {
 		return res, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
 	}
-	for i, r := range reports {
-		if !slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
-			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
-		}
-	}
 	loc := Location()
 	dateOf := func(r schedules.PlayReport) string {
 		if len(r.Entry) >= 10 {
@@ -686,6 +682,25 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 		return schedules.DateOf(r.Started.In(loc)).String()
 	}
 	scheduled := map[[2]string]map[string]pipeline.ScheduledEntry{} // (cluster, date) -> entry
+	for i, r := range reports {
+		if slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
+			continue
+		}
+		// A cluster removed from the registry since (an import with
+		// removals allowed) still has the schedules built for it: what it
+		// played before is proof of play like any other.
+		k := [2]string{r.Cluster, dateOf(r)}
+		entries, ok := scheduled[k]
+		if !ok {
+			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
+				return res, err
+			}
+			scheduled[k] = entries
+		}
+		if len(entries) == 0 {
+			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
+		}
+	}
 	var keep []schedules.PlayReport
 	for i, r := range reports {
 		k := [2]string{r.Cluster, dateOf(r)}
