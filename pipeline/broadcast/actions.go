@@ -377,7 +377,8 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 }
 
 // ConfirmEmergency raises the wide emergency a producer asked for; by must be an administrator. The audit log names both. A request
-// whose end time has passed is refused.
+// whose end time has passed (expired) is refused (CodeConflict, Key
+// pipeline.KeyEmergencyRequestExpired).
 func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pipeline.User) (EmergencyResult, error) {
 	if by.Role != pipeline.RoleAdmin {
 		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator confirms a province-wide emergency.")
@@ -388,7 +389,11 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	}
 	now := s.now()
 	if !r.Until.After(now) {
-		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeConflict, "The request for segment %s ended at %s, before it was confirmed: ask for the emergency again if it is still needed.", segmentID, r.Until.Format(time.RFC3339))
+		ended := r.Until.In(Location()).Format("2006-01-02 15:04")
+		return EmergencyResult{}, (&pipeline.Error{Code: pipeline.CodeConflict, Message: fmt.Sprintf(
+			"The emergency request for segment %s has expired: the emergency it asked for was to end at %s (Asia/Ho_Chi_Minh), which has passed, so it cannot be confirmed. "+
+				"Cancel the request (loa segments emergency %s --end --reason WHY --yes) and, if the emergency is still needed, ask for it again with a new end time.",
+			segmentID, ended, segmentID)}).WithKey(pipeline.KeyEmergencyRequestExpired, ended)
 	}
 	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
 	if err != nil {

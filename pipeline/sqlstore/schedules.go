@@ -1479,7 +1479,8 @@ func (db *DB) RequestEmergency(ctx context.Context, r pipeline.EmergencyRequest)
 }
 
 // PendingEmergency returns the wide emergency request waiting
-// for a segment, or a not-found error.
+// for a segment (Expired when its end has passed by db.Now), or a
+// not-found error.
 func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error) {
 	r := pipeline.EmergencyRequest{SegmentID: segmentID}
 	var targets string
@@ -1494,6 +1495,7 @@ func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.
 	if err != nil {
 		return r, fmt.Errorf("pending emergency of %s: %w", segmentID, err)
 	}
+	r.Expired = !r.Until.After(db.Now())
 	return r, nil
 }
 
