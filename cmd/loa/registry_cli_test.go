@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/sqlstore"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // TestCommunesImportRemovals: 'loa communes import' of a registry that
@@ -78,5 +80,40 @@ func TestCommunesImportRemovals(t *testing.T) {
 		if n := clusters(); n != tc.clusters {
 			t.Errorf("%s: Mường Lạn has %d clusters, want %d", tc.name, n, tc.clusters)
 		}
+	}
+}
+
+// TestDemoKeepsImportedClusters: 'loa demo' on a database whose demo
+// communes have a cluster the demo registry lacks (imported since)
+// removes nothing and says so (exit 3), naming the cluster.
+func TestDemoKeepsImportedClusters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "loa.db")
+	db, err := sqlstore.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := schedules.DemoRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := reg.Commune("muong-lan")
+	c.Clusters = append(c.Clusters, schedules.Cluster{ID: "ban-moi", Languages: []schedules.Language{schedules.Vietnamese}})
+	if _, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(ctx, env, []string{"demo", "--db", path, "--server", "http://127.0.0.1:1"})
+	if code != 3 || !strings.Contains(stderr.String(), "does not list clusters this database has now (muong-lan/ban-moi)") {
+		t.Fatalf("exit %d, want 3 naming muong-lan/ban-moi\n%s%s", code, stdout.String(), stderr.String())
+	}
+	after, err := db.Registry(ctx, "muong-lan")
+	if err != nil || len(after.Communes) != 1 || len(after.Communes[0].Clusters) != len(c.Clusters) {
+		t.Fatalf("muong-lan after loa demo: %+v %v", after, err)
 	}
 }
