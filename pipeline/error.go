@@ -59,6 +59,11 @@ type Error struct {
 // the segment is processed.
 const KeySegmentNotReady = "segment_not_ready"
 
+// KeyEmergencyRequestExpired is the Key of the refusal to confirm a wide
+// emergency request whose end time has passed; its one Arg is that end
+// (local time, "2006-01-02 15:04").
+const KeyEmergencyRequestExpired = "emergency_request_expired"
+
 // WithKey names e's message in the pages' catalogues (Key) with the
 // figures its text takes (Args), and returns e.
 func (e *Error) WithKey(key string, args ...string) *Error {

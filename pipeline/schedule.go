@@ -168,6 +168,9 @@ type EmergencyRequest struct {
 	Reason      string    `json:"reason"`
 	RequestedBy int64     `json:"requested_by"`
 	RequestedAt time.Time `json:"requested_at"`
+	// Expired is true when Until has passed (by the store's clock): the
+	// request can no longer be confirmed, only cancelled or asked again.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // AudioKey is the key of ReadyCatalog's audio map.

@@ -128,6 +128,10 @@ type Segment struct {
 	// EmergencyRequested is true while a wide emergency asked for on
 	// this segment waits for an administrator's confirmation.
 	EmergencyRequested bool `json:"emergency_requested,omitempty"`
+	// EmergencyRequestExpired is true when that request's end time has
+	// passed (by the store's clock): it can no longer be confirmed, only
+	// cancelled or asked for again.
+	EmergencyRequestExpired bool `json:"emergency_request_expired,omitempty"`
 }
 
 // StepRenditions is the ProcessStep of a processed segment (ready to air)

@@ -337,4 +337,43 @@ type ImportResult struct {
 	Clusters int `json:"clusters"`
 	Slots    int `json:"slots"`
 	Created  int `json:"created"` // communes that were not known before
+	// Removed lists the clusters the import took away: clusters of a
+	// commune in the file that the file no longer lists (only with
+	// ImportOptions.AllowRemovals; without it such an import is refused).
+	Removed []ClusterRef `json:"removed"`
+}
+
+// ImportOptions says what an import of the commune registry may do.
+type ImportOptions struct {
+	// AllowRemovals lets the import remove the clusters of a commune in
+	// the file that the file no longer lists. Without it such an import
+	// is refused and nothing is written: a registry edited by hand can
+	// lose a cluster to a typo or a file cut short, and a removed
+	// cluster's loudspeakers get no schedule.
+	AllowRemovals bool
+}
+
+// ClusterRef names one cluster of one commune.
+type ClusterRef struct {
+	Commune string `json:"commune"`
+	Cluster string `json:"cluster"`
+}
+
+func (c ClusterRef) String() string { return c.Commune + "/" + c.Cluster }
+
+// ListClusters joins refs as "c/a, c/b, …", at most limit of them, then
+// "and N more" (ListClusters(refs, 2) of four: "c/a, c/b and 2 more").
+func ListClusters(refs []ClusterRef, limit int) string {
+	var b strings.Builder
+	for i, r := range refs {
+		if i == limit {
+			fmt.Fprintf(&b, " and %d more", len(refs)-limit)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(r.String())
+	}
+	return b.String()
 }

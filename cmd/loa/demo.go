@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,7 +60,13 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := db.ImportRegistry(ctx, reg)
+	res, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{})
+	var pe *pipeline.Error
+	if errors.As(err, &pe) && pe.Key == sqlstore.KeyRegistryRemovals && len(pe.Args) == 2 {
+		// The demo never removes what an administrator imported since.
+		return pipeline.Errorf(pipeline.CodeInvalid, "The demo registry does not list clusters this database has now (%s): loa demo leaves them alone and loads nothing. Use a fresh database for the demo, or import a registry with them (loa communes import).",
+			pe.Args[1])
+	}
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func TestDemoTokensReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(ctx, reg); err != nil {
+	if _, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var users []pipeline.User

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize/english"
+
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
@@ -68,6 +70,7 @@ func (c *client) text(ctx context.Context, path string) (string, error) {
 func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "communes import", "FILE")
 	c := registerClient(fs, env)
+	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists (without it such an import is refused and nothing changes)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -83,12 +86,22 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	if _, err := schedules.ParseRegistry(filepath.Base(pos[0]), bytes.NewReader(data)); err != nil {
 		return &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry has problems; fix them and import again:\n" + err.Error(), Err: err}
 	}
+	target := "/api/communes/import?name=" + url.QueryEscape(filepath.Base(pos[0]))
+	if *allowRemovals {
+		target += "&allow_removals=1"
+	}
 	var res schedules.ImportResult
-	if err := c.do(ctx, "POST", "/api/communes/import?name="+url.QueryEscape(filepath.Base(pos[0])), bytes.NewReader(data), "application/octet-stream", &res); err != nil {
+	if err := c.do(ctx, "POST", target, bytes.NewReader(data), "application/octet-stream", &res); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "imported %d communes (%d new), %d clusters, %d slots; their schedules are rebuilt shortly (or now: loa schedule build)\n",
 		res.Communes, res.Created, res.Clusters, res.Slots)
+	if len(res.Removed) > 0 {
+		fmt.Fprintf(env.stdout, "removed %s the file no longer lists (their loudspeakers get no schedule):\n", english.Plural(len(res.Removed), "cluster", ""))
+		for _, r := range res.Removed {
+			fmt.Fprintf(env.stdout, "  %s\n", r)
+		}
+	}
 	return nil
 }
 

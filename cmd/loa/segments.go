@@ -158,8 +158,13 @@ func printSegment(w io.Writer, v api.SegmentView) {
 		if len(e.Targets) > 0 {
 			where = "communes " + strings.Join(e.Targets, ", ")
 		}
-		fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request --yes); not on air yet\n",
-			stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
+		if e.Expired {
+			fmt.Fprintf(tw, "emergency\tEXPIRED request: asked %s for %s until %s, which has passed; it can no longer be confirmed, only cancelled (and asked for again if still needed); never on air\n",
+				stamp(e.RequestedAt), where, stamp(e.Until))
+		} else {
+			fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request --yes); not on air yet\n",
+				stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
+		}
 		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
 		fmt.Fprintf(tw, "  cancel\tloa segments emergency %s --end --reason WHY --yes\n", v.ID)
 	}
@@ -240,10 +245,14 @@ func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tPRIORITY\tDURATION\tTITLE")
-	waiting := 0
+	waiting, expired := 0, 0
 	for _, s := range segs {
 		prio := string(s.Priority)
-		if s.EmergencyRequested {
+		switch {
+		case s.EmergencyRequestExpired:
+			prio += ", emergency request EXPIRED"
+			expired++
+		case s.EmergencyRequested:
 			prio += ", emergency PENDING"
 			waiting++
 		}
@@ -254,9 +263,16 @@ func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if waiting > 0 {
-		_, err := fmt.Fprintf(env.stdout, "%s waiting for an administrator (marked PENDING): see one with loa segments show ID; an administrator confirms it with loa segments emergency ID --confirm-request --yes\n",
-			english.Plural(waiting, "emergency request", "emergency requests"))
-		return err
+		if _, err := fmt.Fprintf(env.stdout, "%s waiting for an administrator (marked PENDING): see one with loa segments show ID; an administrator confirms it with loa segments emergency ID --confirm-request --yes\n",
+			english.Plural(waiting, "emergency request", "emergency requests")); err != nil {
+			return err
+		}
+	}
+	if expired > 0 {
+		if _, err := fmt.Fprintf(env.stdout, "%s expired (marked EXPIRED): the end time asked for has passed, so it can no longer be confirmed; cancel it with loa segments emergency ID --end --reason WHY --yes and ask again if still needed\n",
+			english.Plural(expired, "emergency request", "emergency requests")); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -146,7 +146,15 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeli
 	if err != nil {
 		return &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry has problems; fix them and import again:\n" + err.Error(), Err: err}
 	}
-	res, err := b.Import(r.Context(), reg)
+	var opt schedules.ImportOptions
+	switch v := r.URL.Query().Get("allow_removals"); v {
+	case "", "0", "false":
+	case "1", "true":
+		opt.AllowRemovals = true
+	default:
+		return pipeline.FieldError("allow_removals", "allow_removals is 1 (the import may remove the clusters the file no longer lists) or 0, not %q.", v)
+	}
+	res, err := b.Import(r.Context(), reg, opt)
 	if err != nil {
 		return err
 	}

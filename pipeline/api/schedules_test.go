@@ -197,7 +197,7 @@ func TestScopeByCommuneCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sb.db.ImportRegistry(ctx, reg); err != nil {
+	if _, err := sb.db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	hash, _ := pipeline.HashPassword("mat-khau-dai-du", bcrypt.MinCost)

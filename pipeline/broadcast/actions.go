@@ -14,9 +14,10 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
-// Import stores a registry and queues a rebuild of the communes in it.
-func (s *Service) Import(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
-	res, err := s.Store.ImportRegistry(ctx, reg)
+// Import stores a registry and queues a rebuild of the communes in it
+// (see Store.ImportRegistry for opt and the clusters it removes).
+func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
+	res, err := s.Store.ImportRegistry(ctx, reg, opt)
 	if err != nil {
 		return res, err
 	}
@@ -380,7 +381,8 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 }
 
 // ConfirmEmergency raises the wide emergency a producer asked for; by must be an administrator. The audit log names both. A request
-// whose end time has passed is refused.
+// whose end time has passed (expired) is refused (CodeConflict, Key
+// pipeline.KeyEmergencyRequestExpired).
 func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pipeline.User) (EmergencyResult, error) {
 	if by.Role != pipeline.RoleAdmin {
 		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator confirms a province-wide emergency.")
@@ -391,7 +393,11 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 	}
 	now := s.now()
 	if !r.Until.After(now) {
-		return EmergencyResult{}, pipeline.Errorf(pipeline.CodeConflict, "The request for segment %s ended at %s, before it was confirmed: ask for the emergency again if it is still needed.", segmentID, r.Until.Format(time.RFC3339))
+		ended := r.Until.In(Location()).Format("2006-01-02 15:04")
+		return EmergencyResult{}, (&pipeline.Error{Code: pipeline.CodeConflict, Message: fmt.Sprintf(
+			"The emergency request for segment %s has expired: the emergency it asked for was to end at %s (Asia/Ho_Chi_Minh), which has passed, so it cannot be confirmed. "+
+				"Cancel the request (loa segments emergency %s --end --reason WHY --yes) and, if the emergency is still needed, ask for it again with a new end time.",
+			segmentID, ended, segmentID)}).WithKey(pipeline.KeyEmergencyRequestExpired, ended)
 	}
 	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
 	if err != nil {
@@ -663,8 +669,9 @@ type ReportResult struct {
 
 // Report stores the play reports of a commune's devices that match its
 // schedule and refuses the others, saying why. Every report's cluster
-// must be one of the commune's (else nothing is stored: the device is
-// misconfigured). Each report's item must be scheduled for its cluster on
+// must be one of the commune's, or one removed from the registry that
+// its schedule had on the report's date (else nothing is stored: the
+// device is misconfigured). Each report's item must be scheduled for its cluster on
 // its date, and a played item cannot have lasted longer than its
 // scheduled length plus PlayTolerance: such a report would inflate the
 // proof of play, so it is refused and listed in the result.
@@ -678,11 +685,6 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 	if c == nil {
 		return res, pipeline.Errorf(pipeline.CodeNotFound, "No commune %q.", head.Code)
 	}
-	for i, r := range reports {
-		if !slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
-			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
-		}
-	}
 	loc := Location()
 	dateOf := func(r schedules.PlayReport) string {
 		if len(r.Entry) >= 10 {
@@ -693,6 +695,25 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 		return schedules.DateOf(r.Started.In(loc)).String()
 	}
 	scheduled := map[[2]string]map[string]pipeline.ScheduledEntry{} // (cluster, date) -> entry
+	for i, r := range reports {
+		if slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
+			continue
+		}
+		// A cluster removed from the registry since (an import with
+		// removals allowed) still has the schedules built for it: what it
+		// played before is proof of play like any other.
+		k := [2]string{r.Cluster, dateOf(r)}
+		entries, ok := scheduled[k]
+		if !ok {
+			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
+				return res, err
+			}
+			scheduled[k] = entries
+		}
+		if len(entries) == 0 {
+			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
+		}
+	}
 	var keep []schedules.PlayReport
 	for i, r := range reports {
 		k := [2]string{r.Cluster, dateOf(r)}

@@ -16,6 +16,7 @@ import (
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore/sqlstoretest"
+	"github.com/sonla-cchc/loa/schedules"
 )
 
 // failingSaves is a store whose SaveVersions fails from its failAt-th
@@ -68,7 +69,7 @@ func TestBuildSavesBatchesInTurn(t *testing.T) {
 	ctx := context.Background()
 	db := sqlstoretest.New(t)
 	const communes = 450 // two full batches of 200 and a partial one
-	if _, err := db.ImportRegistry(ctx, registryOf(communes)); err != nil {
+	if _, err := db.ImportRegistry(ctx, registryOf(communes), schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	now := broadcasttest.Monday.Add(-3 * time.Hour).UTC()

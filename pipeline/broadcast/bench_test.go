@@ -63,7 +63,7 @@ func BenchmarkBuildSonLa75(b *testing.B) {
 	if _, err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(ctx, sonla75(b)); err != nil {
+	if _, err := db.ImportRegistry(ctx, sonla75(b), schedules.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Date(2025, 3, 3, 1, 0, 0, 0, broadcast.Location()).UTC()
@@ -127,7 +127,7 @@ func storedBuild(b *testing.B, n, segs int) (*sqlstore.DB, *broadcast.Service, t
 	if _, err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(ctx, registryOf(n)); err != nil {
+	if _, err := db.ImportRegistry(ctx, registryOf(n), schedules.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	now := broadcasttest.Monday.Add(-3 * time.Hour).UTC()

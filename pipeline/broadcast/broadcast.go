@@ -33,7 +33,7 @@ import (
 // Store is what the service needs from the metadata store.
 type Store interface {
 	Registry(ctx context.Context, codes ...string) (*schedules.Registry, error)
-	ImportRegistry(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error)
+	ImportRegistry(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error)
 	Communes(ctx context.Context) ([]pipeline.CommuneSummary, error)
 	CommuneHead(ctx context.Context, code string) (pipeline.CommuneHead, error)
 	ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error)

@@ -44,7 +44,7 @@ func TestBuildRewritesOnlyTheChangedHistory(t *testing.T) {
 			t.Fatalf("registry of %s: %+v %v", changed, reg, err)
 		}
 		change(&reg.Communes[0])
-		if _, err := f.db.ImportRegistry(ctx, reg); err != nil {
+		if _, err := f.db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

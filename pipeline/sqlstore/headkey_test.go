@@ -26,7 +26,7 @@ func TestCommuneHeadKeepsNoCallerString(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(ctx, reg); err != nil {
+	if _, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	buf := []byte("muong-lan")

@@ -87,7 +87,7 @@ func seedReport(t testing.TB, db *DB, cfg seedConfig) *seedModel {
 		}
 		m.reg.Communes = append(m.reg.Communes, c)
 	}
-	if _, err := db.ImportRegistry(ctx, m.reg); err != nil {
+	if _, err := db.ImportRegistry(ctx, m.reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var prods []int64

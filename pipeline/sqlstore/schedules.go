@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,11 +18,26 @@ import (
 	"github.com/sonla-cchc/loa/schedules"
 )
 
+// KeyRegistryRemovals is the Key of ImportRegistry's refusal of a
+// registry that would remove clusters without opt.AllowRemovals; its
+// Args are how many and the list ("c/a, c/b and N more").
+const KeyRegistryRemovals = "registry_removals"
+
+// removalsShown is how many removed clusters a refusal names before
+// "and N more".
+const removalsShown = 10
+
 // ImportRegistry stores a validated registry: each commune in it is
 // created or replaced with its clusters and slots, in one transaction.
-// Communes not in reg are left as they are.
-func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (schedules.ImportResult, error) {
-	var res schedules.ImportResult
+// Communes not in reg are left as they are. A cluster a commune in reg
+// had and reg no longer lists is removed only with opt.AllowRemovals
+// (res.Removed lists them); without it the import is refused
+// (CodeInvalid, field allow_removals, naming them) and nothing is
+// written. What else names a cluster is history and stays: the schedule
+// versions built for it and its play reports (proof of play of what it
+// aired before); devices and emergencies belong to communes.
+func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
+	res := schedules.ImportResult{Removed: []schedules.ClusterRef{}}
 	if err := reg.Validate(); err != nil {
 		return res, &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry is not valid: " + err.Error(), Err: err}
 	}
@@ -50,6 +66,11 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (sche
 			case err != nil:
 				return err
 			default:
+				removed, err := removedClusters(ctx, tx, c)
+				if err != nil {
+					return err
+				}
+				res.Removed = append(res.Removed, removed...)
 				if _, err := tx.ExecContext(ctx, "UPDATE communes SET name = ?, kind = ?, time_zone = ?, updated_at = ? WHERE code = ?",
 					c.Name, string(c.Kind), tz, now, c.Code); err != nil {
 					return err
@@ -81,13 +102,58 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry) (sche
 			res.Clusters += len(c.Clusters)
 			res.Communes++
 		}
+		if len(res.Removed) > 0 && !opt.AllowRemovals {
+			return removalsRefused(res.Removed)
+		}
 		return db.recordChange(ctx, tx, pipeline.Change{Kind: pipeline.ChangeRegistry})
 	})
-	db.changed(pipeline.ChangeRegistry) // names and codes may have changed
 	if err != nil {
+		if pipeline.ErrorCode(err) == pipeline.CodeInvalid {
+			return schedules.ImportResult{Removed: []schedules.ClusterRef{}}, err // nothing written
+		}
+		db.changed(pipeline.ChangeRegistry) // a failed commit may still have written
 		return res, fmt.Errorf("import registry: %w", err)
 	}
+	db.changed(pipeline.ChangeRegistry) // names and codes may have changed
 	return res, nil
+}
+
+// removedClusters lists the clusters the store has for commune c that c
+// no longer lists, in their stored order.
+func removedClusters(ctx context.Context, tx *sql.Tx, c schedules.Commune) ([]schedules.ClusterRef, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM clusters WHERE commune_code = ? ORDER BY position, id", c.Code)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schedules.ClusterRef
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == id }) {
+			out = append(out, schedules.ClusterRef{Commune: c.Code, Cluster: id})
+		}
+	}
+	return out, rows.Err()
+}
+
+// removalsRefused is the refusal of an import that would remove clusters
+// without the caller allowing it.
+func removalsRefused(removed []schedules.ClusterRef) *pipeline.Error {
+	list := schedules.ListClusters(removed, removalsShown)
+	what := "1 cluster"
+	if len(removed) > 1 {
+		what = fmt.Sprintf("%d clusters", len(removed))
+	}
+	return (&pipeline.Error{Code: pipeline.CodeInvalid, Field: "allow_removals", Message: fmt.Sprintf(
+		"The registry would remove %s that its communes have now: %s. Their loudspeakers would get no schedule. "+
+			"Nothing was imported. If the file was cut short or a cluster's id mistyped, correct the file and import it again; "+
+			"if the clusters are really gone, import it again allowing removals "+
+			"(loa communes import --allow-removals; POST /api/communes/import?allow_removals=1; "+
+			"on the communes page, tick \"Remove the clusters the file no longer lists\").",
+		what, list)}).WithKey(KeyRegistryRemovals, strconv.Itoa(len(removed)), list)
 }
 
 func insertSlots(ctx context.Context, tx *sql.Tx, commune, cluster string, slots []schedules.Slot) error {
@@ -1468,7 +1534,8 @@ func emergencyRequestNotice(r pipeline.EmergencyRequest, title, producer, where 
 }
 
 // PendingEmergency returns the wide emergency request waiting
-// for a segment, or a not-found error.
+// for a segment (Expired when its end has passed by db.Now), or a
+// not-found error.
 func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.EmergencyRequest, error) {
 	r := pipeline.EmergencyRequest{SegmentID: segmentID}
 	var targets string
@@ -1483,6 +1550,7 @@ func (db *DB) PendingEmergency(ctx context.Context, segmentID string) (pipeline.
 	if err != nil {
 		return r, fmt.Errorf("pending emergency of %s: %w", segmentID, err)
 	}
+	r.Expired = !r.Until.After(db.Now())
 	return r, nil
 }
 

@@ -38,7 +38,7 @@ func loadTwins(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(context.Background(), reg); err != nil {
+	if _, err := db.ImportRegistry(context.Background(), reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

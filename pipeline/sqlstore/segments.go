@@ -134,10 +134,14 @@ func addEvent(ctx context.Context, tx *sql.Tx, segmentID string, userID int64, a
 	return nil
 }
 
+// segmentColumns are a segment's columns for scanSegment. They take one
+// argument, the first of the query's: now (db.Now), at or after which a
+// waiting emergency request's end makes it expired.
 const segmentColumns = `s.id, s.sha256, s.title, s.kind, s.topic, s.priority, s.air_from, s.air_until, s.languages, s.state,
 	s.producer_id, u.name, s.original_key, s.original_name, s.content_type, s.size_bytes, s.probe, s.loudness, s.subtitle_key,
 	s.created_at, s.updated_at, s.withdrawn_at, s.process_error, s.process_step, s.progress,
-	EXISTS (SELECT 1 FROM emergency_requests r WHERE r.segment_id = s.id)`
+	EXISTS (SELECT 1 FROM emergency_requests r WHERE r.segment_id = s.id),
+	EXISTS (SELECT 1 FROM emergency_requests r WHERE r.segment_id = s.id AND r.until <= ?)`
 
 func scanSegment(row scanner) (pipeline.Segment, error) {
 	var s pipeline.Segment
@@ -146,7 +150,7 @@ func scanSegment(row scanner) (pipeline.Segment, error) {
 	var loudness sql.NullString
 	err := row.Scan(&s.ID, &s.SHA256, &s.Title, &kind, &s.Topic, &prio, &s.AirFrom, &s.AirUntil, &langs, &state,
 		&s.ProducerID, &s.Producer, &s.OriginalKey, &s.OriginalName, &s.ContentType, &s.Size, &probe, &loudness, &s.SubtitleKey,
-		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress, &s.EmergencyRequested)
+		&s.CreatedAt, &s.UpdatedAt, &withdrawn, &s.ProcessError, &s.ProcessStep, &s.Progress, &s.EmergencyRequested, &s.EmergencyRequestExpired)
 	if err != nil {
 		return s, err
 	}
@@ -174,7 +178,7 @@ func scanSegment(row scanner) (pipeline.Segment, error) {
 // Segment returns one segment by id.
 func (db *DB) Segment(ctx context.Context, id string) (pipeline.Segment, error) {
 	s, err := scanSegment(db.sql.QueryRowContext(ctx,
-		"SELECT "+segmentColumns+" FROM segments s JOIN users u ON u.id = s.producer_id WHERE s.id = ?", id))
+		"SELECT "+segmentColumns+" FROM segments s JOIN users u ON u.id = s.producer_id WHERE s.id = ?", db.Now().UTC(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, pipeline.Errorf(pipeline.CodeNotFound, "No segment %q.", id)
 	}
@@ -187,7 +191,7 @@ func (db *DB) Segment(ctx context.Context, id string) (pipeline.Segment, error) 
 // Segments lists segments, newest first.
 func (db *DB) Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error) {
 	q := "SELECT " + segmentColumns + " FROM segments s JOIN users u ON u.id = s.producer_id WHERE 1 = 1"
-	var args []any
+	args := []any{db.Now().UTC()}
 	if f.ProducerID != 0 {
 		q += " AND s.producer_id = ?"
 		args = append(args, f.ProducerID)

@@ -124,7 +124,7 @@ func formFile(w http.ResponseWriter, r *http.Request, field string) (name string
 
 // importCommunes sends a registry file (YAML or CSV) to the API.
 func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call) error {
-	name, data, _, err := formFile(w, r, "file")
+	name, data, form, err := formFile(w, r, "file")
 	if err != nil {
 		status, msg := formFileRefusal(c, err)
 		return s.showCommunes(w, r, c, status, communesData{Error: msg})
@@ -133,8 +133,12 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call)
 	if ext != ".yaml" && ext != ".yml" && ext != ".csv" {
 		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: c.msgs["reg_bad_type"]})
 	}
+	target := "/api/communes/import?name=" + url.QueryEscape("registry"+ext)
+	if form["allow_removals"] == "yes" {
+		target += "&allow_removals=1"
+	}
 	var res schedules.ImportResult
-	if err := s.callAPIBody(r, "POST", "/api/communes/import?name="+url.QueryEscape("registry"+ext), strings.NewReader(string(data)), "", &res); err != nil {
+	if err := s.callAPIBody(r, "POST", target, strings.NewReader(string(data)), "", &res); err != nil {
 		if pipeline.ErrorCode(err) != pipeline.CodeInvalid {
 			return err
 		}

@@ -59,7 +59,7 @@ func newEmergencyRig(b *testing.B) *emergencyRig {
 		})
 	}
 	svc := &broadcast.Service{Store: db, Log: log}
-	if _, err := db.ImportRegistry(ctx, reg); err != nil {
+	if _, err := db.ImportRegistry(ctx, reg, schedules.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	prod := broadcasttest.Producer(b, db)

@@ -75,7 +75,7 @@ func LoadRegistry(t testing.TB, db *sqlstore.DB, path string) *schedules.Registr
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportRegistry(context.Background(), reg); err != nil {
+	if _, err := db.ImportRegistry(context.Background(), reg, schedules.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return reg

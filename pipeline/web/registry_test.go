@@ -1,0 +1,105 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sonla-cchc/loa/media/objects/objectstest"
+	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+)
+
+// TestImportRegistryRemovalsPage: the communes page's import of a
+// registry that leaves out a cluster of a commune it lists is refused in
+// the page's language, naming the cluster and the box to tick, and
+// changes nothing; with the box ticked the import goes through and the
+// page lists the removed cluster.
+func TestImportRegistryRemovalsPage(t *testing.T) {
+	t.Parallel()
+	demo, err := os.ReadFile(broadcasttest.DemoRegistry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mong = "      - {id: ban-mong, name: Cụm loa các bản Mông, languages: [hnj, vi]}\n"
+	i := bytes.Index(demo, []byte(mong))
+	if i < 0 {
+		t.Fatal("the demo registry changed: no Mông cluster line in Mường Lạn")
+	}
+	cut := append(append([]byte{}, demo[:i]...), demo[i+len(mong):]...)
+	en, vi := catalogue(t, "en"), catalogue(t, "vi")
+	tests := []struct {
+		name, lang string
+		allow      bool
+		status     int
+		says       []string
+		clusters   int // Mường Lạn's afterwards
+	}{
+		{"refused, vi", "vi", false, http.StatusUnprocessableEntity,
+			[]string{`id="import-error"`, strings.SplitN(vi["err_registry_removals"], "%s", 2)[0], "muong-lan/ban-mong", vi["reg_allow_removals"]}, 2},
+		{"refused, en", "en", false, http.StatusUnprocessableEntity,
+			[]string{"The file no longer lists clusters its communes have now (1): muong-lan/ban-mong.", "tick “Remove the clusters the file no longer lists”"}, 2},
+		{"allowed, en", "en", true, http.StatusOK,
+			[]string{`id="notice"`, fmt.Sprintf(en["reg_removed"], 1), `<li class="mono">muong-lan/ban-mong</li>`}, 1},
+		{"allowed, vi", "vi", true, http.StatusOK, []string{fmt.Sprintf(vi["reg_removed"], 1), "muong-lan/ban-mong"}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupOn(t, objectstest.NewMemory(t))
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			if tc.allow {
+				_ = mw.WriteField("allow_removals", "yes")
+			}
+			fw, err := mw.CreateFormFile("file", "communes.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = fw.Write(cut)
+			_ = mw.Close()
+			req, err := http.NewRequest("POST", b.srv.URL+"/admin/communes", &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.AddCookie(b.session(t, pipeline.RoleAdmin))
+			req.AddCookie(&http.Cookie{Name: "loa_lang", Value: tc.lang})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page := html.UnescapeString(string(data))
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d, want %d\n%s", resp.StatusCode, tc.status, page)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(page, w) {
+					t.Errorf("the page lacks %q", w)
+				}
+			}
+			if !strings.Contains(page, `name="allow_removals"`) {
+				t.Errorf("the page has no allow_removals box")
+			}
+			cs, err := b.db.Communes(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				if c.Code == "muong-lan" && c.Clusters != tc.clusters {
+					t.Errorf("muong-lan has %d clusters, want %d", c.Clusters, tc.clusters)
+				}
+			}
+		})
+	}
+}
