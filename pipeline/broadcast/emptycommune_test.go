@@ -31,6 +31,7 @@ func TestEmptyCommuneStaysBuilt(t *testing.T) {
       - {days: Mon-Sun, start: "05:30", length: 30m}
     clusters:
       - {id: trung-tam, name: Loa trung tâm xã, languages: [hnj]}
+      - {id: ban-mong, name: Cụm loa các bản Mông, languages: [hnj]}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
