@@ -695,6 +695,19 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 		return schedules.DateOf(r.Started.In(loc)).String()
 	}
 	scheduled := map[[2]string]map[string]pipeline.ScheduledEntry{} // (cluster, date) -> entry
+	// entriesOf reads (once) what r's cluster had scheduled on its date.
+	entriesOf := func(r schedules.PlayReport) ([2]string, map[string]pipeline.ScheduledEntry, error) {
+		k := [2]string{r.Cluster, dateOf(r)}
+		entries, ok := scheduled[k]
+		if !ok {
+			var err error
+			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
+				return k, nil, err
+			}
+			scheduled[k] = entries
+		}
+		return k, entries, nil
+	}
 	for i, r := range reports {
 		if slices.ContainsFunc(c.Clusters, func(cl schedules.Cluster) bool { return cl.ID == r.Cluster }) {
 			continue
@@ -702,13 +715,9 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 		// A cluster removed from the registry since (an import with
 		// removals allowed) still has the schedules built for it: what it
 		// played before is proof of play like any other.
-		k := [2]string{r.Cluster, dateOf(r)}
-		entries, ok := scheduled[k]
-		if !ok {
-			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
-				return res, err
-			}
-			scheduled[k] = entries
+		_, entries, err := entriesOf(r)
+		if err != nil {
+			return res, err
 		}
 		if len(entries) == 0 {
 			return res, pipeline.FieldError("cluster", "Report %d: commune %s has no cluster %q.", i+1, head.Code, r.Cluster)
@@ -716,13 +725,9 @@ func (s *Service) Report(ctx context.Context, head pipeline.CommuneHead, by pipe
 	}
 	var keep []schedules.PlayReport
 	for i, r := range reports {
-		k := [2]string{r.Cluster, dateOf(r)}
-		entries, ok := scheduled[k]
-		if !ok {
-			if entries, err = s.Store.ScheduledEntries(ctx, head.Code, k[0], k[1]); err != nil {
-				return res, err
-			}
-			scheduled[k] = entries
+		k, entries, err := entriesOf(r)
+		if err != nil {
+			return res, err
 		}
 		if rf := checkPlay(r, entries, k[0], k[1], s.now()); rf.Reason != "" {
 			rf.N = i + 1

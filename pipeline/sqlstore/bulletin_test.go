@@ -36,10 +36,7 @@ func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
 		{"bao-nham", "emergency", -time.Minute, false}, // ended early or run out
 		{"het-han", "emergency", 0, false},             // no emergency row at all
 	} {
-		exec(`INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
-			original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
-			VALUES (?, ?, ?, 'radio', 'digital', ?, ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
-			seg.id, "sha-"+seg.id, "Bản tin "+seg.id, seg.priority, now.Add(-48*time.Hour), now.Add(240*time.Hour), producer.ID, now.Add(-48*time.Hour), now.Add(-48*time.Hour))
+		insertSegment(t, db, seg.id, "Bản tin "+seg.id, seg.priority, now.Add(-48*time.Hour), producer.ID)
 		exec(`INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES (?, 'vi', ?, 65000, 'x', 10, ?)`,
 			seg.id, "segments/"+seg.id+"/vi.mp3", now.Add(-time.Hour))
 		if seg.until != 0 {
@@ -63,10 +60,7 @@ func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
 	// An embargoed segment (air_from days after it is ready) enters the
 	// bulletin when its air window begins, dated then, not before.
 	embargo := now.Add(5 * 24 * time.Hour)
-	exec(`INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
-		original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
-		VALUES ('cam-phat', 'sha-cam', 'Cấm phát trước', 'radio', 'digital', 'normal', ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
-		embargo, embargo.Add(240*time.Hour), producer.ID, now, now)
+	insertSegment(t, db, "cam-phat", "Cấm phát trước", "normal", embargo, producer.ID)
 	exec(`INSERT INTO variants (segment_id, language, audio_key, duration_ms, sha256, size_bytes, ready_at) VALUES ('cam-phat', 'vi', 'segments/cam-phat/vi.mp3', 65000, 'x', 10, ?)`, now.Add(-time.Hour))
 	for _, c := range []struct {
 		name   string
@@ -91,5 +85,18 @@ func TestBulletinLeavesOutEmergenciesOver(t *testing.T) {
 				t.Fatalf("the item is dated %v, want its air_from %v", items[i].ReadyAt, embargo)
 			}
 		})
+	}
+}
+
+// insertSegment stores a processed Vietnamese radio segment row as a
+// test needs it: id, title, priority, its air window from airFrom for
+// ten days, made by producer.
+func insertSegment(t *testing.T, db *DB, id, title, priority string, airFrom time.Time, producer int64) {
+	t.Helper()
+	if _, err := db.sql.ExecContext(context.Background(), `INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
+		original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
+		VALUES (?, ?, ?, 'radio', 'digital', ?, ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
+		id, "sha-"+id, title, priority, airFrom, airFrom.Add(240*time.Hour), producer, airFrom, airFrom); err != nil {
+		t.Fatal(err)
 	}
 }

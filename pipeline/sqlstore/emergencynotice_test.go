@@ -29,12 +29,7 @@ func TestEmergencyRequestTellsAdmins(t *testing.T) {
 	if _, err := db.SetUserDisabled(ctx, "nghi-viec", true, pipeline.Actor{Name: "cli:root"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.sql.ExecContext(ctx, `INSERT INTO segments (id, sha256, title, kind, topic, priority, air_from, air_until, languages, state, producer_id,
-		original_key, original_name, content_type, size_bytes, probe, created_at, updated_at)
-		VALUES ('lu-quet', 'x', 'Cảnh báo lũ quét', 'radio', 'digital', 'normal', ?, ?, 'vi', 'processed', ?, 'o', 'a.mp3', 'audio/mpeg', 1, '{}', ?, ?)`,
-		now, now.Add(240*time.Hour), producer.ID, now, now); err != nil {
-		t.Fatal(err)
-	}
+	insertSegment(t, db, "lu-quet", "Cảnh báo lũ quét", "normal", now, producer.ID)
 	err := db.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: "lu-quet", Until: now.Add(6 * time.Hour),
 		Reason: "mưa lớn, nguy cơ lũ quét", RequestedBy: producer.ID, RequestedAt: now})
 	if err != nil {

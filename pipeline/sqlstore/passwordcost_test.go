@@ -7,7 +7,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/sqlstore/pgtest"
 )
 
 // TestPasswordCost checks the bcrypt cost of stored hashes: a store as
@@ -24,15 +23,8 @@ func TestPasswordCost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := Open(ctx, pgtest.Location(t, "loa.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			db.PasswordCost = tc.set
+			db := setup(t)
+			db.PasswordCost = tc.set // setup's is the lowest; 0 is the store's own default
 			u, err := db.CreateUser(ctx, pipeline.NewUser{Name: "bien-tap", Role: pipeline.RoleProducer, Password: "mat-khau-dai-du"})
 			if err != nil {
 				t.Fatal(err)
