@@ -111,8 +111,10 @@ func TestHeartbeatScopeAndStates(t *testing.T) {
 // TestRefusedDeviceNotOnline: a device whose token was revoked, or whose
 // account is disabled, is refused by the server, so the device lists and
 // loa_player_devices show it revoked or disabled, never online, even
-// right after its last heartbeat; a device still allowed stays online,
-// and enabling the account shows it by its heartbeat again.
+// right after its last heartbeat; a device still allowed stays online.
+// Enabling the account again leaves the device revoked (disabling
+// revoked its token for good) until it is given a new token; then it
+// shows by its heartbeat again.
 func TestRefusedDeviceNotOnline(t *testing.T) {
 	sb := setupSchedules(t)
 	ctx := context.Background()
@@ -167,8 +169,18 @@ func TestRefusedDeviceNotOnline(t *testing.T) {
 	if _, err := sb.db.SetUserDisabled(ctx, names["disabled"], false, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
+	if got := states("/api/devices", sb.tokens["admin"]); got["disabled"] != schedules.DeviceRevoked {
+		t.Errorf("a device enabled again is %q, want revoked (its old token stays revoked)", got["disabled"])
+	}
+	dev, err := sb.db.UserByName(ctx, names["disabled"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.db.CreateToken(ctx, dev.ID, "new"); err != nil {
+		t.Fatal(err)
+	}
 	if got := states("/api/devices", sb.tokens["admin"]); got["disabled"] != schedules.DeviceOnline {
-		t.Errorf("an enabled device is %q, want online by its heartbeat", got["disabled"])
+		t.Errorf("an enabled device with a new token is %q, want online by its heartbeat", got["disabled"])
 	}
 }
 
