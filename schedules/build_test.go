@@ -526,3 +526,31 @@ func TestWhyNotSeparationAndRank(t *testing.T) {
 		t.Errorf("unknown cluster: %s", w.Code)
 	}
 }
+
+// TestExplainFor: a reader who may see only some segments reads those by
+// id and title; another segment that airs is "another producer's
+// segment" with its language, length and reason, one that does not is
+// only counted.
+func TestExplainFor(t *testing.T) {
+	t.Parallel()
+	bd := setup(t, []Language{Thai, Vietnamese}, Slot{Days: EveryDay, Start: 5*3600 + 30*60, Length: 10 * time.Minute, Reserved: 3 * time.Minute})
+	s := bd.build(t, []Variant{bd.v("a", Vietnamese, 2*time.Minute, 0), bd.v("b", Vietnamese, time.Minute, 1), bd.v("m", Hmong, time.Minute, 0)}, nil)
+	out := ExplainFor(s, "muong-lan", "", func(id string) bool { return id == "a" })
+	for _, want := range []string{
+		"a [vi] \"Bài a\": normal: topic d by rotation",
+		"  " + OtherSegment + " [vi]: normal: topic d by rotation",
+		"    other producers' segments: 1, not shown\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ExplainFor lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"Bài b", "Bài m", " b [", " m \""} {
+		if strings.Contains(out, secret) {
+			t.Errorf("ExplainFor shows %q:\n%s", secret, out)
+		}
+	}
+	if all := Explain(s, "muong-lan", ""); !strings.Contains(all, "Bài b") || !strings.Contains(all, "Bài m") || strings.Contains(all, OtherSegment) {
+		t.Errorf("Explain (every segment shown):\n%s", all)
+	}
+}

@@ -219,6 +219,20 @@ func (s *Schedule) whyNot(v *clusterView, segmentID string) LeftOut {
 // reason. An empty cluster means every cluster of the commune; an empty
 // commune, every commune (long for a whole province).
 func Explain(s *Schedule, commune, cluster string) string {
+	return ExplainFor(s, commune, cluster, nil)
+}
+
+// OtherSegment is how ExplainFor names a segment the reader may not see.
+const OtherSegment = "another producer's segment"
+
+// ExplainFor is Explain for a reader who may see only some segments:
+// shown says whether a segment id is one of them (nil: every one). A
+// segment the reader may not see is named neither by id nor by title:
+// where it airs, its line says OtherSegment with its language, length
+// and reason (emergency, priority, or normal with its topic and rank:
+// what a reader needs to see why their own segment was placed where it
+// was, or found no room); where it does not air, it is only counted.
+func ExplainFor(s *Schedule, commune, cluster string, shown func(segmentID string) bool) string {
 	var sb strings.Builder
 	b := s.in
 	fmt.Fprintf(&sb, "Schedule %s to %s (%s)\n", s.Start, s.Start.AddDays(s.Days-1), s.Location)
@@ -231,13 +245,14 @@ func Explain(s *Schedule, commune, cluster string) string {
 			if cluster != "" && c.Clusters[cj].ID != cluster {
 				continue
 			}
-			explainCluster(&sb, s, s.viewOf(ci, cj))
+			explainCluster(&sb, s, s.viewOf(ci, cj), shown)
 		}
 	}
 	return sb.String()
 }
 
-func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
+func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView, shown func(string) bool) {
+	hidden := func(id string) bool { return id != "" && shown != nil && !shown(id) }
 	b := s.in
 	c, cl := &b.reg.Communes[view.ci], &b.reg.Communes[view.ci].Clusters[view.cj]
 	fmt.Fprintf(sb, "\n%s (%s), cluster %s", c.Name, c.Code, cl.ID)
@@ -255,10 +270,13 @@ func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 			if it.SegmentID != "" {
 				name = it.SegmentID
 			}
+			if hidden(it.SegmentID) {
+				name = OtherSegment
+			}
 			if it.Language != "" {
 				name += " [" + string(it.Language) + "]"
 			}
-			if it.Title != "" {
+			if it.Title != "" && !hidden(it.SegmentID) {
 				name += fmt.Sprintf(" %q", it.Title)
 			}
 			fmt.Fprintf(sb, "    %s %6s  %s: %s\n", at, clock(it.Duration), name, it.Reason())
@@ -271,8 +289,13 @@ func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 		}
 	}
 	var left []string
+	others := 0
 	for _, seg := range b.segs {
 		if aired[seg.id] {
+			continue
+		}
+		if hidden(seg.id) {
+			others++
 			continue
 		}
 		lo := s.whyNot(view, seg.id)
@@ -281,9 +304,16 @@ func explainCluster(sb *strings.Builder, s *Schedule, view *clusterView) {
 	for _, lo := range s.LeftOut {
 		if lo.Commune == "" && lo.Languages == nil {
 			if _, indexed := b.segIndex[lo.SegmentID]; !indexed || lo.Code == LeftUnknownLanguage || lo.Code == LeftInvalid {
+				if hidden(lo.SegmentID) {
+					others++
+					continue
+				}
 				left = append(left, fmt.Sprintf("    %s %q: %s: %s\n", lo.SegmentID, lo.Title, lo.Code, lo.Text))
 			}
 		}
+	}
+	if others > 0 {
+		left = append(left, fmt.Sprintf("    other producers' segments: %d, not shown\n", others))
 	}
 	if len(left) > 0 {
 		sb.WriteString("  left out:\n")

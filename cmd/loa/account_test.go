@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -84,21 +85,6 @@ func TestAccountCLI(t *testing.T) {
 		t.Fatalf("the new token: %v", err)
 	}
 
-	must("", "users", "disable", "bien-tap")
-	if err := signsIn(tok); err == nil {
-		t.Fatal("a disabled user's token still signs in")
-	}
-	if list := must("", "user", "list"); !regexp.MustCompile(`(?m)^bien-tap\s.*\sDISABLED$`).MatchString(list) {
-		t.Errorf("user list does not show bien-tap disabled:\n%s", list)
-	}
-	if code, _, errs := loa("", "user", "disable", "no-such-user"); code != 3 {
-		t.Errorf("disable an unknown user: exit %d %s, want 3", code, errs)
-	}
-	must("", "user", "enable", "bien-tap")
-	if err := signsIn(tok); err != nil {
-		t.Fatalf("enabled again, the token: %v", err)
-	}
-
 	must("", "token", "revoke", strconv.FormatInt(phone, 10))
 	if code, _, errs := loa("", "token", "revoke", strconv.FormatInt(phone, 10)); code != 3 || !strings.Contains(errs, "token list") {
 		t.Errorf("revoke it again: exit %d %s, want 3 pointing at token list", code, errs)
@@ -111,6 +97,29 @@ func TestAccountCLI(t *testing.T) {
 	}
 	if out := must("", "user", "sign-out-everywhere", "bien-tap"); !strings.Contains(out, "1 tokens revoked") {
 		t.Errorf("sign-out-everywhere said %q", out)
+	}
+
+	// Disabling revokes the user's tokens for good: enabled again, the
+	// user needs a new one.
+	laptop := strings.TrimSpace(must("", "token", "create", "--user", "bien-tap", "--label", "laptop"))
+	if out := must("", "users", "disable", "bien-tap"); !strings.Contains(out, "tokens revoked for good") || !strings.Contains(out, "loa token create") {
+		t.Errorf("disable said %q, want that the tokens are revoked for good and how to make new ones", out)
+	}
+	if err := signsIn(laptop); err == nil {
+		t.Fatal("a disabled user's token still signs in")
+	}
+	if list := must("", "user", "list"); !regexp.MustCompile(`(?m)^bien-tap\s.*\sDISABLED$`).MatchString(list) {
+		t.Errorf("user list does not show bien-tap disabled:\n%s", list)
+	}
+	if code, _, errs := loa("", "user", "disable", "no-such-user"); code != 3 {
+		t.Errorf("disable an unknown user: exit %d %s, want 3", code, errs)
+	}
+	must("", "user", "enable", "bien-tap")
+	if err := signsIn(laptop); !errors.Is(err, pipeline.ErrTokenRevoked) {
+		t.Fatalf("enabled again, the token made before the disable: %v, want revoked", err)
+	}
+	if err := signsIn(strings.TrimSpace(must("", "token", "create", "--user", "bien-tap", "--label", "laptop"))); err != nil {
+		t.Fatalf("enabled again, a new token: %v", err)
 	}
 
 	db, err := sqlstore.Open(ctx, dbArg)

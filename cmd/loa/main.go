@@ -54,7 +54,7 @@ func commands() []command {
 		{"db copy", "copy a SQLite catalog into an empty PostgreSQL database, verified", runDBCopy},
 		{"user add", "add a user (admin bootstrap; password from stdin)", runUserAdd},
 		{"user list", "list users", runUserList},
-		{"user disable", "disable a user: sessions ended, sign-in and tokens refused", runUserSetDisabled(true)},
+		{"user disable", "disable a user: sign-in refused, sessions ended, tokens revoked for good", runUserSetDisabled(true)},
 		{"user enable", "enable a disabled user again", runUserSetDisabled(false)},
 		{"user sign-out-everywhere", "end all of a user's sessions and revoke all their tokens", runUserSignOut},
 		{"user password", "set a user's password (a reset; typed at the terminal or piped): their sessions end, tokens stay", runUserPassword},

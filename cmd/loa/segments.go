@@ -325,7 +325,9 @@ func runSegmentsWithdraw(ctx context.Context, env *cliEnv, args []string) error 
 		return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm",
 			Message: fmt.Sprintf("Nothing was withdrawn: withdrawing segment %s (%q) takes it off every commune's schedule at once, ends its emergencies, and cannot be undone (upload it again to bring it back). Run the same command with --yes to go ahead.", v.ID, v.Title)}
 	}
-	if err := c.do(ctx, http.MethodDelete, "/api/segments/"+url.PathEscape(pos[0])+"?reason="+url.QueryEscape(*reason), nil, "", &v); err != nil {
+	// --yes is the confirmation the API asks for: the segment's id.
+	q := url.Values{"confirm": {pos[0]}, "reason": {*reason}}
+	if err := c.do(ctx, http.MethodDelete, "/api/segments/"+url.PathEscape(pos[0])+"?"+q.Encode(), nil, "", &v); err != nil {
 		return err
 	}
 	if *asJSON {

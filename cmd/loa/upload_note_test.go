@@ -34,7 +34,7 @@ func TestUploadDuplicateNote(t *testing.T) {
 			NotUsed: []string{"title", "priority", "subtitles"},
 			Replace: []api.ReplaceStep{
 				{Fields: []string{"priority"}, Method: "PUT", Path: "/api/segments/" + id + "/priority", Body: json.RawMessage(`{"priority":"priority"}`)},
-				{Fields: []string{"title", "subtitles"}, Method: "DELETE", Path: "/api/segments/" + id, Then: "POST /api/segments"},
+				{Fields: []string{"title", "subtitles"}, Method: "DELETE", Path: "/api/segments/" + id + "?confirm=" + id, Then: "POST /api/segments"},
 			}},
 			[]string{"not used from this upload: title, priority, subtitles",
 				"for the priority, loa segments priority " + id + " priority",

@@ -237,7 +237,7 @@ func runUserSetDisabled(disabled bool) func(ctx context.Context, env *cliEnv, ar
 			return err
 		}
 		if disabled {
-			fmt.Fprintf(env.stdout, "user %s disabled: sessions ended, tokens refused (by every running server following the change feed within %s or so)\n",
+			fmt.Fprintf(env.stdout, "user %s disabled: sign-in refused, sessions ended and tokens revoked for good (by every running server following the change feed within %s or so); once enabled again, they sign in again and need new tokens (loa token create)\n",
 				u.Name, pipeline.HumanDuration(sqlstore.FeedPoll))
 		} else {
 			fmt.Fprintf(env.stdout, "user %s enabled\n", u.Name)

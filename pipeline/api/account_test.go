@@ -67,7 +67,8 @@ func TestAccountControl(t *testing.T) {
 	}
 
 	// Disabled: token and session refused at once, sign-in refused;
-	// enabled: the token works again, the ended session does not.
+	// enabled: neither the revoked token nor the ended session comes
+	// back; a new token works.
 	sess, err := b.db.CreateSession(ctx, b.users[pipeline.RoleTranslator].ID, policy)
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +90,17 @@ func TestAccountControl(t *testing.T) {
 	b.call(t, pipeline.RoleAdmin, "POST", "/api/users/u-admin/disable", "", "", 409, nil)
 	u = pipeline.User{}
 	b.call(t, pipeline.RoleAdmin, "POST", "/api/users/u-translator/enable", "", "", 200, &u)
-	if u.Disabled || status(b.tokens[pipeline.RoleTranslator]) != 200 {
-		t.Fatalf("enabled again: %+v, token %d", u, status(b.tokens[pipeline.RoleTranslator]))
+	if u.Disabled || status(b.tokens[pipeline.RoleTranslator]) != 401 {
+		t.Fatalf("enabled again: %+v, the token revoked by disabling answers %d, want 401", u, status(b.tokens[pipeline.RoleTranslator]))
 	}
 	if _, err := b.db.UserBySession(ctx, sess, policy); err == nil {
 		t.Fatal("the session ended by disabling came back")
+	}
+	if b.tokens[pipeline.RoleTranslator], err = b.db.CreateToken(ctx, b.users[pipeline.RoleTranslator].ID, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(b.tokens[pipeline.RoleTranslator]); got != 200 {
+		t.Fatalf("a token made after enabling: %d, want 200", got)
 	}
 
 	// Sign out everywhere, by the user themselves and by an admin.

@@ -25,7 +25,7 @@ func TestAuditNamesActors(t *testing.T) {
 	var list []translation.Job
 	b.call(t, pipeline.RoleAdmin, "GET", "/api/jobs", "", "", 200, &list)
 	job := jobOf(t, list, seg.ID, translation.KindVoiceover)
-	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg.ID+"?reason=sai+so+lieu", "", "", 200, nil)
+	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg.ID+"?confirm="+seg.ID+"&reason=sai+so+lieu", "", "", 200, nil)
 
 	// The actions fall in the month of before or of now (the test may run
 	// across a month's end): read both.

@@ -44,14 +44,14 @@ func TestDuplicateSaysWhatWasNotUsed(t *testing.T) {
 			append(radioFields("Nộp hồ sơ trực tuyến"), [2]string{"languages", "blt,vi,blt"}, [2]string{"air_from", "2025-03-01T00:00:00+07:00"}), nil, nil, nil},
 		{"only what is required", [][2]string{{"title", "Nộp hồ sơ trực tuyến"}, {"kind", "radio"}, {"topic", "procedures"}}, nil, nil, nil},
 		{"another title and subtitles", radioFields("Tiêu đề khác"), srt, []string{"title", "subtitles"},
-			[]string{"DELETE /api/segments/" + id}},
+			[]string{"DELETE /api/segments/" + id + "?confirm=" + id}},
 		{"another priority", append(radioFields("Nộp hồ sơ trực tuyến")[:3], [2]string{"priority", "priority"}), nil, []string{"priority"},
 			[]string{"PUT /api/segments/" + id + "/priority"}},
 		{"other topic, languages, window and priority",
 			[][2]string{{"title", "Nộp hồ sơ trực tuyến"}, {"kind", "radio"}, {"topic", "digital"}, {"priority", "priority"},
 				{"languages", "hnj"}, {"air_from", "2025-03-02"}, {"air_until", "2025-04-01"}},
 			nil, []string{"topic", "priority", "languages", "air_from", "air_until"},
-			[]string{"PUT /api/segments/" + id + "/priority", "DELETE /api/segments/" + id}},
+			[]string{"PUT /api/segments/" + id + "/priority", "DELETE /api/segments/" + id + "?confirm=" + id}},
 	}
 	var last api.UploadResponse
 	for _, tc := range tests {

@@ -17,6 +17,10 @@ import (
 // routes answer 503.
 type HeartbeatStore interface {
 	RecordHeartbeat(ctx context.Context, userID int64, commune string, at time.Time, hb schedules.Heartbeat) error
+	// DeviceOf refuses an account that is not a device of commune, as
+	// RecordHeartbeat does (CodeForbidden, or CodeNotFound for another
+	// commune's device).
+	DeviceOf(ctx context.Context, userID int64, commune string) error
 	DeviceHeartbeats(ctx context.Context, commune string) ([]schedules.DeviceHeartbeat, error)
 }
 
@@ -48,7 +52,10 @@ type HeartbeatResponse struct {
 
 // heartbeat stores a device's heartbeat: only the device's own account,
 // for its own commune (another commune is "not found", like every
-// commune route).
+// commune route). Who may send it is settled before a byte of the body
+// is read (the token by the route gate, as on every route; then the
+// commune and that the account is this commune's device), so a caller
+// that may not send one learns nothing of what a heartbeat must hold.
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	hs, err := s.heartbeatStore()
 	if err != nil {
@@ -56,6 +63,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, u pipeline.Us
 	}
 	head, err := s.commune(r, u)
 	if err != nil {
+		return err
+	}
+	if err := hs.DeviceOf(r.Context(), u.ID, head.Code); err != nil {
 		return err
 	}
 	data, err := readBody(r, schedules.MaxHeartbeatBytes, "heartbeat")

@@ -111,8 +111,10 @@ func TestHeartbeatScopeAndStates(t *testing.T) {
 // TestRefusedDeviceNotOnline: a device whose token was revoked, or whose
 // account is disabled, is refused by the server, so the device lists and
 // loa_player_devices show it revoked or disabled, never online, even
-// right after its last heartbeat; a device still allowed stays online,
-// and enabling the account shows it by its heartbeat again.
+// right after its last heartbeat; a device still allowed stays online.
+// Enabling the account again leaves the device revoked (disabling
+// revoked its token for good) until it is given a new token; then it
+// shows by its heartbeat again.
 func TestRefusedDeviceNotOnline(t *testing.T) {
 	sb := setupSchedules(t)
 	ctx := context.Background()
@@ -167,8 +169,18 @@ func TestRefusedDeviceNotOnline(t *testing.T) {
 	if _, err := sb.db.SetUserDisabled(ctx, names["disabled"], false, pipeline.Actor{}); err != nil {
 		t.Fatal(err)
 	}
+	if got := states("/api/devices", sb.tokens["admin"]); got["disabled"] != schedules.DeviceRevoked {
+		t.Errorf("a device enabled again is %q, want revoked (its old token stays revoked)", got["disabled"])
+	}
+	dev, err := sb.db.UserByName(ctx, names["disabled"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.db.CreateToken(ctx, dev.ID, "new"); err != nil {
+		t.Fatal(err)
+	}
 	if got := states("/api/devices", sb.tokens["admin"]); got["disabled"] != schedules.DeviceOnline {
-		t.Errorf("an enabled device is %q, want online by its heartbeat", got["disabled"])
+		t.Errorf("an enabled device with a new token is %q, want online by its heartbeat", got["disabled"])
 	}
 }
 
@@ -213,4 +225,89 @@ func deviceViews(t *testing.T, sb *schedBundle, path, token string) []api.Device
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestHeartbeatRefusesBeforeReading: who may send a heartbeat is settled
+// before its body is read. A caller that may not send one — an unknown,
+// revoked or disabled device token, a person's operator account, another
+// commune's device, an administrator — gets the same answer whatever it
+// sends (a good heartbeat, a bad one, one over the size limit), so it
+// learns nothing of what a heartbeat must hold; an unknown or revoked
+// token gets the answer the play reports route (another device route)
+// gives it. Only the commune's own device learns why its body is wrong.
+func TestHeartbeatRefusesBeforeReading(t *testing.T) {
+	sb := setupSchedules(t)
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 3, 3, 5, 30, 0, 0, time.UTC)}
+	sb.api.Now = clk.Now
+	_, own, err := sb.db.CreateDevice(ctx, "muong-lan", "own")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, revoked, err := sb.db.CreateDevice(ctx, "muong-lan", "revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.db.RevokeToken(ctx, revoked, pipeline.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	disabledDev, disabled, err := sb.db.CreateDevice(ctx, "muong-lan", "disabled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.db.SetUserDisabled(ctx, disabledDev.Name, true, pipeline.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := sb.db.CreateDevice(ctx, "to-hieu", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := fmt.Sprintf(`{"sent_at":%q,"every_s":60,"player_version":"test","bundle_version":"v1"}`, clk.Now().Format(time.RFC3339))
+	bodies := map[string]string{
+		"good":      good,
+		"bad":       `{"bundle_version":"v2","every_s":1,"surprise":true}`,
+		"not json":  "hello",
+		"too large": `{"player_version":"` + strings.Repeat("x", schedules.MaxHeartbeatBytes) + `"}`,
+	}
+	for _, c := range []struct {
+		name, token string
+		status      int
+		sameAsPlays bool // an unknown or revoked token: the answer of POST .../plays
+	}{
+		{"unknown token", "no-such-token-0123456789", http.StatusUnauthorized, true},
+		{"revoked device token", revoked, http.StatusUnauthorized, true},
+		{"disabled device", disabled, http.StatusUnauthorized, true},
+		{"a person's operator account", sb.tokens["operator"], http.StatusForbidden, false},
+		{"another commune's device", other, http.StatusNotFound, false},
+		{"an administrator", sb.tokens["admin"], http.StatusForbidden, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var first string
+			for _, kind := range []string{"good", "bad", "not json", "too large"} {
+				resp, body := sb.do(t, "POST", "/api/communes/muong-lan/heartbeat", c.token, strings.NewReader(bodies[kind]), "application/json")
+				if resp.StatusCode != c.status {
+					t.Errorf("%s body: %d %s, want %d", kind, resp.StatusCode, body, c.status)
+				}
+				if first == "" {
+					first = string(body)
+				} else if string(body) != first {
+					t.Errorf("%s body answered %s, the good one %s: the answer depends on the body", kind, body, first)
+				}
+			}
+			if c.sameAsPlays {
+				resp, body := sb.do(t, "POST", "/api/communes/muong-lan/plays", c.token, strings.NewReader(`[]`), "application/json")
+				if resp.StatusCode != c.status || string(body) != first {
+					t.Errorf("play reports answer %d %s, the heartbeat %d %s: want the same", resp.StatusCode, body, c.status, first)
+				}
+			}
+		})
+	}
+	// The commune's own device is told what is wrong, and its good
+	// heartbeat is stored.
+	for kind, want := range map[string]int{"bad": http.StatusUnprocessableEntity, "not json": http.StatusUnprocessableEntity,
+		"too large": http.StatusRequestEntityTooLarge, "good": http.StatusOK} {
+		if resp, body := sb.do(t, "POST", "/api/communes/muong-lan/heartbeat", own, strings.NewReader(bodies[kind]), "application/json"); resp.StatusCode != want {
+			t.Errorf("the own device's %s body: %d %s, want %d", kind, resp.StatusCode, body, want)
+		}
+	}
 }

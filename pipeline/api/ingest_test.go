@@ -179,7 +179,7 @@ func TestUploadAcceptDuplicateAndVisibility(t *testing.T) {
 	if code, _ := prio(otherTok, "normal"); code != http.StatusNotFound {
 		t.Fatalf("another producer changes the priority: %d", code)
 	}
-	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID+"?reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
+	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID+"?confirm="+first.ID+"&reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
 		t.Fatalf("owner withdraws: %d", r.StatusCode)
 	}
 	if r, _ := b.do(t, "DELETE", "/api/segments/"+first.ID, b.tokens[pipeline.RoleAdmin], nil, ""); r.StatusCode != http.StatusConflict {

@@ -316,7 +316,7 @@ func TestSubtitleJobEndToEnd(t *testing.T) {
 	}
 
 	// Withdrawing the segment cancels its open jobs.
-	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+next.ID+"?reason=trùng", "", "", 200, nil)
+	b.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+next.ID+"?confirm="+next.ID+"&reason=trùng", "", "", 200, nil)
 	b.call(t, ad, "GET", "/api/jobs?segment="+next.ID, "", "", 200, &list)
 	if len(list) != 0 {
 		t.Fatalf("cancelled jobs listed without all=1: %+v", list)

@@ -36,7 +36,7 @@ func TestMediaRemovalPending(t *testing.T) {
 	if _, err := sb.store.Put(context.Background(), v.OriginalKey, strings.NewReader("x"), 1, "audio/mpeg"); err != nil {
 		t.Fatal(err)
 	}
-	if r, body := sb.do(t, "DELETE", "/api/segments/"+id+"?reason=sai", producer, nil, ""); r.StatusCode != 200 {
+	if r, body := sb.do(t, "DELETE", "/api/segments/"+id+"?confirm="+id+"&reason=sai", producer, nil, ""); r.StatusCode != 200 {
 		t.Fatalf("withdraw: %d %s", r.StatusCode, body)
 	}
 	v = segment()

@@ -97,24 +97,35 @@ func TestOversizedJSONIs413(t *testing.T) {
 
 // TestOversizedBodiesAre413: every body with a cap of its own (play
 // reports, heartbeats, the registry, a glossary) is refused past it with
-// 413 naming the cap, as JSON bodies are, not 422.
+// 413 naming the cap, as JSON bodies are, not 422; to a caller that may
+// send it (a heartbeat's is a device's: anyone else is refused before
+// the body is read, TestHeartbeatRefusesBeforeReading).
 func TestOversizedBodiesAre413(t *testing.T) {
 	sb := setupSchedules(t)
 	jb, _, _ := jobsSetup(t) // the glossary is the translators' desk's
+	_, device, err := sb.db.CreateDevice(context.Background(), "muong-lan", "loa-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		b            *bundle
 		method, path string
 		role         pipeline.Role
+		token        string // instead of the role's
 		limit        int
 		contentType  string
 	}{
-		{sb.bundle, "POST", "/api/communes/muong-lan/plays", pipeline.RoleOperator, schedules.MaxPlayReportBytes, "application/json"},
-		{sb.bundle, "POST", "/api/communes/muong-lan/heartbeat", pipeline.RoleOperator, schedules.MaxHeartbeatBytes, "application/json"},
-		{sb.bundle, "POST", "/api/communes/import?name=communes.yaml", pipeline.RoleAdmin, 8 << 20, "application/yaml"},
-		{jb, "PUT", "/api/glossary/blt", pipeline.RoleAdmin, translation.MaxGlossaryBytes, "text/csv"},
+		{sb.bundle, "POST", "/api/communes/muong-lan/plays", pipeline.RoleOperator, "", schedules.MaxPlayReportBytes, "application/json"},
+		{sb.bundle, "POST", "/api/communes/muong-lan/heartbeat", pipeline.RoleOperator, device, schedules.MaxHeartbeatBytes, "application/json"},
+		{sb.bundle, "POST", "/api/communes/import?name=communes.yaml", pipeline.RoleAdmin, "", 8 << 20, "application/yaml"},
+		{jb, "PUT", "/api/glossary/blt", pipeline.RoleAdmin, "", translation.MaxGlossaryBytes, "text/csv"},
 	} {
 		body := strings.Repeat(" ", tc.limit+1)
-		resp, data := tc.b.do(t, tc.method, tc.path, tc.b.tokens[tc.role], strings.NewReader(body), tc.contentType)
+		token := tc.b.tokens[tc.role]
+		if tc.token != "" {
+			token = tc.token
+		}
+		resp, data := tc.b.do(t, tc.method, tc.path, token, strings.NewReader(body), tc.contentType)
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(data), fmt.Sprintf("%d KiB", tc.limit>>10)) {
 			t.Errorf("%s %s, %d bytes: %d %.200s, want 413 naming the cap", tc.method, tc.path, tc.limit+1, resp.StatusCode, strings.Join(strings.Fields(string(data)), " "))
 		}

@@ -883,12 +883,33 @@ func (s *Server) showSchedule(w http.ResponseWriter, r *http.Request, u pipeline
 	return nil
 }
 
+// explainSchedule answers GET /api/communes/{code}/explain (loa schedule
+// explain): the builder's account of the commune's schedule. An
+// administrator, and an operator for their commune (who sees its
+// schedule with every title anyway), read every segment in it. A
+// producer reads their own segments by id and title; anyone else's only
+// as "another producer's segment" with its slot, length, language and
+// priority where it airs (what shows why theirs aired where it did, or
+// found no room), and as a count where it does not, as a producer sees
+// no one else's segments anywhere else.
 func (s *Server) explainSchedule(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	head, err := s.commune(r, u)
 	if err != nil {
 		return err
 	}
-	text, err := s.Broadcast.Explain(r.Context(), head)
+	var shown func(string) bool
+	if u.Role == pipeline.RoleProducer {
+		ids, err := s.Catalog.SegmentIDsOf(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		own := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			own[id] = true
+		}
+		shown = func(id string) bool { return own[id] }
+	}
+	text, err := s.Broadcast.Explain(r.Context(), head, shown)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestDuplicateScope(t *testing.T) {
 		}
 	}
 	// Withdrawn content is never handed back: the upload is a new segment.
-	if r, body := b.do(t, "DELETE", "/api/segments/"+first.ID+"?reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
+	if r, body := b.do(t, "DELETE", "/api/segments/"+first.ID+"?confirm="+first.ID+"&reason=sai", b.tokens[pipeline.RoleProducer], nil, ""); r.StatusCode != 200 {
 		t.Fatalf("withdraw: %d %s", r.StatusCode, body)
 	}
 	code, raw = upload(b.tokens[pipeline.RoleProducer], "Bản sửa")
@@ -580,7 +580,7 @@ func TestLinkLifetimes(t *testing.T) {
 			t.Errorf("bundle link %s lasts %s, want at most %s", p, d, api.BundleLinkTTL)
 		}
 	}
-	sb.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg+"?reason=sai", "", "", 200, nil)
+	sb.call(t, pipeline.RoleProducer, "DELETE", "/api/segments/"+seg+"?confirm="+seg+"&reason=sai", "", "", 200, nil)
 	v = api.SegmentView{}
 	sb.call(t, pipeline.RoleProducer, "GET", "/api/segments/"+seg, "", "", 200, &v)
 	if len(v.Links) != 0 {

@@ -92,8 +92,9 @@ type UploadResponse struct {
 }
 
 // ReplaceStep is one request that puts in force some of what a duplicate
-// upload sent: Method and Path (and Body, JSON, when it takes one), then
-// Then when it is the first of two requests.
+// upload sent: Method and Path (with its query: a withdrawal's carries
+// its confirmation) and Body (JSON, when it takes one), then Then when it
+// is the first of two requests.
 type ReplaceStep struct {
 	Fields []string        `json:"fields"`
 	Method string          `json:"method"`
@@ -273,8 +274,11 @@ func replaceSteps(seg pipeline.Segment, fields map[string][]string, notUsed []st
 		msg += fmt.Sprintf(" To change its priority: PUT %s/priority (loa segments priority %s %s).", path, seg.ID, m.Priority)
 	}
 	if len(rest) > 0 {
-		steps = append(steps, ReplaceStep{Fields: rest, Method: http.MethodDelete, Path: path, Then: "POST /api/segments"})
-		msg += fmt.Sprintf(" To replace the %s: withdraw it (DELETE %s, or loa segments withdraw %s), then upload the file again.", strings.Join(rest, ", "), path, seg.ID)
+		// The withdrawal with its confirmation (the id), as the
+		// priority step carries its body: the step is the whole request.
+		withdraw := path + "?confirm=" + url.QueryEscape(seg.ID)
+		steps = append(steps, ReplaceStep{Fields: rest, Method: http.MethodDelete, Path: withdraw, Then: "POST /api/segments"})
+		msg += fmt.Sprintf(" To replace the %s: withdraw it (DELETE %s, or loa segments withdraw %s --yes), then upload the file again.", strings.Join(rest, ", "), withdraw, seg.ID)
 	}
 	return steps, msg
 }
@@ -608,18 +612,28 @@ func (s *Server) emergencyEnded(ctx context.Context, seg pipeline.Segment) (*tim
 	return nil, nil
 }
 
+// withdrawSegment withdraws a segment: DELETE /api/segments/{id}
+// ?confirm={id}[&reason=...]. It takes the segment off every commune's
+// schedule at once, ends its emergencies and moves its media out of
+// reach of issued links, and cannot be undone, so it asks, as every such
+// action does, for a confirmation: confirm must repeat the segment's id.
+// Without it nothing changes and the answer (422, field confirm) says
+// what to send.
 func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
-	if _, err := s.visibleSegment(r, u); err != nil {
+	seg, err := s.visibleSegment(r, u)
+	if err != nil {
 		return err
+	}
+	if seg.State != pipeline.StateWithdrawn && r.URL.Query().Get("confirm") != seg.ID {
+		return confirmWithdrawal(seg, r.URL.Query().Get("confirm"))
 	}
 	var ems []pipeline.Emergency
 	if s.Broadcast != nil {
-		var err error
 		if ems, err = s.Broadcast.EmergenciesOf(r.Context(), r.PathValue("id"), s.now()); err != nil {
 			return err
 		}
 	}
-	seg, err := s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, r.URL.Query().Get("reason"))
+	seg, err = s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, r.URL.Query().Get("reason"))
 	if err != nil {
 		return err
 	}
@@ -632,6 +646,19 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	}
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
+}
+
+// confirmWithdrawal is the refusal of a withdrawal whose confirm (got)
+// does not repeat the segment's id.
+func confirmWithdrawal(seg pipeline.Segment, got string) error {
+	path := "/api/segments/" + url.PathEscape(seg.ID)
+	wrong := ""
+	if got != "" {
+		wrong = fmt.Sprintf(" (confirm %q is not its id)", got)
+	}
+	return pipeline.FieldError("confirm",
+		"Nothing was withdrawn%s: withdrawing segment %s (%q) takes it off every commune's schedule at once, ends its emergencies, moves its media out of reach and cannot be undone (upload it again to bring it back). To go ahead, send the same request with confirm set to the segment's id: DELETE %s?confirm=%s&reason=WHY (loa segments withdraw %s --yes).",
+		wrong, seg.ID, seg.Title, path, url.QueryEscape(seg.ID), seg.ID)
 }
 
 // PriorityRequest is the body of PUT /api/segments/{id}/priority.

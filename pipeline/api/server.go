@@ -57,6 +57,9 @@ type Catalog interface {
 	MetricsToken(ctx context.Context, token string) error
 	Segment(ctx context.Context, id string) (pipeline.Segment, error)
 	Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipeline.Segment, error)
+	// SegmentIDsOf lists the ids of every segment of the producer
+	// producerID that is not withdrawn.
+	SegmentIDsOf(ctx context.Context, producerID int64) ([]string, error)
 	WithdrawSegment(ctx context.Context, id string, userID int64, reason string) (pipeline.Segment, error)
 	SetPriority(ctx context.Context, id string, userID int64, p pipeline.Priority) (pipeline.Segment, error)
 	Renditions(ctx context.Context, segmentID string) ([]pipeline.Rendition, error)

@@ -27,7 +27,7 @@ func TestWithdrawnEmergencyLeavesAtOnce(t *testing.T) {
 		t.Fatalf("before the withdrawal: %d, airs the emergency %v", r.StatusCode, airs(js))
 	}
 	tag := r.Header.Get("ETag")
-	resp, body := sb.do(t, "DELETE", "/api/segments/"+fire+"?reason=sai+thông+tin", producer, nil, "")
+	resp, body := sb.do(t, "DELETE", "/api/segments/"+fire+"?confirm="+fire+"&reason=sai+thông+tin", producer, nil, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("withdraw: %d %s", resp.StatusCode, body)
 	}
@@ -72,7 +72,7 @@ func TestWithdrawnSegmentLeavesAtOnce(t *testing.T) {
 		t.Fatalf("before the withdrawal: %d, none of %v airs: %s", r.StatusCode, sb.segs, js)
 	}
 	tag := r.Header.Get("ETag")
-	resp, body := sb.do(t, "DELETE", "/api/segments/"+gone+"?reason=sai+thông+tin", producer, nil, "")
+	resp, body := sb.do(t, "DELETE", "/api/segments/"+gone+"?confirm="+gone+"&reason=sai+thông+tin", producer, nil, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("withdraw: %d %s", resp.StatusCode, body)
 	}

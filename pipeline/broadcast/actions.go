@@ -862,8 +862,11 @@ func (s *Service) Show(ctx context.Context, head pipeline.CommuneHead, cluster s
 // which would cost a national build most of its time and space). The
 // first line says whether that build matches the commune's current
 // version (same ETag) or differs from it, as it does when something
-// changed since the last build and a rebuild is due.
-func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead) (string, error) {
+// changed since the last build and a rebuild is due. shown says which
+// segments the reader may see by id and title (nil: all); the others
+// are told apart from theirs only as schedules.OtherSegment
+// (schedules.ExplainFor).
+func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead, shown func(segmentID string) bool) (string, error) {
 	if head.VersionID == "" {
 		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s has no schedule yet: run 'loa schedule build'.", head.Code)
 	}
@@ -881,5 +884,5 @@ func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead) (strin
 	} else {
 		first = fmt.Sprintf("The current version %s (ETag %s) differs from what a build now makes (ETag %s): something changed since it was built and a rebuild is due. The account of a build now:\n", head.VersionID, head.ETag, tag)
 	}
-	return first + schedules.Explain(p.sched, head.Code, ""), nil
+	return first + schedules.ExplainFor(p.sched, head.Code, "", shown), nil
 }

@@ -97,13 +97,13 @@ func TestBuildStoresAVersionOnlyWhenContentChanges(t *testing.T) {
 	}
 	// The account, made when asked, is of the current version: the
 	// builder run for one commune makes what the whole build stored.
-	expl, err := f.svc.Explain(ctx, head)
+	expl, err := f.svc.Explain(ctx, head, nil)
 	if err != nil || !strings.HasPrefix(expl, "Current version "+head.VersionID) || !strings.Contains(expl, "cluster trung-tam") {
 		t.Fatalf("explain: %v\n%s", err, expl)
 	}
 	// After a change not yet built, it says the version is out of date.
 	broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Mới", Priority: pipeline.PriorityPriority, Languages: []string{"vi", "blt"}, DurationMS: 30_000})
-	if expl, err = f.svc.Explain(ctx, head); err != nil || !strings.HasPrefix(expl, "The current version "+head.VersionID) || !strings.Contains(expl, "rebuild is due") {
+	if expl, err = f.svc.Explain(ctx, head, nil); err != nil || !strings.HasPrefix(expl, "The current version "+head.VersionID) || !strings.Contains(expl, "rebuild is due") {
 		t.Fatalf("explain after a change: %v\n%.300s", err, expl)
 	}
 }

@@ -18,17 +18,8 @@ import (
 // another commune gets CodeNotFound. A heartbeat that arrives after a
 // newer one (a retry overtaken) does not replace it.
 func (db *DB) RecordHeartbeat(ctx context.Context, userID int64, commune string, at time.Time, hb schedules.Heartbeat) error {
-	var devCommune string
-	err := db.sql.QueryRowContext(ctx, "SELECT commune_code FROM devices WHERE user_id = ?", userID).Scan(&devCommune)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pipeline.Errorf(pipeline.CodeForbidden,
-			"Only a device account sends heartbeats, and yours is not one: an administrator makes the player's token with 'loa device add --commune %s'.", commune)
-	}
-	if err != nil {
-		return fmt.Errorf("record heartbeat: find the device: %w", err)
-	}
-	if devCommune != commune {
-		return pipeline.Errorf(pipeline.CodeNotFound, "This device belongs to commune %q, not %q.", devCommune, commune)
+	if err := db.DeviceOf(ctx, userID, commune); err != nil {
+		return err
 	}
 	doc, err := json.Marshal(hb)
 	if err != nil {
@@ -40,6 +31,28 @@ func (db *DB) RecordHeartbeat(ctx context.Context, userID int64, commune string,
 		userID, at.UTC(), int(hb.Every()/time.Second), string(doc))
 	if err != nil {
 		return fmt.Errorf("record heartbeat of device %d: %w", userID, err)
+	}
+	return nil
+}
+
+// DeviceOf checks that the account userID is a device of commune, as
+// RecordHeartbeat does before it stores anything: an account that is
+// not a device is CodeForbidden, a device of another commune
+// CodeNotFound. The heartbeat route asks it before it reads the body, so
+// an account that may not send one learns nothing of what a heartbeat
+// must hold.
+func (db *DB) DeviceOf(ctx context.Context, userID int64, commune string) error {
+	var devCommune string
+	err := db.sql.QueryRowContext(ctx, "SELECT commune_code FROM devices WHERE user_id = ?", userID).Scan(&devCommune)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pipeline.Errorf(pipeline.CodeForbidden,
+			"Only a device account sends heartbeats, and yours is not one: an administrator makes the player's token with 'loa device add --commune %s'.", commune)
+	}
+	if err != nil {
+		return fmt.Errorf("find the device of account %d: %w", userID, err)
+	}
+	if devCommune != commune {
+		return pipeline.Errorf(pipeline.CodeNotFound, "This device belongs to commune %q, not %q.", devCommune, commune)
 	}
 	return nil
 }

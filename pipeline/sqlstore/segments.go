@@ -211,6 +211,18 @@ func (db *DB) Segments(ctx context.Context, f pipeline.SegmentFilter) ([]pipelin
 	return queryAll(ctx, db.sql, "list segments", scanSegment, q, args...)
 }
 
+// SegmentIDsOf lists the ids of every segment of the producer
+// producerID that is not withdrawn (those a schedule may hold), in no
+// particular order and without a cap: what a producer's view of a
+// schedule tells their own segments by.
+func (db *DB) SegmentIDsOf(ctx context.Context, producerID int64) ([]string, error) {
+	return queryAll(ctx, db.sql, "list a producer's segment ids", func(r scanner) (string, error) {
+		var id string
+		err := r.Scan(&id)
+		return id, err
+	}, "SELECT id FROM segments WHERE producer_id = ? AND state <> ?", producerID, string(pipeline.StateWithdrawn))
+}
+
 // SetPriority changes a segment's priority between normal and priority
 // (emergency has its own, confirmed path), recording who did it; a
 // change runs db.RebuildTx in its transaction.

@@ -16,7 +16,11 @@ const seenEvery = 10 * time.Minute
 
 // CreateSession starts a browser session for a user and returns its
 // token, which goes in the cookie; only the token's hash is stored.
-// Expired sessions of all users are removed on the way.
+// Expired sessions of all users are removed on the way. A user disabled
+// meanwhile (after their password was checked) gets no session
+// (ErrUserDisabled): the check holds the user's row until the session
+// is stored, so a disable (SetUserDisabled) either comes first and is
+// seen here, or comes after and ends the new session with the others.
 func (db *DB) CreateSession(ctx context.Context, userID int64, p pipeline.SessionPolicy) (string, error) {
 	token, hash, err := pipeline.NewToken()
 	if err != nil {
@@ -24,10 +28,21 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, p pipeline.Sessio
 	}
 	now := db.Now()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		// A write that changes nothing, for the row lock it takes on
+		// PostgreSQL (SQLite's write transactions are serial anyway).
+		res, err := tx.ExecContext(ctx, "UPDATE users SET disabled_at = disabled_at WHERE id = ? AND disabled_at IS NULL", userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return &pipeline.Error{Code: pipeline.CodeUnauthorized, Err: pipeline.ErrUserDisabled, Message: errDisabledMessage}
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?", now, now.Add(-p.Idle)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO sessions (hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+		_, err = tx.ExecContext(ctx, "INSERT INTO sessions (hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
 			hash, userID, now, now, now.Add(p.Max))
 		return err
 	})

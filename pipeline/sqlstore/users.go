@@ -388,12 +388,15 @@ func (db *DB) Tokens(ctx context.Context, user string, revoked bool) ([]pipeline
 }
 
 // SetUserDisabled disables (or enables again) the user named name on
-// behalf of by. Disabling ends the user's browser sessions; their tokens
-// are refused while disabled (and work again once enabled, unless
-// revoked). This process refuses them at once; another process following
-// the change feed within FeedPoll. Disabling oneself, or the last
-// administrator who is not disabled, is refused (CodeConflict), so no one
-// can lock the last way in.
+// behalf of by. Disabling ends the user's browser sessions and revokes
+// every live token of theirs (metrics tokens too) for good, in the
+// transaction that marks the user disabled: enabling the user again
+// brings none of them back (the user signs in again and is given new
+// tokens). The store holds the revocation, so every process refuses them
+// once its token cache drops them: this process at once, another one
+// following the change feed within FeedPoll. Disabling oneself, or the
+// last administrator who is not disabled, is refused (CodeConflict), so
+// no one can lock the last way in.
 func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, by pipeline.Actor) (pipeline.User, error) {
 	u, err := db.UserByName(ctx, name)
 	if err != nil {
@@ -422,14 +425,27 @@ func (db *DB) SetUserDisabled(ctx context.Context, name string, disabled bool, b
 		action, at := "user.enable", any(nil)
 		if disabled {
 			action, at = "user.disable", now
-			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
-				return err
-			}
 		}
+		// The user's row first: on PostgreSQL this waits for a sign-in
+		// that holds it (CreateSession), so the session it made is seen
+		// and ended below.
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled_at = ? WHERE id = ?", at, u.ID); err != nil {
 			return err
 		}
-		return accountEvent(ctx, tx, now, by, action, u.ID, 0, "")
+		detail := ""
+		if disabled {
+			res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID)
+			if err != nil {
+				return err
+			}
+			sessions, _ := res.RowsAffected()
+			tokens, err := revokeUserTokens(ctx, tx, now, by, u.ID)
+			if err != nil {
+				return err
+			}
+			detail = fmt.Sprintf("%d sessions, %d tokens", sessions, tokens)
+		}
+		return accountEvent(ctx, tx, now, by, action, u.ID, 0, detail)
 	})
 	if err != nil {
 		return u, fmt.Errorf("set user %s disabled=%t: %w", name, disabled, err)
@@ -451,36 +467,9 @@ func (db *DB) SignOutEverywhere(ctx context.Context, userID int64, by pipeline.A
 			return err
 		}
 		out.Sessions, _ = res.RowsAffected()
-		rows, err := tx.QueryContext(ctx, "SELECT id, label FROM tokens WHERE user_id = ? AND revoked_at IS NULL", userID)
-		if err != nil {
+		if out.Tokens, err = revokeUserTokens(ctx, tx, now, by, userID); err != nil {
 			return err
 		}
-		type tok struct {
-			id    int64
-			label string
-		}
-		var toks []tok
-		for rows.Next() {
-			var t tok
-			if err := rows.Scan(&t.id, &t.label); err != nil {
-				rows.Close()
-				return err
-			}
-			toks = append(toks, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, t := range toks {
-			if _, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", now, t.id); err != nil {
-				return err
-			}
-			if err := accountEvent(ctx, tx, now, by, "token.revoke", userID, t.id, t.label); err != nil {
-				return err
-			}
-		}
-		out.Tokens = int64(len(toks))
 		return accountEvent(ctx, tx, now, by, "user.sign_out_everywhere", userID, 0,
 			fmt.Sprintf("%d sessions, %d tokens", out.Sessions, out.Tokens))
 	})
@@ -488,6 +477,42 @@ func (db *DB) SignOutEverywhere(ctx context.Context, userID int64, by pipeline.A
 		return out, fmt.Errorf("sign user %d out everywhere: %w", userID, err)
 	}
 	return out, nil
+}
+
+// revokeUserTokens revokes, in tx, every live token of the user userID
+// (metrics tokens too), each with its token.revoke event naming by, and
+// returns how many it revoked.
+func revokeUserTokens(ctx context.Context, tx *sql.Tx, now time.Time, by pipeline.Actor, userID int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, label FROM tokens WHERE user_id = ? AND revoked_at IS NULL", userID)
+	if err != nil {
+		return 0, err
+	}
+	type tok struct {
+		id    int64
+		label string
+	}
+	var toks []tok
+	for rows.Next() {
+		var t tok
+		if err := rows.Scan(&t.id, &t.label); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		toks = append(toks, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, t := range toks {
+		if _, err := tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ?", now, t.id); err != nil {
+			return 0, err
+		}
+		if err := accountEvent(ctx, tx, now, by, "token.revoke", userID, t.id, t.label); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(toks)), nil
 }
 
 // MetricsToken checks a token that may read /metrics: a live metrics

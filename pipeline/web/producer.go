@@ -271,7 +271,8 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, c *call) error
 		return refused("withdraw_confirm", "confirm", "Tick the box to confirm the withdrawal.")
 	}
 	reason := strings.TrimSpace(r.PostForm.Get("reason"))
-	if err := s.callAPI(r, "DELETE", "/api/segments/"+url.PathEscape(id)+"?reason="+url.QueryEscape(reason), nil, nil); err != nil {
+	// The box ticked is the page's confirmation; the API's is the id.
+	if err := s.callAPI(r, "DELETE", "/api/segments/"+url.PathEscape(id)+"?confirm="+url.QueryEscape(id)+"&reason="+url.QueryEscape(reason), nil, nil); err != nil {
 		return err
 	}
 	http.Redirect(w, r, segmentPath(id)+"?done=withdrawn", http.StatusSeeOther)

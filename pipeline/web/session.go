@@ -130,6 +130,16 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		return nil
 	}
 	u, err := s.cfg.Store.Authenticate(r.Context(), name, password)
+	var tok string
+	if err == nil {
+		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			// A new sign-in replaces the old session on this browser.
+			_ = s.cfg.Store.DeleteSession(r.Context(), ck.Value)
+		}
+		// Refused too when the user was disabled since the password
+		// was checked.
+		tok, err = s.cfg.Store.CreateSession(r.Context(), u.ID, s.cfg.Sessions)
+	}
 	if errors.Is(err, pipeline.ErrUserDisabled) {
 		// The right password: not a guess, so not counted as a failure.
 		s.log.Info("sign-in refused: user disabled", "name", name, "remote", addr)
@@ -144,14 +154,6 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		s.render(w, r, c, http.StatusUnauthorized, "signin", "title_signin", d)
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		// A new sign-in replaces the old session on this browser.
-		_ = s.cfg.Store.DeleteSession(r.Context(), ck.Value)
-	}
-	tok, err := s.cfg.Store.CreateSession(r.Context(), u.ID, s.cfg.Sessions)
 	if err != nil {
 		return err
 	}
