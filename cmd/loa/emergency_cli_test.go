@@ -161,6 +161,21 @@ func producerCLI(t *testing.T, title string) *cliFixture {
 	return f
 }
 
+// adminToken adds the administrator quan-tri and returns an API token of
+// theirs.
+func (f *cliFixture) adminToken(t *testing.T) string {
+	t.Helper()
+	admin, err := f.db.CreateUser(context.Background(), pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.db.CreateToken(context.Background(), admin.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // TestEmergencyEndCLI: 'loa segments priority ID normal' is refused while
 // an emergency is in force, saying to end it first, and 'segments show'
 // keeps saying emergency; 'segments emergency ID --end' without --yes ends
@@ -221,14 +236,7 @@ func TestEmergencyEndCLI(t *testing.T) {
 func TestEmergencyReraiseCLI(t *testing.T) {
 	f := producerCLI(t, "Lũ quét")
 	ctx := context.Background()
-	admin, err := f.db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminTok, err := f.db.CreateToken(ctx, admin.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	adminTok := f.adminToken(t)
 	var stdout, stderr bytes.Buffer
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
 	if code := run(ctx, env, []string{"segments", "emergency", f.seg, "--communes", "muong-lan,suoi-to,ta-xua", "--reason", "lũ: Sở chỉ đạo", "--yes", "--server", f.url, "--token", adminTok}); code != 0 {

@@ -18,14 +18,7 @@ import (
 func TestExpiredEmergencyRequestCLI(t *testing.T) {
 	f := producerCLI(t, "Cháy rừng")
 	ctx := context.Background()
-	admin, err := f.db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := f.db.CreateToken(ctx, admin.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := f.adminToken(t)
 	now := f.clock()
 	if err := f.db.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: f.seg, Until: now.Add(-time.Hour), Reason: "Cháy rừng toàn tỉnh",
 		RequestedBy: f.producer.ID, RequestedAt: now.Add(-3 * time.Hour)}); err != nil {

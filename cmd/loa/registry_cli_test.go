@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/sqlstore"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -20,14 +19,7 @@ import (
 func TestCommunesImportRemovals(t *testing.T) {
 	f := producerCLI(t, "Bản tin")
 	ctx := context.Background()
-	admin, err := f.db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri", Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := f.db.CreateToken(ctx, admin.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := f.adminToken(t)
 	demo, err := os.ReadFile("../../schedules/testdata/sonla-demo.yaml")
 	if err != nil {
 		t.Fatal(err)
