@@ -316,7 +316,7 @@ func noteBrokenSource(fs []subtitle.Finding, source *subtitle.File, sourceErrs [
 			}
 		case samePositions && f.Cue > 0 && f.Code != subtitle.CodeCueCount:
 			switch f.Code {
-			case subtitle.CodeTiming, subtitle.CodeBadTiming, subtitle.CodeOrder, subtitle.CodeOverlap, subtitle.CodeEmptyCue, subtitle.CodePastEnd:
+			case subtitle.CodeTiming, subtitle.CodeBadTiming, subtitle.CodeOrder, subtitle.CodeOverlap, subtitle.CodePastEnd:
 				pos = f.Cue
 			}
 		}

@@ -345,3 +345,46 @@ func TestRefusalSaysSourceIsBroken(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckAgainstSource checks arbitrary translations against arbitrary
+// sources (seeded with the shared cases A, B, C and their translations):
+// the check never panics, and every note on a broken source cue and every
+// inherited warning carries the figures its page text takes, on a finding
+// of the right severity.
+func FuzzCheckAgainstSource(f *testing.F) {
+	for _, p := range [][2]string{
+		{"A-inverted-vi.srt", "A-inverted-blt-fixed.srt"}, {"A-inverted-vi.srt", "A-inverted-blt-faithful.srt"},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-fixed.srt"}, {"B-out-of-order-vi.srt", "B-out-of-order-blt-dropped.srt"},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-faithful.srt"},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt"}, {"C-empty-cue-vi.srt", "C-empty-cue-blt-faithful.srt"},
+	} {
+		src, err := os.ReadFile(filepath.Join("testdata", p[0]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		tgt, err := os.ReadFile(filepath.Join("testdata", p[1]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src, tgt, int64(9000))
+	}
+	f.Fuzz(func(t *testing.T, source, target []byte, mediaMS int64) {
+		src, err := subtitle.Parse(source)
+		if err != nil {
+			return
+		}
+		media := time.Duration(mediaMS%3_600_000) * time.Millisecond
+		_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: media}.Check(target)
+		if err != nil {
+			return
+		}
+		for _, f := range fs {
+			if f.NoteKey != "" && (f.Severity != subtitle.Error || !strings.HasPrefix(f.NoteKey, KeySourceBroken) || len(f.NoteArgs) != 4) {
+				t.Errorf("note on %s: %s %q", f, f.NoteKey, f.NoteArgs)
+			}
+			if strings.HasPrefix(f.Key, KeyInherited) && (f.Severity != subtitle.Warning || len(f.Args) != 3) {
+				t.Errorf("inherited finding %s: args %q", f, f.Args)
+			}
+		}
+	})
+}
