@@ -88,6 +88,12 @@ type Finding struct {
 	// written as CueRef writes it.
 	Key  string   `json:"key,omitempty"`
 	Args []string `json:"args,omitempty"`
+	// NoteKey, when set, names a sentence a page adds after Key's text
+	// ("fm_" + NoteKey, taking NoteArgs for its %s in order): what the
+	// finding's Message says beyond Key's text, such as why the source
+	// is to blame and what to do meanwhile.
+	NoteKey  string   `json:"note_key,omitempty"`
+	NoteArgs []string `json:"note_args,omitempty"`
 }
 
 // String returns "line 12, cue 150: error line-too-long: ..." style text,

@@ -109,13 +109,15 @@ func (c SubtitleCheck) Check(data []byte) (*subtitle.File, []subtitle.Finding, e
 	fs = append(fs, subtitle.Check(target, subtitle.ProfileFor(c.Language))...)
 	fs = append(fs, subtitle.CheckMediaEnd(target, c.Media, tol, translationMediaRemedy)...)
 	if c.Source != nil {
+		srcErrs := sourceErrors(c.Source, c.Media, tol)
 		if len(c.Source.Cues) == len(target.Cues) {
 			// Cues pair by position only when the counts agree.
-			fs = relaxInherited(fs, sourceErrors(c.Source, c.Media, tol))
+			fs = relaxInherited(fs, srcErrs)
 		}
 		fs = append(fs, subtitle.CompareTiming(c.Source, target, tol)...)
 		fs = append(fs, subtitle.CompareText(c.Source, target)...)
 		fs = dropRemoved(fs)
+		fs = noteBrokenSource(fs, c.Source, srcErrs, len(c.Source.Cues) == len(target.Cues))
 		if len(c.Source.Cues) != len(target.Cues) {
 			fs = emptyWhenCountsDiffer(fs)
 		}
@@ -194,8 +196,9 @@ func sourceErrors(source *subtitle.File, media, tol time.Duration) []subtitle.Fi
 // source has at the same cue (sourceErrs, from sourceErrors). Sources are
 // checked at upload (pipeline.CheckSourceSubtitles), but one accepted
 // before that check, or by another path, must still let a translator
-// submit a faithful translation; the warning tells them the fix is the
-// producer's.
+// submit a faithful translation; the warning says the source is broken
+// there, that keeping it is accepted and that the fix is the producer's
+// (its page text: KeyInherited + the problem's kind).
 func relaxInherited(fs, sourceErrs []subtitle.Finding) []subtitle.Finding {
 	type key struct {
 		cue  int
@@ -213,8 +216,124 @@ func relaxInherited(fs, sourceErrs []subtitle.Finding) []subtitle.Finding {
 		if !ok {
 			continue
 		}
+		p, ok := problemOf(f)
+		if !ok {
+			p, _ = problemOf(src)
+		}
+		// The check's own words say what is wrong; its advice (after
+		// the last "; ") is not the translator's to follow here.
+		desc := f.Message
+		if j := strings.LastIndex(desc, "; "); j > 0 {
+			desc = desc[:j]
+		}
 		fs[i].Severity = subtitle.Warning
-		fs[i].Message += fmt.Sprintf(" — the Vietnamese source has the same problem at %s (its line %d), so keeping it as in the source is accepted; the producer should correct the source", src.CueRef(), src.Line)
+		fs[i].Message = fmt.Sprintf("%s — as %s of the Vietnamese source does (its line %d): keeping it as in the source is accepted; the source is wrong there and the producer should correct the source",
+			desc, src.CueRef(), src.Line)
+		fs[i].Key, fs[i].Args = KeyInherited+p.kind, []string{firstArg(f), firstArg(src), strconv.Itoa(src.Line)}
+		fs[i].NoteKey, fs[i].NoteArgs = "", nil
+	}
+	return fs
+}
+
+// problem is what is wrong with a cue, as a kind (the suffix of the
+// pages' keys KeyInherited and KeySourceBroken) and in words.
+type problem struct{ kind, what string }
+
+// The kinds of problem a source accepted before the upload check can
+// have at a cue, and that its translations inherit.
+const (
+	ProblemInverted = "inverted"
+	ProblemShort    = "short"
+	ProblemEmpty    = "empty"
+	ProblemOrder    = "order"
+	ProblemOverlap  = "overlap"
+	ProblemPastEnd  = "past_end"
+)
+
+// problemOf names the problem finding f reports, by its page key.
+func problemOf(f subtitle.Finding) (problem, bool) {
+	switch f.Key {
+	case subtitle.KeyInverted:
+		return problem{ProblemInverted, "ends before it starts"}, true
+	case subtitle.KeyTooShortCue:
+		return problem{ProblemShort, "is too short to read"}, true
+	case subtitle.KeyEmptySource, subtitle.KeyEmpty:
+		return problem{ProblemEmpty, "has no text"}, true
+	case subtitle.KeyOrder:
+		return problem{ProblemOrder, "starts before the cue before it (the cues are out of order)"}, true
+	case subtitle.KeyOverlap:
+		return problem{ProblemOverlap, "starts before the cue before it ends"}, true
+	case subtitle.KeyStartsAfter, subtitle.KeyRunsPast:
+		return problem{ProblemPastEnd, "runs past the end of the media"}, true
+	}
+	return problem{}, false
+}
+
+// firstArg is the cue a finding's Args name first ("" when none).
+func firstArg(f subtitle.Finding) string {
+	if len(f.Args) == 0 {
+		return ""
+	}
+	return f.Args[0]
+}
+
+// noteBrokenSource tells a translator who corrected, removed or retimed a
+// cue that the source itself breaks (sourceErrs) why the file is still
+// refused: the source cue is broken, only the producer can correct it,
+// and meanwhile the cue is to be kept as the source has it (a faithful
+// translation is accepted with a warning, relaxInherited). The note goes
+// at the end of the error's Message and, for pages, in its NoteKey
+// (KeySourceBroken + the problem's kind) and NoteArgs (the source cue,
+// its line, its start and end). It is added to the errors on a cue at
+// the same position as a broken source cue (samePositions: the counts
+// agree) and to the cue-count errors that ask for a broken source cue
+// back.
+func noteBrokenSource(fs []subtitle.Finding, source *subtitle.File, sourceErrs []subtitle.Finding, samePositions bool) []subtitle.Finding {
+	broken := map[int]subtitle.Finding{} // by the source cue's position
+	for _, f := range sourceErrs {
+		if _, ok := problemOf(f); ok && f.Cue > 0 {
+			if _, seen := broken[f.Cue]; !seen {
+				broken[f.Cue] = f
+			}
+		}
+	}
+	if len(broken) == 0 {
+		return fs
+	}
+	for i, f := range fs {
+		if f.Severity != subtitle.Error || f.NoteKey != "" {
+			continue
+		}
+		pos := 0
+		switch {
+		case f.Key == subtitle.KeyMissingCue || f.Key == subtitle.KeyMissingLast:
+			// The source cue to add back: named by its Ref and start.
+			for j, c := range source.Cues {
+				if len(f.Args) > 1 && c.Ref() == f.Args[0] && subtitle.FormatTimestamp(c.Start) == f.Args[1] {
+					pos = j + 1
+					break
+				}
+			}
+		case samePositions && f.Cue > 0 && f.Code != subtitle.CodeCueCount:
+			switch f.Code {
+			case subtitle.CodeTiming, subtitle.CodeBadTiming, subtitle.CodeOrder, subtitle.CodeOverlap, subtitle.CodePastEnd:
+				pos = f.Cue
+			}
+		}
+		src, ok := broken[pos]
+		if !ok {
+			continue
+		}
+		p, _ := problemOf(src)
+		sc := source.Cues[pos-1]
+		keep := fmt.Sprintf("keep this cue as the source has it (%s --> %s)", subtitle.FormatTimestamp(sc.Start), subtitle.FormatTimestamp(sc.End))
+		if p.kind == ProblemEmpty {
+			keep = fmt.Sprintf("keep a cue with no text at its times (%s --> %s)", subtitle.FormatTimestamp(sc.Start), subtitle.FormatTimestamp(sc.End))
+		}
+		fs[i].Message = strings.TrimRight(f.Message, ". ") + fmt.Sprintf(". But %s of the Vietnamese source (its line %d) is itself broken: it %s. Only the producer can correct the source; until then %s, which is accepted with a warning",
+			src.CueRef(), src.Line, p.what, keep)
+		fs[i].NoteKey = KeySourceBroken + p.kind
+		fs[i].NoteArgs = []string{sc.Ref(), strconv.Itoa(src.Line), subtitle.FormatTimestamp(sc.Start), subtitle.FormatTimestamp(sc.End)}
 	}
 	return fs
 }
@@ -263,8 +382,29 @@ const (
 	KeyDuration = "voiceover_duration" // the recording's length, the segment's, the difference allowed (seconds, one decimal)
 )
 
-// FindingKeys lists the keys of this package's own findings.
-func FindingKeys() []string { return []string{KeyGlossary, KeyNoAudio, KeyDuration} }
+// The prefixes of the keys of a finding about a source accepted before
+// the upload check; each is followed by a problem kind (ProblemInverted
+// ...). KeyInherited + kind is a faithful translation's warning (Args:
+// the cue, the source cue, its line); KeySourceBroken + kind is the
+// note (Finding.NoteKey) on an error of a translation that departs from
+// a broken source cue (NoteArgs: the source cue, its line, its start,
+// its end).
+const (
+	KeyInherited    = "inherited_"
+	KeySourceBroken = "source_broken_"
+)
+
+// problemKinds are the kinds KeyInherited and KeySourceBroken take.
+var problemKinds = []string{ProblemInverted, ProblemShort, ProblemEmpty, ProblemOrder, ProblemOverlap, ProblemPastEnd}
+
+// FindingKeys lists the keys of this package's own findings and notes.
+func FindingKeys() []string {
+	keys := []string{KeyGlossary, KeyNoAudio, KeyDuration}
+	for _, k := range problemKinds {
+		keys = append(keys, KeyInherited+k, KeySourceBroken+k)
+	}
+	return keys
+}
 
 // seconds writes d as seconds with one decimal, for a finding's Args.
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) }

@@ -252,3 +252,139 @@ func TestEmptyCueWhenCuesDoNotLineUp(t *testing.T) {
 		t.Errorf("want a count finding for the file and reworded empty-cue advice on cue 2: %v", fs)
 	}
 }
+
+// TestRefusalSaysSourceIsBroken: a translator who corrects, retimes or
+// removes a cue that the source itself breaks (a source accepted before
+// the upload check: A, B, C) is still refused, as translations keep the
+// source's cues and times, but the refusal says that the source cue is
+// broken and how, that only the producer can correct it, and what to
+// submit meanwhile (the cue as the source has it, accepted with a
+// warning); the page gets the same as a note (NoteKey, NoteArgs). The
+// faithful file's warning says the source is wrong without telling the
+// translator to fix the times.
+func TestRefusalSaysSourceIsBroken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		source, translation string
+		code                string // of the finding that carries the note
+		noteKey             string
+		noteArgs            []string
+		parts               []string
+	}{
+		{"A-inverted-vi.srt", "A-inverted-blt-fixed.srt", subtitle.CodeTiming, KeySourceBroken + ProblemInverted, []string{"2", "5", "00:00:07,000", "00:00:04,000"},
+			[]string{"keep the source times", "cue 2 of the Vietnamese source (its line 5) is itself broken: it ends before it starts",
+				"Only the producer can correct the source", "keep this cue as the source has it (00:00:07,000 --> 00:00:04,000), which is accepted with a warning"}},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-fixed.srt", subtitle.CodeTiming, KeySourceBroken + ProblemOrder, []string{"3", "9", "00:00:00,500", "00:00:01,500"},
+			[]string{"cue 3 of the Vietnamese source (its line 9) is itself broken: it starts before the cue before it (the cues are out of order)",
+				"keep this cue as the source has it (00:00:00,500 --> 00:00:01,500)"}},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-dropped.srt", subtitle.CodeCueCount, KeySourceBroken + ProblemOrder, []string{"3", "9", "00:00:00,500", "00:00:01,500"},
+			[]string{"source cue 3", "is itself broken: it starts before the cue before it", "keep this cue as the source has it (00:00:00,500 --> 00:00:01,500)"}},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt", subtitle.CodeCueCount, KeySourceBroken + ProblemEmpty, []string{"151", "5", "00:00:04,800", "00:00:05,440"},
+			[]string{"add one before cue 152", "cue 151 of the Vietnamese source (its line 5) is itself broken: it has no text",
+				"keep a cue with no text at its times (00:00:04,800 --> 00:00:05,440), which is accepted with a warning"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.translation, func(t *testing.T) {
+			t.Parallel()
+			src, err := subtitle.Parse(readTestdata(t, tt.source))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check(readTestdata(t, tt.translation))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !Blocking(fs) {
+				t.Fatalf("accepted: %v", fs)
+			}
+			var noted []subtitle.Finding
+			for _, f := range fs {
+				if f.NoteKey != "" {
+					noted = append(noted, f)
+				}
+			}
+			if len(noted) != 1 {
+				t.Fatalf("%d findings carry a note, want 1: %v", len(noted), fs)
+			}
+			f := noted[0]
+			if f.Code != tt.code || f.Severity != subtitle.Error || f.NoteKey != tt.noteKey || !slices.Equal(f.NoteArgs, tt.noteArgs) {
+				t.Errorf("noted finding %s: key %s %q, want %s error, note %s %q", f, f.NoteKey, f.NoteArgs, tt.code, tt.noteKey, tt.noteArgs)
+			}
+			msg := pipeline.ErrorMessage(RefusalError("subtitle file", fs))
+			for _, p := range tt.parts {
+				if !strings.Contains(msg, p) {
+					t.Errorf("refusal lacks %q:\n%s", p, msg)
+				}
+			}
+		})
+	}
+
+	// The faithful files: accepted, each inherited problem a warning that
+	// blames the source and does not ask the translator to fix it.
+	for _, c := range []struct{ source, translation, key string }{
+		{"A-inverted-vi.srt", "A-inverted-blt-faithful.srt", KeyInherited + ProblemInverted},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-faithful.srt", KeyInherited + ProblemOrder},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-faithful.srt", KeyInherited + ProblemEmpty},
+	} {
+		src, err := subtitle.Parse(readTestdata(t, c.source))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fs, err := SubtitleCheck{Language: "blt", Source: src}.Check(readTestdata(t, c.translation))
+		if err != nil || Blocking(fs) {
+			t.Fatalf("%s: %v %v", c.translation, err, fs)
+		}
+		i := slices.IndexFunc(fs, func(f subtitle.Finding) bool { return f.Key == c.key })
+		if i < 0 {
+			t.Fatalf("%s: no %s finding in %v", c.translation, c.key, fs)
+		}
+		m := fs[i].Message
+		if fs[i].Severity != subtitle.Warning || !strings.Contains(m, "of the Vietnamese source does") || !strings.Contains(m, "producer should correct the source") ||
+			strings.Contains(m, "fix the times") || strings.Contains(m, "write its text") || strings.Contains(m, "put them in time order") || len(fs[i].Args) != 3 {
+			t.Errorf("%s: inherited finding %s (args %q)", c.translation, fs[i], fs[i].Args)
+		}
+	}
+}
+
+// FuzzCheckAgainstSource checks arbitrary translations against arbitrary
+// sources (seeded with the shared cases A, B, C and their translations):
+// the check never panics, and every note on a broken source cue and every
+// inherited warning carries the figures its page text takes, on a finding
+// of the right severity.
+func FuzzCheckAgainstSource(f *testing.F) {
+	for _, p := range [][2]string{
+		{"A-inverted-vi.srt", "A-inverted-blt-fixed.srt"}, {"A-inverted-vi.srt", "A-inverted-blt-faithful.srt"},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-fixed.srt"}, {"B-out-of-order-vi.srt", "B-out-of-order-blt-dropped.srt"},
+		{"B-out-of-order-vi.srt", "B-out-of-order-blt-faithful.srt"},
+		{"C-empty-cue-vi.srt", "C-empty-cue-blt-removed.srt"}, {"C-empty-cue-vi.srt", "C-empty-cue-blt-faithful.srt"},
+	} {
+		src, err := os.ReadFile(filepath.Join("testdata", p[0]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		tgt, err := os.ReadFile(filepath.Join("testdata", p[1]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src, tgt, int64(9000))
+	}
+	f.Fuzz(func(t *testing.T, source, target []byte, mediaMS int64) {
+		src, err := subtitle.Parse(source)
+		if err != nil {
+			return
+		}
+		media := time.Duration(mediaMS%3_600_000) * time.Millisecond
+		_, fs, err := SubtitleCheck{Language: "blt", Source: src, Media: media}.Check(target)
+		if err != nil {
+			return
+		}
+		for _, f := range fs {
+			if f.NoteKey != "" && (f.Severity != subtitle.Error || !strings.HasPrefix(f.NoteKey, KeySourceBroken) || len(f.NoteArgs) != 4) {
+				t.Errorf("note on %s: %s %q", f, f.NoteKey, f.NoteArgs)
+			}
+			if strings.HasPrefix(f.Key, KeyInherited) && (f.Severity != subtitle.Warning || len(f.Args) != 3) {
+				t.Errorf("inherited finding %s: args %q", f, f.Args)
+			}
+		}
+	})
+}

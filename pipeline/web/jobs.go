@@ -432,8 +432,10 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request, c *call, id str
 const maxEditorCues = 2000
 
 // submitEditor turns the editor's lines into an SRT file with the
-// source's timings and submits it. Empty lines are refused here; the
-// API's check results come back on their lines.
+// source's timings and submits it. The API checks it as it checks a file
+// (an empty line is refused there, unless its source cue has no text
+// either), and its findings come back on their lines in the page's
+// language.
 func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<20)
 	if err := r.ParseForm(); err != nil {
@@ -446,7 +448,6 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	f := &subtitle.File{Format: subtitle.SRT}
 	texts := make([]string, n)
-	var local []subtitle.Finding
 	for i := 1; i <= n; i++ {
 		k := strconv.Itoa(i)
 		start, err1 := strconv.ParseInt(r.PostForm.Get("start-"+k), 10, 64)
@@ -461,9 +462,6 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 			if l = strings.TrimSpace(l); l != "" {
 				lines = append(lines, l)
 			}
-		}
-		if len(lines) == 0 {
-			local = append(local, subtitle.Finding{Severity: subtitle.Error, Code: subtitle.CodeEmptyCue, Cue: i, Message: "the line is empty: write its translation"})
 		}
 		f.Cues = append(f.Cues, subtitle.Cue{Index: i, Start: time.Duration(start) * time.Millisecond, End: time.Duration(end) * time.Millisecond, Lines: lines})
 	}
@@ -480,9 +478,6 @@ func (s *Server) submitEditor(w http.ResponseWriter, r *http.Request, c *call) e
 				p.attach(f)
 			}
 		})
-	}
-	if len(local) > 0 {
-		return draft(local, http.StatusUnprocessableEntity, c.msgs["job_refused"], "")
 	}
 	var b strings.Builder
 	if err := subtitle.WriteSRT(&b, f); err != nil {

@@ -22,18 +22,26 @@ const viTwoCues = "1\n00:00:00,500 --> 00:00:03,500\nCải cách hành chính\nl
 // and opens its jobs; it returns the Thái subtitle job.
 func (b *bundle) subtitleJob(t *testing.T) translation.Job {
 	t.Helper()
+	return b.subtitleJobOf(t, viTwoCues, 7400)
+}
+
+// subtitleJobOf is subtitleJob with the Vietnamese subtitle file source
+// (stored as it is, unchecked, as a file accepted before the upload's
+// checks was) and a segment of lengthMS.
+func (b *bundle) subtitleJobOf(t *testing.T, source string, lengthMS int64) translation.Job {
+	t.Helper()
 	ctx := context.Background()
 	now := b.db.Now().UTC()
 	id := fmt.Sprintf("seg-%d", now.UnixNano())
 	seg := pipeline.Segment{ID: id, SHA256: id, Title: "Một cửa liên thông", Kind: pipeline.KindTV, Topic: "procedures",
 		Priority: pipeline.PriorityNormal, AirFrom: now, AirUntil: now.Add(240 * time.Hour), Languages: []string{"vi", "blt"},
 		State: pipeline.StateProbed, ProducerID: b.users[pipeline.RoleProducer].ID, OriginalKey: "segments/" + id + "/original",
-		OriginalName: "tv.mp4", ContentType: "video/mp4", Size: 4, Probe: pipeline.ProbeFacts{DurationMS: 7400},
+		OriginalName: "tv.mp4", ContentType: "video/mp4", Size: 4, Probe: pipeline.ProbeFacts{DurationMS: lengthMS},
 		SubtitleKey: "segments/" + id + "/subtitles/vi-source", CreatedAt: now, UpdatedAt: now}
 	if _, err := b.store.Put(ctx, seg.OriginalKey, strings.NewReader("mp4?"), 4, "video/mp4"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(viTwoCues), int64(len(viTwoCues)), "text/plain"); err != nil {
+	if _, err := b.store.Put(ctx, seg.SubtitleKey, strings.NewReader(source), int64(len(source)), "text/plain"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := b.db.InsertSegment(ctx, seg, nil); err != nil {
@@ -53,8 +61,8 @@ func (b *bundle) subtitleJob(t *testing.T) translation.Job {
 
 // TestJobPages walks the translator's pages in process: the board's
 // lists (open, mine, overdue), the editor's memory pre-fill, close
-// matches and glossary terms, an empty line refused on its line before
-// the API is asked, and the API's check findings back on their lines.
+// matches and glossary terms, an empty line refused on its line by the
+// API's check, and the API's check findings back on their lines.
 func TestJobPages(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
@@ -116,7 +124,7 @@ func TestJobPages(t *testing.T) {
 	form := url.Values{"n": {"2"}, "start-1": {"500"}, "end-1": {"3500"}, "start-2": {"3700"}, "end-2": {"7000"},
 		"text-1": {"ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ"}, "text-2": {" \n"}}
 	resp, body = b.do(t, "POST", "/jobs/"+job.ID+"/submit", tr, form, "same-origin")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(section(body, `id="cue-2"`), "câu chưa có chữ") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(section(body, `id="cue-2"`), "câu 2 chưa có chữ") {
 		t.Fatalf("empty line 2: %d\n%s", resp.StatusCode, body)
 	}
 	if !strings.Contains(html.UnescapeString(section(body, `id="cue-1"`)), "ꪼꪕ ꪼꪕ꫁\nꪹꪕꪉ ꪶꪎꪙ</textarea>") {

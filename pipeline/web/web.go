@@ -448,13 +448,18 @@ func keyedMessage(msgs map[string]string, err error) string {
 }
 
 // findingText is f in the page's language: its catalogue text ("fm_" +
-// f.Key), its %s filled from f.Args; "" when f names no text the
+// f.Key), its %s filled from f.Args, then its note's ("fm_" + f.NoteKey,
+// from f.NoteArgs) when it has one; "" when f names no text the
 // catalogue has.
 func findingText(msgs map[string]string, f subtitle.Finding) string {
 	if f.Key == "" {
 		return ""
 	}
-	return fillArgs(msgs["fm_"+f.Key], f.Args)
+	text := fillArgs(msgs["fm_"+f.Key], f.Args)
+	if note := fillArgs(msgs["fm_"+f.NoteKey], f.NoteArgs); text != "" && f.NoteKey != "" && note != "" {
+		text = strings.TrimRight(text, ". ") + ". " + note
+	}
+	return text
 }
 
 // fillArgs fills the %s of the catalogue text m from args in order (""

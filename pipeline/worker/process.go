@@ -457,6 +457,11 @@ func (p *Processor) fail(ctx context.Context, seg pipeline.Segment, what string,
 	return fmt.Errorf("%w: %s of %s: %v", ErrPermanent, what, seg.ID, err)
 }
 
+// maxReasonBytes bounds the reason kept for a rendition or translation
+// that could not be made: room for what to do and a few findings, each
+// with its rule, cue and line.
+const maxReasonBytes = 1200
+
 // renditionFailed sorts the error of one rendition: the input's fault
 // (a *media.InputError) becomes a failure of that rendition alone,
 // returned to be recorded; anything else (the store, a timeout, a
@@ -470,8 +475,8 @@ func (p *Processor) renditionFailed(ctx context.Context, seg pipeline.Segment, l
 	}
 	p.log().Warn("rendition failed", "segment", seg.ID, "language", lang, "rendition", what, "err", err)
 	reason := err.Error()
-	if len(reason) > 600 {
-		reason = reason[:600]
+	if len(reason) > maxReasonBytes {
+		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
 	}
 	return &pipeline.RenditionFailure{Language: lang, What: what, Reason: reason}, nil
 }

@@ -83,19 +83,18 @@ func (p *Processor) readSubtitle(ctx context.Context, key string) (*subtitle.Fil
 	return f, nil
 }
 
-// showable returns sub without the cues no player shows (ending at or
-// before their start, without text, or, when the media's length is known
-// (length > 0), starting at or after its end) and their positions, with
-// the ends of cues that run past the media cut at its end, so no
-// subtitle track outlasts the picture. A faithful translation of a source
-// accepted before the upload check may keep such cues (jobs.SubtitleCheck
-// lets it); its renditions then show what the source's would, instead of
-// failing.
+// showable returns sub without the cues that start at or after the end
+// of the media (length; 0 when not known: nothing is left out) and their
+// positions, with the ends of cues that run past the media cut at its
+// end, so no subtitle track outlasts the picture. A faithful translation
+// of a source accepted before the upload check may keep such cues
+// (translation.SubtitleCheck lets it). Cues no player shows as written
+// (brokenCues) are not left out here: they stop the render.
 func showable(sub *subtitle.File, length time.Duration) (*subtitle.File, []int) {
 	var dropped []int
 	out := &subtitle.File{Format: sub.Format}
 	for _, c := range sub.Cues {
-		if c.End <= c.Start || len(c.Lines) == 0 || (length > 0 && c.Start >= length) {
+		if length > 0 && c.Start >= length {
 			dropped = append(dropped, c.Index)
 			continue
 		}
@@ -107,10 +106,38 @@ func showable(sub *subtitle.File, length time.Duration) (*subtitle.File, []int) 
 	return out, dropped
 }
 
+// brokenCues are the cues of an approved translation that no player
+// shows as written: one that ends before it starts (left out), one with
+// no text, one that starts before the cue before it (WebVTT forbids it;
+// a burn-in stacks them) or before it ends. The submission check accepts
+// them only when the Vietnamese source has the same problem at that cue
+// (a source accepted before the upload check), and that source's own
+// renditions fail for it (checkSource); so does the translation's, with
+// each finding's rule, cue and line: an approved translation is rendered
+// whole or not at all. A cue merely shorter than the source allows
+// (subtitle.MinSourceCue) still shows, and is rendered.
+func brokenCues(sub *subtitle.File) []subtitle.Finding {
+	var out []subtitle.Finding
+	for _, f := range subtitle.CheckSource(sub) {
+		if f.Key != subtitle.KeyTooShortCue {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SourceRemedy is what the producer of a segment whose Vietnamese
+// subtitle file breaks the rules its translations keep is told to do: a
+// segment's subtitle file is replaced only by a new upload, and the same
+// media uploaded again while the segment stands is a duplicate whose
+// subtitles are not used.
+const SourceRemedy = "the producer should correct the file, withdraw this segment and upload the media again with the corrected file (uploaded again without withdrawing, it is a duplicate whose subtitles are not used)"
+
 // checkSource holds a producer's subtitle file to subtitle.CheckSource,
 // and its cues to the media's length (length; 0: not known), as the upload
 // does; a file accepted before those checks fails here with the same
-// reasons, each with its line, instead of deep in ffmpeg.
+// reasons, each with its line, instead of deep in ffmpeg. What to do
+// comes first, so a reason cut to its stored length keeps it.
 func checkSource(sub *subtitle.File, length time.Duration) error {
 	fs := subtitle.CheckSource(sub)
 	for _, f := range subtitle.CheckMediaEnd(sub, length, subtitle.DefaultTolerance, pipeline.SourceMediaRemedy) {
@@ -121,12 +148,18 @@ func checkSource(sub *subtitle.File, length time.Duration) error {
 	if len(fs) == 0 {
 		return nil
 	}
+	return &media.InputError{Err: fmt.Errorf("the subtitle file breaks %d rule(s) its translations must keep; %s: %s",
+		len(fs), SourceRemedy, findingList(fs))}
+}
+
+// findingList writes findings one after the other, each with its line
+// and cue.
+func findingList(fs []subtitle.Finding) string {
 	msgs := make([]string, len(fs))
 	for i, f := range fs {
 		msgs[i] = f.String()
 	}
-	return &media.InputError{Err: fmt.Errorf("the subtitle file breaks %d rule(s) its translations must keep; the producer should correct it and upload again: %s",
-		len(fs), strings.Join(msgs, "; "))}
+	return strings.Join(msgs, "; ")
 }
 
 // The renditions whose record says a translation's render is recorded:
@@ -154,6 +187,11 @@ func (p *Processor) renderSubtitles(ctx context.Context, a RenderSubtitlesArgs) 
 		sub, err := p.readSubtitle(ctx, a.SubtitleKey)
 		if err != nil {
 			return nil, nil, err
+		}
+		if fs := brokenCues(sub); len(fs) > 0 {
+			return nil, nil, &media.InputError{Err: fmt.Errorf("the approved subtitles keep %d problem(s) of the Vietnamese source that players cannot show as written, "+
+				"so none is rendered (whole or not at all); the producer should withdraw the segment and upload the media again with the source corrected "+
+				"(the new job starts from this translation in translation memory): %s", len(fs), findingList(fs))}
 		}
 		sub, dropped := showable(sub, time.Duration(seg.Probe.DurationMS)*time.Millisecond)
 		if len(dropped) > 0 {
@@ -387,8 +425,8 @@ func (p *Processor) translationFailed(ctx context.Context, seg pipeline.Segment,
 	p.log().Error("approved translation cannot be rendered", "segment", seg.ID, "language", lang, "job", jobID, "err", err)
 	if rec, ok := p.Catalog.(TranslationFailureRecorder); ok {
 		reason := err.Error()
-		if len(reason) > 600 {
-			reason = strings.ToValidUTF8(reason[:600], "")
+		if len(reason) > maxReasonBytes {
+			reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
 		}
 		f := pipeline.RenditionFailure{Language: lang, What: what, Reason: reason}
 		if rerr := rec.RecordTranslationFailed(ctx, seg.ID, jobID, f); rerr != nil {
