@@ -157,8 +157,12 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 			continue
 		}
+		size, err := form.declaredSize()
+		if err != nil {
+			return err
+		}
 		media, contentType := sniffMedia(part, part.Header.Get("Content-Type"))
-		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Subtitles: form.subtitles}
+		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Size: size, Subtitles: form.subtitles}
 		fileName := part.FileName()
 		if up.Meta, err = metaFromFields(form.fields); err != nil {
 			return err
@@ -322,11 +326,16 @@ const MaxUploadParts = 64
 // is refused, not ignored, so a misspelt field is never lost unnoticed.
 var uploadFields = []string{"title", "kind", "topic", "priority", "languages", "air_from", "air_until"}
 
+// sizeField is the optional part, before "file", that gives the media's
+// length in bytes (what a browser's File.size and `loa upload` send): the
+// media then goes to the store in one request without a part buffer.
+const sizeField = "size"
+
 // read reads one part that is not the media.
 func (f *uploadForm) read(part *multipart.Part) error {
 	name := part.FormName()
-	if name != "subtitles" && !slices.Contains(uploadFields, name) {
-		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'subtitles' file and the 'file' part.",
+	if name != "subtitles" && name != sizeField && !slices.Contains(uploadFields, name) {
+		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'size' and 'subtitles' parts and the 'file' part.",
 			name, strings.Join(uploadFields, ", "))
 	}
 	if name == "subtitles" {
@@ -384,6 +393,23 @@ func (f *uploadForm) next() (*multipart.Part, error) {
 	return part, nil
 }
 
+// declaredSize is the media length the form's "size" part gave, or 0 when
+// it sent none (or sent it empty).
+func (f *uploadForm) declaredSize() (int64, error) {
+	vs := f.fields[sizeField]
+	if len(vs) > 1 {
+		return 0, pipeline.FieldError(sizeField, "The 'size' field was sent %d times: send it once.", len(vs))
+	}
+	if len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, pipeline.FieldError(sizeField, "The 'size' field is %q: send the media file's length in bytes as a whole number, or leave it out.", vs[0])
+	}
+	return n, nil
+}
+
 // readRest reads the parts after the media to the end of the body; a
 // second media part is refused, not dropped.
 func (f *uploadForm) readRest() error {
@@ -397,6 +423,9 @@ func (f *uploadForm) readRest() error {
 		}
 		if part.FormName() == "file" {
 			return pipeline.FieldError("file", "The upload has more than one 'file' part: send one media file per upload.")
+		}
+		if part.FormName() == sizeField {
+			return pipeline.FieldError(sizeField, "The 'size' part came after the 'file' part: send it before the file, or leave it out.")
 		}
 		if err := f.read(part); err != nil {
 			return err
