@@ -262,7 +262,7 @@ func isClean(p string) bool {
 
 // Serve answers the connections ln accepts until Shutdown (then nil).
 func (p *PlaylistListener) Serve(ln net.Listener) error {
-	err := p.srv.Serve(ln)
+	err := p.srv.Serve(crlfListener{ln})
 	if p.base.Err() != nil {
 		return nil
 	}
@@ -411,7 +411,7 @@ func (p *PlaylistListener) refuse(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		// fasthttp's error quotes the request's headers (a device's
 		// token among them): it is never echoed.
-		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read (a malformed request line or header, such as a control character in a value, or two Content-Length headers): send a plain GET with its line and headers ended by CRLF."))
+		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read (a malformed request line or header, such as a control character in a value, or two Content-Length headers): send a plain GET: its request line, one header a line (a Host among them), then an empty line."))
 		a.status = http.StatusBadRequest
 	}
 	writeFastError(ctx, a)
