@@ -24,6 +24,11 @@ type opItem struct {
 	Time, URL string
 	Emergency bool
 	Status    string // played, failed or "" (not reported)
+	// Aired is whether the item's start has come: only then may it be
+	// reported played or not (before, the page says when to report).
+	Aired bool
+	// At is the item's start as HH:MM, in the page's "report after" text.
+	At string
 }
 
 // opSlot is one slot of one cluster.
@@ -54,7 +59,8 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 	if code == "" && len(communes) > 0 {
 		code = communes[0].Code
 	}
-	today := s.cfg.Now().In(s.zone)
+	now := s.cfg.Now()
+	today := now.In(s.zone)
 	date := r.URL.Query().Get("date")
 	if date == "" {
 		date = today.Format("2006-01-02")
@@ -119,7 +125,8 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		if len(cl.Slots) == 0 || cl.Slots[len(cl.Slots)-1].Time != slot {
 			cl.Slots = append(cl.Slots, opSlot{Time: slot})
 		}
-		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency)}
+		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency),
+			Aired: !row.Start.After(now), At: row.Start.In(s.zone).Format("15:04")}
 		if it.Emergency && !slices.Contains(emergencies, row.SegmentID) {
 			// One bulletin, however many clusters, slots and languages
 			// carry it.
@@ -187,6 +194,15 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 			return refused("play_duration", "duration_ms", fmt.Sprintf(
 				"The item's length %q could not be read: it is a whole number of milliseconds above 0, as the schedule page sends it; open the page again and report from there.", shown), shown)
 		}
+	}
+	if now := s.cfg.Now(); started.After(now) {
+		// The form sends the item's scheduled start: one still to come
+		// has not aired, whatever the operator's clock says.
+		at, day := started.In(s.zone).Format("15:04"), started.In(s.zone).Format("02/01/2006")
+		if day == now.In(s.zone).Format("02/01/2006") {
+			return refused("play_not_aired", "start", fmt.Sprintf("This item is scheduled for %s; report it after it has aired.", at), at)
+		}
+		return refused("play_not_aired_day", "start", fmt.Sprintf("This item is scheduled for %s on %s; report it after it has aired.", at, day), at, day)
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
