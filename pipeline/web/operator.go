@@ -255,6 +255,42 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, c *call) e
 	return nil
 }
 
+// cancelEmergencyRequest drops only the segment's wide request waiting
+// for confirmation through the API: its requester withdraws it, an
+// administrator declines it (decline=yes on the form, with a reason);
+// an emergency in force stays on air.
+func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return refused("form_unreadable", "", "The form could not be read.")
+	}
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	declining := r.PostForm.Get("decline") == "yes"
+	if declining && reason == "" {
+		return refused("request_decline_reason", "reason", "Say why the request is declined: its requester is told.")
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		return refused("request_cancel_confirm", "confirm", "Tick the box to drop the request.")
+	}
+	id := r.PathValue("id")
+	body := struct {
+		Confirm bool   `json:"confirm"`
+		Reason  string `json:"reason"`
+	}{true, reason}
+	var res struct {
+		Declined bool `json:"declined"`
+	}
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/request/cancel", body, &res); err != nil {
+		return err
+	}
+	done := "request_withdrawn"
+	if res.Declined {
+		done = "request_declined"
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
 // emergencyForm is the producer's emergency request as typed.
 type emergencyForm struct {
 	Province bool
