@@ -24,6 +24,14 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration, 
 	now = now.UTC()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		live := " AND j.state NOT IN ('" + string(translation.StateApproved) + "', '" + string(translation.StateCancelled) + "')"
+		// Jobs of an emergency that ran out are due as after an early
+		// end, before anything is flagged overdue by the emergency's
+		// deadline.
+		relaxed, err := db.relaxRunOutTx(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		res.Relaxed = relaxed
 		expired, err := jobsWhere(ctx, tx, "j.lease_until IS NOT NULL AND j.lease_until <= ?"+live, now)
 		if err != nil {
 			return err

@@ -1438,7 +1438,7 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
 				return err
 			}
-			if err := db.relaxJobsTx(ctx, tx, segmentID); err != nil {
+			if _, err := db.relaxJobsTx(ctx, tx, segmentID, now); err != nil {
 				return err
 			}
 			if err := db.rebuildTx(ctx, tx, segmentID); err != nil {
