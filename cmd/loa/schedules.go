@@ -71,6 +71,7 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "communes import", "FILE")
 	c := registerClient(fs, env)
 	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists (without it such an import is refused and nothing changes)")
+	dryRun := fs.Bool("dry-run", false, "check the file with the server and say what importing it would change (communes new or changed, clusters added, changed, removed); nothing is written")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -90,9 +91,15 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	if *allowRemovals {
 		target += "&allow_removals=1"
 	}
+	if *dryRun {
+		target += "&dry_run=1"
+	}
 	var res schedules.ImportResult
 	if err := c.do(ctx, "POST", target, bytes.NewReader(data), "application/octet-stream", &res); err != nil {
 		return err
+	}
+	if *dryRun {
+		return printImportDiff(env.stdout, res, *allowRemovals)
 	}
 	fmt.Fprintf(env.stdout, "imported %d communes (%d new), %d clusters, %d slots; their schedules are rebuilt shortly (or now: loa schedule build)\n",
 		res.Communes, res.Created, res.Clusters, res.Slots)
@@ -101,6 +108,45 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 		for _, r := range res.Removed {
 			fmt.Fprintf(env.stdout, "  %s\n", r)
 		}
+	}
+	return nil
+}
+
+// printImportDiff writes what a dry run of an import says it would
+// change.
+func printImportDiff(w io.Writer, res schedules.ImportResult, allowRemovals bool) error {
+	d := res.Diff
+	if !res.DryRun || d == nil {
+		return fmt.Errorf("the server did not answer the dry run (an older server?): nothing was imported, but what would change is unknown")
+	}
+	fmt.Fprintf(w, "dry run, nothing was imported: the file has %d communes (%d new), %d clusters, %d slots\n", res.Communes, res.Created, res.Clusters, res.Slots)
+	refs := func(rs []schedules.ClusterRef) string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = r.String()
+		}
+		return strings.Join(out, ", ")
+	}
+	if len(d.NewCommunes) > 0 {
+		fmt.Fprintf(w, "new communes (%d): %s\n", len(d.NewCommunes), strings.Join(d.NewCommunes, ", "))
+	}
+	if len(d.ChangedCommunes) > 0 {
+		fmt.Fprintf(w, "communes renamed or of another kind (%d): %s\n", len(d.ChangedCommunes), strings.Join(d.ChangedCommunes, ", "))
+	}
+	for _, l := range []struct {
+		what string
+		rs   []schedules.ClusterRef
+	}{{"clusters added", d.Added}, {"clusters changed (name, languages or slots)", d.Changed}, {"clusters removed", d.Removed}} {
+		list := "none"
+		if len(l.rs) > 0 {
+			list = refs(l.rs)
+		}
+		fmt.Fprintf(w, "%s (%d): %s\n", l.what, len(l.rs), list)
+	}
+	fmt.Fprintf(w, "clusters unchanged: %d\n", d.Unchanged)
+	if len(d.Removed) > 0 && !allowRemovals {
+		fmt.Fprintf(w, "the import would be refused as it is: it removes %s, whose loudspeakers would get no schedule; if they are really gone, import with --allow-removals, else correct the file\n",
+			english.Plural(len(d.Removed), "cluster", ""))
 	}
 	return nil
 }

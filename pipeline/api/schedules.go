@@ -156,6 +156,13 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeli
 	default:
 		return pipeline.FieldError("allow_removals", "allow_removals is 1 (the import may remove the clusters the file no longer lists) or 0, not %q.", v)
 	}
+	switch v := r.URL.Query().Get("dry_run"); v {
+	case "", "0", "false":
+	case "1", "true":
+		opt.DryRun = true
+	default:
+		return pipeline.FieldError("dry_run", "dry_run is 1 (check the file and say what importing it would change, writing nothing) or 0, not %q.", v)
+	}
 	res, err := b.Import(r.Context(), reg, opt)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // (see Store.ImportRegistry for opt and the clusters it removes).
 func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
 	res, err := s.Store.ImportRegistry(ctx, reg, opt)
-	if err != nil {
+	if err != nil || opt.DryRun {
 		return res, err
 	}
 	codes := make([]string, len(reg.Communes))

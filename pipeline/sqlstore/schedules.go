@@ -45,6 +45,27 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 	if tz == "" {
 		tz = schedules.DefaultTimeZone
 	}
+	if opt.DryRun {
+		codes := make([]string, len(reg.Communes))
+		for i, c := range reg.Communes {
+			codes[i] = c.Code
+		}
+		stored, err := db.Registry(ctx, codes...)
+		if err != nil {
+			return res, fmt.Errorf("import registry (dry run): %w", err)
+		}
+		diff := schedules.DiffRegistry(stored, reg)
+		res.DryRun, res.Diff, res.Removed = true, &diff, diff.Removed
+		res.Communes, res.Created = len(reg.Communes), len(diff.NewCommunes)
+		for _, c := range reg.Communes {
+			res.Clusters += len(c.Clusters)
+			res.Slots += len(c.Slots)
+			for _, cl := range c.Clusters {
+				res.Slots += len(cl.Slots)
+			}
+		}
+		return res, nil
+	}
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var next int
