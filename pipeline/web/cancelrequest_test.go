@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -81,6 +82,43 @@ func TestCancelRequestOnSegmentPage(t *testing.T) {
 			}
 			if (v.Pending == nil) != (tc.done != "") {
 				t.Errorf("request waiting: %v, want %v", v.Pending != nil, tc.done == "")
+			}
+		})
+	}
+}
+
+// TestEmergencyPageSaysWhenAdminMustConfirm: the page that asks again
+// before an emergency goes out tells a producer when his request is a
+// wide one that would only be stored for an administrator's confirmation
+// (more than half the communes), and says nothing of it for a small one
+// or for an administrator, whose emergency goes out at once.
+func TestEmergencyPageSaysWhenAdminMustConfirm(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		admin    bool
+		communes []string
+		says     bool
+	}{
+		{"producer, four of seven", false, []string{"muong-lan", "suoi-to", "ta-xua", "to-hieu"}, true},
+		{"producer, one", false, []string{"muong-lan"}, false},
+		{"administrator, four of seven", true, []string{"muong-lan", "suoi-to", "ta-xua", "to-hieu"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setupOn(t, objectstest.NewMemory(t))
+			who := b.session(t, pipeline.RoleProducer)
+			if tc.admin {
+				who = b.session(t, pipeline.RoleAdmin)
+			}
+			form := url.Values{"communes": tc.communes, "reason": {"Lũ"}, "confirm1": {"yes"}}
+			resp, body := b.do(t, "POST", "/producer/segments/"+b.segs[0]+"/emergency", who, form, "same-origin")
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="e-confirm2"`) {
+				t.Fatalf("the page asking again: %d\n%s", resp.StatusCode, body)
+			}
+			if got := strings.Contains(body, `id="emergency-needs-admin"`); got != tc.says {
+				t.Errorf("the page says an administrator must confirm: %v, want %v\n%s", got, tc.says, body)
+			}
+			if _, err := b.db.PendingEmergency(context.Background(), b.segs[0]); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+				t.Errorf("asking again stored a request (%v)", err)
 			}
 		})
 	}

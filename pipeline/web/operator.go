@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -338,6 +339,17 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		until = t.UTC()
 	}
+	type apiRequest struct {
+		Communes []string  `json:"communes"`
+		Province bool      `json:"province"`
+		Until    time.Time `json:"until,omitzero"`
+		Reason   string    `json:"reason"`
+		Confirm  bool      `json:"confirm"`
+		Replace  bool      `json:"replace,omitempty"`
+	}
+	req := func(confirm bool) apiRequest {
+		return apiRequest{f.Communes, f.Province, until, f.Reason, confirm, f.Replace}
+	}
 	if r.PostForm.Get("confirm2") != "yes" {
 		var v struct {
 			Title     string                     `json:"title"`
@@ -393,27 +405,26 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 			kept, added, dropped = name(k), name(a), name(d)
 		}
+		// The API's dry run says whether, sent, it would only be stored
+		// for an administrator's confirmation (a producer's wide request);
+		// anything else it refuses, the real request refuses again.
+		var pe *pipeline.Error
+		dry := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req(false), nil)
+		needsAdmin := errors.As(dry, &pe) && pe.Key == pipeline.KeyEmergencyNeedsConfirmation
 		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
 			emergencyForm
 			Title, Action, Back  string
 			Names                []string
 			InForce              bool
 			Kept, Added, Dropped []string
-		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names, inForce, kept, added, dropped})
+			NeedsAdmin           bool
+		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names, inForce, kept, added, dropped, needsAdmin})
 		return nil
 	}
-	req := struct {
-		Communes []string  `json:"communes"`
-		Province bool      `json:"province"`
-		Until    time.Time `json:"until,omitzero"`
-		Reason   string    `json:"reason"`
-		Confirm  bool      `json:"confirm"`
-		Replace  bool      `json:"replace,omitempty"`
-	}{f.Communes, f.Province, until, f.Reason, true, f.Replace}
 	var res struct {
 		Pending bool `json:"pending"`
 	}
-	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req, &res); err != nil {
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req(true), &res); err != nil {
 		return err
 	}
 	done := "emergency"
