@@ -286,6 +286,7 @@ func TestRoutePolicy(t *testing.T) {
 		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
 		"POST /api/segments/{id}/emergency/confirm":                    {pipeline.RoleAdmin},
 		"POST /api/segments/{id}/emergency/end":                        {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"POST /api/segments/{id}/emergency/request/cancel":             {pipeline.RoleAdmin, pipeline.RoleProducer},
 		// Commune players' heartbeats (pipeline/api/heartbeats.go).
 		"POST /api/communes/{code}/heartbeat": {pipeline.RoleOperator},
 		"GET /api/communes/{code}/devices":    {pipeline.RoleAdmin, pipeline.RoleOperator},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
@@ -40,7 +41,11 @@ type SegmentView struct {
 	// this moment (GET /api/segments/{id} only): the segment airs nowhere
 	// and there is nothing left to end; setting its priority again puts
 	// it back in its own air window.
-	EmergencyEndedAt *time.Time         `json:"emergency_ended_at,omitempty"`
+	EmergencyEndedAt *time.Time `json:"emergency_ended_at,omitempty"`
+	// EmergencyActions says what the caller may do about the emergency in
+	// force and the request waiting (GET /api/segments/{id} only; absent
+	// when there is neither), so clients offer only what works.
+	EmergencyActions *EmergencyActions  `json:"emergency_actions,omitempty"`
 	Links            map[string]string  `json:"links,omitempty"`
 	Renditions       []RenditionView    `json:"renditions,omitempty"`
 	Variants         []pipeline.Variant `json:"variants,omitempty"`
@@ -49,6 +54,25 @@ type SegmentView struct {
 	// the job moving them away has not succeeded yet (an object store
 	// refusing writes), so those links still answer.
 	MediaRemoval *MediaRemoval `json:"media_removal,omitempty"`
+}
+
+// EmergencyActions are what the caller of GET /api/segments/{id} may do
+// about the segment's emergency: each true only when the request would
+// be accepted for that caller.
+type EmergencyActions struct {
+	// ConfirmRequest: an administrator, and a request waiting, not expired
+	// (POST .../emergency/confirm).
+	ConfirmRequest bool `json:"confirm_request"`
+	// CancelRequest: the request's requester (withdraws it) or an
+	// administrator (declines it, with a reason), leaving the emergency
+	// in force as it is (POST .../emergency/request/cancel).
+	CancelRequest bool `json:"cancel_request"`
+	// DeclineRequest: CancelRequest declines someone else's request, so a
+	// reason is required (the requester is told).
+	DeclineRequest bool `json:"decline_request,omitempty"`
+	// End: the emergency in force (and the request waiting) may be ended
+	// by the caller (POST .../emergency/end).
+	End bool `json:"end"`
 }
 
 // MediaRemoval says a withdrawn segment's media is still reachable.
@@ -582,6 +606,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		if v.EmergencyEndedAt, err = s.emergencyEnded(r.Context(), seg); err != nil {
 			return err
 		}
+		v.EmergencyActions = emergencyActions(v, u)
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -617,6 +642,28 @@ func mediaRemoval(seg pipeline.Segment, rs []pipeline.Rendition, vs []pipeline.V
 		since = *seg.WithdrawnAt
 	}
 	return &MediaRemoval{Since: since, Objects: n}
+}
+
+// emergencyActions says what u may do about v's emergency in force and
+// request waiting, by the rules the service applies (broadcast.MayEnd,
+// broadcast.MayCancelRequest); nil when there is neither.
+func emergencyActions(v SegmentView, u pipeline.User) *EmergencyActions {
+	if v.Emergency == nil && v.PendingEmergency == nil {
+		return nil
+	}
+	a := &EmergencyActions{End: u.Role == pipeline.RoleAdmin}
+	if p := v.PendingEmergency; p != nil {
+		a.ConfirmRequest = u.Role == pipeline.RoleAdmin && !p.Expired
+		a.CancelRequest = broadcast.MayCancelRequest(*p, u)
+		a.DeclineRequest = a.CancelRequest && p.RequestedBy != u.ID
+	}
+	if u.Role == pipeline.RoleProducer {
+		// A producer ends only what is his: the emergency in force he
+		// raised, and the request he asked for.
+		a.End = (v.Emergency == nil || v.Emergency.RaisedByID == u.ID) &&
+			(v.PendingEmergency == nil || v.PendingEmergency.RequestedBy == u.ID)
+	}
+	return a
 }
 
 // emergencyEnded returns when the emergency of a segment whose priority

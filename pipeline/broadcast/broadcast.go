@@ -61,6 +61,10 @@ type Store interface {
 	// by; it returns the emergency ended (SegmentID "" when none) and
 	// whether a request was cancelled, or not-found when neither.
 	EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (pipeline.Emergency, bool, error)
+	// CancelEmergencyRequest drops the segment's wide request waiting
+	// for confirmation only (withdrawn by who asked, or declined by an
+	// administrator), logging reason with by; not-found when none waits.
+	CancelEmergencyRequest(ctx context.Context, segmentID string, by int64, declined bool, reason string, now time.Time) (pipeline.EmergencyRequest, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	// ScheduledEntries maps the entries scheduled for a commune's
 	// cluster on a date (any version) to their length and times.

@@ -45,6 +45,27 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 	if tz == "" {
 		tz = schedules.DefaultTimeZone
 	}
+	if opt.DryRun {
+		codes := make([]string, len(reg.Communes))
+		for i, c := range reg.Communes {
+			codes[i] = c.Code
+		}
+		stored, err := db.Registry(ctx, codes...)
+		if err != nil {
+			return res, fmt.Errorf("import registry (dry run): %w", err)
+		}
+		diff := schedules.DiffRegistry(stored, reg)
+		res.DryRun, res.Diff, res.Removed = true, &diff, diff.Removed
+		res.Communes, res.Created = len(reg.Communes), len(diff.NewCommunes)
+		for _, c := range reg.Communes {
+			res.Clusters += len(c.Clusters)
+			res.Slots += len(c.Slots)
+			for _, cl := range c.Clusters {
+				res.Slots += len(cl.Slots)
+			}
+		}
+		return res, nil
+	}
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var next int
@@ -1438,7 +1459,7 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
 				return err
 			}
-			if err := db.relaxJobsTx(ctx, tx, segmentID); err != nil {
+			if _, err := db.relaxJobsTx(ctx, tx, segmentID, now); err != nil {
 				return err
 			}
 			if err := db.rebuildTx(ctx, tx, segmentID); err != nil {
@@ -1472,6 +1493,67 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 		return ended, cancelled, fmt.Errorf("end the emergency of %s: %w", segmentID, err)
 	}
 	return ended, cancelled, nil
+}
+
+// CancelEmergencyRequest drops segment segmentID's wide emergency
+// request waiting for confirmation, and nothing else: an emergency in
+// force on the segment stays as it is. by withdraws it (the person who
+// asked) or declines it (an administrator; declined true): the audit log
+// keeps who did it and why, and a declined request's producer is sent a
+// notice (kind emergency_declined) with the reason. It returns the
+// request dropped; a not-found error when none was waiting.
+func (db *DB) CancelEmergencyRequest(ctx context.Context, segmentID string, by int64, declined bool, reason string, now time.Time) (pipeline.EmergencyRequest, error) {
+	now = now.UTC()
+	var r pipeline.EmergencyRequest
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var targets, title, who string
+		err := tx.QueryRowContext(ctx, `SELECT r.targets, r.until, r.reason, r.requested_by, r.requested_at, s.title,
+			COALESCE((SELECT name FROM users WHERE id = ?), '')
+			FROM emergency_requests r JOIN segments s ON s.id = r.segment_id WHERE r.segment_id = ?`, by, segmentID).
+			Scan(&targets, &r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt, &title, &who)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency request waiting for confirmation: there is nothing to cancel.", segmentID)
+		}
+		if err != nil {
+			return err
+		}
+		r.SegmentID = segmentID
+		if targets != "" {
+			r.Targets = strings.Split(targets, ",")
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", segmentID); err != nil {
+			return err
+		}
+		action, detail := "emergency_request_withdrawn", "withdrawn by who asked"
+		if declined {
+			action, detail = "emergency_request_declined", "declined by an administrator"
+		}
+		if reason != "" {
+			detail += "; reason: " + reason
+		}
+		if err := addEvent(ctx, tx, segmentID, by, action, detail, now); err != nil {
+			return err
+		}
+		if !declined || r.RequestedBy == by {
+			return nil
+		}
+		if who == "" {
+			who = "An administrator"
+		}
+		where := "the whole province"
+		if len(r.Targets) > 0 {
+			where = fmt.Sprintf("%d communes (%s)", len(r.Targets), strings.Join(r.Targets, ", "))
+		}
+		return addNotices(ctx, tx, []notify.Notice{{Kind: notify.KindEmergencyDeclined, UserID: r.RequestedBy, CreatedAt: now,
+			Subject: "Emergency request declined: " + title,
+			Body: fmt.Sprintf("%s declined your request to put segment %s (%s) on air as an emergency in %s.\nReason: %s\n\n"+
+				"Nothing of it went on air; an emergency already in force on the segment is unchanged. Ask again if it is still needed: loa segments emergency %s --communes C,.. --reason WHY --yes",
+				who, segmentID, title, where, reason, segmentID)}})
+	})
+	if err != nil {
+		return r, fmt.Errorf("cancel the emergency request of %s: %w", segmentID, err)
+	}
+	return r, nil
 }
 
 // RequestEmergency stores a wide emergency a producer asks for,
@@ -1529,7 +1611,7 @@ func emergencyRequestNotice(r pipeline.EmergencyRequest, title, producer, where 
 		Subject: "Emergency waiting for confirmation: " + title,
 		Body: fmt.Sprintf("%s asks to put segment %s (%s) on air as an emergency in the %s until %s (Asia/Ho_Chi_Minh).\nReason: %s\n\n"+
 			"It airs nowhere until an administrator confirms it: loa segments emergency %s --confirm-request --yes\n"+
-			"(or the segment's page). To refuse it: loa segments emergency %s --end --reason WHY --yes",
+			"(or the segment's page). To decline it: loa segments emergency %s --cancel-request --reason WHY --yes",
 			producer, r.SegmentID, title, where, until, r.Reason, r.SegmentID, r.SegmentID)}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // BeginUpload records that an object is about to be streamed to key, so a
@@ -252,7 +253,7 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 			// Lowering the priority would leave the emergency on air while
 			// the segment says otherwise.
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s has an emergency in force until %s: end the emergency first (loa segments emergency %s --end --reason WHY --yes), then set its priority.",
-				id, until.UTC().Format(time.RFC3339), id)
+				id, until.In(localtime.Location()).Format("2006-01-02 15:04 -07:00"), id)
 		}
 		if cur == string(p) {
 			return nil
