@@ -3,12 +3,14 @@ package broadcast_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
+	"github.com/sonla-cchc/loa/pipeline/report"
 	"github.com/sonla-cchc/loa/schedules"
 )
 
@@ -210,4 +212,129 @@ func brief(items []pipeline.ScheduleItem) []string {
 		out = append(out, it.EntryID+" "+it.Kind+" "+it.SegmentID)
 	}
 	return out
+}
+
+// TestReportNamesEachRaise: the report's emergency section says when
+// each commune got the alert (the first raise, or the later one that
+// added it), so no commune's first play comes before it, and names both
+// the producer who asked for a wide emergency and the administrator who
+// confirmed it.
+func TestReportNamesEachRaise(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// raise raises the emergency on seg at f.now, moving the clock as
+		// it goes, and returns who should be named.
+		raise         func(t *testing.T, f *fixture, seg string) (markedBy, requestedBy string)
+		want          map[string]time.Duration // commune -> raised after the first raise
+		requestedLine bool
+	}{
+		{
+			name: "raised again to add a commune",
+			raise: func(t *testing.T, f *fixture, seg string) (string, string) {
+				ctx := context.Background()
+				for _, cs := range [][]string{{"muong-lan"}, {"to-hieu"}} {
+					if _, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: seg, Communes: cs, Reason: "lũ quét", By: f.producer}); err != nil {
+						t.Fatal(err)
+					}
+					f.now = f.now.Add(8 * time.Second)
+				}
+				return f.producer.Name, ""
+			},
+			want: map[string]time.Duration{"muong-lan": 0, "to-hieu": 8 * time.Second},
+		},
+		{
+			name: "asked by a producer, confirmed by an administrator",
+			raise: func(t *testing.T, f *fixture, seg string) (string, string) {
+				ctx := context.Background()
+				wide := []string{"muong-lan", "to-hieu", "suoi-to", "ta-xua"} // more than half of the 7
+				res, err := f.svc.Emergency(ctx, broadcast.EmergencyRequest{SegmentID: seg, Communes: wide, Reason: "lũ quét", By: f.producer})
+				if err != nil || !res.Pending {
+					t.Fatalf("wide request: %+v %v", res, err)
+				}
+				admin, err := f.db.CreateUser(ctx, pipeline.NewUser{Name: "quan-tri-" + seg[:8], Role: pipeline.RoleAdmin, Password: "mat-khau-dai-du"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.svc.ConfirmEmergency(ctx, seg, admin); err != nil {
+					t.Fatal(err)
+				}
+				return admin.Name, f.producer.Name
+			},
+			want:          map[string]time.Duration{"muong-lan": 0, "to-hieu": 0, "suoi-to": 0, "ta-xua": 0},
+			requestedLine: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			ctx := context.Background()
+			broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Thường", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 100_000})
+			if _, err := f.svc.Build(ctx, f.now, nil, "nightly"); err != nil {
+				t.Fatal(err)
+			}
+			f.now = f.now.Add(2 * time.Hour)
+			first := f.now
+			seg := broadcasttest.AddReady(t, f.db, nil, f.producer, broadcasttest.Segment{Title: "Lũ quét", Languages: []string{"vi", "blt", "hnj"}, DurationMS: 30_000})
+			markedBy, requestedBy := tt.raise(t, f, seg)
+			// Each commune's player plays its interrupt at once.
+			for code := range tt.want {
+				head, err := f.db.CommuneHead(ctx, code)
+				if err != nil {
+					t.Fatal(err)
+				}
+				items, err := f.db.VersionItems(ctx, head.VersionID, "trung-tam", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				i := slices.IndexFunc(items, func(it pipeline.ScheduleItem) bool { return it.Kind == "interrupt" && it.SegmentID == seg })
+				if i < 0 {
+					t.Fatalf("%s has no interrupt", code)
+				}
+				it := items[i]
+				r := schedules.PlayReport{ID: "p-" + code, Entry: it.EntryID, Cluster: it.Cluster, SegmentID: seg, Status: schedules.Played,
+					Started: it.Start, Finished: it.Start.Add(30 * time.Second)}
+				if _, err := f.db.SavePlayReports(ctx, code, f.producer.ID, []schedules.PlayReport{r}, func(schedules.PlayReport) string { return it.Date }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := report.ParsePeriod("2025-03")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := report.Build(ctx, f.db, p, "", f.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Emergencies) != 1 {
+				t.Fatalf("emergencies %+v", r.Emergencies)
+			}
+			em := r.Emergencies[0]
+			if !em.MarkedAt.Equal(first) || em.MarkedBy != markedBy || em.RequestedBy != requestedBy {
+				t.Errorf("marked at %s by %q, requested by %q; want %s by %q, requested by %q", em.MarkedAt, em.MarkedBy, em.RequestedBy, first, markedBy, requestedBy)
+			}
+			if len(em.Targets) != len(tt.want) {
+				t.Errorf("targets %+v, want %v", em.Targets, tt.want)
+			}
+			for _, tg := range em.Targets {
+				if want := first.Add(tt.want[tg.Commune]); !tg.RaisedAt.Equal(want) {
+					t.Errorf("%s raised at %s, want %s", tg.Commune, tg.RaisedAt, want)
+				}
+				if tg.FirstPlayed.IsZero() || tg.FirstPlayed.Before(tg.RaisedAt) || tg.FirstPlayed.Before(em.MarkedAt) {
+					t.Errorf("%s first played %s, before it got the alert (%s, first raise %s)", tg.Commune, tg.FirstPlayed, tg.RaisedAt, em.MarkedAt)
+				}
+			}
+			var csv strings.Builder
+			if err := r.WriteCSV(&csv); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(csv.String(), "requested_by,"+requestedBy); got != tt.requestedLine {
+				t.Errorf("CSV names the requester: %v, want %v\n%s", got, tt.requestedLine, csv.String())
+			}
+			if !strings.Contains(csv.String(), ",marked_by,"+markedBy) || !strings.Contains(csv.String(), ",muong-lan,,,"+seg+",raised_at,") {
+				t.Errorf("CSV lacks who raised it or a commune's raise:\n%s", csv.String())
+			}
+		})
+	}
 }
