@@ -1054,11 +1054,3 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, u pipeline
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
-
-// withdrawn tells the schedules a segment left the air or changed
-// priority; called after the change is stored.
-func (s *Server) withdrawn(ctx context.Context, id string) {
-	if s.Broadcast != nil {
-		s.Broadcast.SegmentChanged(ctx, id)
-	}
-}

@@ -88,7 +88,10 @@ type Service struct {
 	Objects Objects
 	// Key signs offline bundle manifests.
 	Key ed25519.PrivateKey
-	// Rebuilds, when set, receives the rebuilds segment changes ask for.
+	// Rebuilds, when set, receives the rebuild a registry import asks
+	// for. A change of a segment (priority, emergency, withdrawal) queues
+	// its rebuild in the store's own transaction instead (sqlstore
+	// DB.RebuildTx).
 	Rebuilds Rebuilder
 	Log      *slog.Logger
 	// Now is the clock; tests replace it.
