@@ -1004,11 +1004,14 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 		if !plan.Province {
 			where = "communes " + strings.Join(plan.Targets, ", ")
 		}
-		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s). To go ahead, send the same request with \"confirm\": true.", where, plan.Describe())
+		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s).%s To go ahead, send the same request with \"confirm\": true.", where, plan.Describe(), windowNote(seg, s.now()))
 	}
 	res, err := b.Emergency(r.Context(), breq)
 	if err != nil {
 		return err
+	}
+	if note := windowNote(seg, s.now()); note != "" {
+		res.Message = strings.TrimSpace(res.Message + note)
 	}
 	status := http.StatusOK
 	if res.Pending {
@@ -1016,6 +1019,20 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 	}
 	writeJSON(w, status, res)
 	return nil
+}
+
+// windowNote says, with a leading space, that an emergency airs segment
+// seg whatever its own air window says, when that window does not hold
+// now; "" when it does.
+func windowNote(seg pipeline.Segment, now time.Time) string {
+	day := func(t time.Time) string { return t.In(broadcast.Location()).Format("2006-01-02 15:04") }
+	switch {
+	case seg.AirFrom.After(now):
+		return fmt.Sprintf(" Its own air window begins %s: the emergency airs it from now to its end all the same.", day(seg.AirFrom))
+	case !seg.AirUntil.IsZero() && !seg.AirUntil.After(now):
+		return fmt.Sprintf(" Its own air window ended %s: the emergency airs it from now to its end all the same.", day(seg.AirUntil))
+	}
+	return ""
 }
 
 // confirmEmergency is an administrator's second confirmation of the
