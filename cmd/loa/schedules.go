@@ -481,6 +481,9 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	if p := res.Plan; p != nil && p.InForce != nil {
 		fmt.Fprintf(env.stdout, "kept: %s; added: %s; lost the alert: %s\n", orNone(p.Kept), orNone(p.Added), orNone(p.Dropped))
 	}
+	if res.Message != "" {
+		fmt.Fprintln(env.stdout, res.Message)
+	}
 	return nil
 }
 

@@ -1018,14 +1018,17 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 			where = "communes " + strings.Join(plan.Targets, ", ")
 		}
 		if plan.NeedsConfirmation != "" {
-			return pipeline.FieldError("confirm", "%s needs an administrator's confirmation: sent, it is only stored, on no loudspeaker, and every administrator is told; it goes to %s once one confirms it (%s). To go ahead, send the same request with \"confirm\": true.",
-				plan.NeedsConfirmation, where, plan.Describe()).WithKey(pipeline.KeyEmergencyNeedsConfirmation)
+			return pipeline.FieldError("confirm", "%s needs an administrator's confirmation: sent, it is only stored, on no loudspeaker, and every administrator is told; it goes to %s once one confirms it (%s).%s To go ahead, send the same request with \"confirm\": true.",
+				plan.NeedsConfirmation, where, plan.Describe(), windowNote(seg, s.now())).WithKey(pipeline.KeyEmergencyNeedsConfirmation)
 		}
-		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s). To go ahead, send the same request with \"confirm\": true.", where, plan.Describe())
+		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s).%s To go ahead, send the same request with \"confirm\": true.", where, plan.Describe(), windowNote(seg, s.now()))
 	}
 	res, err := b.Emergency(r.Context(), breq)
 	if err != nil {
 		return err
+	}
+	if note := windowNote(seg, s.now()); note != "" {
+		res.Message = strings.TrimSpace(res.Message + note)
 	}
 	status := http.StatusOK
 	if res.Pending {
@@ -1051,6 +1054,20 @@ func (s *Server) readyToAir(ctx context.Context, seg pipeline.Segment) error {
 		return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is not ready to air in any language yet (still processing?): sent now, the emergency would be refused. Wait until it is processed, or run 'loa segments emergency' with --yes --wait to raise it as soon as processing ends.", seg.ID).WithKey(pipeline.KeySegmentNotReady, seg.ID)
 	}
 	return nil
+}
+
+// windowNote says, with a leading space, that an emergency airs segment
+// seg whatever its own air window says, when that window does not hold
+// now; "" when it does.
+func windowNote(seg pipeline.Segment, now time.Time) string {
+	day := func(t time.Time) string { return t.In(broadcast.Location()).Format("2006-01-02 15:04") }
+	switch {
+	case seg.AirFrom.After(now):
+		return fmt.Sprintf(" Its own air window begins %s: the emergency airs it from now to its end all the same.", day(seg.AirFrom))
+	case !seg.AirUntil.IsZero() && !seg.AirUntil.After(now):
+		return fmt.Sprintf(" Its own air window ended %s: the emergency airs it from now to its end all the same.", day(seg.AirUntil))
+	}
+	return ""
 }
 
 // confirmEmergency is an administrator's second confirmation of the
@@ -1146,10 +1163,3 @@ func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-// withdrawn tells the schedules a segment left the air or changed
-// priority; called after the change is stored.
-func (s *Server) withdrawn(ctx context.Context, id string) {
-	if s.Broadcast != nil {
-		s.Broadcast.SegmentChanged(ctx, id)
-	}
-}

@@ -743,7 +743,7 @@ type PriorityRequest struct {
 }
 
 // setPriority raises a segment to priority or lowers it to normal; the
-// schedules are rebuilt so it moves in the playlists.
+// rebuild the store queues with the change moves it in the playlists.
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	if _, err := s.visibleSegment(r, u); err != nil {
 		return err
@@ -756,7 +756,8 @@ func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	s.withdrawn(r.Context(), seg.ID)
+	// The store queued the rebuild of every commune in the change's
+	// transaction (sqlstore DB.RebuildTx).
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
 }

@@ -29,14 +29,6 @@ func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt sched
 	return res, nil
 }
 
-// SegmentChanged queues a debounced rebuild of every commune after a
-// segment became ready, was withdrawn or changed priority. The lead's
-// processing job calls the worker's EnqueueRebuild inside its own
-// transaction instead.
-func (s *Service) SegmentChanged(ctx context.Context, segmentID string) {
-	s.rebuild(ctx, nil)
-}
-
 // EmergenciesOf lists the segment's emergencies in force at now. Read it
 // before the segment is withdrawn (ActiveEmergencies leaves withdrawn
 // segments out) and hand it to Withdrawn.
@@ -59,11 +51,11 @@ func (s *Service) EmergenciesOf(ctx context.Context, segmentID string, now time.
 // force (ems, from EmergenciesOf before the withdrawal; one of the whole
 // province rebuilds every commune), so no playlist or bundle keeps an
 // entry whose media has moved away (its links would answer 404) or airs
-// a warning withdrawn as wrong; then every commune's rebuild is queued
-// as usual. The communes airing it are read from the airing history of
-// the days built ahead (Store.History).
+// a warning withdrawn as wrong. Every commune's rebuild follows through
+// the one the store queued in the withdrawal's transaction (sqlstore
+// DB.RebuildTx). The communes airing it are read from the airing
+// history of the days built ahead (Store.History).
 func (s *Service) Withdrawn(ctx context.Context, segmentID string, ems []pipeline.Emergency, now time.Time) error {
-	defer s.rebuild(ctx, nil)
 	province := false
 	var codes []string
 	for _, e := range ems {
