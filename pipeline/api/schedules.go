@@ -1162,4 +1162,3 @@ func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
-
