@@ -276,7 +276,9 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 }
 
 // WithdrawSegment marks a segment withdrawn by a user, recording why,
-// cancels its translation jobs that are not done yet and runs
+// cancels its translation jobs that are not done yet and a wide emergency
+// request waiting for an administrator (a withdrawn segment cannot go on
+// air, so there is nothing left to confirm), and runs
 // db.WithdrawnTx (the move of its objects) and db.RebuildTx in the same
 // transaction.
 // Withdrawing twice is a conflict.
@@ -298,6 +300,9 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 		}
 		if err := addEvent(ctx, tx, id, userID, "withdraw", reason, now); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", id); err != nil {
+			return fmt.Errorf("cancel its emergency request: %w", err)
 		}
 		if db.WithdrawnTx != nil {
 			if err := db.WithdrawnTx(ctx, tx, id); err != nil {
