@@ -86,9 +86,7 @@ func TestUploadRefusals(t *testing.T) {
 			if !strings.Contains(bad.Error.Message, c.reason) {
 				t.Errorf("message %q does not mention %q", bad.Error.Message, c.reason)
 			}
-			if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-				t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-			}
+			b.noLeftovers(t)
 		})
 	}
 }
@@ -247,13 +245,7 @@ func TestUploadPartOrder(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
 			if c.status >= 300 {
-				var bad wire.ErrorBody
-				if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != c.field {
-					t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, c.field, raw)
-				}
-				if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-					t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-				}
+				b.refusedOn(t, raw, c.field)
 				return
 			}
 			var res api.UploadResponse
@@ -311,9 +303,7 @@ func TestUploadSubtitlesPastMediaEnd(t *testing.T) {
 		if resp.StatusCode != http.StatusUnprocessableEntity || bad.Error.Field != "subtitles" || len(bad.Error.Findings) != 2 {
 			t.Fatalf("subtitles after the media (sent after it: %v): status %d, %s", after, resp.StatusCode, raw)
 		}
-		if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-			t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-		}
+		b.noLeftovers(t)
 	}
 
 	status, res, bad := b.upload(t, pipeline.RoleProducer, tvFields, readFile(t, "../testdata/H-near-end-vi.srt"), "r.mp4", clip)
@@ -379,13 +369,7 @@ func TestUploadDeclaredSize(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
 			if c.status >= 300 {
-				var bad wire.ErrorBody
-				if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != c.field {
-					t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, c.field, raw)
-				}
-				if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-					t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-				}
+				b.refusedOn(t, raw, c.field)
 				return
 			}
 			var res api.UploadResponse
