@@ -226,6 +226,9 @@ type EmergencyInForce struct {
 	RaisedByID int64  `json:"raised_by_id"`
 	// ChangedBy names who made its last change, when not RaisedBy.
 	ChangedBy string `json:"changed_by,omitempty"`
+	// RequestedBy names the producer whose wide request RaisedBy
+	// confirmed; empty when RaisedBy raised it directly.
+	RequestedBy string `json:"requested_by,omitempty"`
 }
 
 // EmergencyRequest is a province-wide emergency a producer asked for,

@@ -212,7 +212,10 @@ func printEmergency(tw io.Writer, v api.SegmentView) {
 		if e.ChangedBy != "" {
 			by += " (last changed by " + e.ChangedBy + ")"
 		}
-		fmt.Fprintf(tw, "  raised by\t%s; an administrator or %s ends or narrows it\n", by, e.RaisedBy)
+		if e.RequestedBy != "" {
+			by += ", confirming the request of " + e.RequestedBy
+		}
+		fmt.Fprintf(tw, "  raised by\t%s; an administrator or the one who raised it (%s) ends or narrows it\n", by, e.RaisedBy)
 		if a.End {
 			also := ""
 			if v.PendingEmergency != nil {

@@ -317,6 +317,10 @@ func TestReportNamesEachRaise(t *testing.T) {
 			if len(em.Targets) != len(tt.want) {
 				t.Errorf("targets %+v, want %v", em.Targets, tt.want)
 			}
+			// The segment's answer names the requester beside who confirmed.
+			if in, err := f.db.EmergencyInForce(ctx, seg, f.now); err != nil || in.RaisedBy != markedBy || in.RequestedBy != requestedBy {
+				t.Errorf("in force: raised by %q, requested by %q (%v); want %q, %q", in.RaisedBy, in.RequestedBy, err, markedBy, requestedBy)
+			}
 			for _, tg := range em.Targets {
 				if want := first.Add(tt.want[tg.Commune]); !tg.RaisedAt.Equal(want) {
 					t.Errorf("%s raised at %s, want %s", tg.Commune, tg.RaisedAt, want)

@@ -1427,9 +1427,10 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 func (db *DB) EmergencyInForce(ctx context.Context, segmentID string, now time.Time) (pipeline.EmergencyInForce, error) {
 	var e pipeline.EmergencyInForce
 	var targets string
-	err := db.sql.QueryRowContext(ctx, `SELECT e.targets, e.until, e.marked_at, e.marked_by, COALESCE(u.name, '') FROM emergencies e
-		LEFT JOIN users u ON u.id = e.marked_by WHERE e.segment_id = ? AND e.until > ?`, segmentID, now.UTC()).
-		Scan(&targets, &e.Until, &e.Since, &e.RaisedByID, &e.RaisedBy)
+	err := db.sql.QueryRowContext(ctx, `SELECT e.targets, e.until, e.marked_at, e.marked_by, COALESCE(u.name, ''), COALESCE(rq.name, '') FROM emergencies e
+		LEFT JOIN users u ON u.id = e.marked_by LEFT JOIN users rq ON rq.id = e.requested_by AND e.requested_by <> e.marked_by
+		WHERE e.segment_id = ? AND e.until > ?`, segmentID, now.UTC()).
+		Scan(&targets, &e.Until, &e.Since, &e.RaisedByID, &e.RaisedBy, &e.RequestedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency in force.", segmentID)
 	}
