@@ -221,6 +221,26 @@ func (b *bundle) noLeftovers(t *testing.T) {
 	}
 }
 
+// postUpload posts a multipart upload as the producer and fails t unless
+// it answers status; a refusal (status 300 or more) must name field and
+// leave nothing behind, and gives nil. It returns the accepted answer.
+func (b *bundle) postUpload(t *testing.T, body io.Reader, contentType string, status int, field string) *api.UploadResponse {
+	t.Helper()
+	resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], body, contentType)
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, raw)
+	}
+	if status >= 300 {
+		b.refusedOn(t, raw, field)
+		return nil
+	}
+	var res api.UploadResponse
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	return &res
+}
+
 // refusedOn fails t unless raw is a refusal on field and it left nothing
 // behind.
 func (b *bundle) refusedOn(t *testing.T, raw []byte, field string) {

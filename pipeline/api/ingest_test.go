@@ -13,7 +13,6 @@ import (
 	"github.com/sonla-cchc/loa/media/mediatest"
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
 	"github.com/sonla-cchc/loa/pipeline"
-	"github.com/sonla-cchc/loa/pipeline/api"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 )
@@ -240,17 +239,9 @@ func TestUploadPartOrder(t *testing.T) {
 				}
 			}
 			mw.Close()
-			resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
-			if resp.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
-			}
-			if c.status >= 300 {
-				b.refusedOn(t, raw, c.field)
+			res := b.postUpload(t, &buf, mw.FormDataContentType(), c.status, c.field)
+			if res == nil {
 				return
-			}
-			var res api.UploadResponse
-			if err := json.Unmarshal(raw, &res); err != nil {
-				t.Fatal(err)
 			}
 			if res.Title != title.value || res.Kind != pipeline.KindTV || res.Topic != topic.value {
 				t.Fatalf("metadata lost: %+v", res.Segment)
@@ -364,17 +355,9 @@ func TestUploadDeclaredSize(t *testing.T) {
 				mw.WriteField("size", c.after)
 			}
 			mw.Close()
-			resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
-			if resp.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
-			}
-			if c.status >= 300 {
-				b.refusedOn(t, raw, c.field)
+			res := b.postUpload(t, &buf, mw.FormDataContentType(), c.status, c.field)
+			if res == nil {
 				return
-			}
-			var res api.UploadResponse
-			if err := json.Unmarshal(raw, &res); err != nil {
-				t.Fatal(err)
 			}
 			obj, err := b.store.Stat(t.Context(), res.OriginalKey)
 			if err != nil || obj.Size != int64(n) || res.Size != int64(n) {

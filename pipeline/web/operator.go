@@ -355,16 +355,8 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		until = t.UTC()
 	}
-	type apiRequest struct {
-		Communes []string  `json:"communes"`
-		Province bool      `json:"province"`
-		Until    time.Time `json:"until,omitzero"`
-		Reason   string    `json:"reason"`
-		Confirm  bool      `json:"confirm"`
-		Replace  bool      `json:"replace,omitempty"`
-	}
-	req := func(confirm bool) apiRequest {
-		return apiRequest{f.Communes, f.Province, until, f.Reason, confirm, f.Replace}
+	req := func(confirm bool) api.EmergencyRequest {
+		return api.EmergencyRequest{Communes: f.Communes, Province: f.Province, Until: until, Reason: f.Reason, Confirm: confirm, Replace: f.Replace}
 	}
 	if r.PostForm.Get("confirm2") != "yes" {
 		var v struct {
