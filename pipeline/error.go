@@ -70,6 +70,11 @@ const KeyEmergencyRequestExpired = "emergency_request_expired"
 // confirmation. No Args.
 const KeyEmergencyNeedsConfirmation = "emergency_needs_confirmation"
 
+// KeyEmergencyNotYours is the Key of the refusal to end an emergency that
+// someone else raised (or confirmed), sent to a producer: an
+// administrator ends it. Its one Arg is the segment ID.
+const KeyEmergencyNotYours = "emergency_not_yours"
+
 // WithKey names e's message in the pages' catalogues (Key) with the
 // figures its text takes (Args), and returns e.
 func (e *Error) WithKey(key string, args ...string) *Error {

@@ -699,7 +699,7 @@ func (s *Service) mayEnd(ctx context.Context, segmentID string, by pipeline.User
 			if ownRequest {
 				msg += fmt.Sprintf(" To withdraw only your request waiting for confirmation, leaving that emergency on air: loa segments emergency %s --cancel-request --yes.", segmentID)
 			}
-			return pipeline.Errorf(pipeline.CodeForbidden, "%s", msg)
+			return pipeline.Errorf(pipeline.CodeForbidden, "%s", msg).WithKey(pipeline.KeyEmergencyNotYours, segmentID)
 		}
 	}
 	if found && !ownRequest {

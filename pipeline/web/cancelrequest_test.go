@@ -123,3 +123,24 @@ func TestEmergencyPageSaysWhenAdminMustConfirm(t *testing.T) {
 		})
 	}
 }
+
+// TestEndNotYoursSaysWhy: a producer who sends the End form of an
+// emergency an administrator raised (a stale page) is told, in the page's
+// language, that someone else raised it and an administrator ends it,
+// not that his role may not open the page; the emergency stays.
+func TestEndNotYoursSaysWhy(t *testing.T) {
+	b := setupOn(t, objectstest.NewMemory(t))
+	producer, admin := b.session(t, pipeline.RoleProducer), b.session(t, pipeline.RoleAdmin)
+	page := "/producer/segments/" + b.segs[0]
+	raise := url.Values{"communes": {"to-hieu"}, "reason": {"Lũ: Sở chỉ đạo"}, "confirm1": {"yes"}, "confirm2": {"yes"}}
+	if resp, body := b.do(t, "POST", page+"/emergency", admin, raise, "same-origin"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin raises: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body := b.do(t, "POST", page+"/emergency/end", producer, url.Values{"reason": {"đã qua"}, "confirm": {"yes"}}, "same-origin")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "do người khác phát") || strings.Contains(body, "không được mở trang này") {
+		t.Fatalf("producer ends the admin's emergency: %d, want 403 saying someone else raised it\n%s", resp.StatusCode, body)
+	}
+	if _, body := b.do(t, "GET", page, admin, nil, ""); !strings.Contains(body, `id="end-form"`) {
+		t.Fatalf("the emergency should still be in force:\n%s", body)
+	}
+}
