@@ -334,7 +334,7 @@ func runScheduleShow(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	for _, p := range doc.Unmatched {
-		fmt.Fprintf(env.stdout, "reported but not in this schedule: %s %s %s %s %s\n", p.Cluster, p.EntryID, p.Status, p.Started.In(loc).Format("15:04:05"), p.Reason)
+		fmt.Fprintf(env.stdout, "reported from an earlier version of this schedule: %s %s segment %s %s %s %s\n", p.Cluster, p.EntryID, orDash(p.SegmentID), p.Status, p.Started.In(loc).Format("15:04:05"), p.Reason)
 	}
 	return nil
 }

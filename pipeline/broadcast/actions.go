@@ -1036,27 +1036,47 @@ func (s *Service) Show(ctx context.Context, head pipeline.CommuneHead, cluster s
 	if err != nil {
 		return doc, err
 	}
+	doc.Rows, doc.Unmatched = matchReports(orderEntries(items), reports, cluster)
+	return doc, nil
+}
+
+// matchReports pairs each entry of items (in order) with the play reports
+// of its cluster, entry and segment; a report of the same entry ID that
+// names another segment was played from an earlier version, whose entries
+// a rebuild renumbered (a withdrawal, an emergency during the slot), and
+// goes with the unmatched ones, oldest first. A report naming no segment
+// (a relay) matches by entry alone. Reports of other clusters than
+// cluster are left out when cluster is not empty.
+func matchReports(items []pipeline.ScheduleItem, reports []pipeline.PlayRecord, cluster string) (rows []ShowRow, unmatched []pipeline.PlayRecord) {
 	byEntry := map[[2]string][]pipeline.PlayRecord{}
 	for _, r := range reports {
 		if cluster != "" && r.Cluster != cluster {
 			continue
 		}
-		byEntry[[2]string{r.Cluster, r.EntryID}] = append(byEntry[[2]string{r.Cluster, r.EntryID}], r)
+		k := [2]string{r.Cluster, r.EntryID}
+		byEntry[k] = append(byEntry[k], r)
 	}
-	for _, it := range orderEntries(items) {
+	rows = []ShowRow{}
+	for _, it := range items {
 		k := [2]string{it.Cluster, it.EntryID}
-		row := ShowRow{ScheduleItem: it, Reports: byEntry[k]}
-		if row.Reports == nil {
-			row.Reports = []pipeline.PlayRecord{}
+		row := ShowRow{ScheduleItem: it, Reports: []pipeline.PlayRecord{}}
+		var rest []pipeline.PlayRecord
+		for _, r := range byEntry[k] {
+			if r.SegmentID == "" || r.SegmentID == it.SegmentID {
+				row.Reports = append(row.Reports, r)
+			} else {
+				rest = append(rest, r)
+			}
 		}
-		delete(byEntry, k)
-		doc.Rows = append(doc.Rows, row)
+		byEntry[k] = rest
+		rows = append(rows, row)
 	}
+	unmatched = []pipeline.PlayRecord{}
 	for _, rs := range byEntry {
-		doc.Unmatched = append(doc.Unmatched, rs...)
+		unmatched = append(unmatched, rs...)
 	}
-	slices.SortFunc(doc.Unmatched, func(a, b pipeline.PlayRecord) int { return a.Started.Compare(b.Started) })
-	return doc, nil
+	slices.SortFunc(unmatched, func(a, b pipeline.PlayRecord) int { return a.Started.Compare(b.Started) })
+	return rows, unmatched
 }
 
 // Explain returns the builder's account of the commune's schedule: every
