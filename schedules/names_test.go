@@ -176,7 +176,7 @@ func TestBuildableLeavesOutCollidingCommunes(t *testing.T) {
 				t.Fatalf("left out %v, want %d", left, len(c.left))
 			}
 			for i, w := range c.left {
-				if !strings.Contains(left[i].Error(), w) || !errors.Is(left[i], ErrDuplicateCode) && w != "no clusters" {
+				if !strings.Contains(left[i].Err.Error(), w) || !errors.Is(left[i].Err, ErrDuplicateCode) && w != "no clusters" {
 					t.Errorf("left out %d: %v, want %s", i, left[i], w)
 				}
 			}

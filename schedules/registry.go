@@ -170,15 +170,21 @@ func (r *Registry) Validate() error {
 	return r.joinIssues(r.validate(true), nil)
 }
 
+// CommuneProblem is a stored commune a build leaves out, and why.
+type CommuneProblem struct {
+	Code string
+	Err  error // a *RegistryError naming the commune
+}
+
 // Buildable splits a stored registry for a build: it returns the
-// registry without the communes a build cannot use, and one error (a
-// *RegistryError naming the commune) for each commune left out. It checks
-// what Validate checks, but takes an id stored by an older version with
+// registry without the communes a build cannot use, and the problem of
+// each commune left out (one per commune, its first). It checks what
+// Validate checks, but takes an id stored by an older version with
 // capitals or diacritics by its file name (SafeName); of two communes
 // whose codes share a file name, the one whose code is canonical (else
 // the first) is kept. A problem with the registry as a whole (no
 // communes, an unknown time zone) is err, and nothing is built.
-func (r *Registry) Buildable() (kept *Registry, left []error, err error) {
+func (r *Registry) Buildable() (kept *Registry, left []CommuneProblem, err error) {
 	bad := map[int]bool{}
 	var whole []issue
 	for _, is := range r.validate(false) {
@@ -186,8 +192,10 @@ func (r *Registry) Buildable() (kept *Registry, left []error, err error) {
 			whole = append(whole, is)
 			continue
 		}
+		if !bad[is.commune] {
+			left = append(left, CommuneProblem{Code: r.Communes[is.commune].Code, Err: &RegistryError{Where: r.where(is), Err: is.err}})
+		}
 		bad[is.commune] = true
-		left = append(left, &RegistryError{Where: r.where(is), Err: is.err})
 	}
 	if err := r.joinIssues(whole, nil); err != nil {
 		return nil, nil, err
@@ -415,6 +423,17 @@ type ImportResult struct {
 	// commune in the file that the file no longer lists (only with
 	// ImportOptions.AllowRemovals; without it such an import is refused).
 	Removed []ClusterRef `json:"removed"`
+	// RemovedCommunes lists the stored communes the import replaced:
+	// codes an older version let in that differ from one in the file
+	// only by case or diacritics (only with ImportOptions.AllowRemovals).
+	RemovedCommunes []ReplacedCommune `json:"removed_communes"`
+}
+
+// ReplacedCommune is a stored commune an import removed for the file's
+// commune whose code it differs from only by case or diacritics.
+type ReplacedCommune struct {
+	Code       string `json:"code"`
+	ReplacedBy string `json:"replaced_by"`
 }
 
 // ImportOptions says what an import of the commune registry may do.

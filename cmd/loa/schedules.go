@@ -224,7 +224,22 @@ func runScheduleBuild(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "built %d communes for %d days from %s in %s (builder %s); new versions: %d %v\n",
 		res.Communes, res.Days, res.Start, res.Took.Round(time.Millisecond), res.BuildNS.Round(time.Microsecond), len(res.Changed), res.Changed)
-	return nil
+	return notBuiltError(res.NotBuilt)
+}
+
+// notBuiltError is the refusal (exit 3) of the communes a build left
+// out, each with its problem, after the others were built; nil when none.
+func notBuiltError(nb []broadcast.NotBuilt) error {
+	if len(nb) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d communes were not built (the others were; these keep the schedule they had):", len(nb))
+	for _, n := range nb {
+		fmt.Fprintf(&b, "\n  %s: %s", n.Commune, n.Problem)
+	}
+	b.WriteString("\nTo correct it: " + broadcast.NotBuiltFix + ".")
+	return pipeline.Errorf(pipeline.CodeInvalid, "%s", b.String())
 }
 
 func runScheduleShow(ctx context.Context, env *cliEnv, args []string) error {
