@@ -70,7 +70,7 @@ func (c *client) text(ctx context.Context, path string) (string, error) {
 func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "communes import", "FILE")
 	c := registerClient(fs, env)
-	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists (without it such an import is refused and nothing changes)")
+	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists, and stored communes whose code differs from one in the file only by case or diacritics (without it such an import is refused and nothing changes)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -100,6 +100,13 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "removed %s the file no longer lists (their loudspeakers get no schedule):\n", english.Plural(len(res.Removed), "cluster", ""))
 		for _, r := range res.Removed {
 			fmt.Fprintf(env.stdout, "  %s\n", r)
+		}
+	}
+	if len(res.RemovedCommunes) > 0 {
+		fmt.Fprintf(env.stdout, "removed %s whose code differed from the file's only by case or diacritics (their devices and operators now answer for the file's commune):\n",
+			english.Plural(len(res.RemovedCommunes), "commune", ""))
+		for _, r := range res.RemovedCommunes {
+			fmt.Fprintf(env.stdout, "  %s, replaced by %s\n", r.Code, r.ReplacedBy)
 		}
 	}
 	return nil
