@@ -241,7 +241,11 @@ func notBuiltError(nb []broadcast.NotBuilt) error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d communes were not built (the others were; these keep the schedule they had):", len(nb))
+	verb := "were"
+	if len(nb) == 1 {
+		verb = "was"
+	}
+	fmt.Fprintf(&b, "%s %s not built (the others were; a commune not built keeps the schedule it had):", english.Plural(len(nb), "commune", ""), verb)
 	for _, n := range nb {
 		fmt.Fprintf(&b, "\n  %s: %s", n.Commune, n.Problem)
 	}
