@@ -64,6 +64,12 @@ const KeySegmentNotReady = "segment_not_ready"
 // (local time, "2006-01-02 15:04").
 const KeyEmergencyRequestExpired = "emergency_request_expired"
 
+// KeyEmergencyNeedsConfirmation is the Key of an emergency dry run's
+// answer when the raise is wide and its sender not an administrator: sent
+// with confirm it would only be stored for an administrator's
+// confirmation. No Args.
+const KeyEmergencyNeedsConfirmation = "emergency_needs_confirmation"
+
 // WithKey names e's message in the pages' catalogues (Key) with the
 // figures its text takes (Args), and returns e.
 func (e *Error) WithKey(key string, args ...string) *Error {

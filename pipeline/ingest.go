@@ -80,6 +80,12 @@ type Upload struct {
 	Meta        Meta
 	Media       io.Reader
 	ContentType string
+	// Size is the media's length in bytes as the client declared it (the
+	// form's "size" field), or 0 when not declared. A declared size is
+	// checked against MaxBytes before the media is read and lets the
+	// store take the media in one request, without a part buffer; the
+	// media must then be exactly that long.
+	Size int64
 	// Subtitles is the optional Vietnamese subtitle file (SRT or WebVTT).
 	Subtitles []byte
 	// Rest, when not nil, is called once the media has been stored, to
@@ -87,6 +93,15 @@ type Upload struct {
 	// the upload. Meta and Subtitles are checked after it returns; an
 	// error from it refuses the upload and removes the stored media.
 	Rest func(*Upload) error
+}
+
+// declaredSize is the size StreamToStore takes: Size, or -1 when none was
+// declared.
+func (up *Upload) declaredSize() int64 {
+	if up.Size > 0 {
+		return up.Size
+	}
+	return -1
 }
 
 // metaComplete reports whether the metadata already names a title, kind
@@ -135,7 +150,7 @@ func (in *Ingester) Ingest(ctx context.Context, up Upload) (Result, error) {
 	keys = append(keys, seg.OriginalKey)
 	// The kind may not be known yet (it can come after the media); the
 	// stored object then carries the client's type or a generic one.
-	stored, err := StreamToStore(ctx, in.Objects, seg.OriginalKey, up.Media, in.MaxBytes, mediaContentType(up.ContentType, up.Meta.Kind))
+	stored, err := StreamToStore(ctx, in.Objects, seg.OriginalKey, up.Media, up.declaredSize(), in.MaxBytes, mediaContentType(up.ContentType, up.Meta.Kind))
 	if err != nil {
 		return fail(in.uploadError(err))
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -137,6 +138,75 @@ type Emergency struct {
 	// producer adding communes to someone else's emergency, which stays
 	// MarkedBy's to end or narrow): the audit log names Actor. Not stored.
 	Actor int64 `json:"-"`
+	// Raised says when each commune got the emergency in force (key ""
+	// for every commune of a province-wide one without a key of its
+	// own); MarkedAt is its last raise or change. Read it with RaisedAt.
+	// The store keeps it across raises (RaisedTimes).
+	Raised map[string]time.Time `json:"raised,omitempty"`
+}
+
+// RaisedAt is when commune code got emergency e: its own time, the
+// province-wide one's, or MarkedAt when neither is known (an emergency
+// stored before communes had times of their own).
+func (e Emergency) RaisedAt(code string) time.Time {
+	if at, ok := e.Raised[code]; ok {
+		return at
+	}
+	if at, ok := e.Raised[""]; ok && len(e.Targets) == 0 {
+		return at
+	}
+	return e.MarkedAt
+}
+
+// FirstRaised is when emergency e first went on air: the earliest of its
+// communes' times (MarkedAt when it has none).
+func (e Emergency) FirstRaised() time.Time {
+	first := e.MarkedAt
+	for _, at := range e.Raised {
+		if at.Before(first) {
+			first = at
+		}
+	}
+	return first
+}
+
+// Covers reports whether emergency e targets commune code.
+func (e Emergency) Covers(code string) bool {
+	return len(e.Targets) == 0 || slices.Contains(e.Targets, code)
+}
+
+// RaisedTimes works out when each commune of next (a raise at
+// next.MarkedAt) got the alert, given old, the segment's emergency in
+// force before it (nil when none): a commune old already covered keeps
+// old's time, so raising again to add communes does not interrupt the
+// communes in force a second time; every other commune gets
+// next.MarkedAt. Keys as in Emergency.Raised.
+func RaisedTimes(old *Emergency, next Emergency) map[string]time.Time {
+	out := map[string]time.Time{}
+	at := next.MarkedAt.UTC()
+	if len(next.Targets) == 0 {
+		out[""] = at
+		if old != nil {
+			if len(old.Targets) == 0 {
+				out[""] = old.RaisedAt("").UTC()
+				for c, t := range old.Raised {
+					out[c] = t.UTC()
+				}
+			} else {
+				for _, c := range old.Targets {
+					out[c] = old.RaisedAt(c).UTC()
+				}
+			}
+		}
+		return out
+	}
+	for _, c := range next.Targets {
+		out[c] = at
+		if old != nil && old.Covers(c) {
+			out[c] = old.RaisedAt(c).UTC()
+		}
+	}
+	return out
 }
 
 // EmergencyInForce is a segment's emergency on air now, as the segment

@@ -96,10 +96,24 @@ type segment struct {
 	topicIx   int
 	prio      Priority
 	targets   []string
-	vars      [3]int32 // best approved variant per language index, -1 if none
-	pending   [3]bool  // a variant exists in that language but is not approved
+	raised    map[string]int64 // emergency: when each commune got it (Variant.RaisedAt, Unix seconds)
+	vars      [3]int32         // best approved variant per language index, -1 if none
+	pending   [3]bool          // a variant exists in that language but is not approved
 	problem   ReasonCode
 	problemTx string
+}
+
+// raisedIn is when commune code got the segment's emergency (Unix
+// seconds; the time for the whole province when it has none of its own,
+// or the earliest possible when neither is known).
+func (seg *segment) raisedIn(code string) int64 {
+	if at, ok := seg.raised[code]; ok {
+		return at
+	}
+	if at, ok := seg.raised[""]; ok {
+		return at
+	}
+	return math.MinInt64
 }
 
 // cand is a segment as one day's pool for one language list sees it.
@@ -305,6 +319,14 @@ func (b *built) indexCatalog(catalog []Variant) []LeftOut {
 			if v.Priority == Emergency {
 				for _, t := range v.Targets {
 					targets[t] = true
+				}
+				for c, at := range v.RaisedAt {
+					if seg.raised == nil {
+						seg.raised = map[string]int64{}
+					}
+					if cur, ok := seg.raised[c]; !ok || at.Unix() < cur {
+						seg.raised[c] = at.Unix()
+					}
 				}
 			}
 			// Keep the freshest approved variant per language.
@@ -686,6 +708,9 @@ func (w *worker) fill(p *Playlist, c *Commune, cs *clusterState, pool *dayPool, 
 			if _, ok := slices.BinarySearch(seg.targets, c.Code); !ok {
 				continue
 			}
+		}
+		if seg.prio == Emergency && seg.raised != nil && p.Start.Unix() < seg.raisedIn(c.Code) {
+			continue // the slot began before this commune got the alert
 		}
 		v, k := b.pickVariant(cd, nlang, from, until)
 		if v < 0 {

@@ -181,6 +181,28 @@ func TestBuildEligibility(t *testing.T) {
 			want:   []string{"here/vi", "all/vi"},
 			whyNot: map[string]ReasonCode{"there": LeftNotTargeted},
 		},
+		{
+			name:  "an emergency leads only the slots that begin once the commune got it",
+			langs: []Language{Vietnamese},
+			edit: func(bd *bundle) []Variant {
+				slot := weekStart.In(bd.loc).Add(5*time.Hour + 30*time.Minute)
+				em := func(id string, targets []string, raised map[string]time.Time) Variant {
+					v := bd.v(id, Vietnamese, time.Minute, 5)
+					v.Priority, v.Targets, v.RaisedAt = Emergency, targets, raised
+					return v
+				}
+				return []Variant{
+					em("before", []string{"muong-lan"}, map[string]time.Time{"muong-lan": slot.Add(-time.Minute)}),
+					em("at", []string{"muong-lan"}, map[string]time.Time{"muong-lan": slot}),
+					em("during", []string{"muong-lan"}, map[string]time.Time{"muong-lan": slot.Add(time.Minute)}),
+					em("later-elsewhere", []string{"muong-lan", "suoi-to"}, map[string]time.Time{"muong-lan": slot.Add(-time.Hour), "suoi-to": slot.Add(time.Hour)}),
+					em("province-late", nil, map[string]time.Time{"": slot.Add(time.Minute)}),
+					em("province-kept", nil, map[string]time.Time{"": slot.Add(time.Minute), "muong-lan": slot.Add(-time.Hour)}),
+					em("province-unknown", nil, map[string]time.Time{"suoi-to": slot.Add(time.Hour)}),
+				}
+			},
+			want: []string{"at/vi", "before/vi", "later-elsewhere/vi", "province-kept/vi", "province-unknown/vi"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

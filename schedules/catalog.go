@@ -122,6 +122,13 @@ type Variant struct {
 	// Targets lists commune codes an emergency is meant for; empty means
 	// every commune. It is ignored for other priorities.
 	Targets []string
+	// RaisedAt says, for an emergency, when each commune got it (key ""
+	// for every commune of a province-wide one without a key of its
+	// own): a slot of that commune starting before then does not carry
+	// it, so a raise leaves the commune's earlier slots alone. Communes
+	// without a time are bounded by AirFrom only. Ignored for other
+	// priorities.
+	RaisedAt map[string]time.Time
 }
 
 // Aired records that a segment was scheduled in a commune on a date; the

@@ -3,6 +3,7 @@ package schedules
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -425,8 +426,14 @@ type ImportResult struct {
 	Removed []ClusterRef `json:"removed"`
 	// RemovedCommunes lists the stored communes the import replaced:
 	// codes an older version let in that differ from one in the file
-	// only by case or diacritics (only with ImportOptions.AllowRemovals).
+	// only by case or diacritics (only with ImportOptions.AllowRemovals;
+	// a dry run lists those it would replace).
 	RemovedCommunes []ReplacedCommune `json:"removed_communes"`
+	// DryRun is true when nothing was written (ImportOptions.DryRun):
+	// Diff says what the import would change, and Removed lists what it
+	// would remove (which the real import does only when allowed).
+	DryRun bool          `json:"dry_run,omitempty"`
+	Diff   *RegistryDiff `json:"diff,omitempty"`
 }
 
 // ReplacedCommune is a stored commune an import removed for the file's
@@ -434,6 +441,61 @@ type ImportResult struct {
 type ReplacedCommune struct {
 	Code       string `json:"code"`
 	ReplacedBy string `json:"replaced_by"`
+}
+
+// RegistryDiff says what importing a registry file would change in the
+// stored registry: communes new or changed, and clusters added, changed
+// (name, languages or the slots they play in) and removed. Communes the
+// file leaves out are kept as they are, so they do not show.
+type RegistryDiff struct {
+	NewCommunes []string `json:"new_communes"`
+	// ChangedCommunes had their name or kind changed.
+	ChangedCommunes []string     `json:"changed_communes"`
+	Added           []ClusterRef `json:"added"`
+	Changed         []ClusterRef `json:"changed"`
+	Removed         []ClusterRef `json:"removed"`
+	// Unchanged counts the file's clusters that stay as they are.
+	Unchanged int `json:"unchanged"`
+}
+
+// DiffRegistry compares next (a file about to be imported) with stored
+// (the stored registry's communes that next names; others are ignored):
+// pure, so the store's dry run and tests give the same answer.
+func DiffRegistry(stored, next *Registry) RegistryDiff {
+	d := RegistryDiff{NewCommunes: []string{}, ChangedCommunes: []string{}, Added: []ClusterRef{}, Changed: []ClusterRef{}, Removed: []ClusterRef{}}
+	for i := range next.Communes {
+		c := &next.Communes[i]
+		old := stored.Commune(c.Code)
+		if old == nil {
+			d.NewCommunes = append(d.NewCommunes, c.Code)
+			for _, cl := range c.Clusters {
+				d.Added = append(d.Added, ClusterRef{c.Code, cl.ID})
+			}
+			continue
+		}
+		if old.Name != c.Name || old.Kind != c.Kind {
+			d.ChangedCommunes = append(d.ChangedCommunes, c.Code)
+		}
+		for j := range c.Clusters {
+			cl := &c.Clusters[j]
+			k := slices.IndexFunc(old.Clusters, func(o Cluster) bool { return o.ID == cl.ID })
+			switch {
+			case k < 0:
+				d.Added = append(d.Added, ClusterRef{c.Code, cl.ID})
+			case old.Clusters[k].Name != cl.Name || !slices.Equal(old.Clusters[k].Languages, cl.Languages) ||
+				!slices.Equal(old.SlotsOf(&old.Clusters[k]), c.SlotsOf(cl)):
+				d.Changed = append(d.Changed, ClusterRef{c.Code, cl.ID})
+			default:
+				d.Unchanged++
+			}
+		}
+		for _, o := range old.Clusters {
+			if !slices.ContainsFunc(c.Clusters, func(cl Cluster) bool { return cl.ID == o.ID }) {
+				d.Removed = append(d.Removed, ClusterRef{c.Code, o.ID})
+			}
+		}
+	}
+	return d
 }
 
 // ImportOptions says what an import of the commune registry may do.
@@ -444,6 +506,9 @@ type ImportOptions struct {
 	// lose a cluster to a typo or a file cut short, and a removed
 	// cluster's loudspeakers get no schedule.
 	AllowRemovals bool
+	// DryRun checks the registry and says what importing it would change
+	// (ImportResult.Diff) without writing anything.
+	DryRun bool
 }
 
 // ClusterRef names one cluster of one commune.

@@ -94,8 +94,9 @@ func peakRSS(pid int) (int64, error) {
 }
 
 // BenchmarkUpload2GiB streams a 2 GiB upload through a real `loa serve`
-// into MinIO and, as the peer in the same run, the same bytes with a plain
-// minio-go PutObject (size known, the client's own part size). It reports
+// into MinIO, its length declared in the form as `loa upload` and the
+// upload page declare it, and, as the peer in the same run, the same bytes
+// with a plain minio-go PutObject (size known, the client's own part size). It reports
 // both throughputs, their ratio (the bar: at least 0.8) and the server's
 // peak RSS (the bar: under 64 MiB) beside its high-water mark before the
 // upload began. Run by `make bench`.
@@ -123,6 +124,7 @@ func BenchmarkUpload2GiB(b *testing.B) {
 			mw.WriteField("title", fmt.Sprintf("Bench %d %d", i, time.Now().UnixNano()))
 			mw.WriteField("kind", "radio")
 			mw.WriteField("topic", "budget")
+			mw.WriteField("size", strconv.Itoa(size)) // as loa upload and the upload page send it
 			w, _ := mw.CreateFormFile("file", "bench.wav")
 			if _, err := io.Copy(w, wav); err != nil {
 				pw.CloseWithError(err)

@@ -13,6 +13,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,7 +176,11 @@ func (c *client) uploadOnce(ctx context.Context, req uploadRequest, progress io.
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		err := writeUploadBody(mw, req, subs, &barReader{r: f, bar: bar}, filepath.Base(req.path))
+		var size int64 // declared only for a regular file: a pipe's length is not known
+		if st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		err := writeUploadBody(mw, req, subs, &barReader{r: f, bar: bar}, filepath.Base(req.path), size)
 		endBar(bar, progress, err == nil)
 		if err == nil {
 			fmt.Fprintln(progress, "Sent; the server is checking the media…")
@@ -188,9 +193,17 @@ func (c *client) uploadOnce(ctx context.Context, req uploadRequest, progress io.
 	return err
 }
 
-func writeUploadBody(mw *multipart.Writer, req uploadRequest, subs []byte, media io.Reader, name string) error {
+// writeUploadBody writes an upload's parts: the fields, the subtitles, the
+// media's size in bytes when known (size > 0; the server then stores the
+// media in one request) and the media.
+func writeUploadBody(mw *multipart.Writer, req uploadRequest, subs []byte, media io.Reader, name string, size int64) error {
 	for _, kv := range req.fields {
 		if err := mw.WriteField(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	if size > 0 {
+		if err := mw.WriteField("size", strconv.FormatInt(size, 10)); err != nil {
 			return err
 		}
 	}

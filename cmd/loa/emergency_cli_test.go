@@ -46,8 +46,8 @@ func TestEmergencyCLIMessages(t *testing.T) {
 		t.Fatalf("province-wide request: exit %d %s %s", code, out, errs)
 	}
 	code, out, errs := loa("segments", "show", seg)
-	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || !strings.Contains(out, "--confirm-request") || !strings.Contains(out, "--end --reason") {
-		t.Fatalf("segments show: exit %d, want the pending emergency shown\n%s%s", code, out, errs)
+	if code != 0 || !strings.Contains(out, "PENDING") || !strings.Contains(out, "the whole province") || !strings.Contains(out, "Cháy rừng toàn tỉnh") || strings.Contains(out, "--confirm-request") || !strings.Contains(out, "--cancel-request --yes") {
+		t.Fatalf("segments show: exit %d, want the pending emergency shown with the producer's way to withdraw it and no confirm command (an administrator's)\n%s%s", code, out, errs)
 	}
 
 	// An administrator confirms it: the answer names the communes it

@@ -33,11 +33,11 @@ func TestExpiredEmergencyRequestCLI(t *testing.T) {
 		toStderr bool
 	}{
 		{"list", []string{"segments", "list", "--pending-emergency"}, 0,
-			[]string{"emergency request EXPIRED", "1 emergency request expired (marked EXPIRED)", "--end --reason WHY --yes"}, []string{"PENDING"}, false},
+			[]string{"emergency request EXPIRED", "1 emergency request expired (marked EXPIRED)", "--cancel-request --reason WHY --yes"}, []string{"PENDING"}, false},
 		{"show", []string{"segments", "show", f.seg}, 0,
-			[]string{"EXPIRED request", "which has passed", "can no longer be confirmed", "loa segments emergency " + f.seg + " --end --reason WHY --yes"}, []string{"PENDING"}, false},
+			[]string{"EXPIRED request", "which has passed", "can no longer be confirmed", "loa segments emergency " + f.seg + " --cancel-request --reason WHY --yes"}, []string{"PENDING", "--confirm-request"}, false},
 		{"confirm", []string{"segments", "emergency", f.seg, "--confirm-request", "--yes"}, 3,
-			[]string{"has expired", "(Asia/Ho_Chi_Minh), which has passed, so it cannot be confirmed", "--end --reason WHY --yes", "ask for it again"}, nil, true},
+			[]string{"has expired", "(Asia/Ho_Chi_Minh), which has passed, so it cannot be confirmed", "--cancel-request --reason WHY --yes", "ask for it again"}, nil, true},
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer

@@ -129,7 +129,11 @@ func printJob(w io.Writer, d api.JobDetailView) {
 	j := d.Job
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "job\t%s\n", j.ID)
-	fmt.Fprintf(tw, "segment\t%s %q (%s, %s)\n", j.SegmentID, j.Title, d.Segment.Kind, j.Priority)
+	prio := j.Priority
+	if j.EmergencyEnded {
+		prio += "; its emergency is over"
+	}
+	fmt.Fprintf(tw, "segment\t%s %q (%s, %s)\n", j.SegmentID, j.Title, d.Segment.Kind, prio)
 	fmt.Fprintf(tw, "language\t%s\n", translation.LanguageName(j.Language))
 	fmt.Fprintf(tw, "kind\t%s\n", j.Kind)
 	fmt.Fprintf(tw, "state\t%s\n", j.State)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,84 @@ func TestDemoKeepsImportedClusters(t *testing.T) {
 	after, err := db.Registry(ctx, "muong-lan")
 	if err != nil || len(after.Communes) != 1 || len(after.Communes[0].Clusters) != len(c.Clusters) {
 		t.Fatalf("muong-lan after loa demo: %+v %v", after, err)
+	}
+}
+
+// TestCommunesImportDryRun: 'loa communes import --dry-run FILE' checks
+// the file with the server and says what importing it would change —
+// communes new, clusters added, changed (languages, or the commune's
+// slots they play in) and removed, and that removals need
+// --allow-removals — and writes nothing (exit 0).
+func TestCommunesImportDryRun(t *testing.T) {
+	f := producerCLI(t, "Bản tin")
+	ctx := context.Background()
+	tok := f.adminToken(t)
+	demo, err := os.ReadFile("../../schedules/testdata/sonla-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(t *testing.T, old, new string) []byte {
+		t.Helper()
+		if !bytes.Contains(demo, []byte(old)) {
+			t.Fatalf("the demo registry changed: no %q", old)
+		}
+		return bytes.Replace(demo, []byte(old), []byte(new), 1)
+	}
+	const mong = "      - {id: ban-mong, name: Cụm loa các bản Mông, languages: [hnj, vi]}\n"
+	const leo = "      - {id: trung-tam, name: Loa trung tâm xã, languages: [blt, vi]}\n"
+	tests := []struct {
+		name string
+		file func(t *testing.T) []byte
+		args []string
+		says []string
+		not  []string
+	}{
+		{"the same file", func(*testing.T) []byte { return demo }, nil,
+			[]string{"dry run, nothing was imported: the file has 7 communes (0 new)", "clusters added (0): none", "clusters changed (name, languages or slots) (0): none", "clusters removed (0): none"},
+			[]string{"would be refused"}},
+		{"a cluster left out", func(t *testing.T) []byte { return edit(t, mong, "") }, nil,
+			[]string{"clusters removed (1): muong-lan/ban-mong", "would be refused as it is", "--allow-removals"}, nil},
+		{"a cluster left out, removals allowed", func(t *testing.T) []byte { return edit(t, mong, "") }, []string{"--allow-removals"},
+			[]string{"clusters removed (1): muong-lan/ban-mong"}, []string{"would be refused"}},
+		{"languages changed, a cluster and a commune added", func(t *testing.T) []byte {
+			b := edit(t, mong, "      - {id: ban-mong, name: Cụm loa các bản Mông, languages: [hnj]}\n      - {id: ban-moi, name: Bản mới, languages: [vi]}\n")
+			return append(b, []byte("\n  - code: tan-yen\n    name: Tân Yên\n    kind: xa\n    slots:\n      - {days: Mon-Sat, start: \"05:30\", length: 30m}\n    clusters:\n"+leo)...)
+		}, nil, []string{"8 communes (1 new)", "new communes (1): tan-yen", "clusters added (2): muong-lan/ban-moi, tan-yen/trung-tam",
+			"clusters changed (name, languages or slots) (1): muong-lan/ban-mong", "clusters removed (0): none"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "communes.yaml")
+			if err := os.WriteFile(file, tc.file(t), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before, err := f.db.Registry(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			env := &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+			args := append(append([]string{"communes", "import", "--dry-run", file}, tc.args...), "--server", f.url, "--token", tok)
+			if code := run(ctx, env, args); code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout says %q:\n%s", w, stdout.String())
+				}
+			}
+			after, err := f.db.Registry(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Errorf("the dry run changed the registry:\nbefore %v\nafter  %v", before, after)
+			}
+		})
 	}
 }

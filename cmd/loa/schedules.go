@@ -71,6 +71,7 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "communes import", "FILE")
 	c := registerClient(fs, env)
 	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists, and stored communes whose code differs from one in the file only by case or diacritics (without it such an import is refused and nothing changes)")
+	dryRun := fs.Bool("dry-run", false, "check the file with the server and say what importing it would change (communes new or changed, clusters added, changed, removed); nothing is written")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -90,9 +91,15 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	if *allowRemovals {
 		target += "&allow_removals=1"
 	}
+	if *dryRun {
+		target += "&dry_run=1"
+	}
 	var res schedules.ImportResult
 	if err := c.do(ctx, "POST", target, bytes.NewReader(data), "application/octet-stream", &res); err != nil {
 		return err
+	}
+	if *dryRun {
+		return printImportDiff(env.stdout, res, *allowRemovals)
 	}
 	fmt.Fprintf(env.stdout, "imported %d communes (%d new), %d clusters, %d slots; their schedules are rebuilt shortly (or now: loa schedule build)\n",
 		res.Communes, res.Created, res.Clusters, res.Slots)
@@ -108,6 +115,53 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 		for _, r := range res.RemovedCommunes {
 			fmt.Fprintf(env.stdout, "  %s, replaced by %s\n", r.Code, r.ReplacedBy)
 		}
+	}
+	return nil
+}
+
+// printImportDiff writes what a dry run of an import says it would
+// change.
+func printImportDiff(w io.Writer, res schedules.ImportResult, allowRemovals bool) error {
+	d := res.Diff
+	if !res.DryRun || d == nil {
+		return fmt.Errorf("the server did not answer the dry run (an older server?): nothing was imported, but what would change is unknown")
+	}
+	fmt.Fprintf(w, "dry run, nothing was imported: the file has %d communes (%d new), %d clusters, %d slots\n", res.Communes, res.Created, res.Clusters, res.Slots)
+	refs := func(rs []schedules.ClusterRef) string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = r.String()
+		}
+		return strings.Join(out, ", ")
+	}
+	if len(d.NewCommunes) > 0 {
+		fmt.Fprintf(w, "new communes (%d): %s\n", len(d.NewCommunes), strings.Join(d.NewCommunes, ", "))
+	}
+	if len(d.ChangedCommunes) > 0 {
+		fmt.Fprintf(w, "communes renamed or of another kind (%d): %s\n", len(d.ChangedCommunes), strings.Join(d.ChangedCommunes, ", "))
+	}
+	for _, l := range []struct {
+		what string
+		rs   []schedules.ClusterRef
+	}{{"clusters added", d.Added}, {"clusters changed (name, languages or slots)", d.Changed}, {"clusters removed", d.Removed}} {
+		list := "none"
+		if len(l.rs) > 0 {
+			list = refs(l.rs)
+		}
+		fmt.Fprintf(w, "%s (%d): %s\n", l.what, len(l.rs), list)
+	}
+	fmt.Fprintf(w, "clusters unchanged: %d\n", d.Unchanged)
+	if len(res.RemovedCommunes) > 0 {
+		list := make([]string, len(res.RemovedCommunes))
+		for i, r := range res.RemovedCommunes {
+			list[i] = r.Code + " (" + r.ReplacedBy + ")"
+		}
+		fmt.Fprintf(w, "stored communes whose code differs from the file's only by case or diacritics (%d): %s; the import replaces them only with --allow-removals, and is refused without it\n",
+			len(list), strings.Join(list, ", "))
+	}
+	if len(d.Removed) > 0 && !allowRemovals {
+		fmt.Fprintf(w, "the import would be refused as it is: it removes %s, whose loudspeakers would get no schedule; if they are really gone, import with --allow-removals, else correct the file\n",
+			english.Plural(len(d.Removed), "cluster", ""))
 	}
 	return nil
 }
@@ -349,6 +403,7 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	confirmRequest := fs.Bool("confirm-request", false, "administrators: confirm the wide emergency (many communes or the province) a producer asked for")
 	replace := fs.Bool("replace", false, "make --communes (or --province) the emergency's whole list: communes in force left out lose the alert (an administrator or who raised it only); without it they are added")
 	end := fs.Bool("end", false, "end the emergency in force now, before its end time, and cancel a request waiting for confirmation (with --reason and --yes)")
+	cancelRequest := fs.Bool("cancel-request", false, "drop only the wide request waiting for an administrator's confirmation, leaving an emergency in force on air: its requester withdraws it, an administrator declines it (with --reason, told to the requester); with --yes")
 	var wait waitFlag
 	fs.Var(&wait, "wait", fmt.Sprintf("when the segment is still being processed, wait for it (--wait: up to %s; --wait=30m: up to that), then raise the emergency; processing that fails ends the wait (exit 3)", defaultEmergencyWait))
 	pos, err := parse(fs, args)
@@ -357,6 +412,12 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 	}
 	if len(pos) != 1 {
 		return usageError{"give the segment ID"}
+	}
+	if *cancelRequest {
+		if *end || *confirmRequest || *communes != "" || *province || *until != "" || *replace || wait.d > 0 {
+			return usageError{"--cancel-request takes only --reason and --yes"}
+		}
+		return cancelEmergencyRequest(ctx, env, c, pos[0], *reason, *yes)
 	}
 	if *end {
 		if *confirmRequest || *communes != "" || *province || *until != "" || *replace || wait.d > 0 {
@@ -423,14 +484,25 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		}
 		if errors.As(err, &pe) && pe.Field == "confirm" && !*yes {
 			// Refused input (exit 3): nothing was raised. The server's
-			// answer says what is in force, added and would be dropped.
+			// answer says what is in force, added and would be dropped,
+			// or that it would only be stored for an administrator.
 			what, _, _ := strings.Cut(pe.Message, " To go ahead")
+			goAhead := "Run the same command with --yes to go ahead."
+			if pe.Key == pipeline.KeyEmergencyNeedsConfirmation {
+				goAhead = "Run the same command with --yes to store the request, then call an administrator to confirm it."
+			}
 			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
-				Message: fmt.Sprintf("Nothing was raised: %s Run the same command with --yes to go ahead.%s", what, waits)}
+				Message: fmt.Sprintf("Nothing was raised: %s %s%s", what, goAhead, waits)}
 		}
 		if notReady(err) && !*yes && wait.d > 0 {
 			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
 				Message: fmt.Sprintf("Nothing was raised: segment %s is still being processed. Run the same command with --yes to go ahead.%s", pos[0], waits)}
+		}
+		if notReady(err) && !*yes {
+			// The dry run of a segment still processing: --yes alone
+			// would be refused the same way.
+			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+				Message: fmt.Sprintf("Nothing was raised: segment %s is not ready to air in any language yet (still processing?), so the same command with --yes would be refused. Run it with --yes --wait to raise the emergency as soon as processing ends (waiting up to %s; --wait=DURATION for longer).", pos[0], defaultEmergencyWait)}
 		}
 		return err
 	}
@@ -442,6 +514,9 @@ func runSegmentsEmergency(ctx context.Context, env *cliEnv, args []string) error
 		stamp(res.Until), strings.Join(res.Build.Changed, ", "))
 	if p := res.Plan; p != nil && p.InForce != nil {
 		fmt.Fprintf(env.stdout, "kept: %s; added: %s; lost the alert: %s\n", orNone(p.Kept), orNone(p.Added), orNone(p.Dropped))
+	}
+	if res.Message != "" {
+		fmt.Fprintln(env.stdout, res.Message)
 	}
 	return nil
 }
@@ -556,9 +631,12 @@ func endEmergency(ctx context.Context, env *cliEnv, c *client, id, reason string
 	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/end", bytes.NewReader(body), "application/json", &res); err != nil {
 		var pe *pipeline.Error
 		if errors.As(err, &pe) && pe.Field == "confirm" && !yes {
-			// Refused input (exit 3): nothing was ended.
+			// Refused input (exit 3): nothing was ended. The server's
+			// answer says which communes lose it and what else ends.
+			what, _, _ := strings.Cut(pe.Message, " To go ahead")
+			what = strings.TrimPrefix(what, "Nothing was ended: ")
 			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
-				Message: fmt.Sprintf("Nothing was ended: ending the emergency takes segment %s off the loudspeakers of its communes at once. Run the same command with --reason WHY --yes to go ahead.", id)}
+				Message: fmt.Sprintf("Nothing was ended: %s Run the same command with --reason WHY --yes to go ahead.", what)}
 		}
 		return err
 	}
@@ -576,6 +654,41 @@ func endEmergency(ctx context.Context, env *cliEnv, c *client, id, reason string
 		}
 	}
 	fmt.Fprintf(env.stdout, "emergency %s ended for %s; it airs nowhere now, as when an emergency runs out (to air it again in its own air window: loa segments priority %s normal); new schedule versions for: %s\n", res.SegmentID, where, res.SegmentID, strings.Join(res.Build.Changed, ", "))
+	return nil
+}
+
+// cancelEmergencyRequest drops only segment id's wide request waiting
+// for an administrator's confirmation (an emergency in force stays);
+// without yes nothing is dropped (exit 3).
+func cancelEmergencyRequest(ctx context.Context, env *cliEnv, c *client, id, reason string, yes bool) error {
+	body, _ := json.Marshal(api.CancelRequestBody{Confirm: yes, Reason: reason})
+	var res broadcast.CancelResult
+	if err := c.do(ctx, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/request/cancel", bytes.NewReader(body), "application/json", &res); err != nil {
+		var pe *pipeline.Error
+		if errors.As(err, &pe) && pe.Field == "confirm" && !yes {
+			what, _, _ := strings.Cut(pe.Message, " To go ahead")
+			what = strings.TrimPrefix(what, "Nothing was cancelled: ")
+			more := "--yes"
+			if strings.Contains(pe.Message, `"reason"`) {
+				more = "--reason WHY --yes"
+			}
+			return &pipeline.Error{Code: pipeline.CodeInvalid, Field: "confirm", Err: err,
+				Message: fmt.Sprintf("Nothing was cancelled: %s Run the same command with %s to go ahead.", what, more)}
+		}
+		return err
+	}
+	what := "withdrawn"
+	if res.Declined {
+		what = "declined; its requester is told"
+	}
+	fmt.Fprintf(env.stdout, "emergency request of %s %s; it was on no loudspeaker\n", res.SegmentID, what)
+	if e := res.InForce; e != nil {
+		where := "the whole province"
+		if !e.Province {
+			where = "communes " + strings.Join(e.Communes, ", ")
+		}
+		fmt.Fprintf(env.stdout, "the emergency in force is unchanged: %s until %s\n", where, stamp(e.Until))
+	}
 	return nil
 }
 

@@ -140,34 +140,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			fmt.Fprintf(tw, "subtitles\tkept; the source of the WebVTT, soft and burned-in subtitles and of the subtitle jobs\n")
 		}
 	}
-	if e := v.Emergency; e != nil {
-		where := "the whole province"
-		if !e.Province {
-			where = "communes " + strings.Join(e.Communes, ", ")
-		}
-		fmt.Fprintf(tw, "emergency\tIN FORCE for %s, since %s until %s\n", where, stamp(e.Since), stamp(e.Until))
-		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
-		by := e.RaisedBy
-		if e.ChangedBy != "" {
-			by += " (last changed by " + e.ChangedBy + ")"
-		}
-		fmt.Fprintf(tw, "  raised by\t%s; an administrator or %s ends or narrows it (--end, --replace)\n", by, e.RaisedBy)
-	}
-	if e := v.PendingEmergency; e != nil {
-		where := "the whole province"
-		if len(e.Targets) > 0 {
-			where = "communes " + strings.Join(e.Targets, ", ")
-		}
-		if e.Expired {
-			fmt.Fprintf(tw, "emergency\tEXPIRED request: asked %s for %s until %s, which has passed; it can no longer be confirmed, only cancelled (and asked for again if still needed); never on air\n",
-				stamp(e.RequestedAt), where, stamp(e.Until))
-		} else {
-			fmt.Fprintf(tw, "emergency\tPENDING: asked %s for %s until %s, waiting for an administrator to confirm (loa segments emergency %s --confirm-request --yes); not on air yet\n",
-				stamp(e.RequestedAt), where, stamp(e.Until), v.ID)
-		}
-		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
-		fmt.Fprintf(tw, "  cancel\tloa segments emergency %s --end --reason WHY --yes\n", v.ID)
-	}
+	printEmergency(tw, v)
 	if v.ProcessStep != "" && v.State == pipeline.StateProbed {
 		fmt.Fprintf(tw, "processing\t%s, %.0f%%\n", v.ProcessStep, 100*v.Progress)
 	}
@@ -220,6 +193,66 @@ func printSegment(w io.Writer, v api.SegmentView) {
 	tw.Flush()
 }
 
+// printEmergency writes v's emergency in force and its request waiting
+// for confirmation, with the commands that work for the caller (the
+// server's emergency_actions) and no others.
+func printEmergency(tw io.Writer, v api.SegmentView) {
+	a := v.EmergencyActions
+	if a == nil {
+		a = &api.EmergencyActions{}
+	}
+	if e := v.Emergency; e != nil {
+		where := "the whole province"
+		if !e.Province {
+			where = "communes " + strings.Join(e.Communes, ", ")
+		}
+		fmt.Fprintf(tw, "emergency\tIN FORCE for %s, since %s until %s\n", where, stamp(e.Since), stamp(e.Until))
+		fmt.Fprintf(tw, "  reason\t%s\n", e.Reason)
+		by := e.RaisedBy
+		if e.ChangedBy != "" {
+			by += " (last changed by " + e.ChangedBy + ")"
+		}
+		fmt.Fprintf(tw, "  raised by\t%s; an administrator or %s ends or narrows it\n", by, e.RaisedBy)
+		if a.End {
+			also := ""
+			if v.PendingEmergency != nil {
+				also = "; also cancels the request waiting"
+			}
+			fmt.Fprintf(tw, "  end\tloa segments emergency %s --end --reason WHY --yes%s\n", v.ID, also)
+			fmt.Fprintf(tw, "  narrow\tloa segments emergency %s --communes C,.. --replace --reason WHY --yes\n", v.ID)
+		}
+	}
+	p := v.PendingEmergency
+	if p == nil {
+		return
+	}
+	where := "the whole province"
+	if len(p.Targets) > 0 {
+		where = "communes " + strings.Join(p.Targets, ", ")
+	}
+	if p.Expired {
+		fmt.Fprintf(tw, "emergency\tEXPIRED request: asked %s for %s until %s, which has passed; it can no longer be confirmed, only cancelled (and asked for again if still needed); never on air\n",
+			stamp(p.RequestedAt), where, stamp(p.Until))
+	} else {
+		fmt.Fprintf(tw, "emergency\tPENDING request: asked %s for %s until %s, waiting for an administrator to confirm it; not on air yet\n",
+			stamp(p.RequestedAt), where, stamp(p.Until))
+	}
+	fmt.Fprintf(tw, "  reason\t%s\n", p.Reason)
+	if a.ConfirmRequest {
+		fmt.Fprintf(tw, "  confirm\tloa segments emergency %s --confirm-request --yes\n", v.ID)
+	}
+	stays := ""
+	if v.Emergency != nil {
+		stays = " (the emergency in force stays on air)"
+	}
+	switch {
+	case a.CancelRequest && a.DeclineRequest:
+		fmt.Fprintf(tw, "  decline\tloa segments emergency %s --cancel-request --reason WHY --yes%s\n", v.ID, stays)
+	case a.CancelRequest:
+		fmt.Fprintf(tw, "  withdraw\tloa segments emergency %s --cancel-request --yes%s\n", v.ID, stays)
+	}
+}
+
 func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "segments list", "")
 	c := registerClient(fs, env)
@@ -269,7 +302,7 @@ func runSegmentsList(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if expired > 0 {
-		if _, err := fmt.Fprintf(env.stdout, "%s expired (marked EXPIRED): the end time asked for has passed, so it can no longer be confirmed; cancel it with loa segments emergency ID --end --reason WHY --yes and ask again if still needed\n",
+		if _, err := fmt.Fprintf(env.stdout, "%s expired (marked EXPIRED): the end time asked for has passed, so it can no longer be confirmed; cancel it with loa segments emergency ID --cancel-request --reason WHY --yes and ask again if still needed\n",
 			english.Plural(expired, "emergency request", "emergency requests")); err != nil {
 			return err
 		}

@@ -24,6 +24,10 @@ import (
 // to 48.8 GiB (10,000 parts).
 const PartSize = 5 << 20
 
+// MaxSinglePut is the largest object Put sends in one request: 5 GiB, S3's
+// limit for a single PUT. A larger known size goes in PartSize parts.
+const MaxSinglePut = 5 << 30
+
 // MaxPresign is the longest validity S3 allows for a presigned link.
 const MaxPresign = 7 * 24 * time.Hour
 
@@ -196,9 +200,12 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 	return nil
 }
 
-// Put streams r into key. size may be -1 when unknown; the data is then
-// sent in PartSize parts, one part in memory at a time. It returns the
-// number of bytes stored. An error from r itself is returned unwrapped by
+// Put streams r into key. A known size up to MaxSinglePut goes in one PUT
+// streamed from r, holding no part in memory (r must then hold exactly
+// size bytes: the store refuses a body of another length and stores
+// nothing). size may be -1 when unknown; the data is then sent in PartSize
+// parts, one part in memory at a time. It returns the number of bytes
+// stored. An error from r itself is returned unwrapped by
 // classification so callers can tell a refused body from a store failure.
 //
 // When the upload fails, only the multipart upload this call started is
@@ -214,6 +221,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 		ContentType: contentType,
 		PartSize:    PartSize,
 		NumThreads:  1,
+		// One request for a known size: no 5 MiB part buffer per upload,
+		// and a PUT cut short leaves no parts behind.
+		DisableMultipart: size >= 0 && size <= MaxSinglePut,
 	})
 	if err != nil {
 		// minio-go has already aborted the multipart upload this call

@@ -212,6 +212,26 @@ func (b *bundle) upload(t *testing.T, role pipeline.Role, fields [][2]string, su
 }
 
 // leftovers counts what a refused upload could leave: objects, segment
+// noLeftovers fails t when a refusal left objects, segments or upload
+// rows behind.
+func (b *bundle) noLeftovers(t *testing.T) {
+	t.Helper()
+	if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
+		t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
+	}
+}
+
+// refusedOn fails t unless raw is a refusal on field and it left nothing
+// behind.
+func (b *bundle) refusedOn(t *testing.T, raw []byte, field string) {
+	t.Helper()
+	var bad wire.ErrorBody
+	if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != field {
+		t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, field, raw)
+	}
+	b.noLeftovers(t)
+}
+
 // rows, and upload rows.
 func (b *bundle) leftovers(t *testing.T) (objs, segs, ups int) {
 	t.Helper()
@@ -286,6 +306,7 @@ func TestRoutePolicy(t *testing.T) {
 		"POST /api/segments/{id}/emergency":                            {pipeline.RoleAdmin, pipeline.RoleProducer},
 		"POST /api/segments/{id}/emergency/confirm":                    {pipeline.RoleAdmin},
 		"POST /api/segments/{id}/emergency/end":                        {pipeline.RoleAdmin, pipeline.RoleProducer},
+		"POST /api/segments/{id}/emergency/request/cancel":             {pipeline.RoleAdmin, pipeline.RoleProducer},
 		// Commune players' heartbeats (pipeline/api/heartbeats.go).
 		"POST /api/communes/{code}/heartbeat": {pipeline.RoleOperator},
 		"GET /api/communes/{code}/devices":    {pipeline.RoleAdmin, pipeline.RoleOperator},

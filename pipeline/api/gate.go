@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sonla-cchc/loa/pipeline"
@@ -168,6 +169,26 @@ var (
 	bearerChallenge = []string{`Bearer realm="loa"`}
 	retryLater      = []string{"30"}
 )
+
+// wrongMethod is the answer to method on a path whose routes take only
+// the methods allowed (a GET route takes HEAD too): 405 with Allow, the
+// same on both listeners.
+func wrongMethod(method, path string, allowed []string) errorAnswer {
+	var allow []string
+	for _, m := range allowed {
+		if !slices.Contains(allow, m) {
+			allow = append(allow, m)
+		}
+		if m == http.MethodGet && !slices.Contains(allowed, http.MethodHead) {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	list := strings.Join(allow, ", ")
+	a := renderError(pipeline.Errorf(pipeline.CodeInvalid, "%s %s: this path answers only %s.", method, path, list))
+	a.status = http.StatusMethodNotAllowed
+	a.headers = append(a.headers, header{"Allow", []string{list}})
+	return a
+}
 
 // renderError is err's answer: its status (StatusOf its code), a JSON
 // body with its code, message and details, Retry-After when it is

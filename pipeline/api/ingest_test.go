@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -85,9 +86,7 @@ func TestUploadRefusals(t *testing.T) {
 			if !strings.Contains(bad.Error.Message, c.reason) {
 				t.Errorf("message %q does not mention %q", bad.Error.Message, c.reason)
 			}
-			if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-				t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-			}
+			b.noLeftovers(t)
 		})
 	}
 }
@@ -246,13 +245,7 @@ func TestUploadPartOrder(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
 			if c.status >= 300 {
-				var bad wire.ErrorBody
-				if err := json.Unmarshal(raw, &bad); err != nil || bad.Error.Field != c.field {
-					t.Fatalf("refusal field %q, want %q (%s)", bad.Error.Field, c.field, raw)
-				}
-				if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-					t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-				}
+				b.refusedOn(t, raw, c.field)
 				return
 			}
 			var res api.UploadResponse
@@ -310,9 +303,7 @@ func TestUploadSubtitlesPastMediaEnd(t *testing.T) {
 		if resp.StatusCode != http.StatusUnprocessableEntity || bad.Error.Field != "subtitles" || len(bad.Error.Findings) != 2 {
 			t.Fatalf("subtitles after the media (sent after it: %v): status %d, %s", after, resp.StatusCode, raw)
 		}
-		if objs, segs, ups := b.leftovers(t); objs+segs+ups != 0 {
-			t.Fatalf("refusal left %d objects, %d segments, %d upload rows", objs, segs, ups)
-		}
+		b.noLeftovers(t)
 	}
 
 	status, res, bad := b.upload(t, pipeline.RoleProducer, tvFields, readFile(t, "../testdata/H-near-end-vi.srt"), "r.mp4", clip)
@@ -325,5 +316,70 @@ func TestUploadSubtitlesPastMediaEnd(t *testing.T) {
 	}
 	if res.SubtitleKey == "" {
 		t.Error("the accepted subtitles were not kept")
+	}
+}
+
+// TestUploadDeclaredSize sends the media's length as the "size" part, as
+// `loa upload` and the upload page do: the exact length is stored in one
+// request; a wrong, malformed, repeated or late size, or one over the
+// limit, is refused on field "size" (or "file" for the limit) and leaves
+// no object, segment or upload row.
+func TestUploadDeclaredSize(t *testing.T) {
+	mediatest.Need(t)
+	speech := readFile(t, mediatest.SpeechMP3(t, t.TempDir()))
+	n := len(speech)
+	fields := [][2]string{{"title", "Cỡ tệp"}, {"kind", "radio"}, {"topic", "digital"}}
+	cases := []struct {
+		name   string
+		before []string // values of "size" parts before the file
+		after  string   // a "size" part after the file, when not empty
+		status int
+		field  string
+	}{
+		{"exact", []string{fmt.Sprint(n)}, "", 201, ""},
+		{"empty counts as not sent", []string{""}, "", 201, ""},
+		{"one byte short", []string{fmt.Sprint(n + 1)}, "", 422, "size"},
+		{"one byte long", []string{fmt.Sprint(n - 1)}, "", 422, "size"},
+		{"not a number", []string{"2 MB"}, "", 422, "size"},
+		{"zero", []string{"0"}, "", 422, "size"},
+		{"negative", []string{"-5"}, "", 422, "size"},
+		{"sent twice", []string{fmt.Sprint(n), fmt.Sprint(n)}, "", 422, "size"},
+		{"after the file", nil, fmt.Sprint(n), 422, "size"},
+		{"over the limit", []string{fmt.Sprint(int64(64 << 20))}, "", 413, "file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := setup(t, func(in *pipeline.Ingester) { in.MaxBytes = 32 << 20 })
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			for _, kv := range fields {
+				mw.WriteField(kv[0], kv[1])
+			}
+			for _, v := range c.before {
+				mw.WriteField("size", v)
+			}
+			w, _ := mw.CreateFormFile("file", "speech.mp3")
+			w.Write(speech)
+			if c.after != "" {
+				mw.WriteField("size", c.after)
+			}
+			mw.Close()
+			resp, raw := b.do(t, "POST", "/api/segments", b.tokens[pipeline.RoleProducer], &buf, mw.FormDataContentType())
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, raw)
+			}
+			if c.status >= 300 {
+				b.refusedOn(t, raw, c.field)
+				return
+			}
+			var res api.UploadResponse
+			if err := json.Unmarshal(raw, &res); err != nil {
+				t.Fatal(err)
+			}
+			obj, err := b.store.Stat(t.Context(), res.OriginalKey)
+			if err != nil || obj.Size != int64(n) || res.Size != int64(n) {
+				t.Fatalf("stored %+v (%v), answered %d bytes; want %d", obj, err, res.Size, n)
+			}
+		})
 	}
 }

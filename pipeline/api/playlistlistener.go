@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,10 +122,24 @@ func (p *PlaylistListener) server(h fasthttp.RequestHandler) *fasthttp.Server {
 		// A 304 carries no Content-Type, as on the main address.
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
+		// "Expect: 100-continue" answered as on the main address.
+		HeaderReceived: ignoreContinue,
 		// Header names stay normalized: a lower-case "authorization"
 		// is found as "Authorization" (proxies send either).
 		DisableHeaderNamesNormalizing: false,
 	}
+}
+
+// ignoreContinue drops a request's "Expect: 100-continue" once its
+// header is read, so fasthttp runs the handler without first answering
+// 100 Continue, as net/http (the main address) does: it sends one only
+// when a handler reads the body, and no playlist route does (a body is
+// refused unread). Any other expectation stays for handle to refuse (417).
+func ignoreContinue(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if v := h.Peek(fasthttp.HeaderExpect); len(v) > 0 && strings.EqualFold(strings.TrimSpace(string(v)), "100-continue") {
+		h.Del(fasthttp.HeaderExpect)
+	}
+	return fasthttp.RequestConfig{}
 }
 
 // compileRoute splits rt's pattern into its segments.
@@ -262,7 +277,7 @@ func isClean(p string) bool {
 
 // Serve answers the connections ln accepts until Shutdown (then nil).
 func (p *PlaylistListener) Serve(ln net.Listener) error {
-	err := p.srv.Serve(ln)
+	err := p.srv.Serve(crlfListener{ln})
 	if p.base.Err() != nil {
 		return nil
 	}
@@ -291,6 +306,24 @@ func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
 			writeFastError(ctx, renderError(pipeline.Errorf(pipeline.CodeInternal, "The server failed to answer; try again.")))
 		}
 	}()
+	// What net/http answers before any handler: an HTTP version it does
+	// not speak, an expectation it cannot meet, the server-wide OPTIONS.
+	if proto := ctx.Request.Header.Protocol(); !bytes.HasPrefix(proto, []byte("HTTP/1.")) {
+		a := renderError(pipeline.Errorf(pipeline.CodeInvalid, "HTTP version %.16q is not one this address speaks: send HTTP/1.1.", proto))
+		a.status = http.StatusHTTPVersionNotSupported
+		ctx.SetConnectionClose()
+		writeFastError(ctx, a)
+		return
+	}
+	if len(ctx.Request.Header.Peek(fasthttp.HeaderExpect)) > 0 {
+		ctx.SetConnectionClose()
+		ctx.SetStatusCode(http.StatusExpectationFailed)
+		return
+	}
+	if string(ctx.Method()) == http.MethodOptions && string(ctx.RequestURI()) == "*" {
+		ctx.SetStatusCode(http.StatusOK)
+		return
+	}
 	raw := ctx.URI().PathOriginal()
 	if len(raw) == 0 || raw[0] != '/' {
 		p.notHere(ctx)
@@ -334,10 +367,7 @@ func (p *PlaylistListener) handle(ctx *fasthttp.RequestCtx) {
 	}
 	method := ctx.Method()
 	if string(method) != fr.rt.Method && !(fr.rt.Method == http.MethodGet && string(method) == http.MethodHead) {
-		a := renderError(pipeline.Errorf(pipeline.CodeInvalid, "%s %s: this address answers only GET and HEAD of playlists.", method, segmentUnescapePath(escaped)))
-		a.status = http.StatusMethodNotAllowed
-		a.headers = append(a.headers, header{"Allow", []string{"GET, HEAD"}})
-		writeFastError(ctx, a)
+		writeFastError(ctx, wrongMethod(string(method), segmentUnescapePath(escaped), []string{fr.rt.Method}))
 		return
 	}
 	in.ctx, in.route, in.path = ctx, fr, escaped
@@ -411,7 +441,7 @@ func (p *PlaylistListener) refuse(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		// fasthttp's error quotes the request's headers (a device's
 		// token among them): it is never echoed.
-		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read (a malformed request line or header, such as a control character in a value, or two Content-Length headers): send a plain GET with its line and headers ended by CRLF."))
+		a = renderError(pipeline.Errorf(pipeline.CodeInvalid, "The request is not one HTTP/1.1 can read (a malformed request line or header, such as a control character in a value, or two Content-Length headers): send a plain GET: its request line, one header a line (a Host among them), then an empty line."))
 		a.status = http.StatusBadRequest
 	}
 	writeFastError(ctx, a)

@@ -13,5 +13,5 @@ func (p *PlaylistListener) ServeConnWith(h fasthttp.RequestHandler, c net.Conn) 
 	if h == nil {
 		h = p.handle
 	}
-	return p.server(h).ServeConn(c)
+	return p.server(h).ServeConn(&crlfConn{Conn: c})
 }

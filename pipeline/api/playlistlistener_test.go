@@ -236,8 +236,7 @@ func TestPlaylistListenerSameBytes(t *testing.T) {
 // TestPlaylistListenerServesPlaylistsOnly: on the playlist listener any
 // path that is not a playlist is 404 in the API's error shape, naming
 // the main address; a playlist path asked with another method is 405
-// with Allow. (The main address answers a wrong method with its 404 "No
-// such endpoint".)
+// with Allow, as on the main address (TestPlaylistListenerRawParity).
 func TestPlaylistListenerServesPlaylistsOnly(t *testing.T) {
 	sb := setupSchedules(t)
 	admin := sb.tokens[pipeline.RoleAdmin]
@@ -266,7 +265,7 @@ func TestPlaylistListenerServesPlaylistsOnly(t *testing.T) {
 	path := "/api/communes/muong-lan/clusters/trung-tam/playlists/" + sb.today + ".m3u8"
 	for _, method := range []string{"POST", "PUT", "DELETE", "OPTIONS", "PATCH"} {
 		a := ask(t, sb.playlists, method, path, admin, "")
-		if a.status != http.StatusMethodNotAllowed || a.header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(a.body), "only GET and HEAD") {
+		if a.status != http.StatusMethodNotAllowed || a.header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(a.body), "this path answers only GET, HEAD.") {
 			t.Errorf("%s on the playlist listener: %d Allow=%q\n%s", method, a.status, a.header.Get("Allow"), a.body)
 		}
 	}

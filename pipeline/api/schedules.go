@@ -16,6 +16,7 @@ import (
 
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 	"github.com/sonla-cchc/loa/pipeline/wire"
 	"github.com/sonla-cchc/loa/schedules"
 )
@@ -46,6 +47,7 @@ func (s *Server) scheduleRoutes() []Route {
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency", Roles: producers, handler: s.markEmergency},
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
 		{Method: "POST", Pattern: "/api/segments/{id}/emergency/end", Roles: producers, handler: s.endEmergency},
+		{Method: "POST", Pattern: "/api/segments/{id}/emergency/request/cancel", Roles: producers, handler: s.cancelEmergencyRequest},
 	}
 }
 
@@ -153,6 +155,13 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, _ pipeli
 		opt.AllowRemovals = true
 	default:
 		return pipeline.FieldError("allow_removals", "allow_removals is 1 (the import may remove the clusters the file no longer lists) or 0, not %q.", v)
+	}
+	switch v := r.URL.Query().Get("dry_run"); v {
+	case "", "0", "false":
+	case "1", "true":
+		opt.DryRun = true
+	default:
+		return pipeline.FieldError("dry_run", "dry_run is 1 (check the file and say what importing it would change, writing nothing) or 0, not %q.", v)
 	}
 	res, err := b.Import(r.Context(), reg, opt)
 	if err != nil {
@@ -1000,15 +1009,26 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 		if err != nil {
 			return err
 		}
+		// Refused as the real run would be: a segment that cannot air.
+		if err := s.readyToAir(r.Context(), seg); err != nil {
+			return err
+		}
 		where := "every commune of the province"
 		if !plan.Province {
 			where = "communes " + strings.Join(plan.Targets, ", ")
 		}
-		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s). To go ahead, send the same request with \"confirm\": true.", where, plan.Describe())
+		if plan.NeedsConfirmation != "" {
+			return pipeline.FieldError("confirm", "%s needs an administrator's confirmation: sent, it is only stored, on no loudspeaker, and every administrator is told; it goes to %s once one confirms it (%s).%s To go ahead, send the same request with \"confirm\": true.",
+				plan.NeedsConfirmation, where, plan.Describe(), windowNote(seg, s.now())).WithKey(pipeline.KeyEmergencyNeedsConfirmation)
+		}
+		return pipeline.FieldError("confirm", "An emergency interrupts the loudspeakers of %s at once and leads every slot until it ends (%s).%s To go ahead, send the same request with \"confirm\": true.", where, plan.Describe(), windowNote(seg, s.now()))
 	}
 	res, err := b.Emergency(r.Context(), breq)
 	if err != nil {
 		return err
+	}
+	if note := windowNote(seg, s.now()); note != "" {
+		res.Message = strings.TrimSpace(res.Message + note)
 	}
 	status := http.StatusOK
 	if res.Pending {
@@ -1016,6 +1036,38 @@ func (s *Server) markEmergency(w http.ResponseWriter, r *http.Request, u pipelin
 	}
 	writeJSON(w, status, res)
 	return nil
+}
+
+// readyToAir refuses an emergency on seg as MarkEmergency would: a
+// withdrawn segment, or one not ready to air in any language yet (still
+// processing; pipeline.KeySegmentNotReady, which 'loa segments
+// emergency --wait' waits out).
+func (s *Server) readyToAir(ctx context.Context, seg pipeline.Segment) error {
+	if seg.State == pipeline.StateWithdrawn {
+		return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is withdrawn: it cannot go on air. Upload it again if it must.", seg.ID)
+	}
+	vs, err := s.Catalog.SegmentVariants(ctx, seg.ID)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return pipeline.Errorf(pipeline.CodeConflict, "Segment %s is not ready to air in any language yet (still processing?): sent now, the emergency would be refused. Wait until it is processed, or run 'loa segments emergency' with --yes --wait to raise it as soon as processing ends.", seg.ID).WithKey(pipeline.KeySegmentNotReady, seg.ID)
+	}
+	return nil
+}
+
+// windowNote says, with a leading space, that an emergency airs segment
+// seg whatever its own air window says, when that window does not hold
+// now; "" when it does.
+func windowNote(seg pipeline.Segment, now time.Time) string {
+	day := func(t time.Time) string { return t.In(broadcast.Location()).Format("2006-01-02 15:04") }
+	switch {
+	case seg.AirFrom.After(now):
+		return fmt.Sprintf(" Its own air window begins %s: the emergency airs it from now to its end all the same.", day(seg.AirFrom))
+	case !seg.AirUntil.IsZero() && !seg.AirUntil.After(now):
+		return fmt.Sprintf(" Its own air window ended %s: the emergency airs it from now to its end all the same.", day(seg.AirUntil))
+	}
+	return ""
 }
 
 // confirmEmergency is an administrator's second confirmation of the
@@ -1045,7 +1097,13 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, u pipeline
 		return err
 	}
 	if !req.Confirm {
-		return pipeline.FieldError("confirm", "Ending the emergency takes segment %s off the loudspeakers of its communes at once; nothing was ended. To go ahead, send {\"confirm\": true, \"reason\": \"...\"}.", seg.ID)
+		// The dry run says what would end, and refuses as the real run
+		// would when u may not end it.
+		what, err := b.PlanEnd(r.Context(), seg.ID, u)
+		if err != nil {
+			return err
+		}
+		return pipeline.FieldError("confirm", "Nothing was ended: %s To go ahead, send {\"confirm\": true, \"reason\": \"...\"}.", what)
 	}
 	res, err := b.EndEmergency(r.Context(), seg.ID, req.Reason, u)
 	if err != nil {
@@ -1055,10 +1113,52 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, u pipeline
 	return nil
 }
 
-// withdrawn tells the schedules a segment left the air or changed
-// priority; called after the change is stored.
-func (s *Server) withdrawn(ctx context.Context, id string) {
-	if s.Broadcast != nil {
-		s.Broadcast.SegmentChanged(ctx, id)
+// CancelRequestBody is the body of POST
+// /api/segments/{id}/emergency/request/cancel.
+type CancelRequestBody struct {
+	// Reason says why: required when an administrator declines someone
+	// else's request (they are told), optional for its requester.
+	Reason string `json:"reason"`
+	// Confirm must be true.
+	Confirm bool `json:"confirm"`
+}
+
+// cancelEmergencyRequest drops only a segment's wide emergency request
+// waiting for confirmation: its requester withdraws it, an
+// administrator declines it. An emergency in force stays on air.
+func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
+	b, seg, req, err := emergencyCall[CancelRequestBody](s, r, u)
+	if err != nil {
+		return err
 	}
+	if !req.Confirm {
+		p, declined, err := b.CheckCancelRequest(r.Context(), seg.ID, u)
+		if err != nil {
+			return err
+		}
+		where := "the whole province"
+		if len(p.Targets) > 0 {
+			where = "communes " + strings.Join(p.Targets, ", ")
+		}
+		what, body := "withdrawing", `{"confirm": true}`
+		if declined {
+			what, body = "declining", `{"confirm": true, "reason": "..."}`
+		}
+		inForce := ""
+		if e, err := b.Store.EmergencyInForce(r.Context(), seg.ID, b.CurrentTime()); err == nil {
+			on := "the whole province"
+			if !e.Province {
+				on = "communes " + strings.Join(e.Communes, ", ")
+			}
+			inForce = " The emergency in force on " + on + " stays on air, unchanged."
+		}
+		return pipeline.FieldError("confirm", "Nothing was cancelled: %s the request for %s (until %s; reason: %s) drops it; it is on no loudspeaker.%s To go ahead, send %s.",
+			what, where, p.Until.In(localtime.Location()).Format("2006-01-02 15:04 -07:00"), p.Reason, inForce, body)
+	}
+	res, err := b.CancelRequest(r.Context(), seg.ID, req.Reason, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
 }

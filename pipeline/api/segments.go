@@ -18,6 +18,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/broadcast"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
@@ -40,7 +41,11 @@ type SegmentView struct {
 	// this moment (GET /api/segments/{id} only): the segment airs nowhere
 	// and there is nothing left to end; setting its priority again puts
 	// it back in its own air window.
-	EmergencyEndedAt *time.Time         `json:"emergency_ended_at,omitempty"`
+	EmergencyEndedAt *time.Time `json:"emergency_ended_at,omitempty"`
+	// EmergencyActions says what the caller may do about the emergency in
+	// force and the request waiting (GET /api/segments/{id} only; absent
+	// when there is neither), so clients offer only what works.
+	EmergencyActions *EmergencyActions  `json:"emergency_actions,omitempty"`
 	Links            map[string]string  `json:"links,omitempty"`
 	Renditions       []RenditionView    `json:"renditions,omitempty"`
 	Variants         []pipeline.Variant `json:"variants,omitempty"`
@@ -49,6 +54,25 @@ type SegmentView struct {
 	// the job moving them away has not succeeded yet (an object store
 	// refusing writes), so those links still answer.
 	MediaRemoval *MediaRemoval `json:"media_removal,omitempty"`
+}
+
+// EmergencyActions are what the caller of GET /api/segments/{id} may do
+// about the segment's emergency: each true only when the request would
+// be accepted for that caller.
+type EmergencyActions struct {
+	// ConfirmRequest: an administrator, and a request waiting, not expired
+	// (POST .../emergency/confirm).
+	ConfirmRequest bool `json:"confirm_request"`
+	// CancelRequest: the request's requester (withdraws it) or an
+	// administrator (declines it, with a reason), leaving the emergency
+	// in force as it is (POST .../emergency/request/cancel).
+	CancelRequest bool `json:"cancel_request"`
+	// DeclineRequest: CancelRequest declines someone else's request, so a
+	// reason is required (the requester is told).
+	DeclineRequest bool `json:"decline_request,omitempty"`
+	// End: the emergency in force (and the request waiting) may be ended
+	// by the caller (POST .../emergency/end).
+	End bool `json:"end"`
 }
 
 // MediaRemoval says a withdrawn segment's media is still reachable.
@@ -157,8 +181,12 @@ func (s *Server) uploadSegment(w http.ResponseWriter, r *http.Request, u pipelin
 			}
 			continue
 		}
+		size, err := form.declaredSize()
+		if err != nil {
+			return err
+		}
 		media, contentType := sniffMedia(part, part.Header.Get("Content-Type"))
-		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Subtitles: form.subtitles}
+		up := pipeline.Upload{User: u, Media: media, ContentType: contentType, Size: size, Subtitles: form.subtitles}
 		fileName := part.FileName()
 		if up.Meta, err = metaFromFields(form.fields); err != nil {
 			return err
@@ -322,11 +350,16 @@ const MaxUploadParts = 64
 // is refused, not ignored, so a misspelt field is never lost unnoticed.
 var uploadFields = []string{"title", "kind", "topic", "priority", "languages", "air_from", "air_until"}
 
+// sizeField is the optional part, before "file", that gives the media's
+// length in bytes (what a browser's File.size and `loa upload` send): the
+// media then goes to the store in one request without a part buffer.
+const sizeField = "size"
+
 // read reads one part that is not the media.
 func (f *uploadForm) read(part *multipart.Part) error {
 	name := part.FormName()
-	if name != "subtitles" && !slices.Contains(uploadFields, name) {
-		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'subtitles' file and the 'file' part.",
+	if name != "subtitles" && name != sizeField && !slices.Contains(uploadFields, name) {
+		return pipeline.FieldError(name, "The upload has a part named %q, which Loa does not know: send %s, the optional 'size' and 'subtitles' parts and the 'file' part.",
 			name, strings.Join(uploadFields, ", "))
 	}
 	if name == "subtitles" {
@@ -384,6 +417,23 @@ func (f *uploadForm) next() (*multipart.Part, error) {
 	return part, nil
 }
 
+// declaredSize is the media length the form's "size" part gave, or 0 when
+// it sent none (or sent it empty).
+func (f *uploadForm) declaredSize() (int64, error) {
+	vs := f.fields[sizeField]
+	if len(vs) > 1 {
+		return 0, pipeline.FieldError(sizeField, "The 'size' field was sent %d times: send it once.", len(vs))
+	}
+	if len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, pipeline.FieldError(sizeField, "The 'size' field is %q: send the media file's length in bytes as a whole number, or leave it out.", vs[0])
+	}
+	return n, nil
+}
+
 // readRest reads the parts after the media to the end of the body; a
 // second media part is refused, not dropped.
 func (f *uploadForm) readRest() error {
@@ -397,6 +447,9 @@ func (f *uploadForm) readRest() error {
 		}
 		if part.FormName() == "file" {
 			return pipeline.FieldError("file", "The upload has more than one 'file' part: send one media file per upload.")
+		}
+		if part.FormName() == sizeField {
+			return pipeline.FieldError(sizeField, "The 'size' part came after the 'file' part: send it before the file, or leave it out.")
 		}
 		if err := f.read(part); err != nil {
 			return err
@@ -553,6 +606,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request, u pipeline.U
 		if v.EmergencyEndedAt, err = s.emergencyEnded(r.Context(), seg); err != nil {
 			return err
 		}
+		v.EmergencyActions = emergencyActions(v, u)
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -588,6 +642,28 @@ func mediaRemoval(seg pipeline.Segment, rs []pipeline.Rendition, vs []pipeline.V
 		since = *seg.WithdrawnAt
 	}
 	return &MediaRemoval{Since: since, Objects: n}
+}
+
+// emergencyActions says what u may do about v's emergency in force and
+// request waiting, by the rules the service applies (broadcast.MayEnd,
+// broadcast.MayCancelRequest); nil when there is neither.
+func emergencyActions(v SegmentView, u pipeline.User) *EmergencyActions {
+	if v.Emergency == nil && v.PendingEmergency == nil {
+		return nil
+	}
+	a := &EmergencyActions{End: u.Role == pipeline.RoleAdmin}
+	if p := v.PendingEmergency; p != nil {
+		a.ConfirmRequest = u.Role == pipeline.RoleAdmin && !p.Expired
+		a.CancelRequest = broadcast.MayCancelRequest(*p, u)
+		a.DeclineRequest = a.CancelRequest && p.RequestedBy != u.ID
+	}
+	if u.Role == pipeline.RoleProducer {
+		// A producer ends only what is his: the emergency in force he
+		// raised, and the request he asked for.
+		a.End = (v.Emergency == nil || v.Emergency.RaisedByID == u.ID) &&
+			(v.PendingEmergency == nil || v.PendingEmergency.RequestedBy == u.ID)
+	}
+	return a
 }
 
 // emergencyEnded returns when the emergency of a segment whose priority
@@ -667,7 +743,7 @@ type PriorityRequest struct {
 }
 
 // setPriority raises a segment to priority or lowers it to normal; the
-// schedules are rebuilt so it moves in the playlists.
+// rebuild the store queues with the change moves it in the playlists.
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
 	if _, err := s.visibleSegment(r, u); err != nil {
 		return err
@@ -680,7 +756,8 @@ func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u pipeline.
 	if err != nil {
 		return err
 	}
-	s.withdrawn(r.Context(), seg.ID)
+	// The store queued the rebuild of every commune in the change's
+	// transaction (sqlstore DB.RebuildTx).
 	writeJSON(w, http.StatusOK, s.view(r, seg))
 	return nil
 }

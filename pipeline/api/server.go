@@ -276,7 +276,25 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
+	var methods []string // every method a route takes
+	for _, rt := range s.Routes() {
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
+	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path that routes take with other methods is 405 naming them
+		// (as the playlist listener answers), any other 404.
+		var allowed []string
+		for _, m := range methods {
+			if _, pat := mux.Handler(&http.Request{Method: m, URL: r.URL, Host: r.Host}); pat != "" && pat != "/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			wrongMethod(r.Method, r.URL.Path, allowed).write(w)
+			return
+		}
 		writeError(w, pipeline.Errorf(pipeline.CodeNotFound, "No such endpoint: %s %s.", r.Method, r.URL.Path))
 	}))
 	return mux

@@ -18,7 +18,7 @@ import (
 // (see Store.ImportRegistry for opt and the clusters it removes).
 func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
 	res, err := s.Store.ImportRegistry(ctx, reg, opt)
-	if err != nil {
+	if err != nil || opt.DryRun {
 		return res, err
 	}
 	codes := make([]string, len(reg.Communes))
@@ -27,14 +27,6 @@ func (s *Service) Import(ctx context.Context, reg *schedules.Registry, opt sched
 	}
 	s.rebuild(ctx, codes)
 	return res, nil
-}
-
-// SegmentChanged queues a debounced rebuild of every commune after a
-// segment became ready, was withdrawn or changed priority. The lead's
-// processing job calls the worker's EnqueueRebuild inside its own
-// transaction instead.
-func (s *Service) SegmentChanged(ctx context.Context, segmentID string) {
-	s.rebuild(ctx, nil)
 }
 
 // EmergenciesOf lists the segment's emergencies in force at now. Read it
@@ -59,11 +51,11 @@ func (s *Service) EmergenciesOf(ctx context.Context, segmentID string, now time.
 // force (ems, from EmergenciesOf before the withdrawal; one of the whole
 // province rebuilds every commune), so no playlist or bundle keeps an
 // entry whose media has moved away (its links would answer 404) or airs
-// a warning withdrawn as wrong; then every commune's rebuild is queued
-// as usual. The communes airing it are read from the airing history of
-// the days built ahead (Store.History).
+// a warning withdrawn as wrong. Every commune's rebuild follows through
+// the one the store queued in the withdrawal's transaction (sqlstore
+// DB.RebuildTx). The communes airing it are read from the airing
+// history of the days built ahead (Store.History).
 func (s *Service) Withdrawn(ctx context.Context, segmentID string, ems []pipeline.Emergency, now time.Time) error {
-	defer s.rebuild(ctx, nil)
 	province := false
 	var codes []string
 	for _, e := range ems {
@@ -146,6 +138,10 @@ type EmergencyPlan struct {
 	// it): the raiser, or the owner of the one in force when the raiser
 	// may not end that one and only adds to it.
 	Owner int64 `json:"owner"`
+	// NeedsConfirmation, when not empty, says why the raise is a wide
+	// one that, asked for by anyone but an administrator, is only stored
+	// for an administrator's confirmation (on no loudspeaker until then).
+	NeedsConfirmation string `json:"needs_confirmation,omitempty"`
 }
 
 // MayEnd says whether by may end or narrow emergency e: an administrator,
@@ -238,22 +234,23 @@ func (s *Service) PlanEmergency(ctx context.Context, req EmergencyRequest) (Emer
 			plan.InForce = &e
 		}
 	}
-	var all []string
-	if req.Province || (plan.InForce != nil && len(plan.InForce.Targets) == 0) {
-		cs, err := s.Store.Communes(ctx)
-		if err != nil {
-			return plan, nil, err
-		}
-		for _, c := range cs {
-			all = append(all, c.Code)
-		}
+	cs, err := s.Store.Communes(ctx)
+	if err != nil {
+		return plan, nil, err
+	}
+	all := make([]string, 0, len(cs))
+	for _, c := range cs {
+		all = append(all, c.Code)
+	}
+	if err := unknownCommunes(targets, cs); err != nil {
+		return plan, nil, err
 	}
 	plan.Kept, plan.Added, plan.Dropped, plan.Targets, plan.Province = PlanTargets(plan.InForce, targets, req.Province, req.Replace, all)
 	plan.Until, plan.Owner = until, req.By.ID
 	if old := plan.InForce; old != nil {
 		may := MayEnd(*old, req.By)
 		if len(plan.Dropped) > 0 && !may {
-			return plan, nil, pipeline.Errorf(pipeline.CodeForbidden, "Replacing the communes of the emergency of segment %s would take the alert off %s: only an administrator or the person who raised it narrows an emergency. Leave out --replace (replace) to add communes to it, or ask an administrator.",
+			return plan, nil, pipeline.Errorf(pipeline.CodeForbidden, "Replacing the communes of the emergency of segment %s would take the alert off %s: only an administrator or the person who raised it narrows an emergency. To add communes to it instead, raise it again without replacing (without --replace on the command line, replace in the API or the Replace box on the segment page), or ask an administrator.",
 				req.SegmentID, strings.Join(plan.Dropped, ", "))
 		}
 		if !may {
@@ -267,7 +264,86 @@ func (s *Service) PlanEmergency(ctx context.Context, req EmergencyRequest) (Emer
 			plan.Until = old.Until
 		}
 	}
+	if req.By.Role != pipeline.RoleAdmin {
+		// The person's other emergencies in force count with this one:
+		// several small ones (on one segment after another, or on several
+		// segments) are no way around the second person either. Communes
+		// added to someone else's emergency count alone (the rest is not
+		// his).
+		counted := plan.Targets
+		if plan.Owner != req.By.ID {
+			counted = plan.Added
+		}
+		held, heldProvince := inForceBy(ems, req.By.ID, req.SegmentID, now)
+		if plan.NeedsConfirmation, err = s.wide(ctx, (plan.Province && plan.Owner == req.By.ID) || heldProvince, counted, held); err != nil {
+			return plan, nil, err
+		}
+	}
 	return plan, ems, nil
+}
+
+// unknownCommunes refuses target codes that are no commune's code in
+// cs, naming for each the codes it may stand for (a commune's name, or
+// its code typed in another case or without diacritics: "Mường Lạn",
+// "MUONG-LAN" → muong-lan), so a dry run catches them as the real run
+// does.
+func unknownCommunes(targets []string, cs []pipeline.CommuneSummary) error {
+	codes := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		codes[c.Code] = true
+	}
+	var msgs []string
+	first := ""
+	for _, t := range targets {
+		if codes[t] {
+			continue
+		}
+		if first == "" {
+			first = t
+		}
+		m := CommuneMatches(t, cs)
+		switch len(m) {
+		case 0:
+			msgs = append(msgs, fmt.Sprintf("No commune with code %q: 'loa communes list' shows the codes.", t))
+		case 1:
+			msgs = append(msgs, fmt.Sprintf("%q is not a commune code: did you mean %s? Give the code.", t, m[0]))
+		default:
+			msgs = append(msgs, fmt.Sprintf("%q is not a commune code: it matches %d communes (%s); give the code of the one meant.", t, len(m), strings.Join(m, ", ")))
+		}
+	}
+	if first == "" {
+		return nil
+	}
+	return pipeline.FieldError("communes", "%s Nothing was raised.", strings.Join(msgs, " ")).WithKey("unknown_commune", first)
+}
+
+// CommuneMatches lists the codes (with their names, "muong-lan (Mường
+// Lạn)") of the communes in cs that text may stand for: its code or name
+// compared without case, diacritics or the difference between spaces,
+// '-' and '_'.
+func CommuneMatches(text string, cs []pipeline.CommuneSummary) []string {
+	key := communeKey(text)
+	if key == "" {
+		return nil
+	}
+	var out []string
+	for _, c := range cs {
+		if communeKey(c.Code) == key || communeKey(c.Name) == key {
+			out = append(out, fmt.Sprintf("%s (%s)", c.Code, c.Name))
+		}
+	}
+	return out
+}
+
+// communeKey is text folded for CommuneMatches: the file-name form of
+// schedules.SafeName with every run of other characters as one '-'.
+func communeKey(text string) string {
+	k := schedules.SafeName(strings.TrimSpace(text))
+	k = strings.ReplaceAll(k, "_", "-")
+	for strings.Contains(k, "--") {
+		k = strings.ReplaceAll(k, "--", "-")
+	}
+	return strings.Trim(k, "-")
 }
 
 // Describe says in one sentence what the plan changes, for a dry run:
@@ -345,20 +421,7 @@ func (s *Service) Emergency(ctx context.Context, req EmergencyRequest) (Emergenc
 	}
 	res.Plan = &plan
 	targets, until := plan.Targets, plan.Until
-	// The person's other emergencies in force count with this one: several
-	// small ones (on one segment after another, or on several segments)
-	// are no way around the second person either. Communes added to
-	// someone else's emergency count alone (the rest is not his).
-	counted := targets
-	if plan.Owner != req.By.ID {
-		counted = plan.Added
-	}
-	held, heldProvince := inForceBy(ems, req.By.ID, req.SegmentID, now)
-	wide, err := s.wide(ctx, (plan.Province && plan.Owner == req.By.ID) || heldProvince, counted, held)
-	if err != nil {
-		return res, err
-	}
-	if wide != "" && req.By.Role != pipeline.RoleAdmin {
+	if wide := plan.NeedsConfirmation; wide != "" {
 		if err := s.Store.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: req.SegmentID, Targets: targets, Until: until, Reason: reason,
 			RequestedBy: req.By.ID, RequestedAt: now}); err != nil {
 			return res, err
@@ -396,7 +459,7 @@ func (s *Service) ConfirmEmergency(ctx context.Context, segmentID string, by pip
 		ended := r.Until.In(Location()).Format("2006-01-02 15:04")
 		return EmergencyResult{}, (&pipeline.Error{Code: pipeline.CodeConflict, Message: fmt.Sprintf(
 			"The emergency request for segment %s has expired: the emergency it asked for was to end at %s (Asia/Ho_Chi_Minh), which has passed, so it cannot be confirmed. "+
-				"Cancel the request (loa segments emergency %s --end --reason WHY --yes) and, if the emergency is still needed, ask for it again with a new end time.",
+				"Cancel the request (loa segments emergency %s --cancel-request --reason WHY --yes) and, if the emergency is still needed, ask for it again with a new end time.",
 			segmentID, ended, segmentID)}).WithKey(pipeline.KeyEmergencyRequestExpired, ended)
 	}
 	ems, err := s.Store.ActiveEmergencies(ctx, now.Add(-HardMaxEmergency))
@@ -457,26 +520,8 @@ func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by
 		return res, err
 	}
 	now := s.now()
-	if by.Role != pipeline.RoleAdmin {
-		if by.Role != pipeline.RoleProducer {
-			return res, pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator or the producer who raised it ends an emergency.")
-		}
-		ems, err := s.EmergenciesOf(ctx, segmentID, now)
-		if err != nil {
-			return res, err
-		}
-		for _, e := range ems {
-			if e.MarkedBy != by.ID {
-				return res, pipeline.Errorf(pipeline.CodeForbidden, "The emergency of segment %s was raised (or confirmed) by someone else: ask an administrator to end it.", segmentID)
-			}
-		}
-		r, err := s.Store.PendingEmergency(ctx, segmentID)
-		if err != nil && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
-			return res, err
-		}
-		if err == nil && r.RequestedBy != by.ID {
-			return res, pipeline.Errorf(pipeline.CodeForbidden, "The emergency request of segment %s was made by someone else: ask an administrator to cancel it.", segmentID)
-		}
+	if err := s.mayEnd(ctx, segmentID, by, now); err != nil {
+		return res, err
 	}
 	e, cancelled, err := s.Store.EndEmergency(ctx, segmentID, by.ID, reason, now)
 	if err != nil {
@@ -502,6 +547,165 @@ func (s *Service) EndEmergency(ctx context.Context, segmentID, reason string, by
 		res.Message += " The request waiting for an administrator is cancelled too."
 	}
 	return res, nil
+}
+
+// MayCancelRequest says whether by may drop wide emergency request r
+// waiting for confirmation: the person who asked for it (withdrawing
+// it) or an administrator (declining it).
+func MayCancelRequest(r pipeline.EmergencyRequest, by pipeline.User) bool {
+	return by.Role == pipeline.RoleAdmin || (by.Role == pipeline.RoleProducer && r.RequestedBy == by.ID)
+}
+
+// CancelResult says what [Service.CancelRequest] dropped.
+type CancelResult struct {
+	SegmentID string `json:"segment_id"`
+	// Declined is true when an administrator declined someone else's
+	// request, false when its requester withdrew it.
+	Declined bool `json:"declined"`
+	// Targets were the communes asked for (empty: the whole province).
+	Targets []string  `json:"targets"`
+	Until   time.Time `json:"until"`
+	// InForce is the segment's emergency on air, untouched (nil when none).
+	InForce *pipeline.EmergencyInForce `json:"in_force,omitempty"`
+	Message string                     `json:"message"`
+}
+
+// CheckCancelRequest returns segment segmentID's wide request waiting
+// for confirmation if by may drop it, and whether dropping it declines
+// it (an administrator and someone else's request); a not-found error
+// when none waits, forbidden when by may not. Nothing changes.
+func (s *Service) CheckCancelRequest(ctx context.Context, segmentID string, by pipeline.User) (pipeline.EmergencyRequest, bool, error) {
+	r, err := s.Store.PendingEmergency(ctx, segmentID)
+	if err != nil {
+		return r, false, err
+	}
+	if !MayCancelRequest(r, by) {
+		return r, false, pipeline.Errorf(pipeline.CodeForbidden, "The emergency request of segment %s was made by someone else: only its requester withdraws it, or an administrator declines it.", segmentID)
+	}
+	return r, r.RequestedBy != by.ID, nil
+}
+
+// CancelRequest drops segment segmentID's wide emergency request
+// waiting for an administrator's confirmation, and only that: an
+// emergency in force on the segment stays on air, unchanged, and no
+// schedule changes (the request was on no loudspeaker). Its requester
+// withdraws it (reason optional); an administrator declines it (reason
+// required: the requester is told it, by notice). The audit log keeps
+// who and why.
+func (s *Service) CancelRequest(ctx context.Context, segmentID, reason string, by pipeline.User) (CancelResult, error) {
+	res := CancelResult{SegmentID: segmentID, Targets: []string{}}
+	_, declined, err := s.CheckCancelRequest(ctx, segmentID, by)
+	if err != nil {
+		return res, err
+	}
+	if declined || strings.TrimSpace(reason) != "" {
+		if strings.TrimSpace(reason) == "" {
+			return res, pipeline.FieldError("reason", "Say why the request is declined: its requester is told, and it goes into the audit log with your name.")
+		}
+		if reason, err = emergencyReason(reason); err != nil {
+			return res, err
+		}
+	}
+	now := s.now()
+	r, err := s.Store.CancelEmergencyRequest(ctx, segmentID, by.ID, declined, reason, now)
+	if err != nil {
+		return res, err
+	}
+	res.Declined, res.Until = declined, r.Until
+	if r.Targets != nil {
+		res.Targets = r.Targets
+	}
+	s.log().Warn("emergency request dropped", "segment", segmentID, "declined", declined, "by", by.Name, "reason", reason)
+	what := "withdrawn"
+	if declined {
+		what = "declined (its requester is told)"
+	}
+	res.Message = "The emergency request waiting for an administrator is " + what + "; it was on no loudspeaker."
+	switch e, err := s.Store.EmergencyInForce(ctx, segmentID, now); {
+	case err == nil:
+		res.InForce = &e
+		res.Message += " The emergency in force on the segment is unchanged."
+	case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
+		return res, err
+	}
+	return res, nil
+}
+
+// PlanEnd says, for the dry run of [Service.EndEmergency], what ending
+// segment segmentID's emergency would do: the communes losing it and
+// whether a request waiting is cancelled too. It refuses (forbidden) as
+// the real run would when by may not end it, pointing a requester to
+// withdrawing only his request; not-found when there is nothing to end.
+func (s *Service) PlanEnd(ctx context.Context, segmentID string, by pipeline.User) (string, error) {
+	now := s.now()
+	if err := s.mayEnd(ctx, segmentID, by, now); err != nil {
+		return "", err
+	}
+	var parts []string
+	switch e, err := s.Store.EmergencyInForce(ctx, segmentID, now); {
+	case err == nil:
+		where := "the whole province"
+		if !e.Province {
+			where = "communes " + strings.Join(e.Communes, ", ")
+		}
+		parts = append(parts, fmt.Sprintf("ending it takes segment %s off the loudspeakers of %s at once (in force until %s, raised by %s)",
+			segmentID, where, e.Until.In(Location()).Format("2006-01-02 15:04 -07:00"), e.RaisedBy))
+	case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
+		return "", err
+	}
+	switch r, err := s.Store.PendingEmergency(ctx, segmentID); {
+	case err == nil:
+		where := "the whole province"
+		if len(r.Targets) > 0 {
+			where = "communes " + strings.Join(r.Targets, ", ")
+		}
+		if len(parts) > 0 {
+			parts = append(parts, fmt.Sprintf("the request waiting for an administrator (%s) is cancelled too", where))
+		} else {
+			parts = append(parts, fmt.Sprintf("it cancels the request waiting for an administrator (%s); nothing of it is on air", where))
+		}
+	case pipeline.ErrorCode(err) != pipeline.CodeNotFound:
+		return "", err
+	}
+	if len(parts) == 0 {
+		return "", pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency in force and no emergency request waiting: there is nothing to end.", segmentID)
+	}
+	return strings.Join(parts, "; ") + ".", nil
+}
+
+// mayEnd refuses (forbidden) an end of segment segmentID's emergency
+// (and request) by someone who may not: only an administrator, or the
+// producer who raised the emergency in force and asked for the request.
+func (s *Service) mayEnd(ctx context.Context, segmentID string, by pipeline.User, now time.Time) error {
+	if by.Role == pipeline.RoleAdmin {
+		return nil
+	}
+	if by.Role != pipeline.RoleProducer {
+		return pipeline.Errorf(pipeline.CodeForbidden, "Only an administrator or the producer who raised it ends an emergency.")
+	}
+	r, err := s.Store.PendingEmergency(ctx, segmentID)
+	if err != nil && pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+		return err
+	}
+	found := err == nil
+	ownRequest := found && r.RequestedBy == by.ID
+	ems, err := s.EmergenciesOf(ctx, segmentID, now)
+	if err != nil {
+		return err
+	}
+	for _, e := range ems {
+		if e.MarkedBy != by.ID {
+			msg := fmt.Sprintf("The emergency of segment %s was raised (or confirmed) by someone else: ask an administrator to end it.", segmentID)
+			if ownRequest {
+				msg += fmt.Sprintf(" To withdraw only your request waiting for confirmation, leaving that emergency on air: loa segments emergency %s --cancel-request --yes.", segmentID)
+			}
+			return pipeline.Errorf(pipeline.CodeForbidden, "%s", msg)
+		}
+	}
+	if found && !ownRequest {
+		return pipeline.Errorf(pipeline.CodeForbidden, "The emergency request of segment %s was made by someone else: ask an administrator to cancel it.", segmentID)
+	}
+	return nil
 }
 
 // DefaultWideEmergency is how many communes one person other than an

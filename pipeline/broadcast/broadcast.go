@@ -61,6 +61,10 @@ type Store interface {
 	// by; it returns the emergency ended (SegmentID "" when none) and
 	// whether a request was cancelled, or not-found when neither.
 	EndEmergency(ctx context.Context, segmentID string, by int64, reason string, now time.Time) (pipeline.Emergency, bool, error)
+	// CancelEmergencyRequest drops the segment's wide request waiting
+	// for confirmation only (withdrawn by who asked, or declined by an
+	// administrator), logging reason with by; not-found when none waits.
+	CancelEmergencyRequest(ctx context.Context, segmentID string, by int64, declined bool, reason string, now time.Time) (pipeline.EmergencyRequest, error)
 	SavePlayReports(ctx context.Context, commune string, userID int64, reports []schedules.PlayReport, dateOf func(schedules.PlayReport) string) (int, error)
 	// ScheduledEntries maps the entries scheduled for a commune's
 	// cluster on a date (any version) to their length and times.
@@ -88,7 +92,10 @@ type Service struct {
 	Objects Objects
 	// Key signs offline bundle manifests.
 	Key ed25519.PrivateKey
-	// Rebuilds, when set, receives the rebuilds segment changes ask for.
+	// Rebuilds, when set, receives the rebuild a registry import asks
+	// for. A change of a segment (priority, emergency, withdrawal) queues
+	// its rebuild in the store's own transaction instead (sqlstore
+	// DB.RebuildTx).
 	Rebuilds Rebuilder
 	Log      *slog.Logger
 	// Now is the clock; tests replace it.
@@ -670,22 +677,26 @@ func (m *entryMaker) communeItems(dst []pipeline.ScheduleItem, sched *schedules.
 	return out
 }
 
-// interrupts makes the "interrupt now" entries of the emergencies raised
-// within the last `window` that target commune c: one per cluster, in the
-// first of the cluster's languages the segment is ready in.
+// interrupts makes the "interrupt now" entries of the emergencies that
+// commune c got within the last `window` (Emergency.RaisedAt): one per
+// cluster, in the first of the cluster's languages the segment is ready
+// in.
 func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]*schedules.Variant, audio map[string]pipeline.AirAudio, now time.Time, window time.Duration, loc *time.Location) []pipeline.ScheduleItem {
 	var out []pipeline.ScheduleItem
 	// Two emergencies raised in the same second share a cluster, date and
 	// time of day: they take positions 0, 1, ... there.
 	next := map[string]int{}
 	for _, e := range ems {
-		if now.Sub(e.MarkedAt) > window || now.Before(e.MarkedAt.Add(-time.Minute)) || !now.Before(e.Until) {
-			continue
-		}
 		if len(e.Targets) > 0 && !slices.Contains(e.Targets, c.Code) {
 			continue
 		}
-		at := e.MarkedAt.In(loc)
+		// When this commune got it: a raise that added other communes
+		// leaves its interrupt where it was (same entry, same ETag).
+		raised := e.RaisedAt(c.Code)
+		if now.Sub(raised) > window || now.Before(raised.Add(-time.Minute)) || !now.Before(e.Until) {
+			continue
+		}
+		at := raised.In(loc)
 		date := schedules.DateOf(at)
 		tod := schedules.TimeOfDay(at.Hour()*3600 + at.Minute()*60 + at.Second())
 		for _, cl := range c.Clusters {
@@ -701,7 +712,7 @@ func interrupts(c *schedules.Commune, ems []pipeline.Emergency, byID map[string]
 				out = append(out, pipeline.ScheduleItem{
 					Cluster: cl.ID, Date: date.String(), SlotStart: int(tod), Position: pos,
 					EntryID: schedules.InterruptID(date, tod, e.SegmentID), Kind: string(schedules.EntryInterrupt),
-					Start: e.MarkedAt.UTC(), DurationMS: a.DurationMS, SegmentID: e.SegmentID, Language: string(l),
+					Start: raised.UTC(), DurationMS: a.DurationMS, SegmentID: e.SegmentID, Language: string(l),
 					Title: v.Title, Topic: string(v.Topic), Priority: "emergency", Why: "interrupt",
 					Reason:   "emergency (Thông tư 39): interrupts whatever plays, as soon as the device learns of it",
 					AudioKey: a.Key, SHA256: a.SHA256, Size: a.Size,

@@ -43,6 +43,9 @@ const (
 	// KindEmergencyRequested: a producer's wide emergency waits for an
 	// administrator's confirmation; every administrator is told.
 	KindEmergencyRequested = "emergency_requested"
+	// KindEmergencyDeclined: an administrator declined a producer's wide
+	// emergency request; the producer who asked is told, with the reason.
+	KindEmergencyDeclined = "emergency_declined"
 )
 
 // Recipient is one person a message goes to.

@@ -58,6 +58,9 @@ type Record struct {
 	OffsetMS int64     `json:"offset_ms,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Version  string    `json:"version,omitempty"`
+	// Emergency marks the play of an emergency interrupt: cut short by
+	// a restart, it plays again from its start (see CloseOpenPlays).
+	Emergency bool `json:"emergency,omitempty"`
 }
 
 // Closes reports whether the record ends a play.

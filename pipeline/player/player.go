@@ -111,9 +111,38 @@ func (s *Status) update(f func(*StatusDoc)) {
 	}
 }
 
+// Reasons a play left open by a crash is closed with (CloseOpenPlays).
+const (
+	reasonResumes = "interrupted: the player stopped while it played (restart or power cut); it resumes where the schedule is"
+	reasonReplays = "interrupted: the player stopped while it played (restart or power cut); the emergency plays again from its start"
+)
+
+// CloseOpenPlays closes, at now, the plays a crash (kill -9, a power
+// cut) left open in j as interrupted; none is done, so each plays again.
+// A scheduled item resumes where the schedule's clock is (Plan.Next);
+// an emergency interrupt plays again from its start: a warning cut off
+// mid-sentence must be heard whole (what, where, what to do), and an
+// interrupt has no scheduled offset to resume at. The reason says which.
+func CloseOpenPlays(j *Journal, now time.Time, log *slog.Logger) error {
+	for _, open := range j.Open() {
+		rec := open
+		rec.Kind, rec.Started, rec.At = Interrupted, open.At, now
+		rec.Reason = reasonResumes
+		from := "the schedule's offset"
+		if open.Emergency {
+			rec.Reason, from = reasonReplays, "its start"
+		}
+		if _, err := j.Append(rec); err != nil {
+			return err
+		}
+		log.Info("closing a play the last run left open", "cluster", open.Cluster, "item", open.Entry, "plays_again_from", from)
+	}
+	return nil
+}
+
 // Run plays the commune's schedule until ctx ends: it opens the journal
-// (closing the plays a crash left open as interrupted, so their items
-// resume at the schedule's offset), puts the bundle on disk in force if
+// (closing the plays a crash left open as interrupted: see
+// CloseOpenPlays), puts the bundle on disk in force if
 // it verifies, syncs with the server, uploads play reports, and runs one
 // runner per cluster.
 func Run(ctx context.Context, cfg Config) error {
@@ -138,15 +167,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if skipped > 0 {
 		log.Warn("damaged journal records skipped", "count", skipped)
 	}
-	now := cfg.Now()
-	for _, open := range j.Open() {
-		rec := open
-		rec.Kind, rec.Started, rec.At = Interrupted, open.At, now
-		rec.Reason = "interrupted: the player stopped while it played (restart or power cut); it resumes where the schedule is"
-		if _, err := j.Append(rec); err != nil {
-			return err
-		}
-		log.Info("closing a play the last run left open", "cluster", open.Cluster, "item", open.Entry)
+	if err := CloseOpenPlays(j, cfg.Now(), log); err != nil {
+		return err
 	}
 	cursor, err := LoadCursor(filepath.Join(cfg.Dir, CursorFile))
 	if err != nil {

@@ -260,7 +260,7 @@ func (r *Runner) record(rec Record) Record {
 
 func recordOf(kind Kind, play string, it *Item, step Step, at time.Time) Record {
 	return Record{Kind: kind, Play: play, At: at, Key: it.Key(), Entry: it.ID, SegmentID: it.SegmentID,
-		Planned: it.Start.Add(step.Offset), OffsetMS: step.Offset.Milliseconds()}
+		Planned: it.Start.Add(step.Offset), OffsetMS: step.Offset.Milliseconds(), Emergency: it.Emergency()}
 }
 
 // fail journals an item that could not be played at all.

@@ -95,6 +95,10 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	}
 	for _, e := range r.Emergencies {
 		put("emergency", "", "", "", "", e.SegmentID, "marked_at", e.MarkedAt.UTC().Format("2006-01-02T15:04:05Z"))
+		put("emergency", "", "", "", "", e.SegmentID, "marked_by", e.MarkedBy)
+		if e.RequestedBy != "" {
+			put("emergency", "", "", "", "", e.SegmentID, "requested_by", e.RequestedBy)
+		}
 		for _, t := range e.Targets {
 			changed, played := "", ""
 			if !t.ChangedAt.IsZero() {
@@ -103,6 +107,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			if !t.FirstPlayed.IsZero() {
 				played = t.FirstPlayed.UTC().Format("2006-01-02T15:04:05Z")
 			}
+			put("emergency", "", t.Commune, "", "", e.SegmentID, "raised_at", t.RaisedAt.UTC().Format("2006-01-02T15:04:05Z"))
 			put("emergency", "", t.Commune, "", "", e.SegmentID, "playlist_changed_at", changed)
 			put("emergency", "", t.Commune, "", "", e.SegmentID, "first_played_at", played)
 		}

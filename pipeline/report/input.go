@@ -66,15 +66,23 @@ type Play struct {
 	PlayedMS  int64
 }
 
-// Emergency is a segment marked emergency, with when each commune's
-// playlist first changed after it was marked.
+// Emergency is a segment marked emergency, with when each commune got
+// it and when its playlist first changed after that.
 type Emergency struct {
 	SegmentID string
 	Title     string
-	MarkedBy  string
-	MarkedAt  time.Time
-	Until     time.Time
-	Targets   []string // commune codes; empty: the whole province
+	// MarkedBy raised it (or confirmed it, when RequestedBy asked for
+	// it); MarkedAt is when it first went on air.
+	MarkedBy    string
+	RequestedBy string
+	MarkedAt    time.Time
+	// Raised holds, per commune code, when that commune got it (a raise
+	// that adds communes gives only them a later time; key "" for the
+	// communes of a province-wide one without a time of their own); a
+	// commune without one got it at MarkedAt.
+	Raised  map[string]time.Time
+	Until   time.Time
+	Targets []string // commune codes; empty: the whole province
 	// Changed holds, per commune code, when the first schedule version
 	// carrying the emergency was built.
 	Changed map[string]time.Time

@@ -171,19 +171,26 @@ type Gap struct {
 
 // EmergencyRow is one emergency and how fast it reached each commune.
 type EmergencyRow struct {
-	SegmentID string            `json:"segment_id"`
-	Title     string            `json:"title"`
-	MarkedBy  string            `json:"marked_by"`
-	MarkedAt  time.Time         `json:"marked_at"`
-	Until     time.Time         `json:"until"`
-	Province  bool              `json:"whole_province"`
-	Targets   []EmergencyTarget `json:"targets"`
+	SegmentID string `json:"segment_id"`
+	Title     string `json:"title"`
+	// MarkedBy raised it, or confirmed it when RequestedBy (a producer)
+	// asked for it; MarkedAt is when it first went on air (the first
+	// raise).
+	MarkedBy    string            `json:"marked_by"`
+	RequestedBy string            `json:"requested_by,omitempty"`
+	MarkedAt    time.Time         `json:"marked_at"`
+	Until       time.Time         `json:"until"`
+	Province    bool              `json:"whole_province"`
+	Targets     []EmergencyTarget `json:"targets"`
 }
 
 // EmergencyTarget is one commune an emergency was sent to.
 type EmergencyTarget struct {
-	Commune     string    `json:"commune"`
-	Name        string    `json:"name"`
+	Commune string `json:"commune"`
+	Name    string `json:"name"`
+	// RaisedAt is when this commune got the emergency: the first raise,
+	// or the later raise that added it.
+	RaisedAt    time.Time `json:"raised_at"`
 	ChangedAt   time.Time `json:"changed_at,omitzero"`
 	FirstPlayed time.Time `json:"first_played,omitzero"`
 }
@@ -502,7 +509,7 @@ func (b *Builder) AddEmergency(e Emergency) {
 	if !b.opt.Period.Contains(e.MarkedAt) {
 		return
 	}
-	row := &EmergencyRow{SegmentID: e.SegmentID, Title: e.Title, MarkedBy: e.MarkedBy, MarkedAt: e.MarkedAt, Until: e.Until, Province: len(e.Targets) == 0}
+	row := &EmergencyRow{SegmentID: e.SegmentID, Title: e.Title, MarkedBy: e.MarkedBy, RequestedBy: e.RequestedBy, MarkedAt: e.MarkedAt, Until: e.Until, Province: len(e.Targets) == 0}
 	targets := e.Targets
 	if len(targets) == 0 {
 		for _, c := range b.opt.Registry.Communes {
@@ -513,7 +520,13 @@ func (b *Builder) AddEmergency(e Emergency) {
 		if !b.inScope(c) {
 			continue
 		}
-		row.Targets = append(row.Targets, EmergencyTarget{Commune: c, Name: b.communeName[c], ChangedAt: e.Changed[c]})
+		raised, ok := e.Raised[c]
+		if !ok {
+			if raised, ok = e.Raised[""]; !ok || len(e.Targets) > 0 {
+				raised = e.MarkedAt
+			}
+		}
+		row.Targets = append(row.Targets, EmergencyTarget{Commune: c, Name: b.communeName[c], RaisedAt: raised, ChangedAt: e.Changed[c]})
 	}
 	if b.opt.Commune != "" && len(row.Targets) == 0 {
 		return
@@ -530,7 +543,7 @@ func (b *Builder) AddPlay(p Play) {
 		return
 	}
 	if t := b.emByPair[[2]string{p.Commune, p.SegmentID}]; t != nil && p.SegmentID != "" {
-		if em := b.emergencyOf(p.SegmentID); em != nil && !p.Started.Before(em.MarkedAt.Add(-time.Minute)) {
+		if !p.Started.Before(t.RaisedAt.Add(-time.Minute)) {
 			if t.FirstPlayed.IsZero() || p.Started.Before(t.FirstPlayed) {
 				t.FirstPlayed = p.Started
 			}
@@ -551,15 +564,6 @@ func (b *Builder) AddPlay(p Play) {
 	if m := b.months[p.Date[:7]]; m != nil {
 		m.PlayedMS += p.PlayedMS
 	}
-}
-
-func (b *Builder) emergencyOf(segment string) *EmergencyRow {
-	for _, e := range b.ems {
-		if e.SegmentID == segment {
-			return e
-		}
-	}
-	return nil
 }
 
 // Report finishes the computation. The Builder must not be used after.

@@ -172,11 +172,11 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	var ems [][]any
 	for _, e := range r.Emergencies {
 		for _, t := range e.Targets {
-			ems = append(ems, []any{e.SegmentID, e.Title, e.MarkedBy, localTime(e.MarkedAt), t.Commune, t.Name,
-				localTime(t.ChangedAt), delayMinutes(e.MarkedAt, t.ChangedAt), localTime(t.FirstPlayed), delayMinutes(e.MarkedAt, t.FirstPlayed)})
+			ems = append(ems, []any{e.SegmentID, e.Title, e.RequestedBy, e.MarkedBy, localTime(t.RaisedAt), t.Commune, t.Name,
+				localTime(t.ChangedAt), delayMinutes(t.RaisedAt, t.ChangedAt), localTime(t.FirstPlayed), delayMinutes(t.RaisedAt, t.FirstPlayed)})
 		}
 	}
-	table(SheetEmergencies, []string{"Mã tin", "Tiêu đề", "Người phát lệnh", "Phát lệnh lúc", "Mã xã", "Xã/phường",
+	table(SheetEmergencies, []string{"Mã tin", "Tiêu đề", "Người yêu cầu", "Người phát lệnh", "Phát lệnh lúc", "Mã xã", "Xã/phường",
 		"Danh sách phát đổi lúc", "Sau (phút)", "Phát lần đầu lúc", "Sau (phút)"}, ems)
 	if werr != nil {
 		return fmt.Errorf("xlsx: %w", werr)

@@ -24,7 +24,7 @@ import (
 // migration cannot be left out silently.
 var copyTables = []string{
 	"users", "tokens", "user_contacts", "sessions", "account_events", "device_polls", "device_heartbeats", "uploads",
-	"segments", "segment_events", "renditions", "variants", "emergencies", "emergency_requests",
+	"segments", "segment_events", "renditions", "variants", "emergencies", "emergency_communes", "emergency_requests",
 	"jobs", "job_events", "job_submissions", "translation_memory", "glossary", "notices",
 	"communes", "clusters", "slots", "devices",
 	"schedule_versions", "schedule_heads", "schedule_days", "schedule_interrupts", "schedule_history", "schedule_builds",

@@ -445,7 +445,7 @@ type scanner interface{ Scan(dest ...any) error }
 // queryAll runs q and reads every row with scan; what names the query in
 // errors. It always returns a non-nil slice on success, so empty lists
 // encode as [] in JSON.
-func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, db rowsQuerier, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,13 +110,14 @@ func (db *DB) retimeJobsTx(ctx context.Context, tx *sql.Tx, segmentID string, p 
 // deadline made overdue, or warned of, is neither once its new deadline
 // lies ahead. A deadline already later is kept; setting a priority
 // afterwards brings them forward again (retimeJobsTx).
-func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string) error {
-	now := db.Now().UTC()
+// It returns how many jobs it gave a later deadline.
+func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string, now time.Time) (int, error) {
+	now = now.UTC()
 	allowed := db.JobDeadlines.DeadlineFor(pipeline.PriorityNormal)
 	rows, err := tx.QueryContext(ctx, "SELECT id, state, deadline, created_at FROM jobs WHERE segment_id = ? AND state NOT IN (?, ?)",
 		segmentID, string(translation.StateApproved), string(translation.StateCancelled))
 	if err != nil {
-		return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+		return 0, fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
 	}
 	type job struct {
 		id       string
@@ -129,7 +131,7 @@ func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string) err
 		var created time.Time
 		if err := rows.Scan(&j.id, &state, &j.was, &created); err != nil {
 			rows.Close()
-			return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+			return 0, fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
 		}
 		j.state, j.due = translation.State(state), created.UTC().Add(allowed)
 		if j.due.After(j.was) {
@@ -138,7 +140,7 @@ func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string) err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
+		return 0, fmt.Errorf("jobs of %s to relax: %w", segmentID, err)
 	}
 	for _, j := range jobs {
 		q := "UPDATE jobs SET deadline = ?, updated_at = ? WHERE id = ?"
@@ -146,12 +148,90 @@ func (db *DB) relaxJobsTx(ctx context.Context, tx *sql.Tx, segmentID string) err
 			q = "UPDATE jobs SET deadline = ?, updated_at = ?, overdue = 0, warned = 0 WHERE id = ?"
 		}
 		if _, err := tx.ExecContext(ctx, q, j.due, now, j.id); err != nil {
-			return fmt.Errorf("relax the deadline of job %s: %w", j.id, err)
+			return 0, fmt.Errorf("relax the deadline of job %s: %w", j.id, err)
 		}
 		ev := translation.Event{JobID: j.id, At: now, Action: translation.ActionRetime, From: j.state, To: j.state}.
 			WithNote(translation.RetimedNote(pipeline.PriorityNormal, allowed, j.was))
 		if err := addJobEvent(ctx, tx, ev); err != nil {
-			return err
+			return 0, err
+		}
+	}
+	return len(jobs), nil
+}
+
+// relaxRunOutTx relaxes (relaxJobsTx) the jobs not yet done of every
+// segment whose emergency ran out by its end time before now and whose
+// priority still says emergency (nobody set another since): as after an
+// early end, the segment airs nowhere, so its jobs are no longer due by
+// the emergency's deadline. A segment whose jobs were relaxed already
+// has nothing left to move, so running it again changes nothing. It
+// returns how many jobs got a later deadline.
+func (db *DB) relaxRunOutTx(ctx context.Context, tx *sql.Tx, now time.Time) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT e.segment_id FROM emergencies e JOIN segments s ON s.id = e.segment_id
+		JOIN jobs j ON j.segment_id = e.segment_id
+		WHERE e.until <= ? AND s.priority = ? AND s.state <> ? AND j.state NOT IN (?, ?) ORDER BY e.segment_id`,
+		now.UTC(), string(pipeline.PriorityEmergency), string(pipeline.StateWithdrawn), string(translation.StateApproved), string(translation.StateCancelled))
+	if err != nil {
+		return 0, fmt.Errorf("segments whose emergency ran out: %w", err)
+	}
+	var segs []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("segments whose emergency ran out: %w", err)
+		}
+		segs = append(segs, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("segments whose emergency ran out: %w", err)
+	}
+	n := 0
+	for _, id := range segs {
+		k, err := db.relaxJobsTx(ctx, tx, id, now)
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// labelEnded gives the jobs of a segment whose priority still says
+// emergency but whose emergency is over at now (ended early or run out)
+// the priority their deadline now follows, normal, and marks them
+// EmergencyEnded, so job lists stop calling them emergencies.
+func labelEnded(ctx context.Context, q rowsQuerier, now time.Time, jobs []translation.Job) error {
+	var ids []any
+	for _, j := range jobs {
+		if j.Priority == string(pipeline.PriorityEmergency) && !slices.Contains(ids, any(j.SegmentID)) {
+			ids = append(ids, j.SegmentID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, "SELECT segment_id FROM emergencies WHERE until > ? AND segment_id IN (?"+strings.Repeat(", ?", len(ids)-1)+")",
+		append([]any{now.UTC()}, ids...)...)
+	if err != nil {
+		return fmt.Errorf("emergencies in force of the jobs' segments: %w", err)
+	}
+	defer rows.Close()
+	inForce := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("emergencies in force of the jobs' segments: %w", err)
+		}
+		inForce[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("emergencies in force of the jobs' segments: %w", err)
+	}
+	for i := range jobs {
+		if jobs[i].Priority == string(pipeline.PriorityEmergency) && !inForce[jobs[i].SegmentID] {
+			jobs[i].Priority, jobs[i].EmergencyEnded = string(pipeline.PriorityNormal), true
 		}
 	}
 	return nil
@@ -199,7 +279,13 @@ func jobBy(ctx context.Context, q querier, id string) (translation.Job, error) {
 
 // Job returns one job by id.
 func (db *DB) Job(ctx context.Context, id string) (translation.Job, error) {
-	return jobBy(ctx, db.sql, id)
+	j, err := jobBy(ctx, db.sql, id)
+	if err != nil {
+		return j, err
+	}
+	js := []translation.Job{j}
+	err = labelEnded(ctx, db.sql, db.Now(), js)
+	return js[0], err
 }
 
 // Jobs lists jobs matching f: soonest deadline first.
@@ -240,7 +326,11 @@ func (db *DB) Jobs(ctx context.Context, f translation.Filter) ([]translation.Job
 	}
 	q += " ORDER BY j.deadline, j.id LIMIT ?"
 	args = append(args, f.Limit)
-	return queryAll(ctx, db.sql, "list jobs", scanJob, q, args...)
+	jobs, err := queryAll(ctx, db.sql, "list jobs", scanJob, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return jobs, labelEnded(ctx, db.sql, db.Now(), jobs)
 }
 
 // JobEvents returns a job's history, oldest first.
@@ -351,7 +441,9 @@ func (db *DB) ApplyJob(ctx context.Context, id string, p translation.Policy, r t
 	if err != nil {
 		return translation.Job{}, fmt.Errorf("%s job %s: %w", r.Action, id, err)
 	}
-	return out, nil
+	js := []translation.Job{out}
+	err = labelEnded(ctx, db.sql, db.Now(), js)
+	return js[0], err
 }
 
 // recordTransition stores a job's move from prev to next: the new state

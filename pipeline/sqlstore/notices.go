@@ -24,6 +24,14 @@ func (db *DB) SweepJobs(ctx context.Context, now time.Time, warn time.Duration, 
 	now = now.UTC()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		live := " AND j.state NOT IN ('" + string(translation.StateApproved) + "', '" + string(translation.StateCancelled) + "')"
+		// Jobs of an emergency that ran out are due as after an early
+		// end, before anything is flagged overdue by the emergency's
+		// deadline.
+		relaxed, err := db.relaxRunOutTx(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		res.Relaxed = relaxed
 		expired, err := jobsWhere(ctx, tx, "j.lease_until IS NOT NULL AND j.lease_until <= ?"+live, now)
 		if err != nil {
 			return err
@@ -96,8 +104,9 @@ func systemApply(ctx context.Context, tx *sql.Tx, j translation.Job, r translati
 }
 
 // Recipients lists the people notices can go to: translators and
-// reviewers (with their languages), and admins, with their email address
-// when one is known.
+// reviewers (with their languages), admins, and producers (told when an
+// administrator declines their emergency request), with their email
+// address when one is known.
 func (db *DB) Recipients(ctx context.Context) ([]notify.Recipient, error) {
 	return recipients(ctx, db.sql)
 }
@@ -108,8 +117,8 @@ type rowsQuerier interface {
 
 func recipients(ctx context.Context, q rowsQuerier) ([]notify.Recipient, error) {
 	rows, err := q.QueryContext(ctx, `SELECT u.id, u.name, u.role, u.languages, COALESCE(c.email, '')
-		FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.role IN (?, ?, ?) AND u.disabled_at IS NULL ORDER BY u.id`,
-		string(pipeline.RoleTranslator), string(pipeline.RoleReviewer), string(pipeline.RoleAdmin))
+		FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.role IN (?, ?, ?, ?) AND u.disabled_at IS NULL ORDER BY u.id`,
+		string(pipeline.RoleTranslator), string(pipeline.RoleReviewer), string(pipeline.RoleAdmin), string(pipeline.RoleProducer))
 	if err != nil {
 		return nil, fmt.Errorf("recipients: %w", err)
 	}

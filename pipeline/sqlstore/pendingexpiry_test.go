@@ -58,3 +58,36 @@ func TestPendingEmergencyExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestWithdrawCancelsPendingRequest: withdrawing a segment drops its wide
+// emergency request waiting for an administrator, so no one is asked to
+// confirm what can no longer air; a request on another segment stays.
+func TestWithdrawCancelsPendingRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := sqlstoretest.New(t)
+	now := time.Date(2025, 3, 3, 2, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	producer := broadcasttest.Producer(t, db)
+	gone := broadcasttest.AddReady(t, db, nil, producer, broadcasttest.Segment{Title: "Lũ quét"})
+	kept := broadcasttest.AddReady(t, db, nil, producer, broadcasttest.Segment{Title: "Cháy rừng"})
+	for _, seg := range []string{gone, kept} {
+		if err := db.RequestEmergency(ctx, pipeline.EmergencyRequest{SegmentID: seg, Until: now.Add(6 * time.Hour), Reason: "thử",
+			RequestedBy: producer.ID, RequestedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.WithdrawSegment(ctx, gone, producer.ID, "nội dung sai"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Segments(ctx, pipeline.SegmentFilter{EmergencyRequested: true})
+	if err != nil || len(list) != 1 || list[0].ID != kept {
+		t.Fatalf("pending list after the withdrawal: %v (%v), want only %s", list, err, kept)
+	}
+	if _, err := db.PendingEmergency(ctx, gone); pipeline.ErrorCode(err) != pipeline.CodeNotFound {
+		t.Fatalf("the withdrawn segment's request: %v, want not found", err)
+	}
+	if s, err := db.Segment(ctx, gone); err != nil || s.EmergencyRequested {
+		t.Fatalf("withdrawn segment still says requested (%v)", err)
+	}
+}

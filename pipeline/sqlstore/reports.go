@@ -28,7 +28,7 @@ func (db *DB) FeedReport(ctx context.Context, b report.Sink, p report.Period, co
 		{"segments", func() error { return db.feedSegments(ctx, b, from, until) }},
 		{"variants", func() error { return db.feedVariants(ctx, b, until) }},
 		{"jobs", func() error { return db.feedJobs(ctx, b, until) }},
-		{"emergencies", func() error { return db.feedEmergencies(ctx, b, from, until) }},
+		{"emergencies", func() error { return db.feedEmergencies(ctx, b, from) }},
 		{"schedules", func() error { return db.feedScheduled(ctx, b, dFrom, dUntil, commune) }},
 		{"proof of play", func() error { return db.feedPlays(ctx, b, dFrom, dUntil, commune) }},
 	}
@@ -104,10 +104,14 @@ func (db *DB) feedJobs(ctx context.Context, b report.Sink, until time.Time) erro
 	return rows.Err()
 }
 
-func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from, until time.Time) error {
-	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, s.title, e.targets, e.until, COALESCE(u.name, ''), e.marked_at
+func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from time.Time) error {
+	// marked_at is the last raise or change, never before the first:
+	// an emergency changed after the period (or first raised before it)
+	// is read, and the Sink keeps it by its first raise (MarkedAt).
+	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, s.title, e.targets, e.until, COALESCE(u.name, ''), COALESCE(r.name, ''), e.marked_at
 		FROM emergencies e JOIN segments s ON s.id = e.segment_id LEFT JOIN users u ON u.id = e.marked_by
-		WHERE e.marked_at >= ? AND e.marked_at < ? ORDER BY e.marked_at`, from, until)
+		LEFT JOIN users r ON r.id = e.requested_by AND e.requested_by <> 0
+		WHERE e.marked_at >= ? ORDER BY e.marked_at`, from)
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from, until ti
 	for rows.Next() {
 		var e report.Emergency
 		var targets string
-		if err := rows.Scan(&e.SegmentID, &e.Title, &targets, &e.Until, &e.MarkedBy, &e.MarkedAt); err != nil {
+		if err := rows.Scan(&e.SegmentID, &e.Title, &targets, &e.Until, &e.MarkedBy, &e.RequestedBy, &e.MarkedAt); err != nil {
 			rows.Close()
 			return err
 		}
@@ -127,6 +131,32 @@ func (db *DB) feedEmergencies(ctx context.Context, b report.Sink, from, until ti
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	for i := range ems {
+		e := &ems[i]
+		rows, err := db.sql.QueryContext(ctx, `SELECT commune_code, raised_at FROM emergency_communes WHERE segment_id = ?`, e.SegmentID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c string
+			var at time.Time
+			if err := rows.Scan(&c, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			if at.Before(e.MarkedAt) {
+				e.MarkedAt = at
+			}
+			if e.Raised == nil {
+				e.Raised = map[string]time.Time{}
+			}
+			e.Raised[c] = at
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	for _, e := range ems {
 		// The first version of each commune built since the emergency

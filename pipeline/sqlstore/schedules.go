@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,34 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 	tz := reg.TimeZone
 	if tz == "" {
 		tz = schedules.DefaultTimeZone
+	}
+	if opt.DryRun {
+		codes := make([]string, len(reg.Communes))
+		for i, c := range reg.Communes {
+			codes[i] = c.Code
+		}
+		stored, err := db.Registry(ctx, codes...)
+		if err != nil {
+			return res, fmt.Errorf("import registry (dry run): %w", err)
+		}
+		diff := schedules.DiffRegistry(stored, reg)
+		res.DryRun, res.Diff, res.Removed = true, &diff, diff.Removed
+		variants, err := variantCommunes(ctx, db.sql, reg)
+		if err != nil {
+			return res, fmt.Errorf("import registry (dry run): %w", err)
+		}
+		if len(variants) > 0 {
+			res.RemovedCommunes = variants // what the real import replaces, when allowed
+		}
+		res.Communes, res.Created = len(reg.Communes), len(diff.NewCommunes)
+		for _, c := range reg.Communes {
+			res.Clusters += len(c.Clusters)
+			res.Slots += len(c.Slots)
+			for _, cl := range c.Clusters {
+				res.Slots += len(cl.Slots)
+			}
+		}
+		return res, nil
 	}
 	now := db.Now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -199,8 +228,10 @@ func removalsRefused(removed []schedules.ClusterRef) *pipeline.Error {
 // variantCommunes lists the stored communes whose code differs from a
 // code in reg but shares its file name (schedules.SafeName), in reg's
 // order.
-func variantCommunes(ctx context.Context, tx *sql.Tx, reg *schedules.Registry) ([]schedules.ReplacedCommune, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT code FROM communes ORDER BY position, code")
+func variantCommunes(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, reg *schedules.Registry) ([]schedules.ReplacedCommune, error) {
+	rows, err := q.QueryContext(ctx, "SELECT code FROM communes ORDER BY position, code")
 	if err != nil {
 		return nil, err
 	}
@@ -404,18 +435,28 @@ func (db *DB) communeHead(ctx context.Context, code string) (pipeline.CommuneHea
 }
 
 // ReadyCatalog returns every variant ready to air of the segments that
-// are not withdrawn and whose air window has not ended by now, as the
-// builder takes them, with the audio each one plays. An emergency mark
-// raises the priority, sets the targets and ends the window at its until;
+// are not withdrawn and whose air window has not ended by now (or whose
+// emergency is in force), as the builder takes them, with the audio each
+// one plays. An emergency in force raises the priority, sets the targets
+// and makes its own air window: from when each commune got it
+// (Variant.RaisedAt) to its until, whatever the segment's window;
 // a segment whose emergency is over (ended early or run out) is left out
 // until its priority is set again.
 func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Variant, map[string]pipeline.AirAudio, error) {
+	inForce, err := db.emergencies(ctx, db.sql, "e.until > ? AND s.priority = ?", now.UTC(), string(pipeline.PriorityEmergency))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ready catalog: %w", err)
+	}
+	emergencyOf := make(map[string]*pipeline.Emergency, len(inForce))
+	for i := range inForce {
+		emergencyOf[inForce[i].SegmentID] = &inForce[i]
+	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT v.segment_id, v.language, v.audio_key, v.duration_ms, v.sha256, v.size_bytes, v.ready_at,
 		s.title, s.topic, s.kind, s.priority, s.air_from, s.air_until, e.targets, e.until
 		FROM variants v JOIN segments s ON s.id = v.segment_id
 		LEFT JOIN emergencies e ON e.segment_id = v.segment_id
-		WHERE s.state <> ? AND s.air_until > ?
-		ORDER BY v.segment_id, v.language`, string(pipeline.StateWithdrawn), now)
+		WHERE s.state <> ? AND (s.air_until > ? OR (s.priority = ? AND e.until > ?))
+		ORDER BY v.segment_id, v.language`, string(pipeline.StateWithdrawn), now, string(pipeline.PriorityEmergency), now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ready catalog: %w", err)
 	}
@@ -452,14 +493,20 @@ func (db *DB) ReadyCatalog(ctx context.Context, now time.Time) ([]schedules.Vari
 			continue
 		}
 		if until.Valid && prio == string(pipeline.PriorityEmergency) {
-			// The emergency's end ends the segment's air window: a
-			// warning does not go on airing in the rotation once its
-			// emergency is over (ended early or run out), until its
-			// producer sets its priority again (normal or priority),
-			// which puts it back in its own window.
+			// The emergency is the segment's air window: from when each
+			// commune got it (so a raise leaves the slots that began
+			// before it alone) to its end, whatever the segment's own
+			// window says. A flood warning raised on a segment uploaded
+			// with a later air_from airs now; one whose own window has
+			// ended airs until the emergency ends. A warning does not go
+			// on airing in the rotation once its emergency is over
+			// (ended early or run out), until its producer sets its
+			// priority again (normal or priority), which puts it back in
+			// its own window.
 			v.Priority = schedules.Emergency
-			if until.Time.Before(v.AirUntil) {
-				v.AirUntil = until.Time
+			v.AirUntil = until.Time
+			if e := emergencyOf[v.SegmentID]; e != nil {
+				v.AirFrom, v.RaisedAt = e.FirstRaised(), e.Raised
 			}
 			if targets.String != "" {
 				v.Targets = strings.Split(targets.String, ",")
@@ -1412,10 +1459,35 @@ func (db *DB) MarkEmergency(ctx context.Context, e pipeline.Emergency) error {
 				return pipeline.FieldError("communes", "No commune with code %q: 'loa communes list' shows the codes.", c).WithKey("unknown_commune", c)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO emergencies (segment_id, targets, until, marked_by, marked_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (segment_id) DO UPDATE SET targets = excluded.targets, until = excluded.until, marked_by = excluded.marked_by, marked_at = excluded.marked_at`,
-			e.SegmentID, strings.Join(e.Targets, ","), e.Until.UTC(), e.MarkedBy, e.MarkedAt.UTC()); err != nil {
+		// The emergency in force before this raise, if any: the communes
+		// it covered keep the time they got it (RaisedTimes), and the
+		// requester of a confirmed one stays named.
+		var old *pipeline.Emergency
+		ems, err := db.emergencies(ctx, tx, "e.segment_id = ? AND e.until > ?", e.SegmentID, e.MarkedAt.UTC())
+		if err != nil {
 			return err
+		}
+		if len(ems) == 1 {
+			old = &ems[0]
+		}
+		requestedBy := e.RequestedBy
+		if requestedBy == 0 && old != nil {
+			requestedBy = old.RequestedBy
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emergencies (segment_id, targets, until, marked_by, marked_at, requested_by) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (segment_id) DO UPDATE SET targets = excluded.targets, until = excluded.until, marked_by = excluded.marked_by, marked_at = excluded.marked_at,
+			requested_by = excluded.requested_by`,
+			e.SegmentID, strings.Join(e.Targets, ","), e.Until.UTC(), e.MarkedBy, e.MarkedAt.UTC(), requestedBy); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_communes WHERE segment_id = ?", e.SegmentID); err != nil {
+			return err
+		}
+		raised := pipeline.RaisedTimes(old, e)
+		for _, c := range slices.Sorted(maps.Keys(raised)) {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO emergency_communes (segment_id, commune_code, raised_at) VALUES (?, ?, ?)", e.SegmentID, c, raised[c]); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE segments SET priority = ?, updated_at = ? WHERE id = ?", string(pipeline.PriorityEmergency), e.MarkedAt.UTC(), e.SegmentID); err != nil {
 			return err
@@ -1534,7 +1606,7 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 			if err := addEvent(ctx, tx, segmentID, by, "emergency_ended", where+" (was until "+e.Until.UTC().Format(time.RFC3339)+"); off air until its priority is set again; reason: "+reason, now); err != nil {
 				return err
 			}
-			if err := db.relaxJobsTx(ctx, tx, segmentID); err != nil {
+			if _, err := db.relaxJobsTx(ctx, tx, segmentID, now); err != nil {
 				return err
 			}
 			if err := db.rebuildTx(ctx, tx, segmentID); err != nil {
@@ -1568,6 +1640,67 @@ func (db *DB) EndEmergency(ctx context.Context, segmentID string, by int64, reas
 		return ended, cancelled, fmt.Errorf("end the emergency of %s: %w", segmentID, err)
 	}
 	return ended, cancelled, nil
+}
+
+// CancelEmergencyRequest drops segment segmentID's wide emergency
+// request waiting for confirmation, and nothing else: an emergency in
+// force on the segment stays as it is. by withdraws it (the person who
+// asked) or declines it (an administrator; declined true): the audit log
+// keeps who did it and why, and a declined request's producer is sent a
+// notice (kind emergency_declined) with the reason. It returns the
+// request dropped; a not-found error when none was waiting.
+func (db *DB) CancelEmergencyRequest(ctx context.Context, segmentID string, by int64, declined bool, reason string, now time.Time) (pipeline.EmergencyRequest, error) {
+	now = now.UTC()
+	var r pipeline.EmergencyRequest
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var targets, title, who string
+		err := tx.QueryRowContext(ctx, `SELECT r.targets, r.until, r.reason, r.requested_by, r.requested_at, s.title,
+			COALESCE((SELECT name FROM users WHERE id = ?), '')
+			FROM emergency_requests r JOIN segments s ON s.id = r.segment_id WHERE r.segment_id = ?`, by, segmentID).
+			Scan(&targets, &r.Until, &r.Reason, &r.RequestedBy, &r.RequestedAt, &title, &who)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pipeline.Errorf(pipeline.CodeNotFound, "Segment %s has no emergency request waiting for confirmation: there is nothing to cancel.", segmentID)
+		}
+		if err != nil {
+			return err
+		}
+		r.SegmentID = segmentID
+		if targets != "" {
+			r.Targets = strings.Split(targets, ",")
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", segmentID); err != nil {
+			return err
+		}
+		action, detail := "emergency_request_withdrawn", "withdrawn by who asked"
+		if declined {
+			action, detail = "emergency_request_declined", "declined by an administrator"
+		}
+		if reason != "" {
+			detail += "; reason: " + reason
+		}
+		if err := addEvent(ctx, tx, segmentID, by, action, detail, now); err != nil {
+			return err
+		}
+		if !declined || r.RequestedBy == by {
+			return nil
+		}
+		if who == "" {
+			who = "An administrator"
+		}
+		where := "the whole province"
+		if len(r.Targets) > 0 {
+			where = fmt.Sprintf("%d communes (%s)", len(r.Targets), strings.Join(r.Targets, ", "))
+		}
+		return addNotices(ctx, tx, []notify.Notice{{Kind: notify.KindEmergencyDeclined, UserID: r.RequestedBy, CreatedAt: now,
+			Subject: "Emergency request declined: " + title,
+			Body: fmt.Sprintf("%s declined your request to put segment %s (%s) on air as an emergency in %s.\nReason: %s\n\n"+
+				"Nothing of it went on air; an emergency already in force on the segment is unchanged. Ask again if it is still needed: loa segments emergency %s --communes C,.. --reason WHY --yes",
+				who, segmentID, title, where, reason, segmentID)}})
+	})
+	if err != nil {
+		return r, fmt.Errorf("cancel the emergency request of %s: %w", segmentID, err)
+	}
+	return r, nil
 }
 
 // RequestEmergency stores a wide emergency a producer asks for,
@@ -1625,7 +1758,7 @@ func emergencyRequestNotice(r pipeline.EmergencyRequest, title, producer, where 
 		Subject: "Emergency waiting for confirmation: " + title,
 		Body: fmt.Sprintf("%s asks to put segment %s (%s) on air as an emergency in the %s until %s (Asia/Ho_Chi_Minh).\nReason: %s\n\n"+
 			"It airs nowhere until an administrator confirms it: loa segments emergency %s --confirm-request --yes\n"+
-			"(or the segment's page). To refuse it: loa segments emergency %s --end --reason WHY --yes",
+			"(or the segment's page). To decline it: loa segments emergency %s --cancel-request --reason WHY --yes",
 			producer, r.SegmentID, title, where, until, r.Reason, r.SegmentID, r.SegmentID)}
 }
 
@@ -1806,27 +1939,60 @@ func (db *DB) CreateDeviceBy(ctx context.Context, commune, label string, by pipe
 	return u, tok, nil
 }
 
-// ActiveEmergencies lists the emergencies raised since the given time
-// whose segment is still on air (not withdrawn).
+// ActiveEmergencies lists the emergencies raised or changed since the
+// given time whose segment is still on air (not withdrawn), with when
+// each commune got it (Emergency.Raised).
 func (db *DB) ActiveEmergencies(ctx context.Context, since time.Time) ([]pipeline.Emergency, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT e.segment_id, e.targets, e.until, e.marked_by, e.marked_at FROM emergencies e
-		JOIN segments s ON s.id = e.segment_id WHERE e.marked_at >= ? AND s.state <> ? ORDER BY e.marked_at, e.segment_id`,
-		since.UTC(), string(pipeline.StateWithdrawn))
+	ems, err := db.emergencies(ctx, db.sql, "e.marked_at >= ? AND s.state <> ?", since.UTC(), string(pipeline.StateWithdrawn))
 	if err != nil {
 		return nil, fmt.Errorf("active emergencies: %w", err)
 	}
-	defer rows.Close()
-	var out []pipeline.Emergency
-	for rows.Next() {
+	return ems, nil
+}
+
+// emergencies reads the emergencies (joined with their segment s) that
+// match where, ordered by marked_at and segment, with their communes'
+// raise times.
+func (db *DB) emergencies(ctx context.Context, q rowsQuerier, where string, args ...any) ([]pipeline.Emergency, error) {
+	from := ` FROM emergencies e JOIN segments s ON s.id = e.segment_id WHERE ` + where
+	out, err := queryAll(ctx, q, "emergencies", func(sc scanner) (pipeline.Emergency, error) {
 		var e pipeline.Emergency
 		var targets string
-		if err := rows.Scan(&e.SegmentID, &targets, &e.Until, &e.MarkedBy, &e.MarkedAt); err != nil {
-			return nil, fmt.Errorf("active emergencies: %w", err)
+		if err := sc.Scan(&e.SegmentID, &targets, &e.Until, &e.MarkedBy, &e.MarkedAt, &e.RequestedBy); err != nil {
+			return e, err
 		}
 		if targets != "" {
 			e.Targets = strings.Split(targets, ",")
 		}
-		out = append(out, e)
+		return e, nil
+	}, `SELECT e.segment_id, e.targets, e.until, e.marked_by, e.marked_at, e.requested_by`+from+` ORDER BY e.marked_at, e.segment_id`, args...)
+	if err != nil || len(out) == 0 {
+		return out, err
 	}
-	return out, rows.Err()
+	type raised struct {
+		segment, commune string
+		at               time.Time
+	}
+	rs, err := queryAll(ctx, q, "emergency communes", func(sc scanner) (raised, error) {
+		var r raised
+		return r, sc.Scan(&r.segment, &r.commune, &r.at)
+	}, `SELECT c.segment_id, c.commune_code, c.raised_at FROM emergency_communes c WHERE c.segment_id IN (SELECT e.segment_id`+from+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	ix := make(map[string]int, len(out))
+	for i := range out {
+		ix[out[i].SegmentID] = i
+	}
+	for _, r := range rs {
+		i, ok := ix[r.segment]
+		if !ok {
+			continue
+		}
+		if out[i].Raised == nil {
+			out[i].Raised = map[string]time.Time{}
+		}
+		out[i].Raised[r.commune] = r.at
+	}
+	return out, nil
 }

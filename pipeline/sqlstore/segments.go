@@ -11,6 +11,7 @@ import (
 
 	"github.com/sonla-cchc/loa/media"
 	"github.com/sonla-cchc/loa/pipeline"
+	"github.com/sonla-cchc/loa/pipeline/localtime"
 )
 
 // BeginUpload records that an object is about to be streamed to key, so a
@@ -252,7 +253,7 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 			// Lowering the priority would leave the emergency on air while
 			// the segment says otherwise.
 			return pipeline.Errorf(pipeline.CodeConflict, "Segment %s has an emergency in force until %s: end the emergency first (loa segments emergency %s --end --reason WHY --yes), then set its priority.",
-				id, until.UTC().Format(time.RFC3339), id)
+				id, until.In(localtime.Location()).Format("2006-01-02 15:04 -07:00"), id)
 		}
 		if cur == string(p) {
 			return nil
@@ -275,7 +276,9 @@ func (db *DB) SetPriority(ctx context.Context, id string, userID int64, p pipeli
 }
 
 // WithdrawSegment marks a segment withdrawn by a user, recording why,
-// cancels its translation jobs that are not done yet and runs
+// cancels its translation jobs that are not done yet and a wide emergency
+// request waiting for an administrator (a withdrawn segment cannot go on
+// air, so there is nothing left to confirm), and runs
 // db.WithdrawnTx (the move of its objects) and db.RebuildTx in the same
 // transaction.
 // Withdrawing twice is a conflict.
@@ -297,6 +300,9 @@ func (db *DB) WithdrawSegment(ctx context.Context, id string, userID int64, reas
 		}
 		if err := addEvent(ctx, tx, id, userID, "withdraw", reason, now); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emergency_requests WHERE segment_id = ?", id); err != nil {
+			return fmt.Errorf("cancel its emergency request: %w", err)
 		}
 		if db.WithdrawnTx != nil {
 			if err := db.WithdrawnTx(ctx, tx, id); err != nil {

@@ -609,7 +609,7 @@ func (d *Desk) submitSubtitle(ctx context.Context, j Job, seg pipeline.Segment, 
 	if err := d.Store.BeginUpload(ctx, sub.Key, sub.By); err != nil {
 		return fmt.Errorf("submit %s: %w", j.ID, err)
 	}
-	stored, err := pipeline.StreamToStore(ctx, d.Objects, sub.Key, bytes.NewReader(data), limit, sub.ContentType)
+	stored, err := pipeline.StreamToStore(ctx, d.Objects, sub.Key, bytes.NewReader(data), int64(len(data)), limit, sub.ContentType)
 	if err != nil {
 		d.remove(ctx, sub.Key)
 		return err
@@ -631,7 +631,7 @@ func (d *Desk) submitVoiceover(ctx context.Context, j Job, seg pipeline.Segment,
 		d.remove(ctx, sub.Key)
 		return err
 	}
-	stored, err := pipeline.StreamToStore(ctx, d.Objects, sub.Key, up.Body, d.MaxVoiceoverBytes, ct)
+	stored, err := pipeline.StreamToStore(ctx, d.Objects, sub.Key, up.Body, -1, d.MaxVoiceoverBytes, ct)
 	if err != nil {
 		return refuse(err)
 	}

@@ -120,11 +120,15 @@ type Job struct {
 	// Submissions counts the translations handed in.
 	Submissions int `json:"submissions"`
 	// Reason is the latest reviewer's request for changes or cancel reason.
-	Reason    string    `json:"reason,omitempty"`
-	Priority  string    `json:"priority"`
-	Title     string    `json:"title"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Reason string `json:"reason,omitempty"`
+	// Priority is the segment's as its jobs are due: normal once its
+	// emergency is over (ended early or run out) though the segment
+	// still says emergency; EmergencyEnded marks that case.
+	Priority       string    `json:"priority"`
+	EmergencyEnded bool      `json:"emergency_ended,omitempty"`
+	Title          string    `json:"title"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Event records one transition: who did what, when and why.

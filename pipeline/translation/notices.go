@@ -66,6 +66,9 @@ type Sweep struct {
 	Expired int `json:"expired"` // leases that ran out: the jobs are open again
 	Overdue int `json:"overdue"` // jobs newly past their deadline
 	Warned  int `json:"warned"`  // deadline warnings queued
+	// Relaxed counts jobs of emergencies that ran out given back the
+	// normal deadline (as ending one early does).
+	Relaxed int `json:"relaxed"`
 }
 
 // DeadlineWarning is the warning a sweep at now gives job j, found due

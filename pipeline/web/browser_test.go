@@ -637,10 +637,18 @@ func TestBrowserOperatorAndEmergency(t *testing.T) {
 		t.Errorf("bundle download: %q", got)
 	}
 	// Report that the first item played, once its time has come: the
-	// set-up's clock is 04:30, before the morning slot, and a report of
-	// an item that has not started yet is refused. Two hours on, the
-	// morning's first item has played (and the session is still live).
+	// set-up's clock is 04:30, before the morning slot, so the page
+	// offers no report yet and says when to report. Two hours on, the
+	// morning's first item has played (and the session is still live):
+	// the page, loaded again, offers its buttons.
+	if n := op.eval(`String(document.querySelectorAll(".item form.report").length)`); n != "0" {
+		t.Errorf("%s report forms before the morning slot, want none", n)
+	}
+	if got := op.eval(`document.querySelector(".item .not-aired").textContent`); !strings.HasPrefix(got, "Lịch phát lúc 05:") {
+		t.Errorf("an item to come says %q", got)
+	}
 	b.advance(2 * time.Hour)
+	op.navigate(b.srv.URL + "/operator")
 	op.do(chromedp.Click(chromedp.CSS(`.item form.report button[value=played]`)))
 	op.waitFor("the report notice", `!!document.getElementById("notice")`, 10*time.Second)
 	if got := op.text("notice"); got != "Đã ghi nhận: mục đã được phát." {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,6 +25,11 @@ type opItem struct {
 	Time, URL string
 	Emergency bool
 	Status    string // played, failed or "" (not reported)
+	// Aired is whether the item's start has come: only then may it be
+	// reported played or not (before, the page says when to report).
+	Aired bool
+	// At is the item's start as HH:MM, in the page's "report after" text.
+	At string
 }
 
 // opSlot is one slot of one cluster.
@@ -54,7 +60,8 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 	if code == "" && len(communes) > 0 {
 		code = communes[0].Code
 	}
-	today := s.cfg.Now().In(s.zone)
+	now := s.cfg.Now()
+	today := now.In(s.zone)
 	date := r.URL.Query().Get("date")
 	if date == "" {
 		date = today.Format("2006-01-02")
@@ -119,7 +126,8 @@ func (s *Server) operatorPage(w http.ResponseWriter, r *http.Request, c *call) e
 		if len(cl.Slots) == 0 || cl.Slots[len(cl.Slots)-1].Time != slot {
 			cl.Slots = append(cl.Slots, opSlot{Time: slot})
 		}
-		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency)}
+		it := opItem{ShowRow: row, Time: row.Start.In(s.zone).Format("15:04:05"), Emergency: row.Priority == string(pipeline.PriorityEmergency),
+			Aired: !row.Start.After(now), At: row.Start.In(s.zone).Format("15:04")}
 		if it.Emergency && !slices.Contains(emergencies, row.SegmentID) {
 			// One bulletin, however many clusters, slots and languages
 			// carry it.
@@ -188,6 +196,15 @@ func (s *Server) reportPlay(w http.ResponseWriter, r *http.Request, c *call) err
 				"The item's length %q could not be read: it is a whole number of milliseconds above 0, as the schedule page sends it; open the page again and report from there.", shown), shown)
 		}
 	}
+	if now := s.cfg.Now(); started.After(now) {
+		// The form sends the item's scheduled start: one still to come
+		// has not aired, whatever the operator's clock says.
+		at, day := started.In(s.zone).Format("15:04"), started.In(s.zone).Format("02/01/2006")
+		if day == now.In(s.zone).Format("02/01/2006") {
+			return refused("play_not_aired", "start", fmt.Sprintf("This item is scheduled for %s; report it after it has aired.", at), at)
+		}
+		return refused("play_not_aired_day", "start", fmt.Sprintf("This item is scheduled for %s on %s; report it after it has aired.", at, day), at, day)
+	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	rep := schedules.PlayReport{
@@ -255,6 +272,42 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, c *call) e
 	return nil
 }
 
+// cancelEmergencyRequest drops only the segment's wide request waiting
+// for confirmation through the API: its requester withdraws it, an
+// administrator declines it (decline=yes on the form, with a reason);
+// an emergency in force stays on air.
+func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, c *call) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return refused("form_unreadable", "", "The form could not be read.")
+	}
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	declining := r.PostForm.Get("decline") == "yes"
+	if declining && reason == "" {
+		return refused("request_decline_reason", "reason", "Say why the request is declined: its requester is told.")
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		return refused("request_cancel_confirm", "confirm", "Tick the box to drop the request.")
+	}
+	id := r.PathValue("id")
+	body := struct {
+		Confirm bool   `json:"confirm"`
+		Reason  string `json:"reason"`
+	}{true, reason}
+	var res struct {
+		Declined bool `json:"declined"`
+	}
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/request/cancel", body, &res); err != nil {
+		return err
+	}
+	done := "request_withdrawn"
+	if res.Declined {
+		done = "request_declined"
+	}
+	http.Redirect(w, r, segmentPath(id)+"?done="+done, http.StatusSeeOther)
+	return nil
+}
+
 // emergencyForm is the producer's emergency request as typed.
 type emergencyForm struct {
 	Province bool
@@ -301,6 +354,17 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 			return refused("emergency_until", "until", "The end time is not a date and time.")
 		}
 		until = t.UTC()
+	}
+	type apiRequest struct {
+		Communes []string  `json:"communes"`
+		Province bool      `json:"province"`
+		Until    time.Time `json:"until,omitzero"`
+		Reason   string    `json:"reason"`
+		Confirm  bool      `json:"confirm"`
+		Replace  bool      `json:"replace,omitempty"`
+	}
+	req := func(confirm bool) apiRequest {
+		return apiRequest{f.Communes, f.Province, until, f.Reason, confirm, f.Replace}
 	}
 	if r.PostForm.Get("confirm2") != "yes" {
 		var v struct {
@@ -357,27 +421,26 @@ func (s *Server) emergency(w http.ResponseWriter, r *http.Request, c *call) erro
 			}
 			kept, added, dropped = name(k), name(a), name(d)
 		}
+		// The API's dry run says whether, sent, it would only be stored
+		// for an administrator's confirmation (a producer's wide request);
+		// anything else it refuses, the real request refuses again.
+		var pe *pipeline.Error
+		dry := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req(false), nil)
+		needsAdmin := errors.As(dry, &pe) && pe.Key == pipeline.KeyEmergencyNeedsConfirmation
 		s.render(w, r, c, http.StatusOK, "emergency", "title_emergency", struct {
 			emergencyForm
 			Title, Action, Back  string
 			Names                []string
 			InForce              bool
 			Kept, Added, Dropped []string
-		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names, inForce, kept, added, dropped})
+			NeedsAdmin           bool
+		}{f, v.Title, segmentPath(id) + "/emergency", segmentPath(id), names, inForce, kept, added, dropped, needsAdmin})
 		return nil
 	}
-	req := struct {
-		Communes []string  `json:"communes"`
-		Province bool      `json:"province"`
-		Until    time.Time `json:"until,omitzero"`
-		Reason   string    `json:"reason"`
-		Confirm  bool      `json:"confirm"`
-		Replace  bool      `json:"replace,omitempty"`
-	}{f.Communes, f.Province, until, f.Reason, true, f.Replace}
 	var res struct {
 		Pending bool `json:"pending"`
 	}
-	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req, &res); err != nil {
+	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency", req(true), &res); err != nil {
 		return err
 	}
 	done := "emergency"

@@ -222,8 +222,10 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 		WideLimit int
 		Confirm   string
 		// EndEmergency is where the emergency in force (or the request
-		// waiting) is ended early.
-		EndEmergency string
+		// waiting) is ended early; CancelRequest where only the request
+		// is withdrawn or declined.
+		EndEmergency  string
+		CancelRequest string
 		// InForce is the emergency on air now (nil when none); Ticked
 		// its communes, pre-ticked on the form; CommuneNames names codes.
 		InForce      *pipeline.EmergencyInForce
@@ -232,21 +234,22 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 	}{
 		segmentRow: segmentRow{SegmentView: v, Langs: langStates(v)},
 		TopicName:  topic, Step: step, Player: playerFor(v),
-		Done:         v.State != pipeline.StateProbed && v.ProcessStep != pipeline.StepRenditions,
-		Withdrawn:    v.State == pipeline.StateWithdrawn,
-		Withdraw:     segmentPath(v.ID) + "/withdraw",
-		Notice:       notice,
-		Communes:     communes,
-		Emergency:    segmentPath(v.ID) + "/emergency",
-		Priorities:   []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
-		SetPriority:  segmentPath(v.ID) + "/priority",
-		Pending:      v.PendingEmergency,
-		WideLimit:    v.WideEmergencyLimit,
-		Confirm:      confirmPath(c, v.ID),
-		EndEmergency: segmentPath(v.ID) + "/emergency/end",
-		InForce:      v.Emergency,
-		Ticked:       ticked,
-		CommuneNames: names,
+		Done:          v.State != pipeline.StateProbed && v.ProcessStep != pipeline.StepRenditions,
+		Withdrawn:     v.State == pipeline.StateWithdrawn,
+		Withdraw:      segmentPath(v.ID) + "/withdraw",
+		Notice:        notice,
+		Communes:      communes,
+		Emergency:     segmentPath(v.ID) + "/emergency",
+		Priorities:    []pipeline.Priority{pipeline.PriorityNormal, pipeline.PriorityPriority},
+		SetPriority:   segmentPath(v.ID) + "/priority",
+		Pending:       v.PendingEmergency,
+		WideLimit:     v.WideEmergencyLimit,
+		Confirm:       confirmPath(c, v.ID),
+		EndEmergency:  segmentPath(v.ID) + "/emergency/end",
+		CancelRequest: segmentPath(v.ID) + "/emergency/request/cancel",
+		InForce:       v.Emergency,
+		Ticked:        ticked,
+		CommuneNames:  names,
 	}, "segment.js")
 	return nil
 }
@@ -255,7 +258,7 @@ func (s *Server) segmentPage(w http.ResponseWriter, r *http.Request, c *call) er
 // catalogue key of the message confirming it.
 func noticeKey(done string) string {
 	switch done {
-	case "withdrawn", "uploaded", "duplicate", "emergency", "emergency_pending", "emergency_ended", "priority":
+	case "withdrawn", "uploaded", "duplicate", "emergency", "emergency_pending", "emergency_ended", "priority", "request_withdrawn", "request_declined":
 		return "notice_" + done
 	}
 	return ""

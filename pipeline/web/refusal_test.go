@@ -58,7 +58,7 @@ func TestFormRefusalsSayWhat(t *testing.T) {
 		{"an emergency's confirm page for an unknown commune, English", pipeline.RoleProducer, seg + "/emergency", url.Values{"communes": {"khong-co"}, "confirm1": {"yes"},
 			"reason": {"lũ"}}, "en", "There is no commune with code khong-co"},
 		{"a play report of an item not scheduled", pipeline.RoleOperator, "/operator/plays", url.Values{"commune": {"muong-lan"}, "cluster": {"trung-tam"},
-			"item": {"2025-03-03T0530!khong-co"}, "status": {"failed"}, "start": {"2025-03-03T05:30:00+07:00"}}, "vi", "Mục này không có trong lịch phát của cụm loa trung-tam"},
+			"item": {"2025-03-03T0530!khong-co"}, "status": {"failed"}, "start": {"2025-03-03T04:00:00+07:00"}}, "vi", "Mục này không có trong lịch phát của cụm loa trung-tam"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest("POST", b.srv.URL+tc.path, strings.NewReader(tc.form.Encode()))

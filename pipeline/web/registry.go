@@ -26,8 +26,11 @@ type communesData struct {
 	// out of band (nil when this server signs none).
 	Key      *wire.SigningKey
 	Imported *schedules.ImportResult
-	Error    string
-	Detail   string
+	// AllowRemovals is the import form's box, ticked (a dry run says
+	// whether the import would be refused as sent).
+	AllowRemovals bool
+	Error         string
+	Detail        string
 	// Devices are every commune's players; HasDevices is false when the
 	// server keeps no heartbeats.
 	Devices    []devRow
@@ -137,6 +140,9 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call)
 	if form["allow_removals"] == "yes" {
 		target += "&allow_removals=1"
 	}
+	if form["dry_run"] == "yes" {
+		target += "&dry_run=1"
+	}
 	var res schedules.ImportResult
 	if err := s.callAPIBody(r, "POST", target, strings.NewReader(string(data)), "", &res); err != nil {
 		if pipeline.ErrorCode(err) != pipeline.CodeInvalid {
@@ -145,7 +151,7 @@ func (s *Server) importCommunes(w http.ResponseWriter, r *http.Request, c *call)
 		msg, detail := refusalText(c, err)
 		return s.showCommunes(w, r, c, http.StatusUnprocessableEntity, communesData{Error: msg, Detail: detail})
 	}
-	return s.showCommunes(w, r, c, http.StatusOK, communesData{Imported: &res})
+	return s.showCommunes(w, r, c, http.StatusOK, communesData{Imported: &res, AllowRemovals: form["allow_removals"] == "yes"})
 }
 
 func (s *Server) communePage(w http.ResponseWriter, r *http.Request, c *call) error {

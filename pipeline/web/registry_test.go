@@ -38,17 +38,24 @@ func TestImportRegistryRemovalsPage(t *testing.T) {
 	tests := []struct {
 		name, lang string
 		allow      bool
+		dry        bool // the "check only" button
 		status     int
 		says       []string
 		clusters   int // Mường Lạn's afterwards
 	}{
-		{"refused, vi", "vi", false, http.StatusUnprocessableEntity,
+		{"refused, vi", "vi", false, false, http.StatusUnprocessableEntity,
 			[]string{`id="import-error"`, strings.SplitN(vi["err_registry_removals"], "%s", 2)[0], "muong-lan/ban-mong", vi["reg_allow_removals"]}, 2},
-		{"refused, en", "en", false, http.StatusUnprocessableEntity,
+		{"refused, en", "en", false, false, http.StatusUnprocessableEntity,
 			[]string{"The file no longer lists clusters its communes have now (1): muong-lan/ban-mong.", "tick “Remove the clusters the file no longer lists”"}, 2},
-		{"allowed, en", "en", true, http.StatusOK,
+		{"allowed, en", "en", true, false, http.StatusOK,
 			[]string{`id="notice"`, fmt.Sprintf(en["reg_removed"], 1), `<li class="mono">muong-lan/ban-mong</li>`}, 1},
-		{"allowed, vi", "vi", true, http.StatusOK, []string{fmt.Sprintf(vi["reg_removed"], 1), "muong-lan/ban-mong"}, 1},
+		{"allowed, vi", "vi", true, false, http.StatusOK, []string{fmt.Sprintf(vi["reg_removed"], 1), "muong-lan/ban-mong"}, 1},
+		// Checked only: the page says what the import would change and
+		// that it would be refused without the box; nothing changes.
+		{"checked, vi", "vi", false, true, http.StatusOK, []string{`id="dry-run"`, fmt.Sprintf(vi["reg_dry"], 7, 13, 15, 0),
+			`<dd id="dry-removed"><span class="mono">muong-lan/ban-mong</span></dd>`, `<dd id="dry-added">` + vi["reg_dry_none"], vi["reg_dry_refused"]}, 2},
+		{"checked with the box, en", "en", true, true, http.StatusOK, []string{`id="dry-run"`, `<dd id="dry-removed"><span class="mono">muong-lan/ban-mong</span></dd>`,
+			fmt.Sprintf(en["reg_dry_unchanged"], 13)}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +65,9 @@ func TestImportRegistryRemovalsPage(t *testing.T) {
 			mw := multipart.NewWriter(&buf)
 			if tc.allow {
 				_ = mw.WriteField("allow_removals", "yes")
+			}
+			if tc.dry {
+				_ = mw.WriteField("dry_run", "yes")
 			}
 			fw, err := mw.CreateFormFile("file", "communes.yaml")
 			if err != nil {
@@ -87,6 +97,9 @@ func TestImportRegistryRemovalsPage(t *testing.T) {
 				if !strings.Contains(page, w) {
 					t.Errorf("the page lacks %q", w)
 				}
+			}
+			if tc.dry && (strings.Contains(page, `id="dry-refused"`) == tc.allow || strings.Contains(page, `id="notice"`)) {
+				t.Errorf("a check with the box %v says the import would be refused: %v", tc.allow, strings.Contains(page, `id="dry-refused"`))
 			}
 			if !strings.Contains(page, `name="allow_removals"`) {
 				t.Errorf("the page has no allow_removals box")

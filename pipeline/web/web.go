@@ -313,6 +313,7 @@ func (s *Server) buildPages() []Page {
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency", Roles: producers, handler: s.emergency},
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency/confirm", Roles: adminOnly, handler: s.confirmEmergency},
 		{Method: "POST", Pattern: "/producer/segments/{id}/emergency/end", Roles: producers, handler: s.endEmergency},
+		{Method: "POST", Pattern: "/producer/segments/{id}/emergency/request/cancel", Roles: producers, handler: s.cancelEmergencyRequest},
 
 		{Method: "GET", Pattern: "/operator", Roles: operators, Nav: "nav_schedule", handler: s.operatorPage},
 		{Method: "POST", Pattern: "/operator/plays", Roles: operators, handler: s.reportPlay},

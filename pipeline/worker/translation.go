@@ -197,7 +197,7 @@ func (w *sweepJobsWorker) Work(ctx context.Context, job *river.Job[SweepJobsArgs
 	}
 	res, queued, err := SweepJobs(ctx, w.tc.Store, w.tc.Senders, w.now(), w.tc.Warn, insert, w.log)
 	if res != (translation.Sweep{}) || queued > 0 {
-		w.log.Info("swept translation jobs", "expired", res.Expired, "overdue", res.Overdue, "warned", res.Warned, "deliveries", queued)
+		w.log.Info("swept translation jobs", "expired", res.Expired, "overdue", res.Overdue, "warned", res.Warned, "relaxed", res.Relaxed, "deliveries", queued)
 	}
 	return err
 }

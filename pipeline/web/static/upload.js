@@ -115,6 +115,7 @@
     for (var i = 0; i < langs.length; i++) fd.append("languages", langs[i].value);
     var subs = document.getElementById("f-subtitles").files[0];
     if (subs) fd.append("subtitles", subs, subs.name);
+    fd.append("size", String(file.size));
     fd.append("file", file, file.name);
     return fd;
   }
