@@ -164,7 +164,9 @@ type built struct {
 //
 // The result depends only on the input (not on catalog order, map order or
 // the number of goroutines). Catalog problems do not fail the build; they
-// are reported in Schedule.LeftOut. An invalid registry or options do.
+// are reported in Schedule.LeftOut. An invalid registry or options do
+// (a registry as stored by an older version is valid; Registry.Buildable
+// leaves out the communes that would fail a build).
 func Build(catalog []Variant, reg *Registry, history []Aired, opts Options) (*Schedule, error) {
 	if reg == nil {
 		return nil, errors.New("build schedule: no registry")
@@ -175,7 +177,7 @@ func Build(catalog []Variant, reg *Registry, history []Aired, opts Options) (*Sc
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("build schedule: options: %w", err)
 	}
-	if err := reg.Validate(); err != nil {
+	if err := reg.joinIssues(reg.validate(false), nil); err != nil {
 		return nil, fmt.Errorf("build schedule: registry: %w", err)
 	}
 	loc, err := reg.Location()

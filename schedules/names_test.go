@@ -3,17 +3,20 @@ package schedules
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 )
 
-// TestRegistryRefusesUnsafeIDs: ids that differ only by Vietnamese
-// diacritics or case would share a file name in the offline bundle, and
-// ids with characters outside the documented set would make odd or unsafe
-// names; the import refuses both, naming the line.
+// TestRegistryRefusesUnsafeIDs: commune codes and cluster ids have one
+// form, lower-case ASCII letters, digits, '-' and '_': an id with
+// capitals or diacritics (which would share a file name with the plain
+// one) or with characters outside the set is refused, naming the line
+// and, when there is one, the id it likely meant.
 func TestRegistryRefusesUnsafeIDs(t *testing.T) {
 	row := func(code, cluster, start string) string {
 		return code + ",Mường Lạn,xa," + cluster + ",,blt vi,Mon-Sat," + start + ",30m,10m\n"
@@ -24,20 +27,22 @@ func TestRegistryRefusesUnsafeIDs(t *testing.T) {
 		want      []string
 		is        error
 	}{
-		{"clusters differing by diacritics", csvHeader + row("muong-lan", "bản-1", "05:30") + row("muong-lan", "bàn-1", "05:30"),
-			3, []string{`"bàn-1"`, `"bản-1"`, `"ban-1"`}, ErrDuplicateCode},
-		{"clusters differing by đ and d", csvHeader + row("muong-lan", "đội-3", "05:30") + row("muong-lan", "doi-3", "05:30"),
-			3, []string{`"doi-3"`, `"đội-3"`}, ErrDuplicateCode},
-		{"communes differing by diacritics", csvHeader + row("mường-lạn", "a", "05:30") + row("muong-lan", "a", "05:30"),
-			3, []string{`"muong-lan"`, `"mường-lạn"`}, ErrDuplicateCode},
-		{"communes differing by case", csvHeader + row("Muong-Lan", "a", "05:30") + row("muong-lan", "a", "05:30"),
-			3, []string{`"muong-lan"`, `"Muong-Lan"`}, ErrDuplicateCode},
-		{"a space", csvHeader + row("muong-lan", "bản 1", "05:30"), 2, []string{`"bản 1"`, `try "ban-1"`}, ErrBadID},
+		{"a cluster with diacritics", csvHeader + row("muong-lan", "a", "05:30") + row("muong-lan", "bàn-1", "17:00"),
+			3, []string{`"bàn-1"`, `write "ban-1"`}, ErrBadID},
+		{"a cluster with đ", csvHeader + row("muong-lan", "đội-3", "05:30"), 2, []string{`"đội-3"`, `write "doi-3"`}, ErrBadID},
+		{"a commune with diacritics", csvHeader + row("muong-lan", "a", "05:30") + row("mường-lan", "a", "05:30"),
+			3, []string{`"mường-lan"`, `write "muong-lan"`}, ErrBadID},
+		{"a commune in capitals", csvHeader + row("muong-lan", "a", "05:30") + row("Muong-Lan", "a", "05:30"),
+			3, []string{`"Muong-Lan"`, `'M' at character 1`, `write "muong-lan"`}, ErrBadID},
+		{"a cluster in capitals", csvHeader + row("muong-lan", "Trung-Tam", "05:30"), 2, []string{`write "trung-tam"`}, ErrBadID},
+		{"the same code twice", csvHeader + row("muong-lan", "a", "05:30") + "muong-lan,Mường Lạn Khác,xa,a,,vi,Mon-Sat,17:00,30m,10m\n",
+			3, []string{"Mường Lạn Khác"}, nil},
+		{"a space", csvHeader + row("muong-lan", "bản 1", "05:30"), 2, []string{`"bản 1"`, `write "ban-1"`}, ErrBadID},
 		{"a slash", csvHeader + row("muong-lan", "../etc", "05:30"), 2, []string{`"../etc"`}, ErrBadID},
-		{"a dot", csvHeader + row("muong.lan", "a", "05:30"), 2, []string{`"muong.lan"`}, ErrBadID},
-		{"Tai Viet letters", csvHeader + row("muong-lan", "ꪹꪚꪙ", "05:30"), 2, []string{"Latin letters"}, ErrBadID},
+		{"a dot", csvHeader + row("muong.lan", "a", "05:30"), 2, []string{`"muong.lan"`, `write "muong-lan"`}, ErrBadID},
+		{"Tai Viet letters", csvHeader + row("muong-lan", "ꪹꪚꪙ", "05:30"), 2, []string{"lower-case ASCII letters"}, ErrBadID},
 		{"too long", csvHeader + row(strings.Repeat("a", MaxIDLen+1), "a", "05:30"), 2, []string{"65 characters"}, ErrBadID},
-		{"starts with a dash", csvHeader + row("muong-lan", "-a", "05:30"), 2, []string{`"-a"`}, ErrBadID},
+		{"starts with a dash", csvHeader + row("muong-lan", "-a", "05:30"), 2, []string{`"-a"`, `write "a"`}, ErrBadID},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -45,7 +50,7 @@ func TestRegistryRefusesUnsafeIDs(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !errors.Is(err, c.is) {
+			if c.is != nil && !errors.Is(err, c.is) {
 				t.Errorf("error is not %v: %v", c.is, err)
 			}
 			if want := "communes.csv:" + strconv.Itoa(c.line) + ":"; !strings.Contains(err.Error(), want) {
@@ -60,27 +65,128 @@ func TestRegistryRefusesUnsafeIDs(t *testing.T) {
 	}
 }
 
-// TestRegistryIDsAcrossFormsAndFormats: an id typed with combining
-// accents (NFD) is the same id as the precomposed one, in CSV and YAML,
-// and Vietnamese ids that differ by more than diacritics are accepted.
-func TestRegistryIDsAcrossFormsAndFormats(t *testing.T) {
+// TestRegistryYAMLRefusesVariantIDs: YAML holds ids to the same form,
+// whatever Unicode form the diacritics are typed in, with the line.
+func TestRegistryYAMLRefusesVariantIDs(t *testing.T) {
 	nfd := norm.NFD.String("bản-1")
-	csv := csvHeader +
-		"muong-lan,Mường Lạn,xa," + nfd + ",,blt vi,Mon-Sat,05:30,30m,10m\n" +
-		"muong-lan,Mường Lạn,xa,bản-1,,blt vi,Mon-Sat,17:00,30m,10m\n" +
-		"muong-lan,Mường Lạn,xa,bản-2,,blt vi,Mon-Sat,05:30,30m,10m\n"
-	reg, err := ParseRegistry("communes.csv", strings.NewReader(csv))
-	if err != nil {
-		t.Fatal(err)
+	yaml := "communes:\n  - code: muong-lan\n    name: Mường Lạn\n    slots: [{days: Mon-Sat, start: \"05:30\", length: 30m}]\n" +
+		"    clusters:\n      - {id: ban-2, languages: [blt]}\n      - {id: " + nfd + ", languages: [vi]}\n"
+	_, err := ParseRegistry("communes.yaml", strings.NewReader(yaml))
+	if !errors.Is(err, ErrBadID) || !strings.Contains(err.Error(), "communes.yaml:7:") || !strings.Contains(err.Error(), `write "ban-1"`) {
+		t.Fatalf("a cluster id typed with combining accents: %v", err)
 	}
-	cls := reg.Commune("muong-lan").Clusters
-	if len(cls) != 2 || cls[0].ID != "bản-1" || len(cls[0].Slots) != 2 || SafeName(cls[1].ID) != "ban-2" {
-		t.Fatalf("clusters %+v", cls)
+}
+
+// TestRegistryRefusesOtherTimeZones: slot times are read in the one zone
+// the server builds and shows every schedule in; a file in another zone
+// would air hours off while every output says Asia/Ho_Chi_Minh, so it is
+// refused, naming both zones and the line.
+func TestRegistryRefusesOtherTimeZones(t *testing.T) {
+	body := "communes:\n  - code: xa-tz\n    name: Xã Múi Giờ\n    slots: [{days: Mon-Sat, start: \"05:30\", length: 30m}]\n" +
+		"    clusters:\n      - {id: trung-tam, languages: [vi]}\n"
+	cases := []struct {
+		zone string
+		want []string // nil: accepted
+		is   error
+	}{
+		{"", nil, nil},
+		{"timezone: Asia/Ho_Chi_Minh\n", nil, nil},
+		{"timezone: Europe/London\n", []string{"communes.yaml:1:", `"Europe/London"`, "Asia/Ho_Chi_Minh"}, ErrTimeZone},
+		{"timezone: UTC\n", []string{"communes.yaml:1:", `"UTC"`, "Asia/Ho_Chi_Minh"}, ErrTimeZone},
+		{"timezone: Asia/Bangkok\n", []string{`"Asia/Bangkok"`}, ErrTimeZone}, // same offset, another zone
+		{"timezone: Mars/Olympus\n", []string{`"Mars/Olympus"`}, nil},
 	}
-	yaml := "communes:\n  - code: mường-lạn\n    name: Mường Lạn\n    slots: [{days: Mon-Sat, start: \"05:30\", length: 30m}]\n" +
-		"    clusters:\n      - {id: " + nfd + ", languages: [blt]}\n      - {id: bản-1, languages: [vi]}\n"
-	if _, err := ParseRegistry("communes.yaml", strings.NewReader(yaml)); !errors.Is(err, ErrDuplicateCode) || !strings.Contains(err.Error(), "communes.yaml:7:") {
-		t.Fatalf("the same id in two Unicode forms in YAML: %v", err)
+	for _, c := range cases {
+		t.Run(c.zone, func(t *testing.T) {
+			reg, err := ParseRegistry("communes.yaml", strings.NewReader(c.zone+body))
+			if c.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if loc, err := reg.Location(); err != nil || loc.String() != DefaultTimeZone {
+					t.Fatalf("location %v, %v", loc, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error is not %v: %v", c.is, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %s: %v", w, err)
+				}
+			}
+		})
+	}
+	reg := &Registry{TimeZone: "Europe/London", Communes: []Commune{{Code: "xa-tz", Name: "Xã", Slots: []Slot{{Days: EveryDay, Start: 5 * 3600, Length: 30 * time.Minute}},
+		Clusters: []Cluster{{ID: "a", Languages: []Language{Vietnamese}}}}}}
+	if err := reg.Validate(); !errors.Is(err, ErrTimeZone) {
+		t.Fatalf("Validate: %v", err)
+	}
+}
+
+// TestBuildableLeavesOutCollidingCommunes: a registry stored by an older
+// version may hold a code with capitals or diacritics; a build takes it by
+// its file name, and of two codes that share one it leaves out the one
+// not in canonical form (else the later one), each with the reason, and
+// keeps every other commune.
+func TestBuildableLeavesOutCollidingCommunes(t *testing.T) {
+	commune := func(code string, clusters ...string) Commune {
+		c := Commune{Code: code, Name: "Xã " + code, Slots: []Slot{{Days: EveryDay, Start: 5 * 3600, Length: 30 * time.Minute}}}
+		for _, id := range clusters {
+			c.Clusters = append(c.Clusters, Cluster{ID: id, Languages: []Language{Vietnamese}})
+		}
+		return c
+	}
+	cases := []struct {
+		name  string
+		codes []Commune
+		kept  []string
+		left  []string // what each left-out commune's error says
+	}{
+		{"all canonical", []Commune{commune("muong-lan", "a"), commune("to-hieu", "a")}, []string{"muong-lan", "to-hieu"}, nil},
+		{"old diacritics alone", []Commune{commune("mường-lạn", "bản-1"), commune("to-hieu", "a")}, []string{"mường-lạn", "to-hieu"}, nil},
+		{"variant after the canonical", []Commune{commune("muong-lan", "a"), commune("Muong-Lan", "a"), commune("mường-lan", "a"), commune("to-hieu", "a")},
+			[]string{"muong-lan", "to-hieu"}, []string{`code "Muong-Lan" and commune #1's "muong-lan" share the file name`, `"mường-lan" and commune #1's "muong-lan"`}},
+		{"variant before the canonical", []Commune{commune("Muong-Lan", "a"), commune("to-hieu", "a"), commune("muong-lan", "a")},
+			[]string{"to-hieu", "muong-lan"}, []string{`code "Muong-Lan" and commune #3's "muong-lan"`}},
+		{"two variants", []Commune{commune("Muong-Lan", "a"), commune("MUONG-LAN", "a")}, []string{"Muong-Lan"}, []string{`"MUONG-LAN" and commune #1's "Muong-Lan"`}},
+		{"clusters sharing a file name", []Commune{commune("muong-lan", "ban-1", "Ban-1"), commune("to-hieu", "a")},
+			[]string{"to-hieu"}, []string{`cluster id "Ban-1" and cluster #1's "ban-1"`}},
+		{"a commune without clusters", []Commune{commune("muong-lan"), commune("to-hieu", "a")}, []string{"to-hieu"}, []string{"no clusters"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := &Registry{TimeZone: DefaultTimeZone, Communes: c.codes}
+			kept, left, err := reg.Buildable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range kept.Communes {
+				got = append(got, k.Code)
+			}
+			if !slices.Equal(got, c.kept) {
+				t.Errorf("kept %q, want %q", got, c.kept)
+			}
+			if len(left) != len(c.left) {
+				t.Fatalf("left out %v, want %d", left, len(c.left))
+			}
+			for i, w := range c.left {
+				if !strings.Contains(left[i].Err.Error(), w) || !errors.Is(left[i].Err, ErrDuplicateCode) && w != "no clusters" {
+					t.Errorf("left out %d: %v, want %s", i, left[i], w)
+				}
+			}
+			if _, err := Build(nil, kept, nil, DefaultOptions(Date{2026, 12, 1})); err != nil {
+				t.Fatalf("the kept communes do not build: %v", err)
+			}
+		})
+	}
+	if _, _, err := (&Registry{TimeZone: "Mars/Olympus", Communes: []Commune{commune("a", "a")}}).Buildable(); err == nil {
+		t.Fatal("an unknown zone is not the registry's problem")
 	}
 }
 
@@ -95,7 +201,7 @@ func checkSafeNames(t *testing.T, reg *Registry) {
 	communes := map[string]string{}
 	for _, c := range reg.Communes {
 		n := SafeName(c.Code)
-		if CheckID(c.Code) != nil || !safeNameRE.MatchString(n) {
+		if CheckID(c.Code) != nil || !safeNameRE.MatchString(n) || n != c.Code {
 			t.Fatalf("commune code %q (file name %q) accepted", c.Code, n)
 		}
 		if other, dup := communes[n]; dup {
@@ -105,7 +211,7 @@ func checkSafeNames(t *testing.T, reg *Registry) {
 		clusters := map[string]string{}
 		for _, cl := range c.Clusters {
 			n := SafeName(cl.ID)
-			if CheckID(cl.ID) != nil || !safeNameRE.MatchString(n) {
+			if CheckID(cl.ID) != nil || !safeNameRE.MatchString(n) || n != cl.ID {
 				t.Fatalf("cluster id %q (file name %q) accepted", cl.ID, n)
 			}
 			if other, dup := clusters[n]; dup {
@@ -128,8 +234,13 @@ func FuzzSafeName(f *testing.F) {
 		if SafeName(n) != n {
 			t.Fatalf("SafeName is not stable: %q -> %q -> %q", id, n, SafeName(n))
 		}
-		if CheckID(id) == nil && CheckID(NormalizeID(id)) != nil {
-			t.Fatalf("%q passes but its normal form does not", id)
+		if CheckID(id) == nil && (CheckID(NormalizeID(id)) != nil || SafeName(id) != id) {
+			t.Fatalf("%q passes but its normal form does not, or it is not its own file name", id)
+		}
+		if err := CheckID(id); err != nil {
+			if s := suggestID(id); s != "" && CheckID(s) != nil && len(s) <= MaxIDLen {
+				t.Fatalf("the id suggested for %q, %q, is refused: %v", id, s, CheckID(s))
+			}
 		}
 	})
 }

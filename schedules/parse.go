@@ -60,6 +60,7 @@ func withSource(err error, source string) error {
 // lineTable remembers where each registry element began in its file, so
 // validation problems can name a line.
 type lineTable struct {
+	zone        int // the time zone's line
 	commune     []int
 	communeSlot [][]int
 	cluster     [][]int
@@ -80,6 +81,8 @@ func (t *lineTable) addCluster(i, line int) {
 
 func (t *lineTable) lineOf(is issue) int {
 	switch {
+	case is.zone:
+		return t.zone
 	case is.commune < 0 || is.commune >= len(t.commune):
 		return 0
 	case is.cluster < 0 && is.slot < 0:
@@ -140,6 +143,7 @@ func ParseRegistryYAML(r io.Reader) (reg *Registry, err error) {
 	p.eachField(root, "registry", func(key string, v *yaml.Node) error {
 		switch key {
 		case "timezone":
+			lines.zone = v.Line
 			return scalar(v, key, &reg.TimeZone)
 		case "communes":
 			p.eachItem(v, key, func(n *yaml.Node) error {

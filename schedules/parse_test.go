@@ -298,6 +298,7 @@ func FuzzParseRegistryYAML(f *testing.F) {
 	f.Add(demo)
 	f.Add([]byte("communes:\n  - {code: x, name: X, slots: [{days: Mon, start: \"05:00\", length: 10m}], clusters: [{id: a, languages: [vi]}]}\n"))
 	f.Add([]byte("communes: [\n"))
+	f.Add([]byte("timezone: Europe/London\ncommunes:\n  - {code: Muong-Lan, name: X, slots: [{days: Mon, start: \"05:00\", length: 10m}], clusters: [{id: bản-1, languages: [vi]}]}\n"))
 	f.Add([]byte("communes:\n  - code: x\n    colour: red\n    slots: {days: Mon}\n    clusters:\n      - {id: a, languages: [vi], size: 3, slots: [{days: Mon, start: \"25:00\", length: 30m}]}\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		reg, err := ParseRegistryYAML(strings.NewReader(string(in)))
@@ -308,6 +309,7 @@ func FuzzParseRegistryYAML(f *testing.F) {
 func FuzzParseRegistryCSV(f *testing.F) {
 	f.Add([]byte(csvHeader + "x,X,xa,a,,blt vi,Mon-Sat,05:30,30m,10m\nx,X,xa,a,,blt vi,Mon-Sat,17:00,30m,10m\n"))
 	f.Add([]byte(csvHeader + "x,X\n"))
+	f.Add([]byte(csvHeader + "Muong-Lan,X,xa,bản-1,,vi,Mon,05:30,30m,\nmường-lan,X,xa,a,,vi,Mon,05:30,30m,\n"))
 	f.Add([]byte("\"unterminated"))
 	f.Add([]byte(csvHeader + "x,X,xa,a,,vi,Mon,5h,30m,\nx,X\n,X,xa,a,,vi,Mon,06:00,30m,\ny,Y,xa,b,Loa \"b\",vi,Mon,05:00,30m,\nz,\"Z,xa\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -333,4 +335,7 @@ func checkParsed(t *testing.T, reg *Registry, err error) {
 		t.Fatalf("parsed registry does not validate: %v", verr)
 	}
 	checkSafeNames(t, reg)
+	if reg.TimeZone != "" && reg.TimeZone != DefaultTimeZone {
+		t.Fatalf("registry in %q accepted", reg.TimeZone)
+	}
 }

@@ -42,7 +42,7 @@ func (p *problems) add(err error) {
 // "no slots").
 func (p *problems) result(reg *Registry, lineOf func(issue) int) error {
 	all := append([]*RegistryError(nil), p.errs...)
-	for _, is := range reg.validate() {
+	for _, is := range reg.validate(true) {
 		if len(p.errs) > 0 && errors.Is(is.err, ErrMissing) && (is.commune < 0 || p.bad[is.commune]) {
 			continue
 		}

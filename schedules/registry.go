@@ -154,15 +154,60 @@ var (
 type issue struct {
 	commune, cluster, slot int // slot indexes the commune's slots when cluster is -1
 	err                    error
+	zone                   bool // the registry's time zone
 }
 
-// Validate checks the registry: codes and cluster ids present, in the set
-// CheckID documents and unique by their file names (SafeName), names present,
-// known languages without repeats, slots of positive length that end by
-// midnight, a reserved part shorter than its slot, and no two slots of a
-// cluster overlapping on a shared weekday. It returns all problems joined.
+// ErrTimeZone reports a registry whose time zone is not the one the
+// server builds every schedule in (DefaultTimeZone).
+var ErrTimeZone = errors.New("wrong time zone")
+
+// Validate checks a registry about to be imported: its time zone
+// DefaultTimeZone (or left out), codes and cluster ids present, in their
+// canonical form (CheckID) and unique, names present, known languages
+// without repeats, slots of positive length that end by midnight, a
+// reserved part shorter than its slot, and no two slots of a cluster
+// overlapping on a shared weekday. It returns all problems joined.
 func (r *Registry) Validate() error {
-	return r.joinIssues(r.validate(), nil)
+	return r.joinIssues(r.validate(true), nil)
+}
+
+// CommuneProblem is a stored commune a build leaves out, and why.
+type CommuneProblem struct {
+	Code string
+	Err  error // a *RegistryError naming the commune
+}
+
+// Buildable splits a stored registry for a build: it returns the
+// registry without the communes a build cannot use, and the problem of
+// each commune left out (one per commune, its first). It checks what
+// Validate checks, but takes an id stored by an older version with
+// capitals or diacritics by its file name (SafeName); of two communes
+// whose codes share a file name, the one whose code is canonical (else
+// the first) is kept. A problem with the registry as a whole (no
+// communes, an unknown time zone) is err, and nothing is built.
+func (r *Registry) Buildable() (kept *Registry, left []CommuneProblem, err error) {
+	bad := map[int]bool{}
+	var whole []issue
+	for _, is := range r.validate(false) {
+		if is.commune < 0 {
+			whole = append(whole, is)
+			continue
+		}
+		if !bad[is.commune] {
+			left = append(left, CommuneProblem{Code: r.Communes[is.commune].Code, Err: &RegistryError{Where: r.where(is), Err: is.err}})
+		}
+		bad[is.commune] = true
+	}
+	if err := r.joinIssues(whole, nil); err != nil {
+		return nil, nil, err
+	}
+	kept = &Registry{TimeZone: r.TimeZone, Communes: make([]Commune, 0, len(r.Communes)-len(bad))}
+	for i, c := range r.Communes {
+		if !bad[i] {
+			kept.Communes = append(kept.Communes, c)
+		}
+	}
+	return kept, left, nil
 }
 
 func (r *Registry) joinIssues(issues []issue, lineOf func(issue) int) error {
@@ -195,25 +240,50 @@ func (r *Registry) where(is issue) string {
 	return w
 }
 
-func (r *Registry) validate() []issue {
+// validate finds the problems of the registry: an import's (strict) or
+// those a stored registry's build cannot get past (see Buildable).
+func (r *Registry) validate(strict bool) []issue {
 	var out []issue
 	add := func(ci, cj, sk int, format string, args ...any) {
-		out = append(out, issue{ci, cj, sk, fmt.Errorf(format, args...)})
+		out = append(out, issue{ci, cj, sk, fmt.Errorf(format, args...), false})
+	}
+	checkID := CheckID
+	if !strict {
+		checkID = checkStoredID
 	}
 	if _, err := r.Location(); err != nil {
-		out = append(out, issue{-1, -1, -1, err})
+		out = append(out, issue{-1, -1, -1, err, true})
+	} else if strict && r.TimeZone != "" && r.TimeZone != DefaultTimeZone {
+		out = append(out, issue{-1, -1, -1, fmt.Errorf(
+			"timezone %q: the server builds every schedule, and shows and plays every slot, in %s; "+
+				"write the slot times in %s and the timezone as %s (or leave it out): %w",
+			r.TimeZone, DefaultTimeZone, DefaultTimeZone, DefaultTimeZone, ErrTimeZone), true})
 	}
 	if len(r.Communes) == 0 {
 		add(-1, -1, -1, "no communes: %w", ErrMissing)
 	}
+	// Of codes that share a file name, a canonical one keeps it; the
+	// others are the duplicates (only stored registries have others).
+	canonical := map[string]int{}
+	for i := range r.Communes {
+		if code := r.Communes[i].Code; CheckID(code) == nil {
+			if _, ok := canonical[code]; !ok {
+				canonical[code] = i
+			}
+		}
+	}
 	seen := map[string]int{} // by SafeName
 	for i := range r.Communes {
 		c := &r.Communes[i]
+		j, dup := seen[SafeName(c.Code)]
+		if k, ok := canonical[SafeName(c.Code)]; ok && !dup && k != i {
+			j, dup = k, true
+		}
 		if c.Code == "" {
 			add(i, -1, -1, "code: %w", ErrMissing)
-		} else if err := CheckID(c.Code); err != nil {
+		} else if err := checkID(c.Code); err != nil {
 			add(i, -1, -1, "code %w", err)
-		} else if j, dup := seen[SafeName(c.Code)]; dup {
+		} else if dup {
 			if other := r.Communes[j].Code; other == c.Code {
 				add(i, -1, -1, "code %q already used by commune #%d: %w", c.Code, j+1, ErrDuplicateCode)
 			} else {
@@ -237,15 +307,27 @@ func (r *Registry) validate() []issue {
 				add(i, -1, k, "%w", err)
 			}
 		}
+		clusterCanonical := map[string]int{}
+		for j := range c.Clusters {
+			if id := c.Clusters[j].ID; CheckID(id) == nil {
+				if _, ok := clusterCanonical[id]; !ok {
+					clusterCanonical[id] = j
+				}
+			}
+		}
 		clusterSeen := map[string]int{}
 		communeOverlapSaid := false
 		for j := range c.Clusters {
 			cl := &c.Clusters[j]
+			k, dup := clusterSeen[SafeName(cl.ID)]
+			if m, ok := clusterCanonical[SafeName(cl.ID)]; ok && !dup && m != j {
+				k, dup = m, true
+			}
 			if cl.ID == "" {
 				add(i, j, -1, "cluster id: %w", ErrMissing)
-			} else if err := CheckID(cl.ID); err != nil {
+			} else if err := checkID(cl.ID); err != nil {
 				add(i, j, -1, "cluster id %w", err)
-			} else if k, dup := clusterSeen[SafeName(cl.ID)]; dup {
+			} else if dup {
 				if other := c.Clusters[k].ID; other == cl.ID {
 					add(i, j, -1, "cluster id %q already used by cluster #%d: %w", cl.ID, k+1, ErrDuplicateCode)
 				} else {
@@ -342,11 +424,23 @@ type ImportResult struct {
 	// commune in the file that the file no longer lists (only with
 	// ImportOptions.AllowRemovals; without it such an import is refused).
 	Removed []ClusterRef `json:"removed"`
+	// RemovedCommunes lists the stored communes the import replaced:
+	// codes an older version let in that differ from one in the file
+	// only by case or diacritics (only with ImportOptions.AllowRemovals;
+	// a dry run lists those it would replace).
+	RemovedCommunes []ReplacedCommune `json:"removed_communes"`
 	// DryRun is true when nothing was written (ImportOptions.DryRun):
 	// Diff says what the import would change, and Removed lists what it
 	// would remove (which the real import does only when allowed).
 	DryRun bool          `json:"dry_run,omitempty"`
 	Diff   *RegistryDiff `json:"diff,omitempty"`
+}
+
+// ReplacedCommune is a stored commune an import removed for the file's
+// commune whose code it differs from only by case or diacritics.
+type ReplacedCommune struct {
+	Code       string `json:"code"`
+	ReplacedBy string `json:"replaced_by"`
 }
 
 // RegistryDiff says what importing a registry file would change in the

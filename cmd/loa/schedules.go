@@ -70,7 +70,7 @@ func (c *client) text(ctx context.Context, path string) (string, error) {
 func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "communes import", "FILE")
 	c := registerClient(fs, env)
-	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists (without it such an import is refused and nothing changes)")
+	allowRemovals := fs.Bool("allow-removals", false, "remove the clusters of the file's communes that the file no longer lists, and stored communes whose code differs from one in the file only by case or diacritics (without it such an import is refused and nothing changes)")
 	dryRun := fs.Bool("dry-run", false, "check the file with the server and say what importing it would change (communes new or changed, clusters added, changed, removed); nothing is written")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -109,6 +109,13 @@ func runCommunesImport(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "  %s\n", r)
 		}
 	}
+	if len(res.RemovedCommunes) > 0 {
+		fmt.Fprintf(env.stdout, "removed %s whose code differed from the file's only by case or diacritics (their devices and operators now answer for the file's commune):\n",
+			english.Plural(len(res.RemovedCommunes), "commune", ""))
+		for _, r := range res.RemovedCommunes {
+			fmt.Fprintf(env.stdout, "  %s, replaced by %s\n", r.Code, r.ReplacedBy)
+		}
+	}
 	return nil
 }
 
@@ -144,6 +151,14 @@ func printImportDiff(w io.Writer, res schedules.ImportResult, allowRemovals bool
 		fmt.Fprintf(w, "%s (%d): %s\n", l.what, len(l.rs), list)
 	}
 	fmt.Fprintf(w, "clusters unchanged: %d\n", d.Unchanged)
+	if len(res.RemovedCommunes) > 0 {
+		list := make([]string, len(res.RemovedCommunes))
+		for i, r := range res.RemovedCommunes {
+			list[i] = r.Code + " (" + r.ReplacedBy + ")"
+		}
+		fmt.Fprintf(w, "stored communes whose code differs from the file's only by case or diacritics (%d): %s; the import replaces them only with --allow-removals, and is refused without it\n",
+			len(list), strings.Join(list, ", "))
+	}
 	if len(d.Removed) > 0 && !allowRemovals {
 		fmt.Fprintf(w, "the import would be refused as it is: it removes %s, whose loudspeakers would get no schedule; if they are really gone, import with --allow-removals, else correct the file\n",
 			english.Plural(len(d.Removed), "cluster", ""))
@@ -270,7 +285,26 @@ func runScheduleBuild(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "built %d communes for %d days from %s in %s (builder %s); new versions: %d %v\n",
 		res.Communes, res.Days, res.Start, res.Took.Round(time.Millisecond), res.BuildNS.Round(time.Microsecond), len(res.Changed), res.Changed)
-	return nil
+	return notBuiltError(res.NotBuilt)
+}
+
+// notBuiltError is the refusal (exit 3) of the communes a build left
+// out, each with its problem, after the others were built; nil when none.
+func notBuiltError(nb []broadcast.NotBuilt) error {
+	if len(nb) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	verb := "were"
+	if len(nb) == 1 {
+		verb = "was"
+	}
+	fmt.Fprintf(&b, "%s %s not built (the others were; a commune not built keeps the schedule it had):", english.Plural(len(nb), "commune", ""), verb)
+	for _, n := range nb {
+		fmt.Fprintf(&b, "\n  %s: %s", n.Commune, n.Problem)
+	}
+	b.WriteString("\nTo correct it: " + broadcast.NotBuiltFix + ".")
+	return pipeline.Errorf(pipeline.CodeInvalid, "%s", b.String())
 }
 
 func runScheduleShow(ctx context.Context, env *cliEnv, args []string) error {

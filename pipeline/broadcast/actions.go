@@ -1098,6 +1098,9 @@ func (s *Service) Explain(ctx context.Context, head pipeline.CommuneHead, shown 
 	if err != nil {
 		return "", err
 	}
+	if p.sched == nil && len(p.notBuilt) > 0 {
+		return "", pipeline.Errorf(pipeline.CodeInvalid, "Commune %s cannot be built: %s. To correct it: %s.", head.Code, p.notBuilt[0].Problem, NotBuiltFix)
+	}
 	if p.sched == nil {
 		return "", pipeline.Errorf(pipeline.CodeNotFound, "Commune %s is not in the registry any more.", head.Code)
 	}

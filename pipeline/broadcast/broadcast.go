@@ -203,7 +203,15 @@ type BuildResult struct {
 	// TakenFrom names the owner whose expired nightly claim this build
 	// took over (it died between claiming and finishing).
 	TakenFrom string `json:"taken_from,omitempty"`
+	// NotBuilt lists the communes the build left out, each with its
+	// problem; the others were built (see NotBuiltFix).
+	NotBuilt []NotBuilt `json:"not_built,omitempty"`
 }
+
+// NotBuiltFix says what an administrator does about a commune a build
+// left out.
+const NotBuiltFix = "import a registry file listing the commune under its right code with --allow-removals " +
+	"(it replaces the stored communes whose code differs from it only by case or diacritics), or correct the commune and import it again"
 
 // DefaultBuildLease is the nightly build claim's lease when
 // Service.BuildLease is not set.
@@ -326,6 +334,17 @@ type plan struct {
 	emergencies []pipeline.Emergency
 	byID        map[string]*schedules.Variant
 	took        time.Duration // the pure builder's share
+	notBuilt    []NotBuilt    // stored communes the build left out
+}
+
+// NotBuilt is a stored commune a build left out, and why: its registry
+// entry is one a build cannot use, such as a code stored by an older
+// version that shares its file name with another commune's ("Muong-Lan"
+// beside "muong-lan"). Its devices keep the schedule they have; the
+// other communes are built.
+type NotBuilt struct {
+	Commune string `json:"commune"`
+	Problem string `json:"problem"`
 }
 
 // plan reads the registry (only the given communes when codes is not
@@ -348,6 +367,16 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 		}
 		reg.Communes = keep
 	}
+	kept, left, err := reg.Buildable()
+	if err != nil {
+		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The schedule cannot be built: %v. Fix the commune registry (loa communes import) and build again.", err)
+	}
+	for _, l := range left {
+		p.notBuilt = append(p.notBuilt, NotBuilt{Commune: l.Code, Problem: l.Err.Error()})
+		s.log().Warn("commune left out of the schedule build: its registry entry cannot be built; the other communes are built",
+			"commune", l.Code, "problem", l.Err, "fix", NotBuiltFix)
+	}
+	reg = kept
 	p.reg = reg
 	if len(reg.Communes) == 0 {
 		return p, nil
@@ -406,6 +435,9 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	began := time.Now()
 	res := BuildResult{Start: schedules.DateOf(now.In(Location())).String(), Days: s.days(), Changed: []string{}}
 	p, err := s.plan(ctx, now, codes)
+	if p != nil {
+		res.NotBuilt = p.notBuilt
+	}
 	if err != nil || p.sched == nil {
 		return res, err
 	}
@@ -507,7 +539,7 @@ func (s *Service) Build(ctx context.Context, now time.Time, codes []string, reas
 	}
 	res.Took = time.Since(began)
 	s.log().Info("schedules built", "reason", reason, "start", res.Start, "days", res.Days, "communes", res.Communes,
-		"changed", len(res.Changed), "left_out", res.LeftOut, "took", res.Took, "builder", res.BuildNS)
+		"changed", len(res.Changed), "left_out", res.LeftOut, "not_built", len(res.NotBuilt), "took", res.Took, "builder", res.BuildNS)
 	return res, nil
 }
 

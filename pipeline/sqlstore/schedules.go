@@ -24,6 +24,12 @@ import (
 // Args are how many and the list ("c/a, c/b and N more").
 const KeyRegistryRemovals = "registry_removals"
 
+// KeyRegistryVariants is the Key of ImportRegistry's refusal of a
+// registry whose codes differ from stored ones only by case or
+// diacritics, without opt.AllowRemovals; its Args are how many and the
+// list ("Muong-Lan (muong-lan), …").
+const KeyRegistryVariants = "registry_variant_codes"
+
 // removalsShown is how many removed clusters a refusal names before
 // "and N more".
 const removalsShown = 10
@@ -37,8 +43,16 @@ const removalsShown = 10
 // written. What else names a cluster is history and stays: the schedule
 // versions built for it and its play reports (proof of play of what it
 // aired before); devices and emergencies belong to communes.
+//
+// A stored commune whose code differs from a code in reg only by case or
+// diacritics ("Muong-Lan" or "mường-lan" beside "muong-lan": an older
+// version let such codes in, and they share one file name) is the same
+// code: the import is refused (CodeInvalid, field allow_removals, naming
+// them) unless opt.AllowRemovals, which removes it (res.RemovedCommunes)
+// with its clusters, slots and current schedule version, and moves its
+// devices and operators to reg's commune.
 func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt schedules.ImportOptions) (schedules.ImportResult, error) {
-	res := schedules.ImportResult{Removed: []schedules.ClusterRef{}}
+	res := schedules.ImportResult{Removed: []schedules.ClusterRef{}, RemovedCommunes: []schedules.ReplacedCommune{}}
 	if err := reg.Validate(); err != nil {
 		return res, &pipeline.Error{Code: pipeline.CodeInvalid, Message: "The registry is not valid: " + err.Error(), Err: err}
 	}
@@ -57,6 +71,13 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 		}
 		diff := schedules.DiffRegistry(stored, reg)
 		res.DryRun, res.Diff, res.Removed = true, &diff, diff.Removed
+		variants, err := variantCommunes(ctx, db.sql, reg)
+		if err != nil {
+			return res, fmt.Errorf("import registry (dry run): %w", err)
+		}
+		if len(variants) > 0 {
+			res.RemovedCommunes = variants // what the real import replaces, when allowed
+		}
 		res.Communes, res.Created = len(reg.Communes), len(diff.NewCommunes)
 		for _, c := range reg.Communes {
 			res.Clusters += len(c.Clusters)
@@ -72,6 +93,13 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 		var next int
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) + 1 FROM communes").Scan(&next); err != nil {
 			return err
+		}
+		variants, err := variantCommunes(ctx, tx, reg)
+		if err != nil {
+			return err
+		}
+		if len(variants) > 0 && !opt.AllowRemovals {
+			return variantsRefused(variants)
 		}
 		for _, c := range reg.Communes {
 			var pos int
@@ -127,11 +155,30 @@ func (db *DB) ImportRegistry(ctx context.Context, reg *schedules.Registry, opt s
 		if len(res.Removed) > 0 && !opt.AllowRemovals {
 			return removalsRefused(res.Removed)
 		}
+		for _, v := range variants {
+			for _, q := range []string{
+				"UPDATE devices SET commune_code = ? WHERE commune_code = ?",
+				"UPDATE users SET commune = ? WHERE commune = ?",
+			} {
+				if _, err := tx.ExecContext(ctx, q, v.ReplacedBy, v.Code); err != nil {
+					return err
+				}
+			}
+			for _, q := range []string{"DELETE FROM schedule_heads WHERE commune_code = ?", "DELETE FROM slots WHERE commune_code = ?",
+				"DELETE FROM clusters WHERE commune_code = ?", "DELETE FROM communes WHERE code = ?"} {
+				if _, err := tx.ExecContext(ctx, q, v.Code); err != nil {
+					return err
+				}
+			}
+		}
+		if len(variants) > 0 {
+			res.RemovedCommunes = variants
+		}
 		return db.recordChange(ctx, tx, pipeline.Change{Kind: pipeline.ChangeRegistry})
 	})
 	if err != nil {
 		if pipeline.ErrorCode(err) == pipeline.CodeInvalid {
-			return schedules.ImportResult{Removed: []schedules.ClusterRef{}}, err // nothing written
+			return schedules.ImportResult{Removed: []schedules.ClusterRef{}, RemovedCommunes: []schedules.ReplacedCommune{}}, err // nothing written
 		}
 		db.changed(pipeline.ChangeRegistry) // a failed commit may still have written
 		return res, fmt.Errorf("import registry: %w", err)
@@ -178,6 +225,62 @@ func removalsRefused(removed []schedules.ClusterRef) *pipeline.Error {
 		what, list)}).WithKey(KeyRegistryRemovals, strconv.Itoa(len(removed)), list)
 }
 
+// variantCommunes lists the stored communes whose code differs from a
+// code in reg but shares its file name (schedules.SafeName), in reg's
+// order.
+func variantCommunes(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, reg *schedules.Registry) ([]schedules.ReplacedCommune, error) {
+	rows, err := q.QueryContext(ctx, "SELECT code FROM communes ORDER BY position, code")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := map[string][]string{} // by file name
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return nil, err
+		}
+		stored[schedules.SafeName(code)] = append(stored[schedules.SafeName(code)], code)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []schedules.ReplacedCommune
+	for _, c := range reg.Communes {
+		for _, code := range stored[schedules.SafeName(c.Code)] {
+			if code != c.Code {
+				out = append(out, schedules.ReplacedCommune{Code: code, ReplacedBy: c.Code})
+			}
+		}
+	}
+	return out, nil
+}
+
+// variantsRefused is the refusal of an import whose codes differ from
+// stored ones only by case or diacritics, without the caller allowing
+// their removal.
+func variantsRefused(vs []schedules.ReplacedCommune) *pipeline.Error {
+	var list []string
+	for i, v := range vs {
+		if i == removalsShown {
+			list[len(list)-1] += fmt.Sprintf(" and %d more", len(vs)-i)
+			break
+		}
+		list = append(list, fmt.Sprintf("%s (%s)", v.Code, v.ReplacedBy))
+	}
+	joined := strings.Join(list, ", ")
+	return (&pipeline.Error{Code: pipeline.CodeInvalid, Field: "allow_removals", Message: fmt.Sprintf(
+		"The registry holds %d communes whose code differs from one in the file only by case or diacritics: %s. "+
+			"They share one file name, so the schedule cannot tell them apart. Nothing was imported. "+
+			"To replace each with the file's commune (its clusters, slots and current schedule are removed; its devices and operators "+
+			"answer for the file's commune), import the file again allowing removals "+
+			"(loa communes import --allow-removals; POST /api/communes/import?allow_removals=1; "+
+			"on the communes page, tick \"Remove the clusters the file no longer lists\").",
+		len(vs), joined)}).WithKey(KeyRegistryVariants, strconv.Itoa(len(vs)), joined)
+}
+
 func insertSlots(ctx context.Context, tx *sql.Tx, commune, cluster string, slots []schedules.Slot) error {
 	for k, s := range slots {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO slots (commune_code, cluster_id, days, start_s, length_s, reserved_s, position)
@@ -195,19 +298,21 @@ func (db *DB) Registry(ctx context.Context, codes ...string) (*schedules.Registr
 	reg := &schedules.Registry{TimeZone: schedules.DefaultTimeZone}
 	index := map[string]int{}
 	only, args := codeFilter("code", codes)
-	rows, err := db.sql.QueryContext(ctx, "SELECT code, name, kind, time_zone FROM communes"+only+" ORDER BY position, code", args...)
+	// Every schedule is built, shown and played in the server's zone: a
+	// zone an older version stored (it took any) is not read, so slots
+	// air at the times the API and playlists give.
+	rows, err := db.sql.QueryContext(ctx, "SELECT code, name, kind FROM communes"+only+" ORDER BY position, code", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load registry: %w", err)
 	}
 	for rows.Next() {
 		var c schedules.Commune
-		var kind, tz string
-		if err := rows.Scan(&c.Code, &c.Name, &kind, &tz); err != nil {
+		var kind string
+		if err := rows.Scan(&c.Code, &c.Name, &kind); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("load registry: %w", err)
 		}
 		c.Kind = schedules.UnitKind(kind)
-		reg.TimeZone = tz
 		index[c.Code] = len(reg.Communes)
 		reg.Communes = append(reg.Communes, c)
 	}
