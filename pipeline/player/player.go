@@ -156,6 +156,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", cfg.Dir, err)
 	}
+	unlock, err := LockDir(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	j, skipped, torn, err := OpenJournal(filepath.Join(cfg.Dir, JournalLog))
 	if err != nil {
 		return err
