@@ -365,15 +365,17 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			if newPlan == nil {
 				continue
 			}
-			if !it.Emergency() { // an emergency is not preempted
-				if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
-					proc.Kill()
-					end(Preempted, "preempted by emergency "+em.Item.ID)
-					next.close()
-					return nil
-				}
-			}
 			held, same := newPlan.Holding(it)
+			// An emergency due now preempts a scheduled item; a sounding
+			// emergency only a newer one the plan still holds it beside
+			// (one whose own entry is gone is stopped below).
+			if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() && em.Item.Key() != it.Key() &&
+				(!it.Emergency() || (held && em.Item.Start.After(it.Start))) {
+				proc.Kill()
+				end(Preempted, "preempted by emergency "+em.Item.ID)
+				next.close()
+				return nil
+			}
 			if !held {
 				// Its emergency was ended or its segment withdrawn: it is
 				// not heard to its end. The main loop goes on with what
