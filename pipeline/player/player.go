@@ -20,6 +20,7 @@ const (
 	JournalLog = "journal.log"   // what was played
 	CursorFile = "uploaded.json" // how far the journal was uploaded
 	StatusFile = "status.json"   // what the player is doing, for people
+	PidDir     = "mpv"           // a pid file per mpv running
 )
 
 // Config is what `loa player` runs with.
@@ -161,6 +162,21 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer unlock()
+	// The mpv a previous run left sounding (it was killed, or the power
+	// cut) are stopped before anything plays: the bundle or the server
+	// may no longer have what they play. The lock above makes sure they
+	// are not a running player's.
+	pids := filepath.Join(cfg.Dir, PidDir)
+	if err := os.MkdirAll(pids, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", pids, err)
+	}
+	if killed, err := mpv.KillLeftovers(pids); err != nil {
+		return err
+	} else if len(killed) > 0 {
+		log.Warn("stopped the mpv the last run left playing", "pids", killed)
+	}
+	spawner := mpv.NewSpawner()
+	defer spawner.Close()
 	j, skipped, torn, err := OpenJournal(filepath.Join(cfg.Dir, JournalLog))
 	if err != nil {
 		return err
@@ -228,7 +244,7 @@ func Run(ctx context.Context, cfg Config) error {
 			device = cfg.Outputs["*"]
 		}
 		r := &Runner{Cluster: cluster, Current: cur, Journal: j, Now: cfg.Now, Log: log,
-			MPV: mpv.Options{Binary: cfg.MPV, AO: cfg.AO, Device: device, SocketDir: socks},
+			MPV: mpv.Options{Binary: cfg.MPV, AO: cfg.AO, Device: device, SocketDir: socks, Spawner: spawner, PidDir: pids},
 			OnRecord: func(rec Record) {
 				if rec.Closes() {
 					kickUpload()
