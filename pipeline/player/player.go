@@ -44,8 +44,13 @@ type Config struct {
 	// the player's build, sent with each heartbeat.
 	HeartbeatEvery time.Duration
 	Version        string
-	Now            func() time.Time
-	Log            *slog.Logger
+	// FirstSync is how long a starting player with a bundle on disk
+	// waits for its first sync before it plays (default 5 s): the server
+	// may have changed the schedule while it was down (an emergency
+	// ended). Past it, the bundle on disk plays while the syncs go on.
+	FirstSync time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // StatusDoc is the player's status file: what it plays and how its
@@ -221,7 +226,12 @@ func Run(ctx context.Context, cfg Config) error {
 	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log, Now: cfg.Now}
 	hb := &Heartbeater{Client: cfg.Client, Commune: cfg.Commune, Status: status, Journal: j, Every: cfg.HeartbeatEvery,
 		Version: cfg.Version, Now: cfg.Now, Log: log}
-	syncer.AfterSync = hb.Kick
+	synced := make(chan struct{})
+	var firstSync sync.Once
+	syncer.AfterSync = func() {
+		firstSync.Do(func() { close(synced) })
+		hb.Kick()
+	}
 	wg.Add(3)
 	go func() { defer wg.Done(); hb.Run(ctx) }()
 	go func() { defer wg.Done(); up.Run(ctx, kick, time.Minute) }()
@@ -237,6 +247,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer os.RemoveAll(socks)
+	if plan, _, _ := cur.Get(); plan != nil {
+		waitFirstSync(ctx, synced, cfg.FirstSync, log)
+	}
 	started := map[string]bool{}
 	startRunner := func(cluster string) {
 		device, ok := cfg.Outputs[cluster]
@@ -292,5 +305,21 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-changed:
 		case <-time.After(wake):
 		}
+	}
+}
+
+// waitFirstSync waits for the first sync's end (synced closed), at most
+// wait (default 5 s), before the bundle on disk plays.
+func waitFirstSync(ctx context.Context, synced <-chan struct{}, wait time.Duration, log *slog.Logger) {
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-synced:
+	case <-t.C:
+		log.Warn("the server has not answered the first sync yet; playing the bundle on disk meanwhile", "waited", wait)
+	case <-ctx.Done():
 	}
 }
