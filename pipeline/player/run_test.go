@@ -24,7 +24,7 @@ import (
 // holds it no longer than FirstSync, then the bundle on disk plays.
 func TestRunSyncsBeforeItPlays(t *testing.T) {
 	tests := []struct {
-		name    string
+		name      string
 		answers   bool          // the server answers the first pull (after a second)
 		firstSync time.Duration // Config.FirstSync
 		want      string        // when mpv was started, relative to the answer
