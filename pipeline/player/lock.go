@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // LockFile is the file in the player's folder that one running player
@@ -31,6 +33,9 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("%s already plays from %s: two players on one folder would close each other's plays and both drive the loudspeakers; %s, or give this one another --dir",
 		who, e.Dir, stop)
 }
+
+// Unwrap gives the refusal its code (a conflict: `loa player` exits 3).
+func (e *LockedError) Unwrap() error { return pipeline.Errorf(pipeline.CodeConflict, "%s", e.Error()) }
 
 // LockDir takes the exclusive lock on dir's LockFile for this process
 // and writes its pid there; it fails with a *LockedError when another

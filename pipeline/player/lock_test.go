@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sonla-cchc/loa/pipeline"
 )
 
 // TestLockDir: a second player on the same folder is refused, naming the
@@ -39,6 +41,9 @@ func TestLockDir(t *testing.T) {
 			var le *LockedError
 			if !errors.As(err, &le) || le.PID != os.Getpid() {
 				t.Fatalf("second player: err %v; want a LockedError naming pid %d", err, os.Getpid())
+			}
+			if pipeline.ErrorCode(err) != pipeline.CodeConflict {
+				t.Errorf("code %s, want a conflict (exit 3)", pipeline.ErrorCode(err))
 			}
 			if msg := err.Error(); !strings.Contains(msg, "pid "+strconv.Itoa(os.Getpid())) || !strings.Contains(msg, dir) {
 				t.Errorf("message %q names neither the pid nor the folder", msg)
