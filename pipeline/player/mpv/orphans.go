@@ -57,7 +57,7 @@ func (s *Spawner) start(cmd *exec.Cmd) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	setDeathSignal(cmd.SysProcAttr)
 	r := spawnReq{cmd: cmd, errc: make(chan error, 1)}
 	select {
 	case s.reqs <- r:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +146,9 @@ func orphanPlayer(file string) int {
 // a power supervisor) takes its mpv with it: no orphan keeps sounding.
 func TestMPVDiesWithThePlayer(t *testing.T) {
 	needMPV(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's")
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), orphanHelperEnv+"="+tone(t, "30"))
 	out, err := cmd.StdoutPipe()
