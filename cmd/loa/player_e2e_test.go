@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,7 +187,8 @@ func TestPlayerEndToEnd(t *testing.T) {
 	}
 	short1, short2, short3, long := clip("3", "440"), clip("3", "550"), clip("3", "660"), clip("10", "330")
 	emergency := clip("3", "990")
-	warning := clip("10", "1100") // phase e: raised, then ended as a false alarm while it sounds
+	warning := clip("10", "1100")  // phase e: raised, then ended as a false alarm while it sounds
+	warning2 := clip("30", "1300") // phase f: sounding when the player is killed, ended while it is down
 
 	// schedule stores a version of Mường Lạn with the given items; each
 	// is (cluster, entry id, start, clip). It is built for today and
@@ -510,6 +512,51 @@ func TestPlayerEndToEnd(t *testing.T) {
 	if out := in.must("", "player", "status", "--dir", dir); !strings.Contains(out, "last heartbeat received by the server 20") {
 		t.Errorf("player status does not show the last heartbeat: %s", out)
 	}
+
+	// 6. kill -9 of the player while a warning sounds, and the warning
+	// ended as a false alarm while the player is down: its mpv die with
+	// it, and the player started again neither sounds the ended warning
+	// nor reports it failed (it syncs before it plays from its bundle).
+	in.must(producerTok, "segments", "emergency", warning2.segment, "--communes", "muong-lan", "--reason", "Lũ quét", "--yes")
+	isWarning2 := func(r player.Record) bool { return r.SegmentID == warning2.segment && strings.Contains(r.Entry, "!") }
+	waitJournal(t, dir, pl, 30*time.Second, "the second warning sounding on both clusters", func(r []player.Record) bool {
+		return len(slices.DeleteFunc(closing(r, player.Started, ""), func(x player.Record) bool { return !isWarning2(x) })) == 2
+	})
+	mpvs := mpvChildren(pl.cmd.Process.Pid)
+	if len(mpvs) < 2 {
+		t.Fatalf("mpv children of the player sounding the warning: %v, want one a cluster", mpvs)
+	}
+	pl.kill()
+	for _, pid := range mpvs {
+		eventuallyWithin(t, 10*time.Second, fmt.Sprintf("mpv %d ended with its player", pid), func() (bool, string) {
+			state := procState(pid)
+			return state == "" || state == "Z", "state " + state
+		})
+	}
+	in.must(producerTok, "segments", "emergency", warning2.segment, "--end", "--reason", "báo động nhầm khi mất điện", "--yes")
+	seen := len(readPlayerJournal(t, dir))
+	pl = startPlayer(t, in, devTok, dir)
+	waitJournal(t, dir, pl, 30*time.Second, "the killed plays closed as interrupted", func(r []player.Record) bool {
+		return len(r) >= seen+2
+	})
+	eventually(t, "the restarted player synced", func() (bool, string) {
+		head, err := db.CommuneHead(ctx, "muong-lan")
+		if err != nil {
+			return false, err.Error()
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, player.StatusFile))
+		var st player.StatusDoc
+		json.Unmarshal(data, &st)
+		return st.Version == head.VersionID, fmt.Sprintf("player at %q, server at %q", st.Version, head.VersionID)
+	})
+	// What a runner starting from the stale bundle would do, it does at
+	// once: give it a moment.
+	time.Sleep(3 * time.Second)
+	for _, r := range readPlayerJournal(t, dir)[seen:] {
+		if isWarning2(r) && r.Kind != player.Interrupted {
+			t.Errorf("%s: the warning ended while the player was down was %s after the restart (%s)", r.Cluster, r.Kind, r.Reason)
+		}
+	}
 }
 
 // bundleHas reports whether the player's bundle has an entry.
@@ -556,4 +603,44 @@ func rssKiB(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// procState is process pid's state letter in /proc ("" when it is gone).
+func procState(pid int) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	st := string(data)
+	// pid (comm) STATE PPID ...: comm may hold spaces and ')'.
+	i := strings.LastIndexByte(st, ')')
+	if i < 0 || len(st) < i+3 {
+		return ""
+	}
+	return st[i+2 : i+3]
+}
+
+// mpvChildren lists the running mpv processes whose parent is ppid.
+func mpvChildren(ppid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var pids []int
+	for _, f := range stats {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		st := string(data)
+		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(st[end+1:])
+		if st[open+1:end] != "mpv" || len(fields) < 2 || fields[1] != strconv.Itoa(ppid) || fields[0] == "Z" {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(st[:open])); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

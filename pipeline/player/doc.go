@@ -19,7 +19,9 @@
 //   - An emergency interrupt in the bundle that has not played yet stops
 //     whatever its cluster plays at once, plays to its end, and then the
 //     slot continues where the schedule is at that moment (the preempted
-//     item from its scheduled offset, if its window is still open).
+//     item from its scheduled offset, if its window is still open). A
+//     newer interrupt preempts an older one sounding; the older then plays
+//     again from its start (Plan.Next: newest first).
 //   - A new bundle takes effect from the next item (the one sounding plays
 //     on), except for an emergency, which preempts at once, and except
 //     when the item sounding is off the air in it (Plan.Holds: an

@@ -245,14 +245,17 @@ type Step struct {
 // Next says what cluster plays next at now. done reports the items
 // already played or failed (never played again). An emergency interrupt
 // not yet done comes first, at once, while within InterruptWindow of its
-// start. Otherwise the schedule's clock decides: the item whose window
+// start; of several, the newest (latest start) first: a warning raised
+// while another sounds is the more recent word, and the older one, cut,
+// plays again whole after it. Otherwise the schedule's clock decides: the item whose window
 // holds now plays from the offset the clock says (after a restart, a
 // late start or an emergency, the slot continues where the schedule
 // is); else the next item waits for its start. An item with less than
 // MinPlay of its window left is skipped. ok is false when nothing is
 // left in the bundle for the cluster.
 func (p *Plan) Next(cluster string, now time.Time, done func(*Item) bool) (Step, bool) {
-	for i := range p.Interrupts[cluster] {
+	// The newest warning first: Interrupts is in start order.
+	for i := len(p.Interrupts[cluster]) - 1; i >= 0; i-- {
 		it := &p.Interrupts[cluster][i]
 		if done(it) || now.Before(it.Start.Add(-InterruptLead)) || !now.Before(it.Start.Add(InterruptWindow)) {
 			continue

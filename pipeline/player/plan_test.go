@@ -174,9 +174,15 @@ func TestPlanNext(t *testing.T) {
 		seg(1, 0, 30*time.Second, a),
 		interrupt(t0.Add(12*time.Minute), 15*time.Second, e),
 	)
+	// ban-b: a second, different warning raised while the first sounds.
+	b.playlist(t, "ban-b",
+		interrupt(t0.Add(12*time.Minute), 15*time.Second, e),
+		interrupt(t0.Add(12*time.Minute+10*time.Second), 15*time.Second, a),
+	)
 	p := mustPlan(t, b)
 	first, second := &p.Programme["trung-tam"][0], &p.Programme["trung-tam"][1]
 	em := &p.Interrupts["ban-a"][0]
+	older, newer := &p.Interrupts["ban-b"][0], &p.Interrupts["ban-b"][1]
 	none := func(*Item) bool { return false }
 	only := func(keys ...*Item) func(*Item) bool {
 		return func(it *Item) bool {
@@ -211,6 +217,9 @@ func TestPlanNext(t *testing.T) {
 		{"interrupt a little ahead of our clock", "ban-a", 11 * time.Minute, none, em, 11 * time.Minute, 0, true},
 		{"interrupt played", "ban-a", 12*time.Minute + 20*time.Second, only(&p.Programme["ban-a"][0], em), nil, 0, 0, false},
 		{"interrupt too old", "ban-a", 12*time.Minute + InterruptWindow, only(&p.Programme["ban-a"][0]), nil, 0, 0, false},
+		{"the newer of two warnings first", "ban-b", 12*time.Minute + 10*time.Second, none, newer, 12*time.Minute + 10*time.Second, 0, true},
+		{"the older warning again after the newer, from its start", "ban-b", 12*time.Minute + 25*time.Second, only(newer), older, 12*time.Minute + 25*time.Second, 0, true},
+		{"both warnings heard", "ban-b", 12*time.Minute + 40*time.Second, only(older, newer), nil, 0, 0, false},
 		{"other cluster untouched", "trung-tam", 12*time.Minute + 3*time.Second, only(first, second), nil, 0, 0, false},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,7 @@ const (
 	JournalLog = "journal.log"   // what was played
 	CursorFile = "uploaded.json" // how far the journal was uploaded
 	StatusFile = "status.json"   // what the player is doing, for people
+	PidDir     = "mpv"           // a pid file per mpv running
 )
 
 // Config is what `loa player` runs with.
@@ -43,8 +44,13 @@ type Config struct {
 	// the player's build, sent with each heartbeat.
 	HeartbeatEvery time.Duration
 	Version        string
-	Now            func() time.Time
-	Log            *slog.Logger
+	// FirstSync is how long a starting player with a bundle on disk
+	// waits for its first sync before it plays (default 5 s): the server
+	// may have changed the schedule while it was down (an emergency
+	// ended). Past it, the bundle on disk plays while the syncs go on.
+	FirstSync time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // StatusDoc is the player's status file: what it plays and how its
@@ -156,6 +162,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", cfg.Dir, err)
 	}
+	unlock, err := LockDir(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// The mpv a previous run left sounding (it was killed, or the power
+	// cut) are stopped before anything plays: the bundle or the server
+	// may no longer have what they play. The lock above makes sure they
+	// are not a running player's.
+	pids := filepath.Join(cfg.Dir, PidDir)
+	if err := os.MkdirAll(pids, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", pids, err)
+	}
+	if killed, err := mpv.KillLeftovers(pids); err != nil {
+		return err
+	} else if len(killed) > 0 {
+		log.Warn("stopped the mpv the last run left playing", "pids", killed)
+	}
+	spawner := mpv.NewSpawner()
+	defer spawner.Close()
 	j, skipped, torn, err := OpenJournal(filepath.Join(cfg.Dir, JournalLog))
 	if err != nil {
 		return err
@@ -200,7 +226,12 @@ func Run(ctx context.Context, cfg Config) error {
 	up := &Uploader{Journal: j, Cursor: cursor, Send: PlaysSender(cfg.Client, cfg.Commune), Log: log, Now: cfg.Now}
 	hb := &Heartbeater{Client: cfg.Client, Commune: cfg.Commune, Status: status, Journal: j, Every: cfg.HeartbeatEvery,
 		Version: cfg.Version, Now: cfg.Now, Log: log}
-	syncer.AfterSync = hb.Kick
+	synced := make(chan struct{})
+	var firstSync sync.Once
+	syncer.AfterSync = func() {
+		firstSync.Do(func() { close(synced) })
+		hb.Kick()
+	}
 	wg.Add(3)
 	go func() { defer wg.Done(); hb.Run(ctx) }()
 	go func() { defer wg.Done(); up.Run(ctx, kick, time.Minute) }()
@@ -216,6 +247,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer os.RemoveAll(socks)
+	if plan, _, _ := cur.Get(); plan != nil {
+		waitFirstSync(ctx, synced, cfg.FirstSync, log)
+	}
 	started := map[string]bool{}
 	startRunner := func(cluster string) {
 		device, ok := cfg.Outputs[cluster]
@@ -223,7 +257,7 @@ func Run(ctx context.Context, cfg Config) error {
 			device = cfg.Outputs["*"]
 		}
 		r := &Runner{Cluster: cluster, Current: cur, Journal: j, Now: cfg.Now, Log: log,
-			MPV: mpv.Options{Binary: cfg.MPV, AO: cfg.AO, Device: device, SocketDir: socks},
+			MPV: mpv.Options{Binary: cfg.MPV, AO: cfg.AO, Device: device, SocketDir: socks, Spawner: spawner, PidDir: pids},
 			OnRecord: func(rec Record) {
 				if rec.Closes() {
 					kickUpload()
@@ -271,5 +305,21 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-changed:
 		case <-time.After(wake):
 		}
+	}
+}
+
+// waitFirstSync waits for the first sync's end (synced closed), at most
+// wait (default 5 s), before the bundle on disk plays.
+func waitFirstSync(ctx context.Context, synced <-chan struct{}, wait time.Duration, log *slog.Logger) {
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-synced:
+	case <-t.C:
+		log.Warn("the server has not answered the first sync yet; playing the bundle on disk meanwhile", "waited", wait)
+	case <-ctx.Done():
 	}
 }

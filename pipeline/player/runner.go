@@ -185,7 +185,7 @@ func (r *Runner) Run(ctx context.Context) {
 		if pre == nil {
 			p, err := r.prepare(ctx, plan, dir, step)
 			if err != nil {
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && !r.replaced(changed, it) {
 					r.fail(it, r.Now(), step, err.Error())
 				}
 				continue
@@ -209,6 +209,24 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 		pre = r.play(ctx, plan, dir, step, pre)
 	}
+}
+
+// replaced reports whether a new plan came in force (changed is closed)
+// while it was being loaded: the swap may have taken its file, and the
+// new plan may no longer have it (an emergency ended while the player
+// was down). The main loop then goes on with the new plan, which plays
+// it if it still holds it; no failure is journalled for it.
+func (r *Runner) replaced(changed <-chan struct{}, it *Item) bool {
+	select {
+	case <-changed:
+	default:
+		return false
+	}
+	if p, _, _ := r.Current.Get(); p != nil && !p.Holds(it) {
+		r.Log.Info("not played: the schedule now in force no longer has it", "cluster", r.Cluster, "item", it.ID, "title", it.Title,
+			"version", p.Manifest.Version)
+	}
+	return true
 }
 
 // prepare checks the item's file against the signed manifest and starts
@@ -365,15 +383,17 @@ func (r *Runner) play(ctx context.Context, plan *Plan, dir string, step Step, pr
 			if newPlan == nil {
 				continue
 			}
-			if !it.Emergency() { // an emergency is not preempted
-				if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() {
-					proc.Kill()
-					end(Preempted, "preempted by emergency "+em.Item.ID)
-					next.close()
-					return nil
-				}
-			}
 			held, same := newPlan.Holding(it)
+			// An emergency due now preempts a scheduled item; a sounding
+			// emergency only a newer one the plan still holds it beside
+			// (one whose own entry is gone is stopped below).
+			if em, ok := newPlan.Next(r.Cluster, r.Now(), r.isDone); ok && em.Item.Emergency() && em.Item.Key() != it.Key() &&
+				(!it.Emergency() || (held && em.Item.Start.After(it.Start))) {
+				proc.Kill()
+				end(Preempted, "preempted by emergency "+em.Item.ID)
+				next.close()
+				return nil
+			}
 			if !held {
 				// Its emergency was ended or its segment withdrawn: it is
 				// not heard to its end. The main loop goes on with what

@@ -444,3 +444,59 @@ func TestRunnerBackToBack(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerNewerEmergencyPreemptsOlder: a second, different emergency
+// arriving while one sounds stops it at once (the newer warning is the
+// more recent word), plays to its end, and then the older warning plays
+// again from its start, so both are heard whole.
+func TestRunnerNewerEmergencyPreemptsOlder(t *testing.T) {
+	needMPV(t)
+	older, newer := toneData(t, "8", "440"), toneData(t, "2", "880")
+	interruptAt := func(id string, start time.Time, d time.Duration, sha string) schedules.Entry {
+		return schedules.Entry{ID: "2025-03-03T053000!" + id, Kind: schedules.EntryInterrupt, Start: start, DurationMS: d.Milliseconds(),
+			SegmentID: id, SHA256: sha, URL: "media/" + sha + ".mp3"}
+	}
+	b := newTestBundle()
+	a := b.media(older)
+	raisedA := time.Now()
+	b.m.ValidUntil = raisedA.Add(time.Hour)
+	b.playlist(t, "trung-tam", interruptAt("a", raisedA, 8*time.Second, a))
+	cur := NewCurrent()
+	cur.Set(mustPlan(t, b), b.writeOut(t))
+	j, _ := runners(t, cur, "trung-tam")
+	waitFor(t, j, "the first warning's start", func(r []Record) bool { return count(Started)(r) == 1 })
+	time.Sleep(time.Second)
+
+	b2 := newTestBundle()
+	b2.m.ValidUntil = b.m.ValidUntil
+	b2.media(older)
+	bb := b2.media(newer)
+	raisedB := time.Now()
+	b2.playlist(t, "trung-tam", interruptAt("a", raisedA, 8*time.Second, a), interruptAt("b", raisedB, 2*time.Second, bb))
+	cur.Set(mustPlan(t, b2), b2.writeOut(t))
+	startedB := func(r Record) bool { return r.Kind == Started && strings.HasSuffix(r.Entry, "!b") }
+	recs := waitFor(t, j, "the newer warning played", func(r []Record) bool {
+		return slices.ContainsFunc(r, func(r Record) bool { return r.Kind == Finished && strings.HasSuffix(r.Entry, "!b") })
+	})
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, string(r.Kind)+" "+r.Entry[strings.Index(r.Entry, "!"):])
+	}
+	iB := slices.IndexFunc(recs, startedB)
+	iPre := slices.IndexFunc(recs, func(r Record) bool { return r.Kind == Preempted && strings.HasSuffix(r.Entry, "!a") })
+	if iPre < 0 || iPre > iB {
+		t.Fatalf("the sounding warning was not preempted by the newer one; journal: %v", kinds)
+	}
+	if d := recs[iB].At.Sub(raisedB); d > lateBound {
+		t.Errorf("the newer warning started %s after it arrived: want within %s", d, lateBound)
+	}
+	t.Logf("older warning stopped %s, newer sounding %s after the new plan", recs[iPre].At.Sub(raisedB), recs[iB].At.Sub(raisedB))
+	recs = waitFor(t, j, "the older warning heard whole after it", func(r []Record) bool {
+		return slices.ContainsFunc(r, func(r Record) bool { return r.Kind == Finished && strings.HasSuffix(r.Entry, "!a") })
+	})
+	for _, r := range recs {
+		if r.Kind == Started && strings.HasSuffix(r.Entry, "!a") && r.OffsetMS != 0 {
+			t.Errorf("the older warning started at offset %d ms: want from its start", r.OffsetMS)
+		}
+	}
+}

@@ -38,6 +38,11 @@ type Options struct {
 	SocketDir string
 	// Extra arguments, before the file.
 	Extra []string
+	// Spawner, when set, starts mpv so that it dies with this process.
+	Spawner *Spawner
+	// PidDir, when set, holds a pid file while mpv runs, so that the
+	// next run kills an mpv this one left (KillLeftovers).
+	PidDir string
 }
 
 // Process is one mpv playing one file, started paused.
@@ -129,11 +134,28 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
+	if o.Spawner != nil {
+		err = o.Spawner.start(p.cmd)
+	} else {
+		err = p.cmd.Start()
+	}
+	if err != nil {
 		return nil, &Error{What: fmt.Sprintf("cannot run %s: %v", bin, err)}
+	}
+	var pidf string
+	if o.PidDir != "" {
+		pidf = pidFile(o.PidDir, p.cmd.Process.Pid)
+		if err := os.WriteFile(pidf, []byte(sock+"\n"), 0o644); err != nil {
+			p.Kill()
+			p.cmd.Wait()
+			return nil, &Error{What: fmt.Sprintf("cannot keep mpv's pid file: %v", err)}
+		}
 	}
 	go func() {
 		p.exitErr = p.cmd.Wait()
+		if pidf != "" {
+			os.Remove(pidf)
+		}
 		close(p.exited)
 		p.finish()
 		os.Remove(sock)
