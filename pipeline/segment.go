@@ -235,6 +235,17 @@ type Meta struct {
 	FileName string
 }
 
+// LastAirDay is the last day, in the province's zone, that an air window
+// ending at until reaches: the day before when until is 00:00 (a window
+// given as "until 2025-03-31" ends at 00:00 on 1 April and airs through
+// 31 March), else until's own day. "" for a zero until.
+func LastAirDay(until time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	return until.Add(-time.Nanosecond).In(localtime.Location()).Format(time.DateOnly)
+}
+
 // MaxTitleLen is the longest title accepted, in characters.
 const MaxTitleLen = 200
 
