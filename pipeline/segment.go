@@ -253,16 +253,16 @@ const MaxTitleLen = 200
 // known languages, an air window from now for 30 days. It returns the
 // first problem as a field error.
 func (m *Meta) Validate(now time.Time) error {
-	m.Title = strings.TrimSpace(m.Title)
+	title, err := CleanText("title", "The title", m.Title, false)
+	if err != nil {
+		return err
+	}
+	m.Title = title
 	switch {
 	case m.Title == "":
 		return FieldError("title", "The title is empty: give the segment a title.")
-	case !utf8.ValidString(m.Title):
-		return FieldError("title", "The title is not valid UTF-8 text.")
 	case utf8.RuneCountInString(m.Title) > MaxTitleLen:
 		return FieldError("title", "The title is longer than %d characters: shorten it.", MaxTitleLen)
-	case strings.ContainsAny(m.Title, "\x00\r\n"):
-		return FieldError("title", "The title must be one line of text.")
 	}
 	switch m.Kind {
 	case KindRadio, KindTV:

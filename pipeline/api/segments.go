@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/localtime"
@@ -222,7 +224,7 @@ func notUsed(fields map[string][]string, subtitles []byte, seg pipeline.Segment)
 		return len(v) > 0 && strings.TrimSpace(v[len(v)-1]) != ""
 	}
 	same := map[string]bool{
-		"title":     m.Title == seg.Title,
+		"title":     norm.NFC.String(m.Title) == seg.Title,
 		"kind":      m.Kind == seg.Kind,
 		"topic":     m.Topic == seg.Topic,
 		"priority":  m.Priority == seg.Priority,
@@ -640,13 +642,19 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	if seg.State != pipeline.StateWithdrawn && r.URL.Query().Get("confirm") != seg.ID {
 		return confirmWithdrawal(seg, r.URL.Query().Get("confirm"))
 	}
+	// The reason goes to the segment's history and to its translators
+	// (their jobs are cancelled with it).
+	reason, err := pipeline.CleanText("reason", "The reason", r.URL.Query().Get("reason"), true)
+	if err != nil {
+		return err
+	}
 	var ems []pipeline.Emergency
 	if s.Broadcast != nil {
 		if ems, err = s.Broadcast.EmergenciesOf(r.Context(), r.PathValue("id"), s.now()); err != nil {
 			return err
 		}
 	}
-	seg, err = s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, r.URL.Query().Get("reason"))
+	seg, err = s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, reason)
 	if err != nil {
 		return err
 	}
