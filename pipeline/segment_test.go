@@ -65,6 +65,7 @@ func TestNewUserValidate(t *testing.T) {
 	}{
 		{NewUser{Name: "admin", Role: RoleAdmin, Password: "mat-khau-dai-du"}, ""},
 		{NewUser{Name: "lo van a", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: "prod\u2010b", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: "x%2Fy", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: `x\y`, Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: "x?y", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
