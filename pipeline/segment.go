@@ -235,6 +235,17 @@ type Meta struct {
 	FileName string
 }
 
+// LastAirDay is the last day, in the province's zone, that an air window
+// ending at until reaches: the day before when until is 00:00 (a window
+// given as "until 2025-03-31" ends at 00:00 on 1 April and airs through
+// 31 March), else until's own day. "" for a zero until.
+func LastAirDay(until time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	return until.Add(-time.Nanosecond).In(localtime.Location()).Format(time.DateOnly)
+}
+
 // MaxTitleLen is the longest title accepted, in characters.
 const MaxTitleLen = 200
 
@@ -242,16 +253,16 @@ const MaxTitleLen = 200
 // known languages, an air window from now for 30 days. It returns the
 // first problem as a field error.
 func (m *Meta) Validate(now time.Time) error {
-	m.Title = strings.TrimSpace(m.Title)
+	title, err := CleanText("title", "The title", m.Title, false)
+	if err != nil {
+		return err
+	}
+	m.Title = title
 	switch {
 	case m.Title == "":
 		return FieldError("title", "The title is empty: give the segment a title.")
-	case !utf8.ValidString(m.Title):
-		return FieldError("title", "The title is not valid UTF-8 text.")
 	case utf8.RuneCountInString(m.Title) > MaxTitleLen:
 		return FieldError("title", "The title is longer than %d characters: shorten it.", MaxTitleLen)
-	case strings.ContainsAny(m.Title, "\x00\r\n"):
-		return FieldError("title", "The title must be one line of text.")
 	}
 	switch m.Kind {
 	case KindRadio, KindTV:

@@ -21,6 +21,10 @@ func TestMetaValidate(t *testing.T) {
 		{"two-line title", func(m *Meta) { m.Title = "a\nb" }, "title"},
 		{"long title", func(m *Meta) { m.Title = strings.Repeat("ễ", MaxTitleLen+1) }, "title"},
 		{"bad utf-8 title", func(m *Meta) { m.Title = "C\xe1i" }, "title"},
+		{"tab in title", func(m *Meta) { m.Title = "Tin B\ttab" }, "title"},
+		{"right-to-left override in title", func(m *Meta) { m.Title = "Tin B\u202ertl" }, "title"},
+		{"zero-width space in title", func(m *Meta) { m.Title = "Một\u200b cửa" }, "title"},
+		{"title typed with combining marks", func(m *Meta) { m.Title = " Mo\u0323\u0302t cu\u031b\u0309a" }, ""},
 		{"no kind", func(m *Meta) { m.Kind = "" }, "kind"},
 		{"bad kind", func(m *Meta) { m.Kind = "podcast" }, "kind"},
 		{"no topic", func(m *Meta) { m.Topic = "" }, "topic"},
@@ -61,6 +65,7 @@ func TestNewUserValidate(t *testing.T) {
 	}{
 		{NewUser{Name: "admin", Role: RoleAdmin, Password: "mat-khau-dai-du"}, ""},
 		{NewUser{Name: "lo van a", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
+		{NewUser{Name: "prod\u2010b", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: "x%2Fy", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: `x\y`, Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},
 		{NewUser{Name: "x?y", Role: RoleAdmin, Password: "mat-khau-dai-du"}, "name"},

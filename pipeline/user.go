@@ -140,8 +140,11 @@ func ValidatePassword(field, password string) error {
 // Validate checks a new user's fields.
 func (n *NewUser) Validate() error {
 	n.Name = strings.TrimSpace(n.Name)
-	if n.Name == "" || !utf8.ValidString(n.Name) || utf8.RuneCountInString(n.Name) > 64 || strings.ContainsAny(n.Name, " \t\r\n\x00/\\%?#") {
-		return FieldError("name", "The user name must be 1 to 64 characters without spaces, slashes, backslashes, or %%, ? and # (they would not survive in a URL).")
+	if utf8.ValidString(n.Name) {
+		n.Name = norm.NFC.String(n.Name)
+	}
+	if err := checkUserName(n.Name); err != nil {
+		return err
 	}
 	if !slices.Contains(Roles, n.Role) {
 		return FieldError("role", "Unknown role %q: use admin, producer, translator, reviewer or operator.", n.Role)

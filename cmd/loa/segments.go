@@ -26,8 +26,8 @@ func runUpload(ctx context.Context, env *cliEnv, args []string) error {
 	topic := fs.String("topic", "", "CCHC topic code from the plan, e.g. procedures, digital (required)")
 	priority := fs.String("priority", "normal", "normal or priority (an emergency is raised afterwards with 'loa segments emergency')")
 	langs := fs.String("languages", "", "target languages, comma-separated (vi, blt, hnj); default all")
-	from := fs.String("air-from", "", "first day on air (2025-03-01 or RFC 3339); default now")
-	until := fs.String("air-until", "", "last moment on air; default 30 days after air-from")
+	from := fs.String("air-from", "", "first day on air, from 00:00 (2025-03-01), or the first moment (RFC 3339); default now")
+	until := fs.String("air-until", "", "last day on air, through its end (2025-03-31), or the moment the window ends (RFC 3339); default 30 days after air-from")
 	subs := fs.String("subtitles", "", "Vietnamese subtitle file (SRT or WebVTT)")
 	asJSON := fs.Bool("json", false, "print the segment as JSON")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -104,6 +104,15 @@ func writeJSONTo(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// lastDayNote names the last day an air window ending at until airs, in
+// the province's time: " (last day on air 2025-03-31)".
+func lastDayNote(until time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	return " (last day on air " + pipeline.LastAirDay(until) + ")"
+}
+
 func printSegment(w io.Writer, v api.SegmentView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := v.Probe
@@ -123,7 +132,7 @@ func printSegment(w io.Writer, v api.SegmentView) {
 			stamp(m.Since), m.Objects)
 	}
 	fmt.Fprintf(tw, "languages\t%s\n", strings.Join(v.Languages, ", "))
-	fmt.Fprintf(tw, "air window\t%s – %s\n", stamp(v.AirFrom), stamp(v.AirUntil))
+	fmt.Fprintf(tw, "air window\t%s – %s%s\n", stamp(v.AirFrom), stamp(v.AirUntil), lastDayNote(v.AirUntil))
 	fmt.Fprintf(tw, "producer\t%s\n", v.Producer)
 	fmt.Fprintf(tw, "file\t%s (%s, %s)\n", v.OriginalName, size(v.Size), v.ContentType)
 	fmt.Fprintf(tw, "sha256\t%s\n", v.SHA256)

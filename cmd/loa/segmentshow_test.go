@@ -31,6 +31,14 @@ func TestPrintSegmentEmergencyEnded(t *testing.T) {
 			"media removal PENDING since 2026-11-30 10:40 +07:00: 3 object(s) not yet moved away, so links issued before the withdrawal still work", ""},
 		{"withdrawn, media moved", api.SegmentView{Segment: pipeline.Segment{ID: "s1", State: pipeline.StateWithdrawn}},
 			"state withdrawn\n", "media removal"},
+		// A window given as dates (--air-until 2026-12-02) ends at 00:00
+		// of the next day: the line names the last day on air.
+		{"window through a date", api.SegmentView{Segment: pipeline.Segment{ID: "s1",
+			AirFrom: time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC), AirUntil: time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC)}},
+			"air window 2026-12-01 00:00 +07:00 – 2026-12-03 00:00 +07:00 (last day on air 2026-12-02)\n", ""},
+		{"window to a moment", api.SegmentView{Segment: pipeline.Segment{ID: "s1",
+			AirFrom: time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC), AirUntil: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}},
+			"air window 2026-12-01 00:00 +07:00 – 2026-12-02 17:00 +07:00 (last day on air 2026-12-02)\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

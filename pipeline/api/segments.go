@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/sonla-cchc/loa/media/subtitle"
 	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast"
@@ -25,6 +27,10 @@ import (
 // SegmentView is a segment as the API shows it, with download links.
 type SegmentView struct {
 	pipeline.Segment
+	// AirLastDay is the last day on air (YYYY-MM-DD, Asia/Ho_Chi_Minh):
+	// pipeline.LastAirDay of air_until, which is 00:00 of the next day
+	// when the window was given as a date.
+	AirLastDay string `json:"air_last_day,omitempty"`
 	// PendingEmergency is a producer's province-wide emergency waiting for
 	// an administrator's confirmation (GET /api/segments/{id} only).
 	PendingEmergency *pipeline.EmergencyRequest `json:"pending_emergency,omitempty"`
@@ -135,7 +141,7 @@ type ReplaceStep struct {
 const linkTTL = time.Hour
 
 func (s *Server) view(r *http.Request, seg pipeline.Segment) SegmentView {
-	v := SegmentView{Segment: seg, Links: map[string]string{}}
+	v := SegmentView{Segment: seg, AirLastDay: pipeline.LastAirDay(seg.AirUntil), Links: map[string]string{}}
 	if seg.State == pipeline.StateWithdrawn {
 		return v
 	}
@@ -246,7 +252,7 @@ func notUsed(fields map[string][]string, subtitles []byte, seg pipeline.Segment)
 		return len(v) > 0 && strings.TrimSpace(v[len(v)-1]) != ""
 	}
 	same := map[string]bool{
-		"title":     m.Title == seg.Title,
+		"title":     norm.NFC.String(m.Title) == seg.Title,
 		"kind":      m.Kind == seg.Kind,
 		"topic":     m.Topic == seg.Topic,
 		"priority":  m.Priority == seg.Priority,
@@ -495,29 +501,38 @@ func metaFromFields(f map[string][]string) (pipeline.Meta, error) {
 		}
 	}
 	var err error
-	if m.AirFrom, err = parseWhen("air_from", get("air_from")); err != nil {
+	if m.AirFrom, err = parseWhen("air_from", get("air_from"), false); err != nil {
 		return m, err
 	}
-	if m.AirUntil, err = parseWhen("air_until", get("air_until")); err != nil {
+	if m.AirUntil, err = parseWhen("air_until", get("air_until"), true); err != nil {
 		return m, err
 	}
 	return m, nil
 }
 
-// parseWhen accepts RFC 3339 times and plain dates (taken as the start of
-// that day in Asia/Ho_Chi_Minh).
-func parseWhen(field, v string) (time.Time, error) {
+// parseWhen reads an air window's bound: an RFC 3339 time is that
+// moment; a plain date (2025-03-01) is a producer's day in the province's
+// zone (Asia/Ho_Chi_Minh), so as air_from it is the start of that day and
+// as air_until (end true) the end of it: the window runs through the day
+// named and ends at 00:00 of the next. The time is returned in UTC.
+func parseWhen(field, v string, end bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	// A bare date is a producer's local day.
-	if t, err := time.ParseInLocation("2006-01-02", v, localtime.Location()); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, v, localtime.Location()); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
 		return t.UTC(), nil
 	}
-	return time.Time{}, pipeline.FieldError(field, "%s %q is not a date: write 2025-03-01 or 2025-03-01T05:00:00+07:00.", field, v)
+	how := "the first day on air, from 00:00"
+	if end {
+		how = "the last day on air, through its end"
+	}
+	return time.Time{}, pipeline.FieldError(field, "%s %q is not a date: write a date, 2025-03-01 (%s, %s time), or a moment, 2025-03-01T05:00:00+07:00.", field, v, how, localtime.Name)
 }
 
 func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, u pipeline.User) error {
@@ -703,13 +718,19 @@ func (s *Server) withdrawSegment(w http.ResponseWriter, r *http.Request, u pipel
 	if seg.State != pipeline.StateWithdrawn && r.URL.Query().Get("confirm") != seg.ID {
 		return confirmWithdrawal(seg, r.URL.Query().Get("confirm"))
 	}
+	// The reason goes to the segment's history and to its translators
+	// (their jobs are cancelled with it).
+	reason, err := pipeline.CleanText("reason", "The reason", r.URL.Query().Get("reason"), true)
+	if err != nil {
+		return err
+	}
 	var ems []pipeline.Emergency
 	if s.Broadcast != nil {
 		if ems, err = s.Broadcast.EmergenciesOf(r.Context(), r.PathValue("id"), s.now()); err != nil {
 			return err
 		}
 	}
-	seg, err = s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, r.URL.Query().Get("reason"))
+	seg, err = s.Catalog.WithdrawSegment(r.Context(), r.PathValue("id"), u.ID, reason)
 	if err != nil {
 		return err
 	}

@@ -807,6 +807,10 @@ func (s *Service) raise(ctx context.Context, e pipeline.Emergency, ems []pipelin
 
 func emergencyReason(reason string) (string, error) {
 	reason = strings.Join(strings.Fields(reason), " ")
+	reason, err := pipeline.CleanText("reason", "The reason", reason, false)
+	if err != nil {
+		return "", err
+	}
 	switch {
 	case reason == "":
 		return "", pipeline.FieldError("reason", "Say why the emergency is raised (for example: lũ quét ở bản Nà Sài): it goes into the audit log with your name.")

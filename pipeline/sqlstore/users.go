@@ -30,18 +30,18 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 	now := db.Now()
 	var id int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		// Names differing only in case would read as one person in the
-		// audit log and reports: they are one name.
-		var existing string
-		err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE LOWER(name) = LOWER(?) ORDER BY id LIMIT 1", n.Name).Scan(&existing)
+		// Names differing only in case or diacritics would read as one
+		// person in the audit log and reports: they are one name.
+		existing, err := userNamedLike(ctx, tx, n.Name)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
+		case existing == "":
 		case existing == n.Name:
 			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists: to set their password, use loa user password --name %s (or the users page).", n.Name, n.Name)
 		default:
-			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists, which %q would be confused with (names differ by more than upper and lower case): choose another name.", existing, n.Name)
+			return pipeline.Errorf(pipeline.CodeConflict, "A user named %q already exists, which %q would be confused with (names differ by more than upper and lower case and diacritics): choose another name.", existing, n.Name).
+				WithKey("user_name_like", strconv.Quote(existing), strconv.Quote(n.Name))
 		}
 		if n.Role == pipeline.RoleOperator {
 			if err := checkCommuneCode(ctx, tx, n.Commune); err != nil {
@@ -57,6 +57,35 @@ func (db *DB) CreateUser(ctx context.Context, n pipeline.NewUser) (pipeline.User
 		return pipeline.User{}, fmt.Errorf("create user %s: %w", n.Name, err)
 	}
 	return pipeline.User{ID: id, Name: n.Name, Role: n.Role, Languages: n.Languages, Commune: strings.TrimSpace(n.Commune), CreatedAt: now}, nil
+}
+
+// userNamedLike returns the first user (by id) whose name has name's
+// pipeline.UserNameKey, or "". Names are compared in Go: SQL's LOWER
+// folds ASCII only, and no SQL function drops diacritics.
+func userNamedLike(ctx context.Context, tx *sql.Tx, name string) (string, error) {
+	key := pipeline.UserNameKey(name)
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM users ORDER BY id")
+	if err != nil {
+		return "", fmt.Errorf("compare user names: %w", err)
+	}
+	defer rows.Close()
+	found := ""
+	for rows.Next() {
+		var existing string
+		if err := rows.Scan(&existing); err != nil {
+			return "", fmt.Errorf("compare user names: %w", err)
+		}
+		if existing == name {
+			return existing, rows.Close()
+		}
+		if found == "" && pipeline.UserNameKey(existing) == key {
+			found = existing
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("compare user names: %w", err)
+	}
+	return found, nil
 }
 
 // checkCommuneCode refuses a commune that is not a registry code, and

@@ -188,7 +188,10 @@ const MaxReasonLen = 2000
 // when the job's state does not allow the action, forbidden when the
 // person may not do it, invalid when the request lacks something.
 func (p Policy) Apply(j Job, r Request) (Job, Event, error) {
-	reason := strings.TrimSpace(r.Reason)
+	reason, err := pipeline.CleanText("reason", "The reason", r.Reason, true)
+	if err != nil {
+		return j, Event{}, err
+	}
 	if len([]rune(reason)) > MaxReasonLen {
 		return j, Event{}, pipeline.FieldError("reason", "The reason is longer than %d characters: shorten it.", MaxReasonLen)
 	}

@@ -187,6 +187,9 @@ func TestApplyRefused(t *testing.T) {
 		{"flag twice", overdue, Request{Action: ActionFlagOverdue, By: system, Now: t0.Add(100 * time.Hour)}, pipeline.CodeConflict, "not newly overdue"},
 		{"flag by a person", job(StateSubmitted), Request{Action: ActionFlagOverdue, By: admin, Now: t0.Add(100 * time.Hour)}, pipeline.CodeForbidden, "sweep"},
 		{"unknown action", job(StateOpen), Request{Action: "dance", By: thai}, pipeline.CodeInvalid, "Unknown action"},
+		{"reason with a right-to-left override", job(StateInReview), Request{Action: ActionRequestChanges, By: reviewer, Reason: "Sửa dòng 3\n\u202eđảo"}, pipeline.CodeInvalid,
+			"The reason has an invisible or control character, U+202E RIGHT-TO-LEFT OVERRIDE, at character 12"},
+		{"reason with a zero-width space", job(StateOpen), Request{Action: ActionCancel, By: admin, Reason: "rút\u200b"}, pipeline.CodeInvalid, "U+200B ZERO WIDTH SPACE"},
 		{"reason too long", job(StateInReview), Request{Action: ActionRequestChanges, By: reviewer, Reason: strings.Repeat("x", MaxReasonLen+1)}, pipeline.CodeInvalid, "longer"},
 	}
 	for _, c := range cases {

@@ -132,6 +132,9 @@ func fieldMessage(c *call, field string, pe *pipeline.Error) string {
 	if c.lang == "en" {
 		return pe.Message
 	}
+	if m := keyedMessage(c.msgs, pe); m != "" {
+		return m
+	}
 	key := "fe_" + field
 	if pe.Code == pipeline.CodeConflict {
 		key = "fe_name_taken"

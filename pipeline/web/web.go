@@ -229,6 +229,15 @@ func (s *Server) parseTemplates() error {
 			}
 			return t.In(s.zone).Format("02/01/2006 15:04")
 		},
+		// lastDay is the last day an air window ending at t airs
+		// (pipeline.LastAirDay), as the pages write dates.
+		"lastDay": func(t time.Time) string {
+			d, err := time.Parse(time.DateOnly, pipeline.LastAirDay(t))
+			if err != nil {
+				return ""
+			}
+			return d.Format("02/01/2006")
+		},
 		"day": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -90,7 +90,7 @@
     if (!byId("f-topic").value) bad.push(["topic", t("js_need_topic")]);
     if (!form.querySelector("input[name=languages]:checked")) bad.push(["languages", t("js_need_languages")]);
     var from = byId("f-air_from").value, until = byId("f-air_until").value;
-    if (from && until && until <= from) bad.push(["air_until", t("js_bad_window")]);
+    if (from && until && until < from) bad.push(["air_until", t("js_bad_window")]);
     if (!file) bad.push(["file", t("js_need_file")]);
     else if (max && file.size > max) bad.push(["file", t("js_too_big", { max: size(max) })]);
     bad.forEach(function (b) { setErr(b[0], b[1]); });
