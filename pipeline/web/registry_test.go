@@ -61,35 +61,14 @@ func TestImportRegistryRemovalsPage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupOn(t, objectstest.NewMemory(t))
-			var buf bytes.Buffer
-			mw := multipart.NewWriter(&buf)
+			var boxes []string
 			if tc.allow {
-				_ = mw.WriteField("allow_removals", "yes")
+				boxes = append(boxes, "allow_removals")
 			}
 			if tc.dry {
-				_ = mw.WriteField("dry_run", "yes")
+				boxes = append(boxes, "dry_run")
 			}
-			fw, err := mw.CreateFormFile("file", "communes.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = fw.Write(cut)
-			_ = mw.Close()
-			req, err := http.NewRequest("POST", b.srv.URL+"/admin/communes", &buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", mw.FormDataContentType())
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-			req.AddCookie(b.session(t, pipeline.RoleAdmin))
-			req.AddCookie(&http.Cookie{Name: "loa_lang", Value: tc.lang})
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			page := html.UnescapeString(string(data))
+			resp, page := b.postRegistry(t, tc.lang, boxes, "communes.yaml", cut)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%d, want %d\n%s", resp.StatusCode, tc.status, page)
 			}
@@ -115,4 +94,37 @@ func TestImportRegistryRemovalsPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// postRegistry sends the communes page's import form as an administrator
+// in lang: the ticked boxes (form names, value "yes") and the file; it
+// returns the answer and its page, HTML entities unescaped.
+func (b *bundle) postRegistry(t *testing.T, lang string, boxes []string, name string, body []byte) (*http.Response, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, box := range boxes {
+		_ = mw.WriteField(box, "yes")
+	}
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write(body)
+	_ = mw.Close()
+	req, err := http.NewRequest("POST", b.srv.URL+"/admin/communes", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.AddCookie(b.session(t, pipeline.RoleAdmin))
+	req.AddCookie(&http.Cookie{Name: "loa_lang", Value: lang})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, html.UnescapeString(string(data))
 }

@@ -1,12 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"html"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"strings"
@@ -14,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sonla-cchc/loa/media/objects/objectstest"
-	"github.com/sonla-cchc/loa/pipeline"
 	"github.com/sonla-cchc/loa/pipeline/broadcast/broadcasttest"
 )
 
@@ -66,32 +61,11 @@ func TestImportRegistryVariantPage(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var buf bytes.Buffer
-			mw := multipart.NewWriter(&buf)
+			var boxes []string
 			if tc.allow {
-				_ = mw.WriteField("allow_removals", "yes")
+				boxes = append(boxes, "allow_removals")
 			}
-			fw, err := mw.CreateFormFile("file", tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = fw.Write(tc.body)
-			_ = mw.Close()
-			req, err := http.NewRequest("POST", b.srv.URL+"/admin/communes", &buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", mw.FormDataContentType())
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-			req.AddCookie(b.session(t, pipeline.RoleAdmin))
-			req.AddCookie(&http.Cookie{Name: "loa_lang", Value: tc.lang})
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			page := html.UnescapeString(string(data))
+			resp, page := b.postRegistry(t, tc.lang, boxes, tc.file, tc.body)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%d, want %d\n%s", resp.StatusCode, tc.status, page)
 			}
