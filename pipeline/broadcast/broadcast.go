@@ -367,6 +367,12 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 		}
 		reg.Communes = keep
 	}
+	p.reg = reg
+	if len(reg.Communes) == 0 {
+		// Nothing imported yet (a fresh server's start-up build): nothing
+		// to build, and nothing wrong.
+		return p, nil
+	}
 	kept, left, err := reg.Buildable()
 	if err != nil {
 		return nil, pipeline.Errorf(pipeline.CodeInvalid, "The schedule cannot be built: %v. Fix the commune registry (loa communes import) and build again.", err)

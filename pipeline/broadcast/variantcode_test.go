@@ -99,3 +99,21 @@ func TestBuildLeavesOutAVariantCode(t *testing.T) {
 		t.Fatalf("build after the variants were removed: %+v %v", res, err)
 	}
 }
+
+// TestBuildWithNoCommunes: a fresh server's start-up build, before any
+// registry is imported, builds nothing and succeeds (the nightly lease is
+// then done), where a registry that holds communes is checked.
+func TestBuildWithNoCommunes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for _, q := range []string{"DELETE FROM slots", "DELETE FROM clusters", "DELETE FROM communes"} {
+		if _, err := f.db.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := f.svc.Nightly(ctx, f.now)
+	if err != nil || res.Communes != 0 || len(res.NotBuilt) != 0 {
+		t.Fatalf("nightly build with no communes: %+v, %v; want nothing built and no error", res, err)
+	}
+}
