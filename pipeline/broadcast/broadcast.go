@@ -384,7 +384,7 @@ func (s *Service) plan(ctx context.Context, now time.Time, codes []string) (*pla
 	}
 	reg = kept
 	p.reg = reg
-	if len(reg.Communes) == 0 {
+	if len(reg.Communes) == 0 { // every commune left out
 		return p, nil
 	}
 	catalog, audio, err := s.Store.ReadyCatalog(ctx, now)

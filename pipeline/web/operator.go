@@ -261,10 +261,7 @@ func (s *Server) endEmergency(w http.ResponseWriter, r *http.Request, c *call) e
 		return refused("emergency_end_confirm", "confirm", "Tick the box to end the emergency.")
 	}
 	id := r.PathValue("id")
-	body := struct {
-		Confirm bool   `json:"confirm"`
-		Reason  string `json:"reason"`
-	}{true, reason}
+	body := api.EndEmergencyRequest{Reason: reason, Confirm: true}
 	if err := s.callAPI(r, "POST", "/api/segments/"+url.PathEscape(id)+"/emergency/end", body, nil); err != nil {
 		return err
 	}
@@ -290,10 +287,7 @@ func (s *Server) cancelEmergencyRequest(w http.ResponseWriter, r *http.Request, 
 		return refused("request_cancel_confirm", "confirm", "Tick the box to drop the request.")
 	}
 	id := r.PathValue("id")
-	body := struct {
-		Confirm bool   `json:"confirm"`
-		Reason  string `json:"reason"`
-	}{true, reason}
+	body := api.CancelRequestBody{Reason: reason, Confirm: true}
 	var res struct {
 		Declined bool `json:"declined"`
 	}
