@@ -55,12 +55,7 @@ func TestJobsOfAnEmergencyThatIsOver(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			b := setupJobs(t)
-			b.segment(t, "n", pipeline.KindRadio, pipeline.PriorityNormal, false)
-			b.segment(t, "other", pipeline.KindRadio, pipeline.PriorityNormal, false)
-			if err := b.db.SaveProcessed(ctx, "n", nil, &pipeline.Variant{SegmentID: "n", Language: "vi", AudioKey: "segments/n/vi.mp3",
-				DurationMS: 8000, SHA256: "x", Size: 10, ReadyAt: b.clock.Now()}, nil); err != nil {
-				t.Fatal(err)
-			}
+			b.processedPair(t)
 			opened := b.clock.Now()
 			producer := b.users["dai-ptth"].ID
 			raised := b.clock.Now()

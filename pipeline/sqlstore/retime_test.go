@@ -21,12 +21,7 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setupJobs(t)
-	b.segment(t, "n", pipeline.KindRadio, pipeline.PriorityNormal, false)
-	b.segment(t, "other", pipeline.KindRadio, pipeline.PriorityNormal, false)
-	if err := b.db.SaveProcessed(ctx, "n", nil, &pipeline.Variant{SegmentID: "n", Language: "vi", AudioKey: "segments/n/vi.mp3",
-		DurationMS: 8000, SHA256: "x", Size: 10, ReadyAt: b.clock.Now()}, nil); err != nil {
-		t.Fatal(err)
-	}
+	b.processedPair(t)
 	opened := b.clock.Now()
 	if _, err := b.apply(t, b.jobOf(t, "n", "blt", translation.KindVoiceover).ID, translation.ActionClaim, "lo-van-a", ""); err != nil {
 		t.Fatal(err)
@@ -95,5 +90,17 @@ func TestRaisingBringsDeadlinesForward(t *testing.T) {
 	}
 	if moves != 6 { // two jobs, moved three times each
 		t.Errorf("%d retime events in the jobs' history, want 6", moves)
+	}
+}
+
+// processedPair adds two normal radio segments, "n" (processed in
+// Vietnamese now, so its translation jobs are open) and "other".
+func (b *jobBundle) processedPair(t *testing.T) {
+	t.Helper()
+	b.segment(t, "n", pipeline.KindRadio, pipeline.PriorityNormal, false)
+	b.segment(t, "other", pipeline.KindRadio, pipeline.PriorityNormal, false)
+	if err := b.db.SaveProcessed(context.Background(), "n", nil, &pipeline.Variant{SegmentID: "n", Language: "vi", AudioKey: "segments/n/vi.mp3",
+		DurationMS: 8000, SHA256: "x", Size: 10, ReadyAt: b.clock.Now()}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
